@@ -1,0 +1,341 @@
+// Package dsl is what users write models with: a builder over bpgen's IR
+// with short names, NumPy broadcasting, and errors that point at the line
+// of the user's model.
+//
+//	func MLP(g *dsl.Graph) {
+//		n := g.Dim("n")
+//		x := g.Input("x", dsl.Float32, n, 784)
+//		y := g.Labels("y", n)
+//		W1, b1 := g.Param("W1", 784, 256, dsl.HeNormal()), g.Param("b1", 256)
+//		W2, b2 := g.Param("W2", 256, 10), g.Param("b2", 10)
+//		h := dsl.ReLU(x.MatMul(W1).Add(b1)).Named("h")
+//		loss := dsl.SoftmaxCrossEntropy(h.MatMul(W2).Add(b2), y).Mean()
+//		g.Output("loss", loss)
+//		g.Minimize(loss.Add(W1.SumSquares().Add(W2.SumSquares()).Mul(lambda / 2)))
+//	}
+//
+//	graph, err := dsl.Build("models.MLP", MLP)
+//
+// A shape or dtype mistake does not panic: the builder records an error
+// naming the op, the shapes involved and the file:line of the call, and
+// Build returns all of them.
+package dsl
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+)
+
+// DType is an element type.
+type DType = ir.DType
+
+// Element types.
+const (
+	Float32 = ir.F32
+	Float64 = ir.F64
+	Int32   = ir.I32
+)
+
+// Dim is a dimension: declare symbolic ones with Graph.Dim; plain ints are
+// static.
+type Dim = ir.Dim
+
+// Graph is a model under construction.
+type Graph struct {
+	b         *ir.Builder
+	objective *Tensor
+	outputs   map[string]bool
+	dropouts  int
+	floatType DType
+}
+
+// Build runs fn on a new graph named name (conventionally "pkg.Func") and
+// returns the IR, or every mistake fn made, joined. A panic in fn is
+// returned as an error too.
+func Build(name string, fn func(g *Graph)) (graph *ir.Graph, err error) {
+	g := New(name)
+	defer func() {
+		if r := recover(); r != nil {
+			graph, err = nil, fmt.Errorf("model %s panicked: %v", name, r)
+		}
+	}()
+	fn(g)
+	return g.Finish()
+}
+
+// New starts a graph. Most users call Build instead.
+func New(name string) *Graph {
+	return &Graph{b: ir.NewBuilder(name), outputs: map[string]bool{}, floatType: Float32}
+}
+
+// SetFloat sets the dtype of params and constants created afterwards
+// (Float32 by default). Code generation can retarget the whole model to
+// float64 later, so most models never call this.
+func (g *Graph) SetFloat(d DType) { g.floatType = d }
+
+// Finish verifies the graph and returns it, or the errors recorded while
+// building it.
+func (g *Graph) Finish() (*ir.Graph, error) {
+	if g.objective == nil && len(g.b.Graph().Outputs) == 0 && g.b.Err() == nil {
+		g.b.AddError(fmt.Errorf("model %s has no objective and no outputs: call g.Minimize(loss) or g.Output(name, value)", g.b.Graph().Name))
+	}
+	if err := g.b.Err(); err != nil {
+		return nil, err
+	}
+	ig := g.b.Graph()
+	if err := ir.Verify(ig); err != nil {
+		return nil, fmt.Errorf("internal error: the built graph does not verify (please report): %w", err)
+	}
+	return ig, nil
+}
+
+// Err returns the mistakes recorded so far, or nil.
+func (g *Graph) Err() error { return g.b.Err() }
+
+// IR returns the graph built so far (for inspection; it may be invalid).
+func (g *Graph) IR() *ir.Graph { return g.b.Graph() }
+
+// at points the builder at the user's call: the first frame outside this
+// package.
+func (g *Graph) at() *ir.Builder {
+	g.b.Pos = callerPos()
+	return g.b
+}
+
+const dslPrefix = "github.com/bpgen/bpgen/dsl."
+
+func callerPos() ir.Pos {
+	var pcs [16]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, dslPrefix) {
+			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
+		}
+		if !more {
+			return ir.Pos{}
+		}
+	}
+}
+
+func (g *Graph) errorf(format string, args ...any) {
+	g.at().Errorf(format, args...)
+}
+
+// Dim declares a symbolic dimension, such as the batch size, whose value is
+// given at run time (up to a capacity fixed when the generated model is
+// constructed).
+func (g *Graph) Dim(name string) Dim {
+	if !isIdent(name) {
+		g.errorf("Dim(%q): a dim name must be an identifier", name)
+		return ir.Sym("_")
+	}
+	g.b.Graph().AddDim(name)
+	return ir.Sym(name)
+}
+
+func isIdent(s string) bool {
+	return ir.IsName(s) && !strings.ContainsAny(s, "./")
+}
+
+// shapeOf converts dims given as int, Dim or a declared dim's name.
+func (g *Graph) shapeOf(what string, dims []any) (ir.Shape, []any, bool) {
+	var s ir.Shape
+	var rest []any
+	for i, d := range dims {
+		switch d := d.(type) {
+		case int:
+			if d < 0 {
+				g.errorf("%s: dim %d is negative (%d)", what, i, d)
+				return nil, nil, false
+			}
+			s = append(s, ir.Static(d))
+		case Dim:
+			if d.Sym != "" && !g.b.Graph().HasDim(d.Sym) {
+				g.errorf("%s: dim %q is not declared (declare it with g.Dim(%q))", what, d.Sym, d.Sym)
+				return nil, nil, false
+			}
+			s = append(s, d)
+		case string:
+			if !g.b.Graph().HasDim(d) {
+				g.errorf("%s: dim %q is not declared (declare it with g.Dim(%q))", what, d, d)
+				return nil, nil, false
+			}
+			s = append(s, ir.Sym(d))
+		default:
+			rest = append(rest, d)
+		}
+	}
+	if s == nil {
+		s = ir.Shape{}
+	}
+	return s, rest, true
+}
+
+func (g *Graph) checkName(kind, name string) bool {
+	if !ir.IsName(name) {
+		g.errorf("%s name %q is not an identifier", kind, name)
+		return false
+	}
+	if v := g.b.Graph().Lookup(name); v != nil {
+		g.errorf("%s name %q is already used by the %s at %s", kind, name, v.Op.Name, v.Pos)
+		return false
+	}
+	return true
+}
+
+// Input declares an input of dtype d and the given dims (ints, Dims or
+// declared dim names).
+func (g *Graph) Input(name string, d DType, dims ...any) *Tensor {
+	return g.input(name, d, false, dims)
+}
+
+// Target declares an input that only the objective needs, such as
+// regression targets: inference (Predict) does not ask for it.
+func (g *Graph) Target(name string, d DType, dims ...any) *Tensor {
+	return g.input(name, d, true, dims)
+}
+
+// Labels declares int32 class indices, a target input.
+func (g *Graph) Labels(name string, dims ...any) *Tensor { return g.input(name, Int32, true, dims) }
+
+func (g *Graph) input(name string, d DType, target bool, dims []any) *Tensor {
+	s, rest, ok := g.shapeOf("Input "+name, dims)
+	if !ok || !g.checkName("input", name) {
+		return g.invalid()
+	}
+	if len(rest) > 0 {
+		g.errorf("Input %s: unexpected argument %v (%T); want ints or dims", name, rest[0], rest[0])
+		return g.invalid()
+	}
+	if target {
+		return g.wrap(g.at().Target(name, ir.T(d, s)))
+	}
+	return g.wrap(g.at().Input(name, ir.T(d, s)))
+}
+
+// Init is a parameter initializer, given to Param among its dims.
+type Init struct{ attrs ir.Attrs }
+
+// Zeros initializes to 0 (the default for vectors: biases).
+func Zeros() Init { return Init{ir.Attrs{"init": "zeros"}} }
+
+// Constant initializes every element to v.
+func Constant(v float64) Init { return Init{ir.Attrs{"init": "constant", "value": v}} }
+
+// Normal draws from N(mean, std²).
+func Normal(mean, std float64) Init {
+	return Init{ir.Attrs{"init": "normal", "mean": mean, "std": std}}
+}
+
+// Uniform draws from U[low, high).
+func Uniform(low, high float64) Init {
+	return Init{ir.Attrs{"init": "uniform", "low": low, "high": high}}
+}
+
+// XavierUniform is Glorot's U[±√(6/(fan_in+fan_out))] (the default for matrices).
+func XavierUniform() Init { return Init{ir.Attrs{"init": "xavier_uniform"}} }
+
+// XavierNormal is Glorot's N(0, 2/(fan_in+fan_out)).
+func XavierNormal() Init { return Init{ir.Attrs{"init": "xavier_normal"}} }
+
+// HeNormal is He/Kaiming's N(0, 2/fan_in), for ReLU layers.
+func HeNormal() Init { return Init{ir.Attrs{"init": "he_normal"}} }
+
+// HeUniform is He/Kaiming's U[±√(6/fan_in)].
+func HeUniform() Init { return Init{ir.Attrs{"init": "he_uniform"}} }
+
+// Param declares a trainable parameter with static dims. Among the dims
+// may be an Init (default: XavierUniform for rank ≥ 2, Zeros otherwise)
+// and a DType (default: the graph's float type). Weights are stored
+// in × out, so a dense layer is x.MatMul(W).
+func (g *Graph) Param(name string, dims ...any) *Tensor {
+	s, rest, ok := g.shapeOf("Param "+name, dims)
+	if !ok || !g.checkName("param", name) {
+		return g.invalid()
+	}
+	init := Zeros()
+	if len(s) >= 2 {
+		init = XavierUniform()
+	}
+	d := g.floatType
+	for _, r := range rest {
+		switch r := r.(type) {
+		case Init:
+			init = r
+		case DType:
+			d = r
+		default:
+			g.errorf("Param %s: unexpected argument %v (%T); want ints, an Init or a DType", name, r, r)
+			return g.invalid()
+		}
+	}
+	return g.wrap(g.at().Param(name, ir.T(d, s), init.attrs.Clone()))
+}
+
+// Scalar is a constant scalar of the graph's float type.
+func (g *Graph) Scalar(v float64) *Tensor {
+	return g.wrap(g.at().Const(v, ir.T(g.floatType, ir.Shape{})))
+}
+
+// Const is a constant of dtype d and the given dims filled with v.
+func (g *Graph) Const(v float64, d DType, dims ...any) *Tensor {
+	s, _, ok := g.shapeOf("Const", dims)
+	if !ok {
+		return g.invalid()
+	}
+	return g.wrap(g.at().Const(v, ir.T(d, s)))
+}
+
+// Output names a value as a result of the model (returned by the generated
+// forward and predict functions).
+func (g *Graph) Output(name string, t *Tensor) {
+	if !ir.IsName(name) {
+		g.errorf("output name %q is not an identifier", name)
+		return
+	}
+	if g.outputs[name] {
+		g.errorf("output name %q is used twice", name)
+		return
+	}
+	g.outputs[name] = true
+	if t.invalid() {
+		return
+	}
+	g.b.Graph().AddOutput(name, t.v)
+}
+
+// Minimize marks the scalar objective that training minimizes.
+func (g *Graph) Minimize(t *Tensor) {
+	if t.invalid() {
+		g.objective = t
+		return
+	}
+	if g.objective != nil {
+		g.errorf("Minimize called twice (the first objective was made at %s)", g.objective.v.Pos)
+		return
+	}
+	if len(t.v.Type.Shape) != 0 {
+		g.errorf("Minimize: the objective must be a scalar, got %v (reduce it with .Mean() or .Sum())", t.v.Type)
+		return
+	}
+	if !t.v.Type.DType.IsFloat() {
+		g.errorf("Minimize: the objective must be float, got %v", t.v.Type)
+		return
+	}
+	g.objective = t
+	g.b.Graph().Objective = t.v
+}
+
+func (g *Graph) wrap(v *ir.Value) *Tensor { return &Tensor{g: g, v: v} }
+
+func (g *Graph) invalid() *Tensor { return &Tensor{g: g} }
+
+// ErrInvalid is wrapped by errors about values that an earlier mistake made invalid.
+var ErrInvalid = errors.New("invalid value")

@@ -1,0 +1,200 @@
+package ir
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Class is an op's fusion class: it tells the optimizer how the op's loops
+// may be combined with its neighbours'.
+type Class uint8
+
+const (
+	Source      Class = iota + 1 // no arguments: inputs, params, constants
+	Elementwise                  // one output element from the same-index elements of the (broadcast) args
+	Reduce                       // reduces over axes (or normalizes along one)
+	Contraction                  // matmul
+	Movement                     // reshapes, transposes, slices, gathers: moves data
+	Opaque                       // anything else; a kernel of its own
+)
+
+var classNames = [...]string{Source: "source", Elementwise: "elementwise", Reduce: "reduce", Contraction: "contraction", Movement: "movement", Opaque: "opaque"}
+
+func (c Class) String() string {
+	if int(c) < len(classNames) && classNames[c] != "" {
+		return classNames[c]
+	}
+	return fmt.Sprintf("class(%d)", c)
+}
+
+// VJPFunc is an op's reverse-mode rule. Given the value v and the cotangent
+// g of v's result (same type as v), it returns, for each argument, the
+// cotangent to add into that argument's adjoint, or nil where no gradient
+// flows. A cotangent may have v's (broadcast) shape instead of the
+// argument's: the grad pass sums over broadcast axes, once, for all rules.
+// Rules build their values with b, so the backward pass is ordinary IR.
+type VJPFunc func(b *Builder, v *Value, g *Value) []*Value
+
+// EvalFunc is the interpreter's implementation of a non-elementwise op.
+type EvalFunc func(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error)
+
+// OpDef defines one op, once: its name, arity, attributes, type rule,
+// fusion class, semantics (a scalar formula for elementwise ops, an
+// evaluator otherwise) and its VJP rule (or a NonDiff mark).
+type OpDef struct {
+	Name  string
+	Doc   string // one line, for the op reference
+	Class Class
+	Arity int // number of arguments; -1 for one or more
+	Attrs []AttrSpec
+
+	// Declared ops (inputs, params, constants, extern calls) carry their
+	// result type on the value itself; TypeRule then only validates it.
+	Declared bool
+	// TypeRule computes the result type from the argument types and the
+	// attributes. Errors name what is wrong (both shapes, the axis, ...);
+	// the caller adds the op name and source position.
+	TypeRule func(args []Type, a Attrs, declared Type) (Type, error)
+
+	// Formula is the scalar semantics of an elementwise op over its
+	// arguments x, y, z (in order) and its attributes, in a small Go-like
+	// expression language (see ParseFormula). The interpreter evaluates it
+	// and codegen prints it; fusion composes formulas.
+	Formula string
+	// Eval implements a non-elementwise op in the interpreter.
+	Eval EvalFunc
+
+	VJP     VJPFunc
+	NonDiff bool // no gradient flows through this op (comparisons, one-hot, argmax, stop_gradient)
+
+	// Training marks ops whose behaviour differs between training and
+	// inference (dropout).
+	Training bool
+
+	expr *Expr // parsed Formula
+}
+
+// Expr returns the parsed scalar formula of an elementwise op (nil for other ops).
+func (op *OpDef) Expr() *Expr { return op.expr }
+
+func (op *OpDef) attrSpec(name string) *AttrSpec {
+	for i := range op.Attrs {
+		if op.Attrs[i].Name == name {
+			return &op.Attrs[i]
+		}
+	}
+	return nil
+}
+
+// Differentiable reports whether gradients flow through op.
+func (op *OpDef) Differentiable() bool { return op.VJP != nil }
+
+var registry = map[string]*OpDef{}
+
+// Register adds op to the op table. It panics (at init) if the definition
+// is incomplete: no name, no class, no type rule, an elementwise op without
+// a formula or a non-elementwise op without an evaluator, or neither a VJP
+// rule nor a NonDiff mark.
+func Register(op *OpDef) *OpDef {
+	if err := validateOp(op); err != nil {
+		panic("ir.Register: " + err.Error())
+	}
+	registry[op.Name] = op
+	return op
+}
+
+func validateOp(op *OpDef) error {
+	switch {
+	case op.Name == "":
+		return fmt.Errorf("op without a name")
+	case registry[op.Name] != nil:
+		return fmt.Errorf("op %s registered twice", op.Name)
+	case op.Class == 0:
+		return fmt.Errorf("op %s has no fusion class", op.Name)
+	case op.TypeRule == nil:
+		return fmt.Errorf("op %s has no type rule", op.Name)
+	case op.Doc == "":
+		return fmt.Errorf("op %s has no doc line", op.Name)
+	case op.VJP == nil && !op.NonDiff:
+		return fmt.Errorf("op %s has neither a VJP rule nor a NonDiff mark", op.Name)
+	case op.VJP != nil && op.NonDiff:
+		return fmt.Errorf("op %s has a VJP rule and a NonDiff mark", op.Name)
+	case op.Class == Elementwise && op.Formula == "":
+		return fmt.Errorf("elementwise op %s has no scalar formula", op.Name)
+	case op.Class != Elementwise && op.Eval == nil:
+		return fmt.Errorf("op %s has no evaluator", op.Name)
+	case op.Class == Source && op.Arity != 0:
+		return fmt.Errorf("source op %s must take no arguments", op.Name)
+	}
+	if op.Formula != "" {
+		var attrs []string
+		for _, a := range op.Attrs {
+			attrs = append(attrs, a.Name)
+		}
+		e, err := ParseFormula(op.Formula, op.Arity, attrs)
+		if err != nil {
+			return fmt.Errorf("op %s: formula %q: %v", op.Name, op.Formula, err)
+		}
+		op.expr = e
+	}
+	return nil
+}
+
+// Lookup returns the op named name, or nil.
+func Lookup(name string) *OpDef { return registry[name] }
+
+// Ops returns every registered op, sorted by name.
+func Ops() []*OpDef {
+	r := make([]*OpDef, 0, len(registry))
+	for _, op := range registry {
+		r = append(r, op)
+	}
+	sort.Slice(r, func(i, j int) bool { return r[i].Name < r[j].Name })
+	return r
+}
+
+// MustLookup returns the op named name and panics if there is none (for
+// bpgen's own code, which names ops that are always registered).
+func MustLookup(name string) *OpDef {
+	op := registry[name]
+	if op == nil {
+		panic("ir: no op " + name)
+	}
+	return op
+}
+
+// InferType applies op's type rule to argument types and attributes.
+func InferType(op *OpDef, args []Type, a Attrs, declared Type) (Type, error) {
+	if op.Arity >= 0 && len(args) != op.Arity {
+		return Type{}, fmt.Errorf("takes %d argument(s), got %d", op.Arity, len(args))
+	}
+	if op.Arity < 0 && len(args) == 0 {
+		return Type{}, fmt.Errorf("takes at least one argument")
+	}
+	if err := checkAttrs(op, a); err != nil {
+		return Type{}, err
+	}
+	return op.TypeRule(args, a, declared)
+}
+
+func typesString(ts []Type) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return "(" + joinComma(s) + ")"
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+var _ = slices.Contains[[]string]

@@ -1,0 +1,163 @@
+package ir
+
+import "fmt"
+
+// Elementwise ops: each is a scalar formula applied at every index of the
+// NumPy-broadcast shape of its arguments.
+
+// elementwiseType: all arguments are floats of one dtype; the result has
+// their broadcast shape.
+func elementwiseType(args []Type, _ Attrs, _ Type) (Type, error) {
+	d := args[0].DType
+	s := args[0].Shape
+	for i, a := range args {
+		if !a.DType.IsFloat() {
+			return Type{}, fmt.Errorf("argument %d is %v, want a float type", i+1, a)
+		}
+		if a.DType != d {
+			return Type{}, fmt.Errorf("dtypes differ: %v vs %v", args[0], a)
+		}
+		if i > 0 {
+			var err error
+			if s, err = Broadcast(s, a.Shape); err != nil {
+				return Type{}, err
+			}
+		}
+	}
+	return Type{d, s.Clone()}, nil
+}
+
+func unary(name, doc, formula string, vjp VJPFunc) {
+	Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 1, Formula: formula, TypeRule: elementwiseType, VJP: vjp, NonDiff: vjp == nil})
+}
+
+func binary(name, doc, formula string, vjp VJPFunc) {
+	Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 2, Formula: formula, TypeRule: elementwiseType, VJP: vjp, NonDiff: vjp == nil})
+}
+
+func one(v *Value) []*Value { return []*Value{v} }
+
+func init() {
+	unary("neg", "negation −x", "-x", func(b *Builder, v, g *Value) []*Value { return one(b.Neg(g)) })
+	unary("abs", "absolute value |x| (gradient sign(x), 0 at 0)", "abs(x)", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Op("sign", nil, v.Args[0])))
+	})
+	unary("sign", "sign of x: −1, 0 or 1 (no gradient)", "(x > 0) - (x < 0)", nil)
+	unary("exp", "exponential eˣ", "exp(x)", func(b *Builder, v, g *Value) []*Value { return one(b.Mul(g, v)) })
+	unary("log", "natural logarithm", "log(x)", func(b *Builder, v, g *Value) []*Value { return one(b.Div(g, v.Args[0])) })
+	unary("log1p", "log(1+x), accurate for small x", "log1p(x)", func(b *Builder, v, g *Value) []*Value {
+		x := v.Args[0]
+		return one(b.Div(g, b.Add(x, b.ScalarLike(1, x))))
+	})
+	unary("sqrt", "square root", "sqrt(x)", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Div(b.Scale(g, 0.5), v))
+	})
+	unary("square", "x²", "x * x", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Scale(v.Args[0], 2)))
+	})
+	unary("reciprocal", "1/x", "1 / x", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Neg(b.Mul(g, b.Mul(v, v))))
+	})
+	unary("tanh", "hyperbolic tangent", "tanh(x)", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Sub(b.ScalarLike(1, v), b.Mul(v, v))))
+	})
+	unary("sigmoid", "logistic sigmoid 1/(1+e⁻ˣ)", "1 / (1 + exp(-x))", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Mul(v, b.Sub(b.ScalarLike(1, v), v))))
+	})
+	unary("relu", "rectified linear unit max(x, 0) (gradient 0 at 0)", "max(x, 0)", func(b *Builder, v, g *Value) []*Value {
+		x := v.Args[0]
+		return one(b.Mul(g, b.Op("gt", nil, x, b.ScalarLike(0, x))))
+	})
+	Register(&OpDef{Name: "leaky_relu", Doc: "x if x > 0, else alpha·x", Class: Elementwise, Arity: 1,
+		Attrs: []AttrSpec{{Name: "alpha", Kind: AttrFloat}}, Formula: "where(x > 0, x, alpha * x)", TypeRule: elementwiseType,
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			x := v.Args[0]
+			return one(b.Select(b.Op("gt", nil, x, b.ScalarLike(0, x)), g, b.Scale(g, v.Attrs.Float("alpha"))))
+		}})
+	unary("softplus", "log(1+eˣ), computed stably", "max(x, 0) + log1p(exp(-abs(x)))", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Op("sigmoid", nil, v.Args[0])))
+	})
+	unary("sin", "sine", "sin(x)", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Mul(g, b.Op("cos", nil, v.Args[0])))
+	})
+	unary("cos", "cosine", "cos(x)", func(b *Builder, v, g *Value) []*Value {
+		return one(b.Neg(b.Mul(g, b.Op("sin", nil, v.Args[0]))))
+	})
+	Register(&OpDef{Name: "powc", Doc: "xᵖ for a constant p", Class: Elementwise, Arity: 1,
+		Attrs: []AttrSpec{{Name: "p", Kind: AttrFloat}}, Formula: "pow(x, p)", TypeRule: elementwiseType,
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			p := v.Attrs.Float("p")
+			x := v.Args[0]
+			if p == 1 {
+				return one(g)
+			}
+			return one(b.Mul(g, b.Scale(b.Op("powc", Attrs{"p": p - 1}, x), p)))
+		}})
+	unary("stop_gradient", "identity whose gradient is zero", "x", nil)
+	Register(&OpDef{Name: "convert", Doc: "converts to another dtype (int32 → float: no gradient)", Class: Elementwise, Arity: 1,
+		Attrs: []AttrSpec{{Name: "dtype", Kind: AttrDType}}, Formula: "x",
+		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
+			d := a.DType("dtype")
+			if d == InvalidDType {
+				return Type{}, fmt.Errorf("invalid target dtype")
+			}
+			return Type{d, args[0].Shape.Clone()}, nil
+		},
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			x := v.Args[0]
+			if !x.Type.DType.IsFloat() {
+				return []*Value{nil}
+			}
+			return one(b.Op("convert", Attrs{"dtype": x.Type.DType}, g))
+		}})
+
+	binary("add", "x + y", "x + y", func(b *Builder, v, g *Value) []*Value { return []*Value{g, g} })
+	binary("sub", "x − y", "x - y", func(b *Builder, v, g *Value) []*Value { return []*Value{g, b.Neg(g)} })
+	binary("mul", "x · y", "x * y", func(b *Builder, v, g *Value) []*Value {
+		return []*Value{b.Mul(g, v.Args[1]), b.Mul(g, v.Args[0])}
+	})
+	binary("div", "x / y", "x / y", func(b *Builder, v, g *Value) []*Value {
+		y := v.Args[1]
+		gx := b.Div(g, y)
+		return []*Value{gx, b.Neg(b.Mul(gx, v))}
+	})
+	binary("maximum", "elementwise max(x, y) (ties split the gradient)", "max(x, y)", func(b *Builder, v, g *Value) []*Value {
+		return chooserVJP(b, v, g, "gt")
+	})
+	binary("minimum", "elementwise min(x, y) (ties split the gradient)", "min(x, y)", func(b *Builder, v, g *Value) []*Value {
+		return chooserVJP(b, v, g, "lt")
+	})
+	binary("pow", "xʸ", "pow(x, y)", func(b *Builder, v, g *Value) []*Value {
+		x, y := v.Args[0], v.Args[1]
+		gx := b.Mul(g, b.Mul(y, b.Op("pow", nil, x, b.Sub(y, b.ScalarLike(1, y)))))
+		gy := b.Mul(g, b.Mul(v, b.Op("log", nil, x)))
+		return []*Value{gx, gy}
+	})
+	binary("eq", "1 where x == y, else 0", "x == y", nil)
+	binary("ne", "1 where x != y, else 0", "x != y", nil)
+	binary("lt", "1 where x < y, else 0", "x < y", nil)
+	binary("le", "1 where x <= y, else 0", "x <= y", nil)
+	binary("gt", "1 where x > y, else 0", "x > y", nil)
+	binary("ge", "1 where x >= y, else 0", "x >= y", nil)
+	Register(&OpDef{Name: "select", Doc: "where(c, x, y): x where c != 0, else y", Class: Elementwise, Arity: 3,
+		Formula: "where(x, y, z)", TypeRule: elementwiseType,
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			c := v.Args[0]
+			zero := b.ScalarLike(0, g)
+			return []*Value{nil, b.Select(c, g, zero), b.Select(c, zero, g)}
+		}})
+	binary("bce_logits", "binary cross-entropy of logits x against targets y, stable: max(x,0) − x·y + log(1+e^−|x|)",
+		"max(x, 0) - x * y + log1p(exp(-abs(x)))", func(b *Builder, v, g *Value) []*Value {
+			x, y := v.Args[0], v.Args[1]
+			return []*Value{b.Mul(g, b.Sub(b.Op("sigmoid", nil, x), y)), b.Neg(b.Mul(g, x))}
+		})
+}
+
+// chooserVJP is the rule of maximum/minimum: the gradient goes to the
+// chosen argument, split evenly on ties.
+func chooserVJP(b *Builder, v, g *Value, cmp string) []*Value {
+	x, y := v.Args[0], v.Args[1]
+	wx := b.Add(b.Op(cmp, nil, x, y), b.Scale(b.Op("eq", nil, x, y), 0.5))
+	wy := b.Sub(b.ScalarLike(1, wx), wx)
+	return []*Value{b.Mul(g, wx), b.Mul(g, wy)}
+}

@@ -1,0 +1,326 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// kernelSet describes one register-blocked micro-kernel and the cache
+// blocking used around it.
+//
+// kern computes the mr×nr tile
+//
+//	C = alpha*Â·B̂ + beta*C   (accum != 0)
+//	C = alpha*Â·B̂            (accum == 0; C is not read)
+//
+// where Â is a packed kc×mr panel of op(A) (for each p, mr consecutive
+// values) and B̂ a packed kc×nr panel of op(B) (for each p, nr consecutive
+// values), and C is row-major with row stride ldc. The k loop runs p = 0..kc-1
+// in order, so each C element's rounding depends only on (kc, its A row, its B
+// column), never on where the tile sits.
+type kernelSet[T float] struct {
+	name       string
+	mr, nr     int // micro-tile
+	mc, kc, nc int // cache blocks; mc % mr == 0, nc % nr == 0
+	kern       func(kc int, a, b, c *T, ldc int, alpha, beta T, accum int)
+}
+
+// smallMNK: products with m*n*k at most this skip packing and run the direct
+// loops of gemmSmall. Chosen by benchmarking both paths (see
+// BenchmarkSmallCrossover): around 32×32×16 the packed path starts to win.
+const smallMNK = 16 * 1024
+
+// parMNK: products with m*n*k below this run serially whatever SetThreads
+// says; waking a worker costs a few microseconds.
+const parMNK = 64 * 64 * 64
+
+func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m*n*k <= smallMNK {
+		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if t := Threads(); t > 1 && m*n*k >= parMNK {
+		if gemmParallel(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+			return
+		}
+	}
+	p := poolFor[T]()
+	ws := p.get()
+	gemmBlocked(ks, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	p.put(ws)
+}
+
+// workspace holds the packing buffers of one goroutine. They are grown once
+// to the largest size the kernel set can need and then reused.
+type workspace[T float] struct {
+	ap, bp []T // packed mc×kc block of op(A), kc×nc block of op(B)
+	tile   []T // mr×nr scratch tile for edge tiles
+}
+
+func (ws *workspace[T]) ensure(ks *kernelSet[T], m, n, k int) {
+	mc := min(ks.mc, roundUp(m, ks.mr))
+	nc := min(ks.nc, roundUp(n, ks.nr))
+	kc := min(ks.kc, k)
+	if len(ws.ap) < mc*kc {
+		ws.ap = make([]T, ks.mc*ks.kc)
+	}
+	if len(ws.bp) < nc*kc {
+		ws.bp = make([]T, ks.nc*ks.kc)
+	}
+	if len(ws.tile) < ks.mr*ks.nr {
+		ws.tile = make([]T, ks.mr*ks.nr)
+	}
+}
+
+// wsPool is a free list of workspaces for callers' goroutines. It allocates
+// only when more goroutines than ever before call concurrently.
+type wsPool[T float] struct {
+	mu   sync.Mutex
+	free []*workspace[T]
+}
+
+func (p *wsPool[T]) get() *workspace[T] {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		ws := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return ws
+	}
+	p.mu.Unlock()
+	return new(workspace[T])
+}
+
+func (p *wsPool[T]) put(ws *workspace[T]) {
+	p.mu.Lock()
+	p.free = append(p.free, ws)
+	p.mu.Unlock()
+}
+
+var (
+	pool32 wsPool[float32]
+	pool64 wsPool[float64]
+)
+
+func poolFor[T float]() *wsPool[T] {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return any(&pool32).(*wsPool[T])
+	}
+	return any(&pool64).(*wsPool[T])
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// gemmBlocked is the packed, cache-blocked GEMM (Goto/BLIS loop order):
+//
+//	for jc over n by nc:          B block kc×nc lives in L2/L3
+//	  for pc over k by kc:        fixed k blocking => deterministic sums
+//	    pack op(B)[pc:pc+kc, jc:jc+nc]
+//	    for ic over m by mc:      A block mc×kc lives in L2
+//	      pack op(A)[ic:ic+mc, pc:pc+kc]
+//	      for jr over nc by nr:   B micro-panel stays in L1
+//	        for ir over mc by mr: micro-kernel
+//
+// C is scaled by beta in the first k block only (later blocks accumulate).
+func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	ws.ensure(ks, m, n, k)
+	for jc := 0; jc < n; jc += ks.nc {
+		nc := min(ks.nc, n-jc)
+		for pc := 0; pc < k; pc += ks.kc {
+			kc := min(ks.kc, k-pc)
+			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp)
+			bt, accum := beta, 0
+			if beta != 0 {
+				accum = 1
+			}
+			if pc > 0 {
+				bt, accum = 1, 1
+			}
+			for ic := 0; ic < m; ic += ks.mc {
+				mc := min(ks.mc, m-ic)
+				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap)
+				macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int) {
+	mr, nr := ks.mr, ks.nr
+	kern := ks.kern
+	for jr := 0; jr < nc; jr += nr {
+		bp := &ws.bp[jr*kc]
+		nn := min(nr, nc-jr)
+		for ir := 0; ir < mc; ir += mr {
+			ap := &ws.ap[ir*kc]
+			mm := min(mr, mc-ir)
+			if mm == mr && nn == nr {
+				kern(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, accum)
+				continue
+			}
+			// Edge tile: run the same kernel on a scratch tile so every
+			// element is computed exactly as it would be in a full tile.
+			t := ws.tile[:mr*nr]
+			if accum != 0 {
+				for i := 0; i < mm; i++ {
+					copy(t[i*nr:i*nr+nn], c[(ir+i)*ldc+jr:])
+				}
+			}
+			kern(kc, ap, bp, &t[0], nr, alpha, beta, accum)
+			for i := 0; i < mm; i++ {
+				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+nn], t[i*nr:i*nr+nn])
+			}
+		}
+	}
+}
+
+// packA packs op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/mr) panels of kc×mr
+// (panel r at offset r*mr*kc; within a panel, element (i,p) at p*mr+i),
+// zero-padding rows past mc.
+func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T) {
+	for ir := 0; ir < mc; ir += mr {
+		d := dst[ir*kc : ir*kc+mr*kc]
+		rows := min(mr, mc-ir)
+		if transA {
+			// op(A)[i][p] = a[p*lda+i]: rows of the stored matrix are contiguous in i.
+			for p := 0; p < kc; p++ {
+				off := (pc+p)*lda + ic + ir
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, a[off:off+rows])
+				clear(dp[rows:])
+			}
+			continue
+		}
+		if rows == mr && mr == 8 {
+			packA8(a, lda, (ic+ir)*lda+pc, kc, d)
+			continue
+		}
+		for i := 0; i < rows; i++ {
+			off := (ic+ir+i)*lda + pc
+			src := a[off : off+kc]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := 0; p < kc; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packA8 interleaves 8 rows of a (row stride lda, starting at off) into d.
+func packA8[T float](a []T, lda, off, kc int, d []T) {
+	r0 := a[off : off+kc]
+	r1 := a[off+lda : off+lda+kc]
+	r2 := a[off+2*lda : off+2*lda+kc]
+	r3 := a[off+3*lda : off+3*lda+kc]
+	r4 := a[off+4*lda : off+4*lda+kc]
+	r5 := a[off+5*lda : off+5*lda+kc]
+	r6 := a[off+6*lda : off+6*lda+kc]
+	r7 := a[off+7*lda : off+7*lda+kc]
+	d = d[:8*kc]
+	for p := range r0 {
+		q := d[p*8 : p*8+8 : p*8+8]
+		q[0] = r0[p]
+		q[1] = r1[p]
+		q[2] = r2[p]
+		q[3] = r3[p]
+		q[4] = r4[p]
+		q[5] = r5[p]
+		q[6] = r6[p]
+		q[7] = r7[p]
+	}
+}
+
+// packB packs op(B)[pc:pc+kc, jc:jc+nc] into ceil(nc/nr) panels of kc×nr
+// (panel at offset jr*kc; within a panel, element (p,j) at p*nr+j),
+// zero-padding columns past nc.
+func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T) {
+	for jr := 0; jr < nc; jr += nr {
+		d := dst[jr*kc : jr*kc+nr*kc]
+		cols := min(nr, nc-jr)
+		if !transB {
+			for p := 0; p < kc; p++ {
+				off := (pc+p)*ldb + jc + jr
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, b[off:off+cols])
+				clear(dp[cols:])
+			}
+			continue
+		}
+		// op(B)[p][j] = b[j*ldb+p]
+		for j := 0; j < cols; j++ {
+			off := (jc+jr+j)*ldb + pc
+			src := b[off : off+kc]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// gemmSmall computes the product directly from the unpacked operands; for
+// tiny shapes packing costs more than it saves.
+func gemmSmall[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	sa, sp := lda, 1 // op(A)[i][p] = a[i*sa+p*sp]
+	if transA {
+		sa, sp = 1, lda
+	}
+	if !transB {
+		scaleC(m, n, beta, c, ldc)
+		for i := 0; i < m; i++ {
+			crow := c[i*ldc : i*ldc+n]
+			for p := 0; p < k; p++ {
+				s := alpha * a[i*sa+p*sp]
+				brow := b[p*ldb : p*ldb+n]
+				axpy(s, brow, crow)
+			}
+		}
+		return
+	}
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		for j := range crow {
+			brow := b[j*ldb : j*ldb+k]
+			var s T
+			if sp == 1 {
+				arow := a[i*sa : i*sa+k]
+				for p, v := range brow {
+					s += arow[p] * v
+				}
+			} else {
+				for p, v := range brow {
+					s += a[i*sa+p*sp] * v
+				}
+			}
+			if beta == 0 {
+				crow[j] = alpha * s
+			} else {
+				crow[j] = alpha*s + beta*crow[j]
+			}
+		}
+	}
+}
+
+// axpy computes y += s*x; len(x) must be >= len(y).
+func axpy[T float](s T, x, y []T) {
+	x = x[:len(y)]
+	for len(y) >= 4 {
+		y[0] += s * x[0]
+		y[1] += s * x[1]
+		y[2] += s * x[2]
+		y[3] += s * x[3]
+		x, y = x[4:], y[4:]
+	}
+	for j := range y {
+		y[j] += s * x[j]
+	}
+}

@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Backend selects the GEMM implementation used by Sgemm and Dgemm.
+type Backend int
+
+const (
+	// BackendAuto picks the fastest implementation the CPU supports:
+	// AVX-512, then AVX2+FMA, then portable Go.
+	BackendAuto Backend = iota
+	// BackendGonum delegates to gonum.org/v1/gonum/blas/gonum (the old path,
+	// kept for comparison). It may allocate and start goroutines.
+	BackendGonum
+	// BackendPortable is blocked pure Go; it runs on every architecture.
+	BackendPortable
+	// BackendAVX2 uses AVX2+FMA assembly micro-kernels (amd64 only).
+	BackendAVX2
+	// BackendAVX512 uses AVX-512F assembly micro-kernels (amd64 only).
+	BackendAVX512
+)
+
+// String returns the backend's name, e.g. "avx512".
+func (b Backend) String() string {
+	switch b {
+	case BackendAuto:
+		return "auto"
+	case BackendGonum:
+		return "gonum"
+	case BackendPortable:
+		return "portable"
+	case BackendAVX2:
+		return "avx2"
+	case BackendAVX512:
+		return "avx512"
+	}
+	return fmt.Sprintf("Backend(%d)", int(b))
+}
+
+// Available reports whether backend b can run on this machine.
+// BackendAuto, BackendGonum and BackendPortable are always available.
+func (b Backend) Available() bool {
+	switch b {
+	case BackendAuto, BackendGonum, BackendPortable:
+		return true
+	case BackendAVX2:
+		return hasAVX2
+	case BackendAVX512:
+		return hasAVX512
+	}
+	return false
+}
+
+// bestBackend is what BackendAuto resolves to on this machine.
+func bestBackend() Backend {
+	switch {
+	case hasAVX512:
+		return BackendAVX512
+	case hasAVX2:
+		return BackendAVX2
+	}
+	return BackendPortable
+}
+
+var (
+	curBackend atomic.Int64 // resolved backend (never BackendAuto)
+	numThreads atomic.Int64
+)
+
+func init() {
+	curBackend.Store(int64(bestBackend()))
+	numThreads.Store(int64(runtime.GOMAXPROCS(0)))
+}
+
+// SetBackend selects the implementation used by subsequent Sgemm/Dgemm calls
+// process-wide and returns the previous one. BackendAuto picks the best the
+// CPU supports; CurrentBackend then reports the concrete choice. It panics if
+// b is not available on this machine (see Backend.Available).
+func SetBackend(b Backend) (prev Backend) {
+	if !b.Available() {
+		panic(fmt.Sprintf("kernels: SetBackend: backend %v is not available on this machine", b))
+	}
+	if b == BackendAuto {
+		b = bestBackend()
+	}
+	return Backend(curBackend.Swap(int64(b)))
+}
+
+// CurrentBackend returns the backend in use (never BackendAuto).
+func CurrentBackend() Backend { return Backend(curBackend.Load()) }
+
+// SetThreads sets how many goroutines large GEMMs are split across and returns
+// the previous value. n <= 0 restores the default, runtime.GOMAXPROCS(0);
+// 1 means serial. Work is split over rows or columns of C, never over k, so
+// results do not depend on n.
+func SetThreads(n int) (prev int) {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if n > maxThreads {
+		n = maxThreads
+	}
+	return int(numThreads.Swap(int64(n)))
+}
+
+// Threads returns the current thread count set by SetThreads.
+func Threads() int { return int(numThreads.Load()) }
+
+// maxThreads bounds SetThreads (the number of persistent workers is at most
+// maxThreads-1).
+const maxThreads = 256
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
+// op(X) = X or Xᵀ. op(A) is m×k, op(B) is k×n, C is m×n. lda/ldb/ldc are row
+// strides (leading dimensions) of A, B, C as stored. It panics with a clear
+// message if a slice is too short for the given sizes (a programming error in
+// generated code).
+//
+// As in BLAS, when beta == 0 C is not read (NaNs in C are overwritten), and
+// when alpha == 0 or k == 0, A and B are not read.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs("Sgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	be := CurrentBackend()
+	if be == BackendGonum {
+		gonum.Implementation{}.Sgemm(trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
+		return
+	}
+	gemm(kernels32(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dgemm is the float64 version of Sgemm.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	checkArgs("Dgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	be := CurrentBackend()
+	if be == BackendGonum {
+		gonum.Implementation{}.Dgemm(trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
+		return
+	}
+	gemm(kernels64(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// checkArgs panics if the sizes are negative, a leading dimension is smaller
+// than the stored row length, or a slice is too short.
+func checkArgs(fn string, transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative size m=%d n=%d k=%d", fn, m, n, k))
+	}
+	ra, ca := m, k
+	if transA {
+		ra, ca = k, m
+	}
+	rb, cb := k, n
+	if transB {
+		rb, cb = n, k
+	}
+	checkMat(fn, "a", "lda", transA, ra, ca, la, lda)
+	checkMat(fn, "b", "ldb", transB, rb, cb, lb, ldb)
+	checkMat(fn, "c", "ldc", false, m, n, lc, ldc)
+}
+
+func checkMat(fn, name, ldName string, t bool, rows, cols, l, ld int) {
+	if ld < cols {
+		panic(fmt.Sprintf("kernels: %s: %s=%d is smaller than the %d columns of %s as stored (transposed=%v)", fn, ldName, ld, cols, name, t))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; l < need {
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d is too short: %d×%d stored with %s=%d (transposed=%v) needs %d elements", fn, name, l, rows, cols, ldName, ld, t, need))
+	}
+}
+
+type float interface{ ~float32 | ~float64 }
+
+// scaleC sets C = beta*C (C = 0 if beta == 0, so NaNs in C are cleared).
+func scaleC[T float](m, n int, beta T, c []T, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package kernels
+
+import "unsafe"
+
+// Portable kernel sets: a 4×4 register tile in plain Go. Blocking: the B
+// micro-panel kc×4 and A micro-panel kc×4 stay in L1 for kc=256; an mc×kc A
+// block of 128×256 is 128 KiB (float32) to 256 KiB (float64), inside L2.
+var (
+	portable32 = &kernelSet[float32]{name: "portable", mr: 4, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel[float32]}
+	portable64 = &kernelSet[float64]{name: "portable", mr: 4, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel[float64]}
+)
+
+func kernels32(b Backend) *kernelSet[float32] {
+	switch b {
+	case BackendAVX512:
+		return avx512Set32
+	case BackendAVX2:
+		return avx2Set32
+	}
+	return portable32
+}
+
+func kernels64(b Backend) *kernelSet[float64] {
+	switch b {
+	case BackendAVX512:
+		return avx512Set64
+	case BackendAVX2:
+		return avx2Set64
+	}
+	return portable64
+}
+
+// portableKernel is the 4×4 micro-kernel in Go (see kernelSet for the contract).
+func portableKernel[T float](kc int, a, b, c *T, ldc int, alpha, beta T, accum int) {
+	as := unsafe.Slice(a, 4*kc)
+	bs := unsafe.Slice(b, 4*kc)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 T
+	for len(as) >= 4 && len(bs) >= 4 {
+		a0, a1, a2, a3 := as[0], as[1], as[2], as[3]
+		b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+		as, bs = as[4:], bs[4:]
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	storeRow4(cs[0:4:4], c00, c01, c02, c03, alpha, beta, accum)
+	storeRow4(cs[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta, accum)
+	storeRow4(cs[2*ldc:2*ldc+4:2*ldc+4], c20, c21, c22, c23, alpha, beta, accum)
+	storeRow4(cs[3*ldc:3*ldc+4:3*ldc+4], c30, c31, c32, c33, alpha, beta, accum)
+}
+
+func storeRow4[T float](r []T, x0, x1, x2, x3, alpha, beta T, accum int) {
+	r = r[:4]
+	if accum == 0 {
+		r[0], r[1], r[2], r[3] = alpha*x0, alpha*x1, alpha*x2, alpha*x3
+		return
+	}
+	r[0] = alpha*x0 + beta*r[0]
+	r[1] = alpha*x1 + beta*r[1]
+	r[2] = alpha*x2 + beta*r[2]
+	r[3] = alpha*x3 + beta*r[3]
+}
