@@ -107,15 +107,25 @@ func (g *Graph) at() *ir.Builder {
 	return g.b
 }
 
-const dslPrefix = "github.com/bpgen/bpgen/dsl."
+// dslDir is this package's source directory. Frames are matched by file,
+// not function name: the compiler may inline a DSL closure into the user's
+// function, renaming it.
+var dslDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}()
+
+func inDSL(file string) bool {
+	return filepath.Dir(file) == dslDir && !strings.HasSuffix(file, "_test.go")
+}
 
 func callerPos() ir.Pos {
-	var pcs [16]uintptr
+	var pcs [32]uintptr
 	n := runtime.Callers(2, pcs[:])
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, dslPrefix) {
+		if !inDSL(f.File) {
 			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
 		}
 		if !more {

@@ -80,6 +80,19 @@ type Graph struct {
 	Values    []*Value
 	Outputs   []Output
 	Objective *Value
+	// Funcs are graphs the main graph refers to by name: the user-written
+	// backward rules of custom_vjp values. They print after the main graph.
+	Funcs []*Graph
+}
+
+// Func returns the function named name, or nil.
+func (g *Graph) Func(name string) *Graph {
+	for _, f := range g.Funcs {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // NewGraph returns an empty graph.
@@ -193,6 +206,9 @@ func (g *Graph) Clone() *Graph {
 	}
 	if g.Objective != nil {
 		c.Objective = m[g.Objective]
+	}
+	for _, f := range g.Funcs {
+		c.Funcs = append(c.Funcs, f.Clone())
 	}
 	return c
 }

@@ -68,6 +68,10 @@ type OpDef struct {
 	VJP     VJPFunc
 	NonDiff bool // no gradient flows through this op (comparisons, one-hot, argmax, stop_gradient)
 
+	// CheckGraph, if set, checks what the type rule cannot see: a
+	// reference from the value to another part of the (main) graph.
+	CheckGraph func(main *Graph, v *Value) error
+
 	// Training marks ops whose behaviour differs between training and
 	// inference (dropout).
 	Training bool

@@ -36,25 +36,29 @@ func (p *textParser) errorf(format string, args ...any) error {
 
 func (p *textParser) parse(src string) (*Graph, error) {
 	lines := strings.Split(src, "\n")
-	var g *Graph
-	done := false
+	var main, g *Graph
 	for i, raw := range lines {
 		p.line = i + 1
 		line := strings.TrimSpace(raw)
 		if line == "" {
 			continue
 		}
-		if done {
-			return nil, p.errorf("text after the closing }")
-		}
 		switch {
 		case g == nil:
-			var err error
-			if g, err = p.header(line); err != nil {
+			// A text holds the main func, then the funcs it calls (custom VJPs).
+			h, err := p.header(line)
+			if err != nil {
 				return nil, err
 			}
+			p.refs = map[string]*Value{}
+			if main == nil {
+				main = h
+			} else {
+				main.Funcs = append(main.Funcs, h)
+			}
+			g = h
 		case line == "}":
-			done = true
+			g = nil
 		case strings.HasPrefix(line, "out "):
 			if err := p.output(g, line); err != nil {
 				return nil, err
@@ -72,13 +76,13 @@ func (p *textParser) parse(src string) (*Graph, error) {
 			}
 		}
 	}
-	if g == nil {
+	if main == nil {
 		return nil, fmt.Errorf("ir: empty text (want \"func name(dims) {\")")
 	}
-	if !done {
+	if g != nil {
 		return nil, p.errorf("missing closing }")
 	}
-	return g, nil
+	return main, nil
 }
 
 func (p *textParser) header(line string) (*Graph, error) {

@@ -45,6 +45,9 @@ func Print(g *Graph) string {
 		b.WriteByte('\n')
 	}
 	b.WriteString("}\n")
+	for _, f := range g.Funcs {
+		b.WriteString(Print(f))
+	}
 	return b.String()
 }
 

@@ -12,6 +12,10 @@ import (
 // outputs and the objective are values of g (the objective a float scalar).
 // The error shows the bad value in full and the IR around it.
 func Verify(g *Graph) error {
+	return verify(g, g)
+}
+
+func verify(g, main *Graph) error {
 	names := map[string]*Value{}
 	index := make(map[*Value]int, len(g.Values))
 	for i, v := range g.Values {
@@ -45,6 +49,11 @@ func Verify(g *Graph) error {
 				return fail("dim %q is not declared in func %s(%s)", s, g.Name, strings.Join(g.Dims, ", "))
 			}
 		}
+		if v.Op.CheckGraph != nil {
+			if err := v.Op.CheckGraph(main, v); err != nil {
+				return fail("%v", err)
+			}
+		}
 		if v.Op.Name == "input" || v.Op.Name == "param" {
 			if v.Name == "" {
 				return fail("%s has no name", v.Op.Name)
@@ -76,6 +85,19 @@ func Verify(g *Graph) error {
 		}
 		if len(o.Type.Shape) != 0 || !o.Type.DType.IsFloat() {
 			return verifyError(g, i, fmt.Sprintf("the objective must be a float scalar, not %v", o.Type))
+		}
+	}
+	funcs := map[string]bool{}
+	for _, f := range g.Funcs {
+		if funcs[f.Name] {
+			return fmt.Errorf("verify %s: func %s is defined twice", g.Name, f.Name)
+		}
+		funcs[f.Name] = true
+		if len(f.Funcs) > 0 {
+			return fmt.Errorf("verify %s: func %s has nested funcs", g.Name, f.Name)
+		}
+		if err := verify(f, main); err != nil {
+			return err
 		}
 	}
 	return nil

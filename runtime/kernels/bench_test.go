@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -56,3 +57,35 @@ func benchGemm[T float](b *testing.B) {
 
 func BenchmarkSgemm(b *testing.B) { benchGemm[float32](b) }
 func BenchmarkDgemm(b *testing.B) { benchGemm[float64](b) }
+
+// BenchmarkSmallCrossover compares the unpacked small path with the packed
+// path on the auto backend, single-threaded, to choose smallMNK.
+func BenchmarkSmallCrossover(b *testing.B) {
+	defer SetThreads(SetThreads(1))
+	defer func(v int) { smallMNK = v }(smallMNK)
+	for _, s := range []struct{ m, k, n int }{{32, 4, 16}, {16, 16, 16}, {32, 16, 32}, {32, 32, 32}, {64, 16, 64}, {48, 48, 48}, {64, 64, 64}, {128, 8, 128}} {
+		for _, path := range []string{"small", "packed", "small-transB", "packed-transB", "gonum-transB"} {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.k, s.n, path), func(b *testing.B) {
+				switch path {
+				case "small", "small-transB":
+					smallMNK = 1 << 62
+				case "gonum-transB":
+					defer SetBackend(SetBackend(BackendGonum))
+				default:
+					smallMNK = 0
+				}
+				transB, ldb := strings.HasSuffix(path, "transB"), s.n
+				if transB {
+					ldb = s.k
+				}
+				r := rand.New(rand.NewPCG(5, 6))
+				a, bb, c := randSlice[float32](r, s.m*s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.m*s.n)
+				for b.Loop() {
+					Sgemm(false, transB, s.m, s.n, s.k, 1, a, s.k, bb, ldb, 0, c, s.n)
+				}
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+				b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}

@@ -23,12 +23,17 @@ type kernelSet[T float] struct {
 	mr, nr     int // micro-tile
 	mc, kc, nc int // cache blocks; mc % mr == 0, nc % nr == 0
 	kern       func(kc int, a, b, c *T, ldc int, alpha, beta T, accum int)
+
+	// small, if non-nil, is an unpacked kernel for small products with
+	// op(B) = B: C = alpha*op(A)*B (+ beta*C if accum != 0), where
+	// op(A)[i][p] is at a + i*sai + p*sap and all strides are in bytes.
+	small func(m, n, k int, a *T, sai, sap int, b *T, ldb int, c *T, ldc int, alpha, beta T, accum int)
 }
 
 // smallMNK: products with m*n*k at most this skip packing and run the direct
 // loops of gemmSmall. Chosen by benchmarking both paths (see
 // BenchmarkSmallCrossover): around 32×32×16 the packed path starts to win.
-const smallMNK = 16 * 1024
+var smallMNK = 16 * 1024
 
 // parMNK: products with m*n*k below this run serially whatever SetThreads
 // says; waking a worker costs a few microseconds.
@@ -36,6 +41,20 @@ const parMNK = 64 * 64 * 64
 
 func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m*n*k <= smallMNK {
+		if ks.small != nil && !transB {
+			var z T
+			es := int(unsafe.Sizeof(z))
+			sai, sap := lda, 1
+			if transA {
+				sai, sap = 1, lda
+			}
+			accum := 0
+			if beta != 0 {
+				accum = 1
+			}
+			ks.small(m, n, k, &a[0], sai*es, sap*es, &b[0], ldb*es, &c[0], ldc*es, alpha, beta, accum)
+			return
+		}
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}

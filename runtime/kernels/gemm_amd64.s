@@ -1247,3 +1247,559 @@ dgemmKernelAVX2_beta:
 	VMOVUPD      Y14, 32(AX)
 	VZEROUPPER
 	RET
+
+// func sgemmSmallAVX512(m int, n int, k int, a *float32, sai int, sap int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, accum int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·sgemmSmallAVX512(SB), NOSPLIT, $0-96
+	MOVQ         m+0(FP), AX
+	MOVQ         a+24(FP), CX
+	MOVQ         c+64(FP), DX
+	VBROADCASTSS alpha+80(FP), Z0
+	VBROADCASTSS beta+84(FP), Z1
+
+sgemmSmallAVX512_row:
+	MOVQ n+8(FP), BX
+	MOVQ b+48(FP), SI
+	MOVQ DX, DI
+
+sgemmSmallAVX512_c4:
+	CMPQ   BX, $0x00000040
+	JL     sgemmSmallAVX512_c1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX512_v4_p:
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  (R10), Z6, Z2
+	VFMADD231PS  64(R10), Z6, Z3
+	VFMADD231PS  128(R10), Z6, Z4
+	VFMADD231PS  192(R10), Z6, Z5
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          sgemmSmallAVX512_v4_p
+	CMPQ         accum+88(FP), $0x00
+	JNE          sgemmSmallAVX512_v4_beta
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (DI)
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, 64(DI)
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, 128(DI)
+	VMULPS       Z0, Z5, Z5
+	VMOVUPS      Z5, 192(DI)
+	JMP          sgemmSmallAVX512_v4_next
+
+sgemmSmallAVX512_v4_beta:
+	VMULPS      (DI), Z1, Z6
+	VFMADD231PS Z0, Z2, Z6
+	VMOVUPS     Z6, (DI)
+	VMULPS      64(DI), Z1, Z6
+	VFMADD231PS Z0, Z3, Z6
+	VMOVUPS     Z6, 64(DI)
+	VMULPS      128(DI), Z1, Z6
+	VFMADD231PS Z0, Z4, Z6
+	VMOVUPS     Z6, 128(DI)
+	VMULPS      192(DI), Z1, Z6
+	VFMADD231PS Z0, Z5, Z6
+	VMOVUPS     Z6, 192(DI)
+
+sgemmSmallAVX512_v4_next:
+	ADDQ $0x00000100, SI
+	ADDQ $0x00000100, DI
+	SUBQ $0x00000040, BX
+	JMP  sgemmSmallAVX512_c4
+
+sgemmSmallAVX512_c1:
+	CMPQ   BX, $0x00000010
+	JL     sgemmSmallAVX512_c0
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX512_v1_p:
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  (R10), Z6, Z2
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          sgemmSmallAVX512_v1_p
+	CMPQ         accum+88(FP), $0x00
+	JNE          sgemmSmallAVX512_v1_beta
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (DI)
+	JMP          sgemmSmallAVX512_v1_next
+
+sgemmSmallAVX512_v1_beta:
+	VMULPS      (DI), Z1, Z6
+	VFMADD231PS Z0, Z2, Z6
+	VMOVUPS     Z6, (DI)
+
+sgemmSmallAVX512_v1_next:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, DI
+	SUBQ $0x00000010, BX
+	JMP  sgemmSmallAVX512_c1
+
+sgemmSmallAVX512_c0:
+	TESTQ  BX, BX
+	JZ     sgemmSmallAVX512_rowdone
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX512_s_p:
+	VMOVSS      (R9), X6
+	VFMADD231SS (R10), X6, X2
+	ADDQ        sap+40(FP), R9
+	ADDQ        ldb+56(FP), R10
+	DECQ        R8
+	JNZ         sgemmSmallAVX512_s_p
+	CMPQ        accum+88(FP), $0x00
+	JNE         sgemmSmallAVX512_s_beta
+	VMULSS      X0, X2, X2
+	VMOVSS      X2, (DI)
+	JMP         sgemmSmallAVX512_s_next
+
+sgemmSmallAVX512_s_beta:
+	VMULSS      (DI), X1, X6
+	VFMADD231SS X0, X2, X6
+	VMOVSS      X6, (DI)
+
+sgemmSmallAVX512_s_next:
+	ADDQ $0x00000004, SI
+	ADDQ $0x00000004, DI
+	SUBQ $0x00000001, BX
+	JMP  sgemmSmallAVX512_c0
+
+sgemmSmallAVX512_rowdone:
+	ADDQ sai+32(FP), CX
+	ADDQ ldc+72(FP), DX
+	DECQ AX
+	JNZ  sgemmSmallAVX512_row
+	VZEROUPPER
+	RET
+
+// func dgemmSmallAVX512(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·dgemmSmallAVX512(SB), NOSPLIT, $0-104
+	MOVQ         m+0(FP), AX
+	MOVQ         a+24(FP), CX
+	MOVQ         c+64(FP), DX
+	VBROADCASTSD alpha+80(FP), Z0
+	VBROADCASTSD beta+88(FP), Z1
+
+dgemmSmallAVX512_row:
+	MOVQ n+8(FP), BX
+	MOVQ b+48(FP), SI
+	MOVQ DX, DI
+
+dgemmSmallAVX512_c4:
+	CMPQ   BX, $0x00000020
+	JL     dgemmSmallAVX512_c1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX512_v4_p:
+	VBROADCASTSD (R9), Z6
+	VFMADD231PD  (R10), Z6, Z2
+	VFMADD231PD  64(R10), Z6, Z3
+	VFMADD231PD  128(R10), Z6, Z4
+	VFMADD231PD  192(R10), Z6, Z5
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          dgemmSmallAVX512_v4_p
+	CMPQ         accum+96(FP), $0x00
+	JNE          dgemmSmallAVX512_v4_beta
+	VMULPD       Z0, Z2, Z2
+	VMOVUPD      Z2, (DI)
+	VMULPD       Z0, Z3, Z3
+	VMOVUPD      Z3, 64(DI)
+	VMULPD       Z0, Z4, Z4
+	VMOVUPD      Z4, 128(DI)
+	VMULPD       Z0, Z5, Z5
+	VMOVUPD      Z5, 192(DI)
+	JMP          dgemmSmallAVX512_v4_next
+
+dgemmSmallAVX512_v4_beta:
+	VMULPD      (DI), Z1, Z6
+	VFMADD231PD Z0, Z2, Z6
+	VMOVUPD     Z6, (DI)
+	VMULPD      64(DI), Z1, Z6
+	VFMADD231PD Z0, Z3, Z6
+	VMOVUPD     Z6, 64(DI)
+	VMULPD      128(DI), Z1, Z6
+	VFMADD231PD Z0, Z4, Z6
+	VMOVUPD     Z6, 128(DI)
+	VMULPD      192(DI), Z1, Z6
+	VFMADD231PD Z0, Z5, Z6
+	VMOVUPD     Z6, 192(DI)
+
+dgemmSmallAVX512_v4_next:
+	ADDQ $0x00000100, SI
+	ADDQ $0x00000100, DI
+	SUBQ $0x00000020, BX
+	JMP  dgemmSmallAVX512_c4
+
+dgemmSmallAVX512_c1:
+	CMPQ   BX, $0x00000008
+	JL     dgemmSmallAVX512_c0
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX512_v1_p:
+	VBROADCASTSD (R9), Z6
+	VFMADD231PD  (R10), Z6, Z2
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          dgemmSmallAVX512_v1_p
+	CMPQ         accum+96(FP), $0x00
+	JNE          dgemmSmallAVX512_v1_beta
+	VMULPD       Z0, Z2, Z2
+	VMOVUPD      Z2, (DI)
+	JMP          dgemmSmallAVX512_v1_next
+
+dgemmSmallAVX512_v1_beta:
+	VMULPD      (DI), Z1, Z6
+	VFMADD231PD Z0, Z2, Z6
+	VMOVUPD     Z6, (DI)
+
+dgemmSmallAVX512_v1_next:
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000040, DI
+	SUBQ $0x00000008, BX
+	JMP  dgemmSmallAVX512_c1
+
+dgemmSmallAVX512_c0:
+	TESTQ  BX, BX
+	JZ     dgemmSmallAVX512_rowdone
+	VPXORD Z2, Z2, Z2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX512_s_p:
+	VMOVSD      (R9), X6
+	VFMADD231SD (R10), X6, X2
+	ADDQ        sap+40(FP), R9
+	ADDQ        ldb+56(FP), R10
+	DECQ        R8
+	JNZ         dgemmSmallAVX512_s_p
+	CMPQ        accum+96(FP), $0x00
+	JNE         dgemmSmallAVX512_s_beta
+	VMULSD      X0, X2, X2
+	VMOVSD      X2, (DI)
+	JMP         dgemmSmallAVX512_s_next
+
+dgemmSmallAVX512_s_beta:
+	VMULSD      (DI), X1, X6
+	VFMADD231SD X0, X2, X6
+	VMOVSD      X6, (DI)
+
+dgemmSmallAVX512_s_next:
+	ADDQ $0x00000008, SI
+	ADDQ $0x00000008, DI
+	SUBQ $0x00000001, BX
+	JMP  dgemmSmallAVX512_c0
+
+dgemmSmallAVX512_rowdone:
+	ADDQ sai+32(FP), CX
+	ADDQ ldc+72(FP), DX
+	DECQ AX
+	JNZ  dgemmSmallAVX512_row
+	VZEROUPPER
+	RET
+
+// func sgemmSmallAVX2(m int, n int, k int, a *float32, sai int, sap int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, accum int)
+// Requires: AVX, FMA3
+TEXT ·sgemmSmallAVX2(SB), NOSPLIT, $0-96
+	MOVQ         m+0(FP), AX
+	MOVQ         a+24(FP), CX
+	MOVQ         c+64(FP), DX
+	VBROADCASTSS alpha+80(FP), Y0
+	VBROADCASTSS beta+84(FP), Y1
+
+sgemmSmallAVX2_row:
+	MOVQ n+8(FP), BX
+	MOVQ b+48(FP), SI
+	MOVQ DX, DI
+
+sgemmSmallAVX2_c4:
+	CMPQ   BX, $0x00000020
+	JL     sgemmSmallAVX2_c1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX2_v4_p:
+	VBROADCASTSS (R9), Y6
+	VFMADD231PS  (R10), Y6, Y2
+	VFMADD231PS  32(R10), Y6, Y3
+	VFMADD231PS  64(R10), Y6, Y4
+	VFMADD231PS  96(R10), Y6, Y5
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          sgemmSmallAVX2_v4_p
+	CMPQ         accum+88(FP), $0x00
+	JNE          sgemmSmallAVX2_v4_beta
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, (DI)
+	VMULPS       Y0, Y3, Y3
+	VMOVUPS      Y3, 32(DI)
+	VMULPS       Y0, Y4, Y4
+	VMOVUPS      Y4, 64(DI)
+	VMULPS       Y0, Y5, Y5
+	VMOVUPS      Y5, 96(DI)
+	JMP          sgemmSmallAVX2_v4_next
+
+sgemmSmallAVX2_v4_beta:
+	VMULPS      (DI), Y1, Y6
+	VFMADD231PS Y0, Y2, Y6
+	VMOVUPS     Y6, (DI)
+	VMULPS      32(DI), Y1, Y6
+	VFMADD231PS Y0, Y3, Y6
+	VMOVUPS     Y6, 32(DI)
+	VMULPS      64(DI), Y1, Y6
+	VFMADD231PS Y0, Y4, Y6
+	VMOVUPS     Y6, 64(DI)
+	VMULPS      96(DI), Y1, Y6
+	VFMADD231PS Y0, Y5, Y6
+	VMOVUPS     Y6, 96(DI)
+
+sgemmSmallAVX2_v4_next:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, DI
+	SUBQ $0x00000020, BX
+	JMP  sgemmSmallAVX2_c4
+
+sgemmSmallAVX2_c1:
+	CMPQ   BX, $0x00000008
+	JL     sgemmSmallAVX2_c0
+	VXORPS Y2, Y2, Y2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX2_v1_p:
+	VBROADCASTSS (R9), Y6
+	VFMADD231PS  (R10), Y6, Y2
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          sgemmSmallAVX2_v1_p
+	CMPQ         accum+88(FP), $0x00
+	JNE          sgemmSmallAVX2_v1_beta
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, (DI)
+	JMP          sgemmSmallAVX2_v1_next
+
+sgemmSmallAVX2_v1_beta:
+	VMULPS      (DI), Y1, Y6
+	VFMADD231PS Y0, Y2, Y6
+	VMOVUPS     Y6, (DI)
+
+sgemmSmallAVX2_v1_next:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, DI
+	SUBQ $0x00000008, BX
+	JMP  sgemmSmallAVX2_c1
+
+sgemmSmallAVX2_c0:
+	TESTQ  BX, BX
+	JZ     sgemmSmallAVX2_rowdone
+	VXORPS Y2, Y2, Y2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+sgemmSmallAVX2_s_p:
+	VMOVSS      (R9), X6
+	VFMADD231SS (R10), X6, X2
+	ADDQ        sap+40(FP), R9
+	ADDQ        ldb+56(FP), R10
+	DECQ        R8
+	JNZ         sgemmSmallAVX2_s_p
+	CMPQ        accum+88(FP), $0x00
+	JNE         sgemmSmallAVX2_s_beta
+	VMULSS      X0, X2, X2
+	VMOVSS      X2, (DI)
+	JMP         sgemmSmallAVX2_s_next
+
+sgemmSmallAVX2_s_beta:
+	VMULSS      (DI), X1, X6
+	VFMADD231SS X0, X2, X6
+	VMOVSS      X6, (DI)
+
+sgemmSmallAVX2_s_next:
+	ADDQ $0x00000004, SI
+	ADDQ $0x00000004, DI
+	SUBQ $0x00000001, BX
+	JMP  sgemmSmallAVX2_c0
+
+sgemmSmallAVX2_rowdone:
+	ADDQ sai+32(FP), CX
+	ADDQ ldc+72(FP), DX
+	DECQ AX
+	JNZ  sgemmSmallAVX2_row
+	VZEROUPPER
+	RET
+
+// func dgemmSmallAVX2(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)
+// Requires: AVX, FMA3
+TEXT ·dgemmSmallAVX2(SB), NOSPLIT, $0-104
+	MOVQ         m+0(FP), AX
+	MOVQ         a+24(FP), CX
+	MOVQ         c+64(FP), DX
+	VBROADCASTSD alpha+80(FP), Y0
+	VBROADCASTSD beta+88(FP), Y1
+
+dgemmSmallAVX2_row:
+	MOVQ n+8(FP), BX
+	MOVQ b+48(FP), SI
+	MOVQ DX, DI
+
+dgemmSmallAVX2_c4:
+	CMPQ   BX, $0x00000010
+	JL     dgemmSmallAVX2_c1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX2_v4_p:
+	VBROADCASTSD (R9), Y6
+	VFMADD231PD  (R10), Y6, Y2
+	VFMADD231PD  32(R10), Y6, Y3
+	VFMADD231PD  64(R10), Y6, Y4
+	VFMADD231PD  96(R10), Y6, Y5
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          dgemmSmallAVX2_v4_p
+	CMPQ         accum+96(FP), $0x00
+	JNE          dgemmSmallAVX2_v4_beta
+	VMULPD       Y0, Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMULPD       Y0, Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMULPD       Y0, Y4, Y4
+	VMOVUPD      Y4, 64(DI)
+	VMULPD       Y0, Y5, Y5
+	VMOVUPD      Y5, 96(DI)
+	JMP          dgemmSmallAVX2_v4_next
+
+dgemmSmallAVX2_v4_beta:
+	VMULPD      (DI), Y1, Y6
+	VFMADD231PD Y0, Y2, Y6
+	VMOVUPD     Y6, (DI)
+	VMULPD      32(DI), Y1, Y6
+	VFMADD231PD Y0, Y3, Y6
+	VMOVUPD     Y6, 32(DI)
+	VMULPD      64(DI), Y1, Y6
+	VFMADD231PD Y0, Y4, Y6
+	VMOVUPD     Y6, 64(DI)
+	VMULPD      96(DI), Y1, Y6
+	VFMADD231PD Y0, Y5, Y6
+	VMOVUPD     Y6, 96(DI)
+
+dgemmSmallAVX2_v4_next:
+	ADDQ $0x00000080, SI
+	ADDQ $0x00000080, DI
+	SUBQ $0x00000010, BX
+	JMP  dgemmSmallAVX2_c4
+
+dgemmSmallAVX2_c1:
+	CMPQ   BX, $0x00000004
+	JL     dgemmSmallAVX2_c0
+	VXORPS Y2, Y2, Y2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX2_v1_p:
+	VBROADCASTSD (R9), Y6
+	VFMADD231PD  (R10), Y6, Y2
+	ADDQ         sap+40(FP), R9
+	ADDQ         ldb+56(FP), R10
+	DECQ         R8
+	JNZ          dgemmSmallAVX2_v1_p
+	CMPQ         accum+96(FP), $0x00
+	JNE          dgemmSmallAVX2_v1_beta
+	VMULPD       Y0, Y2, Y2
+	VMOVUPD      Y2, (DI)
+	JMP          dgemmSmallAVX2_v1_next
+
+dgemmSmallAVX2_v1_beta:
+	VMULPD      (DI), Y1, Y6
+	VFMADD231PD Y0, Y2, Y6
+	VMOVUPD     Y6, (DI)
+
+dgemmSmallAVX2_v1_next:
+	ADDQ $0x00000020, SI
+	ADDQ $0x00000020, DI
+	SUBQ $0x00000004, BX
+	JMP  dgemmSmallAVX2_c1
+
+dgemmSmallAVX2_c0:
+	TESTQ  BX, BX
+	JZ     dgemmSmallAVX2_rowdone
+	VXORPS Y2, Y2, Y2
+	MOVQ   k+16(FP), R8
+	MOVQ   CX, R9
+	MOVQ   SI, R10
+
+dgemmSmallAVX2_s_p:
+	VMOVSD      (R9), X6
+	VFMADD231SD (R10), X6, X2
+	ADDQ        sap+40(FP), R9
+	ADDQ        ldb+56(FP), R10
+	DECQ        R8
+	JNZ         dgemmSmallAVX2_s_p
+	CMPQ        accum+96(FP), $0x00
+	JNE         dgemmSmallAVX2_s_beta
+	VMULSD      X0, X2, X2
+	VMOVSD      X2, (DI)
+	JMP         dgemmSmallAVX2_s_next
+
+dgemmSmallAVX2_s_beta:
+	VMULSD      (DI), X1, X6
+	VFMADD231SD X0, X2, X6
+	VMOVSD      X6, (DI)
+
+dgemmSmallAVX2_s_next:
+	ADDQ $0x00000008, SI
+	ADDQ $0x00000008, DI
+	SUBQ $0x00000001, BX
+	JMP  dgemmSmallAVX2_c0
+
+dgemmSmallAVX2_rowdone:
+	ADDQ sai+32(FP), CX
+	ADDQ ldc+72(FP), DX
+	DECQ AX
+	JNZ  dgemmSmallAVX2_row
+	VZEROUPPER
+	RET

@@ -19,3 +19,23 @@ func sgemmKernelAVX2(kc int, a *float32, b *float32, c *float32, ldc int, alpha 
 // dgemmKernelAVX2 computes the 6×8 tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)
 // from packed panels Â (kc×6) and B̂ (kc×8); C has row stride ldc elements.
 func dgemmKernelAVX2(kc int, a *float64, b *float64, c *float64, ldc int, alpha float64, beta float64, accum int)
+
+// sgemmSmallAVX512 computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for
+// an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,
+// C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.
+func sgemmSmallAVX512(m int, n int, k int, a *float32, sai int, sap int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, accum int)
+
+// dgemmSmallAVX512 computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for
+// an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,
+// C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.
+func dgemmSmallAVX512(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)
+
+// sgemmSmallAVX2 computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for
+// an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,
+// C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.
+func sgemmSmallAVX2(m int, n int, k int, a *float32, sai int, sap int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, accum int)
+
+// dgemmSmallAVX2 computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for
+// an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,
+// C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.
+func dgemmSmallAVX2(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)

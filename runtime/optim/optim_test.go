@@ -106,6 +106,9 @@ func initParams(seed uint64) []float64 {
 func checkClose[T Float](t *testing.T, what string, step int, got []T, want []float64, tol float64) {
 	t.Helper()
 	for i := range want {
+		// An element fails only if both its relative and its absolute
+		// error exceed tol: the absolute test covers parameters that pass
+		// close to zero, where a relative error is meaningless.
 		if e := relErr(float64(got[i]), want[i]); e > tol && math.Abs(float64(got[i])-want[i]) > tol {
 			t.Fatalf("%s step %d: param[%d] = %g, reference %g (rel err %.3g > %g)", what, step, i, float64(got[i]), want[i], e, tol)
 		}

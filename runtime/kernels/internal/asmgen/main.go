@@ -60,6 +60,9 @@ func main() {
 	for _, s := range specs {
 		genKernel(ctx, s)
 	}
+	for _, s := range smallSpecs {
+		genSmall(ctx, s)
+	}
 	f, err := ctx.Result()
 	if err != nil {
 		log.Fatal(err)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// smallSpec describes an unpacked small-GEMM kernel for op(B) = B:
+// for each row i of C, c[i,:] = alpha*Σ_p op(A)[i,p]*B[p,:] (+ beta*c[i,:]),
+// vectorised over columns, with a scalar loop for the last n%lanes columns.
+type smallSpec struct {
+	name string
+	elem int
+	zmm  bool
+}
+
+var smallSpecs = []smallSpec{
+	{name: "sgemmSmallAVX512", elem: 4, zmm: true},
+	{name: "dgemmSmallAVX512", elem: 8, zmm: true},
+	{name: "sgemmSmallAVX2", elem: 4, zmm: false},
+	{name: "dgemmSmallAVX2", elem: 8, zmm: false},
+}
+
+func genSmall(ctx *build.Context, s smallSpec) {
+	typ := "float32"
+	if s.elem == 8 {
+		typ = "float64"
+	}
+	vecBytes := 32
+	if s.zmm {
+		vecBytes = 64
+	}
+	lanes := vecBytes / s.elem
+	ctx.Function(s.name)
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr(fmt.Sprintf("func(m, n, k int, a *%s, sai, sap int, b *%s, ldb int, c *%s, ldc int, alpha, beta %s, accum int)", typ, typ, typ, typ))
+	ctx.Doc(
+		fmt.Sprintf("%s computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for", s.name),
+		"an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,",
+		"C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.",
+	)
+	i := newISA(ctx, s.elem, s.zmm)
+
+	mRem := ctx.Load(ctx.Param("m"), ctx.GP64())
+	aRow := ctx.Load(ctx.Param("a"), ctx.GP64())
+	cRow := ctx.Load(ctx.Param("c"), ctx.GP64())
+	alphaV, betaV := i.vec(), i.vec()
+	i.bcast(paramAddr(ctx, "alpha"), alphaV)
+	i.bcast(paramAddr(ctx, "beta"), betaV)
+	acc := []reg.VecVirtual{i.vec(), i.vec(), i.vec(), i.vec()}
+	t := i.vec()
+	accumAddr := paramAddr(ctx, "accum")
+	lbl := func(x string) string { return s.name + "_" + x }
+
+	ctx.Label(lbl("row"))
+	jRem := ctx.Load(ctx.Param("n"), ctx.GP64())
+	bCol := ctx.Load(ctx.Param("b"), ctx.GP64())
+	cp := ctx.GP64()
+	ctx.MOVQ(cRow, cp)
+
+	// chunk emits the p loop and the store for nv vectors (or one scalar when nv == 0).
+	chunk := func(name string, nv int) {
+		scalar := nv == 0
+		nacc := max(nv, 1)
+		for v := 0; v < nacc; v++ {
+			i.zero(acc[v])
+		}
+		pRem := ctx.Load(ctx.Param("k"), ctx.GP64())
+		ap, bp := ctx.GP64(), ctx.GP64()
+		ctx.MOVQ(aRow, ap)
+		ctx.MOVQ(bCol, bp)
+		ctx.Label(lbl(name + "_p"))
+		if scalar {
+			i.loadScalar(operand.Mem{Base: ap}, t)
+			i.fmaScalar(operand.Mem{Base: bp}, t, acc[0])
+		} else {
+			i.bcast(operand.Mem{Base: ap}, t)
+			for v := 0; v < nv; v++ {
+				i.fmaMem(operand.Mem{Base: bp, Disp: v * vecBytes}, t, acc[v])
+			}
+		}
+		ctx.ADDQ(paramAddr(ctx, "sap"), ap)
+		ctx.ADDQ(paramAddr(ctx, "ldb"), bp)
+		ctx.DECQ(pRem)
+		ctx.JNZ(operand.LabelRef(lbl(name + "_p")))
+
+		ctx.CMPQ(accumAddr, operand.U8(0))
+		ctx.JNE(operand.LabelRef(lbl(name + "_beta")))
+		for v := 0; v < nacc; v++ {
+			m := operand.Mem{Base: cp, Disp: v * vecBytes}
+			if scalar {
+				i.mulScalar(alphaV, acc[v], acc[v])
+				i.storeScalar(acc[v], m)
+			} else {
+				i.mul(alphaV, acc[v], acc[v])
+				i.store(acc[v], m)
+			}
+		}
+		ctx.JMP(operand.LabelRef(lbl(name + "_next")))
+		ctx.Label(lbl(name + "_beta"))
+		for v := 0; v < nacc; v++ {
+			m := operand.Mem{Base: cp, Disp: v * vecBytes}
+			if scalar {
+				i.mulScalar(m, betaV, t)
+				i.fmaScalar(alphaV, acc[v], t)
+				i.storeScalar(t, m)
+			} else {
+				i.mul(m, betaV, t)
+				i.fma(alphaV, acc[v], t)
+				i.store(t, m)
+			}
+		}
+		ctx.Label(lbl(name + "_next"))
+		w := nv * vecBytes
+		if scalar {
+			w = s.elem
+		}
+		ctx.ADDQ(operand.U32(w), bCol)
+		ctx.ADDQ(operand.U32(w), cp)
+		ctx.SUBQ(operand.U32(max(nv*lanes, 1)), jRem)
+	}
+
+	// 4 vectors at a time
+	ctx.Label(lbl("c4"))
+	ctx.CMPQ(jRem, operand.U32(4*lanes))
+	ctx.JL(operand.LabelRef(lbl("c1")))
+	chunk("v4", 4)
+	ctx.JMP(operand.LabelRef(lbl("c4")))
+	// 1 vector at a time
+	ctx.Label(lbl("c1"))
+	ctx.CMPQ(jRem, operand.U32(lanes))
+	ctx.JL(operand.LabelRef(lbl("c0")))
+	chunk("v1", 1)
+	ctx.JMP(operand.LabelRef(lbl("c1")))
+	// scalar tail
+	ctx.Label(lbl("c0"))
+	ctx.TESTQ(jRem, jRem)
+	ctx.JZ(operand.LabelRef(lbl("rowdone")))
+	chunk("s", 0)
+	ctx.JMP(operand.LabelRef(lbl("c0")))
+
+	ctx.Label(lbl("rowdone"))
+	ctx.ADDQ(paramAddr(ctx, "sai"), aRow)
+	ctx.ADDQ(paramAddr(ctx, "ldc"), cRow)
+	ctx.DECQ(mRem)
+	ctx.JNZ(operand.LabelRef(lbl("row")))
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
