@@ -45,6 +45,14 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		if y.invalid() {
 			return g.invalid()
 		}
+		// Autodiff does not look inside fwd, so a param it uses other than
+		// through xs would silently get no gradient from this use (JAX
+		// rejects such closures too).
+		if p := closedOverParam(y.v); p != nil {
+			g.b.Pos = pos
+			g.b.Errorf("CustomVJP %s: the forward uses param %s without taking it as an argument, so it would get no gradient; pass it in xs and give its cotangent in the backward (or use %s.StopGradient())", name, p.Name, p.Name)
+			return g.invalid()
+		}
 		// Backward: its own func with inputs x0…, y, g and outputs dx0….
 		main := g.b.Graph()
 		fname := fmt.Sprintf("%s.%s#%d", main.Name, name, len(main.Funcs)+1)
@@ -99,6 +107,33 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		g.b.Pos = pos
 		return g.wrap(g.b.Op("custom_vjp", ir.Attrs{"fn": fname}, args...))
 	}
+}
+
+// closedOverParam returns a param that y depends on through
+// differentiable float ops, or nil. The arguments of a CustomVJP reach its
+// forward through stop_gradient copies, so such a param was closed over.
+func closedOverParam(y *ir.Value) *ir.Value {
+	memo := map[*ir.Value]*ir.Value{}
+	var walk func(v *ir.Value) *ir.Value
+	walk = func(v *ir.Value) *ir.Value {
+		if p, ok := memo[v]; ok {
+			return p
+		}
+		memo[v] = nil
+		switch {
+		case v.Op.Name == "param":
+			memo[v] = v
+		case v.Op.Differentiable() && v.Type.DType.IsFloat():
+			for _, a := range v.Args {
+				if p := walk(a); p != nil {
+					memo[v] = p
+					break
+				}
+			}
+		}
+		return memo[v]
+	}
+	return walk(y)
 }
 
 func sanitizeFuncName(s string) string {

@@ -61,11 +61,29 @@ func Build(name string, fn func(g *Graph)) (graph *ir.Graph, err error) {
 	g := New(name)
 	defer func() {
 		if r := recover(); r != nil {
-			graph, err = nil, fmt.Errorf("model %s panicked: %v", name, r)
+			graph, err = nil, fmt.Errorf("%s: model %s panicked: %v", panicPos(), name, r)
 		}
 	}()
 	fn(g)
 	return g.Finish()
+}
+
+// panicPos is the position of the user's code that panicked: called from
+// Build's deferred recover, it skips the runtime's panic frames and this
+// package's.
+func panicPos() ir.Pos {
+	var pcs [64]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") && !inDSL(f.File) {
+			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
+		}
+		if !more {
+			return ir.Pos{}
+		}
+	}
 }
 
 // New starts a graph. Most users call Build instead.
@@ -278,6 +296,10 @@ func (g *Graph) Param(name string, dims ...any) *Tensor {
 	for _, r := range rest {
 		switch r := r.(type) {
 		case Init:
+			if r.attrs.Str("init") == "" {
+				g.errorf("Param %s: unknown initializer (the zero Init); use one of dsl.Zeros, Constant, Normal, Uniform, XavierUniform, XavierNormal, HeNormal, HeUniform", name)
+				return g.invalid()
+			}
 			init = r
 		case DType:
 			d = r
@@ -315,6 +337,10 @@ func (g *Graph) Output(name string, t *Tensor) {
 		return
 	}
 	g.outputs[name] = true
+	if t == nil {
+		g.errorf("Output %s: the value is a nil *Tensor", name)
+		return
+	}
 	if t.invalid() {
 		return
 	}
@@ -323,12 +349,20 @@ func (g *Graph) Output(name string, t *Tensor) {
 
 // Minimize marks the scalar objective that training minimizes.
 func (g *Graph) Minimize(t *Tensor) {
+	if t == nil {
+		g.errorf("Minimize: the objective is a nil *Tensor")
+		return
+	}
 	if t.invalid() {
 		g.objective = t
 		return
 	}
 	if g.objective != nil {
-		g.errorf("Minimize called twice (the first objective was made at %s)", g.objective.v.Pos)
+		if g.objective.invalid() { // its mistake is already reported
+			g.errorf("Minimize called twice")
+		} else {
+			g.errorf("Minimize called twice (the first objective was made at %s)", g.objective.v.Pos)
+		}
 		return
 	}
 	if len(t.v.Type.Shape) != 0 {

@@ -69,6 +69,10 @@ func (t *Tensor) String() string {
 func (g *Graph) op(name string, attrs ir.Attrs, args ...*Tensor) *Tensor {
 	vs := make([]*ir.Value, len(args))
 	for i, a := range args {
+		if a == nil {
+			g.errorf("%s: argument %d is a nil *Tensor", name, i+1)
+			return g.invalid()
+		}
 		if a.invalid() {
 			return g.invalid()
 		}

@@ -44,18 +44,18 @@ type ScalarFunc struct {
 // ScalarFuncs are the functions of the formula language. where(c, a, b)
 // is a if c != 0, else b. max and min follow Go's builtins.
 var ScalarFuncs = map[string]ScalarFunc{
-	"exp":    {1, func(a []float64) float64 { return math.Exp(a[0]) }},
-	"log":    {1, func(a []float64) float64 { return math.Log(a[0]) }},
-	"log1p":  {1, func(a []float64) float64 { return math.Log1p(a[0]) }},
-	"sqrt":   {1, func(a []float64) float64 { return math.Sqrt(a[0]) }},
-	"tanh":   {1, func(a []float64) float64 { return math.Tanh(a[0]) }},
-	"abs":    {1, func(a []float64) float64 { return math.Abs(a[0]) }},
-	"sin":    {1, func(a []float64) float64 { return math.Sin(a[0]) }},
-	"cos":    {1, func(a []float64) float64 { return math.Cos(a[0]) }},
-	"pow":    {2, func(a []float64) float64 { return math.Pow(a[0], a[1]) }},
-	"max":    {2, func(a []float64) float64 { return max(a[0], a[1]) }},
-	"min":    {2, func(a []float64) float64 { return min(a[0], a[1]) }},
-	"where":  {3, func(a []float64) float64 { return sel(a[0], a[1], a[2]) }},
+	"exp":   {1, func(a []float64) float64 { return math.Exp(a[0]) }},
+	"log":   {1, func(a []float64) float64 { return math.Log(a[0]) }},
+	"log1p": {1, func(a []float64) float64 { return math.Log1p(a[0]) }},
+	"sqrt":  {1, func(a []float64) float64 { return math.Sqrt(a[0]) }},
+	"tanh":  {1, func(a []float64) float64 { return math.Tanh(a[0]) }},
+	"abs":   {1, func(a []float64) float64 { return math.Abs(a[0]) }},
+	"sin":   {1, func(a []float64) float64 { return math.Sin(a[0]) }},
+	"cos":   {1, func(a []float64) float64 { return math.Cos(a[0]) }},
+	"pow":   {2, func(a []float64) float64 { return math.Pow(a[0], a[1]) }},
+	"max":   {2, func(a []float64) float64 { return max(a[0], a[1]) }},
+	"min":   {2, func(a []float64) float64 { return min(a[0], a[1]) }},
+	"where": {3, func(a []float64) float64 { return sel(a[0], a[1], a[2]) }},
 }
 
 func sel(c, a, b float64) float64 {

@@ -126,7 +126,9 @@ func (g *Graph) Append(v *Value) *Value {
 }
 
 // AddOutput names v as an output of the graph.
-func (g *Graph) AddOutput(name string, v *Value) { g.Outputs = append(g.Outputs, Output{Name: name, Value: v}) }
+func (g *Graph) AddOutput(name string, v *Value) {
+	g.Outputs = append(g.Outputs, Output{Name: name, Value: v})
+}
 
 // Output returns the output named name, or nil.
 func (g *Graph) Output(name string) *Value {

@@ -91,6 +91,9 @@ func init() {
 			if p == 1 {
 				return one(g)
 			}
+			if p == 0 { // x⁰ is constant; p·x⁻¹ would be 0·∞ = NaN at x = 0
+				return []*Value{nil}
+			}
 			return one(b.Mul(g, b.Scale(b.Op("powc", Attrs{"p": p - 1}, x), p)))
 		}})
 	unary("stop_gradient", "identity whose gradient is zero", "x", nil)
@@ -128,10 +131,14 @@ func init() {
 		return chooserVJP(b, v, g, "lt")
 	})
 	binary("pow", "xʸ", "pow(x, y)", func(b *Builder, v, g *Value) []*Value {
+		// As in JAX: ∂x = y·x^(y−1) is taken as 0 where y == 0 (x⁰ is
+		// constant; avoids 0·∞ at x = 0), and ∂y = xʸ·log x takes log 1
+		// where x == 0 (0ʸ is constant for y > 0; avoids 0·(−∞) = NaN).
 		x, y := v.Args[0], v.Args[1]
-		gx := b.Mul(g, b.Mul(y, b.Op("pow", nil, x, b.Sub(y, b.ScalarLike(1, y)))))
-		gy := b.Mul(g, b.Mul(v, b.Op("log", nil, x)))
-		return []*Value{gx, gy}
+		zy, zx := b.ScalarLike(0, y), b.ScalarLike(0, x)
+		dx := b.Select(b.Op("eq", nil, y, zy), zy, b.Mul(y, b.Op("pow", nil, x, b.Sub(y, b.ScalarLike(1, y)))))
+		safeX := b.Select(b.Op("eq", nil, x, zx), b.ScalarLike(1, x), x)
+		return []*Value{b.Mul(g, dx), b.Mul(g, b.Mul(v, b.Op("log", nil, safeX)))}
 	})
 	binary("eq", "1 where x == y, else 0", "x == y", nil)
 	binary("ne", "1 where x != y, else 0", "x != y", nil)

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -173,7 +174,11 @@ func init() {
 				return Type{}, fmt.Errorf("negative padding")
 			}
 			s := x.Shape.Clone()
-			s[axis] = Static(s[axis].N + a.Int("before") + a.Int("after"))
+			n, before, after := s[axis].N, a.Int("before"), a.Int("after")
+			if before > math.MaxInt-n || after > math.MaxInt-n-before {
+				return Type{}, fmt.Errorf("padding %d+%d of dim %d is too large", before, after, n)
+			}
+			s[axis] = Static(n + before + after)
 			return Type{x.DType, s}, nil
 		},
 		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
@@ -211,6 +216,9 @@ func init() {
 					if d == axis {
 						if !t.Shape[d].IsStatic() {
 							return Type{}, fmt.Errorf("cannot concat along symbolic dim %v", t.Shape[d])
+						}
+						if t.Shape[d].N > math.MaxInt-total {
+							return Type{}, fmt.Errorf("concatenated dim %d is too large", axis)
 						}
 						total += t.Shape[d].N
 					} else if t.Shape[d] != x.Shape[d] {

@@ -44,7 +44,13 @@ func verify(g, main *Graph) error {
 		if !t.Equal(v.Type) {
 			return fail("type is %v, but %s%s gives %v", v.Type, v.Op.Name, typesString(types), t)
 		}
-		for _, s := range v.Type.Shape.Syms() {
+		syms := v.Type.Shape.Syms()
+		for _, a := range v.Attrs { // shape attributes (numel's) name dims too
+			if s, ok := a.(Shape); ok {
+				syms = append(syms, s.Syms()...)
+			}
+		}
+		for _, s := range syms {
 			if !g.HasDim(s) {
 				return fail("dim %q is not declared in func %s(%s)", s, g.Name, strings.Join(g.Dims, ", "))
 			}

@@ -3,11 +3,16 @@
 // generated/; the examples import those packages.
 package models
 
-import "github.com/bpgen/bpgen/dsl"
+import (
+	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/examples/custom/thirdparty"
+	"github.com/bpgen/bpgen/ir"
+)
 
 //go:generate go run ../../cmd/bpgen -func MLP -out ../../generated/mlp
 //go:generate go run ../../cmd/bpgen -func SoftmaxRegression -out ../../generated/softmaxreg
 //go:generate go run ../../cmd/bpgen -func DeepMLP -out ../../generated/deepmlp
+//go:generate go run ../../cmd/bpgen -func GELUNet -out ../../generated/gelunet
 
 // Lambda is the L2 penalty weight λ of MLP's objective.
 const Lambda = 1e-4
@@ -73,3 +78,35 @@ func DeepMLP(g *dsl.Graph) {
 }
 
 func layerName(p string, i int) string { return p + string(rune('0'+i)) }
+
+// GELU is the third-party GELU as an op of the model: generated code calls
+// thirdparty.GELU and, for the backward pass, thirdparty.GELUVJP directly.
+var GELU = dsl.Extern{
+	Func: "github.com/bpgen/bpgen/examples/custom/thirdparty.GELU",
+	VJP:  "github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP",
+}
+
+// The interpreter (and so gradient checks) reaches the extern functions
+// through a registry.
+func init() {
+	ir.RegisterExtern(GELU.Func, thirdparty.GELU[float64])
+	ir.RegisterExternVJP(GELU.VJP, thirdparty.GELUVJP[float64])
+}
+
+// GELUNet is a 784→128→10 classifier whose activation is the third-party
+// GELU, an extern op with a Go backward.
+func GELUNet(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 784)
+	y := g.Labels("y", n)
+	W1 := g.Param("W1", 784, 128, dsl.HeNormal())
+	b1 := g.Param("b1", 128)
+	W2 := g.Param("W2", 128, 10, dsl.XavierUniform())
+	b2 := g.Param("b2", 10)
+	h := GELU.Call(x.MatMul(W1).Add(b1)).Named("h")
+	o := h.MatMul(W2).Add(b2).Named("o")
+	L := dsl.SoftmaxCrossEntropy(o, y).Mean().Named("L")
+	g.Output("loss", L)
+	g.Output("logits", o)
+	g.Minimize(L)
+}

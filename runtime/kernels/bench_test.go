@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -68,7 +70,7 @@ func BenchmarkSmallCrossover(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.k, s.n, path), func(b *testing.B) {
 				switch path {
 				case "small", "small-transB":
-					smallMNK = 1 << 62
+					smallMNK = math.MaxInt
 				case "gonum-transB":
 					defer SetBackend(SetBackend(BackendGonum))
 				default:
@@ -86,6 +88,59 @@ func BenchmarkSmallCrossover(b *testing.B) {
 				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
 				b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
 			})
+		}
+	}
+}
+
+// BenchmarkMicroKernel measures the auto backend's micro-kernel alone on
+// L1-resident packed panels: the ceiling for the blocked GEMM.
+func BenchmarkMicroKernel(b *testing.B) {
+	b.Run("float32", func(b *testing.B) { benchMicroKernel(b, kernels32(CurrentBackend())) })
+	b.Run("float64", func(b *testing.B) { benchMicroKernel(b, kernels64(CurrentBackend())) })
+}
+
+func benchMicroKernel[T float](b *testing.B, ks *kernelSet[T]) {
+	const kc = 256
+	a, bb, c := make([]T, ks.mr*kc), make([]T, ks.nr*kc), make([]T, ks.mr*ks.nr)
+	for b.Loop() {
+		ks.kern(kc, &a[0], &bb[0], &c[0], ks.nr, 1, 1, 1)
+	}
+	flops := 2 * float64(ks.mr*ks.nr*kc) * float64(b.N)
+	b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+}
+
+// BenchmarkBlockSizes sweeps the cache-block sizes (MC, KC, NC) of the auto
+// backend, single-threaded, on the benchmark shapes; it is how the constants
+// in blocking.go were chosen. It is slow, so it only runs with
+// KERNELS_SWEEP=1 in the environment.
+func BenchmarkBlockSizes(b *testing.B) {
+	if os.Getenv("KERNELS_SWEEP") == "" {
+		b.Skip("set KERNELS_SWEEP=1 to run the block-size sweep")
+	}
+	defer SetThreads(SetThreads(1))
+	b.Run("float32", func(b *testing.B) { sweepBlocks(b, kernels32(CurrentBackend())) })
+	b.Run("float64", func(b *testing.B) { sweepBlocks(b, kernels64(CurrentBackend())) })
+}
+
+func sweepBlocks[T float](b *testing.B, ks *kernelSet[T]) {
+	orig := *ks
+	defer func() { *ks = orig }()
+	for _, s := range benchShapes[:3] {
+		for _, mc := range []int{ks.mr * 8, ks.mr * 16, ks.mr * 32} {
+			for _, kc := range []int{128, 256, 384, 512} {
+				for _, nc := range []int{ks.nr * 16, ks.nr * 128} {
+					b.Run(fmt.Sprintf("%dx%dx%d/mc%d-kc%d-nc%d", s.m, s.k, s.n, mc, kc, nc), func(b *testing.B) {
+						ks.mc, ks.kc, ks.nc = mc, kc, nc
+						r := rand.New(rand.NewPCG(5, 6))
+						a, bb, c := randSlice[T](r, s.m*s.k), randSlice[T](r, s.k*s.n), make([]T, s.m*s.n)
+						for b.Loop() {
+							callGemm(false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
+						}
+						flops := 2 * float64(s.m*s.n*s.k) * float64(b.N)
+						b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+					})
+				}
+			}
 		}
 	}
 }

@@ -28,45 +28,80 @@ type kernelSet[T float] struct {
 	// op(B) = B: C = alpha*op(A)*B (+ beta*C if accum != 0), where
 	// op(A)[i][p] is at a + i*sai + p*sap and all strides are in bytes.
 	small func(m, n, k int, a *T, sai, sap int, b *T, ldb int, c *T, ldc int, alpha, beta T, accum int)
+
+	// packA12, if non-nil (and mr == 12), packs a full 12-row panel of a
+	// non-transposed A: d[p*12+i] = A[i][p], lda in bytes.
+	packA12 func(kc int, a *T, lda int, d *T)
 }
 
-// smallMNK: products with m*n*k at most this skip packing and run the direct
-// loops of gemmSmall. Chosen by benchmarking both paths (see
-// BenchmarkSmallCrossover): around 32×32×16 the packed path starts to win.
-var smallMNK = 16 * 1024
+// smallMNK: products with m*n*k at most this (or 4× this when k <= 16) skip
+// packing and run the small kernel directly on the operands. Chosen with
+// BenchmarkSmallCrossover (AVX-512, float32, one thread, ns/op small vs
+// packed): 32×4×16 87 vs 304, 32×32×32 974 vs 1171, 64×16×64 1044 vs 1545,
+// 48×48×48 3696 vs 3022, 128×8×128 2238 vs 2156. A variable so the
+// benchmark can force either path.
+var smallMNK = 32 * 32 * 32
 
 // parMNK: products with m*n*k below this run serially whatever SetThreads
 // says; waking a worker costs a few microseconds.
-const parMNK = 64 * 64 * 64
+const parMNK = 1 << 20
 
-func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if m*n*k <= smallMNK {
-		if ks.small != nil && !transB {
-			var z T
-			es := int(unsafe.Sizeof(z))
-			sai, sap := lda, 1
-			if transA {
-				sai, sap = 1, lda
-			}
-			accum := 0
-			if beta != 0 {
-				accum = 1
-			}
-			ks.small(m, n, k, &a[0], sai*es, sap*es, &b[0], ldb*es, &c[0], ldc*es, alpha, beta, accum)
+func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+	if useSmall(m, n, k) {
+		if ks.small == nil {
+			gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			epi.apply(m, n, c, ldc)
 			return
 		}
-		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		var ws *workspace[T]
+		if transB {
+			// The small kernel wants rows of op(B) contiguous: transpose the
+			// (small) k×n op(B) into scratch first.
+			ws = poolFor[T]().get()
+			if len(ws.bt) < k*n {
+				ws.bt = make([]T, k*n)
+			}
+			bt := ws.bt[:k*n]
+			for j := 0; j < n; j++ {
+				for p, v := range b[j*ldb : j*ldb+k] {
+					bt[p*n+j] = v
+				}
+			}
+			b, ldb = bt, n
+		}
+		var z T
+		es := int(unsafe.Sizeof(z))
+		sai, sap := lda, 1
+		if transA {
+			sai, sap = 1, lda
+		}
+		accum := 0
+		if beta != 0 {
+			accum = 1
+		}
+		ks.small(m, n, k, &a[0], sai*es, sap*es, &b[0], ldb*es, &c[0], ldc*es, alpha, beta, accum)
+		epi.apply(m, n, c, ldc)
+		if ws != nil {
+			poolFor[T]().put(ws)
+		}
 		return
 	}
 	if t := Threads(); t > 1 && m*n*k >= parMNK {
-		if gemmParallel(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		if gemmParallel(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi) {
 			return
 		}
 	}
 	p := poolFor[T]()
 	ws := p.get()
-	gemmBlocked(ks, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmBlocked(ks, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
 	p.put(ws)
+}
+
+// useSmall reports whether a product skips packing. It depends on the shape
+// only (never on the thread count), so results stay thread-independent.
+func useSmall(m, n, k int) bool {
+	mnk := m * n * k
+	return mnk <= smallMNK || k <= 16 && mnk <= 4*smallMNK
 }
 
 // workspace holds the packing buffers of one goroutine. They are grown once
@@ -74,6 +109,7 @@ func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, 
 type workspace[T float] struct {
 	ap, bp []T // packed mc×kc block of op(A), kc×nc block of op(B)
 	tile   []T // mr×nr scratch tile for edge tiles
+	bt     []T // transposed op(B) for the small path
 }
 
 func (ws *workspace[T]) ensure(ks *kernelSet[T], m, n, k int) {
@@ -131,6 +167,14 @@ func poolFor[T float]() *wsPool[T] {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
+// balancedBlock returns the block size for splitting x into ceil(x/max)
+// nearly equal blocks, rounded up to a multiple of unit (max must be a
+// multiple of unit, so the result never exceeds max).
+func balancedBlock(x, max, unit int) int {
+	nb := (x + max - 1) / max
+	return roundUp((x+nb-1)/nb, unit)
+}
+
 // gemmBlocked is the packed, cache-blocked GEMM (Goto/BLIS loop order):
 //
 //	for jc over n by nc:          B block kc×nc lives in L2/L3
@@ -142,12 +186,18 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 //	        for ir over mc by mr: micro-kernel
 //
 // C is scaled by beta in the first k block only (later blocks accumulate).
-func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
 	ws.ensure(ks, m, n, k)
-	for jc := 0; jc < n; jc += ks.nc {
-		nc := min(ks.nc, n-jc)
-		for pc := 0; pc < k; pc += ks.kc {
-			kc := min(ks.kc, k-pc)
+	// Split each dimension into equal blocks no larger than the nominal
+	// size (e.g. k=784, KC=256 gives 4 blocks of 196, not 3×256 + 16). The k
+	// blocking depends only on k and KC, never on the thread split.
+	kcb := balancedBlock(k, ks.kc, 4)
+	mcb := balancedBlock(m, ks.mc, ks.mr)
+	ncb := balancedBlock(n, ks.nc, ks.nr)
+	for jc := 0; jc < n; jc += ncb {
+		nc := min(ncb, n-jc)
+		for pc := 0; pc < k; pc += kcb {
+			kc := min(kcb, k-pc)
 			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp)
 			bt, accum := beta, 0
 			if beta != 0 {
@@ -156,16 +206,23 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 			if pc > 0 {
 				bt, accum = 1, 1
 			}
-			for ic := 0; ic < m; ic += ks.mc {
-				mc := min(ks.mc, m-ic)
-				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap)
-				macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc)
+			for ic := 0; ic < m; ic += mcb {
+				mc := min(mcb, m-ic)
+				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA12)
+				var e epilogue[T]
+				if pc+kc == k && epi.active() {
+					e = epi.cols(jc)
+				}
+				macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc, e)
 			}
 		}
 	}
 }
 
-func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int) {
+// macroKernel runs the micro-kernel over an mc×nc block of C. If e is active
+// (last k block of a fused call), each tile gets the epilogue while it is
+// still in L1.
+func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int, e epilogue[T]) {
 	mr, nr := ks.mr, ks.nr
 	kern := ks.kern
 	for jr := 0; jr < nc; jr += nr {
@@ -176,6 +233,9 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 			mm := min(mr, mc-ir)
 			if mm == mr && nn == nr {
 				kern(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, accum)
+				if e.active() {
+					e.cols(jr).apply(mr, nr, c[ir*ldc+jr:], ldc)
+				}
 				continue
 			}
 			// Edge tile: run the same kernel on a scratch tile so every
@@ -190,6 +250,9 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 			for i := 0; i < mm; i++ {
 				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+nn], t[i*nr:i*nr+nn])
 			}
+			if e.active() {
+				e.cols(jr).apply(mm, nn, c[ir*ldc+jr:], ldc)
+			}
 		}
 	}
 }
@@ -197,7 +260,7 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 // packA packs op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/mr) panels of kc×mr
 // (panel r at offset r*mr*kc; within a panel, element (i,p) at p*mr+i),
 // zero-padding rows past mc.
-func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T) {
+func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast12 func(kc int, a *T, lda int, d *T)) {
 	for ir := 0; ir < mc; ir += mr {
 		d := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mc-ir)
@@ -211,8 +274,19 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T) {
 			}
 			continue
 		}
-		if rows == mr && mr == 8 {
-			packA8(a, lda, (ic+ir)*lda+pc, kc, d)
+		if rows == mr && mr == 12 {
+			off := (ic+ir)*lda + pc
+			if fast12 != nil {
+				_ = a[off+11*lda+kc-1] // the 12 rows are in bounds
+				var z T
+				fast12(kc, &a[off], lda*int(unsafe.Sizeof(z)), &d[0])
+				continue
+			}
+			packA12(a, lda, off, kc, d)
+			continue
+		}
+		if rows == mr && mr == 6 {
+			packA6(a, lda, (ic+ir)*lda+pc, kc, d)
 			continue
 		}
 		for i := 0; i < rows; i++ {
@@ -230,8 +304,8 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T) {
 	}
 }
 
-// packA8 interleaves 8 rows of a (row stride lda, starting at off) into d.
-func packA8[T float](a []T, lda, off, kc int, d []T) {
+// packA12 interleaves 12 rows of a (row stride lda, starting at off) into d.
+func packA12[T float](a []T, lda, off, kc int, d []T) {
 	r0 := a[off : off+kc]
 	r1 := a[off+lda : off+lda+kc]
 	r2 := a[off+2*lda : off+2*lda+kc]
@@ -240,17 +314,31 @@ func packA8[T float](a []T, lda, off, kc int, d []T) {
 	r5 := a[off+5*lda : off+5*lda+kc]
 	r6 := a[off+6*lda : off+6*lda+kc]
 	r7 := a[off+7*lda : off+7*lda+kc]
-	d = d[:8*kc]
+	r8 := a[off+8*lda : off+8*lda+kc]
+	r9 := a[off+9*lda : off+9*lda+kc]
+	r10 := a[off+10*lda : off+10*lda+kc]
+	r11 := a[off+11*lda : off+11*lda+kc]
+	d = d[:12*kc]
 	for p := range r0 {
-		q := d[p*8 : p*8+8 : p*8+8]
-		q[0] = r0[p]
-		q[1] = r1[p]
-		q[2] = r2[p]
-		q[3] = r3[p]
-		q[4] = r4[p]
-		q[5] = r5[p]
-		q[6] = r6[p]
-		q[7] = r7[p]
+		q := d[p*12 : p*12+12 : p*12+12]
+		q[0], q[1], q[2], q[3] = r0[p], r1[p], r2[p], r3[p]
+		q[4], q[5], q[6], q[7] = r4[p], r5[p], r6[p], r7[p]
+		q[8], q[9], q[10], q[11] = r8[p], r9[p], r10[p], r11[p]
+	}
+}
+
+// packA6 interleaves 6 rows of a (row stride lda, starting at off) into d.
+func packA6[T float](a []T, lda, off, kc int, d []T) {
+	r0 := a[off : off+kc]
+	r1 := a[off+lda : off+lda+kc]
+	r2 := a[off+2*lda : off+2*lda+kc]
+	r3 := a[off+3*lda : off+3*lda+kc]
+	r4 := a[off+4*lda : off+4*lda+kc]
+	r5 := a[off+5*lda : off+5*lda+kc]
+	d = d[:6*kc]
+	for p := range r0 {
+		q := d[p*6 : p*6+6 : p*6+6]
+		q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 

@@ -115,7 +115,7 @@ func Threads() int { return int(numThreads.Load()) }
 
 // maxThreads bounds SetThreads (the number of persistent workers is at most
 // maxThreads-1).
-const maxThreads = 256
+const maxThreads = 64
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // op(X) = X or Xᵀ. op(A) is m×k, op(B) is k×n, C is m×n. lda/ldb/ldc are row
@@ -139,7 +139,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		gonum.Implementation{}.Sgemm(trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
 		return
 	}
-	gemm(kernels32(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernels32(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue[float32]{})
 }
 
 // Dgemm is the float64 version of Sgemm.
@@ -157,7 +157,7 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 		gonum.Implementation{}.Dgemm(trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
 		return
 	}
-	gemm(kernels64(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernels64(be), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue[float64]{})
 }
 
 func trans(t bool) blas.Transpose {

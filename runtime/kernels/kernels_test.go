@@ -205,10 +205,18 @@ func TestPanicsOnShortSlices(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"a", func() { Sgemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4) }, "len(a)=15"},
-		{"b", func() { Dgemm(false, true, 4, 5, 3, 1, make([]float64, 12), 3, make([]float64, 14), 3, 0, make([]float64, 20), 5) }, "len(b)=14"},
-		{"c", func() { Sgemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 16), 5) }, "len(c)=16"},
-		{"ld", func() { Sgemm(true, false, 4, 4, 4, 1, make([]float32, 16), 3, make([]float32, 16), 4, 0, make([]float32, 16), 4) }, "lda=3"},
+		{"a", func() {
+			Sgemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+		}, "len(a)=15"},
+		{"b", func() {
+			Dgemm(false, true, 4, 5, 3, 1, make([]float64, 12), 3, make([]float64, 14), 3, 0, make([]float64, 20), 5)
+		}, "len(b)=14"},
+		{"c", func() {
+			Sgemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 16), 5)
+		}, "len(c)=16"},
+		{"ld", func() {
+			Sgemm(true, false, 4, 4, 4, 1, make([]float32, 16), 3, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+		}, "lda=3"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,4 +325,36 @@ func TestBackendString(t *testing.T) {
 		t.Error("CurrentBackend returned BackendAuto")
 	}
 	t.Logf("auto backend: %v", CurrentBackend())
+}
+
+// TestConcurrentCallers runs parallel GEMMs from several goroutines at once
+// (they share the persistent workers) and checks each against a serial run.
+func TestConcurrentCallers(t *testing.T) {
+	defer SetThreads(SetThreads(2))
+	const m, n, k = 150, 130, 140
+	r := rand.New(rand.NewPCG(9, 10))
+	a, b := randSlice[float32](r, m*k), randSlice[float32](r, k*n)
+	SetThreads(1)
+	want := make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	SetThreads(2)
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			c := make([]float32, m*n)
+			for it := 0; it < 20; it++ {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				if i := bitsEqual(want, c); i >= 0 {
+					errs <- fmt.Sprintf("goroutine result differs at %d", i)
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
 }

@@ -12,11 +12,12 @@ type part[T float] struct {
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
+	epi            epilogue[T]
 }
 
 func (p *part[T]) run(ws *workspace[T]) {
-	gemmBlocked(p.ks, ws, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
-	p.a, p.b, p.c = nil, nil, nil // do not keep the caller's matrices alive
+	gemmBlocked(p.ks, ws, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc, p.epi)
+	p.a, p.b, p.c, p.epi.bias = nil, nil, nil, nil // do not keep the caller's matrices alive
 }
 
 // task is what persistent workers receive over workCh.
@@ -103,7 +104,7 @@ func partOf[T float](t *task) *part[T] {
 // by the same instruction sequence regardless of where tiles fall, so the
 // result is bit-identical to the serial one. It returns false (doing nothing)
 // if the shape has fewer than two tiles to split.
-func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
+func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) bool {
 	tilesM := (m + ks.mr - 1) / ks.mr
 	tilesN := (n + ks.nr - 1) / ks.nr
 	byRows := tilesM >= tilesN
@@ -125,7 +126,7 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m
 		t := &pc.tasks[i]
 		p := partOf[T](t)
 		*p = part[T]{ks: ks, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, epi: epi}
 		if byRows {
 			p.m = hi - lo
 			p.c = c[lo*ldc:]
@@ -137,6 +138,7 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m
 		} else {
 			p.n = hi - lo
 			p.c = c[lo:]
+			p.epi = epi.cols(lo)
 			if transB {
 				p.b = b[lo*ldb:]
 			} else {

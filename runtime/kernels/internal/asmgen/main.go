@@ -63,6 +63,8 @@ func main() {
 	for _, s := range smallSpecs {
 		genSmall(ctx, s)
 	}
+	genPackA12(ctx, 4)
+	genPackA12(ctx, 8)
 	f, err := ctx.Result()
 	if err != nil {
 		log.Fatal(err)
@@ -185,6 +187,23 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 			bcast(operand.Mem{Base: pa, Disp: (p*s.mr + i) * s.elem}, t)
 			for v := range bv {
 				fma(bv[v], t, acc[i][v])
+			}
+		}
+	}
+
+	// Prefetch the C tile (read in the accumulate case, written always) so
+	// its lines arrive while the k loop runs.
+	{
+		pc := ctx.Load(ctx.Param("c"), ctx.GP64())
+		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64())
+		ctx.SHLQ(operand.U8(log2(s.elem)), ldc)
+		for i := 0; i < s.mr; i++ {
+			for off := 0; off < s.nv*vecBytes; off += 64 {
+				ctx.PREFETCHT0(operand.Mem{Base: pc, Disp: off})
+			}
+			ctx.PREFETCHT0(operand.Mem{Base: pc, Disp: s.nv*vecBytes - 1})
+			if i < s.mr-1 {
+				ctx.ADDQ(ldc, pc)
 			}
 		}
 	}

@@ -1,0 +1,238 @@
+// Command bpgen compiles a model written with bpgen's DSL into a Go package
+// with its forward pass, its backward pass (derived by reverse-mode
+// autodiff), a training step and an inference function.
+//
+// Usage:
+//
+//	bpgen [flags] [package | file.bpir]
+//
+// In a model's package, a go:generate line runs it:
+//
+//	//go:generate go tool bpgen -func MLP -out ../mlpgen
+//
+// bpgen finds the model functions (func(*dsl.Graph)) of the package with
+// golang.org/x/tools/go/packages, runs the chosen one in a temporary
+// program (through a build overlay: nothing is written to the user's
+// tree), compiles the IR it builds and writes the generated package.
+// Run bpgen -h for the flags.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/bpgen/bpgen/codegen"
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usageText = `bpgen compiles a model written with bpgen's DSL into a Go package: forward
+and backward kernels (reverse-mode autodiff), a training step and predict.
+
+Usage:
+  bpgen [flags] [package]       compile a model function of a Go package (default ".")
+  bpgen [flags] file.bpir       compile IR text (as printed by -dump)
+
+A model function has the signature func(g *dsl.Graph). In go:generate:
+  //go:generate go tool bpgen -func MLP -out ../mlpgen
+
+Flags:
+`
+
+type config struct {
+	fn, out, pkg, dtype, optimizer, gemm string
+	dump, dot, disable                   string
+	explain, check, version, ops         bool
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := flag.NewFlagSet("bpgen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.fn, "func", "", "the model function to compile (needed if the package has several)")
+	fs.StringVar(&c.out, "out", "", "output directory of the generated package (required unless -dump, -dot or -explain only)")
+	fs.StringVar(&c.pkg, "pkg", "", "package name of the generated code (default: the base name of -out)")
+	fs.StringVar(&c.dtype, "dtype", "", "retarget every float value to f32 or f64 (default: as the model declares)")
+	fs.StringVar(&c.optimizer, "optimizer", "sgd", "default optimizer of the generated Config: sgd or adam")
+	fs.StringVar(&c.gemm, "gemm", "bpgen", "matrix-multiply backend of the generated code: bpgen (runtime/kernels) or gonum")
+	fs.StringVar(&c.dump, "dump", "", "print the IR after a pass (\"build\", a pass name, or \"all\") to standard output; passes: "+strings.Join(passes.PassNames(), ", "))
+	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
+	fs.StringVar(&c.dot, "dot", "", "write a Graphviz drawing of the forward and adjoint graph to this file")
+	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
+	fs.BoolVar(&c.check, "check", false, "do not write: exit 1 and list the files that differ if -out is stale (for CI)")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.ops, "ops", false, "print the op reference (Markdown) and exit")
+	fs.Usage = func() {} // errors are reported in one line below; -h prints the usage
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usageText)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(stderr, "bpgen: %v (run bpgen -h for usage)\n", err)
+		return 1
+	}
+	if c.version {
+		fmt.Fprintln(stdout, "bpgen", version())
+		return 0
+	}
+	if c.ops {
+		fmt.Fprint(stdout, OpReference())
+		return 0
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "bpgen: want one package or IR file, got %d arguments: %s\n", fs.NArg(), strings.Join(fs.Args(), " "))
+		return 1
+	}
+	target := "."
+	if fs.NArg() == 1 {
+		target = fs.Arg(0)
+	}
+	if err := compile(&c, target, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "bpgen: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+// oneLine keeps the first line of a multi-line error and says how many
+// more there are, so every failure is one line; model errors are listed in
+// full since each is about a different mistake.
+func oneLine(err error) string {
+	s := strings.TrimSpace(err.Error())
+	if strings.HasPrefix(s, "model ") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) == 1 {
+		return s
+	}
+	return lines[0] + fmt.Sprintf(" (and %d more lines)\n%s", len(lines)-1, strings.Join(lines[1:], "\n"))
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		if bi.Main.Path != "github.com/bpgen/bpgen" {
+			for _, d := range bi.Deps {
+				if d.Path == "github.com/bpgen/bpgen" {
+					v = d.Version
+				}
+			}
+		}
+		if v == "" {
+			v = "(devel)"
+		}
+		return v + " " + bi.GoVersion
+	}
+	return "(unknown)"
+}
+
+func compile(c *config, target string, stdout, stderr io.Writer) error {
+	if c.out == "" && c.dump == "" && c.dot == "" && !c.explain {
+		return errors.New("-out is required: the directory to write the generated package to")
+	}
+	var dtype ir.DType
+	switch c.dtype {
+	case "":
+	case "f32", "float32":
+		dtype = ir.F32
+	case "f64", "float64":
+		dtype = ir.F64
+	default:
+		return fmt.Errorf("-dtype %q: want f32 or f64", c.dtype)
+	}
+	if c.optimizer != "sgd" && c.optimizer != "adam" {
+		return fmt.Errorf("-optimizer %q: want sgd or adam", c.optimizer)
+	}
+	if c.gemm != "bpgen" && c.gemm != "gonum" {
+		return fmt.Errorf("-gemm %q: want bpgen or gonum", c.gemm)
+	}
+	pkgName := c.pkg
+	if pkgName == "" && c.out != "" {
+		pkgName = strings.ReplaceAll(filepath.Base(filepath.Clean(c.out)), "-", "_")
+	}
+	if c.out != "" && !isGoIdent(pkgName) {
+		return fmt.Errorf("package name %q is not a Go identifier; set one with -pkg", pkgName)
+	}
+	var disable []string
+	if c.disable != "" {
+		for _, d := range strings.Split(c.disable, ",") {
+			disable = append(disable, strings.TrimSpace(d))
+		}
+	}
+	if c.dump != "" && c.dump != "all" && c.dump != "build" && !slices.Contains(passes.PassNames(), c.dump) {
+		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
+	}
+
+	g, err := loadModel(target, c.fn)
+	if err != nil {
+		return err
+	}
+	if c.dump == "build" || c.dump == "all" {
+		fmt.Fprintf(stdout, "# after build\n%s", ir.Print(g))
+	}
+	popts := passes.Options{Disable: disable}
+	if c.dump != "" && c.dump != "build" {
+		popts.DumpAfter, popts.Dump = c.dump, stdout
+	}
+	joint, report, err := passes.Compile(g, popts)
+	if err != nil {
+		return err
+	}
+	if c.explain {
+		fmt.Fprintf(stdout, "model %s: %d inputs, %d params, %d forward values\n", g.Name, len(g.Inputs()), len(g.Params()), len(g.Values))
+		fmt.Fprint(stdout, report)
+	}
+	if c.dot != "" {
+		if err := writeFileAtomic(c.dot, []byte(Dot(joint))); err != nil {
+			return fmt.Errorf("-dot: %w", err)
+		}
+	}
+	if c.out == "" {
+		return nil
+	}
+	files, err := codegen.Emit(joint, codegen.Options{Package: pkgName, Source: g.Name, DType: dtype, Gemm: c.gemm})
+	if err != nil {
+		return err
+	}
+	if c.check {
+		diffs, err := checkDir(c.out, files)
+		if err != nil {
+			return err
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("%s is stale (regenerate with go generate): %s", c.out, strings.Join(diffs, "; "))
+		}
+		return nil
+	}
+	return writeDir(c.out, files)
+}
+
+func isGoIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+var _ = bytes.Equal

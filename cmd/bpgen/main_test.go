@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/examples/models"
+	"github.com/bpgen/bpgen/ir"
+)
+
+// repoRoot is the module root (two levels up from this package).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// runCLI runs bpgen in-process in dir.
+func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	if dir != "" {
+		wd, _ := os.Getwd()
+		if err := os.Chdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chdir(wd)
+	}
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// hashDir fingerprints every file under dir (names and contents).
+func hashDir(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "err %v\n", err)
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(h, "%s %v\n", rel, d.IsDir())
+		if !d.IsDir() {
+			b, _ := os.ReadFile(path)
+			h.Write(b)
+		}
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// writeModule makes a package dir inside this module (so it can import
+// bpgen) holding src as model.go; it is removed when the test ends.
+func writeModelPackage(t *testing.T, src string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(filepath.Join(repoRoot(t), "cmd", "bpgen", "testdata"), "model-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "model.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const goodModel = `package model
+
+import "github.com/bpgen/bpgen/dsl"
+
+func Tiny(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	y := g.Labels("y", n)
+	W := g.Param("W", 3, 2)
+	g.Minimize(dsl.SoftmaxCrossEntropy(x.MatMul(W), y).Mean())
+}
+`
+
+func TestBadInput(t *testing.T) {
+	root := repoRoot(t)
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "keep.txt"), []byte("user file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badIR := filepath.Join(t.TempDir(), "bad.bpir")
+	os.WriteFile(badIR, []byte("func m.M(n) {\n  v0:f32[n] = frobnicate\n}\n"), 0o644)
+	noModels := writeModelPackage(t, "package model\n\nfunc Helper() {}\n")
+	failing := writeModelPackage(t, strings.Replace(goodModel, "x.MatMul(W)", "x.MatMul(W.T())", 1))
+	good := writeModelPackage(t, goodModel)
+	readOnly := filepath.Join(t.TempDir(), "ro")
+	os.MkdirAll(readOnly, 0o555)
+
+	cases := []struct {
+		name, dir string
+		args      []string
+		want      string // in the one-line error
+		outDir    string
+	}{
+		{"no such package", root, []string{"-pkg", "out", "-out", out, "./no/such/package"}, "no/such/package", out},
+		{"no model function", noModels, []string{"-pkg", "out", "-out", out, "."}, "no model functions", out},
+		{"model error", failing, []string{"-pkg", "out", "-out", out, "."}, "matmul(f32[n,3], f32[2,3]): inner dimensions differ", out},
+		{"IR syntax error", root, []string{"-pkg", "out", "-out", out, badIR}, "unknown op \"frobnicate\"", out},
+		{"unknown flag", root, []string{"-frobnicate", "-out", out}, "flag provided but not defined: -frobnicate", out},
+		{"bad dtype", good, []string{"-dtype", "f16", "-pkg", "out", "-out", out, "."}, "-dtype \"f16\": want f32 or f64", out},
+		{"unwritable output dir", good, []string{"-pkg", "out", "-out", readOnly, "."}, "not writable", readOnly},
+	}
+	if os.Geteuid() == 0 {
+		// root ignores permission bits; make the output path a file instead.
+		f := filepath.Join(t.TempDir(), "file")
+		os.WriteFile(f, []byte("x"), 0o644)
+		cases[len(cases)-1].args = []string{"-pkg", "out", "-out", filepath.Join(f, "sub"), "."}
+		cases[len(cases)-1].want = "cannot create output directory"
+		cases[len(cases)-1].outDir = f
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := hashDir(t, c.outDir)
+			code, _, stderr := runCLI(t, c.dir, c.args...)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
+			}
+			if !strings.HasPrefix(stderr, "bpgen: ") || !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr = %q, want a bpgen: error containing %q", stderr, c.want)
+			}
+			if c.name != "model error" && strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("error is not one line:\n%s", stderr)
+			}
+			if after := hashDir(t, c.outDir); after != before {
+				t.Errorf("output dir changed")
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, _, stderr := runCLI(t, "", "-h")
+	if code != 0 || !strings.Contains(stderr, "-func") || !strings.Contains(stderr, "go:generate") {
+		t.Errorf("-h: code %d, output:\n%s", code, stderr)
+	}
+	code, stdout, _ := runCLI(t, "", "-version")
+	if code != 0 || !strings.HasPrefix(stdout, "bpgen ") {
+		t.Errorf("-version: code %d, output %q", code, stdout)
+	}
+}
+
+// TestGenerateCheckStale generates a model's package, shows -check passes,
+// then edits the model without regenerating and shows -check fails.
+func TestGenerateCheckStale(t *testing.T) {
+	dir := writeModelPackage(t, goodModel)
+	out := filepath.Join(dir, "tinygen")
+	if code, _, stderr := runCLI(t, dir, "-func", "Tiny", "-out", out, "."); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	first := hashDir(t, out)
+	if code, _, stderr := runCLI(t, dir, "-check", "-func", "Tiny", "-out", out, "."); code != 0 {
+		t.Fatalf("-check on fresh output failed: %s", stderr)
+	}
+	// Generating again writes the same bytes.
+	if code, _, stderr := runCLI(t, dir, "-func", "Tiny", "-out", out, "."); code != 0 || hashDir(t, out) != first {
+		t.Fatalf("regeneration changed the output (%s)", stderr)
+	}
+	edited := strings.Replace(goodModel, `g.Param("W", 3, 2)`, `g.Param("W", 3, 2, dsl.HeNormal())`, 1)
+	os.WriteFile(filepath.Join(dir, "model.go"), []byte(edited), 0o644)
+	code, _, stderr := runCLI(t, dir, "-check", "-func", "Tiny", "-out", out, ".")
+	if code != 1 || !strings.Contains(stderr, "stale") || !strings.Contains(stderr, "differs") {
+		t.Fatalf("-check after editing the model: code %d, stderr %q", code, stderr)
+	}
+	if hashDir(t, out) != first {
+		t.Fatal("-check wrote files")
+	}
+}
+
+// TestGeneratedFresh regenerates every bundled package in memory (the
+// go:generate lines of examples/models) and fails on any byte of
+// difference with generated/.
+func TestGeneratedFresh(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "examples", "models")
+	for _, args := range generateLines(t, filepath.Join(dir, "models.go")) {
+		code, _, stderr := runCLI(t, dir, append([]string{"-check"}, args...)...)
+		if code != 0 {
+			t.Errorf("bpgen -check %s: %s(run go generate ./... to refresh generated/)", strings.Join(args, " "), stderr)
+		}
+	}
+}
+
+// generateLines returns the bpgen arguments of each go:generate line.
+func generateLines(t *testing.T, file string) [][]string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r [][]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "//go:generate go run ../../cmd/bpgen ")
+		if ok {
+			r = append(r, strings.Fields(rest))
+		}
+	}
+	if len(r) == 0 {
+		t.Fatalf("no go:generate lines for bpgen in %s", file)
+	}
+	return r
+}
+
+func TestDumpDotExplainAndIRInput(t *testing.T) {
+	g, err := dsl.Build("models.MLP", models.MLP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	irFile := filepath.Join(t.TempDir(), "mlp.bpir")
+	os.WriteFile(irFile, []byte(ir.Print(g)), 0o644)
+	dot := filepath.Join(t.TempDir(), "mlp.dot")
+	code, stdout, stderr := runCLI(t, "", "-dump", "grad", "-explain", "-dot", dot, irFile)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+	for _, want := range []string{"# after pass grad", "grad W1\n", "pass grad", "adjoint values"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	b, err := os.ReadFile(dot)
+	if err != nil || !bytes.Contains(b, []byte("cluster_backward")) || !bytes.Contains(b, []byte("digraph")) {
+		t.Errorf("dot file: %v\n%s", err, b)
+	}
+	if code, _, stderr := runCLI(t, "", "-dump", "nosuchpass", irFile); code != 1 || !strings.Contains(stderr, "nosuchpass") {
+		t.Errorf("-dump nosuchpass: %d %s", code, stderr)
+	}
+}
+
+// TestOpReference checks the README's op reference is the one bpgen -ops prints.
+func TestOpReference(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- ops:begin (generated by bpgen -ops; do not edit) -->\n", "<!-- ops:end -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the op reference markers %q … %q", begin, end)
+	}
+	if got, want := s[i+len(begin):j], OpReference(); got != want {
+		t.Errorf("README.md's op reference is stale: regenerate it with go run ./cmd/bpgen -ops")
+	}
+}
+
+// TestGofmt checks every Go file of the repository is gofmt'd.
+func TestGofmt(t *testing.T) {
+	root := repoRoot(t)
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+			t.Errorf("%s is not gofmt'd (run gofmt -w)", strings.TrimPrefix(path, root+"/"))
+		}
+		return nil
+	})
+}

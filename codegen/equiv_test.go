@@ -1,0 +1,267 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+	"os/exec"
+	"slices"
+	"testing"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+)
+
+// Optimizer settings of the harness's train-step checks.
+const (
+	sgdLR, sgdMomentum, sgdWeightDecay = 0.1, 0.9, 0.01
+	adamLR, adamWeightDecay            = 0.01, 0.01
+	adamBeta1, adamBeta2               = 0.9, 0.999
+	// adamEps is larger than the default 1e-8: one Adam step moves a
+	// parameter by about LR·d/(|d| + Eps) with d = grad + WeightDecay·param,
+	// which amplifies the last-ulp differences of a d that cancels to
+	// ~1e-8 (seen in the 7-layer MLP) by 1/Eps.
+	adamEps = 1e-3
+)
+
+// TestGenerated is the equivalence harness: every harness model, generated,
+// vetted, built once and run at several batch sizes below capacity,
+// against ir.Interp: initial parameters (bit for bit), objective, outputs,
+// gradients, inference outputs, one SGD or Adam step, and zero allocations.
+func TestGenerated(t *testing.T) {
+	models := harnessModels()
+	suite := generate(t, models)
+
+	t.Run("vet", func(t *testing.T) {
+		cmd := exec.Command("go", "vet", "./"+suite.rel+"/...")
+		cmd.Dir = moduleRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go vet on generated code: %v\n%s", err, out)
+		}
+	})
+
+	type ref struct {
+		m      *testModel
+		g      *ir.Graph
+		n      int
+		seed   uint64
+		inputs map[string]*ir.Tensor
+		opt    string
+	}
+	var cases []driverCase
+	var refs []ref
+	for mi, m := range models {
+		g, err := m.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns := m.ns
+		if ns == nil {
+			ns = []int{1, 3, 7}
+		}
+		for ci, n := range ns {
+			seed := uint64(1000*mi + ci + 1)
+			dims := map[string]int{}
+			for _, d := range g.Dims {
+				dims[d] = n
+			}
+			in, err := randomInputs(g, m, dims, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := newPlan(g, Options{Package: m.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := driverCase{Model: m.name, Seed: seed, Cap: capacity, Dims: map[string]int{}, Inputs: map[string][]float64{},
+				Allocs: ci == len(ns)-1}
+			for _, d := range p.dims {
+				c.Dims[d.in] = n
+			}
+			for _, v := range p.inputs {
+				tt := in[v.Name]
+				xs := tt.F
+				if tt.DType == ir.I32 {
+					xs = make([]float64, len(tt.I))
+					for i, x := range tt.I {
+						xs[i] = float64(x)
+					}
+				}
+				c.Inputs[p.vals[v.ID].input] = xs
+			}
+			opt := "sgd"
+			if m.adam && ci == 1 {
+				opt = "adam"
+			}
+			if opt == "adam" {
+				c.Opt = map[string]any{"Kind": "adam", "LR": adamLR, "WeightDecay": adamWeightDecay, "Eps": adamEps}
+			} else {
+				c.Opt = map[string]any{"Kind": "sgd", "LR": sgdLR, "Momentum": sgdMomentum, "WeightDecay": sgdWeightDecay}
+			}
+			cases = append(cases, c)
+			refs = append(refs, ref{m, g, n, seed, in, opt})
+		}
+	}
+	results := suite.run(t, cases)
+
+	for i, res := range results {
+		r := refs[i]
+		t.Run(fmt.Sprintf("%s/n=%d/%s", r.m.name, r.n, r.opt), func(t *testing.T) {
+			if res.Err != "" {
+				t.Fatal(res.Err)
+			}
+			checkCase(t, r.m, r.g, r.n, r.seed, r.inputs, r.opt, res)
+		})
+	}
+}
+
+func checkCase(t *testing.T, m *testModel, g *ir.Graph, n int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
+	p, err := newPlan(g, Options{Package: m.name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol := tol64
+	if m.dtype == ir.F32 {
+		tol = tol32
+	}
+	check := func(what string, got, want []float64) {
+		t.Helper()
+		if m.dtype == ir.F32 {
+			if e := compareNorm(got, want); e > tol32 {
+				t.Errorf("%s: norm-wise relative error %.3g > %g", what, e, tol32)
+			}
+			return
+		}
+		if e, at := compare(got, want); e > tol {
+			if at >= 0 && at < len(got) && at < len(want) {
+				t.Errorf("%s: relative error %.3g > %g at %d: got %v, want %v (len %d)", what, e, tol, at, got[at], want[at], len(want))
+			} else {
+				t.Errorf("%s: got %d values, want %d", what, len(got), len(want))
+			}
+		}
+	}
+
+	// Initial parameters: bit for bit.
+	init, err := ir.InitParams(g, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range p.params {
+		got, want := res.Init[p.vals[v.ID].param], init[v.Name].F
+		if !slices.Equal(got, want) {
+			t.Errorf("initial %s differs from ir.InitParams", v.Name)
+		}
+	}
+
+	env := ir.Env{Dims: map[string]int{}, Inputs: map[string]*ir.Tensor{}, Training: true, Seed: seed}
+	for _, d := range g.Dims {
+		env.Dims[d] = n
+	}
+	for k, v := range inputs {
+		env.Inputs[k] = v
+	}
+	for k, v := range init {
+		env.Inputs[k] = v
+	}
+	want, err := ir.Interp(g, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Objective != nil {
+		check("objective", []float64{res.Loss}, want.Objective.F)
+		check("TrainStep objective", []float64{res.StepLoss}, want.Objective.F)
+	}
+	for _, o := range p.outputs {
+		check("output "+o.name, res.Outputs[o.field], tensorFloats(want.Outputs[o.name]))
+	}
+	grads := map[string][]float64{}
+	for _, gi := range p.grads {
+		w := make([]float64, len(init[gi.param.Name].F))
+		if gi.v != nil {
+			w = want.Values[gi.v.ID].F
+		}
+		grads[gi.param.Name] = w
+		check("gradient of "+gi.param.Name, res.Grads[gi.field], w)
+	}
+
+	// Inference.
+	env.Training = false
+	wantPred, err := ir.Interp(g, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range p.outputs {
+		if p.dependsOnTarget[o.v.ID] {
+			continue
+		}
+		check("Predict output "+o.name, res.Predict[o.field], tensorFloats(wantPred.Outputs[o.name]))
+	}
+
+	// One optimizer step from the initial parameters, with PyTorch's
+	// formulas written out.
+	for _, v := range p.params {
+		p0, gr := init[v.Name].F, grads[v.Name]
+		w := make([]float64, len(p0))
+		for i := range p0 {
+			switch opt {
+			case "sgd":
+				d := gr[i] + sgdWeightDecay*p0[i]
+				buf := d // the momentum buffer starts at the first gradient
+				w[i] = p0[i] - sgdLR*buf
+			case "adam":
+				d := gr[i] + adamWeightDecay*p0[i]
+				mm := (1 - adamBeta1) * d
+				vv := (1 - adamBeta2) * d * d
+				mhat, vhat := mm/(1-adamBeta1), vv/(1-adamBeta2)
+				w[i] = p0[i] - adamLR*mhat/(math.Sqrt(vhat)+adamEps)
+			}
+		}
+		check(opt+" step of "+v.Name, res.Stepped[p.vals[v.ID].param], w)
+	}
+
+	if res.Allocs != nil {
+		for k, a := range res.Allocs {
+			if a != 0 {
+				t.Errorf("%s allocates %v times per call, want 0", k, a)
+			}
+		}
+	}
+}
+
+func tensorFloats(t *ir.Tensor) []float64 {
+	if t == nil {
+		return nil
+	}
+	if t.DType == ir.I32 {
+		r := make([]float64, len(t.I))
+		for i, x := range t.I {
+			r[i] = float64(x)
+		}
+		return r
+	}
+	return t.F
+}
+
+// TestEveryOpCovered checks that the harness models exercise every op of
+// the op table (forward or backward) that codegen supports.
+func TestEveryOpCovered(t *testing.T) {
+	seen := map[string]bool{}
+	for _, m := range harnessModels() {
+		g, err := m.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range g.Values {
+			seen[v.Op.Name] = true
+		}
+	}
+	for _, op := range ir.Ops() {
+		switch op.Name {
+		case "extern", "extern_vjp", "custom_vjp":
+			continue // not supported by codegen yet
+		}
+		if !seen[op.Name] {
+			t.Errorf("no harness model uses op %s", op.Name)
+		}
+	}
+	_ = passes.GradOutputName
+}

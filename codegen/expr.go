@@ -1,0 +1,167 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/dave/jennifer/jen"
+)
+
+// mathFuncs maps the formula language's functions to package math.
+var mathFuncs = map[string]string{
+	"exp": "Exp", "log": "Log", "log1p": "Log1p", "sqrt": "Sqrt", "tanh": "Tanh",
+	"abs": "Abs", "sin": "Sin", "cos": "Cos", "pow": "Pow",
+}
+
+// usesMath reports whether e calls a function of package math.
+func usesMath(e *ir.Expr) bool {
+	if e.Kind == ir.ExprCall && mathFuncs[e.Op] != "" {
+		return true
+	}
+	for _, a := range e.Args {
+		if usesMath(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// exprPrinter prints a scalar formula as Go. args are the Go expressions
+// of the formula's arguments x, y, z (all of Go type elem). If the
+// formula calls math functions it is computed in float64 and rounded to
+// elem once at the end, as the interpreter does; otherwise it is computed
+// in elem.
+type exprPrinter struct {
+	elem  string   // "float32" or "float64"
+	args  []string // Go names of x, y, z
+	attrs ir.Attrs
+	wide  bool // computing in float64 while elem is float32
+	err   error
+}
+
+// root prints e as a Go expression of type elem.
+func (ep *exprPrinter) root(e *ir.Expr) *jen.Statement {
+	ep.wide = ep.elem == "float32" && usesMath(e)
+	s := ep.print(e, 0)
+	if ep.wide {
+		return jen.Id(ep.elem).Call(s)
+	}
+	return s
+}
+
+// work is the Go type the formula is computed in.
+func (ep *exprPrinter) work() string {
+	if ep.wide {
+		return "float64"
+	}
+	return ep.elem
+}
+
+// Precedences of Go's binary operators that formulas use.
+func prec(op string) int {
+	switch op {
+	case "*", "/":
+		return 5
+	case "+", "-":
+		return 4
+	}
+	return 3 // comparisons
+}
+
+// print prints e; ctx is the precedence of the enclosing operator (0 at
+// the top), so parentheses appear only where Go needs them to keep the
+// formula's order of evaluation.
+func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
+	switch e.Kind {
+	case ir.ExprArg:
+		if e.Arg >= len(ep.args) {
+			ep.fail(fmt.Errorf("formula argument %d has no value", e.Arg))
+			return jen.Id("_")
+		}
+		if ep.wide {
+			return jen.Float64().Call(jen.Id(ep.args[e.Arg]))
+		}
+		return jen.Id(ep.args[e.Arg])
+	case ir.ExprConst:
+		return floatLit(e.Val, ctx)
+	case ir.ExprAttr:
+		var f float64
+		switch v := ep.attrs[e.Name].(type) {
+		case float64:
+			f = v
+		case int:
+			f = float64(v)
+		}
+		return floatLit(f, ctx)
+	case ir.ExprUnary:
+		x := ep.print(e.Args[0], 6)
+		if e.Args[0].Kind == ir.ExprUnary || (e.Args[0].Kind == ir.ExprConst && e.Args[0].Val < 0) {
+			x = jen.Parens(x)
+		}
+		return jen.Op("-").Add(x)
+	case ir.ExprBinary:
+		if ir.IsComparison(e.Op) {
+			return jen.Qual(rtPath, "B2F").Types(jen.Id(ep.work())).Call(
+				ep.print(e.Args[0], 3).Op(e.Op).Add(ep.print(e.Args[1], 4)))
+		}
+		p := prec(e.Op)
+		// The right operand of an operator of equal precedence keeps its
+		// parentheses: float arithmetic is not associative.
+		s := ep.print(e.Args[0], p).Op(e.Op).Add(ep.print(e.Args[1], p+1))
+		if p < ctx {
+			return jen.Parens(s)
+		}
+		return s
+	case ir.ExprCall:
+		args := make([]jen.Code, len(e.Args))
+		if name := mathFuncs[e.Op]; name != "" {
+			for i, a := range e.Args {
+				if ep.elem == "float32" && !ep.wide {
+					ep.fail(fmt.Errorf("internal error: math call in a narrow formula"))
+				}
+				args[i] = ep.print(a, 0)
+			}
+			return jen.Qual("math", name).Call(args...)
+		}
+		for i, a := range e.Args {
+			args[i] = ep.print(a, 0)
+		}
+		switch e.Op {
+		case "max", "min":
+			return jen.Id(e.Op).Call(args...)
+		case "where":
+			c := ep.print(e.Args[0], 3)
+			return jen.Qual(rtPath, "Where").Types(jen.Id(ep.work())).Call(c.Op("!=").Lit(0), args[1], args[2])
+		}
+		ep.fail(fmt.Errorf("formula function %s not supported by codegen", e.Op))
+		return jen.Id("_")
+	}
+	ep.fail(fmt.Errorf("bad formula node kind %d", e.Kind))
+	return jen.Id("_")
+}
+
+func (ep *exprPrinter) fail(err error) {
+	if ep.err == nil {
+		ep.err = err
+	}
+}
+
+// floatLit prints an untyped float constant exactly (shortest form that
+// reads back as the same float64); negative constants are parenthesized
+// inside operators.
+func floatLit(f float64, ctx int) *jen.Statement {
+	switch {
+	case math.IsInf(f, 1):
+		return jen.Qual("math", "Inf").Call(jen.Lit(1))
+	case math.IsInf(f, -1):
+		return jen.Qual("math", "Inf").Call(jen.Lit(-1))
+	case math.IsNaN(f):
+		return jen.Qual("math", "NaN").Call()
+	}
+	s := jen.Op(ir.FormatFloat(f))
+	if f < 0 && ctx > 0 {
+		return jen.Parens(s)
+	}
+	return s
+}

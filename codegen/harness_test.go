@@ -1,0 +1,503 @@
+package codegen
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+)
+
+// The equivalence harness generates every test model into one temporary
+// directory inside the module (under testdata, which ./... ignores),
+// together with a driver program that imports them all, builds it once,
+// runs it on JSON cases and compares what it prints with ir.Interp.
+
+// Tolerances of generated code against the interpreter.
+const (
+	// tol64 bounds, for float64 models, the relative error of every element,
+	// |got − want| / max(|want|, relFloor·max|want|) (see relFloor). Results
+	// differ from the interpreter's only in the order of summation (GEMM
+	// blocking): a few ulps per term.
+	tol64 = 1e-12
+	// tol32 bounds, for float32 models, the norm-wise relative error
+	// ‖got − want‖₂ / ‖want‖₂ of each tensor. Float32 code accumulates GEMMs
+	// in float32 where the interpreter computes each op in float64 and
+	// rounds once, so an element that is a sum of ~784 terms of both signs
+	// can lose several digits to cancellation (seen: 2e-4 element-wise in
+	// a gradient of the 7-layer MLP) while the tensor as a whole agrees to
+	// ~1e-6, the backward error of float32 GEMM.
+	tol32 = 1e-5
+	// relFloor: elements smaller than this fraction of a tensor's largest
+	// magnitude are compared absolutely, since they result from cancellation
+	// and carry the absolute error of the larger terms.
+	relFloor = 1e-2
+)
+
+// testModel is one model of the harness.
+type testModel struct {
+	name   string // Go package name
+	fn     func(g *dsl.Graph)
+	dtype  ir.DType
+	lo, hi float64 // range of float inputs
+	labels int     // int32 inputs are in [0, labels)
+	ns     []int   // batch sizes to run (default 1, 3, 7)
+	adam   bool    // also check an Adam step (float64 models: see tol)
+}
+
+// capacity is Config.Max* of every harness model.
+const capacity = 8
+
+func moduleRoot(t testing.TB) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// build returns the forward+backward graph of m in its dtype.
+func (m *testModel) build() (*ir.Graph, error) {
+	g, err := dsl.Build("test."+m.name, m.fn)
+	if err != nil {
+		return nil, err
+	}
+	j, _, err := passes.Grad(g, passes.GradOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return Retarget(j, m.dtype), nil
+}
+
+// driverCase is one run of the driver.
+type driverCase struct {
+	Model  string
+	Seed   uint64
+	Cap    int
+	Dims   map[string]int
+	Inputs map[string][]float64
+	Opt    map[string]any
+	Allocs bool
+	Probe  bool   // only report the errors of Backward (first), Forward, Predict and TrainStep
+	Save   string // also save, load into a model with another seed, and compare
+}
+
+// driverResult is what the driver prints for a case.
+type driverResult struct {
+	Init     map[string][]float64
+	Loss     float64
+	Outputs  map[string][]float64
+	Grads    map[string][]float64
+	Predict  map[string][]float64
+	Stepped  map[string][]float64
+	StepLoss float64
+	Allocs   map[string]float64
+	Err      string
+	Errors   []string // Probe
+}
+
+// genSuite is a generated directory with every model and the driver, built.
+type genSuite struct {
+	dir    string // absolute
+	rel    string // relative to the module root, for go commands
+	driver string // the built driver binary
+}
+
+// generate writes the packages of models and the driver, and builds it.
+func generate(t *testing.T, models []*testModel) *genSuite {
+	t.Helper()
+	root := moduleRoot(t)
+	base := filepath.Join(root, "codegen", "testdata")
+	dir, err := os.MkdirTemp(base, "gen-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	rel, _ := filepath.Rel(root, dir)
+	importBase := "github.com/bpgen/bpgen/" + filepath.ToSlash(rel)
+	var imports, entries, allocs strings.Builder
+	for _, m := range models {
+		g, err := m.build()
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		files, err := Emit(g, Options{Package: m.name, Source: "test." + m.name})
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		pdir := filepath.Join(dir, m.name)
+		if err := os.MkdirAll(pdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(pdir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fmt.Fprintf(&imports, "\t%q\n", importBase+"/"+m.name)
+		fmt.Fprintf(&entries, "\t%q: {reflect.ValueOf(%s.New), allocs_%s},\n", m.name, m.name, m.name)
+		fmt.Fprintf(&allocs, allocsTmpl, m.name, m.name, m.name, m.name)
+	}
+	src := strings.Replace(driverHead, "//IMPORTS\n", imports.String(), 1)
+	src = strings.Replace(src, "//ENTRIES\n", entries.String(), 1)
+	src += allocs.String()
+	ddir := filepath.Join(dir, "driver")
+	os.MkdirAll(ddir, 0o755)
+	if err := os.WriteFile(filepath.Join(ddir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "driver.bin")
+	cmd := exec.Command("go", "build", "-o", bin, "./"+filepath.ToSlash(rel)+"/driver")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the generated packages: %v\n%s", err, out)
+	}
+	return &genSuite{dir: dir, rel: rel, driver: bin}
+}
+
+// run runs the driver on cases.
+func (s *genSuite) run(t *testing.T, cases []driverCase) []driverResult {
+	t.Helper()
+	in, _ := json.Marshal(cases)
+	path := filepath.Join(s.dir, "cases.json")
+	if err := os.WriteFile(path, in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(s.driver, path)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
+	}
+	var res []driverResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("driver output: %v", err)
+	}
+	if len(res) != len(cases) {
+		t.Fatalf("driver printed %d results for %d cases", len(res), len(cases))
+	}
+	return res
+}
+
+const driverHead = `// The test driver of codegen's equivalence harness.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+//IMPORTS
+)
+
+type entry struct {
+	newFn  reflect.Value
+	allocs func(cfg, in any) map[string]float64
+}
+
+var models = map[string]entry{
+//ENTRIES
+}
+
+type driverCase struct {
+	Model  string
+	Seed   uint64
+	Cap    int
+	Dims   map[string]int
+	Inputs map[string][]float64
+	Opt    map[string]any
+	Allocs bool
+	Probe  bool   // only report the errors of Backward (first), Forward, Predict and TrainStep
+	Save   string // also save, load into a model with another seed, and compare
+}
+
+type driverResult struct {
+	Init     map[string][]float64
+	Loss     float64
+	Outputs  map[string][]float64
+	Grads    map[string][]float64
+	Predict  map[string][]float64
+	Stepped  map[string][]float64
+	StepLoss float64
+	Allocs   map[string]float64
+	Err      string
+	Errors   []string // Probe
+}
+
+func main() {
+	data, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	var cases []driverCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		panic(err)
+	}
+	var res []driverResult
+	for _, c := range cases {
+		res = append(res, run(c))
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.Write(out)
+}
+
+func fail(r driverResult, format string, args ...any) driverResult {
+	r.Err = fmt.Sprintf(format, args...)
+	return r
+}
+
+func callErr(out []reflect.Value) error {
+	e := out[len(out)-1]
+	if e.IsNil() {
+		return nil
+	}
+	return e.Interface().(error)
+}
+
+// floats converts a slice or scalar field to []float64.
+func floats(v reflect.Value) []float64 {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return []float64{v.Float()}
+	case reflect.Int32:
+		return []float64{float64(v.Int())}
+	case reflect.Slice:
+		r := make([]float64, v.Len())
+		for i := range r {
+			e := v.Index(i)
+			if e.Kind() == reflect.Int32 {
+				r[i] = float64(e.Int())
+			} else {
+				r[i] = e.Float()
+			}
+		}
+		return r
+	}
+	panic("floats: " + v.Kind().String())
+}
+
+func fields(v reflect.Value) map[string][]float64 {
+	m := map[string][]float64{}
+	for i := 0; i < v.NumField(); i++ {
+		m[v.Type().Field(i).Name] = floats(v.Field(i))
+	}
+	return m
+}
+
+func run(c driverCase) (r driverResult) {
+	defer func() {
+		if e := recover(); e != nil {
+			r.Err = fmt.Sprint("panic: ", e)
+		}
+	}()
+	e, ok := models[c.Model]
+	if !ok {
+		return fail(r, "no model %s", c.Model)
+	}
+	cfg := reflect.New(e.newFn.Type().In(0)).Elem()
+	for i := 0; i < cfg.NumField(); i++ {
+		if strings.HasPrefix(cfg.Type().Field(i).Name, "Max") {
+			cfg.Field(i).SetInt(int64(c.Cap))
+		}
+	}
+	cfg.FieldByName("Seed").SetUint(c.Seed)
+	opt := cfg.FieldByName("Optimizer")
+	for k, v := range c.Opt {
+		f := opt.FieldByName(k)
+		switch v := v.(type) {
+		case string:
+			f.SetString(v)
+		case float64:
+			f.SetFloat(v)
+		case bool:
+			f.SetBool(v)
+		}
+	}
+	out := e.newFn.Call([]reflect.Value{cfg})
+	if err := callErr(out); err != nil {
+		return fail(r, "New: %v", err)
+	}
+	m := out[0]
+	r.Init = fields(m.Elem().FieldByName("Params"))
+	if c.Save != "" {
+		if err := callErr(m.MethodByName("Save").Call([]reflect.Value{reflect.ValueOf(c.Save)})); err != nil {
+			return fail(r, "Save: %v", err)
+		}
+		cfg.FieldByName("Seed").SetUint(c.Seed + 1)
+		out := e.newFn.Call([]reflect.Value{cfg})
+		m2 := out[0]
+		if reflect.DeepEqual(fields(m2.Elem().FieldByName("Params")), r.Init) {
+			return fail(r, "another seed gives the same params")
+		}
+		if err := callErr(m2.MethodByName("Load").Call([]reflect.Value{reflect.ValueOf(c.Save)})); err != nil {
+			return fail(r, "Load: %v", err)
+		}
+		if !reflect.DeepEqual(fields(m2.Elem().FieldByName("Params")), r.Init) {
+			return fail(r, "Load did not restore the saved params")
+		}
+		cfg.FieldByName("Seed").SetUint(c.Seed)
+	}
+	in := reflect.New(m.MethodByName("Forward").Type().In(0)).Elem()
+	for k, n := range c.Dims {
+		in.FieldByName(k).SetInt(int64(n))
+	}
+	for k, xs := range c.Inputs {
+		f := in.FieldByName(k)
+		s := reflect.MakeSlice(f.Type(), len(xs), len(xs))
+		for i, x := range xs {
+			if s.Index(i).Kind() == reflect.Int32 {
+				s.Index(i).SetInt(int64(x))
+			} else {
+				s.Index(i).SetFloat(x)
+			}
+		}
+		f.Set(s)
+	}
+	if c.Probe {
+		errText := func(out []reflect.Value) string {
+			if err := callErr(out); err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+		r.Errors = append(r.Errors,
+			errText(m.MethodByName("Backward").Call(nil)),
+			errText(m.MethodByName("Forward").Call([]reflect.Value{in})),
+			errText(m.MethodByName("Predict").Call([]reflect.Value{in})),
+			errText(m.MethodByName("TrainStep").Call([]reflect.Value{in})))
+		return r
+	}
+	out = m.MethodByName("Forward").Call([]reflect.Value{in})
+	if err := callErr(out); err != nil {
+		return fail(r, "Forward: %v", err)
+	}
+	r.Loss = out[0].Float()
+	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
+	if err := callErr(m.MethodByName("Backward").Call(nil)); err != nil {
+		return fail(r, "Backward: %v", err)
+	}
+	r.Grads = fields(m.Elem().FieldByName("Grads"))
+	pin := reflect.New(in.Type()).Elem()
+	pin.Set(in)
+	out = m.MethodByName("Predict").Call([]reflect.Value{pin})
+	if err := callErr(out); err != nil {
+		return fail(r, "Predict: %v", err)
+	}
+	r.Predict = fields(out[0])
+	out = m.MethodByName("TrainStep").Call([]reflect.Value{in})
+	if err := callErr(out); err != nil {
+		return fail(r, "TrainStep: %v", err)
+	}
+	r.StepLoss = out[0].Float()
+	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if c.Allocs {
+		r.Allocs = e.allocs(cfg.Interface(), in.Interface())
+	}
+	return r
+}
+`
+
+const allocsTmpl = `
+func allocs_%s(cfg, in any) map[string]float64 {
+	m, err := %s.New(cfg.(%s.Config))
+	if err != nil {
+		panic(err)
+	}
+	x := in.(%s.Inputs)
+	r := map[string]float64{}
+	r["TrainStep"] = testing.AllocsPerRun(5, func() { m.TrainStep(x) })
+	r["ForwardBackward"] = testing.AllocsPerRun(5, func() { m.Forward(x); m.Backward() })
+	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
+	return r
+}
+`
+
+// randomInputs makes the inputs of a case: floats uniform in [lo, hi),
+// int32 labels uniform in [0, labels).
+func randomInputs(g *ir.Graph, m *testModel, dims map[string]int, seed uint64) (map[string]*ir.Tensor, error) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	in := map[string]*ir.Tensor{}
+	for _, v := range g.Inputs() {
+		shape, err := v.Type.Shape.Eval(dims)
+		if err != nil {
+			return nil, err
+		}
+		t := ir.NewTensor(v.Type.DType, shape...)
+		for i := range t.F {
+			t.F[i] = m.lo + (m.hi-m.lo)*r.Float64()
+			if v.Type.DType == ir.F32 {
+				t.F[i] = float64(float32(t.F[i]))
+			}
+		}
+		for i := range t.I {
+			t.I[i] = int32(r.IntN(max(m.labels, 1)))
+		}
+		in[v.Name] = t
+	}
+	return in, nil
+}
+
+// compare reports the worst relative error of got against want (see the
+// tolerances above) and its index.
+func compare(got, want []float64) (worst float64, at int) {
+	scale := 0.0
+	for _, w := range want {
+		scale = max(scale, math.Abs(w))
+	}
+	at = -1
+	for i := range want {
+		if i >= len(got) {
+			return math.Inf(1), i
+		}
+		d := math.Abs(got[i] - want[i])
+		if d == 0 || (math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+			continue
+		}
+		e := d / max(math.Abs(want[i]), relFloor*scale, math.SmallestNonzeroFloat64)
+		if math.IsNaN(e) {
+			e = math.Inf(1)
+		}
+		if e > worst {
+			worst, at = e, i
+		}
+	}
+	if len(got) != len(want) {
+		return math.Inf(1), len(want)
+	}
+	return worst, at
+}
+
+// compareNorm is the norm-wise relative error ‖got − want‖₂ / ‖want‖₂.
+func compareNorm(got, want []float64) float64 {
+	if len(got) != len(want) {
+		return math.Inf(1)
+	}
+	var d, w float64
+	for i := range want {
+		d += (got[i] - want[i]) * (got[i] - want[i])
+		w += want[i] * want[i]
+	}
+	if d == 0 {
+		return 0
+	}
+	return math.Sqrt(d / w)
+}
+
+var _ = slices.Clone[[]int]

@@ -1,0 +1,466 @@
+package codegen
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/dave/jennifer/jen"
+)
+
+// supported lists the non-elementwise ops codegen has kernels for.
+var supported = map[string]bool{
+	"input": true, "param": true, "const": true, "numel": true, "dropout_mask": true,
+	"sum": true, "mean": true, "max": true, "min": true, "logsumexp": true,
+	"softmax": true, "log_softmax": true, "argmax": true, "softmax_xent": true,
+	"matmul": true, "reshape": true, "transpose": true, "broadcast_to": true,
+	"slice": true, "pad": true, "concat": true, "onehot": true, "gather": true, "scatter_add": true,
+	"extern": true, "extern_vjp": true, "custom_vjp": true,
+}
+
+// kctx builds the body of one kernel.
+type kctx struct {
+	p        *plan
+	v        *ir.Value
+	used     map[string]bool // symbolic dims the body reads
+	fallible bool            // the kernel returns an error
+}
+
+// dimExpr is the Go expression of a list of dims' product.
+func (k *kctx) prod(dims []ir.Dim) *jen.Statement {
+	static := 1
+	var parts []jen.Code
+	for _, d := range dims {
+		if d.IsStatic() {
+			static *= d.N
+			continue
+		}
+		k.used[d.Sym] = true
+		parts = append(parts, jen.Id(k.p.dim(d.Sym).field))
+	}
+	if static != 1 || len(parts) == 0 {
+		parts = append(parts, jen.Lit(static))
+	}
+	s := jen.Add(parts[0])
+	for _, x := range parts[1:] {
+		s = s.Op("*").Add(x)
+	}
+	return s
+}
+
+// ref is the full buffer of v's storage.
+func (k *kctx) ref(v *ir.Value) *jen.Statement {
+	return k.p.ref(k.p.storage(v))
+}
+
+func (p *plan) ref(vi *valInfo) *jen.Statement {
+	return p.refOn(func() *jen.Statement { return jen.Id("s") }, vi)
+}
+
+// refOn is the buffer of vi in the state base().
+func (p *plan) refOn(base func() *jen.Statement, vi *valInfo) *jen.Statement {
+	switch {
+	case vi.param != "":
+		return base().Dot("params").Dot(vi.param)
+	case vi.grad != "":
+		return base().Dot("grads").Dot(vi.grad)
+	case vi.field != "":
+		return base().Dot(vi.field)
+	}
+	p.fail(fmt.Errorf("internal error: value %s has no storage", vi.v))
+	return jen.Id("_")
+}
+
+func (p *plan) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// slice is v's buffer cut to its current length.
+func (k *kctx) slice(v *ir.Value) *jen.Statement {
+	return k.ref(v).Index(jen.Empty(), k.prod(v.Type.Shape))
+}
+
+// kernel emits the method that computes v.
+func (p *plan) kernel(v *ir.Value) jen.Code {
+	k := &kctx{p: p, v: v, used: map[string]bool{}}
+	body := k.body()
+	var pre []jen.Code
+	for _, d := range p.dims {
+		if k.used[d.name] {
+			pre = append(pre, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
+		}
+	}
+	ret := jen.Null()
+	if k.fallible {
+		ret = jen.Error()
+		body = append(body, jen.Return(jen.Nil()))
+	}
+	return jen.Comment(v.String()).Line().
+		Func().Params(jen.Id("s").Op("*").Id("state")).Id(p.vals[v.ID].kernel).Params().Add(ret).
+		Block(append(pre, body...)...)
+}
+
+func (k *kctx) body() []jen.Code {
+	v := k.v
+	if v.Op.Class == ir.Elementwise {
+		return k.elementwise(v.Op.Expr(), v.Args, v.Op.Name == "convert")
+	}
+	switch v.Op.Name {
+	case "broadcast_to":
+		return k.elementwise(identity, v.Args, false)
+	case "numel":
+		return []jen.Code{k.slice(v).Index(jen.Lit(0)).Op("=").Id(goType(v.Type.DType)).Call(k.prod(v.Attrs.Shape("shape")))}
+	case "dropout_mask":
+		return []jen.Code{jen.Qual(rtPath, "DropoutMask").Call(k.slice(v), jen.Lit(v.Attrs.Float("p")),
+			jen.Lit(uint64(v.Attrs.Int("seed"))).Op("^").Id("s").Dot("seed"), jen.Id("s").Dot("step"), jen.Id("s").Dot("training"))}
+	case "sum", "mean", "max", "min", "logsumexp":
+		return k.reduce()
+	case "softmax", "log_softmax", "argmax":
+		fn := map[string]string{"softmax": "Softmax", "log_softmax": "LogSoftmax", "argmax": "ArgMax"}[v.Op.Name]
+		x := v.Args[0]
+		o, n, in := k.around(x.Type.Shape, v.Attrs.Int("axis"))
+		return []jen.Code{jen.Qual(rtPath, fn).Call(k.slice(v), k.slice(x), o, n, in)}
+	case "softmax_xent":
+		z, y := v.Args[0], v.Args[1]
+		r := len(z.Type.Shape)
+		return []jen.Code{
+			jen.If(jen.Id("r").Op(":=").Qual(rtPath, "SoftmaxXent").Call(k.slice(v), k.slice(z), k.slice(y), k.prod(y.Type.Shape), k.prod(z.Type.Shape[r-1:])), jen.Id("r").Op(">=").Lit(0)).Block(
+				jen.Return(k.indexError(y, jen.Id("r"), k.prod(z.Type.Shape[r-1:]), "class labels of softmax_xent")),
+			),
+		}
+	case "matmul":
+		return k.matmul()
+	case "transpose":
+		x := v.Args[0]
+		var dims []jen.Code
+		for _, d := range x.Type.Shape {
+			dims = append(dims, k.prod([]ir.Dim{d}))
+		}
+		var perm []jen.Code
+		for _, p := range v.Attrs.Ints("perm") {
+			perm = append(perm, jen.Lit(p))
+		}
+		return []jen.Code{jen.Qual(rtPath, "Transpose").Call(k.slice(v), k.slice(x), jen.Index().Int().Values(dims...), jen.Index().Int().Values(perm...))}
+	case "slice":
+		x := v.Args[0]
+		axis := v.Attrs.Int("axis")
+		o, n, in := k.around(x.Type.Shape, axis)
+		m := v.Type.Shape[axis].N
+		return []jen.Code{jen.Qual(rtPath, "CopyAxis").Call(k.slice(v), k.slice(x), o, in, jen.Lit(m), jen.Lit(0), n, jen.Lit(v.Attrs.Int("start")), jen.Lit(m))}
+	case "pad":
+		x := v.Args[0]
+		axis := v.Attrs.Int("axis")
+		o, n, in := k.around(x.Type.Shape, axis)
+		m := v.Type.Shape[axis].N
+		return []jen.Code{
+			jen.Id("out").Op(":=").Add(k.slice(v)),
+			jen.Clear(jen.Id("out")),
+			jen.Qual(rtPath, "CopyAxis").Call(jen.Id("out"), k.slice(x), o, in, jen.Lit(m), jen.Lit(v.Attrs.Int("before")), n, jen.Lit(0), n),
+		}
+	case "concat":
+		axis := v.Attrs.Int("axis")
+		o, _, in := k.around(v.Type.Shape, axis)
+		m := v.Type.Shape[axis].N
+		code := []jen.Code{jen.Id("out").Op(":=").Add(k.slice(v))}
+		off := 0
+		for _, x := range v.Args {
+			n := x.Type.Shape[axis].N
+			code = append(code, jen.Qual(rtPath, "CopyAxis").Call(jen.Id("out"), k.slice(x), o, in, jen.Lit(m), jen.Lit(off), jen.Lit(n), jen.Lit(0), jen.Lit(n)))
+			off += n
+		}
+		return code
+	case "onehot":
+		return []jen.Code{jen.Qual(rtPath, "OneHot").Call(k.slice(v), k.slice(v.Args[0]), jen.Lit(v.Attrs.Int("depth")))}
+	case "gather":
+		x, idx := v.Args[0], v.Args[1]
+		o, n, in := k.around(x.Type.Shape, v.Attrs.Int("axis"))
+		return []jen.Code{
+			jen.If(jen.Id("j").Op(":=").Qual(rtPath, "Gather").Call(k.slice(v), k.slice(x), k.slice(idx), o, n, in), jen.Id("j").Op(">=").Lit(0)).Block(
+				jen.Return(k.indexError(idx, jen.Id("j"), n, "indices of gather")),
+			),
+		}
+	case "scatter_add":
+		g, idx := v.Args[0], v.Args[1]
+		o, n, in := k.around(v.Type.Shape, v.Attrs.Int("axis"))
+		return []jen.Code{
+			jen.If(jen.Id("j").Op(":=").Qual(rtPath, "ScatterAdd").Call(k.slice(v), k.slice(g), k.slice(idx), o, n, in), jen.Id("j").Op(">=").Lit(0)).Block(
+				jen.Return(k.indexError(idx, jen.Id("j"), n, "indices of scatter_add")),
+			),
+		}
+	case "custom_vjp":
+		// The forward value of a custom VJP is its first argument.
+		return k.elementwise(identity, v.Args[:1], false)
+	case "extern", "extern_vjp":
+		// A user's Go function, called directly through its import path:
+		// fn(out, args...) or vjp(grad, arg, gout, args...).
+		path, name, _ := ir.SplitFuncPath(v.Attrs.Str("fn"))
+		args := []jen.Code{k.slice(v)}
+		if v.Op.Name == "extern_vjp" {
+			args = append(args, jen.Lit(v.Attrs.Int("arg")))
+		}
+		for _, a := range v.Args {
+			args = append(args, k.slice(a))
+		}
+		return []jen.Code{jen.Qual(path, name).Call(args...)}
+	}
+	k.p.fail(fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v))
+	return nil
+}
+
+// identity is the formula "x".
+var identity = &ir.Expr{Kind: ir.ExprArg, Arg: 0}
+
+// indexError returns the error of an int32 index outside [0, n): it names
+// the Inputs field when the indices are an input.
+func (k *kctx) indexError(idx *ir.Value, pos *jen.Statement, n *jen.Statement, what string) *jen.Statement {
+	k.fallible = true
+	vi := k.p.storage(idx)
+	name := "value " + idx.Label()
+	if vi.input != "" {
+		name = "Inputs." + vi.input
+	}
+	return jen.Qual("fmt", "Errorf").Call(
+		jen.Lit(fmt.Sprintf("%s: %s[%%d] = %%d is outside [0, %%d) (%s at %s)", k.p.prefix, name, what, k.v.Pos)),
+		pos, k.slice(idx).Index(pos), n)
+}
+
+// around splits shape at axis: the products of the dims before it, the
+// axis, and the dims after it.
+func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
+	return k.prod(s[:axis]), k.prod(s[axis : axis+1]), k.prod(s[axis+1:])
+}
+
+var reduceOps = map[string]string{"sum": "Sum", "mean": "Mean", "max": "Max", "min": "Min", "logsumexp": "LogSumExp"}
+
+// reduce emits a reduction: one rt.Reduce call when the reduced axes are
+// adjacent (after dropping dims of size 1), rt.ReduceAxes otherwise.
+func (k *kctx) reduce() []jen.Code {
+	v := k.v
+	x := v.Args[0]
+	op := jen.Qual(rtPath, reduceOps[v.Op.Name])
+	axes := v.Attrs.Ints("axes")
+	type group struct {
+		dims    []ir.Dim
+		reduced bool
+	}
+	var groups []group
+	for d, dim := range x.Type.Shape {
+		if dim == ir.Static(1) {
+			continue
+		}
+		red := slices.Contains(axes, d)
+		if len(groups) > 0 && groups[len(groups)-1].reduced == red {
+			groups[len(groups)-1].dims = append(groups[len(groups)-1].dims, dim)
+			continue
+		}
+		groups = append(groups, group{[]ir.Dim{dim}, red})
+	}
+	nred := 0
+	for _, g := range groups {
+		if g.reduced {
+			nred++
+		}
+	}
+	if nred <= 1 {
+		var outer, n, inner []ir.Dim
+		seen := false
+		for _, g := range groups {
+			switch {
+			case g.reduced:
+				n, seen = g.dims, true
+			case seen:
+				inner = append(inner, g.dims...)
+			default:
+				outer = append(outer, g.dims...)
+			}
+		}
+		return []jen.Code{jen.Qual(rtPath, "Reduce").Call(op, k.slice(v), k.slice(x), k.prod(outer), k.prod(n), k.prod(inner))}
+	}
+	var sizes, flags []jen.Code
+	for _, g := range groups {
+		sizes = append(sizes, k.prod(g.dims))
+		flags = append(flags, jen.Lit(g.reduced))
+	}
+	return []jen.Code{jen.Qual(rtPath, "ReduceAxes").Call(op, k.slice(v), k.slice(x), jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))}
+}
+
+// matmul emits a GEMM call (a loop of them for a batched product).
+func (k *kctx) matmul() []jen.Code {
+	v := k.v
+	x, y := v.Args[0], v.Args[1]
+	ta, tb := v.Attrs.Bool("transA"), v.Attrs.Bool("transB")
+	r := len(x.Type.Shape)
+	xs, ys, os := x.Type.Shape[r-2:], y.Type.Shape[r-2:], v.Type.Shape[r-2:]
+	m, kk := xs[0], xs[1]
+	if ta {
+		m, kk = kk, m
+	}
+	var fn *jen.Statement
+	gemm := "Sgemm"
+	if v.Type.DType == ir.F64 {
+		gemm = "Dgemm"
+	}
+	if k.p.opt.Gemm == "gonum" {
+		fn = jen.Qual(rtPath, "Gonum"+gemm)
+	} else {
+		fn = jen.Qual(kernelsPath, gemm)
+	}
+	call := func(a, b, c jen.Code) *jen.Statement {
+		return fn.Clone().Call(jen.Lit(ta), jen.Lit(tb), k.prod(os[:1]), k.prod(os[1:]), k.prod([]ir.Dim{kk}),
+			jen.Lit(1), a, k.prod(xs[1:]), b, k.prod(ys[1:]), jen.Lit(0), c, k.prod(os[1:]))
+	}
+	_ = m
+	if r == 2 {
+		return []jen.Code{call(k.slice(x), k.slice(y), k.slice(v))}
+	}
+	sub := func(name string, s ir.Shape) *jen.Statement {
+		l := k.prod(s)
+		return jen.Id(name).Index(jen.Id("bi").Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(s))
+	}
+	return []jen.Code{
+		jen.List(jen.Id("out"), jen.Id("a"), jen.Id("b")).Op(":=").List(k.slice(v), k.slice(x), k.slice(y)),
+		jen.For(jen.Id("bi").Op(":=").Lit(0), jen.Id("bi").Op("<").Add(k.prod(v.Type.Shape[:1])), jen.Id("bi").Op("++")).Block(
+			call(sub("a", xs), sub("b", ys), sub("out", os)),
+		),
+	}
+}
+
+// elementwise emits the loop nest of a scalar formula over the broadcast
+// shape of args. Dims of size 1 are dropped and adjacent dims in which
+// every argument is either present or broadcast are merged, so the common
+// cases become one flat loop, or (a bias added to a batch) two nested
+// loops without any division. Arguments broadcast over the innermost loop
+// are read once, outside it; scalar constants are inlined.
+func (k *kctx) elementwise(e *ir.Expr, args []*ir.Value, convert bool) []jen.Code {
+	v := k.v
+	out := v.Type.Shape
+	r := len(out)
+	elem := goType(v.Type.DType)
+
+	// present[i][d]: argument i varies along output dim d.
+	var keep []int
+	for d, dim := range out {
+		if dim != ir.Static(1) {
+			keep = append(keep, d)
+		}
+	}
+	present := make([][]bool, len(args))
+	for i, a := range args {
+		as := a.Type.Shape
+		present[i] = make([]bool, r)
+		for d := range out {
+			j := d - (r - len(as))
+			present[i][d] = j >= 0 && as[j] == out[d]
+		}
+	}
+	type group struct {
+		dims []ir.Dim
+		pres []bool // by argument
+	}
+	var groups []group
+	for _, d := range keep {
+		pres := make([]bool, len(args))
+		for i := range args {
+			pres[i] = present[i][d]
+		}
+		if len(groups) > 0 && slices.Equal(groups[len(groups)-1].pres, pres) {
+			groups[len(groups)-1].dims = append(groups[len(groups)-1].dims, out[d])
+			continue
+		}
+		groups = append(groups, group{[]ir.Dim{out[d]}, pres})
+	}
+	m := len(groups)
+	// last[i]: the last group argument i varies in (−1: a scalar).
+	last := make([]int, len(args))
+	for i := range args {
+		last[i] = -1
+		for g := range groups {
+			if groups[g].pres[i] {
+				last[i] = g
+			}
+		}
+	}
+	// rest(i, g): the dims of argument i in groups g.. (the length of its
+	// view inside loop g).
+	rest := func(i, g int) []ir.Dim {
+		var ds []ir.Dim
+		for h := g; h < m; h++ {
+			if i < 0 || groups[h].pres[i] {
+				ds = append(ds, groups[h].dims...)
+			}
+		}
+		return ds
+	}
+
+	sliceNames := []string{"a", "b", "c"}
+	elemNames := []string{"x", "y", "z"}
+	if len(args) > len(elemNames) {
+		k.p.fail(fmt.Errorf("%s: elementwise op with %d arguments", v.Pos, len(args)))
+		return nil
+	}
+	var code []jen.Code
+	lhs, rhs := []jen.Code{jen.Id("out")}, []jen.Code{k.slice(v)}
+	var hoisted []jen.Code
+	for i, a := range args {
+		if last[i] < 0 && a.Op.Name == "const" && len(a.Type.Shape) == 0 {
+			hoisted = append(hoisted, jen.Id(elemNames[i]).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
+			continue
+		}
+		lhs = append(lhs, jen.Id(sliceNames[i]))
+		rhs = append(rhs, k.slice(a))
+		if last[i] < 0 {
+			hoisted = append(hoisted, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Lit(0)))
+		}
+	}
+	code = append(code, jen.List(lhs...).Op(":=").List(rhs...))
+	code = append(code, hoisted...)
+
+	ep := &exprPrinter{elem: elem, args: elemNames[:len(args)], attrs: v.Attrs}
+	val := ep.root(e)
+	if convert {
+		val = jen.Id(elem).Call(jen.Id("x"))
+	}
+	if ep.err != nil {
+		k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
+	}
+	if m == 0 {
+		return append(code, jen.Id("out").Index(jen.Lit(0)).Op("=").Add(val))
+	}
+	// The innermost loop.
+	var inner []jen.Code
+	for i := range args {
+		if last[i] == m-1 {
+			inner = append(inner, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Id("i")))
+		}
+	}
+	inner = append(inner, jen.Id("out").Index(jen.Id("i")).Op("=").Add(val))
+	loop := jen.For(jen.Id("i").Op(":=").Range().Id("out")).Block(inner...)
+	// Wrap the outer loops, innermost first.
+	for g := m - 2; g >= 0; g-- {
+		iv := fmt.Sprintf("i%d", g)
+		var views, vals []jen.Code
+		views = append(views, jen.Id("out"))
+		l := rest(-1, g+1)
+		vals = append(vals, jen.Id("out").Index(jen.Id(iv).Op("*").Add(k.prod(l)), jen.Empty()).Index(jen.Empty(), k.prod(l)))
+		var body []jen.Code
+		var scalars []jen.Code
+		for i := range args {
+			if !groups[g].pres[i] || last[i] < 0 {
+				continue
+			}
+			li := rest(i, g+1)
+			views = append(views, jen.Id(sliceNames[i]))
+			vals = append(vals, jen.Id(sliceNames[i]).Index(jen.Id(iv).Op("*").Add(k.prod(li)), jen.Empty()).Index(jen.Empty(), k.prod(li)))
+			if last[i] == g {
+				scalars = append(scalars, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Lit(0)))
+			}
+		}
+		body = append(body, jen.List(views...).Op(":=").List(vals...))
+		body = append(body, scalars...)
+		body = append(body, loop)
+		loop = jen.For(jen.Id(iv).Op(":=").Lit(0), jen.Id(iv).Op("<").Add(k.prod(groups[g].dims)), jen.Id(iv).Op("++")).Block(body...)
+	}
+	return append(code, loop)
+}

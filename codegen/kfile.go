@@ -1,0 +1,81 @@
+package codegen
+
+import (
+	"github.com/bpgen/bpgen/ir"
+	"github.com/dave/jennifer/jen"
+)
+
+// kernelsFile holds the computation: the passes that call the kernels in
+// order, and one method per kernel.
+func (p *plan) kernelsFile() *jen.File {
+	f := p.newFile()
+	pass := func(name, doc string, vals []*ir.Value) {
+		var body []jen.Code
+		for _, v := range vals {
+			k := &kctx{p: p, v: v, used: map[string]bool{}}
+			k.body() // to learn whether it can fail
+			call := jen.Id("s").Dot(p.vals[v.ID].kernel).Call()
+			if k.fallible {
+				body = append(body, jen.If(jen.Err().Op(":=").Add(call), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+			} else {
+				body = append(body, call)
+			}
+		}
+		body = append(body, jen.Return(jen.Nil()))
+		f.Comment(doc)
+		f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(name).Params().Error().Block(body...)
+		f.Line()
+	}
+	pass("forward", "forward computes the objective and the named outputs.", p.forward)
+	pass("backward", "backward computes the gradients, after forward.", p.backward)
+	pass("predict", "predict computes the outputs that do not depend on target inputs.", p.predict)
+
+	// outputs.
+	var all, some []jen.Code
+	usedDims := map[string]bool{}
+	for _, o := range p.outputs {
+		k := &kctx{p: p, used: usedDims}
+		var val jen.Code
+		if len(o.v.Type.Shape) == 0 {
+			val = k.ref(o.v).Index(jen.Lit(0))
+		} else {
+			val = k.slice(o.v)
+		}
+		set := jen.Id("o").Dot(o.field).Op("=").Add(val)
+		if p.dependsOnTarget[o.v.ID] {
+			all = append(all, set)
+		} else {
+			some = append(some, set)
+		}
+	}
+	var body []jen.Code
+	for _, d := range p.dims {
+		if usedDims[d.name] {
+			body = append(body, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
+		}
+	}
+	body = append(body, jen.Var().Id("o").Id("Outputs"))
+	body = append(body, some...)
+	if len(all) > 0 {
+		body = append(body, jen.If(jen.Id("all")).Block(all...))
+	}
+	body = append(body, jen.Return(jen.Id("o")))
+	f.Comment("outputs returns the named outputs held in s; all includes those that")
+	f.Comment("depend on target inputs.")
+	f.Func().Params(jen.Id("s").Op("*").Id("state")).Id("outputs").Params(jen.Id("all").Bool()).Id("Outputs").Block(body...)
+	f.Line()
+
+	// The kernels, in graph order.
+	done := map[*ir.Value]bool{}
+	for _, vals := range [][]*ir.Value{p.g.Values} {
+		for _, v := range vals {
+			if !hasKernel(v) || done[v] || !(p.inTrain[v.ID] || p.inPredict[v.ID]) {
+				continue
+			}
+			done[v] = true
+			f.Add(p.kernel(v))
+			f.Line()
+		}
+	}
+	return f
+}

@@ -1,0 +1,561 @@
+package codegen
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/dave/jennifer/jen"
+)
+
+// elem is the Go type of the model's float.
+func (p *plan) elem() string { return goType(p.float) }
+
+func (p *plan) sliceType(d ir.DType) *jen.Statement { return jen.Index().Id(goType(d)) }
+
+// capProd is the element count of shape s at capacity (symbolic dims read
+// from cfg).
+func (p *plan) capProd(s ir.Shape) *jen.Statement {
+	static := 1
+	var parts []jen.Code
+	for _, d := range s {
+		if d.IsStatic() {
+			static *= d.N
+			continue
+		}
+		parts = append(parts, jen.Id("cfg").Dot(p.dim(d.Sym).cap))
+	}
+	if static != 1 || len(parts) == 0 {
+		parts = append(parts, jen.Lit(static))
+	}
+	st := jen.Add(parts[0])
+	for _, x := range parts[1:] {
+		st = st.Op("*").Add(x)
+	}
+	return st
+}
+
+// staticInts is a []int literal of a static shape.
+func staticInts(s ir.Shape) *jen.Statement {
+	var xs []jen.Code
+	for _, d := range s {
+		xs = append(xs, jen.Lit(d.N))
+	}
+	return jen.Index().Int().Values(xs...)
+}
+
+func (p *plan) modelFile() *jen.File {
+	f := p.newFile()
+	f.PackageComment(fmt.Sprintf("Package %s is the model %s compiled by bpgen: New allocates every", p.opt.Package, p.opt.Source))
+	f.PackageComment("buffer once, TrainStep runs the forward pass, the backward pass and the")
+	f.PackageComment("optimizer update without allocating, and Predict runs inference.")
+	f.Comment("Stale generated code fails to compile here: regenerate it with this version of bpgen.")
+	f.Const().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion1")
+	f.Line()
+	f.Comment("Source is the model function this package was generated from.")
+	f.Const().Id("Source").Op("=").Lit(p.opt.Source)
+	f.Line()
+	p.configTypes(f)
+	p.dataTypes(f)
+	p.modelType(f)
+	p.newFunc(f)
+	p.entryPoints(f)
+	p.ioFuncs(f)
+	return f
+}
+
+func (p *plan) configTypes(f *jen.File) {
+	var fields []jen.Code
+	for _, d := range p.dims {
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s is the capacity of dim %s: calls may use any %s in [1, %s].", d.cap, d.name, d.in, d.cap)),
+			jen.Id(d.cap).Int())
+	}
+	fields = append(fields,
+		jen.Comment("Seed seeds the parameters' initial values and dropout."),
+		jen.Id("Seed").Uint64(),
+		jen.Comment("Optimizer is the update rule of TrainStep."),
+		jen.Id("Optimizer").Id("Optimizer"))
+	f.Comment("Config configures New.")
+	f.Type().Id("Config").Struct(fields...)
+	f.Line()
+	f.Comment("Optimizer selects and configures TrainStep's update rule, with PyTorch's")
+	f.Comment("semantics (see package runtime/optim). Zero fields take the defaults.")
+	f.Type().Id("Optimizer").Struct(
+		jen.Comment(`Kind is "sgd" (the default when empty) or "adam".`),
+		jen.Id("Kind").String(),
+		jen.Comment("LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero."),
+		jen.Id("LR").Float64(),
+		jen.Comment("Momentum is SGD's momentum factor (0: none)."),
+		jen.Id("Momentum").Float64(),
+		jen.Comment("WeightDecay is an L2 penalty coefficient added to every gradient."),
+		jen.Id("WeightDecay").Float64(),
+		jen.Comment("Nesterov selects Nesterov momentum for SGD."),
+		jen.Id("Nesterov").Bool(),
+		jen.Comment("Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero."),
+		jen.List(jen.Id("Beta1"), jen.Id("Beta2"), jen.Id("Eps")).Float64(),
+	)
+	f.Line()
+}
+
+func (p *plan) dataTypes(f *jen.File) {
+	// Params.
+	var fields []jen.Code
+	for _, v := range p.params {
+		vi := p.vals[v.ID]
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s: %v, param at %v (init %s)", v.Name, v.Type, v.Pos, v.Attrs.Str("init"))),
+			jen.Id(vi.param).Add(p.sliceType(v.Type.DType)))
+	}
+	f.Comment("Params holds one flat row-major slice per parameter: the parameters")
+	f.Comment("themselves (Model.Params) or their gradients (Model.Grads).")
+	f.Type().Id("Params").Struct(fields...)
+	f.Line()
+
+	// Inputs.
+	fields = nil
+	for _, v := range p.inputs {
+		vi := p.vals[v.ID]
+		what := "input"
+		if v.Attrs.Bool("target") {
+			what = "target input (Forward and TrainStep only; Predict ignores it)"
+		}
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s: %v, %s at %v", v.Name, v.Type, what, v.Pos)),
+			jen.Id(vi.input).Add(p.sliceType(v.Type.DType)))
+	}
+	for _, d := range p.dims {
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s is the size of dim %s in this call: 1 ≤ %s ≤ Config.%s.", d.in, d.name, d.in, d.cap)),
+			jen.Id(d.in).Int())
+	}
+	f.Comment("Inputs holds the inputs of one call, flat and row-major, and the sizes of")
+	f.Comment("the symbolic dims. The slices are read in place, never modified.")
+	f.Type().Id("Inputs").Struct(fields...)
+	f.Line()
+
+	// Outputs.
+	fields = nil
+	for _, o := range p.outputs {
+		t := o.v.Type
+		typ := p.sliceType(t.DType)
+		if len(t.Shape) == 0 {
+			typ = jen.Id(goType(t.DType))
+		}
+		note := ""
+		if p.dependsOnTarget[o.v.ID] {
+			note = "; depends on target inputs, so Predict leaves it zero"
+		}
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s: %v, output %q (%s at %v)%s", o.field, t, o.name, o.v.Label(), o.v.Pos, note)),
+			jen.Id(o.field).Add(typ))
+	}
+	f.Comment("Outputs holds the model's named outputs: scalars by value, tensors as")
+	f.Comment("slices into the model's buffers, valid until the next call.")
+	f.Type().Id("Outputs").Struct(fields...)
+	f.Line()
+
+	f.Comment("Tensor is one parameter with its gradient, for saving, loading and")
+	f.Comment("inspection. Data and Grad alias the model's buffers.")
+	f.Type().Id("Tensor").Struct(
+		jen.Id("Name").String(),
+		jen.Id("Shape").Index().Int(),
+		jen.List(jen.Id("Data"), jen.Id("Grad")).Add(p.sliceType(p.float)),
+	)
+	f.Line()
+}
+
+func (p *plan) modelType(f *jen.File) {
+	e := p.elem()
+	f.Comment("Model is the compiled model: its parameters, their gradients after")
+	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
+	f.Comment("A Model is not safe for concurrent use.")
+	f.Type().Id("Model").Struct(
+		jen.Comment("Params are the trainable parameters, updated in place by TrainStep."),
+		jen.Id("Params").Id("Params"),
+		jen.Comment("Grads are the gradients of the objective computed by Backward."),
+		jen.Id("Grads").Id("Params"),
+		jen.Line(),
+		jen.Id("cfg").Id("Config"),
+		jen.Id("steps").Int().Comment("completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1"),
+		jen.Id("forwardDone").Bool().Comment("Backward may run"),
+		jen.Id("train").Id("state").Comment("Forward and Backward"),
+		jen.Id("pred").Id("state").Comment("Predict"),
+		jen.Id("useAdam").Bool(),
+		jen.Id("sgd").Qual(optimPath, "SGD").Types(jen.Id(e)),
+		jen.Id("adam").Qual(optimPath, "Adam").Types(jen.Id(e)),
+		jen.List(jen.Id("velocity"), jen.Id("adamM"), jen.Id("adamV")).Id("Params").Comment("optimizer state"),
+	)
+	f.Line()
+
+	// The state struct.
+	fields := []jen.Code{
+		jen.Id("training").Bool().Comment("dropout drops"),
+		jen.Id("step").Uint64().Comment("seeds dropout"),
+		jen.Id("seed").Uint64(),
+		jen.List(jen.Id("params"), jen.Id("grads")).Op("*").Id("Params"),
+	}
+	for _, d := range p.dims {
+		fields = append(fields, jen.Id(d.field).Int().Comment("dim "+d.name))
+	}
+	for _, v := range p.inputs {
+		fields = append(fields, jen.Id(p.vals[v.ID].field).Add(p.sliceType(v.Type.DType)).Comment("input "+v.Name))
+	}
+	for _, v := range p.g.Values {
+		vi := p.vals[v.ID]
+		if vi.field == "" || vi.input != "" {
+			continue
+		}
+		fields = append(fields, jen.Id(vi.field).Add(p.sliceType(v.Type.DType)).Comment(fmt.Sprintf("%s %v %s %v", v.Ref(), v.Type, v.Op.Name, v.Pos)))
+	}
+	f.Comment("state is what one kind of call (training or inference) works on: the")
+	f.Comment("dims and inputs of the current call and a buffer per value, allocated")
+	f.Comment("for the capacity and cut to the current dims by each kernel.")
+	f.Type().Id("state").Struct(fields...)
+	f.Line()
+}
+
+// initSpec is the rt.Init literal of a param's initializer.
+func initSpec(v *ir.Value) jen.Code {
+	d := jen.Dict{jen.Id("Kind"): jen.Lit(v.Attrs.Str("init"))}
+	vals := initSpecValues(v)
+	for _, f := range []string{"Value", "Mean", "Std", "Low", "High", "Gain"} {
+		if x, ok := vals[f]; ok && x != 0 {
+			d[jen.Id(f)] = jen.Op(ir.FormatFloat(x))
+		}
+	}
+	return jen.Qual(rtPath, "Init").Values(d)
+}
+
+// initSpecValues resolves a param's initializer attributes with the
+// defaults of ir.InitValues, by rt.Init field.
+func initSpecValues(v *ir.Value) map[string]float64 {
+	a := v.Attrs
+	kind := a.Str("init")
+	d := map[string]float64{}
+	num := func(name, field string, def float64) {
+		x := def
+		if a.Has(name) {
+			x = a.Float(name)
+		}
+		d[field] = x
+	}
+	switch kind {
+	case "constant":
+		num("value", "Value", 0)
+	case "normal":
+		num("mean", "Mean", 0)
+		num("std", "Std", 1)
+	case "uniform":
+		num("low", "Low", 0)
+		num("high", "High", 1)
+	case "xavier_uniform", "xavier_normal":
+		num("gain", "Gain", 1)
+	case "he_normal", "he_uniform":
+		num("gain", "Gain", math.Sqrt2)
+	}
+	return d
+}
+
+func (p *plan) newFunc(f *jen.File) {
+	e := p.elem()
+	var body []jen.Code
+	for _, d := range p.dims {
+		body = append(body, jen.If(jen.Id("cfg").Dot(d.cap).Op("<").Lit(1)).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: Config.%s is %%d; it must be positive (the largest %s a call may use)", p.prefix, d.cap, d.in)), jen.Id("cfg").Dot(d.cap))),
+		))
+	}
+	body = append(body, jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Dict{jen.Id("cfg"): jen.Id("cfg")}))
+	// Optimizer.
+	o := func(name string) *jen.Statement { return jen.Id("cfg").Dot("Optimizer").Dot(name) }
+	def := func(name string, x float64) *jen.Statement {
+		return jen.If(o(name).Op("==").Lit(0)).Block(o(name).Op("=").Lit(x))
+	}
+	body = append(body,
+		jen.Switch(o("Kind")).Block(
+			jen.Case(jen.Lit(""), jen.Lit("sgd")).Block(
+				def("LR", 0.1),
+				jen.Id("m").Dot("sgd").Op("=").Qual(optimPath, "SGD").Types(jen.Id(e)).Values(jen.Dict{
+					jen.Id("LR"): jen.Id(e).Call(o("LR")), jen.Id("Momentum"): jen.Id(e).Call(o("Momentum")),
+					jen.Id("WeightDecay"): jen.Id(e).Call(o("WeightDecay")), jen.Id("Nesterov"): o("Nesterov"),
+				}),
+			),
+			jen.Case(jen.Lit("adam")).Block(
+				def("LR", 1e-3), def("Beta1", 0.9), def("Beta2", 0.999), def("Eps", 1e-8),
+				jen.Id("m").Dot("useAdam").Op("=").True(),
+				jen.Id("m").Dot("adam").Op("=").Qual(optimPath, "Adam").Types(jen.Id(e)).Values(jen.Dict{
+					jen.Id("LR"): jen.Id(e).Call(o("LR")), jen.Id("Beta1"): jen.Id(e).Call(o("Beta1")),
+					jen.Id("Beta2"): jen.Id(e).Call(o("Beta2")), jen.Id("Eps"): jen.Id(e).Call(o("Eps")),
+					jen.Id("WeightDecay"): jen.Id(e).Call(o("WeightDecay")),
+				}),
+			),
+			jen.Default().Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(p.prefix+`: Config.Optimizer.Kind is %q, want "sgd" or "adam"`), o("Kind")))),
+		),
+		jen.Id("m").Dot("cfg").Op("=").Id("cfg"),
+	)
+	// Params, gradients and optimizer state.
+	for _, v := range p.params {
+		fld := p.vals[v.ID].param
+		n := p.capProd(v.Type.Shape)
+		mk := jen.Make(p.sliceType(v.Type.DType), n)
+		body = append(body,
+			jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(mk.Clone()),
+			jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(mk.Clone()),
+			jen.If(jen.Err().Op(":=").Qual(rtPath, "InitParam").Call(jen.Id("m").Dot("Params").Dot(fld), jen.Lit(v.Name), staticInts(v.Type.Shape), initSpec(v), jen.Id("cfg").Dot("Seed")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Err()),
+			),
+			jen.If(jen.Id("m").Dot("useAdam")).Block(
+				jen.Id("m").Dot("adamM").Dot(fld).Op("=").Add(mk.Clone()),
+				jen.Id("m").Dot("adamV").Dot(fld).Op("=").Add(mk.Clone()),
+			).Else().If(o("Momentum").Op("!=").Lit(0)).Block(
+				jen.Id("m").Dot("velocity").Dot(fld).Op("=").Add(mk.Clone()),
+			),
+		)
+	}
+	// States.
+	body = append(body,
+		jen.Id("m").Dot("train").Op("=").Id("state").Values(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
+			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
+			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+	)
+	for _, st := range []struct {
+		name string
+		in   []bool
+	}{{"train", p.inTrain}, {"pred", p.inPredict}} {
+		for _, v := range p.g.Values {
+			vi := p.vals[v.ID]
+			if vi.field == "" || vi.input != "" || !st.in[v.ID] {
+				continue
+			}
+			buf := jen.Id("m").Dot(st.name).Dot(vi.field)
+			body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
+			if v.Op.Name == "const" {
+				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
+			}
+		}
+	}
+	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
+	f.Comment("New returns a model with every buffer allocated for the capacities in")
+	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
+	f.Comment("ir.InitParams gives). It fails if a capacity is not positive or the")
+	f.Comment("optimizer is unknown.")
+	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
+	f.Line()
+}
+
+// shapeText describes the element count of shape s for error messages:
+// "N·784", and the format of its value "%d·784".
+func (p *plan) shapeText(s ir.Shape) (sym, format string, args []jen.Code) {
+	if len(s) == 0 {
+		return "1", "1", nil
+	}
+	var a, b []string
+	for _, d := range s {
+		if d.IsStatic() {
+			a = append(a, fmt.Sprint(d.N))
+			b = append(b, fmt.Sprint(d.N))
+			continue
+		}
+		di := p.dim(d.Sym)
+		a = append(a, di.in)
+		b = append(b, "%d")
+		args = append(args, jen.Id("in").Dot(di.in))
+	}
+	return strings.Join(a, "·"), strings.Join(b, "·"), args
+}
+
+func (p *plan) entryPoints(f *jen.File) {
+	e := p.elem()
+	m := func() *jen.Statement { return jen.Id("m") }
+	// bind validates and binds the inputs.
+	var body []jen.Code
+	for _, d := range p.dims {
+		body = append(body, jen.If(jen.Id("in").Dot(d.in).Op("<").Lit(1).Op("||").Id("in").Dot(d.in).Op(">").Id("m").Dot("cfg").Dot(d.cap)).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: Inputs.%s is %%d, want 1 ≤ %s ≤ %%d (Config.%s)", p.prefix, d.in, d.in, d.cap)), jen.Id("in").Dot(d.in), jen.Id("m").Dot("cfg").Dot(d.cap))),
+		))
+	}
+	for _, v := range p.inputs {
+		vi := p.vals[v.ID]
+		k := &kctx{p: p, used: map[string]bool{}}
+		want := k.prod(v.Type.Shape)
+		want = jen.Id("in").Dot(vi.input).Op("!=").Add(p.inputsProd(v.Type.Shape))
+		sym, format, args := p.shapeText(v.Type.Shape)
+		var msg string
+		var margs []jen.Code
+		margs = append(margs, jen.Len(jen.Id("in").Dot(vi.input)))
+		if len(args) == 0 {
+			msg = fmt.Sprintf("%s: Inputs.%s has %%d elements, want %s", p.prefix, vi.input, sym)
+		} else {
+			msg = fmt.Sprintf("%s: Inputs.%s has %%d elements, want %s = %s = %%d", p.prefix, vi.input, sym, format)
+			margs = append(margs, args...)
+			margs = append(margs, p.inputsProd(v.Type.Shape))
+		}
+		check := jen.If(jen.Len(jen.Id("in").Dot(vi.input)).Op("!=").Add(p.inputsProd(v.Type.Shape))).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(append([]jen.Code{jen.Lit(msg)}, margs...)...)))
+		_ = want
+		if v.Attrs.Bool("target") {
+			check = jen.If(jen.Op("!").Id("pred")).Block(check)
+		}
+		body = append(body, check)
+	}
+	for _, d := range p.dims {
+		body = append(body, jen.Id("s").Dot(d.field).Op("=").Id("in").Dot(d.in))
+	}
+	for _, v := range p.inputs {
+		vi := p.vals[v.ID]
+		set := jen.Id("s").Dot(vi.field).Op("=").Id("in").Dot(vi.input)
+		if v.Attrs.Bool("target") {
+			set = jen.If(jen.Op("!").Id("pred")).Block(set)
+		}
+		body = append(body, set)
+	}
+	body = append(body, jen.Return(jen.Nil()))
+	f.Comment("bind checks the inputs of a call and binds them to s; Predict (pred)")
+	f.Comment("needs no target inputs.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("bind").Params(jen.Id("s").Op("*").Id("state"), jen.Id("in").Op("*").Id("Inputs"), jen.Id("pred").Bool()).Error().Block(body...)
+	f.Line()
+
+	// Forward.
+	var ret jen.Code = jen.Id(e).Call(jen.Lit(0))
+	if p.g.Objective != nil {
+		ret = p.refOn(mtrain, p.storage(p.g.Objective)).Index(jen.Lit(0))
+	}
+	f.Comment("Forward runs the training-mode forward pass (dropout active) on in and")
+	f.Comment("returns the objective. It keeps what Backward needs: in's slices are")
+	f.Comment("read in place and must not change until Backward returns.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
+		m().Dot("forwardDone").Op("=").False(),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("train"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		m().Dot("train").Dot("step").Op("=").Uint64().Call(m().Dot("steps")),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		m().Dot("forwardDone").Op("=").True(),
+		jen.Return(ret, jen.Nil()),
+	)
+	f.Line()
+
+	// Backward.
+	body = []jen.Code{
+		jen.If(jen.Op("!").Add(m()).Dot("forwardDone")).Block(jen.Return(jen.Qual("errors", "New").Call(jen.Lit(p.prefix + ": Backward called without a successful Forward")))),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+	}
+	for _, gi := range p.grads {
+		if !gi.copy {
+			continue
+		}
+		src := p.refOn(mtrain, p.storage(gi.v))
+		body = append(body, jen.Copy(jen.Id("m").Dot("Grads").Dot(gi.field), src))
+	}
+	body = append(body, jen.Return(jen.Nil()))
+	f.Comment("Backward computes the gradient of the objective with respect to every")
+	f.Comment("parameter into m.Grads, after Forward.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Backward").Params().Error().Block(body...)
+	f.Line()
+
+	// TrainStep.
+	f.Comment("TrainStep runs Forward and Backward on in, updates every parameter with")
+	f.Comment("the optimizer, and returns the objective (before the update). The k-th")
+	f.Comment("call (from 0) draws dropout masks for step k, as ir.Interp does with")
+	f.Comment("Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("TrainStep").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
+		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("Forward").Call(jen.Id("in")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		m().Dot("update").Call(),
+		m().Dot("steps").Op("++"),
+		jen.Return(jen.Id("obj"), jen.Nil()),
+	)
+	f.Line()
+
+	// update.
+	var adam, sgd []jen.Code
+	for _, gi := range p.grads {
+		fld := gi.field
+		adam = append(adam, m().Dot("adam").Dot("Update").Call(m().Dot("Params").Dot(fld), m().Dot("Grads").Dot(fld), m().Dot("adamM").Dot(fld), m().Dot("adamV").Dot(fld), m().Dot("steps").Op("+").Lit(1)))
+		sgd = append(sgd, m().Dot("sgd").Dot("Update").Call(m().Dot("Params").Dot(fld), m().Dot("Grads").Dot(fld), m().Dot("velocity").Dot(fld)))
+	}
+	adam = append(adam, jen.Return())
+	f.Comment("update applies one optimizer step to every parameter.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("update").Params().Block(
+		append([]jen.Code{jen.If(m().Dot("useAdam")).Block(adam...)}, sgd...)...,
+	)
+	f.Line()
+
+	// Outputs and Predict.
+	f.Comment("Outputs returns the named outputs of the last Forward.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Outputs").Params().Id("Outputs").Block(
+		jen.Return(m().Dot("train").Dot("outputs").Call(jen.True())),
+	)
+	f.Line()
+	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
+	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
+	f.Comment("It needs no target inputs and has buffers of its own: it does not")
+	f.Comment("disturb a Forward/Backward pair.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Predict").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("pred"), jen.Op("&").Id("in"), jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("pred").Dot("predict").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.Return(m().Dot("pred").Dot("outputs").Call(jen.False()), jen.Nil()),
+	)
+	f.Line()
+}
+
+// inputsProd is the element count of shape s with symbolic dims read from
+// the Inputs in.
+func (p *plan) inputsProd(s ir.Shape) *jen.Statement {
+	static := 1
+	var parts []jen.Code
+	for _, d := range s {
+		if d.IsStatic() {
+			static *= d.N
+			continue
+		}
+		parts = append(parts, jen.Id("in").Dot(p.dim(d.Sym).in))
+	}
+	if static != 1 || len(parts) == 0 {
+		parts = append(parts, jen.Lit(static))
+	}
+	st := jen.Add(parts[0])
+	for _, x := range parts[1:] {
+		st = st.Op("*").Add(x)
+	}
+	return st
+}
+
+// mtrain is the training state of the model m.
+func mtrain() *jen.Statement { return jen.Id("m").Dot("train") }
+
+func (p *plan) ioFuncs(f *jen.File) {
+	var ts []jen.Code
+	for _, v := range p.params {
+		fld := p.vals[v.ID].param
+		ts = append(ts, jen.Values(jen.Dict{
+			jen.Id("Name"): jen.Lit(v.Name), jen.Id("Shape"): staticInts(v.Type.Shape),
+			jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld), jen.Id("Grad"): jen.Id("m").Dot("Grads").Dot(fld),
+		}))
+	}
+	f.Comment("Tensors lists the parameters with their gradients in declaration order.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Tensors").Params().Index().Id("Tensor").Block(
+		jen.Return(jen.Index().Id("Tensor").Values(ts...)),
+	)
+	f.Line()
+	f.Comment("Save writes the parameters to a safetensors file, with the metadata")
+	f.Comment(`"bpgen.model": Source.`)
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(
+		jen.Var().Id("ts").Index().Qual(tensorioPkg, "Tensor"),
+		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
+			jen.Id("ts").Op("=").Append(jen.Id("ts"), jen.Qual(tensorioPkg, "Tensor").Values(jen.Dict{
+				jen.Id("Name"): jen.Id("t").Dot("Name"), jen.Id("DType"): jen.Lit(tensorioDType(p.float)),
+				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
+			})),
+		),
+		jen.Return(jen.Qual(tensorioPkg, "SaveFile").Call(jen.Id("path"), jen.Id("ts"), jen.Map(jen.String()).String().Values(jen.Dict{jen.Lit("bpgen.model"): jen.Id("Source")}))),
+	)
+	f.Line()
+	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
+	f.Comment("any file with tensors of the same names, dtypes and shapes).")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(
+		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
+		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
+			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
+				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
+			}),
+		),
+		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
+	)
+}

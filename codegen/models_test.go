@@ -1,0 +1,261 @@
+package codegen
+
+import (
+	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/examples/models"
+	"github.com/bpgen/bpgen/ir"
+)
+
+// The models of the equivalence harness: one tiny model per op (every op
+// of ir.Ops() appears in at least one, forward or backward; see
+// TestEveryOpCovered), the bundled MLP, a 6-layer MLP, and a model using
+// every composite.
+
+// unaryModel applies op to x + p, x [n,3]; the objective weights it with a
+// param so that every gradient is non-trivial.
+func unaryModel(apply func(t *dsl.Tensor) *dsl.Tensor) func(g *dsl.Graph) {
+	return func(g *dsl.Graph) {
+		n := g.Dim("n")
+		x := g.Input("x", dsl.Float32, n, 3)
+		p := g.Param("p", 3, dsl.Normal(0, 0.1))
+		w := g.Param("w", 3, dsl.Normal(1, 0.5))
+		y := apply(x.Add(p)).Named("y")
+		g.Output("y", y)
+		g.Minimize(y.Mul(w).Sum())
+	}
+}
+
+// binaryModel applies op to (x + p, q·x2) with broadcasting ([n,3] and [3]
+// or [n,1]).
+func binaryModel(apply func(a, b *dsl.Tensor) *dsl.Tensor) func(g *dsl.Graph) {
+	return func(g *dsl.Graph) {
+		n := g.Dim("n")
+		x := g.Input("x", dsl.Float32, n, 3)
+		x2 := g.Input("x2", dsl.Float32, n, 1)
+		p := g.Param("p", 3, dsl.Normal(0, 0.1))
+		q := g.Param("q", 3, dsl.Normal(1, 0.2))
+		w := g.Param("w", 3, dsl.Normal(1, 0.5))
+		y := apply(x.Add(p), x2.Mul(q)).Named("y")
+		g.Output("y", y)
+		g.Minimize(y.Mul(w).Sum())
+	}
+}
+
+func f64(name string, fn func(g *dsl.Graph), lo, hi float64) *testModel {
+	return &testModel{name: name, fn: fn, dtype: ir.F64, lo: lo, hi: hi, labels: 5, adam: true}
+}
+
+// reduceModel reduces h [n,3,4] over several axis patterns.
+func reduceModel(op string) func(g *dsl.Graph) {
+	return func(g *dsl.Graph) {
+		n := g.Dim("n")
+		x := g.Input("x", dsl.Float32, n, 3, 4)
+		p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
+		h := x.Add(p)
+		a := dsl.Reduce(op, h, []int{1}, false)    // [n,4]
+		b := dsl.Reduce(op, h, []int{0, 2}, false) // [3]: two groups
+		c := dsl.Reduce(op, h, []int{2}, true)     // [n,3,1]
+		d := dsl.Reduce(op, h, nil, false)         // []
+		e := dsl.Reduce(op, h, []int{0}, false)    // [3,4]
+		w1 := g.Param("w1", 4, dsl.Normal(1, 0.5))
+		w2 := g.Param("w2", 3, dsl.Normal(1, 0.5))
+		g.Output("a", a)
+		g.Output("d", d)
+		g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w2).Sum()).Add(c.Sum().Mul(0.5)).Add(d).Add(e.Mean()))
+	}
+}
+
+func harnessModels() []*testModel {
+	var ms []*testModel
+	un := func(name string, lo, hi float64, f func(t *dsl.Tensor) *dsl.Tensor) {
+		ms = append(ms, f64("op_"+name, unaryModel(f), lo, hi))
+	}
+	un("neg", -1.5, 1.5, dsl.Neg)
+	un("abs", -1.5, 1.5, dsl.Abs)
+	un("sign", -1.5, 1.5, func(t *dsl.Tensor) *dsl.Tensor { return dsl.Sign(t).Mul(t) })
+	un("exp", -1.5, 1.5, dsl.Exp)
+	un("log", 0.5, 2, dsl.Log)
+	un("log1p", 0.5, 2, dsl.Log1p)
+	un("sqrt", 0.5, 2, dsl.Sqrt)
+	un("square", -1.5, 1.5, dsl.Square)
+	un("reciprocal", 0.5, 2, dsl.Reciprocal)
+	un("tanh", -1.5, 1.5, dsl.Tanh)
+	un("sigmoid", -3, 3, dsl.Sigmoid)
+	un("relu", -1.5, 1.5, dsl.ReLU)
+	un("leaky_relu", -1.5, 1.5, func(t *dsl.Tensor) *dsl.Tensor { return dsl.LeakyReLU(t, 0.1) })
+	un("softplus", -3, 3, dsl.Softplus)
+	un("sin", -3, 3, dsl.Sin)
+	un("cos", -3, 3, dsl.Cos)
+	un("powc", 0.5, 2, func(t *dsl.Tensor) *dsl.Tensor { return t.Pow(2.5) })
+	un("stop_gradient", -1, 1, func(t *dsl.Tensor) *dsl.Tensor { return t.Mul(t.StopGradient()) })
+	un("convert", -1, 1, func(t *dsl.Tensor) *dsl.Tensor { return t.Convert(dsl.Float64).Convert(dsl.Float32).Mul(t) })
+	bin := func(name string, lo, hi float64, f func(a, b *dsl.Tensor) *dsl.Tensor) {
+		ms = append(ms, f64("op_"+name, binaryModel(f), lo, hi))
+	}
+	bin("add", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return a.Add(b) })
+	bin("sub", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return a.Sub(b) })
+	bin("mul", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return a.Mul(b) })
+	bin("div", 0.5, 2, func(a, b *dsl.Tensor) *dsl.Tensor { return a.Div(b) })
+	bin("maximum", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return dsl.Maximum(a, b) })
+	bin("minimum", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return dsl.Minimum(a, b) })
+	bin("pow", 0.5, 2, func(a, b *dsl.Tensor) *dsl.Tensor { return dsl.Pow(a, b) })
+	for _, c := range []struct {
+		name string
+		f    func(x *dsl.Tensor, y any) *dsl.Tensor
+	}{{"eq", dsl.Equal}, {"ne", dsl.NotEqual}, {"lt", dsl.Less}, {"le", dsl.LessEqual}, {"gt", dsl.Greater}, {"ge", dsl.GreaterEqual}} {
+		bin(c.name, -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return c.f(a, b).Mul(a) })
+	}
+	bin("select", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return dsl.Where(dsl.Greater(a, b), a.Mul(b), b) })
+	bin("bce_logits", -1, 1, func(a, b *dsl.Tensor) *dsl.Tensor { return dsl.BCEWithLogits(a, dsl.Sigmoid(b)) })
+	for _, op := range []string{"sum", "mean", "max", "min", "logsumexp"} {
+		ms = append(ms, f64("op_"+op, reduceModel(op), -1, 1))
+	}
+	ms = append(ms,
+		f64("op_softmax", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3, 4)
+			p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
+			w := g.Param("w", 3, 4, dsl.Normal(0, 1))
+			h := x.Add(p)
+			a := dsl.Softmax(h, 1)
+			b := dsl.Softmax(h)
+			g.Output("a", a)
+			g.Minimize(a.Mul(w).Sum().Add(b.Mul(w).Sum()))
+		}, -2, 2),
+		f64("op_log_softmax", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3, 4)
+			p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
+			w := g.Param("w", 3, 4, dsl.Normal(0, 1))
+			h := x.Add(p)
+			g.Minimize(dsl.LogSoftmax(h, 1).Mul(w).Sum().Add(dsl.LogSoftmax(h, 0).Mul(w).Sum()))
+		}, -2, 2),
+		f64("op_argmax", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 5)
+			p := g.Param("p", 5, dsl.Normal(0, 0.3))
+			h := x.Add(p)
+			g.Output("am", h.ArgMax(1))
+			g.Output("am0", h.ArgMax(0))
+			g.Minimize(h.Square().Sum())
+		}, -2, 2),
+		f64("op_softmax_xent", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 5)
+			y := g.Labels("y", n)
+			p := g.Param("p", 5, dsl.Normal(0, 0.3))
+			g.Minimize(dsl.SoftmaxCrossEntropy(x.Add(p), y).Mean())
+		}, -2, 2),
+		f64("op_matmul", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 4)
+			A := g.Param("A", 4, 3, dsl.Normal(0, 0.5))
+			B := g.Param("B", 3, 4, dsl.Normal(0, 0.5))
+			C := g.Param("C", 4, 4, dsl.Normal(0, 0.5))
+			h := x.MatMul(A)                     // [n,3]
+			h2 := dsl.MatMul(x, B, false, true)  // [n,3]
+			h3 := dsl.MatMul(C, x, false, true)  // [4,n]
+			h4 := dsl.MatMul(h3, A, true, false) // [n,3]
+			h5 := dsl.MatMul(h2, h3, true, true) // [3,4]
+			g.Output("h4", h4)
+			g.Minimize(h.Mul(h2).Sum().Add(h4.Square().Sum()).Add(h5.Square().Sum()))
+		}, -1, 1),
+		f64("op_bmm", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3, 4)
+			y := g.Input("y2", dsl.Float32, n, 4, 2)
+			p := g.Param("p", 3, 4, dsl.Normal(0, 0.5))
+			q := g.Param("q", 4, 2, dsl.Normal(0, 0.5))
+			h := x.Add(p).MatMul(y.Add(q))                   // [n,3,2]
+			k := dsl.MatMul(x.Add(p), x.Add(p), false, true) // [n,3,3]
+			g.Output("h", h)
+			g.Minimize(h.Square().Sum().Add(k.Mean()))
+		}, -1, 1),
+		f64("op_movement", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3, 4)
+			p := g.Param("p", 3, 4, dsl.Normal(0, 0.5))
+			w := g.Param("w", 4, 3, dsl.Normal(0, 0.5))
+			h := x.Add(p)
+			t := h.Transpose(2, 0, 1)                // [4,n,3]
+			r := h.Reshape(n, 12)                    // [n,12]
+			s := r.Slice(1, 2, 9)                    // [n,7]
+			pd := dsl.Concat(1, s, r.Slice(1, 0, 2)) // [n,9]
+			b := w.BroadcastTo(n, 4, 3)              // [n,4,3]
+			tt := h.Reshape(n, 12).T()               // [12,n]
+			g.Output("t", t)
+			g.Output("pd", pd)
+			g.Minimize(t.Square().Mean().Add(pd.Mul(pd).Sum()).Add(b.Mul(h.Transpose(0, 2, 1)).Sum()).Add(tt.Sum()))
+		}, -1, 1),
+		f64("op_pad", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 6)
+			p := g.Param("p", 6, dsl.Normal(0, 0.5))
+			w := g.Param("w", 3, dsl.Normal(0, 0.5))
+			h := x.Mul(p).Slice(1, 2, 5).Mul(w) // backward pads
+			g.Minimize(h.Square().Sum())
+		}, -1, 1),
+		f64("op_gather", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			idx := g.Input("idx", dsl.Int32, n)
+			E := g.Param("E", 5, 5, dsl.Normal(0, 0.5))
+			w := g.Param("w", 5, dsl.Normal(1, 0.5))
+			e := E.Gather(0, idx) // [n,5]
+			c := E.Gather(1, idx) // [5,n]
+			oh := dsl.OneHot(idx, 5, dsl.Float32)
+			g.Output("e", e)
+			g.Output("oh", oh)
+			g.Minimize(e.Mul(w).Sum().Add(c.Square().Sum()).Add(oh.MatMul(E).Sum()))
+		}, -1, 1),
+		f64("op_misc", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3)
+			lab := g.Input("lab", dsl.Int32, n)
+			p := g.Param("p", 3, dsl.Normal(0, 0.5))
+			c := g.Const(0.25, dsl.Float32, n, 3)
+			lf := lab.Convert(dsl.Float32).Reshape(n, 1)
+			h := x.Add(p).Mul(c).Add(lf)
+			g.Output("h", h)
+			g.Minimize(h.Square().Mean())
+		}, -1, 1),
+	)
+	mlp := func(name string, fn func(g *dsl.Graph), d ir.DType, adam bool) *testModel {
+		return &testModel{name: name, fn: fn, dtype: d, lo: 0, hi: 1, labels: 10, adam: adam || true}
+	}
+	ms = append(ms,
+		mlp("mlp64", models.MLP, ir.F64, true),
+		mlp("mlp32", models.MLP, ir.F32, false),
+		mlp("deep32", models.DeepMLP, ir.F32, false),
+		mlp("deep64", models.DeepMLP, ir.F64, true),
+		&testModel{name: "composite64", fn: composite, dtype: ir.F64, lo: -1, hi: 1, labels: 4, adam: true},
+		&testModel{name: "composite32", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true},
+	)
+	return ms
+}
+
+// composite uses every composite of the DSL: softmax, log_softmax,
+// logsumexp, softmax cross-entropy, BCE with logits, MSE, SumSquares and
+// dropout.
+func composite(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 6)
+	y := g.Labels("y", n)
+	t := g.Target("t", dsl.Float32, n, 4)
+	W := g.Param("W", 6, 8, dsl.XavierNormal())
+	b := g.Param("b", 8, dsl.Uniform(-0.1, 0.1))
+	V := g.Param("V", 8, 4, dsl.HeUniform())
+	c := g.Param("c", 4, dsl.Constant(0.05))
+	h := dsl.Dropout(dsl.Tanh(x.MatMul(W).Add(b)), 0.25).Named("h")
+	o := h.MatMul(V).Add(c).Named("o")
+	sm := dsl.Softmax(o).Named("probs")
+	ls := dsl.LogSoftmax(o)
+	lse := o.LogSumExp(1)
+	xent := dsl.SoftmaxCrossEntropy(o, y).Mean()
+	bce := dsl.BCEWithLogits(o, dsl.Sigmoid(t)).Mean()
+	mse := dsl.MSE(sm, t.Mul(0.25))
+	reg := W.SumSquares().Add(V.SumSquares())
+	g.Output("probs", sm)
+	g.Output("lse", lse)
+	g.Output("xent", xent)
+	g.Minimize(xent.Add(bce).Add(mse).Add(ls.Mean().Mul(-0.01)).Add(lse.Mean().Mul(0.01)).Add(reg.Mul(1e-3)))
+}

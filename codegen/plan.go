@@ -1,0 +1,289 @@
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+)
+
+// plan is everything Emit decides before printing: names, which values
+// each entry point computes, and where each value lives.
+type plan struct {
+	g   *ir.Graph
+	opt Options
+	err error // first problem found while printing
+
+	float  ir.DType // the model's float type (params, objective)
+	prefix string   // error-message prefix: the package name
+
+	dims    []dimInfo
+	inputs  []*ir.Value
+	params  []*ir.Value
+	vals    []*valInfo // by value ID
+	outputs []outInfo  // named outputs (not gradients)
+	grads   []gradInfo // one per param, in declaration order
+
+	forward, backward, predict []*ir.Value // values with kernels, in order
+	inPredict                  []bool      // by ID: needed by Predict
+	inTrain                    []bool      // by ID: needed by Forward or Backward
+	dependsOnTarget            []bool      // by ID
+
+	stateFields *namer
+	kernelNames *namer
+}
+
+type dimInfo struct {
+	name  string // the DSL name
+	field string // state field and kernel local
+	cap   string // Config field: "Max" + capitalized name
+	in    string // Inputs field: capitalized name
+}
+
+// valInfo says where a value lives in generated code.
+type valInfo struct {
+	v      *ir.Value
+	field  string // state field of its buffer ("" if none: param, alias, grad alias)
+	input  string // input: state field and Inputs field
+	param  string // param: Params field
+	alias  *ir.Value
+	grad   string // stored in this Grads field
+	kernel string // method name of its kernel
+}
+
+type outInfo struct {
+	name  string // DSL output name
+	field string // Outputs field
+	v     *ir.Value
+}
+
+type gradInfo struct {
+	param *ir.Value
+	field string    // Params/Grads field
+	v     *ir.Value // the gradient value (nil: zero)
+	copy  bool      // copied into Grads after the backward pass (not aliased)
+}
+
+// stateReserved are the names of the internal state struct's own fields
+// and of kernel locals.
+var stateReserved = []string{"training", "step", "seed", "params", "grads", "forward", "backward", "predict", "outputs"}
+
+func newPlan(g *ir.Graph, opt Options) (*plan, error) {
+	p := &plan{g: g, opt: opt, prefix: opt.Package, vals: make([]*valInfo, len(g.Values))}
+	p.stateFields = newNamer(stateReserved...)
+	p.kernelNames = p.stateFields // fields and methods of state share a namespace
+
+	// The model's float type: that of the params and the objective.
+	for _, v := range g.Values {
+		switch v.Op.Name {
+		case "input":
+			p.inputs = append(p.inputs, v)
+		case "param":
+			p.params = append(p.params, v)
+		}
+		if ir.Lookup(v.Op.Name) == nil || (v.Op.Class != ir.Elementwise && !supported[v.Op.Name]) {
+			return nil, fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v)
+		}
+	}
+	for _, v := range append(append([]*ir.Value(nil), p.params...), g.Objective) {
+		if v == nil {
+			continue
+		}
+		if p.float == ir.InvalidDType {
+			p.float = v.Type.DType
+		} else if v.Type.DType != p.float {
+			return nil, fmt.Errorf("params and objective have mixed float types (%v and %v); retarget with Options.DType", p.float, v.Type.DType)
+		}
+	}
+	if p.float == ir.InvalidDType {
+		p.float = ir.F32
+		for _, v := range g.Values {
+			if v.Type.DType.IsFloat() {
+				p.float = v.Type.DType
+				break
+			}
+		}
+	}
+
+	// Names: dims, inputs, params, outputs.
+	inFields := newNamer("Inputs")
+	cfgFields := newNamer("Seed", "Optimizer")
+	for _, d := range g.Dims {
+		di := dimInfo{name: d}
+		di.field = p.stateFields.get(sanitize(d), "dim")
+		di.in = inFields.get(exported(d))
+		di.cap = cfgFields.get("Max" + exported(d))
+		p.dims = append(p.dims, di)
+	}
+	paramFields := newNamer()
+	for _, v := range g.Values {
+		vi := &valInfo{v: v}
+		p.vals[v.ID] = vi
+		switch v.Op.Name {
+		case "input":
+			vi.input = inFields.get(exported(v.Name))
+		case "param":
+			vi.param = paramFields.get(exported(v.Name))
+		}
+	}
+	for _, v := range p.inputs {
+		p.vals[v.ID].field = p.stateFields.get(sanitize(v.Name), "in")
+	}
+	outFields := newNamer()
+	for _, o := range g.Outputs {
+		if o.Grad != "" {
+			continue
+		}
+		p.outputs = append(p.outputs, outInfo{name: o.Name, field: outFields.get(exported(o.Name)), v: o.Value})
+	}
+
+	// Which values each entry point computes.
+	n := len(g.Values)
+	p.dependsOnTarget = make([]bool, n)
+	for _, v := range g.Values {
+		if v.Op.Name == "input" && v.Attrs.Bool("target") {
+			p.dependsOnTarget[v.ID] = true
+		}
+		for _, a := range v.Args {
+			if p.dependsOnTarget[a.ID] {
+				p.dependsOnTarget[v.ID] = true
+			}
+		}
+	}
+	var fwdRoots, bwdRoots, predRoots []*ir.Value
+	if g.Objective != nil {
+		fwdRoots = append(fwdRoots, g.Objective)
+	}
+	for _, o := range g.Outputs {
+		if o.Grad != "" {
+			bwdRoots = append(bwdRoots, o.Value)
+			continue
+		}
+		fwdRoots = append(fwdRoots, o.Value)
+		if !p.dependsOnTarget[o.Value.ID] {
+			predRoots = append(predRoots, o.Value)
+		}
+	}
+	inFwd := ancestors(g, fwdRoots)
+	inBwd := ancestors(g, bwdRoots)
+	p.inPredict = ancestors(g, predRoots)
+	p.inTrain = make([]bool, n)
+	for i := range p.inTrain {
+		p.inTrain[i] = inFwd[i] || inBwd[i]
+	}
+
+	// Gradients: alias the Grads field when the gradient value has a
+	// kernel of its own and no other gradient shares it.
+	gradUses := map[*ir.Value]int{}
+	for _, o := range g.Outputs {
+		if o.Grad != "" {
+			gradUses[o.Value]++
+		}
+	}
+	for _, pv := range p.params {
+		gi := gradInfo{param: pv, field: p.vals[pv.ID].param}
+		for _, o := range g.Outputs {
+			if o.Grad == pv.Name {
+				gi.v = o.Value
+			}
+		}
+		if gi.v != nil {
+			if hasKernel(gi.v) && gradUses[gi.v] == 1 && !inFwd[gi.v.ID] && gi.v.Type.Equal(pv.Type) {
+				p.vals[gi.v.ID].grad = gi.field
+			} else {
+				gi.copy = true
+			}
+		}
+		p.grads = append(p.grads, gi)
+	}
+
+	// Buffers and kernels.
+	for _, v := range g.Values {
+		vi := p.vals[v.ID]
+		switch {
+		case v.Op.Name == "input" || v.Op.Name == "param":
+		case v.Op.Name == "reshape":
+			vi.alias = v.Args[0]
+		case vi.grad != "":
+		default:
+			if inFwd[v.ID] || inBwd[v.ID] || p.inPredict[v.ID] {
+				vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
+			}
+		}
+		if hasKernel(v) {
+			vi.kernel = p.kernelNames.get("compute"+exported(sanitize(v.Label())), v.Ref())
+			if inFwd[v.ID] {
+				p.forward = append(p.forward, v)
+			} else if inBwd[v.ID] {
+				p.backward = append(p.backward, v)
+			}
+			if p.inPredict[v.ID] {
+				p.predict = append(p.predict, v)
+			}
+		}
+	}
+	return p, nil
+}
+
+// hasKernel reports whether v is computed by a kernel at every call
+// (inputs, params and constants are not; a reshape aliases its argument).
+func hasKernel(v *ir.Value) bool {
+	switch v.Op.Name {
+	case "input", "param", "const", "reshape":
+		return false
+	}
+	return true
+}
+
+// ancestors marks the values roots depend on (and the roots).
+func ancestors(g *ir.Graph, roots []*ir.Value) []bool {
+	mark := make([]bool, len(g.Values))
+	for _, r := range roots {
+		mark[r.ID] = true
+	}
+	for i := len(g.Values) - 1; i >= 0; i-- {
+		if mark[i] {
+			for _, a := range g.Values[i].Args {
+				mark[a.ID] = true
+			}
+		}
+	}
+	return mark
+}
+
+// storage returns the value whose buffer holds v (following reshapes).
+func (p *plan) storage(v *ir.Value) *valInfo {
+	vi := p.vals[v.ID]
+	for vi.alias != nil {
+		vi = p.vals[vi.alias.ID]
+	}
+	return vi
+}
+
+// goType is the Go element type of a dtype.
+func goType(d ir.DType) string {
+	switch d {
+	case ir.F32:
+		return "float32"
+	case ir.F64:
+		return "float64"
+	case ir.I32:
+		return "int32"
+	}
+	return "invalid"
+}
+
+// tensorioDType is the safetensors dtype name of d.
+func tensorioDType(d ir.DType) string {
+	return strings.ToUpper(d.String())
+}
+
+// dim returns the dimInfo of a symbolic dim.
+func (p *plan) dim(name string) dimInfo {
+	for _, d := range p.dims {
+		if d.name == name {
+			return d
+		}
+	}
+	panic("codegen: undeclared dim " + name)
+}

@@ -1,0 +1,202 @@
+package passes
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+)
+
+// Context is what a pass works on: the graph (a pass may replace it) and
+// the report it adds to.
+type Context struct {
+	Graph   *ir.Graph
+	Report  *Report
+	Options Options
+	// Program is set by the lowering passes (partition, fuse, plan), which
+	// analyse Graph without changing it.
+	Program *Program
+}
+
+// A Pass is one named step of the pipeline.
+type Pass struct {
+	Name     string
+	Doc      string
+	Required bool // cannot be disabled
+	Run      func(*Context) error
+
+	lowering bool // builds Context.Program rather than rewriting Context.Graph
+}
+
+// Options configures Compile.
+type Options struct {
+	Wrt       []string  // inputs to differentiate besides the params
+	Disable   []string  // optional passes to skip
+	DumpAfter string    // a pass name, or "all": print the IR after it
+	Dump      io.Writer // where dumps go
+
+	// Checkpoint names values the forward pass saves for the backward
+	// pass; every other residual is recomputed (see RematOptions).
+	Checkpoint []string
+	// MemoryBudget, if positive, bounds the residuals' bytes at the
+	// capacity (see RematOptions).
+	MemoryBudget int64
+	// Capacity gives each symbolic dim's largest value, for sizing buffers
+	// and counting bytes; a dim not given has DefaultCapacity.
+	Capacity map[string]int
+}
+
+// PassStat records the graph's size after a pass.
+type PassStat struct {
+	Name     string
+	Values   int
+	Kernels  int // after a lowering pass: kernels of all entry points
+	Disabled bool
+}
+
+// Report says what the pipeline did.
+type Report struct {
+	Grad     *GradReport
+	Simplify *SimplifyReport
+	Remat    *RematReport
+	Passes   []PassStat
+	Program  *ProgramStats // set by the lowering passes
+}
+
+// Pipeline is the ordered list of passes Compile runs. Every pass is
+// followed by ir.Verify.
+var Pipeline = []Pass{
+	{Name: "grad", Required: true, Doc: "reverse-mode autodiff: appends the adjoint graph and a gradient output per parameter",
+		Run: func(c *Context) error {
+			g, r, err := Grad(c.Graph, GradOptions{Wrt: c.Options.Wrt})
+			if err != nil {
+				return err
+			}
+			c.Graph, c.Report.Grad = g, r
+			return nil
+		}},
+	{Name: "simplify", Doc: "constant folding, CSE, algebraic identities, transposes into matmul flags, broadcasts into elementwise ops, DCE",
+		Run: func(c *Context) error {
+			r, err := Simplify(c.Graph)
+			c.Report.Simplify = r
+			return err
+		}},
+	{Name: "remat", Doc: "recomputes cheap forward values in the backward pass instead of saving them (and honours checkpoints and the memory budget)",
+		Run: func(c *Context) error {
+			r, err := Remat(c.Graph, RematOptions{Checkpoint: c.Options.Checkpoint, MemoryBudget: c.Options.MemoryBudget, Capacity: c.Options.Capacity})
+			c.Report.Remat = r
+			return err
+		}},
+	{Name: "dce", Doc: "dead-code elimination: drops values nothing uses",
+		Run: func(c *Context) error { return DCE(c.Graph) }},
+	{Name: "partition", Required: true, lowering: true, Doc: "splits the joint graph into forward, backward and predict programs; one kernel per value",
+		Run: func(c *Context) error {
+			c.Program = lowerKernels(c.Graph, false)
+			return nil
+		}},
+	{Name: "fuse", lowering: true, Doc: "groups values into kernels: elementwise loops, reductions with their producers, matmul epilogues",
+		Run: func(c *Context) error {
+			p := lowerKernels(c.Graph, true)
+			c.Program.Forward, c.Program.Backward, c.Program.Predict = p.Forward, p.Backward, p.Predict
+			return nil
+		}},
+	{Name: "plan", lowering: true, Doc: "schedules the kernels and packs buffers into one arena per dtype by liveness, in place where possible",
+		Run: func(c *Context) error {
+			planProgram(c.Program, c.Options.Capacity, true)
+			return nil
+		}},
+}
+
+// PassNames lists the pipeline's pass names in order.
+func PassNames() []string {
+	var r []string
+	for _, p := range Pipeline {
+		r = append(r, p.Name)
+	}
+	return r
+}
+
+// Compile runs the pipeline on a forward graph (not modified) and returns
+// the optimized joint graph.
+func Compile(g *ir.Graph, opts Options) (*ir.Graph, *Report, error) {
+	prog, err := CompileProgram(g, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prog.Graph, prog.Report, nil
+}
+
+// CompileProgram runs the whole pipeline, as Compile, and returns the
+// lowered program, whose Graph is the optimized joint graph and whose
+// Report says what every pass did.
+func CompileProgram(g *ir.Graph, opts Options) (*Program, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
+	c := &Context{Graph: g.Clone(), Report: &Report{}, Options: opts}
+	for _, p := range Pipeline {
+		if err := runPass(c, p); err != nil {
+			return nil, err
+		}
+	}
+	c.Program.Report = c.Report
+	return c.Program, nil
+}
+
+// checkOptions rejects unknown or required passes in Disable and an
+// unknown DumpAfter.
+func checkOptions(opts Options) error {
+	for _, d := range opts.Disable {
+		i := slices.IndexFunc(Pipeline, func(p Pass) bool { return p.Name == d })
+		if i < 0 {
+			return fmt.Errorf("cannot disable pass %q: the passes are %s", d, strings.Join(PassNames(), ", "))
+		}
+		if Pipeline[i].Required {
+			return fmt.Errorf("pass %q is required and cannot be disabled", d)
+		}
+	}
+	if opts.DumpAfter != "" && opts.DumpAfter != "all" && !slices.Contains(PassNames(), opts.DumpAfter) {
+		return fmt.Errorf("cannot dump after pass %q: the passes are %s (or all)", opts.DumpAfter, strings.Join(PassNames(), ", "))
+	}
+	return nil
+}
+
+// runPass runs one pass (or records it as disabled), verifies the graph,
+// records its stats and dumps it if asked.
+func runPass(c *Context, p Pass) error {
+	if slices.Contains(c.Options.Disable, p.Name) {
+		c.Report.Passes = append(c.Report.Passes, PassStat{Name: p.Name, Disabled: true})
+		if p.Name == "plan" && c.Program != nil {
+			planProgram(c.Program, c.Options.Capacity, false)
+			c.Report.Program = programStats(c.Program)
+		}
+		return nil
+	}
+	if err := p.Run(c); err != nil {
+		return fmt.Errorf("pass %s: %w", p.Name, err)
+	}
+	if err := ir.Verify(c.Graph); err != nil {
+		return fmt.Errorf("pass %s: %w", p.Name, err)
+	}
+	st := PassStat{Name: p.Name, Values: len(c.Graph.Values)}
+	if c.Program != nil {
+		if p.Name == "plan" {
+			c.Report.Program = programStats(c.Program)
+		}
+		if err := c.Program.Check(); err != nil {
+			return fmt.Errorf("pass %s: internal error: %w", p.Name, err)
+		}
+		st.Kernels = c.Program.Kernels()
+	}
+	c.Report.Passes = append(c.Report.Passes, st)
+	if c.Options.Dump != nil && (c.Options.DumpAfter == "all" || c.Options.DumpAfter == p.Name) {
+		if p.lowering {
+			fmt.Fprintf(c.Options.Dump, "# after pass %s\n%s", p.Name, c.Program)
+		} else {
+			fmt.Fprintf(c.Options.Dump, "# after pass %s\n%s", p.Name, ir.Print(c.Graph))
+		}
+	}
+	return nil
+}

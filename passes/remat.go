@@ -1,0 +1,385 @@
+package passes
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+)
+
+// RematOptions configures Remat.
+type RematOptions struct {
+	// Checkpoint names values (by Value.Name) that the forward pass saves;
+	// when set, every other residual that can be recomputed is recomputed
+	// in the backward pass from the checkpoints, the inputs and the params,
+	// matmuls included (as jax.checkpoint with a save-only-these-names
+	// policy).
+	Checkpoint []string
+	// MemoryBudget, if positive, bounds the bytes of the residuals (at the
+	// capacity): after the cheap recomputations, Remat recomputes whole
+	// forward subgraphs, matmuls included, largest saving first, until the
+	// residuals fit or nothing more can be recomputed.
+	MemoryBudget int64
+	// Capacity gives the symbolic dims' values for measuring bytes
+	// (DefaultCapacity for a dim not given).
+	Capacity map[string]int
+}
+
+// RematDecision records one choice of Remat about a forward value the
+// backward pass reads.
+type RematDecision struct {
+	Value  string // the value's label (user name or ref before the pass)
+	Op     string
+	Action string // "recompute", "save" or "rewrite"
+	Bytes  int64  // the value's bytes at the capacity
+	Reason string
+}
+
+func (d RematDecision) String() string {
+	return fmt.Sprintf("%-9s %s (%s, %d B): %s", d.Action, d.Value, d.Op, d.Bytes, d.Reason)
+}
+
+// RematReport says what Remat did: the residuals before and after, and
+// each decision.
+type RematReport struct {
+	Before, After ResidualStats
+	Decisions     []RematDecision
+	BudgetMet     bool // MemoryBudget is unset, or the residuals fit it
+}
+
+// String prints the report, one decision a line.
+func (r *RematReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "remat: residuals %d → %d values; saved for backward %s → %s bytes (all residuals %s → %s)\n",
+		r.Before.Count, r.After.Count, r.Before.Saved, r.After.Saved, r.Before.Bytes, r.After.Bytes)
+	for _, d := range r.Decisions {
+		b.WriteString("  " + d.String() + "\n")
+	}
+	return b.String()
+}
+
+// Remat trades memory for recomputation in a joint graph (after grad): it
+// shrinks the set of residuals, the forward values the backward pass reads
+// (see Partition), in three steps.
+//
+//  1. ReLU masks: the backward of relu(z) reads gt(z, 0); where the forward
+//     computes h = relu(z) and the backward reads h too, the mask becomes
+//     gt(h, 0) (equal, since relu(z) > 0 exactly when z > 0), so z need
+//     not be saved at all. Same for leaky_relu with alpha > 0.
+//  2. Cheap recomputation: a residual computed by elementwise and movement
+//     ops from values that are saved anyway (or free: inputs, params,
+//     constants) is recomputed in the backward pass when that lowers the
+//     residual bytes, e.g. h = relu(z) when z is saved: save z, not z and h.
+//     Forward outputs and the objective are never recomputed (the forward
+//     pass keeps them for its caller).
+//  3. Checkpoints (opts.Checkpoint) and the memory budget
+//     (opts.MemoryBudget) recompute more: whole subgraphs back to saved
+//     values, matmuls and reductions included.
+//
+// Never recomputed: dropout masks (and other ops marked Training), opaque
+// ops (extern calls, custom_vjp) and values the forward returns. A
+// recomputed value is a copy of the forward value placed before its first
+// backward use; the backward uses read the copy. Remat keeps every output
+// and name; the recomputed copies carry the original's name.
+func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
+	r := &remat{g: g, opts: opts, rep: &RematReport{BudgetMet: true}, copies: map[*ir.Value]*ir.Value{}}
+	p := PartitionGraph(g)
+	r.rep.Before = residualStats(g, p)
+	for _, name := range opts.Checkpoint {
+		if !slices.ContainsFunc(g.Values, func(v *ir.Value) bool { return v.Name == name }) {
+			return nil, fmt.Errorf("remat: checkpoint %q names no value of the graph", name)
+		}
+	}
+	r.reluMasks(p)
+	r.cheap()
+	if len(opts.Checkpoint) > 0 {
+		r.checkpoints()
+	}
+	if opts.MemoryBudget > 0 {
+		r.budget()
+	}
+	if err := DCE(g); err != nil {
+		return nil, err
+	}
+	p = PartitionGraph(g)
+	r.rep.After = residualStats(g, p)
+	for _, v := range p.Residuals {
+		r.decide(v, "save", "read by the backward pass")
+	}
+	if opts.MemoryBudget > 0 && r.rep.After.Bytes.Eval(opts.Capacity) > opts.MemoryBudget {
+		r.rep.BudgetMet = false
+	}
+	return r.rep, nil
+}
+
+type remat struct {
+	g    *ir.Graph
+	opts RematOptions
+	rep  *RematReport
+	// copies maps a recomputed forward value to its backward copy, which
+	// later recomputations reuse.
+	copies map[*ir.Value]*ir.Value
+}
+
+func (r *remat) decide(v *ir.Value, action, reason string) {
+	r.rep.Decisions = append(r.rep.Decisions, RematDecision{Value: v.Label(), Op: v.Op.Name, Action: action,
+		Bytes: ValueBytes(v).Eval(r.opts.Capacity), Reason: reason})
+}
+
+func (r *remat) bytes(v *ir.Value) int64 { return ValueBytes(v).Eval(r.opts.Capacity) }
+
+// reluMasks rewrites backward gt(z, 0) into gt(relu(z), 0).
+func (r *remat) reluMasks(p *Partition) {
+	act := map[*ir.Value]*ir.Value{} // z → a forward relu(z) the backward reads
+	readByBwd := make([]bool, len(r.g.Values))
+	for _, v := range r.g.Values {
+		if p.Backward[v.ID] {
+			for _, a := range v.Args {
+				readByBwd[a.ID] = true
+			}
+		}
+	}
+	for _, v := range r.g.Values {
+		if !p.Forward[v.ID] || !readByBwd[v.ID] {
+			continue
+		}
+		if v.Op.Name == "relu" || (v.Op.Name == "leaky_relu" && v.Attrs.Float("alpha") > 0) {
+			if v.Type.Equal(v.Args[0].Type) && act[v.Args[0]] == nil {
+				act[v.Args[0]] = v
+			}
+		}
+	}
+	for _, v := range r.g.Values {
+		if !p.Backward[v.ID] || v.Op.Name != "gt" || !isConst(v.Args[1], 0) {
+			continue
+		}
+		h := act[v.Args[0]]
+		if h == nil || h.ID >= v.ID {
+			continue
+		}
+		r.decide(v.Args[0], "rewrite", fmt.Sprintf("the backward's mask gt(%s, 0) reads %s = %s(%s) instead", v.Args[0].Label(), h.Label(), h.Op.Name, v.Args[0].Label()))
+		v.Args[0] = h
+	}
+}
+
+// recomputable reports whether v may be recomputed in the backward pass;
+// cheapOnly limits that to elementwise and movement ops.
+func (r *remat) recomputable(v *ir.Value, cheapOnly bool) bool {
+	if v.Op.Training || v.Op.Class == ir.Opaque || v.Op.Class == ir.Source || isForwardResult(r.g, v) {
+		return false
+	}
+	if cheapOnly {
+		return v.Op.Class == ir.Elementwise || v.Op.Class == ir.Movement
+	}
+	return true
+}
+
+// cone returns the forward values that recomputing v recomputes (v and
+// the args it needs, back to values where stop holds), in graph order,
+// and the frontier: the non-free values the copies read.
+func (r *remat) cone(v *ir.Value, p *Partition, stop func(*ir.Value) bool) (cone, frontier []*ir.Value) {
+	seen := map[*ir.Value]bool{}
+	var walk func(u *ir.Value, top bool)
+	walk = func(u *ir.Value, top bool) {
+		if seen[u] {
+			return
+		}
+		seen[u] = true
+		if !top && r.copies[u] != nil {
+			return // recomputed already: the copy is read
+		}
+		if !top && (isFree(u) || stop(u)) {
+			if !isFree(u) {
+				frontier = append(frontier, u)
+			}
+			return
+		}
+		cone = append(cone, u)
+		for _, a := range u.Args {
+			walk(a, false)
+		}
+	}
+	walk(v, true)
+	slices.SortFunc(cone, func(a, b *ir.Value) int { return a.ID - b.ID })
+	return cone, frontier
+}
+
+// recompute copies cone (ending in v) into the backward pass before v's
+// first backward use and points v's backward uses at the copy.
+func (r *remat) recompute(v *ir.Value, cone []*ir.Value, p *Partition, reason string) {
+	first := -1
+	for _, u := range r.g.Values {
+		if p.Backward[u.ID] && slices.Contains(u.Args, v) {
+			first = u.ID
+			break
+		}
+	}
+	copies := map[*ir.Value]*ir.Value{}
+	var made []*ir.Value
+	for _, c := range cone {
+		nc := &ir.Value{Op: c.Op, Type: ir.Type{DType: c.Type.DType, Shape: c.Type.Shape.Clone()}, Attrs: c.Attrs.Clone(), Pos: c.Pos, Name: c.Name}
+		for _, a := range c.Args {
+			if x := copies[a]; x != nil {
+				a = x
+			} else if x := r.copies[a]; x != nil {
+				a = x
+			}
+			nc.Args = append(nc.Args, a)
+		}
+		copies[c] = nc
+		made = append(made, nc)
+	}
+	nv := copies[v]
+	r.copies[v] = nv
+	for _, u := range r.g.Values {
+		if p.Backward[u.ID] {
+			for i, a := range u.Args {
+				if a == v {
+					u.Args[i] = nv
+				}
+			}
+		}
+	}
+	for i, o := range r.g.Outputs {
+		if o.Grad != "" && o.Value == v {
+			r.g.Outputs[i].Value = nv
+		}
+	}
+	if first < 0 {
+		first = len(r.g.Values)
+	}
+	vals := slices.Clone(r.g.Values[:first])
+	vals = append(vals, made...)
+	vals = append(vals, r.g.Values[first:]...)
+	r.g.Values = stableTopo(vals)
+	r.g.Renumber()
+	r.decide(v, "recompute", reason)
+}
+
+// stableTopo orders vals so that every value comes after its arguments,
+// keeping the given order wherever it already does.
+func stableTopo(vals []*ir.Value) []*ir.Value {
+	pos := make(map[*ir.Value]int, len(vals))
+	for i, v := range vals {
+		pos[v] = i
+	}
+	done := make(map[*ir.Value]bool, len(vals))
+	out := make([]*ir.Value, 0, len(vals))
+	var visit func(v *ir.Value)
+	visit = func(v *ir.Value) {
+		if done[v] {
+			return
+		}
+		done[v] = true
+		args := slices.Clone(v.Args)
+		slices.SortFunc(args, func(a, b *ir.Value) int { return pos[a] - pos[b] })
+		for _, a := range args {
+			visit(a)
+		}
+		out = append(out, v)
+	}
+	for _, v := range vals {
+		visit(v)
+	}
+	return out
+}
+
+// cheap recomputes elementwise/movement residuals whose recomputation
+// lowers the residual bytes, until none does.
+func (r *remat) cheap() {
+	for changed := true; changed; {
+		changed = false
+		p := PartitionGraph(r.g)
+		saved := map[*ir.Value]bool{}
+		for _, v := range p.Residuals {
+			saved[v] = true
+		}
+		for i := len(p.Residuals) - 1; i >= 0; i-- {
+			v := p.Residuals[i]
+			if !r.recomputable(v, true) {
+				continue
+			}
+			stop := func(u *ir.Value) bool { return saved[u] || !r.recomputable(u, true) }
+			cone, frontier := r.cone(v, p, stop)
+			var extra int64
+			var reads []string
+			for _, f := range frontier {
+				reads = append(reads, f.Label())
+				if !saved[f] {
+					extra += r.bytes(f)
+				}
+			}
+			if extra >= r.bytes(v) {
+				continue
+			}
+			r.recompute(v, cone, p, fmt.Sprintf("cheap to recompute from %s (saved anyway)", strings.Join(reads, ", ")))
+			changed = true
+			break
+		}
+	}
+}
+
+// checkpoints recomputes every residual that is not a checkpoint.
+func (r *remat) checkpoints() {
+	keep := map[string]bool{}
+	for _, n := range r.opts.Checkpoint {
+		keep[n] = true
+	}
+	done := map[*ir.Value]bool{}
+	for changed := true; changed; {
+		changed = false
+		p := PartitionGraph(r.g)
+		for i := len(p.Residuals) - 1; i >= 0; i-- {
+			v := p.Residuals[i]
+			if keep[v.Name] || done[v] || !r.recomputable(v, false) {
+				continue
+			}
+			stop := func(u *ir.Value) bool { return keep[u.Name] || !r.recomputable(u, false) }
+			cone, _ := r.cone(v, p, stop)
+			done[v] = true
+			r.recompute(v, cone, p, "not a checkpoint")
+			changed = true
+			break
+		}
+	}
+}
+
+// budget recomputes the residual whose recomputation saves the most bytes
+// until the residuals fit the budget.
+func (r *remat) budget() {
+	for range len(r.g.Values) {
+		p := PartitionGraph(r.g)
+		st := residualStats(r.g, p)
+		if st.Bytes.Eval(r.opts.Capacity) <= r.opts.MemoryBudget {
+			return
+		}
+		saved := map[*ir.Value]bool{}
+		for _, v := range p.Residuals {
+			saved[v] = true
+		}
+		var best *ir.Value
+		var bestCone []*ir.Value
+		var bestGain int64
+		for _, v := range p.Residuals {
+			if !r.recomputable(v, false) {
+				continue
+			}
+			stop := func(u *ir.Value) bool { return saved[u] || !r.recomputable(u, false) }
+			cone, frontier := r.cone(v, p, stop)
+			gain := r.bytes(v)
+			for _, f := range frontier {
+				if !saved[f] {
+					gain -= r.bytes(f)
+				}
+			}
+			if gain > bestGain {
+				best, bestCone, bestGain = v, cone, gain
+			}
+		}
+		if best == nil {
+			return
+		}
+		r.recompute(best, bestCone, p, fmt.Sprintf("over the memory budget of %d B; recomputing saves %d B", r.opts.MemoryBudget, bestGain))
+	}
+}

@@ -1,0 +1,118 @@
+package rt
+
+// CopyAxis copies count slabs along the middle axis: for each o < outer,
+// src[o, srcOff:srcOff+count, :] to dst[o, dstOff:dstOff+count, :], where
+// src is [outer, srcN, inner] and dst is [outer, dstN, inner]. Slices,
+// pads and concatenations are made of it.
+func CopyAxis[T Elem](dst, src []T, outer, inner, dstN, dstOff, srcN, srcOff, count int) {
+	w := count * inner
+	for o := 0; o < outer; o++ {
+		d := (o*dstN + dstOff) * inner
+		s := (o*srcN + srcOff) * inner
+		copy(dst[d:d+w], src[s:s+w])
+	}
+}
+
+// Transpose writes src, of the given shape, with its dims permuted into
+// dst: dst dim i is src dim perm[i]. shape has at most 16 dims.
+func Transpose[T Elem](dst, src []T, shape, perm []int) {
+	r := len(shape)
+	if r > maxRank || len(perm) != r {
+		panic("rt.Transpose: bad shape")
+	}
+	if r == 2 && perm[0] == 1 {
+		rows, cols := shape[0], shape[1]
+		_ = src[:rows*cols]
+		_ = dst[:rows*cols]
+		const b = 32 // square tiles keep both sides in cache
+		for i0 := 0; i0 < rows; i0 += b {
+			for j0 := 0; j0 < cols; j0 += b {
+				for i := i0; i < min(i0+b, rows); i++ {
+					for j := j0; j < min(j0+b, cols); j++ {
+						dst[j*rows+i] = src[i*cols+j]
+					}
+				}
+			}
+		}
+		return
+	}
+	var sstr, odims, ostr, idx [maxRank]int
+	s := 1
+	for d := r - 1; d >= 0; d-- {
+		sstr[d] = s
+		s *= shape[d]
+	}
+	for i, p := range perm {
+		odims[i], ostr[i] = shape[p], sstr[p]
+	}
+	_ = src[:s]
+	off := 0
+	for k := range dst[:s] {
+		dst[k] = src[off]
+		for d := r - 1; d >= 0; d-- {
+			idx[d]++
+			off += ostr[d]
+			if idx[d] < odims[d] {
+				break
+			}
+			off -= ostr[d] * odims[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// Gather writes src, [outer, n, inner], indexed along its middle axis by
+// idx into dst, [outer, len(idx), inner]. It returns the position in idx
+// of the first index outside [0, n), or −1 if all are valid.
+func Gather[T Elem](dst, src []T, idx []int32, outer, n, inner int) int {
+	m := len(idx)
+	for j, ix := range idx {
+		if ix < 0 || int(ix) >= n {
+			return j
+		}
+	}
+	for o := 0; o < outer; o++ {
+		for j, ix := range idx {
+			d := (o*m + j) * inner
+			s := (o*n + int(ix)) * inner
+			copy(dst[d:d+inner], src[s:s+inner])
+		}
+	}
+	return -1
+}
+
+// ScatterAdd sets dst, [outer, n, inner], to zeros with the rows of g,
+// [outer, len(idx), inner], added at the indices idx along the middle axis
+// (the transpose of Gather). It returns the position in idx of the first
+// index outside [0, n), or −1 if all are valid.
+func ScatterAdd[T Float](dst, g []T, idx []int32, outer, n, inner int) int {
+	m := len(idx)
+	for j, ix := range idx {
+		if ix < 0 || int(ix) >= n {
+			return j
+		}
+	}
+	clear(dst[:outer*n*inner])
+	for o := 0; o < outer; o++ {
+		for j, ix := range idx {
+			d := dst[(o*n+int(ix))*inner:][:inner]
+			s := g[(o*m+j)*inner:][:inner]
+			for e := range d {
+				d[e] += s[e]
+			}
+		}
+	}
+	return -1
+}
+
+// OneHot writes the rows of depth elements that are 1 at idx[i] and 0
+// elsewhere into dst, [len(idx), depth]; an index outside [0, depth) gives
+// a row of zeros.
+func OneHot[T Float](dst []T, idx []int32, depth int) {
+	clear(dst[:len(idx)*depth])
+	for i, l := range idx {
+		if l >= 0 && int(l) < depth {
+			dst[i*depth+int(l)] = 1
+		}
+	}
+}
