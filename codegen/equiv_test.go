@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"slices"
 	"testing"
 
@@ -101,7 +103,55 @@ func TestGenerated(t *testing.T) {
 			refs = append(refs, ref{m, g, n, seed, in, opt})
 		}
 	}
+	// Probes of input validation and of Save/Load.
+	type probe struct {
+		name   string
+		want   []string // substrings of the errors of Backward, Forward, Predict, TrainStep ("" none)
+	}
+	var probes []probe
+	mlpInputs := func(n, nx int, labels []float64) driverCase {
+		c := driverCase{Model: "mlp32", Seed: 5, Cap: capacity, Dims: map[string]int{"N": n}, Probe: true,
+			Inputs: map[string][]float64{"X": make([]float64, nx)}}
+		if labels != nil {
+			c.Inputs["Y"] = labels
+		}
+		return c
+	}
+	noFwd := "mlp32: Backward called without a successful Forward"
+	addProbe := func(name string, c driverCase, want ...string) {
+		cases = append(cases, c)
+		probes = append(probes, probe{name, want})
+	}
+	addProbe("short X", mlpInputs(3, 2350, []float64{0, 1, 2}), noFwd,
+		"mlp32: Inputs.X has 2350 elements, want N·784 = 3·784 = 2352", "Inputs.X has 2350", "Inputs.X has 2350")
+	addProbe("bad label", mlpInputs(3, 3*784, []float64{0, 10, 2}), noFwd,
+		"mlp32: Inputs.Y[1] = 10 is outside [0, 10) (class labels of softmax_xent at models.go:", "", "Inputs.Y[1] = 10")
+	addProbe("negative label", mlpInputs(2, 2*784, []float64{-1, 0}), noFwd, "Inputs.Y[0] = -1 is outside [0, 10)", "", "Inputs.Y[0] = -1")
+	addProbe("no labels", mlpInputs(2, 2*784, nil), noFwd, "mlp32: Inputs.Y has 0 elements, want N = 2 = 2", "", "Inputs.Y has 0 elements")
+	addProbe("N=0", mlpInputs(0, 0, []float64{}), noFwd, "mlp32: Inputs.N is 0, want 1 ≤ N ≤ 8 (Config.MaxN)", "Inputs.N is 0", "Inputs.N is 0")
+	addProbe("N>cap", mlpInputs(9, 9*784, make([]float64, 9)), noFwd, "mlp32: Inputs.N is 9, want 1 ≤ N ≤ 8", "Inputs.N is 9", "Inputs.N is 9")
+	addProbe("bad index", driverCase{Model: "op_gather", Seed: 5, Cap: capacity, Dims: map[string]int{"N": 2}, Probe: true,
+		Inputs: map[string][]float64{"Idx": {1, 5}}}, "", "op_gather: Inputs.Idx[1] = 5 is outside [0, 5) (indices of gather at models_test.go:", "Inputs.Idx[1] = 5", "Inputs.Idx[1] = 5")
+	c := mlpInputs(1, 784, []float64{0})
+	c.Probe, c.Save = false, filepath.Join(suite.dir, "mlp32.safetensors")
+	addProbe("save/load", c)
+
 	results := suite.run(t, cases)
+	for i, pr := range probes {
+		res := results[len(results)-len(probes)+i]
+		t.Run("probe/"+pr.name, func(t *testing.T) {
+			if res.Err != "" {
+				t.Fatal(res.Err)
+			}
+			for j, w := range pr.want {
+				got := res.Errors[j]
+				if (w == "") != (got == "") || !strings.Contains(got, w) {
+					t.Errorf("call %d: error %q, want one containing %q", j, got, w)
+				}
+			}
+		})
+	}
+	results = results[:len(results)-len(probes)]
 
 	for i, res := range results {
 		r := refs[i]

@@ -9,61 +9,61 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_neg"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_abs"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sign"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_exp"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_log"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_log1p"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sqrt"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_square"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_reciprocal"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_tanh"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sigmoid"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_relu"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_leaky_relu"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_softplus"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sin"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_cos"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_powc"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_stop_gradient"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_convert"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_add"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sub"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_mul"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_div"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_maximum"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_minimum"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_pow"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_eq"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_ne"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_lt"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_le"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_gt"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_ge"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_select"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_bce_logits"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_sum"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_mean"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_max"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_min"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_logsumexp"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_softmax"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_log_softmax"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_argmax"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_softmax_xent"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_matmul"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_bmm"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_movement"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_pad"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_gather"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/op_misc"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/mlp64"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/mlp32"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/deep32"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/deep64"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/composite64"
-	"github.com/bpgen/bpgen/codegen/testdata/gen-3475462949/composite32"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_neg"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_abs"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sign"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_exp"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_log"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_log1p"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sqrt"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_square"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_reciprocal"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_tanh"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sigmoid"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_relu"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_leaky_relu"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_softplus"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sin"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_cos"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_powc"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_stop_gradient"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_convert"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_add"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sub"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_mul"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_div"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_maximum"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_minimum"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_pow"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_eq"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_ne"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_lt"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_le"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_gt"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_ge"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_select"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_bce_logits"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_sum"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_mean"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_max"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_min"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_logsumexp"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_softmax"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_log_softmax"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_argmax"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_softmax_xent"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_matmul"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_bmm"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_movement"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_pad"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_gather"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/op_misc"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/mlp64"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/mlp32"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/deep32"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/deep64"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/composite64"
+	"github.com/bpgen/bpgen/codegen/testdata/gen-658981516/composite32"
 )
 
 type entry struct {
@@ -137,6 +137,8 @@ type driverCase struct {
 	Inputs map[string][]float64
 	Opt    map[string]any
 	Allocs bool
+	Probe  bool   // only report the errors of Backward (first), Forward, Predict and TrainStep
+	Save   string // also save, load into a model with another seed, and compare
 }
 
 type driverResult struct {
@@ -149,6 +151,7 @@ type driverResult struct {
 	StepLoss float64
 	Allocs   map[string]float64
 	Err      string
+	Errors   []string // Probe
 }
 
 func main() {
@@ -249,6 +252,24 @@ func run(c driverCase) (r driverResult) {
 	}
 	m := out[0]
 	r.Init = fields(m.Elem().FieldByName("Params"))
+	if c.Save != "" {
+		if err := callErr(m.MethodByName("Save").Call([]reflect.Value{reflect.ValueOf(c.Save)})); err != nil {
+			return fail(r, "Save: %v", err)
+		}
+		cfg.FieldByName("Seed").SetUint(c.Seed + 1)
+		out := e.newFn.Call([]reflect.Value{cfg})
+		m2 := out[0]
+		if reflect.DeepEqual(fields(m2.Elem().FieldByName("Params")), r.Init) {
+			return fail(r, "another seed gives the same params")
+		}
+		if err := callErr(m2.MethodByName("Load").Call([]reflect.Value{reflect.ValueOf(c.Save)})); err != nil {
+			return fail(r, "Load: %v", err)
+		}
+		if !reflect.DeepEqual(fields(m2.Elem().FieldByName("Params")), r.Init) {
+			return fail(r, "Load did not restore the saved params")
+		}
+		cfg.FieldByName("Seed").SetUint(c.Seed)
+	}
 	in := reflect.New(m.MethodByName("Forward").Type().In(0)).Elem()
 	for k, n := range c.Dims {
 		in.FieldByName(k).SetInt(int64(n))
@@ -264,6 +285,20 @@ func run(c driverCase) (r driverResult) {
 			}
 		}
 		f.Set(s)
+	}
+	if c.Probe {
+		errText := func(out []reflect.Value) string {
+			if err := callErr(out); err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+		r.Errors = append(r.Errors,
+			errText(m.MethodByName("Backward").Call(nil)),
+			errText(m.MethodByName("Forward").Call([]reflect.Value{in})),
+			errText(m.MethodByName("Predict").Call([]reflect.Value{in})),
+			errText(m.MethodByName("TrainStep").Call([]reflect.Value{in})))
+		return r
 	}
 	out = m.MethodByName("Forward").Call([]reflect.Value{in})
 	if err := callErr(out); err != nil {
