@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -52,7 +53,9 @@ type testModel struct {
 	lo, hi float64 // range of float inputs
 	labels int     // int32 inputs are in [0, labels)
 	ns     []int   // batch sizes to run (default 1, 3, 7)
-	adam   bool    // also check an Adam step (float64 models: see tol)
+	adam   bool    // also check an Adam step
+	gemm   string  // Options.Gemm
+	noGrad bool    // a forward-only graph: no grad pass
 }
 
 // capacity is Config.Max* of every harness model.
@@ -71,6 +74,9 @@ func (m *testModel) build() (*ir.Graph, error) {
 	g, err := dsl.Build("test."+m.name, m.fn)
 	if err != nil {
 		return nil, err
+	}
+	if m.noGrad {
+		return Retarget(g, m.dtype), nil
 	}
 	j, _, err := passes.Grad(g, passes.GradOptions{})
 	if err != nil {
@@ -101,6 +107,8 @@ type driverResult struct {
 	Predict  map[string][]float64
 	Stepped  map[string][]float64
 	StepLoss float64
+	Stepped2 map[string][]float64 // params after a second TrainStep
+	Step2    float64              // its objective (dropout at step 1)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -131,7 +139,7 @@ func generate(t *testing.T, models []*testModel) *genSuite {
 		if err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
-		files, err := Emit(g, Options{Package: m.name, Source: "test." + m.name})
+		files, err := Emit(g, Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm})
 		if err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
@@ -181,7 +189,7 @@ func (s *genSuite) run(t *testing.T, cases []driverCase) []driverResult {
 		t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
 	}
 	var res []driverResult
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(out)).Decode(&res); err != nil {
 		t.Fatalf("driver output: %v", err)
 	}
 	if len(res) != len(cases) {
@@ -194,6 +202,7 @@ const driverHead = `// The test driver of codegen's equivalence harness.
 package main
 
 import (
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -233,6 +242,8 @@ type driverResult struct {
 	Predict  map[string][]float64
 	Stepped  map[string][]float64
 	StepLoss float64
+	Stepped2 map[string][]float64 // params after a second TrainStep
+	Step2    float64              // its objective (dropout at step 1)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -251,11 +262,10 @@ func main() {
 	for _, c := range cases {
 		res = append(res, run(c))
 	}
-	out, err := json.Marshal(res)
-	if err != nil {
+	// gob, unlike JSON, carries NaN and ±Inf.
+	if err := gob.NewEncoder(os.Stdout).Encode(res); err != nil {
 		panic(err)
 	}
-	os.Stdout.Write(out)
 }
 
 func fail(r driverResult, format string, args ...any) driverResult {
@@ -407,6 +417,12 @@ func run(c driverCase) (r driverResult) {
 	}
 	r.StepLoss = out[0].Float()
 	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	out = m.MethodByName("TrainStep").Call([]reflect.Value{in})
+	if err := callErr(out); err != nil {
+		return fail(r, "second TrainStep: %v", err)
+	}
+	r.Step2 = out[0].Float()
+	r.Stepped2 = fields(m.Elem().FieldByName("Params"))
 	if c.Allocs {
 		r.Allocs = e.allocs(cfg.Interface(), in.Interface())
 	}

@@ -380,9 +380,13 @@ func (p *plan) entryPoints(f *jen.File) {
 		var msg string
 		var margs []jen.Code
 		margs = append(margs, jen.Len(jen.Id("in").Dot(vi.input)))
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0:
 			msg = fmt.Sprintf("%s: Inputs.%s has %%d elements, want %s", p.prefix, vi.input, sym)
-		} else {
+		case len(v.Type.Shape) == 1:
+			msg = fmt.Sprintf("%s: Inputs.%s has %%d elements, want %s = %%d", p.prefix, vi.input, sym)
+			margs = append(margs, args...)
+		default:
 			msg = fmt.Sprintf("%s: Inputs.%s has %%d elements, want %s = %s = %%d", p.prefix, vi.input, sym, format)
 			margs = append(margs, args...)
 			margs = append(margs, p.inputsProd(v.Type.Shape))

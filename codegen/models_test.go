@@ -227,35 +227,19 @@ func harnessModels() []*testModel {
 		mlp("mlp32", models.MLP, ir.F32, false),
 		mlp("deep32", models.DeepMLP, ir.F32, false),
 		mlp("deep64", models.DeepMLP, ir.F64, true),
+		&testModel{name: "mlp64gonum", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, gemm: "gonum", ns: []int{2}},
+		&testModel{name: "fwdonly", fn: forwardOnly, dtype: ir.F32, lo: -1, hi: 1, noGrad: true, ns: []int{1, 4}},
 		&testModel{name: "composite64", fn: composite, dtype: ir.F64, lo: -1, hi: 1, labels: 4, adam: true},
 		&testModel{name: "composite32", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true},
 	)
 	return ms
 }
 
-// composite uses every composite of the DSL: softmax, log_softmax,
-// logsumexp, softmax cross-entropy, BCE with logits, MSE, SumSquares and
-// dropout.
-func composite(g *dsl.Graph) {
+// forwardOnly is a graph without objective or parameters: only outputs.
+func forwardOnly(g *dsl.Graph) {
 	n := g.Dim("n")
-	x := g.Input("x", dsl.Float32, n, 6)
-	y := g.Labels("y", n)
-	t := g.Target("t", dsl.Float32, n, 4)
-	W := g.Param("W", 6, 8, dsl.XavierNormal())
-	b := g.Param("b", 8, dsl.Uniform(-0.1, 0.1))
-	V := g.Param("V", 8, 4, dsl.HeUniform())
-	c := g.Param("c", 4, dsl.Constant(0.05))
-	h := dsl.Dropout(dsl.Tanh(x.MatMul(W).Add(b)), 0.25).Named("h")
-	o := h.MatMul(V).Add(c).Named("o")
-	sm := dsl.Softmax(o).Named("probs")
-	ls := dsl.LogSoftmax(o)
-	lse := o.LogSumExp(1)
-	xent := dsl.SoftmaxCrossEntropy(o, y).Mean()
-	bce := dsl.BCEWithLogits(o, dsl.Sigmoid(t)).Mean()
-	mse := dsl.MSE(sm, t.Mul(0.25))
-	reg := W.SumSquares().Add(V.SumSquares())
-	g.Output("probs", sm)
-	g.Output("lse", lse)
-	g.Output("xent", xent)
-	g.Minimize(xent.Add(bce).Add(mse).Add(ls.Mean().Mul(-0.01)).Add(lse.Mean().Mul(0.01)).Add(reg.Mul(1e-3)))
+	x := g.Input("x", dsl.Float32, n, 5)
+	g.Output("probs", dsl.Softmax(x))
+	g.Output("best", x.ArgMax(1))
+	g.Output("total", dsl.Tanh(x).Sum())
 }

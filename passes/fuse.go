@@ -64,7 +64,8 @@ func (k KernelKind) String() string {
 //     Producers are fused only into reductions over the last axis or all
 //     axes (sum, mean, max, min, logsumexp) and into the softmax family
 //     along the last axis (softmax, log_softmax, softmax_xent).
-//   - Gemm: Root is the matmul and the first value; Epilogue lists, in
+//   - Gemm: Root is the matmul (elementwise producers of the epilogue may
+//     precede it in Values, which is in graph order); Epilogue lists, in
 //     order, the elementwise values applied to its result (each has an
 //     argument that is Root or an earlier epilogue value), then possibly
 //     column sums: sum or mean over axis 0 of a rank-2 elementwise value of
@@ -87,7 +88,10 @@ type Kernel struct {
 // Formula returns the composed scalar formula of an elementwise value of a
 // Loop, Gemm epilogue or Reduce producer: v's formula with each argument
 // computed in the kernel replaced by its own formula. Arguments read from
-// buffers stay arguments: the result's argument i is in[i], in order.
+// buffers stay arguments: the result's argument i is in[i], in order of
+// first use; in a Gemm kernel the matmul (Root) is such an argument (the
+// accumulated product). Scalar constants are inlined and attributes
+// replaced by their values, so the result evaluates with no attributes.
 func (k *Kernel) Formula(v *ir.Value) (e *ir.Expr, in []*ir.Value) {
 	index := map[*ir.Value]int{}
 	var build func(u *ir.Value) *ir.Expr

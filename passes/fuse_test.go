@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/bpgen/bpgen/dsl"
@@ -62,6 +63,28 @@ func TestConfigL(t *testing.T) {
 	}
 	if 2*train > unfusedTrain {
 		t.Errorf("fusion: %d training kernels > half of the %d unfused ones", train, unfusedTrain)
+	}
+
+	// Each hidden layer is one GEMM with the bias add and ReLU as its
+	// epilogue; each backward dh GEMM takes the ReLU mask and the bias
+	// gradient.
+	fwdEpi, bwdMask := 0, 0
+	for _, k := range p.Forward {
+		if k.Kind == KernelGemm && len(k.Epilogue) == 2 && k.Epilogue[0].Op.Name == "add" && k.Epilogue[1].Op.Name == "relu" {
+			fwdEpi++
+		}
+	}
+	for _, k := range p.Backward {
+		ops := map[string]bool{}
+		for _, v := range k.Values {
+			ops[v.Op.Name] = true
+		}
+		if k.Kind == KernelGemm && ops["gt"] && ops["mul"] && ops["sum"] {
+			bwdMask++
+		}
+	}
+	if fwdEpi != 6 || bwdMask != 6 {
+		t.Errorf("%d forward GEMMs with a bias+ReLU epilogue, %d backward GEMMs with the mask and bias gradient; want 6 and 6", fwdEpi, bwdMask)
 	}
 
 	st := rep.Program
@@ -152,6 +175,22 @@ func TestFuseText(t *testing.T) {
 		}
 		checkProgram(t, g, p, map[string]int{"n": 3}, 1)
 		p.Plan, p.PredictPlan = nil, nil
-		return p.String()
+		var b strings.Builder
+		b.WriteString(p.String())
+		// The composed formulas of the materialized elementwise values.
+		for _, k := range append(p.Forward, p.Backward...) {
+			for _, v := range k.Materialized {
+				if v.Op.Class != ir.Elementwise {
+					continue
+				}
+				e, in := k.Formula(v)
+				var refs []string
+				for _, a := range in {
+					refs = append(refs, a.Ref())
+				}
+				fmt.Fprintf(&b, "formula %s = %s over (%s)\n", v.Ref(), e, strings.Join(refs, " "))
+			}
+		}
+		return b.String()
 	})
 }

@@ -120,11 +120,9 @@ func btoi(b bool) int {
 // ValueBytes is the size of v's buffer in bytes, as a polynomial.
 func ValueBytes(v *ir.Value) Size { return ShapeSize(v.Type.Shape).Scale(int64(v.Type.DType.Size())) }
 
-// isFree reports whether a program can read v without another program
-// computing it: inputs and params (bound by the caller), constants (fills
-// made once) and numel (read from the dims). Free values are never
-// residuals and are in no program's kernels, except numel, which each
-// program that needs it computes itself.
+// isFree reports whether v costs nothing to recompute: inputs and params
+// (bound by the caller), constants (fills made once) and numel (read from
+// the dims). Remat never counts them as memory.
 func isFree(v *ir.Value) bool {
 	switch v.Op.Name {
 	case "input", "param", "const", "numel":
@@ -148,14 +146,16 @@ func hasNoKernel(v *ir.Value) bool {
 //
 //   - Forward: every value the objective and the non-gradient outputs depend on.
 //   - Backward: every value the gradient outputs depend on that is not in
-//     Forward, plus the free values (numel) it needs itself.
+//     Forward, other than inputs, params and constants.
 //   - Predict: every value the non-gradient outputs that do not depend on a
 //     target input (input with the target attr, such as labels) depend on.
 //     Predict runs with dropout off: its dropout_mask values are all ones.
 //
 // Residuals are the Forward values that Backward reads (or returns as a
-// gradient), other than free values; they are what the forward pass must
-// keep for the backward pass, in graph order.
+// gradient), other than inputs, params and constants; they are what the
+// forward pass must keep for the backward pass, in graph order. A value is
+// computed by one program of the training step only: Forward and
+// Backward are disjoint.
 type Partition struct {
 	Forward, Backward, Predict []bool // by value ID
 	Residuals                  []*ir.Value
@@ -197,15 +197,14 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	}
 	p.Forward = ancestorSet(g, fwdRoots)
 	p.Predict = ancestorSet(g, predRoots)
-	for _, r := range bwdRoots {
-		if !p.Forward[r.ID] || isFree(r) {
-			p.Backward[r.ID] = true
-		}
-	}
 	resid := make([]bool, n)
 	for _, r := range bwdRoots {
-		if p.Forward[r.ID] && !isFree(r) {
+		switch {
+		case hasNoKernel(r):
+		case p.Forward[r.ID]:
 			resid[r.ID] = true
+		default:
+			p.Backward[r.ID] = true
 		}
 	}
 	for i := n - 1; i >= 0; i-- {
@@ -214,8 +213,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 		}
 		for _, a := range g.Values[i].Args {
 			switch {
-			case isFree(a):
-				p.Backward[a.ID] = true
+			case hasNoKernel(a):
 			case p.Forward[a.ID]:
 				resid[a.ID] = true
 			default:

@@ -30,7 +30,7 @@ func TestPartitionMLP(t *testing.T) {
 		t.Errorf("residuals %v, want %v", got, want)
 	}
 	for _, v := range g.Values {
-		if part.Forward[v.ID] && part.Backward[v.ID] && !isFree(v) {
+		if part.Forward[v.ID] && part.Backward[v.ID] {
 			t.Errorf("%s is in both forward and backward", v)
 		}
 		if part.Predict[v.ID] && !part.Forward[v.ID] {

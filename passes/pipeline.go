@@ -65,8 +65,19 @@ type Report struct {
 	Program  *ProgramStats // set by the lowering passes
 }
 
-// Pipeline is the ordered list of passes Compile runs. Every pass is
-// followed by ir.Verify.
+// Pipeline is the ordered list of passes Compile runs:
+//
+//	grad → simplify → remat → dce → partition → fuse → plan
+//
+// The first four rewrite the graph; the last three (the lowering passes)
+// analyse the final graph into a Program: partition splits it into the
+// forward, backward and predict programs with one kernel per value, fuse
+// regroups the values into fused kernels, plan schedules them and packs
+// their buffers. Every pass is followed by ir.Verify (and, after a
+// lowering pass, Program.Check). grad and partition are required; with
+// any subset of the others disabled the program still computes the same
+// values: without fuse each value is its own kernel, without plan each
+// buffer has its own region of the arena.
 var Pipeline = []Pass{
 	{Name: "grad", Required: true, Doc: "reverse-mode autodiff: appends the adjoint graph and a gradient output per parameter",
 		Run: func(c *Context) error {

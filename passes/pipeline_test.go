@@ -45,6 +45,24 @@ var optModels = []struct {
 	{"Composite", compositeModel},
 	{"Dropout", dropoutModel},
 	{"Broadcasting", broadcastingModel},
+	{"GELUNet", models.GELUNet},
+	{"CustomVJP", customVJPModel},
+}
+
+// customVJPModel clips a gradient with a user-written backward rule.
+func customVJPModel(g *dsl.Graph) {
+	g.SetFloat(dsl.Float64)
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float64, n, 4)
+	W := g.Param("W", 4, 4, dsl.Normal(0, 1))
+	clip := dsl.CustomVJP("clipgrad",
+		func(xs ...*dsl.Tensor) *dsl.Tensor { return dsl.Tanh(xs[0]) },
+		func(xs []*dsl.Tensor, y, g *dsl.Tensor) []*dsl.Tensor {
+			return []*dsl.Tensor{dsl.Minimum(dsl.Maximum(g, -0.01), 0.01)}
+		})
+	h := clip(x.MatMul(W)).Named("h")
+	g.Output("h", h)
+	g.Minimize(h.Square().Sum().Mul(0.5))
 }
 
 // compositeModel uses composites: tanh, sigmoid, softplus, logsumexp,
@@ -304,7 +322,30 @@ func runProgram(p *Program, env ir.Env, predict bool) (*ir.Result, error) {
 			continue // a view: load reads the argument's buffer
 		}
 		local := map[*ir.Value]*ir.Tensor{}
+		if k.Kind == KernelLoop {
+			// A loop computes each materialized value by its composed
+			// formula over the kernel's inputs, as generated code does.
+			for _, v := range k.Materialized {
+				e, in := k.Formula(v)
+				args := make([]*ir.Tensor, len(in))
+				for i, a := range in {
+					t, err := load(a)
+					if err != nil {
+						return nil, fmt.Errorf("kernel %s: %v", k, err)
+					}
+					args[i] = t
+				}
+				shape, err := v.Type.Shape.Eval(env.Dims)
+				if err != nil {
+					return nil, err
+				}
+				local[v] = evalFormula(e, args, v.Type.DType, shape)
+			}
+		}
 		for _, v := range k.Values {
+			if k.Kind == KernelLoop {
+				break
+			}
 			args := make([]*ir.Tensor, len(v.Args))
 			for i, a := range v.Args {
 				if t := local[a]; t != nil {
@@ -349,6 +390,41 @@ func runProgram(p *Program, env ir.Env, predict bool) (*ir.Result, error) {
 		res.Objective = t
 	}
 	return res, nil
+}
+
+// evalFormula evaluates a composed scalar formula at every index of shape,
+// reading args with NumPy broadcasting.
+func evalFormula(e *ir.Expr, args []*ir.Tensor, d ir.DType, shape []int) *ir.Tensor {
+	out := ir.NewTensor(d, shape...)
+	idx := make([]int, len(shape))
+	vals := make([]float64, len(args))
+	for k := range out.Len() {
+		rem := k
+		for i := len(shape) - 1; i >= 0; i-- {
+			idx[i] = rem % shape[i]
+			rem /= shape[i]
+		}
+		for i, a := range args {
+			off, stride := 0, 1
+			for j := len(a.Shape) - 1; j >= 0; j-- {
+				if a.Shape[j] != 1 {
+					off += idx[len(shape)-len(a.Shape)+j] * stride
+				}
+				stride *= a.Shape[j]
+			}
+			vals[i] = a.At(off)
+		}
+		r := e.Eval(vals, nil)
+		if d == ir.I32 {
+			out.I[k] = int32(r)
+		} else {
+			out.F[k] = r
+		}
+	}
+	if d == ir.I32 {
+		return out
+	}
+	return ir.FromFloats(d, out.F, shape...)
 }
 
 // evalAlone evaluates one value on argument tensors with ir.Interp, as a

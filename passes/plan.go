@@ -71,7 +71,7 @@ type BufferPlan struct {
 
 // planBuffers plans the kernels of a timeline. pack=false gives every
 // buffer its own region (the plan pass disabled).
-func planBuffers(g *ir.Graph, timeline []*Kernel, kept []bool, capacity map[string]int, pack bool) *BufferPlan {
+func planBuffers(g *ir.Graph, timeline []*Kernel, capacity map[string]int, pack bool) *BufferPlan {
 	p := &BufferPlan{Capacity: capacity, Of: map[*ir.Value]*Buffer{}, ArenaElems: map[ir.DType]int64{}}
 	end := len(timeline) - 1
 	lastUse := map[*ir.Value]int{}
@@ -112,7 +112,10 @@ func planBuffers(g *ir.Graph, timeline []*Kernel, kept []bool, capacity map[stri
 			v := k.Materialized[0]
 			for _, a := range k.Inputs {
 				b := p.Of[a]
-				if b != nil && b.End == t && a.Type.Equal(v.Type) && !isOut[a] && !slices.ContainsFunc(b.Values, func(x *ir.Value) bool { return isOut[x] }) {
+				// Every read of the buffer by this kernel must be at the
+				// index being written: no view of it with another shape.
+				sameIndex := !slices.ContainsFunc(k.Inputs, func(x *ir.Value) bool { return p.Of[x] == b && !x.Type.Equal(v.Type) })
+				if b != nil && b.End == t && sameIndex && !slices.ContainsFunc(b.Values, func(x *ir.Value) bool { return isOut[x] }) {
 					inplace = b
 					break
 				}

@@ -22,17 +22,19 @@ import (
 //   - Residuals are the Forward values Backward reads (see Partition), in
 //     graph order; Forward materializes each of them.
 //   - Plan places the values of the training step (Forward then Backward
-//     as one timeline); PredictPlan those of Predict. Every materialized
-//     value of a timeline has a buffer in its plan (Plan.Of), as does every
-//     reshape of one.
+//     as one timeline, so residuals stay live across the two calls);
+//     PredictPlan those of Predict, in an arena of its own (Predict may
+//     run between Forward and Backward, so it must not share Plan's).
+//     Every materialized value of a timeline has a buffer in its plan
+//     (Plan.Of), as does every reshape of one.
 //
 // See Kernel for the invariants of a kernel.
 type Program struct {
-	Graph                     *ir.Graph
+	Graph                      *ir.Graph
 	Forward, Backward, Predict []*Kernel
-	Residuals                 []*ir.Value
-	Plan, PredictPlan         *BufferPlan
-	Report                    *Report
+	Residuals                  []*ir.Value
+	Plan, PredictPlan          *BufferPlan
+	Report                     *Report
 }
 
 // Lower partitions, fuses, schedules and plans a joint graph (the result
@@ -74,7 +76,7 @@ func planProgram(prog *Program, capacity map[string]int, pack bool) {
 	g := prog.Graph
 	part := PartitionGraph(g)
 	timeline := append(slices.Clone(prog.Forward), prog.Backward...)
-	prog.Plan = planBuffers(g, timeline, part.Kept, capacity, pack)
+	prog.Plan = planBuffers(g, timeline, capacity, pack)
 	pg := *g // Predict's results are its non-gradient outputs only
 	pg.Outputs = nil
 	pg.Objective = nil
@@ -83,7 +85,7 @@ func planProgram(prog *Program, capacity map[string]int, pack bool) {
 			pg.Outputs = append(pg.Outputs, o)
 		}
 	}
-	prog.PredictPlan = planBuffers(&pg, prog.Predict, nil, capacity, pack)
+	prog.PredictPlan = planBuffers(&pg, prog.Predict, capacity, pack)
 }
 
 // Kernels counts the kernels of all three entry points.

@@ -81,7 +81,8 @@ func (r *RematReport) String() string {
 // ops (extern calls, custom_vjp) and values the forward returns. A
 // recomputed value is a copy of the forward value placed before its first
 // backward use; the backward uses read the copy. Remat keeps every output
-// and name; the recomputed copies carry the original's name.
+// and name; the recomputed copies carry the original's name. Run Simplify
+// before Remat, not after: its CSE would merge the copies back.
 func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 	r := &remat{g: g, opts: opts, rep: &RematReport{BudgetMet: true}, copies: map[*ir.Value]*ir.Value{}}
 	p := PartitionGraph(g)
@@ -313,7 +314,11 @@ func (r *remat) cheap() {
 			if extra >= r.bytes(v) {
 				continue
 			}
-			r.recompute(v, cone, p, fmt.Sprintf("cheap to recompute from %s (saved anyway)", strings.Join(reads, ", ")))
+			why := fmt.Sprintf("cheap to recompute from %s (saved anyway)", strings.Join(reads, ", "))
+			if extra > 0 {
+				why = fmt.Sprintf("cheap to recompute from %s (saving them costs %d B, less than its own)", strings.Join(reads, ", "), extra)
+			}
+			r.recompute(v, cone, p, why)
 			changed = true
 			break
 		}

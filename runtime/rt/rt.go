@@ -30,10 +30,13 @@ type Float interface{ ~float32 | ~float64 }
 
 // B2F is 1 if b, else 0: the value of a comparison in a scalar formula.
 func B2F[T Float](b bool) T {
+	// Written so that the compiler emits a flag move and a conversion, not
+	// a branch: masks such as ReLU's are unpredictable.
+	var i int
 	if b {
-		return 1
+		i = 1
 	}
-	return 0
+	return T(i)
 }
 
 // Where is a if c, else b: the formula function where(c, a, b).

@@ -1,0 +1,231 @@
+package codegen
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// BenchmarkTrainStep times one training step (forward, backward, SGD
+// update) of the benchmark models, generated ("bpgen") and written by hand
+// over gonum's BLAS ("gonum": the same computation with blas32/blas64 Gemm
+// and plain loops).
+func BenchmarkTrainStep(b *testing.B) {
+	for _, spec := range benchmodels.Specs {
+		rng := rand.New(rand.NewPCG(1, 2))
+		x64 := make([]float64, spec.Batch*spec.Layers[0])
+		for i := range x64 {
+			x64[i] = rng.Float64()
+		}
+		y := make([]int32, spec.Batch)
+		for i := range y {
+			y[i] = int32(rng.IntN(spec.Layers[len(spec.Layers)-1]))
+		}
+		x32 := make([]float32, len(x64))
+		for i, v := range x64 {
+			x32[i] = float32(v)
+		}
+		name := map[string]string{"s": "S", "m": "M", "l": "L"}[spec.Name]
+		b.Run(name+"/bpgen", func(b *testing.B) {
+			step := generatedStep(b, spec.Name, spec.Batch, x32, x64, y)
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+		})
+		b.Run(name+"/gonum", func(b *testing.B) {
+			var step func() float64
+			if spec.DType == 2 { // dsl.Float64
+				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm64, 1)
+				step = func() float64 { return bl.step(x64, y, 0.1) }
+			} else {
+				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm32, 1)
+				step = func() float64 { return bl.step(x32, y, 0.1) }
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+		})
+	}
+}
+
+func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float64, y []int32) func() {
+	fail := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	switch name {
+	case "s":
+		mdl, err := s.New(s.Config{MaxN: n, Seed: 1, Optimizer: s.Optimizer{LR: 0.1}})
+		fail(err)
+		in := s.Inputs{X: x64, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "m":
+		mdl, err := m.New(m.Config{MaxN: n, Seed: 1, Optimizer: m.Optimizer{LR: 0.1}})
+		fail(err)
+		in := m.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "l":
+		mdl, err := l.New(l.Config{MaxN: n, Seed: 1, Optimizer: l.Optimizer{LR: 0.1}})
+		fail(err)
+		in := l.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	}
+	b.Fatalf("no model %s", name)
+	return nil
+}
+
+// gemmFunc is C = op(A)·op(B) + beta·C, row-major.
+type gemmFunc[T float32 | float64] func(tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+func tr(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+func gonumGemm32(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	blas32.Gemm(tr(tA), tr(tB), 1, blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
+		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b}, beta, blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
+}
+
+func gonumGemm64(tA, tB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	blas64.Gemm(tr(tA), tr(tB), 1, blas64.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
+		blas64.General{Rows: br, Cols: bc, Stride: ldb, Data: b}, beta, blas64.General{Rows: m, Cols: n, Stride: ldc, Data: c})
+}
+
+// baseline is the hand-written training step of a ReLU MLP with softmax
+// cross-entropy and plain SGD: what a careful gonum user would write.
+type baseline[T float32 | float64] struct {
+	layers       []int
+	n            int
+	W, B, dW, dB [][]T
+	z, h, dz     [][]T // per layer; h[0] is the input
+	gemm         gemmFunc[T]
+}
+
+func newBaseline[T float32 | float64](layers []int, n int, gemm gemmFunc[T], seed uint64) *baseline[T] {
+	bl := &baseline[T]{layers: layers, n: n, gemm: gemm}
+	rng := rand.New(rand.NewPCG(seed, 3))
+	L := len(layers) - 1
+	bl.h = make([][]T, L+1)
+	for i := 1; i <= L; i++ {
+		in, out := layers[i-1], layers[i]
+		w := make([]T, in*out)
+		std := math.Sqrt(2 / float64(in))
+		for j := range w {
+			w[j] = T(rng.NormFloat64() * std)
+		}
+		bl.W = append(bl.W, w)
+		bl.B = append(bl.B, make([]T, out))
+		bl.dW = append(bl.dW, make([]T, in*out))
+		bl.dB = append(bl.dB, make([]T, out))
+		bl.z = append(bl.z, make([]T, n*out))
+		bl.dz = append(bl.dz, make([]T, n*out))
+		bl.h[i] = make([]T, n*out)
+	}
+	return bl
+}
+
+func (bl *baseline[T]) step(x []T, y []int32, lr T) float64 {
+	n, L := bl.n, len(bl.layers)-1
+	bl.h[0] = x
+	for i := 0; i < L; i++ {
+		in, out := bl.layers[i], bl.layers[i+1]
+		z := bl.z[i]
+		bl.gemm(false, false, n, out, in, bl.h[i], in, bl.W[i], out, 0, z, out)
+		for r := 0; r < n; r++ {
+			row := z[r*out : (r+1)*out]
+			for j := range row {
+				row[j] += bl.B[i][j]
+			}
+		}
+		if i < L-1 {
+			h := bl.h[i+1]
+			for j, v := range z {
+				h[j] = max(v, 0)
+			}
+		}
+	}
+	// Softmax cross-entropy and its gradient (softmax − onehot)/n.
+	k := bl.layers[L]
+	logits, dz := bl.z[L-1], bl.dz[L-1]
+	loss := 0.0
+	for r := 0; r < n; r++ {
+		row := logits[r*k : (r+1)*k]
+		m := math.Inf(-1)
+		for _, v := range row {
+			m = max(m, float64(v))
+		}
+		s := 0.0
+		for _, v := range row {
+			s += math.Exp(float64(v) - m)
+		}
+		lse := m + math.Log(s)
+		loss += lse - float64(row[y[r]])
+		for j, v := range row {
+			p := math.Exp(float64(v) - lse)
+			if j == int(y[r]) {
+				p--
+			}
+			dz[r*k+j] = T(p / float64(n))
+		}
+	}
+	for i := L - 1; i >= 0; i-- {
+		in, out := bl.layers[i], bl.layers[i+1]
+		dz := bl.dz[i]
+		bl.gemm(true, false, in, out, n, bl.h[i], in, dz, out, 0, bl.dW[i], out)
+		db := bl.dB[i]
+		clear(db)
+		for r := 0; r < n; r++ {
+			for j, v := range dz[r*out : (r+1)*out] {
+				db[j] += v
+			}
+		}
+		if i > 0 {
+			prev := bl.dz[i-1]
+			bl.gemm(false, true, n, in, out, dz, out, bl.W[i], out, 0, prev, in)
+			for j, v := range bl.z[i-1] {
+				if v <= 0 {
+					prev[j] = 0
+				}
+			}
+		}
+	}
+	for i := 0; i < L; i++ {
+		for j, g := range bl.dW[i] {
+			bl.W[i][j] -= lr * g
+		}
+		for j, g := range bl.dB[i] {
+			bl.B[i][j] -= lr * g
+		}
+	}
+	return loss / float64(n)
+}
