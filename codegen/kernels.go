@@ -114,7 +114,7 @@ func (k *kctx) body() []jen.Code {
 		return []jen.Code{k.slice(v).Index(jen.Lit(0)).Op("=").Id(goType(v.Type.DType)).Call(k.prod(v.Attrs.Shape("shape")))}
 	case "dropout_mask":
 		return []jen.Code{jen.Qual(rtPath, "DropoutMask").Call(k.slice(v), jen.Lit(v.Attrs.Float("p")),
-			jen.Lit(uint64(v.Attrs.Int("seed"))).Op("^").Id("s").Dot("seed"), jen.Id("s").Dot("step"), jen.Id("s").Dot("training"))}
+			jen.Lit(v.Attrs.Int("seed")).Op("^").Id("s").Dot("seed"), jen.Id("s").Dot("step"), jen.Id("s").Dot("training"))}
 	case "sum", "mean", "max", "min", "logsumexp":
 		return k.reduce()
 	case "softmax", "log_softmax", "argmax":

@@ -58,6 +58,28 @@ func (t *Tensor) Named(name string) *Tensor {
 	return t
 }
 
+// Checkpoint marks t (which must be named) to be saved by the forward pass
+// for the backward pass: when a model has checkpoints, bpgen's remat pass
+// recomputes the other intermediates from them instead of keeping them,
+// trading compute for memory.
+func (t *Tensor) Checkpoint() *Tensor {
+	if t.invalid() {
+		return t
+	}
+	if t.v.Name == "" {
+		t.g.errorf("Checkpoint: name the value first, e.g. x.Named(\"h1\").Checkpoint()")
+		return t
+	}
+	ig := t.g.b.Graph()
+	for _, c := range ig.Checkpoints {
+		if c == t.v.Name {
+			return t
+		}
+	}
+	ig.Checkpoints = append(ig.Checkpoints, t.v.Name)
+	return t
+}
+
 func (t *Tensor) String() string {
 	if t.invalid() {
 		return "<invalid>"

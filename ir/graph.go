@@ -80,6 +80,9 @@ type Graph struct {
 	Values    []*Value
 	Outputs   []Output
 	Objective *Value
+	// Checkpoints names values (by Value.Name) the user marked to be saved
+	// for the backward pass; the remat pass recomputes the other residuals.
+	Checkpoints []string
 	// Funcs are graphs the main graph refers to by name: the user-written
 	// backward rules of custom_vjp values. They print after the main graph.
 	Funcs []*Graph
@@ -193,7 +196,7 @@ func (g *Graph) Uses() []int {
 
 // Clone returns a deep copy of g (values are new; ops and positions shared).
 func (g *Graph) Clone() *Graph {
-	c := &Graph{Name: g.Name, Dims: append([]string(nil), g.Dims...)}
+	c := &Graph{Name: g.Name, Dims: append([]string(nil), g.Dims...), Checkpoints: append([]string(nil), g.Checkpoints...)}
 	m := make(map[*Value]*Value, len(g.Values))
 	for _, v := range g.Values {
 		nv := &Value{ID: v.ID, Op: v.Op, Type: Type{v.Type.DType, v.Type.Shape.Clone()}, Attrs: v.Attrs.Clone(), Pos: v.Pos, Name: v.Name}

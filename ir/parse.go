@@ -63,6 +63,12 @@ func (p *textParser) parse(src string) (*Graph, error) {
 			if err := p.output(g, line); err != nil {
 				return nil, err
 			}
+		case strings.HasPrefix(line, "checkpoint "):
+			name := strings.TrimSpace(strings.TrimPrefix(line, "checkpoint "))
+			if !isName(name) {
+				return nil, p.errorf("bad checkpoint name %q", name)
+			}
+			g.Checkpoints = append(g.Checkpoints, name)
 		case strings.HasPrefix(line, "minimize "):
 			ref := strings.TrimSpace(strings.TrimPrefix(line, "minimize "))
 			v := p.refs[ref]

@@ -39,6 +39,11 @@ func Print(g *Graph) string {
 		}
 		b.WriteByte('\n')
 	}
+	for _, c := range g.Checkpoints {
+		b.WriteString("  checkpoint ")
+		b.WriteString(c)
+		b.WriteByte('\n')
+	}
 	if g.Objective != nil {
 		b.WriteString("  minimize ")
 		b.WriteString(g.Objective.Ref())

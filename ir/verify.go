@@ -93,6 +93,20 @@ func verify(g, main *Graph) error {
 			return verifyError(g, i, fmt.Sprintf("the objective must be a float scalar, not %v", o.Type))
 		}
 	}
+	for i, c := range g.Checkpoints {
+		found := false
+		for _, v := range g.Values {
+			found = found || v.Name == c
+		}
+		if !found {
+			return fmt.Errorf("verify %s: checkpoint %q names no value", g.Name, c)
+		}
+		for _, d := range g.Checkpoints[:i] {
+			if d == c {
+				return fmt.Errorf("verify %s: checkpoint %q is listed twice", g.Name, c)
+			}
+		}
+	}
 	funcs := map[string]bool{}
 	for _, f := range g.Funcs {
 		if funcs[f.Name] {

@@ -146,6 +146,13 @@ func CompileProgram(g *ir.Graph, opts Options) (*Program, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
+	// Checkpoints marked in the model (dsl's Tensor.Checkpoint) join those
+	// given as options.
+	for _, name := range g.Checkpoints {
+		if !slices.Contains(opts.Checkpoint, name) {
+			opts.Checkpoint = append(slices.Clip(opts.Checkpoint), name)
+		}
+	}
 	c := &Context{Graph: g.Clone(), Report: &Report{}, Options: opts}
 	for _, p := range Pipeline {
 		if err := runPass(c, p); err != nil {
