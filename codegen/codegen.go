@@ -15,6 +15,30 @@
 // the standard library. It names buffers after the DSL values they hold,
 // precedes each kernel with the line of IR it implements, and allocates
 // nothing per training step.
+//
+// The generated package's API, for a model with symbolic dim n, input x,
+// labels y, params W1 and b1 and outputs loss and logits:
+//
+//	type Config struct { MaxN int; Seed uint64; Optimizer Optimizer } // capacity per dim
+//	type Optimizer struct { Kind string; LR, Momentum, WeightDecay float64; Nesterov bool; Beta1, Beta2, Eps float64 }
+//	type Params struct { W1, B1 []float32 }                   // capitalized DSL names
+//	type Inputs struct { X []float32; Y []int32; N int }      // inputs, then dims
+//	type Outputs struct { Loss float32; Logits []float32 }   // non-gradient outputs
+//	func New(cfg Config) (*Model, error)
+//	func (m *Model) Forward(in Inputs) (float32, error)      // training mode; returns the objective
+//	func (m *Model) Backward() error                         // gradients into m.Grads
+//	func (m *Model) TrainStep(in Inputs) (float32, error)    // forward, backward, optimizer update
+//	func (m *Model) Outputs() Outputs                        // of the last Forward
+//	func (m *Model) Predict(in Inputs) (Outputs, error)      // inference; no target inputs needed
+//	func (m *Model) InputGrads() InputGrads                  // only with passes.GradOptions.Wrt
+//	func (m *Model) Tensors() []Tensor                       // params with gradients, for I/O
+//	func (m *Model) Save(path string) error                  // safetensors
+//	func (m *Model) Load(path string) error
+//
+// Initial parameters equal ir.InitParams bit for bit, dropout masks those
+// of ir.Interp with Env{Step: number of completed TrainSteps}, and every
+// entry point checks its inputs (dims within capacity, slice lengths,
+// label and index ranges) and returns an error rather than panic.
 package codegen
 
 import (
@@ -109,7 +133,12 @@ func isIdent(s string) bool { return sanitize(s) == s && s != "_" }
 // identities.
 func Retarget(g *ir.Graph, d ir.DType) *ir.Graph {
 	c := g.Clone()
-	for _, v := range c.Values {
+	retype(c, d)
+	return c
+}
+
+func retype(g *ir.Graph, d ir.DType) {
+	for _, v := range g.Values {
 		if v.Type.DType.IsFloat() {
 			v.Type.DType = d
 		}
@@ -117,7 +146,9 @@ func Retarget(g *ir.Graph, d ir.DType) *ir.Graph {
 			v.Attrs["dtype"] = d
 		}
 	}
-	return c
+	for _, f := range g.Funcs {
+		retype(f, d)
+	}
 }
 
 // newFile starts a generated file with the header and the version

@@ -45,6 +45,7 @@ func TestGenerated(t *testing.T) {
 		m      *testModel
 		g      *ir.Graph
 		n      int
+		dims   map[string]int
 		seed   uint64
 		inputs map[string]*ir.Tensor
 		opt    string
@@ -63,8 +64,8 @@ func TestGenerated(t *testing.T) {
 		for ci, n := range ns {
 			seed := uint64(1000*mi + ci + 1)
 			dims := map[string]int{}
-			for _, d := range g.Dims {
-				dims[d] = n
+			for i, d := range g.Dims {
+				dims[d] = min(n+i, capacity) // distinct sizes for distinct dims
 			}
 			in, err := randomInputs(g, m, dims, seed)
 			if err != nil {
@@ -79,7 +80,7 @@ func TestGenerated(t *testing.T) {
 				// large products: only bpgen's kernels promise no allocation.
 				Allocs: ci == len(ns)-1 && m.gemm != "gonum"}
 			for _, d := range p.dims {
-				c.Dims[d.in] = n
+				c.Dims[d.in] = dims[d.name]
 			}
 			for _, v := range p.inputs {
 				tt := in[v.Name]
@@ -102,7 +103,7 @@ func TestGenerated(t *testing.T) {
 				c.Opt = map[string]any{"Kind": "sgd", "LR": sgdLR, "Momentum": sgdMomentum, "WeightDecay": sgdWeightDecay}
 			}
 			cases = append(cases, c)
-			refs = append(refs, ref{m, g, n, seed, in, opt})
+			refs = append(refs, ref{m, g, n, dims, seed, in, opt})
 		}
 	}
 	// Probes of input validation and of Save/Load.
@@ -137,11 +138,26 @@ func TestGenerated(t *testing.T) {
 	c := mlpInputs(1, 784, []float64{0})
 	c.Probe, c.Save = false, filepath.Join(suite.dir, "mlp32.safetensors")
 	addProbe("save/load", c)
+	c = mlpInputs(1, 784, []float64{0})
+	c.Cap = 0
+	addProbe("capacity 0", c, "New: mlp32: Config.MaxN is 0; it must be positive")
+	c = mlpInputs(1, 784, []float64{0})
+	c.Opt = map[string]any{"Kind": "rmsprop"}
+	addProbe("unknown optimizer", c, `New: mlp32: Config.Optimizer.Kind is "rmsprop", want "sgd" or "adam"`)
+	c = mlpInputs(1, 784, []float64{0})
+	c.Opt = map[string]any{"Nesterov": true}
+	addProbe("nesterov without momentum", c, "New: mlp32: Config.Optimizer.Nesterov needs a nonzero Momentum")
 
 	results := suite.run(t, cases)
 	for i, pr := range probes {
 		res := results[len(results)-len(probes)+i]
 		t.Run("probe/"+pr.name, func(t *testing.T) {
+			if strings.HasPrefix(res.Err, "New: ") {
+				if len(pr.want) != 1 || !strings.Contains(res.Err, pr.want[0]) {
+					t.Fatalf("error %q, want %q", res.Err, pr.want)
+				}
+				return
+			}
 			if res.Err != "" {
 				t.Fatal(res.Err)
 			}
@@ -161,12 +177,12 @@ func TestGenerated(t *testing.T) {
 			if res.Err != "" {
 				t.Fatal(res.Err)
 			}
-			checkCase(t, r.m, r.g, r.n, r.seed, r.inputs, r.opt, res)
+			checkCase(t, r.m, r.g, r.dims, r.seed, r.inputs, r.opt, res)
 		})
 	}
 }
 
-func checkCase(t *testing.T, m *testModel, g *ir.Graph, n int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
+func checkCase(t *testing.T, m *testModel, g *ir.Graph, dims map[string]int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
 	p, err := newPlan(g, Options{Package: m.name})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +197,7 @@ func checkCase(t *testing.T, m *testModel, g *ir.Graph, n int, seed uint64, inpu
 			if e := compareNorm(got, want); e > tol32 {
 				t.Errorf("%s: norm-wise relative error %.3g > %g", what, e, tol32)
 			}
-			return
+			tol = tol32Elem
 		}
 		if e, at := compare(got, want); e > tol {
 			if at >= 0 && at < len(got) && at < len(want) {
@@ -204,10 +220,7 @@ func checkCase(t *testing.T, m *testModel, g *ir.Graph, n int, seed uint64, inpu
 		}
 	}
 
-	env := ir.Env{Dims: map[string]int{}, Inputs: map[string]*ir.Tensor{}, Training: true, Seed: seed}
-	for _, d := range g.Dims {
-		env.Dims[d] = n
-	}
+	env := ir.Env{Dims: dims, Inputs: map[string]*ir.Tensor{}, Training: true, Seed: seed}
 	for k, v := range inputs {
 		env.Inputs[k] = v
 	}
@@ -233,6 +246,13 @@ func checkCase(t *testing.T, m *testModel, g *ir.Graph, n int, seed uint64, inpu
 		}
 		grads[gi.param.Name] = w
 		check("gradient of "+gi.param.Name, res.Grads[gi.field], w)
+	}
+
+	if len(p.inputGrads) != len(m.wrt) {
+		t.Errorf("%d input gradients, want %d", len(p.inputGrads), len(m.wrt))
+	}
+	for _, o := range p.inputGrads {
+		check("gradient of input "+o.name, res.InGrads[o.field], want.Values[o.v.ID].F)
 	}
 
 	// Inference.

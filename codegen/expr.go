@@ -131,8 +131,13 @@ func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
 		case "max", "min":
 			return jen.Id(e.Op).Call(args...)
 		case "where":
-			c := ep.print(e.Args[0], 3)
-			return jen.Qual(rtPath, "Where").Types(jen.Id(ep.work())).Call(c.Op("!=").Lit(0), args[1], args[2])
+			var cond *jen.Statement
+			if c := e.Args[0]; c.Kind == ir.ExprBinary && ir.IsComparison(c.Op) {
+				cond = ep.print(c.Args[0], 3).Op(c.Op).Add(ep.print(c.Args[1], 4)) // the comparison itself
+			} else {
+				cond = ep.print(c, 3).Op("!=").Lit(0)
+			}
+			return jen.Qual(rtPath, "Where").Types(jen.Id(ep.work())).Call(cond, args[1], args[2])
 		}
 		ep.fail(fmt.Errorf("formula function %s not supported by codegen", e.Op))
 		return jen.Id("_")

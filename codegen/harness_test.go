@@ -39,6 +39,10 @@ const (
 	// a gradient of the 7-layer MLP) while the tensor as a whole agrees to
 	// ~1e-6, the backward error of float32 GEMM.
 	tol32 = 1e-5
+	// tol32Elem bounds the element-wise error of float32 models too
+	// (with relFloor), loosely: it catches a wrong element that the norm
+	// would average away.
+	tol32Elem = 1e-3
 	// relFloor: elements smaller than this fraction of a tensor's largest
 	// magnitude are compared absolutely, since they result from cancellation
 	// and carry the absolute error of the larger terms.
@@ -50,12 +54,13 @@ type testModel struct {
 	name   string // Go package name
 	fn     func(g *dsl.Graph)
 	dtype  ir.DType
-	lo, hi float64 // range of float inputs
-	labels int     // int32 inputs are in [0, labels)
-	ns     []int   // batch sizes to run (default 1, 3, 7)
-	adam   bool    // also check an Adam step
-	gemm   string  // Options.Gemm
-	noGrad bool    // a forward-only graph: no grad pass
+	lo, hi float64  // range of float inputs
+	labels int      // int32 inputs are in [0, labels)
+	ns     []int    // batch sizes to run (default 1, 3, 7)
+	adam   bool     // also check an Adam step
+	gemm   string   // Options.Gemm
+	noGrad bool     // a forward-only graph: no grad pass
+	wrt    []string // passes.GradOptions.Wrt
 }
 
 // capacity is Config.Max* of every harness model.
@@ -78,7 +83,7 @@ func (m *testModel) build() (*ir.Graph, error) {
 	if m.noGrad {
 		return Retarget(g, m.dtype), nil
 	}
-	j, _, err := passes.Grad(g, passes.GradOptions{})
+	j, _, err := passes.Grad(g, passes.GradOptions{Wrt: m.wrt})
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +109,7 @@ type driverResult struct {
 	Loss     float64
 	Outputs  map[string][]float64
 	Grads    map[string][]float64
+	InGrads  map[string][]float64
 	Predict  map[string][]float64
 	Stepped  map[string][]float64
 	StepLoss float64
@@ -239,6 +245,7 @@ type driverResult struct {
 	Loss     float64
 	Outputs  map[string][]float64
 	Grads    map[string][]float64
+	InGrads  map[string][]float64
 	Predict  map[string][]float64
 	Stepped  map[string][]float64
 	StepLoss float64
@@ -404,6 +411,9 @@ func run(c driverCase) (r driverResult) {
 		return fail(r, "Backward: %v", err)
 	}
 	r.Grads = fields(m.Elem().FieldByName("Grads"))
+	if ig := m.MethodByName("InputGrads"); ig.IsValid() {
+		r.InGrads = fields(ig.Call(nil)[0])
+	}
 	pin := reflect.New(in.Type()).Elem()
 	pin.Set(in)
 	out = m.MethodByName("Predict").Call([]reflect.Value{pin})
@@ -417,6 +427,9 @@ func run(c driverCase) (r driverResult) {
 	}
 	r.StepLoss = out[0].Float()
 	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if err := callErr(m.MethodByName("Backward").Call(nil)); err == nil {
+		return fail(r, "Backward after TrainStep (new parameters, old residuals) did not fail")
+	}
 	out = m.MethodByName("TrainStep").Call([]reflect.Value{in})
 	if err := callErr(out); err != nil {
 		return fail(r, "second TrainStep: %v", err)

@@ -26,7 +26,8 @@ type kctx struct {
 	fallible bool            // the kernel returns an error
 }
 
-// dimExpr is the Go expression of a list of dims' product.
+// prod is the Go expression of the product of dims (symbolic ones read
+// from kernel locals).
 func (k *kctx) prod(dims []ir.Dim) *jen.Statement {
 	static := 1
 	var parts []jen.Code
@@ -293,9 +294,9 @@ func (k *kctx) matmul() []jen.Code {
 	ta, tb := v.Attrs.Bool("transA"), v.Attrs.Bool("transB")
 	r := len(x.Type.Shape)
 	xs, ys, os := x.Type.Shape[r-2:], y.Type.Shape[r-2:], v.Type.Shape[r-2:]
-	m, kk := xs[0], xs[1]
+	kk := xs[1] // the inner dimension
 	if ta {
-		m, kk = kk, m
+		kk = xs[0]
 	}
 	var fn *jen.Statement
 	gemm := "Sgemm"
@@ -311,7 +312,6 @@ func (k *kctx) matmul() []jen.Code {
 		return fn.Clone().Call(jen.Lit(ta), jen.Lit(tb), k.prod(os[:1]), k.prod(os[1:]), k.prod([]ir.Dim{kk}),
 			jen.Lit(1), a, k.prod(xs[1:]), b, k.prod(ys[1:]), jen.Lit(0), c, k.prod(os[1:]))
 	}
-	_ = m
 	if r == 2 {
 		return []jen.Code{call(k.slice(x), k.slice(y), k.slice(v))}
 	}

@@ -65,6 +65,27 @@ func (p *plan) kernelsFile() *jen.File {
 	f.Func().Params(jen.Id("s").Op("*").Id("state")).Id("outputs").Params(jen.Id("all").Bool()).Id("Outputs").Block(body...)
 	f.Line()
 
+	if len(p.inputGrads) > 0 {
+		used := map[string]bool{}
+		var sets []jen.Code
+		for _, o := range p.inputGrads {
+			k := &kctx{p: p, used: used}
+			sets = append(sets, jen.Id("g").Dot(o.field).Op("=").Add(k.slice(o.v)))
+		}
+		var body []jen.Code
+		for _, d := range p.dims {
+			if used[d.name] {
+				body = append(body, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
+			}
+		}
+		body = append(body, jen.Var().Id("g").Id("InputGrads"))
+		body = append(body, sets...)
+		body = append(body, jen.Return(jen.Id("g")))
+		f.Comment("inputGrads returns the gradients with respect to inputs held in s.")
+		f.Func().Params(jen.Id("s").Op("*").Id("state")).Id("inputGrads").Params().Id("InputGrads").Block(body...)
+		f.Line()
+	}
+
 	// The kernels, in graph order.
 	done := map[*ir.Value]bool{}
 	for _, vals := range [][]*ir.Value{p.g.Values} {

@@ -151,6 +151,20 @@ func (p *plan) dataTypes(f *jen.File) {
 	f.Type().Id("Outputs").Struct(fields...)
 	f.Line()
 
+	if len(p.inputGrads) > 0 {
+		fields = nil
+		for _, o := range p.inputGrads {
+			in := p.g.Lookup(o.name)
+			fields = append(fields, jen.Comment(fmt.Sprintf("%s: %v, the gradient of the objective with respect to input %s", o.field, in.Type, o.name)),
+				jen.Id(o.field).Add(p.sliceType(o.v.Type.DType)))
+		}
+		f.Comment("InputGrads holds the gradients of the objective with respect to the")
+		f.Comment("inputs the model was differentiated for, as slices into the model's")
+		f.Comment("buffers, valid until the next call.")
+		f.Type().Id("InputGrads").Struct(fields...)
+		f.Line()
+	}
+
 	f.Comment("Tensor is one parameter with its gradient, for saving, loading and")
 	f.Comment("inspection. Data and Grad alias the model's buffers.")
 	f.Type().Id("Tensor").Struct(
@@ -174,7 +188,7 @@ func (p *plan) modelType(f *jen.File) {
 		jen.Line(),
 		jen.Id("cfg").Id("Config"),
 		jen.Id("steps").Int().Comment("completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1"),
-		jen.Id("forwardDone").Bool().Comment("Backward may run"),
+		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
 		jen.Id("useAdam").Bool(),
@@ -271,6 +285,9 @@ func (p *plan) newFunc(f *jen.File) {
 		jen.Switch(o("Kind")).Block(
 			jen.Case(jen.Lit(""), jen.Lit("sgd")).Block(
 				def("LR", 0.1),
+				jen.If(o("Nesterov").Op("&&").Add(o("Momentum")).Op("==").Lit(0)).Block(
+					jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(p.prefix+": Config.Optimizer.Nesterov needs a nonzero Momentum"))),
+				),
 				jen.Id("m").Dot("sgd").Op("=").Qual(optimPath, "SGD").Types(jen.Id(e)).Values(jen.Dict{
 					jen.Id("LR"): jen.Id(e).Call(o("LR")), jen.Id("Momentum"): jen.Id(e).Call(o("Momentum")),
 					jen.Id("WeightDecay"): jen.Id(e).Call(o("WeightDecay")), jen.Id("Nesterov"): o("Nesterov"),
@@ -326,7 +343,7 @@ func (p *plan) newFunc(f *jen.File) {
 			}
 			buf := jen.Id("m").Dot(st.name).Dot(vi.field)
 			body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
-			if v.Op.Name == "const" {
+			if v.Op.Name == "const" && v.Attrs.Float("value") != 0 {
 				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
 			}
 		}
@@ -373,9 +390,6 @@ func (p *plan) entryPoints(f *jen.File) {
 	}
 	for _, v := range p.inputs {
 		vi := p.vals[v.ID]
-		k := &kctx{p: p, used: map[string]bool{}}
-		want := k.prod(v.Type.Shape)
-		want = jen.Id("in").Dot(vi.input).Op("!=").Add(p.inputsProd(v.Type.Shape))
 		sym, format, args := p.shapeText(v.Type.Shape)
 		var msg string
 		var margs []jen.Code
@@ -393,11 +407,23 @@ func (p *plan) entryPoints(f *jen.File) {
 		}
 		check := jen.If(jen.Len(jen.Id("in").Dot(vi.input)).Op("!=").Add(p.inputsProd(v.Type.Shape))).Block(
 			jen.Return(jen.Qual("fmt", "Errorf").Call(append([]jen.Code{jen.Lit(msg)}, margs...)...)))
-		_ = want
 		if v.Attrs.Bool("target") {
 			check = jen.If(jen.Op("!").Id("pred")).Block(check)
 		}
 		body = append(body, check)
+	}
+	// Params and Grads are exported: a caller may have replaced a slice.
+	for _, v := range p.params {
+		fld := p.vals[v.ID].param
+		n, _ := v.Type.Shape.NumElements()
+		for _, which := range []string{"Params", "Grads"} {
+			check := jen.If(jen.Len(jen.Id("m").Dot(which).Dot(fld)).Op("!=").Lit(n)).Block(
+				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: %s.%s has %%d elements, want %d", p.prefix, which, fld, n)), jen.Len(jen.Id("m").Dot(which).Dot(fld)))))
+			if which == "Grads" {
+				check = jen.If(jen.Op("!").Id("pred")).Block(check)
+			}
+			body = append(body, check)
+		}
 	}
 	for _, d := range p.dims {
 		body = append(body, jen.Id("s").Dot(d.field).Op("=").Id("in").Dot(d.in))
@@ -448,7 +474,8 @@ func (p *plan) entryPoints(f *jen.File) {
 	}
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("Backward computes the gradient of the objective with respect to every")
-	f.Comment("parameter into m.Grads, after Forward.")
+	f.Comment("parameter into m.Grads, after Forward (and before the parameters")
+	f.Comment("change: TrainStep's update or Load make it an error again).")
 	f.Func().Params(m().Op("*").Id("Model")).Id("Backward").Params().Error().Block(body...)
 	f.Line()
 
@@ -462,6 +489,7 @@ func (p *plan) entryPoints(f *jen.File) {
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		m().Dot("update").Call(),
+		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
 		m().Dot("steps").Op("++"),
 		jen.Return(jen.Id("obj"), jen.Nil()),
 	)
@@ -487,6 +515,14 @@ func (p *plan) entryPoints(f *jen.File) {
 		jen.Return(m().Dot("train").Dot("outputs").Call(jen.True())),
 	)
 	f.Line()
+	if len(p.inputGrads) > 0 {
+		f.Comment("InputGrads returns the gradients with respect to inputs of the last")
+		f.Comment("Backward.")
+		f.Func().Params(m().Op("*").Id("Model")).Id("InputGrads").Params().Id("InputGrads").Block(
+			jen.Return(m().Dot("train").Dot("inputGrads").Call()),
+		)
+		f.Line()
+	}
 	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
 	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
 	f.Comment("It needs no target inputs and has buffers of its own: it does not")
@@ -554,6 +590,7 @@ func (p *plan) ioFuncs(f *jen.File) {
 	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
 	f.Comment("any file with tensors of the same names, dtypes and shapes).")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(
+		jen.Id("m").Dot("forwardDone").Op("=").False(),
 		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{

@@ -228,6 +228,10 @@ func harnessModels() []*testModel {
 		mlp("deep32", models.DeepMLP, ir.F32, false),
 		mlp("deep64", models.DeepMLP, ir.F64, true),
 		&testModel{name: "mlp64gonum", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, gemm: "gonum", ns: []int{2}},
+		&testModel{name: "twodims", fn: twoDims, dtype: ir.F32, lo: -1, hi: 1, labels: 3, adam: true, wrt: []string{"x"}},
+		&testModel{name: "wrt64", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, wrt: []string{"x"}, ns: []int{2}},
+		&testModel{name: "static", fn: staticModel, dtype: ir.F64, lo: -1, hi: 1, adam: true, ns: []int{1}},
+		&testModel{name: "awkward", fn: awkwardNames, dtype: ir.F64, lo: -1, hi: 1, adam: true},
 		&testModel{name: "fwdonly", fn: forwardOnly, dtype: ir.F32, lo: -1, hi: 1, noGrad: true, ns: []int{1, 4}},
 		&testModel{name: "composite64", fn: composite, dtype: ir.F64, lo: -1, hi: 1, labels: 4, adam: true},
 		&testModel{name: "composite32", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true},
@@ -242,4 +246,48 @@ func forwardOnly(g *dsl.Graph) {
 	g.Output("probs", dsl.Softmax(x))
 	g.Output("best", x.ArgMax(1))
 	g.Output("total", dsl.Tanh(x).Sum())
+}
+
+// awkwardNames uses names that collide with Go keywords, kernel locals and
+// the generated code's own identifiers.
+func awkwardNames(g *dsl.Graph) {
+	x := g.Dim("x")
+	out := g.Input("out", dsl.Float32, x, 3)
+	N := g.Input("X", dsl.Float32, x, 1)
+	typ := g.Param("type", 3, dsl.Normal(0, 1))
+	typ2 := g.Param("Type", 3, dsl.Normal(0, 1))
+	s := out.Mul(typ).Add(N).Named("s")
+	fmt := dsl.Tanh(s).Mul(typ2).Named("fmt")
+	g.Output("out.final", fmt)
+	g.Output("training", s.Sum())
+	g.Output("typ", typ.Reshape(3, 1)) // a param, through a reshape
+	g.Output("input", N)               // an input
+	g.Minimize(fmt.Square().Mean())
+}
+
+// twoDims has two symbolic dims: a batch of n sequences of length t.
+func twoDims(g *dsl.Graph) {
+	n, t := g.Dim("n"), g.Dim("t")
+	x := g.Input("x", dsl.Float32, n, t, 4)
+	y := g.Labels("y", n)
+	p := g.Param("p", 4, dsl.Normal(0, 0.5))
+	W := g.Param("W", 4, 3, dsl.XavierUniform())
+	h := dsl.Tanh(x.Add(p)).Mean(1) // [n,4]
+	o := h.MatMul(W)
+	tt := x.Transpose(1, 0, 2).Sum(0, 2) // [t]
+	g.Output("o", o)
+	g.Output("tt", tt)
+	g.Minimize(dsl.SoftmaxCrossEntropy(o, y).Mean().Add(tt.Mean().Mul(0.1)))
+}
+
+// staticModel has no symbolic dims, a scalar input and a scalar param.
+func staticModel(g *dsl.Graph) {
+	x := g.Input("x", dsl.Float32, 2, 3)
+	t := g.Input("t", dsl.Float32)
+	a := g.Param("a", dsl.Normal(1, 0.1))
+	W := g.Param("W", 3, 2, dsl.Normal(0, 1))
+	h := x.MatMul(W).Mul(a).Add(t) // [2,2]
+	g.Output("h", h)
+	g.Output("a2", a.Square())
+	g.Minimize(h.Square().Sum().Add(a.Mul(t)))
 }

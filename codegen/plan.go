@@ -17,12 +17,13 @@ type plan struct {
 	float  ir.DType // the model's float type (params, objective)
 	prefix string   // error-message prefix: the package name
 
-	dims    []dimInfo
-	inputs  []*ir.Value
-	params  []*ir.Value
-	vals    []*valInfo // by value ID
-	outputs []outInfo  // named outputs (not gradients)
-	grads   []gradInfo // one per param, in declaration order
+	dims       []dimInfo
+	inputs     []*ir.Value
+	params     []*ir.Value
+	vals       []*valInfo // by value ID
+	outputs    []outInfo  // named outputs (not gradients)
+	grads      []gradInfo // one per param, in declaration order
+	inputGrads []outInfo  // gradients with respect to inputs (passes.GradOptions.Wrt), by input name
 
 	forward, backward, predict []*ir.Value // values with kernels, in order
 	inPredict                  []bool      // by ID: needed by Predict
@@ -63,6 +64,10 @@ type gradInfo struct {
 	v     *ir.Value // the gradient value (nil: zero)
 	copy  bool      // copied into Grads after the backward pass (not aliased)
 }
+
+// kernelLocals are the names kernels use for their own locals.
+var kernelLocals = map[string]bool{"out": true, "a": true, "b": true, "c": true, "x": true, "y": true, "z": true,
+	"i": true, "j": true, "r": true, "bi": true, "err": true, "s": true, "o": true, "all": true, "rt": true, "kernels": true, "math": true, "fmt": true}
 
 // stateReserved are the names of the internal state struct's own fields
 // and of kernel locals.
@@ -110,7 +115,11 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	cfgFields := newNamer("Seed", "Optimizer")
 	for _, d := range g.Dims {
 		di := dimInfo{name: d}
-		di.field = p.stateFields.get(sanitize(d), "dim")
+		base := sanitize(d)
+		if kernelLocals[base] {
+			base = "dim" + exported(d) // the dim is also a local of every kernel
+		}
+		di.field = p.stateFields.get(base, "dim")
 		di.in = inFields.get(exported(d))
 		di.cap = cfgFields.get("Max" + exported(d))
 		p.dims = append(p.dims, di)
@@ -129,9 +138,12 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	for _, v := range p.inputs {
 		p.vals[v.ID].field = p.stateFields.get(sanitize(v.Name), "in")
 	}
-	outFields := newNamer()
+	outFields, inGradFields := newNamer(), newNamer()
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
+			if v := g.Lookup(o.Grad); v != nil && v.Op.Name == "input" {
+				p.inputGrads = append(p.inputGrads, outInfo{name: o.Grad, field: inGradFields.get(exported(o.Grad)), v: o.Value})
+			}
 			continue
 		}
 		p.outputs = append(p.outputs, outInfo{name: o.Name, field: outFields.get(exported(o.Name)), v: o.Value})
@@ -188,8 +200,14 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 			}
 		}
 		if gi.v != nil {
-			if hasKernel(gi.v) && gradUses[gi.v] == 1 && !inFwd[gi.v.ID] && gi.v.Type.Equal(pv.Type) {
-				p.vals[gi.v.ID].grad = gi.field
+			// A reshaped gradient (a bias's, summed with keepdims) is
+			// stored by the kernel of the value it reshapes.
+			root := gi.v
+			for root.Op.Name == "reshape" {
+				root = root.Args[0]
+			}
+			if hasKernel(root) && gradUses[gi.v] == 1 && !inFwd[root.ID] && root.Type.DType == pv.Type.DType && p.vals[root.ID].grad == "" {
+				p.vals[root.ID].grad = gi.field
 			} else {
 				gi.copy = true
 			}

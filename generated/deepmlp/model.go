@@ -118,7 +118,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -201,6 +201,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("deepmlp: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -451,7 +454,6 @@ func New(cfg Config) (*Model, error) {
 	m.train.do = make([]float32, cfg.MaxN*10)
 	m.train.dh6 = make([]float32, cfg.MaxN*256)
 	m.train.v49 = make([]float32, 1)
-	rt.Fill(m.train.v49, 0)
 	m.train.v50 = make([]float32, cfg.MaxN*256)
 	m.train.v51 = make([]float32, cfg.MaxN*256)
 	m.train.dh5 = make([]float32, cfg.MaxN*256)
@@ -503,7 +505,119 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	}
 	if !pred {
 		if len(in.Y) != in.N {
-			return fmt.Errorf("deepmlp: Inputs.Y has %d elements, want N = %d = %d", len(in.Y), in.N, in.N)
+			return fmt.Errorf("deepmlp: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 200704 {
+		return fmt.Errorf("deepmlp: Params.W1 has %d elements, want 200704", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 200704 {
+			return fmt.Errorf("deepmlp: Grads.W1 has %d elements, want 200704", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 256 {
+		return fmt.Errorf("deepmlp: Params.B1 has %d elements, want 256", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B1 has %d elements, want 256", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 65536 {
+		return fmt.Errorf("deepmlp: Params.W2 has %d elements, want 65536", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 65536 {
+			return fmt.Errorf("deepmlp: Grads.W2 has %d elements, want 65536", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 256 {
+		return fmt.Errorf("deepmlp: Params.B2 has %d elements, want 256", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B2 has %d elements, want 256", len(m.Grads.B2))
+		}
+	}
+	if len(m.Params.W3) != 65536 {
+		return fmt.Errorf("deepmlp: Params.W3 has %d elements, want 65536", len(m.Params.W3))
+	}
+	if !pred {
+		if len(m.Grads.W3) != 65536 {
+			return fmt.Errorf("deepmlp: Grads.W3 has %d elements, want 65536", len(m.Grads.W3))
+		}
+	}
+	if len(m.Params.B3) != 256 {
+		return fmt.Errorf("deepmlp: Params.B3 has %d elements, want 256", len(m.Params.B3))
+	}
+	if !pred {
+		if len(m.Grads.B3) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B3 has %d elements, want 256", len(m.Grads.B3))
+		}
+	}
+	if len(m.Params.W4) != 65536 {
+		return fmt.Errorf("deepmlp: Params.W4 has %d elements, want 65536", len(m.Params.W4))
+	}
+	if !pred {
+		if len(m.Grads.W4) != 65536 {
+			return fmt.Errorf("deepmlp: Grads.W4 has %d elements, want 65536", len(m.Grads.W4))
+		}
+	}
+	if len(m.Params.B4) != 256 {
+		return fmt.Errorf("deepmlp: Params.B4 has %d elements, want 256", len(m.Params.B4))
+	}
+	if !pred {
+		if len(m.Grads.B4) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B4 has %d elements, want 256", len(m.Grads.B4))
+		}
+	}
+	if len(m.Params.W5) != 65536 {
+		return fmt.Errorf("deepmlp: Params.W5 has %d elements, want 65536", len(m.Params.W5))
+	}
+	if !pred {
+		if len(m.Grads.W5) != 65536 {
+			return fmt.Errorf("deepmlp: Grads.W5 has %d elements, want 65536", len(m.Grads.W5))
+		}
+	}
+	if len(m.Params.B5) != 256 {
+		return fmt.Errorf("deepmlp: Params.B5 has %d elements, want 256", len(m.Params.B5))
+	}
+	if !pred {
+		if len(m.Grads.B5) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B5 has %d elements, want 256", len(m.Grads.B5))
+		}
+	}
+	if len(m.Params.W6) != 65536 {
+		return fmt.Errorf("deepmlp: Params.W6 has %d elements, want 65536", len(m.Params.W6))
+	}
+	if !pred {
+		if len(m.Grads.W6) != 65536 {
+			return fmt.Errorf("deepmlp: Grads.W6 has %d elements, want 65536", len(m.Grads.W6))
+		}
+	}
+	if len(m.Params.B6) != 256 {
+		return fmt.Errorf("deepmlp: Params.B6 has %d elements, want 256", len(m.Params.B6))
+	}
+	if !pred {
+		if len(m.Grads.B6) != 256 {
+			return fmt.Errorf("deepmlp: Grads.B6 has %d elements, want 256", len(m.Grads.B6))
+		}
+	}
+	if len(m.Params.Wout) != 2560 {
+		return fmt.Errorf("deepmlp: Params.Wout has %d elements, want 2560", len(m.Params.Wout))
+	}
+	if !pred {
+		if len(m.Grads.Wout) != 2560 {
+			return fmt.Errorf("deepmlp: Grads.Wout has %d elements, want 2560", len(m.Grads.Wout))
+		}
+	}
+	if len(m.Params.Bout) != 10 {
+		return fmt.Errorf("deepmlp: Params.Bout has %d elements, want 10", len(m.Params.Bout))
+	}
+	if !pred {
+		if len(m.Grads.Bout) != 10 {
+			return fmt.Errorf("deepmlp: Grads.Bout has %d elements, want 10", len(m.Grads.Bout))
 		}
 	}
 	s.n = in.N
@@ -531,7 +645,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("deepmlp: Backward called without a successful Forward")
@@ -555,6 +670,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -706,6 +822,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

@@ -98,7 +98,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -149,6 +149,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("gelunet: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -278,7 +281,39 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	}
 	if !pred {
 		if len(in.Y) != in.N {
-			return fmt.Errorf("gelunet: Inputs.Y has %d elements, want N = %d = %d", len(in.Y), in.N, in.N)
+			return fmt.Errorf("gelunet: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 100352 {
+		return fmt.Errorf("gelunet: Params.W1 has %d elements, want 100352", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 100352 {
+			return fmt.Errorf("gelunet: Grads.W1 has %d elements, want 100352", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 128 {
+		return fmt.Errorf("gelunet: Params.B1 has %d elements, want 128", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 128 {
+			return fmt.Errorf("gelunet: Grads.B1 has %d elements, want 128", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 1280 {
+		return fmt.Errorf("gelunet: Params.W2 has %d elements, want 1280", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 1280 {
+			return fmt.Errorf("gelunet: Grads.W2 has %d elements, want 1280", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 10 {
+		return fmt.Errorf("gelunet: Params.B2 has %d elements, want 10", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 10 {
+			return fmt.Errorf("gelunet: Grads.B2 has %d elements, want 10", len(m.Grads.B2))
 		}
 	}
 	s.n = in.N
@@ -306,7 +341,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("gelunet: Backward called without a successful Forward")
@@ -330,6 +366,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -411,6 +448,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

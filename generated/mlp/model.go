@@ -98,7 +98,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -167,6 +167,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("mlp: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -295,7 +298,6 @@ func New(cfg Config) (*Model, error) {
 	m.train.dh = make([]float32, cfg.MaxN*256)
 	m.train.v37 = make([]float32, 2560)
 	m.train.v39 = make([]float32, 1)
-	rt.Fill(m.train.v39, 0)
 	m.train.v40 = make([]float32, cfg.MaxN*256)
 	m.train.dz = make([]float32, cfg.MaxN*256)
 	m.train.v43 = make([]float32, 200704)
@@ -318,7 +320,39 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	}
 	if !pred {
 		if len(in.Y) != in.N {
-			return fmt.Errorf("mlp: Inputs.Y has %d elements, want N = %d = %d", len(in.Y), in.N, in.N)
+			return fmt.Errorf("mlp: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 200704 {
+		return fmt.Errorf("mlp: Params.W1 has %d elements, want 200704", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 200704 {
+			return fmt.Errorf("mlp: Grads.W1 has %d elements, want 200704", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 256 {
+		return fmt.Errorf("mlp: Params.B1 has %d elements, want 256", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 256 {
+			return fmt.Errorf("mlp: Grads.B1 has %d elements, want 256", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 2560 {
+		return fmt.Errorf("mlp: Params.W2 has %d elements, want 2560", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 2560 {
+			return fmt.Errorf("mlp: Grads.W2 has %d elements, want 2560", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 10 {
+		return fmt.Errorf("mlp: Params.B2 has %d elements, want 10", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 10 {
+			return fmt.Errorf("mlp: Grads.B2 has %d elements, want 10", len(m.Grads.B2))
 		}
 	}
 	s.n = in.N
@@ -346,7 +380,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("mlp: Backward called without a successful Forward")
@@ -370,6 +405,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -451,6 +487,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

@@ -94,7 +94,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -140,6 +140,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("softmaxreg: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -233,7 +236,23 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	}
 	if !pred {
 		if len(in.Y) != in.N {
-			return fmt.Errorf("softmaxreg: Inputs.Y has %d elements, want N = %d = %d", len(in.Y), in.N, in.N)
+			return fmt.Errorf("softmaxreg: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W) != 7840 {
+		return fmt.Errorf("softmaxreg: Params.W has %d elements, want 7840", len(m.Params.W))
+	}
+	if !pred {
+		if len(m.Grads.W) != 7840 {
+			return fmt.Errorf("softmaxreg: Grads.W has %d elements, want 7840", len(m.Grads.W))
+		}
+	}
+	if len(m.Params.B) != 10 {
+		return fmt.Errorf("softmaxreg: Params.B has %d elements, want 10", len(m.Params.B))
+	}
+	if !pred {
+		if len(m.Grads.B) != 10 {
+			return fmt.Errorf("softmaxreg: Grads.B has %d elements, want 10", len(m.Grads.B))
 		}
 	}
 	s.n = in.N
@@ -261,7 +280,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("softmaxreg: Backward called without a successful Forward")
@@ -285,6 +305,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -352,6 +373,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

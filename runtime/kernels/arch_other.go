@@ -5,6 +5,10 @@ package kernels
 const (
 	hasAVX2   = false
 	hasAVX512 = false
+
+	// portableNarrow: use the 4×4 portable kernel (arm64, riscv64 and
+	// others have 32 FP registers).
+	portableNarrow = false
 )
 
 // No assembly kernels off amd64; kernels32/kernels64 never select these

@@ -144,3 +144,39 @@ func sweepBlocks[T float](b *testing.B, ks *kernelSet[T]) {
 		}
 	}
 }
+
+// BenchmarkSgemmMLP covers the three products of one dense layer's training
+// step (forward X·W, dX = dY·Wᵀ, dW = Xᵀ·dY) for MNIST-MLP-like shapes,
+// single-threaded, gonum vs the auto backend. Names: tA-tB-MxKxN.
+func BenchmarkSgemmMLP(b *testing.B) {
+	defer SetThreads(SetThreads(1))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	type cs struct {
+		ta, tb  bool
+		m, n, k int
+	}
+	for _, s := range []cs{
+		{false, false, 64, 128, 784}, {false, true, 64, 784, 128}, {true, false, 784, 128, 64},
+		{false, false, 64, 10, 128}, {false, true, 64, 128, 10}, {true, false, 128, 10, 64},
+		{false, false, 32, 16, 4}, {false, true, 32, 4, 16}, {true, false, 4, 16, 32},
+	} {
+		for _, be := range []Backend{BackendGonum, BackendAuto} {
+			b.Run(fmt.Sprintf("tA%v-tB%v-%dx%dx%d/%v", s.ta, s.tb, s.m, s.k, s.n, be), func(b *testing.B) {
+				defer SetBackend(SetBackend(be))
+				r := rand.New(rand.NewPCG(5, 6))
+				a, bb, c := randSlice[float32](r, s.m*s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.ta {
+					lda = s.m
+				}
+				if s.tb {
+					ldb = s.k
+				}
+				for b.Loop() {
+					Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}

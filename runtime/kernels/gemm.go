@@ -29,18 +29,18 @@ type kernelSet[T float] struct {
 	// op(A)[i][p] is at a + i*sai + p*sap and all strides are in bytes.
 	small func(m, n, k int, a *T, sai, sap int, b *T, ldb int, c *T, ldc int, alpha, beta T, accum int)
 
-	// packA12, if non-nil (and mr == 12), packs a full 12-row panel of a
-	// non-transposed A: d[p*12+i] = A[i][p], lda in bytes.
-	packA12 func(kc int, a *T, lda int, d *T)
+	// packA, if non-nil, packs a full mr-row panel of a non-transposed A:
+	// d[p*mr+i] = a[i*lda+p] (lda in bytes). packBT likewise packs a full
+	// nr-column panel of a transposed B: d[p*nr+j] = b[j*ldb+p].
+	packA, packBT func(kc int, x *T, ld int, d *T)
 }
 
-// smallMNK: products with m*n*k at most this (or 4× this when k <= 16) skip
-// packing and run the small kernel directly on the operands. Chosen with
-// BenchmarkSmallCrossover (AVX-512, float32, one thread, ns/op small vs
-// packed): 32×4×16 87 vs 304, 32×32×32 974 vs 1171, 64×16×64 1044 vs 1545,
-// 48×48×48 3696 vs 3022, 128×8×128 2238 vs 2156. A variable so the
-// benchmark can force either path.
-var smallMNK = 32 * 32 * 32
+// smallMNK: products with m*n*k at most this skip packing and run the small
+// kernel directly on the operands. Chosen with BenchmarkSmallCrossover
+// (AVX-512, float32, one thread, ns/op small vs packed): 32×4×16 92 vs 255,
+// 16×16×16 124 vs 377, 32×16×32 463 vs 452, 32×32×32 951 vs 714, 64×16×64
+// 1052 vs 954. A variable so tests and benchmarks can force either path.
+var smallMNK = 16 * 1024
 
 // parMNK: products with m*n*k below this run serially whatever SetThreads
 // says; waking a worker costs a few microseconds.
@@ -100,8 +100,7 @@ func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, 
 // useSmall reports whether a product skips packing. It depends on the shape
 // only (never on the thread count), so results stay thread-independent.
 func useSmall(m, n, k int) bool {
-	mnk := m * n * k
-	return mnk <= smallMNK || k <= 16 && mnk <= 4*smallMNK
+	return m*n*k <= smallMNK
 }
 
 // workspace holds the packing buffers of one goroutine. They are grown once
@@ -198,7 +197,7 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 		nc := min(ncb, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
-			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp)
+			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp, ks.packBT)
 			bt, accum := beta, 0
 			if beta != 0 {
 				accum = 1
@@ -208,7 +207,7 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 			}
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
-				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA12)
+				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA)
 				var e epilogue[T]
 				if pc+kc == k && epi.active() {
 					e = epi.cols(jc)
@@ -260,7 +259,7 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 // packA packs op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/mr) panels of kc×mr
 // (panel r at offset r*mr*kc; within a panel, element (i,p) at p*mr+i),
 // zero-padding rows past mc.
-func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast12 func(kc int, a *T, lda int, d *T)) {
+func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast func(kc int, a *T, lda int, d *T)) {
 	for ir := 0; ir < mc; ir += mr {
 		d := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mc-ir)
@@ -274,15 +273,11 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fa
 			}
 			continue
 		}
-		if rows == mr && mr == 12 {
+		if rows == mr && fast != nil {
 			off := (ic+ir)*lda + pc
-			if fast12 != nil {
-				_ = a[off+11*lda+kc-1] // the 12 rows are in bounds
-				var z T
-				fast12(kc, &a[off], lda*int(unsafe.Sizeof(z)), &d[0])
-				continue
-			}
-			packA12(a, lda, off, kc, d)
+			_ = a[off+(mr-1)*lda+kc-1] // all mr rows are in bounds
+			var z T
+			fast(kc, &a[off], lda*int(unsafe.Sizeof(z)), &d[0])
 			continue
 		}
 		if rows == mr && mr == 6 {
@@ -304,29 +299,6 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fa
 	}
 }
 
-// packA12 interleaves 12 rows of a (row stride lda, starting at off) into d.
-func packA12[T float](a []T, lda, off, kc int, d []T) {
-	r0 := a[off : off+kc]
-	r1 := a[off+lda : off+lda+kc]
-	r2 := a[off+2*lda : off+2*lda+kc]
-	r3 := a[off+3*lda : off+3*lda+kc]
-	r4 := a[off+4*lda : off+4*lda+kc]
-	r5 := a[off+5*lda : off+5*lda+kc]
-	r6 := a[off+6*lda : off+6*lda+kc]
-	r7 := a[off+7*lda : off+7*lda+kc]
-	r8 := a[off+8*lda : off+8*lda+kc]
-	r9 := a[off+9*lda : off+9*lda+kc]
-	r10 := a[off+10*lda : off+10*lda+kc]
-	r11 := a[off+11*lda : off+11*lda+kc]
-	d = d[:12*kc]
-	for p := range r0 {
-		q := d[p*12 : p*12+12 : p*12+12]
-		q[0], q[1], q[2], q[3] = r0[p], r1[p], r2[p], r3[p]
-		q[4], q[5], q[6], q[7] = r4[p], r5[p], r6[p], r7[p]
-		q[8], q[9], q[10], q[11] = r8[p], r9[p], r10[p], r11[p]
-	}
-}
-
 // packA6 interleaves 6 rows of a (row stride lda, starting at off) into d.
 func packA6[T float](a []T, lda, off, kc int, d []T) {
 	r0 := a[off : off+kc]
@@ -345,7 +317,7 @@ func packA6[T float](a []T, lda, off, kc int, d []T) {
 // packB packs op(B)[pc:pc+kc, jc:jc+nc] into ceil(nc/nr) panels of kc×nr
 // (panel at offset jr*kc; within a panel, element (p,j) at p*nr+j),
 // zero-padding columns past nc.
-func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T) {
+func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fastT func(kc int, b *T, ldb int, d *T)) {
 	for jr := 0; jr < nc; jr += nr {
 		d := dst[jr*kc : jr*kc+nr*kc]
 		cols := min(nr, nc-jr)
@@ -359,6 +331,13 @@ func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T) {
 			continue
 		}
 		// op(B)[p][j] = b[j*ldb+p]
+		if cols == nr && fastT != nil {
+			off := (jc+jr)*ldb + pc
+			_ = b[off+(nr-1)*ldb+kc-1] // all nr rows of b are in bounds
+			var z T
+			fastT(kc, &b[off], ldb*int(unsafe.Sizeof(z)), &d[0])
+			continue
+		}
 		for j := 0; j < cols; j++ {
 			off := (jc+jr+j)*ldb + pc
 			src := b[off : off+kc]

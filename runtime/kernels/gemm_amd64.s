@@ -1389,13 +1389,26 @@ dgemmKernelAVX2_beta:
 	RET
 
 // func sgemmSmallAVX512(m int, n int, k int, a *float32, sai int, sap int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, accum int)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX512F
 TEXT ·sgemmSmallAVX512(SB), NOSPLIT, $0-96
 	MOVQ         m+0(FP), AX
 	MOVQ         a+24(FP), CX
 	MOVQ         c+64(FP), DX
 	VBROADCASTSS alpha+80(FP), Z0
 	VBROADCASTSS beta+84(FP), Z1
+	MOVQ         n+8(FP), BX
+	ANDQ         $0x0f, BX
+	XORQ         SI, SI
+	TESTQ        BX, BX
+	JZ           sgemmSmallAVX512_maskdone
+
+sgemmSmallAVX512_mask:
+	LEAQ 1(SI)(SI*1), SI
+	DECQ BX
+	JNZ  sgemmSmallAVX512_mask
+
+sgemmSmallAVX512_maskdone:
+	KMOVW SI, K1
 
 sgemmSmallAVX512_row:
 	MOVQ n+8(FP), BX
@@ -1491,34 +1504,30 @@ sgemmSmallAVX512_c0:
 	TESTQ  BX, BX
 	JZ     sgemmSmallAVX512_rowdone
 	VPXORD Z2, Z2, Z2
-	MOVQ   k+16(FP), R8
-	MOVQ   CX, R9
-	MOVQ   SI, R10
+	MOVQ   k+16(FP), BX
+	MOVQ   CX, R8
 
-sgemmSmallAVX512_s_p:
-	VMOVSS      (R9), X6
-	VFMADD231SS (R10), X6, X2
-	ADDQ        sap+40(FP), R9
-	ADDQ        ldb+56(FP), R10
-	DECQ        R8
-	JNZ         sgemmSmallAVX512_s_p
-	CMPQ        accum+88(FP), $0x00
-	JNE         sgemmSmallAVX512_s_beta
-	VMULSS      X0, X2, X2
-	VMOVSS      X2, (DI)
-	JMP         sgemmSmallAVX512_s_next
+sgemmSmallAVX512_m_p:
+	VBROADCASTSS (R8), Z6
+	VMOVUPS.Z    (SI), K1, Z7
+	VFMADD231PS  Z7, Z6, Z2
+	ADDQ         sap+40(FP), R8
+	ADDQ         ldb+56(FP), SI
+	DECQ         BX
+	JNZ          sgemmSmallAVX512_m_p
+	CMPQ         accum+88(FP), $0x00
+	JNE          sgemmSmallAVX512_m_beta
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, K1, (DI)
+	JMP          sgemmSmallAVX512_m_next
 
-sgemmSmallAVX512_s_beta:
-	VMULSS      (DI), X1, X6
-	VFMADD231SS X0, X2, X6
-	VMOVSS      X6, (DI)
+sgemmSmallAVX512_m_beta:
+	VMOVUPS.Z   (DI), K1, Z7
+	VMULPS      Z7, Z1, Z6
+	VFMADD231PS Z0, Z2, Z6
+	VMOVUPS     Z6, K1, (DI)
 
-sgemmSmallAVX512_s_next:
-	ADDQ $0x00000004, SI
-	ADDQ $0x00000004, DI
-	SUBQ $0x00000001, BX
-	JMP  sgemmSmallAVX512_c0
-
+sgemmSmallAVX512_m_next:
 sgemmSmallAVX512_rowdone:
 	ADDQ sai+32(FP), CX
 	ADDQ ldc+72(FP), DX
@@ -1528,13 +1537,26 @@ sgemmSmallAVX512_rowdone:
 	RET
 
 // func dgemmSmallAVX512(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)
-// Requires: AVX, AVX512F, FMA3
+// Requires: AVX, AVX512F
 TEXT ·dgemmSmallAVX512(SB), NOSPLIT, $0-104
 	MOVQ         m+0(FP), AX
 	MOVQ         a+24(FP), CX
 	MOVQ         c+64(FP), DX
 	VBROADCASTSD alpha+80(FP), Z0
 	VBROADCASTSD beta+88(FP), Z1
+	MOVQ         n+8(FP), BX
+	ANDQ         $0x07, BX
+	XORQ         SI, SI
+	TESTQ        BX, BX
+	JZ           dgemmSmallAVX512_maskdone
+
+dgemmSmallAVX512_mask:
+	LEAQ 1(SI)(SI*1), SI
+	DECQ BX
+	JNZ  dgemmSmallAVX512_mask
+
+dgemmSmallAVX512_maskdone:
+	KMOVW SI, K1
 
 dgemmSmallAVX512_row:
 	MOVQ n+8(FP), BX
@@ -1630,34 +1652,30 @@ dgemmSmallAVX512_c0:
 	TESTQ  BX, BX
 	JZ     dgemmSmallAVX512_rowdone
 	VPXORD Z2, Z2, Z2
-	MOVQ   k+16(FP), R8
-	MOVQ   CX, R9
-	MOVQ   SI, R10
+	MOVQ   k+16(FP), BX
+	MOVQ   CX, R8
 
-dgemmSmallAVX512_s_p:
-	VMOVSD      (R9), X6
-	VFMADD231SD (R10), X6, X2
-	ADDQ        sap+40(FP), R9
-	ADDQ        ldb+56(FP), R10
-	DECQ        R8
-	JNZ         dgemmSmallAVX512_s_p
-	CMPQ        accum+96(FP), $0x00
-	JNE         dgemmSmallAVX512_s_beta
-	VMULSD      X0, X2, X2
-	VMOVSD      X2, (DI)
-	JMP         dgemmSmallAVX512_s_next
+dgemmSmallAVX512_m_p:
+	VBROADCASTSD (R8), Z6
+	VMOVUPD.Z    (SI), K1, Z7
+	VFMADD231PD  Z7, Z6, Z2
+	ADDQ         sap+40(FP), R8
+	ADDQ         ldb+56(FP), SI
+	DECQ         BX
+	JNZ          dgemmSmallAVX512_m_p
+	CMPQ         accum+96(FP), $0x00
+	JNE          dgemmSmallAVX512_m_beta
+	VMULPD       Z0, Z2, Z2
+	VMOVUPD      Z2, K1, (DI)
+	JMP          dgemmSmallAVX512_m_next
 
-dgemmSmallAVX512_s_beta:
-	VMULSD      (DI), X1, X6
-	VFMADD231SD X0, X2, X6
-	VMOVSD      X6, (DI)
+dgemmSmallAVX512_m_beta:
+	VMOVUPD.Z   (DI), K1, Z7
+	VMULPD      Z7, Z1, Z6
+	VFMADD231PD Z0, Z2, Z6
+	VMOVUPD     Z6, K1, (DI)
 
-dgemmSmallAVX512_s_next:
-	ADDQ $0x00000008, SI
-	ADDQ $0x00000008, DI
-	SUBQ $0x00000001, BX
-	JMP  dgemmSmallAVX512_c0
-
+dgemmSmallAVX512_m_next:
 dgemmSmallAVX512_rowdone:
 	ADDQ sai+32(FP), CX
 	ADDQ ldc+72(FP), DX
@@ -1944,25 +1962,26 @@ dgemmSmallAVX2_rowdone:
 	VZEROUPPER
 	RET
 
-// func packA12F32AVX(kc int, a *float32, lda int, d *float32)
+// func packRows12F32AVX(kc int, a *float32, lda int, d *float32)
 // Requires: AVX
-TEXT ·packA12F32AVX(SB), NOSPLIT, $0-32
+TEXT ·packRows12F32AVX(SB), NOSPLIT, $0-32
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
 	MOVQ d+24(FP), BX
 	LEAQ (DX)(DX*2), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), R8
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
 	MOVQ AX, R9
 	SHRQ $0x03, R9
-	JZ   packA12F32AVX_tail
+	JZ   packRows12F32AVX_tail
 
-packA12F32AVX_loop:
-	VMOVUPS      (CX), Y0
-	VMOVUPS      (CX)(DX*1), Y1
-	VMOVUPS      (CX)(DX*2), Y2
-	VMOVUPS      (CX)(SI*1), Y3
+packRows12F32AVX_loop:
+	MOVQ         CX, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
 	VUNPCKLPS    Y1, Y0, Y4
 	VUNPCKHPS    Y1, Y0, Y5
 	VUNPCKLPS    Y3, Y2, Y1
@@ -1979,10 +1998,11 @@ packA12F32AVX_loop:
 	VEXTRACTF128 $0x01, Y2, 288(BX)
 	VMOVUPS      X3, 144(BX)
 	VEXTRACTF128 $0x01, Y3, 336(BX)
-	VMOVUPS      (DI), Y0
-	VMOVUPS      (DI)(DX*1), Y1
-	VMOVUPS      (DI)(DX*2), Y2
-	VMOVUPS      (DI)(SI*1), Y3
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
 	VUNPCKLPS    Y1, Y0, Y4
 	VUNPCKHPS    Y1, Y0, Y5
 	VUNPCKLPS    Y3, Y2, Y1
@@ -1999,6 +2019,7 @@ packA12F32AVX_loop:
 	VEXTRACTF128 $0x01, Y2, 304(BX)
 	VMOVUPS      X3, 160(BX)
 	VEXTRACTF128 $0x01, Y3, 352(BX)
+	ADDQ         DI, R8
 	VMOVUPS      (R8), Y0
 	VMOVUPS      (R8)(DX*1), Y1
 	VMOVUPS      (R8)(DX*2), Y2
@@ -2020,33 +2041,34 @@ packA12F32AVX_loop:
 	VMOVUPS      X3, 176(BX)
 	VEXTRACTF128 $0x01, Y3, 368(BX)
 	ADDQ         $0x20, CX
-	ADDQ         $0x20, DI
-	ADDQ         $0x20, R8
 	ADDQ         $0x00000180, BX
 	DECQ         R9
-	JNZ          packA12F32AVX_loop
+	JNZ          packRows12F32AVX_loop
 
-packA12F32AVX_tail:
+packRows12F32AVX_tail:
 	ANDQ $0x07, AX
-	JZ   packA12F32AVX_done
+	JZ   packRows12F32AVX_done
 
-packA12F32AVX_tailloop:
-	VMOVSS (CX), X0
+packRows12F32AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSS (R8), X0
 	VMOVSS X0, (BX)
-	VMOVSS (CX)(DX*1), X0
+	VMOVSS (R8)(DX*1), X0
 	VMOVSS X0, 4(BX)
-	VMOVSS (CX)(DX*2), X0
+	VMOVSS (R8)(DX*2), X0
 	VMOVSS X0, 8(BX)
-	VMOVSS (CX)(SI*1), X0
+	VMOVSS (R8)(SI*1), X0
 	VMOVSS X0, 12(BX)
-	VMOVSS (DI), X0
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
 	VMOVSS X0, 16(BX)
-	VMOVSS (DI)(DX*1), X0
+	VMOVSS (R8)(DX*1), X0
 	VMOVSS X0, 20(BX)
-	VMOVSS (DI)(DX*2), X0
+	VMOVSS (R8)(DX*2), X0
 	VMOVSS X0, 24(BX)
-	VMOVSS (DI)(SI*1), X0
+	VMOVSS (R8)(SI*1), X0
 	VMOVSS X0, 28(BX)
+	ADDQ   DI, R8
 	VMOVSS (R8), X0
 	VMOVSS X0, 32(BX)
 	VMOVSS (R8)(DX*1), X0
@@ -2056,35 +2078,308 @@ packA12F32AVX_tailloop:
 	VMOVSS (R8)(SI*1), X0
 	VMOVSS X0, 44(BX)
 	ADDQ   $0x04, CX
-	ADDQ   $0x04, DI
-	ADDQ   $0x04, R8
 	ADDQ   $0x00000030, BX
 	DECQ   AX
-	JNZ    packA12F32AVX_tailloop
+	JNZ    packRows12F32AVX_tailloop
 
-packA12F32AVX_done:
+packRows12F32AVX_done:
 	VZEROUPPER
 	RET
 
-// func packA12F64AVX(kc int, a *float64, lda int, d *float64)
+// func packRows32F32AVX(kc int, a *float32, lda int, d *float32)
 // Requires: AVX
-TEXT ·packA12F64AVX(SB), NOSPLIT, $0-32
+TEXT ·packRows32F32AVX(SB), NOSPLIT, $0-32
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
 	MOVQ d+24(FP), BX
 	LEAQ (DX)(DX*2), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), R8
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x03, R9
+	JZ   packRows32F32AVX_tail
+
+packRows32F32AVX_loop:
+	MOVQ         CX, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, (BX)
+	VEXTRACTF128 $0x01, Y0, 512(BX)
+	VMOVUPS      X1, 128(BX)
+	VEXTRACTF128 $0x01, Y1, 640(BX)
+	VMOVUPS      X2, 256(BX)
+	VEXTRACTF128 $0x01, Y2, 768(BX)
+	VMOVUPS      X3, 384(BX)
+	VEXTRACTF128 $0x01, Y3, 896(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 16(BX)
+	VEXTRACTF128 $0x01, Y0, 528(BX)
+	VMOVUPS      X1, 144(BX)
+	VEXTRACTF128 $0x01, Y1, 656(BX)
+	VMOVUPS      X2, 272(BX)
+	VEXTRACTF128 $0x01, Y2, 784(BX)
+	VMOVUPS      X3, 400(BX)
+	VEXTRACTF128 $0x01, Y3, 912(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 32(BX)
+	VEXTRACTF128 $0x01, Y0, 544(BX)
+	VMOVUPS      X1, 160(BX)
+	VEXTRACTF128 $0x01, Y1, 672(BX)
+	VMOVUPS      X2, 288(BX)
+	VEXTRACTF128 $0x01, Y2, 800(BX)
+	VMOVUPS      X3, 416(BX)
+	VEXTRACTF128 $0x01, Y3, 928(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 48(BX)
+	VEXTRACTF128 $0x01, Y0, 560(BX)
+	VMOVUPS      X1, 176(BX)
+	VEXTRACTF128 $0x01, Y1, 688(BX)
+	VMOVUPS      X2, 304(BX)
+	VEXTRACTF128 $0x01, Y2, 816(BX)
+	VMOVUPS      X3, 432(BX)
+	VEXTRACTF128 $0x01, Y3, 944(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 64(BX)
+	VEXTRACTF128 $0x01, Y0, 576(BX)
+	VMOVUPS      X1, 192(BX)
+	VEXTRACTF128 $0x01, Y1, 704(BX)
+	VMOVUPS      X2, 320(BX)
+	VEXTRACTF128 $0x01, Y2, 832(BX)
+	VMOVUPS      X3, 448(BX)
+	VEXTRACTF128 $0x01, Y3, 960(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 80(BX)
+	VEXTRACTF128 $0x01, Y0, 592(BX)
+	VMOVUPS      X1, 208(BX)
+	VEXTRACTF128 $0x01, Y1, 720(BX)
+	VMOVUPS      X2, 336(BX)
+	VEXTRACTF128 $0x01, Y2, 848(BX)
+	VMOVUPS      X3, 464(BX)
+	VEXTRACTF128 $0x01, Y3, 976(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 96(BX)
+	VEXTRACTF128 $0x01, Y0, 608(BX)
+	VMOVUPS      X1, 224(BX)
+	VEXTRACTF128 $0x01, Y1, 736(BX)
+	VMOVUPS      X2, 352(BX)
+	VEXTRACTF128 $0x01, Y2, 864(BX)
+	VMOVUPS      X3, 480(BX)
+	VEXTRACTF128 $0x01, Y3, 992(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 112(BX)
+	VEXTRACTF128 $0x01, Y0, 624(BX)
+	VMOVUPS      X1, 240(BX)
+	VEXTRACTF128 $0x01, Y1, 752(BX)
+	VMOVUPS      X2, 368(BX)
+	VEXTRACTF128 $0x01, Y2, 880(BX)
+	VMOVUPS      X3, 496(BX)
+	VEXTRACTF128 $0x01, Y3, 1008(BX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x00000400, BX
+	DECQ         R9
+	JNZ          packRows32F32AVX_loop
+
+packRows32F32AVX_tail:
+	ANDQ $0x07, AX
+	JZ   packRows32F32AVX_done
+
+packRows32F32AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, (BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 4(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 8(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 12(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 16(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 20(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 24(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 28(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 32(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 36(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 40(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 44(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 48(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 52(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 56(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 60(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 64(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 68(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 72(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 76(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 80(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 84(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 88(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 92(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 96(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 100(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 104(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 108(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 112(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 116(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 120(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 124(BX)
+	ADDQ   $0x04, CX
+	ADDQ   $0x00000080, BX
+	DECQ   AX
+	JNZ    packRows32F32AVX_tailloop
+
+packRows32F32AVX_done:
+	VZEROUPPER
+	RET
+
+// func packRows12F64AVX(kc int, a *float64, lda int, d *float64)
+// Requires: AVX
+TEXT ·packRows12F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
 	MOVQ AX, R9
 	SHRQ $0x02, R9
-	JZ   packA12F64AVX_tail
+	JZ   packRows12F64AVX_tail
 
-packA12F64AVX_loop:
-	VMOVUPS    (CX), Y0
-	VMOVUPS    (CX)(DX*1), Y1
-	VMOVUPS    (CX)(DX*2), Y2
-	VMOVUPS    (CX)(SI*1), Y3
+packRows12F64AVX_loop:
+	MOVQ       CX, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
 	VUNPCKLPD  Y1, Y0, Y4
 	VUNPCKHPD  Y1, Y0, Y5
 	VUNPCKLPD  Y3, Y2, Y6
@@ -2097,10 +2392,11 @@ packA12F64AVX_loop:
 	VMOVUPD    Y1, 96(BX)
 	VMOVUPD    Y2, 192(BX)
 	VMOVUPD    Y3, 288(BX)
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(DX*1), Y1
-	VMOVUPS    (DI)(DX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
+	ADDQ       DI, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
 	VUNPCKLPD  Y1, Y0, Y4
 	VUNPCKHPD  Y1, Y0, Y5
 	VUNPCKLPD  Y3, Y2, Y6
@@ -2113,6 +2409,7 @@ packA12F64AVX_loop:
 	VMOVUPD    Y1, 128(BX)
 	VMOVUPD    Y2, 224(BX)
 	VMOVUPD    Y3, 320(BX)
+	ADDQ       DI, R8
 	VMOVUPS    (R8), Y0
 	VMOVUPS    (R8)(DX*1), Y1
 	VMOVUPS    (R8)(DX*2), Y2
@@ -2130,33 +2427,34 @@ packA12F64AVX_loop:
 	VMOVUPD    Y2, 256(BX)
 	VMOVUPD    Y3, 352(BX)
 	ADDQ       $0x20, CX
-	ADDQ       $0x20, DI
-	ADDQ       $0x20, R8
 	ADDQ       $0x00000180, BX
 	DECQ       R9
-	JNZ        packA12F64AVX_loop
+	JNZ        packRows12F64AVX_loop
 
-packA12F64AVX_tail:
+packRows12F64AVX_tail:
 	ANDQ $0x03, AX
-	JZ   packA12F64AVX_done
+	JZ   packRows12F64AVX_done
 
-packA12F64AVX_tailloop:
-	VMOVSD (CX), X0
+packRows12F64AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSD (R8), X0
 	VMOVSD X0, (BX)
-	VMOVSD (CX)(DX*1), X0
+	VMOVSD (R8)(DX*1), X0
 	VMOVSD X0, 8(BX)
-	VMOVSD (CX)(DX*2), X0
+	VMOVSD (R8)(DX*2), X0
 	VMOVSD X0, 16(BX)
-	VMOVSD (CX)(SI*1), X0
+	VMOVSD (R8)(SI*1), X0
 	VMOVSD X0, 24(BX)
-	VMOVSD (DI), X0
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
 	VMOVSD X0, 32(BX)
-	VMOVSD (DI)(DX*1), X0
+	VMOVSD (R8)(DX*1), X0
 	VMOVSD X0, 40(BX)
-	VMOVSD (DI)(DX*2), X0
+	VMOVSD (R8)(DX*2), X0
 	VMOVSD X0, 48(BX)
-	VMOVSD (DI)(SI*1), X0
+	VMOVSD (R8)(SI*1), X0
 	VMOVSD X0, 56(BX)
+	ADDQ   DI, R8
 	VMOVSD (R8), X0
 	VMOVSD X0, 64(BX)
 	VMOVSD (R8)(DX*1), X0
@@ -2166,12 +2464,388 @@ packA12F64AVX_tailloop:
 	VMOVSD (R8)(SI*1), X0
 	VMOVSD X0, 88(BX)
 	ADDQ   $0x08, CX
-	ADDQ   $0x08, DI
-	ADDQ   $0x08, R8
 	ADDQ   $0x00000060, BX
 	DECQ   AX
-	JNZ    packA12F64AVX_tailloop
+	JNZ    packRows12F64AVX_tailloop
 
-packA12F64AVX_done:
+packRows12F64AVX_done:
+	VZEROUPPER
+	RET
+
+// func packRows16F64AVX(kc int, a *float64, lda int, d *float64)
+// Requires: AVX
+TEXT ·packRows16F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x02, R9
+	JZ   packRows16F64AVX_tail
+
+packRows16F64AVX_loop:
+	MOVQ       CX, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, (BX)
+	VMOVUPD    Y1, 128(BX)
+	VMOVUPD    Y2, 256(BX)
+	VMOVUPD    Y3, 384(BX)
+	ADDQ       DI, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, 32(BX)
+	VMOVUPD    Y1, 160(BX)
+	VMOVUPD    Y2, 288(BX)
+	VMOVUPD    Y3, 416(BX)
+	ADDQ       DI, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, 64(BX)
+	VMOVUPD    Y1, 192(BX)
+	VMOVUPD    Y2, 320(BX)
+	VMOVUPD    Y3, 448(BX)
+	ADDQ       DI, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, 96(BX)
+	VMOVUPD    Y1, 224(BX)
+	VMOVUPD    Y2, 352(BX)
+	VMOVUPD    Y3, 480(BX)
+	ADDQ       $0x20, CX
+	ADDQ       $0x00000200, BX
+	DECQ       R9
+	JNZ        packRows16F64AVX_loop
+
+packRows16F64AVX_tail:
+	ANDQ $0x03, AX
+	JZ   packRows16F64AVX_done
+
+packRows16F64AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, (BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 8(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 16(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 24(BX)
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, 32(BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 40(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 48(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 56(BX)
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, 64(BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 72(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 80(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 88(BX)
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, 96(BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 104(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 112(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 120(BX)
+	ADDQ   $0x08, CX
+	ADDQ   $0x00000080, BX
+	DECQ   AX
+	JNZ    packRows16F64AVX_tailloop
+
+packRows16F64AVX_done:
+	VZEROUPPER
+	RET
+
+// func packRows16F32AVX(kc int, a *float32, lda int, d *float32)
+// Requires: AVX
+TEXT ·packRows16F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x03, R9
+	JZ   packRows16F32AVX_tail
+
+packRows16F32AVX_loop:
+	MOVQ         CX, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, (BX)
+	VEXTRACTF128 $0x01, Y0, 256(BX)
+	VMOVUPS      X1, 64(BX)
+	VEXTRACTF128 $0x01, Y1, 320(BX)
+	VMOVUPS      X2, 128(BX)
+	VEXTRACTF128 $0x01, Y2, 384(BX)
+	VMOVUPS      X3, 192(BX)
+	VEXTRACTF128 $0x01, Y3, 448(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 16(BX)
+	VEXTRACTF128 $0x01, Y0, 272(BX)
+	VMOVUPS      X1, 80(BX)
+	VEXTRACTF128 $0x01, Y1, 336(BX)
+	VMOVUPS      X2, 144(BX)
+	VEXTRACTF128 $0x01, Y2, 400(BX)
+	VMOVUPS      X3, 208(BX)
+	VEXTRACTF128 $0x01, Y3, 464(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 32(BX)
+	VEXTRACTF128 $0x01, Y0, 288(BX)
+	VMOVUPS      X1, 96(BX)
+	VEXTRACTF128 $0x01, Y1, 352(BX)
+	VMOVUPS      X2, 160(BX)
+	VEXTRACTF128 $0x01, Y2, 416(BX)
+	VMOVUPS      X3, 224(BX)
+	VEXTRACTF128 $0x01, Y3, 480(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, 48(BX)
+	VEXTRACTF128 $0x01, Y0, 304(BX)
+	VMOVUPS      X1, 112(BX)
+	VEXTRACTF128 $0x01, Y1, 368(BX)
+	VMOVUPS      X2, 176(BX)
+	VEXTRACTF128 $0x01, Y2, 432(BX)
+	VMOVUPS      X3, 240(BX)
+	VEXTRACTF128 $0x01, Y3, 496(BX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x00000200, BX
+	DECQ         R9
+	JNZ          packRows16F32AVX_loop
+
+packRows16F32AVX_tail:
+	ANDQ $0x07, AX
+	JZ   packRows16F32AVX_done
+
+packRows16F32AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, (BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 4(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 8(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 12(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 16(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 20(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 24(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 28(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 32(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 36(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 40(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 44(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 48(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 52(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 56(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 60(BX)
+	ADDQ   $0x04, CX
+	ADDQ   $0x00000040, BX
+	DECQ   AX
+	JNZ    packRows16F32AVX_tailloop
+
+packRows16F32AVX_done:
+	VZEROUPPER
+	RET
+
+// func packRows8F64AVX(kc int, a *float64, lda int, d *float64)
+// Requires: AVX
+TEXT ·packRows8F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x02, R9
+	JZ   packRows8F64AVX_tail
+
+packRows8F64AVX_loop:
+	MOVQ       CX, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, (BX)
+	VMOVUPD    Y1, 64(BX)
+	VMOVUPD    Y2, 128(BX)
+	VMOVUPD    Y3, 192(BX)
+	ADDQ       DI, R8
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R8)(DX*1), Y1
+	VMOVUPS    (R8)(DX*2), Y2
+	VMOVUPS    (R8)(SI*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y5
+	VUNPCKLPD  Y3, Y2, Y6
+	VUNPCKHPD  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y6, Y4, Y0
+	VPERM2F128 $0x20, Y3, Y5, Y1
+	VPERM2F128 $0x31, Y6, Y4, Y2
+	VPERM2F128 $0x31, Y3, Y5, Y3
+	VMOVUPD    Y0, 32(BX)
+	VMOVUPD    Y1, 96(BX)
+	VMOVUPD    Y2, 160(BX)
+	VMOVUPD    Y3, 224(BX)
+	ADDQ       $0x20, CX
+	ADDQ       $0x00000100, BX
+	DECQ       R9
+	JNZ        packRows8F64AVX_loop
+
+packRows8F64AVX_tail:
+	ANDQ $0x03, AX
+	JZ   packRows8F64AVX_done
+
+packRows8F64AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, (BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 8(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 16(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 24(BX)
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, 32(BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 40(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 48(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 56(BX)
+	ADDQ   $0x08, CX
+	ADDQ   $0x00000040, BX
+	DECQ   AX
+	JNZ    packRows8F64AVX_tailloop
+
+packRows8F64AVX_done:
 	VZEROUPPER
 	RET

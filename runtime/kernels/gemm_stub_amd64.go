@@ -40,8 +40,20 @@ func sgemmSmallAVX2(m int, n int, k int, a *float32, sai int, sap int, b *float3
 // C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.
 func dgemmSmallAVX2(m int, n int, k int, a *float64, sai int, sap int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, accum int)
 
-// packA12F32AVX sets d[p*12+i] = a[i*lda+p] for i < 12, p < kc; lda is in BYTES.
-func packA12F32AVX(kc int, a *float32, lda int, d *float32)
+// packRows12F32AVX sets d[p*12+i] = a[i*lda+p] for i < 12, p < kc; lda is in BYTES.
+func packRows12F32AVX(kc int, a *float32, lda int, d *float32)
 
-// packA12F64AVX sets d[p*12+i] = a[i*lda+p] for i < 12, p < kc; lda is in BYTES.
-func packA12F64AVX(kc int, a *float64, lda int, d *float64)
+// packRows32F32AVX sets d[p*32+i] = a[i*lda+p] for i < 32, p < kc; lda is in BYTES.
+func packRows32F32AVX(kc int, a *float32, lda int, d *float32)
+
+// packRows12F64AVX sets d[p*12+i] = a[i*lda+p] for i < 12, p < kc; lda is in BYTES.
+func packRows12F64AVX(kc int, a *float64, lda int, d *float64)
+
+// packRows16F64AVX sets d[p*16+i] = a[i*lda+p] for i < 16, p < kc; lda is in BYTES.
+func packRows16F64AVX(kc int, a *float64, lda int, d *float64)
+
+// packRows16F32AVX sets d[p*16+i] = a[i*lda+p] for i < 16, p < kc; lda is in BYTES.
+func packRows16F32AVX(kc int, a *float32, lda int, d *float32)
+
+// packRows8F64AVX sets d[p*8+i] = a[i*lda+p] for i < 8, p < kc; lda is in BYTES.
+func packRows8F64AVX(kc int, a *float64, lda int, d *float64)

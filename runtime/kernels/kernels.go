@@ -98,8 +98,9 @@ func CurrentBackend() Backend { return Backend(curBackend.Load()) }
 
 // SetThreads sets how many goroutines large GEMMs are split across and returns
 // the previous value. n <= 0 restores the default, runtime.GOMAXPROCS(0);
-// 1 means serial. Work is split over rows or columns of C, never over k, so
-// results do not depend on n.
+// 1 means serial; values above 64 are clamped to 64. Work is split over rows
+// or columns of C, never over k, so results do not depend on n. Products with
+// m·n·k below 2²⁰ always run serially.
 func SetThreads(n int) (prev int) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)

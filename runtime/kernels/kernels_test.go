@@ -172,16 +172,31 @@ func conformance[T float](t *testing.T, ks *kernelSet[T]) {
 	}
 }
 
+// TestConformance checks every available backend, both element types, one
+// and two threads, with the small-matrix path chosen normally, forced for
+// every shape, and disabled for every shape (so edge tiles of the packed path
+// are exercised by the small shapes too).
 func TestConformance(t *testing.T) {
 	defer SetBackend(SetBackend(BackendAuto))
+	defer func(v int) { smallMNK = v }(smallMNK)
+	paths := []struct {
+		name  string
+		small int
+	}{{"auto", smallMNK}, {"packed", 0}, {"small", math.MaxInt}}
 	for _, be := range backendsUnderTest() {
 		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%v/threads=%d", be, threads), func(t *testing.T) {
-				SetBackend(be)
-				defer SetThreads(SetThreads(threads))
-				t.Run("float32", func(t *testing.T) { conformance(t, kernels32(be)) })
-				t.Run("float64", func(t *testing.T) { conformance(t, kernels64(be)) })
-			})
+			for _, path := range paths {
+				if be == BackendGonum && path.name != "auto" {
+					continue
+				}
+				t.Run(fmt.Sprintf("%v/threads=%d/%s", be, threads, path.name), func(t *testing.T) {
+					SetBackend(be)
+					smallMNK = path.small
+					defer SetThreads(SetThreads(threads))
+					t.Run("float32", func(t *testing.T) { conformance(t, kernels32(be)) })
+					t.Run("float64", func(t *testing.T) { conformance(t, kernels64(be)) })
+				})
+			}
 		}
 	}
 }

@@ -277,6 +277,31 @@ func LogSoftmax[T Float](dst, src []T, outer, n, inner int) {
 func softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*n*inner]
+	if inner == 1 && !log {
+		// Contiguous rows: one exp per element, exp(x − m) / Σ exp(x − m)
+		// (the value of exp(x − logsumexp(x)) up to rounding; for float32
+		// the numerator is rounded to float32 once more).
+		for o := 0; o < outer; o++ {
+			row, out := src[o*n:o*n+n], dst[o*n:o*n+n]
+			m := math.Inf(-1)
+			for _, x := range row {
+				m = max(m, float64(x))
+			}
+			if math.IsInf(m, -1) {
+				m = 0
+			}
+			var sum float64
+			for j, x := range row {
+				e := math.Exp(float64(x) - m)
+				sum += e
+				out[j] = T(e)
+			}
+			for j, e := range out {
+				out[j] = T(float64(e) / sum)
+			}
+		}
+		return
+	}
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			off := o*n*inner + i

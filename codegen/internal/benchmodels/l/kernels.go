@@ -386,7 +386,7 @@ func (s *state) computeDlogits() {
 // v49:f32[1,10] = sum v48 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV49() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v49[:10], s.dlogits[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
 }
 
 // v51:f32[n,512] = matmul v48 v32 [transB]  # models.go:53 dh6
@@ -426,7 +426,7 @@ func (s *state) computeV55() {
 // v56:f32[1,512] = sum v55 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV56() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v56[:512], s.v55[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B6[:512], s.v55[:n*512], 1, n, 512)
 }
 
 // v58:f32[n,512] = matmul v55 v27 [transB]  # models.go:53 dh5
@@ -466,7 +466,7 @@ func (s *state) computeV62() {
 // v63:f32[1,512] = sum v62 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV63() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v63[:512], s.v62[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B5[:512], s.v62[:n*512], 1, n, 512)
 }
 
 // v65:f32[n,512] = matmul v62 v22 [transB]  # models.go:53 dh4
@@ -506,7 +506,7 @@ func (s *state) computeV69() {
 // v70:f32[1,512] = sum v69 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV70() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v70[:512], s.v69[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B4[:512], s.v69[:n*512], 1, n, 512)
 }
 
 // v72:f32[n,512] = matmul v69 v17 [transB]  # models.go:53 dh3
@@ -546,7 +546,7 @@ func (s *state) computeV76() {
 // v77:f32[1,512] = sum v76 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV77() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v77[:512], s.v76[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B3[:512], s.v76[:n*512], 1, n, 512)
 }
 
 // v79:f32[n,512] = matmul v76 v12 [transB]  # models.go:53 dh2
@@ -586,7 +586,7 @@ func (s *state) computeV83() {
 // v84:f32[1,512] = sum v83 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV84() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v84[:512], s.v83[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B2[:512], s.v83[:n*512], 1, n, 512)
 }
 
 // v86:f32[n,512] = matmul v83 v7 [transB]  # models.go:53 dh1
@@ -626,7 +626,7 @@ func (s *state) computeV90() {
 // v91:f32[1,512] = sum v90 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV91() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v91[:512], s.v90[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, s.grads.B1[:512], s.v90[:n*512], 1, n, 512)
 }
 
 // v93:f32[512,512] = matmul v0 v90 [transA]  # models.go:53 dW1

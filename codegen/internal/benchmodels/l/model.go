@@ -116,7 +116,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -167,37 +167,30 @@ type state struct {
 	v46           []float32 // v46 f32[n,10] broadcast_to models.go:59
 	v47           []float32 // v47 f32[n,10] sub models.go:59
 	dlogits       []float32 // v48 f32[n,10] mul models.go:59
-	v49           []float32 // v49 f32[1,10] sum models.go:53
 	dh6           []float32 // v51 f32[n,512] matmul models.go:53
 	v53           []float32 // v53 f32[] const models.go:55
 	v54           []float32 // v54 f32[n,512] gt models.go:55
 	v55           []float32 // v55 f32[n,512] mul models.go:55
-	v56           []float32 // v56 f32[1,512] sum models.go:53
 	dh5           []float32 // v58 f32[n,512] matmul models.go:53
 	v60           []float32 // v60 f32[] const models.go:55
 	v61           []float32 // v61 f32[n,512] gt models.go:55
 	v62           []float32 // v62 f32[n,512] mul models.go:55
-	v63           []float32 // v63 f32[1,512] sum models.go:53
 	dh4           []float32 // v65 f32[n,512] matmul models.go:53
 	v67           []float32 // v67 f32[] const models.go:55
 	v68           []float32 // v68 f32[n,512] gt models.go:55
 	v69           []float32 // v69 f32[n,512] mul models.go:55
-	v70           []float32 // v70 f32[1,512] sum models.go:53
 	dh3           []float32 // v72 f32[n,512] matmul models.go:53
 	v74           []float32 // v74 f32[] const models.go:55
 	v75           []float32 // v75 f32[n,512] gt models.go:55
 	v76           []float32 // v76 f32[n,512] mul models.go:55
-	v77           []float32 // v77 f32[1,512] sum models.go:53
 	dh2           []float32 // v79 f32[n,512] matmul models.go:53
 	v81           []float32 // v81 f32[] const models.go:55
 	v82           []float32 // v82 f32[n,512] gt models.go:55
 	v83           []float32 // v83 f32[n,512] mul models.go:55
-	v84           []float32 // v84 f32[1,512] sum models.go:53
 	dh1           []float32 // v86 f32[n,512] matmul models.go:53
 	v88           []float32 // v88 f32[] const models.go:55
 	v89           []float32 // v89 f32[n,512] gt models.go:55
 	v90           []float32 // v90 f32[n,512] mul models.go:55
-	v91           []float32 // v91 f32[1,512] sum models.go:53
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -213,6 +206,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("l: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -463,43 +459,30 @@ func New(cfg Config) (*Model, error) {
 	m.train.v46 = make([]float32, cfg.MaxN*10)
 	m.train.v47 = make([]float32, cfg.MaxN*10)
 	m.train.dlogits = make([]float32, cfg.MaxN*10)
-	m.train.v49 = make([]float32, 10)
 	m.train.dh6 = make([]float32, cfg.MaxN*512)
 	m.train.v53 = make([]float32, 1)
-	rt.Fill(m.train.v53, 0)
 	m.train.v54 = make([]float32, cfg.MaxN*512)
 	m.train.v55 = make([]float32, cfg.MaxN*512)
-	m.train.v56 = make([]float32, 512)
 	m.train.dh5 = make([]float32, cfg.MaxN*512)
 	m.train.v60 = make([]float32, 1)
-	rt.Fill(m.train.v60, 0)
 	m.train.v61 = make([]float32, cfg.MaxN*512)
 	m.train.v62 = make([]float32, cfg.MaxN*512)
-	m.train.v63 = make([]float32, 512)
 	m.train.dh4 = make([]float32, cfg.MaxN*512)
 	m.train.v67 = make([]float32, 1)
-	rt.Fill(m.train.v67, 0)
 	m.train.v68 = make([]float32, cfg.MaxN*512)
 	m.train.v69 = make([]float32, cfg.MaxN*512)
-	m.train.v70 = make([]float32, 512)
 	m.train.dh3 = make([]float32, cfg.MaxN*512)
 	m.train.v74 = make([]float32, 1)
-	rt.Fill(m.train.v74, 0)
 	m.train.v75 = make([]float32, cfg.MaxN*512)
 	m.train.v76 = make([]float32, cfg.MaxN*512)
-	m.train.v77 = make([]float32, 512)
 	m.train.dh2 = make([]float32, cfg.MaxN*512)
 	m.train.v81 = make([]float32, 1)
-	rt.Fill(m.train.v81, 0)
 	m.train.v82 = make([]float32, cfg.MaxN*512)
 	m.train.v83 = make([]float32, cfg.MaxN*512)
-	m.train.v84 = make([]float32, 512)
 	m.train.dh1 = make([]float32, cfg.MaxN*512)
 	m.train.v88 = make([]float32, 1)
-	rt.Fill(m.train.v88, 0)
 	m.train.v89 = make([]float32, cfg.MaxN*512)
 	m.train.v90 = make([]float32, cfg.MaxN*512)
-	m.train.v91 = make([]float32, 512)
 	return m, nil
 }
 
@@ -515,6 +498,118 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	if !pred {
 		if len(in.Y) != in.N {
 			return fmt.Errorf("l: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 262144 {
+		return fmt.Errorf("l: Params.W1 has %d elements, want 262144", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 262144 {
+			return fmt.Errorf("l: Grads.W1 has %d elements, want 262144", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 512 {
+		return fmt.Errorf("l: Params.B1 has %d elements, want 512", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 512 {
+			return fmt.Errorf("l: Grads.B1 has %d elements, want 512", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 262144 {
+		return fmt.Errorf("l: Params.W2 has %d elements, want 262144", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 262144 {
+			return fmt.Errorf("l: Grads.W2 has %d elements, want 262144", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 512 {
+		return fmt.Errorf("l: Params.B2 has %d elements, want 512", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 512 {
+			return fmt.Errorf("l: Grads.B2 has %d elements, want 512", len(m.Grads.B2))
+		}
+	}
+	if len(m.Params.W3) != 262144 {
+		return fmt.Errorf("l: Params.W3 has %d elements, want 262144", len(m.Params.W3))
+	}
+	if !pred {
+		if len(m.Grads.W3) != 262144 {
+			return fmt.Errorf("l: Grads.W3 has %d elements, want 262144", len(m.Grads.W3))
+		}
+	}
+	if len(m.Params.B3) != 512 {
+		return fmt.Errorf("l: Params.B3 has %d elements, want 512", len(m.Params.B3))
+	}
+	if !pred {
+		if len(m.Grads.B3) != 512 {
+			return fmt.Errorf("l: Grads.B3 has %d elements, want 512", len(m.Grads.B3))
+		}
+	}
+	if len(m.Params.W4) != 262144 {
+		return fmt.Errorf("l: Params.W4 has %d elements, want 262144", len(m.Params.W4))
+	}
+	if !pred {
+		if len(m.Grads.W4) != 262144 {
+			return fmt.Errorf("l: Grads.W4 has %d elements, want 262144", len(m.Grads.W4))
+		}
+	}
+	if len(m.Params.B4) != 512 {
+		return fmt.Errorf("l: Params.B4 has %d elements, want 512", len(m.Params.B4))
+	}
+	if !pred {
+		if len(m.Grads.B4) != 512 {
+			return fmt.Errorf("l: Grads.B4 has %d elements, want 512", len(m.Grads.B4))
+		}
+	}
+	if len(m.Params.W5) != 262144 {
+		return fmt.Errorf("l: Params.W5 has %d elements, want 262144", len(m.Params.W5))
+	}
+	if !pred {
+		if len(m.Grads.W5) != 262144 {
+			return fmt.Errorf("l: Grads.W5 has %d elements, want 262144", len(m.Grads.W5))
+		}
+	}
+	if len(m.Params.B5) != 512 {
+		return fmt.Errorf("l: Params.B5 has %d elements, want 512", len(m.Params.B5))
+	}
+	if !pred {
+		if len(m.Grads.B5) != 512 {
+			return fmt.Errorf("l: Grads.B5 has %d elements, want 512", len(m.Grads.B5))
+		}
+	}
+	if len(m.Params.W6) != 262144 {
+		return fmt.Errorf("l: Params.W6 has %d elements, want 262144", len(m.Params.W6))
+	}
+	if !pred {
+		if len(m.Grads.W6) != 262144 {
+			return fmt.Errorf("l: Grads.W6 has %d elements, want 262144", len(m.Grads.W6))
+		}
+	}
+	if len(m.Params.B6) != 512 {
+		return fmt.Errorf("l: Params.B6 has %d elements, want 512", len(m.Params.B6))
+	}
+	if !pred {
+		if len(m.Grads.B6) != 512 {
+			return fmt.Errorf("l: Grads.B6 has %d elements, want 512", len(m.Grads.B6))
+		}
+	}
+	if len(m.Params.W7) != 5120 {
+		return fmt.Errorf("l: Params.W7 has %d elements, want 5120", len(m.Params.W7))
+	}
+	if !pred {
+		if len(m.Grads.W7) != 5120 {
+			return fmt.Errorf("l: Grads.W7 has %d elements, want 5120", len(m.Grads.W7))
+		}
+	}
+	if len(m.Params.B7) != 10 {
+		return fmt.Errorf("l: Params.B7 has %d elements, want 10", len(m.Params.B7))
+	}
+	if !pred {
+		if len(m.Grads.B7) != 10 {
+			return fmt.Errorf("l: Grads.B7 has %d elements, want 10", len(m.Grads.B7))
 		}
 	}
 	s.n = in.N
@@ -542,7 +637,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("l: Backward called without a successful Forward")
@@ -550,13 +646,6 @@ func (m *Model) Backward() error {
 	if err := m.train.backward(); err != nil {
 		return err
 	}
-	copy(m.Grads.B1, m.train.v91)
-	copy(m.Grads.B2, m.train.v84)
-	copy(m.Grads.B3, m.train.v77)
-	copy(m.Grads.B4, m.train.v70)
-	copy(m.Grads.B5, m.train.v63)
-	copy(m.Grads.B6, m.train.v56)
-	copy(m.Grads.B7, m.train.v49)
 	return nil
 }
 
@@ -573,6 +662,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -724,6 +814,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

@@ -196,7 +196,7 @@ func (s *state) computeDlogits() {
 // v24:f32[1,10] = sum v23 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV24() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v24[:10], s.dlogits[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, s.grads.B2[:10], s.dlogits[:n*10], 1, n, 10)
 }
 
 // v26:f32[n,256] = matmul v23 v7 [transB]  # models.go:53 dh1
@@ -236,7 +236,7 @@ func (s *state) computeV30() {
 // v31:f32[1,256] = sum v30 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV31() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v31[:256], s.v30[:n*256], 1, n, 256)
+	rt.Reduce(rt.Sum, s.grads.B1[:256], s.v30[:n*256], 1, n, 256)
 }
 
 // v33:f32[784,256] = matmul v0 v30 [transA]  # models.go:53 dW1

@@ -96,7 +96,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -132,12 +132,10 @@ type state struct {
 	v21           []float32 // v21 f32[n,10] broadcast_to models.go:59
 	v22           []float32 // v22 f32[n,10] sub models.go:59
 	dlogits       []float32 // v23 f32[n,10] mul models.go:59
-	v24           []float32 // v24 f32[1,10] sum models.go:53
 	dh1           []float32 // v26 f32[n,256] matmul models.go:53
 	v28           []float32 // v28 f32[] const models.go:55
 	v29           []float32 // v29 f32[n,256] gt models.go:55
 	v30           []float32 // v30 f32[n,256] mul models.go:55
-	v31           []float32 // v31 f32[1,256] sum models.go:53
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -153,6 +151,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("m: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float32]{
 			LR:          float32(cfg.Optimizer.LR),
@@ -263,13 +264,10 @@ func New(cfg Config) (*Model, error) {
 	m.train.v21 = make([]float32, cfg.MaxN*10)
 	m.train.v22 = make([]float32, cfg.MaxN*10)
 	m.train.dlogits = make([]float32, cfg.MaxN*10)
-	m.train.v24 = make([]float32, 10)
 	m.train.dh1 = make([]float32, cfg.MaxN*256)
 	m.train.v28 = make([]float32, 1)
-	rt.Fill(m.train.v28, 0)
 	m.train.v29 = make([]float32, cfg.MaxN*256)
 	m.train.v30 = make([]float32, cfg.MaxN*256)
-	m.train.v31 = make([]float32, 256)
 	return m, nil
 }
 
@@ -285,6 +283,38 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	if !pred {
 		if len(in.Y) != in.N {
 			return fmt.Errorf("m: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 200704 {
+		return fmt.Errorf("m: Params.W1 has %d elements, want 200704", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 200704 {
+			return fmt.Errorf("m: Grads.W1 has %d elements, want 200704", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 256 {
+		return fmt.Errorf("m: Params.B1 has %d elements, want 256", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 256 {
+			return fmt.Errorf("m: Grads.B1 has %d elements, want 256", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 2560 {
+		return fmt.Errorf("m: Params.W2 has %d elements, want 2560", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 2560 {
+			return fmt.Errorf("m: Grads.W2 has %d elements, want 2560", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 10 {
+		return fmt.Errorf("m: Params.B2 has %d elements, want 10", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 10 {
+			return fmt.Errorf("m: Grads.B2 has %d elements, want 10", len(m.Grads.B2))
 		}
 	}
 	s.n = in.N
@@ -312,7 +342,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("m: Backward called without a successful Forward")
@@ -320,8 +351,6 @@ func (m *Model) Backward() error {
 	if err := m.train.backward(); err != nil {
 		return err
 	}
-	copy(m.Grads.B1, m.train.v31)
-	copy(m.Grads.B2, m.train.v24)
 	return nil
 }
 
@@ -338,6 +367,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -419,6 +449,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

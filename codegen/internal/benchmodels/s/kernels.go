@@ -196,7 +196,7 @@ func (s *state) computeDlogits() {
 // v24:f64[1,3] = sum v23 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV24() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v24[:3], s.dlogits[:n*3], 1, n, 3)
+	rt.Reduce(rt.Sum, s.grads.B2[:3], s.dlogits[:n*3], 1, n, 3)
 }
 
 // v26:f64[n,16] = matmul v23 v7 [transB]  # models.go:53 dh1
@@ -236,7 +236,7 @@ func (s *state) computeV30() {
 // v31:f64[1,16] = sum v30 [axes=[0] keepdims]  # models.go:53
 func (s *state) computeV31() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.v31[:16], s.v30[:n*16], 1, n, 16)
+	rt.Reduce(rt.Sum, s.grads.B1[:16], s.v30[:n*16], 1, n, 16)
 }
 
 // v33:f64[4,16] = matmul v0 v30 [transA]  # models.go:53 dW1

@@ -96,7 +96,7 @@ type Model struct {
 
 	cfg                    Config
 	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run
+	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
 	train                  state // Forward and Backward
 	pred                   state // Predict
 	useAdam                bool
@@ -132,12 +132,10 @@ type state struct {
 	v21           []float64 // v21 f64[n,3] broadcast_to models.go:59
 	v22           []float64 // v22 f64[n,3] sub models.go:59
 	dlogits       []float64 // v23 f64[n,3] mul models.go:59
-	v24           []float64 // v24 f64[1,3] sum models.go:53
 	dh1           []float64 // v26 f64[n,16] matmul models.go:53
 	v28           []float64 // v28 f64[] const models.go:55
 	v29           []float64 // v29 f64[n,16] gt models.go:55
 	v30           []float64 // v30 f64[n,16] mul models.go:55
-	v31           []float64 // v31 f64[1,16] sum models.go:53
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -153,6 +151,9 @@ func New(cfg Config) (*Model, error) {
 	case "", "sgd":
 		if cfg.Optimizer.LR == 0 {
 			cfg.Optimizer.LR = 0.1
+		}
+		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
+			return nil, errors.New("s: Config.Optimizer.Nesterov needs a nonzero Momentum")
 		}
 		m.sgd = optim.SGD[float64]{
 			LR:          float64(cfg.Optimizer.LR),
@@ -263,13 +264,10 @@ func New(cfg Config) (*Model, error) {
 	m.train.v21 = make([]float64, cfg.MaxN*3)
 	m.train.v22 = make([]float64, cfg.MaxN*3)
 	m.train.dlogits = make([]float64, cfg.MaxN*3)
-	m.train.v24 = make([]float64, 3)
 	m.train.dh1 = make([]float64, cfg.MaxN*16)
 	m.train.v28 = make([]float64, 1)
-	rt.Fill(m.train.v28, 0)
 	m.train.v29 = make([]float64, cfg.MaxN*16)
 	m.train.v30 = make([]float64, cfg.MaxN*16)
-	m.train.v31 = make([]float64, 16)
 	return m, nil
 }
 
@@ -285,6 +283,38 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 	if !pred {
 		if len(in.Y) != in.N {
 			return fmt.Errorf("s: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
+		}
+	}
+	if len(m.Params.W1) != 64 {
+		return fmt.Errorf("s: Params.W1 has %d elements, want 64", len(m.Params.W1))
+	}
+	if !pred {
+		if len(m.Grads.W1) != 64 {
+			return fmt.Errorf("s: Grads.W1 has %d elements, want 64", len(m.Grads.W1))
+		}
+	}
+	if len(m.Params.B1) != 16 {
+		return fmt.Errorf("s: Params.B1 has %d elements, want 16", len(m.Params.B1))
+	}
+	if !pred {
+		if len(m.Grads.B1) != 16 {
+			return fmt.Errorf("s: Grads.B1 has %d elements, want 16", len(m.Grads.B1))
+		}
+	}
+	if len(m.Params.W2) != 48 {
+		return fmt.Errorf("s: Params.W2 has %d elements, want 48", len(m.Params.W2))
+	}
+	if !pred {
+		if len(m.Grads.W2) != 48 {
+			return fmt.Errorf("s: Grads.W2 has %d elements, want 48", len(m.Grads.W2))
+		}
+	}
+	if len(m.Params.B2) != 3 {
+		return fmt.Errorf("s: Params.B2 has %d elements, want 3", len(m.Params.B2))
+	}
+	if !pred {
+		if len(m.Grads.B2) != 3 {
+			return fmt.Errorf("s: Grads.B2 has %d elements, want 3", len(m.Grads.B2))
 		}
 	}
 	s.n = in.N
@@ -312,7 +342,8 @@ func (m *Model) Forward(in Inputs) (float64, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward.
+// parameter into m.Grads, after Forward (and before the parameters
+// change: TrainStep's update or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("s: Backward called without a successful Forward")
@@ -320,8 +351,6 @@ func (m *Model) Backward() error {
 	if err := m.train.backward(); err != nil {
 		return err
 	}
-	copy(m.Grads.B1, m.train.v31)
-	copy(m.Grads.B2, m.train.v24)
 	return nil
 }
 
@@ -338,6 +367,7 @@ func (m *Model) TrainStep(in Inputs) (float64, error) {
 		return 0, err
 	}
 	m.update()
+	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return obj, nil
 }
@@ -419,6 +449,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes).
 func (m *Model) Load(path string) error {
+	m.forwardDone = false
 	dst := map[string]any{}
 	for _, t := range m.Tensors() {
 		dst[t.Name] = tensorio.Tensor{

@@ -63,8 +63,12 @@ func main() {
 	for _, s := range smallSpecs {
 		genSmall(ctx, s)
 	}
-	genPackA12(ctx, 4)
-	genPackA12(ctx, 8)
+	genPackRows(ctx, 12, 4) // A panels, float32 AVX-512 (mr 12)
+	genPackRows(ctx, 32, 4) // transposed-B panels, float32 AVX-512 (nr 32)
+	genPackRows(ctx, 12, 8) // A panels, float64 AVX-512 (mr 12)
+	genPackRows(ctx, 16, 8) // transposed-B panels, float64 AVX-512 (nr 16)
+	genPackRows(ctx, 16, 4) // transposed-B panels, float32 AVX2 (nr 16)
+	genPackRows(ctx, 8, 8)  // transposed-B panels, float64 AVX2 (nr 8)
 	f, err := ctx.Result()
 	if err != nil {
 		log.Fatal(err)

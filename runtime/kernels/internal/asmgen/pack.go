@@ -9,20 +9,24 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// genPackA12 emits packA12{F32,F64}AVX, which packs a 12-row panel of
-// row-major A (not transposed) into the micro-kernel layout d[p*12+i] =
-// A[i][p] using 4×4 register transposes (AVX only, so it also serves the
-// AVX-512 kernel sets).
-func genPackA12(ctx *build.Context, elem int) {
-	typ, name := "float32", "packA12F32AVX"
+// genPackRows emits packRows{R}{F32,F64}AVX, which transposes R rows of a
+// row-major matrix into the packed-panel layout d[p*R+i] = x[i][p] using 4×4
+// register transposes (AVX only, so it also serves the AVX-512 kernel sets).
+// It packs full mr-row panels of a non-transposed A and full nr-column
+// panels of a transposed B.
+func genPackRows(ctx *build.Context, R, elem int) {
+	typ, name := "float32", fmt.Sprintf("packRows%dF32AVX", R)
 	if elem == 8 {
-		typ, name = "float64", "packA12F64AVX"
+		typ, name = "float64", fmt.Sprintf("packRows%dF64AVX", R)
+	}
+	if R%4 != 0 {
+		panic("rows must be a multiple of 4")
 	}
 	ctx.Function(name)
 	ctx.Attributes(attr.NOSPLIT)
 	ctx.SignatureExpr(fmt.Sprintf("func(kc int, a *%s, lda int, d *%s)", typ, typ))
 	ctx.Doc(
-		fmt.Sprintf("%s sets d[p*12+i] = a[i*lda+p] for i < 12, p < kc; lda is in BYTES.", name),
+		fmt.Sprintf("%s sets d[p*%d+i] = a[i*lda+p] for i < %d, p < kc; lda is in BYTES.", name, R, R),
 	)
 	lbl := func(x string) string { return name + "_" + x }
 
@@ -30,29 +34,29 @@ func genPackA12(ctx *build.Context, elem int) {
 	p0 := ctx.Load(ctx.Param("a"), ctx.GP64())
 	L := ctx.Load(ctx.Param("lda"), ctx.GP64())
 	d := ctx.Load(ctx.Param("d"), ctx.GP64())
-	L3 := ctx.GP64()
+	L3, L4 := ctx.GP64(), ctx.GP64()
 	ctx.LEAQ(operand.Mem{Base: L, Index: L, Scale: 2}, L3)
-	p4, p8 := ctx.GP64(), ctx.GP64()
-	ctx.LEAQ(operand.Mem{Base: p0, Index: L, Scale: 4}, p4)
-	ctx.LEAQ(operand.Mem{Base: p4, Index: L, Scale: 4}, p8)
-	bases := []reg.Register{p0, p4, p8}
-	row := func(g, r int) operand.Mem { // row 4g+r at the current p
+	ctx.LEAQ(operand.Mem{Base: L, Index: L, Scale: 2}, L4)
+	ctx.ADDQ(L, L4)
+	groups := R / 4
+	pg := ctx.GP64() // first row of the current group of 4
+	row := func(r int) operand.Mem { // row 4g+r at the current p
 		switch r {
 		case 0:
-			return operand.Mem{Base: bases[g]}
+			return operand.Mem{Base: pg}
 		case 1:
-			return operand.Mem{Base: bases[g], Index: L, Scale: 1}
+			return operand.Mem{Base: pg, Index: L, Scale: 1}
 		case 2:
-			return operand.Mem{Base: bases[g], Index: L, Scale: 2}
+			return operand.Mem{Base: pg, Index: L, Scale: 2}
 		}
-		return operand.Mem{Base: bases[g], Index: L3, Scale: 1}
+		return operand.Mem{Base: pg, Index: L3, Scale: 1}
 	}
 
 	chunk := 8 // p values per iteration
 	if elem == 8 {
 		chunk = 4
 	}
-	rowBytes := 12 * elem // one p of the packed panel
+	rowBytes := R * elem // one p of the packed panel
 	y := []reg.VecVirtual{ctx.YMM(), ctx.YMM(), ctx.YMM(), ctx.YMM()}
 	t := []reg.VecVirtual{ctx.YMM(), ctx.YMM(), ctx.YMM(), ctx.YMM()}
 
@@ -61,9 +65,13 @@ func genPackA12(ctx *build.Context, elem int) {
 	ctx.SHRQ(operand.U8(log2(chunk)), n)
 	ctx.JZ(operand.LabelRef(lbl("tail")))
 	ctx.Label(lbl("loop"))
-	for g := 0; g < 3; g++ {
+	ctx.MOVQ(p0, pg)
+	for g := 0; g < groups; g++ {
+		if g > 0 {
+			ctx.ADDQ(L4, pg)
+		}
 		for r := 0; r < 4; r++ {
-			ctx.VMOVUPS(row(g, r), y[r])
+			ctx.VMOVUPS(row(r), y[r])
 		}
 		if elem == 4 {
 			ctx.VUNPCKLPS(y[1], y[0], t[0])
@@ -92,9 +100,7 @@ func genPackA12(ctx *build.Context, elem int) {
 			}
 		}
 	}
-	for _, b := range bases {
-		ctx.ADDQ(operand.U8(chunk*elem), b)
-	}
+	ctx.ADDQ(operand.U8(chunk*elem), p0)
 	ctx.ADDQ(operand.U32(chunk*rowBytes), d)
 	ctx.DECQ(n)
 	ctx.JNZ(operand.LabelRef(lbl("loop")))
@@ -104,21 +110,23 @@ func genPackA12(ctx *build.Context, elem int) {
 	ctx.JZ(operand.LabelRef(lbl("done")))
 	ctx.Label(lbl("tailloop"))
 	x := y[0].AsX()
-	for g := 0; g < 3; g++ {
+	ctx.MOVQ(p0, pg)
+	for g := 0; g < groups; g++ {
+		if g > 0 {
+			ctx.ADDQ(L4, pg)
+		}
 		for r := 0; r < 4; r++ {
 			dst := operand.Mem{Base: d, Disp: (4*g + r) * elem}
 			if elem == 4 {
-				ctx.VMOVSS(row(g, r), x)
+				ctx.VMOVSS(row(r), x)
 				ctx.VMOVSS(x, dst)
 			} else {
-				ctx.VMOVSD(row(g, r), x)
+				ctx.VMOVSD(row(r), x)
 				ctx.VMOVSD(x, dst)
 			}
 		}
 	}
-	for _, b := range bases {
-		ctx.ADDQ(operand.U8(elem), b)
-	}
+	ctx.ADDQ(operand.U8(elem), p0)
 	ctx.ADDQ(operand.U32(rowBytes), d)
 	ctx.DECQ(kc)
 	ctx.JNZ(operand.LabelRef(lbl("tailloop")))

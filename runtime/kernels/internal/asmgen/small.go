@@ -11,7 +11,8 @@ import (
 
 // smallSpec describes an unpacked small-GEMM kernel for op(B) = B:
 // for each row i of C, c[i,:] = alpha*Σ_p op(A)[i,p]*B[p,:] (+ beta*c[i,:]),
-// vectorised over columns, with a scalar loop for the last n%lanes columns.
+// vectorised over columns. The last n%lanes columns use one masked vector
+// (AVX-512) or a scalar loop (AVX2).
 type smallSpec struct {
 	name string
 	elem int
@@ -52,7 +53,38 @@ func genSmall(ctx *build.Context, s smallSpec) {
 	i.bcast(paramAddr(ctx, "alpha"), alphaV)
 	i.bcast(paramAddr(ctx, "beta"), betaV)
 	acc := []reg.VecVirtual{i.vec(), i.vec(), i.vec(), i.vec()}
-	t := i.vec()
+	t, t2 := i.vec(), i.vec()
+	var kmask reg.Register
+	if s.zmm {
+		// kmask = (1 << (n % lanes)) - 1, built by a short loop (no CL shift).
+		rem := ctx.Load(ctx.Param("n"), ctx.GP64())
+		ctx.ANDQ(operand.U8(lanes-1), rem)
+		mask := ctx.GP64()
+		ctx.XORQ(mask, mask)
+		ctx.TESTQ(rem, rem)
+		ctx.JZ(operand.LabelRef(s.name + "_maskdone"))
+		ctx.Label(s.name + "_mask")
+		ctx.LEAQ(operand.Mem{Base: mask, Index: mask, Scale: 1, Disp: 1}, mask)
+		ctx.DECQ(rem)
+		ctx.JNZ(operand.LabelRef(s.name + "_mask"))
+		ctx.Label(s.name + "_maskdone")
+		kmask = ctx.K()
+		ctx.KMOVW(mask.(reg.GPVirtual).As32(), kmask)
+	}
+	maskedLoad := func(m operand.Mem, r reg.VecVirtual) {
+		if i.f32() {
+			ctx.VMOVUPS_Z(m, kmask, r)
+		} else {
+			ctx.VMOVUPD_Z(m, kmask, r)
+		}
+	}
+	maskedStore := func(r reg.VecVirtual, m operand.Mem) {
+		if i.f32() {
+			ctx.VMOVUPS(r, kmask, m)
+		} else {
+			ctx.VMOVUPD(r, kmask, m)
+		}
+	}
 	accumAddr := paramAddr(ctx, "accum")
 	lbl := func(x string) string { return s.name + "_" + x }
 
@@ -62,9 +94,11 @@ func genSmall(ctx *build.Context, s smallSpec) {
 	cp := ctx.GP64()
 	ctx.MOVQ(cRow, cp)
 
-	// chunk emits the p loop and the store for nv vectors (or one scalar when nv == 0).
+	// chunk emits the p loop and the store for nv vectors, one scalar when
+	// nv == 0, or one masked vector when nv == -1.
 	chunk := func(name string, nv int) {
 		scalar := nv == 0
+		masked := nv < 0
 		nacc := max(nv, 1)
 		for v := 0; v < nacc; v++ {
 			i.zero(acc[v])
@@ -77,6 +111,10 @@ func genSmall(ctx *build.Context, s smallSpec) {
 		if scalar {
 			i.loadScalar(operand.Mem{Base: ap}, t)
 			i.fmaScalar(operand.Mem{Base: bp}, t, acc[0])
+		} else if masked {
+			i.bcast(operand.Mem{Base: ap}, t)
+			maskedLoad(operand.Mem{Base: bp}, t2)
+			i.fma(t2, t, acc[0])
 		} else {
 			i.bcast(operand.Mem{Base: ap}, t)
 			for v := 0; v < nv; v++ {
@@ -95,6 +133,9 @@ func genSmall(ctx *build.Context, s smallSpec) {
 			if scalar {
 				i.mulScalar(alphaV, acc[v], acc[v])
 				i.storeScalar(acc[v], m)
+			} else if masked {
+				i.mul(alphaV, acc[v], acc[v])
+				maskedStore(acc[v], m)
 			} else {
 				i.mul(alphaV, acc[v], acc[v])
 				i.store(acc[v], m)
@@ -108,6 +149,11 @@ func genSmall(ctx *build.Context, s smallSpec) {
 				i.mulScalar(m, betaV, t)
 				i.fmaScalar(alphaV, acc[v], t)
 				i.storeScalar(t, m)
+			} else if masked {
+				maskedLoad(m, t2)
+				i.mul(t2, betaV, t)
+				i.fma(alphaV, acc[v], t)
+				maskedStore(t, m)
 			} else {
 				i.mul(m, betaV, t)
 				i.fma(alphaV, acc[v], t)
@@ -115,6 +161,9 @@ func genSmall(ctx *build.Context, s smallSpec) {
 			}
 		}
 		ctx.Label(lbl(name + "_next"))
+		if masked {
+			return // last chunk of the row
+		}
 		w := nv * vecBytes
 		if scalar {
 			w = s.elem
@@ -136,12 +185,16 @@ func genSmall(ctx *build.Context, s smallSpec) {
 	ctx.JL(operand.LabelRef(lbl("c0")))
 	chunk("v1", 1)
 	ctx.JMP(operand.LabelRef(lbl("c1")))
-	// scalar tail
+	// tail: one masked vector (AVX-512) or scalars (AVX2)
 	ctx.Label(lbl("c0"))
 	ctx.TESTQ(jRem, jRem)
 	ctx.JZ(operand.LabelRef(lbl("rowdone")))
-	chunk("s", 0)
-	ctx.JMP(operand.LabelRef(lbl("c0")))
+	if s.zmm {
+		chunk("m", -1)
+	} else {
+		chunk("s", 0)
+		ctx.JMP(operand.LabelRef(lbl("c0")))
+	}
 
 	ctx.Label(lbl("rowdone"))
 	ctx.ADDQ(paramAddr(ctx, "sai"), aRow)
