@@ -39,7 +39,10 @@ type kernelSet[T float] struct {
 // kernel directly on the operands. Chosen with BenchmarkSmallCrossover
 // (AVX-512, float32, one thread, ns/op small vs packed): 32×4×16 92 vs 255,
 // 16×16×16 124 vs 377, 32×16×32 463 vs 452, 32×32×32 951 vs 714, 64×16×64
-// 1052 vs 954. A variable so tests and benchmarks can force either path.
+// 1052 vs 954. With op(B) = Bᵀ the small path first transposes B, so it
+// only pays up to smallMNK/4: 32×4×16 128 vs 339, 16×16×16 256 vs 537,
+// 32×16×32 640 vs 375. A variable so tests and benchmarks can force either
+// path.
 var smallMNK = 16 * 1024
 
 // parMNK: products with m*n*k below this run serially whatever SetThreads
@@ -47,7 +50,7 @@ var smallMNK = 16 * 1024
 const parMNK = 1 << 20
 
 func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
-	if useSmall(m, n, k) {
+	if useSmall(m, n, k, transB) {
 		if ks.small == nil {
 			gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 			epi.apply(m, n, c, ldc)
@@ -99,7 +102,10 @@ func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, 
 
 // useSmall reports whether a product skips packing. It depends on the shape
 // only (never on the thread count), so results stay thread-independent.
-func useSmall(m, n, k int) bool {
+func useSmall(m, n, k int, transB bool) bool {
+	if transB {
+		return m*n*k <= smallMNK/4
+	}
 	return m*n*k <= smallMNK
 }
 
