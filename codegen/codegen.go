@@ -47,6 +47,7 @@ import (
 	"slices"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	Source  string   // "pkg.Func" the model comes from, for the header
 	DType   ir.DType // 0: keep the model's float type; ir.F32 or ir.F64: retarget every float value
 	Gemm    string   // "bpgen" (default: runtime/kernels) or "gonum" (gonum's BLAS, for comparison)
+	// Optimizer is the update rule of the generated Config when its
+	// Optimizer.Kind is left empty: "sgd" (the default) or "adam".
+	Optimizer string
 }
 
 // Import paths of the packages generated code uses.
@@ -66,11 +70,76 @@ const (
 	tensorioPkg = "github.com/bpgen/bpgen/runtime/tensorio"
 )
 
-// Emit generates the package of g: file name → gofmt'd content. The
-// output depends only on g and opt, byte for byte.
+// Emit generates the package of g, a joint graph (see passes.Grad) or a
+// forward-only one: file name → gofmt'd content. The output depends only
+// on g and opt, byte for byte.
+//
+// Emit lowers g with every optional lowering pass off (passes.Lower
+// without fuse and plan: one kernel per value, one buffer per value) and
+// generates that program as EmitProgram does; to get fused kernels and a
+// packed arena, compile with passes.CompileProgram and call EmitProgram.
 func Emit(g *ir.Graph, opt Options) (map[string][]byte, error) {
+	opt, err := checkOptions(opt, g)
+	if err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	if opt.DType != ir.InvalidDType {
+		g = Retarget(g, opt.DType)
+		if err := ir.Verify(g); err != nil {
+			return nil, fmt.Errorf("codegen %s: retargeted to %v: %w", g.Name, opt.DType, err)
+		}
+	}
+	if err := checkSupported(g); err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	prog, err := passes.Lower(g, passes.Options{Disable: []string{"fuse", "plan"}})
+	if err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	return emit(prog, opt)
+}
+
+// EmitProgram generates the package of a lowered program (see
+// passes.CompileProgram): file name → gofmt'd content, byte for byte a
+// function of p and opt. Forward, Backward and Predict run p's kernels in
+// order; the values they materialize live in one arena per dtype and per
+// entry point (training, inference), at the offsets of p.Plan and
+// p.PredictPlan. Options.DType retargets the program's float values (its
+// kernels and plans are kept: they do not depend on the float type).
+func EmitProgram(p *passes.Program, opt Options) (map[string][]byte, error) {
+	if p == nil || p.Graph == nil || p.Plan == nil || p.PredictPlan == nil {
+		return nil, fmt.Errorf("codegen: EmitProgram needs a lowered program with its buffer plans (passes.CompileProgram or passes.Lower)")
+	}
+	g := p.Graph
+	opt, err := checkOptions(opt, g)
+	if err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	if opt.DType != ir.InvalidDType {
+		p = retargetProgram(p, opt.DType)
+		if err := ir.Verify(p.Graph); err != nil {
+			return nil, fmt.Errorf("codegen %s: retargeted to %v: %w", g.Name, opt.DType, err)
+		}
+	}
+	if err := checkSupported(p.Graph); err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	return emit(p, opt)
+}
+
+// checkOptions validates opt and fills in its defaults.
+func checkOptions(opt Options, g *ir.Graph) (Options, error) {
 	if opt.Package == "" || !isIdent(opt.Package) {
-		return nil, fmt.Errorf("codegen: package name %q is not an identifier", opt.Package)
+		return opt, fmt.Errorf("codegen: package name %q is not an identifier", opt.Package)
 	}
 	if opt.Source == "" {
 		opt.Source = g.Name
@@ -80,23 +149,41 @@ func Emit(g *ir.Graph, opt Options) (map[string][]byte, error) {
 		opt.Gemm = "bpgen"
 	case "bpgen", "gonum":
 	default:
-		return nil, fmt.Errorf("codegen: Options.Gemm is %q, want \"bpgen\" or \"gonum\"", opt.Gemm)
+		return opt, fmt.Errorf("codegen: Options.Gemm is %q, want \"bpgen\" or \"gonum\"", opt.Gemm)
 	}
-	if err := ir.Verify(g); err != nil {
-		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	switch opt.Optimizer {
+	case "":
+		opt.Optimizer = "sgd"
+	case "sgd", "adam":
+	default:
+		return opt, fmt.Errorf("codegen: Options.Optimizer is %q, want \"sgd\" or \"adam\"", opt.Optimizer)
 	}
-	if opt.DType != ir.InvalidDType {
-		if !opt.DType.IsFloat() {
-			return nil, fmt.Errorf("codegen: Options.DType is %v, want f32 or f64", opt.DType)
+	if opt.DType != ir.InvalidDType && !opt.DType.IsFloat() {
+		return opt, fmt.Errorf("codegen: Options.DType is %v, want f32 or f64", opt.DType)
+	}
+	return opt, nil
+}
+
+// checkSupported rejects ops codegen has no kernels for.
+func checkSupported(g *ir.Graph) error {
+	for _, v := range g.Values {
+		if ir.Lookup(v.Op.Name) == nil || (v.Op.Class != ir.Elementwise && !supported[v.Op.Name]) {
+			return fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v)
 		}
-		g = Retarget(g, opt.DType)
-		if err := ir.Verify(g); err != nil {
-			return nil, fmt.Errorf("codegen %s: retargeted to %v: %w", g.Name, opt.DType, err)
-		}
 	}
+	return nil
+}
+
+// emit generates the files of a lowered program.
+func emit(prog *passes.Program, opt Options) (map[string][]byte, error) {
+	g := prog.Graph
 	p, err := newPlan(g, opt)
 	if err != nil {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
+	}
+	p.lower(prog)
+	if p.err != nil {
+		return nil, fmt.Errorf("codegen %s: %w", g.Name, p.err)
 	}
 	files := map[string]*jen.File{
 		"model.go":   p.modelFile(),
@@ -116,6 +203,50 @@ func Emit(g *ir.Graph, opt Options) (map[string][]byte, error) {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, p.err)
 	}
 	return out, nil
+}
+
+// retargetProgram returns p on a retargeted copy of its graph: the same
+// kernels and plans over the copy's values (Clone keeps value IDs).
+func retargetProgram(p *passes.Program, d ir.DType) *passes.Program {
+	g := Retarget(p.Graph, d)
+	val := func(v *ir.Value) *ir.Value { return g.Values[v.ID] }
+	vals := func(vs []*ir.Value) []*ir.Value {
+		if vs == nil {
+			return nil
+		}
+		r := make([]*ir.Value, len(vs))
+		for i, v := range vs {
+			r[i] = val(v)
+		}
+		return r
+	}
+	kernels := func(ks []*passes.Kernel) []*passes.Kernel {
+		var r []*passes.Kernel
+		for _, k := range ks {
+			r = append(r, &passes.Kernel{Kind: k.Kind, Values: vals(k.Values), Root: val(k.Root),
+				Materialized: vals(k.Materialized), Epilogue: vals(k.Epilogue), Inputs: vals(k.Inputs)})
+		}
+		return r
+	}
+	plan := func(bp *passes.BufferPlan) *passes.BufferPlan {
+		c := *bp
+		c.Buffers = nil
+		c.Of = map[*ir.Value]*passes.Buffer{}
+		c.ArenaElems = map[ir.DType]int64{}
+		for _, b := range bp.Buffers {
+			nb := *b
+			nb.Values = vals(b.Values)
+			nb.DType = nb.Values[0].Type.DType
+			c.Buffers = append(c.Buffers, &nb)
+			for _, v := range nb.Values {
+				c.Of[v] = &nb
+			}
+			c.ArenaElems[nb.DType] = max(c.ArenaElems[nb.DType], nb.Offset+nb.Elems)
+		}
+		return &c
+	}
+	return &passes.Program{Graph: g, Forward: kernels(p.Forward), Backward: kernels(p.Backward), Predict: kernels(p.Predict),
+		Residuals: vals(p.Residuals), Plan: plan(p.Plan), PredictPlan: plan(p.PredictPlan), Report: p.Report}
 }
 
 func mapsKeys[K comparable, V any](m map[K]V) []K {

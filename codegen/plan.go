@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 )
 
 // plan is everything Emit decides before printing: names, which values
@@ -25,7 +26,10 @@ type plan struct {
 	grads      []gradInfo // one per param, in declaration order
 	inputGrads []outInfo  // gradients with respect to inputs (passes.GradOptions.Wrt), by input name
 
-	forward, backward, predict []*ir.Value // values with kernels, in order
+	prog                       *passes.Program
+	forward, backward, predict []*kinfo // kernels, in order (no aliases)
+	kernels                    []*kinfo // each kernel method once, in order of first use
+	scratch                    []scratchBuf
 	inPredict                  []bool      // by ID: needed by Predict
 	inTrain                    []bool      // by ID: needed by Forward or Backward
 	dependsOnTarget            []bool      // by ID
@@ -215,29 +219,9 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		p.grads = append(p.grads, gi)
 	}
 
-	// Buffers and kernels.
 	for _, v := range g.Values {
-		vi := p.vals[v.ID]
-		switch {
-		case v.Op.Name == "input" || v.Op.Name == "param":
-		case v.Op.Name == "reshape":
-			vi.alias = v.Args[0]
-		case vi.grad != "":
-		default:
-			if inFwd[v.ID] || inBwd[v.ID] || p.inPredict[v.ID] {
-				vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
-			}
-		}
-		if hasKernel(v) {
-			vi.kernel = p.kernelNames.get("compute"+exported(sanitize(v.Label())), v.Ref())
-			if inFwd[v.ID] {
-				p.forward = append(p.forward, v)
-			} else if inBwd[v.ID] {
-				p.backward = append(p.backward, v)
-			}
-			if p.inPredict[v.ID] {
-				p.predict = append(p.predict, v)
-			}
+		if v.Op.Name == "reshape" {
+			p.vals[v.ID].alias = v.Args[0]
 		}
 	}
 	return p, nil

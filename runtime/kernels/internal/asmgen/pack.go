@@ -39,7 +39,7 @@ func genPackRows(ctx *build.Context, R, elem int) {
 	ctx.LEAQ(operand.Mem{Base: L, Index: L, Scale: 2}, L4)
 	ctx.ADDQ(L, L4)
 	groups := R / 4
-	pg := ctx.GP64() // first row of the current group of 4
+	pg := ctx.GP64()                 // first row of the current group of 4
 	row := func(r int) operand.Mem { // row 4g+r at the current p
 		switch r {
 		case 0:
