@@ -13,6 +13,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -27,47 +28,73 @@ import (
 	"github.com/bpgen/bpgen/runtime/data"
 )
 
+// options are the command's flags.
+type options struct {
+	epochs, batch int
+	lr, momentum  float64
+	seed          uint64
+	outDir        string
+	quiet         bool
+	log           io.Writer
+}
+
+// result is what a training run ends with.
+type result struct {
+	accuracy       []float64 // test accuracy after each epoch
+	loss           []float64 // mean training loss of each epoch
+	reloaded       float64   // test accuracy of the model reloaded from the safetensors file
+	weights, curve string    // files written
+}
+
 func main() {
-	epochs := flag.Int("epochs", 10, "passes over the training set")
-	batch := flag.Int("batch", 128, "mini-batch size")
-	lr := flag.Float64("lr", 0.1, "SGD learning rate")
-	momentum := flag.Float64("momentum", 0.9, "SGD momentum")
-	seed := flag.Uint64("seed", 1, "seed of the initial weights and the shuffling")
-	outDir := flag.String("out", "examples/mnist/out", "directory for the plot and the weights")
-	quiet := flag.Bool("quiet", false, "no progress bar")
+	var o options
+	flag.IntVar(&o.epochs, "epochs", 10, "passes over the training set")
+	flag.IntVar(&o.batch, "batch", 128, "mini-batch size")
+	flag.Float64Var(&o.lr, "lr", 0.1, "SGD learning rate")
+	flag.Float64Var(&o.momentum, "momentum", 0.9, "SGD momentum")
+	flag.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and the shuffling")
+	flag.StringVar(&o.outDir, "out", "examples/mnist/out", "directory for the plot and the weights")
+	flag.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	flag.Parse()
 	log.SetFlags(0)
+	o.log = os.Stdout
+	if _, err := train(o); err != nil {
+		log.Fatalf("mnist: %v", err)
+	}
+}
 
+func train(o options) (*result, error) {
 	dir, err := data.MNISTDir()
 	if err != nil {
-		log.Fatalf("mnist: %v", err)
+		return nil, err
 	}
 	trainX, trainY, nTrain, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTrainImages), filepath.Join(dir, data.MNISTTrainLabels))
 	if err != nil {
-		log.Fatalf("mnist: %v", err)
+		return nil, err
 	}
 	testX, testY, nTest, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTestImages), filepath.Join(dir, data.MNISTTestLabels))
 	if err != nil {
-		log.Fatalf("mnist: %v", err)
+		return nil, err
 	}
-	fmt.Printf("MNIST: %d training and %d test images from %s\n", nTrain, nTest, dir)
+	fmt.Fprintf(o.log, "MNIST: %d training and %d test images from %s\n", nTrain, nTest, dir)
 
-	cfg := mlp.Config{MaxN: *batch, Seed: *seed, Optimizer: mlp.Optimizer{Kind: "sgd", LR: *lr, Momentum: *momentum}}
+	cfg := mlp.Config{MaxN: o.batch, Seed: o.seed, Optimizer: mlp.Optimizer{Kind: "sgd", LR: o.lr, Momentum: o.momentum}}
 	m, err := mlp.New(cfg)
 	if err != nil {
-		log.Fatalf("mnist: %v", err)
+		return nil, err
 	}
-	xb := make([]float32, *batch*784)
-	yb := make([]int32, *batch)
-	batches := data.NewBatcher(nTrain, *batch, true, *seed)
+	xb := make([]float32, o.batch*784)
+	yb := make([]int32, o.batch)
+	batches := data.NewBatcher(nTrain, o.batch, true, o.seed)
 
+	res := &result{}
 	var lossPts, accPts plotter.XYs
 	start := time.Now()
-	for epoch := 1; epoch <= *epochs; epoch++ {
+	for epoch := 1; epoch <= o.epochs; epoch++ {
 		var bar *progressbar.ProgressBar
-		if !*quiet {
+		if !o.quiet {
 			bar = progressbar.NewOptions(batches.NumBatches(),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %2d/%d", epoch, *epochs)),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %2d/%d", epoch, o.epochs)),
 				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
 		}
 		sum, count := 0.0, 0
@@ -76,7 +103,7 @@ func main() {
 			data.GatherRows(xb, trainX, 784, idx)
 			data.GatherLabels(yb, trainY, idx)
 			if _, err := m.TrainStep(mlp.Inputs{X: xb[:n*784], Y: yb[:n], N: n}); err != nil {
-				log.Fatalf("mnist: %v", err)
+				return nil, err
 			}
 			sum += float64(m.Outputs().Loss) * float64(n)
 			count += n
@@ -85,45 +112,53 @@ func main() {
 			}
 		}
 		batches.Reset()
-		acc := accuracy(m, testX, testY, nTest, *batch)
+		acc, err := accuracy(m, testX, testY, nTest, o.batch)
+		if err != nil {
+			return nil, err
+		}
 		loss := sum / float64(count)
-		fmt.Printf("epoch %2d  train loss %.4f  test accuracy %.2f%%  (%.1fs)\n", epoch, loss, 100*acc, time.Since(start).Seconds())
+		fmt.Fprintf(o.log, "epoch %2d  train loss %.4f  test accuracy %.2f%%  (%.1fs)\n", epoch, loss, 100*acc, time.Since(start).Seconds())
+		res.loss = append(res.loss, loss)
+		res.accuracy = append(res.accuracy, acc)
 		lossPts = append(lossPts, plotter.XY{X: float64(epoch), Y: loss})
 		accPts = append(accPts, plotter.XY{X: float64(epoch), Y: acc})
 	}
 
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		log.Fatalf("mnist: %v", err)
+	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		return nil, err
 	}
-	weights := filepath.Join(*outDir, "mlp.safetensors")
-	if err := m.Save(weights); err != nil {
-		log.Fatalf("mnist: saving weights: %v", err)
+	res.weights = filepath.Join(o.outDir, "mlp.safetensors")
+	if err := m.Save(res.weights); err != nil {
+		return nil, fmt.Errorf("saving weights: %w", err)
 	}
 	fresh, err := mlp.New(cfg)
 	if err != nil {
-		log.Fatalf("mnist: %v", err)
+		return nil, err
 	}
-	if err := fresh.Load(weights); err != nil {
-		log.Fatalf("mnist: reloading weights: %v", err)
+	if err := fresh.Load(res.weights); err != nil {
+		return nil, fmt.Errorf("reloading weights: %w", err)
 	}
-	final := accuracy(fresh, testX, testY, nTest, *batch)
-	fmt.Printf("weights saved to %s; reloaded model's test accuracy: %.2f%%\n", weights, 100*final)
+	if res.reloaded, err = accuracy(fresh, testX, testY, nTest, o.batch); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.log, "weights saved to %s; reloaded model's test accuracy: %.2f%%\n", res.weights, 100*res.reloaded)
 
-	png := filepath.Join(*outDir, "mnist_curves.png")
-	if err := plotCurves(png, lossPts, accPts); err != nil {
-		log.Fatalf("mnist: plotting: %v", err)
+	res.curve = filepath.Join(o.outDir, "mnist_curves.png")
+	if err := plotCurves(res.curve, lossPts, accPts); err != nil {
+		return nil, fmt.Errorf("plotting: %w", err)
 	}
-	fmt.Printf("loss and accuracy curves written to %s\n", png)
+	fmt.Fprintf(o.log, "loss and accuracy curves written to %s\n", res.curve)
+	return res, nil
 }
 
 // accuracy is the fraction of test images whose largest logit is the label.
-func accuracy(m *mlp.Model, xs []float32, ys []int32, n, batch int) float64 {
+func accuracy(m *mlp.Model, xs []float32, ys []int32, n, batch int) (float64, error) {
 	correct := 0
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
 		out, err := m.Predict(mlp.Inputs{X: xs[lo*784 : hi*784], N: hi - lo})
 		if err != nil {
-			log.Fatalf("mnist: %v", err)
+			return 0, err
 		}
 		for i := range hi - lo {
 			row := out.Logits[i*10 : i*10+10]
@@ -138,7 +173,7 @@ func accuracy(m *mlp.Model, xs []float32, ys []int32, n, batch int) float64 {
 			}
 		}
 	}
-	return float64(correct) / float64(n)
+	return float64(correct) / float64(n), nil
 }
 
 func plotCurves(path string, loss, acc plotter.XYs) error {
