@@ -35,12 +35,26 @@ func main() {
 	log.SetFlags(0)
 
 	// 1. Is the third-party backward right?
+	rep, err := checkBackward(thirdparty.GELUVJP[float64])
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print("thirdparty.GELUVJP against central differences:\n", rep)
+	if err := rep.Err(maxRelErr); err != nil {
+		log.Fatal(err)
+	}
+	train(*epochs, *batch)
+}
+
+// checkBackward compares a GELU backward (thirdparty.GELUVJP) with central
+// differences of thirdparty.GELU at 50 points in [-2, 2).
+func checkBackward(vjp func(grad []float64, arg int, gout []float64, args ...[]float64)) (gradcheck.Report, error) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := make([]float64, 50)
 	for i := range x {
 		x[i] = 4*r.Float64() - 2
 	}
-	rep, err := gradcheck.Check(gradcheck.Func{
+	return gradcheck.Check(gradcheck.Func{
 		Inputs: []gradcheck.Input{{Name: "x", Shape: []int{len(x)}, Value: x}},
 		Eval: func(in [][]float64) []float64 {
 			out := make([]float64, len(in[0]))
@@ -49,19 +63,14 @@ func main() {
 		},
 		VJP: func(in [][]float64, u []float64) [][]float64 {
 			g := make([]float64, len(in[0]))
-			thirdparty.GELUVJP(g, 0, u, in[0])
+			vjp(g, 0, u, in[0])
 			return [][]float64{g}
 		},
 	}, gradcheck.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Print("thirdparty.GELUVJP against central differences:\n", rep)
-	if err := rep.Err(maxRelErr); err != nil {
-		log.Fatal(err)
-	}
+}
 
-	// 2. Train the network that uses it.
+// train fits the network that uses the third-party GELU.
+func train(epochs, batch int) {
 	dir, err := data.MNISTDir()
 	if err != nil {
 		log.Fatal(err)
@@ -74,13 +83,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := gelunet.New(gelunet.Config{MaxN: *batch, Seed: 1, Optimizer: gelunet.Optimizer{Kind: "adam", LR: 1e-3}})
+	m, err := gelunet.New(gelunet.Config{MaxN: batch, Seed: 1, Optimizer: gelunet.Optimizer{Kind: "adam", LR: 1e-3}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	xb, yb := make([]float32, *batch*784), make([]int32, *batch)
-	batches := data.NewBatcher(nTrain, *batch, true, 1)
-	for epoch := 1; epoch <= *epochs; epoch++ {
+	xb, yb := make([]float32, batch*784), make([]int32, batch)
+	batches := data.NewBatcher(nTrain, batch, true, 1)
+	for epoch := 1; epoch <= epochs; epoch++ {
 		sum := 0.0
 		for idx, ok := batches.Next(); ok; idx, ok = batches.Next() {
 			n := len(idx)
@@ -94,8 +103,8 @@ func main() {
 		}
 		batches.Reset()
 		correct := 0
-		for lo := 0; lo < nTest; lo += *batch {
-			hi := min(lo+*batch, nTest)
+		for lo := 0; lo < nTest; lo += batch {
+			hi := min(lo+batch, nTest)
 			out, err := m.Predict(gelunet.Inputs{X: testX[lo*784 : hi*784], N: hi - lo})
 			if err != nil {
 				log.Fatal(err)
