@@ -7,17 +7,25 @@ import (
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l0"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m0"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s0"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // BenchmarkTrainStep times one training step (forward, backward, SGD
-// update) of the benchmark models, generated ("bpgen") and written by hand
-// over gonum's BLAS ("gonum": the same computation with blas32/blas64 Gemm
-// and plain loops).
+// update) of the benchmark models: generated with every pass on
+// ("passes=on": fused kernels, a packed arena) and with every optional
+// pass off ("passes=off": one kernel and one buffer per value), and
+// written by hand over gonum's BLAS ("passes=gonum": the same computation
+// with blas32/blas64 Gemm and plain loops). Compare with
+//
+//	go test -run='^$' -bench=TrainStep -benchmem -count=6 ./codegen/ > bench.txt
+//	benchstat -col /passes bench.txt
 func BenchmarkTrainStep(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -34,14 +42,21 @@ func BenchmarkTrainStep(b *testing.B) {
 			x32[i] = float32(v)
 		}
 		name := map[string]string{"s": "S", "m": "M", "l": "L"}[spec.Name]
-		b.Run(name+"/bpgen", func(b *testing.B) {
-			step := generatedStep(b, spec.Name, spec.Batch, x32, x64, y)
-			b.ReportAllocs()
-			for b.Loop() {
-				step()
+		for _, on := range []string{"on", "off"} {
+			pkg := spec.Name
+			if on == "off" {
+				pkg += "0"
 			}
-		})
-		b.Run(name+"/gonum", func(b *testing.B) {
+			b.Run(name+"/passes="+on, func(b *testing.B) {
+				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
+				step() // grows the GEMM's packing workspaces
+				b.ReportAllocs()
+				for b.Loop() {
+					step()
+				}
+			})
+		}
+		b.Run(name+"/passes=gonum", func(b *testing.B) {
 			var step func() float64
 			if spec.DType == 2 { // dsl.Float64
 				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm64, 1)
@@ -79,6 +94,21 @@ func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float6
 		mdl, err := l.New(l.Config{MaxN: n, Seed: 1, Optimizer: l.Optimizer{LR: 0.1}})
 		fail(err)
 		in := l.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "s0":
+		mdl, err := s0.New(s0.Config{MaxN: n, Seed: 1, Optimizer: s0.Optimizer{LR: 0.1}})
+		fail(err)
+		in := s0.Inputs{X: x64, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "m0":
+		mdl, err := m0.New(m0.Config{MaxN: n, Seed: 1, Optimizer: m0.Optimizer{LR: 0.1}})
+		fail(err)
+		in := m0.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "l0":
+		mdl, err := l0.New(l0.Config{MaxN: n, Seed: 1, Optimizer: l0.Optimizer{LR: 0.1}})
+		fail(err)
+		in := l0.Inputs{X: x32, Y: y, N: n}
 		return func() { _, err := mdl.TrainStep(in); fail(err) }
 	}
 	b.Fatalf("no model %s", name)

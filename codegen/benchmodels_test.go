@@ -7,35 +7,71 @@ import (
 	"testing"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
+	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/passes"
 )
 
 // TestBenchModelsFresh regenerates the benchmark models' packages in
 // memory and fails on any byte of difference from the checked-in ones
-// (-update rewrites them).
+// (-update rewrites them): s, m and l compiled with every pass on, s0, m0
+// and l0 with every optional pass off.
 func TestBenchModelsFresh(t *testing.T) {
 	for _, s := range benchmodels.Specs {
-		files := emitModel(t, s.Name, "benchmodels."+s.Name, s.Model(), Options{})
-		dir := filepath.Join("internal", "benchmodels", s.Name)
-		if *update {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
+		for _, on := range []bool{true, false} {
+			name := s.Name
+			if !on {
+				name += "0"
 			}
-		}
-		for name, b := range files {
-			path := filepath.Join(dir, name)
+			files := emitBenchModel(t, s, name, on)
+			again := emitBenchModel(t, s, name, on)
+			if !bytes.Equal(bundle(files), bundle(again)) {
+				t.Errorf("%s: generating twice gives different bytes", name)
+			}
+			dir := filepath.Join("internal", "benchmodels", name)
 			if *update {
-				if err := os.WriteFile(path, b, 0o644); err != nil {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				continue
 			}
-			old, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go generate ./codegen/internal/benchmodels)", err)
-			}
-			if !bytes.Equal(old, b) {
-				t.Errorf("%s is stale: run go generate ./codegen/internal/benchmodels", path)
+			for fname, b := range files {
+				path := filepath.Join(dir, fname)
+				if *update {
+					if err := os.WriteFile(path, b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				old, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go generate ./codegen/internal/benchmodels)", err)
+				}
+				if !bytes.Equal(old, b) {
+					t.Errorf("%s is stale: run go generate ./codegen/internal/benchmodels", path)
+				}
 			}
 		}
 	}
+}
+
+// emitBenchModel compiles a benchmark model with every pass on, or every
+// optional pass off, and generates its package.
+func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool) map[string][]byte {
+	t.Helper()
+	g, err := dsl.Build("benchmodels."+s.Name, s.Model())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts passes.Options
+	if !on {
+		opts.Disable = optionalPasses()
+	}
+	prog, err := passes.CompileProgram(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := EmitProgram(prog, Options{Package: name, Source: "benchmodels." + s.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

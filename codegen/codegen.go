@@ -1,15 +1,47 @@
 // Package codegen writes the Go source of a model: a package with a
-// constructor, the forward and backward kernels of an ir.Graph that
-// already holds its adjoint computation (see passes.Grad), the optimizer
-// step, inference, and safetensors I/O.
+// constructor, the forward and backward kernels of a program lowered by
+// package passes, the optimizer step, inference, and safetensors I/O.
 //
-// Generation is a pure function from a graph to file contents; only the
+// Generation is a pure function from a program to file contents; only the
 // CLI writes files. The smallest use:
 //
 //	g, _ := dsl.Build("models.MLP", models.MLP)
-//	joint, _, _ := passes.Grad(g, passes.GradOptions{})
-//	files, err := codegen.Emit(joint, codegen.Options{Package: "mlp", Source: "models.MLP"})
+//	prog, _ := passes.CompileProgram(g, passes.Options{})
+//	files, err := codegen.EmitProgram(prog, codegen.Options{Package: "mlp", Source: "models.MLP"})
 //	// files["model.go"], files["kernels.go"]: gofmt'd, DO NOT EDIT
+//
+// Emit takes a joint graph instead (see passes.Grad) and generates it
+// unoptimized: one kernel and one buffer per value.
+//
+// Kernels. Each kernel of the program becomes one method, preceded by the
+// IR lines of its values (with the model's file:line), and Forward,
+// Backward and Predict call them in the program's order:
+//
+//   - Loop: one loop nest over the root's shape (dims of size 1 dropped,
+//     dims merged where every operand broadcasts alike) computing each
+//     value of the kernel into a local and storing only the materialized
+//     ones.
+//   - Reduce with fused producers: one sweep computing the producers and
+//     accumulating each row (last axis, or everything) in float64;
+//     logsumexp and softmax cross-entropy stage the row in a scratch row,
+//     softmax and log_softmax in their output row, then finish it with
+//     package rt (a second sweep over a row in cache).
+//   - Gemm with an epilogue: one GEMM into the buffer of a stored value of
+//     the product's shape, then one pass over it right after (bias add,
+//     activation, the backward ReLU mask…), storing the materialized
+//     values and accumulating column sums (the bias gradient).
+//   - Opaque kernels, and unfused reductions and GEMMs, call package rt or
+//     the GEMM directly.
+//
+// Buffers. The materialized values of training (Forward then Backward, one
+// timeline) live in one arena per dtype, those of Predict in arenas of
+// their own, at the offsets of the program's BufferPlan: New allocates
+// each arena once and every value is a named view of its buffer (values
+// computed in place share one). The offsets are planned for the capacity
+// in passes.Options.Capacity; a model configured for more lays the
+// arena out again in New (rt.Layout), by the same method. Params,
+// gradients (each stored straight into its Grads slice when it can be)
+// and the optimizer's state are fields of their own.
 //
 // Generated code imports only runtime/… packages of this module, gonum and
 // the standard library. It names buffers after the DSL values they hold,
@@ -107,8 +139,9 @@ func Emit(g *ir.Graph, opt Options) (map[string][]byte, error) {
 // function of p and opt. Forward, Backward and Predict run p's kernels in
 // order; the values they materialize live in one arena per dtype and per
 // entry point (training, inference), at the offsets of p.Plan and
-// p.PredictPlan. Options.DType retargets the program's float values (its
-// kernels and plans are kept: they do not depend on the float type).
+// p.PredictPlan. Options.DType, if set, must be the program's float type:
+// retarget a model before compiling it (Retarget, then
+// passes.CompileProgram), so that constants are folded in the target type.
 func EmitProgram(p *passes.Program, opt Options) (map[string][]byte, error) {
 	if p == nil || p.Graph == nil || p.Plan == nil || p.PredictPlan == nil {
 		return nil, fmt.Errorf("codegen: EmitProgram needs a lowered program with its buffer plans (passes.CompileProgram or passes.Lower)")
@@ -125,9 +158,12 @@ func EmitProgram(p *passes.Program, opt Options) (map[string][]byte, error) {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
 	}
 	if opt.DType != ir.InvalidDType {
-		p = retargetProgram(p, opt.DType)
-		if err := ir.Verify(p.Graph); err != nil {
-			return nil, fmt.Errorf("codegen %s: retargeted to %v: %w", g.Name, opt.DType, err)
+		// Simplification folds constants rounded to their dtype: a
+		// program compiled in float32 cannot become an exact float64 one.
+		for _, v := range g.Values {
+			if v.Type.DType.IsFloat() && v.Type.DType != opt.DType {
+				return nil, fmt.Errorf("codegen %s: Options.DType is %v but the program computes in %v: retarget the graph before compiling it (codegen.Retarget, then passes.CompileProgram)", g.Name, opt.DType, v.Type.DType)
+			}
 		}
 	}
 	if err := checkSupported(p.Graph); err != nil {
@@ -203,50 +239,6 @@ func emit(prog *passes.Program, opt Options) (map[string][]byte, error) {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, p.err)
 	}
 	return out, nil
-}
-
-// retargetProgram returns p on a retargeted copy of its graph: the same
-// kernels and plans over the copy's values (Clone keeps value IDs).
-func retargetProgram(p *passes.Program, d ir.DType) *passes.Program {
-	g := Retarget(p.Graph, d)
-	val := func(v *ir.Value) *ir.Value { return g.Values[v.ID] }
-	vals := func(vs []*ir.Value) []*ir.Value {
-		if vs == nil {
-			return nil
-		}
-		r := make([]*ir.Value, len(vs))
-		for i, v := range vs {
-			r[i] = val(v)
-		}
-		return r
-	}
-	kernels := func(ks []*passes.Kernel) []*passes.Kernel {
-		var r []*passes.Kernel
-		for _, k := range ks {
-			r = append(r, &passes.Kernel{Kind: k.Kind, Values: vals(k.Values), Root: val(k.Root),
-				Materialized: vals(k.Materialized), Epilogue: vals(k.Epilogue), Inputs: vals(k.Inputs)})
-		}
-		return r
-	}
-	plan := func(bp *passes.BufferPlan) *passes.BufferPlan {
-		c := *bp
-		c.Buffers = nil
-		c.Of = map[*ir.Value]*passes.Buffer{}
-		c.ArenaElems = map[ir.DType]int64{}
-		for _, b := range bp.Buffers {
-			nb := *b
-			nb.Values = vals(b.Values)
-			nb.DType = nb.Values[0].Type.DType
-			c.Buffers = append(c.Buffers, &nb)
-			for _, v := range nb.Values {
-				c.Of[v] = &nb
-			}
-			c.ArenaElems[nb.DType] = max(c.ArenaElems[nb.DType], nb.Offset+nb.Elems)
-		}
-		return &c
-	}
-	return &passes.Program{Graph: g, Forward: kernels(p.Forward), Backward: kernels(p.Backward), Predict: kernels(p.Predict),
-		Residuals: vals(p.Residuals), Plan: plan(p.Plan), PredictPlan: plan(p.PredictPlan), Report: p.Report}
 }
 
 func mapsKeys[K comparable, V any](m map[K]V) []K {

@@ -61,29 +61,65 @@ func bundle(files map[string][]byte) []byte {
 	return b.Bytes()
 }
 
+// emitCompiled compiles a model with every pass on and generates it with
+// EmitProgram.
+func emitCompiled(t testing.TB, name, source string, fn func(g *dsl.Graph), opt Options) map[string][]byte {
+	t.Helper()
+	g, err := dsl.Build(source, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.DType != ir.InvalidDType {
+		g = Retarget(g, opt.DType)
+	}
+	prog, err := passes.CompileProgram(g, passes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Package, opt.Source = name, source
+	files, err := EmitProgram(prog, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestGolden compares the output of Emit (testdata/<name>.golden) and of
+// EmitProgram with every pass on (testdata/<name>.passes.golden) with the
+// golden files.
 func TestGolden(t *testing.T) {
 	for _, m := range goldenModels {
-		t.Run(m.name, func(t *testing.T) {
-			got := bundle(emitModel(t, m.name, m.source, m.fn, Options{DType: m.dtype}))
-			again := bundle(emitModel(t, m.name, m.source, m.fn, Options{DType: m.dtype}))
-			if !bytes.Equal(got, again) {
-				t.Fatal("generating twice gives different bytes")
+		for _, compiled := range []bool{false, true} {
+			name, emit := m.name, emitModel
+			if compiled {
+				name, emit = m.name+".passes", emitCompiled
 			}
-			path := filepath.Join("testdata", m.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
+			t.Run(name, func(t *testing.T) {
+				got := bundle(emit(t, m.name, m.source, m.fn, Options{DType: m.dtype}))
+				again := bundle(emit(t, m.name, m.source, m.fn, Options{DType: m.dtype}))
+				if !bytes.Equal(got, again) {
+					t.Fatal("generating twice gives different bytes")
 				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run Golden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("generated source differs from %s (run go test -run Golden -update and review the diff)", path)
-			}
-		})
+				checkGolden(t, filepath.Join("testdata", name+".golden"), got)
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("generated source differs from %s (run go test -run Golden -update and review the diff)", path)
 	}
 }
 
@@ -107,14 +143,63 @@ func TestHeader(t *testing.T) {
 	}
 }
 
+func TestEmitProgramErrors(t *testing.T) {
+	g, err := dsl.Build("models.MLP", models.MLP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := passes.CompileProgram(g, passes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []Options{{Package: ""}, {Package: "x", Gemm: "mkl"}, {Package: "x", Optimizer: "lbfgs"}, {Package: "x", DType: ir.F64}} {
+		if _, err := EmitProgram(prog, opt); err == nil {
+			t.Errorf("EmitProgram with %+v: no error", opt)
+		}
+	}
+	if _, err := EmitProgram(prog, Options{Package: "x", DType: ir.F32}); err != nil {
+		t.Errorf("EmitProgram with the program's own DType: %v", err)
+	}
+	if _, err := EmitProgram(&passes.Program{Graph: g}, Options{Package: "x"}); err == nil {
+		t.Error("EmitProgram of a program without plans: no error")
+	}
+}
+
 func TestEmitErrors(t *testing.T) {
 	g, err := dsl.Build("models.MLP", models.MLP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, opt := range []Options{{Package: ""}, {Package: "a-b"}, {Package: "x", Gemm: "mkl"}, {Package: "x", DType: ir.I32}} {
+	for _, opt := range []Options{{Package: ""}, {Package: "a-b"}, {Package: "x", Gemm: "mkl"}, {Package: "x", DType: ir.I32}, {Package: "x", Optimizer: "rmsprop"}} {
 		if _, err := Emit(g, opt); err == nil {
 			t.Errorf("Emit with %+v: no error", opt)
+		}
+	}
+}
+
+// TestEmitIsLoweringOff checks that Emit is EmitProgram on the program
+// compiled with every optional pass off, byte for byte, for every harness
+// model: one code path.
+func TestEmitIsLoweringOff(t *testing.T) {
+	for _, m := range harnessModels() {
+		if m.noGrad {
+			continue
+		}
+		g, err := m.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm, Optimizer: m.optimizer}
+		a, err := Emit(g, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := m.emit(harnessMode{name: "off"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(bundle(a), bundle(b)) {
+			t.Errorf("%s: Emit differs from EmitProgram with the optional passes off", m.name)
 		}
 	}
 }

@@ -61,6 +61,9 @@ type testModel struct {
 	gemm   string   // Options.Gemm
 	noGrad bool     // a forward-only graph: no grad pass
 	wrt    []string // passes.GradOptions.Wrt
+	// optimizer is Options.Optimizer; with "adam", the harness's Adam
+	// case leaves Config.Optimizer.Kind empty to check the default.
+	optimizer string
 }
 
 // capacity is Config.Max* of every harness model.
@@ -88,6 +91,65 @@ func (m *testModel) build() (*ir.Graph, error) {
 		return nil, err
 	}
 	return Retarget(j, m.dtype), nil
+}
+
+// harnessMode is how the harness compiles its models.
+type harnessMode struct {
+	name string
+	// passes: compile with passes.CompileProgram with every pass on;
+	// otherwise with every optional pass disabled (no simplification, no
+	// fusion, one buffer per value). Both generate with EmitProgram.
+	passes bool
+	// planCap, if positive, is the capacity of every dim the buffer plan
+	// is made for: below the harness's, so New must lay the arena out again.
+	planCap int
+}
+
+var harnessModes = []harnessMode{
+	{name: "passes=off"},
+	{name: "passes=on", passes: true},
+	{name: "passes=on,relayout", passes: true, planCap: 2},
+}
+
+// emit generates the package of m in a mode.
+func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
+	opt := Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm, Optimizer: m.optimizer}
+	g, err := dsl.Build("test."+m.name, m.fn)
+	if err != nil {
+		return nil, err
+	}
+	g = Retarget(g, m.dtype)
+	popts := passes.Options{Wrt: m.wrt}
+	if !mode.passes {
+		popts.Disable = optionalPasses()
+	}
+	if mode.planCap > 0 {
+		popts.Capacity = map[string]int{}
+		for _, d := range g.Dims {
+			popts.Capacity[d] = mode.planCap
+		}
+	}
+	var prog *passes.Program
+	if m.noGrad {
+		prog, err = passes.Lower(g, popts)
+	} else {
+		prog, err = passes.CompileProgram(g, popts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return EmitProgram(prog, opt)
+}
+
+// optionalPasses lists the passes that can be disabled.
+func optionalPasses() []string {
+	var r []string
+	for _, p := range passes.Pipeline {
+		if !p.Required {
+			r = append(r, p.Name)
+		}
+	}
+	return r
 }
 
 // driverCase is one run of the driver.
@@ -128,7 +190,7 @@ type genSuite struct {
 }
 
 // generate writes the packages of models and the driver, and builds it.
-func generate(t *testing.T, models []*testModel) *genSuite {
+func generate(t *testing.T, models []*testModel, mode harnessMode) *genSuite {
 	t.Helper()
 	root := moduleRoot(t)
 	base := filepath.Join(root, "codegen", "testdata")
@@ -141,11 +203,7 @@ func generate(t *testing.T, models []*testModel) *genSuite {
 	importBase := "github.com/bpgen/bpgen/" + filepath.ToSlash(rel)
 	var imports, entries, allocs strings.Builder
 	for _, m := range models {
-		g, err := m.build()
-		if err != nil {
-			t.Fatalf("%s: %v", m.name, err)
-		}
-		files, err := Emit(g, Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm})
+		files, err := m.emit(mode)
 		if err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}

@@ -24,6 +24,7 @@ type kctx struct {
 	v        *ir.Value
 	used     map[string]bool // symbolic dims the body reads
 	fallible bool            // the kernel returns an error
+	kern     *kinfo          // the kernel method being emitted
 }
 
 // prod is the Go expression of the product of dims (symbolic ones read
@@ -83,26 +84,6 @@ func (k *kctx) slice(v *ir.Value) *jen.Statement {
 	return k.ref(v).Index(jen.Empty(), k.prod(v.Type.Shape))
 }
 
-// kernel emits the method that computes v.
-func (p *plan) kernel(v *ir.Value) jen.Code {
-	k := &kctx{p: p, v: v, used: map[string]bool{}}
-	body := k.body()
-	var pre []jen.Code
-	for _, d := range p.dims {
-		if k.used[d.name] {
-			pre = append(pre, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
-		}
-	}
-	ret := jen.Null()
-	if k.fallible {
-		ret = jen.Error()
-		body = append(body, jen.Return(jen.Nil()))
-	}
-	return jen.Comment(v.String()).Line().
-		Func().Params(jen.Id("s").Op("*").Id("state")).Id(p.vals[v.ID].kernel).Params().Add(ret).
-		Block(append(pre, body...)...)
-}
-
 func (k *kctx) body() []jen.Code {
 	v := k.v
 	if v.Op.Class == ir.Elementwise {
@@ -132,7 +113,7 @@ func (k *kctx) body() []jen.Code {
 			),
 		}
 	case "matmul":
-		return k.matmul()
+		return k.matmul(k.slice(v))
 	case "transpose":
 		x := v.Args[0]
 		var dims []jen.Code
@@ -287,9 +268,9 @@ func (k *kctx) reduce() []jen.Code {
 	return []jen.Code{jen.Qual(rtPath, "ReduceAxes").Call(op, k.slice(v), k.slice(x), jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))}
 }
 
-// matmul emits a GEMM call (a loop of them for a batched product).
-func (k *kctx) matmul() []jen.Code {
-	v := k.v
+// gemmArgList is the argument list of a GEMM call computing the 2-D
+// product of v's operands a and b into c.
+func (k *kctx) gemmArgList(v *ir.Value, a, b, c jen.Code) []jen.Code {
 	x, y := v.Args[0], v.Args[1]
 	ta, tb := v.Attrs.Bool("transA"), v.Attrs.Bool("transB")
 	r := len(x.Type.Shape)
@@ -298,6 +279,17 @@ func (k *kctx) matmul() []jen.Code {
 	if ta {
 		kk = xs[0]
 	}
+	return []jen.Code{jen.Lit(ta), jen.Lit(tb), k.prod(os[:1]), k.prod(os[1:]), k.prod([]ir.Dim{kk}),
+		jen.Lit(1), a, k.prod(xs[1:]), b, k.prod(ys[1:]), jen.Lit(0), c, k.prod(os[1:])}
+}
+
+// matmul emits a GEMM call (a loop of them for a batched product) of v's
+// product into c (v's buffer, or another of its shape, cut to length).
+func (k *kctx) matmul(c *jen.Statement) []jen.Code {
+	v := k.v
+	x, y := v.Args[0], v.Args[1]
+	r := len(x.Type.Shape)
+	xs, ys, os := x.Type.Shape[r-2:], y.Type.Shape[r-2:], v.Type.Shape[r-2:]
 	var fn *jen.Statement
 	gemm := "Sgemm"
 	if v.Type.DType == ir.F64 {
@@ -309,18 +301,17 @@ func (k *kctx) matmul() []jen.Code {
 		fn = jen.Qual(kernelsPath, gemm)
 	}
 	call := func(a, b, c jen.Code) *jen.Statement {
-		return fn.Clone().Call(jen.Lit(ta), jen.Lit(tb), k.prod(os[:1]), k.prod(os[1:]), k.prod([]ir.Dim{kk}),
-			jen.Lit(1), a, k.prod(xs[1:]), b, k.prod(ys[1:]), jen.Lit(0), c, k.prod(os[1:]))
+		return fn.Clone().Call(k.gemmArgList(v, a, b, c)...)
 	}
 	if r == 2 {
-		return []jen.Code{call(k.slice(x), k.slice(y), k.slice(v))}
+		return []jen.Code{call(k.slice(x), k.slice(y), c)}
 	}
 	sub := func(name string, s ir.Shape) *jen.Statement {
 		l := k.prod(s)
 		return jen.Id(name).Index(jen.Id("bi").Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(s))
 	}
 	return []jen.Code{
-		jen.List(jen.Id("out"), jen.Id("a"), jen.Id("b")).Op(":=").List(k.slice(v), k.slice(x), k.slice(y)),
+		jen.List(jen.Id("out"), jen.Id("a"), jen.Id("b")).Op(":=").List(c, k.slice(x), k.slice(y)),
 		jen.For(jen.Id("bi").Op(":=").Lit(0), jen.Id("bi").Op("<").Add(k.prod(v.Type.Shape[:1])), jen.Id("bi").Op("++")).Block(
 			call(sub("a", xs), sub("b", ys), sub("out", os)),
 		),

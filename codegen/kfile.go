@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"github.com/bpgen/bpgen/ir"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -9,13 +8,11 @@ import (
 // order, and one method per kernel.
 func (p *plan) kernelsFile() *jen.File {
 	f := p.newFile()
-	pass := func(name, doc string, vals []*ir.Value) {
+	pass := func(name, doc string, ks []*kinfo) {
 		var body []jen.Code
-		for _, v := range vals {
-			k := &kctx{p: p, v: v, used: map[string]bool{}}
-			k.body() // to learn whether it can fail
-			call := jen.Id("s").Dot(p.vals[v.ID].kernel).Call()
-			if k.fallible {
+		for _, ki := range ks {
+			call := jen.Id("s").Dot(ki.name).Call()
+			if ki.fallible {
 				body = append(body, jen.If(jen.Err().Op(":=").Add(call), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 			} else {
 				body = append(body, call)
@@ -86,17 +83,17 @@ func (p *plan) kernelsFile() *jen.File {
 		f.Line()
 	}
 
-	// The kernels, in graph order.
-	done := map[*ir.Value]bool{}
-	for _, vals := range [][]*ir.Value{p.g.Values} {
-		for _, v := range vals {
-			if !hasKernel(v) || done[v] || !(p.inTrain[v.ID] || p.inPredict[v.ID]) {
-				continue
-			}
-			done[v] = true
-			f.Add(p.kernel(v))
-			f.Line()
+	// The kernels, in order of first use.
+	for _, ki := range p.kernels {
+		for _, line := range kernelDoc(ki) {
+			f.Comment(line)
 		}
+		var ret jen.Code = jen.Null()
+		if ki.fallible {
+			ret = jen.Error()
+		}
+		f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(ki.name).Params().Add(ret).Block(ki.body...)
+		f.Line()
 	}
 	return f
 }

@@ -82,7 +82,7 @@ func (p *plan) configTypes(f *jen.File) {
 	f.Comment("Optimizer selects and configures TrainStep's update rule, with PyTorch's")
 	f.Comment("semantics (see package runtime/optim). Zero fields take the defaults.")
 	f.Type().Id("Optimizer").Struct(
-		jen.Comment(`Kind is "sgd" (the default when empty) or "adam".`),
+		jen.Comment(optimizerKindDoc(p.opt.Optimizer)),
 		jen.Id("Kind").String(),
 		jen.Comment("LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero."),
 		jen.Id("LR").Float64(),
@@ -218,9 +218,16 @@ func (p *plan) modelType(f *jen.File) {
 		}
 		fields = append(fields, jen.Id(vi.field).Add(p.sliceType(v.Type.DType)).Comment(fmt.Sprintf("%s %v %s %v", v.Ref(), v.Type, v.Op.Name, v.Pos)))
 	}
+	for _, d := range p.arenaDTypes() {
+		fields = append(fields, jen.Id(arenaField(d)).Add(p.sliceType(d)).Comment(fmt.Sprintf("the %v buffers above live in this arena, as planned", d)))
+	}
+	for _, sb := range p.scratch {
+		fields = append(fields, jen.Id(sb.field).Add(p.sliceType(sb.dtype)).Comment("working space of kernels (not in the arena)"))
+	}
 	f.Comment("state is what one kind of call (training or inference) works on: the")
-	f.Comment("dims and inputs of the current call and a buffer per value, allocated")
-	f.Comment("for the capacity and cut to the current dims by each kernel.")
+	f.Comment("dims and inputs of the current call and a buffer per materialized value,")
+	f.Comment("allocated for the capacity (views of the arenas, at the offsets of the")
+	f.Comment("buffer plan) and cut to the current dims by each kernel.")
 	f.Type().Id("state").Struct(fields...)
 	f.Line()
 }
@@ -281,6 +288,9 @@ func (p *plan) newFunc(f *jen.File) {
 	def := func(name string, x float64) *jen.Statement {
 		return jen.If(o(name).Op("==").Lit(0)).Block(o(name).Op("=").Lit(x))
 	}
+	if p.opt.Optimizer != "sgd" {
+		body = append(body, jen.If(o("Kind").Op("==").Lit("")).Block(o("Kind").Op("=").Lit(p.opt.Optimizer)))
+	}
 	body = append(body,
 		jen.Switch(o("Kind")).Block(
 			jen.Case(jen.Lit(""), jen.Lit("sgd")).Block(
@@ -332,22 +342,7 @@ func (p *plan) newFunc(f *jen.File) {
 		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
 	)
-	for _, st := range []struct {
-		name string
-		in   []bool
-	}{{"train", p.inTrain}, {"pred", p.inPredict}} {
-		for _, v := range p.g.Values {
-			vi := p.vals[v.ID]
-			if vi.field == "" || vi.input != "" || !st.in[v.ID] {
-				continue
-			}
-			buf := jen.Id("m").Dot(st.name).Dot(vi.field)
-			body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
-			if v.Op.Name == "const" && v.Attrs.Float("value") != 0 {
-				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
-			}
-		}
-	}
+	body = append(body, p.allocStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
@@ -599,4 +594,11 @@ func (p *plan) ioFuncs(f *jen.File) {
 		),
 		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
 	)
+}
+
+func optimizerKindDoc(def string) string {
+	if def == "adam" {
+		return `Kind is "sgd" or "adam" (the default when empty).`
+	}
+	return `Kind is "sgd" (the default when empty) or "adam".`
 }

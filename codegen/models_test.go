@@ -231,12 +231,50 @@ func harnessModels() []*testModel {
 		&testModel{name: "twodims", fn: twoDims, dtype: ir.F32, lo: -1, hi: 1, labels: 3, adam: true, wrt: []string{"x"}},
 		&testModel{name: "wrt64", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, wrt: []string{"x"}, ns: []int{2}},
 		&testModel{name: "static", fn: staticModel, dtype: ir.F64, lo: -1, hi: 1, adam: true, ns: []int{1}},
-		&testModel{name: "awkward", fn: awkwardNames, dtype: ir.F64, lo: -1, hi: 1, adam: true},
+		&testModel{name: "awkward", fn: awkwardNames, dtype: ir.F64, lo: -1, hi: 1, adam: true, optimizer: "adam"},
 		&testModel{name: "fwdonly", fn: forwardOnly, dtype: ir.F32, lo: -1, hi: 1, noGrad: true, ns: []int{1, 4}},
 		&testModel{name: "composite64", fn: composite, dtype: ir.F64, lo: -1, hi: 1, labels: 4, adam: true},
 		&testModel{name: "composite32", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true},
+		&testModel{name: "gelu32", fn: models.GELUNet, dtype: ir.F32, lo: 0, hi: 1, labels: 10, ns: []int{2}},
+		&testModel{name: "gelu64", fn: models.GELUNet, dtype: ir.F64, lo: 0, hi: 1, labels: 10, ns: []int{1, 3}},
+		&testModel{name: "fused64", fn: fusedReductions, dtype: ir.F64, lo: -1, hi: 1, labels: 5, adam: true},
+		&testModel{name: "fused32", fn: fusedReductions, dtype: ir.F32, lo: -1, hi: 1, labels: 5},
 	)
+	// Models added later go last: a model's seeds follow its position.
+	tanhVJP := dsl.CustomVJP("tanh_rule",
+		func(xs ...*dsl.Tensor) *dsl.Tensor { return dsl.Tanh(xs[0]) },
+		func(xs []*dsl.Tensor, y, g *dsl.Tensor) []*dsl.Tensor {
+			return []*dsl.Tensor{g.Sub(g.Mul(y.Square()))} // g·(1 − y²)
+		})
+	un("custom_vjp", -1.5, 1.5, func(t *dsl.Tensor) *dsl.Tensor { return tanhVJP(t) })
 	return ms
+}
+
+// fusedReductions gives every reduction that fusion can feed its own
+// elementwise producer (over the last axis and over every axis, with a
+// param broadcast over the batch), so that passes.CompileProgram fuses
+// them into Reduce kernels.
+func fusedReductions(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3, 4)
+	y := g.Labels("y", n)
+	z := g.Input("z", dsl.Float32, n, 5)
+	p := g.Param("p", 3, 4, dsl.Normal(0, 0.5))
+	q := g.Param("q", 5, dsl.Normal(0, 0.5))
+	w := g.Param("w", 3, 4, dsl.Normal(1, 0.5))
+	lseLast := x.Mul(p).LogSumExp(2)                       // [n,3]
+	lseAll := x.Add(p).LogSumExp(0, 1, 2)                  // []
+	sm := dsl.Softmax(dsl.Tanh(x).Mul(p))                  // [n,3,4]
+	lsm := dsl.LogSoftmax(x.Sub(p), 2)                     // [n,3,4]
+	mx := x.Mul(w).Max(2)                                  // [n,3]
+	mn := dsl.Reduce("min", x.Sub(w), nil, false)          // []
+	mean := x.Mul(x).Mean(2)                               // [n,3]
+	xent := dsl.SoftmaxCrossEntropy(z.Mul(q), y)           // [n]
+	xent0 := dsl.SoftmaxCrossEntropy(z.Add(q).Mul(0.5), y) // [n]
+	g.Output("sm", sm)
+	g.Output("lse", lseLast)
+	g.Minimize(lseLast.Sum().Add(lseAll).Add(sm.Mul(w).Sum()).Add(lsm.Mul(w).Mean()).Add(mx.Sum()).Add(mn).
+		Add(mean.Sum()).Add(xent.Mean()).Add(xent0.Sum()))
 }
 
 // forwardOnly is a graph without objective or parameters: only outputs.

@@ -30,9 +30,10 @@ type plan struct {
 	forward, backward, predict []*kinfo // kernels, in order (no aliases)
 	kernels                    []*kinfo // each kernel method once, in order of first use
 	scratch                    []scratchBuf
-	inPredict                  []bool      // by ID: needed by Predict
-	inTrain                    []bool      // by ID: needed by Forward or Backward
-	dependsOnTarget            []bool      // by ID
+	kscratch                   map[*kinfo][]string // scratch fields by kernel, while lowering
+	inPredict                  []bool              // by ID: needed by Predict
+	inTrain                    []bool              // by ID: needed by Forward or Backward
+	dependsOnTarget            []bool              // by ID
 
 	stateFields *namer
 	kernelNames *namer
@@ -71,11 +72,28 @@ type gradInfo struct {
 
 // kernelLocals are the names kernels use for their own locals.
 var kernelLocals = map[string]bool{"out": true, "a": true, "b": true, "c": true, "x": true, "y": true, "z": true,
-	"i": true, "j": true, "r": true, "bi": true, "err": true, "s": true, "o": true, "all": true, "rt": true, "kernels": true, "math": true, "fmt": true}
+	"i": true, "j": true, "r": true, "bi": true, "err": true, "s": true, "o": true, "all": true, "rt": true, "kernels": true, "math": true, "fmt": true,
+	"acc": true, "max": true, "min": true, "clear": true, "float32": true, "float64": true, "int32": true}
+
+// isKernelLocal reports whether name is, or may be, a local of a kernel:
+// the fixed ones above, and the numbered locals of loop nests (a0, x0,
+// o0, p0, d0, sc0, lab0, cs0, i0, v12, c12).
+func isKernelLocal(name string) bool {
+	if kernelLocals[name] {
+		return true
+	}
+	for _, pre := range []string{"a", "x", "o", "p", "d", "sc", "lab", "cs", "i", "v", "c"} {
+		if rest, ok := strings.CutPrefix(name, pre); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
 
 // stateReserved are the names of the internal state struct's own fields
 // and of kernel locals.
-var stateReserved = []string{"training", "step", "seed", "params", "grads", "forward", "backward", "predict", "outputs"}
+var stateReserved = []string{"training", "step", "seed", "params", "grads", "forward", "backward", "predict", "outputs", "inputGrads",
+	"arenaF32", "arenaF64", "arenaI32", "rowF32", "rowF64", "productF32", "productF64", "colSumsF64"}
 
 func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	p := &plan{g: g, opt: opt, prefix: opt.Package, vals: make([]*valInfo, len(g.Values))}
@@ -120,7 +138,7 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	for _, d := range g.Dims {
 		di := dimInfo{name: d}
 		base := sanitize(d)
-		if kernelLocals[base] {
+		if isKernelLocal(base) {
 			base = "dim" + exported(d) // the dim is also a local of every kernel
 		}
 		di.field = p.stateFields.get(base, "dim")

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bpgen/bpgen/codegen"
@@ -54,6 +55,8 @@ Flags:
 type config struct {
 	fn, out, pkg, dtype, optimizer, gemm string
 	dump, dot, disable                   string
+	capacity, checkpoint                 string
+	budget                               int64
 	explain, check, version, ops         bool
 }
 
@@ -69,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.gemm, "gemm", "bpgen", "matrix-multiply backend of the generated code: bpgen (runtime/kernels) or gonum")
 	fs.StringVar(&c.dump, "dump", "", "print the IR after a pass (\"build\", a pass name, or \"all\") to standard output; passes: "+strings.Join(passes.PassNames(), ", "))
 	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
+	fs.StringVar(&c.capacity, "capacity", "", "comma-separated dim=size: the capacity the buffer plan and -explain assume (default 256 per dim; generated code re-plans for the capacity given to New)")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "comma-separated value names to save for the backward pass; the rest is recomputed (as Tensor.Checkpoint in the model)")
+	fs.Int64Var(&c.budget, "budget", 0, "bytes the forward pass may save for the backward pass at the capacity; remat recomputes to fit")
 	fs.StringVar(&c.dot, "dot", "", "write a Graphviz drawing of the forward and adjoint graph to this file")
 	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
 	fs.BoolVar(&c.check, "check", false, "do not write: exit 1 and list the files that differ if -out is stale (for CI)")
@@ -178,34 +184,59 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
 	}
 
+	popts := passes.Options{Disable: disable, MemoryBudget: c.budget}
+	if c.checkpoint != "" {
+		for _, name := range strings.Split(c.checkpoint, ",") {
+			popts.Checkpoint = append(popts.Checkpoint, strings.TrimSpace(name))
+		}
+	}
+	if c.capacity != "" {
+		popts.Capacity = map[string]int{}
+		for _, kv := range strings.Split(c.capacity, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			n, err := strconv.Atoi(val)
+			if !ok || err != nil || n <= 0 {
+				return fmt.Errorf("-capacity %q: want dim=size with a positive size, e.g. n=256", kv)
+			}
+			popts.Capacity[name] = n
+		}
+	}
+
 	g, err := loadModel(target, c.fn)
 	if err != nil {
 		return err
 	}
+	if dtype != ir.InvalidDType {
+		g = codegen.Retarget(g, dtype)
+	}
+	for name := range popts.Capacity {
+		if !g.HasDim(name) {
+			return fmt.Errorf("-capacity: model %s has no dim %q (its dims: %s)", g.Name, name, strings.Join(g.Dims, ", "))
+		}
+	}
 	if c.dump == "build" || c.dump == "all" {
 		fmt.Fprintf(stdout, "# after build\n%s", ir.Print(g))
 	}
-	popts := passes.Options{Disable: disable}
 	if c.dump != "" && c.dump != "build" {
 		popts.DumpAfter, popts.Dump = c.dump, stdout
 	}
-	joint, report, err := passes.Compile(g, popts)
+	prog, err := passes.CompileProgram(g, popts)
 	if err != nil {
 		return err
 	}
 	if c.explain {
 		fmt.Fprintf(stdout, "model %s: %d inputs, %d params, %d forward values\n", g.Name, len(g.Inputs()), len(g.Params()), len(g.Values))
-		fmt.Fprint(stdout, report)
+		fmt.Fprint(stdout, prog.Report)
 	}
 	if c.dot != "" {
-		if err := writeFileAtomic(c.dot, []byte(Dot(joint))); err != nil {
+		if err := writeFileAtomic(c.dot, []byte(Dot(prog.Graph))); err != nil {
 			return fmt.Errorf("-dot: %w", err)
 		}
 	}
 	if c.out == "" {
 		return nil
 	}
-	files, err := codegen.Emit(joint, codegen.Options{Package: pkgName, Source: g.Name, DType: dtype, Gemm: c.gemm})
+	files, err := codegen.EmitProgram(prog, codegen.Options{Package: pkgName, Source: g.Name, Gemm: c.gemm, Optimizer: c.optimizer})
 	if err != nil {
 		return err
 	}

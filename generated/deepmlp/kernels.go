@@ -10,25 +10,12 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
 	s.computeH1()
-	s.computeV9()
-	s.computeV10()
 	s.computeH2()
-	s.computeV14()
-	s.computeV15()
 	s.computeH3()
-	s.computeV19()
-	s.computeV20()
 	s.computeH4()
-	s.computeV24()
-	s.computeV25()
 	s.computeH5()
-	s.computeV29()
-	s.computeV30()
 	s.computeH6()
-	s.computeV34()
 	s.computeO()
 	if err := s.computeV36(); err != nil {
 		return err
@@ -43,38 +30,19 @@ func (s *state) backward() error {
 	s.computeV40()
 	s.computeV41()
 	s.computeV42()
-	s.computeV44()
 	s.computeDo()
 	s.computeDbout()
-	s.computeDh6()
 	s.computeDWout()
-	s.computeV50()
-	s.computeV51()
 	s.computeDb6()
-	s.computeDh5()
 	s.computeDW6()
-	s.computeV55()
-	s.computeV56()
 	s.computeDb5()
-	s.computeDh4()
 	s.computeDW5()
-	s.computeV60()
-	s.computeV61()
 	s.computeDb4()
-	s.computeDh3()
 	s.computeDW4()
-	s.computeV65()
-	s.computeV66()
 	s.computeDb3()
-	s.computeDh2()
 	s.computeDW3()
-	s.computeV70()
-	s.computeV71()
 	s.computeDb2()
-	s.computeDh1()
 	s.computeDW2()
-	s.computeV75()
-	s.computeV76()
 	s.computeDb1()
 	s.computeDW1()
 	return nil
@@ -82,25 +50,12 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeV4()
-	s.computeV5()
 	s.computeH1()
-	s.computeV9()
-	s.computeV10()
 	s.computeH2()
-	s.computeV14()
-	s.computeV15()
 	s.computeH3()
-	s.computeV19()
-	s.computeV20()
 	s.computeH4()
-	s.computeV24()
-	s.computeV25()
 	s.computeH5()
-	s.computeV29()
-	s.computeV30()
 	s.computeH6()
-	s.computeV34()
 	s.computeO()
 	return nil
 }
@@ -117,207 +72,175 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v4:f32[n,256] = matmul v0 v2  # models.go:68
-func (s *state) computeV4() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.v4[:n*256], 256)
-}
-
-// v5:f32[n,256] = add v4 v3  # models.go:68
-func (s *state) computeV5() {
-	n := s.n
-	out, a, b := s.v5[:n*256], s.v4[:n*256], s.params.B1[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
-		}
-	}
-}
-
-// v6:f32[n,256] = relu v5  # models.go:68 h1
+// computeH1 is a gemm kernel fusing 3 values; it stores h1.
+//
+//	v4:f32[n,256] = matmul v0 v2  # models.go:68
+//	v5:f32[n,256] = add v4 v3  # models.go:68
+//	v6:f32[n,256] = relu v5  # models.go:68 h1
 func (s *state) computeH1() {
 	n := s.n
-	out, a := s.h1[:n*256], s.v5[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v9:f32[n,256] = matmul v6 v7  # models.go:68
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h1[:n*256], 256, s.params.W2[:65536], 256, 0, s.v9[:n*256], 256)
-}
-
-// v10:f32[n,256] = add v9 v8  # models.go:68
-func (s *state) computeV10() {
-	n := s.n
-	out, a, b := s.v10[:n*256], s.v9[:n*256], s.params.B2[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h1[:n*256], 256)
+	{
+		p0, a1, o2 := s.h1[:n*256], s.params.B1[:256], s.h1[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v5 := x0 + x1
+				v6 := max(v5, 0)
+				o2[i] = v6
+			}
 		}
 	}
 }
 
-// v11:f32[n,256] = relu v10  # models.go:68 h2
+// computeH2 is a gemm kernel fusing 3 values; it stores h2.
+//
+//	v9:f32[n,256] = matmul v6 v7  # models.go:68
+//	v10:f32[n,256] = add v9 v8  # models.go:68
+//	v11:f32[n,256] = relu v10  # models.go:68 h2
 func (s *state) computeH2() {
 	n := s.n
-	out, a := s.h2[:n*256], s.v10[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v14:f32[n,256] = matmul v11 v12  # models.go:68
-func (s *state) computeV14() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h2[:n*256], 256, s.params.W3[:65536], 256, 0, s.v14[:n*256], 256)
-}
-
-// v15:f32[n,256] = add v14 v13  # models.go:68
-func (s *state) computeV15() {
-	n := s.n
-	out, a, b := s.v15[:n*256], s.v14[:n*256], s.params.B3[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 256, 1, s.h1[:n*256], 256, s.params.W2[:65536], 256, 0, s.h2[:n*256], 256)
+	{
+		p0, a1, o2 := s.h2[:n*256], s.params.B2[:256], s.h2[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				v11 := max(v10, 0)
+				o2[i] = v11
+			}
 		}
 	}
 }
 
-// v16:f32[n,256] = relu v15  # models.go:68 h3
+// computeH3 is a gemm kernel fusing 3 values; it stores h3.
+//
+//	v14:f32[n,256] = matmul v11 v12  # models.go:68
+//	v15:f32[n,256] = add v14 v13  # models.go:68
+//	v16:f32[n,256] = relu v15  # models.go:68 h3
 func (s *state) computeH3() {
 	n := s.n
-	out, a := s.h3[:n*256], s.v15[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v19:f32[n,256] = matmul v16 v17  # models.go:68
-func (s *state) computeV19() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h3[:n*256], 256, s.params.W4[:65536], 256, 0, s.v19[:n*256], 256)
-}
-
-// v20:f32[n,256] = add v19 v18  # models.go:68
-func (s *state) computeV20() {
-	n := s.n
-	out, a, b := s.v20[:n*256], s.v19[:n*256], s.params.B4[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 256, 1, s.h2[:n*256], 256, s.params.W3[:65536], 256, 0, s.h3[:n*256], 256)
+	{
+		p0, a1, o2 := s.h3[:n*256], s.params.B3[:256], s.h3[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v15 := x0 + x1
+				v16 := max(v15, 0)
+				o2[i] = v16
+			}
 		}
 	}
 }
 
-// v21:f32[n,256] = relu v20  # models.go:68 h4
+// computeH4 is a gemm kernel fusing 3 values; it stores h4.
+//
+//	v19:f32[n,256] = matmul v16 v17  # models.go:68
+//	v20:f32[n,256] = add v19 v18  # models.go:68
+//	v21:f32[n,256] = relu v20  # models.go:68 h4
 func (s *state) computeH4() {
 	n := s.n
-	out, a := s.h4[:n*256], s.v20[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v24:f32[n,256] = matmul v21 v22  # models.go:68
-func (s *state) computeV24() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h4[:n*256], 256, s.params.W5[:65536], 256, 0, s.v24[:n*256], 256)
-}
-
-// v25:f32[n,256] = add v24 v23  # models.go:68
-func (s *state) computeV25() {
-	n := s.n
-	out, a, b := s.v25[:n*256], s.v24[:n*256], s.params.B5[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 256, 1, s.h3[:n*256], 256, s.params.W4[:65536], 256, 0, s.h4[:n*256], 256)
+	{
+		p0, a1, o2 := s.h4[:n*256], s.params.B4[:256], s.h4[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v20 := x0 + x1
+				v21 := max(v20, 0)
+				o2[i] = v21
+			}
 		}
 	}
 }
 
-// v26:f32[n,256] = relu v25  # models.go:68 h5
+// computeH5 is a gemm kernel fusing 3 values; it stores h5.
+//
+//	v24:f32[n,256] = matmul v21 v22  # models.go:68
+//	v25:f32[n,256] = add v24 v23  # models.go:68
+//	v26:f32[n,256] = relu v25  # models.go:68 h5
 func (s *state) computeH5() {
 	n := s.n
-	out, a := s.h5[:n*256], s.v25[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v29:f32[n,256] = matmul v26 v27  # models.go:68
-func (s *state) computeV29() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h5[:n*256], 256, s.params.W6[:65536], 256, 0, s.v29[:n*256], 256)
-}
-
-// v30:f32[n,256] = add v29 v28  # models.go:68
-func (s *state) computeV30() {
-	n := s.n
-	out, a, b := s.v30[:n*256], s.v29[:n*256], s.params.B6[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 256, 1, s.h4[:n*256], 256, s.params.W5[:65536], 256, 0, s.h5[:n*256], 256)
+	{
+		p0, a1, o2 := s.h5[:n*256], s.params.B5[:256], s.h5[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v25 := x0 + x1
+				v26 := max(v25, 0)
+				o2[i] = v26
+			}
 		}
 	}
 }
 
-// v31:f32[n,256] = relu v30  # models.go:68 h6
+// computeH6 is a gemm kernel fusing 3 values; it stores h6.
+//
+//	v29:f32[n,256] = matmul v26 v27  # models.go:68
+//	v30:f32[n,256] = add v29 v28  # models.go:68
+//	v31:f32[n,256] = relu v30  # models.go:68 h6
 func (s *state) computeH6() {
 	n := s.n
-	out, a := s.h6[:n*256], s.v30[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v34:f32[n,10] = matmul v31 v32  # models.go:73
-func (s *state) computeV34() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h6[:n*256], 256, s.params.Wout[:2560], 10, 0, s.v34[:n*10], 10)
-}
-
-// v35:f32[n,10] = add v34 v33  # models.go:73 o
-func (s *state) computeO() {
-	n := s.n
-	out, a, b := s.o[:n*10], s.v34[:n*10], s.params.Bout[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 256, 1, s.h5[:n*256], 256, s.params.W6[:65536], 256, 0, s.h6[:n*256], 256)
+	{
+		p0, a1, o2 := s.h6[:n*256], s.params.B6[:256], s.h6[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v30 := x0 + x1
+				v31 := max(v30, 0)
+				o2[i] = v31
+			}
 		}
 	}
 }
 
-// v36:f32[n] = softmax_xent v35 v1  # models.go:74
+// computeO is a gemm kernel fusing 2 values; it stores o.
+//
+//	v34:f32[n,10] = matmul v31 v32  # models.go:73
+//	v35:f32[n,10] = add v34 v33  # models.go:73 o
+func (s *state) computeO() {
+	n := s.n
+	kernels.Sgemm(false, false, n, 10, 256, 1, s.h6[:n*256], 256, s.params.Wout[:2560], 10, 0, s.o[:n*10], 10)
+	{
+		p0, a1, o2 := s.o[:n*10], s.params.Bout[:10], s.o[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v35 := x0 + x1
+				o2[i] = v35
+			}
+		}
+	}
+}
+
+// computeV36 is a reduce kernel.
+//
+//	v36:f32[n] = softmax_xent v35 v1  # models.go:74
 func (s *state) computeV36() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v36[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
@@ -326,307 +249,315 @@ func (s *state) computeV36() error {
 	return nil
 }
 
-// v37:f32[] = mean v36 [axes=[0]]  # models.go:74 L
+// computeL is a reduce kernel.
+//
+//	v37:f32[] = mean v36 [axes=[0]]  # models.go:74 L
 func (s *state) computeL() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.L[:1], s.v36[:n], 1, n, 1)
 }
 
-// v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:74
+// computeV39 is an opaque kernel.
+//
+//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:74
 func (s *state) computeV39() {
 	n := s.n
 	s.v39[:1][0] = float32(n)
 }
 
-// v40:f32[] = div v38 v39  # models.go:74
+// computeV40 is a loop kernel.
+//
+//	v40:f32[] = div v38 v39  # models.go:74
 func (s *state) computeV40() {
-	out, b := s.v40[:1], s.v39[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v39[:1], s.v40[:1]
+	c38 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v40 := c38 / x0
+		o1[i] = v40
+	}
 }
 
-// v41:f32[n,10] = softmax v35 [axis=1]  # models.go:74
+// computeV41 is a reduce kernel.
+//
+//	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:74
 func (s *state) computeV41() {
 	n := s.n
 	rt.Softmax(s.v41[:n*10], s.o[:n*10], n, 10, 1)
 }
 
-// v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:74
+// computeV42 is an opaque kernel.
+//
+//	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:74
 func (s *state) computeV42() {
 	n := s.n
 	rt.OneHot(s.v42[:n*10], s.y[:n], 10)
 }
 
-// v44:f32[n,10] = sub v41 v42  # models.go:74
-func (s *state) computeV44() {
-	n := s.n
-	out, a, b := s.v44[:n*10], s.v41[:n*10], s.v42[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v45:f32[n,10] = mul v43 v44  # models.go:74 do
+// computeDo is a loop kernel fusing 2 values; it stores do.
+//
+//	v44:f32[n,10] = sub v41 v42  # models.go:74
+//	v45:f32[n,10] = mul v43 v44  # models.go:74 do
 func (s *state) computeDo() {
 	n := s.n
-	out, a, b := s.do[:n*10], s.v40[:1], s.v44[:n*10]
-	x := a[0]
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v41[:n*10], s.v42[:n*10], s.v40[:1], s.do[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v44 := x0 - x1
+		v45 := x2 * v44
+		o3[i] = v45
 	}
 }
 
-// v46:f32[10] = sum v45 [axes=[0]]  # models.go:73 dbout
+// computeDbout is a reduce kernel.
+//
+//	v46:f32[10] = sum v45 [axes=[0]]  # models.go:73 dbout
 func (s *state) computeDbout() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.Bout[:10], s.do[:n*10], 1, n, 10)
 }
 
-// v47:f32[n,256] = matmul v45 v32 [transB]  # models.go:73 dh6
-func (s *state) computeDh6() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.Wout[:2560], 10, 0, s.dh6[:n*256], 256)
-}
-
-// v48:f32[256,10] = matmul v31 v45 [transA]  # models.go:73 dWout
+// computeDWout is a gemm kernel.
+//
+//	v48:f32[256,10] = matmul v31 v45 [transA]  # models.go:73 dWout
 func (s *state) computeDWout() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 10, n, 1, s.h6[:n*256], 256, s.do[:n*10], 10, 0, s.grads.Wout[:2560], 10)
 }
 
-// v50:f32[n,256] = gt v31 v49  # models.go:68
-func (s *state) computeV50() {
-	n := s.n
-	out, a := s.v50[:n*256], s.h6[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v51:f32[n,256] = mul v47 v50  # models.go:68
-func (s *state) computeV51() {
-	n := s.n
-	out, a, b := s.v51[:n*256], s.dh6[:n*256], s.v50[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v52:f32[256] = sum v51 [axes=[0]]  # models.go:68 db6
+// computeDb6 is a gemm kernel fusing 4 values; it stores v51, db6.
+//
+//	v47:f32[n,256] = matmul v45 v32 [transB]  # models.go:73 dh6
+//	v50:f32[n,256] = gt v31 v49  # models.go:68
+//	v51:f32[n,256] = mul v47 v50  # models.go:68
+//	v52:f32[256] = sum v51 [axes=[0]]  # models.go:68 db6
 func (s *state) computeDb6() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B6[:256], s.v51[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.Wout[:2560], 10, 0, s.v51[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v51[:n*256], s.h6[:n*256], s.v51[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v50 := rt.B2F[float32](x1 > c49)
+				v51 := x0 * v50
+				o2[i] = v51
+				cs3[i] += float64(v51)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B6[:256][j] = float32(a)
+		}
+	}
 }
 
-// v53:f32[n,256] = matmul v51 v27 [transB]  # models.go:68 dh5
-func (s *state) computeDh5() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v51[:n*256], 256, s.params.W6[:65536], 256, 0, s.dh5[:n*256], 256)
-}
-
-// v54:f32[256,256] = matmul v26 v51 [transA]  # models.go:68 dW6
+// computeDW6 is a gemm kernel.
+//
+//	v54:f32[256,256] = matmul v26 v51 [transA]  # models.go:68 dW6
 func (s *state) computeDW6() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 256, n, 1, s.h5[:n*256], 256, s.v51[:n*256], 256, 0, s.grads.W6[:65536], 256)
 }
 
-// v55:f32[n,256] = gt v26 v49  # models.go:68
-func (s *state) computeV55() {
-	n := s.n
-	out, a := s.v55[:n*256], s.h5[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v56:f32[n,256] = mul v53 v55  # models.go:68
-func (s *state) computeV56() {
-	n := s.n
-	out, a, b := s.v56[:n*256], s.dh5[:n*256], s.v55[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v57:f32[256] = sum v56 [axes=[0]]  # models.go:68 db5
+// computeDb5 is a gemm kernel fusing 4 values; it stores v56, db5.
+//
+//	v53:f32[n,256] = matmul v51 v27 [transB]  # models.go:68 dh5
+//	v55:f32[n,256] = gt v26 v49  # models.go:68
+//	v56:f32[n,256] = mul v53 v55  # models.go:68
+//	v57:f32[256] = sum v56 [axes=[0]]  # models.go:68 db5
 func (s *state) computeDb5() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B5[:256], s.v56[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, s.v51[:n*256], 256, s.params.W6[:65536], 256, 0, s.v56[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v56[:n*256], s.h5[:n*256], s.v56[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v55 := rt.B2F[float32](x1 > c49)
+				v56 := x0 * v55
+				o2[i] = v56
+				cs3[i] += float64(v56)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B5[:256][j] = float32(a)
+		}
+	}
 }
 
-// v58:f32[n,256] = matmul v56 v22 [transB]  # models.go:68 dh4
-func (s *state) computeDh4() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v56[:n*256], 256, s.params.W5[:65536], 256, 0, s.dh4[:n*256], 256)
-}
-
-// v59:f32[256,256] = matmul v21 v56 [transA]  # models.go:68 dW5
+// computeDW5 is a gemm kernel.
+//
+//	v59:f32[256,256] = matmul v21 v56 [transA]  # models.go:68 dW5
 func (s *state) computeDW5() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 256, n, 1, s.h4[:n*256], 256, s.v56[:n*256], 256, 0, s.grads.W5[:65536], 256)
 }
 
-// v60:f32[n,256] = gt v21 v49  # models.go:68
-func (s *state) computeV60() {
-	n := s.n
-	out, a := s.v60[:n*256], s.h4[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v61:f32[n,256] = mul v58 v60  # models.go:68
-func (s *state) computeV61() {
-	n := s.n
-	out, a, b := s.v61[:n*256], s.dh4[:n*256], s.v60[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v62:f32[256] = sum v61 [axes=[0]]  # models.go:68 db4
+// computeDb4 is a gemm kernel fusing 4 values; it stores v61, db4.
+//
+//	v58:f32[n,256] = matmul v56 v22 [transB]  # models.go:68 dh4
+//	v60:f32[n,256] = gt v21 v49  # models.go:68
+//	v61:f32[n,256] = mul v58 v60  # models.go:68
+//	v62:f32[256] = sum v61 [axes=[0]]  # models.go:68 db4
 func (s *state) computeDb4() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B4[:256], s.v61[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, s.v56[:n*256], 256, s.params.W5[:65536], 256, 0, s.v61[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v61[:n*256], s.h4[:n*256], s.v61[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v60 := rt.B2F[float32](x1 > c49)
+				v61 := x0 * v60
+				o2[i] = v61
+				cs3[i] += float64(v61)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B4[:256][j] = float32(a)
+		}
+	}
 }
 
-// v63:f32[n,256] = matmul v61 v17 [transB]  # models.go:68 dh3
-func (s *state) computeDh3() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v61[:n*256], 256, s.params.W4[:65536], 256, 0, s.dh3[:n*256], 256)
-}
-
-// v64:f32[256,256] = matmul v16 v61 [transA]  # models.go:68 dW4
+// computeDW4 is a gemm kernel.
+//
+//	v64:f32[256,256] = matmul v16 v61 [transA]  # models.go:68 dW4
 func (s *state) computeDW4() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 256, n, 1, s.h3[:n*256], 256, s.v61[:n*256], 256, 0, s.grads.W4[:65536], 256)
 }
 
-// v65:f32[n,256] = gt v16 v49  # models.go:68
-func (s *state) computeV65() {
-	n := s.n
-	out, a := s.v65[:n*256], s.h3[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v66:f32[n,256] = mul v63 v65  # models.go:68
-func (s *state) computeV66() {
-	n := s.n
-	out, a, b := s.v66[:n*256], s.dh3[:n*256], s.v65[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v67:f32[256] = sum v66 [axes=[0]]  # models.go:68 db3
+// computeDb3 is a gemm kernel fusing 4 values; it stores v66, db3.
+//
+//	v63:f32[n,256] = matmul v61 v17 [transB]  # models.go:68 dh3
+//	v65:f32[n,256] = gt v16 v49  # models.go:68
+//	v66:f32[n,256] = mul v63 v65  # models.go:68
+//	v67:f32[256] = sum v66 [axes=[0]]  # models.go:68 db3
 func (s *state) computeDb3() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B3[:256], s.v66[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, s.v61[:n*256], 256, s.params.W4[:65536], 256, 0, s.v66[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v66[:n*256], s.h3[:n*256], s.v66[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v65 := rt.B2F[float32](x1 > c49)
+				v66 := x0 * v65
+				o2[i] = v66
+				cs3[i] += float64(v66)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B3[:256][j] = float32(a)
+		}
+	}
 }
 
-// v68:f32[n,256] = matmul v66 v12 [transB]  # models.go:68 dh2
-func (s *state) computeDh2() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v66[:n*256], 256, s.params.W3[:65536], 256, 0, s.dh2[:n*256], 256)
-}
-
-// v69:f32[256,256] = matmul v11 v66 [transA]  # models.go:68 dW3
+// computeDW3 is a gemm kernel.
+//
+//	v69:f32[256,256] = matmul v11 v66 [transA]  # models.go:68 dW3
 func (s *state) computeDW3() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 256, n, 1, s.h2[:n*256], 256, s.v66[:n*256], 256, 0, s.grads.W3[:65536], 256)
 }
 
-// v70:f32[n,256] = gt v11 v49  # models.go:68
-func (s *state) computeV70() {
-	n := s.n
-	out, a := s.v70[:n*256], s.h2[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v71:f32[n,256] = mul v68 v70  # models.go:68
-func (s *state) computeV71() {
-	n := s.n
-	out, a, b := s.v71[:n*256], s.dh2[:n*256], s.v70[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v72:f32[256] = sum v71 [axes=[0]]  # models.go:68 db2
+// computeDb2 is a gemm kernel fusing 4 values; it stores v71, db2.
+//
+//	v68:f32[n,256] = matmul v66 v12 [transB]  # models.go:68 dh2
+//	v70:f32[n,256] = gt v11 v49  # models.go:68
+//	v71:f32[n,256] = mul v68 v70  # models.go:68
+//	v72:f32[256] = sum v71 [axes=[0]]  # models.go:68 db2
 func (s *state) computeDb2() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:256], s.v71[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, s.v66[:n*256], 256, s.params.W3[:65536], 256, 0, s.v71[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v71[:n*256], s.h2[:n*256], s.v71[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v70 := rt.B2F[float32](x1 > c49)
+				v71 := x0 * v70
+				o2[i] = v71
+				cs3[i] += float64(v71)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B2[:256][j] = float32(a)
+		}
+	}
 }
 
-// v73:f32[n,256] = matmul v71 v7 [transB]  # models.go:68 dh1
-func (s *state) computeDh1() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v71[:n*256], 256, s.params.W2[:65536], 256, 0, s.dh1[:n*256], 256)
-}
-
-// v74:f32[256,256] = matmul v6 v71 [transA]  # models.go:68 dW2
+// computeDW2 is a gemm kernel.
+//
+//	v74:f32[256,256] = matmul v6 v71 [transA]  # models.go:68 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 256, n, 1, s.h1[:n*256], 256, s.v71[:n*256], 256, 0, s.grads.W2[:65536], 256)
 }
 
-// v75:f32[n,256] = gt v6 v49  # models.go:68
-func (s *state) computeV75() {
-	n := s.n
-	out, a := s.v75[:n*256], s.h1[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
-	}
-}
-
-// v76:f32[n,256] = mul v73 v75  # models.go:68
-func (s *state) computeV76() {
-	n := s.n
-	out, a, b := s.v76[:n*256], s.dh1[:n*256], s.v75[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v77:f32[256] = sum v76 [axes=[0]]  # models.go:68 db1
+// computeDb1 is a gemm kernel fusing 4 values; it stores v76, db1.
+//
+//	v73:f32[n,256] = matmul v71 v7 [transB]  # models.go:68 dh1
+//	v75:f32[n,256] = gt v6 v49  # models.go:68
+//	v76:f32[n,256] = mul v73 v75  # models.go:68
+//	v77:f32[256] = sum v76 [axes=[0]]  # models.go:68 db1
 func (s *state) computeDb1() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:256], s.v76[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, s.v71[:n*256], 256, s.params.W2[:65536], 256, 0, s.v76[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v76[:n*256], s.h1[:n*256], s.v76[:n*256], s.colSumsF64[:256]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v75 := rt.B2F[float32](x1 > c49)
+				v76 := x0 * v75
+				o2[i] = v76
+				cs3[i] += float64(v76)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B1[:256][j] = float32(a)
+		}
+	}
 }
 
-// v78:f32[784,256] = matmul v0 v76 [transA]  # models.go:68 dW1
+// computeDW1 is a gemm kernel.
+//
+//	v78:f32[784,256] = matmul v0 v76 [transA]  # models.go:68 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v76[:n*256], 256, 0, s.grads.W1[:200704], 256)

@@ -128,8 +128,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -138,25 +139,12 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v4            []float32 // v4 f32[n,256] matmul models.go:68
-	v5            []float32 // v5 f32[n,256] add models.go:68
 	h1            []float32 // v6 f32[n,256] relu models.go:68
-	v9            []float32 // v9 f32[n,256] matmul models.go:68
-	v10           []float32 // v10 f32[n,256] add models.go:68
 	h2            []float32 // v11 f32[n,256] relu models.go:68
-	v14           []float32 // v14 f32[n,256] matmul models.go:68
-	v15           []float32 // v15 f32[n,256] add models.go:68
 	h3            []float32 // v16 f32[n,256] relu models.go:68
-	v19           []float32 // v19 f32[n,256] matmul models.go:68
-	v20           []float32 // v20 f32[n,256] add models.go:68
 	h4            []float32 // v21 f32[n,256] relu models.go:68
-	v24           []float32 // v24 f32[n,256] matmul models.go:68
-	v25           []float32 // v25 f32[n,256] add models.go:68
 	h5            []float32 // v26 f32[n,256] relu models.go:68
-	v29           []float32 // v29 f32[n,256] matmul models.go:68
-	v30           []float32 // v30 f32[n,256] add models.go:68
 	h6            []float32 // v31 f32[n,256] relu models.go:68
-	v34           []float32 // v34 f32[n,10] matmul models.go:73
 	o             []float32 // v35 f32[n,10] add models.go:73
 	v36           []float32 // v36 f32[n] softmax_xent models.go:74
 	L             []float32 // v37 f32[] mean models.go:74
@@ -165,27 +153,16 @@ type state struct {
 	v40           []float32 // v40 f32[] div models.go:74
 	v41           []float32 // v41 f32[n,10] softmax models.go:74
 	v42           []float32 // v42 f32[n,10] onehot models.go:74
-	v44           []float32 // v44 f32[n,10] sub models.go:74
 	do            []float32 // v45 f32[n,10] mul models.go:74
-	dh6           []float32 // v47 f32[n,256] matmul models.go:73
 	v49           []float32 // v49 f32[] const models.go:68
-	v50           []float32 // v50 f32[n,256] gt models.go:68
 	v51           []float32 // v51 f32[n,256] mul models.go:68
-	dh5           []float32 // v53 f32[n,256] matmul models.go:68
-	v55           []float32 // v55 f32[n,256] gt models.go:68
 	v56           []float32 // v56 f32[n,256] mul models.go:68
-	dh4           []float32 // v58 f32[n,256] matmul models.go:68
-	v60           []float32 // v60 f32[n,256] gt models.go:68
 	v61           []float32 // v61 f32[n,256] mul models.go:68
-	dh3           []float32 // v63 f32[n,256] matmul models.go:68
-	v65           []float32 // v65 f32[n,256] gt models.go:68
 	v66           []float32 // v66 f32[n,256] mul models.go:68
-	dh2           []float32 // v68 f32[n,256] matmul models.go:68
-	v70           []float32 // v70 f32[n,256] gt models.go:68
 	v71           []float32 // v71 f32[n,256] mul models.go:68
-	dh1           []float32 // v73 f32[n,256] matmul models.go:68
-	v75           []float32 // v75 f32[n,256] gt models.go:68
 	v76           []float32 // v76 f32[n,256] mul models.go:68
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	colSumsF64    []float64 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -422,75 +399,99 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v4 = make([]float32, cfg.MaxN*256)
-	m.train.v5 = make([]float32, cfg.MaxN*256)
-	m.train.h1 = make([]float32, cfg.MaxN*256)
-	m.train.v9 = make([]float32, cfg.MaxN*256)
-	m.train.v10 = make([]float32, cfg.MaxN*256)
-	m.train.h2 = make([]float32, cfg.MaxN*256)
-	m.train.v14 = make([]float32, cfg.MaxN*256)
-	m.train.v15 = make([]float32, cfg.MaxN*256)
-	m.train.h3 = make([]float32, cfg.MaxN*256)
-	m.train.v19 = make([]float32, cfg.MaxN*256)
-	m.train.v20 = make([]float32, cfg.MaxN*256)
-	m.train.h4 = make([]float32, cfg.MaxN*256)
-	m.train.v24 = make([]float32, cfg.MaxN*256)
-	m.train.v25 = make([]float32, cfg.MaxN*256)
-	m.train.h5 = make([]float32, cfg.MaxN*256)
-	m.train.v29 = make([]float32, cfg.MaxN*256)
-	m.train.v30 = make([]float32, cfg.MaxN*256)
-	m.train.h6 = make([]float32, cfg.MaxN*256)
-	m.train.v34 = make([]float32, cfg.MaxN*10)
-	m.train.o = make([]float32, cfg.MaxN*10)
-	m.train.v36 = make([]float32, cfg.MaxN)
-	m.train.L = make([]float32, 1)
 	m.train.dL = make([]float32, 1)
 	rt.Fill(m.train.dL, 1)
-	m.train.v39 = make([]float32, 1)
-	m.train.v40 = make([]float32, 1)
-	m.train.v41 = make([]float32, cfg.MaxN*10)
-	m.train.v42 = make([]float32, cfg.MaxN*10)
-	m.train.v44 = make([]float32, cfg.MaxN*10)
-	m.train.do = make([]float32, cfg.MaxN*10)
-	m.train.dh6 = make([]float32, cfg.MaxN*256)
 	m.train.v49 = make([]float32, 1)
-	m.train.v50 = make([]float32, cfg.MaxN*256)
-	m.train.v51 = make([]float32, cfg.MaxN*256)
-	m.train.dh5 = make([]float32, cfg.MaxN*256)
-	m.train.v55 = make([]float32, cfg.MaxN*256)
-	m.train.v56 = make([]float32, cfg.MaxN*256)
-	m.train.dh4 = make([]float32, cfg.MaxN*256)
-	m.train.v60 = make([]float32, cfg.MaxN*256)
-	m.train.v61 = make([]float32, cfg.MaxN*256)
-	m.train.dh3 = make([]float32, cfg.MaxN*256)
-	m.train.v65 = make([]float32, cfg.MaxN*256)
-	m.train.v66 = make([]float32, cfg.MaxN*256)
-	m.train.dh2 = make([]float32, cfg.MaxN*256)
-	m.train.v70 = make([]float32, cfg.MaxN*256)
-	m.train.v71 = make([]float32, cfg.MaxN*256)
-	m.train.dh1 = make([]float32, cfg.MaxN*256)
-	m.train.v75 = make([]float32, cfg.MaxN*256)
-	m.train.v76 = make([]float32, cfg.MaxN*256)
-	m.pred.v4 = make([]float32, cfg.MaxN*256)
-	m.pred.v5 = make([]float32, cfg.MaxN*256)
-	m.pred.h1 = make([]float32, cfg.MaxN*256)
-	m.pred.v9 = make([]float32, cfg.MaxN*256)
-	m.pred.v10 = make([]float32, cfg.MaxN*256)
-	m.pred.h2 = make([]float32, cfg.MaxN*256)
-	m.pred.v14 = make([]float32, cfg.MaxN*256)
-	m.pred.v15 = make([]float32, cfg.MaxN*256)
-	m.pred.h3 = make([]float32, cfg.MaxN*256)
-	m.pred.v19 = make([]float32, cfg.MaxN*256)
-	m.pred.v20 = make([]float32, cfg.MaxN*256)
-	m.pred.h4 = make([]float32, cfg.MaxN*256)
-	m.pred.v24 = make([]float32, cfg.MaxN*256)
-	m.pred.v25 = make([]float32, cfg.MaxN*256)
-	m.pred.h5 = make([]float32, cfg.MaxN*256)
-	m.pred.v29 = make([]float32, cfg.MaxN*256)
-	m.pred.v30 = make([]float32, cfg.MaxN*256)
-	m.pred.h6 = make([]float32, cfg.MaxN*256)
-	m.pred.v34 = make([]float32, cfg.MaxN*10)
-	m.pred.o = make([]float32, cfg.MaxN*10)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 27)
+		// r[1]: h2 (256·n elements at offset 65536, kernels 1 to 25)
+		// r[2]: h3 (256·n elements at offset 131072, kernels 2 to 23)
+		// r[3]: h4 (256·n elements at offset 196608, kernels 3 to 21)
+		// r[4]: h5 (256·n elements at offset 262144, kernels 4 to 19)
+		// r[5]: h6 (256·n elements at offset 327680, kernels 5 to 17)
+		// r[6]: o (10·n elements at offset 655360, kernels 6 to 28)
+		// r[7]: v36 (n elements at offset 393216, kernels 7 to 8)
+		// r[8]: L (1 elements at offset 661776, kernels 8 to 28)
+		// r[9]: v39, v40, v43 (1 elements at offset 657920, kernels 9 to 14)
+		// r[10]: v41, do (10·n elements at offset 458752, kernels 11 to 17)
+		// r[11]: v42 (10·n elements at offset 393216, kernels 12 to 14)
+		// r[12]: v51 (256·n elements at offset 393216, kernels 17 to 19)
+		// r[13]: v56 (256·n elements at offset 458752, kernels 19 to 21)
+		// r[14]: v61 (256·n elements at offset 393216, kernels 21 to 23)
+		// r[15]: v66 (256·n elements at offset 196608, kernels 23 to 25)
+		// r[16]: v71 (256·n elements at offset 131072, kernels 25 to 27)
+		// r[17]: v76 (256·n elements at offset 589824, kernels 27 to 28)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 27},
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 25},
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 23},
+			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 3, End: 21},
+			{Offset: 262144, Elems: cfg.MaxN * 256, Start: 4, End: 19},
+			{Offset: 327680, Elems: cfg.MaxN * 256, Start: 5, End: 17},
+			{Offset: 655360, Elems: cfg.MaxN * 10, Start: 6, End: 28},
+			{Offset: 393216, Elems: cfg.MaxN, Start: 7, End: 8},
+			{Offset: 661776, Elems: 1, Start: 8, End: 28},
+			{Offset: 657920, Elems: 1, Start: 9, End: 14},
+			{Offset: 458752, Elems: cfg.MaxN * 10, Start: 11, End: 17},
+			{Offset: 393216, Elems: cfg.MaxN * 10, Start: 12, End: 14},
+			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 17, End: 19},
+			{Offset: 458752, Elems: cfg.MaxN * 256, Start: 19, End: 21},
+			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 21, End: 23},
+			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 23, End: 25},
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 25, End: 27},
+			{Offset: 589824, Elems: cfg.MaxN * 256, Start: 27, End: 28},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		m.train.h2 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*256]
+		m.train.h3 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*256]
+		m.train.h4 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*256]
+		m.train.h5 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*256]
+		m.train.h6 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*256]
+		m.train.o = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		m.train.v36 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN]
+		m.train.L = m.train.arenaF32[r[8].Offset:][:1]
+		m.train.v39 = m.train.arenaF32[r[9].Offset:][:1]
+		m.train.v40 = m.train.arenaF32[r[9].Offset:][:1]
+		m.train.v41 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		m.train.do = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		m.train.v42 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		m.train.v51 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*256]
+		m.train.v56 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*256]
+		m.train.v61 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*256]
+		m.train.v66 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*256]
+		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*256]
+		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*256]
+	}
+	m.train.colSumsF64 = make([]float64, max(256, 256, 256, 256, 256, 256))
+	{
+		// The f32 arena of inference (Predict), as planned for capacity n=256:
+		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 1)
+		// r[1]: h2 (256·n elements at offset 65536, kernels 1 to 2)
+		// r[2]: h3 (256·n elements at offset 0, kernels 2 to 3)
+		// r[3]: h4 (256·n elements at offset 65536, kernels 3 to 4)
+		// r[4]: h5 (256·n elements at offset 0, kernels 4 to 5)
+		// r[5]: h6 (256·n elements at offset 65536, kernels 5 to 6)
+		// r[6]: o (10·n elements at offset 0, kernels 6 to 6)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 2, End: 3},
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 3, End: 4},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 4, End: 5},
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 5, End: 6},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 6},
+		}
+		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.pred.h1 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		m.pred.h2 = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*256]
+		m.pred.h3 = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*256]
+		m.pred.h4 = m.pred.arenaF32[r[3].Offset:][:cfg.MaxN*256]
+		m.pred.h5 = m.pred.arenaF32[r[4].Offset:][:cfg.MaxN*256]
+		m.pred.h6 = m.pred.arenaF32[r[5].Offset:][:cfg.MaxN*256]
+		m.pred.o = m.pred.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+	}
 	return m, nil
 }
 

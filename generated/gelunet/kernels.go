@@ -11,10 +11,8 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV6()
 	s.computeV7()
 	s.computeH()
-	s.computeV9()
 	s.computeO()
 	if err := s.computeV11(); err != nil {
 		return err
@@ -29,7 +27,6 @@ func (s *state) backward() error {
 	s.computeV15()
 	s.computeV16()
 	s.computeV17()
-	s.computeV19()
 	s.computeDo()
 	s.computeDb2()
 	s.computeDh()
@@ -42,10 +39,8 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeV6()
 	s.computeV7()
 	s.computeH()
-	s.computeV9()
 	s.computeO()
 	return nil
 }
@@ -62,53 +57,61 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v6:f32[n,128] = matmul v0 v2  # models.go:106
-func (s *state) computeV6() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 128, 784, 1, s.x[:n*784], 784, s.params.W1[:100352], 128, 0, s.v6[:n*128], 128)
-}
-
-// v7:f32[n,128] = add v6 v3  # models.go:106
+// computeV7 is a gemm kernel fusing 2 values; it stores v7.
+//
+//	v6:f32[n,128] = matmul v0 v2  # models.go:106
+//	v7:f32[n,128] = add v6 v3  # models.go:106
 func (s *state) computeV7() {
 	n := s.n
-	out, a, b := s.v7[:n*128], s.v6[:n*128], s.params.B1[:128]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*128:][:128], a[i0*128:][:128]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 128, 784, 1, s.x[:n*784], 784, s.params.W1[:100352], 128, 0, s.v7[:n*128], 128)
+	{
+		p0, a1, o2 := s.v7[:n*128], s.params.B1[:128], s.v7[:n*128]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*128:][:128], o2[i0*128:][:128]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v7 := x0 + x1
+				o2[i] = v7
+			}
 		}
 	}
 }
 
-// v8:f32[n,128] = extern v7 [fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELU" vjp="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106 h
+// computeH is an opaque kernel.
+//
+//	v8:f32[n,128] = extern v7 [fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELU" vjp="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106 h
 func (s *state) computeH() {
 	n := s.n
 	thirdparty.GELU(s.h[:n*128], s.v7[:n*128])
 }
 
-// v9:f32[n,10] = matmul v8 v4  # models.go:107
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 128, 1, s.h[:n*128], 128, s.params.W2[:1280], 10, 0, s.v9[:n*10], 10)
-}
-
-// v10:f32[n,10] = add v9 v5  # models.go:107 o
+// computeO is a gemm kernel fusing 2 values; it stores o.
+//
+//	v9:f32[n,10] = matmul v8 v4  # models.go:107
+//	v10:f32[n,10] = add v9 v5  # models.go:107 o
 func (s *state) computeO() {
 	n := s.n
-	out, a, b := s.o[:n*10], s.v9[:n*10], s.params.B2[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 10, 128, 1, s.h[:n*128], 128, s.params.W2[:1280], 10, 0, s.o[:n*10], 10)
+	{
+		p0, a1, o2 := s.o[:n*10], s.params.B2[:10], s.o[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				o2[i] = v10
+			}
 		}
 	}
 }
 
-// v11:f32[n] = softmax_xent v10 v1  # models.go:108
+// computeV11 is a reduce kernel.
+//
+//	v11:f32[n] = softmax_xent v10 v1  # models.go:108
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
@@ -117,91 +120,113 @@ func (s *state) computeV11() error {
 	return nil
 }
 
-// v12:f32[] = mean v11 [axes=[0]]  # models.go:108 L
+// computeL is a reduce kernel.
+//
+//	v12:f32[] = mean v11 [axes=[0]]  # models.go:108 L
 func (s *state) computeL() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.L[:1], s.v11[:n], 1, n, 1)
 }
 
-// v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:108
+// computeV14 is an opaque kernel.
+//
+//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:108
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float32(n)
 }
 
-// v15:f32[] = div v13 v14  # models.go:108
+// computeV15 is a loop kernel.
+//
+//	v15:f32[] = div v13 v14  # models.go:108
 func (s *state) computeV15() {
-	out, b := s.v15[:1], s.v14[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v14[:1], s.v15[:1]
+	c13 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v15 := c13 / x0
+		o1[i] = v15
+	}
 }
 
-// v16:f32[n,10] = softmax v10 [axis=1]  # models.go:108
+// computeV16 is a reduce kernel.
+//
+//	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:108
 func (s *state) computeV16() {
 	n := s.n
 	rt.Softmax(s.v16[:n*10], s.o[:n*10], n, 10, 1)
 }
 
-// v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:108
+// computeV17 is an opaque kernel.
+//
+//	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:108
 func (s *state) computeV17() {
 	n := s.n
 	rt.OneHot(s.v17[:n*10], s.y[:n], 10)
 }
 
-// v19:f32[n,10] = sub v16 v17  # models.go:108
-func (s *state) computeV19() {
-	n := s.n
-	out, a, b := s.v19[:n*10], s.v16[:n*10], s.v17[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v20:f32[n,10] = mul v18 v19  # models.go:108 do
+// computeDo is a loop kernel fusing 2 values; it stores do.
+//
+//	v19:f32[n,10] = sub v16 v17  # models.go:108
+//	v20:f32[n,10] = mul v18 v19  # models.go:108 do
 func (s *state) computeDo() {
 	n := s.n
-	out, a, b := s.do[:n*10], s.v15[:1], s.v19[:n*10]
-	x := a[0]
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v16[:n*10], s.v17[:n*10], s.v15[:1], s.do[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v19 := x0 - x1
+		v20 := x2 * v19
+		o3[i] = v20
 	}
 }
 
-// v21:f32[10] = sum v20 [axes=[0]]  # models.go:107 db2
+// computeDb2 is a reduce kernel.
+//
+//	v21:f32[10] = sum v20 [axes=[0]]  # models.go:107 db2
 func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:10], s.do[:n*10], 1, n, 10)
 }
 
-// v22:f32[n,128] = matmul v20 v4 [transB]  # models.go:107 dh
+// computeDh is a gemm kernel.
+//
+//	v22:f32[n,128] = matmul v20 v4 [transB]  # models.go:107 dh
 func (s *state) computeDh() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 128, 10, 1, s.do[:n*10], 10, s.params.W2[:1280], 10, 0, s.dh[:n*128], 128)
 }
 
-// v23:f32[128,10] = matmul v8 v20 [transA]  # models.go:107 dW2
+// computeDW2 is a gemm kernel.
+//
+//	v23:f32[128,10] = matmul v8 v20 [transA]  # models.go:107 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Sgemm(true, false, 128, 10, n, 1, s.h[:n*128], 128, s.do[:n*10], 10, 0, s.grads.W2[:1280], 10)
 }
 
-// v24:f32[n,128] = extern_vjp v22 v7 [arg=0 fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106
+// computeV24 is an opaque kernel.
+//
+//	v24:f32[n,128] = extern_vjp v22 v7 [arg=0 fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106
 func (s *state) computeV24() {
 	n := s.n
 	thirdparty.GELUVJP(s.v24[:n*128], 0, s.dh[:n*128], s.v7[:n*128])
 }
 
-// v25:f32[128] = sum v24 [axes=[0]]  # models.go:106 db1
+// computeDb1 is a reduce kernel.
+//
+//	v25:f32[128] = sum v24 [axes=[0]]  # models.go:106 db1
 func (s *state) computeDb1() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B1[:128], s.v24[:n*128], 1, n, 128)
 }
 
-// v26:f32[784,128] = matmul v0 v24 [transA]  # models.go:106 dW1
+// computeDW1 is a gemm kernel.
+//
+//	v26:f32[784,128] = matmul v0 v24 [transA]  # models.go:106 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	kernels.Sgemm(true, false, 784, 128, n, 1, s.x[:n*784], 784, s.v24[:n*128], 128, 0, s.grads.W1[:100352], 128)

@@ -108,8 +108,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -118,10 +119,8 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v6            []float32 // v6 f32[n,128] matmul models.go:106
 	v7            []float32 // v7 f32[n,128] add models.go:106
 	h             []float32 // v8 f32[n,128] extern models.go:106
-	v9            []float32 // v9 f32[n,10] matmul models.go:107
 	o             []float32 // v10 f32[n,10] add models.go:107
 	v11           []float32 // v11 f32[n] softmax_xent models.go:108
 	L             []float32 // v12 f32[] mean models.go:108
@@ -130,10 +129,10 @@ type state struct {
 	v15           []float32 // v15 f32[] div models.go:108
 	v16           []float32 // v16 f32[n,10] softmax models.go:108
 	v17           []float32 // v17 f32[n,10] onehot models.go:108
-	v19           []float32 // v19 f32[n,10] sub models.go:108
 	do            []float32 // v20 f32[n,10] mul models.go:108
 	dh            []float32 // v22 f32[n,128] matmul models.go:107
 	v24           []float32 // v24 f32[n,128] extern_vjp models.go:106
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -245,28 +244,61 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v6 = make([]float32, cfg.MaxN*128)
-	m.train.v7 = make([]float32, cfg.MaxN*128)
-	m.train.h = make([]float32, cfg.MaxN*128)
-	m.train.v9 = make([]float32, cfg.MaxN*10)
-	m.train.o = make([]float32, cfg.MaxN*10)
-	m.train.v11 = make([]float32, cfg.MaxN)
-	m.train.L = make([]float32, 1)
 	m.train.dL = make([]float32, 1)
 	rt.Fill(m.train.dL, 1)
-	m.train.v14 = make([]float32, 1)
-	m.train.v15 = make([]float32, 1)
-	m.train.v16 = make([]float32, cfg.MaxN*10)
-	m.train.v17 = make([]float32, cfg.MaxN*10)
-	m.train.v19 = make([]float32, cfg.MaxN*10)
-	m.train.do = make([]float32, cfg.MaxN*10)
-	m.train.dh = make([]float32, cfg.MaxN*128)
-	m.train.v24 = make([]float32, cfg.MaxN*128)
-	m.pred.v6 = make([]float32, cfg.MaxN*128)
-	m.pred.v7 = make([]float32, cfg.MaxN*128)
-	m.pred.h = make([]float32, cfg.MaxN*128)
-	m.pred.v9 = make([]float32, cfg.MaxN*10)
-	m.pred.o = make([]float32, cfg.MaxN*10)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 14)
+		// r[1]: h (128·n elements at offset 32768, kernels 1 to 13)
+		// r[2]: o (10·n elements at offset 133120, kernels 2 to 16)
+		// r[3]: v11 (n elements at offset 65536, kernels 3 to 4)
+		// r[4]: L (1 elements at offset 137104, kernels 4 to 16)
+		// r[5]: v14, v15, v18 (1 elements at offset 135680, kernels 5 to 10)
+		// r[6]: v16, do (10·n elements at offset 98304, kernels 7 to 13)
+		// r[7]: v17 (10·n elements at offset 100864, kernels 8 to 10)
+		// r[8]: dh (128·n elements at offset 65536, kernels 12 to 14)
+		// r[9]: v24 (128·n elements at offset 100352, kernels 14 to 16)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 14},
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 13},
+			{Offset: 133120, Elems: cfg.MaxN * 10, Start: 2, End: 16},
+			{Offset: 65536, Elems: cfg.MaxN, Start: 3, End: 4},
+			{Offset: 137104, Elems: 1, Start: 4, End: 16},
+			{Offset: 135680, Elems: 1, Start: 5, End: 10},
+			{Offset: 98304, Elems: cfg.MaxN * 10, Start: 7, End: 13},
+			{Offset: 100864, Elems: cfg.MaxN * 10, Start: 8, End: 10},
+			{Offset: 65536, Elems: cfg.MaxN * 128, Start: 12, End: 14},
+			{Offset: 100352, Elems: cfg.MaxN * 128, Start: 14, End: 16},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.v7 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*128]
+		m.train.h = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*128]
+		m.train.o = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*10]
+		m.train.v11 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN]
+		m.train.L = m.train.arenaF32[r[4].Offset:][:1]
+		m.train.v14 = m.train.arenaF32[r[5].Offset:][:1]
+		m.train.v15 = m.train.arenaF32[r[5].Offset:][:1]
+		m.train.v16 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		m.train.do = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		m.train.v17 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		m.train.dh = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*128]
+		m.train.v24 = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*128]
+	}
+	{
+		// The f32 arena of inference (Predict), as planned for capacity n=256:
+		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 1)
+		// r[1]: h (128·n elements at offset 32768, kernels 1 to 2)
+		// r[2]: o (10·n elements at offset 0, kernels 2 to 2)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 1},
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 2},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 2, End: 2},
+		}
+		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.pred.v7 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*128]
+		m.pred.h = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*128]
+		m.pred.o = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*10]
+	}
 	return m, nil
 }
 

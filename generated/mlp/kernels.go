@@ -10,55 +10,35 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV6()
-	s.computeZ()
 	s.computeH()
-	s.computeV9()
 	s.computeO()
 	if err := s.computeV11(); err != nil {
 		return err
 	}
 	s.computeL()
-	s.computeV13()
 	s.computeV14()
-	s.computeV15()
 	s.computeV16()
-	s.computeS()
-	s.computeV19()
 	s.computeJ()
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV24()
-	s.computeV25()
-	s.computeV26()
-	s.computeV27()
 	s.computeV28()
 	s.computeV29()
 	s.computeV30()
 	s.computeV31()
-	s.computeV33()
 	s.computeDo()
 	s.computeDb2()
-	s.computeDh()
-	s.computeV37()
 	s.computeDW2()
-	s.computeV40()
-	s.computeDz()
 	s.computeDb1()
-	s.computeV43()
 	s.computeDW1()
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeV6()
-	s.computeZ()
 	s.computeH()
-	s.computeV9()
 	s.computeO()
 	return nil
 }
@@ -75,57 +55,55 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v6:f32[n,256] = matmul v0 v2  # models.go:32
-func (s *state) computeV6() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.v6[:n*256], 256)
-}
-
-// v7:f32[n,256] = add v6 v3  # models.go:32 z
-func (s *state) computeZ() {
-	n := s.n
-	out, a, b := s.z[:n*256], s.v6[:n*256], s.params.B1[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
-		}
-	}
-}
-
-// v8:f32[n,256] = relu v7  # models.go:33 h
+// computeH is a gemm kernel fusing 3 values; it stores h.
+//
+//	v6:f32[n,256] = matmul v0 v2  # models.go:32
+//	v7:f32[n,256] = add v6 v3  # models.go:32 z
+//	v8:f32[n,256] = relu v7  # models.go:33 h
 func (s *state) computeH() {
 	n := s.n
-	out, a := s.h[:n*256], s.z[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v9:f32[n,10] = matmul v8 v4  # models.go:34
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h[:n*256], 256, s.params.W2[:2560], 10, 0, s.v9[:n*10], 10)
-}
-
-// v10:f32[n,10] = add v9 v5  # models.go:34 o
-func (s *state) computeO() {
-	n := s.n
-	out, a, b := s.o[:n*10], s.v9[:n*10], s.params.B2[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h[:n*256], 256)
+	{
+		p0, a1, o2 := s.h[:n*256], s.params.B1[:256], s.h[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v7 := x0 + x1
+				v8 := max(v7, 0)
+				o2[i] = v8
+			}
 		}
 	}
 }
 
-// v11:f32[n] = softmax_xent v10 v1  # models.go:35
+// computeO is a gemm kernel fusing 2 values; it stores o.
+//
+//	v9:f32[n,10] = matmul v8 v4  # models.go:34
+//	v10:f32[n,10] = add v9 v5  # models.go:34 o
+func (s *state) computeO() {
+	n := s.n
+	kernels.Sgemm(false, false, n, 10, 256, 1, s.h[:n*256], 256, s.params.W2[:2560], 10, 0, s.o[:n*10], 10)
+	{
+		p0, a1, o2 := s.o[:n*10], s.params.B2[:10], s.o[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				o2[i] = v10
+			}
+		}
+	}
+}
+
+// computeV11 is a reduce kernel.
+//
+//	v11:f32[n] = softmax_xent v10 v1  # models.go:35
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
@@ -134,220 +112,205 @@ func (s *state) computeV11() error {
 	return nil
 }
 
-// v12:f32[] = mean v11 [axes=[0]]  # models.go:35 L
+// computeL is a reduce kernel.
+//
+//	v12:f32[] = mean v11 [axes=[0]]  # models.go:35 L
 func (s *state) computeL() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.L[:1], s.v11[:n], 1, n, 1)
 }
 
-// v13:f32[784,256] = square v2  # models.go:36
-func (s *state) computeV13() {
-	out, a := s.v13[:200704], s.params.W1[:200704]
-	for i := range out {
-		x := a[i]
-		out[i] = x * x
-	}
-}
-
-// v14:f32[] = sum v13 [axes=[0,1]]  # models.go:36
+// computeV14 is a reduce kernel fusing 2 values; it stores v14.
+//
+//	v13:f32[784,256] = square v2  # models.go:36
+//	v14:f32[] = sum v13 [axes=[0,1]]  # models.go:36
 func (s *state) computeV14() {
-	rt.Reduce(rt.Sum, s.v14[:1], s.v13[:200704], 1, 200704, 1)
-}
-
-// v15:f32[256,10] = square v4  # models.go:36
-func (s *state) computeV15() {
-	out, a := s.v15[:2560], s.params.W2[:2560]
-	for i := range out {
-		x := a[i]
-		out[i] = x * x
+	a0, d1 := s.params.W1[:200704], s.v14[:1]
+	acc := 0.0
+	for i := range a0 {
+		x0 := a0[i]
+		v13 := x0 * x0
+		acc += float64(v13)
 	}
+	d1[0] = float32(acc)
 }
 
-// v16:f32[] = sum v15 [axes=[0,1]]  # models.go:36
+// computeV16 is a reduce kernel fusing 2 values; it stores v16.
+//
+//	v15:f32[256,10] = square v4  # models.go:36
+//	v16:f32[] = sum v15 [axes=[0,1]]  # models.go:36
 func (s *state) computeV16() {
-	rt.Reduce(rt.Sum, s.v16[:1], s.v15[:2560], 1, 2560, 1)
+	a0, d1 := s.params.W2[:2560], s.v16[:1]
+	acc := 0.0
+	for i := range a0 {
+		x0 := a0[i]
+		v15 := x0 * x0
+		acc += float64(v15)
+	}
+	d1[0] = float32(acc)
 }
 
-// v17:f32[] = add v14 v16  # models.go:36 s
-func (s *state) computeS() {
-	out, a, b := s.s[:1], s.v14[:1], s.v16[:1]
-	x := a[0]
-	y := b[0]
-	out[0] = x + y
-}
-
-// v19:f32[] = mul v17 v18  # models.go:37
-func (s *state) computeV19() {
-	out, a := s.v19[:1], s.s[:1]
-	x := a[0]
-	y := float32(5e-05)
-	out[0] = x * y
-}
-
-// v20:f32[] = add v12 v19  # models.go:37 J
+// computeJ is a loop kernel fusing 3 values; it stores J.
+//
+//	v17:f32[] = add v14 v16  # models.go:36 s
+//	v19:f32[] = mul v17 v18  # models.go:37
+//	v20:f32[] = add v12 v19  # models.go:37 J
 func (s *state) computeJ() {
-	out, a, b := s.J[:1], s.L[:1], s.v19[:1]
-	x := a[0]
-	y := b[0]
-	out[0] = x + y
-}
-
-// v24:f32[256,10] = mul v4 v23  # models.go:36
-func (s *state) computeV24() {
-	out, a := s.v24[:2560], s.params.W2[:2560]
-	y := float32(2)
-	for i := range out {
-		x := a[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v14[:1], s.v16[:1], s.L[:1], s.J[:1]
+	c18 := float32(5e-05)
+	a1, a2, o3 = a1[:len(a0)], a2[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		x2 := a2[i]
+		v17 := x0 + x1
+		v19 := v17 * c18
+		v20 := x2 + v19
+		o3[i] = v20
 	}
 }
 
-// v25:f32[256,10] = mul v22 v24  # models.go:36
-func (s *state) computeV25() {
-	out, b := s.v25[:2560], s.v24[:2560]
-	x := float32(4.999999873689376e-05)
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v26:f32[784,256] = mul v2 v23  # models.go:36
-func (s *state) computeV26() {
-	out, a := s.v26[:200704], s.params.W1[:200704]
-	y := float32(2)
-	for i := range out {
-		x := a[i]
-		out[i] = x * y
-	}
-}
-
-// v27:f32[784,256] = mul v22 v26  # models.go:36
-func (s *state) computeV27() {
-	out, b := s.v27[:200704], s.v26[:200704]
-	x := float32(4.999999873689376e-05)
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v28:f32[] = numel [dtype=f32 shape=[n]]  # models.go:35
+// computeV28 is an opaque kernel.
+//
+//	v28:f32[] = numel [dtype=f32 shape=[n]]  # models.go:35
 func (s *state) computeV28() {
 	n := s.n
 	s.v28[:1][0] = float32(n)
 }
 
-// v29:f32[] = div v21 v28  # models.go:35
+// computeV29 is a loop kernel.
+//
+//	v29:f32[] = div v21 v28  # models.go:35
 func (s *state) computeV29() {
-	out, b := s.v29[:1], s.v28[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v28[:1], s.v29[:1]
+	c21 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v29 := c21 / x0
+		o1[i] = v29
+	}
 }
 
-// v30:f32[n,10] = softmax v10 [axis=1]  # models.go:35
+// computeV30 is a reduce kernel.
+//
+//	v30:f32[n,10] = softmax v10 [axis=1]  # models.go:35
 func (s *state) computeV30() {
 	n := s.n
 	rt.Softmax(s.v30[:n*10], s.o[:n*10], n, 10, 1)
 }
 
-// v31:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:35
+// computeV31 is an opaque kernel.
+//
+//	v31:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:35
 func (s *state) computeV31() {
 	n := s.n
 	rt.OneHot(s.v31[:n*10], s.y[:n], 10)
 }
 
-// v33:f32[n,10] = sub v30 v31  # models.go:35
-func (s *state) computeV33() {
-	n := s.n
-	out, a, b := s.v33[:n*10], s.v30[:n*10], s.v31[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v34:f32[n,10] = mul v32 v33  # models.go:35 do
+// computeDo is a loop kernel fusing 2 values; it stores do.
+//
+//	v33:f32[n,10] = sub v30 v31  # models.go:35
+//	v34:f32[n,10] = mul v32 v33  # models.go:35 do
 func (s *state) computeDo() {
 	n := s.n
-	out, a, b := s.do[:n*10], s.v29[:1], s.v33[:n*10]
-	x := a[0]
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v30[:n*10], s.v31[:n*10], s.v29[:1], s.do[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v33 := x0 - x1
+		v34 := x2 * v33
+		o3[i] = v34
 	}
 }
 
-// v35:f32[10] = sum v34 [axes=[0]]  # models.go:34 db2
+// computeDb2 is a reduce kernel.
+//
+//	v35:f32[10] = sum v34 [axes=[0]]  # models.go:34 db2
 func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:10], s.do[:n*10], 1, n, 10)
 }
 
-// v36:f32[n,256] = matmul v34 v4 [transB]  # models.go:34 dh
-func (s *state) computeDh() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.W2[:2560], 10, 0, s.dh[:n*256], 256)
-}
-
-// v37:f32[256,10] = matmul v8 v34 [transA]  # models.go:34
-func (s *state) computeV37() {
-	n := s.n
-	kernels.Sgemm(true, false, 256, 10, n, 1, s.h[:n*256], 256, s.do[:n*10], 10, 0, s.v37[:2560], 10)
-}
-
-// v38:f32[256,10] = add v25 v37  # models.go:29 dW2
+// computeDW2 is a gemm kernel fusing 4 values; it stores dW2.
+//
+//	v24:f32[256,10] = mul v4 v23  # models.go:36
+//	v25:f32[256,10] = mul v22 v24  # models.go:36
+//	v37:f32[256,10] = matmul v8 v34 [transA]  # models.go:34
+//	v38:f32[256,10] = add v25 v37  # models.go:29 dW2
 func (s *state) computeDW2() {
-	out, a, b := s.grads.W2[:2560], s.v25[:2560], s.v37[:2560]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x + y
-	}
-}
-
-// v40:f32[n,256] = gt v8 v39  # models.go:33
-func (s *state) computeV40() {
 	n := s.n
-	out, a := s.v40[:n*256], s.h[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(true, false, 256, 10, n, 1, s.h[:n*256], 256, s.do[:n*10], 10, 0, s.grads.W2[:2560], 10)
+	{
+		p0, a1, o2 := s.grads.W2[:2560], s.params.W2[:2560], s.grads.W2[:2560]
+		c23 := float32(2)
+		c22 := float32(4.999999873689376e-05)
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v24 := x1 * c23
+			v25 := c22 * v24
+			v38 := v25 + x0
+			o2[i] = v38
+		}
 	}
 }
 
-// v41:f32[n,256] = mul v36 v40  # models.go:33 dz
-func (s *state) computeDz() {
-	n := s.n
-	out, a, b := s.dz[:n*256], s.dh[:n*256], s.v40[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v42:f32[256] = sum v41 [axes=[0]]  # models.go:32 db1
+// computeDb1 is a gemm kernel fusing 4 values; it stores dz, db1.
+//
+//	v36:f32[n,256] = matmul v34 v4 [transB]  # models.go:34 dh
+//	v40:f32[n,256] = gt v8 v39  # models.go:33
+//	v41:f32[n,256] = mul v36 v40  # models.go:33 dz
+//	v42:f32[256] = sum v41 [axes=[0]]  # models.go:32 db1
 func (s *state) computeDb1() {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:256], s.dz[:n*256], 1, n, 256)
+	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.W2[:2560], 10, 0, s.dz[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.dz[:n*256], s.h[:n*256], s.dz[:n*256], s.colSumsF64[:256]
+		c39 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v40 := rt.B2F[float32](x1 > c39)
+				v41 := x0 * v40
+				o2[i] = v41
+				cs3[i] += float64(v41)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B1[:256][j] = float32(a)
+		}
+	}
 }
 
-// v43:f32[784,256] = matmul v0 v41 [transA]  # models.go:32
-func (s *state) computeV43() {
-	n := s.n
-	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.dz[:n*256], 256, 0, s.v43[:200704], 256)
-}
-
-// v44:f32[784,256] = add v27 v43  # models.go:27 dW1
+// computeDW1 is a gemm kernel fusing 4 values; it stores dW1.
+//
+//	v26:f32[784,256] = mul v2 v23  # models.go:36
+//	v27:f32[784,256] = mul v22 v26  # models.go:36
+//	v43:f32[784,256] = matmul v0 v41 [transA]  # models.go:32
+//	v44:f32[784,256] = add v27 v43  # models.go:27 dW1
 func (s *state) computeDW1() {
-	out, a, b := s.grads.W1[:200704], s.v27[:200704], s.v43[:200704]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x + y
+	n := s.n
+	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.dz[:n*256], 256, 0, s.grads.W1[:200704], 256)
+	{
+		p0, a1, o2 := s.grads.W1[:200704], s.params.W1[:200704], s.grads.W1[:200704]
+		c23 := float32(2)
+		c22 := float32(4.999999873689376e-05)
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v26 := x1 * c23
+			v27 := c22 * v26
+			v44 := v27 + x0
+			o2[i] = v44
+		}
 	}
 }

@@ -108,8 +108,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -118,40 +119,26 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v6            []float32 // v6 f32[n,256] matmul models.go:32
-	z             []float32 // v7 f32[n,256] add models.go:32
 	h             []float32 // v8 f32[n,256] relu models.go:33
-	v9            []float32 // v9 f32[n,10] matmul models.go:34
 	o             []float32 // v10 f32[n,10] add models.go:34
 	v11           []float32 // v11 f32[n] softmax_xent models.go:35
 	L             []float32 // v12 f32[] mean models.go:35
-	v13           []float32 // v13 f32[784,256] square models.go:36
 	v14           []float32 // v14 f32[] sum models.go:36
-	v15           []float32 // v15 f32[256,10] square models.go:36
 	v16           []float32 // v16 f32[] sum models.go:36
-	s             []float32 // v17 f32[] add models.go:36
 	v18           []float32 // v18 f32[] const models.go:37
-	v19           []float32 // v19 f32[] mul models.go:37
 	J             []float32 // v20 f32[] add models.go:37
 	dJ            []float32 // v21 f32[] const models.go:37
 	ds            []float32 // v22 f32[] const models.go:37
 	v23           []float32 // v23 f32[] const models.go:36
-	v24           []float32 // v24 f32[256,10] mul models.go:36
-	v25           []float32 // v25 f32[256,10] mul models.go:36
-	v26           []float32 // v26 f32[784,256] mul models.go:36
-	v27           []float32 // v27 f32[784,256] mul models.go:36
 	v28           []float32 // v28 f32[] numel models.go:35
 	v29           []float32 // v29 f32[] div models.go:35
 	v30           []float32 // v30 f32[n,10] softmax models.go:35
 	v31           []float32 // v31 f32[n,10] onehot models.go:35
-	v33           []float32 // v33 f32[n,10] sub models.go:35
 	do            []float32 // v34 f32[n,10] mul models.go:35
-	dh            []float32 // v36 f32[n,256] matmul models.go:34
-	v37           []float32 // v37 f32[256,10] matmul models.go:34
 	v39           []float32 // v39 f32[] const models.go:33
-	v40           []float32 // v40 f32[n,256] gt models.go:33
 	dz            []float32 // v41 f32[n,256] mul models.go:33
-	v43           []float32 // v43 f32[784,256] matmul models.go:32
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	colSumsF64    []float64 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -263,49 +250,67 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v6 = make([]float32, cfg.MaxN*256)
-	m.train.z = make([]float32, cfg.MaxN*256)
-	m.train.h = make([]float32, cfg.MaxN*256)
-	m.train.v9 = make([]float32, cfg.MaxN*10)
-	m.train.o = make([]float32, cfg.MaxN*10)
-	m.train.v11 = make([]float32, cfg.MaxN)
-	m.train.L = make([]float32, 1)
-	m.train.v13 = make([]float32, 200704)
-	m.train.v14 = make([]float32, 1)
-	m.train.v15 = make([]float32, 2560)
-	m.train.v16 = make([]float32, 1)
-	m.train.s = make([]float32, 1)
 	m.train.v18 = make([]float32, 1)
 	rt.Fill(m.train.v18, 5e-05)
-	m.train.v19 = make([]float32, 1)
-	m.train.J = make([]float32, 1)
 	m.train.dJ = make([]float32, 1)
 	rt.Fill(m.train.dJ, 1)
 	m.train.ds = make([]float32, 1)
 	rt.Fill(m.train.ds, 4.999999873689376e-05)
 	m.train.v23 = make([]float32, 1)
 	rt.Fill(m.train.v23, 2)
-	m.train.v24 = make([]float32, 2560)
-	m.train.v25 = make([]float32, 2560)
-	m.train.v26 = make([]float32, 200704)
-	m.train.v27 = make([]float32, 200704)
-	m.train.v28 = make([]float32, 1)
-	m.train.v29 = make([]float32, 1)
-	m.train.v30 = make([]float32, cfg.MaxN*10)
-	m.train.v31 = make([]float32, cfg.MaxN*10)
-	m.train.v33 = make([]float32, cfg.MaxN*10)
-	m.train.do = make([]float32, cfg.MaxN*10)
-	m.train.dh = make([]float32, cfg.MaxN*256)
-	m.train.v37 = make([]float32, 2560)
 	m.train.v39 = make([]float32, 1)
-	m.train.v40 = make([]float32, cfg.MaxN*256)
-	m.train.dz = make([]float32, cfg.MaxN*256)
-	m.train.v43 = make([]float32, 200704)
-	m.pred.v6 = make([]float32, cfg.MaxN*256)
-	m.pred.z = make([]float32, cfg.MaxN*256)
-	m.pred.h = make([]float32, cfg.MaxN*256)
-	m.pred.v9 = make([]float32, cfg.MaxN*10)
-	m.pred.o = make([]float32, cfg.MaxN*10)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: h (256·n elements at offset 0, kernels 0 to 15)
+		// r[1]: o (10·n elements at offset 266240, kernels 1 to 16)
+		// r[2]: v11 (n elements at offset 65536, kernels 2 to 3)
+		// r[3]: L (1 elements at offset 271632, kernels 3 to 16)
+		// r[4]: v14, J (1 elements at offset 271648, kernels 4 to 16)
+		// r[5]: v16 (1 elements at offset 268800, kernels 5 to 6)
+		// r[6]: v28, v29, v32 (1 elements at offset 268800, kernels 7 to 12)
+		// r[7]: v30, do (10·n elements at offset 65536, kernels 9 to 15)
+		// r[8]: v31 (10·n elements at offset 68096, kernels 10 to 12)
+		// r[9]: dz (256·n elements at offset 200704, kernels 15 to 16)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 15},
+			{Offset: 266240, Elems: cfg.MaxN * 10, Start: 1, End: 16},
+			{Offset: 65536, Elems: cfg.MaxN, Start: 2, End: 3},
+			{Offset: 271632, Elems: 1, Start: 3, End: 16},
+			{Offset: 271648, Elems: 1, Start: 4, End: 16},
+			{Offset: 268800, Elems: 1, Start: 5, End: 6},
+			{Offset: 268800, Elems: 1, Start: 7, End: 12},
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 9, End: 15},
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.h = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		m.train.o = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+		m.train.v11 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN]
+		m.train.L = m.train.arenaF32[r[3].Offset:][:1]
+		m.train.v14 = m.train.arenaF32[r[4].Offset:][:1]
+		m.train.J = m.train.arenaF32[r[4].Offset:][:1]
+		m.train.v16 = m.train.arenaF32[r[5].Offset:][:1]
+		m.train.v28 = m.train.arenaF32[r[6].Offset:][:1]
+		m.train.v29 = m.train.arenaF32[r[6].Offset:][:1]
+		m.train.v30 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		m.train.do = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		m.train.v31 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*10]
+		m.train.dz = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*256]
+	}
+	m.train.colSumsF64 = make([]float64, 256)
+	{
+		// The f32 arena of inference (Predict), as planned for capacity n=256:
+		// r[0]: h (256·n elements at offset 0, kernels 0 to 1)
+		// r[1]: o (10·n elements at offset 65536, kernels 1 to 1)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1},
+		}
+		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.pred.h = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		m.pred.o = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+	}
 	return m, nil
 }
 

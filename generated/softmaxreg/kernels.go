@@ -10,7 +10,6 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
 	s.computeO()
 	if err := s.computeV6(); err != nil {
 		return err
@@ -25,7 +24,6 @@ func (s *state) backward() error {
 	s.computeV10()
 	s.computeV11()
 	s.computeV12()
-	s.computeV14()
 	s.computeDo()
 	s.computeDb()
 	s.computeDW()
@@ -34,7 +32,6 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeV4()
 	s.computeO()
 	return nil
 }
@@ -51,27 +48,31 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v4:f32[n,10] = matmul v0 v2  # models.go:51
-func (s *state) computeV4() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 784, 1, s.x[:n*784], 784, s.params.W[:7840], 10, 0, s.v4[:n*10], 10)
-}
-
-// v5:f32[n,10] = add v4 v3  # models.go:51 o
+// computeO is a gemm kernel fusing 2 values; it stores o.
+//
+//	v4:f32[n,10] = matmul v0 v2  # models.go:51
+//	v5:f32[n,10] = add v4 v3  # models.go:51 o
 func (s *state) computeO() {
 	n := s.n
-	out, a, b := s.o[:n*10], s.v4[:n*10], s.params.B[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 10, 784, 1, s.x[:n*784], 784, s.params.W[:7840], 10, 0, s.o[:n*10], 10)
+	{
+		p0, a1, o2 := s.o[:n*10], s.params.B[:10], s.o[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v5 := x0 + x1
+				o2[i] = v5
+			}
 		}
 	}
 }
 
-// v6:f32[n] = softmax_xent v5 v1  # models.go:52
+// computeV6 is a reduce kernel.
+//
+//	v6:f32[n] = softmax_xent v5 v1  # models.go:52
 func (s *state) computeV6() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v6[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
@@ -80,67 +81,81 @@ func (s *state) computeV6() error {
 	return nil
 }
 
-// v7:f32[] = mean v6 [axes=[0]]  # models.go:52 L
+// computeL is a reduce kernel.
+//
+//	v7:f32[] = mean v6 [axes=[0]]  # models.go:52 L
 func (s *state) computeL() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.L[:1], s.v6[:n], 1, n, 1)
 }
 
-// v9:f32[] = numel [dtype=f32 shape=[n]]  # models.go:52
+// computeV9 is an opaque kernel.
+//
+//	v9:f32[] = numel [dtype=f32 shape=[n]]  # models.go:52
 func (s *state) computeV9() {
 	n := s.n
 	s.v9[:1][0] = float32(n)
 }
 
-// v10:f32[] = div v8 v9  # models.go:52
+// computeV10 is a loop kernel.
+//
+//	v10:f32[] = div v8 v9  # models.go:52
 func (s *state) computeV10() {
-	out, b := s.v10[:1], s.v9[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v9[:1], s.v10[:1]
+	c8 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v10 := c8 / x0
+		o1[i] = v10
+	}
 }
 
-// v11:f32[n,10] = softmax v5 [axis=1]  # models.go:52
+// computeV11 is a reduce kernel.
+//
+//	v11:f32[n,10] = softmax v5 [axis=1]  # models.go:52
 func (s *state) computeV11() {
 	n := s.n
 	rt.Softmax(s.v11[:n*10], s.o[:n*10], n, 10, 1)
 }
 
-// v12:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:52
+// computeV12 is an opaque kernel.
+//
+//	v12:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:52
 func (s *state) computeV12() {
 	n := s.n
 	rt.OneHot(s.v12[:n*10], s.y[:n], 10)
 }
 
-// v14:f32[n,10] = sub v11 v12  # models.go:52
-func (s *state) computeV14() {
-	n := s.n
-	out, a, b := s.v14[:n*10], s.v11[:n*10], s.v12[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v15:f32[n,10] = mul v13 v14  # models.go:52 do
+// computeDo is a loop kernel fusing 2 values; it stores do.
+//
+//	v14:f32[n,10] = sub v11 v12  # models.go:52
+//	v15:f32[n,10] = mul v13 v14  # models.go:52 do
 func (s *state) computeDo() {
 	n := s.n
-	out, a, b := s.do[:n*10], s.v10[:1], s.v14[:n*10]
-	x := a[0]
-	for i := range out {
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v11[:n*10], s.v12[:n*10], s.v10[:1], s.do[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v14 := x0 - x1
+		v15 := x2 * v14
+		o3[i] = v15
 	}
 }
 
-// v16:f32[10] = sum v15 [axes=[0]]  # models.go:51 db
+// computeDb is a reduce kernel.
+//
+//	v16:f32[10] = sum v15 [axes=[0]]  # models.go:51 db
 func (s *state) computeDb() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B[:10], s.do[:n*10], 1, n, 10)
 }
 
-// v17:f32[784,10] = matmul v0 v15 [transA]  # models.go:51 dW
+// computeDW is a gemm kernel.
+//
+//	v17:f32[784,10] = matmul v0 v15 [transA]  # models.go:51 dW
 func (s *state) computeDW() {
 	n := s.n
 	kernels.Sgemm(true, false, 784, 10, n, 1, s.x[:n*784], 784, s.do[:n*10], 10, 0, s.grads.W[:7840], 10)

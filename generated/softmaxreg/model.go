@@ -104,8 +104,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -114,7 +115,6 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v4            []float32 // v4 f32[n,10] matmul models.go:51
 	o             []float32 // v5 f32[n,10] add models.go:51
 	v6            []float32 // v6 f32[n] softmax_xent models.go:52
 	L             []float32 // v7 f32[] mean models.go:52
@@ -123,8 +123,8 @@ type state struct {
 	v10           []float32 // v10 f32[] div models.go:52
 	v11           []float32 // v11 f32[n,10] softmax models.go:52
 	v12           []float32 // v12 f32[n,10] onehot models.go:52
-	v14           []float32 // v14 f32[n,10] sub models.go:52
 	do            []float32 // v15 f32[n,10] mul models.go:52
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -208,20 +208,43 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v4 = make([]float32, cfg.MaxN*10)
-	m.train.o = make([]float32, cfg.MaxN*10)
-	m.train.v6 = make([]float32, cfg.MaxN)
-	m.train.L = make([]float32, 1)
 	m.train.dL = make([]float32, 1)
 	rt.Fill(m.train.dL, 1)
-	m.train.v9 = make([]float32, 1)
-	m.train.v10 = make([]float32, 1)
-	m.train.v11 = make([]float32, cfg.MaxN*10)
-	m.train.v12 = make([]float32, cfg.MaxN*10)
-	m.train.v14 = make([]float32, cfg.MaxN*10)
-	m.train.do = make([]float32, cfg.MaxN*10)
-	m.pred.v4 = make([]float32, cfg.MaxN*10)
-	m.pred.o = make([]float32, cfg.MaxN*10)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: o (10·n elements at offset 7840, kernels 0 to 10)
+		// r[1]: v6 (n elements at offset 0, kernels 1 to 2)
+		// r[2]: L (1 elements at offset 12976, kernels 2 to 10)
+		// r[3]: v9, v10, v13 (1 elements at offset 12960, kernels 3 to 8)
+		// r[4]: v11, do (10·n elements at offset 10400, kernels 5 to 10)
+		// r[5]: v12 (10·n elements at offset 0, kernels 6 to 8)
+		r := []rt.Region{
+			{Offset: 7840, Elems: cfg.MaxN * 10, Start: 0, End: 10},
+			{Offset: 0, Elems: cfg.MaxN, Start: 1, End: 2},
+			{Offset: 12976, Elems: 1, Start: 2, End: 10},
+			{Offset: 12960, Elems: 1, Start: 3, End: 8},
+			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.o = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*10]
+		m.train.v6 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN]
+		m.train.L = m.train.arenaF32[r[2].Offset:][:1]
+		m.train.v9 = m.train.arenaF32[r[3].Offset:][:1]
+		m.train.v10 = m.train.arenaF32[r[3].Offset:][:1]
+		m.train.v11 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		m.train.do = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		m.train.v12 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+	}
+	{
+		// The f32 arena of inference (Predict), as planned for capacity n=256:
+		// r[0]: o (10·n elements at offset 0, kernels 0 to 0)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
+		}
+		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.pred.o = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*10]
+	}
 	return m, nil
 }
 

@@ -3,7 +3,8 @@
 // (an exact copy of the generator in package ir, so generated models start
 // from the same values as the interpreter), and the bulky loops that
 // generated kernels call — reductions, the softmax family, the softmax
-// cross-entropy, transposes, gathers — generic over float32 and float64.
+// cross-entropy, transposes, gathers — generic over float32 and float64 —
+// and the layout of a model's planned arena (Layout), which New calls.
 //
 // Generated code imports this package; users normally do not. Every
 // function works on caller-owned slices, never allocates and never keeps a

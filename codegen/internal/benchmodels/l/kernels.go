@@ -10,25 +10,12 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
 	s.computeH1()
-	s.computeV9()
-	s.computeV10()
 	s.computeH2()
-	s.computeV14()
-	s.computeV15()
 	s.computeH3()
-	s.computeV19()
-	s.computeV20()
 	s.computeH4()
-	s.computeV24()
-	s.computeV25()
 	s.computeH5()
-	s.computeV29()
-	s.computeV30()
 	s.computeH6()
-	s.computeV34()
 	s.computeLogits()
 	if err := s.computeV36(); err != nil {
 		return err
@@ -41,43 +28,22 @@ func (s *state) forward() error {
 func (s *state) backward() error {
 	s.computeV39()
 	s.computeV40()
+	s.computeV41()
 	s.computeV42()
-	s.computeV43()
-	s.computeV44()
-	s.computeV46()
-	s.computeV47()
 	s.computeDlogits()
-	s.computeV49()
-	s.computeDh6()
+	s.computeDb7()
 	s.computeDW7()
-	s.computeV54()
-	s.computeV55()
-	s.computeV56()
-	s.computeDh5()
+	s.computeDb6()
 	s.computeDW6()
-	s.computeV61()
-	s.computeV62()
-	s.computeV63()
-	s.computeDh4()
+	s.computeDb5()
 	s.computeDW5()
-	s.computeV68()
-	s.computeV69()
-	s.computeV70()
-	s.computeDh3()
+	s.computeDb4()
 	s.computeDW4()
-	s.computeV75()
-	s.computeV76()
-	s.computeV77()
-	s.computeDh2()
+	s.computeDb3()
 	s.computeDW3()
-	s.computeV82()
-	s.computeV83()
-	s.computeV84()
-	s.computeDh1()
+	s.computeDb2()
 	s.computeDW2()
-	s.computeV89()
-	s.computeV90()
-	s.computeV91()
+	s.computeDb1()
 	s.computeDW1()
 	return nil
 }
@@ -97,540 +63,493 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v4:f32[n,512] = matmul v0 v2  # models.go:53
-func (s *state) computeV4() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.v4[:n*512], 512)
-}
-
-// v5:f32[n,512] = add v4 v3  # models.go:53
-func (s *state) computeV5() {
-	n := s.n
-	out, a, b := s.v5[:n*512], s.v4[:n*512], s.params.B1[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
-		}
-	}
-}
-
-// v6:f32[n,512] = relu v5  # models.go:55 h1
+// computeH1 is a gemm kernel fusing 3 values; it stores h1.
+//
+//	v4:f32[n,512] = matmul v0 v2  # models.go:55
+//	v5:f32[n,512] = add v4 v3  # models.go:55
+//	v6:f32[n,512] = relu v5  # models.go:57 h1
 func (s *state) computeH1() {
 	n := s.n
-	out, a := s.h1[:n*512], s.v5[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v9:f32[n,512] = matmul v6 v7  # models.go:53
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.v9[:n*512], 512)
-}
-
-// v10:f32[n,512] = add v9 v8  # models.go:53
-func (s *state) computeV10() {
-	n := s.n
-	out, a, b := s.v10[:n*512], s.v9[:n*512], s.params.B2[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.h1[:n*512], 512)
+	{
+		p0, a1, o2 := s.h1[:n*512], s.params.B1[:512], s.h1[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v5 := x0 + x1
+				v6 := max(v5, 0)
+				o2[i] = v6
+			}
 		}
 	}
 }
 
-// v11:f32[n,512] = relu v10  # models.go:55 h2
+// computeH2 is a gemm kernel fusing 3 values; it stores h2.
+//
+//	v9:f32[n,512] = matmul v6 v7  # models.go:55
+//	v10:f32[n,512] = add v9 v8  # models.go:55
+//	v11:f32[n,512] = relu v10  # models.go:57 h2
 func (s *state) computeH2() {
 	n := s.n
-	out, a := s.h2[:n*512], s.v10[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v14:f32[n,512] = matmul v11 v12  # models.go:53
-func (s *state) computeV14() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.v14[:n*512], 512)
-}
-
-// v15:f32[n,512] = add v14 v13  # models.go:53
-func (s *state) computeV15() {
-	n := s.n
-	out, a, b := s.v15[:n*512], s.v14[:n*512], s.params.B3[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.h2[:n*512], 512)
+	{
+		p0, a1, o2 := s.h2[:n*512], s.params.B2[:512], s.h2[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				v11 := max(v10, 0)
+				o2[i] = v11
+			}
 		}
 	}
 }
 
-// v16:f32[n,512] = relu v15  # models.go:55 h3
+// computeH3 is a gemm kernel fusing 3 values; it stores h3.
+//
+//	v14:f32[n,512] = matmul v11 v12  # models.go:55
+//	v15:f32[n,512] = add v14 v13  # models.go:55
+//	v16:f32[n,512] = relu v15  # models.go:57 h3
 func (s *state) computeH3() {
 	n := s.n
-	out, a := s.h3[:n*512], s.v15[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v19:f32[n,512] = matmul v16 v17  # models.go:53
-func (s *state) computeV19() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.v19[:n*512], 512)
-}
-
-// v20:f32[n,512] = add v19 v18  # models.go:53
-func (s *state) computeV20() {
-	n := s.n
-	out, a, b := s.v20[:n*512], s.v19[:n*512], s.params.B4[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.h3[:n*512], 512)
+	{
+		p0, a1, o2 := s.h3[:n*512], s.params.B3[:512], s.h3[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v15 := x0 + x1
+				v16 := max(v15, 0)
+				o2[i] = v16
+			}
 		}
 	}
 }
 
-// v21:f32[n,512] = relu v20  # models.go:55 h4
+// computeH4 is a gemm kernel fusing 3 values; it stores h4.
+//
+//	v19:f32[n,512] = matmul v16 v17  # models.go:55
+//	v20:f32[n,512] = add v19 v18  # models.go:55
+//	v21:f32[n,512] = relu v20  # models.go:57 h4
 func (s *state) computeH4() {
 	n := s.n
-	out, a := s.h4[:n*512], s.v20[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v24:f32[n,512] = matmul v21 v22  # models.go:53
-func (s *state) computeV24() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.v24[:n*512], 512)
-}
-
-// v25:f32[n,512] = add v24 v23  # models.go:53
-func (s *state) computeV25() {
-	n := s.n
-	out, a, b := s.v25[:n*512], s.v24[:n*512], s.params.B5[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.h4[:n*512], 512)
+	{
+		p0, a1, o2 := s.h4[:n*512], s.params.B4[:512], s.h4[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v20 := x0 + x1
+				v21 := max(v20, 0)
+				o2[i] = v21
+			}
 		}
 	}
 }
 
-// v26:f32[n,512] = relu v25  # models.go:55 h5
+// computeH5 is a gemm kernel fusing 3 values; it stores h5.
+//
+//	v24:f32[n,512] = matmul v21 v22  # models.go:55
+//	v25:f32[n,512] = add v24 v23  # models.go:55
+//	v26:f32[n,512] = relu v25  # models.go:57 h5
 func (s *state) computeH5() {
 	n := s.n
-	out, a := s.h5[:n*512], s.v25[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v29:f32[n,512] = matmul v26 v27  # models.go:53
-func (s *state) computeV29() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.v29[:n*512], 512)
-}
-
-// v30:f32[n,512] = add v29 v28  # models.go:53
-func (s *state) computeV30() {
-	n := s.n
-	out, a, b := s.v30[:n*512], s.v29[:n*512], s.params.B6[:512]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*512:][:512], a[i0*512:][:512]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.h5[:n*512], 512)
+	{
+		p0, a1, o2 := s.h5[:n*512], s.params.B5[:512], s.h5[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v25 := x0 + x1
+				v26 := max(v25, 0)
+				o2[i] = v26
+			}
 		}
 	}
 }
 
-// v31:f32[n,512] = relu v30  # models.go:55 h6
+// computeH6 is a gemm kernel fusing 3 values; it stores h6.
+//
+//	v29:f32[n,512] = matmul v26 v27  # models.go:55
+//	v30:f32[n,512] = add v29 v28  # models.go:55
+//	v31:f32[n,512] = relu v30  # models.go:57 h6
 func (s *state) computeH6() {
 	n := s.n
-	out, a := s.h6[:n*512], s.v30[:n*512]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v34:f32[n,10] = matmul v31 v32  # models.go:53
-func (s *state) computeV34() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.v34[:n*10], 10)
-}
-
-// v35:f32[n,10] = add v34 v33  # models.go:53 logits
-func (s *state) computeLogits() {
-	n := s.n
-	out, a, b := s.logits[:n*10], s.v34[:n*10], s.params.B7[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.h6[:n*512], 512)
+	{
+		p0, a1, o2 := s.h6[:n*512], s.params.B6[:512], s.h6[:n*512]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v30 := x0 + x1
+				v31 := max(v30, 0)
+				o2[i] = v31
+			}
 		}
 	}
 }
 
-// v36:f32[n] = softmax_xent v35 v1  # models.go:59
+// computeLogits is a gemm kernel fusing 2 values; it stores logits.
+//
+//	v34:f32[n,10] = matmul v31 v32  # models.go:55
+//	v35:f32[n,10] = add v34 v33  # models.go:55 logits
+func (s *state) computeLogits() {
+	n := s.n
+	kernels.Sgemm(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.logits[:n*10], 10)
+	{
+		p0, a1, o2 := s.logits[:n*10], s.params.B7[:10], s.logits[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v35 := x0 + x1
+				o2[i] = v35
+			}
+		}
+	}
+}
+
+// computeV36 is a reduce kernel.
+//
+//	v36:f32[n] = softmax_xent v35 v1  # models.go:61
 func (s *state) computeV36() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v36[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("l: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:59)", r, s.y[:n][r], 10)
+		return fmt.Errorf("l: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
-// v37:f32[] = mean v36 [axes=[0]]  # models.go:59 loss
+// computeLoss is a reduce kernel.
+//
+//	v37:f32[] = mean v36 [axes=[0]]  # models.go:61 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v36[:n], 1, n, 1)
 }
 
-// v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:59
+// computeV39 is an opaque kernel.
+//
+//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
 func (s *state) computeV39() {
 	n := s.n
 	s.v39[:1][0] = float32(n)
 }
 
-// v40:f32[] = div v38 v39  # models.go:59
+// computeV40 is a loop kernel.
+//
+//	v40:f32[] = div v38 v39  # models.go:61
 func (s *state) computeV40() {
-	out, b := s.v40[:1], s.v39[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v39[:1], s.v40[:1]
+	c38 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v40 := c38 / x0
+		o1[i] = v40
+	}
 }
 
-// v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:59
+// computeV41 is a reduce kernel.
+//
+//	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:61
+func (s *state) computeV41() {
+	n := s.n
+	rt.Softmax(s.v41[:n*10], s.logits[:n*10], n, 10, 1)
+}
+
+// computeV42 is an opaque kernel.
+//
+//	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
 func (s *state) computeV42() {
 	n := s.n
-	out, a := s.v42[:n], s.v40[:1]
-	x := a[0]
-	for i := range out {
-		out[i] = x
-	}
+	rt.OneHot(s.v42[:n*10], s.y[:n], 10)
 }
 
-// v43:f32[n,10] = softmax v35 [axis=1]  # models.go:59
-func (s *state) computeV43() {
-	n := s.n
-	rt.Softmax(s.v43[:n*10], s.logits[:n*10], n, 10, 1)
-}
-
-// v44:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:59
-func (s *state) computeV44() {
-	n := s.n
-	rt.OneHot(s.v44[:n*10], s.y[:n], 10)
-}
-
-// v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:59
-func (s *state) computeV46() {
-	n := s.n
-	out, a := s.v46[:n*10], s.v42[:n]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*1:][:1]
-		x := a[0]
-		for i := range out {
-			out[i] = x
-		}
-	}
-}
-
-// v47:f32[n,10] = sub v43 v44  # models.go:59
-func (s *state) computeV47() {
-	n := s.n
-	out, a, b := s.v47[:n*10], s.v43[:n*10], s.v44[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v48:f32[n,10] = mul v46 v47  # models.go:59 dlogits
+// computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
+//
+//	v44:f32[n,10] = sub v41 v42  # models.go:61
+//	v45:f32[n,10] = mul v43 v44  # models.go:61 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
-	out, a, b := s.dlogits[:n*10], s.v46[:n*10], s.v47[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v41[:n*10], s.v42[:n*10], s.v40[:1], s.dlogits[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v44 := x0 - x1
+		v45 := x2 * v44
+		o3[i] = v45
 	}
 }
 
-// v49:f32[1,10] = sum v48 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV49() {
+// computeDb7 is a reduce kernel.
+//
+//	v46:f32[10] = sum v45 [axes=[0]]  # models.go:55 db7
+func (s *state) computeDb7() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
 }
 
-// v51:f32[n,512] = matmul v48 v32 [transB]  # models.go:53 dh6
-func (s *state) computeDh6() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.dh6[:n*512], 512)
-}
-
-// v52:f32[512,10] = matmul v31 v48 [transA]  # models.go:53 dW7
+// computeDW7 is a gemm kernel.
+//
+//	v48:f32[512,10] = matmul v31 v45 [transA]  # models.go:55 dW7
 func (s *state) computeDW7() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 10, n, 1, s.h6[:n*512], 512, s.dlogits[:n*10], 10, 0, s.grads.W7[:5120], 10)
 }
 
-// v54:f32[n,512] = gt v30 v53  # models.go:55
-func (s *state) computeV54() {
+// computeDb6 is a gemm kernel fusing 4 values; it stores v51, db6.
+//
+//	v47:f32[n,512] = matmul v45 v32 [transB]  # models.go:55 dh6
+//	v50:f32[n,512] = gt v31 v49  # models.go:57
+//	v51:f32[n,512] = mul v47 v50  # models.go:57
+//	v52:f32[512] = sum v51 [axes=[0]]  # models.go:55 db6
+func (s *state) computeDb6() {
 	n := s.n
-	out, a := s.v54[:n*512], s.v30[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.v51[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v51[:n*512], s.h6[:n*512], s.v51[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v50 := rt.B2F[float32](x1 > c49)
+				v51 := x0 * v50
+				o2[i] = v51
+				cs3[i] += float64(v51)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B6[:512][j] = float32(a)
+		}
 	}
 }
 
-// v55:f32[n,512] = mul v51 v54  # models.go:55
-func (s *state) computeV55() {
-	n := s.n
-	out, a, b := s.v55[:n*512], s.dh6[:n*512], s.v54[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v56:f32[1,512] = sum v55 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV56() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B6[:512], s.v55[:n*512], 1, n, 512)
-}
-
-// v58:f32[n,512] = matmul v55 v27 [transB]  # models.go:53 dh5
-func (s *state) computeDh5() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v55[:n*512], 512, s.params.W6[:262144], 512, 0, s.dh5[:n*512], 512)
-}
-
-// v59:f32[512,512] = matmul v26 v55 [transA]  # models.go:53 dW6
+// computeDW6 is a gemm kernel.
+//
+//	v54:f32[512,512] = matmul v26 v51 [transA]  # models.go:55 dW6
 func (s *state) computeDW6() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v55[:n*512], 512, 0, s.grads.W6[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v51[:n*512], 512, 0, s.grads.W6[:262144], 512)
 }
 
-// v61:f32[n,512] = gt v25 v60  # models.go:55
-func (s *state) computeV61() {
+// computeDb5 is a gemm kernel fusing 4 values; it stores v56, db5.
+//
+//	v53:f32[n,512] = matmul v51 v27 [transB]  # models.go:55 dh5
+//	v55:f32[n,512] = gt v26 v49  # models.go:57
+//	v56:f32[n,512] = mul v53 v55  # models.go:57
+//	v57:f32[512] = sum v56 [axes=[0]]  # models.go:55 db5
+func (s *state) computeDb5() {
 	n := s.n
-	out, a := s.v61[:n*512], s.v25[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 512, 1, s.v51[:n*512], 512, s.params.W6[:262144], 512, 0, s.v56[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v56[:n*512], s.h5[:n*512], s.v56[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v55 := rt.B2F[float32](x1 > c49)
+				v56 := x0 * v55
+				o2[i] = v56
+				cs3[i] += float64(v56)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B5[:512][j] = float32(a)
+		}
 	}
 }
 
-// v62:f32[n,512] = mul v58 v61  # models.go:55
-func (s *state) computeV62() {
-	n := s.n
-	out, a, b := s.v62[:n*512], s.dh5[:n*512], s.v61[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v63:f32[1,512] = sum v62 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV63() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B5[:512], s.v62[:n*512], 1, n, 512)
-}
-
-// v65:f32[n,512] = matmul v62 v22 [transB]  # models.go:53 dh4
-func (s *state) computeDh4() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v62[:n*512], 512, s.params.W5[:262144], 512, 0, s.dh4[:n*512], 512)
-}
-
-// v66:f32[512,512] = matmul v21 v62 [transA]  # models.go:53 dW5
+// computeDW5 is a gemm kernel.
+//
+//	v59:f32[512,512] = matmul v21 v56 [transA]  # models.go:55 dW5
 func (s *state) computeDW5() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v62[:n*512], 512, 0, s.grads.W5[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v56[:n*512], 512, 0, s.grads.W5[:262144], 512)
 }
 
-// v68:f32[n,512] = gt v20 v67  # models.go:55
-func (s *state) computeV68() {
+// computeDb4 is a gemm kernel fusing 4 values; it stores v61, db4.
+//
+//	v58:f32[n,512] = matmul v56 v22 [transB]  # models.go:55 dh4
+//	v60:f32[n,512] = gt v21 v49  # models.go:57
+//	v61:f32[n,512] = mul v58 v60  # models.go:57
+//	v62:f32[512] = sum v61 [axes=[0]]  # models.go:55 db4
+func (s *state) computeDb4() {
 	n := s.n
-	out, a := s.v68[:n*512], s.v20[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 512, 1, s.v56[:n*512], 512, s.params.W5[:262144], 512, 0, s.v61[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v61[:n*512], s.h4[:n*512], s.v61[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v60 := rt.B2F[float32](x1 > c49)
+				v61 := x0 * v60
+				o2[i] = v61
+				cs3[i] += float64(v61)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B4[:512][j] = float32(a)
+		}
 	}
 }
 
-// v69:f32[n,512] = mul v65 v68  # models.go:55
-func (s *state) computeV69() {
-	n := s.n
-	out, a, b := s.v69[:n*512], s.dh4[:n*512], s.v68[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v70:f32[1,512] = sum v69 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV70() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B4[:512], s.v69[:n*512], 1, n, 512)
-}
-
-// v72:f32[n,512] = matmul v69 v17 [transB]  # models.go:53 dh3
-func (s *state) computeDh3() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v69[:n*512], 512, s.params.W4[:262144], 512, 0, s.dh3[:n*512], 512)
-}
-
-// v73:f32[512,512] = matmul v16 v69 [transA]  # models.go:53 dW4
+// computeDW4 is a gemm kernel.
+//
+//	v64:f32[512,512] = matmul v16 v61 [transA]  # models.go:55 dW4
 func (s *state) computeDW4() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v69[:n*512], 512, 0, s.grads.W4[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v61[:n*512], 512, 0, s.grads.W4[:262144], 512)
 }
 
-// v75:f32[n,512] = gt v15 v74  # models.go:55
-func (s *state) computeV75() {
+// computeDb3 is a gemm kernel fusing 4 values; it stores v66, db3.
+//
+//	v63:f32[n,512] = matmul v61 v17 [transB]  # models.go:55 dh3
+//	v65:f32[n,512] = gt v16 v49  # models.go:57
+//	v66:f32[n,512] = mul v63 v65  # models.go:57
+//	v67:f32[512] = sum v66 [axes=[0]]  # models.go:55 db3
+func (s *state) computeDb3() {
 	n := s.n
-	out, a := s.v75[:n*512], s.v15[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 512, 1, s.v61[:n*512], 512, s.params.W4[:262144], 512, 0, s.v66[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v66[:n*512], s.h3[:n*512], s.v66[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v65 := rt.B2F[float32](x1 > c49)
+				v66 := x0 * v65
+				o2[i] = v66
+				cs3[i] += float64(v66)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B3[:512][j] = float32(a)
+		}
 	}
 }
 
-// v76:f32[n,512] = mul v72 v75  # models.go:55
-func (s *state) computeV76() {
-	n := s.n
-	out, a, b := s.v76[:n*512], s.dh3[:n*512], s.v75[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v77:f32[1,512] = sum v76 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV77() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B3[:512], s.v76[:n*512], 1, n, 512)
-}
-
-// v79:f32[n,512] = matmul v76 v12 [transB]  # models.go:53 dh2
-func (s *state) computeDh2() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v76[:n*512], 512, s.params.W3[:262144], 512, 0, s.dh2[:n*512], 512)
-}
-
-// v80:f32[512,512] = matmul v11 v76 [transA]  # models.go:53 dW3
+// computeDW3 is a gemm kernel.
+//
+//	v69:f32[512,512] = matmul v11 v66 [transA]  # models.go:55 dW3
 func (s *state) computeDW3() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W3[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v66[:n*512], 512, 0, s.grads.W3[:262144], 512)
 }
 
-// v82:f32[n,512] = gt v10 v81  # models.go:55
-func (s *state) computeV82() {
+// computeDb2 is a gemm kernel fusing 4 values; it stores v71, db2.
+//
+//	v68:f32[n,512] = matmul v66 v12 [transB]  # models.go:55 dh2
+//	v70:f32[n,512] = gt v11 v49  # models.go:57
+//	v71:f32[n,512] = mul v68 v70  # models.go:57
+//	v72:f32[512] = sum v71 [axes=[0]]  # models.go:55 db2
+func (s *state) computeDb2() {
 	n := s.n
-	out, a := s.v82[:n*512], s.v10[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 512, 1, s.v66[:n*512], 512, s.params.W3[:262144], 512, 0, s.v71[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v71[:n*512], s.h2[:n*512], s.v71[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v70 := rt.B2F[float32](x1 > c49)
+				v71 := x0 * v70
+				o2[i] = v71
+				cs3[i] += float64(v71)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B2[:512][j] = float32(a)
+		}
 	}
 }
 
-// v83:f32[n,512] = mul v79 v82  # models.go:55
-func (s *state) computeV83() {
-	n := s.n
-	out, a, b := s.v83[:n*512], s.dh2[:n*512], s.v82[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v84:f32[1,512] = sum v83 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV84() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:512], s.v83[:n*512], 1, n, 512)
-}
-
-// v86:f32[n,512] = matmul v83 v7 [transB]  # models.go:53 dh1
-func (s *state) computeDh1() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v83[:n*512], 512, s.params.W2[:262144], 512, 0, s.dh1[:n*512], 512)
-}
-
-// v87:f32[512,512] = matmul v6 v83 [transA]  # models.go:53 dW2
+// computeDW2 is a gemm kernel.
+//
+//	v74:f32[512,512] = matmul v6 v71 [transA]  # models.go:55 dW2
 func (s *state) computeDW2() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v83[:n*512], 512, 0, s.grads.W2[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v71[:n*512], 512, 0, s.grads.W2[:262144], 512)
 }
 
-// v89:f32[n,512] = gt v5 v88  # models.go:55
-func (s *state) computeV89() {
+// computeDb1 is a gemm kernel fusing 4 values; it stores v76, db1.
+//
+//	v73:f32[n,512] = matmul v71 v7 [transB]  # models.go:55 dh1
+//	v75:f32[n,512] = gt v6 v49  # models.go:57
+//	v76:f32[n,512] = mul v73 v75  # models.go:57
+//	v77:f32[512] = sum v76 [axes=[0]]  # models.go:55 db1
+func (s *state) computeDb1() {
 	n := s.n
-	out, a := s.v89[:n*512], s.v5[:n*512]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 512, 512, 1, s.v71[:n*512], 512, s.params.W2[:262144], 512, 0, s.v76[:n*512], 512)
+	{
+		p0, a1, o2, cs3 := s.v76[:n*512], s.h1[:n*512], s.v76[:n*512], s.colSumsF64[:512]
+		c49 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v75 := rt.B2F[float32](x1 > c49)
+				v76 := x0 * v75
+				o2[i] = v76
+				cs3[i] += float64(v76)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B1[:512][j] = float32(a)
+		}
 	}
 }
 
-// v90:f32[n,512] = mul v86 v89  # models.go:55
-func (s *state) computeV90() {
-	n := s.n
-	out, a, b := s.v90[:n*512], s.dh1[:n*512], s.v89[:n*512]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v91:f32[1,512] = sum v90 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV91() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:512], s.v90[:n*512], 1, n, 512)
-}
-
-// v93:f32[512,512] = matmul v0 v90 [transA]  # models.go:53 dW1
+// computeDW1 is a gemm kernel.
+//
+//	v78:f32[512,512] = matmul v0 v76 [transA]  # models.go:55 dW1
 func (s *state) computeDW1() {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v90[:n*512], 512, 0, s.grads.W1[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W1[:262144], 512)
 }

@@ -49,42 +49,42 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f32[512,512], param at models.go:51 (init he_normal)
+	// W1: f32[512,512], param at models.go:53 (init he_normal)
 	W1 []float32
-	// b1: f32[512], param at models.go:52 (init zeros)
+	// b1: f32[512], param at models.go:54 (init zeros)
 	B1 []float32
-	// W2: f32[512,512], param at models.go:51 (init he_normal)
+	// W2: f32[512,512], param at models.go:53 (init he_normal)
 	W2 []float32
-	// b2: f32[512], param at models.go:52 (init zeros)
+	// b2: f32[512], param at models.go:54 (init zeros)
 	B2 []float32
-	// W3: f32[512,512], param at models.go:51 (init he_normal)
+	// W3: f32[512,512], param at models.go:53 (init he_normal)
 	W3 []float32
-	// b3: f32[512], param at models.go:52 (init zeros)
+	// b3: f32[512], param at models.go:54 (init zeros)
 	B3 []float32
-	// W4: f32[512,512], param at models.go:51 (init he_normal)
+	// W4: f32[512,512], param at models.go:53 (init he_normal)
 	W4 []float32
-	// b4: f32[512], param at models.go:52 (init zeros)
+	// b4: f32[512], param at models.go:54 (init zeros)
 	B4 []float32
-	// W5: f32[512,512], param at models.go:51 (init he_normal)
+	// W5: f32[512,512], param at models.go:53 (init he_normal)
 	W5 []float32
-	// b5: f32[512], param at models.go:52 (init zeros)
+	// b5: f32[512], param at models.go:54 (init zeros)
 	B5 []float32
-	// W6: f32[512,512], param at models.go:51 (init he_normal)
+	// W6: f32[512,512], param at models.go:53 (init he_normal)
 	W6 []float32
-	// b6: f32[512], param at models.go:52 (init zeros)
+	// b6: f32[512], param at models.go:54 (init zeros)
 	B6 []float32
-	// W7: f32[512,10], param at models.go:51 (init xavier_uniform)
+	// W7: f32[512,10], param at models.go:53 (init xavier_uniform)
 	W7 []float32
-	// b7: f32[10], param at models.go:52 (init zeros)
+	// b7: f32[10], param at models.go:54 (init zeros)
 	B7 []float32
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f32[n,512], input at models.go:42
+	// x: f32[n,512], input at models.go:44
 	X []float32
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:43
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -93,7 +93,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f32[], output "loss" (loss at models.go:59); depends on target inputs, so Predict leaves it zero
+	// Loss: f32[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
 	Loss float32
 }
 
@@ -126,8 +126,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -136,61 +137,30 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v4            []float32 // v4 f32[n,512] matmul models.go:53
-	v5            []float32 // v5 f32[n,512] add models.go:53
-	h1            []float32 // v6 f32[n,512] relu models.go:55
-	v9            []float32 // v9 f32[n,512] matmul models.go:53
-	v10           []float32 // v10 f32[n,512] add models.go:53
-	h2            []float32 // v11 f32[n,512] relu models.go:55
-	v14           []float32 // v14 f32[n,512] matmul models.go:53
-	v15           []float32 // v15 f32[n,512] add models.go:53
-	h3            []float32 // v16 f32[n,512] relu models.go:55
-	v19           []float32 // v19 f32[n,512] matmul models.go:53
-	v20           []float32 // v20 f32[n,512] add models.go:53
-	h4            []float32 // v21 f32[n,512] relu models.go:55
-	v24           []float32 // v24 f32[n,512] matmul models.go:53
-	v25           []float32 // v25 f32[n,512] add models.go:53
-	h5            []float32 // v26 f32[n,512] relu models.go:55
-	v29           []float32 // v29 f32[n,512] matmul models.go:53
-	v30           []float32 // v30 f32[n,512] add models.go:53
-	h6            []float32 // v31 f32[n,512] relu models.go:55
-	v34           []float32 // v34 f32[n,10] matmul models.go:53
-	logits        []float32 // v35 f32[n,10] add models.go:53
-	v36           []float32 // v36 f32[n] softmax_xent models.go:59
-	loss          []float32 // v37 f32[] mean models.go:59
-	dloss         []float32 // v38 f32[] const models.go:59
-	v39           []float32 // v39 f32[] numel models.go:59
-	v40           []float32 // v40 f32[] div models.go:59
-	v42           []float32 // v42 f32[n] broadcast_to models.go:59
-	v43           []float32 // v43 f32[n,10] softmax models.go:59
-	v44           []float32 // v44 f32[n,10] onehot models.go:59
-	v46           []float32 // v46 f32[n,10] broadcast_to models.go:59
-	v47           []float32 // v47 f32[n,10] sub models.go:59
-	dlogits       []float32 // v48 f32[n,10] mul models.go:59
-	dh6           []float32 // v51 f32[n,512] matmul models.go:53
-	v53           []float32 // v53 f32[] const models.go:55
-	v54           []float32 // v54 f32[n,512] gt models.go:55
-	v55           []float32 // v55 f32[n,512] mul models.go:55
-	dh5           []float32 // v58 f32[n,512] matmul models.go:53
-	v60           []float32 // v60 f32[] const models.go:55
-	v61           []float32 // v61 f32[n,512] gt models.go:55
-	v62           []float32 // v62 f32[n,512] mul models.go:55
-	dh4           []float32 // v65 f32[n,512] matmul models.go:53
-	v67           []float32 // v67 f32[] const models.go:55
-	v68           []float32 // v68 f32[n,512] gt models.go:55
-	v69           []float32 // v69 f32[n,512] mul models.go:55
-	dh3           []float32 // v72 f32[n,512] matmul models.go:53
-	v74           []float32 // v74 f32[] const models.go:55
-	v75           []float32 // v75 f32[n,512] gt models.go:55
-	v76           []float32 // v76 f32[n,512] mul models.go:55
-	dh2           []float32 // v79 f32[n,512] matmul models.go:53
-	v81           []float32 // v81 f32[] const models.go:55
-	v82           []float32 // v82 f32[n,512] gt models.go:55
-	v83           []float32 // v83 f32[n,512] mul models.go:55
-	dh1           []float32 // v86 f32[n,512] matmul models.go:53
-	v88           []float32 // v88 f32[] const models.go:55
-	v89           []float32 // v89 f32[n,512] gt models.go:55
-	v90           []float32 // v90 f32[n,512] mul models.go:55
+	h1            []float32 // v6 f32[n,512] relu models.go:57
+	h2            []float32 // v11 f32[n,512] relu models.go:57
+	h3            []float32 // v16 f32[n,512] relu models.go:57
+	h4            []float32 // v21 f32[n,512] relu models.go:57
+	h5            []float32 // v26 f32[n,512] relu models.go:57
+	h6            []float32 // v31 f32[n,512] relu models.go:57
+	logits        []float32 // v35 f32[n,10] add models.go:55
+	v36           []float32 // v36 f32[n] softmax_xent models.go:61
+	loss          []float32 // v37 f32[] mean models.go:61
+	dloss         []float32 // v38 f32[] const models.go:61
+	v39           []float32 // v39 f32[] numel models.go:61
+	v40           []float32 // v40 f32[] div models.go:61
+	v41           []float32 // v41 f32[n,10] softmax models.go:61
+	v42           []float32 // v42 f32[n,10] onehot models.go:61
+	dlogits       []float32 // v45 f32[n,10] mul models.go:61
+	v49           []float32 // v49 f32[] const models.go:57
+	v51           []float32 // v51 f32[n,512] mul models.go:57
+	v56           []float32 // v56 f32[n,512] mul models.go:57
+	v61           []float32 // v61 f32[n,512] mul models.go:57
+	v66           []float32 // v66 f32[n,512] mul models.go:57
+	v71           []float32 // v71 f32[n,512] mul models.go:57
+	v76           []float32 // v76 f32[n,512] mul models.go:57
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	colSumsF64    []float64 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -427,62 +397,72 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v4 = make([]float32, cfg.MaxN*512)
-	m.train.v5 = make([]float32, cfg.MaxN*512)
-	m.train.h1 = make([]float32, cfg.MaxN*512)
-	m.train.v9 = make([]float32, cfg.MaxN*512)
-	m.train.v10 = make([]float32, cfg.MaxN*512)
-	m.train.h2 = make([]float32, cfg.MaxN*512)
-	m.train.v14 = make([]float32, cfg.MaxN*512)
-	m.train.v15 = make([]float32, cfg.MaxN*512)
-	m.train.h3 = make([]float32, cfg.MaxN*512)
-	m.train.v19 = make([]float32, cfg.MaxN*512)
-	m.train.v20 = make([]float32, cfg.MaxN*512)
-	m.train.h4 = make([]float32, cfg.MaxN*512)
-	m.train.v24 = make([]float32, cfg.MaxN*512)
-	m.train.v25 = make([]float32, cfg.MaxN*512)
-	m.train.h5 = make([]float32, cfg.MaxN*512)
-	m.train.v29 = make([]float32, cfg.MaxN*512)
-	m.train.v30 = make([]float32, cfg.MaxN*512)
-	m.train.h6 = make([]float32, cfg.MaxN*512)
-	m.train.v34 = make([]float32, cfg.MaxN*10)
-	m.train.logits = make([]float32, cfg.MaxN*10)
-	m.train.v36 = make([]float32, cfg.MaxN)
-	m.train.loss = make([]float32, 1)
 	m.train.dloss = make([]float32, 1)
 	rt.Fill(m.train.dloss, 1)
-	m.train.v39 = make([]float32, 1)
-	m.train.v40 = make([]float32, 1)
-	m.train.v42 = make([]float32, cfg.MaxN)
-	m.train.v43 = make([]float32, cfg.MaxN*10)
-	m.train.v44 = make([]float32, cfg.MaxN*10)
-	m.train.v46 = make([]float32, cfg.MaxN*10)
-	m.train.v47 = make([]float32, cfg.MaxN*10)
-	m.train.dlogits = make([]float32, cfg.MaxN*10)
-	m.train.dh6 = make([]float32, cfg.MaxN*512)
-	m.train.v53 = make([]float32, 1)
-	m.train.v54 = make([]float32, cfg.MaxN*512)
-	m.train.v55 = make([]float32, cfg.MaxN*512)
-	m.train.dh5 = make([]float32, cfg.MaxN*512)
-	m.train.v60 = make([]float32, 1)
-	m.train.v61 = make([]float32, cfg.MaxN*512)
-	m.train.v62 = make([]float32, cfg.MaxN*512)
-	m.train.dh4 = make([]float32, cfg.MaxN*512)
-	m.train.v67 = make([]float32, 1)
-	m.train.v68 = make([]float32, cfg.MaxN*512)
-	m.train.v69 = make([]float32, cfg.MaxN*512)
-	m.train.dh3 = make([]float32, cfg.MaxN*512)
-	m.train.v74 = make([]float32, 1)
-	m.train.v75 = make([]float32, cfg.MaxN*512)
-	m.train.v76 = make([]float32, cfg.MaxN*512)
-	m.train.dh2 = make([]float32, cfg.MaxN*512)
-	m.train.v81 = make([]float32, 1)
-	m.train.v82 = make([]float32, cfg.MaxN*512)
-	m.train.v83 = make([]float32, cfg.MaxN*512)
-	m.train.dh1 = make([]float32, cfg.MaxN*512)
-	m.train.v88 = make([]float32, 1)
-	m.train.v89 = make([]float32, cfg.MaxN*512)
-	m.train.v90 = make([]float32, cfg.MaxN*512)
+	m.train.v49 = make([]float32, 1)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: h1 (512·n elements at offset 1310720, kernels 0 to 27)
+		// r[1]: h2 (512·n elements at offset 1048576, kernels 1 to 25)
+		// r[2]: h3 (512·n elements at offset 1179648, kernels 2 to 23)
+		// r[3]: h4 (512·n elements at offset 524288, kernels 3 to 21)
+		// r[4]: h5 (512·n elements at offset 262144, kernels 4 to 19)
+		// r[5]: h6 (512·n elements at offset 393216, kernels 5 to 17)
+		// r[6]: logits (10·n elements at offset 0, kernels 6 to 11)
+		// r[7]: v36 (n elements at offset 2560, kernels 7 to 8)
+		// r[8]: loss (1 elements at offset 1843216, kernels 8 to 28)
+		// r[9]: v39, v40, v43 (1 elements at offset 5120, kernels 9 to 14)
+		// r[10]: v41, dlogits (10·n elements at offset 2560, kernels 11 to 17)
+		// r[11]: v42 (10·n elements at offset 0, kernels 12 to 14)
+		// r[12]: v51 (512·n elements at offset 655360, kernels 17 to 19)
+		// r[13]: v56 (512·n elements at offset 786432, kernels 19 to 21)
+		// r[14]: v61 (512·n elements at offset 917504, kernels 21 to 23)
+		// r[15]: v66 (512·n elements at offset 1441792, kernels 23 to 25)
+		// r[16]: v71 (512·n elements at offset 1572864, kernels 25 to 27)
+		// r[17]: v76 (512·n elements at offset 1703936, kernels 27 to 28)
+		r := []rt.Region{
+			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 0, End: 27},
+			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 1, End: 25},
+			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 2, End: 23},
+			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 3, End: 21},
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 4, End: 19},
+			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 5, End: 17},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 11},
+			{Offset: 2560, Elems: cfg.MaxN, Start: 7, End: 8},
+			{Offset: 1843216, Elems: 1, Start: 8, End: 28},
+			{Offset: 5120, Elems: 1, Start: 9, End: 14},
+			{Offset: 2560, Elems: cfg.MaxN * 10, Start: 11, End: 17},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 12, End: 14},
+			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 17, End: 19},
+			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 19, End: 21},
+			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 21, End: 23},
+			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 23, End: 25},
+			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 25, End: 27},
+			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 27, End: 28},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*512]
+		m.train.h2 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*512]
+		m.train.h3 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*512]
+		m.train.h4 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*512]
+		m.train.h5 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*512]
+		m.train.h6 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*512]
+		m.train.logits = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		m.train.v36 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN]
+		m.train.loss = m.train.arenaF32[r[8].Offset:][:1]
+		m.train.v39 = m.train.arenaF32[r[9].Offset:][:1]
+		m.train.v40 = m.train.arenaF32[r[9].Offset:][:1]
+		m.train.v41 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		m.train.dlogits = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		m.train.v42 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		m.train.v51 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*512]
+		m.train.v56 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*512]
+		m.train.v61 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*512]
+		m.train.v66 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*512]
+		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*512]
+		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*512]
+	}
+	m.train.colSumsF64 = make([]float64, max(512, 512, 512, 512, 512, 512))
 	return m, nil
 }
 

@@ -10,10 +10,7 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
 	s.computeH1()
-	s.computeV9()
 	s.computeLogits()
 	if err := s.computeV11(); err != nil {
 		return err
@@ -26,18 +23,12 @@ func (s *state) forward() error {
 func (s *state) backward() error {
 	s.computeV14()
 	s.computeV15()
+	s.computeV16()
 	s.computeV17()
-	s.computeV18()
-	s.computeV19()
-	s.computeV21()
-	s.computeV22()
 	s.computeDlogits()
-	s.computeV24()
-	s.computeDh1()
+	s.computeDb2()
 	s.computeDW2()
-	s.computeV29()
-	s.computeV30()
-	s.computeV31()
+	s.computeDb1()
 	s.computeDW1()
 	return nil
 }
@@ -57,190 +48,178 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v4:f32[n,256] = matmul v0 v2  # models.go:53
-func (s *state) computeV4() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.v4[:n*256], 256)
-}
-
-// v5:f32[n,256] = add v4 v3  # models.go:53
-func (s *state) computeV5() {
-	n := s.n
-	out, a, b := s.v5[:n*256], s.v4[:n*256], s.params.B1[:256]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*256:][:256], a[i0*256:][:256]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
-		}
-	}
-}
-
-// v6:f32[n,256] = relu v5  # models.go:55 h1
+// computeH1 is a gemm kernel fusing 3 values; it stores h1.
+//
+//	v4:f32[n,256] = matmul v0 v2  # models.go:55
+//	v5:f32[n,256] = add v4 v3  # models.go:55
+//	v6:f32[n,256] = relu v5  # models.go:57 h1
 func (s *state) computeH1() {
 	n := s.n
-	out, a := s.h1[:n*256], s.v5[:n*256]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v9:f32[n,10] = matmul v6 v7  # models.go:53
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h1[:n*256], 256, s.params.W2[:2560], 10, 0, s.v9[:n*10], 10)
-}
-
-// v10:f32[n,10] = add v9 v8  # models.go:53 logits
-func (s *state) computeLogits() {
-	n := s.n
-	out, a, b := s.logits[:n*10], s.v9[:n*10], s.params.B2[:10]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*10:][:10]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h1[:n*256], 256)
+	{
+		p0, a1, o2 := s.h1[:n*256], s.params.B1[:256], s.h1[:n*256]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v5 := x0 + x1
+				v6 := max(v5, 0)
+				o2[i] = v6
+			}
 		}
 	}
 }
 
-// v11:f32[n] = softmax_xent v10 v1  # models.go:59
+// computeLogits is a gemm kernel fusing 2 values; it stores logits.
+//
+//	v9:f32[n,10] = matmul v6 v7  # models.go:55
+//	v10:f32[n,10] = add v9 v8  # models.go:55 logits
+func (s *state) computeLogits() {
+	n := s.n
+	kernels.Sgemm(false, false, n, 10, 256, 1, s.h1[:n*256], 256, s.params.W2[:2560], 10, 0, s.logits[:n*10], 10)
+	{
+		p0, a1, o2 := s.logits[:n*10], s.params.B2[:10], s.logits[:n*10]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				o2[i] = v10
+			}
+		}
+	}
+}
+
+// computeV11 is a reduce kernel.
+//
+//	v11:f32[n] = softmax_xent v10 v1  # models.go:61
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("m: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:59)", r, s.y[:n][r], 10)
+		return fmt.Errorf("m: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
-// v12:f32[] = mean v11 [axes=[0]]  # models.go:59 loss
+// computeLoss is a reduce kernel.
+//
+//	v12:f32[] = mean v11 [axes=[0]]  # models.go:61 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
 }
 
-// v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:59
+// computeV14 is an opaque kernel.
+//
+//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float32(n)
 }
 
-// v15:f32[] = div v13 v14  # models.go:59
+// computeV15 is a loop kernel.
+//
+//	v15:f32[] = div v13 v14  # models.go:61
 func (s *state) computeV15() {
-	out, b := s.v15[:1], s.v14[:1]
-	x := float32(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v14[:1], s.v15[:1]
+	c13 := float32(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v15 := c13 / x0
+		o1[i] = v15
+	}
 }
 
-// v17:f32[n] = broadcast_to v16 [shape=[n]]  # models.go:59
+// computeV16 is a reduce kernel.
+//
+//	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:61
+func (s *state) computeV16() {
+	n := s.n
+	rt.Softmax(s.v16[:n*10], s.logits[:n*10], n, 10, 1)
+}
+
+// computeV17 is an opaque kernel.
+//
+//	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
 func (s *state) computeV17() {
 	n := s.n
-	out, a := s.v17[:n], s.v15[:1]
-	x := a[0]
-	for i := range out {
-		out[i] = x
-	}
+	rt.OneHot(s.v17[:n*10], s.y[:n], 10)
 }
 
-// v18:f32[n,10] = softmax v10 [axis=1]  # models.go:59
-func (s *state) computeV18() {
-	n := s.n
-	rt.Softmax(s.v18[:n*10], s.logits[:n*10], n, 10, 1)
-}
-
-// v19:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:59
-func (s *state) computeV19() {
-	n := s.n
-	rt.OneHot(s.v19[:n*10], s.y[:n], 10)
-}
-
-// v21:f32[n,10] = broadcast_to v20 [shape=[n,10]]  # models.go:59
-func (s *state) computeV21() {
-	n := s.n
-	out, a := s.v21[:n*10], s.v17[:n]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*1:][:1]
-		x := a[0]
-		for i := range out {
-			out[i] = x
-		}
-	}
-}
-
-// v22:f32[n,10] = sub v18 v19  # models.go:59
-func (s *state) computeV22() {
-	n := s.n
-	out, a, b := s.v22[:n*10], s.v18[:n*10], s.v19[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v23:f32[n,10] = mul v21 v22  # models.go:59 dlogits
+// computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
+//
+//	v19:f32[n,10] = sub v16 v17  # models.go:61
+//	v20:f32[n,10] = mul v18 v19  # models.go:61 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
-	out, a, b := s.dlogits[:n*10], s.v21[:n*10], s.v22[:n*10]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v16[:n*10], s.v17[:n*10], s.v15[:1], s.dlogits[:n*10]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v19 := x0 - x1
+		v20 := x2 * v19
+		o3[i] = v20
 	}
 }
 
-// v24:f32[1,10] = sum v23 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV24() {
+// computeDb2 is a reduce kernel.
+//
+//	v21:f32[10] = sum v20 [axes=[0]]  # models.go:55 db2
+func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:10], s.dlogits[:n*10], 1, n, 10)
 }
 
-// v26:f32[n,256] = matmul v23 v7 [transB]  # models.go:53 dh1
-func (s *state) computeDh1() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.dlogits[:n*10], 10, s.params.W2[:2560], 10, 0, s.dh1[:n*256], 256)
-}
-
-// v27:f32[256,10] = matmul v6 v23 [transA]  # models.go:53 dW2
+// computeDW2 is a gemm kernel.
+//
+//	v23:f32[256,10] = matmul v6 v20 [transA]  # models.go:55 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 10, n, 1, s.h1[:n*256], 256, s.dlogits[:n*10], 10, 0, s.grads.W2[:2560], 10)
 }
 
-// v29:f32[n,256] = gt v5 v28  # models.go:55
-func (s *state) computeV29() {
+// computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
+//
+//	v22:f32[n,256] = matmul v20 v7 [transB]  # models.go:55 dh1
+//	v25:f32[n,256] = gt v6 v24  # models.go:57
+//	v26:f32[n,256] = mul v22 v25  # models.go:57
+//	v27:f32[256] = sum v26 [axes=[0]]  # models.go:55 db1
+func (s *state) computeDb1() {
 	n := s.n
-	out, a := s.v29[:n*256], s.v5[:n*256]
-	y := float32(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float32](x > y)
+	kernels.Sgemm(false, true, n, 256, 10, 1, s.dlogits[:n*10], 10, s.params.W2[:2560], 10, 0, s.v26[:n*256], 256)
+	{
+		p0, a1, o2, cs3 := s.v26[:n*256], s.h1[:n*256], s.v26[:n*256], s.colSumsF64[:256]
+		c24 := float32(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v25 := rt.B2F[float32](x1 > c24)
+				v26 := x0 * v25
+				o2[i] = v26
+				cs3[i] += float64(v26)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B1[:256][j] = float32(a)
+		}
 	}
 }
 
-// v30:f32[n,256] = mul v26 v29  # models.go:55
-func (s *state) computeV30() {
-	n := s.n
-	out, a, b := s.v30[:n*256], s.dh1[:n*256], s.v29[:n*256]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v31:f32[1,256] = sum v30 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV31() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:256], s.v30[:n*256], 1, n, 256)
-}
-
-// v33:f32[784,256] = matmul v0 v30 [transA]  # models.go:53 dW1
+// computeDW1 is a gemm kernel.
+//
+//	v28:f32[784,256] = matmul v0 v26 [transA]  # models.go:55 dW1
 func (s *state) computeDW1() {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v30[:n*256], 256, 0, s.grads.W1[:200704], 256)
+	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v26[:n*256], 256, 0, s.grads.W1[:200704], 256)
 }

@@ -49,22 +49,22 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f32[784,256], param at models.go:51 (init he_normal)
+	// W1: f32[784,256], param at models.go:53 (init he_normal)
 	W1 []float32
-	// b1: f32[256], param at models.go:52 (init zeros)
+	// b1: f32[256], param at models.go:54 (init zeros)
 	B1 []float32
-	// W2: f32[256,10], param at models.go:51 (init xavier_uniform)
+	// W2: f32[256,10], param at models.go:53 (init xavier_uniform)
 	W2 []float32
-	// b2: f32[10], param at models.go:52 (init zeros)
+	// b2: f32[10], param at models.go:54 (init zeros)
 	B2 []float32
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f32[n,784], input at models.go:42
+	// x: f32[n,784], input at models.go:44
 	X []float32
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:43
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -73,7 +73,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f32[], output "loss" (loss at models.go:59); depends on target inputs, so Predict leaves it zero
+	// Loss: f32[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
 	Loss float32
 }
 
@@ -106,8 +106,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -116,26 +117,20 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v4            []float32 // v4 f32[n,256] matmul models.go:53
-	v5            []float32 // v5 f32[n,256] add models.go:53
-	h1            []float32 // v6 f32[n,256] relu models.go:55
-	v9            []float32 // v9 f32[n,10] matmul models.go:53
-	logits        []float32 // v10 f32[n,10] add models.go:53
-	v11           []float32 // v11 f32[n] softmax_xent models.go:59
-	loss          []float32 // v12 f32[] mean models.go:59
-	dloss         []float32 // v13 f32[] const models.go:59
-	v14           []float32 // v14 f32[] numel models.go:59
-	v15           []float32 // v15 f32[] div models.go:59
-	v17           []float32 // v17 f32[n] broadcast_to models.go:59
-	v18           []float32 // v18 f32[n,10] softmax models.go:59
-	v19           []float32 // v19 f32[n,10] onehot models.go:59
-	v21           []float32 // v21 f32[n,10] broadcast_to models.go:59
-	v22           []float32 // v22 f32[n,10] sub models.go:59
-	dlogits       []float32 // v23 f32[n,10] mul models.go:59
-	dh1           []float32 // v26 f32[n,256] matmul models.go:53
-	v28           []float32 // v28 f32[] const models.go:55
-	v29           []float32 // v29 f32[n,256] gt models.go:55
-	v30           []float32 // v30 f32[n,256] mul models.go:55
+	h1            []float32 // v6 f32[n,256] relu models.go:57
+	logits        []float32 // v10 f32[n,10] add models.go:55
+	v11           []float32 // v11 f32[n] softmax_xent models.go:61
+	loss          []float32 // v12 f32[] mean models.go:61
+	dloss         []float32 // v13 f32[] const models.go:61
+	v14           []float32 // v14 f32[] numel models.go:61
+	v15           []float32 // v15 f32[] div models.go:61
+	v16           []float32 // v16 f32[n,10] softmax models.go:61
+	v17           []float32 // v17 f32[n,10] onehot models.go:61
+	dlogits       []float32 // v20 f32[n,10] mul models.go:61
+	v24           []float32 // v24 f32[] const models.go:57
+	v26           []float32 // v26 f32[n,256] mul models.go:57
+	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	colSumsF64    []float64 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -247,27 +242,42 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v4 = make([]float32, cfg.MaxN*256)
-	m.train.v5 = make([]float32, cfg.MaxN*256)
-	m.train.h1 = make([]float32, cfg.MaxN*256)
-	m.train.v9 = make([]float32, cfg.MaxN*10)
-	m.train.logits = make([]float32, cfg.MaxN*10)
-	m.train.v11 = make([]float32, cfg.MaxN)
-	m.train.loss = make([]float32, 1)
 	m.train.dloss = make([]float32, 1)
 	rt.Fill(m.train.dloss, 1)
-	m.train.v14 = make([]float32, 1)
-	m.train.v15 = make([]float32, 1)
-	m.train.v17 = make([]float32, cfg.MaxN)
-	m.train.v18 = make([]float32, cfg.MaxN*10)
-	m.train.v19 = make([]float32, cfg.MaxN*10)
-	m.train.v21 = make([]float32, cfg.MaxN*10)
-	m.train.v22 = make([]float32, cfg.MaxN*10)
-	m.train.dlogits = make([]float32, cfg.MaxN*10)
-	m.train.dh1 = make([]float32, cfg.MaxN*256)
-	m.train.v28 = make([]float32, 1)
-	m.train.v29 = make([]float32, cfg.MaxN*256)
-	m.train.v30 = make([]float32, cfg.MaxN*256)
+	m.train.v24 = make([]float32, 1)
+	{
+		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 12)
+		// r[1]: logits (10·n elements at offset 65536, kernels 1 to 6)
+		// r[2]: v11 (n elements at offset 68096, kernels 2 to 3)
+		// r[3]: loss (1 elements at offset 269072, kernels 3 to 13)
+		// r[4]: v14, v15, v18 (1 elements at offset 70656, kernels 4 to 9)
+		// r[5]: v16, dlogits (10·n elements at offset 68096, kernels 6 to 12)
+		// r[6]: v17 (10·n elements at offset 65536, kernels 7 to 9)
+		// r[7]: v26 (256·n elements at offset 200704, kernels 12 to 13)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 12},
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 6},
+			{Offset: 68096, Elems: cfg.MaxN, Start: 2, End: 3},
+			{Offset: 269072, Elems: 1, Start: 3, End: 13},
+			{Offset: 70656, Elems: 1, Start: 4, End: 9},
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 6, End: 12},
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13},
+		}
+		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		m.train.logits = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+		m.train.v11 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN]
+		m.train.loss = m.train.arenaF32[r[3].Offset:][:1]
+		m.train.v14 = m.train.arenaF32[r[4].Offset:][:1]
+		m.train.v15 = m.train.arenaF32[r[4].Offset:][:1]
+		m.train.v16 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		m.train.dlogits = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		m.train.v17 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		m.train.v26 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*256]
+	}
+	m.train.colSumsF64 = make([]float64, 256)
 	return m, nil
 }
 

@@ -10,10 +10,7 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
 	s.computeH1()
-	s.computeV9()
 	s.computeLogits()
 	if err := s.computeV11(); err != nil {
 		return err
@@ -26,18 +23,12 @@ func (s *state) forward() error {
 func (s *state) backward() error {
 	s.computeV14()
 	s.computeV15()
+	s.computeV16()
 	s.computeV17()
-	s.computeV18()
-	s.computeV19()
-	s.computeV21()
-	s.computeV22()
 	s.computeDlogits()
-	s.computeV24()
-	s.computeDh1()
+	s.computeDb2()
 	s.computeDW2()
-	s.computeV29()
-	s.computeV30()
-	s.computeV31()
+	s.computeDb1()
 	s.computeDW1()
 	return nil
 }
@@ -57,190 +48,178 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// v4:f64[n,16] = matmul v0 v2  # models.go:53
-func (s *state) computeV4() {
-	n := s.n
-	kernels.Dgemm(false, false, n, 16, 4, 1, s.x[:n*4], 4, s.params.W1[:64], 16, 0, s.v4[:n*16], 16)
-}
-
-// v5:f64[n,16] = add v4 v3  # models.go:53
-func (s *state) computeV5() {
-	n := s.n
-	out, a, b := s.v5[:n*16], s.v4[:n*16], s.params.B1[:16]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*16:][:16], a[i0*16:][:16]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
-		}
-	}
-}
-
-// v6:f64[n,16] = relu v5  # models.go:55 h1
+// computeH1 is a gemm kernel fusing 3 values; it stores h1.
+//
+//	v4:f64[n,16] = matmul v0 v2  # models.go:55
+//	v5:f64[n,16] = add v4 v3  # models.go:55
+//	v6:f64[n,16] = relu v5  # models.go:57 h1
 func (s *state) computeH1() {
 	n := s.n
-	out, a := s.h1[:n*16], s.v5[:n*16]
-	for i := range out {
-		x := a[i]
-		out[i] = max(x, 0)
-	}
-}
-
-// v9:f64[n,3] = matmul v6 v7  # models.go:53
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Dgemm(false, false, n, 3, 16, 1, s.h1[:n*16], 16, s.params.W2[:48], 3, 0, s.v9[:n*3], 3)
-}
-
-// v10:f64[n,3] = add v9 v8  # models.go:53 logits
-func (s *state) computeLogits() {
-	n := s.n
-	out, a, b := s.logits[:n*3], s.v9[:n*3], s.params.B2[:3]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*3:][:3], a[i0*3:][:3]
-		for i := range out {
-			x := a[i]
-			y := b[i]
-			out[i] = x + y
+	kernels.Dgemm(false, false, n, 16, 4, 1, s.x[:n*4], 4, s.params.W1[:64], 16, 0, s.h1[:n*16], 16)
+	{
+		p0, a1, o2 := s.h1[:n*16], s.params.B1[:16], s.h1[:n*16]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*16:][:16], o2[i0*16:][:16]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v5 := x0 + x1
+				v6 := max(v5, 0)
+				o2[i] = v6
+			}
 		}
 	}
 }
 
-// v11:f64[n] = softmax_xent v10 v1  # models.go:59
+// computeLogits is a gemm kernel fusing 2 values; it stores logits.
+//
+//	v9:f64[n,3] = matmul v6 v7  # models.go:55
+//	v10:f64[n,3] = add v9 v8  # models.go:55 logits
+func (s *state) computeLogits() {
+	n := s.n
+	kernels.Dgemm(false, false, n, 3, 16, 1, s.h1[:n*16], 16, s.params.W2[:48], 3, 0, s.logits[:n*3], 3)
+	{
+		p0, a1, o2 := s.logits[:n*3], s.params.B2[:3], s.logits[:n*3]
+		for i0 := 0; i0 < n; i0++ {
+			p0, o2 := p0[i0*3:][:3], o2[i0*3:][:3]
+			a1, o2 = a1[:len(p0)], o2[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v10 := x0 + x1
+				o2[i] = v10
+			}
+		}
+	}
+}
+
+// computeV11 is a reduce kernel.
+//
+//	v11:f64[n] = softmax_xent v10 v1  # models.go:61
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*3], s.y[:n], n, 3); r >= 0 {
-		return fmt.Errorf("s: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:59)", r, s.y[:n][r], 3)
+		return fmt.Errorf("s: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 3)
 	}
 	return nil
 }
 
-// v12:f64[] = mean v11 [axes=[0]]  # models.go:59 loss
+// computeLoss is a reduce kernel.
+//
+//	v12:f64[] = mean v11 [axes=[0]]  # models.go:61 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
 }
 
-// v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:59
+// computeV14 is an opaque kernel.
+//
+//	v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:61
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float64(n)
 }
 
-// v15:f64[] = div v13 v14  # models.go:59
+// computeV15 is a loop kernel.
+//
+//	v15:f64[] = div v13 v14  # models.go:61
 func (s *state) computeV15() {
-	out, b := s.v15[:1], s.v14[:1]
-	x := float64(1)
-	y := b[0]
-	out[0] = x / y
+	a0, o1 := s.v14[:1], s.v15[:1]
+	c13 := float64(1)
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v15 := c13 / x0
+		o1[i] = v15
+	}
 }
 
-// v17:f64[n] = broadcast_to v16 [shape=[n]]  # models.go:59
+// computeV16 is a reduce kernel.
+//
+//	v16:f64[n,3] = softmax v10 [axis=1]  # models.go:61
+func (s *state) computeV16() {
+	n := s.n
+	rt.Softmax(s.v16[:n*3], s.logits[:n*3], n, 3, 1)
+}
+
+// computeV17 is an opaque kernel.
+//
+//	v17:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:61
 func (s *state) computeV17() {
 	n := s.n
-	out, a := s.v17[:n], s.v15[:1]
-	x := a[0]
-	for i := range out {
-		out[i] = x
-	}
+	rt.OneHot(s.v17[:n*3], s.y[:n], 3)
 }
 
-// v18:f64[n,3] = softmax v10 [axis=1]  # models.go:59
-func (s *state) computeV18() {
-	n := s.n
-	rt.Softmax(s.v18[:n*3], s.logits[:n*3], n, 3, 1)
-}
-
-// v19:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:59
-func (s *state) computeV19() {
-	n := s.n
-	rt.OneHot(s.v19[:n*3], s.y[:n], 3)
-}
-
-// v21:f64[n,3] = broadcast_to v20 [shape=[n,3]]  # models.go:59
-func (s *state) computeV21() {
-	n := s.n
-	out, a := s.v21[:n*3], s.v17[:n]
-	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*3:][:3], a[i0*1:][:1]
-		x := a[0]
-		for i := range out {
-			out[i] = x
-		}
-	}
-}
-
-// v22:f64[n,3] = sub v18 v19  # models.go:59
-func (s *state) computeV22() {
-	n := s.n
-	out, a, b := s.v22[:n*3], s.v18[:n*3], s.v19[:n*3]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x - y
-	}
-}
-
-// v23:f64[n,3] = mul v21 v22  # models.go:59 dlogits
+// computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
+//
+//	v19:f64[n,3] = sub v16 v17  # models.go:61
+//	v20:f64[n,3] = mul v18 v19  # models.go:61 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
-	out, a, b := s.dlogits[:n*3], s.v21[:n*3], s.v22[:n*3]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
+	a0, a1, a2, o3 := s.v16[:n*3], s.v17[:n*3], s.v15[:1], s.dlogits[:n*3]
+	x2 := a2[0]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x1 := a1[i]
+		v19 := x0 - x1
+		v20 := x2 * v19
+		o3[i] = v20
 	}
 }
 
-// v24:f64[1,3] = sum v23 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV24() {
+// computeDb2 is a reduce kernel.
+//
+//	v21:f64[3] = sum v20 [axes=[0]]  # models.go:55 db2
+func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:3], s.dlogits[:n*3], 1, n, 3)
 }
 
-// v26:f64[n,16] = matmul v23 v7 [transB]  # models.go:53 dh1
-func (s *state) computeDh1() {
-	n := s.n
-	kernels.Dgemm(false, true, n, 16, 3, 1, s.dlogits[:n*3], 3, s.params.W2[:48], 3, 0, s.dh1[:n*16], 16)
-}
-
-// v27:f64[16,3] = matmul v6 v23 [transA]  # models.go:53 dW2
+// computeDW2 is a gemm kernel.
+//
+//	v23:f64[16,3] = matmul v6 v20 [transA]  # models.go:55 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Dgemm(true, false, 16, 3, n, 1, s.h1[:n*16], 16, s.dlogits[:n*3], 3, 0, s.grads.W2[:48], 3)
 }
 
-// v29:f64[n,16] = gt v5 v28  # models.go:55
-func (s *state) computeV29() {
+// computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
+//
+//	v22:f64[n,16] = matmul v20 v7 [transB]  # models.go:55 dh1
+//	v25:f64[n,16] = gt v6 v24  # models.go:57
+//	v26:f64[n,16] = mul v22 v25  # models.go:57
+//	v27:f64[16] = sum v26 [axes=[0]]  # models.go:55 db1
+func (s *state) computeDb1() {
 	n := s.n
-	out, a := s.v29[:n*16], s.v5[:n*16]
-	y := float64(0)
-	for i := range out {
-		x := a[i]
-		out[i] = rt.B2F[float64](x > y)
+	kernels.Dgemm(false, true, n, 16, 3, 1, s.dlogits[:n*3], 3, s.params.W2[:48], 3, 0, s.v26[:n*16], 16)
+	{
+		p0, a1, o2, cs3 := s.v26[:n*16], s.h1[:n*16], s.v26[:n*16], s.colSumsF64[:16]
+		c24 := float64(0)
+		clear(cs3)
+		for i0 := 0; i0 < n; i0++ {
+			p0, a1, o2 := p0[i0*16:][:16], a1[i0*16:][:16], o2[i0*16:][:16]
+			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+			for i := range p0 {
+				x0 := p0[i]
+				x1 := a1[i]
+				v25 := rt.B2F[float64](x1 > c24)
+				v26 := x0 * v25
+				o2[i] = v26
+				cs3[i] += float64(v26)
+			}
+		}
+		for j, a := range cs3 {
+			s.grads.B1[:16][j] = float64(a)
+		}
 	}
 }
 
-// v30:f64[n,16] = mul v26 v29  # models.go:55
-func (s *state) computeV30() {
-	n := s.n
-	out, a, b := s.v30[:n*16], s.dh1[:n*16], s.v29[:n*16]
-	for i := range out {
-		x := a[i]
-		y := b[i]
-		out[i] = x * y
-	}
-}
-
-// v31:f64[1,16] = sum v30 [axes=[0] keepdims]  # models.go:53
-func (s *state) computeV31() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:16], s.v30[:n*16], 1, n, 16)
-}
-
-// v33:f64[4,16] = matmul v0 v30 [transA]  # models.go:53 dW1
+// computeDW1 is a gemm kernel.
+//
+//	v28:f64[4,16] = matmul v0 v26 [transA]  # models.go:55 dW1
 func (s *state) computeDW1() {
 	n := s.n
-	kernels.Dgemm(true, false, 4, 16, n, 1, s.x[:n*4], 4, s.v30[:n*16], 16, 0, s.grads.W1[:64], 16)
+	kernels.Dgemm(true, false, 4, 16, n, 1, s.x[:n*4], 4, s.v26[:n*16], 16, 0, s.grads.W1[:64], 16)
 }

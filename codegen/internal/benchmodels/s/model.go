@@ -49,22 +49,22 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f64[4,16], param at models.go:51 (init he_normal)
+	// W1: f64[4,16], param at models.go:53 (init he_normal)
 	W1 []float64
-	// b1: f64[16], param at models.go:52 (init zeros)
+	// b1: f64[16], param at models.go:54 (init zeros)
 	B1 []float64
-	// W2: f64[16,3], param at models.go:51 (init xavier_uniform)
+	// W2: f64[16,3], param at models.go:53 (init xavier_uniform)
 	W2 []float64
-	// b2: f64[3], param at models.go:52 (init zeros)
+	// b2: f64[3], param at models.go:54 (init zeros)
 	B2 []float64
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f64[n,4], input at models.go:42
+	// x: f64[n,4], input at models.go:44
 	X []float64
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:43
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -73,7 +73,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f64[], output "loss" (loss at models.go:59); depends on target inputs, so Predict leaves it zero
+	// Loss: f64[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
 	Loss float64
 }
 
@@ -106,8 +106,9 @@ type Model struct {
 }
 
 // state is what one kind of call (training or inference) works on: the
-// dims and inputs of the current call and a buffer per value, allocated
-// for the capacity and cut to the current dims by each kernel.
+// dims and inputs of the current call and a buffer per materialized value,
+// allocated for the capacity (views of the arenas, at the offsets of the
+// buffer plan) and cut to the current dims by each kernel.
 type state struct {
 	training      bool   // dropout drops
 	step          uint64 // seeds dropout
@@ -116,26 +117,20 @@ type state struct {
 	n             int       // dim n
 	x             []float64 // input x
 	y             []int32   // input y
-	v4            []float64 // v4 f64[n,16] matmul models.go:53
-	v5            []float64 // v5 f64[n,16] add models.go:53
-	h1            []float64 // v6 f64[n,16] relu models.go:55
-	v9            []float64 // v9 f64[n,3] matmul models.go:53
-	logits        []float64 // v10 f64[n,3] add models.go:53
-	v11           []float64 // v11 f64[n] softmax_xent models.go:59
-	loss          []float64 // v12 f64[] mean models.go:59
-	dloss         []float64 // v13 f64[] const models.go:59
-	v14           []float64 // v14 f64[] numel models.go:59
-	v15           []float64 // v15 f64[] div models.go:59
-	v17           []float64 // v17 f64[n] broadcast_to models.go:59
-	v18           []float64 // v18 f64[n,3] softmax models.go:59
-	v19           []float64 // v19 f64[n,3] onehot models.go:59
-	v21           []float64 // v21 f64[n,3] broadcast_to models.go:59
-	v22           []float64 // v22 f64[n,3] sub models.go:59
-	dlogits       []float64 // v23 f64[n,3] mul models.go:59
-	dh1           []float64 // v26 f64[n,16] matmul models.go:53
-	v28           []float64 // v28 f64[] const models.go:55
-	v29           []float64 // v29 f64[n,16] gt models.go:55
-	v30           []float64 // v30 f64[n,16] mul models.go:55
+	h1            []float64 // v6 f64[n,16] relu models.go:57
+	logits        []float64 // v10 f64[n,3] add models.go:55
+	v11           []float64 // v11 f64[n] softmax_xent models.go:61
+	loss          []float64 // v12 f64[] mean models.go:61
+	dloss         []float64 // v13 f64[] const models.go:61
+	v14           []float64 // v14 f64[] numel models.go:61
+	v15           []float64 // v15 f64[] div models.go:61
+	v16           []float64 // v16 f64[n,3] softmax models.go:61
+	v17           []float64 // v17 f64[n,3] onehot models.go:61
+	dlogits       []float64 // v20 f64[n,3] mul models.go:61
+	v24           []float64 // v24 f64[] const models.go:57
+	v26           []float64 // v26 f64[n,16] mul models.go:57
+	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
+	colSumsF64    []float64 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -247,27 +242,42 @@ func New(cfg Config) (*Model, error) {
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v4 = make([]float64, cfg.MaxN*16)
-	m.train.v5 = make([]float64, cfg.MaxN*16)
-	m.train.h1 = make([]float64, cfg.MaxN*16)
-	m.train.v9 = make([]float64, cfg.MaxN*3)
-	m.train.logits = make([]float64, cfg.MaxN*3)
-	m.train.v11 = make([]float64, cfg.MaxN)
-	m.train.loss = make([]float64, 1)
 	m.train.dloss = make([]float64, 1)
 	rt.Fill(m.train.dloss, 1)
-	m.train.v14 = make([]float64, 1)
-	m.train.v15 = make([]float64, 1)
-	m.train.v17 = make([]float64, cfg.MaxN)
-	m.train.v18 = make([]float64, cfg.MaxN*3)
-	m.train.v19 = make([]float64, cfg.MaxN*3)
-	m.train.v21 = make([]float64, cfg.MaxN*3)
-	m.train.v22 = make([]float64, cfg.MaxN*3)
-	m.train.dlogits = make([]float64, cfg.MaxN*3)
-	m.train.dh1 = make([]float64, cfg.MaxN*16)
-	m.train.v28 = make([]float64, 1)
-	m.train.v29 = make([]float64, cfg.MaxN*16)
-	m.train.v30 = make([]float64, cfg.MaxN*16)
+	m.train.v24 = make([]float64, 1)
+	{
+		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
+		// r[0]: h1 (16·n elements at offset 0, kernels 0 to 12)
+		// r[1]: logits (3·n elements at offset 4096, kernels 1 to 6)
+		// r[2]: v11 (n elements at offset 4864, kernels 2 to 3)
+		// r[3]: loss (1 elements at offset 9040, kernels 3 to 13)
+		// r[4]: v14, v15, v18 (1 elements at offset 8960, kernels 4 to 9)
+		// r[5]: v16, dlogits (3·n elements at offset 8192, kernels 6 to 12)
+		// r[6]: v17 (3·n elements at offset 4096, kernels 7 to 9)
+		// r[7]: v26 (16·n elements at offset 4096, kernels 12 to 13)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 12},
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 1, End: 6},
+			{Offset: 4864, Elems: cfg.MaxN, Start: 2, End: 3},
+			{Offset: 9040, Elems: 1, Start: 3, End: 13},
+			{Offset: 8960, Elems: 1, Start: 4, End: 9},
+			{Offset: 8192, Elems: cfg.MaxN * 3, Start: 6, End: 12},
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13},
+		}
+		m.train.arenaF64 = make([]float64, rt.Layout(r, 16))
+		m.train.h1 = m.train.arenaF64[r[0].Offset:][:cfg.MaxN*16]
+		m.train.logits = m.train.arenaF64[r[1].Offset:][:cfg.MaxN*3]
+		m.train.v11 = m.train.arenaF64[r[2].Offset:][:cfg.MaxN]
+		m.train.loss = m.train.arenaF64[r[3].Offset:][:1]
+		m.train.v14 = m.train.arenaF64[r[4].Offset:][:1]
+		m.train.v15 = m.train.arenaF64[r[4].Offset:][:1]
+		m.train.v16 = m.train.arenaF64[r[5].Offset:][:cfg.MaxN*3]
+		m.train.dlogits = m.train.arenaF64[r[5].Offset:][:cfg.MaxN*3]
+		m.train.v17 = m.train.arenaF64[r[6].Offset:][:cfg.MaxN*3]
+		m.train.v26 = m.train.arenaF64[r[7].Offset:][:cfg.MaxN*16]
+	}
+	m.train.colSumsF64 = make([]float64, 16)
 	return m, nil
 }
 

@@ -1,0 +1,483 @@
+package codegen
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+	"github.com/dave/jennifer/jen"
+)
+
+// kernelBody emits the body of a kernel of the program: a loop nest for
+// Loop kernels and for Reduce and Gemm kernels with fused values, the
+// value's own code for the others.
+func (k *kctx) kernelBody(kern *passes.Kernel) []jen.Code {
+	switch {
+	case kern.Kind == passes.KernelLoop:
+		return k.fusedLoop(kern)
+	case kern.Kind == passes.KernelReduce && len(kern.Values) > 1:
+		return k.fusedReduce(kern)
+	case kern.Kind == passes.KernelGemm && len(kern.Values) > 1:
+		return k.fusedGemm(kern)
+	}
+	k.v = kern.Root
+	return k.body()
+}
+
+// operand is a buffer that a loop nest reads or writes.
+type operand struct {
+	buf  *jen.Statement // the buffer cut to its length: the product of the nest's dims it varies along
+	name string         // the local of its view (re-cut at each loop level)
+	elem string         // the local its element is loaded into ("": not loaded)
+	pres []bool         // by dim of the nest's shape: whether it varies along that dim
+}
+
+// nest is a loop nest over a shape. Dims of size 1 are dropped and
+// adjacent dims along which every operand either varies or is broadcast
+// are merged into one loop, so common cases are one flat loop, or (a bias
+// added to a batch) two loops without any division. Each operand is
+// viewed at every level as the part of it the inner loops cover, and its
+// element loaded at the innermost level along which it varies (outside
+// every loop if it is broadcast along all of them).
+type nest struct {
+	k     *kctx
+	shape ir.Shape
+	ops   []*operand
+	// split > 0 forces a loop boundary before dim split (the dims from
+	// split on are a row: a reduction's last axis, a GEMM's columns).
+	split int
+	// hooks: rowPre and rowPost run around the loops of each row (around
+	// the whole nest when split is 0).
+	hooks           bool
+	rowPre, rowPost []jen.Code
+	pre, post       []jen.Code // before the loops (after the views and hoisted loads), after them
+	body            []jen.Code // per element, after the loads; the index is i
+}
+
+func presence(arg ir.Shape, out ir.Shape) []bool {
+	r := len(out)
+	pres := make([]bool, r)
+	for d := range out {
+		j := d - (r - len(arg))
+		pres[d] = j >= 0 && arg[j] == out[d]
+	}
+	return pres
+}
+
+func allTrue(n int) []bool {
+	r := make([]bool, n)
+	for i := range r {
+		r[i] = true
+	}
+	return r
+}
+
+func (n *nest) emit() []jen.Code {
+	k := n.k
+	type group struct {
+		dims []ir.Dim
+		pres []bool // by operand
+		row  bool
+	}
+	var groups []group
+	for d, dim := range n.shape {
+		if dim == ir.Static(1) {
+			continue
+		}
+		pres := make([]bool, len(n.ops))
+		for i, o := range n.ops {
+			pres[i] = o.pres[d]
+		}
+		row := (n.split > 0 || n.hooks) && d >= n.split
+		if l := len(groups) - 1; l >= 0 && groups[l].row == row && slices.Equal(groups[l].pres, pres) {
+			groups[l].dims = append(groups[l].dims, dim)
+			continue
+		}
+		groups = append(groups, group{[]ir.Dim{dim}, pres, row})
+	}
+	rowSide := n.split > 0 || n.hooks
+	if len(groups) == 0 || (rowSide && !groups[len(groups)-1].row) {
+		// A row (or a nest) of one element: one iteration.
+		groups = append(groups, group{nil, allTrue(len(n.ops)), rowSide})
+	}
+	m := len(groups)
+	innerStart := m
+	for g := range groups {
+		if groups[g].row {
+			innerStart = g
+			break
+		}
+	}
+	last := make([]int, len(n.ops))
+	for i := range n.ops {
+		last[i] = -1
+		for g := range groups {
+			if groups[g].pres[i] {
+				last[i] = g
+			}
+		}
+	}
+	// rest(i, g): the dims of operand i in groups g.., the length of its
+	// view inside loop g.
+	rest := func(i, g int) []ir.Dim {
+		var ds []ir.Dim
+		for h := g; h < m; h++ {
+			if groups[h].pres[i] {
+				ds = append(ds, groups[h].dims...)
+			}
+		}
+		return ds
+	}
+	load := func(i int, idx jen.Code) jen.Code {
+		return jen.Id(n.ops[i].elem).Op(":=").Id(n.ops[i].name).Index(idx)
+	}
+
+	// The innermost loop.
+	var inner []jen.Code
+	rangeOver := ""
+	for i, o := range n.ops {
+		if last[i] == m-1 {
+			if o.elem != "" {
+				inner = append(inner, load(i, jen.Id("i")))
+			}
+			if rangeOver == "" {
+				rangeOver = o.name
+			}
+		}
+	}
+	inner = append(inner, n.body...)
+	var loop *jen.Statement
+	var code []jen.Code
+	if rangeOver != "" {
+		loop = jen.For(jen.Id("i").Op(":=").Range().Id(rangeOver)).Block(inner...)
+		// Cut the other operands of the loop to its length, so that the
+		// compiler drops their bounds checks.
+		var views, vals []jen.Code
+		for i, o := range n.ops {
+			if last[i] == m-1 && o.name != rangeOver {
+				views = append(views, jen.Id(o.name))
+				vals = append(vals, jen.Id(o.name).Index(jen.Empty(), jen.Len(jen.Id(rangeOver))))
+			}
+		}
+		if len(views) > 0 {
+			code = append(code, jen.List(views...).Op("=").List(vals...))
+		}
+	} else {
+		loop = jen.For(jen.Id("i").Op(":=").Lit(0), jen.Id("i").Op("<").Add(k.prod(groups[m-1].dims)), jen.Id("i").Op("++")).Block(inner...)
+	}
+	code = append(code, loop)
+	wrapRow := func(l []jen.Code) []jen.Code {
+		var r []jen.Code
+		r = append(r, n.rowPre...)
+		r = append(r, l...)
+		return append(r, n.rowPost...)
+	}
+	if n.hooks && innerStart == m-1 {
+		code = wrapRow(code)
+	}
+	for g := m - 2; g >= 0; g-- {
+		iv := fmt.Sprintf("i%d", g)
+		var body []jen.Code
+		var views, vals, loads []jen.Code
+		for i, o := range n.ops {
+			if !groups[g].pres[i] {
+				continue
+			}
+			l := k.prod(rest(i, g+1))
+			views = append(views, jen.Id(o.name))
+			vals = append(vals, jen.Id(o.name).Index(jen.Id(iv).Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(rest(i, g+1))))
+			if last[i] == g && o.elem != "" {
+				loads = append(loads, load(i, jen.Lit(0)))
+			}
+		}
+		if len(views) > 0 {
+			body = append(body, jen.List(views...).Op(":=").List(vals...))
+		}
+		body = append(body, loads...)
+		body = append(body, code...)
+		var l jen.Code = jen.For(jen.Id(iv).Op(":=").Lit(0), jen.Id(iv).Op("<").Add(k.prod(groups[g].dims)), jen.Id(iv).Op("++")).Block(body...)
+		code = []jen.Code{l}
+		if n.hooks && innerStart == g {
+			code = wrapRow(code)
+		}
+	}
+	// The top level: the operands' views, the loads of operands broadcast
+	// along every loop.
+	var top []jen.Code
+	var views, vals []jen.Code
+	for _, o := range n.ops {
+		views = append(views, jen.Id(o.name))
+		vals = append(vals, o.buf)
+	}
+	if len(views) > 0 {
+		top = append(top, jen.List(views...).Op(":=").List(vals...))
+	}
+	for i, o := range n.ops {
+		if last[i] < 0 && o.elem != "" {
+			top = append(top, load(i, jen.Lit(0)))
+		}
+	}
+	top = append(top, n.pre...)
+	top = append(top, code...)
+	return append(top, n.post...)
+}
+
+// elementwiseValues emits, for each elementwise value of vals (in order),
+// the local v<ID> := its formula over its arguments' locals (names). It
+// adds the read operands of the arguments computed outside the kernel
+// (scalar constants become literals) to n.
+func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]string) []jen.Code {
+	var code []jen.Code
+	for _, v := range vals {
+		args := make([]string, len(v.Args))
+		for i, a := range v.Args {
+			if names[a] == "" {
+				k.readOperand(n, a, names)
+			}
+			args[i] = names[a]
+		}
+		elem := goType(v.Type.DType)
+		var val *jen.Statement
+		if v.Op.Name == "convert" {
+			val = jen.Id(elem).Call(jen.Id(args[0]))
+		} else {
+			ep := &exprPrinter{elem: elem, args: args, attrs: v.Attrs}
+			val = ep.root(v.Op.Expr())
+			if ep.err != nil {
+				k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
+			}
+		}
+		name := v.Ref()
+		names[v] = name
+		code = append(code, jen.Id(name).Op(":=").Add(val))
+	}
+	return code
+}
+
+// readOperand makes a read of a (computed outside the kernel) available
+// as names[a]: a hoisted literal for a scalar constant, else the element
+// of a new operand.
+func (k *kctx) readOperand(n *nest, a *ir.Value, names map[*ir.Value]string) {
+	if a.Op.Name == "const" && len(a.Type.Shape) == 0 {
+		name := "c" + a.Ref()[1:]
+		n.pre = append(n.pre, jen.Id(name).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
+		names[a] = name
+		return
+	}
+	i := len(n.ops)
+	o := &operand{buf: k.slice(a), name: fmt.Sprintf("a%d", i), elem: fmt.Sprintf("x%d", i), pres: presence(a.Type.Shape, n.shape)}
+	n.ops = append(n.ops, o)
+	names[a] = o.elem
+}
+
+// writeOperand adds an operand of the nest's shape that the body stores
+// into.
+func (k *kctx) writeOperand(n *nest, buf *jen.Statement, prefix string) string {
+	name := fmt.Sprintf("%s%d", prefix, len(n.ops))
+	n.ops = append(n.ops, &operand{buf: buf, name: name, pres: allTrue(len(n.shape))})
+	return name
+}
+
+// fusedLoop emits a Loop kernel: one loop nest over the root's shape that
+// computes every value of the kernel in registers and stores the
+// materialized ones.
+func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
+	n := &nest{k: k, shape: kern.Root.Type.Shape}
+	names := map[*ir.Value]string{}
+	n.body = k.elementwiseValues(n, kern.Values, names)
+	for _, v := range kern.Materialized {
+		o := k.writeOperand(n, k.slice(v), "o")
+		n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[v]))
+	}
+	return n.emit()
+}
+
+// fusedReduce emits a Reduce kernel with elementwise producers: one sweep
+// over the reduction's argument that computes the producers in registers
+// (storing the materialized ones) and accumulates each row (the last axis,
+// or everything) in float64, as rt.Reduce does. logsumexp and softmax
+// cross-entropy keep the row's arguments in a scratch row and softmax and
+// log_softmax in the output row, which rt then finishes (their second
+// sweep, over a row in cache).
+func (k *kctx) fusedReduce(kern *passes.Kernel) []jen.Code {
+	root := kern.Root
+	x := root.Args[0]
+	shape := x.Type.Shape
+	r := len(shape)
+	n := &nest{k: k, shape: shape, hooks: true, split: max(r-1, 0)}
+	if axes := root.Attrs.Ints("axes"); root.Op.Name != "softmax_xent" && len(axes) == r && r > 1 && root.Op.Name != "softmax" && root.Op.Name != "log_softmax" {
+		n.split = 0 // over every axis: the whole nest is one row
+	}
+	names := map[*ir.Value]string{}
+	var vals []*ir.Value
+	for _, v := range kern.Values {
+		if v != root {
+			vals = append(vals, v)
+		}
+	}
+	n.body = k.elementwiseValues(n, vals, names)
+	if names[x] == "" {
+		k.readOperand(n, x, names)
+	}
+	for _, v := range kern.Materialized {
+		if v != root {
+			o := k.writeOperand(n, k.slice(v), "o")
+			n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[v]))
+		}
+	}
+	elem := goType(root.Type.DType)
+	rowLen := k.prod(shape[n.split:])
+	rowPres := make([]bool, r) // varies along the row's dims
+	outPres := make([]bool, r) // varies along the other dims
+	for d := range shape {
+		rowPres[d] = d >= n.split
+		outPres[d] = d < n.split
+	}
+	perRow := func(buf *jen.Statement, prefix string) string {
+		name := fmt.Sprintf("%s%d", prefix, len(n.ops))
+		n.ops = append(n.ops, &operand{buf: buf, name: name, pres: outPres})
+		return name
+	}
+	scratchRow := func() string {
+		f := k.useScratch("row", root.Args[0].Type.DType, k.p.capProd(shape[n.split:]))
+		name := fmt.Sprintf("sc%d", len(n.ops))
+		n.ops = append(n.ops, &operand{buf: jen.Id("s").Dot(f).Index(jen.Empty(), rowLen.Clone()), name: name, pres: rowPres})
+		n.body = append(n.body, jen.Id(name).Index(jen.Id("i")).Op("=").Id(names[x]))
+		return name
+	}
+	xv := jen.Float64().Call(jen.Id(names[x]))
+	switch root.Op.Name {
+	case "sum", "mean", "max", "min":
+		d := perRow(k.slice(root), "d")
+		var init *jen.Statement
+		switch root.Op.Name {
+		case "sum", "mean":
+			init = jen.Lit(0.0)
+			n.body = append(n.body, jen.Id("acc").Op("+=").Add(xv))
+		case "max":
+			init = jen.Qual("math", "Inf").Call(jen.Lit(-1))
+			n.body = append(n.body, jen.Id("acc").Op("=").Id("max").Call(jen.Id("acc"), xv))
+		case "min":
+			init = jen.Qual("math", "Inf").Call(jen.Lit(1))
+			n.body = append(n.body, jen.Id("acc").Op("=").Id("min").Call(jen.Id("acc"), xv))
+		}
+		n.rowPre = []jen.Code{jen.Id("acc").Op(":=").Add(init)}
+		val := jen.Id("acc")
+		if root.Op.Name == "mean" {
+			val = jen.Id("acc").Op("/").Float64().Call(rowLen.Clone())
+		}
+		n.rowPost = []jen.Code{jen.Id(d).Index(jen.Lit(0)).Op("=").Id(elem).Call(val)}
+	case "logsumexp":
+		d := perRow(k.slice(root), "d")
+		sc := scratchRow()
+		n.rowPost = []jen.Code{jen.Qual(rtPath, "Reduce").Call(jen.Qual(rtPath, "LogSumExp"), jen.Id(d), jen.Id(sc), jen.Lit(1), rowLen.Clone(), jen.Lit(1))}
+	case "softmax", "log_softmax":
+		o := k.writeOperand(n, k.slice(root), "o")
+		n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[x]))
+		fn := map[string]string{"softmax": "Softmax", "log_softmax": "LogSoftmax"}[root.Op.Name]
+		// In place: rt's softmax reads each element before writing it.
+		n.rowPost = []jen.Code{jen.Qual(rtPath, fn).Call(jen.Id(o), jen.Id(o), jen.Lit(1), rowLen.Clone(), jen.Lit(1))}
+	case "softmax_xent":
+		y := root.Args[1]
+		d := perRow(k.slice(root), "d")
+		lab := perRow(k.slice(y), "lab")
+		sc := scratchRow()
+		n.pre = append(n.pre, jen.Id("r").Op(":=").Lit(0))
+		n.rowPost = []jen.Code{
+			jen.If(jen.Qual(rtPath, "SoftmaxXent").Call(jen.Id(d), jen.Id(sc), jen.Id(lab), jen.Lit(1), rowLen.Clone()).Op(">=").Lit(0)).Block(
+				jen.Return(k.indexError(y, jen.Id("r"), rowLen.Clone(), "class labels of softmax_xent")),
+			),
+			jen.Id("r").Op("++"),
+		}
+	default:
+		k.p.fail(fmt.Errorf("internal error: reduce kernel rooted at %s", root))
+	}
+	return n.emit()
+}
+
+// fusedGemm emits a Gemm kernel with an epilogue: one GEMM call over the
+// whole product, then one pass over it while it is still largely in cache.
+// The product is written into the buffer of a value of its shape that the
+// kernel stores, and the pass reads each element, computes the epilogue
+// (and its producers) in registers, stores the materialized values over
+// it, and accumulates column sums (the bias gradient) in float64, in row
+// order, as rt.Reduce does. Computing the GEMM by panels of rows, each
+// followed by its epilogue, measured twice as slow (the GEMM repacks op(B)
+// per panel and splits less work over the threads), and so did
+// kernels.SgemmBias's tile-level bias+ReLU on the benchmark models (L:
+// 6.6 ms against 6.1 ms per train step, M: 1.05 against 1.02 ms; its ReLU
+// branches on each element where this pass computes max(x, 0)).
+func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
+	m := kern.Root
+	isColSum := func(v *ir.Value) bool { return v != m && !v.Type.Shape.Equal(m.Type.Shape) }
+	var c *jen.Statement
+	var target *ir.Value
+	if slices.Contains(kern.Materialized, m) {
+		target = m
+	} else {
+		for _, v := range kern.Materialized {
+			if !isColSum(v) && v.Type.Equal(m.Type) {
+				target = v
+			}
+		}
+	}
+	if target != nil {
+		c = k.slice(target)
+	} else {
+		f := k.useScratch("product", m.Type.DType, k.p.capProd(m.Type.Shape))
+		c = jen.Id("s").Dot(f).Index(jen.Empty(), k.prod(m.Type.Shape))
+	}
+	code := k.matmul(c.Clone())
+	n := &nest{k: k, shape: m.Type.Shape}
+	names := map[*ir.Value]string{}
+	o := &operand{buf: c.Clone(), name: "p0", elem: "x0", pres: allTrue(len(m.Type.Shape))}
+	n.ops = append(n.ops, o)
+	names[m] = o.elem
+	var vals, colSums []*ir.Value
+	for _, v := range kern.Values {
+		switch {
+		case v == m:
+		case isColSum(v):
+			colSums = append(colSums, v)
+		default:
+			vals = append(vals, v)
+		}
+	}
+	n.body = k.elementwiseValues(n, vals, names)
+	for _, v := range kern.Materialized {
+		if v != m && !isColSum(v) {
+			w := k.writeOperand(n, k.slice(v), "o")
+			n.body = append(n.body, jen.Id(w).Index(jen.Id("i")).Op("=").Id(names[v]))
+		}
+	}
+	if len(colSums) > 0 {
+		s := m.Type.Shape
+		n.split = 1
+		cols := k.prod(s[1:])
+		size := k.p.capProd(s[1:])
+		if len(colSums) > 1 {
+			size = size.Op("*").Lit(len(colSums))
+		}
+		f := k.useScratch("colSums", ir.F64, size)
+		for j, v := range colSums {
+			name := fmt.Sprintf("cs%d", len(n.ops))
+			buf := jen.Id("s").Dot(f).Index(jen.Lit(j).Op("*").Add(cols.Clone()), jen.Empty()).Index(jen.Empty(), cols.Clone())
+			if j == 0 {
+				buf = jen.Id("s").Dot(f).Index(jen.Empty(), cols.Clone())
+			}
+			n.ops = append(n.ops, &operand{buf: buf, name: name, pres: []bool{false, true}})
+			n.pre = append(n.pre, jen.Clear(jen.Id(name)))
+			n.body = append(n.body, jen.Id(name).Index(jen.Id("i")).Op("+=").Float64().Call(jen.Id(names[v.Args[0]])))
+			elem := goType(v.Type.DType)
+			val := jen.Id("a")
+			if v.Op.Name == "mean" {
+				val = jen.Id("a").Op("/").Float64().Call(k.prod(s[:1]))
+			}
+			n.post = append(n.post, jen.For(jen.List(jen.Id("j"), jen.Id("a")).Op(":=").Range().Id(name)).Block(
+				k.slice(v).Index(jen.Id("j")).Op("=").Id(elem).Call(val),
+			))
+		}
+	}
+	return append(code, jen.Block(n.emit()...))
+}

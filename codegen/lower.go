@@ -1,0 +1,307 @@
+package codegen
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+	"github.com/dave/jennifer/jen"
+)
+
+// kinfo is one generated kernel method: a kernel of the program (the same
+// kernel of Forward and Predict is emitted once).
+type kinfo struct {
+	k        *passes.Kernel
+	name     string // method of state
+	sig      string // identity: kind, values, materialized values
+	body     []jen.Code
+	fallible bool
+}
+
+// scratchBuf is a buffer of a state outside the arenas, for kernels that
+// need working space: the row of a fused logsumexp or softmax cross-entropy,
+// the float64 column sums of a GEMM epilogue, the product of a GEMM whose
+// kernel materializes no value of its shape.
+type scratchBuf struct {
+	field string
+	dtype ir.DType
+	sizes []*jen.Statement // elements at capacity (from cfg): the largest is allocated
+	train bool             // needed by a kernel of Forward or Backward
+	pred  bool             // needed by a kernel of Predict
+}
+
+// lower takes the program's kernels and buffers: a state field for every
+// materialized value (a view of the arena), and the kernel methods.
+func (p *plan) lower(prog *passes.Program) {
+	p.prog = prog
+	g := p.g
+	materialized := func(v *ir.Value) bool {
+		return v.Op.Name != "reshape" && (prog.Plan.Of[v] != nil || prog.PredictPlan.Of[v] != nil)
+	}
+	// A gradient stored straight into its Grads field needs its value
+	// materialized by Backward; any other is copied there.
+	for i, gi := range p.grads {
+		if gi.v == nil || gi.copy {
+			continue
+		}
+		root := gi.v
+		for root.Op.Name == "reshape" {
+			root = root.Args[0]
+		}
+		if prog.Plan.Of[root] == nil {
+			p.vals[root.ID].grad = ""
+			p.grads[i].copy = true
+		}
+	}
+	for _, v := range g.Values {
+		vi := p.vals[v.ID]
+		if vi.field != "" || vi.grad != "" || vi.param != "" {
+			continue
+		}
+		if materialized(v) || (v.Op.Name == "const" && (p.inTrain[v.ID] || p.inPredict[v.ID])) {
+			vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
+		}
+	}
+	bySig := map[string]*kinfo{}
+	list := func(ks []*passes.Kernel, pred bool) []*kinfo {
+		var r []*kinfo
+		for _, k := range ks {
+			if k.Kind == passes.KernelAlias {
+				continue
+			}
+			sig := kernelSig(k)
+			ki := bySig[sig]
+			if ki == nil {
+				ki = &kinfo{k: k, sig: sig, name: p.kernelNames.get("compute"+exported(sanitize(kernelLabel(k))), k.Root.Ref())}
+				bySig[sig] = ki
+				p.kernels = append(p.kernels, ki)
+				kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki}
+				body := kc.kernelBody(k)
+				var pre []jen.Code
+				for _, d := range p.dims {
+					if kc.used[d.name] {
+						pre = append(pre, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
+					}
+				}
+				ki.fallible = kc.fallible
+				if ki.fallible {
+					body = append(body, jen.Return(jen.Nil()))
+				}
+				ki.body = append(pre, body...)
+			}
+			for i := range p.scratch {
+				if slices.Contains(p.kscratch[ki], p.scratch[i].field) {
+					if pred {
+						p.scratch[i].pred = true
+					} else {
+						p.scratch[i].train = true
+					}
+				}
+			}
+			r = append(r, ki)
+		}
+		return r
+	}
+	p.kscratch = map[*kinfo][]string{}
+	p.forward = list(prog.Forward, false)
+	p.backward = list(prog.Backward, false)
+	p.predict = list(prog.Predict, true)
+}
+
+// useScratch returns the field of a scratch buffer of dtype d (one per
+// purpose and dtype, shared by the kernels), at least size elements.
+func (k *kctx) useScratch(purpose string, d ir.DType, size *jen.Statement) string {
+	p := k.p
+	name := purpose + strings.ToUpper(d.String())
+	var sb *scratchBuf
+	for i := range p.scratch {
+		if p.scratch[i].field == name {
+			sb = &p.scratch[i]
+		}
+	}
+	if sb == nil {
+		p.scratch = append(p.scratch, scratchBuf{field: name, dtype: d})
+		sb = &p.scratch[len(p.scratch)-1]
+	}
+	sb.sizes = append(sb.sizes, size)
+	if !slices.Contains(p.kscratch[k.kern], name) {
+		p.kscratch[k.kern] = append(p.kscratch[k.kern], name)
+	}
+	return name
+}
+
+func kernelSig(k *passes.Kernel) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", k.Kind)
+	for _, vs := range [][]*ir.Value{k.Values, k.Materialized, k.Epilogue} {
+		b.WriteString(" |")
+		for _, v := range vs {
+			fmt.Fprintf(&b, " %d", v.ID)
+		}
+	}
+	return b.String()
+}
+
+// kernelLabel names a kernel after the values it stores: the last named
+// materialized value, else its root if named, else its last materialized
+// value.
+func kernelLabel(k *passes.Kernel) string {
+	for i := len(k.Materialized) - 1; i >= 0; i-- {
+		if k.Materialized[i].Name != "" {
+			return k.Materialized[i].Name
+		}
+	}
+	if k.Root.Name != "" || len(k.Materialized) == 0 {
+		return k.Root.Label()
+	}
+	return k.Materialized[len(k.Materialized)-1].Label()
+}
+
+// kernelDoc is the comment of a kernel method: what it is, then the IR of
+// its values.
+func kernelDoc(ki *kinfo) []string {
+	k := ki.k
+	var stores []string
+	for _, v := range k.Materialized {
+		stores = append(stores, v.Label())
+	}
+	article := "a"
+	if k.Kind == passes.KernelOpaque || k.Kind == passes.KernelAlias {
+		article = "an"
+	}
+	what := fmt.Sprintf("%s is %s %s kernel", ki.name, article, k.Kind)
+	switch {
+	case len(k.Values) > 1:
+		what += fmt.Sprintf(" fusing %d values; it stores %s.", len(k.Values), strings.Join(stores, ", "))
+	default:
+		what += "."
+	}
+	lines := []string{what}
+	for _, v := range k.Values {
+		lines = append(lines, "\t"+v.String())
+	}
+	return lines
+}
+
+func arenaField(d ir.DType) string { return "arena" + strings.ToUpper(d.String()) }
+
+// arenaDTypes lists the dtypes of the arenas of either state, in dtype order.
+func (p *plan) arenaDTypes() []ir.DType {
+	var ds []ir.DType
+	for _, bp := range []*passes.BufferPlan{p.prog.Plan, p.prog.PredictPlan} {
+		for _, b := range p.arenaBuffers(bp) {
+			if !slices.Contains(ds, b.DType) {
+				ds = append(ds, b.DType)
+			}
+		}
+	}
+	slices.Sort(ds)
+	return ds
+}
+
+// arenaBuffers lists the buffers of a plan that generated code places in
+// the arena: all but those of gradients stored straight into Grads.
+func (p *plan) arenaBuffers(bp *passes.BufferPlan) []*passes.Buffer {
+	var r []*passes.Buffer
+	for _, b := range bp.Buffers {
+		if slices.ContainsFunc(b.Values, func(v *ir.Value) bool { return v.Op.Name != "reshape" && p.vals[v.ID].field != "" }) {
+			r = append(r, b)
+		}
+	}
+	return r
+}
+
+// allocStates emits New's allocation of the two states: constant fills,
+// then per dtype one arena holding the plan's buffers, each materialized
+// value a view of its buffer's region, then the kernels' scratch space.
+func (p *plan) allocStates() []jen.Code {
+	var body []jen.Code
+	for _, st := range []struct {
+		name string
+		in   []bool
+		bp   *passes.BufferPlan
+		what string
+	}{{"train", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)"}, {"pred", p.inPredict, p.prog.PredictPlan, "inference (Predict)"}} {
+		s := func() *jen.Statement { return jen.Id("m").Dot(st.name) }
+		for _, v := range p.g.Values {
+			vi := p.vals[v.ID]
+			if v.Op.Name != "const" || vi.field == "" || !st.in[v.ID] {
+				continue
+			}
+			buf := s().Dot(vi.field)
+			body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
+			if v.Attrs.Float("value") != 0 {
+				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
+			}
+		}
+		bufs := p.arenaBuffers(st.bp)
+		for _, d := range p.arenaDTypes() {
+			var regions, views []jen.Code
+			var doc []jen.Code
+			i := 0
+			for _, b := range bufs {
+				if b.DType != d {
+					continue
+				}
+				var names []string
+				for _, v := range b.Values {
+					names = append(names, v.Label())
+					vi := p.vals[v.ID]
+					if v.Op.Name == "reshape" || vi.field == "" {
+						continue
+					}
+					views = append(views, s().Dot(vi.field).Op("=").Add(s().Dot(arenaField(d))).
+						Index(jen.Id("r").Index(jen.Lit(i)).Dot("Offset"), jen.Empty()).Index(jen.Empty(), p.capProd(v.Type.Shape)))
+				}
+				doc = append(doc, jen.Comment(fmt.Sprintf("r[%d]: %s (%s elements at offset %d, kernels %d to %d)", i, strings.Join(names, ", "), b.Size, b.Offset, b.Start, b.End)))
+				regions = append(regions, jen.Line().Values(
+					jen.Id("Offset").Op(":").Lit(int(b.Offset)), jen.Id("Elems").Op(":").Add(p.capProd(b.Values[0].Type.Shape)),
+					jen.Id("Start").Op(":").Lit(b.Start), jen.Id("End").Op(":").Lit(b.End)))
+				i++
+			}
+			if i == 0 {
+				continue
+			}
+			block := []jen.Code{jen.Comment(fmt.Sprintf("The %v arena of %s, as planned for capacity %s:", d, st.what, capText(p.g.Dims, st.bp.Capacity)))}
+			block = append(block, doc...)
+			block = append(block,
+				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Values(append(regions, jen.Line())...),
+				s().Dot(arenaField(d)).Op("=").Make(p.sliceType(d), jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign))))
+			block = append(block, views...)
+			body = append(body, jen.Block(block...))
+		}
+		for _, sb := range p.scratch {
+			if st.name == "train" && !sb.train || st.name == "pred" && !sb.pred {
+				continue
+			}
+			size := sb.sizes[0]
+			if len(sb.sizes) > 1 {
+				var xs []jen.Code
+				for _, x := range sb.sizes {
+					xs = append(xs, x)
+				}
+				size = jen.Id("max").Call(xs...)
+			}
+			body = append(body, s().Dot(sb.field).Op("=").Make(p.sliceType(sb.dtype), size))
+		}
+	}
+	return body
+}
+
+// capText prints the capacity of each dim a plan was made for.
+func capText(dims []string, c map[string]int) string {
+	if len(dims) == 0 {
+		return "(no symbolic dims)"
+	}
+	var parts []string
+	for _, d := range dims {
+		n, ok := c[d]
+		if !ok {
+			n = passes.DefaultCapacity
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", d, n))
+	}
+	return strings.Join(parts, ", ")
+}
