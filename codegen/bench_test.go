@@ -8,10 +8,13 @@ import (
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l0"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lg"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m0"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/mg"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s0"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/sg"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -73,6 +76,43 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// BenchmarkTrainStepGemm compares the generated train step (every pass on)
+// with runtime/kernels' GEMM and with gonum's, in one run:
+//
+//	go test -run='^$' -bench=TrainStepGemm -count=6 ./codegen/ | benchstat -col /gemm -
+func BenchmarkTrainStepGemm(b *testing.B) {
+	for _, spec := range benchmodels.Specs {
+		rng := rand.New(rand.NewPCG(1, 2))
+		x64 := make([]float64, spec.Batch*spec.Layers[0])
+		for i := range x64 {
+			x64[i] = rng.Float64()
+		}
+		y := make([]int32, spec.Batch)
+		for i := range y {
+			y[i] = int32(rng.IntN(spec.Layers[len(spec.Layers)-1]))
+		}
+		x32 := make([]float32, len(x64))
+		for i, v := range x64 {
+			x32[i] = float32(v)
+		}
+		name := map[string]string{"s": "S", "m": "M", "l": "L"}[spec.Name]
+		for _, gemm := range []string{"gonum", "bpgen"} {
+			pkg := spec.Name
+			if gemm == "gonum" {
+				pkg += "g"
+			}
+			b.Run(name+"/gemm="+gemm, func(b *testing.B) {
+				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
+				step() // grows the GEMM's packing workspaces
+				b.ReportAllocs()
+				for b.Loop() {
+					step()
+				}
+			})
+		}
+	}
+}
+
 func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float64, y []int32) func() {
 	fail := func(err error) {
 		if err != nil {
@@ -109,6 +149,21 @@ func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float6
 		mdl, err := l0.New(l0.Config{MaxN: n, Seed: 1, Optimizer: l0.Optimizer{LR: 0.1}})
 		fail(err)
 		in := l0.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "sg":
+		mdl, err := sg.New(sg.Config{MaxN: n, Seed: 1, Optimizer: sg.Optimizer{LR: 0.1}})
+		fail(err)
+		in := sg.Inputs{X: x64, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "mg":
+		mdl, err := mg.New(mg.Config{MaxN: n, Seed: 1, Optimizer: mg.Optimizer{LR: 0.1}})
+		fail(err)
+		in := mg.Inputs{X: x32, Y: y, N: n}
+		return func() { _, err := mdl.TrainStep(in); fail(err) }
+	case "lg":
+		mdl, err := lg.New(lg.Config{MaxN: n, Seed: 1, Optimizer: lg.Optimizer{LR: 0.1}})
+		fail(err)
+		in := lg.Inputs{X: x32, Y: y, N: n}
 		return func() { _, err := mdl.TrainStep(in); fail(err) }
 	}
 	b.Fatalf("no model %s", name)

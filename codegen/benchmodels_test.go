@@ -14,16 +14,15 @@ import (
 // TestBenchModelsFresh regenerates the benchmark models' packages in
 // memory and fails on any byte of difference from the checked-in ones
 // (-update rewrites them): s, m and l compiled with every pass on, s0, m0
-// and l0 with every optional pass off.
+// and l0 with every optional pass off, sg, mg and lg with every pass on but
+// gonum's GEMM (the path runtime/kernels replaces).
 func TestBenchModelsFresh(t *testing.T) {
 	for _, s := range benchmodels.Specs {
-		for _, on := range []bool{true, false} {
-			name := s.Name
-			if !on {
-				name += "0"
-			}
-			files := emitBenchModel(t, s, name, on)
-			again := emitBenchModel(t, s, name, on)
+		for _, variant := range []string{"", "0", "g"} {
+			name := s.Name + variant
+			on, gemm := variant != "0", map[bool]string{true: "gonum", false: ""}[variant == "g"]
+			files := emitBenchModel(t, s, name, on, gemm)
+			again := emitBenchModel(t, s, name, on, gemm)
 			if !bytes.Equal(bundle(files), bundle(again)) {
 				t.Errorf("%s: generating twice gives different bytes", name)
 			}
@@ -54,8 +53,9 @@ func TestBenchModelsFresh(t *testing.T) {
 }
 
 // emitBenchModel compiles a benchmark model with every pass on, or every
-// optional pass off, and generates its package.
-func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool) map[string][]byte {
+// optional pass off, and generates its package with the given GEMM ("" for
+// runtime/kernels).
+func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool, gemm string) map[string][]byte {
 	t.Helper()
 	g, err := dsl.Build("benchmodels."+s.Name, s.Model())
 	if err != nil {
@@ -69,7 +69,7 @@ func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool) map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := EmitProgram(prog, Options{Package: name, Source: "benchmodels." + s.Name})
+	files, err := EmitProgram(prog, Options{Package: name, Source: "benchmodels." + s.Name, Gemm: gemm})
 	if err != nil {
 		t.Fatal(err)
 	}
