@@ -19,6 +19,15 @@ type ProgramStats struct {
 	ArenaBytes, NaiveBytes, PredictArenaBytes int64
 	InPlace                                   int
 	Capacity                                  map[string]int
+	// ArenaFormula is the training arena's bytes as a function of the
+	// model's symbolic dim, a·n + b, when the model has exactly one and
+	// planning at 1, 2 and 3 times its capacity fits that line exactly
+	// (it does unless the packing changes shape with the size); "" otherwise.
+	ArenaFormula string
+	// ArenaBySize is the training arena's bytes planned at a quarter, half
+	// and all of the capacity of the model's one symbolic dim (shown when
+	// the arena is not one line: best fit packs differently as sizes grow).
+	ArenaBySize [][2]int64
 }
 
 func programStats(p *Program) *ProgramStats {
@@ -41,7 +50,39 @@ func programStats(p *Program) *ProgramStats {
 	if p.PredictPlan != nil {
 		st.PredictArenaBytes = p.PredictPlan.ArenaBytes
 	}
+	st.ArenaFormula, st.ArenaBySize = arenaFormula(p, st.Capacity)
 	return st
+}
+
+// arenaFormula fits the training arena's bytes to a·n + b by planning at
+// 1, 2 and 3 times the capacity of the model's one symbolic dim.
+func arenaFormula(p *Program, capacity map[string]int) (string, [][2]int64) {
+	g := p.Graph
+	if p.Plan == nil || len(g.Dims) != 1 {
+		return "", nil
+	}
+	dim := g.Dims[0]
+	c := int64(capacity[dim])
+	timeline := append(slices.Clone(p.Forward), p.Backward...)
+	at := func(n int64) int64 {
+		return planBuffers(g, timeline, map[string]int{dim: int(n)}, p.Plan.Packed).ArenaBytes
+	}
+	var bytes [3]int64
+	for k := range bytes {
+		bytes[k] = at(c * int64(k+1))
+	}
+	a := (bytes[1] - bytes[0]) / c
+	b := bytes[0] - a*c
+	if a*c == bytes[1]-bytes[0] && bytes[2] == a*3*c+b {
+		return fmt.Sprintf("%d·%s + %d", a, dim, b), nil
+	}
+	var table [][2]int64
+	for _, n := range []int64{c / 4, c / 2, c} {
+		if n > 0 {
+			table = append(table, [2]int64{n, at(n)})
+		}
+	}
+	return "", table
 }
 
 // String prints the report for people (bpgen -explain): values (and
@@ -79,6 +120,15 @@ func (r *Report) String() string {
 		}
 		fmt.Fprintf(&b, "arena at capacity %s: %d B for training (one buffer per value: %d B, %d in place), %d B for predict\n",
 			strings.Join(caps, " "), s.ArenaBytes, s.NaiveBytes, s.InPlace, s.PredictArenaBytes)
+		if s.ArenaFormula != "" {
+			fmt.Fprintf(&b, "training arena as a function of the batch: %s bytes\n", s.ArenaFormula)
+		} else if len(s.ArenaBySize) > 0 {
+			var parts []string
+			for _, e := range s.ArenaBySize {
+				parts = append(parts, fmt.Sprintf("%d B at %d", e[1], e[0]))
+			}
+			fmt.Fprintf(&b, "training arena by batch (piecewise linear: best fit packs differently as sizes grow): %s\n", strings.Join(parts, ", "))
+		}
 	}
 	return b.String()
 }
