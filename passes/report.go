@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"github.com/bpgen/bpgen/ir"
 	"maps"
 	"slices"
 	"strings"
@@ -20,14 +21,9 @@ type ProgramStats struct {
 	InPlace                                   int
 	Capacity                                  map[string]int
 	// ArenaFormula is the training arena's bytes as a function of the
-	// model's symbolic dim, a·n + b, when the model has exactly one and
-	// planning at 1, 2 and 3 times its capacity fits that line exactly
-	// (it does unless the packing changes shape with the size); "" otherwise.
+	// model's one symbolic dim, a·n + b, for a layout valid for every n at
+	// once (SymbolicLayout); "" if the model has no single symbolic dim.
 	ArenaFormula string
-	// ArenaBySize is the training arena's bytes planned at a quarter, half
-	// and all of the capacity of the model's one symbolic dim (shown when
-	// the arena is not one line: best fit packs differently as sizes grow).
-	ArenaBySize [][2]int64
 }
 
 func programStats(p *Program) *ProgramStats {
@@ -50,39 +46,113 @@ func programStats(p *Program) *ProgramStats {
 	if p.PredictPlan != nil {
 		st.PredictArenaBytes = p.PredictPlan.ArenaBytes
 	}
-	st.ArenaFormula, st.ArenaBySize = arenaFormula(p, st.Capacity)
+	if f, _, _, ok := SymbolicLayout(p); ok {
+		st.ArenaFormula = f
+	}
 	return st
 }
 
-// arenaFormula fits the training arena's bytes to a·n + b by planning at
-// 1, 2 and 3 times the capacity of the model's one symbolic dim.
-func arenaFormula(p *Program, capacity map[string]int) (string, [][2]int64) {
-	g := p.Graph
-	if p.Plan == nil || len(g.Dims) != 1 {
-		return "", nil
-	}
-	dim := g.Dims[0]
-	c := int64(capacity[dim])
-	timeline := append(slices.Clone(p.Forward), p.Backward...)
-	at := func(n int64) int64 {
-		return planBuffers(g, timeline, map[string]int{dim: int(n)}, p.Plan.Packed).ArenaBytes
-	}
-	var bytes [3]int64
-	for k := range bytes {
-		bytes[k] = at(c * int64(k+1))
-	}
-	a := (bytes[1] - bytes[0]) / c
-	b := bytes[0] - a*c
-	if a*c == bytes[1]-bytes[0] && bytes[2] == a*3*c+b {
-		return fmt.Sprintf("%d·%s + %d", a, dim, b), nil
-	}
-	var table [][2]int64
-	for _, n := range []int64{c / 4, c / 2, c} {
-		if n > 0 {
-			table = append(table, [2]int64{n, at(n)})
+// lin is a·n + b: a size linear in the model's one symbolic dim n.
+type lin struct{ a, b int64 }
+
+func (x lin) add(y lin) lin    { return lin{x.a + y.a, x.b + y.b} }
+func (x lin) le(y lin) bool    { return x.a <= y.a && x.b <= y.b } // for every n ≥ 0
+func (x lin) max(y lin) lin    { return lin{max(x.a, y.a), max(x.b, y.b)} }
+func (x lin) at(n int64) int64 { return x.a*n + x.b }
+func (x lin) String() string   { return fmt.Sprintf("%d·n + %d", x.a, x.b) }
+func linOf(s Size, dim string) (lin, bool) {
+	var l lin
+	for k, c := range s {
+		switch k {
+		case "":
+			l.b = c
+		case dim:
+			l.a = c
+		default:
+			return lin{}, false
 		}
 	}
-	return "", table
+	return l, true
+}
+
+// SymbolicLayout places the training plan's buffers at offsets that are
+// themselves a·n + b in the model's one symbolic dim, so that the layout is
+// valid for every n at once: two buffers alive at the same time never
+// overlap, whatever n is (offsets and sizes compared coefficient-wise, with
+// each buffer rounded up by the alignment). Buffers go largest first, each
+// at the lowest candidate offset (0, or the end of a placed buffer) that
+// clears every placed buffer it overlaps in time. It returns the layout's
+// arena bytes as a·n + b; ok is false if the model does not have exactly
+// one symbolic dim or a size is not linear in it.
+func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(n int64) int64, ok bool) {
+	g := p.Graph
+	if p.Plan == nil || len(g.Dims) != 1 {
+		return "", nil, nil, false
+	}
+	dim := g.Dims[0]
+	type sb struct {
+		b    *Buffer
+		size lin
+		off  lin
+	}
+	var bufs []*sb
+	for _, b := range p.Plan.Buffers {
+		l, ok := linOf(b.Size, dim)
+		if !ok {
+			return "", nil, nil, false
+		}
+		l.b += ArenaAlign - 1 // room to align the next offset, for any n
+		bufs = append(bufs, &sb{b: b, size: l})
+	}
+	slices.SortStableFunc(bufs, func(x, y *sb) int {
+		if x.size.a != y.size.a {
+			return int(y.size.a - x.size.a)
+		}
+		return int(y.size.b - x.size.b)
+	})
+	var placed []*sb
+	total := lin{}
+	arena := map[ir.DType]lin{}
+	for _, x := range bufs {
+		var busy []*sb
+		cands := []lin{{}}
+		for _, q := range placed {
+			if q.b.DType == x.b.DType && q.b.Start <= x.b.End && x.b.Start <= q.b.End {
+				busy = append(busy, q)
+				cands = append(cands, q.off.add(q.size))
+			}
+		}
+		best, found := lin{}, false
+		for _, c := range cands {
+			fits := true
+			for _, q := range busy {
+				if !(c.add(x.size).le(q.off) || q.off.add(q.size).le(c)) {
+					fits = false
+					break
+				}
+			}
+			if fits && (!found || c.at(256) < best.at(256)) {
+				best, found = c, true
+			}
+		}
+		if !found { // after everything it overlaps in time
+			for _, q := range busy {
+				best = best.max(q.off.add(q.size))
+			}
+		}
+		x.off = best
+		placed = append(placed, x)
+		arena[x.b.DType] = arena[x.b.DType].max(best.add(x.size))
+	}
+	for d, l := range arena {
+		s := int64(d.Size())
+		total = total.add(lin{l.a * s, l.b * s})
+	}
+	offsets = map[*Buffer]lin{}
+	for _, x := range placed {
+		offsets[x.b] = x.off
+	}
+	return strings.Replace(total.String(), "n", dim, 1), offsets, total.at, true
 }
 
 // String prints the report for people (bpgen -explain): values (and
@@ -121,13 +191,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "arena at capacity %s: %d B for training (one buffer per value: %d B, %d in place), %d B for predict\n",
 			strings.Join(caps, " "), s.ArenaBytes, s.NaiveBytes, s.InPlace, s.PredictArenaBytes)
 		if s.ArenaFormula != "" {
-			fmt.Fprintf(&b, "training arena as a function of the batch: %s bytes\n", s.ArenaFormula)
-		} else if len(s.ArenaBySize) > 0 {
-			var parts []string
-			for _, e := range s.ArenaBySize {
-				parts = append(parts, fmt.Sprintf("%d B at %d", e[1], e[0]))
-			}
-			fmt.Fprintf(&b, "training arena by batch (piecewise linear: best fit packs differently as sizes grow): %s\n", strings.Join(parts, ", "))
+			fmt.Fprintf(&b, "training arena for any batch, one layout valid for every size: %s bytes\n", s.ArenaFormula)
 		}
 	}
 	return b.String()

@@ -1,21 +1,21 @@
 package passes
 
 import (
-	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/examples/models"
+	"github.com/bpgen/bpgen/ir"
 )
 
-// TestArenaFormula checks the report's arena-vs-batch line against plans
-// made directly at other batch sizes.
-func TestArenaFormula(t *testing.T) {
+// TestSymbolicLayout checks the layout behind the report's "arena for any
+// batch" line: at many batch sizes, no two buffers alive at the same time
+// overlap, and every buffer fits in the reported a·n + b bytes.
+func TestSymbolicLayout(t *testing.T) {
 	for _, m := range []struct {
 		name string
 		fn   func(*dsl.Graph)
-	}{{"SoftmaxRegression", models.SoftmaxRegression}, {"MLP", models.MLP}} {
+	}{{"SoftmaxRegression", models.SoftmaxRegression}, {"MLP", models.MLP}, {"DeepMLP", models.DeepMLP}, {"GELUNet", models.GELUNet}} {
 		g, err := dsl.Build("models."+m.name, m.fn)
 		if err != nil {
 			t.Fatal(err)
@@ -24,27 +24,34 @@ func TestArenaFormula(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := p.Report.Program
-		timeline := append(slices.Clone(p.Forward), p.Backward...)
-		at := func(n int) int64 { return planBuffers(p.Graph, timeline, map[string]int{"n": n}, true).ArenaBytes }
-		if st.ArenaFormula != "" {
-			var a, b int64
-			if _, err := fmt.Sscanf(st.ArenaFormula, "%d·n + %d", &a, &b); err != nil {
-				t.Fatalf("%s: formula %q: %v", m.name, st.ArenaFormula, err)
-			}
-			for _, n := range []int{256, 512, 1024} {
-				if got := at(n); got != a*int64(n)+b {
-					t.Errorf("%s: arena at n=%d is %d B, the formula %s says %d", m.name, n, got, st.ArenaFormula, a*int64(n)+b)
+		formula, offsets, bytesAt, ok := SymbolicLayout(p)
+		if !ok || p.Report.Program.ArenaFormula != formula {
+			t.Fatalf("%s: no symbolic layout (%q, report %q)", m.name, formula, p.Report.Program.ArenaFormula)
+		}
+		t.Logf("%s: training arena %s bytes for any n; %d B at capacity with the capacity's own plan", m.name, formula, p.Plan.ArenaBytes)
+		for _, n := range []int{1, 7, 64, 256, 1000, 4096} {
+			dims := map[string]int{"n": n}
+			end := map[ir.DType]int64{}
+			for _, b := range p.Plan.Buffers {
+				off, size := offsets[b].at(int64(n)), b.Size.Eval(dims)
+				end[b.DType] = max(end[b.DType], off+size)
+				for _, q := range p.Plan.Buffers {
+					if q == b || q.DType != b.DType || q.End < b.Start || b.End < q.Start {
+						continue
+					}
+					qo, qs := offsets[q].at(int64(n)), q.Size.Eval(dims)
+					if off < qo+qs && qo < off+size {
+						t.Fatalf("%s, n=%d: buffers of %s [%d,%d) and %s [%d,%d) overlap while both are alive",
+							m.name, n, b.Values[0].Label(), off, off+size, q.Values[0].Label(), qo, qo+qs)
+					}
 				}
 			}
-			continue
-		}
-		if len(st.ArenaBySize) == 0 {
-			t.Fatalf("%s: the report has neither an arena formula nor a table", m.name)
-		}
-		for _, e := range st.ArenaBySize {
-			if got := at(int(e[0])); got != e[1] {
-				t.Errorf("%s: arena at n=%d is %d B, the report says %d", m.name, e[0], got, e[1])
+			var total int64
+			for d, e := range end {
+				total += e * int64(d.Size())
+			}
+			if total > bytesAt(int64(n)) {
+				t.Errorf("%s, n=%d: buffers reach %d B, beyond the reported %s = %d B", m.name, n, total, formula, bytesAt(int64(n)))
 			}
 		}
 	}
