@@ -3,6 +3,7 @@ package codegen
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
@@ -31,20 +32,8 @@ import (
 //	benchstat -col /passes bench.txt
 func BenchmarkTrainStep(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
-		rng := rand.New(rand.NewPCG(1, 2))
-		x64 := make([]float64, spec.Batch*spec.Layers[0])
-		for i := range x64 {
-			x64[i] = rng.Float64()
-		}
-		y := make([]int32, spec.Batch)
-		for i := range y {
-			y[i] = int32(rng.IntN(spec.Layers[len(spec.Layers)-1]))
-		}
-		x32 := make([]float32, len(x64))
-		for i, v := range x64 {
-			x32[i] = float32(v)
-		}
-		name := map[string]string{"s": "S", "m": "M", "l": "L"}[spec.Name]
+		x32, x64, y := benchBatch(spec)
+		name := strings.ToUpper(spec.Name)
 		for _, on := range []string{"on", "off"} {
 			pkg := spec.Name
 			if on == "off" {
@@ -82,20 +71,8 @@ func BenchmarkTrainStep(b *testing.B) {
 //	go test -run='^$' -bench=TrainStepGemm -count=6 ./codegen/ | benchstat -col /gemm -
 func BenchmarkTrainStepGemm(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
-		rng := rand.New(rand.NewPCG(1, 2))
-		x64 := make([]float64, spec.Batch*spec.Layers[0])
-		for i := range x64 {
-			x64[i] = rng.Float64()
-		}
-		y := make([]int32, spec.Batch)
-		for i := range y {
-			y[i] = int32(rng.IntN(spec.Layers[len(spec.Layers)-1]))
-		}
-		x32 := make([]float32, len(x64))
-		for i, v := range x64 {
-			x32[i] = float32(v)
-		}
-		name := map[string]string{"s": "S", "m": "M", "l": "L"}[spec.Name]
+		x32, x64, y := benchBatch(spec)
+		name := strings.ToUpper(spec.Name)
 		for _, gemm := range []string{"gonum", "bpgen"} {
 			pkg := spec.Name
 			if gemm == "gonum" {
@@ -111,6 +88,25 @@ func BenchmarkTrainStepGemm(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchBatch is a seeded random batch for a benchmark model: inputs in
+// both float types and labels.
+func benchBatch(spec benchmodels.Spec) ([]float32, []float64, []int32) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x64 := make([]float64, spec.Batch*spec.Layers[0])
+	for i := range x64 {
+		x64[i] = rng.Float64()
+	}
+	y := make([]int32, spec.Batch)
+	for i := range y {
+		y[i] = int32(rng.IntN(spec.Layers[len(spec.Layers)-1]))
+	}
+	x32 := make([]float32, len(x64))
+	for i, v := range x64 {
+		x32[i] = float32(v)
+	}
+	return x32, x64, y
 }
 
 func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float64, y []int32) func() {
