@@ -55,8 +55,7 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		}
 		// Backward: its own func with inputs x0…, y, g and outputs dx0….
 		main := g.b.Graph()
-		fname := fmt.Sprintf("%s.%s#%d", main.Name, name, len(main.Funcs)+1)
-		fname = sanitizeFuncName(fname)
+		fname := sanitizeFuncName(fmt.Sprintf("%s.%s_%d", main.Name, name, len(main.Funcs)+1))
 		sub := New(fname)
 		sub.floatType = g.floatType
 		for _, d := range main.Dims {

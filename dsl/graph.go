@@ -22,7 +22,6 @@
 package dsl
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -380,6 +379,3 @@ func (g *Graph) Minimize(t *Tensor) {
 func (g *Graph) wrap(v *ir.Value) *Tensor { return &Tensor{g: g, v: v} }
 
 func (g *Graph) invalid() *Tensor { return &Tensor{g: g} }
-
-// ErrInvalid is wrapped by errors about values that an earlier mistake made invalid.
-var ErrInvalid = errors.New("invalid value")

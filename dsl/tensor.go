@@ -1,10 +1,6 @@
 package dsl
 
-import (
-	"fmt"
-
-	"github.com/bpgen/bpgen/ir"
-)
+import "github.com/bpgen/bpgen/ir"
 
 // Tensor is a value of the model being built.
 type Tensor struct {
@@ -417,5 +413,3 @@ func Dropout(x *Tensor, p float64) *Tensor {
 	mask := g.wrap(g.at().Declared("dropout_mask", x.v.Type, ir.Attrs{"p": p, "seed": g.dropouts}))
 	return x.Mul(mask)
 }
-
-var _ = fmt.Sprintf

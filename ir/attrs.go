@@ -83,9 +83,6 @@ func (a Attrs) Clone() Attrs {
 	return c
 }
 
-// Equal reports whether two attribute sets are identical.
-func (a Attrs) Equal(b Attrs) bool { return a.String() == b.String() }
-
 // String prints attributes sorted by name, as in the IR text:
 // "[axes=[1] keepdims value=0.5]", or "" if there are none.
 func (a Attrs) String() string {

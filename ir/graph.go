@@ -177,23 +177,6 @@ func (g *Graph) Renumber() {
 	}
 }
 
-// Uses counts, for each value ID, how many times it is an argument or an output.
-func (g *Graph) Uses() []int {
-	n := make([]int, len(g.Values))
-	for _, v := range g.Values {
-		for _, a := range v.Args {
-			n[a.ID]++
-		}
-	}
-	for _, o := range g.Outputs {
-		n[o.Value.ID]++
-	}
-	if g.Objective != nil {
-		n[g.Objective.ID]++
-	}
-	return n
-}
-
 // Clone returns a deep copy of g (values are new; ops and positions shared).
 func (g *Graph) Clone() *Graph {
 	c := &Graph{Name: g.Name, Dims: append([]string(nil), g.Dims...), Checkpoints: append([]string(nil), g.Checkpoints...)}

@@ -2,7 +2,7 @@ package ir
 
 import (
 	"fmt"
-	"math"
+	"slices"
 )
 
 // Tensor is a concrete array used by the interpreter. Float tensors keep
@@ -132,7 +132,7 @@ func Interp(g *Graph, env Env) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !intsEqual(t.Shape, want) || t.DType != v.Type.DType {
+		if !slices.Equal(t.Shape, want) || t.DType != v.Type.DType {
 			return nil, valueErrorf(v, "interp produced %v%v, want %v%v", t.DType, t.Shape, v.Type.DType, want)
 		}
 		res.Values[i] = t
@@ -151,18 +151,6 @@ func evalValue(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error) {
 		return evalElementwise(ctx, v, args)
 	}
 	return v.Op.Eval(ctx, v, args)
-}
-
-func intsEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // outShape evaluates v's shape in ctx.
@@ -251,5 +239,3 @@ func unravel(k int, shape []int, idx []int) {
 		k /= shape[d]
 	}
 }
-
-var _ = math.Inf

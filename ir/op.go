@@ -2,8 +2,8 @@ package ir
 
 import (
 	"fmt"
-	"slices"
 	"sort"
+	"strings"
 )
 
 // Class is an op's fusion class: it tells the optimizer how the op's loops
@@ -187,18 +187,5 @@ func typesString(ts []Type) string {
 	for i, t := range ts {
 		s[i] = t.String()
 	}
-	return "(" + joinComma(s) + ")"
+	return "(" + strings.Join(s, ", ") + ")"
 }
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
-}
-
-var _ = slices.Contains[[]string]

@@ -3,7 +3,6 @@ package ir
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Movement ops: they move or select data without arithmetic.
@@ -353,5 +352,3 @@ func init() {
 			return []*Value{b.Op("gather", Attrs{"axis": v.Attrs.Int("axis")}, g, v.Args[1]), nil}
 		}})
 }
-
-var _ = slices.Clone[[]int]

@@ -152,7 +152,8 @@ func groupLogSumExp(x *Tensor, groups int, idx []int) []float64 {
 	return s
 }
 
-// keepShape is the keepdims shape of a reduction of v over v's axes.
+// keepdimsOf reshapes g, a reduction of x over axes, to its keepdims shape
+// (it already has it when keepdims is set), ready to broadcast back to x.
 func keepdimsOf(b *Builder, g *Value, x *Value, axes []int, keepdims bool) *Value {
 	if keepdims {
 		return g

@@ -109,7 +109,7 @@ func bound(ctx *EvalContext, v *Value) (*Tensor, error) {
 		return nil, fmt.Errorf("no value bound for %s %q", v.Op.Name, v.Name)
 	}
 	want := ctx.outShape(v)
-	if t.DType != v.Type.DType || !intsEqual(t.Shape, want) {
+	if t.DType != v.Type.DType || !slices.Equal(t.Shape, want) {
 		return nil, fmt.Errorf("%s %q: bound value is %v%v, want %v%v", v.Op.Name, v.Name, t.DType, t.Shape, v.Type.DType, want)
 	}
 	if (t.DType == I32 && len(t.I) != t.Len()) || (t.DType != I32 && len(t.F) != t.Len()) {

@@ -140,13 +140,7 @@ func (p *textParser) output(g *Graph, line string) error {
 
 // value parses "vN:type = op args [attrs]  # pos name".
 func (p *textParser) value(g *Graph, line string) error {
-	code, comment, _ := strings.Cut(line, "#")
-	if strings.Count(line, "#") > 1 && !strings.Contains(code, "\"") {
-		return p.errorf("more than one # on a line")
-	}
-	if strings.Contains(code, "\"") { // a string attribute may contain '#'
-		code, comment = splitComment(line)
-	}
+	code, comment := splitComment(line) // a string attribute may contain '#'
 	lhs, rhs, ok := strings.Cut(code, "=")
 	if !ok {
 		return p.errorf("want \"vN:type = op args\", got %q", line)
@@ -166,7 +160,7 @@ func (p *textParser) value(g *Graph, line string) error {
 		return p.errorf("%s: %v", ref, err)
 	}
 	lx := &lexer{s: strings.TrimSpace(rhs)}
-	opName := lx.ident()
+	opName := lx.word()
 	op := Lookup(opName)
 	if op == nil {
 		return p.errorf("unknown op %q", opName)
@@ -177,7 +171,7 @@ func (p *textParser) value(g *Graph, line string) error {
 		if lx.done() || lx.peek() == '[' {
 			break
 		}
-		a := lx.ident()
+		a := lx.word()
 		av := p.refs[a]
 		if av == nil {
 			return p.errorf("%s: unknown argument %q", ref, a)
@@ -308,7 +302,7 @@ func parseAttrs(lx *lexer, op *OpDef) (Attrs, error) {
 			lx.next()
 			return a, nil
 		}
-		name := lx.ident()
+		name := lx.word()
 		spec := op.attrSpec(name)
 		if spec == nil {
 			return nil, fmt.Errorf("op %s has no attribute %q", op.Name, name)
@@ -367,8 +361,6 @@ func (l *lexer) word() string {
 	}
 	return l.s[j:l.i]
 }
-
-func (l *lexer) ident() string { return l.word() }
 
 // bracketed reads "[...]" including the brackets.
 func (l *lexer) bracketed() (string, error) {

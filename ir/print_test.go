@@ -192,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 		{head + "  v1:f32[n,3] = leaky_relu v0 [alpha=\"1\"]\n}\n", "line 3: v1: attribute alpha"},
 		{head + "  v1:f32[] = const [value=1]  # a.go:x\n}\n", "line 3: v1: bad position"},
 		{head + "  v1:f32[] = const [value=1]  # a.go:1 two names\n}\n", "line 3: v1: comment"},
-		{head + "  v1:f32[] = const [value=1] # a # b\n}\n", "line 3: more than one #"},
+		{head + "  v1:f32[] = const [value=1] # a # b\n}\n", "line 3: v1: comment \"a # b\""},
 		{head + "  v1:f32[-1] = const [value=1]\n}\n", "negative dim"},
 		{head + "  v1:q32[] = const [value=1]\n}\n", `unknown dtype "q32"`},
 		{head + "  out y = v7\n}\n", `line 3: out y: unknown value "v7"`},

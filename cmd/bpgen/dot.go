@@ -5,22 +5,23 @@ import (
 	"strings"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 )
 
 // Dot draws g as a Graphviz digraph: the forward pass (what the objective
-// and the model's outputs need) in one cluster, the adjoint values in
-// another, outputs as boxes.
+// and the model's outputs need, as passes.PartitionGraph finds it) in one
+// cluster, the adjoint values in another, outputs as boxes.
 func Dot(g *ir.Graph) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=TB;\n  node [shape=ellipse, fontname=\"Helvetica\", fontsize=10];\n", g.Name)
-	forward := ForwardSet(g)
+	forward := passes.PartitionGraph(g).Forward
 	for _, part := range []struct {
 		name, label, color string
 		fwd                bool
 	}{{"cluster_forward", "forward", "lightblue", true}, {"cluster_backward", "backward (adjoint)", "mistyrose", false}} {
 		fmt.Fprintf(&b, "  subgraph %s {\n    label=%q; style=filled; color=%q;\n", part.name, part.label, part.color)
 		for _, v := range g.Values {
-			if forward[v] != part.fwd {
+			if forward[v.ID] != part.fwd {
 				continue
 			}
 			label := v.Op.Name
@@ -42,29 +43,4 @@ func Dot(g *ir.Graph) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
-}
-
-// ForwardSet is the set of values the objective and the non-gradient
-// outputs depend on: the forward pass.
-func ForwardSet(g *ir.Graph) map[*ir.Value]bool {
-	set := map[*ir.Value]bool{}
-	var visit func(v *ir.Value)
-	visit = func(v *ir.Value) {
-		if set[v] {
-			return
-		}
-		set[v] = true
-		for _, a := range v.Args {
-			visit(a)
-		}
-	}
-	if g.Objective != nil {
-		visit(g.Objective)
-	}
-	for _, o := range g.Outputs {
-		if o.Grad == "" {
-			visit(o.Value)
-		}
-	}
-	return set
 }

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -108,25 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		target = fs.Arg(0)
 	}
 	if err := compile(&c, target, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "bpgen: %s\n", oneLine(err))
+		// One line says what failed; a model's further mistakes, or the IR
+		// around a bad value, follow on their own lines.
+		fmt.Fprintf(stderr, "bpgen: %s\n", strings.TrimSpace(err.Error()))
 		return 1
 	}
 	return 0
-}
-
-// oneLine keeps the first line of a multi-line error and says how many
-// more there are, so every failure is one line; model errors are listed in
-// full since each is about a different mistake.
-func oneLine(err error) string {
-	s := strings.TrimSpace(err.Error())
-	if strings.HasPrefix(s, "model ") {
-		return s
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) == 1 {
-		return s
-	}
-	return lines[0] + fmt.Sprintf(" (and %d more lines)\n%s", len(lines)-1, strings.Join(lines[1:], "\n"))
 }
 
 func version() string {
@@ -265,5 +251,3 @@ func isGoIdent(s string) bool {
 	}
 	return true
 }
-
-var _ = bytes.Equal
