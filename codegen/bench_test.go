@@ -109,61 +109,53 @@ func benchBatch(spec benchmodels.Spec) ([]float32, []float64, []int32) {
 	return x32, x64, y
 }
 
+// generatedStep returns one training step of the generated benchmark
+// package name on a batch of n.
 func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float64, y []int32) func() {
-	fail := func(err error) {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
 	switch name {
 	case "s":
 		mdl, err := s.New(s.Config{MaxN: n, Seed: 1, Optimizer: s.Optimizer{LR: 0.1}})
-		fail(err)
-		in := s.Inputs{X: x64, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
-	case "m":
-		mdl, err := m.New(m.Config{MaxN: n, Seed: 1, Optimizer: m.Optimizer{LR: 0.1}})
-		fail(err)
-		in := m.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
-	case "l":
-		mdl, err := l.New(l.Config{MaxN: n, Seed: 1, Optimizer: l.Optimizer{LR: 0.1}})
-		fail(err)
-		in := l.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
+		return trainStep(b, mdl, err, s.Inputs{X: x64, Y: y, N: n})
 	case "s0":
 		mdl, err := s0.New(s0.Config{MaxN: n, Seed: 1, Optimizer: s0.Optimizer{LR: 0.1}})
-		fail(err)
-		in := s0.Inputs{X: x64, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
-	case "m0":
-		mdl, err := m0.New(m0.Config{MaxN: n, Seed: 1, Optimizer: m0.Optimizer{LR: 0.1}})
-		fail(err)
-		in := m0.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
-	case "l0":
-		mdl, err := l0.New(l0.Config{MaxN: n, Seed: 1, Optimizer: l0.Optimizer{LR: 0.1}})
-		fail(err)
-		in := l0.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
+		return trainStep(b, mdl, err, s0.Inputs{X: x64, Y: y, N: n})
 	case "sg":
 		mdl, err := sg.New(sg.Config{MaxN: n, Seed: 1, Optimizer: sg.Optimizer{LR: 0.1}})
-		fail(err)
-		in := sg.Inputs{X: x64, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
+		return trainStep(b, mdl, err, sg.Inputs{X: x64, Y: y, N: n})
+	case "m":
+		mdl, err := m.New(m.Config{MaxN: n, Seed: 1, Optimizer: m.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, m.Inputs{X: x32, Y: y, N: n})
+	case "m0":
+		mdl, err := m0.New(m0.Config{MaxN: n, Seed: 1, Optimizer: m0.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, m0.Inputs{X: x32, Y: y, N: n})
 	case "mg":
 		mdl, err := mg.New(mg.Config{MaxN: n, Seed: 1, Optimizer: mg.Optimizer{LR: 0.1}})
-		fail(err)
-		in := mg.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
+		return trainStep(b, mdl, err, mg.Inputs{X: x32, Y: y, N: n})
+	case "l":
+		mdl, err := l.New(l.Config{MaxN: n, Seed: 1, Optimizer: l.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, l.Inputs{X: x32, Y: y, N: n})
+	case "l0":
+		mdl, err := l0.New(l0.Config{MaxN: n, Seed: 1, Optimizer: l0.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, l0.Inputs{X: x32, Y: y, N: n})
 	case "lg":
 		mdl, err := lg.New(lg.Config{MaxN: n, Seed: 1, Optimizer: lg.Optimizer{LR: 0.1}})
-		fail(err)
-		in := lg.Inputs{X: x32, Y: y, N: n}
-		return func() { _, err := mdl.TrainStep(in); fail(err) }
+		return trainStep(b, mdl, err, lg.Inputs{X: x32, Y: y, N: n})
 	}
 	b.Fatalf("no model %s", name)
 	return nil
+}
+
+// trainStep is the step function of a generated model mdl, built with
+// error err: TrainStep(in), failing b on an error.
+func trainStep[M interface{ TrainStep(I) (L, error) }, I any, L float32 | float64](b *testing.B, mdl M, err error, in I) func() {
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		if _, err := mdl.TrainStep(in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // gemmFunc is C = op(A)·op(B) + beta·C, row-major.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/bpgen/bpgen/ir"
-	"github.com/bpgen/bpgen/passes"
 )
 
 // Optimizer settings of the harness's train-step checks.
@@ -195,17 +194,17 @@ func checkCase(t *testing.T, m *testModel, g *ir.Graph, dims map[string]int, see
 	if err != nil {
 		t.Fatal(err)
 	}
+	f32 := m.dtype == ir.F32
 	tol := tol64
-	if m.dtype == ir.F32 {
-		tol = tol32
+	if f32 {
+		tol = tol32Elem
 	}
 	check := func(what string, got, want []float64) {
 		t.Helper()
-		if m.dtype == ir.F32 {
+		if f32 {
 			if e := compareNorm(got, want); e > tol32 {
 				t.Errorf("%s: norm-wise relative error %.3g > %g", what, e, tol32)
 			}
-			tol = tol32Elem
 		}
 		if e, at := compare(got, want); e > tol {
 			if at >= 0 && at < len(got) && at < len(want) {
@@ -353,5 +352,4 @@ func TestEveryOpCovered(t *testing.T) {
 			t.Errorf("no harness model uses op %s", op.Name)
 		}
 	}
-	_ = passes.GradOutputName
 }

@@ -293,6 +293,17 @@ func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
 	return n.emit()
 }
 
+// broadcastCopy emits the loop nest that copies x, broadcast to the shape
+// of the kernel's value, into that value.
+func (k *kctx) broadcastCopy(x *ir.Value) []jen.Code {
+	n := &nest{k: k, shape: k.v.Type.Shape}
+	names := map[*ir.Value]string{}
+	k.readOperand(n, x, names)
+	o := k.writeOperand(n, k.slice(k.v), "o")
+	n.body = []jen.Code{jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[x])}
+	return n.emit()
+}
+
 // fusedReduce emits a Reduce kernel with elementwise producers: one sweep
 // over the reduction's argument that computes the producers in registers
 // (storing the materialized ones) and accumulates each row (the last axis,

@@ -30,24 +30,10 @@ type kctx struct {
 // prod is the Go expression of the product of dims (symbolic ones read
 // from kernel locals).
 func (k *kctx) prod(dims []ir.Dim) *jen.Statement {
-	static := 1
-	var parts []jen.Code
-	for _, d := range dims {
-		if d.IsStatic() {
-			static *= d.N
-			continue
-		}
-		k.used[d.Sym] = true
-		parts = append(parts, jen.Id(k.p.dim(d.Sym).field))
-	}
-	if static != 1 || len(parts) == 0 {
-		parts = append(parts, jen.Lit(static))
-	}
-	s := jen.Add(parts[0])
-	for _, x := range parts[1:] {
-		s = s.Op("*").Add(x)
-	}
-	return s
+	return dimProd(dims, func(sym string) jen.Code {
+		k.used[sym] = true
+		return jen.Id(k.p.dim(sym).field)
+	})
 }
 
 // ref is the full buffer of v's storage.
@@ -86,12 +72,9 @@ func (k *kctx) slice(v *ir.Value) *jen.Statement {
 
 func (k *kctx) body() []jen.Code {
 	v := k.v
-	if v.Op.Class == ir.Elementwise {
-		return k.elementwise(v.Op.Expr(), v.Args, v.Op.Name == "convert")
-	}
 	switch v.Op.Name {
 	case "broadcast_to":
-		return k.elementwise(identity, v.Args, false)
+		return k.broadcastCopy(v.Args[0])
 	case "numel":
 		return []jen.Code{k.slice(v).Index(jen.Lit(0)).Op("=").Id(goType(v.Type.DType)).Call(k.prod(v.Attrs.Shape("shape")))}
 	case "dropout_mask":
@@ -173,7 +156,7 @@ func (k *kctx) body() []jen.Code {
 		}
 	case "custom_vjp":
 		// The forward value of a custom VJP is its first argument.
-		return k.elementwise(identity, v.Args[:1], false)
+		return k.broadcastCopy(v.Args[0])
 	case "extern", "extern_vjp":
 		// A user's Go function, called directly through its import path:
 		// fn(out, args...) or vjp(grad, arg, gout, args...).
@@ -190,9 +173,6 @@ func (k *kctx) body() []jen.Code {
 	k.p.fail(fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v))
 	return nil
 }
-
-// identity is the formula "x".
-var identity = &ir.Expr{Kind: ir.ExprArg, Arg: 0}
 
 // indexError returns the error of an int32 index outside [0, n): it names
 // the Inputs field when the indices are an input.
@@ -316,142 +296,4 @@ func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 			call(sub("a", xs), sub("b", ys), sub("out", os)),
 		),
 	}
-}
-
-// elementwise emits the loop nest of a scalar formula over the broadcast
-// shape of args. Dims of size 1 are dropped and adjacent dims in which
-// every argument is either present or broadcast are merged, so the common
-// cases become one flat loop, or (a bias added to a batch) two nested
-// loops without any division. Arguments broadcast over the innermost loop
-// are read once, outside it; scalar constants are inlined.
-func (k *kctx) elementwise(e *ir.Expr, args []*ir.Value, convert bool) []jen.Code {
-	v := k.v
-	out := v.Type.Shape
-	r := len(out)
-	elem := goType(v.Type.DType)
-
-	// present[i][d]: argument i varies along output dim d.
-	var keep []int
-	for d, dim := range out {
-		if dim != ir.Static(1) {
-			keep = append(keep, d)
-		}
-	}
-	present := make([][]bool, len(args))
-	for i, a := range args {
-		as := a.Type.Shape
-		present[i] = make([]bool, r)
-		for d := range out {
-			j := d - (r - len(as))
-			present[i][d] = j >= 0 && as[j] == out[d]
-		}
-	}
-	type group struct {
-		dims []ir.Dim
-		pres []bool // by argument
-	}
-	var groups []group
-	for _, d := range keep {
-		pres := make([]bool, len(args))
-		for i := range args {
-			pres[i] = present[i][d]
-		}
-		if len(groups) > 0 && slices.Equal(groups[len(groups)-1].pres, pres) {
-			groups[len(groups)-1].dims = append(groups[len(groups)-1].dims, out[d])
-			continue
-		}
-		groups = append(groups, group{[]ir.Dim{out[d]}, pres})
-	}
-	m := len(groups)
-	// last[i]: the last group argument i varies in (−1: a scalar).
-	last := make([]int, len(args))
-	for i := range args {
-		last[i] = -1
-		for g := range groups {
-			if groups[g].pres[i] {
-				last[i] = g
-			}
-		}
-	}
-	// rest(i, g): the dims of argument i in groups g.. (the length of its
-	// view inside loop g).
-	rest := func(i, g int) []ir.Dim {
-		var ds []ir.Dim
-		for h := g; h < m; h++ {
-			if i < 0 || groups[h].pres[i] {
-				ds = append(ds, groups[h].dims...)
-			}
-		}
-		return ds
-	}
-
-	sliceNames := []string{"a", "b", "c"}
-	elemNames := []string{"x", "y", "z"}
-	if len(args) > len(elemNames) {
-		k.p.fail(fmt.Errorf("%s: elementwise op with %d arguments", v.Pos, len(args)))
-		return nil
-	}
-	var code []jen.Code
-	lhs, rhs := []jen.Code{jen.Id("out")}, []jen.Code{k.slice(v)}
-	var hoisted []jen.Code
-	for i, a := range args {
-		if last[i] < 0 && a.Op.Name == "const" && len(a.Type.Shape) == 0 {
-			hoisted = append(hoisted, jen.Id(elemNames[i]).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
-			continue
-		}
-		lhs = append(lhs, jen.Id(sliceNames[i]))
-		rhs = append(rhs, k.slice(a))
-		if last[i] < 0 {
-			hoisted = append(hoisted, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Lit(0)))
-		}
-	}
-	code = append(code, jen.List(lhs...).Op(":=").List(rhs...))
-	code = append(code, hoisted...)
-
-	ep := &exprPrinter{elem: elem, args: elemNames[:len(args)], attrs: v.Attrs}
-	val := ep.root(e)
-	if convert {
-		val = jen.Id(elem).Call(jen.Id("x"))
-	}
-	if ep.err != nil {
-		k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
-	}
-	if m == 0 {
-		return append(code, jen.Id("out").Index(jen.Lit(0)).Op("=").Add(val))
-	}
-	// The innermost loop.
-	var inner []jen.Code
-	for i := range args {
-		if last[i] == m-1 {
-			inner = append(inner, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Id("i")))
-		}
-	}
-	inner = append(inner, jen.Id("out").Index(jen.Id("i")).Op("=").Add(val))
-	loop := jen.For(jen.Id("i").Op(":=").Range().Id("out")).Block(inner...)
-	// Wrap the outer loops, innermost first.
-	for g := m - 2; g >= 0; g-- {
-		iv := fmt.Sprintf("i%d", g)
-		var views, vals []jen.Code
-		views = append(views, jen.Id("out"))
-		l := rest(-1, g+1)
-		vals = append(vals, jen.Id("out").Index(jen.Id(iv).Op("*").Add(k.prod(l)), jen.Empty()).Index(jen.Empty(), k.prod(l)))
-		var body []jen.Code
-		var scalars []jen.Code
-		for i := range args {
-			if !groups[g].pres[i] || last[i] < 0 {
-				continue
-			}
-			li := rest(i, g+1)
-			views = append(views, jen.Id(sliceNames[i]))
-			vals = append(vals, jen.Id(sliceNames[i]).Index(jen.Id(iv).Op("*").Add(k.prod(li)), jen.Empty()).Index(jen.Empty(), k.prod(li)))
-			if last[i] == g {
-				scalars = append(scalars, jen.Id(elemNames[i]).Op(":=").Id(sliceNames[i]).Index(jen.Lit(0)))
-			}
-		}
-		body = append(body, jen.List(views...).Op(":=").List(vals...))
-		body = append(body, scalars...)
-		body = append(body, loop)
-		loop = jen.For(jen.Id(iv).Op(":=").Lit(0), jen.Id(iv).Op("<").Add(k.prod(groups[g].dims)), jen.Id(iv).Op("++")).Block(body...)
-	}
-	return append(code, loop)
 }

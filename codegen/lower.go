@@ -46,10 +46,7 @@ func (p *plan) lower(prog *passes.Program) {
 		if gi.v == nil || gi.copy {
 			continue
 		}
-		root := gi.v
-		for root.Op.Name == "reshape" {
-			root = root.Args[0]
-		}
+		root := p.storage(gi.v).v
 		if prog.Plan.Of[root] == nil {
 			p.vals[root.ID].grad = ""
 			p.grads[i].copy = true

@@ -17,14 +17,20 @@ func (p *plan) sliceType(d ir.DType) *jen.Statement { return jen.Index().Id(goTy
 // capProd is the element count of shape s at capacity (symbolic dims read
 // from cfg).
 func (p *plan) capProd(s ir.Shape) *jen.Statement {
+	return dimProd(s, func(sym string) jen.Code { return jen.Id("cfg").Dot(p.dim(sym).cap) })
+}
+
+// dimProd is the Go expression of the product of dims: the symbolic ones
+// as sym prints them, times the product of the static ones (unless 1).
+func dimProd(dims []ir.Dim, sym func(name string) jen.Code) *jen.Statement {
 	static := 1
 	var parts []jen.Code
-	for _, d := range s {
+	for _, d := range dims {
 		if d.IsStatic() {
 			static *= d.N
 			continue
 		}
-		parts = append(parts, jen.Id("cfg").Dot(p.dim(d.Sym).cap))
+		parts = append(parts, sym(d.Sym))
 	}
 	if static != 1 || len(parts) == 0 {
 		parts = append(parts, jen.Lit(static))
@@ -533,23 +539,7 @@ func (p *plan) entryPoints(f *jen.File) {
 // inputsProd is the element count of shape s with symbolic dims read from
 // the Inputs in.
 func (p *plan) inputsProd(s ir.Shape) *jen.Statement {
-	static := 1
-	var parts []jen.Code
-	for _, d := range s {
-		if d.IsStatic() {
-			static *= d.N
-			continue
-		}
-		parts = append(parts, jen.Id("in").Dot(p.dim(d.Sym).in))
-	}
-	if static != 1 || len(parts) == 0 {
-		parts = append(parts, jen.Lit(static))
-	}
-	st := jen.Add(parts[0])
-	for _, x := range parts[1:] {
-		st = st.Op("*").Add(x)
-	}
-	return st
+	return dimProd(s, func(sym string) jen.Code { return jen.Id("in").Dot(p.dim(sym).in) })
 }
 
 // mtrain is the training state of the model m.

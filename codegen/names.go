@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"go/token"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -70,16 +71,9 @@ func (n *namer) get(base string, alt ...string) string {
 		}
 	}
 	for i := 2; ; i++ {
-		s := base + "_" + itoa(i)
+		s := base + "_" + strconv.Itoa(i)
 		if try(s) {
 			return s
 		}
 	}
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

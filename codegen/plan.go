@@ -100,7 +100,9 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	p.stateFields = newNamer(stateReserved...)
 	p.kernelNames = p.stateFields // fields and methods of state share a namespace
 
-	// The model's float type: that of the params and the objective.
+	if err := checkSupported(g); err != nil {
+		return nil, err
+	}
 	for _, v := range g.Values {
 		switch v.Op.Name {
 		case "input":
@@ -108,10 +110,8 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		case "param":
 			p.params = append(p.params, v)
 		}
-		if ir.Lookup(v.Op.Name) == nil || (v.Op.Class != ir.Elementwise && !supported[v.Op.Name]) {
-			return nil, fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v)
-		}
 	}
+	// The model's float type: that of the params and the objective.
 	for _, v := range append(append([]*ir.Value(nil), p.params...), g.Objective) {
 		if v == nil {
 			continue
@@ -206,6 +206,12 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		p.inTrain[i] = inFwd[i] || inBwd[i]
 	}
 
+	for _, v := range g.Values {
+		if v.Op.Name == "reshape" {
+			p.vals[v.ID].alias = v.Args[0]
+		}
+	}
+
 	// Gradients: alias the Grads field when the gradient value has a
 	// kernel of its own and no other gradient shares it.
 	gradUses := map[*ir.Value]int{}
@@ -224,10 +230,7 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		if gi.v != nil {
 			// A reshaped gradient (a bias's, summed with keepdims) is
 			// stored by the kernel of the value it reshapes.
-			root := gi.v
-			for root.Op.Name == "reshape" {
-				root = root.Args[0]
-			}
+			root := p.storage(gi.v).v
 			if hasKernel(root) && gradUses[gi.v] == 1 && !inFwd[root.ID] && root.Type.DType == pv.Type.DType && p.vals[root.ID].grad == "" {
 				p.vals[root.ID].grad = gi.field
 			} else {
@@ -235,12 +238,6 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 			}
 		}
 		p.grads = append(p.grads, gi)
-	}
-
-	for _, v := range g.Values {
-		if v.Op.Name == "reshape" {
-			p.vals[v.ID].alias = v.Args[0]
-		}
 	}
 	return p, nil
 }

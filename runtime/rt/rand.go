@@ -50,9 +50,11 @@ func Normal01(key uint64, i uint64) float64 {
 // DropoutKeep reports whether element i survives dropout with drop
 // probability p at a training step.
 func DropoutKeep(seed, step uint64, i int, p float64) bool {
-	key := SplitMix64(seed ^ SplitMix64(step+golden))
-	return Uniform01(key, uint64(i)) >= p
+	return Uniform01(dropoutKey(seed, step), uint64(i)) >= p
 }
+
+// dropoutKey is the key of the dropout stream of a training step.
+func dropoutKey(seed, step uint64) uint64 { return SplitMix64(seed ^ SplitMix64(step+golden)) }
 
 // DropoutMask fills dst with a dropout mask: in training, 0 with
 // probability p and 1/(1−p) otherwise, drawn with DropoutKeep(seed, step,
@@ -63,7 +65,7 @@ func DropoutMask[T Float](dst []T, p float64, seed, step uint64, training bool) 
 		return
 	}
 	scale := T(1 / (1 - p))
-	key := SplitMix64(seed ^ SplitMix64(step+golden))
+	key := dropoutKey(seed, step)
 	for i := range dst {
 		if Uniform01(key, uint64(i)) >= p {
 			dst[i] = scale

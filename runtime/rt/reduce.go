@@ -67,10 +67,12 @@ func Reduce[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 				}
 				for j := 0; j < n; j++ {
 					row := base[j*inner+i0 : j*inner+i0+w]
-					for t, x := range row {
-						if op == Max {
+					if op == Max {
+						for t, x := range row {
 							a[t] = max(a[t], float64(x))
-						} else {
+						}
+					} else {
+						for t, x := range row {
 							a[t] = min(a[t], float64(x))
 						}
 					}

@@ -409,10 +409,10 @@ func (s *state) computeV40() {
 //	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:61
 func (s *state) computeV42() {
 	n := s.n
-	out, a := s.v42[:n], s.v40[:1]
-	x := a[0]
-	for i := range out {
-		out[i] = x
+	a0, o1 := s.v40[:1], s.v42[:n]
+	x0 := a0[0]
+	for i := range o1 {
+		o1[i] = x0
 	}
 }
 
@@ -437,12 +437,12 @@ func (s *state) computeV44() {
 //	v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:61
 func (s *state) computeV46() {
 	n := s.n
-	out, a := s.v46[:n*10], s.v42[:n]
+	a0, o1 := s.v42[:n], s.v46[:n*10]
 	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*10:][:10], a[i0*1:][:1]
-		x := a[0]
-		for i := range out {
-			out[i] = x
+		a0, o1 := a0[i0*1:][:1], o1[i0*10:][:10]
+		x0 := a0[0]
+		for i := range o1 {
+			o1[i] = x0
 		}
 	}
 }

@@ -169,10 +169,10 @@ func (s *state) computeV15() {
 //	v17:f64[n] = broadcast_to v16 [shape=[n]]  # models.go:61
 func (s *state) computeV17() {
 	n := s.n
-	out, a := s.v17[:n], s.v15[:1]
-	x := a[0]
-	for i := range out {
-		out[i] = x
+	a0, o1 := s.v15[:1], s.v17[:n]
+	x0 := a0[0]
+	for i := range o1 {
+		o1[i] = x0
 	}
 }
 
@@ -197,12 +197,12 @@ func (s *state) computeV19() {
 //	v21:f64[n,3] = broadcast_to v20 [shape=[n,3]]  # models.go:61
 func (s *state) computeV21() {
 	n := s.n
-	out, a := s.v21[:n*3], s.v17[:n]
+	a0, o1 := s.v17[:n], s.v21[:n*3]
 	for i0 := 0; i0 < n; i0++ {
-		out, a := out[i0*3:][:3], a[i0*1:][:1]
-		x := a[0]
-		for i := range out {
-			out[i] = x
+		a0, o1 := a0[i0*1:][:1], o1[i0*3:][:3]
+		x0 := a0[0]
+		for i := range o1 {
+			o1[i] = x0
 		}
 	}
 }
