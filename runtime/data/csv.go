@@ -84,7 +84,6 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 			}
 			return nil, fmt.Errorf("csv: %w", err)
 		}
-		line, _ := cr.FieldPos(0)
 		if colNames == nil {
 			// First record: fix the layout.
 			colNames = make([]string, len(rec))
@@ -107,7 +106,8 @@ func ReadCSV(r io.Reader, opt CSVOptions) (*Table, error) {
 					return nil, fmt.Errorf("csv: label column %q not found; header has %q", opt.LabelName, colNames)
 				}
 			}
-			if labelCol >= len(rec) || labelCol < -1 {
+			if !opt.NoLabel && (labelCol < 0 || labelCol >= len(rec)) {
+				line, _ := cr.FieldPos(0)
 				return nil, fmt.Errorf("csv: LabelColumn %d is out of range; line %d has %d columns", opt.LabelColumn, line, len(rec))
 			}
 			for i, name := range colNames {

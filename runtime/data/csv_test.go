@@ -67,6 +67,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"missing name", "a,b\n1,2\n", `label column "y" not found`, CSVOptions{Header: true, LabelName: "y"}},
 		{"name without header", "1,2\n", "needs a header row", CSVOptions{LabelName: "y"}},
 		{"index range", "1,2\n", "LabelColumn 5 is out of range", CSVOptions{LabelColumn: 5}},
+		{"negative index", "1,2\n", "LabelColumn -1 is out of range; line 1 has 2 columns", CSVOptions{LabelColumn: -1}},
 		{"empty", "", "empty input", CSVOptions{}},
 	}
 	for _, c := range cases {

@@ -41,6 +41,7 @@ import (
 	"text/tabwriter"
 
 	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/floats"
 )
 
 // Input is one named input of a Func: a flat row-major vector and its shape.
@@ -229,21 +230,9 @@ func (p *prepared) randVec(n int) []float64 {
 	return v
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-// stepFor scales the relative step by the largest magnitude in x.
+// stepFor scales the relative step by max(1, max|x_i|).
 func stepFor(step float64, x []float64) float64 {
-	scale := 1.0
-	for _, v := range x {
-		scale = math.Max(scale, math.Abs(v))
-	}
-	return step * scale
+	return step * math.Max(1, floats.Norm(x, math.Inf(1)))
 }
 
 // output evaluates the function once and checks the result.
@@ -292,7 +281,7 @@ func Check(f Func, opt Options) (rep Report, err error) {
 			if len(out) != len(u) {
 				panic(evalError(fmt.Sprintf("gradcheck: Eval returned %d outputs at a perturbed point, expected %d", len(out), len(u))))
 			}
-			return dot(u, out)
+			return floats.Dot(u, out)
 		}
 		numeric := fd.Gradient(nil, scalar, x, &fd.Settings{Formula: fd.Central, Step: stepFor(p.step, x)})
 		work[k] = x
@@ -368,7 +357,7 @@ func (p *prepared) directional(m int, firstG [][]float64, firstU []float64) (flo
 		for _, k := range p.selected {
 			dirs[k] = p.randVec(len(p.values[k]))
 			h = math.Max(h, stepFor(p.step, p.values[k]))
-			analytic += dot(g[k], dirs[k])
+			analytic += floats.Dot(g[k], dirs[k])
 		}
 		work := make([][]float64, len(p.values))
 		along := func(t float64) float64 {
@@ -387,7 +376,7 @@ func (p *prepared) directional(m int, firstG [][]float64, firstU []float64) (flo
 			if len(out) != m {
 				panic(evalError(fmt.Sprintf("gradcheck: Eval returned %d outputs at a perturbed point, expected %d", len(out), m)))
 			}
-			return dot(u, out)
+			return floats.Dot(u, out)
 		}
 		numeric := fd.Derivative(along, 0, &fd.Settings{Formula: fd.Central, Step: h})
 		rel := RelErr(analytic, numeric)

@@ -248,8 +248,11 @@ func TestMisuseErrors(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	a, _ := Check(matmulFunc(true), Options{Seed: 11})
-	b, _ := Check(matmulFunc(true), Options{Seed: 11})
+	a, errA := Check(matmulFunc(true), Options{Seed: 11})
+	b, errB := Check(matmulFunc(true), Options{Seed: 11})
+	if errA != nil || errB != nil || len(a.Inputs) != 2 {
+		t.Fatalf("Check: %v, %v, %d input reports; expected no error and 2 reports", errA, errB, len(a.Inputs))
+	}
 	if a.String() != b.String() {
 		t.Fatalf("same seed gave different reports:\n%s\n%s", a, b)
 	}

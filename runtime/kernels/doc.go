@@ -9,7 +9,8 @@
 //	kernels.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 //
 // SgemmBias/DgemmBias additionally add a per-column bias and apply an
-// Activation to each tile of C while it is in cache (a fused layer forward).
+// Activation to each tile of C while it is in cache (a fused layer forward);
+// they are optional API for hand-written code, not called by generated code.
 //
 // Calls allocate nothing after warm-up. Large products are split across a
 // fixed set of persistent worker goroutines (see SetThreads) by rows or

@@ -3,6 +3,8 @@ package kernels
 import (
 	"sync"
 	"unsafe"
+
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // kernelSet describes one register-blocked micro-kernel and the cache
@@ -19,7 +21,6 @@ import (
 // in order, so each C element's rounding depends only on (kc, its A row, its B
 // column), never on where the tile sits.
 type kernelSet[T float] struct {
-	name       string
 	mr, nr     int // micro-tile
 	mc, kc, nc int // cache blocks; mc % mr == 0, nc % nr == 0
 	kern       func(kc int, a, b, c *T, ldc int, alpha, beta T, accum int)
@@ -49,7 +50,25 @@ var smallMNK = 16 * 1024
 // says; waking a worker costs a few microseconds.
 const parMNK = 1 << 20
 
-func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+// gemm is the common body of Sgemm, Dgemm, SgemmBias and DgemmBias after
+// argument checking: it handles the BLAS special cases, dispatches on the
+// current backend (gonumFn is gonum's Sgemm or Dgemm) and applies epi.
+func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+	if m == 0 || n == 0 {
+		return
+	}
+	be := CurrentBackend()
+	switch {
+	case alpha == 0 || k == 0:
+		scaleC(m, n, beta, c, ldc)
+		epi.apply(m, n, c, ldc)
+		return
+	case be == BackendGonum:
+		gonumFn(gonum.Implementation{}, trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
+		epi.apply(m, n, c, ldc)
+		return
+	}
+	ks := kernelsFor[T](be)
 	if useSmall(m, n, k, transB) {
 		if ks.small == nil {
 			gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -61,9 +80,7 @@ func gemm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, 
 			// The small kernel wants rows of op(B) contiguous: transpose the
 			// (small) k×n op(B) into scratch first.
 			ws = poolFor[T]().get()
-			if len(ws.bt) < k*n {
-				ws.bt = make([]T, k*n)
-			}
+			grow(&ws.bt, k*n)
 			bt := ws.bt[:k*n]
 			for j := 0; j < n; j++ {
 				for p, v := range b[j*ldb : j*ldb+k] {
@@ -117,18 +134,18 @@ type workspace[T float] struct {
 	bt     []T // transposed op(B) for the small path
 }
 
-func (ws *workspace[T]) ensure(ks *kernelSet[T], m, n, k int) {
-	mc := min(ks.mc, roundUp(m, ks.mr))
-	nc := min(ks.nc, roundUp(n, ks.nr))
-	kc := min(ks.kc, k)
-	if len(ws.ap) < mc*kc {
-		ws.ap = make([]T, ks.mc*ks.kc)
-	}
-	if len(ws.bp) < nc*kc {
-		ws.bp = make([]T, ks.nc*ks.kc)
-	}
-	if len(ws.tile) < ks.mr*ks.nr {
-		ws.tile = make([]T, ks.mr*ks.nr)
+// ensure grows the buffers, on first use with a kernel set, to the largest
+// blocks ks can need, so later calls of any shape do not allocate.
+func (ws *workspace[T]) ensure(ks *kernelSet[T]) {
+	grow(&ws.ap, ks.mc*ks.kc)
+	grow(&ws.bp, ks.kc*ks.nc)
+	grow(&ws.tile, ks.mr*ks.nr)
+}
+
+// grow makes *s at least n long (contents are not kept).
+func grow[T float](s *[]T, n int) {
+	if len(*s) < n {
+		*s = make([]T, n)
 	}
 }
 
@@ -163,11 +180,17 @@ var (
 )
 
 func poolFor[T float]() *wsPool[T] {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if is32[T]() {
 		return any(&pool32).(*wsPool[T])
 	}
 	return any(&pool64).(*wsPool[T])
+}
+
+// is32 reports whether T is float32-sized; it is a constant in each
+// instantiation.
+func is32[T float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
@@ -192,7 +215,7 @@ func balancedBlock(x, max, unit int) int {
 //
 // C is scaled by beta in the first k block only (later blocks accumulate).
 func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
-	ws.ensure(ks, m, n, k)
+	ws.ensure(ks)
 	// Split each dimension into equal blocks no larger than the nominal
 	// size (e.g. k=784, KC=256 gives 4 blocks of 196, not 3×256 + 16). The k
 	// blocking depends only on k and KC, never on the thread split.

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 // Error bounds. A length-k dot product computed in precision u = eps/2 has
@@ -19,8 +19,7 @@ const (
 )
 
 func epsOf[T float]() float64 {
-	var z T
-	if unsafe.Sizeof(z) == 4 {
+	if is32[T]() {
 		return eps32
 	}
 	return eps64
@@ -201,6 +200,23 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestPortableOtherTile runs the conformance suite on the portable tile this
+// architecture does not select (4×4 on amd64, 2×4 elsewhere), so both Go
+// micro-kernels are tested wherever the tests run.
+func TestPortableOtherTile(t *testing.T) {
+	defer SetBackend(SetBackend(BackendPortable))
+	defer SetThreads(SetThreads(1))
+	defer func(p32 *kernelSet[float32], p64 *kernelSet[float64]) { portable32, portable64 = p32, p64 }(portable32, portable64)
+	portable32, portable64 = newPortable[float32](!portableNarrow), newPortable[float64](!portableNarrow)
+	for _, threads := range []int{1, 2} {
+		SetThreads(threads)
+		t.Run(fmt.Sprintf("%dx%d/threads=%d", portable32.mr, portable32.nr, threads), func(t *testing.T) {
+			conformance(t, portable32)
+			conformance(t, portable64)
+		})
+	}
+}
+
 func TestZeroSizes(t *testing.T) {
 	defer SetBackend(SetBackend(BackendAuto))
 	for _, be := range backendsUnderTest() {
@@ -319,6 +335,10 @@ func TestZeroAllocs(t *testing.T) {
 						Dgemm(tr[0], tr[1], s.m, s.n, s.k, 1, a64, lda, b64, ldb, 0.5, c64, s.n)
 					}
 					f() // warm-up: grows buffers, starts workers
+					// Two GCs would empty a sync.Pool (primary, then victim
+					// cache); the workspaces must survive them.
+					runtime.GC()
+					runtime.GC()
 					if n := testing.AllocsPerRun(5, f); n != 0 {
 						t.Errorf("%v threads=%d %v trans=%v: %v allocs per call, want 0", be, threads, s, tr, n)
 					}

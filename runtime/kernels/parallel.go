@@ -88,8 +88,7 @@ func putCall(pc *parCall) {
 
 // partOf points t's part of the right type at p.
 func partOf[T float](t *task) *part[T] {
-	var z T
-	if any(z) == any(float32(0)) {
+	if is32[T]() {
 		t.is64 = false
 		return any(&t.p32).(*part[T])
 	}

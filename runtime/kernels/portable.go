@@ -8,15 +8,16 @@ import "unsafe"
 // Zen 5). Blocking: the A and B micro-panels stay in L1 for kc=256; an
 // mc×kc A block of 128×256 is 128 KiB (float32) to 256 KiB (float64), in L2.
 var (
-	portable32 = newPortable[float32]()
-	portable64 = newPortable[float64]()
+	portable32 = newPortable[float32](portableNarrow)
+	portable64 = newPortable[float64](portableNarrow)
 )
 
-func newPortable[T float]() *kernelSet[T] {
-	if portableNarrow {
-		return &kernelSet[T]{name: "portable", mr: 2, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel2x4[T]}
+// newPortable returns the 2×4 (narrow) or 4×4 portable kernel set.
+func newPortable[T float](narrow bool) *kernelSet[T] {
+	if narrow {
+		return &kernelSet[T]{mr: 2, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel2x4[T]}
 	}
-	return &kernelSet[T]{name: "portable", mr: 4, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel[T]}
+	return &kernelSet[T]{mr: 4, nr: 4, mc: 128, kc: 256, nc: 2048, kern: portableKernel[T]}
 }
 
 func kernels32(b Backend) *kernelSet[float32] {
@@ -27,6 +28,14 @@ func kernels32(b Backend) *kernelSet[float32] {
 		return avx2Set32
 	}
 	return portable32
+}
+
+// kernelsFor is kernels32 or kernels64 by element type.
+func kernelsFor[T float](b Backend) *kernelSet[T] {
+	if is32[T]() {
+		return any(kernels32(b)).(*kernelSet[T])
+	}
+	return any(kernels64(b)).(*kernelSet[T])
 }
 
 func kernels64(b Backend) *kernelSet[float64] {

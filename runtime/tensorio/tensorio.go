@@ -22,6 +22,7 @@ package tensorio
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -107,13 +108,8 @@ func numElements(shape []int) (int, error) {
 	return n, nil
 }
 
-func shapeString(shape []int) string {
-	s := make([]string, len(shape))
-	for i, d := range shape {
-		s[i] = fmt.Sprint(d)
-	}
-	return "[" + strings.Join(s, " ") + "]"
-}
+// shapeString formats a shape as "[784 256]".
+func shapeString(shape []int) string { return fmt.Sprint(shape) }
 
 type headerEntry struct {
 	DType       string  `json:"dtype"`
@@ -289,23 +285,15 @@ func Load(r io.Reader) (map[string]Tensor, map[string]string, error) {
 		t := Tensor{Name: name, DType: e.DType, Shape: e.Shape}
 		switch e.DType {
 		case "F32":
-			d := make([]float32, len(raw)/4)
-			for i := range d {
-				d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-			t.Data = d
+			t.Data = make([]float32, len(raw)/4)
 		case "F64":
-			d := make([]float64, len(raw)/8)
-			for i := range d {
-				d[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
-			}
-			t.Data = d
+			t.Data = make([]float64, len(raw)/8)
 		case "I32":
-			d := make([]int32, len(raw)/4)
-			for i := range d {
-				d[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-			t.Data = d
+			t.Data = make([]int32, len(raw)/4)
+		}
+		// checkLayout made len(raw) exactly the byte size of t.Data.
+		if _, err := binary.Decode(raw, binary.LittleEndian, t.Data); err != nil {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
 		}
 		tensors[name] = t
 	}
@@ -420,10 +408,7 @@ func checkLayout(entries map[string]headerEntry, order []string, dataLen int64) 
 	}
 	slices.SortStableFunc(byStart, func(a, b string) int {
 		ea, eb := entries[a].DataOffsets, entries[b].DataOffsets
-		if ea[0] != eb[0] {
-			return cmpInt64(ea[0], eb[0])
-		}
-		return cmpInt64(ea[1], eb[1])
+		return cmp.Or(cmp.Compare(ea[0], eb[0]), cmp.Compare(ea[1], eb[1]))
 	})
 	var pos int64
 	for _, name := range byStart {
@@ -440,16 +425,6 @@ func checkLayout(entries map[string]headerEntry, order []string, dataLen int64) 
 		return fmt.Errorf("safetensors: tensors cover %d data bytes but the data section has %d", pos, dataLen)
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // LoadFile opens path and reads it with Load.
@@ -482,13 +457,10 @@ func LoadInto(path string, dst map[string]any) error {
 	for _, name := range slices.Sorted(maps.Keys(dst)) {
 		target := dst[name]
 		var wantShape []int
-		switch t := target.(type) {
-		case Tensor:
-			target, wantShape = t.Data, t.Shape
-			if wantShape == nil {
-				wantShape = []int{}
-			}
-		case *Tensor:
+		if p, ok := target.(*Tensor); ok && p != nil {
+			target = *p
+		}
+		if t, ok := target.(Tensor); ok {
 			target, wantShape = t.Data, t.Shape
 			if wantShape == nil {
 				wantShape = []int{}
@@ -532,11 +504,7 @@ func LoadInto(path string, dst map[string]any) error {
 }
 
 func summarizeNames(tensors map[string]Tensor) string {
-	names := make([]string, 0, len(tensors))
-	for k := range tensors {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(tensors))
 	const show = 10
 	if len(names) > show {
 		return strings.Join(names[:show], ", ") + ", …"

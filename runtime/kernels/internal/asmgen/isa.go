@@ -49,8 +49,6 @@ func (i isa) fma(x operand.Op, y, acc reg.VecVirtual) {
 	}
 }
 
-func (i isa) fmaMem(x operand.Mem, y, acc reg.VecVirtual) { i.fma(x, y, acc) }
-
 func (i isa) load(m operand.Mem, r reg.VecVirtual) {
 	if i.f32() {
 		i.ctx.VMOVUPS(m, r)

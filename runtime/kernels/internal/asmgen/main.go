@@ -95,9 +95,9 @@ func write(path string, p printer.Printer, f *ir.File) {
 }
 
 func genKernel(ctx *build.Context, s kernelSpec) {
-	typ, sfx := "float32", "PS"
+	typ := "float32"
 	if s.elem == 8 {
-		typ, sfx = "float64", "PD"
+		typ = "float64"
 	}
 	vecBytes := 32
 	if s.zmm {
@@ -113,56 +113,7 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 		fmt.Sprintf("%s computes the %d×%d tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)", s.name, s.mr, nr),
 		fmt.Sprintf("from packed panels Â (kc×%d) and B̂ (kc×%d); C has row stride ldc elements.", s.mr, nr),
 	)
-
-	vec := func() reg.VecVirtual {
-		if s.zmm {
-			return ctx.ZMM()
-		}
-		return ctx.YMM()
-	}
-	zero := func(r reg.VecVirtual) {
-		if s.zmm {
-			ctx.VPXORD(r, r, r)
-		} else {
-			ctx.VXORPS(r, r, r)
-		}
-	}
-	bcast := func(m operand.Mem, r reg.VecVirtual) {
-		if s.elem == 4 {
-			ctx.VBROADCASTSS(m, r)
-		} else {
-			ctx.VBROADCASTSD(m, r)
-		}
-	}
-	fma := func(x, y, acc reg.VecVirtual) { // acc += x*y
-		if s.elem == 4 {
-			ctx.VFMADD231PS(x, y, acc)
-		} else {
-			ctx.VFMADD231PD(x, y, acc)
-		}
-	}
-	load := func(m operand.Mem, r reg.VecVirtual) {
-		if s.elem == 4 {
-			ctx.VMOVUPS(m, r)
-		} else {
-			ctx.VMOVUPD(m, r)
-		}
-	}
-	store := func(r reg.VecVirtual, m operand.Mem) {
-		if s.elem == 4 {
-			ctx.VMOVUPS(r, m)
-		} else {
-			ctx.VMOVUPD(r, m)
-		}
-	}
-	mul := func(x operand.Op, y, dst reg.VecVirtual) { // dst = x*y
-		if s.elem == 4 {
-			ctx.VMULPS(x, y, dst)
-		} else {
-			ctx.VMULPD(x, y, dst)
-		}
-	}
-	_ = sfx
+	x := newISA(ctx, s.elem, s.zmm)
 
 	kc := ctx.Load(ctx.Param("kc"), ctx.GP64())
 	pa := ctx.Load(ctx.Param("a"), ctx.GP64())
@@ -172,25 +123,25 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 	for i := range acc {
 		acc[i] = make([]reg.VecVirtual, s.nv)
 		for v := range acc[i] {
-			acc[i][v] = vec()
-			zero(acc[i][v])
+			acc[i][v] = x.vec()
+			x.zero(acc[i][v])
 		}
 	}
 	bv := make([]reg.VecVirtual, s.nv)
 	for v := range bv {
-		bv[v] = vec()
+		bv[v] = x.vec()
 	}
-	tmp := []reg.VecVirtual{vec(), vec()}
+	tmp := []reg.VecVirtual{x.vec(), x.vec()}
 
 	step := func(p int) { // one k step at offset p within the unrolled body
 		for v := range bv {
-			load(operand.Mem{Base: pb, Disp: (p*s.nv + v) * vecBytes}, bv[v])
+			x.load(operand.Mem{Base: pb, Disp: (p*s.nv + v) * vecBytes}, bv[v])
 		}
 		for i := 0; i < s.mr; i++ {
 			t := tmp[i%2]
-			bcast(operand.Mem{Base: pa, Disp: (p*s.mr + i) * s.elem}, t)
+			x.bcast(operand.Mem{Base: pa, Disp: (p*s.mr + i) * s.elem}, t)
 			for v := range bv {
-				fma(bv[v], t, acc[i][v])
+				x.fma(bv[v], t, acc[i][v])
 			}
 		}
 	}
@@ -239,8 +190,8 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 	pc := ctx.Load(ctx.Param("c"), ctx.GP64())
 	ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64())
 	ctx.SHLQ(operand.U8(log2(s.elem)), ldc)
-	alphaV := vec()
-	bcast(paramAddr(ctx, "alpha"), alphaV)
+	alphaV := x.vec()
+	x.bcast(paramAddr(ctx, "alpha"), alphaV)
 	accum := ctx.Load(ctx.Param("accum"), ctx.GP64())
 	ctx.TESTQ(accum, accum)
 	ctx.JNZ(operand.LabelRef(s.name + "_beta"))
@@ -248,8 +199,8 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 	// C = alpha*acc
 	for i := 0; i < s.mr; i++ {
 		for v := 0; v < s.nv; v++ {
-			mul(alphaV, acc[i][v], acc[i][v])
-			store(acc[i][v], operand.Mem{Base: pc, Disp: v * vecBytes})
+			x.mul(alphaV, acc[i][v], acc[i][v])
+			x.store(acc[i][v], operand.Mem{Base: pc, Disp: v * vecBytes})
 		}
 		if i < s.mr-1 {
 			ctx.ADDQ(ldc, pc)
@@ -260,14 +211,14 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 
 	// C = alpha*acc + beta*C
 	ctx.Label(s.name + "_beta")
-	betaV := vec()
-	bcast(paramAddr(ctx, "beta"), betaV)
+	betaV := x.vec()
+	x.bcast(paramAddr(ctx, "beta"), betaV)
 	for i := 0; i < s.mr; i++ {
 		for v := 0; v < s.nv; v++ {
 			t := tmp[v%2]
-			mul(operand.Mem{Base: pc, Disp: v * vecBytes}, betaV, t)
-			fma(alphaV, acc[i][v], t)
-			store(t, operand.Mem{Base: pc, Disp: v * vecBytes})
+			x.mul(operand.Mem{Base: pc, Disp: v * vecBytes}, betaV, t)
+			x.fma(alphaV, acc[i][v], t)
+			x.store(t, operand.Mem{Base: pc, Disp: v * vecBytes})
 		}
 		if i < s.mr-1 {
 			ctx.ADDQ(ldc, pc)

@@ -118,7 +118,7 @@ func genSmall(ctx *build.Context, s smallSpec) {
 		} else {
 			i.bcast(operand.Mem{Base: ap}, t)
 			for v := 0; v < nv; v++ {
-				i.fmaMem(operand.Mem{Base: bp, Disp: v * vecBytes}, t, acc[v])
+				i.fma(operand.Mem{Base: bp, Disp: v * vecBytes}, t, acc[v])
 			}
 		}
 		ctx.ADDQ(paramAddr(ctx, "sap"), ap)
