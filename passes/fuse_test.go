@@ -54,7 +54,8 @@ func TestConfigL(t *testing.T) {
 		}
 	}
 	train := len(p.Forward) + len(p.Backward)
-	unfused := lowerKernels(p.Graph, false)
+	unfused := newProgram(p.Graph)
+	lowerKernels(unfused, false)
 	unfusedTrain := len(unfused.Forward) + len(unfused.Backward)
 	t.Logf("fusion: %d values (%d computed, i.e. %d one-value kernels for the training step) before fuse; %d training-step kernels after it (%.1f%% of the values, %.1f%% of the computed ones); predict %d → %d kernels",
 		values, computed, unfusedTrain, train, 100*float64(train)/float64(values), 100*float64(train)/float64(unfusedTrain), len(unfused.Predict), len(p.Predict))

@@ -56,15 +56,10 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 	}
 	joint = g.Clone()
 	nfwd := len(joint.Values)
-	report = &GradReport{Forward: nfwd}
+	report = &GradReport{}
 
 	// The values to differentiate with respect to.
-	var leaves []*ir.Value
-	for _, v := range joint.Values {
-		if v.Op.Name == "param" {
-			leaves = append(leaves, v)
-		}
-	}
+	leaves := joint.Params()
 	for _, name := range opts.Wrt {
 		v := joint.Lookup(name)
 		if v == nil || v.Op.Name != "input" {
@@ -182,7 +177,6 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 	if err := DCE(joint); err != nil {
 		return nil, nil, err
 	}
-	report.Forward, report.Backward = 0, 0
 	for _, v := range joint.Values {
 		if fwd[v] {
 			report.Forward++

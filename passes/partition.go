@@ -68,11 +68,7 @@ func (a Size) Eval(dims map[string]int) int64 {
 		t := c
 		if k != "" {
 			for _, d := range strings.Split(k, "*") {
-				n, ok := dims[d]
-				if !ok {
-					n = DefaultCapacity
-				}
-				t *= int64(n)
+				t *= int64(dimCapacity(dims, d))
 			}
 		}
 		r += t
@@ -110,6 +106,14 @@ func (a Size) String() string {
 	return strings.Join(parts, " + ")
 }
 
+// dimCapacity is dim d's value in dims, or DefaultCapacity if not given.
+func dimCapacity(dims map[string]int, d string) int {
+	if n, ok := dims[d]; ok {
+		return n
+	}
+	return DefaultCapacity
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -123,13 +127,7 @@ func ValueBytes(v *ir.Value) Size { return ShapeSize(v.Type.Shape).Scale(int64(v
 // isFree reports whether v costs nothing to recompute: inputs and params
 // (bound by the caller), constants (fills made once) and numel (read from
 // the dims). Remat never counts them as memory.
-func isFree(v *ir.Value) bool {
-	switch v.Op.Name {
-	case "input", "param", "const", "numel":
-		return true
-	}
-	return false
-}
+func isFree(v *ir.Value) bool { return hasNoKernel(v) || v.Op.Name == "numel" }
 
 // hasNoKernel reports whether v needs no code at all: it is bound by the
 // caller or is a constant fill.

@@ -74,6 +74,9 @@ func TestPartitionDropout(t *testing.T) {
 			masks++
 		}
 	}
+	if masks != 2 {
+		t.Errorf("%d dropout masks among the residuals %v, want both of the model's", masks, labels(p.Residuals))
+	}
 	for _, k := range p.Backward {
 		for _, v := range k.Values {
 			if v.Op.Name == "dropout_mask" {

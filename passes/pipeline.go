@@ -27,7 +27,8 @@ type Pass struct {
 	Required bool // cannot be disabled
 	Run      func(*Context) error
 
-	lowering bool // builds Context.Program rather than rewriting Context.Graph
+	lowering bool           // builds Context.Program rather than rewriting Context.Graph
+	skip     func(*Context) // if set, runs instead of Run when the pass is disabled
 }
 
 // Options configures Compile.
@@ -104,19 +105,24 @@ var Pipeline = []Pass{
 		Run: func(c *Context) error { return DCE(c.Graph) }},
 	{Name: "partition", Required: true, lowering: true, Doc: "splits the joint graph into forward, backward and predict programs; one kernel per value",
 		Run: func(c *Context) error {
-			c.Program = lowerKernels(c.Graph, false)
+			c.Program = newProgram(c.Graph)
+			lowerKernels(c.Program, false)
 			return nil
 		}},
 	{Name: "fuse", lowering: true, Doc: "groups values into kernels: elementwise loops, reductions with their producers, matmul epilogues",
 		Run: func(c *Context) error {
-			p := lowerKernels(c.Graph, true)
-			c.Program.Forward, c.Program.Backward, c.Program.Predict = p.Forward, p.Backward, p.Predict
+			lowerKernels(c.Program, true)
 			return nil
 		}},
 	{Name: "plan", lowering: true, Doc: "schedules the kernels and packs buffers into one arena per dtype by liveness, in place where possible",
 		Run: func(c *Context) error {
 			planProgram(c.Program, c.Options.Capacity, true)
+			c.Report.Program = programStats(c.Program)
 			return nil
+		},
+		skip: func(c *Context) { // every buffer in a region of its own
+			planProgram(c.Program, c.Options.Capacity, false)
+			c.Report.Program = programStats(c.Program)
 		}},
 }
 
@@ -153,8 +159,16 @@ func CompileProgram(g *ir.Graph, opts Options) (*Program, error) {
 			opts.Checkpoint = append(slices.Clip(opts.Checkpoint), name)
 		}
 	}
-	c := &Context{Graph: g.Clone(), Report: &Report{}, Options: opts}
+	return runPipeline(&Context{Graph: g.Clone(), Report: &Report{}, Options: opts}, false)
+}
+
+// runPipeline runs the passes of the pipeline (only the lowering ones if
+// loweringOnly) on c and returns the program, with the report.
+func runPipeline(c *Context, loweringOnly bool) (*Program, error) {
 	for _, p := range Pipeline {
+		if loweringOnly && !p.lowering {
+			continue
+		}
 		if err := runPass(c, p); err != nil {
 			return nil, err
 		}
@@ -186,9 +200,8 @@ func checkOptions(opts Options) error {
 func runPass(c *Context, p Pass) error {
 	if slices.Contains(c.Options.Disable, p.Name) {
 		c.Report.Passes = append(c.Report.Passes, PassStat{Name: p.Name, Disabled: true})
-		if p.Name == "plan" && c.Program != nil {
-			planProgram(c.Program, c.Options.Capacity, false)
-			c.Report.Program = programStats(c.Program)
+		if p.skip != nil {
+			p.skip(c)
 		}
 		return nil
 	}
@@ -200,9 +213,6 @@ func runPass(c *Context, p Pass) error {
 	}
 	st := PassStat{Name: p.Name, Values: len(c.Graph.Values)}
 	if c.Program != nil {
-		if p.Name == "plan" {
-			c.Report.Program = programStats(c.Program)
-		}
 		if err := c.Program.Check(); err != nil {
 			return fmt.Errorf("pass %s: internal error: %w", p.Name, err)
 		}

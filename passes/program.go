@@ -35,6 +35,8 @@ type Program struct {
 	Residuals                  []*ir.Value
 	Plan, PredictPlan          *BufferPlan
 	Report                     *Report
+
+	part *Partition // of Graph, computed once by the partition pass
 }
 
 // Lower partitions, fuses, schedules and plans a joint graph (the result
@@ -42,50 +44,60 @@ type Program struct {
 // in opts.Disable are skipped: without "fuse" every value is its own
 // kernel; without "plan" every buffer gets its own region.
 func Lower(g *ir.Graph, opts Options) (*Program, error) {
-	c := &Context{Graph: g, Report: &Report{}, Options: opts}
-	for _, p := range Pipeline {
-		if !p.lowering {
-			continue
-		}
-		if err := runPass(c, p); err != nil {
-			return nil, err
-		}
-	}
-	c.Program.Report = c.Report
-	return c.Program, nil
+	return runPipeline(&Context{Graph: g, Report: &Report{}, Options: opts}, true)
 }
 
-// lower builds the program's kernels (fused or not).
-func lowerKernels(g *ir.Graph, fuse bool) *Program {
+// newProgram partitions g into an unlowered program (no kernels yet).
+func newProgram(g *ir.Graph) *Program {
 	part := PartitionGraph(g)
-	prog := &Program{Graph: g, Residuals: part.Residuals}
+	return &Program{Graph: g, Residuals: part.Residuals, part: part}
+}
+
+// lowerKernels builds the kernels of prog's three entry points from its
+// partition, fused or one per value.
+func lowerKernels(prog *Program, fuse bool) {
+	g, part := prog.Graph, prog.part
 	prog.Forward = buildKernels(g, part.Forward, part.Kept, fuse)
 	prog.Backward = buildKernels(g, part.Backward, part.Kept, fuse)
-	predKept := make([]bool, len(g.Values))
+	prog.Predict = buildKernels(g, part.Predict, predictResults(g, part), fuse)
+}
+
+// predictResults marks the results of Predict: the non-gradient outputs
+// that need no target input.
+func predictResults(g *ir.Graph, part *Partition) []bool {
+	r := make([]bool, len(g.Values))
 	for _, o := range g.Outputs {
-		if o.Grad == "" {
-			predKept[o.Value.ID] = true
+		if o.Grad == "" && part.Predict[o.Value.ID] {
+			r[o.Value.ID] = true
 		}
 	}
-	prog.Predict = buildKernels(g, part.Predict, predKept, fuse)
-	return prog
+	return r
 }
 
 // planProgram makes the buffer plans of prog.
 func planProgram(prog *Program, capacity map[string]int, pack bool) {
 	g := prog.Graph
-	part := PartitionGraph(g)
 	timeline := append(slices.Clone(prog.Forward), prog.Backward...)
 	prog.Plan = planBuffers(g, timeline, capacity, pack)
 	pg := *g // Predict's results are its non-gradient outputs only
 	pg.Outputs = nil
 	pg.Objective = nil
 	for _, o := range g.Outputs {
-		if o.Grad == "" && part.Predict[o.Value.ID] {
+		if o.Grad == "" && prog.part.Predict[o.Value.ID] {
 			pg.Outputs = append(pg.Outputs, o)
 		}
 	}
 	prog.PredictPlan = planBuffers(&pg, prog.Predict, capacity, pack)
+}
+
+type entryPoint struct {
+	name string
+	ks   []*Kernel
+}
+
+// entryPoints lists the kernels of the three entry points, in order.
+func (p *Program) entryPoints() []entryPoint {
+	return []entryPoint{{"forward", p.Forward}, {"backward", p.Backward}, {"predict", p.Predict}}
 }
 
 // Kernels counts the kernels of all three entry points.
@@ -93,16 +105,18 @@ func (p *Program) Kernels() int { return len(p.Forward) + len(p.Backward) + len(
 
 // Check verifies the invariants documented on Program and Kernel.
 func (p *Program) Check() error {
+	// Partition afresh rather than trust the partition the lowering
+	// passes share: a program that does not match its graph shows here.
 	part := PartitionGraph(p.Graph)
+	if !slices.Equal(p.Residuals, part.Residuals) {
+		return fmt.Errorf("program: the residuals are not those of the graph's partition")
+	}
 	resid := map[*ir.Value]bool{}
 	for _, r := range p.Residuals {
 		resid[r] = true
 	}
-	for _, list := range []struct {
-		name string
-		ks   []*Kernel
-		in   []bool
-	}{{"forward", p.Forward, part.Forward}, {"backward", p.Backward, part.Backward}, {"predict", p.Predict, part.Predict}} {
+	for li, list := range p.entryPoints() {
+		inList := [][]bool{part.Forward, part.Backward, part.Predict}[li]
 		have := map[*ir.Value]bool{}
 		done := map[*ir.Value]bool{}
 		for ki, k := range list.ks {
@@ -120,7 +134,7 @@ func (p *Program) Check() error {
 				if done[v] {
 					return fmt.Errorf("program: %s: %s is in two kernels", where, v.Ref())
 				}
-				if !list.in[v.ID] {
+				if !inList[v.ID] {
 					return fmt.Errorf("program: %s: %s is not in the %s program", where, v.Ref(), list.name)
 				}
 				done[v] = true
@@ -157,7 +171,7 @@ func (p *Program) Check() error {
 				have[k.Root] = true
 			}
 		}
-		for i, in := range list.in {
+		for i, in := range inList {
 			if in && !hasNoKernel(p.Graph.Values[i]) && !done[p.Graph.Values[i]] {
 				return fmt.Errorf("program: %s value %s is in no kernel", list.name, p.Graph.Values[i].Ref())
 			}
@@ -179,10 +193,7 @@ func (p *Program) Check() error {
 // String lists the kernels of each entry point, the residuals and the plan.
 func (p *Program) String() string {
 	var b strings.Builder
-	for _, list := range []struct {
-		name string
-		ks   []*Kernel
-	}{{"forward", p.Forward}, {"backward", p.Backward}, {"predict", p.Predict}} {
+	for _, list := range p.entryPoints() {
 		fmt.Fprintf(&b, "%s: %d kernels\n", list.name, len(list.ks))
 		for _, k := range list.ks {
 			b.WriteString("  " + k.String() + "\n")

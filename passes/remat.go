@@ -124,8 +124,7 @@ type remat struct {
 }
 
 func (r *remat) decide(v *ir.Value, action, reason string) {
-	r.rep.Decisions = append(r.rep.Decisions, RematDecision{Value: v.Label(), Op: v.Op.Name, Action: action,
-		Bytes: ValueBytes(v).Eval(r.opts.Capacity), Reason: reason})
+	r.rep.Decisions = append(r.rep.Decisions, RematDecision{Value: v.Label(), Op: v.Op.Name, Action: action, Bytes: r.bytes(v), Reason: reason})
 }
 
 func (r *remat) bytes(v *ir.Value) int64 { return ValueBytes(v).Eval(r.opts.Capacity) }
@@ -179,7 +178,7 @@ func (r *remat) recomputable(v *ir.Value, cheapOnly bool) bool {
 // cone returns the forward values that recomputing v recomputes (v and
 // the args it needs, back to values where stop holds), in graph order,
 // and the frontier: the non-free values the copies read.
-func (r *remat) cone(v *ir.Value, p *Partition, stop func(*ir.Value) bool) (cone, frontier []*ir.Value) {
+func (r *remat) cone(v *ir.Value, stop func(*ir.Value) bool) (cone, frontier []*ir.Value) {
 	seen := map[*ir.Value]bool{}
 	var walk func(u *ir.Value, top bool)
 	walk = func(u *ir.Value, top bool) {
@@ -302,7 +301,7 @@ func (r *remat) cheap() {
 				continue
 			}
 			stop := func(u *ir.Value) bool { return saved[u] || !r.recomputable(u, true) }
-			cone, frontier := r.cone(v, p, stop)
+			cone, frontier := r.cone(v, stop)
 			var extra int64
 			var reads []string
 			for _, f := range frontier {
@@ -341,7 +340,7 @@ func (r *remat) checkpoints() {
 				continue
 			}
 			stop := func(u *ir.Value) bool { return keep[u.Name] || !r.recomputable(u, false) }
-			cone, _ := r.cone(v, p, stop)
+			cone, _ := r.cone(v, stop)
 			done[v] = true
 			r.recompute(v, cone, p, "not a checkpoint")
 			changed = true
@@ -371,7 +370,7 @@ func (r *remat) budget() {
 				continue
 			}
 			stop := func(u *ir.Value) bool { return saved[u] || !r.recomputable(u, false) }
-			cone, frontier := r.cone(v, p, stop)
+			cone, frontier := r.cone(v, stop)
 			gain := r.bytes(v)
 			for _, f := range frontier {
 				if !saved[f] {

@@ -1,11 +1,13 @@
 package passes
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/bpgen/bpgen/ir"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/bpgen/bpgen/ir"
 )
 
 // ProgramStats measures a lowered program, for the report.
@@ -26,26 +28,24 @@ type ProgramStats struct {
 	ArenaFormula string
 }
 
+// programStats measures a planned program.
 func programStats(p *Program) *ProgramStats {
 	st := &ProgramStats{Forward: len(p.Forward), Backward: len(p.Backward), Predict: len(p.Predict),
-		Residuals: residualStats(p.Graph, PartitionGraph(p.Graph))}
-	u := lowerKernels(p.Graph, false)
-	st.Unfused = u.Kernels()
-	st.Capacity = map[string]int{}
-	for _, d := range p.Graph.Dims {
-		st.Capacity[d] = DefaultCapacity
-		if p.Plan != nil {
-			if n, ok := p.Plan.Capacity[d]; ok {
-				st.Capacity[d] = n
+		Residuals: residualStats(p.Graph, p.part)}
+	// Without fusion every computed value of each program is a kernel.
+	for _, in := range [][]bool{p.part.Forward, p.part.Backward, p.part.Predict} {
+		for i, v := range p.Graph.Values {
+			if in[i] && !hasNoKernel(v) {
+				st.Unfused++
 			}
 		}
 	}
-	if p.Plan != nil {
-		st.ArenaBytes, st.NaiveBytes, st.InPlace = p.Plan.ArenaBytes, p.Plan.NaiveBytes, p.Plan.InPlace
+	st.Capacity = map[string]int{}
+	for _, d := range p.Graph.Dims {
+		st.Capacity[d] = dimCapacity(p.Plan.Capacity, d)
 	}
-	if p.PredictPlan != nil {
-		st.PredictArenaBytes = p.PredictPlan.ArenaBytes
-	}
+	st.ArenaBytes, st.NaiveBytes, st.InPlace = p.Plan.ArenaBytes, p.Plan.NaiveBytes, p.Plan.InPlace
+	st.PredictArenaBytes = p.PredictPlan.ArenaBytes
 	if f, _, _, ok := SymbolicLayout(p); ok {
 		st.ArenaFormula = f
 	}
@@ -55,11 +55,12 @@ func programStats(p *Program) *ProgramStats {
 // lin is a·n + b: a size linear in the model's one symbolic dim n.
 type lin struct{ a, b int64 }
 
-func (x lin) add(y lin) lin    { return lin{x.a + y.a, x.b + y.b} }
-func (x lin) le(y lin) bool    { return x.a <= y.a && x.b <= y.b } // for every n ≥ 0
-func (x lin) max(y lin) lin    { return lin{max(x.a, y.a), max(x.b, y.b)} }
-func (x lin) at(n int64) int64 { return x.a*n + x.b }
-func (x lin) String() string   { return fmt.Sprintf("%d·n + %d", x.a, x.b) }
+func (x lin) add(y lin) lin            { return lin{x.a + y.a, x.b + y.b} }
+func (x lin) le(y lin) bool            { return x.a <= y.a && x.b <= y.b } // for every n ≥ 0
+func (x lin) max(y lin) lin            { return lin{max(x.a, y.a), max(x.b, y.b)} }
+func (x lin) at(n int64) int64         { return x.a*n + x.b }
+func (x lin) format(dim string) string { return fmt.Sprintf("%d·%s + %d", x.a, dim, x.b) }
+
 func linOf(s Size, dim string) (lin, bool) {
 	var l lin
 	for k, c := range s {
@@ -78,22 +79,27 @@ func linOf(s Size, dim string) (lin, bool) {
 // SymbolicLayout places the training plan's buffers at offsets that are
 // themselves a·n + b in the model's one symbolic dim, so that the layout is
 // valid for every n at once: two buffers alive at the same time never
-// overlap, whatever n is (offsets and sizes compared coefficient-wise, with
-// each buffer rounded up by the alignment). Buffers go largest first, each
-// at the lowest candidate offset (0, or the end of a placed buffer) that
-// clears every placed buffer it overlaps in time. It returns the layout's
-// arena bytes as a·n + b; ok is false if the model does not have exactly
-// one symbolic dim or a size is not linear in it.
+// overlap, whatever n is (offsets and sizes compared coefficient-wise).
+// Each buffer's size includes ArenaAlign−1 elements of slack, so a user of
+// the layout may round every offset up to a multiple of ArenaAlign, as the
+// plan does, and the buffer still ends within its slot. Buffers go largest
+// first (by the coefficient of n, then the constant), each at the
+// candidate offset (0, or the end of a placed buffer) that clears every
+// placed buffer it overlaps in time and is lowest at the plan's capacity.
+// It returns the layout's arena bytes as a·n + b (as text and as a
+// function of n) and each buffer's offset in elements; ok is false if the
+// model does not have exactly one symbolic dim or a size is not linear in
+// it.
 func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(n int64) int64, ok bool) {
 	g := p.Graph
 	if p.Plan == nil || len(g.Dims) != 1 {
 		return "", nil, nil, false
 	}
 	dim := g.Dims[0]
+	capacity := int64(dimCapacity(p.Plan.Capacity, dim))
 	type sb struct {
-		b    *Buffer
-		size lin
-		off  lin
+		b         *Buffer
+		size, off lin
 	}
 	var bufs []*sb
 	for _, b := range p.Plan.Buffers {
@@ -101,58 +107,50 @@ func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(
 		if !ok {
 			return "", nil, nil, false
 		}
-		l.b += ArenaAlign - 1 // room to align the next offset, for any n
+		l.b += ArenaAlign - 1 // slack to align the offset up, for any n
 		bufs = append(bufs, &sb{b: b, size: l})
 	}
 	slices.SortStableFunc(bufs, func(x, y *sb) int {
-		if x.size.a != y.size.a {
-			return int(y.size.a - x.size.a)
-		}
-		return int(y.size.b - x.size.b)
+		return cmp.Or(cmp.Compare(y.size.a, x.size.a), cmp.Compare(y.size.b, x.size.b))
 	})
-	var placed []*sb
-	total := lin{}
 	arena := map[ir.DType]lin{}
-	for _, x := range bufs {
+	offsets = map[*Buffer]lin{}
+	for i, x := range bufs {
 		var busy []*sb
-		cands := []lin{{}}
-		for _, q := range placed {
+		for _, q := range bufs[:i] {
 			if q.b.DType == x.b.DType && q.b.Start <= x.b.End && x.b.Start <= q.b.End {
 				busy = append(busy, q)
-				cands = append(cands, q.off.add(q.size))
 			}
 		}
-		best, found := lin{}, false
-		for _, c := range cands {
-			fits := true
-			for _, q := range busy {
-				if !(c.add(x.size).le(q.off) || q.off.add(q.size).le(c)) {
-					fits = false
-					break
-				}
-			}
-			if fits && (!found || c.at(256) < best.at(256)) {
+		clears := func(c lin) bool {
+			return !slices.ContainsFunc(busy, func(q *sb) bool {
+				return !c.add(x.size).le(q.off) && !q.off.add(q.size).le(c)
+			})
+		}
+		// The candidates: 0 and the end of each busy buffer. If none
+		// clears them all, go after all of them (coefficient-wise).
+		var best, after lin
+		found := clears(best)
+		for _, q := range busy {
+			c := q.off.add(q.size)
+			after = after.max(c)
+			if clears(c) && (!found || c.at(capacity) < best.at(capacity)) {
 				best, found = c, true
 			}
 		}
-		if !found { // after everything it overlaps in time
-			for _, q := range busy {
-				best = best.max(q.off.add(q.size))
-			}
+		if !found {
+			best = after
 		}
 		x.off = best
-		placed = append(placed, x)
+		offsets[x.b] = best
 		arena[x.b.DType] = arena[x.b.DType].max(best.add(x.size))
 	}
+	var total lin
 	for d, l := range arena {
 		s := int64(d.Size())
 		total = total.add(lin{l.a * s, l.b * s})
 	}
-	offsets = map[*Buffer]lin{}
-	for _, x := range placed {
-		offsets[x.b] = x.off
-	}
-	return strings.Replace(total.String(), "n", dim, 1), offsets, total.at, true
+	return total.format(dim), offsets, total.at, true
 }
 
 // String prints the report for people (bpgen -explain): values (and

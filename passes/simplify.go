@@ -2,9 +2,9 @@ package passes
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -19,13 +19,8 @@ type SimplifyReport struct {
 
 // String prints the report in one line, rules sorted by name.
 func (r *SimplifyReport) String() string {
-	keys := make([]string, 0, len(r.Rules))
-	for k := range r.Rules {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Rules)) {
 		parts = append(parts, fmt.Sprintf("%s×%d", k, r.Rules[k]))
 	}
 	return fmt.Sprintf("simplify: %d → %d values; %s", r.Before, r.After, strings.Join(parts, " "))
@@ -59,8 +54,9 @@ func (r *SimplifyReport) String() string {
 //     broadcast to the same result shape (elementwise ops broadcast
 //     themselves), and a constant argument becomes a scalar constant under
 //     the same condition; a reshape of a keepdims reduction to the shape
-//     without the kept dims becomes the reduction without keepdims; a reshape of a broadcast of a one-element value becomes a
-//     broadcast of a reshape of that value, so the rule above applies.
+//     without the kept dims becomes the reduction without keepdims; a
+//     reshape of a broadcast of a one-element value becomes a broadcast of
+//     a reshape of that value, so the rule above applies.
 //   - after grad (the graph has gradient outputs), stop_gradient(x) and
 //     custom_vjp(y, …) are identities and are replaced by x and y.
 //   - dead-code elimination (DCE) at the end.
@@ -326,10 +322,9 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 			}
 		}
 	}
-	if op == "numel" {
-		if n, ok := staticCount(v.Attrs.Shape("shape"), axesUpTo(len(v.Attrs.Shape("shape")))); ok {
-			return constOf(float64(n), v.Type, v.Pos), "fold", nil
-		}
+	if s := v.Attrs.Shape("shape"); op == "numel" && s.IsStatic() {
+		n, _ := s.NumElements()
+		return constOf(float64(n), v.Type, v.Pos), "fold", nil
 	}
 
 	// Algebraic identities.
