@@ -173,34 +173,19 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 
 	// Which values each entry point computes.
 	n := len(g.Values)
-	p.dependsOnTarget = make([]bool, n)
-	for _, v := range g.Values {
-		if v.Op.Name == "input" && v.Attrs.Bool("target") {
-			p.dependsOnTarget[v.ID] = true
-		}
-		for _, a := range v.Args {
-			if p.dependsOnTarget[a.ID] {
-				p.dependsOnTarget[v.ID] = true
-			}
-		}
-	}
-	var fwdRoots, bwdRoots, predRoots []*ir.Value
-	if g.Objective != nil {
-		fwdRoots = append(fwdRoots, g.Objective)
-	}
+	part := passes.PartitionGraph(g)
+	p.dependsOnTarget = part.Target
+	var bwdRoots []*ir.Value
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
 			bwdRoots = append(bwdRoots, o.Value)
-			continue
-		}
-		fwdRoots = append(fwdRoots, o.Value)
-		if !p.dependsOnTarget[o.Value.ID] {
-			predRoots = append(predRoots, o.Value)
 		}
 	}
-	inFwd := ancestors(g, fwdRoots)
-	inBwd := ancestors(g, bwdRoots)
-	p.inPredict = ancestors(g, predRoots)
+	// Backward computes whatever the gradients need that forward has not:
+	// unlike part.Backward this includes constants, which have kernels here.
+	inFwd := part.Forward
+	inBwd := passes.Ancestors(g, bwdRoots)
+	p.inPredict = part.Predict
 	p.inTrain = make([]bool, n)
 	for i := range p.inTrain {
 		p.inTrain[i] = inFwd[i] || inBwd[i]
@@ -250,22 +235,6 @@ func hasKernel(v *ir.Value) bool {
 		return false
 	}
 	return true
-}
-
-// ancestors marks the values roots depend on (and the roots).
-func ancestors(g *ir.Graph, roots []*ir.Value) []bool {
-	mark := make([]bool, len(g.Values))
-	for _, r := range roots {
-		mark[r.ID] = true
-	}
-	for i := len(g.Values) - 1; i >= 0; i-- {
-		if mark[i] {
-			for _, a := range g.Values[i].Args {
-				mark[a.ID] = true
-			}
-		}
-	}
-	return mark
 }
 
 // storage returns the value whose buffer holds v (following reshapes).

@@ -12,7 +12,7 @@ func DCE(g *ir.Graph) error {
 	if g.Objective != nil {
 		roots = append(roots, g.Objective)
 	}
-	live := ancestorSet(g, roots)
+	live := Ancestors(g, roots)
 	kept := g.Values[:0]
 	for i, v := range g.Values {
 		if live[i] {

@@ -156,7 +156,10 @@ func hasNoKernel(v *ir.Value) bool {
 // Backward are disjoint.
 type Partition struct {
 	Forward, Backward, Predict []bool // by value ID
-	Residuals                  []*ir.Value
+	// Target marks the values that depend on a target input (labels):
+	// inference cannot compute them.
+	Target    []bool
+	Residuals []*ir.Value
 	// Kept marks the values that outlive their program: outputs, the
 	// objective, gradients and residuals.
 	Kept []bool
@@ -167,6 +170,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	n := len(g.Values)
 	p := &Partition{Backward: make([]bool, n), Kept: make([]bool, n)}
 	target := make([]bool, n)
+	p.Target = target
 	for _, v := range g.Values {
 		if v.Op.Name == "input" && v.Attrs.Bool("target") {
 			target[v.ID] = true
@@ -193,8 +197,8 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	if g.Objective != nil {
 		p.Kept[g.Objective.ID] = true
 	}
-	p.Forward = ancestorSet(g, fwdRoots)
-	p.Predict = ancestorSet(g, predRoots)
+	p.Forward = Ancestors(g, fwdRoots)
+	p.Predict = Ancestors(g, predRoots)
 	resid := make([]bool, n)
 	for _, r := range bwdRoots {
 		switch {
@@ -228,8 +232,8 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	return p
 }
 
-// ancestorSet marks the roots and every value they depend on.
-func ancestorSet(g *ir.Graph, roots []*ir.Value) []bool {
+// Ancestors marks, by value ID, the roots and every value they depend on.
+func Ancestors(g *ir.Graph, roots []*ir.Value) []bool {
 	mark := make([]bool, len(g.Values))
 	for _, r := range roots {
 		mark[r.ID] = true
