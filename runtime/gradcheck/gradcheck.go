@@ -437,13 +437,6 @@ func CentralDiffErrors(f func(x []float64) float64, x []float64, exactGrad []flo
 	return fdErrors("CentralDiffErrors", fd.Central, f, x, exactGrad, steps)
 }
 
-// FDErrorVsStep is ForwardDiffErrors: the max absolute error of the
-// forward-difference gradient (f(x+h)-f(x))/h for each step h. It
-// illustrates why bpgen differentiates exactly instead of numerically.
-func FDErrorVsStep(f func(x []float64) float64, x []float64, exactGrad []float64, steps []float64) []float64 {
-	return fdErrors("FDErrorVsStep", fd.Forward, f, x, exactGrad, steps)
-}
-
 func fdErrors(fn string, formula fd.Formula, f func(x []float64) float64, x, exactGrad, steps []float64) []float64 {
 	if len(exactGrad) != len(x) {
 		panic(fmt.Sprintf("gradcheck.%s: exactGrad has %d elements, expected %d (len(x))", fn, len(exactGrad), len(x)))
