@@ -178,18 +178,54 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 	}
 	results = results[:len(results)-len(probes)]
 
+	var worst worst32
+	defer worst.log(t)
+
 	for i, res := range results {
 		r := refs[i]
 		t.Run(fmt.Sprintf("%s/n=%d/%s", r.m.name, r.n, r.opt), func(t *testing.T) {
 			if res.Err != "" {
 				t.Fatal(res.Err)
 			}
-			checkCase(t, r.m, r.g, r.dims, r.seed, r.inputs, r.opt, res)
+			checkCase(t, &worst, r.m, r.g, r.dims, r.seed, r.inputs, r.opt, res)
 		})
 	}
 }
 
-func checkCase(t *testing.T, m *testModel, g *ir.Graph, dims map[string]int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
+// worst32 collects the largest float32 errors of a harness run, logged
+// with -v so that the measured numbers quoted next to tol32, atol32/rtol32
+// and tol32Elem can be reproduced.
+type worst32 struct {
+	norm, close, elem worstErr
+}
+
+type worstErr struct {
+	e    float64
+	what string
+	n    int // comparisons
+	over int // comparisons with e > 1e-5 (for elem)
+}
+
+func (w *worst32) note(x *worstErr, e float64, what string) {
+	x.n++
+	if e > 1e-5 {
+		x.over++
+	}
+	if e > x.e {
+		x.e, x.what = e, what
+	}
+}
+
+func (w *worst32) log(t *testing.T) {
+	if w.norm.n == 0 {
+		return
+	}
+	t.Logf("float32, %d comparisons: worst norm-wise relative error %.3g (%s)", w.norm.n, w.norm.e, w.norm.what)
+	t.Logf("float32: worst |got − want| / (%g + %g·|want|) = %.3g (%s)", atol32, rtol32, w.close.e, w.close.what)
+	t.Logf("float32: worst element-wise relative error %.3g (%s); %d comparisons over 1e-5", w.elem.e, w.elem.what, w.elem.over)
+}
+
+func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map[string]int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
 	p, err := newPlan(g, Options{Package: m.name})
 	if err != nil {
 		t.Fatal(err)
@@ -202,11 +238,22 @@ func checkCase(t *testing.T, m *testModel, g *ir.Graph, dims map[string]int, see
 	check := func(what string, got, want []float64) {
 		t.Helper()
 		if f32 {
-			if e := compareNorm(got, want); e > tol32 {
+			e := compareNorm(got, want)
+			if e > tol32 {
 				t.Errorf("%s: norm-wise relative error %.3g > %g", what, e, tol32)
 			}
+			worst.note(&worst.norm, e, t.Name()+" "+what)
+			e, at := compareClose(got, want, atol32, rtol32)
+			if e > 1 {
+				t.Errorf("%s: |got − want| = %.3g > %g + %g·|want| at %d: got %v, want %v", what, math.Abs(got[at]-want[at]), atol32, rtol32, at, got[at], want[at])
+			}
+			worst.note(&worst.close, e, t.Name()+" "+what)
 		}
-		if e, at := compare(got, want); e > tol {
+		e, at := compare(got, want)
+		if f32 {
+			worst.note(&worst.elem, e, t.Name()+" "+what)
+		}
+		if e > tol {
 			if at >= 0 && at < len(got) && at < len(want) {
 				t.Errorf("%s: relative error %.3g > %g at %d: got %v, want %v (len %d)", what, e, tol, at, got[at], want[at], len(want))
 			} else {
@@ -351,5 +398,38 @@ func TestEveryOpCovered(t *testing.T) {
 		if !seen[op.Name] {
 			t.Errorf("no harness model uses op %s", op.Name)
 		}
+	}
+}
+
+// TestCompareRules pins down the three error measures of the harness on
+// hand-made vectors, so that each can fail.
+func TestCompareRules(t *testing.T) {
+	for _, c := range []struct {
+		got, want      []float64
+		norm, close, e float64 // expected measures (approximately)
+	}{
+		{[]float64{1, 2}, []float64{1, 2}, 0, 0, 0},
+		// One element off by 2e-5 relative: norm-wise it averages out,
+		// assert_close's rtol (1.3e-6) at |want| = 100 does not.
+		{[]float64{100.002, 0, 0, 0}, []float64{100, 0, 0, 0}, 2e-5, 0.002 / (1e-5 + 1.3e-6*100), 2e-5},
+		// Tiny values: within atol, but wrong by 50% element-wise (caught
+		// norm-wise and by the scale-free rule).
+		{[]float64{1.5e-7, 1e-7}, []float64{1e-7, 1e-7}, 0.5 / math.Sqrt2, 5e-8 / (1e-5 + 1.3e-6*1e-7), 0.5},
+		// An element below relFloor of the largest is compared absolutely.
+		{[]float64{1, 1e-4 + 1e-7}, []float64{1, 1e-4}, 1e-7, 1e-7 / (1e-5 + 1.3e-6*1e-4), 1e-5},
+	} {
+		norm := compareNorm(c.got, c.want)
+		cl, _ := compareClose(c.got, c.want, atol32, rtol32)
+		e, _ := compare(c.got, c.want)
+		near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-6*max(math.Abs(b), 1e-12) }
+		if !near(norm, c.norm) || !near(cl, c.close) || !near(e, c.e) {
+			t.Errorf("got %v want %v: norm %.6g close %.6g elem %.6g, want %.6g %.6g %.6g", c.got, c.want, norm, cl, e, c.norm, c.close, c.e)
+		}
+	}
+	if e, _ := compareClose([]float64{1}, []float64{1, 2}, atol32, rtol32); !math.IsInf(e, 1) {
+		t.Errorf("length mismatch: %v, want +Inf", e)
+	}
+	if e, _ := compareClose([]float64{math.NaN()}, []float64{1}, atol32, rtol32); !math.IsInf(e, 1) {
+		t.Errorf("NaN against a number: %v, want +Inf", e)
 	}
 }
