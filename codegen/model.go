@@ -174,9 +174,14 @@ func (p *plan) dataTypes(f *jen.File) {
 	f.Comment("Tensor is one parameter with its gradient, for saving, loading and")
 	f.Comment("inspection. Data and Grad alias the model's buffers.")
 	f.Type().Id("Tensor").Struct(
+		jen.Comment("Name is the parameter's name in the model (dsl.Graph.Param)."),
 		jen.Id("Name").String(),
+		jen.Comment("Shape is the parameter's shape; Data and Grad are row-major."),
 		jen.Id("Shape").Index().Int(),
-		jen.List(jen.Id("Data"), jen.Id("Grad")).Add(p.sliceType(p.float)),
+		jen.Comment("Data holds the parameter's values."),
+		jen.Id("Data").Add(p.sliceType(p.float)),
+		jen.Comment("Grad holds its gradient after Backward or TrainStep."),
+		jen.Id("Grad").Add(p.sliceType(p.float)),
 	)
 	f.Line()
 }

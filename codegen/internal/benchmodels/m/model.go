@@ -80,9 +80,14 @@ type Outputs struct {
 // Tensor is one parameter with its gradient, for saving, loading and
 // inspection. Data and Grad alias the model's buffers.
 type Tensor struct {
-	Name       string
-	Shape      []int
-	Data, Grad []float32
+	// Name is the parameter's name in the model (dsl.Graph.Param).
+	Name string
+	// Shape is the parameter's shape; Data and Grad are row-major.
+	Shape []int
+	// Data holds the parameter's values.
+	Data []float32
+	// Grad holds its gradient after Backward or TrainStep.
+	Grad []float32
 }
 
 // Model is the compiled model: its parameters, their gradients after
