@@ -34,11 +34,12 @@ func Uniform01(key uint64, i uint64) float64 {
 }
 
 // Normal01 returns element i of stream key as a standard normal sample
-// (Box–Muller over elements 2i and 2i+1).
+// (Box–Muller over elements 2i and 2i+1). It returns the same bits on
+// every architecture (see detLog).
 func Normal01(key uint64, i uint64) float64 {
 	u1 := Uniform01(key, 2*i)
 	u2 := Uniform01(key, 2*i+1)
-	return math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2)
+	return math.Sqrt(-2*detLog(1-u1)) * detCos2Pi(u2)
 }
 
 // DropoutKeep reports whether element i survives dropout with drop
@@ -85,12 +86,12 @@ func InitValues(name string, shape []int, a Attrs, seed uint64) ([]float64, erro
 	}
 	uniform := func(lo, hi float64) {
 		for i := range out {
-			out[i] = lo + (hi-lo)*Uniform01(key, uint64(i))
+			out[i] = lo + float64((hi-lo)*Uniform01(key, uint64(i)))
 		}
 	}
 	normal := func(mean, std float64) {
 		for i := range out {
-			out[i] = mean + std*Normal01(key, uint64(i))
+			out[i] = mean + float64(std*Normal01(key, uint64(i)))
 		}
 	}
 	switch init := a.Str("init"); init {

@@ -40,11 +40,12 @@ func Uniform01(key uint64, i uint64) float64 {
 }
 
 // Normal01 returns element i of stream key as a standard normal sample
-// (Box–Muller over elements 2i and 2i+1).
+// (Box–Muller over elements 2i and 2i+1). It returns the same bits on
+// every architecture (see detLog).
 func Normal01(key uint64, i uint64) float64 {
 	u1 := Uniform01(key, 2*i)
 	u2 := Uniform01(key, 2*i+1)
-	return math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2)
+	return math.Sqrt(-2*detLog(1-u1)) * detCos2Pi(u2)
 }
 
 // DropoutKeep reports whether element i survives dropout with drop
@@ -117,12 +118,12 @@ func InitParam[T Float](dst []T, name string, shape []int, in Init, seed uint64)
 	fanIn, fanOut := FanInOut(shape)
 	uniform := func(lo, hi float64) {
 		for i := range dst {
-			dst[i] = T(lo + (hi-lo)*Uniform01(key, uint64(i)))
+			dst[i] = T(lo + float64((hi-lo)*Uniform01(key, uint64(i))))
 		}
 	}
 	normal := func(mean, std float64) {
 		for i := range dst {
-			dst[i] = T(mean + std*Normal01(key, uint64(i)))
+			dst[i] = T(mean + float64(std*Normal01(key, uint64(i))))
 		}
 	}
 	switch in.Kind {
