@@ -17,10 +17,10 @@ const (
 	sgdLR, sgdMomentum, sgdWeightDecay = 0.1, 0.9, 0.01
 	adamLR, adamWeightDecay            = 0.01, 0.01
 	adamBeta1, adamBeta2               = 0.9, 0.999
-	// adamEps is larger than the default 1e-8: one Adam step moves a
-	// parameter by about LR·d/(|d| + Eps) with d = grad + WeightDecay·param,
-	// which amplifies the last-ulp differences of a d that cancels to
-	// ~1e-8 (seen in the 7-layer MLP) by 1/Eps.
+	// adamEps is larger than the default 1e-8 so that it matters: one Adam
+	// step moves a parameter by LR·d/(|d| + Eps) with d = grad +
+	// WeightDecay·param, and with Eps = 1e-8 nearly every element moves by
+	// ±LR whatever Eps is, so a misplaced Eps would go unnoticed.
 	adamEps = 1e-3
 )
 
@@ -192,11 +192,12 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 	}
 }
 
-// worst32 collects the largest float32 errors of a harness run, logged
-// with -v so that the measured numbers quoted next to tol32, atol32/rtol32
-// and tol32Elem can be reproduced.
+// worst32 collects the largest errors of a harness run, logged with -v so
+// that the measured numbers quoted next to tol64, tol32, atol32/rtol32 and
+// tol32Elem can be reproduced.
 type worst32 struct {
 	norm, close, elem worstErr
+	elem64            worstErr // float64 models, element-wise
 }
 
 type worstErr struct {
@@ -217,6 +218,9 @@ func (w *worst32) note(x *worstErr, e float64, what string) {
 }
 
 func (w *worst32) log(t *testing.T) {
+	if w.elem64.n > 0 {
+		t.Logf("float64, %d comparisons: worst element-wise relative error %.3g (%s)", w.elem64.n, w.elem64.e, w.elem64.what)
+	}
 	if w.norm.n == 0 {
 		return
 	}
@@ -235,7 +239,9 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	if f32 {
 		tol = tol32Elem
 	}
-	check := func(what string, got, want []float64) {
+	// checkWith compares got with want under the rules of the dtype; elem
+	// is the element-wise rule (compare, or for optimizer steps compareStep).
+	checkWith := func(what string, got, want []float64, elem func(got, want []float64) (float64, int)) {
 		t.Helper()
 		if f32 {
 			e := compareNorm(got, want)
@@ -249,9 +255,11 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 			}
 			worst.note(&worst.close, e, t.Name()+" "+what)
 		}
-		e, at := compare(got, want)
+		e, at := elem(got, want)
 		if f32 {
 			worst.note(&worst.elem, e, t.Name()+" "+what)
+		} else {
+			worst.note(&worst.elem64, e, t.Name()+" "+what)
 		}
 		if e > tol {
 			if at >= 0 && at < len(got) && at < len(want) {
@@ -260,6 +268,10 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 				t.Errorf("%s: got %d values, want %d", what, len(got), len(want))
 			}
 		}
+	}
+	check := func(what string, got, want []float64) {
+		t.Helper()
+		checkWith(what, got, want, compare)
 	}
 
 	// Initial parameters: bit for bit.
@@ -323,25 +335,36 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	}
 
 	// One optimizer step from the initial parameters, with PyTorch's
-	// formulas written out.
+	// formulas written out, applied to the interpreter's gradient. The
+	// generated step starts from the generated gradient, which the checks
+	// above allow to differ by the tolerance; slope is ∂step/∂gradient, so
+	// compareStep can carry that allowance through the update (Adam's
+	// divides by |d| + Eps: a d much smaller than Eps is amplified by up to
+	// LR/Eps).
 	for _, v := range p.params {
 		p0, gr := init[v.Name].F, grads[v.Name]
 		w := make([]float64, len(p0))
+		slope := make([]float64, len(p0))
 		for i := range p0 {
 			switch opt {
 			case "sgd":
 				d := gr[i] + sgdWeightDecay*p0[i]
 				buf := d // the momentum buffer starts at the first gradient
 				w[i] = p0[i] - sgdLR*buf
+				slope[i] = sgdLR
 			case "adam":
 				d := gr[i] + adamWeightDecay*p0[i]
 				mm := (1 - adamBeta1) * d
 				vv := (1 - adamBeta2) * d * d
 				mhat, vhat := mm/(1-adamBeta1), vv/(1-adamBeta2)
 				w[i] = p0[i] - adamLR*mhat/(math.Sqrt(vhat)+adamEps)
+				// w = p0 − LR·d/(|d| + Eps) at the first step.
+				slope[i] = adamLR * adamEps / ((math.Abs(d) + adamEps) * (math.Abs(d) + adamEps))
 			}
 		}
-		check(opt+" step of "+v.Name, res.Stepped[p.vals[v.ID].param], w)
+		checkWith(opt+" step of "+v.Name, res.Stepped[p.vals[v.ID].param], w, func(got, want []float64) (float64, int) {
+			return compareStep(got, want, gr, slope)
+		})
 	}
 
 	// The second TrainStep starts from the parameters the first one left
@@ -425,6 +448,14 @@ func TestCompareRules(t *testing.T) {
 		if !near(norm, c.norm) || !near(cl, c.close) || !near(e, c.e) {
 			t.Errorf("got %v want %v: norm %.6g close %.6g elem %.6g, want %.6g %.6g %.6g", c.got, c.want, norm, cl, e, c.norm, c.close, c.e)
 		}
+	}
+	// A step: element 0 may carry its gradient's allowance times the slope
+	// (0.1 / (1 + 2·0.5)); element 1 has slope 0, so its own error counts.
+	if e, at := compareStep([]float64{1.1, 2}, []float64{1, 2}, []float64{0.5, 1}, []float64{2, 0}); math.Abs(e-0.05) > 1e-12 || at != 0 {
+		t.Errorf("compareStep = %v at %d, want 0.05 at 0", e, at)
+	}
+	if e, at := compareStep([]float64{1, 2.1}, []float64{1, 2}, []float64{0.5, 1}, []float64{2, 0}); math.Abs(e-0.05) > 1e-12 || at != 1 {
+		t.Errorf("compareStep = %v at %d, want 0.05 at 1", e, at)
 	}
 	if e, _ := compareClose([]float64{1}, []float64{1, 2}, atol32, rtol32); !math.IsInf(e, 1) {
 		t.Errorf("length mismatch: %v, want +Inf", e)
