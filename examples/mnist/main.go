@@ -54,7 +54,7 @@ func main() {
 	flag.Float64Var(&o.momentum, "momentum", 0.9, "SGD momentum")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and the shuffling")
 	flag.StringVar(&o.outDir, "out", "examples/mnist/out", "directory for the plot and the weights")
-	flag.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	flag.BoolVar(&o.quiet, "quiet", false, "no progress bar (there is none either when stderr is not a terminal)")
 	flag.Parse()
 	log.SetFlags(0)
 	o.log = os.Stdout
@@ -92,8 +92,9 @@ func train(o options) (*result, error) {
 	start := time.Now()
 	for epoch := 1; epoch <= o.epochs; epoch++ {
 		var bar *progressbar.ProgressBar
-		if !o.quiet {
+		if !o.quiet && isTerminal(os.Stderr) {
 			bar = progressbar.NewOptions(batches.NumBatches(),
+				progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetDescription(fmt.Sprintf("epoch %2d/%d", epoch, o.epochs)),
 				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
 		}
@@ -201,4 +202,11 @@ func plotCurves(path string, loss, acc plotter.XYs) error {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{}
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// isTerminal reports whether f is a character device (a terminal): the
+// progress bar redraws itself with \r, which only makes sense there.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
