@@ -170,7 +170,7 @@ var errCases = []errCase{
 		mark()
 		W := g.Param("W", n, 3)
 		g.Minimize(W.SumSquares())
-	}, []string{"param(): param shape [n,3] has a symbolic dim; params must have static shapes"}},
+	}, []string{"Param W: shape [n,3] has a symbolic dim; params must have static shapes (a parameter cannot change size with the batch)"}},
 
 	{"slice and dropout", func(g *dsl.Graph, mark func()) {
 		n := g.Dim("n")
@@ -198,7 +198,7 @@ var errCases = []errCase{
 		g.Minimize(x.Sum())
 	}, []string{
 		`Dim("batch size"): a dim name must be an identifier`,
-		"operand one has type string; want a *Tensor or a number",
+		"add: operand \"one\" has type string; want a *Tensor or a number",
 		`Named("h 1"): not an identifier`,
 		`output name "y z" is not an identifier`,
 	}},

@@ -307,6 +307,10 @@ func (g *Graph) Param(name string, dims ...any) *Tensor {
 			return g.invalid()
 		}
 	}
+	if !s.IsStatic() {
+		g.errorf("Param %s: shape %v has a symbolic dim; params must have static shapes (a parameter cannot change size with the batch)", name, s)
+		return g.invalid()
+	}
 	return g.wrap(g.at().Param(name, ir.T(d, s), init.attrs.Clone()))
 }
 

@@ -105,7 +105,7 @@ func (g *Graph) op(name string, attrs ir.Attrs, args ...*Tensor) *Tensor {
 
 // operand turns y (a *Tensor or a number) into a tensor; numbers become
 // scalar constants of like's dtype.
-func (t *Tensor) operand(y any) *Tensor {
+func (t *Tensor) operand(op string, y any) *Tensor {
 	var c float64
 	switch y := y.(type) {
 	case *Tensor:
@@ -117,7 +117,7 @@ func (t *Tensor) operand(y any) *Tensor {
 	case int:
 		c = float64(y)
 	default:
-		t.g.errorf("operand %v has type %T; want a *Tensor or a number", y, y)
+		t.g.errorf("%s: operand %#v has type %T; want a *Tensor or a number", op, y, y)
 		return t.g.invalid()
 	}
 	if t.invalid() {
@@ -127,16 +127,16 @@ func (t *Tensor) operand(y any) *Tensor {
 }
 
 // Add is t + y with broadcasting; y is a *Tensor or a number.
-func (t *Tensor) Add(y any) *Tensor { return t.g.op("add", nil, t, t.operand(y)) }
+func (t *Tensor) Add(y any) *Tensor { return t.g.op("add", nil, t, t.operand("add", y)) }
 
 // Sub is t − y.
-func (t *Tensor) Sub(y any) *Tensor { return t.g.op("sub", nil, t, t.operand(y)) }
+func (t *Tensor) Sub(y any) *Tensor { return t.g.op("sub", nil, t, t.operand("sub", y)) }
 
 // Mul is t · y, elementwise.
-func (t *Tensor) Mul(y any) *Tensor { return t.g.op("mul", nil, t, t.operand(y)) }
+func (t *Tensor) Mul(y any) *Tensor { return t.g.op("mul", nil, t, t.operand("mul", y)) }
 
 // Div is t / y.
-func (t *Tensor) Div(y any) *Tensor { return t.g.op("div", nil, t, t.operand(y)) }
+func (t *Tensor) Div(y any) *Tensor { return t.g.op("div", nil, t, t.operand("div", y)) }
 
 // Pow is tʸ: a number y gives the cheaper pow-by-constant.
 func (t *Tensor) Pow(y any) *Tensor {
@@ -146,7 +146,7 @@ func (t *Tensor) Pow(y any) *Tensor {
 	case int:
 		return t.g.op("powc", ir.Attrs{"p": float64(c)}, t)
 	}
-	return t.g.op("pow", nil, t, t.operand(y))
+	return t.g.op("pow", nil, t, t.operand("pow", y))
 }
 
 // Neg is −t.
@@ -318,7 +318,7 @@ func LeakyReLU(x *Tensor, alpha float64) *Tensor {
 	return x.g.op("leaky_relu", ir.Attrs{"alpha": alpha}, x)
 }
 
-func binaryOp(op string, x *Tensor, y any) *Tensor { return x.g.op(op, nil, x, x.operand(y)) }
+func binaryOp(op string, x *Tensor, y any) *Tensor { return x.g.op(op, nil, x, x.operand(op, y)) }
 
 // Maximum is the elementwise max(x, y).
 func Maximum(x *Tensor, y any) *Tensor { return binaryOp("maximum", x, y) }
@@ -339,8 +339,8 @@ func GreaterEqual(x *Tensor, y any) *Tensor { return binaryOp("ge", x, y) }
 
 // Where is x where c != 0, else y (NumPy's where).
 func Where(c *Tensor, x, y any) *Tensor {
-	xt := c.operand(x)
-	return c.g.op("select", nil, c, xt, xt.operand(y))
+	xt := c.operand("select", x)
+	return c.g.op("select", nil, c, xt, xt.operand("select", y))
 }
 
 // MatMul is op(x)·op(y), transposing x and/or y first (without copying).

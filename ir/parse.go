@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Parse reads IR text as printed by Print. The result is verified. Bad
@@ -221,26 +222,47 @@ func parseComment(v *Value, c string) error {
 	if c == "" {
 		return nil
 	}
-	f := strings.Fields(c)
-	if len(f) > 2 {
+	pos, rest := c, ""
+	if c[0] == '"' {
+		// A quoted file name: "my model.go":12.
+		q, err := strconv.QuotedPrefix(c)
+		if err != nil {
+			return fmt.Errorf("bad position %q (want file:line or -)", c)
+		}
+		i := len(q) + strings.IndexFunc(c[len(q):], unicode.IsSpace)
+		if i < len(q) {
+			i = len(c)
+		}
+		pos, rest = c[:i], c[i:]
+	} else if i := strings.IndexFunc(c, unicode.IsSpace); i >= 0 {
+		pos, rest = c[:i], c[i:]
+	}
+	f := strings.Fields(rest)
+	if len(f) > 1 {
 		return fmt.Errorf("comment %q: want \"# file:line name\"", c)
 	}
-	if f[0] != "-" {
-		i := strings.LastIndexByte(f[0], ':')
+	if pos != "-" {
+		i := strings.LastIndexByte(pos, ':')
 		if i <= 0 {
-			return fmt.Errorf("bad position %q (want file:line or -)", f[0])
+			return fmt.Errorf("bad position %q (want file:line or -)", pos)
 		}
-		n, err := strconv.Atoi(f[0][i+1:])
+		n, err := strconv.Atoi(pos[i+1:])
 		if err != nil || n < 0 {
-			return fmt.Errorf("bad position %q (want file:line or -)", f[0])
+			return fmt.Errorf("bad position %q (want file:line or -)", pos)
 		}
-		v.Pos = Pos{File: f[0][:i], Line: n}
+		file := pos[:i]
+		if file[0] == '"' {
+			if file, err = strconv.Unquote(file); err != nil || file == "" {
+				return fmt.Errorf("bad position %q (want file:line or -)", pos)
+			}
+		}
+		v.Pos = Pos{File: file, Line: n}
 	}
-	if len(f) == 2 {
-		if !isName(f[1]) {
-			return fmt.Errorf("bad name %q", f[1])
+	if len(f) == 1 {
+		if !isName(f[0]) {
+			return fmt.Errorf("bad name %q", f[0])
 		}
-		v.Name = f[1]
+		v.Name = f[0]
 	}
 	return nil
 }

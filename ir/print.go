@@ -1,7 +1,9 @@
 package ir
 
 import (
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Print returns g as IR text:
@@ -81,11 +83,23 @@ func formatValue(v *Value) string {
 	}
 	if v.Pos.IsKnown() || v.Name != "" {
 		b.WriteString("  # ")
-		b.WriteString(v.Pos.String())
+		b.WriteString(printPos(v.Pos))
 		if v.Name != "" {
 			b.WriteByte(' ')
 			b.WriteString(v.Name)
 		}
 	}
 	return b.String()
+}
+
+// printPos prints a position for a comment: file:line, "-" when unknown,
+// and the file quoted ("my model.go":12) when it would not read back as one
+// field.
+func printPos(p Pos) string {
+	if p.File != "" && (p.File == "-" || p.File[0] == '"' || strings.ContainsFunc(p.File, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	})) {
+		return strconv.Quote(p.File) + ":" + strconv.Itoa(p.Line)
+	}
+	return p.String()
 }

@@ -81,8 +81,10 @@ func attrGraph(t *testing.T) *ir.Graph {
 		{"dt": ir.F32}, {"dt": ir.F64}, {"dt": ir.I32},
 		{"i": 1, "f": -2.5, "b": true, "is": []int{1}, "s": "all # \"kinds\"", "sh": ir.S(2, "n"), "dt": ir.F64},
 	}
+	// File names that do not read back as one field are quoted.
+	files := []string{"attrs_test.go", "my model.go", "-", `"quoted".go`, "tab\there.go", "c:\\dir\\m.go", "a:b.go"}
 	for i, a := range sets {
-		b.Pos = ir.Pos{File: "attrs_test.go", Line: i + 1}
+		b.Pos = ir.Pos{File: files[i%len(files)], Line: i + 1}
 		v := b.Op("test_attrs", a, x)
 		if i%3 == 0 {
 			ir.Named(v, fmt.Sprintf("set%d", i))
