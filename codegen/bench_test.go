@@ -9,13 +9,16 @@ import (
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l0"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/la"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lg"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m0"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/ma"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/mg"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s0"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/sg"
+	"github.com/bpgen/bpgen/dsl"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -50,7 +53,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 		b.Run(name+"/passes=gonum", func(b *testing.B) {
 			var step func() float64
-			if spec.DType == 2 { // dsl.Float64
+			if spec.DType == dsl.Float64 {
 				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm64, 1)
 				step = func() float64 { return bl.step(x64, y, 0.1) }
 			} else {
@@ -81,6 +84,35 @@ func BenchmarkTrainStepGemm(b *testing.B) {
 			b.Run(name+"/gemm="+gemm, func(b *testing.B) {
 				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
 				step() // grows the GEMM's packing workspaces
+				b.ReportAllocs()
+				for b.Loop() {
+					step()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkTrainStepAccumulate compares the float32 train steps (every
+// pass on) generated with float32 and with float64 accumulation
+// (Options.Accumulate), in one run:
+//
+//	go test -run='^$' -bench=TrainStepAccumulate -count=6 ./codegen/ | benchstat -col /acc -
+func BenchmarkTrainStepAccumulate(b *testing.B) {
+	for _, spec := range benchmodels.Specs {
+		if spec.DType != dsl.Float32 {
+			continue
+		}
+		x32, x64, y := benchBatch(spec)
+		name := strings.ToUpper(spec.Name)
+		for _, acc := range []string{"f32", "f64"} {
+			pkg := spec.Name
+			if acc == "f64" {
+				pkg += "a"
+			}
+			b.Run(name+"/acc="+acc, func(b *testing.B) {
+				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
+				step() // grows the workspaces
 				b.ReportAllocs()
 				for b.Loop() {
 					step()
@@ -137,6 +169,12 @@ func generatedStep(b *testing.B, name string, n int, x32 []float32, x64 []float6
 	case "l0":
 		mdl, err := l0.New(l0.Config{MaxN: n, Seed: 1, Optimizer: l0.Optimizer{LR: 0.1}})
 		return trainStep(b, mdl, err, l0.Inputs{X: x32, Y: y, N: n})
+	case "ma":
+		mdl, err := ma.New(ma.Config{MaxN: n, Seed: 1, Optimizer: ma.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, ma.Inputs{X: x32, Y: y, N: n})
+	case "la":
+		mdl, err := la.New(la.Config{MaxN: n, Seed: 1, Optimizer: la.Optimizer{LR: 0.1}})
+		return trainStep(b, mdl, err, la.Inputs{X: x32, Y: y, N: n})
 	case "lg":
 		mdl, err := lg.New(lg.Config{MaxN: n, Seed: 1, Optimizer: lg.Optimizer{LR: 0.1}})
 		return trainStep(b, mdl, err, lg.Inputs{X: x32, Y: y, N: n})

@@ -15,14 +15,26 @@ import (
 // memory and fails on any byte of difference from the checked-in ones
 // (-update rewrites them): s, m and l compiled with every pass on, s0, m0
 // and l0 with every optional pass off, sg, mg and lg with every pass on but
-// gonum's GEMM (the path runtime/kernels replaces).
+// gonum's GEMM (the path runtime/kernels replaces), and ma and la (the
+// float32 models) with every pass on and float64 accumulation.
 func TestBenchModelsFresh(t *testing.T) {
 	for _, s := range benchmodels.Specs {
-		for _, variant := range []string{"", "0", "g"} {
+		variants := []string{"", "0", "g"}
+		if s.DType == dsl.Float32 {
+			variants = append(variants, "a")
+		}
+		for _, variant := range variants {
 			name := s.Name + variant
-			on, gemm := variant != "0", map[bool]string{true: "gonum", false: ""}[variant == "g"]
-			files := emitBenchModel(t, s, name, on, gemm)
-			again := emitBenchModel(t, s, name, on, gemm)
+			opt := Options{Package: name, Source: "benchmodels." + s.Name}
+			switch variant {
+			case "g":
+				opt.Gemm = "gonum"
+			case "a":
+				opt.Accumulate = "f64"
+			}
+			on := variant != "0"
+			files := emitBenchModel(t, s, on, opt)
+			again := emitBenchModel(t, s, on, opt)
 			if !bytes.Equal(bundle(files), bundle(again)) {
 				t.Errorf("%s: generating twice gives different bytes", name)
 			}
@@ -53,9 +65,8 @@ func TestBenchModelsFresh(t *testing.T) {
 }
 
 // emitBenchModel compiles a benchmark model with every pass on, or every
-// optional pass off, and generates its package with the given GEMM ("" for
-// runtime/kernels).
-func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool, gemm string) map[string][]byte {
+// optional pass off, and generates its package with opt.
+func emitBenchModel(t testing.TB, s benchmodels.Spec, on bool, opt Options) map[string][]byte {
 	t.Helper()
 	g, err := dsl.Build("benchmodels."+s.Name, s.Model())
 	if err != nil {
@@ -69,7 +80,7 @@ func emitBenchModel(t testing.TB, s benchmodels.Spec, name string, on bool, gemm
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := EmitProgram(prog, Options{Package: name, Source: "benchmodels." + s.Name, Gemm: gemm})
+	files, err := EmitProgram(prog, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

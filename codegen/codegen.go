@@ -88,6 +88,13 @@ type Options struct {
 	Source  string   // "pkg.Func" the model comes from, for the header
 	DType   ir.DType // 0: keep the model's float type; ir.F32 or ir.F64: retarget every float value
 	Gemm    string   // "bpgen" (default: runtime/kernels) or "gonum" (gonum's BLAS, for comparison)
+	// Accumulate is the precision float32 matrix products accumulate in:
+	// "f32" (the default, kernels.Sgemm, as PyTorch and JAX do) or "f64"
+	// (kernels.SgemmAcc64: each element rounded to float32 once, as
+	// ir.Interp computes it; products 2.1–2.4× slower, a train step about
+	// 2×: BenchmarkTrainStepAccumulate). float64 models
+	// ignore it.
+	Accumulate string
 	// Optimizer is the update rule of the generated Config when its
 	// Optimizer.Kind is left empty: "sgd" (the default) or "adam".
 	Optimizer string
@@ -182,6 +189,17 @@ func checkOptions(opt Options, g *ir.Graph) (Options, error) {
 	case "bpgen", "gonum":
 	default:
 		return opt, fmt.Errorf("codegen: Options.Gemm is %q, want \"bpgen\" or \"gonum\"", opt.Gemm)
+	}
+	switch opt.Accumulate {
+	case "":
+		opt.Accumulate = "f32"
+	case "f32":
+	case "f64":
+		if opt.Gemm == "gonum" {
+			return opt, fmt.Errorf("codegen: Options.Accumulate \"f64\" needs Options.Gemm \"bpgen\" (gonum's Sgemm accumulates in float32)")
+		}
+	default:
+		return opt, fmt.Errorf("codegen: Options.Accumulate is %q, want \"f32\" or \"f64\"", opt.Accumulate)
 	}
 	switch opt.Optimizer {
 	case "":

@@ -198,6 +198,7 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 type worst32 struct {
 	norm, close, elem worstErr
 	elem64            worstErr // float64 models, element-wise
+	elemAcc64         worstErr // float32 models with float64 accumulation, element-wise
 }
 
 type worstErr struct {
@@ -226,7 +227,10 @@ func (w *worst32) log(t *testing.T) {
 	}
 	t.Logf("float32, %d comparisons: worst norm-wise relative error %.3g (%s)", w.norm.n, w.norm.e, w.norm.what)
 	t.Logf("float32: worst |got − want| / (%g + %g·|want|) = %.3g (%s)", atol32, rtol32, w.close.e, w.close.what)
-	t.Logf("float32: worst element-wise relative error %.3g (%s); %d comparisons over 1e-5", w.elem.e, w.elem.what, w.elem.over)
+	t.Logf("float32: worst element-wise relative error %.3g (%s); %d of %d comparisons over 1e-5", w.elem.e, w.elem.what, w.elem.over, w.elem.n)
+	if w.elemAcc64.n > 0 {
+		t.Logf("float32 accumulating in float64, %d comparisons: worst element-wise relative error %.3g (%s)", w.elemAcc64.n, w.elemAcc64.e, w.elemAcc64.what)
+	}
 }
 
 func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map[string]int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
@@ -236,7 +240,11 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	}
 	f32 := m.dtype == ir.F32
 	tol := tol64
-	if f32 {
+	acc64 := f32 && m.accumulate == "f64"
+	switch {
+	case acc64:
+		tol = tol32Acc64
+	case f32:
 		tol = tol32Elem
 	}
 	// checkWith compares got with want under the rules of the dtype; elem
@@ -256,7 +264,9 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 			worst.note(&worst.close, e, t.Name()+" "+what)
 		}
 		e, at := elem(got, want)
-		if f32 {
+		if acc64 {
+			worst.note(&worst.elemAcc64, e, t.Name()+" "+what)
+		} else if f32 {
 			worst.note(&worst.elem, e, t.Name()+" "+what)
 		} else {
 			worst.note(&worst.elem64, e, t.Name()+" "+what)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bpgen/bpgen/dsl"
@@ -189,8 +190,7 @@ func TestEmitIsLoweringOff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opt := Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm, Optimizer: m.optimizer}
-		a, err := Emit(g, opt)
+		a, err := Emit(g, m.options())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,6 +200,31 @@ func TestEmitIsLoweringOff(t *testing.T) {
 		}
 		if !bytes.Equal(bundle(a), bundle(b)) {
 			t.Errorf("%s: Emit differs from EmitProgram with the optional passes off", m.name)
+		}
+	}
+}
+
+// TestBadOptions checks that Emit rejects bad options with a message
+// naming the option and what it accepts.
+func TestBadOptions(t *testing.T) {
+	g, err := dsl.Build("models.MLP", models.MLP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opt  Options
+		want string
+	}{
+		{Options{Package: "my-pkg"}, `codegen: package name "my-pkg" is not an identifier`},
+		{Options{Package: "p", Gemm: "blas"}, `codegen: Options.Gemm is "blas", want "bpgen" or "gonum"`},
+		{Options{Package: "p", Accumulate: "f16"}, `codegen: Options.Accumulate is "f16", want "f32" or "f64"`},
+		{Options{Package: "p", Accumulate: "f64", Gemm: "gonum"}, `codegen: Options.Accumulate "f64" needs Options.Gemm "bpgen"`},
+		{Options{Package: "p", Optimizer: "rmsprop"}, `codegen: Options.Optimizer is "rmsprop", want "sgd" or "adam"`},
+		{Options{Package: "p", DType: ir.I32}, `codegen: Options.DType is i32, want f32 or f64`},
+	} {
+		_, err := Emit(g, c.opt)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one containing %q", c.opt, err, c.want)
 		}
 	}
 }

@@ -55,6 +55,12 @@ const (
 	// accumulating in float64, an experiment, outputs and gradients come
 	// within 1e-5.)
 	tol32Elem = 1e-4
+	// tol32Acc64 bounds, element by element (the rule of tol64), float32
+	// models generated with float64 accumulation (Options.Accumulate
+	// "f64"): their products round each element once, as the interpreter
+	// does, so only the order of float64 sums and fused float32 arithmetic
+	// differ. This is the "float32 ≤ 1e-5" read element-wise.
+	tol32Acc64 = 1e-5
 	// relFloor: elements smaller than this fraction of a tensor's largest
 	// magnitude are compared absolutely, since they result from cancellation
 	// and carry the absolute error of the larger terms.
@@ -66,13 +72,16 @@ type testModel struct {
 	name   string // Go package name
 	fn     func(g *dsl.Graph)
 	dtype  ir.DType
-	lo, hi float64  // range of float inputs
-	labels int      // int32 inputs are in [0, labels)
-	ns     []int    // batch sizes to run (default 1, 3, 7)
-	adam   bool     // also check an Adam step
-	gemm   string   // Options.Gemm
-	noGrad bool     // a forward-only graph: no grad pass
-	wrt    []string // passes.GradOptions.Wrt
+	lo, hi float64 // range of float inputs
+	labels int     // int32 inputs are in [0, labels)
+	ns     []int   // batch sizes to run (default 1, 3, 7)
+	adam   bool    // also check an Adam step
+	gemm   string  // Options.Gemm
+	// accumulate is Options.Accumulate; "f64" holds a float32 model to
+	// tol32Acc64 element by element.
+	accumulate string
+	noGrad     bool     // a forward-only graph: no grad pass
+	wrt        []string // passes.GradOptions.Wrt
 	// optimizer is Options.Optimizer; with "adam", the harness's Adam
 	// case leaves Config.Optimizer.Kind empty to check the default.
 	optimizer string
@@ -123,9 +132,14 @@ var harnessModes = []harnessMode{
 	{name: "passes=on,relayout", passes: true, planCap: 2},
 }
 
+// options are the codegen options of m.
+func (m *testModel) options() Options {
+	return Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm, Accumulate: m.accumulate, Optimizer: m.optimizer}
+}
+
 // emit generates the package of m in a mode.
 func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
-	opt := Options{Package: m.name, Source: "test." + m.name, Gemm: m.gemm, Optimizer: m.optimizer}
+	opt := m.options()
 	g, err := dsl.Build("test."+m.name, m.fn)
 	if err != nil {
 		return nil, err

@@ -275,9 +275,12 @@ func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 	if v.Type.DType == ir.F64 {
 		gemm = "Dgemm"
 	}
-	if k.p.opt.Gemm == "gonum" {
+	switch {
+	case k.p.opt.Gemm == "gonum":
 		fn = jen.Qual(rtPath, "Gonum"+gemm)
-	} else {
+	case gemm == "Sgemm" && k.p.opt.Accumulate == "f64":
+		fn = jen.Qual(kernelsPath, "SgemmAcc64")
+	default:
 		fn = jen.Qual(kernelsPath, gemm)
 	}
 	call := func(a, b, c jen.Code) *jen.Statement {

@@ -56,6 +56,11 @@ func (p *plan) modelFile() *jen.File {
 	f.PackageComment(fmt.Sprintf("Package %s is the model %s compiled by bpgen: New allocates every", p.opt.Package, p.opt.Source))
 	f.PackageComment("buffer once, TrainStep runs the forward pass, the backward pass and the")
 	f.PackageComment("optimizer update without allocating, and Predict runs inference.")
+	if p.float == ir.F32 && p.opt.Accumulate == "f64" {
+		f.PackageComment("")
+		f.PackageComment("Matrix products accumulate in float64 and round each element to float32")
+		f.PackageComment("once (generated with -accumulate f64).")
+	}
 	f.Comment("Stale generated code fails to compile here: regenerate it with this version of bpgen.")
 	f.Const().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion1")
 	f.Line()

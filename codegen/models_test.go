@@ -219,14 +219,14 @@ func harnessModels() []*testModel {
 			g.Minimize(h.Square().Mean())
 		}, -1, 1),
 	)
-	mlp := func(name string, fn func(g *dsl.Graph), d ir.DType, adam bool) *testModel {
-		return &testModel{name: name, fn: fn, dtype: d, lo: 0, hi: 1, labels: 10, adam: adam || true}
+	mlp := func(name string, fn func(g *dsl.Graph), d ir.DType) *testModel {
+		return &testModel{name: name, fn: fn, dtype: d, lo: 0, hi: 1, labels: 10, adam: true}
 	}
 	ms = append(ms,
-		mlp("mlp64", models.MLP, ir.F64, true),
-		mlp("mlp32", models.MLP, ir.F32, false),
-		mlp("deep32", models.DeepMLP, ir.F32, false),
-		mlp("deep64", models.DeepMLP, ir.F64, true),
+		mlp("mlp64", models.MLP, ir.F64),
+		mlp("mlp32", models.MLP, ir.F32),
+		mlp("deep32", models.DeepMLP, ir.F32),
+		mlp("deep64", models.DeepMLP, ir.F64),
 		&testModel{name: "mlp64gonum", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, gemm: "gonum", ns: []int{2}},
 		&testModel{name: "twodims", fn: twoDims, dtype: ir.F32, lo: -1, hi: 1, labels: 3, adam: true, wrt: []string{"x"}},
 		&testModel{name: "wrt64", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, wrt: []string{"x"}, ns: []int{2}},
@@ -247,6 +247,13 @@ func harnessModels() []*testModel {
 			return []*dsl.Tensor{g.Sub(g.Mul(y.Square()))} // g·(1 − y²)
 		})
 	un("custom_vjp", -1.5, 1.5, func(t *dsl.Tensor) *dsl.Tensor { return tanhVJP(t) })
+	// float32 with float64 accumulation (Options.Accumulate "f64"): held to
+	// tol32Acc64 element by element.
+	for _, m := range []*testModel{mlp("mlp32acc", models.MLP, ir.F32), mlp("deep32acc", models.DeepMLP, ir.F32),
+		{name: "composite32acc", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true}} {
+		m.accumulate = "f64"
+		ms = append(ms, m)
+	}
 	return ms
 }
 

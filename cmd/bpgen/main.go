@@ -52,11 +52,11 @@ Flags:
 `
 
 type config struct {
-	fn, out, pkg, dtype, optimizer, gemm string
-	dump, dot, disable                   string
-	capacity, checkpoint                 string
-	budget                               int64
-	explain, check, version, ops         bool
+	fn, out, pkg, dtype, optimizer, gemm, accumulate string
+	dump, dot, disable                               string
+	capacity, checkpoint                             string
+	budget                                           int64
+	explain, check, version, ops                     bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -69,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.dtype, "dtype", "", "retarget every float value to f32 or f64 (default: as the model declares)")
 	fs.StringVar(&c.optimizer, "optimizer", "sgd", "default optimizer of the generated Config: sgd or adam")
 	fs.StringVar(&c.gemm, "gemm", "bpgen", "matrix-multiply backend of the generated code: bpgen (runtime/kernels) or gonum")
+	fs.StringVar(&c.accumulate, "accumulate", "f32", "precision float32 matrix products accumulate in: f32, or f64 (each element rounded once, as ir.Interp does; a train step about 2× slower)")
 	fs.StringVar(&c.dump, "dump", "", "print the IR after a pass (\"build\", a pass name, or \"all\") to standard output; passes: "+strings.Join(passes.PassNames(), ", "))
 	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
 	fs.StringVar(&c.capacity, "capacity", "", "comma-separated dim=size: the capacity the buffer plan and -explain assume (default 256 per dim; generated code re-plans for the capacity given to New)")
@@ -153,6 +154,12 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if c.gemm != "bpgen" && c.gemm != "gonum" {
 		return fmt.Errorf("-gemm %q: want bpgen or gonum", c.gemm)
 	}
+	if c.accumulate != "f32" && c.accumulate != "f64" {
+		return fmt.Errorf("-accumulate %q: want f32 or f64", c.accumulate)
+	}
+	if c.accumulate == "f64" && c.gemm == "gonum" {
+		return fmt.Errorf("-accumulate f64 needs -gemm bpgen (gonum's Sgemm accumulates in float32)")
+	}
 	pkgName := c.pkg
 	if pkgName == "" && c.out != "" {
 		pkgName = strings.ReplaceAll(filepath.Base(filepath.Clean(c.out)), "-", "_")
@@ -222,7 +229,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if c.out == "" {
 		return nil
 	}
-	files, err := codegen.EmitProgram(prog, codegen.Options{Package: pkgName, Source: g.Name, Gemm: c.gemm, Optimizer: c.optimizer})
+	files, err := codegen.EmitProgram(prog, codegen.Options{Package: pkgName, Source: g.Name, Gemm: c.gemm, Accumulate: c.accumulate, Optimizer: c.optimizer})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
 // Package benchmodels defines the models of codegen's benchmarks; the
 // packages generated from them are checked in under s, m and l (compiled
 // with every pass on: fused kernels, a packed arena) and s0, m0 and l0
-// (every optional pass off: one kernel and one buffer per value), and a
-// freshness test in codegen fails if they are stale.
+// (every optional pass off: one kernel and one buffer per value), sg, mg
+// and lg (gonum's GEMM), ma and la (float64 accumulation), and a freshness
+// test in codegen fails if they are stale.
 //
 //	S: batch 32, 4→16→3, float64
 //	M: batch 256, 784→256→10, float32

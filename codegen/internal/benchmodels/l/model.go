@@ -49,42 +49,42 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f32[512,512], param at models.go:53 (init he_normal)
+	// W1: f32[512,512], param at models.go:54 (init he_normal)
 	W1 []float32
-	// b1: f32[512], param at models.go:54 (init zeros)
+	// b1: f32[512], param at models.go:55 (init zeros)
 	B1 []float32
-	// W2: f32[512,512], param at models.go:53 (init he_normal)
+	// W2: f32[512,512], param at models.go:54 (init he_normal)
 	W2 []float32
-	// b2: f32[512], param at models.go:54 (init zeros)
+	// b2: f32[512], param at models.go:55 (init zeros)
 	B2 []float32
-	// W3: f32[512,512], param at models.go:53 (init he_normal)
+	// W3: f32[512,512], param at models.go:54 (init he_normal)
 	W3 []float32
-	// b3: f32[512], param at models.go:54 (init zeros)
+	// b3: f32[512], param at models.go:55 (init zeros)
 	B3 []float32
-	// W4: f32[512,512], param at models.go:53 (init he_normal)
+	// W4: f32[512,512], param at models.go:54 (init he_normal)
 	W4 []float32
-	// b4: f32[512], param at models.go:54 (init zeros)
+	// b4: f32[512], param at models.go:55 (init zeros)
 	B4 []float32
-	// W5: f32[512,512], param at models.go:53 (init he_normal)
+	// W5: f32[512,512], param at models.go:54 (init he_normal)
 	W5 []float32
-	// b5: f32[512], param at models.go:54 (init zeros)
+	// b5: f32[512], param at models.go:55 (init zeros)
 	B5 []float32
-	// W6: f32[512,512], param at models.go:53 (init he_normal)
+	// W6: f32[512,512], param at models.go:54 (init he_normal)
 	W6 []float32
-	// b6: f32[512], param at models.go:54 (init zeros)
+	// b6: f32[512], param at models.go:55 (init zeros)
 	B6 []float32
-	// W7: f32[512,10], param at models.go:53 (init xavier_uniform)
+	// W7: f32[512,10], param at models.go:54 (init xavier_uniform)
 	W7 []float32
-	// b7: f32[10], param at models.go:54 (init zeros)
+	// b7: f32[10], param at models.go:55 (init zeros)
 	B7 []float32
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f32[n,512], input at models.go:44
+	// x: f32[n,512], input at models.go:45
 	X []float32
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:46
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -93,7 +93,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f32[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
+	// Loss: f32[], output "loss" (loss at models.go:62); depends on target inputs, so Predict leaves it zero
 	Loss float32
 }
 
@@ -142,28 +142,28 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	h1            []float32 // v6 f32[n,512] relu models.go:57
-	h2            []float32 // v11 f32[n,512] relu models.go:57
-	h3            []float32 // v16 f32[n,512] relu models.go:57
-	h4            []float32 // v21 f32[n,512] relu models.go:57
-	h5            []float32 // v26 f32[n,512] relu models.go:57
-	h6            []float32 // v31 f32[n,512] relu models.go:57
-	logits        []float32 // v35 f32[n,10] add models.go:55
-	v36           []float32 // v36 f32[n] softmax_xent models.go:61
-	loss          []float32 // v37 f32[] mean models.go:61
-	dloss         []float32 // v38 f32[] const models.go:61
-	v39           []float32 // v39 f32[] numel models.go:61
-	v40           []float32 // v40 f32[] div models.go:61
-	v41           []float32 // v41 f32[n,10] softmax models.go:61
-	v42           []float32 // v42 f32[n,10] onehot models.go:61
-	dlogits       []float32 // v45 f32[n,10] mul models.go:61
-	v49           []float32 // v49 f32[] const models.go:57
-	v51           []float32 // v51 f32[n,512] mul models.go:57
-	v56           []float32 // v56 f32[n,512] mul models.go:57
-	v61           []float32 // v61 f32[n,512] mul models.go:57
-	v66           []float32 // v66 f32[n,512] mul models.go:57
-	v71           []float32 // v71 f32[n,512] mul models.go:57
-	v76           []float32 // v76 f32[n,512] mul models.go:57
+	h1            []float32 // v6 f32[n,512] relu models.go:58
+	h2            []float32 // v11 f32[n,512] relu models.go:58
+	h3            []float32 // v16 f32[n,512] relu models.go:58
+	h4            []float32 // v21 f32[n,512] relu models.go:58
+	h5            []float32 // v26 f32[n,512] relu models.go:58
+	h6            []float32 // v31 f32[n,512] relu models.go:58
+	logits        []float32 // v35 f32[n,10] add models.go:56
+	v36           []float32 // v36 f32[n] softmax_xent models.go:62
+	loss          []float32 // v37 f32[] mean models.go:62
+	dloss         []float32 // v38 f32[] const models.go:62
+	v39           []float32 // v39 f32[] numel models.go:62
+	v40           []float32 // v40 f32[] div models.go:62
+	v41           []float32 // v41 f32[n,10] softmax models.go:62
+	v42           []float32 // v42 f32[n,10] onehot models.go:62
+	dlogits       []float32 // v45 f32[n,10] mul models.go:62
+	v49           []float32 // v49 f32[] const models.go:58
+	v51           []float32 // v51 f32[n,512] mul models.go:58
+	v56           []float32 // v56 f32[n,512] mul models.go:58
+	v61           []float32 // v61 f32[n,512] mul models.go:58
+	v66           []float32 // v66 f32[n,512] mul models.go:58
+	v71           []float32 // v71 f32[n,512] mul models.go:58
+	v76           []float32 // v76 f32[n,512] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 	colSumsF64    []float64 // working space of kernels (not in the arena)
 }

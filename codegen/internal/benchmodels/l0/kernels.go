@@ -99,7 +99,7 @@ func (s *state) outputs(all bool) Outputs {
 
 // computeV4 is a gemm kernel.
 //
-//	v4:f32[n,512] = matmul v0 v2  # models.go:55
+//	v4:f32[n,512] = matmul v0 v2  # models.go:56
 func (s *state) computeV4() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.v4[:n*512], 512)
@@ -107,7 +107,7 @@ func (s *state) computeV4() {
 
 // computeV5 is a loop kernel.
 //
-//	v5:f32[n,512] = add v4 v3  # models.go:55
+//	v5:f32[n,512] = add v4 v3  # models.go:56
 func (s *state) computeV5() {
 	n := s.n
 	a0, a1, o2 := s.v4[:n*512], s.params.B1[:512], s.v5[:n*512]
@@ -125,7 +125,7 @@ func (s *state) computeV5() {
 
 // computeH1 is a loop kernel.
 //
-//	v6:f32[n,512] = relu v5  # models.go:57 h1
+//	v6:f32[n,512] = relu v5  # models.go:58 h1
 func (s *state) computeH1() {
 	n := s.n
 	a0, o1 := s.v5[:n*512], s.h1[:n*512]
@@ -139,7 +139,7 @@ func (s *state) computeH1() {
 
 // computeV9 is a gemm kernel.
 //
-//	v9:f32[n,512] = matmul v6 v7  # models.go:55
+//	v9:f32[n,512] = matmul v6 v7  # models.go:56
 func (s *state) computeV9() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.v9[:n*512], 512)
@@ -147,7 +147,7 @@ func (s *state) computeV9() {
 
 // computeV10 is a loop kernel.
 //
-//	v10:f32[n,512] = add v9 v8  # models.go:55
+//	v10:f32[n,512] = add v9 v8  # models.go:56
 func (s *state) computeV10() {
 	n := s.n
 	a0, a1, o2 := s.v9[:n*512], s.params.B2[:512], s.v10[:n*512]
@@ -165,7 +165,7 @@ func (s *state) computeV10() {
 
 // computeH2 is a loop kernel.
 //
-//	v11:f32[n,512] = relu v10  # models.go:57 h2
+//	v11:f32[n,512] = relu v10  # models.go:58 h2
 func (s *state) computeH2() {
 	n := s.n
 	a0, o1 := s.v10[:n*512], s.h2[:n*512]
@@ -179,7 +179,7 @@ func (s *state) computeH2() {
 
 // computeV14 is a gemm kernel.
 //
-//	v14:f32[n,512] = matmul v11 v12  # models.go:55
+//	v14:f32[n,512] = matmul v11 v12  # models.go:56
 func (s *state) computeV14() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.v14[:n*512], 512)
@@ -187,7 +187,7 @@ func (s *state) computeV14() {
 
 // computeV15 is a loop kernel.
 //
-//	v15:f32[n,512] = add v14 v13  # models.go:55
+//	v15:f32[n,512] = add v14 v13  # models.go:56
 func (s *state) computeV15() {
 	n := s.n
 	a0, a1, o2 := s.v14[:n*512], s.params.B3[:512], s.v15[:n*512]
@@ -205,7 +205,7 @@ func (s *state) computeV15() {
 
 // computeH3 is a loop kernel.
 //
-//	v16:f32[n,512] = relu v15  # models.go:57 h3
+//	v16:f32[n,512] = relu v15  # models.go:58 h3
 func (s *state) computeH3() {
 	n := s.n
 	a0, o1 := s.v15[:n*512], s.h3[:n*512]
@@ -219,7 +219,7 @@ func (s *state) computeH3() {
 
 // computeV19 is a gemm kernel.
 //
-//	v19:f32[n,512] = matmul v16 v17  # models.go:55
+//	v19:f32[n,512] = matmul v16 v17  # models.go:56
 func (s *state) computeV19() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.v19[:n*512], 512)
@@ -227,7 +227,7 @@ func (s *state) computeV19() {
 
 // computeV20 is a loop kernel.
 //
-//	v20:f32[n,512] = add v19 v18  # models.go:55
+//	v20:f32[n,512] = add v19 v18  # models.go:56
 func (s *state) computeV20() {
 	n := s.n
 	a0, a1, o2 := s.v19[:n*512], s.params.B4[:512], s.v20[:n*512]
@@ -245,7 +245,7 @@ func (s *state) computeV20() {
 
 // computeH4 is a loop kernel.
 //
-//	v21:f32[n,512] = relu v20  # models.go:57 h4
+//	v21:f32[n,512] = relu v20  # models.go:58 h4
 func (s *state) computeH4() {
 	n := s.n
 	a0, o1 := s.v20[:n*512], s.h4[:n*512]
@@ -259,7 +259,7 @@ func (s *state) computeH4() {
 
 // computeV24 is a gemm kernel.
 //
-//	v24:f32[n,512] = matmul v21 v22  # models.go:55
+//	v24:f32[n,512] = matmul v21 v22  # models.go:56
 func (s *state) computeV24() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.v24[:n*512], 512)
@@ -267,7 +267,7 @@ func (s *state) computeV24() {
 
 // computeV25 is a loop kernel.
 //
-//	v25:f32[n,512] = add v24 v23  # models.go:55
+//	v25:f32[n,512] = add v24 v23  # models.go:56
 func (s *state) computeV25() {
 	n := s.n
 	a0, a1, o2 := s.v24[:n*512], s.params.B5[:512], s.v25[:n*512]
@@ -285,7 +285,7 @@ func (s *state) computeV25() {
 
 // computeH5 is a loop kernel.
 //
-//	v26:f32[n,512] = relu v25  # models.go:57 h5
+//	v26:f32[n,512] = relu v25  # models.go:58 h5
 func (s *state) computeH5() {
 	n := s.n
 	a0, o1 := s.v25[:n*512], s.h5[:n*512]
@@ -299,7 +299,7 @@ func (s *state) computeH5() {
 
 // computeV29 is a gemm kernel.
 //
-//	v29:f32[n,512] = matmul v26 v27  # models.go:55
+//	v29:f32[n,512] = matmul v26 v27  # models.go:56
 func (s *state) computeV29() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.v29[:n*512], 512)
@@ -307,7 +307,7 @@ func (s *state) computeV29() {
 
 // computeV30 is a loop kernel.
 //
-//	v30:f32[n,512] = add v29 v28  # models.go:55
+//	v30:f32[n,512] = add v29 v28  # models.go:56
 func (s *state) computeV30() {
 	n := s.n
 	a0, a1, o2 := s.v29[:n*512], s.params.B6[:512], s.v30[:n*512]
@@ -325,7 +325,7 @@ func (s *state) computeV30() {
 
 // computeH6 is a loop kernel.
 //
-//	v31:f32[n,512] = relu v30  # models.go:57 h6
+//	v31:f32[n,512] = relu v30  # models.go:58 h6
 func (s *state) computeH6() {
 	n := s.n
 	a0, o1 := s.v30[:n*512], s.h6[:n*512]
@@ -339,7 +339,7 @@ func (s *state) computeH6() {
 
 // computeV34 is a gemm kernel.
 //
-//	v34:f32[n,10] = matmul v31 v32  # models.go:55
+//	v34:f32[n,10] = matmul v31 v32  # models.go:56
 func (s *state) computeV34() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.v34[:n*10], 10)
@@ -347,7 +347,7 @@ func (s *state) computeV34() {
 
 // computeLogits is a loop kernel.
 //
-//	v35:f32[n,10] = add v34 v33  # models.go:55 logits
+//	v35:f32[n,10] = add v34 v33  # models.go:56 logits
 func (s *state) computeLogits() {
 	n := s.n
 	a0, a1, o2 := s.v34[:n*10], s.params.B7[:10], s.logits[:n*10]
@@ -365,18 +365,18 @@ func (s *state) computeLogits() {
 
 // computeV36 is a reduce kernel.
 //
-//	v36:f32[n] = softmax_xent v35 v1  # models.go:61
+//	v36:f32[n] = softmax_xent v35 v1  # models.go:62
 func (s *state) computeV36() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v36[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("l0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
+		return fmt.Errorf("l0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
 // computeLoss is a reduce kernel.
 //
-//	v37:f32[] = mean v36 [axes=[0]]  # models.go:61 loss
+//	v37:f32[] = mean v36 [axes=[0]]  # models.go:62 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v36[:n], 1, n, 1)
@@ -384,7 +384,7 @@ func (s *state) computeLoss() {
 
 // computeV39 is an opaque kernel.
 //
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
+//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
 func (s *state) computeV39() {
 	n := s.n
 	s.v39[:1][0] = float32(n)
@@ -392,7 +392,7 @@ func (s *state) computeV39() {
 
 // computeV40 is a loop kernel.
 //
-//	v40:f32[] = div v38 v39  # models.go:61
+//	v40:f32[] = div v38 v39  # models.go:62
 func (s *state) computeV40() {
 	a0, o1 := s.v39[:1], s.v40[:1]
 	c38 := float32(1)
@@ -406,7 +406,7 @@ func (s *state) computeV40() {
 
 // computeV42 is an opaque kernel.
 //
-//	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:61
+//	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:62
 func (s *state) computeV42() {
 	n := s.n
 	a0, o1 := s.v40[:1], s.v42[:n]
@@ -418,7 +418,7 @@ func (s *state) computeV42() {
 
 // computeV43 is a reduce kernel.
 //
-//	v43:f32[n,10] = softmax v35 [axis=1]  # models.go:61
+//	v43:f32[n,10] = softmax v35 [axis=1]  # models.go:62
 func (s *state) computeV43() {
 	n := s.n
 	rt.Softmax(s.v43[:n*10], s.logits[:n*10], n, 10, 1)
@@ -426,7 +426,7 @@ func (s *state) computeV43() {
 
 // computeV44 is an opaque kernel.
 //
-//	v44:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
+//	v44:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
 func (s *state) computeV44() {
 	n := s.n
 	rt.OneHot(s.v44[:n*10], s.y[:n], 10)
@@ -434,7 +434,7 @@ func (s *state) computeV44() {
 
 // computeV46 is an opaque kernel.
 //
-//	v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:61
+//	v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:62
 func (s *state) computeV46() {
 	n := s.n
 	a0, o1 := s.v42[:n], s.v46[:n*10]
@@ -449,7 +449,7 @@ func (s *state) computeV46() {
 
 // computeV47 is a loop kernel.
 //
-//	v47:f32[n,10] = sub v43 v44  # models.go:61
+//	v47:f32[n,10] = sub v43 v44  # models.go:62
 func (s *state) computeV47() {
 	n := s.n
 	a0, a1, o2 := s.v43[:n*10], s.v44[:n*10], s.v47[:n*10]
@@ -464,7 +464,7 @@ func (s *state) computeV47() {
 
 // computeDlogits is a loop kernel.
 //
-//	v48:f32[n,10] = mul v46 v47  # models.go:61 dlogits
+//	v48:f32[n,10] = mul v46 v47  # models.go:62 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
 	a0, a1, o2 := s.v46[:n*10], s.v47[:n*10], s.dlogits[:n*10]
@@ -479,7 +479,7 @@ func (s *state) computeDlogits() {
 
 // computeV49 is a reduce kernel.
 //
-//	v49:f32[1,10] = sum v48 [axes=[0] keepdims]  # models.go:55
+//	v49:f32[1,10] = sum v48 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV49() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
@@ -487,7 +487,7 @@ func (s *state) computeV49() {
 
 // computeDh6 is a gemm kernel.
 //
-//	v51:f32[n,512] = matmul v48 v32 [transB]  # models.go:55 dh6
+//	v51:f32[n,512] = matmul v48 v32 [transB]  # models.go:56 dh6
 func (s *state) computeDh6() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.dh6[:n*512], 512)
@@ -495,7 +495,7 @@ func (s *state) computeDh6() {
 
 // computeDW7 is a gemm kernel.
 //
-//	v52:f32[512,10] = matmul v31 v48 [transA]  # models.go:55 dW7
+//	v52:f32[512,10] = matmul v31 v48 [transA]  # models.go:56 dW7
 func (s *state) computeDW7() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 10, n, 1, s.h6[:n*512], 512, s.dlogits[:n*10], 10, 0, s.grads.W7[:5120], 10)
@@ -503,7 +503,7 @@ func (s *state) computeDW7() {
 
 // computeV54 is a loop kernel.
 //
-//	v54:f32[n,512] = gt v30 v53  # models.go:57
+//	v54:f32[n,512] = gt v30 v53  # models.go:58
 func (s *state) computeV54() {
 	n := s.n
 	a0, o1 := s.v30[:n*512], s.v54[:n*512]
@@ -518,7 +518,7 @@ func (s *state) computeV54() {
 
 // computeV55 is a loop kernel.
 //
-//	v55:f32[n,512] = mul v51 v54  # models.go:57
+//	v55:f32[n,512] = mul v51 v54  # models.go:58
 func (s *state) computeV55() {
 	n := s.n
 	a0, a1, o2 := s.dh6[:n*512], s.v54[:n*512], s.v55[:n*512]
@@ -533,7 +533,7 @@ func (s *state) computeV55() {
 
 // computeV56 is a reduce kernel.
 //
-//	v56:f32[1,512] = sum v55 [axes=[0] keepdims]  # models.go:55
+//	v56:f32[1,512] = sum v55 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV56() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B6[:512], s.v55[:n*512], 1, n, 512)
@@ -541,7 +541,7 @@ func (s *state) computeV56() {
 
 // computeDh5 is a gemm kernel.
 //
-//	v58:f32[n,512] = matmul v55 v27 [transB]  # models.go:55 dh5
+//	v58:f32[n,512] = matmul v55 v27 [transB]  # models.go:56 dh5
 func (s *state) computeDh5() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, s.v55[:n*512], 512, s.params.W6[:262144], 512, 0, s.dh5[:n*512], 512)
@@ -549,7 +549,7 @@ func (s *state) computeDh5() {
 
 // computeDW6 is a gemm kernel.
 //
-//	v59:f32[512,512] = matmul v26 v55 [transA]  # models.go:55 dW6
+//	v59:f32[512,512] = matmul v26 v55 [transA]  # models.go:56 dW6
 func (s *state) computeDW6() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v55[:n*512], 512, 0, s.grads.W6[:262144], 512)
@@ -557,7 +557,7 @@ func (s *state) computeDW6() {
 
 // computeV61 is a loop kernel.
 //
-//	v61:f32[n,512] = gt v25 v60  # models.go:57
+//	v61:f32[n,512] = gt v25 v60  # models.go:58
 func (s *state) computeV61() {
 	n := s.n
 	a0, o1 := s.v25[:n*512], s.v61[:n*512]
@@ -572,7 +572,7 @@ func (s *state) computeV61() {
 
 // computeV62 is a loop kernel.
 //
-//	v62:f32[n,512] = mul v58 v61  # models.go:57
+//	v62:f32[n,512] = mul v58 v61  # models.go:58
 func (s *state) computeV62() {
 	n := s.n
 	a0, a1, o2 := s.dh5[:n*512], s.v61[:n*512], s.v62[:n*512]
@@ -587,7 +587,7 @@ func (s *state) computeV62() {
 
 // computeV63 is a reduce kernel.
 //
-//	v63:f32[1,512] = sum v62 [axes=[0] keepdims]  # models.go:55
+//	v63:f32[1,512] = sum v62 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV63() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B5[:512], s.v62[:n*512], 1, n, 512)
@@ -595,7 +595,7 @@ func (s *state) computeV63() {
 
 // computeDh4 is a gemm kernel.
 //
-//	v65:f32[n,512] = matmul v62 v22 [transB]  # models.go:55 dh4
+//	v65:f32[n,512] = matmul v62 v22 [transB]  # models.go:56 dh4
 func (s *state) computeDh4() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, s.v62[:n*512], 512, s.params.W5[:262144], 512, 0, s.dh4[:n*512], 512)
@@ -603,7 +603,7 @@ func (s *state) computeDh4() {
 
 // computeDW5 is a gemm kernel.
 //
-//	v66:f32[512,512] = matmul v21 v62 [transA]  # models.go:55 dW5
+//	v66:f32[512,512] = matmul v21 v62 [transA]  # models.go:56 dW5
 func (s *state) computeDW5() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v62[:n*512], 512, 0, s.grads.W5[:262144], 512)
@@ -611,7 +611,7 @@ func (s *state) computeDW5() {
 
 // computeV68 is a loop kernel.
 //
-//	v68:f32[n,512] = gt v20 v67  # models.go:57
+//	v68:f32[n,512] = gt v20 v67  # models.go:58
 func (s *state) computeV68() {
 	n := s.n
 	a0, o1 := s.v20[:n*512], s.v68[:n*512]
@@ -626,7 +626,7 @@ func (s *state) computeV68() {
 
 // computeV69 is a loop kernel.
 //
-//	v69:f32[n,512] = mul v65 v68  # models.go:57
+//	v69:f32[n,512] = mul v65 v68  # models.go:58
 func (s *state) computeV69() {
 	n := s.n
 	a0, a1, o2 := s.dh4[:n*512], s.v68[:n*512], s.v69[:n*512]
@@ -641,7 +641,7 @@ func (s *state) computeV69() {
 
 // computeV70 is a reduce kernel.
 //
-//	v70:f32[1,512] = sum v69 [axes=[0] keepdims]  # models.go:55
+//	v70:f32[1,512] = sum v69 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV70() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B4[:512], s.v69[:n*512], 1, n, 512)
@@ -649,7 +649,7 @@ func (s *state) computeV70() {
 
 // computeDh3 is a gemm kernel.
 //
-//	v72:f32[n,512] = matmul v69 v17 [transB]  # models.go:55 dh3
+//	v72:f32[n,512] = matmul v69 v17 [transB]  # models.go:56 dh3
 func (s *state) computeDh3() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, s.v69[:n*512], 512, s.params.W4[:262144], 512, 0, s.dh3[:n*512], 512)
@@ -657,7 +657,7 @@ func (s *state) computeDh3() {
 
 // computeDW4 is a gemm kernel.
 //
-//	v73:f32[512,512] = matmul v16 v69 [transA]  # models.go:55 dW4
+//	v73:f32[512,512] = matmul v16 v69 [transA]  # models.go:56 dW4
 func (s *state) computeDW4() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v69[:n*512], 512, 0, s.grads.W4[:262144], 512)
@@ -665,7 +665,7 @@ func (s *state) computeDW4() {
 
 // computeV75 is a loop kernel.
 //
-//	v75:f32[n,512] = gt v15 v74  # models.go:57
+//	v75:f32[n,512] = gt v15 v74  # models.go:58
 func (s *state) computeV75() {
 	n := s.n
 	a0, o1 := s.v15[:n*512], s.v75[:n*512]
@@ -680,7 +680,7 @@ func (s *state) computeV75() {
 
 // computeV76 is a loop kernel.
 //
-//	v76:f32[n,512] = mul v72 v75  # models.go:57
+//	v76:f32[n,512] = mul v72 v75  # models.go:58
 func (s *state) computeV76() {
 	n := s.n
 	a0, a1, o2 := s.dh3[:n*512], s.v75[:n*512], s.v76[:n*512]
@@ -695,7 +695,7 @@ func (s *state) computeV76() {
 
 // computeV77 is a reduce kernel.
 //
-//	v77:f32[1,512] = sum v76 [axes=[0] keepdims]  # models.go:55
+//	v77:f32[1,512] = sum v76 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV77() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B3[:512], s.v76[:n*512], 1, n, 512)
@@ -703,7 +703,7 @@ func (s *state) computeV77() {
 
 // computeDh2 is a gemm kernel.
 //
-//	v79:f32[n,512] = matmul v76 v12 [transB]  # models.go:55 dh2
+//	v79:f32[n,512] = matmul v76 v12 [transB]  # models.go:56 dh2
 func (s *state) computeDh2() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, s.v76[:n*512], 512, s.params.W3[:262144], 512, 0, s.dh2[:n*512], 512)
@@ -711,7 +711,7 @@ func (s *state) computeDh2() {
 
 // computeDW3 is a gemm kernel.
 //
-//	v80:f32[512,512] = matmul v11 v76 [transA]  # models.go:55 dW3
+//	v80:f32[512,512] = matmul v11 v76 [transA]  # models.go:56 dW3
 func (s *state) computeDW3() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W3[:262144], 512)
@@ -719,7 +719,7 @@ func (s *state) computeDW3() {
 
 // computeV82 is a loop kernel.
 //
-//	v82:f32[n,512] = gt v10 v81  # models.go:57
+//	v82:f32[n,512] = gt v10 v81  # models.go:58
 func (s *state) computeV82() {
 	n := s.n
 	a0, o1 := s.v10[:n*512], s.v82[:n*512]
@@ -734,7 +734,7 @@ func (s *state) computeV82() {
 
 // computeV83 is a loop kernel.
 //
-//	v83:f32[n,512] = mul v79 v82  # models.go:57
+//	v83:f32[n,512] = mul v79 v82  # models.go:58
 func (s *state) computeV83() {
 	n := s.n
 	a0, a1, o2 := s.dh2[:n*512], s.v82[:n*512], s.v83[:n*512]
@@ -749,7 +749,7 @@ func (s *state) computeV83() {
 
 // computeV84 is a reduce kernel.
 //
-//	v84:f32[1,512] = sum v83 [axes=[0] keepdims]  # models.go:55
+//	v84:f32[1,512] = sum v83 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV84() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:512], s.v83[:n*512], 1, n, 512)
@@ -757,7 +757,7 @@ func (s *state) computeV84() {
 
 // computeDh1 is a gemm kernel.
 //
-//	v86:f32[n,512] = matmul v83 v7 [transB]  # models.go:55 dh1
+//	v86:f32[n,512] = matmul v83 v7 [transB]  # models.go:56 dh1
 func (s *state) computeDh1() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, s.v83[:n*512], 512, s.params.W2[:262144], 512, 0, s.dh1[:n*512], 512)
@@ -765,7 +765,7 @@ func (s *state) computeDh1() {
 
 // computeDW2 is a gemm kernel.
 //
-//	v87:f32[512,512] = matmul v6 v83 [transA]  # models.go:55 dW2
+//	v87:f32[512,512] = matmul v6 v83 [transA]  # models.go:56 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v83[:n*512], 512, 0, s.grads.W2[:262144], 512)
@@ -773,7 +773,7 @@ func (s *state) computeDW2() {
 
 // computeV89 is a loop kernel.
 //
-//	v89:f32[n,512] = gt v5 v88  # models.go:57
+//	v89:f32[n,512] = gt v5 v88  # models.go:58
 func (s *state) computeV89() {
 	n := s.n
 	a0, o1 := s.v5[:n*512], s.v89[:n*512]
@@ -788,7 +788,7 @@ func (s *state) computeV89() {
 
 // computeV90 is a loop kernel.
 //
-//	v90:f32[n,512] = mul v86 v89  # models.go:57
+//	v90:f32[n,512] = mul v86 v89  # models.go:58
 func (s *state) computeV90() {
 	n := s.n
 	a0, a1, o2 := s.dh1[:n*512], s.v89[:n*512], s.v90[:n*512]
@@ -803,7 +803,7 @@ func (s *state) computeV90() {
 
 // computeV91 is a reduce kernel.
 //
-//	v91:f32[1,512] = sum v90 [axes=[0] keepdims]  # models.go:55
+//	v91:f32[1,512] = sum v90 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV91() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B1[:512], s.v90[:n*512], 1, n, 512)
@@ -811,7 +811,7 @@ func (s *state) computeV91() {
 
 // computeDW1 is a gemm kernel.
 //
-//	v93:f32[512,512] = matmul v0 v90 [transA]  # models.go:55 dW1
+//	v93:f32[512,512] = matmul v0 v90 [transA]  # models.go:56 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	kernels.Sgemm(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v90[:n*512], 512, 0, s.grads.W1[:262144], 512)

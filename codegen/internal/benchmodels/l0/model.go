@@ -49,42 +49,42 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f32[512,512], param at models.go:53 (init he_normal)
+	// W1: f32[512,512], param at models.go:54 (init he_normal)
 	W1 []float32
-	// b1: f32[512], param at models.go:54 (init zeros)
+	// b1: f32[512], param at models.go:55 (init zeros)
 	B1 []float32
-	// W2: f32[512,512], param at models.go:53 (init he_normal)
+	// W2: f32[512,512], param at models.go:54 (init he_normal)
 	W2 []float32
-	// b2: f32[512], param at models.go:54 (init zeros)
+	// b2: f32[512], param at models.go:55 (init zeros)
 	B2 []float32
-	// W3: f32[512,512], param at models.go:53 (init he_normal)
+	// W3: f32[512,512], param at models.go:54 (init he_normal)
 	W3 []float32
-	// b3: f32[512], param at models.go:54 (init zeros)
+	// b3: f32[512], param at models.go:55 (init zeros)
 	B3 []float32
-	// W4: f32[512,512], param at models.go:53 (init he_normal)
+	// W4: f32[512,512], param at models.go:54 (init he_normal)
 	W4 []float32
-	// b4: f32[512], param at models.go:54 (init zeros)
+	// b4: f32[512], param at models.go:55 (init zeros)
 	B4 []float32
-	// W5: f32[512,512], param at models.go:53 (init he_normal)
+	// W5: f32[512,512], param at models.go:54 (init he_normal)
 	W5 []float32
-	// b5: f32[512], param at models.go:54 (init zeros)
+	// b5: f32[512], param at models.go:55 (init zeros)
 	B5 []float32
-	// W6: f32[512,512], param at models.go:53 (init he_normal)
+	// W6: f32[512,512], param at models.go:54 (init he_normal)
 	W6 []float32
-	// b6: f32[512], param at models.go:54 (init zeros)
+	// b6: f32[512], param at models.go:55 (init zeros)
 	B6 []float32
-	// W7: f32[512,10], param at models.go:53 (init xavier_uniform)
+	// W7: f32[512,10], param at models.go:54 (init xavier_uniform)
 	W7 []float32
-	// b7: f32[10], param at models.go:54 (init zeros)
+	// b7: f32[10], param at models.go:55 (init zeros)
 	B7 []float32
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f32[n,512], input at models.go:44
+	// x: f32[n,512], input at models.go:45
 	X []float32
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:46
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -93,7 +93,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f32[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
+	// Loss: f32[], output "loss" (loss at models.go:62); depends on target inputs, so Predict leaves it zero
 	Loss float32
 }
 
@@ -142,61 +142,61 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	v4            []float32 // v4 f32[n,512] matmul models.go:55
-	v5            []float32 // v5 f32[n,512] add models.go:55
-	h1            []float32 // v6 f32[n,512] relu models.go:57
-	v9            []float32 // v9 f32[n,512] matmul models.go:55
-	v10           []float32 // v10 f32[n,512] add models.go:55
-	h2            []float32 // v11 f32[n,512] relu models.go:57
-	v14           []float32 // v14 f32[n,512] matmul models.go:55
-	v15           []float32 // v15 f32[n,512] add models.go:55
-	h3            []float32 // v16 f32[n,512] relu models.go:57
-	v19           []float32 // v19 f32[n,512] matmul models.go:55
-	v20           []float32 // v20 f32[n,512] add models.go:55
-	h4            []float32 // v21 f32[n,512] relu models.go:57
-	v24           []float32 // v24 f32[n,512] matmul models.go:55
-	v25           []float32 // v25 f32[n,512] add models.go:55
-	h5            []float32 // v26 f32[n,512] relu models.go:57
-	v29           []float32 // v29 f32[n,512] matmul models.go:55
-	v30           []float32 // v30 f32[n,512] add models.go:55
-	h6            []float32 // v31 f32[n,512] relu models.go:57
-	v34           []float32 // v34 f32[n,10] matmul models.go:55
-	logits        []float32 // v35 f32[n,10] add models.go:55
-	v36           []float32 // v36 f32[n] softmax_xent models.go:61
-	loss          []float32 // v37 f32[] mean models.go:61
-	dloss         []float32 // v38 f32[] const models.go:61
-	v39           []float32 // v39 f32[] numel models.go:61
-	v40           []float32 // v40 f32[] div models.go:61
-	v42           []float32 // v42 f32[n] broadcast_to models.go:61
-	v43           []float32 // v43 f32[n,10] softmax models.go:61
-	v44           []float32 // v44 f32[n,10] onehot models.go:61
-	v46           []float32 // v46 f32[n,10] broadcast_to models.go:61
-	v47           []float32 // v47 f32[n,10] sub models.go:61
-	dlogits       []float32 // v48 f32[n,10] mul models.go:61
-	dh6           []float32 // v51 f32[n,512] matmul models.go:55
-	v53           []float32 // v53 f32[] const models.go:57
-	v54           []float32 // v54 f32[n,512] gt models.go:57
-	v55           []float32 // v55 f32[n,512] mul models.go:57
-	dh5           []float32 // v58 f32[n,512] matmul models.go:55
-	v60           []float32 // v60 f32[] const models.go:57
-	v61           []float32 // v61 f32[n,512] gt models.go:57
-	v62           []float32 // v62 f32[n,512] mul models.go:57
-	dh4           []float32 // v65 f32[n,512] matmul models.go:55
-	v67           []float32 // v67 f32[] const models.go:57
-	v68           []float32 // v68 f32[n,512] gt models.go:57
-	v69           []float32 // v69 f32[n,512] mul models.go:57
-	dh3           []float32 // v72 f32[n,512] matmul models.go:55
-	v74           []float32 // v74 f32[] const models.go:57
-	v75           []float32 // v75 f32[n,512] gt models.go:57
-	v76           []float32 // v76 f32[n,512] mul models.go:57
-	dh2           []float32 // v79 f32[n,512] matmul models.go:55
-	v81           []float32 // v81 f32[] const models.go:57
-	v82           []float32 // v82 f32[n,512] gt models.go:57
-	v83           []float32 // v83 f32[n,512] mul models.go:57
-	dh1           []float32 // v86 f32[n,512] matmul models.go:55
-	v88           []float32 // v88 f32[] const models.go:57
-	v89           []float32 // v89 f32[n,512] gt models.go:57
-	v90           []float32 // v90 f32[n,512] mul models.go:57
+	v4            []float32 // v4 f32[n,512] matmul models.go:56
+	v5            []float32 // v5 f32[n,512] add models.go:56
+	h1            []float32 // v6 f32[n,512] relu models.go:58
+	v9            []float32 // v9 f32[n,512] matmul models.go:56
+	v10           []float32 // v10 f32[n,512] add models.go:56
+	h2            []float32 // v11 f32[n,512] relu models.go:58
+	v14           []float32 // v14 f32[n,512] matmul models.go:56
+	v15           []float32 // v15 f32[n,512] add models.go:56
+	h3            []float32 // v16 f32[n,512] relu models.go:58
+	v19           []float32 // v19 f32[n,512] matmul models.go:56
+	v20           []float32 // v20 f32[n,512] add models.go:56
+	h4            []float32 // v21 f32[n,512] relu models.go:58
+	v24           []float32 // v24 f32[n,512] matmul models.go:56
+	v25           []float32 // v25 f32[n,512] add models.go:56
+	h5            []float32 // v26 f32[n,512] relu models.go:58
+	v29           []float32 // v29 f32[n,512] matmul models.go:56
+	v30           []float32 // v30 f32[n,512] add models.go:56
+	h6            []float32 // v31 f32[n,512] relu models.go:58
+	v34           []float32 // v34 f32[n,10] matmul models.go:56
+	logits        []float32 // v35 f32[n,10] add models.go:56
+	v36           []float32 // v36 f32[n] softmax_xent models.go:62
+	loss          []float32 // v37 f32[] mean models.go:62
+	dloss         []float32 // v38 f32[] const models.go:62
+	v39           []float32 // v39 f32[] numel models.go:62
+	v40           []float32 // v40 f32[] div models.go:62
+	v42           []float32 // v42 f32[n] broadcast_to models.go:62
+	v43           []float32 // v43 f32[n,10] softmax models.go:62
+	v44           []float32 // v44 f32[n,10] onehot models.go:62
+	v46           []float32 // v46 f32[n,10] broadcast_to models.go:62
+	v47           []float32 // v47 f32[n,10] sub models.go:62
+	dlogits       []float32 // v48 f32[n,10] mul models.go:62
+	dh6           []float32 // v51 f32[n,512] matmul models.go:56
+	v53           []float32 // v53 f32[] const models.go:58
+	v54           []float32 // v54 f32[n,512] gt models.go:58
+	v55           []float32 // v55 f32[n,512] mul models.go:58
+	dh5           []float32 // v58 f32[n,512] matmul models.go:56
+	v60           []float32 // v60 f32[] const models.go:58
+	v61           []float32 // v61 f32[n,512] gt models.go:58
+	v62           []float32 // v62 f32[n,512] mul models.go:58
+	dh4           []float32 // v65 f32[n,512] matmul models.go:56
+	v67           []float32 // v67 f32[] const models.go:58
+	v68           []float32 // v68 f32[n,512] gt models.go:58
+	v69           []float32 // v69 f32[n,512] mul models.go:58
+	dh3           []float32 // v72 f32[n,512] matmul models.go:56
+	v74           []float32 // v74 f32[] const models.go:58
+	v75           []float32 // v75 f32[n,512] gt models.go:58
+	v76           []float32 // v76 f32[n,512] mul models.go:58
+	dh2           []float32 // v79 f32[n,512] matmul models.go:56
+	v81           []float32 // v81 f32[] const models.go:58
+	v82           []float32 // v82 f32[n,512] gt models.go:58
+	v83           []float32 // v83 f32[n,512] mul models.go:58
+	dh1           []float32 // v86 f32[n,512] matmul models.go:56
+	v88           []float32 // v88 f32[] const models.go:58
+	v89           []float32 // v89 f32[n,512] gt models.go:58
+	v90           []float32 // v90 f32[n,512] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 }
 

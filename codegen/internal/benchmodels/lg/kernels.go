@@ -64,9 +64,9 @@ func (s *state) outputs(all bool) Outputs {
 
 // computeH1 is a gemm kernel fusing 3 values; it stores h1.
 //
-//	v4:f32[n,512] = matmul v0 v2  # models.go:55
-//	v5:f32[n,512] = add v4 v3  # models.go:55
-//	v6:f32[n,512] = relu v5  # models.go:57 h1
+//	v4:f32[n,512] = matmul v0 v2  # models.go:56
+//	v5:f32[n,512] = add v4 v3  # models.go:56
+//	v6:f32[n,512] = relu v5  # models.go:58 h1
 func (s *state) computeH1() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.h1[:n*512], 512)
@@ -88,9 +88,9 @@ func (s *state) computeH1() {
 
 // computeH2 is a gemm kernel fusing 3 values; it stores h2.
 //
-//	v9:f32[n,512] = matmul v6 v7  # models.go:55
-//	v10:f32[n,512] = add v9 v8  # models.go:55
-//	v11:f32[n,512] = relu v10  # models.go:57 h2
+//	v9:f32[n,512] = matmul v6 v7  # models.go:56
+//	v10:f32[n,512] = add v9 v8  # models.go:56
+//	v11:f32[n,512] = relu v10  # models.go:58 h2
 func (s *state) computeH2() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.h2[:n*512], 512)
@@ -112,9 +112,9 @@ func (s *state) computeH2() {
 
 // computeH3 is a gemm kernel fusing 3 values; it stores h3.
 //
-//	v14:f32[n,512] = matmul v11 v12  # models.go:55
-//	v15:f32[n,512] = add v14 v13  # models.go:55
-//	v16:f32[n,512] = relu v15  # models.go:57 h3
+//	v14:f32[n,512] = matmul v11 v12  # models.go:56
+//	v15:f32[n,512] = add v14 v13  # models.go:56
+//	v16:f32[n,512] = relu v15  # models.go:58 h3
 func (s *state) computeH3() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.h3[:n*512], 512)
@@ -136,9 +136,9 @@ func (s *state) computeH3() {
 
 // computeH4 is a gemm kernel fusing 3 values; it stores h4.
 //
-//	v19:f32[n,512] = matmul v16 v17  # models.go:55
-//	v20:f32[n,512] = add v19 v18  # models.go:55
-//	v21:f32[n,512] = relu v20  # models.go:57 h4
+//	v19:f32[n,512] = matmul v16 v17  # models.go:56
+//	v20:f32[n,512] = add v19 v18  # models.go:56
+//	v21:f32[n,512] = relu v20  # models.go:58 h4
 func (s *state) computeH4() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.h4[:n*512], 512)
@@ -160,9 +160,9 @@ func (s *state) computeH4() {
 
 // computeH5 is a gemm kernel fusing 3 values; it stores h5.
 //
-//	v24:f32[n,512] = matmul v21 v22  # models.go:55
-//	v25:f32[n,512] = add v24 v23  # models.go:55
-//	v26:f32[n,512] = relu v25  # models.go:57 h5
+//	v24:f32[n,512] = matmul v21 v22  # models.go:56
+//	v25:f32[n,512] = add v24 v23  # models.go:56
+//	v26:f32[n,512] = relu v25  # models.go:58 h5
 func (s *state) computeH5() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.h5[:n*512], 512)
@@ -184,9 +184,9 @@ func (s *state) computeH5() {
 
 // computeH6 is a gemm kernel fusing 3 values; it stores h6.
 //
-//	v29:f32[n,512] = matmul v26 v27  # models.go:55
-//	v30:f32[n,512] = add v29 v28  # models.go:55
-//	v31:f32[n,512] = relu v30  # models.go:57 h6
+//	v29:f32[n,512] = matmul v26 v27  # models.go:56
+//	v30:f32[n,512] = add v29 v28  # models.go:56
+//	v31:f32[n,512] = relu v30  # models.go:58 h6
 func (s *state) computeH6() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.h6[:n*512], 512)
@@ -208,8 +208,8 @@ func (s *state) computeH6() {
 
 // computeLogits is a gemm kernel fusing 2 values; it stores logits.
 //
-//	v34:f32[n,10] = matmul v31 v32  # models.go:55
-//	v35:f32[n,10] = add v34 v33  # models.go:55 logits
+//	v34:f32[n,10] = matmul v31 v32  # models.go:56
+//	v35:f32[n,10] = add v34 v33  # models.go:56 logits
 func (s *state) computeLogits() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.logits[:n*10], 10)
@@ -230,18 +230,18 @@ func (s *state) computeLogits() {
 
 // computeV36 is a reduce kernel.
 //
-//	v36:f32[n] = softmax_xent v35 v1  # models.go:61
+//	v36:f32[n] = softmax_xent v35 v1  # models.go:62
 func (s *state) computeV36() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v36[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("lg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
+		return fmt.Errorf("lg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
 // computeLoss is a reduce kernel.
 //
-//	v37:f32[] = mean v36 [axes=[0]]  # models.go:61 loss
+//	v37:f32[] = mean v36 [axes=[0]]  # models.go:62 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v36[:n], 1, n, 1)
@@ -249,7 +249,7 @@ func (s *state) computeLoss() {
 
 // computeV39 is an opaque kernel.
 //
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
+//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
 func (s *state) computeV39() {
 	n := s.n
 	s.v39[:1][0] = float32(n)
@@ -257,7 +257,7 @@ func (s *state) computeV39() {
 
 // computeV40 is a loop kernel.
 //
-//	v40:f32[] = div v38 v39  # models.go:61
+//	v40:f32[] = div v38 v39  # models.go:62
 func (s *state) computeV40() {
 	a0, o1 := s.v39[:1], s.v40[:1]
 	c38 := float32(1)
@@ -271,7 +271,7 @@ func (s *state) computeV40() {
 
 // computeV41 is a reduce kernel.
 //
-//	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:61
+//	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:62
 func (s *state) computeV41() {
 	n := s.n
 	rt.Softmax(s.v41[:n*10], s.logits[:n*10], n, 10, 1)
@@ -279,7 +279,7 @@ func (s *state) computeV41() {
 
 // computeV42 is an opaque kernel.
 //
-//	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
+//	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
 func (s *state) computeV42() {
 	n := s.n
 	rt.OneHot(s.v42[:n*10], s.y[:n], 10)
@@ -287,8 +287,8 @@ func (s *state) computeV42() {
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
-//	v44:f32[n,10] = sub v41 v42  # models.go:61
-//	v45:f32[n,10] = mul v43 v44  # models.go:61 dlogits
+//	v44:f32[n,10] = sub v41 v42  # models.go:62
+//	v45:f32[n,10] = mul v43 v44  # models.go:62 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
 	a0, a1, a2, o3 := s.v41[:n*10], s.v42[:n*10], s.v40[:1], s.dlogits[:n*10]
@@ -305,7 +305,7 @@ func (s *state) computeDlogits() {
 
 // computeDb7 is a reduce kernel.
 //
-//	v46:f32[10] = sum v45 [axes=[0]]  # models.go:55 db7
+//	v46:f32[10] = sum v45 [axes=[0]]  # models.go:56 db7
 func (s *state) computeDb7() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
@@ -313,7 +313,7 @@ func (s *state) computeDb7() {
 
 // computeDW7 is a gemm kernel.
 //
-//	v48:f32[512,10] = matmul v31 v45 [transA]  # models.go:55 dW7
+//	v48:f32[512,10] = matmul v31 v45 [transA]  # models.go:56 dW7
 func (s *state) computeDW7() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 10, n, 1, s.h6[:n*512], 512, s.dlogits[:n*10], 10, 0, s.grads.W7[:5120], 10)
@@ -321,10 +321,10 @@ func (s *state) computeDW7() {
 
 // computeDb6 is a gemm kernel fusing 4 values; it stores v51, db6.
 //
-//	v47:f32[n,512] = matmul v45 v32 [transB]  # models.go:55 dh6
-//	v50:f32[n,512] = gt v31 v49  # models.go:57
-//	v51:f32[n,512] = mul v47 v50  # models.go:57
-//	v52:f32[512] = sum v51 [axes=[0]]  # models.go:55 db6
+//	v47:f32[n,512] = matmul v45 v32 [transB]  # models.go:56 dh6
+//	v50:f32[n,512] = gt v31 v49  # models.go:58
+//	v51:f32[n,512] = mul v47 v50  # models.go:58
+//	v52:f32[512] = sum v51 [axes=[0]]  # models.go:56 db6
 func (s *state) computeDb6() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.v51[:n*512], 512)
@@ -352,7 +352,7 @@ func (s *state) computeDb6() {
 
 // computeDW6 is a gemm kernel.
 //
-//	v54:f32[512,512] = matmul v26 v51 [transA]  # models.go:55 dW6
+//	v54:f32[512,512] = matmul v26 v51 [transA]  # models.go:56 dW6
 func (s *state) computeDW6() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v51[:n*512], 512, 0, s.grads.W6[:262144], 512)
@@ -360,10 +360,10 @@ func (s *state) computeDW6() {
 
 // computeDb5 is a gemm kernel fusing 4 values; it stores v56, db5.
 //
-//	v53:f32[n,512] = matmul v51 v27 [transB]  # models.go:55 dh5
-//	v55:f32[n,512] = gt v26 v49  # models.go:57
-//	v56:f32[n,512] = mul v53 v55  # models.go:57
-//	v57:f32[512] = sum v56 [axes=[0]]  # models.go:55 db5
+//	v53:f32[n,512] = matmul v51 v27 [transB]  # models.go:56 dh5
+//	v55:f32[n,512] = gt v26 v49  # models.go:58
+//	v56:f32[n,512] = mul v53 v55  # models.go:58
+//	v57:f32[512] = sum v56 [axes=[0]]  # models.go:56 db5
 func (s *state) computeDb5() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 512, 1, s.v51[:n*512], 512, s.params.W6[:262144], 512, 0, s.v56[:n*512], 512)
@@ -391,7 +391,7 @@ func (s *state) computeDb5() {
 
 // computeDW5 is a gemm kernel.
 //
-//	v59:f32[512,512] = matmul v21 v56 [transA]  # models.go:55 dW5
+//	v59:f32[512,512] = matmul v21 v56 [transA]  # models.go:56 dW5
 func (s *state) computeDW5() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v56[:n*512], 512, 0, s.grads.W5[:262144], 512)
@@ -399,10 +399,10 @@ func (s *state) computeDW5() {
 
 // computeDb4 is a gemm kernel fusing 4 values; it stores v61, db4.
 //
-//	v58:f32[n,512] = matmul v56 v22 [transB]  # models.go:55 dh4
-//	v60:f32[n,512] = gt v21 v49  # models.go:57
-//	v61:f32[n,512] = mul v58 v60  # models.go:57
-//	v62:f32[512] = sum v61 [axes=[0]]  # models.go:55 db4
+//	v58:f32[n,512] = matmul v56 v22 [transB]  # models.go:56 dh4
+//	v60:f32[n,512] = gt v21 v49  # models.go:58
+//	v61:f32[n,512] = mul v58 v60  # models.go:58
+//	v62:f32[512] = sum v61 [axes=[0]]  # models.go:56 db4
 func (s *state) computeDb4() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 512, 1, s.v56[:n*512], 512, s.params.W5[:262144], 512, 0, s.v61[:n*512], 512)
@@ -430,7 +430,7 @@ func (s *state) computeDb4() {
 
 // computeDW4 is a gemm kernel.
 //
-//	v64:f32[512,512] = matmul v16 v61 [transA]  # models.go:55 dW4
+//	v64:f32[512,512] = matmul v16 v61 [transA]  # models.go:56 dW4
 func (s *state) computeDW4() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v61[:n*512], 512, 0, s.grads.W4[:262144], 512)
@@ -438,10 +438,10 @@ func (s *state) computeDW4() {
 
 // computeDb3 is a gemm kernel fusing 4 values; it stores v66, db3.
 //
-//	v63:f32[n,512] = matmul v61 v17 [transB]  # models.go:55 dh3
-//	v65:f32[n,512] = gt v16 v49  # models.go:57
-//	v66:f32[n,512] = mul v63 v65  # models.go:57
-//	v67:f32[512] = sum v66 [axes=[0]]  # models.go:55 db3
+//	v63:f32[n,512] = matmul v61 v17 [transB]  # models.go:56 dh3
+//	v65:f32[n,512] = gt v16 v49  # models.go:58
+//	v66:f32[n,512] = mul v63 v65  # models.go:58
+//	v67:f32[512] = sum v66 [axes=[0]]  # models.go:56 db3
 func (s *state) computeDb3() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 512, 1, s.v61[:n*512], 512, s.params.W4[:262144], 512, 0, s.v66[:n*512], 512)
@@ -469,7 +469,7 @@ func (s *state) computeDb3() {
 
 // computeDW3 is a gemm kernel.
 //
-//	v69:f32[512,512] = matmul v11 v66 [transA]  # models.go:55 dW3
+//	v69:f32[512,512] = matmul v11 v66 [transA]  # models.go:56 dW3
 func (s *state) computeDW3() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v66[:n*512], 512, 0, s.grads.W3[:262144], 512)
@@ -477,10 +477,10 @@ func (s *state) computeDW3() {
 
 // computeDb2 is a gemm kernel fusing 4 values; it stores v71, db2.
 //
-//	v68:f32[n,512] = matmul v66 v12 [transB]  # models.go:55 dh2
-//	v70:f32[n,512] = gt v11 v49  # models.go:57
-//	v71:f32[n,512] = mul v68 v70  # models.go:57
-//	v72:f32[512] = sum v71 [axes=[0]]  # models.go:55 db2
+//	v68:f32[n,512] = matmul v66 v12 [transB]  # models.go:56 dh2
+//	v70:f32[n,512] = gt v11 v49  # models.go:58
+//	v71:f32[n,512] = mul v68 v70  # models.go:58
+//	v72:f32[512] = sum v71 [axes=[0]]  # models.go:56 db2
 func (s *state) computeDb2() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 512, 1, s.v66[:n*512], 512, s.params.W3[:262144], 512, 0, s.v71[:n*512], 512)
@@ -508,7 +508,7 @@ func (s *state) computeDb2() {
 
 // computeDW2 is a gemm kernel.
 //
-//	v74:f32[512,512] = matmul v6 v71 [transA]  # models.go:55 dW2
+//	v74:f32[512,512] = matmul v6 v71 [transA]  # models.go:56 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v71[:n*512], 512, 0, s.grads.W2[:262144], 512)
@@ -516,10 +516,10 @@ func (s *state) computeDW2() {
 
 // computeDb1 is a gemm kernel fusing 4 values; it stores v76, db1.
 //
-//	v73:f32[n,512] = matmul v71 v7 [transB]  # models.go:55 dh1
-//	v75:f32[n,512] = gt v6 v49  # models.go:57
-//	v76:f32[n,512] = mul v73 v75  # models.go:57
-//	v77:f32[512] = sum v76 [axes=[0]]  # models.go:55 db1
+//	v73:f32[n,512] = matmul v71 v7 [transB]  # models.go:56 dh1
+//	v75:f32[n,512] = gt v6 v49  # models.go:58
+//	v76:f32[n,512] = mul v73 v75  # models.go:58
+//	v77:f32[512] = sum v76 [axes=[0]]  # models.go:56 db1
 func (s *state) computeDb1() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 512, 512, 1, s.v71[:n*512], 512, s.params.W2[:262144], 512, 0, s.v76[:n*512], 512)
@@ -547,7 +547,7 @@ func (s *state) computeDb1() {
 
 // computeDW1 is a gemm kernel.
 //
-//	v78:f32[512,512] = matmul v0 v76 [transA]  # models.go:55 dW1
+//	v78:f32[512,512] = matmul v0 v76 [transA]  # models.go:56 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	rt.GonumSgemm(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W1[:262144], 512)

@@ -49,22 +49,22 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f32[784,256], param at models.go:53 (init he_normal)
+	// W1: f32[784,256], param at models.go:54 (init he_normal)
 	W1 []float32
-	// b1: f32[256], param at models.go:54 (init zeros)
+	// b1: f32[256], param at models.go:55 (init zeros)
 	B1 []float32
-	// W2: f32[256,10], param at models.go:53 (init xavier_uniform)
+	// W2: f32[256,10], param at models.go:54 (init xavier_uniform)
 	W2 []float32
-	// b2: f32[10], param at models.go:54 (init zeros)
+	// b2: f32[10], param at models.go:55 (init zeros)
 	B2 []float32
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f32[n,784], input at models.go:44
+	// x: f32[n,784], input at models.go:45
 	X []float32
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:46
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -73,7 +73,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f32[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
+	// Loss: f32[], output "loss" (loss at models.go:62); depends on target inputs, so Predict leaves it zero
 	Loss float32
 }
 
@@ -122,18 +122,18 @@ type state struct {
 	n             int       // dim n
 	x             []float32 // input x
 	y             []int32   // input y
-	h1            []float32 // v6 f32[n,256] relu models.go:57
-	logits        []float32 // v10 f32[n,10] add models.go:55
-	v11           []float32 // v11 f32[n] softmax_xent models.go:61
-	loss          []float32 // v12 f32[] mean models.go:61
-	dloss         []float32 // v13 f32[] const models.go:61
-	v14           []float32 // v14 f32[] numel models.go:61
-	v15           []float32 // v15 f32[] div models.go:61
-	v16           []float32 // v16 f32[n,10] softmax models.go:61
-	v17           []float32 // v17 f32[n,10] onehot models.go:61
-	dlogits       []float32 // v20 f32[n,10] mul models.go:61
-	v24           []float32 // v24 f32[] const models.go:57
-	v26           []float32 // v26 f32[n,256] mul models.go:57
+	h1            []float32 // v6 f32[n,256] relu models.go:58
+	logits        []float32 // v10 f32[n,10] add models.go:56
+	v11           []float32 // v11 f32[n] softmax_xent models.go:62
+	loss          []float32 // v12 f32[] mean models.go:62
+	dloss         []float32 // v13 f32[] const models.go:62
+	v14           []float32 // v14 f32[] numel models.go:62
+	v15           []float32 // v15 f32[] div models.go:62
+	v16           []float32 // v16 f32[n,10] softmax models.go:62
+	v17           []float32 // v17 f32[n,10] onehot models.go:62
+	dlogits       []float32 // v20 f32[n,10] mul models.go:62
+	v24           []float32 // v24 f32[] const models.go:58
+	v26           []float32 // v26 f32[n,256] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 	colSumsF64    []float64 // working space of kernels (not in the arena)
 }

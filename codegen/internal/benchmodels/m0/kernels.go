@@ -59,7 +59,7 @@ func (s *state) outputs(all bool) Outputs {
 
 // computeV4 is a gemm kernel.
 //
-//	v4:f32[n,256] = matmul v0 v2  # models.go:55
+//	v4:f32[n,256] = matmul v0 v2  # models.go:56
 func (s *state) computeV4() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.v4[:n*256], 256)
@@ -67,7 +67,7 @@ func (s *state) computeV4() {
 
 // computeV5 is a loop kernel.
 //
-//	v5:f32[n,256] = add v4 v3  # models.go:55
+//	v5:f32[n,256] = add v4 v3  # models.go:56
 func (s *state) computeV5() {
 	n := s.n
 	a0, a1, o2 := s.v4[:n*256], s.params.B1[:256], s.v5[:n*256]
@@ -85,7 +85,7 @@ func (s *state) computeV5() {
 
 // computeH1 is a loop kernel.
 //
-//	v6:f32[n,256] = relu v5  # models.go:57 h1
+//	v6:f32[n,256] = relu v5  # models.go:58 h1
 func (s *state) computeH1() {
 	n := s.n
 	a0, o1 := s.v5[:n*256], s.h1[:n*256]
@@ -99,7 +99,7 @@ func (s *state) computeH1() {
 
 // computeV9 is a gemm kernel.
 //
-//	v9:f32[n,10] = matmul v6 v7  # models.go:55
+//	v9:f32[n,10] = matmul v6 v7  # models.go:56
 func (s *state) computeV9() {
 	n := s.n
 	kernels.Sgemm(false, false, n, 10, 256, 1, s.h1[:n*256], 256, s.params.W2[:2560], 10, 0, s.v9[:n*10], 10)
@@ -107,7 +107,7 @@ func (s *state) computeV9() {
 
 // computeLogits is a loop kernel.
 //
-//	v10:f32[n,10] = add v9 v8  # models.go:55 logits
+//	v10:f32[n,10] = add v9 v8  # models.go:56 logits
 func (s *state) computeLogits() {
 	n := s.n
 	a0, a1, o2 := s.v9[:n*10], s.params.B2[:10], s.logits[:n*10]
@@ -125,18 +125,18 @@ func (s *state) computeLogits() {
 
 // computeV11 is a reduce kernel.
 //
-//	v11:f32[n] = softmax_xent v10 v1  # models.go:61
+//	v11:f32[n] = softmax_xent v10 v1  # models.go:62
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("m0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
+		return fmt.Errorf("m0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
 // computeLoss is a reduce kernel.
 //
-//	v12:f32[] = mean v11 [axes=[0]]  # models.go:61 loss
+//	v12:f32[] = mean v11 [axes=[0]]  # models.go:62 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
@@ -144,7 +144,7 @@ func (s *state) computeLoss() {
 
 // computeV14 is an opaque kernel.
 //
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
+//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float32(n)
@@ -152,7 +152,7 @@ func (s *state) computeV14() {
 
 // computeV15 is a loop kernel.
 //
-//	v15:f32[] = div v13 v14  # models.go:61
+//	v15:f32[] = div v13 v14  # models.go:62
 func (s *state) computeV15() {
 	a0, o1 := s.v14[:1], s.v15[:1]
 	c13 := float32(1)
@@ -166,7 +166,7 @@ func (s *state) computeV15() {
 
 // computeV17 is an opaque kernel.
 //
-//	v17:f32[n] = broadcast_to v16 [shape=[n]]  # models.go:61
+//	v17:f32[n] = broadcast_to v16 [shape=[n]]  # models.go:62
 func (s *state) computeV17() {
 	n := s.n
 	a0, o1 := s.v15[:1], s.v17[:n]
@@ -178,7 +178,7 @@ func (s *state) computeV17() {
 
 // computeV18 is a reduce kernel.
 //
-//	v18:f32[n,10] = softmax v10 [axis=1]  # models.go:61
+//	v18:f32[n,10] = softmax v10 [axis=1]  # models.go:62
 func (s *state) computeV18() {
 	n := s.n
 	rt.Softmax(s.v18[:n*10], s.logits[:n*10], n, 10, 1)
@@ -186,7 +186,7 @@ func (s *state) computeV18() {
 
 // computeV19 is an opaque kernel.
 //
-//	v19:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
+//	v19:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
 func (s *state) computeV19() {
 	n := s.n
 	rt.OneHot(s.v19[:n*10], s.y[:n], 10)
@@ -194,7 +194,7 @@ func (s *state) computeV19() {
 
 // computeV21 is an opaque kernel.
 //
-//	v21:f32[n,10] = broadcast_to v20 [shape=[n,10]]  # models.go:61
+//	v21:f32[n,10] = broadcast_to v20 [shape=[n,10]]  # models.go:62
 func (s *state) computeV21() {
 	n := s.n
 	a0, o1 := s.v17[:n], s.v21[:n*10]
@@ -209,7 +209,7 @@ func (s *state) computeV21() {
 
 // computeV22 is a loop kernel.
 //
-//	v22:f32[n,10] = sub v18 v19  # models.go:61
+//	v22:f32[n,10] = sub v18 v19  # models.go:62
 func (s *state) computeV22() {
 	n := s.n
 	a0, a1, o2 := s.v18[:n*10], s.v19[:n*10], s.v22[:n*10]
@@ -224,7 +224,7 @@ func (s *state) computeV22() {
 
 // computeDlogits is a loop kernel.
 //
-//	v23:f32[n,10] = mul v21 v22  # models.go:61 dlogits
+//	v23:f32[n,10] = mul v21 v22  # models.go:62 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
 	a0, a1, o2 := s.v21[:n*10], s.v22[:n*10], s.dlogits[:n*10]
@@ -239,7 +239,7 @@ func (s *state) computeDlogits() {
 
 // computeV24 is a reduce kernel.
 //
-//	v24:f32[1,10] = sum v23 [axes=[0] keepdims]  # models.go:55
+//	v24:f32[1,10] = sum v23 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV24() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:10], s.dlogits[:n*10], 1, n, 10)
@@ -247,7 +247,7 @@ func (s *state) computeV24() {
 
 // computeDh1 is a gemm kernel.
 //
-//	v26:f32[n,256] = matmul v23 v7 [transB]  # models.go:55 dh1
+//	v26:f32[n,256] = matmul v23 v7 [transB]  # models.go:56 dh1
 func (s *state) computeDh1() {
 	n := s.n
 	kernels.Sgemm(false, true, n, 256, 10, 1, s.dlogits[:n*10], 10, s.params.W2[:2560], 10, 0, s.dh1[:n*256], 256)
@@ -255,7 +255,7 @@ func (s *state) computeDh1() {
 
 // computeDW2 is a gemm kernel.
 //
-//	v27:f32[256,10] = matmul v6 v23 [transA]  # models.go:55 dW2
+//	v27:f32[256,10] = matmul v6 v23 [transA]  # models.go:56 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	kernels.Sgemm(true, false, 256, 10, n, 1, s.h1[:n*256], 256, s.dlogits[:n*10], 10, 0, s.grads.W2[:2560], 10)
@@ -263,7 +263,7 @@ func (s *state) computeDW2() {
 
 // computeV29 is a loop kernel.
 //
-//	v29:f32[n,256] = gt v5 v28  # models.go:57
+//	v29:f32[n,256] = gt v5 v28  # models.go:58
 func (s *state) computeV29() {
 	n := s.n
 	a0, o1 := s.v5[:n*256], s.v29[:n*256]
@@ -278,7 +278,7 @@ func (s *state) computeV29() {
 
 // computeV30 is a loop kernel.
 //
-//	v30:f32[n,256] = mul v26 v29  # models.go:57
+//	v30:f32[n,256] = mul v26 v29  # models.go:58
 func (s *state) computeV30() {
 	n := s.n
 	a0, a1, o2 := s.dh1[:n*256], s.v29[:n*256], s.v30[:n*256]
@@ -293,7 +293,7 @@ func (s *state) computeV30() {
 
 // computeV31 is a reduce kernel.
 //
-//	v31:f32[1,256] = sum v30 [axes=[0] keepdims]  # models.go:55
+//	v31:f32[1,256] = sum v30 [axes=[0] keepdims]  # models.go:56
 func (s *state) computeV31() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B1[:256], s.v30[:n*256], 1, n, 256)
@@ -301,7 +301,7 @@ func (s *state) computeV31() {
 
 // computeDW1 is a gemm kernel.
 //
-//	v33:f32[784,256] = matmul v0 v30 [transA]  # models.go:55 dW1
+//	v33:f32[784,256] = matmul v0 v30 [transA]  # models.go:56 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v30[:n*256], 256, 0, s.grads.W1[:200704], 256)

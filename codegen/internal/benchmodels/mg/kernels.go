@@ -49,9 +49,9 @@ func (s *state) outputs(all bool) Outputs {
 
 // computeH1 is a gemm kernel fusing 3 values; it stores h1.
 //
-//	v4:f32[n,256] = matmul v0 v2  # models.go:55
-//	v5:f32[n,256] = add v4 v3  # models.go:55
-//	v6:f32[n,256] = relu v5  # models.go:57 h1
+//	v4:f32[n,256] = matmul v0 v2  # models.go:56
+//	v5:f32[n,256] = add v4 v3  # models.go:56
+//	v6:f32[n,256] = relu v5  # models.go:58 h1
 func (s *state) computeH1() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h1[:n*256], 256)
@@ -73,8 +73,8 @@ func (s *state) computeH1() {
 
 // computeLogits is a gemm kernel fusing 2 values; it stores logits.
 //
-//	v9:f32[n,10] = matmul v6 v7  # models.go:55
-//	v10:f32[n,10] = add v9 v8  # models.go:55 logits
+//	v9:f32[n,10] = matmul v6 v7  # models.go:56
+//	v10:f32[n,10] = add v9 v8  # models.go:56 logits
 func (s *state) computeLogits() {
 	n := s.n
 	rt.GonumSgemm(false, false, n, 10, 256, 1, s.h1[:n*256], 256, s.params.W2[:2560], 10, 0, s.logits[:n*10], 10)
@@ -95,18 +95,18 @@ func (s *state) computeLogits() {
 
 // computeV11 is a reduce kernel.
 //
-//	v11:f32[n] = softmax_xent v10 v1  # models.go:61
+//	v11:f32[n] = softmax_xent v10 v1  # models.go:62
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("mg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 10)
+		return fmt.Errorf("mg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
 	}
 	return nil
 }
 
 // computeLoss is a reduce kernel.
 //
-//	v12:f32[] = mean v11 [axes=[0]]  # models.go:61 loss
+//	v12:f32[] = mean v11 [axes=[0]]  # models.go:62 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
@@ -114,7 +114,7 @@ func (s *state) computeLoss() {
 
 // computeV14 is an opaque kernel.
 //
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:61
+//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float32(n)
@@ -122,7 +122,7 @@ func (s *state) computeV14() {
 
 // computeV15 is a loop kernel.
 //
-//	v15:f32[] = div v13 v14  # models.go:61
+//	v15:f32[] = div v13 v14  # models.go:62
 func (s *state) computeV15() {
 	a0, o1 := s.v14[:1], s.v15[:1]
 	c13 := float32(1)
@@ -136,7 +136,7 @@ func (s *state) computeV15() {
 
 // computeV16 is a reduce kernel.
 //
-//	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:61
+//	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:62
 func (s *state) computeV16() {
 	n := s.n
 	rt.Softmax(s.v16[:n*10], s.logits[:n*10], n, 10, 1)
@@ -144,7 +144,7 @@ func (s *state) computeV16() {
 
 // computeV17 is an opaque kernel.
 //
-//	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:61
+//	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
 func (s *state) computeV17() {
 	n := s.n
 	rt.OneHot(s.v17[:n*10], s.y[:n], 10)
@@ -152,8 +152,8 @@ func (s *state) computeV17() {
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
-//	v19:f32[n,10] = sub v16 v17  # models.go:61
-//	v20:f32[n,10] = mul v18 v19  # models.go:61 dlogits
+//	v19:f32[n,10] = sub v16 v17  # models.go:62
+//	v20:f32[n,10] = mul v18 v19  # models.go:62 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
 	a0, a1, a2, o3 := s.v16[:n*10], s.v17[:n*10], s.v15[:1], s.dlogits[:n*10]
@@ -170,7 +170,7 @@ func (s *state) computeDlogits() {
 
 // computeDb2 is a reduce kernel.
 //
-//	v21:f32[10] = sum v20 [axes=[0]]  # models.go:55 db2
+//	v21:f32[10] = sum v20 [axes=[0]]  # models.go:56 db2
 func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:10], s.dlogits[:n*10], 1, n, 10)
@@ -178,7 +178,7 @@ func (s *state) computeDb2() {
 
 // computeDW2 is a gemm kernel.
 //
-//	v23:f32[256,10] = matmul v6 v20 [transA]  # models.go:55 dW2
+//	v23:f32[256,10] = matmul v6 v20 [transA]  # models.go:56 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	rt.GonumSgemm(true, false, 256, 10, n, 1, s.h1[:n*256], 256, s.dlogits[:n*10], 10, 0, s.grads.W2[:2560], 10)
@@ -186,10 +186,10 @@ func (s *state) computeDW2() {
 
 // computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
 //
-//	v22:f32[n,256] = matmul v20 v7 [transB]  # models.go:55 dh1
-//	v25:f32[n,256] = gt v6 v24  # models.go:57
-//	v26:f32[n,256] = mul v22 v25  # models.go:57
-//	v27:f32[256] = sum v26 [axes=[0]]  # models.go:55 db1
+//	v22:f32[n,256] = matmul v20 v7 [transB]  # models.go:56 dh1
+//	v25:f32[n,256] = gt v6 v24  # models.go:58
+//	v26:f32[n,256] = mul v22 v25  # models.go:58
+//	v27:f32[256] = sum v26 [axes=[0]]  # models.go:56 db1
 func (s *state) computeDb1() {
 	n := s.n
 	rt.GonumSgemm(false, true, n, 256, 10, 1, s.dlogits[:n*10], 10, s.params.W2[:2560], 10, 0, s.v26[:n*256], 256)
@@ -217,7 +217,7 @@ func (s *state) computeDb1() {
 
 // computeDW1 is a gemm kernel.
 //
-//	v28:f32[784,256] = matmul v0 v26 [transA]  # models.go:55 dW1
+//	v28:f32[784,256] = matmul v0 v26 [transA]  # models.go:56 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	rt.GonumSgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v26[:n*256], 256, 0, s.grads.W1[:200704], 256)

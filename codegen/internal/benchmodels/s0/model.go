@@ -49,22 +49,22 @@ type Optimizer struct {
 // Params holds one flat row-major slice per parameter: the parameters
 // themselves (Model.Params) or their gradients (Model.Grads).
 type Params struct {
-	// W1: f64[4,16], param at models.go:53 (init he_normal)
+	// W1: f64[4,16], param at models.go:54 (init he_normal)
 	W1 []float64
-	// b1: f64[16], param at models.go:54 (init zeros)
+	// b1: f64[16], param at models.go:55 (init zeros)
 	B1 []float64
-	// W2: f64[16,3], param at models.go:53 (init xavier_uniform)
+	// W2: f64[16,3], param at models.go:54 (init xavier_uniform)
 	W2 []float64
-	// b2: f64[3], param at models.go:54 (init zeros)
+	// b2: f64[3], param at models.go:55 (init zeros)
 	B2 []float64
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
-	// x: f64[n,4], input at models.go:44
+	// x: f64[n,4], input at models.go:45
 	X []float64
-	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:45
+	// y: i32[n], target input (Forward and TrainStep only; Predict ignores it) at models.go:46
 	Y []int32
 	// N is the size of dim n in this call: 1 ≤ N ≤ Config.MaxN.
 	N int
@@ -73,7 +73,7 @@ type Inputs struct {
 // Outputs holds the model's named outputs: scalars by value, tensors as
 // slices into the model's buffers, valid until the next call.
 type Outputs struct {
-	// Loss: f64[], output "loss" (loss at models.go:61); depends on target inputs, so Predict leaves it zero
+	// Loss: f64[], output "loss" (loss at models.go:62); depends on target inputs, so Predict leaves it zero
 	Loss float64
 }
 
@@ -122,26 +122,26 @@ type state struct {
 	n             int       // dim n
 	x             []float64 // input x
 	y             []int32   // input y
-	v4            []float64 // v4 f64[n,16] matmul models.go:55
-	v5            []float64 // v5 f64[n,16] add models.go:55
-	h1            []float64 // v6 f64[n,16] relu models.go:57
-	v9            []float64 // v9 f64[n,3] matmul models.go:55
-	logits        []float64 // v10 f64[n,3] add models.go:55
-	v11           []float64 // v11 f64[n] softmax_xent models.go:61
-	loss          []float64 // v12 f64[] mean models.go:61
-	dloss         []float64 // v13 f64[] const models.go:61
-	v14           []float64 // v14 f64[] numel models.go:61
-	v15           []float64 // v15 f64[] div models.go:61
-	v17           []float64 // v17 f64[n] broadcast_to models.go:61
-	v18           []float64 // v18 f64[n,3] softmax models.go:61
-	v19           []float64 // v19 f64[n,3] onehot models.go:61
-	v21           []float64 // v21 f64[n,3] broadcast_to models.go:61
-	v22           []float64 // v22 f64[n,3] sub models.go:61
-	dlogits       []float64 // v23 f64[n,3] mul models.go:61
-	dh1           []float64 // v26 f64[n,16] matmul models.go:55
-	v28           []float64 // v28 f64[] const models.go:57
-	v29           []float64 // v29 f64[n,16] gt models.go:57
-	v30           []float64 // v30 f64[n,16] mul models.go:57
+	v4            []float64 // v4 f64[n,16] matmul models.go:56
+	v5            []float64 // v5 f64[n,16] add models.go:56
+	h1            []float64 // v6 f64[n,16] relu models.go:58
+	v9            []float64 // v9 f64[n,3] matmul models.go:56
+	logits        []float64 // v10 f64[n,3] add models.go:56
+	v11           []float64 // v11 f64[n] softmax_xent models.go:62
+	loss          []float64 // v12 f64[] mean models.go:62
+	dloss         []float64 // v13 f64[] const models.go:62
+	v14           []float64 // v14 f64[] numel models.go:62
+	v15           []float64 // v15 f64[] div models.go:62
+	v17           []float64 // v17 f64[n] broadcast_to models.go:62
+	v18           []float64 // v18 f64[n,3] softmax models.go:62
+	v19           []float64 // v19 f64[n,3] onehot models.go:62
+	v21           []float64 // v21 f64[n,3] broadcast_to models.go:62
+	v22           []float64 // v22 f64[n,3] sub models.go:62
+	dlogits       []float64 // v23 f64[n,3] mul models.go:62
+	dh1           []float64 // v26 f64[n,16] matmul models.go:56
+	v28           []float64 // v28 f64[] const models.go:58
+	v29           []float64 // v29 f64[n,16] gt models.go:58
+	v30           []float64 // v30 f64[n,16] mul models.go:58
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
 }
 

@@ -49,9 +49,9 @@ func (s *state) outputs(all bool) Outputs {
 
 // computeH1 is a gemm kernel fusing 3 values; it stores h1.
 //
-//	v4:f64[n,16] = matmul v0 v2  # models.go:55
-//	v5:f64[n,16] = add v4 v3  # models.go:55
-//	v6:f64[n,16] = relu v5  # models.go:57 h1
+//	v4:f64[n,16] = matmul v0 v2  # models.go:56
+//	v5:f64[n,16] = add v4 v3  # models.go:56
+//	v6:f64[n,16] = relu v5  # models.go:58 h1
 func (s *state) computeH1() {
 	n := s.n
 	rt.GonumDgemm(false, false, n, 16, 4, 1, s.x[:n*4], 4, s.params.W1[:64], 16, 0, s.h1[:n*16], 16)
@@ -73,8 +73,8 @@ func (s *state) computeH1() {
 
 // computeLogits is a gemm kernel fusing 2 values; it stores logits.
 //
-//	v9:f64[n,3] = matmul v6 v7  # models.go:55
-//	v10:f64[n,3] = add v9 v8  # models.go:55 logits
+//	v9:f64[n,3] = matmul v6 v7  # models.go:56
+//	v10:f64[n,3] = add v9 v8  # models.go:56 logits
 func (s *state) computeLogits() {
 	n := s.n
 	rt.GonumDgemm(false, false, n, 3, 16, 1, s.h1[:n*16], 16, s.params.W2[:48], 3, 0, s.logits[:n*3], 3)
@@ -95,18 +95,18 @@ func (s *state) computeLogits() {
 
 // computeV11 is a reduce kernel.
 //
-//	v11:f64[n] = softmax_xent v10 v1  # models.go:61
+//	v11:f64[n] = softmax_xent v10 v1  # models.go:62
 func (s *state) computeV11() error {
 	n := s.n
 	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*3], s.y[:n], n, 3); r >= 0 {
-		return fmt.Errorf("sg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:61)", r, s.y[:n][r], 3)
+		return fmt.Errorf("sg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 3)
 	}
 	return nil
 }
 
 // computeLoss is a reduce kernel.
 //
-//	v12:f64[] = mean v11 [axes=[0]]  # models.go:61 loss
+//	v12:f64[] = mean v11 [axes=[0]]  # models.go:62 loss
 func (s *state) computeLoss() {
 	n := s.n
 	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
@@ -114,7 +114,7 @@ func (s *state) computeLoss() {
 
 // computeV14 is an opaque kernel.
 //
-//	v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:61
+//	v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:62
 func (s *state) computeV14() {
 	n := s.n
 	s.v14[:1][0] = float64(n)
@@ -122,7 +122,7 @@ func (s *state) computeV14() {
 
 // computeV15 is a loop kernel.
 //
-//	v15:f64[] = div v13 v14  # models.go:61
+//	v15:f64[] = div v13 v14  # models.go:62
 func (s *state) computeV15() {
 	a0, o1 := s.v14[:1], s.v15[:1]
 	c13 := float64(1)
@@ -136,7 +136,7 @@ func (s *state) computeV15() {
 
 // computeV16 is a reduce kernel.
 //
-//	v16:f64[n,3] = softmax v10 [axis=1]  # models.go:61
+//	v16:f64[n,3] = softmax v10 [axis=1]  # models.go:62
 func (s *state) computeV16() {
 	n := s.n
 	rt.Softmax(s.v16[:n*3], s.logits[:n*3], n, 3, 1)
@@ -144,7 +144,7 @@ func (s *state) computeV16() {
 
 // computeV17 is an opaque kernel.
 //
-//	v17:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:61
+//	v17:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:62
 func (s *state) computeV17() {
 	n := s.n
 	rt.OneHot(s.v17[:n*3], s.y[:n], 3)
@@ -152,8 +152,8 @@ func (s *state) computeV17() {
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
-//	v19:f64[n,3] = sub v16 v17  # models.go:61
-//	v20:f64[n,3] = mul v18 v19  # models.go:61 dlogits
+//	v19:f64[n,3] = sub v16 v17  # models.go:62
+//	v20:f64[n,3] = mul v18 v19  # models.go:62 dlogits
 func (s *state) computeDlogits() {
 	n := s.n
 	a0, a1, a2, o3 := s.v16[:n*3], s.v17[:n*3], s.v15[:1], s.dlogits[:n*3]
@@ -170,7 +170,7 @@ func (s *state) computeDlogits() {
 
 // computeDb2 is a reduce kernel.
 //
-//	v21:f64[3] = sum v20 [axes=[0]]  # models.go:55 db2
+//	v21:f64[3] = sum v20 [axes=[0]]  # models.go:56 db2
 func (s *state) computeDb2() {
 	n := s.n
 	rt.Reduce(rt.Sum, s.grads.B2[:3], s.dlogits[:n*3], 1, n, 3)
@@ -178,7 +178,7 @@ func (s *state) computeDb2() {
 
 // computeDW2 is a gemm kernel.
 //
-//	v23:f64[16,3] = matmul v6 v20 [transA]  # models.go:55 dW2
+//	v23:f64[16,3] = matmul v6 v20 [transA]  # models.go:56 dW2
 func (s *state) computeDW2() {
 	n := s.n
 	rt.GonumDgemm(true, false, 16, 3, n, 1, s.h1[:n*16], 16, s.dlogits[:n*3], 3, 0, s.grads.W2[:48], 3)
@@ -186,10 +186,10 @@ func (s *state) computeDW2() {
 
 // computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
 //
-//	v22:f64[n,16] = matmul v20 v7 [transB]  # models.go:55 dh1
-//	v25:f64[n,16] = gt v6 v24  # models.go:57
-//	v26:f64[n,16] = mul v22 v25  # models.go:57
-//	v27:f64[16] = sum v26 [axes=[0]]  # models.go:55 db1
+//	v22:f64[n,16] = matmul v20 v7 [transB]  # models.go:56 dh1
+//	v25:f64[n,16] = gt v6 v24  # models.go:58
+//	v26:f64[n,16] = mul v22 v25  # models.go:58
+//	v27:f64[16] = sum v26 [axes=[0]]  # models.go:56 db1
 func (s *state) computeDb1() {
 	n := s.n
 	rt.GonumDgemm(false, true, n, 16, 3, 1, s.dlogits[:n*3], 3, s.params.W2[:48], 3, 0, s.v26[:n*16], 16)
@@ -217,7 +217,7 @@ func (s *state) computeDb1() {
 
 // computeDW1 is a gemm kernel.
 //
-//	v28:f64[4,16] = matmul v0 v26 [transA]  # models.go:55 dW1
+//	v28:f64[4,16] = matmul v0 v26 [transA]  # models.go:56 dW1
 func (s *state) computeDW1() {
 	n := s.n
 	rt.GonumDgemm(true, false, 4, 16, n, 1, s.x[:n*4], 4, s.v26[:n*16], 16, 0, s.grads.W1[:64], 16)
