@@ -42,14 +42,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if on == "off" {
 				pkg += "0"
 			}
-			b.Run(name+"/passes="+on, func(b *testing.B) {
-				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
-				step() // grows the GEMM's packing workspaces
-				b.ReportAllocs()
-				for b.Loop() {
-					step()
-				}
-			})
+			b.Run(name+"/passes="+on, func(b *testing.B) { benchGenerated(b, pkg, spec.Batch, x32, x64, y) })
 		}
 		b.Run(name+"/passes=gonum", func(b *testing.B) {
 			var step func() float64
@@ -81,14 +74,7 @@ func BenchmarkTrainStepGemm(b *testing.B) {
 			if gemm == "gonum" {
 				pkg += "g"
 			}
-			b.Run(name+"/gemm="+gemm, func(b *testing.B) {
-				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
-				step() // grows the GEMM's packing workspaces
-				b.ReportAllocs()
-				for b.Loop() {
-					step()
-				}
-			})
+			b.Run(name+"/gemm="+gemm, func(b *testing.B) { benchGenerated(b, pkg, spec.Batch, x32, x64, y) })
 		}
 	}
 }
@@ -110,15 +96,19 @@ func BenchmarkTrainStepAccumulate(b *testing.B) {
 			if acc == "f64" {
 				pkg += "a"
 			}
-			b.Run(name+"/acc="+acc, func(b *testing.B) {
-				step := generatedStep(b, pkg, spec.Batch, x32, x64, y)
-				step() // grows the workspaces
-				b.ReportAllocs()
-				for b.Loop() {
-					step()
-				}
-			})
+			b.Run(name+"/acc="+acc, func(b *testing.B) { benchGenerated(b, pkg, spec.Batch, x32, x64, y) })
 		}
+	}
+}
+
+// benchGenerated times the train step of the generated benchmark package
+// pkg on a batch of n.
+func benchGenerated(b *testing.B, pkg string, n int, x32 []float32, x64 []float64, y []int32) {
+	step := generatedStep(b, pkg, n, x32, x64, y)
+	step() // grows the GEMM's workspaces
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
 	}
 }
 

@@ -26,14 +26,8 @@ func SgemmAcc64(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	grow(&ws.b, k*n)
 	grow(&ws.c, m*n)
 	a64, b64, c64 := ws.a[:m*k], ws.b[:k*n], ws.c[:m*n]
-	ra, ca := m, k
-	if transA {
-		ra, ca = k, m
-	}
-	rb, cb := k, n
-	if transB {
-		rb, cb = n, k
-	}
+	ra, ca := stored(transA, m, k)
+	rb, cb := stored(transB, k, n)
 	widen(ra, ca, a, lda, a64)
 	widen(rb, cb, b, ldb, b64)
 	Dgemm(transA, transB, m, n, k, 1, a64, ca, b64, cb, 0, c64, n)

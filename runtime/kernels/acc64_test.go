@@ -39,8 +39,8 @@ func TestSgemmAcc64(t *testing.T) {
 func checkAcc64(t *testing.T, r *rand.Rand, transA, transB bool, s shape, alpha, beta float32) (flipped, total int) {
 	t.Helper()
 	m, n, k := s.m, s.n, s.k
-	ra, ca := storedDims(transA, m, k)
-	rb, cb := storedDims(transB, k, n)
+	ra, ca := stored(transA, m, k)
+	rb, cb := stored(transB, k, n)
 	lda, ldb, ldc := ca+1, cb+2, n+3
 	a := randSlice[float32](r, ra*lda)
 	b := randSlice[float32](r, rb*ldb)

@@ -48,8 +48,8 @@ func fusedMatches[T float](t *testing.T) {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			for _, act := range []Activation{ActNone, ActReLU, ActSigmoid, ActTanh} {
 				for _, withBias := range []bool{false, true} {
-					ra, ca := storedDims(tr[0], s.m, s.k)
-					rb, cb := storedDims(tr[1], s.k, s.n)
+					ra, ca := stored(tr[0], s.m, s.k)
+					rb, cb := stored(tr[1], s.k, s.n)
 					a, b := randSlice[T](r, ra*ca), randSlice[T](r, rb*cb)
 					c := randSlice[T](r, s.m*s.n)
 					var bias []T

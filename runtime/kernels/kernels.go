@@ -154,17 +154,20 @@ func checkArgs(fn string, transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ld
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: %s: negative size m=%d n=%d k=%d", fn, m, n, k))
 	}
-	ra, ca := m, k
-	if transA {
-		ra, ca = k, m
-	}
-	rb, cb := k, n
-	if transB {
-		rb, cb = n, k
-	}
+	ra, ca := stored(transA, m, k)
+	rb, cb := stored(transB, k, n)
 	checkMat(fn, "a", "lda", transA, ra, ca, la, lda)
 	checkMat(fn, "b", "ldb", transB, rb, cb, lb, ldb)
 	checkMat(fn, "c", "ldc", false, m, n, lc, ldc)
+}
+
+// stored returns the rows and columns, as stored, of a matrix whose op()
+// is rows×cols.
+func stored(trans bool, rows, cols int) (int, int) {
+	if trans {
+		return cols, rows
+	}
+	return rows, cols
 }
 
 func checkMat(fn, name, ldName string, t bool, rows, cols, l, ld int) {

@@ -54,21 +54,13 @@ func randSlice[T float](r *rand.Rand, n int) []T {
 
 type shape struct{ m, n, k int }
 
-// storedDims returns rows, cols of op(X) as stored.
-func storedDims(t bool, r, c int) (int, int) {
-	if t {
-		return c, r
-	}
-	return r, c
-}
-
 // checkOne runs one GEMM on the current backend and compares with a float64
 // reference. pad is added to every leading dimension.
 func checkOne[T float](t *testing.T, r *rand.Rand, transA, transB bool, s shape, alpha, beta T, pad int) {
 	t.Helper()
 	m, n, k := s.m, s.n, s.k
-	ra, ca := storedDims(transA, m, k)
-	rb, cb := storedDims(transB, k, n)
+	ra, ca := stored(transA, m, k)
+	rb, cb := stored(transB, k, n)
 	lda, ldb, ldc := ca+pad, cb+pad, n+pad
 	a := randSlice[T](r, max(ra*lda, 1))
 	b := randSlice[T](r, max(rb*ldb, 1))
@@ -275,8 +267,8 @@ func deterministic[T float](t *testing.T, be Backend) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, s := range []shape{{300, 517, 600}, {37, 1030, 700}, {1030, 45, 300}, {256, 256, 784}} {
 		for _, tr := range [][2]bool{{false, false}, {true, true}} {
-			ra, ca := storedDims(tr[0], s.m, s.k)
-			rb, cb := storedDims(tr[1], s.k, s.n)
+			ra, ca := stored(tr[0], s.m, s.k)
+			rb, cb := stored(tr[1], s.k, s.n)
 			a, b := randSlice[T](r, ra*ca), randSlice[T](r, rb*cb)
 			c := randSlice[T](r, s.m*s.n)
 			var ref []T
