@@ -199,6 +199,7 @@ type worst32 struct {
 	norm, close, elem worstErr
 	elem64            worstErr // float64 models, element-wise
 	elemAcc64         worstErr // float32 models with float64 accumulation, element-wise
+	elemOps32         worstErr // float32 op models (registry walk), element-wise
 }
 
 type worstErr struct {
@@ -228,6 +229,9 @@ func (w *worst32) log(t *testing.T) {
 	t.Logf("float32, %d comparisons: worst norm-wise relative error %.3g (%s)", w.norm.n, w.norm.e, w.norm.what)
 	t.Logf("float32: worst |got − want| / (%g + %g·|want|) = %.3g (%s)", atol32, rtol32, w.close.e, w.close.what)
 	t.Logf("float32: worst element-wise relative error %.3g (%s); %d of %d comparisons over 1e-5", w.elem.e, w.elem.what, w.elem.over, w.elem.n)
+	if w.elemOps32.n > 0 {
+		t.Logf("float32 op models, %d comparisons: worst element-wise relative error %.3g (%s)", w.elemOps32.n, w.elemOps32.e, w.elemOps32.what)
+	}
 	if w.elemAcc64.n > 0 {
 		t.Logf("float32 accumulating in float64, %d comparisons: worst element-wise relative error %.3g (%s)", w.elemAcc64.n, w.elemAcc64.e, w.elemAcc64.what)
 	}
@@ -266,6 +270,8 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		e, at := elem(got, want)
 		if acc64 {
 			worst.note(&worst.elemAcc64, e, t.Name()+" "+what)
+		} else if f32 && strings.HasPrefix(m.name, "op_") {
+			worst.note(&worst.elemOps32, e, t.Name()+" "+what)
 		} else if f32 {
 			worst.note(&worst.elem, e, t.Name()+" "+what)
 		} else {

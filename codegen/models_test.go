@@ -4,6 +4,7 @@ import (
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/examples/models"
 	"github.com/bpgen/bpgen/ir"
+	"strings"
 )
 
 // The models of the equivalence harness: one tiny model per op (every op
@@ -253,6 +254,14 @@ func harnessModels() []*testModel {
 		{name: "composite32acc", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true}} {
 		m.accumulate = "f64"
 		ms = append(ms, m)
+	}
+	// The registry walk again in float32 (the op models above are float64).
+	for _, m := range ms {
+		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
+			m32 := *m
+			m32.name, m32.dtype = m.name+"32", ir.F32
+			ms = append(ms, &m32)
+		}
 	}
 	return ms
 }
