@@ -9,7 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/packages"
@@ -83,9 +83,12 @@ func isModelFunc(f *types.Func) bool {
 }
 
 func pickModel(pkg *packages.Package, fn string) (string, error) {
+	if pkg.Name == "main" {
+		return "", fmt.Errorf("package %s is a main package, which cannot be imported; put model functions in a library package", pkg.PkgPath)
+	}
 	var models, unexported []string
 	scope := pkg.Types.Scope()
-	for _, n := range scope.Names() {
+	for _, n := range scope.Names() { // sorted
 		f, ok := scope.Lookup(n).(*types.Func)
 		if !ok || !isModelFunc(f) {
 			continue
@@ -96,22 +99,13 @@ func pickModel(pkg *packages.Package, fn string) (string, error) {
 			unexported = append(unexported, n)
 		}
 	}
-	sort.Strings(models)
-	if pkg.Name == "main" {
-		return "", fmt.Errorf("package %s is a main package, which cannot be imported; put model functions in a library package", pkg.PkgPath)
-	}
 	if fn != "" {
-		for _, m := range models {
-			if m == fn {
-				return fn, nil
-			}
-		}
-		for _, m := range unexported {
-			if m == fn {
-				return "", fmt.Errorf("model function %s in %s is unexported; export it (bpgen imports the package)", fn, pkg.PkgPath)
-			}
-		}
-		if len(models) == 0 {
+		switch {
+		case slices.Contains(models, fn):
+			return fn, nil
+		case slices.Contains(unexported, fn):
+			return "", fmt.Errorf("model function %s in %s is unexported; export it (bpgen imports the package)", fn, pkg.PkgPath)
+		case len(models) == 0:
 			return "", fmt.Errorf("package %s has no function %s, and no model functions (func(g *dsl.Graph)) at all", pkg.PkgPath, fn)
 		}
 		return "", fmt.Errorf("package %s has no model function %s; it has: %s", pkg.PkgPath, fn, strings.Join(models, ", "))

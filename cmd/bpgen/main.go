@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -164,25 +165,14 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if pkgName == "" && c.out != "" {
 		pkgName = strings.ReplaceAll(filepath.Base(filepath.Clean(c.out)), "-", "_")
 	}
-	if c.out != "" && !isGoIdent(pkgName) {
+	if c.out != "" && !token.IsIdentifier(pkgName) {
 		return fmt.Errorf("package name %q is not a Go identifier; set one with -pkg", pkgName)
-	}
-	var disable []string
-	if c.disable != "" {
-		for _, d := range strings.Split(c.disable, ",") {
-			disable = append(disable, strings.TrimSpace(d))
-		}
 	}
 	if c.dump != "" && c.dump != "all" && c.dump != "build" && !slices.Contains(passes.PassNames(), c.dump) {
 		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
 	}
 
-	popts := passes.Options{Disable: disable, MemoryBudget: c.budget}
-	if c.checkpoint != "" {
-		for _, name := range strings.Split(c.checkpoint, ",") {
-			popts.Checkpoint = append(popts.Checkpoint, strings.TrimSpace(name))
-		}
-	}
+	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget}
 	if c.capacity != "" {
 		popts.Capacity = map[string]int{}
 		for _, kv := range strings.Split(c.capacity, ",") {
@@ -246,15 +236,14 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	return writeDir(c.out, files)
 }
 
-func isGoIdent(s string) bool {
+// splitList splits a comma-separated flag value into trimmed items; "" gives none.
+func splitList(s string) []string {
 	if s == "" {
-		return false
+		return nil
 	}
-	for i, r := range s {
-		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
-			continue
-		}
-		return false
+	items := strings.Split(s, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
 	}
-	return true
+	return items
 }

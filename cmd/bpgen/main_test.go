@@ -60,7 +60,7 @@ func hashDir(t *testing.T, dir string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
-// writeModule makes a package dir inside this module (so it can import
+// writeModelPackage makes a package dir inside this module (so it can import
 // bpgen) holding src as model.go; it is removed when the test ends.
 func writeModelPackage(t *testing.T, src string) string {
 	t.Helper()
@@ -265,7 +265,7 @@ func TestOpReference(t *testing.T) {
 // TestGofmt checks every Go file of the repository is gofmt'd.
 func TestGofmt(t *testing.T) {
 	root := repoRoot(t)
-	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -284,4 +284,7 @@ func TestGofmt(t *testing.T) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

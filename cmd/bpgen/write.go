@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func writeDir(dir string, files map[string][]byte) error {
 	defer os.RemoveAll(tmp)
 
 	var changed []string
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		old, err := os.ReadFile(filepath.Join(dir, name))
 		if err == nil && bytes.Equal(old, files[name]) {
 			continue
@@ -90,7 +91,7 @@ func staleFiles(dir string, files map[string][]byte) ([]string, error) {
 // checkDir lists how dir differs from files.
 func checkDir(dir string, files map[string][]byte) ([]string, error) {
 	var diffs []string
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		old, err := os.ReadFile(filepath.Join(dir, name))
 		switch {
 		case os.IsNotExist(err):
@@ -118,6 +119,11 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	// CreateTemp makes the file 0600; give it os.WriteFile's usual mode.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -126,13 +132,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

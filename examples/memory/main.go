@@ -83,8 +83,7 @@ func main() {
 	curves := map[string]plotter.XYs{}
 	for _, batch := range batches {
 		for _, d := range depths {
-			var row []any
-			row = append(row, d, batch)
+			row := []any{d, batch}
 			for _, m := range modes {
 				b := saved(d, batch, m)
 				row = append(row, mib(b))
