@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // SgemmAcc64 is Sgemm computed in float64: C = alpha·op(A)·op(B) + beta·C
 // with every product and sum in float64 and each element of C rounded to
 // float32 once. It is what ir.Interp computes for a float32 matmul, at about
@@ -48,32 +46,8 @@ func SgemmAcc64(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // acc64Work holds SgemmAcc64's float64 copies of op(A), op(B) and C.
 type acc64Work struct{ a, b, c []float64 }
 
-// acc64Pool is a free list of acc64Work (not a sync.Pool, which may drop
-// them at a GC and allocate again): it allocates only when more goroutines
-// than ever before call concurrently, or a call needs bigger buffers.
-var acc64Pool acc64List
-
-type acc64List struct {
-	mu   sync.Mutex
-	free []*acc64Work
-}
-
-func (l *acc64List) get() *acc64Work {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.free); n > 0 {
-		w := l.free[n-1]
-		l.free = l.free[:n-1]
-		return w
-	}
-	return new(acc64Work)
-}
-
-func (l *acc64List) put(w *acc64Work) {
-	l.mu.Lock()
-	l.free = append(l.free, w)
-	l.mu.Unlock()
-}
+// acc64Pool holds the acc64Work of finished calls (see freeList).
+var acc64Pool freeList[acc64Work]
 
 // widen copies the rows×cols matrix X, stored row-major with leading
 // dimension ld, into the dense row-major float64 matrix dst (the transpose

@@ -29,8 +29,11 @@ func TestSgemmAcc64(t *testing.T) {
 			}
 		}
 	}
-	// Ties flip rarely: a handful per hundred thousand elements.
-	if flipped*1000 > total {
+	// A flip needs the float64 result within Dgemm's summation error
+	// (~k·eps64 relative) of a float32 rounding boundary: about one element
+	// in a million for these shapes (none, on the machines measured), so at
+	// most 1 in 10⁴ is a generous bound.
+	if flipped*10000 > total {
 		t.Errorf("%d of %d elements differ from the correctly rounded result", flipped, total)
 	}
 	t.Logf("%d of %d elements 1 ulp from the correctly rounded float64 result", flipped, total)

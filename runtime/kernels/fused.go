@@ -59,7 +59,6 @@ func DgemmBias(transA, transB bool, m, n, k int, alpha float64, a []float64, lda
 type epilogue[T float] struct {
 	bias []T // indexed by column, relative to the C slice it is applied to
 	act  Activation
-	on   bool
 }
 
 func newEpilogue[T float](fn string, n int, bias []T, act Activation) epilogue[T] {
@@ -69,10 +68,10 @@ func newEpilogue[T float](fn string, n int, bias []T, act Activation) epilogue[T
 	if act < ActNone || act > ActTanh {
 		panic(fmt.Sprintf("kernels: %s: unknown activation %v", fn, act))
 	}
-	return epilogue[T]{bias: bias, act: act, on: bias != nil || act != ActNone}
+	return epilogue[T]{bias: bias, act: act}
 }
 
-func (e epilogue[T]) active() bool { return e.on }
+func (e epilogue[T]) active() bool { return e.bias != nil || e.act != ActNone }
 
 // cols returns the epilogue for the C columns starting at j.
 func (e epilogue[T]) cols(j int) epilogue[T] {
@@ -84,7 +83,7 @@ func (e epilogue[T]) cols(j int) epilogue[T] {
 
 // apply runs the epilogue on the m×n block of C at c (row stride ldc).
 func (e epilogue[T]) apply(m, n int, c []T, ldc int) {
-	if !e.on {
+	if !e.active() {
 		return
 	}
 	for i := 0; i < m; i++ {

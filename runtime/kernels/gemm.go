@@ -70,40 +70,12 @@ func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha
 	}
 	ks := kernelsFor[T](be)
 	if useSmall(m, n, k, transB) {
-		if ks.small == nil {
+		if ks.small != nil {
+			gemmSmallAsm(ks, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		} else {
 			gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			epi.apply(m, n, c, ldc)
-			return
 		}
-		var ws *workspace[T]
-		if transB {
-			// The small kernel wants rows of op(B) contiguous: transpose the
-			// (small) k×n op(B) into scratch first.
-			ws = poolFor[T]().get()
-			grow(&ws.bt, k*n)
-			bt := ws.bt[:k*n]
-			for j := 0; j < n; j++ {
-				for p, v := range b[j*ldb : j*ldb+k] {
-					bt[p*n+j] = v
-				}
-			}
-			b, ldb = bt, n
-		}
-		var z T
-		es := int(unsafe.Sizeof(z))
-		sai, sap := lda, 1
-		if transA {
-			sai, sap = 1, lda
-		}
-		accum := 0
-		if beta != 0 {
-			accum = 1
-		}
-		ks.small(m, n, k, &a[0], sai*es, sap*es, &b[0], ldb*es, &c[0], ldc*es, alpha, beta, accum)
 		epi.apply(m, n, c, ldc)
-		if ws != nil {
-			poolFor[T]().put(ws)
-		}
 		return
 	}
 	if t := Threads(); t > 1 && m*n*k >= parMNK {
@@ -115,6 +87,35 @@ func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha
 	ws := p.get()
 	gemmBlocked(ks, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
 	p.put(ws)
+}
+
+// gemmSmallAsm runs ks.small directly on the operands (no packing).
+func gemmSmallAsm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if transB {
+		// The small kernel wants rows of op(B) contiguous: transpose the
+		// (small) k×n op(B) into scratch first.
+		pool := poolFor[T]()
+		ws := pool.get()
+		defer pool.put(ws)
+		grow(&ws.bt, k*n)
+		bt := ws.bt[:k*n]
+		for j := 0; j < n; j++ {
+			for p, v := range b[j*ldb : j*ldb+k] {
+				bt[p*n+j] = v
+			}
+		}
+		b, ldb = bt, n
+	}
+	es := elemSize[T]()
+	sai, sap := lda, 1
+	if transA {
+		sai, sap = 1, lda
+	}
+	accum := 0
+	if beta != 0 {
+		accum = 1
+	}
+	ks.small(m, n, k, &a[0], sai*es, sap*es, &b[0], ldb*es, &c[0], ldc*es, alpha, beta, accum)
 }
 
 // useSmall reports whether a product skips packing. It depends on the shape
@@ -149,49 +150,53 @@ func grow[T float](s *[]T, n int) {
 	}
 }
 
-// wsPool is a free list of workspaces for callers' goroutines. It allocates
-// only when more goroutines than ever before call concurrently.
-type wsPool[T float] struct {
+// freeList is a mutex-guarded free list (not a sync.Pool, which may drop
+// its items at a GC and allocate again): get allocates only when more
+// goroutines than ever before hold an item at once.
+type freeList[W any] struct {
 	mu   sync.Mutex
-	free []*workspace[T]
+	free []*W
 }
 
-func (p *wsPool[T]) get() *workspace[T] {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		ws := p.free[n-1]
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
-		return ws
+func (l *freeList[W]) get() *W {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		w := l.free[n-1]
+		l.free = l.free[:n-1]
+		return w
 	}
-	p.mu.Unlock()
-	return new(workspace[T])
+	return new(W)
 }
 
-func (p *wsPool[T]) put(ws *workspace[T]) {
-	p.mu.Lock()
-	p.free = append(p.free, ws)
-	p.mu.Unlock()
+func (l *freeList[W]) put(w *W) {
+	l.mu.Lock()
+	l.free = append(l.free, w)
+	l.mu.Unlock()
 }
 
+// Workspaces of callers' goroutines (workers own theirs).
 var (
-	pool32 wsPool[float32]
-	pool64 wsPool[float64]
+	pool32 freeList[workspace[float32]]
+	pool64 freeList[workspace[float64]]
 )
 
-func poolFor[T float]() *wsPool[T] {
+func poolFor[T float]() *freeList[workspace[T]] {
 	if is32[T]() {
-		return any(&pool32).(*wsPool[T])
+		return any(&pool32).(*freeList[workspace[T]])
 	}
-	return any(&pool64).(*wsPool[T])
+	return any(&pool64).(*freeList[workspace[T]])
 }
 
-// is32 reports whether T is float32-sized; it is a constant in each
+// elemSize is the size of T in bytes; it is a constant in each
 // instantiation.
-func is32[T float]() bool {
+func elemSize[T float]() int {
 	var z T
-	return unsafe.Sizeof(z) == 4
+	return int(unsafe.Sizeof(z))
 }
+
+// is32 reports whether T is float32-sized.
+func is32[T float]() bool { return elemSize[T]() == 4 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
@@ -305,8 +310,7 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fa
 		if rows == mr && fast != nil {
 			off := (ic+ir)*lda + pc
 			_ = a[off+(mr-1)*lda+kc-1] // all mr rows are in bounds
-			var z T
-			fast(kc, &a[off], lda*int(unsafe.Sizeof(z)), &d[0])
+			fast(kc, &a[off], lda*elemSize[T](), &d[0])
 			continue
 		}
 		if rows == mr && mr == 6 {
@@ -363,8 +367,7 @@ func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fa
 		if cols == nr && fastT != nil {
 			off := (jc+jr)*ldb + pc
 			_ = b[off+(nr-1)*ldb+kc-1] // all nr rows of b are in bounds
-			var z T
-			fastT(kc, &b[off], ldb*int(unsafe.Sizeof(z)), &d[0])
+			fastT(kc, &b[off], ldb*elemSize[T](), &d[0])
 			continue
 		}
 		for j := 0; j < cols; j++ {

@@ -40,8 +40,7 @@ var (
 	workersMu sync.Mutex
 	nWorkers  int
 
-	callsMu   sync.Mutex
-	freeCalls []*parCall
+	freeCalls freeList[parCall]
 )
 
 // ensureWorkers starts persistent workers until there are at least n. Each
@@ -66,24 +65,6 @@ func worker() {
 		}
 		t.wg.Done()
 	}
-}
-
-func getCall() *parCall {
-	callsMu.Lock()
-	if n := len(freeCalls); n > 0 {
-		pc := freeCalls[n-1]
-		freeCalls = freeCalls[:n-1]
-		callsMu.Unlock()
-		return pc
-	}
-	callsMu.Unlock()
-	return new(parCall)
-}
-
-func putCall(pc *parCall) {
-	callsMu.Lock()
-	freeCalls = append(freeCalls, pc)
-	callsMu.Unlock()
 }
 
 // partOf points t's part of the right type at p.
@@ -116,7 +97,7 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m
 		return false
 	}
 	ensureWorkers(parts - 1)
-	pc := getCall()
+	pc := freeCalls.get()
 	pc.wg.Add(parts - 1)
 	var first *part[T]
 	for i := 0; i < parts; i++ {
@@ -156,6 +137,6 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB bool, m
 	first.run(ws)
 	pool.put(ws)
 	pc.wg.Wait()
-	putCall(pc)
+	freeCalls.put(pc)
 	return true
 }

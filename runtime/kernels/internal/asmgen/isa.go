@@ -17,6 +17,22 @@ func newISA(ctx *build.Context, elem int, zmm bool) isa { return isa{ctx, elem, 
 
 func (i isa) f32() bool { return i.elem == 4 }
 
+// goType is the Go element type, for signatures.
+func (i isa) goType() string {
+	if i.f32() {
+		return "float32"
+	}
+	return "float64"
+}
+
+// vecBytes is the width of one vector register.
+func (i isa) vecBytes() int {
+	if i.zmm {
+		return 64
+	}
+	return 32
+}
+
 func (i isa) vec() reg.VecVirtual {
 	if i.zmm {
 		return i.ctx.ZMM()

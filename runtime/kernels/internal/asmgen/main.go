@@ -95,16 +95,9 @@ func write(path string, p printer.Printer, f *ir.File) {
 }
 
 func genKernel(ctx *build.Context, s kernelSpec) {
-	typ := "float32"
-	if s.elem == 8 {
-		typ = "float64"
-	}
-	vecBytes := 32
-	if s.zmm {
-		vecBytes = 64
-	}
-	lanes := vecBytes / s.elem
-	nr := s.nv * lanes
+	x := newISA(ctx, s.elem, s.zmm)
+	typ, vecBytes := x.goType(), x.vecBytes()
+	nr := s.nv * vecBytes / s.elem
 
 	ctx.Function(s.name)
 	ctx.Attributes(attr.NOSPLIT)
@@ -113,7 +106,6 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 		fmt.Sprintf("%s computes the %d×%d tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)", s.name, s.mr, nr),
 		fmt.Sprintf("from packed panels Â (kc×%d) and B̂ (kc×%d); C has row stride ldc elements.", s.mr, nr),
 	)
-	x := newISA(ctx, s.elem, s.zmm)
 
 	kc := ctx.Load(ctx.Param("kc"), ctx.GP64())
 	pa := ctx.Load(ctx.Param("a"), ctx.GP64())

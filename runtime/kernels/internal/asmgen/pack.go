@@ -15,9 +15,10 @@ import (
 // It packs full mr-row panels of a non-transposed A and full nr-column
 // panels of a transposed B.
 func genPackRows(ctx *build.Context, R, elem int) {
-	typ, name := "float32", fmt.Sprintf("packRows%dF32AVX", R)
+	sc := newISA(ctx, elem, false) // scalar moves of the tail
+	typ, name := sc.goType(), fmt.Sprintf("packRows%dF32AVX", R)
 	if elem == 8 {
-		typ, name = "float64", fmt.Sprintf("packRows%dF64AVX", R)
+		name = fmt.Sprintf("packRows%dF64AVX", R)
 	}
 	if R%4 != 0 {
 		panic("rows must be a multiple of 4")
@@ -109,21 +110,14 @@ func genPackRows(ctx *build.Context, R, elem int) {
 	ctx.ANDQ(operand.U8(chunk-1), kc)
 	ctx.JZ(operand.LabelRef(lbl("done")))
 	ctx.Label(lbl("tailloop"))
-	x := y[0].AsX()
 	ctx.MOVQ(p0, pg)
 	for g := 0; g < groups; g++ {
 		if g > 0 {
 			ctx.ADDQ(L4, pg)
 		}
 		for r := 0; r < 4; r++ {
-			dst := operand.Mem{Base: d, Disp: (4*g + r) * elem}
-			if elem == 4 {
-				ctx.VMOVSS(row(r), x)
-				ctx.VMOVSS(x, dst)
-			} else {
-				ctx.VMOVSD(row(r), x)
-				ctx.VMOVSD(x, dst)
-			}
+			sc.loadScalar(row(r), y[0])
+			sc.storeScalar(y[0], operand.Mem{Base: d, Disp: (4*g + r) * elem})
 		}
 	}
 	ctx.ADDQ(operand.U8(elem), p0)

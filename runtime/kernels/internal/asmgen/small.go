@@ -27,14 +27,8 @@ var smallSpecs = []smallSpec{
 }
 
 func genSmall(ctx *build.Context, s smallSpec) {
-	typ := "float32"
-	if s.elem == 8 {
-		typ = "float64"
-	}
-	vecBytes := 32
-	if s.zmm {
-		vecBytes = 64
-	}
+	i := newISA(ctx, s.elem, s.zmm)
+	typ, vecBytes := i.goType(), i.vecBytes()
 	lanes := vecBytes / s.elem
 	ctx.Function(s.name)
 	ctx.Attributes(attr.NOSPLIT)
@@ -44,7 +38,6 @@ func genSmall(ctx *build.Context, s smallSpec) {
 		"an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,",
 		"C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.",
 	)
-	i := newISA(ctx, s.elem, s.zmm)
 
 	mRem := ctx.Load(ctx.Param("m"), ctx.GP64())
 	aRow := ctx.Load(ctx.Param("a"), ctx.GP64())
