@@ -160,7 +160,6 @@ func (k *Kernel) String() string {
 // fuser groups the values of one program into kernels.
 type fuser struct {
 	g     *ir.Graph
-	in    []bool // the program's values, by ID
 	kept  []bool // values that outlive the program
 	of    []int  // kernel index by value ID (-1: none)
 	ks    []*kgroup
@@ -169,16 +168,15 @@ type fuser struct {
 
 type kgroup struct {
 	kind     KernelKind
-	members  []*ir.Value
+	members  []*ir.Value // nil once merged into another kernel
 	root     *ir.Value
 	epilogue []*ir.Value
-	dead     bool
 }
 
 // buildKernels partitions the values marked in into kernels, fused or one
 // per value, and orders them.
 func buildKernels(g *ir.Graph, in, kept []bool, fuse bool) []*Kernel {
-	f := &fuser{g: g, in: in, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values))}
+	f := &fuser{g: g, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values))}
 	for i := range f.of {
 		f.of[i] = -1
 	}
@@ -271,10 +269,11 @@ func isColumnSum(r *ir.Value) bool {
 func fusableReduce(r *ir.Value) bool {
 	x := r.Args[0]
 	last := len(x.Type.Shape) - 1
-	switch r.Op.Name {
-	case "sum", "mean", "max", "min", "logsumexp":
+	if reducesAxes(r.Op) {
 		axes := slices.Sorted(slices.Values(r.Attrs.Ints("axes")))
 		return len(axes) > 0 && (slices.Equal(axes, []int{last}) || slices.Equal(axes, axesUpTo(last+1)))
+	}
+	switch r.Op.Name {
 	case "softmax", "log_softmax":
 		return r.Attrs.Int("axis") == last
 	case "softmax_xent":
@@ -370,7 +369,6 @@ func (f *fuser) merge(a, b int) {
 	}
 	f.ks[b].members = append(f.ks[b].members, f.ks[a].members...)
 	slices.SortFunc(f.ks[b].members, func(x, y *ir.Value) int { return x.ID - y.ID })
-	f.ks[a].dead = true
 	f.ks[a].members = nil
 }
 
@@ -379,7 +377,7 @@ func (f *fuser) merge(a, b int) {
 func (f *fuser) finish() []*Kernel {
 	var live []int
 	for i, k := range f.ks {
-		if !k.dead {
+		if k.members != nil {
 			live = append(live, i)
 		}
 	}

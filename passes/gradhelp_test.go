@@ -191,14 +191,12 @@ func weightedSum(b *ir.Builder, v *ir.Value, wname string) *ir.Value {
 	return b.Sum(b.Mul(v, w), allAxes(len(v.Type.Shape)), false)
 }
 
-// maxRelDiff is the largest |a-b| / max(|a|, |b|, floor) over elements.
+// maxRelDiff is the largest |a-b| / max(|a|, |b|, floor) over elements;
+// NaN if any element's is (max keeps a NaN, so no later element hides it).
 func maxRelDiff(a, b []float64, floor float64) float64 {
 	worst := 0.0
 	for i := range a {
-		d := math.Abs(a[i]-b[i]) / math.Max(math.Max(math.Abs(a[i]), math.Abs(b[i])), floor)
-		if !(d <= worst) {
-			worst = d
-		}
+		worst = max(worst, math.Abs(a[i]-b[i])/math.Max(math.Max(math.Abs(a[i]), math.Abs(b[i])), floor))
 	}
 	return worst
 }

@@ -31,7 +31,7 @@ type Pass struct {
 	skip     func(*Context) // if set, runs instead of Run when the pass is disabled
 }
 
-// Options configures Compile.
+// Options configures CompileProgram.
 type Options struct {
 	Wrt       []string  // inputs to differentiate besides the params
 	Disable   []string  // optional passes to skip
@@ -66,7 +66,7 @@ type Report struct {
 	Program  *ProgramStats // set by the lowering passes
 }
 
-// Pipeline is the ordered list of passes Compile runs:
+// Pipeline is the ordered list of passes CompileProgram runs:
 //
 //	grad → simplify → remat → dce → partition → fuse → plan
 //
@@ -135,19 +135,9 @@ func PassNames() []string {
 	return r
 }
 
-// Compile runs the pipeline on a forward graph (not modified) and returns
-// the optimized joint graph.
-func Compile(g *ir.Graph, opts Options) (*ir.Graph, *Report, error) {
-	prog, err := CompileProgram(g, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return prog.Graph, prog.Report, nil
-}
-
-// CompileProgram runs the whole pipeline, as Compile, and returns the
-// lowered program, whose Graph is the optimized joint graph and whose
-// Report says what every pass did.
+// CompileProgram runs the whole pipeline on a forward graph (not
+// modified) and returns the lowered program, whose Graph is the optimized
+// joint graph and whose Report says what every pass did.
 func CompileProgram(g *ir.Graph, opts Options) (*Program, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package passes
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -371,11 +372,11 @@ func runProgram(p *Program, env ir.Env, predict bool) (*ir.Result, error) {
 		}
 	}
 	res := &ir.Result{Outputs: map[string]*ir.Tensor{}}
-	part := PartitionGraph(p.Graph)
-	for _, o := range p.Graph.Outputs {
-		if predict && (o.Grad != "" || !part.Predict[o.Value.ID]) {
-			continue
-		}
+	outputs := p.Graph.Outputs
+	if predict {
+		outputs = predictOutputs(p.Graph, PartitionGraph(p.Graph))
+	}
+	for _, o := range outputs {
 		t, err := load(o.Value)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %v", o.Name, err)
@@ -431,13 +432,7 @@ func evalFormula(e *ir.Expr, args []*ir.Tensor, d ir.DType, shape []int) *ir.Ten
 // graph of its own whose inputs are the arguments.
 func evalAlone(v *ir.Value, args []*ir.Tensor, env ir.Env) (*ir.Tensor, error) {
 	g := ir.NewGraph("one")
-	for _, d := range slices.Sorted(func(yield func(string) bool) {
-		for d := range env.Dims {
-			if !yield(d) {
-				return
-			}
-		}
-	}) {
+	for _, d := range slices.Sorted(maps.Keys(env.Dims)) {
 		g.AddDim(d)
 	}
 	e := env

@@ -67,8 +67,6 @@ type BufferPlan struct {
 	ArenaBytes, NaiveBytes int64
 	// InPlace counts the values computed in place over an argument.
 	InPlace int
-	// Packed is false when the plan pass was disabled (one region per buffer).
-	Packed bool
 }
 
 // planBuffers plans the kernels of a timeline. pack=false gives every
@@ -141,7 +139,6 @@ func planBuffers(g *ir.Graph, timeline []*Kernel, capacity map[string]int, pack 
 			p.Of[v] = b
 		}
 	}
-	p.Packed = pack
 	if pack {
 		packBestFit(p.Buffers)
 	} else {

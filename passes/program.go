@@ -40,9 +40,9 @@ type Program struct {
 }
 
 // Lower partitions, fuses, schedules and plans a joint graph (the result
-// of the graph passes of Compile). The graph is not modified. Passes named
-// in opts.Disable are skipped: without "fuse" every value is its own
-// kernel; without "plan" every buffer gets its own region.
+// of the graph passes of CompileProgram). The graph is not modified.
+// Passes named in opts.Disable are skipped: without "fuse" every value is
+// its own kernel; without "plan" every buffer gets its own region.
 func Lower(g *ir.Graph, opts Options) (*Program, error) {
 	return runPipeline(&Context{Graph: g, Report: &Report{}, Options: opts}, true)
 }
@@ -59,16 +59,20 @@ func lowerKernels(prog *Program, fuse bool) {
 	g, part := prog.Graph, prog.part
 	prog.Forward = buildKernels(g, part.Forward, part.Kept, fuse)
 	prog.Backward = buildKernels(g, part.Backward, part.Kept, fuse)
-	prog.Predict = buildKernels(g, part.Predict, predictResults(g, part), fuse)
+	results := make([]bool, len(g.Values))
+	for _, o := range predictOutputs(g, part) {
+		results[o.Value.ID] = true
+	}
+	prog.Predict = buildKernels(g, part.Predict, results, fuse)
 }
 
-// predictResults marks the results of Predict: the non-gradient outputs
+// predictOutputs lists the results of Predict: the non-gradient outputs
 // that need no target input.
-func predictResults(g *ir.Graph, part *Partition) []bool {
-	r := make([]bool, len(g.Values))
+func predictOutputs(g *ir.Graph, part *Partition) []ir.Output {
+	var r []ir.Output
 	for _, o := range g.Outputs {
 		if o.Grad == "" && part.Predict[o.Value.ID] {
-			r[o.Value.ID] = true
+			r = append(r, o)
 		}
 	}
 	return r
@@ -79,14 +83,8 @@ func planProgram(prog *Program, capacity map[string]int, pack bool) {
 	g := prog.Graph
 	timeline := append(slices.Clone(prog.Forward), prog.Backward...)
 	prog.Plan = planBuffers(g, timeline, capacity, pack)
-	pg := *g // Predict's results are its non-gradient outputs only
-	pg.Outputs = nil
-	pg.Objective = nil
-	for _, o := range g.Outputs {
-		if o.Grad == "" && prog.part.Predict[o.Value.ID] {
-			pg.Outputs = append(pg.Outputs, o)
-		}
-	}
+	pg := *g // Predict has no objective and returns only its outputs
+	pg.Outputs, pg.Objective = predictOutputs(g, prog.part), nil
 	prog.PredictPlan = planBuffers(&pg, prog.Predict, capacity, pack)
 }
 

@@ -328,6 +328,9 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 	}
 
 	// Algebraic identities.
+	if reducesAxes(v.Op) && len(v.Attrs.Ints("axes")) == 0 && same(v.Args[0]) {
+		return v.Args[0], "reduce-no-axes", nil
+	}
 	switch op {
 	case "mul":
 		x, y := v.Args[0], v.Args[1]
@@ -387,10 +390,6 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 				return r, "select-const", nil
 			}
 		}
-	case "sum", "mean", "max", "min", "logsumexp":
-		if len(v.Attrs.Ints("axes")) == 0 && same(v.Args[0]) {
-			return v.Args[0], "reduce-no-axes", nil
-		}
 	case "transpose":
 		perm := v.Attrs.Ints("perm")
 		if isIdentityPerm(perm) {
@@ -419,10 +418,9 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 		}
 		// reshape(reduce(u, axes, keepdims)) to the shape without the kept
 		// dims → reduce(u, axes).
-		switch x.Op.Name {
-		case "sum", "mean", "max", "min", "logsumexp":
+		if reducesAxes(x.Op) && x.Attrs.Bool("keepdims") {
 			axes := x.Attrs.Ints("axes")
-			if x.Attrs.Bool("keepdims") && ir.ReduceShape(x.Args[0].Type.Shape, axes, false).Equal(v.Type.Shape) {
+			if ir.ReduceShape(x.Args[0].Type.Shape, axes, false).Equal(v.Type.Shape) {
 				r, err := newValue(x.Op.Name, ir.Attrs{"axes": slices.Clone(axes)}, ir.Type{}, v.Pos, x.Args[0])
 				return r, "reshape-keepdims", err
 			}
@@ -545,6 +543,13 @@ func isOneElement(s ir.Shape) bool {
 		}
 	}
 	return true
+}
+
+// reducesAxes reports whether op is a reduction over an "axes" attribute
+// with "keepdims" (sum, mean, max, min, logsumexp), as the op table
+// declares it, rather than along one axis (the softmax family).
+func reducesAxes(op *ir.OpDef) bool {
+	return op.Class == ir.Reduce && slices.ContainsFunc(op.Attrs, func(a ir.AttrSpec) bool { return a.Name == "axes" })
 }
 
 func axesUpTo(rank int) []int {
