@@ -26,10 +26,9 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		}
 		g := xs[0].g
 		pos := callerPos()
-		for _, x := range xs {
-			if x.invalid() {
-				return g.invalid()
-			}
+		vs, ok := g.values("CustomVJP "+name, xs)
+		if !ok {
+			return g.invalid()
 		}
 		if !ir.IsName(name) {
 			g.errorf("CustomVJP(%q): the name must be an identifier", name)
@@ -49,8 +48,7 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		// through xs would silently get no gradient from this use (JAX
 		// rejects such closures too).
 		if p := closedOverParam(y.v); p != nil {
-			g.b.Pos = pos
-			g.b.Errorf("CustomVJP %s: the forward uses param %s without taking it as an argument, so it would get no gradient; pass it in xs and give its cotangent in the backward (or use %s.StopGradient())", name, p.Name, p.Name)
+			g.atPos(pos).Errorf("CustomVJP %s: the forward uses param %s without taking it as an argument, so it would get no gradient; pass it in xs and give its cotangent in the backward (or use %s.StopGradient())", name, p.Name, p.Name)
 			return g.invalid()
 		}
 		// Backward: its own func with inputs x0…, y, g and outputs dx0….
@@ -69,25 +67,19 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 		sg := sub.wrap(sub.atPos(pos).Input("g", y.v.Type))
 		grads := bwd(sxs, sy, sg)
 		if len(grads) != len(xs) {
-			g.b.Pos = pos
-			g.b.Errorf("CustomVJP %s: backward returned %d cotangents for %d arguments", name, len(grads), len(xs))
+			g.atPos(pos).Errorf("CustomVJP %s: backward returned %d cotangents for %d arguments", name, len(grads), len(xs))
 			return g.invalid()
 		}
 		for i, d := range grads {
-			if d == nil {
-				continue
-			}
 			if d.invalid() {
-				continue // its error is recorded in sub
+				continue // nil: no gradient; else its error is recorded in sub
 			}
 			if d.g != sub {
-				g.b.Pos = pos
-				g.b.Errorf("CustomVJP %s: cotangent %d was not built from the backward's arguments", name, i)
+				g.atPos(pos).Errorf("CustomVJP %s: cotangent %d was not built from the backward's arguments", name, i)
 				return g.invalid()
 			}
 			if !d.v.Type.Equal(xs[i].v.Type) {
-				g.b.Pos = d.v.Pos
-				g.b.Errorf("CustomVJP %s: cotangent %d is %v, want %v (the type of argument %d)", name, i, d.v.Type, xs[i].v.Type, i)
+				g.atPos(d.v.Pos).Errorf("CustomVJP %s: cotangent %d is %v, want %v (the type of argument %d)", name, i, d.v.Type, xs[i].v.Type, i)
 				return g.invalid()
 			}
 			sub.b.Graph().AddOutput(ir.CustomGradName(i), d.v)
@@ -99,12 +91,7 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 			return g.invalid()
 		}
 		main.Funcs = append(main.Funcs, sub.b.Graph())
-		args := []*ir.Value{y.v}
-		for _, x := range xs {
-			args = append(args, x.v)
-		}
-		g.b.Pos = pos
-		return g.wrap(g.b.Op("custom_vjp", ir.Attrs{"fn": fname}, args...))
+		return g.wrap(g.atPos(pos).Op("custom_vjp", ir.Attrs{"fn": fname}, append([]*ir.Value{y.v}, vs...)...))
 	}
 }
 
@@ -176,10 +163,9 @@ func (e Extern) Call(args ...*Tensor) *Tensor {
 		panic("dsl: Extern.Call needs at least one argument") // programming error
 	}
 	g := args[0].g
-	for _, a := range args {
-		if a.invalid() {
-			return g.invalid()
-		}
+	vs, ok := g.values("Extern "+e.Func, args)
+	if !ok {
+		return g.invalid()
 	}
 	t := args[0].v.Type
 	if e.Shape != nil {
@@ -192,10 +178,6 @@ func (e Extern) Call(args ...*Tensor) *Tensor {
 	attrs := ir.Attrs{"fn": e.Func}
 	if e.VJP != "" {
 		attrs["vjp"] = e.VJP
-	}
-	vs := make([]*ir.Value, len(args))
-	for i, a := range args {
-		vs[i] = a.v
 	}
 	return g.wrap(g.at().Declared("extern", ir.Type{DType: t.DType, Shape: t.Shape.Clone()}, attrs, vs...))
 }

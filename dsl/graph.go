@@ -60,29 +60,13 @@ func Build(name string, fn func(g *Graph)) (graph *ir.Graph, err error) {
 	g := New(name)
 	defer func() {
 		if r := recover(); r != nil {
-			graph, err = nil, fmt.Errorf("%s: model %s panicked: %v", panicPos(), name, r)
+			// Called from this deferred func, callerPos skips the runtime's
+			// panic frames too and finds the user's line that panicked.
+			graph, err = nil, fmt.Errorf("%s: model %s panicked: %v", callerPos(), name, r)
 		}
 	}()
 	fn(g)
 	return g.Finish()
-}
-
-// panicPos is the position of the user's code that panicked: called from
-// Build's deferred recover, it skips the runtime's panic frames and this
-// package's.
-func panicPos() ir.Pos {
-	var pcs [64]uintptr
-	n := runtime.Callers(2, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "runtime.") && !inDSL(f.File) {
-			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
-		}
-		if !more {
-			return ir.Pos{}
-		}
-	}
 }
 
 // New starts a graph. Most users call Build instead.
@@ -136,13 +120,16 @@ func inDSL(file string) bool {
 	return filepath.Dir(file) == dslDir && !strings.HasSuffix(file, "_test.go")
 }
 
+// callerPos is the position of the user's call: the first frame outside
+// this package and the Go runtime (whose frames sit between a panic and
+// the deferred recover in Build).
 func callerPos() ir.Pos {
-	var pcs [32]uintptr
+	var pcs [64]uintptr
 	n := runtime.Callers(2, pcs[:])
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if !inDSL(f.File) {
+		if !inDSL(f.File) && !strings.HasPrefix(f.Function, "runtime.") {
 			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
 		}
 		if !more {

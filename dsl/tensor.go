@@ -1,6 +1,10 @@
 package dsl
 
-import "github.com/bpgen/bpgen/ir"
+import (
+	"slices"
+
+	"github.com/bpgen/bpgen/ir"
+)
 
 // Tensor is a value of the model being built.
 type Tensor struct {
@@ -66,13 +70,9 @@ func (t *Tensor) Checkpoint() *Tensor {
 		t.g.errorf("Checkpoint: name the value first, e.g. x.Named(\"h1\").Checkpoint()")
 		return t
 	}
-	ig := t.g.b.Graph()
-	for _, c := range ig.Checkpoints {
-		if c == t.v.Name {
-			return t
-		}
+	if ig := t.g.b.Graph(); !slices.Contains(ig.Checkpoints, t.v.Name) {
+		ig.Checkpoints = append(ig.Checkpoints, t.v.Name)
 	}
-	ig.Checkpoints = append(ig.Checkpoints, t.v.Name)
 	return t
 }
 
@@ -85,22 +85,33 @@ func (t *Tensor) String() string {
 
 // op applies an op at the user's call site.
 func (g *Graph) op(name string, attrs ir.Attrs, args ...*Tensor) *Tensor {
+	vs, ok := g.values(name, args)
+	if !ok {
+		return g.invalid()
+	}
+	return g.wrap(g.at().Op(name, attrs, vs...))
+}
+
+// values returns the IR values of the arguments of what (an op or
+// function name), or false if one is nil (an error), of another graph (an
+// error) or invalid (already reported).
+func (g *Graph) values(what string, args []*Tensor) ([]*ir.Value, bool) {
 	vs := make([]*ir.Value, len(args))
 	for i, a := range args {
 		if a == nil {
-			g.errorf("%s: argument %d is a nil *Tensor", name, i+1)
-			return g.invalid()
+			g.errorf("%s: argument %d is a nil *Tensor", what, i+1)
+			return nil, false
 		}
 		if a.invalid() {
-			return g.invalid()
+			return nil, false
 		}
 		if a.g != g {
-			g.errorf("%s: argument %d belongs to another graph", name, i+1)
-			return g.invalid()
+			g.errorf("%s: argument %d belongs to another graph", what, i+1)
+			return nil, false
 		}
 		vs[i] = a.v
 	}
-	return g.wrap(g.at().Op(name, attrs, vs...))
+	return vs, true
 }
 
 // operand turns y (a *Tensor or a number) into a tensor; numbers become

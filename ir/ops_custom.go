@@ -71,6 +71,25 @@ func floatArgs(args []Type) error {
 	return nil
 }
 
+// registered returns the function registered as name in m (a table of
+// externs), or nil.
+func registered[F any](m map[string]F, name string) F {
+	externs.Lock()
+	defer externs.Unlock()
+	return m[name]
+}
+
+// callExtern runs call on a new tensor of v's type and rounds what it
+// wrote to v's dtype.
+func callExtern(ctx *EvalContext, v *Value, call func(out []float64)) *Tensor {
+	out := NewTensor(v.Type.DType, ctx.outShape(v)...)
+	call(out.F)
+	for i := range out.F {
+		out.F[i] = round(out.DType, out.F[i])
+	}
+	return out
+}
+
 func callArgs(args []*Tensor) [][]float64 {
 	r := make([][]float64, len(args))
 	for i, a := range args {
@@ -101,18 +120,11 @@ func init() {
 		},
 		Eval: func(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error) {
 			name := v.Attrs.Str("fn")
-			externs.Lock()
-			f := externs.fwd[name]
-			externs.Unlock()
+			f := registered(externs.fwd, name)
 			if f == nil {
 				return nil, fmt.Errorf("extern %s is not registered with ir.RegisterExtern (the interpreter needs it)", name)
 			}
-			out := NewTensor(v.Type.DType, ctx.outShape(v)...)
-			f(out.F, callArgs(args)...)
-			for i := range out.F {
-				out.F[i] = round(out.DType, out.F[i])
-			}
-			return out, nil
+			return callExtern(ctx, v, func(out []float64) { f(out, callArgs(args)...) }), nil
 		},
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			r := make([]*Value, len(v.Args))
@@ -145,18 +157,11 @@ func init() {
 		},
 		Eval: func(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error) {
 			name := v.Attrs.Str("fn")
-			externs.Lock()
-			f := externs.vjp[name]
-			externs.Unlock()
+			f := registered(externs.vjp, name)
 			if f == nil {
 				return nil, fmt.Errorf("extern backward %s is not registered with ir.RegisterExternVJP (the interpreter needs it)", name)
 			}
-			out := NewTensor(v.Type.DType, ctx.outShape(v)...)
-			f(out.F, v.Attrs.Int("arg"), args[0].F, callArgs(args[1:])...)
-			for i := range out.F {
-				out.F[i] = round(out.DType, out.F[i])
-			}
-			return out, nil
+			return callExtern(ctx, v, func(out []float64) { f(out, v.Attrs.Int("arg"), args[0].F, callArgs(args[1:])...) }), nil
 		}})
 	Register(&OpDef{Name: "custom_vjp", Doc: "y (its first argument) with the user-written backward func fn over the primal arguments x0…", Class: Opaque, Arity: -1,
 		Attrs: []AttrSpec{{Name: "fn", Kind: AttrString}},
@@ -255,9 +260,7 @@ func Inline(b *Builder, f *Graph, bind map[string]*Value) map[string]*Value {
 		} else {
 			m[v] = b.Op(v.Op.Name, v.Attrs.Clone(), args...)
 		}
-		if v.Name != "" {
-			Named(m[v], v.Name)
-		}
+		Named(m[v], v.Name)
 	}
 	outs := map[string]*Value{}
 	for _, o := range f.Outputs {

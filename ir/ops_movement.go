@@ -7,13 +7,6 @@ import (
 
 // Movement ops: they move or select data without arithmetic.
 
-func anyType(x Type) error {
-	if x.DType == InvalidDType {
-		return fmt.Errorf("invalid argument")
-	}
-	return nil
-}
-
 // outerInner splits shape around axis: outer = Π dims before, inner = Π after.
 func outerInner(shape []int, axis int) (outer, n, inner int) {
 	outer, inner = 1, 1

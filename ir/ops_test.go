@@ -194,7 +194,7 @@ func runEval(t *testing.T, op *ir.OpDef, d ir.DType, ec evalCase, seed uint64) {
 
 // buildOpGraph makes a graph of the op applied to fresh inputs, with its
 // result as output "out", and random values for the inputs.
-func buildOpGraph(t *testing.T, op *ir.OpDef, ec evalCase, r *rand.Rand) (*ir.Graph, *ir.Value, map[string]*ir.Tensor, []*ir.Tensor) {
+func buildOpGraph(t testing.TB, op *ir.OpDef, ec evalCase, r *rand.Rand) (*ir.Graph, *ir.Value, map[string]*ir.Tensor, []*ir.Tensor) {
 	t.Helper()
 	b := ir.NewBuilder("test." + op.Name)
 	b.Graph().AddDim("n")

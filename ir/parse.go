@@ -15,7 +15,7 @@ func Parse(src string) (g *Graph, err error) {
 			g, err = nil, fmt.Errorf("ir.Parse: internal error: %v", r)
 		}
 	}()
-	p := &textParser{refs: map[string]*Value{}}
+	p := &textParser{}
 	g, err = p.parse(src)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -9,7 +10,8 @@ import (
 // defined before its use, every op is registered and applied with the right
 // arity and attributes, every type agrees with the op's type rule, symbolic
 // dims are declared, input and param names are present and unique, and
-// outputs and the objective are values of g (the objective a float scalar).
+// outputs and the objective are values of g (the objective a float scalar),
+// checkpoints name values, and g's funcs (custom VJP backwards) verify too.
 // The error shows the bad value in full and the IR around it.
 func Verify(g *Graph) error {
 	return verify(g, g)
@@ -94,17 +96,11 @@ func verify(g, main *Graph) error {
 		}
 	}
 	for i, c := range g.Checkpoints {
-		found := false
-		for _, v := range g.Values {
-			found = found || v.Name == c
-		}
-		if !found {
+		if !slices.ContainsFunc(g.Values, func(v *Value) bool { return v.Name == c }) {
 			return fmt.Errorf("verify %s: checkpoint %q names no value", g.Name, c)
 		}
-		for _, d := range g.Checkpoints[:i] {
-			if d == c {
-				return fmt.Errorf("verify %s: checkpoint %q is listed twice", g.Name, c)
-			}
+		if slices.Contains(g.Checkpoints[:i], c) {
+			return fmt.Errorf("verify %s: checkpoint %q is listed twice", g.Name, c)
 		}
 	}
 	funcs := map[string]bool{}
