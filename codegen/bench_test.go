@@ -19,9 +19,7 @@ import (
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s0"
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels/sg"
 	"github.com/bpgen/bpgen/dsl"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/gonum/blas/blas64"
+	"github.com/bpgen/bpgen/runtime/rt"
 )
 
 // BenchmarkTrainStep times one training step (forward, backward, SGD
@@ -29,7 +27,8 @@ import (
 // ("passes=on": fused kernels, a packed arena) and with every optional
 // pass off ("passes=off": one kernel and one buffer per value), and
 // written by hand over gonum's BLAS ("passes=gonum": the same computation
-// with blas32/blas64 Gemm and plain loops). Compare with
+// with gonum's Gemm, through rt.GonumSgemm and rt.GonumDgemm, and plain
+// loops). Compare with
 //
 //	go test -run='^$' -bench=TrainStep -benchmem -count=6 ./codegen/ > bench.txt
 //	benchstat -col /passes bench.txt
@@ -47,10 +46,10 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Run(name+"/passes=gonum", func(b *testing.B) {
 			var step func() float64
 			if spec.DType == dsl.Float64 {
-				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm64, 1)
+				bl := newBaseline(spec.Layers, spec.Batch, rt.GonumDgemm, 1)
 				step = func() float64 { return bl.step(x64, y, 0.1) }
 			} else {
-				bl := newBaseline(spec.Layers, spec.Batch, gonumGemm32, 1)
+				bl := newBaseline(spec.Layers, spec.Batch, rt.GonumSgemm, 1)
 				step = func() float64 { return bl.step(x32, y, 0.1) }
 			}
 			b.ReportAllocs()
@@ -186,41 +185,9 @@ func trainStep[M interface{ TrainStep(I) (L, error) }, I any, L float32 | float6
 	}
 }
 
-// gemmFunc is C = op(A)·op(B) + beta·C, row-major.
-type gemmFunc[T float32 | float64] func(tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
-
-func tr(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
-}
-
-func gonumGemm32(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ar, ac := m, k
-	if tA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tB {
-		br, bc = n, k
-	}
-	blas32.Gemm(tr(tA), tr(tB), 1, blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
-		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b}, beta, blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
-}
-
-func gonumGemm64(tA, tB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	ar, ac := m, k
-	if tA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tB {
-		br, bc = n, k
-	}
-	blas64.Gemm(tr(tA), tr(tB), 1, blas64.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
-		blas64.General{Rows: br, Cols: bc, Stride: ldb, Data: b}, beta, blas64.General{Rows: m, Cols: n, Stride: ldc, Data: c})
-}
+// gemmFunc is C = alpha·op(A)·op(B) + beta·C, row-major: rt.GonumSgemm
+// or rt.GonumDgemm (gonum's BLAS).
+type gemmFunc[T float32 | float64] func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 
 // baseline is the hand-written training step of a ReLU MLP with softmax
 // cross-entropy and plain SGD: what a careful gonum user would write.
@@ -261,7 +228,7 @@ func (bl *baseline[T]) step(x []T, y []int32, lr T) float64 {
 	for i := 0; i < L; i++ {
 		in, out := bl.layers[i], bl.layers[i+1]
 		z := bl.z[i]
-		bl.gemm(false, false, n, out, in, bl.h[i], in, bl.W[i], out, 0, z, out)
+		bl.gemm(false, false, n, out, in, 1, bl.h[i], in, bl.W[i], out, 0, z, out)
 		for r := 0; r < n; r++ {
 			row := z[r*out : (r+1)*out]
 			for j := range row {
@@ -302,7 +269,7 @@ func (bl *baseline[T]) step(x []T, y []int32, lr T) float64 {
 	for i := L - 1; i >= 0; i-- {
 		in, out := bl.layers[i], bl.layers[i+1]
 		dz := bl.dz[i]
-		bl.gemm(true, false, in, out, n, bl.h[i], in, dz, out, 0, bl.dW[i], out)
+		bl.gemm(true, false, in, out, n, 1, bl.h[i], in, dz, out, 0, bl.dW[i], out)
 		db := bl.dB[i]
 		clear(db)
 		for r := 0; r < n; r++ {
@@ -312,7 +279,7 @@ func (bl *baseline[T]) step(x []T, y []int32, lr T) float64 {
 		}
 		if i > 0 {
 			prev := bl.dz[i-1]
-			bl.gemm(false, true, n, in, out, dz, out, bl.W[i], out, 0, prev, in)
+			bl.gemm(false, true, n, in, out, 1, dz, out, bl.W[i], out, 0, prev, in)
 			for j, v := range bl.z[i-1] {
 				if v <= 0 {
 					prev[j] = 0

@@ -86,14 +86,7 @@ func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
 	case ir.ExprConst:
 		return floatLit(e.Val, ctx)
 	case ir.ExprAttr:
-		var f float64
-		switch v := ep.attrs[e.Name].(type) {
-		case float64:
-			f = v
-		case int:
-			f = float64(v)
-		}
-		return floatLit(f, ctx)
+		return floatLit(e.Eval(nil, ep.attrs), ctx)
 	case ir.ExprUnary:
 		x := ep.print(e.Args[0], 6)
 		if e.Args[0].Kind == ir.ExprUnary || (e.Args[0].Kind == ir.ExprConst && e.Args[0].Val < 0) {

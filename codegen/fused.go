@@ -80,6 +80,7 @@ func (n *nest) emit() []jen.Code {
 		pres []bool // by operand
 		row  bool
 	}
+	rowSide := n.split > 0 || n.hooks
 	var groups []group
 	for d, dim := range n.shape {
 		if dim == ir.Static(1) {
@@ -89,14 +90,13 @@ func (n *nest) emit() []jen.Code {
 		for i, o := range n.ops {
 			pres[i] = o.pres[d]
 		}
-		row := (n.split > 0 || n.hooks) && d >= n.split
+		row := rowSide && d >= n.split
 		if l := len(groups) - 1; l >= 0 && groups[l].row == row && slices.Equal(groups[l].pres, pres) {
 			groups[l].dims = append(groups[l].dims, dim)
 			continue
 		}
 		groups = append(groups, group{[]ir.Dim{dim}, pres, row})
 	}
-	rowSide := n.split > 0 || n.hooks
 	if len(groups) == 0 || (rowSide && !groups[len(groups)-1].row) {
 		// A row (or a nest) of one element: one iteration.
 		groups = append(groups, group{nil, allTrue(len(n.ops)), rowSide})
@@ -317,8 +317,8 @@ func (k *kctx) fusedReduce(kern *passes.Kernel) []jen.Code {
 	shape := x.Type.Shape
 	r := len(shape)
 	n := &nest{k: k, shape: shape, hooks: true, split: max(r-1, 0)}
-	if axes := root.Attrs.Ints("axes"); root.Op.Name != "softmax_xent" && len(axes) == r && r > 1 && root.Op.Name != "softmax" && root.Op.Name != "log_softmax" {
-		n.split = 0 // over every axis: the whole nest is one row
+	if r > 1 && len(root.Attrs.Ints("axes")) == r {
+		n.split = 0 // over every axis (the softmax family has no axes): the whole nest is one row
 	}
 	names := map[*ir.Value]string{}
 	var vals []*ir.Value

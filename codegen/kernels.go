@@ -36,6 +36,18 @@ func (k *kctx) prod(dims []ir.Dim) *jen.Statement {
 	})
 }
 
+// dimLocals binds the symbolic dims a body reads (used, as recorded by
+// kctx.prod) to locals of the same names as their state fields.
+func (p *plan) dimLocals(used map[string]bool) []jen.Code {
+	var code []jen.Code
+	for _, d := range p.dims {
+		if used[d.name] {
+			code = append(code, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
+		}
+	}
+	return code
+}
+
 // ref is the full buffer of v's storage.
 func (k *kctx) ref(v *ir.Value) *jen.Statement {
 	return k.p.ref(k.p.storage(v))

@@ -29,9 +29,8 @@ func (p *plan) kernelsFile() *jen.File {
 
 	// outputs.
 	var all, some []jen.Code
-	usedDims := map[string]bool{}
+	k := &kctx{p: p, used: map[string]bool{}}
 	for _, o := range p.outputs {
-		k := &kctx{p: p, used: usedDims}
 		var val jen.Code
 		if len(o.v.Type.Shape) == 0 {
 			val = k.ref(o.v).Index(jen.Lit(0))
@@ -45,12 +44,7 @@ func (p *plan) kernelsFile() *jen.File {
 			some = append(some, set)
 		}
 	}
-	var body []jen.Code
-	for _, d := range p.dims {
-		if usedDims[d.name] {
-			body = append(body, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
-		}
-	}
+	body := p.dimLocals(k.used)
 	body = append(body, jen.Var().Id("o").Id("Outputs"))
 	body = append(body, some...)
 	if len(all) > 0 {
@@ -63,18 +57,12 @@ func (p *plan) kernelsFile() *jen.File {
 	f.Line()
 
 	if len(p.inputGrads) > 0 {
-		used := map[string]bool{}
+		k := &kctx{p: p, used: map[string]bool{}}
 		var sets []jen.Code
 		for _, o := range p.inputGrads {
-			k := &kctx{p: p, used: used}
 			sets = append(sets, jen.Id("g").Dot(o.field).Op("=").Add(k.slice(o.v)))
 		}
-		var body []jen.Code
-		for _, d := range p.dims {
-			if used[d.name] {
-				body = append(body, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
-			}
-		}
+		body := p.dimLocals(k.used)
 		body = append(body, jen.Var().Id("g").Id("InputGrads"))
 		body = append(body, sets...)
 		body = append(body, jen.Return(jen.Id("g")))

@@ -15,9 +15,9 @@ import (
 type kinfo struct {
 	k        *passes.Kernel
 	name     string // method of state
-	sig      string // identity: kind, values, materialized values
 	body     []jen.Code
 	fallible bool
+	scratch  []string // fields of the scratch buffers it uses
 }
 
 // scratchBuf is a buffer of a state outside the arenas, for kernels that
@@ -71,25 +71,19 @@ func (p *plan) lower(prog *passes.Program) {
 			sig := kernelSig(k)
 			ki := bySig[sig]
 			if ki == nil {
-				ki = &kinfo{k: k, sig: sig, name: p.kernelNames.get("compute"+exported(sanitize(kernelLabel(k))), k.Root.Ref())}
+				ki = &kinfo{k: k, name: p.stateFields.get("compute"+exported(kernelLabel(k)), k.Root.Ref())}
 				bySig[sig] = ki
 				p.kernels = append(p.kernels, ki)
 				kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki}
 				body := kc.kernelBody(k)
-				var pre []jen.Code
-				for _, d := range p.dims {
-					if kc.used[d.name] {
-						pre = append(pre, jen.Id(d.field).Op(":=").Id("s").Dot(d.field))
-					}
-				}
 				ki.fallible = kc.fallible
 				if ki.fallible {
 					body = append(body, jen.Return(jen.Nil()))
 				}
-				ki.body = append(pre, body...)
+				ki.body = append(p.dimLocals(kc.used), body...)
 			}
 			for i := range p.scratch {
-				if slices.Contains(p.kscratch[ki], p.scratch[i].field) {
+				if slices.Contains(ki.scratch, p.scratch[i].field) {
 					if pred {
 						p.scratch[i].pred = true
 					} else {
@@ -101,7 +95,6 @@ func (p *plan) lower(prog *passes.Program) {
 		}
 		return r
 	}
-	p.kscratch = map[*kinfo][]string{}
 	p.forward = list(prog.Forward, false)
 	p.backward = list(prog.Backward, false)
 	p.predict = list(prog.Predict, true)
@@ -123,8 +116,8 @@ func (k *kctx) useScratch(purpose string, d ir.DType, size *jen.Statement) strin
 		sb = &p.scratch[len(p.scratch)-1]
 	}
 	sb.sizes = append(sb.sizes, size)
-	if !slices.Contains(p.kscratch[k.kern], name) {
-		p.kscratch[k.kern] = append(p.kscratch[k.kern], name)
+	if !slices.Contains(k.kern.scratch, name) {
+		k.kern.scratch = append(k.kern.scratch, name)
 	}
 	return name
 }

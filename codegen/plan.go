@@ -30,13 +30,11 @@ type plan struct {
 	forward, backward, predict []*kinfo // kernels, in order (no aliases)
 	kernels                    []*kinfo // each kernel method once, in order of first use
 	scratch                    []scratchBuf
-	kscratch                   map[*kinfo][]string // scratch fields by kernel, while lowering
-	inPredict                  []bool              // by ID: needed by Predict
-	inTrain                    []bool              // by ID: needed by Forward or Backward
-	dependsOnTarget            []bool              // by ID
+	inPredict                  []bool // by ID: needed by Predict
+	inTrain                    []bool // by ID: needed by Forward or Backward
+	dependsOnTarget            []bool // by ID
 
-	stateFields *namer
-	kernelNames *namer
+	stateFields *namer // fields and methods of state (kernels) share a namespace
 }
 
 type dimInfo struct {
@@ -48,13 +46,12 @@ type dimInfo struct {
 
 // valInfo says where a value lives in generated code.
 type valInfo struct {
-	v      *ir.Value
-	field  string // state field of its buffer ("" if none: param, alias, grad alias)
-	input  string // input: state field and Inputs field
-	param  string // param: Params field
-	alias  *ir.Value
-	grad   string // stored in this Grads field
-	kernel string // method name of its kernel
+	v     *ir.Value
+	field string    // state field of its buffer ("" if none: param, alias, grad alias)
+	input string    // input: its Inputs field (its buffer is field)
+	param string    // param: Params field
+	alias *ir.Value // reshape: the value whose buffer it views
+	grad  string    // stored in this Grads field
 }
 
 type outInfo struct {
@@ -98,19 +95,11 @@ var stateReserved = []string{"training", "step", "seed", "params", "grads", "for
 func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	p := &plan{g: g, opt: opt, prefix: opt.Package, vals: make([]*valInfo, len(g.Values))}
 	p.stateFields = newNamer(stateReserved...)
-	p.kernelNames = p.stateFields // fields and methods of state share a namespace
 
 	if err := checkSupported(g); err != nil {
 		return nil, err
 	}
-	for _, v := range g.Values {
-		switch v.Op.Name {
-		case "input":
-			p.inputs = append(p.inputs, v)
-		case "param":
-			p.params = append(p.params, v)
-		}
-	}
+	p.inputs, p.params = g.Inputs(), g.Params()
 	// The model's float type: that of the params and the objective.
 	for _, v := range append(append([]*ir.Value(nil), p.params...), g.Objective) {
 		if v == nil {
