@@ -173,34 +173,58 @@ type kgroup struct {
 	epilogue []*ir.Value
 }
 
-// buildKernels partitions the values marked in into kernels, fused or one
-// per value, and orders them.
-func buildKernels(g *ir.Graph, in, kept []bool, fuse bool) []*Kernel {
-	f := &fuser{g: g, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values))}
+// buildKernels makes one kernel per value marked in (the partition pass),
+// in graph order.
+func buildKernels(g *ir.Graph, in, kept []bool) []*Kernel {
+	var groups []*kgroup
+	for _, v := range g.Values {
+		if in[v.ID] && !isProvided(v) {
+			groups = append(groups, &kgroup{kind: singleKind(v), members: []*ir.Value{v}, root: v})
+		}
+	}
+	return newFuser(g, groups, kept).finish()
+}
+
+// fuseKernels regroups the kernels of one program (the fuse pass):
+// epilogues into matmuls, producers into the loops and reductions that
+// read them, column sums into GEMM epilogues. ks is not modified.
+func fuseKernels(g *ir.Graph, ks []*Kernel, kept []bool) []*Kernel {
+	groups := make([]*kgroup, len(ks))
+	for i, k := range ks {
+		groups[i] = &kgroup{kind: k.Kind, members: slices.Clone(k.Values), root: k.Root, epilogue: slices.Clone(k.Epilogue)}
+	}
+	f := newFuser(g, groups, kept)
+	f.epilogues()
+	f.producers()
+	f.columnSums()
+	return f.finish()
+}
+
+// newFuser starts a fuser over groups of the values of one program.
+func newFuser(g *ir.Graph, groups []*kgroup, kept []bool) *fuser {
+	f := &fuser{g: g, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values)), ks: groups}
 	for i := range f.of {
 		f.of[i] = -1
 	}
+	for i, k := range groups {
+		for _, v := range k.members {
+			f.of[v.ID] = i
+		}
+	}
 	for _, v := range g.Values {
-		if !in[v.ID] || hasNoKernel(v) {
+		if f.of[v.ID] < 0 {
 			continue
 		}
 		for _, a := range v.Args {
 			f.users[a.ID] = append(f.users[a.ID], v)
 		}
-		f.of[v.ID] = len(f.ks)
-		f.ks = append(f.ks, &kgroup{kind: singleKind(v), members: []*ir.Value{v}, root: v})
 	}
-	if fuse {
-		f.epilogues()
-		f.producers()
-		f.columnSums()
-	}
-	return f.finish()
+	return f
 }
 
 func singleKind(v *ir.Value) KernelKind {
 	switch {
-	case v.Op.Name == "reshape":
+	case v.Op.Storage == ir.View:
 		return KernelAlias
 	case v.Op.Class == ir.Elementwise:
 		return KernelLoop
@@ -216,7 +240,7 @@ func singleKind(v *ir.Value) KernelKind {
 // consumers of its shape.
 func (f *fuser) epilogues() {
 	for _, m := range f.g.Values {
-		if f.of[m.ID] < 0 || m.Op.Name != "matmul" {
+		if f.of[m.ID] < 0 || m.Op.Class != ir.Contraction {
 			continue
 		}
 		k := f.of[m.ID]
@@ -258,28 +282,24 @@ func (f *fuser) columnSums() {
 	}
 }
 
-// isColumnSum reports whether r sums (or averages) a rank-2 value over
-// its rows.
+// isColumnSum reports whether r folds a rank-2 value over its rows with a
+// reduction formula (ir.Reduction: sum, mean, max, min), as a GEMM
+// epilogue can while it stores the rows.
 func isColumnSum(r *ir.Value) bool {
-	return (r.Op.Name == "sum" || r.Op.Name == "mean") && len(r.Args[0].Type.Shape) == 2 &&
+	return r.Op.Reduction != nil && len(r.Args[0].Type.Shape) == 2 &&
 		slices.Equal(r.Attrs.Ints("axes"), []int{0})
 }
 
-// fusableReduce reports whether elementwise producers may join r's loop.
+// fusableReduce reports whether elementwise producers may join r's loop:
+// the op can compute them in its sweep (ir.OpDef.RowFusable) and it
+// reduces along the last axis or along every axis.
 func fusableReduce(r *ir.Value) bool {
-	x := r.Args[0]
-	last := len(x.Type.Shape) - 1
-	if reducesAxes(r.Op) {
-		axes := slices.Sorted(slices.Values(r.Attrs.Ints("axes")))
-		return len(axes) > 0 && (slices.Equal(axes, []int{last}) || slices.Equal(axes, axesUpTo(last+1)))
+	if !r.Op.RowFusable {
+		return false
 	}
-	switch r.Op.Name {
-	case "softmax", "log_softmax":
-		return r.Attrs.Int("axis") == last
-	case "softmax_xent":
-		return true
-	}
-	return false
+	last := len(r.Args[0].Type.Shape) - 1
+	axes := slices.Sorted(slices.Values(r.Op.Reduced(r)))
+	return len(axes) > 0 && (slices.Equal(axes, []int{last}) || slices.Equal(axes, axesUpTo(last+1)))
 }
 
 // producers moves each elementwise value into the kernel of its users

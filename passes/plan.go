@@ -199,7 +199,7 @@ func packBestFit(bufs []*Buffer) {
 func (p *BufferPlan) Check() error {
 	for i, a := range p.Buffers {
 		for _, v := range a.Values {
-			if v.Op.Name != "reshape" && ShapeSize(v.Type.Shape).Eval(p.Capacity) > a.Elems {
+			if v.Op.Storage != ir.View && ShapeSize(v.Type.Shape).Eval(p.Capacity) > a.Elems {
 				return fmt.Errorf("plan: %s (%v) does not fit its buffer of %d elements", v.Ref(), v.Type, a.Elems)
 			}
 		}

@@ -61,19 +61,17 @@ func (r *RematReport) String() string {
 
 // Remat trades memory for recomputation in a joint graph (after grad): it
 // shrinks the set of residuals, the forward values the backward pass reads
-// (see Partition), in three steps.
+// (see Partition), in two steps. (What the VJP rules read is their own
+// choice: relu's reads its output, not its input, so a ReLU network saves
+// only its activations before remat runs.)
 //
-//  1. ReLU masks: the backward of relu(z) reads gt(z, 0); where the forward
-//     computes h = relu(z) and the backward reads h too, the mask becomes
-//     gt(h, 0) (equal, since relu(z) > 0 exactly when z > 0), so z need
-//     not be saved at all. Same for leaky_relu with alpha > 0.
-//  2. Cheap recomputation: a residual computed by elementwise and movement
+//  1. Cheap recomputation: a residual computed by elementwise and movement
 //     ops from values that are saved anyway (or free: inputs, params,
 //     constants) is recomputed in the backward pass when that lowers the
 //     residual bytes, e.g. h = relu(z) when z is saved: save z, not z and h.
 //     Forward outputs and the objective are never recomputed (the forward
 //     pass keeps them for its caller).
-//  3. Checkpoints (opts.Checkpoint) and the memory budget
+//  2. Checkpoints (opts.Checkpoint) and the memory budget
 //     (opts.MemoryBudget) recompute more: whole subgraphs back to saved
 //     values, matmuls and reductions included.
 //
@@ -82,7 +80,8 @@ func (r *RematReport) String() string {
 // recomputed value is a copy of the forward value placed before its first
 // backward use; the backward uses read the copy. Remat keeps every output
 // and name; the recomputed copies carry the original's name. Run Simplify
-// before Remat, not after: its CSE would merge the copies back.
+// before Remat, not after: its CSE would merge the copies back; run DCE
+// after it: the originals of recomputed values may be left without users.
 func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 	r := &remat{g: g, opts: opts, rep: &RematReport{BudgetMet: true}, copies: map[*ir.Value]*ir.Value{}}
 	p := PartitionGraph(g)
@@ -92,7 +91,6 @@ func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 			return nil, fmt.Errorf("remat: checkpoint %q names no value of the graph", name)
 		}
 	}
-	r.reluMasks(p)
 	r.cheap()
 	if len(opts.Checkpoint) > 0 {
 		r.checkpoints()
@@ -100,9 +98,8 @@ func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 	if opts.MemoryBudget > 0 {
 		r.budget()
 	}
-	if err := DCE(g); err != nil {
-		return nil, err
-	}
+	// The originals of recomputed values may now be dead; the dce pass
+	// that follows removes them. The partition does not count them.
 	p = PartitionGraph(g)
 	r.rep.After = residualStats(g, p)
 	for _, v := range p.Residuals {
@@ -128,40 +125,6 @@ func (r *remat) decide(v *ir.Value, action, reason string) {
 }
 
 func (r *remat) bytes(v *ir.Value) int64 { return ValueBytes(v).Eval(r.opts.Capacity) }
-
-// reluMasks rewrites backward gt(z, 0) into gt(relu(z), 0).
-func (r *remat) reluMasks(p *Partition) {
-	act := map[*ir.Value]*ir.Value{} // z → a forward relu(z) the backward reads
-	readByBwd := make([]bool, len(r.g.Values))
-	for _, v := range r.g.Values {
-		if p.Backward[v.ID] {
-			for _, a := range v.Args {
-				readByBwd[a.ID] = true
-			}
-		}
-	}
-	for _, v := range r.g.Values {
-		if !p.Forward[v.ID] || !readByBwd[v.ID] {
-			continue
-		}
-		if v.Op.Name == "relu" || (v.Op.Name == "leaky_relu" && v.Attrs.Float("alpha") > 0) {
-			if v.Type.Equal(v.Args[0].Type) && act[v.Args[0]] == nil {
-				act[v.Args[0]] = v
-			}
-		}
-	}
-	for _, v := range r.g.Values {
-		if !p.Backward[v.ID] || v.Op.Name != "gt" || !isConst(v.Args[1], 0) {
-			continue
-		}
-		h := act[v.Args[0]]
-		if h == nil || h.ID >= v.ID {
-			continue
-		}
-		r.decide(v.Args[0], "rewrite", fmt.Sprintf("the backward's mask gt(%s, 0) reads %s = %s(%s) instead", v.Args[0].Label(), h.Label(), h.Op.Name, v.Args[0].Label()))
-		v.Args[0] = h
-	}
-}
 
 // recomputable reports whether v may be recomputed in the backward pass;
 // cheapOnly limits that to elementwise and movement ops.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bpgen/bpgen/ir"
 )
@@ -31,11 +32,11 @@ type ProgramStats struct {
 // programStats measures a planned program.
 func programStats(p *Program) *ProgramStats {
 	st := &ProgramStats{Forward: len(p.Forward), Backward: len(p.Backward), Predict: len(p.Predict),
-		Residuals: residualStats(p.Graph, p.part)}
+		Residuals: residualStats(p.Graph, p.Partition)}
 	// Without fusion every computed value of each program is a kernel.
-	for _, in := range [][]bool{p.part.Forward, p.part.Backward, p.part.Predict} {
+	for _, in := range [][]bool{p.Partition.Forward, p.Partition.Backward, p.Partition.Predict} {
 		for i, v := range p.Graph.Values {
-			if in[i] && !hasNoKernel(v) {
+			if in[i] && !isProvided(v) {
 				st.Unfused++
 			}
 		}
@@ -153,8 +154,19 @@ func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(
 	return total.format(dim), offsets, total.at, true
 }
 
+// fmtDuration prints a pass's time to three significant digits.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.3g s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.3g ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3g µs", float64(d)/float64(time.Microsecond))
+}
+
 // String prints the report for people (bpgen -explain): values (and
-// kernels) after each pass, what grad, simplify and remat did, the
+// kernels) after each pass and its time, what grad, simplify and remat did, the
 // residuals with and without remat, and the arena against one buffer per
 // value.
 func (r *Report) String() string {
@@ -164,9 +176,9 @@ func (r *Report) String() string {
 		case p.Disabled:
 			fmt.Fprintf(&b, "pass %-10s disabled\n", p.Name)
 		case p.Kernels > 0:
-			fmt.Fprintf(&b, "pass %-10s %5d values %5d kernels\n", p.Name, p.Values, p.Kernels)
+			fmt.Fprintf(&b, "pass %-10s %5d values %5d kernels %9s\n", p.Name, p.Values, p.Kernels, fmtDuration(p.Time))
 		default:
-			fmt.Fprintf(&b, "pass %-10s %5d values\n", p.Name, p.Values)
+			fmt.Fprintf(&b, "pass %-10s %5d values %13s %9s\n", p.Name, p.Values, "", fmtDuration(p.Time))
 		}
 	}
 	if r.Grad != nil {
