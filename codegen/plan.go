@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bpgen/bpgen/ir"
@@ -150,10 +151,14 @@ func newPlan(prog *passes.Program, opt Options) (*plan, error) {
 	for _, v := range p.inputs {
 		p.vals[v.ID].field = p.stateFields.get(sanitize(v.Name), "in")
 	}
+	bound := map[string]*ir.Value{} // inputs and params by name
+	for _, v := range append(slices.Clone(p.inputs), p.params...) {
+		bound[v.Name] = v
+	}
 	outFields, inGradFields := newNamer(), newNamer()
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
-			if v := g.Lookup(o.Grad); v != nil && v.Op == ir.OpInput {
+			if v := bound[o.Grad]; v != nil && v.Op == ir.OpInput {
 				p.inputGrads = append(p.inputGrads, outInfo{name: o.Grad, field: inGradFields.get(exported(o.Grad)), v: o.Value})
 			}
 			continue
@@ -177,18 +182,15 @@ func newPlan(prog *passes.Program, opt Options) (*plan, error) {
 	// Gradients: alias the Grads field when the gradient value has a
 	// kernel of its own and no other gradient shares it.
 	gradUses := map[*ir.Value]int{}
+	gradOf := map[string]*ir.Value{}
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
 			gradUses[o.Value]++
+			gradOf[o.Grad] = o.Value
 		}
 	}
 	for _, pv := range p.params {
-		gi := gradInfo{param: pv, field: p.vals[pv.ID].param}
-		for _, o := range g.Outputs {
-			if o.Grad == pv.Name {
-				gi.v = o.Value
-			}
-		}
+		gi := gradInfo{param: pv, field: p.vals[pv.ID].param, v: gradOf[pv.Name]}
 		if gi.v != nil {
 			// A reshaped gradient (a bias's, summed with keepdims) is
 			// stored by the kernel of the value it reshapes.

@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -157,6 +158,23 @@ func (k *Kernel) String() string {
 	return b.String()
 }
 
+// kernelHeap is a min-heap of kernel indexes by key (the ready kernels of
+// finish, by their last value's ID).
+type kernelHeap struct {
+	ks  []int
+	key func(int) int
+}
+
+func (h *kernelHeap) Len() int           { return len(h.ks) }
+func (h *kernelHeap) Less(i, j int) bool { return h.key(h.ks[i]) < h.key(h.ks[j]) }
+func (h *kernelHeap) Swap(i, j int)      { h.ks[i], h.ks[j] = h.ks[j], h.ks[i] }
+func (h *kernelHeap) Push(x any)         { h.ks = append(h.ks, x.(int)) }
+func (h *kernelHeap) Pop() any {
+	x := h.ks[len(h.ks)-1]
+	h.ks = h.ks[:len(h.ks)-1]
+	return x
+}
+
 // fuser groups the values of one program into kernels.
 type fuser struct {
 	g     *ir.Graph
@@ -164,6 +182,9 @@ type fuser struct {
 	of    []int  // kernel index by value ID (-1: none)
 	ks    []*kgroup
 	users [][]*ir.Value // users within the program, by value ID
+	// seen and stamp mark the kernels one pathVia search has visited.
+	seen  []int
+	stamp int
 }
 
 type kgroup struct {
@@ -357,13 +378,28 @@ func (f *fuser) canMerge(a, b int) bool {
 	return !f.pathVia(a, b) && !f.pathVia(b, a)
 }
 
+//
+// Every edge goes from a value to a later one, so a kernel whose first
+// value comes after b's last cannot reach b: the search skips it, which
+// keeps it to the kernels between a and b in graph order (a few, for the
+// producer–consumer pairs fusion tries) and the pass near-linear.
 func (f *fuser) pathVia(a, b int) bool {
-	seen := map[int]bool{a: true}
+	if f.seen == nil {
+		f.seen = make([]int, len(f.ks))
+	}
+	f.stamp++
+	f.seen[a] = f.stamp
+	bLast := f.ks[b].members[len(f.ks[b].members)-1].ID
 	var stack []int
+	push := func(s int) {
+		if f.seen[s] != f.stamp && f.ks[s].members[0].ID < bLast {
+			f.seen[s] = f.stamp
+			stack = append(stack, s)
+		}
+	}
 	for _, s := range f.succ(a) {
 		if s != b {
-			stack = append(stack, s)
-			seen[s] = true
+			push(s)
 		}
 	}
 	for len(stack) > 0 {
@@ -373,10 +409,7 @@ func (f *fuser) pathVia(a, b int) bool {
 			if s == b {
 				return true
 			}
-			if !seen[s] {
-				seen[s] = true
-				stack = append(stack, s)
-			}
+			push(s)
 		}
 	}
 	return false
@@ -408,20 +441,19 @@ func (f *fuser) finish() []*Kernel {
 		}
 	}
 	last := func(k int) int { m := f.ks[k].members; return m[len(m)-1].ID }
-	var ready, order []int
+	ready := &kernelHeap{key: last}
 	for _, k := range live {
 		if indeg[k] == 0 {
-			ready = append(ready, k)
+			heap.Push(ready, k)
 		}
 	}
-	for len(ready) > 0 {
-		slices.SortFunc(ready, func(a, b int) int { return last(a) - last(b) })
-		k := ready[0]
-		ready = ready[1:]
+	var order []int
+	for ready.Len() > 0 {
+		k := heap.Pop(ready).(int)
 		order = append(order, k)
 		for _, s := range f.succ(k) {
 			if indeg[s]--; indeg[s] == 0 {
-				ready = append(ready, s)
+				heap.Push(ready, s)
 			}
 		}
 	}
