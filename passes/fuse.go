@@ -378,7 +378,6 @@ func (f *fuser) canMerge(a, b int) bool {
 	return !f.pathVia(a, b) && !f.pathVia(b, a)
 }
 
-//
 // Every edge goes from a value to a later one, so a kernel whose first
 // value comes after b's last cannot reach b: the search skips it, which
 // keeps it to the kernels between a and b in graph order (a few, for the

@@ -153,7 +153,9 @@ type maxTree struct {
 	max, tag []int64
 }
 
-func newMaxTree(n int) *maxTree { return &maxTree{n: n, max: make([]int64, 4*n), tag: make([]int64, 4*n)} }
+func newMaxTree(n int) *maxTree {
+	return &maxTree{n: n, max: make([]int64, 4*n), tag: make([]int64, 4*n)}
+}
 
 func (t *maxTree) raise(lo, hi int, x int64) { t.raiseAt(1, 0, t.n-1, lo, hi, x) }
 
