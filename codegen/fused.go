@@ -249,7 +249,7 @@ func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]
 				k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
 			}
 		}
-		name := v.Ref()
+		name := k.local("v", v)
 		names[v] = name
 		code = append(code, jen.Id(name).Op(":=").Add(val))
 	}
@@ -261,7 +261,7 @@ func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]
 // of a new operand.
 func (k *kctx) readOperand(n *nest, a *ir.Value, names map[*ir.Value]string) {
 	if a.Op == ir.OpConst && len(a.Type.Shape) == 0 {
-		name := "c" + a.Ref()[1:]
+		name := k.local("c", a)
 		n.pre = append(n.pre, jen.Id(name).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
 		names[a] = name
 		return

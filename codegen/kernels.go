@@ -15,6 +15,68 @@ type kctx struct {
 	used     map[string]bool // symbolic dims the body reads
 	fallible bool            // the kernel returns an error
 	kern     *kinfo          // the kernel method being emitted
+	// args, if set, makes every buffer a parameter of the kernel method
+	// (k.ref returns the parameter): kernels whose bodies print alike
+	// share one method.
+	args *kargs
+}
+
+// kargs are the buffer parameters of a kernel method, in order of first use.
+type kargs struct {
+	named bool // named after the DSL values (else b0, b1, …, for comparing bodies)
+	names *namer
+	of    map[*valInfo]string
+	list  []*valInfo
+	// locals numbers the values' locals in a body printed for comparison.
+	locals map[*ir.Value]string
+}
+
+func newKargs(p *plan, named bool) *kargs {
+	reserved := []string{"s"}
+	for _, d := range p.dims {
+		reserved = append(reserved, d.field)
+	}
+	return &kargs{named: named, names: newNamer(reserved...), of: map[*valInfo]string{}}
+}
+
+// local names the local of a value computed or loaded in the kernel: the
+// prefix and the value's ID (v12 for v12, c7 for the constant v7), as
+// the IR in the kernel's comment reads; in a body printed for comparison,
+// a number in order of first use instead, so that kernels alike but for
+// their values' IDs compare equal.
+func (k *kctx) local(prefix string, v *ir.Value) string {
+	if k.args == nil || k.args.named {
+		return prefix + v.Ref()[1:]
+	}
+	if k.args.locals == nil {
+		k.args.locals = map[*ir.Value]string{}
+	}
+	name, ok := k.args.locals[v]
+	if !ok {
+		name = fmt.Sprintf("%s%d", prefix, len(k.args.locals))
+		k.args.locals[v] = name
+	}
+	return name
+}
+
+// param returns the parameter holding vi's buffer.
+func (a *kargs) param(vi *valInfo) string {
+	if name, ok := a.of[vi]; ok {
+		return name
+	}
+	var name string
+	if a.named {
+		base := sanitize(vi.v.Label())
+		if isKernelLocal(base) {
+			base = "buf" + exported(vi.v.Label())
+		}
+		name = a.names.get(base)
+	} else {
+		name = a.names.get(fmt.Sprintf("b%d", len(a.list)))
+	}
+	a.of[vi] = name
+	a.list = append(a.list, vi)
+	return name
 }
 
 // prod is the Go expression of the product of dims (symbolic ones read
@@ -38,9 +100,14 @@ func (p *plan) dimLocals(used map[string]bool) []jen.Code {
 	return code
 }
 
-// ref is the full buffer of v's storage.
+// ref is the full buffer of v's storage: a parameter of the kernel
+// method (see kctx.args), or the field of state s.
 func (k *kctx) ref(v *ir.Value) *jen.Statement {
-	return k.p.ref(k.p.storage(v))
+	vi := k.p.storage(v)
+	if k.args != nil {
+		return jen.Id(k.args.param(vi))
+	}
+	return k.p.ref(vi)
 }
 
 func (p *plan) ref(vi *valInfo) *jen.Statement {

@@ -8,10 +8,20 @@ import (
 // order, and one method per kernel.
 func (p *plan) kernelsFile() *jen.File {
 	f := p.newFile()
-	pass := func(name, doc string, ks []*kinfo) {
+	pass := func(name, doc string, ks []*kcall) {
 		var body []jen.Code
-		for _, ki := range ks {
-			call := jen.Id("s").Dot(ki.name).Call()
+		for _, c := range ks {
+			ki := c.ki
+			var args []jen.Code
+			for _, vi := range c.args {
+				args = append(args, p.ref(vi))
+			}
+			call := jen.Id("s").Dot(ki.name).Call(args...)
+			if ki.uses > 1 && ki.fallible {
+				body = append(body, jen.Comment(callNote(c.k)))
+			} else if ki.uses > 1 {
+				call = call.Comment(callNote(c.k))
+			}
 			if ki.fallible {
 				body = append(body, jen.If(jen.Err().Op(":=").Add(call), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 			} else {
@@ -80,7 +90,7 @@ func (p *plan) kernelsFile() *jen.File {
 		if ki.fallible {
 			ret = jen.Error()
 		}
-		f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(ki.name).Params().Add(ret).Block(ki.body...)
+		f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(ki.name).Params(ki.params...).Add(ret).Block(ki.body...)
 		f.Line()
 	}
 	return f

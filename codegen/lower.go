@@ -10,14 +10,26 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// kinfo is one generated kernel method: a kernel of the program (the same
-// kernel of Forward and Predict is emitted once).
+// kinfo is one generated kernel method. Its buffers are parameters, so
+// kernels whose bodies print alike (the layers of a deep model, the same
+// kernel in Forward and Predict) share one method.
 type kinfo struct {
-	k        *passes.Kernel
-	name     string // method of state
+	k        *passes.Kernel // the first kernel it computes
+	name     string         // method of state
 	body     []jen.Code
+	params   []jen.Code // name and slice type of each buffer parameter
 	fallible bool
 	scratch  []string // fields of the scratch buffers it uses
+	uses     int      // distinct kernels it computes (by their values)
+	sigs     map[string]bool
+}
+
+// kcall is one kernel of an entry point: a call of its method with the
+// state's buffers.
+type kcall struct {
+	ki   *kinfo
+	k    *passes.Kernel
+	args []*valInfo
 }
 
 // scratchBuf is a buffer of a state outside the arenas, for kernels that
@@ -61,26 +73,29 @@ func (p *plan) lower(prog *passes.Program) {
 			vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
 		}
 	}
-	bySig := map[string]*kinfo{}
-	list := func(ks []*passes.Kernel, pred bool) []*kinfo {
-		var r []*kinfo
+	byBody := map[string]*kinfo{}
+	list := func(ks []*passes.Kernel, pred bool) []*kcall {
+		var r []*kcall
 		for _, k := range ks {
 			if k.Kind == passes.KernelAlias {
 				continue
 			}
-			sig := kernelSig(k)
-			ki := bySig[sig]
-			if ki == nil {
-				ki = &kinfo{k: k, name: p.stateFields.get("compute"+exported(kernelLabel(k)), k.Root.Ref())}
-				bySig[sig] = ki
+			ki := &kinfo{k: k}
+			body, args := p.kernelMethod(ki, k, false)
+			key := fmt.Sprintf("%#v", jen.Func().Params(ki.params...).Block(body...))
+			if shared := byBody[key]; shared != nil {
+				ki = shared
+			} else {
+				ki.body = body
+				byBody[key] = ki
 				p.kernels = append(p.kernels, ki)
-				kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki}
-				body := kc.kernelBody(k)
-				ki.fallible = kc.fallible
-				if ki.fallible {
-					body = append(body, jen.Return(jen.Nil()))
+			}
+			if sig := kernelSig(k); !ki.sigs[sig] { // Forward's and Predict's copy of a kernel count once
+				if ki.sigs == nil {
+					ki.sigs = map[string]bool{}
 				}
-				ki.body = append(p.dimLocals(kc.used), body...)
+				ki.sigs[sig] = true
+				ki.uses++
 			}
 			for i := range p.scratch {
 				if slices.Contains(ki.scratch, p.scratch[i].field) {
@@ -91,13 +106,40 @@ func (p *plan) lower(prog *passes.Program) {
 					}
 				}
 			}
-			r = append(r, ki)
+			r = append(r, &kcall{ki: ki, k: k, args: args})
 		}
 		return r
 	}
 	p.forward = list(prog.Forward, false)
 	p.backward = list(prog.Backward, false)
 	p.predict = list(prog.Predict, true)
+	// A method of one kernel names its parameters after the DSL values and
+	// itself after what it stores; a shared one after its ops.
+	for _, ki := range p.kernels {
+		if ki.uses == 1 {
+			ki.body, _ = p.kernelMethod(ki, ki.k, true)
+			ki.name = p.stateFields.get("compute"+kernelLabel(ki.k), ki.k.Root.Ref())
+		} else {
+			ki.name = p.stateFields.get("compute" + opsLabel(ki.k))
+		}
+	}
+}
+
+// kernelMethod builds the body and parameters of the method computing k
+// (parameters named after the DSL values if named) and returns the buffers
+// a call passes, in parameter order.
+func (p *plan) kernelMethod(ki *kinfo, k *passes.Kernel, named bool) ([]jen.Code, []*valInfo) {
+	kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki, args: newKargs(p, named)}
+	body := kc.kernelBody(k)
+	ki.fallible = kc.fallible
+	if ki.fallible {
+		body = append(body, jen.Return(jen.Nil()))
+	}
+	ki.params = nil
+	for _, vi := range kc.args.list {
+		ki.params = append(ki.params, jen.Id(kc.args.of[vi]).Add(p.sliceType(vi.v.Type.DType)))
+	}
+	return append(p.dimLocals(kc.used), body...), kc.args.list
 }
 
 // useScratch returns the field of a scratch buffer of dtype d (one per
@@ -122,46 +164,71 @@ func (k *kctx) useScratch(purpose string, d ir.DType, size *jen.Statement) strin
 	return name
 }
 
+// kernelSig identifies a kernel by its values.
 func kernelSig(k *passes.Kernel) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s", k.Kind)
-	for _, vs := range [][]*ir.Value{k.Values, k.Materialized, k.Epilogue} {
-		b.WriteString(" |")
-		for _, v := range vs {
-			fmt.Fprintf(&b, " %d", v.ID)
-		}
+	for _, v := range k.Values {
+		fmt.Fprintf(&b, "%d ", v.ID)
 	}
 	return b.String()
 }
 
 // kernelLabel names a kernel after the values it stores: the last named
-// materialized value, else its root if named, else its last materialized
-// value.
+// materialized value, else its root if named, else its ops and the first
+// named value it reads (computeSquareSumW1).
 func kernelLabel(k *passes.Kernel) string {
 	for i := len(k.Materialized) - 1; i >= 0; i-- {
 		if k.Materialized[i].Name != "" {
-			return k.Materialized[i].Name
+			return exported(k.Materialized[i].Name)
 		}
 	}
-	if k.Root.Name != "" || len(k.Materialized) == 0 {
-		return k.Root.Label()
+	if k.Root.Name != "" {
+		return exported(k.Root.Name)
 	}
-	return k.Materialized[len(k.Materialized)-1].Label()
+	label := opsLabel(k)
+	for _, a := range k.Inputs {
+		if a.Name != "" {
+			return label + exported(a.Name)
+		}
+	}
+	return label
+}
+
+// opsLabel names a kernel after its first three ops, in camel case
+// (MatmulAddTanh).
+func opsLabel(k *passes.Kernel) string {
+	var ops []string
+	for _, v := range k.Values {
+		if len(ops) < 3 && !slices.Contains(ops, v.Op.Name) {
+			ops = append(ops, v.Op.Name)
+		}
+	}
+	var b strings.Builder
+	for _, op := range ops {
+		for _, part := range strings.Split(op, "_") {
+			b.WriteString(exported(part))
+		}
+	}
+	return b.String()
 }
 
 // kernelDoc is the comment of a kernel method: what it is, then the IR of
 // its values.
 func kernelDoc(ki *kinfo) []string {
 	k := ki.k
+	if ki.uses > 1 {
+		lines := []string{fmt.Sprintf("%s is %s %s kernel of %d values that %d kernels of the program share, on", ki.name, article(k.Kind), k.Kind, len(k.Values), ki.uses),
+			"buffers of their own; the first computes"}
+		for _, v := range k.Values {
+			lines = append(lines, "\t"+v.String())
+		}
+		return lines
+	}
 	var stores []string
 	for _, v := range k.Materialized {
 		stores = append(stores, v.Label())
 	}
-	article := "a"
-	if k.Kind == passes.KernelOpaque || k.Kind == passes.KernelAlias {
-		article = "an"
-	}
-	what := fmt.Sprintf("%s is %s %s kernel", ki.name, article, k.Kind)
+	what := fmt.Sprintf("%s is %s %s kernel", ki.name, article(k.Kind), k.Kind)
 	switch {
 	case len(k.Values) > 1:
 		what += fmt.Sprintf(" fusing %d values; it stores %s.", len(k.Values), strings.Join(stores, ", "))
@@ -173,6 +240,27 @@ func kernelDoc(ki *kinfo) []string {
 		lines = append(lines, "\t"+v.String())
 	}
 	return lines
+}
+
+func article(k passes.KernelKind) string {
+	if k == passes.KernelOpaque || k == passes.KernelAlias {
+		return "an"
+	}
+	return "a"
+}
+
+// callNote is the comment of a call of a shared kernel method: the values
+// it computes and the model's line.
+func callNote(k *passes.Kernel) string {
+	first, last := k.Values[0], k.Values[len(k.Values)-1]
+	what := first.Ref()
+	if first != last {
+		what += "…" + last.Ref()
+	}
+	if last.Name != "" {
+		what += " " + last.Name
+	}
+	return fmt.Sprintf("%s at %s", what, k.Root.Pos)
 }
 
 func arenaField(d ir.DType) string { return "arena" + strings.ToUpper(d.String()) }

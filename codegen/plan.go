@@ -28,7 +28,7 @@ type plan struct {
 	inputGrads []outInfo  // gradients with respect to inputs (passes.GradOptions.Wrt), by input name
 
 	prog                       *passes.Program
-	forward, backward, predict []*kinfo // kernels, in order (no aliases)
+	forward, backward, predict []*kcall // kernels, in order (no aliases)
 	kernels                    []*kinfo // each kernel method once, in order of first use
 	scratch                    []scratchBuf
 	inPredict                  []bool // by ID: needed by Predict

@@ -10,53 +10,53 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeH1()
-	s.computeH2()
-	s.computeH3()
-	s.computeH4()
-	s.computeH5()
-	s.computeH6()
-	s.computeO()
-	if err := s.computeV36(); err != nil {
+	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddRelu(s.h2, s.h1, s.params.W2, s.params.B2) // v9…v11 h2 at models.go:68
+	s.computeMatmulAddRelu(s.h3, s.h2, s.params.W3, s.params.B3) // v14…v16 h3 at models.go:68
+	s.computeMatmulAddRelu(s.h4, s.h3, s.params.W4, s.params.B4) // v19…v21 h4 at models.go:68
+	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:68
+	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:68
+	s.computeO(s.o, s.h6, s.params.Wout, s.params.Bout)
+	if err := s.computeSoftmaxXentY(s.v36, s.o, s.y); err != nil {
 		return err
 	}
-	s.computeL()
+	s.computeL(s.L, s.v36)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV39()
-	s.computeV40()
-	s.computeV41()
-	s.computeV42()
-	s.computeDo()
-	s.computeDbout()
-	s.computeDWout()
-	s.computeDb6()
-	s.computeDW6()
-	s.computeDb5()
-	s.computeDW5()
-	s.computeDb4()
-	s.computeDW4()
-	s.computeDb3()
-	s.computeDW3()
-	s.computeDb2()
-	s.computeDW2()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v39)
+	s.computeDivDL(s.v39, s.v40)
+	s.computeSoftmaxO(s.v41, s.o)
+	s.computeOnehotY(s.v42, s.y)
+	s.computeDo(s.v41, s.v42, s.v40, s.do)
+	s.computeDbout(s.grads.Bout, s.do)
+	s.computeDWout(s.grads.Wout, s.h6, s.do)
+	s.computeDb6(s.v51, s.do, s.params.Wout, s.h6, s.grads.B6)
+	s.computeMatmul(s.grads.W6, s.h5, s.v51)                          // v54 dW6 at models.go:68
+	s.computeMatmulGtMul(s.v56, s.v51, s.params.W6, s.h5, s.grads.B5) // v53…v57 db5 at models.go:68
+	s.computeMatmul(s.grads.W5, s.h4, s.v56)                          // v59 dW5 at models.go:68
+	s.computeMatmulGtMul(s.v61, s.v56, s.params.W5, s.h4, s.grads.B4) // v58…v62 db4 at models.go:68
+	s.computeMatmul(s.grads.W4, s.h3, s.v61)                          // v64 dW4 at models.go:68
+	s.computeMatmulGtMul(s.v66, s.v61, s.params.W4, s.h3, s.grads.B3) // v63…v67 db3 at models.go:68
+	s.computeMatmul(s.grads.W3, s.h2, s.v66)                          // v69 dW3 at models.go:68
+	s.computeMatmulGtMul(s.v71, s.v66, s.params.W3, s.h2, s.grads.B2) // v68…v72 db2 at models.go:68
+	s.computeMatmul(s.grads.W2, s.h1, s.v71)                          // v74 dW2 at models.go:68
+	s.computeMatmulGtMul(s.v76, s.v71, s.params.W2, s.h1, s.grads.B1) // v73…v77 db1 at models.go:68
+	s.computeDW1(s.grads.W1, s.x, s.v76)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeH1()
-	s.computeH2()
-	s.computeH3()
-	s.computeH4()
-	s.computeH5()
-	s.computeH6()
-	s.computeO()
+	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddRelu(s.h2, s.h1, s.params.W2, s.params.B2) // v9…v11 h2 at models.go:68
+	s.computeMatmulAddRelu(s.h3, s.h2, s.params.W3, s.params.B3) // v14…v16 h3 at models.go:68
+	s.computeMatmulAddRelu(s.h4, s.h3, s.params.W4, s.params.B4) // v19…v21 h4 at models.go:68
+	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:68
+	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:68
+	s.computeO(s.o, s.h6, s.params.Wout, s.params.Bout)
 	return nil
 }
 
@@ -77,11 +77,11 @@ func (s *state) outputs(all bool) Outputs {
 //	v4:f32[n,256] = matmul v0 v2  # models.go:68
 //	v5:f32[n,256] = add v4 v3  # models.go:68
 //	v6:f32[n,256] = relu v5  # models.go:68 h1
-func (s *state) computeH1() {
+func (s *state) computeH1(h1 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h1[:n*256], 256)
+	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, h1[:n*256], 256)
 	{
-		p0, a1, o2 := s.h1[:n*256], s.params.B1[:256], s.h1[:n*256]
+		p0, a1, o2 := h1[:n*256], b1[:256], h1[:n*256]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -96,121 +96,26 @@ func (s *state) computeH1() {
 	}
 }
 
-// computeH2 is a gemm kernel fusing 3 values; it stores h2.
+// computeMatmulAddRelu is a gemm kernel of 3 values that 5 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v9:f32[n,256] = matmul v6 v7  # models.go:68
 //	v10:f32[n,256] = add v9 v8  # models.go:68
 //	v11:f32[n,256] = relu v10  # models.go:68 h2
-func (s *state) computeH2() {
+func (s *state) computeMatmulAddRelu(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h1[:n*256], 256, s.params.W2[:65536], 256, 0, s.h2[:n*256], 256)
+	kernels.Sgemm(false, false, n, 256, 256, 1, b1[:n*256], 256, b2[:65536], 256, 0, b0[:n*256], 256)
 	{
-		p0, a1, o2 := s.h2[:n*256], s.params.B2[:256], s.h2[:n*256]
+		p0, a1, o2 := b0[:n*256], b3[:256], b0[:n*256]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
 			for i := range p0 {
 				x0 := p0[i]
 				x1 := a1[i]
-				v10 := x0 + x1
-				v11 := max(v10, 0)
-				o2[i] = v11
-			}
-		}
-	}
-}
-
-// computeH3 is a gemm kernel fusing 3 values; it stores h3.
-//
-//	v14:f32[n,256] = matmul v11 v12  # models.go:68
-//	v15:f32[n,256] = add v14 v13  # models.go:68
-//	v16:f32[n,256] = relu v15  # models.go:68 h3
-func (s *state) computeH3() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h2[:n*256], 256, s.params.W3[:65536], 256, 0, s.h3[:n*256], 256)
-	{
-		p0, a1, o2 := s.h3[:n*256], s.params.B3[:256], s.h3[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v15 := x0 + x1
-				v16 := max(v15, 0)
-				o2[i] = v16
-			}
-		}
-	}
-}
-
-// computeH4 is a gemm kernel fusing 3 values; it stores h4.
-//
-//	v19:f32[n,256] = matmul v16 v17  # models.go:68
-//	v20:f32[n,256] = add v19 v18  # models.go:68
-//	v21:f32[n,256] = relu v20  # models.go:68 h4
-func (s *state) computeH4() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h3[:n*256], 256, s.params.W4[:65536], 256, 0, s.h4[:n*256], 256)
-	{
-		p0, a1, o2 := s.h4[:n*256], s.params.B4[:256], s.h4[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v20 := x0 + x1
-				v21 := max(v20, 0)
-				o2[i] = v21
-			}
-		}
-	}
-}
-
-// computeH5 is a gemm kernel fusing 3 values; it stores h5.
-//
-//	v24:f32[n,256] = matmul v21 v22  # models.go:68
-//	v25:f32[n,256] = add v24 v23  # models.go:68
-//	v26:f32[n,256] = relu v25  # models.go:68 h5
-func (s *state) computeH5() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h4[:n*256], 256, s.params.W5[:65536], 256, 0, s.h5[:n*256], 256)
-	{
-		p0, a1, o2 := s.h5[:n*256], s.params.B5[:256], s.h5[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v25 := x0 + x1
-				v26 := max(v25, 0)
-				o2[i] = v26
-			}
-		}
-	}
-}
-
-// computeH6 is a gemm kernel fusing 3 values; it stores h6.
-//
-//	v29:f32[n,256] = matmul v26 v27  # models.go:68
-//	v30:f32[n,256] = add v29 v28  # models.go:68
-//	v31:f32[n,256] = relu v30  # models.go:68 h6
-func (s *state) computeH6() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 256, 256, 1, s.h5[:n*256], 256, s.params.W6[:65536], 256, 0, s.h6[:n*256], 256)
-	{
-		p0, a1, o2 := s.h6[:n*256], s.params.B6[:256], s.h6[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v30 := x0 + x1
-				v31 := max(v30, 0)
-				o2[i] = v31
+				v0 := x0 + x1
+				v1 := max(v0, 0)
+				o2[i] = v1
 			}
 		}
 	}
@@ -220,11 +125,11 @@ func (s *state) computeH6() {
 //
 //	v34:f32[n,10] = matmul v31 v32  # models.go:73
 //	v35:f32[n,10] = add v34 v33  # models.go:73 o
-func (s *state) computeO() {
+func (s *state) computeO(bufO []float32, h6 []float32, Wout []float32, bout []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h6[:n*256], 256, s.params.Wout[:2560], 10, 0, s.o[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 256, 1, h6[:n*256], 256, Wout[:2560], 10, 0, bufO[:n*10], 10)
 	{
-		p0, a1, o2 := s.o[:n*10], s.params.Bout[:10], s.o[:n*10]
+		p0, a1, o2 := bufO[:n*10], bout[:10], bufO[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -238,13 +143,13 @@ func (s *state) computeO() {
 	}
 }
 
-// computeV36 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:74
-func (s *state) computeV36() error {
+func (s *state) computeSoftmaxXentY(bufV36 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v36[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("deepmlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:74)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV36[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("deepmlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:74)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -252,24 +157,24 @@ func (s *state) computeV36() error {
 // computeL is a reduce kernel.
 //
 //	v37:f32[] = mean v36 [axes=[0]]  # models.go:74 L
-func (s *state) computeL() {
+func (s *state) computeL(L []float32, bufV36 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.L[:1], s.v36[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, L[:1], bufV36[:n], 1, n, 1)
 }
 
-// computeV39 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:74
-func (s *state) computeV39() {
+func (s *state) computeNumel(bufV39 []float32) {
 	n := s.n
-	s.v39[:1][0] = float32(n)
+	bufV39[:1][0] = float32(n)
 }
 
-// computeV40 is a loop kernel.
+// computeDivDL is a loop kernel.
 //
 //	v40:f32[] = div v38 v39  # models.go:74
-func (s *state) computeV40() {
-	a0, o1 := s.v39[:1], s.v40[:1]
+func (s *state) computeDivDL(bufV39 []float32, bufV40 []float32) {
+	a0, o1 := bufV39[:1], bufV40[:1]
 	c38 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -279,29 +184,29 @@ func (s *state) computeV40() {
 	}
 }
 
-// computeV41 is a reduce kernel.
+// computeSoftmaxO is a reduce kernel.
 //
 //	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:74
-func (s *state) computeV41() {
+func (s *state) computeSoftmaxO(bufV41 []float32, bufO []float32) {
 	n := s.n
-	rt.Softmax(s.v41[:n*10], s.o[:n*10], n, 10, 1)
+	rt.Softmax(bufV41[:n*10], bufO[:n*10], n, 10, 1)
 }
 
-// computeV42 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:74
-func (s *state) computeV42() {
+func (s *state) computeOnehotY(bufV42 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v42[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV42[:n*10], bufY[:n], 10)
 }
 
 // computeDo is a loop kernel fusing 2 values; it stores do.
 //
 //	v44:f32[n,10] = sub v41 v42  # models.go:74
 //	v45:f32[n,10] = mul v43 v44  # models.go:74 do
-func (s *state) computeDo() {
+func (s *state) computeDo(bufV41 []float32, bufV42 []float32, bufV40 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v41[:n*10], s.v42[:n*10], s.v40[:1], s.do[:n*10]
+	a0, a1, a2, o3 := bufV41[:n*10], bufV42[:n*10], bufV40[:1], do[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -316,17 +221,17 @@ func (s *state) computeDo() {
 // computeDbout is a reduce kernel.
 //
 //	v46:f32[10] = sum v45 [axes=[0]]  # models.go:73 dbout
-func (s *state) computeDbout() {
+func (s *state) computeDbout(dbout []float32, do []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.Bout[:10], s.do[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, dbout[:10], do[:n*10], 1, n, 10)
 }
 
 // computeDWout is a gemm kernel.
 //
 //	v48:f32[256,10] = matmul v31 v45 [transA]  # models.go:73 dWout
-func (s *state) computeDWout() {
+func (s *state) computeDWout(dWout []float32, h6 []float32, do []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 256, 10, n, 1, s.h6[:n*256], 256, s.do[:n*10], 10, 0, s.grads.Wout[:2560], 10)
+	kernels.Sgemm(true, false, 256, 10, n, 1, h6[:n*256], 256, do[:n*10], 10, 0, dWout[:2560], 10)
 }
 
 // computeDb6 is a gemm kernel fusing 4 values; it stores v51, db6.
@@ -335,11 +240,11 @@ func (s *state) computeDWout() {
 //	v50:f32[n,256] = gt v31 v49  # models.go:68
 //	v51:f32[n,256] = mul v47 v50  # models.go:68
 //	v52:f32[256] = sum v51 [axes=[0]]  # models.go:68 db6
-func (s *state) computeDb6() {
+func (s *state) computeDb6(bufV51 []float32, do []float32, Wout []float32, h6 []float32, db6 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.Wout[:2560], 10, 0, s.v51[:n*256], 256)
+	kernels.Sgemm(false, true, n, 256, 10, 1, do[:n*10], 10, Wout[:2560], 10, 0, bufV51[:n*256], 256)
 	{
-		p0, a1, o2, cs3 := s.v51[:n*256], s.h6[:n*256], s.v51[:n*256], s.colSumsF64[:256]
+		p0, a1, o2, cs3 := bufV51[:n*256], h6[:n*256], bufV51[:n*256], s.colSumsF64[:256]
 		c49 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
@@ -355,31 +260,33 @@ func (s *state) computeDb6() {
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B6[:256][j] = float32(a)
+			db6[:256][j] = float32(a)
 		}
 	}
 }
 
-// computeDW6 is a gemm kernel.
+// computeMatmul is a gemm kernel of 1 values that 5 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v54:f32[256,256] = matmul v26 v51 [transA]  # models.go:68 dW6
-func (s *state) computeDW6() {
+func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 256, 256, n, 1, s.h5[:n*256], 256, s.v51[:n*256], 256, 0, s.grads.W6[:65536], 256)
+	kernels.Sgemm(true, false, 256, 256, n, 1, b1[:n*256], 256, b2[:n*256], 256, 0, b0[:65536], 256)
 }
 
-// computeDb5 is a gemm kernel fusing 4 values; it stores v56, db5.
+// computeMatmulGtMul is a gemm kernel of 4 values that 5 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v53:f32[n,256] = matmul v51 v27 [transB]  # models.go:68 dh5
 //	v55:f32[n,256] = gt v26 v49  # models.go:68
 //	v56:f32[n,256] = mul v53 v55  # models.go:68
 //	v57:f32[256] = sum v56 [axes=[0]]  # models.go:68 db5
-func (s *state) computeDb5() {
+func (s *state) computeMatmulGtMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v51[:n*256], 256, s.params.W6[:65536], 256, 0, s.v56[:n*256], 256)
+	kernels.Sgemm(false, true, n, 256, 256, 1, b1[:n*256], 256, b2[:65536], 256, 0, b0[:n*256], 256)
 	{
-		p0, a1, o2, cs3 := s.v56[:n*256], s.h5[:n*256], s.v56[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
+		p0, a1, o2, cs3 := b0[:n*256], b3[:n*256], b0[:n*256], s.colSumsF64[:256]
+		c0 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
 			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
@@ -387,170 +294,14 @@ func (s *state) computeDb5() {
 			for i := range p0 {
 				x0 := p0[i]
 				x1 := a1[i]
-				v55 := rt.B2F[float32](x1 > c49)
-				v56 := x0 * v55
-				o2[i] = v56
-				cs3[i] += float64(v56)
+				v1 := rt.B2F[float32](x1 > c0)
+				v2 := x0 * v1
+				o2[i] = v2
+				cs3[i] += float64(v2)
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B5[:256][j] = float32(a)
-		}
-	}
-}
-
-// computeDW5 is a gemm kernel.
-//
-//	v59:f32[256,256] = matmul v21 v56 [transA]  # models.go:68 dW5
-func (s *state) computeDW5() {
-	n := s.n
-	kernels.Sgemm(true, false, 256, 256, n, 1, s.h4[:n*256], 256, s.v56[:n*256], 256, 0, s.grads.W5[:65536], 256)
-}
-
-// computeDb4 is a gemm kernel fusing 4 values; it stores v61, db4.
-//
-//	v58:f32[n,256] = matmul v56 v22 [transB]  # models.go:68 dh4
-//	v60:f32[n,256] = gt v21 v49  # models.go:68
-//	v61:f32[n,256] = mul v58 v60  # models.go:68
-//	v62:f32[256] = sum v61 [axes=[0]]  # models.go:68 db4
-func (s *state) computeDb4() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v56[:n*256], 256, s.params.W5[:65536], 256, 0, s.v61[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := s.v61[:n*256], s.h4[:n*256], s.v61[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v60 := rt.B2F[float32](x1 > c49)
-				v61 := x0 * v60
-				o2[i] = v61
-				cs3[i] += float64(v61)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B4[:256][j] = float32(a)
-		}
-	}
-}
-
-// computeDW4 is a gemm kernel.
-//
-//	v64:f32[256,256] = matmul v16 v61 [transA]  # models.go:68 dW4
-func (s *state) computeDW4() {
-	n := s.n
-	kernels.Sgemm(true, false, 256, 256, n, 1, s.h3[:n*256], 256, s.v61[:n*256], 256, 0, s.grads.W4[:65536], 256)
-}
-
-// computeDb3 is a gemm kernel fusing 4 values; it stores v66, db3.
-//
-//	v63:f32[n,256] = matmul v61 v17 [transB]  # models.go:68 dh3
-//	v65:f32[n,256] = gt v16 v49  # models.go:68
-//	v66:f32[n,256] = mul v63 v65  # models.go:68
-//	v67:f32[256] = sum v66 [axes=[0]]  # models.go:68 db3
-func (s *state) computeDb3() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v61[:n*256], 256, s.params.W4[:65536], 256, 0, s.v66[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := s.v66[:n*256], s.h3[:n*256], s.v66[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v65 := rt.B2F[float32](x1 > c49)
-				v66 := x0 * v65
-				o2[i] = v66
-				cs3[i] += float64(v66)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B3[:256][j] = float32(a)
-		}
-	}
-}
-
-// computeDW3 is a gemm kernel.
-//
-//	v69:f32[256,256] = matmul v11 v66 [transA]  # models.go:68 dW3
-func (s *state) computeDW3() {
-	n := s.n
-	kernels.Sgemm(true, false, 256, 256, n, 1, s.h2[:n*256], 256, s.v66[:n*256], 256, 0, s.grads.W3[:65536], 256)
-}
-
-// computeDb2 is a gemm kernel fusing 4 values; it stores v71, db2.
-//
-//	v68:f32[n,256] = matmul v66 v12 [transB]  # models.go:68 dh2
-//	v70:f32[n,256] = gt v11 v49  # models.go:68
-//	v71:f32[n,256] = mul v68 v70  # models.go:68
-//	v72:f32[256] = sum v71 [axes=[0]]  # models.go:68 db2
-func (s *state) computeDb2() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v66[:n*256], 256, s.params.W3[:65536], 256, 0, s.v71[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := s.v71[:n*256], s.h2[:n*256], s.v71[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v70 := rt.B2F[float32](x1 > c49)
-				v71 := x0 * v70
-				o2[i] = v71
-				cs3[i] += float64(v71)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B2[:256][j] = float32(a)
-		}
-	}
-}
-
-// computeDW2 is a gemm kernel.
-//
-//	v74:f32[256,256] = matmul v6 v71 [transA]  # models.go:68 dW2
-func (s *state) computeDW2() {
-	n := s.n
-	kernels.Sgemm(true, false, 256, 256, n, 1, s.h1[:n*256], 256, s.v71[:n*256], 256, 0, s.grads.W2[:65536], 256)
-}
-
-// computeDb1 is a gemm kernel fusing 4 values; it stores v76, db1.
-//
-//	v73:f32[n,256] = matmul v71 v7 [transB]  # models.go:68 dh1
-//	v75:f32[n,256] = gt v6 v49  # models.go:68
-//	v76:f32[n,256] = mul v73 v75  # models.go:68
-//	v77:f32[256] = sum v76 [axes=[0]]  # models.go:68 db1
-func (s *state) computeDb1() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 256, 256, 1, s.v71[:n*256], 256, s.params.W2[:65536], 256, 0, s.v76[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := s.v76[:n*256], s.h1[:n*256], s.v76[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v75 := rt.B2F[float32](x1 > c49)
-				v76 := x0 * v75
-				o2[i] = v76
-				cs3[i] += float64(v76)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B1[:256][j] = float32(a)
+			b4[:256][j] = float32(a)
 		}
 	}
 }
@@ -558,7 +309,7 @@ func (s *state) computeDb1() {
 // computeDW1 is a gemm kernel.
 //
 //	v78:f32[784,256] = matmul v0 v76 [transA]  # models.go:68 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float32, bufX []float32, bufV76 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v76[:n*256], 256, 0, s.grads.W1[:200704], 256)
+	kernels.Sgemm(true, false, 784, 256, n, 1, bufX[:n*784], 784, bufV76[:n*256], 256, 0, dW1[:200704], 256)
 }

@@ -469,7 +469,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*256]
 		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*256]
 	}
-	m.train.colSumsF64 = make([]float64, max(256, 256, 256, 256, 256, 256))
+	m.train.colSumsF64 = make([]float64, max(256, 256, 256, 256, 256, 256, 256))
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 1)

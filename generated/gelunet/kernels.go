@@ -11,37 +11,37 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV7()
-	s.computeH()
-	s.computeO()
-	if err := s.computeV11(); err != nil {
+	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeH(s.h, s.v7)
+	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
+	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
-	s.computeL()
+	s.computeL(s.L, s.v11)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV14()
-	s.computeV15()
-	s.computeV16()
-	s.computeV17()
-	s.computeDo()
-	s.computeDb2()
-	s.computeDh()
-	s.computeDW2()
-	s.computeV24()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v14)
+	s.computeDivDL(s.v14, s.v15)
+	s.computeSoftmaxO(s.v16, s.o)
+	s.computeOnehotY(s.v17, s.y)
+	s.computeDo(s.v16, s.v17, s.v15, s.do)
+	s.computeDb2(s.grads.B2, s.do)
+	s.computeDh(s.dh, s.do, s.params.W2)
+	s.computeDW2(s.grads.W2, s.h, s.do)
+	s.computeExternVjpDh(s.v24, s.dh, s.v7)
+	s.computeDb1(s.grads.B1, s.v24)
+	s.computeDW1(s.grads.W1, s.x, s.v24)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeV7()
-	s.computeH()
-	s.computeO()
+	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeH(s.h, s.v7)
+	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
 	return nil
 }
 
@@ -57,15 +57,15 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeV7 is a gemm kernel fusing 2 values; it stores v7.
+// computeMatmulAddX is a gemm kernel fusing 2 values; it stores v7.
 //
 //	v6:f32[n,128] = matmul v0 v2  # models.go:106
 //	v7:f32[n,128] = add v6 v3  # models.go:106
-func (s *state) computeV7() {
+func (s *state) computeMatmulAddX(bufV7 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 128, 784, 1, s.x[:n*784], 784, s.params.W1[:100352], 128, 0, s.v7[:n*128], 128)
+	kernels.Sgemm(false, false, n, 128, 784, 1, bufX[:n*784], 784, W1[:100352], 128, 0, bufV7[:n*128], 128)
 	{
-		p0, a1, o2 := s.v7[:n*128], s.params.B1[:128], s.v7[:n*128]
+		p0, a1, o2 := bufV7[:n*128], b1[:128], bufV7[:n*128]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*128:][:128], o2[i0*128:][:128]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -82,20 +82,20 @@ func (s *state) computeV7() {
 // computeH is an opaque kernel.
 //
 //	v8:f32[n,128] = extern v7 [fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELU" vjp="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106 h
-func (s *state) computeH() {
+func (s *state) computeH(h []float32, bufV7 []float32) {
 	n := s.n
-	thirdparty.GELU(s.h[:n*128], s.v7[:n*128])
+	thirdparty.GELU(h[:n*128], bufV7[:n*128])
 }
 
 // computeO is a gemm kernel fusing 2 values; it stores o.
 //
 //	v9:f32[n,10] = matmul v8 v4  # models.go:107
 //	v10:f32[n,10] = add v9 v5  # models.go:107 o
-func (s *state) computeO() {
+func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 128, 1, s.h[:n*128], 128, s.params.W2[:1280], 10, 0, s.o[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 128, 1, h[:n*128], 128, W2[:1280], 10, 0, bufO[:n*10], 10)
 	{
-		p0, a1, o2 := s.o[:n*10], s.params.B2[:10], s.o[:n*10]
+		p0, a1, o2 := bufO[:n*10], b2[:10], bufO[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -109,13 +109,13 @@ func (s *state) computeO() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:108
-func (s *state) computeV11() error {
+func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v11[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("gelunet: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:108)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("gelunet: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:108)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -123,24 +123,24 @@ func (s *state) computeV11() error {
 // computeL is a reduce kernel.
 //
 //	v12:f32[] = mean v11 [axes=[0]]  # models.go:108 L
-func (s *state) computeL() {
+func (s *state) computeL(L []float32, bufV11 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.L[:1], s.v11[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, L[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeV14 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:108
-func (s *state) computeV14() {
+func (s *state) computeNumel(bufV14 []float32) {
 	n := s.n
-	s.v14[:1][0] = float32(n)
+	bufV14[:1][0] = float32(n)
 }
 
-// computeV15 is a loop kernel.
+// computeDivDL is a loop kernel.
 //
 //	v15:f32[] = div v13 v14  # models.go:108
-func (s *state) computeV15() {
-	a0, o1 := s.v14[:1], s.v15[:1]
+func (s *state) computeDivDL(bufV14 []float32, bufV15 []float32) {
+	a0, o1 := bufV14[:1], bufV15[:1]
 	c13 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -150,29 +150,29 @@ func (s *state) computeV15() {
 	}
 }
 
-// computeV16 is a reduce kernel.
+// computeSoftmaxO is a reduce kernel.
 //
 //	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:108
-func (s *state) computeV16() {
+func (s *state) computeSoftmaxO(bufV16 []float32, bufO []float32) {
 	n := s.n
-	rt.Softmax(s.v16[:n*10], s.o[:n*10], n, 10, 1)
+	rt.Softmax(bufV16[:n*10], bufO[:n*10], n, 10, 1)
 }
 
-// computeV17 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:108
-func (s *state) computeV17() {
+func (s *state) computeOnehotY(bufV17 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v17[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV17[:n*10], bufY[:n], 10)
 }
 
 // computeDo is a loop kernel fusing 2 values; it stores do.
 //
 //	v19:f32[n,10] = sub v16 v17  # models.go:108
 //	v20:f32[n,10] = mul v18 v19  # models.go:108 do
-func (s *state) computeDo() {
+func (s *state) computeDo(bufV16 []float32, bufV17 []float32, bufV15 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v16[:n*10], s.v17[:n*10], s.v15[:1], s.do[:n*10]
+	a0, a1, a2, o3 := bufV16[:n*10], bufV17[:n*10], bufV15[:1], do[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -187,47 +187,47 @@ func (s *state) computeDo() {
 // computeDb2 is a reduce kernel.
 //
 //	v21:f32[10] = sum v20 [axes=[0]]  # models.go:107 db2
-func (s *state) computeDb2() {
+func (s *state) computeDb2(db2 []float32, do []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:10], s.do[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, db2[:10], do[:n*10], 1, n, 10)
 }
 
 // computeDh is a gemm kernel.
 //
 //	v22:f32[n,128] = matmul v20 v4 [transB]  # models.go:107 dh
-func (s *state) computeDh() {
+func (s *state) computeDh(dh []float32, do []float32, W2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 128, 10, 1, s.do[:n*10], 10, s.params.W2[:1280], 10, 0, s.dh[:n*128], 128)
+	kernels.Sgemm(false, true, n, 128, 10, 1, do[:n*10], 10, W2[:1280], 10, 0, dh[:n*128], 128)
 }
 
 // computeDW2 is a gemm kernel.
 //
 //	v23:f32[128,10] = matmul v8 v20 [transA]  # models.go:107 dW2
-func (s *state) computeDW2() {
+func (s *state) computeDW2(dW2 []float32, h []float32, do []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 128, 10, n, 1, s.h[:n*128], 128, s.do[:n*10], 10, 0, s.grads.W2[:1280], 10)
+	kernels.Sgemm(true, false, 128, 10, n, 1, h[:n*128], 128, do[:n*10], 10, 0, dW2[:1280], 10)
 }
 
-// computeV24 is an opaque kernel.
+// computeExternVjpDh is an opaque kernel.
 //
 //	v24:f32[n,128] = extern_vjp v22 v7 [arg=0 fn="github.com/bpgen/bpgen/examples/custom/thirdparty.GELUVJP"]  # models.go:106
-func (s *state) computeV24() {
+func (s *state) computeExternVjpDh(bufV24 []float32, dh []float32, bufV7 []float32) {
 	n := s.n
-	thirdparty.GELUVJP(s.v24[:n*128], 0, s.dh[:n*128], s.v7[:n*128])
+	thirdparty.GELUVJP(bufV24[:n*128], 0, dh[:n*128], bufV7[:n*128])
 }
 
 // computeDb1 is a reduce kernel.
 //
 //	v25:f32[128] = sum v24 [axes=[0]]  # models.go:106 db1
-func (s *state) computeDb1() {
+func (s *state) computeDb1(db1 []float32, bufV24 []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:128], s.v24[:n*128], 1, n, 128)
+	rt.Reduce(rt.Sum, db1[:128], bufV24[:n*128], 1, n, 128)
 }
 
 // computeDW1 is a gemm kernel.
 //
 //	v26:f32[784,128] = matmul v0 v24 [transA]  # models.go:106 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float32, bufX []float32, bufV24 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 128, n, 1, s.x[:n*784], 784, s.v24[:n*128], 128, 0, s.grads.W1[:100352], 128)
+	kernels.Sgemm(true, false, 784, 128, n, 1, bufX[:n*784], 784, bufV24[:n*128], 128, 0, dW1[:100352], 128)
 }

@@ -10,36 +10,36 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeH()
-	s.computeO()
-	if err := s.computeV11(); err != nil {
+	s.computeH(s.h, s.x, s.params.W1, s.params.B1)
+	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
+	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
-	s.computeL()
-	s.computeV14()
-	s.computeV16()
-	s.computeJ()
+	s.computeL(s.L, s.v11)
+	s.computeSquareSumW1(s.params.W1, s.v14)
+	s.computeSquareSumW2(s.params.W2, s.v16)
+	s.computeJ(s.v14, s.v16, s.L, s.J)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV28()
-	s.computeV29()
-	s.computeV30()
-	s.computeV31()
-	s.computeDo()
-	s.computeDb2()
-	s.computeDW2()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v28)
+	s.computeDivDJ(s.v28, s.v29)
+	s.computeSoftmaxO(s.v30, s.o)
+	s.computeOnehotY(s.v31, s.y)
+	s.computeDo(s.v30, s.v31, s.v29, s.do)
+	s.computeDb2(s.grads.B2, s.do)
+	s.computeDW2(s.grads.W2, s.h, s.do, s.params.W2)
+	s.computeDb1(s.dz, s.do, s.params.W2, s.h, s.grads.B1)
+	s.computeDW1(s.grads.W1, s.x, s.dz, s.params.W1)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeH()
-	s.computeO()
+	s.computeH(s.h, s.x, s.params.W1, s.params.B1)
+	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
 	return nil
 }
 
@@ -60,11 +60,11 @@ func (s *state) outputs(all bool) Outputs {
 //	v6:f32[n,256] = matmul v0 v2  # models.go:32
 //	v7:f32[n,256] = add v6 v3  # models.go:32 z
 //	v8:f32[n,256] = relu v7  # models.go:33 h
-func (s *state) computeH() {
+func (s *state) computeH(h []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h[:n*256], 256)
+	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, h[:n*256], 256)
 	{
-		p0, a1, o2 := s.h[:n*256], s.params.B1[:256], s.h[:n*256]
+		p0, a1, o2 := h[:n*256], b1[:256], h[:n*256]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -83,11 +83,11 @@ func (s *state) computeH() {
 //
 //	v9:f32[n,10] = matmul v8 v4  # models.go:34
 //	v10:f32[n,10] = add v9 v5  # models.go:34 o
-func (s *state) computeO() {
+func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h[:n*256], 256, s.params.W2[:2560], 10, 0, s.o[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 256, 1, h[:n*256], 256, W2[:2560], 10, 0, bufO[:n*10], 10)
 	{
-		p0, a1, o2 := s.o[:n*10], s.params.B2[:10], s.o[:n*10]
+		p0, a1, o2 := bufO[:n*10], b2[:10], bufO[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -101,13 +101,13 @@ func (s *state) computeO() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:35
-func (s *state) computeV11() error {
+func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v11[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("mlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:35)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("mlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:35)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -115,17 +115,17 @@ func (s *state) computeV11() error {
 // computeL is a reduce kernel.
 //
 //	v12:f32[] = mean v11 [axes=[0]]  # models.go:35 L
-func (s *state) computeL() {
+func (s *state) computeL(L []float32, bufV11 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.L[:1], s.v11[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, L[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeV14 is a reduce kernel fusing 2 values; it stores v14.
+// computeSquareSumW1 is a reduce kernel fusing 2 values; it stores v14.
 //
 //	v13:f32[784,256] = square v2  # models.go:36
 //	v14:f32[] = sum v13 [axes=[0,1]]  # models.go:36
-func (s *state) computeV14() {
-	a0, d1 := s.params.W1[:200704], s.v14[:1]
+func (s *state) computeSquareSumW1(W1 []float32, bufV14 []float32) {
+	a0, d1 := W1[:200704], bufV14[:1]
 	acc := 0.0
 	for i := range a0 {
 		x0 := a0[i]
@@ -135,12 +135,12 @@ func (s *state) computeV14() {
 	d1[0] = float32(acc)
 }
 
-// computeV16 is a reduce kernel fusing 2 values; it stores v16.
+// computeSquareSumW2 is a reduce kernel fusing 2 values; it stores v16.
 //
 //	v15:f32[256,10] = square v4  # models.go:36
 //	v16:f32[] = sum v15 [axes=[0,1]]  # models.go:36
-func (s *state) computeV16() {
-	a0, d1 := s.params.W2[:2560], s.v16[:1]
+func (s *state) computeSquareSumW2(W2 []float32, bufV16 []float32) {
+	a0, d1 := W2[:2560], bufV16[:1]
 	acc := 0.0
 	for i := range a0 {
 		x0 := a0[i]
@@ -155,8 +155,8 @@ func (s *state) computeV16() {
 //	v17:f32[] = add v14 v16  # models.go:36 s
 //	v19:f32[] = mul v17 v18  # models.go:37
 //	v20:f32[] = add v12 v19  # models.go:37 J
-func (s *state) computeJ() {
-	a0, a1, a2, o3 := s.v14[:1], s.v16[:1], s.L[:1], s.J[:1]
+func (s *state) computeJ(bufV14 []float32, bufV16 []float32, L []float32, J []float32) {
+	a0, a1, a2, o3 := bufV14[:1], bufV16[:1], L[:1], J[:1]
 	c18 := float32(5e-05)
 	a1, a2, o3 = a1[:len(a0)], a2[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -170,19 +170,19 @@ func (s *state) computeJ() {
 	}
 }
 
-// computeV28 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v28:f32[] = numel [dtype=f32 shape=[n]]  # models.go:35
-func (s *state) computeV28() {
+func (s *state) computeNumel(bufV28 []float32) {
 	n := s.n
-	s.v28[:1][0] = float32(n)
+	bufV28[:1][0] = float32(n)
 }
 
-// computeV29 is a loop kernel.
+// computeDivDJ is a loop kernel.
 //
 //	v29:f32[] = div v21 v28  # models.go:35
-func (s *state) computeV29() {
-	a0, o1 := s.v28[:1], s.v29[:1]
+func (s *state) computeDivDJ(bufV28 []float32, bufV29 []float32) {
+	a0, o1 := bufV28[:1], bufV29[:1]
 	c21 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -192,29 +192,29 @@ func (s *state) computeV29() {
 	}
 }
 
-// computeV30 is a reduce kernel.
+// computeSoftmaxO is a reduce kernel.
 //
 //	v30:f32[n,10] = softmax v10 [axis=1]  # models.go:35
-func (s *state) computeV30() {
+func (s *state) computeSoftmaxO(bufV30 []float32, bufO []float32) {
 	n := s.n
-	rt.Softmax(s.v30[:n*10], s.o[:n*10], n, 10, 1)
+	rt.Softmax(bufV30[:n*10], bufO[:n*10], n, 10, 1)
 }
 
-// computeV31 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v31:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:35
-func (s *state) computeV31() {
+func (s *state) computeOnehotY(bufV31 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v31[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV31[:n*10], bufY[:n], 10)
 }
 
 // computeDo is a loop kernel fusing 2 values; it stores do.
 //
 //	v33:f32[n,10] = sub v30 v31  # models.go:35
 //	v34:f32[n,10] = mul v32 v33  # models.go:35 do
-func (s *state) computeDo() {
+func (s *state) computeDo(bufV30 []float32, bufV31 []float32, bufV29 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v30[:n*10], s.v31[:n*10], s.v29[:1], s.do[:n*10]
+	a0, a1, a2, o3 := bufV30[:n*10], bufV31[:n*10], bufV29[:1], do[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -229,9 +229,9 @@ func (s *state) computeDo() {
 // computeDb2 is a reduce kernel.
 //
 //	v35:f32[10] = sum v34 [axes=[0]]  # models.go:34 db2
-func (s *state) computeDb2() {
+func (s *state) computeDb2(db2 []float32, do []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:10], s.do[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, db2[:10], do[:n*10], 1, n, 10)
 }
 
 // computeDW2 is a gemm kernel fusing 4 values; it stores dW2.
@@ -240,11 +240,11 @@ func (s *state) computeDb2() {
 //	v25:f32[256,10] = mul v22 v24  # models.go:36
 //	v37:f32[256,10] = matmul v8 v34 [transA]  # models.go:34
 //	v38:f32[256,10] = add v25 v37  # models.go:29 dW2
-func (s *state) computeDW2() {
+func (s *state) computeDW2(dW2 []float32, h []float32, do []float32, W2 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 256, 10, n, 1, s.h[:n*256], 256, s.do[:n*10], 10, 0, s.grads.W2[:2560], 10)
+	kernels.Sgemm(true, false, 256, 10, n, 1, h[:n*256], 256, do[:n*10], 10, 0, dW2[:2560], 10)
 	{
-		p0, a1, o2 := s.grads.W2[:2560], s.params.W2[:2560], s.grads.W2[:2560]
+		p0, a1, o2 := dW2[:2560], W2[:2560], dW2[:2560]
 		c23 := float32(2)
 		c22 := float32(4.999999873689376e-05)
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -265,11 +265,11 @@ func (s *state) computeDW2() {
 //	v40:f32[n,256] = gt v8 v39  # models.go:33
 //	v41:f32[n,256] = mul v36 v40  # models.go:33 dz
 //	v42:f32[256] = sum v41 [axes=[0]]  # models.go:32 db1
-func (s *state) computeDb1() {
+func (s *state) computeDb1(dz []float32, do []float32, W2 []float32, h []float32, db1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.do[:n*10], 10, s.params.W2[:2560], 10, 0, s.dz[:n*256], 256)
+	kernels.Sgemm(false, true, n, 256, 10, 1, do[:n*10], 10, W2[:2560], 10, 0, dz[:n*256], 256)
 	{
-		p0, a1, o2, cs3 := s.dz[:n*256], s.h[:n*256], s.dz[:n*256], s.colSumsF64[:256]
+		p0, a1, o2, cs3 := dz[:n*256], h[:n*256], dz[:n*256], s.colSumsF64[:256]
 		c39 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
@@ -285,7 +285,7 @@ func (s *state) computeDb1() {
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B1[:256][j] = float32(a)
+			db1[:256][j] = float32(a)
 		}
 	}
 }
@@ -296,11 +296,11 @@ func (s *state) computeDb1() {
 //	v27:f32[784,256] = mul v22 v26  # models.go:36
 //	v43:f32[784,256] = matmul v0 v41 [transA]  # models.go:32
 //	v44:f32[784,256] = add v27 v43  # models.go:27 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float32, bufX []float32, dz []float32, W1 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.dz[:n*256], 256, 0, s.grads.W1[:200704], 256)
+	kernels.Sgemm(true, false, 784, 256, n, 1, bufX[:n*784], 784, dz[:n*256], 256, 0, dW1[:200704], 256)
 	{
-		p0, a1, o2 := s.grads.W1[:200704], s.params.W1[:200704], s.grads.W1[:200704]
+		p0, a1, o2 := dW1[:200704], W1[:200704], dW1[:200704]
 		c23 := float32(2)
 		c22 := float32(4.999999873689376e-05)
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]

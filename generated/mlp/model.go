@@ -303,7 +303,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v31 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*10]
 		m.train.dz = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*256]
 	}
-	m.train.colSumsF64 = make([]float64, 256)
+	m.train.colSumsF64 = make([]float64, max(256, 256))
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: h (256·n elements at offset 0, kernels 0 to 1)

@@ -10,29 +10,29 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeO()
-	if err := s.computeV6(); err != nil {
+	s.computeO(s.o, s.x, s.params.W, s.params.B)
+	if err := s.computeSoftmaxXentY(s.v6, s.o, s.y); err != nil {
 		return err
 	}
-	s.computeL()
+	s.computeL(s.L, s.v6)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV9()
-	s.computeV10()
-	s.computeV11()
-	s.computeV12()
-	s.computeDo()
-	s.computeDb()
-	s.computeDW()
+	s.computeNumel(s.v9)
+	s.computeDivDL(s.v9, s.v10)
+	s.computeSoftmaxO(s.v11, s.o)
+	s.computeOnehotY(s.v12, s.y)
+	s.computeDo(s.v11, s.v12, s.v10, s.do)
+	s.computeDb(s.grads.B, s.do)
+	s.computeDW(s.grads.W, s.x, s.do)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeO()
+	s.computeO(s.o, s.x, s.params.W, s.params.B)
 	return nil
 }
 
@@ -52,11 +52,11 @@ func (s *state) outputs(all bool) Outputs {
 //
 //	v4:f32[n,10] = matmul v0 v2  # models.go:51
 //	v5:f32[n,10] = add v4 v3  # models.go:51 o
-func (s *state) computeO() {
+func (s *state) computeO(bufO []float32, bufX []float32, W []float32, bufB []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 784, 1, s.x[:n*784], 784, s.params.W[:7840], 10, 0, s.o[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 784, 1, bufX[:n*784], 784, W[:7840], 10, 0, bufO[:n*10], 10)
 	{
-		p0, a1, o2 := s.o[:n*10], s.params.B[:10], s.o[:n*10]
+		p0, a1, o2 := bufO[:n*10], bufB[:10], bufO[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -70,13 +70,13 @@ func (s *state) computeO() {
 	}
 }
 
-// computeV6 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v6:f32[n] = softmax_xent v5 v1  # models.go:52
-func (s *state) computeV6() error {
+func (s *state) computeSoftmaxXentY(bufV6 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v6[:n], s.o[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("softmaxreg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:52)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV6[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("softmaxreg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:52)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -84,24 +84,24 @@ func (s *state) computeV6() error {
 // computeL is a reduce kernel.
 //
 //	v7:f32[] = mean v6 [axes=[0]]  # models.go:52 L
-func (s *state) computeL() {
+func (s *state) computeL(L []float32, bufV6 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.L[:1], s.v6[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, L[:1], bufV6[:n], 1, n, 1)
 }
 
-// computeV9 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v9:f32[] = numel [dtype=f32 shape=[n]]  # models.go:52
-func (s *state) computeV9() {
+func (s *state) computeNumel(bufV9 []float32) {
 	n := s.n
-	s.v9[:1][0] = float32(n)
+	bufV9[:1][0] = float32(n)
 }
 
-// computeV10 is a loop kernel.
+// computeDivDL is a loop kernel.
 //
 //	v10:f32[] = div v8 v9  # models.go:52
-func (s *state) computeV10() {
-	a0, o1 := s.v9[:1], s.v10[:1]
+func (s *state) computeDivDL(bufV9 []float32, bufV10 []float32) {
+	a0, o1 := bufV9[:1], bufV10[:1]
 	c8 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -111,29 +111,29 @@ func (s *state) computeV10() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxO is a reduce kernel.
 //
 //	v11:f32[n,10] = softmax v5 [axis=1]  # models.go:52
-func (s *state) computeV11() {
+func (s *state) computeSoftmaxO(bufV11 []float32, bufO []float32) {
 	n := s.n
-	rt.Softmax(s.v11[:n*10], s.o[:n*10], n, 10, 1)
+	rt.Softmax(bufV11[:n*10], bufO[:n*10], n, 10, 1)
 }
 
-// computeV12 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v12:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:52
-func (s *state) computeV12() {
+func (s *state) computeOnehotY(bufV12 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v12[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV12[:n*10], bufY[:n], 10)
 }
 
 // computeDo is a loop kernel fusing 2 values; it stores do.
 //
 //	v14:f32[n,10] = sub v11 v12  # models.go:52
 //	v15:f32[n,10] = mul v13 v14  # models.go:52 do
-func (s *state) computeDo() {
+func (s *state) computeDo(bufV11 []float32, bufV12 []float32, bufV10 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v11[:n*10], s.v12[:n*10], s.v10[:1], s.do[:n*10]
+	a0, a1, a2, o3 := bufV11[:n*10], bufV12[:n*10], bufV10[:1], do[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -148,15 +148,15 @@ func (s *state) computeDo() {
 // computeDb is a reduce kernel.
 //
 //	v16:f32[10] = sum v15 [axes=[0]]  # models.go:51 db
-func (s *state) computeDb() {
+func (s *state) computeDb(db []float32, do []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B[:10], s.do[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, db[:10], do[:n*10], 1, n, 10)
 }
 
 // computeDW is a gemm kernel.
 //
 //	v17:f32[784,10] = matmul v0 v15 [transA]  # models.go:51 dW
-func (s *state) computeDW() {
+func (s *state) computeDW(dW []float32, bufX []float32, do []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 10, n, 1, s.x[:n*784], 784, s.do[:n*10], 10, 0, s.grads.W[:7840], 10)
+	kernels.Sgemm(true, false, 784, 10, n, 1, bufX[:n*784], 784, do[:n*10], 10, 0, dW[:7840], 10)
 }

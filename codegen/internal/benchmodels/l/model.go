@@ -467,7 +467,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*512]
 		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*512]
 	}
-	m.train.colSumsF64 = make([]float64, max(512, 512, 512, 512, 512, 512))
+	m.train.colSumsF64 = make([]float64, max(512, 512, 512, 512, 512, 512, 512))
 	return m, nil
 }
 

@@ -10,75 +10,75 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
-	s.computeH1()
-	s.computeV9()
-	s.computeV10()
-	s.computeH2()
-	s.computeV14()
-	s.computeV15()
-	s.computeH3()
-	s.computeV19()
-	s.computeV20()
-	s.computeH4()
-	s.computeV24()
-	s.computeV25()
-	s.computeH5()
-	s.computeV29()
-	s.computeV30()
-	s.computeH6()
-	s.computeV34()
-	s.computeLogits()
-	if err := s.computeV36(); err != nil {
+	s.computeMatmul(s.v4, s.x, s.params.W1)   // v4 at models.go:56
+	s.computeAdd(s.v4, s.params.B1, s.v5)     // v5 at models.go:56
+	s.computeRelu(s.v5, s.h1)                 // v6 h1 at models.go:58
+	s.computeMatmul(s.v9, s.h1, s.params.W2)  // v9 at models.go:56
+	s.computeAdd(s.v9, s.params.B2, s.v10)    // v10 at models.go:56
+	s.computeRelu(s.v10, s.h2)                // v11 h2 at models.go:58
+	s.computeMatmul(s.v14, s.h2, s.params.W3) // v14 at models.go:56
+	s.computeAdd(s.v14, s.params.B3, s.v15)   // v15 at models.go:56
+	s.computeRelu(s.v15, s.h3)                // v16 h3 at models.go:58
+	s.computeMatmul(s.v19, s.h3, s.params.W4) // v19 at models.go:56
+	s.computeAdd(s.v19, s.params.B4, s.v20)   // v20 at models.go:56
+	s.computeRelu(s.v20, s.h4)                // v21 h4 at models.go:58
+	s.computeMatmul(s.v24, s.h4, s.params.W5) // v24 at models.go:56
+	s.computeAdd(s.v24, s.params.B5, s.v25)   // v25 at models.go:56
+	s.computeRelu(s.v25, s.h5)                // v26 h5 at models.go:58
+	s.computeMatmul(s.v29, s.h5, s.params.W6) // v29 at models.go:56
+	s.computeAdd(s.v29, s.params.B6, s.v30)   // v30 at models.go:56
+	s.computeRelu(s.v30, s.h6)                // v31 h6 at models.go:58
+	s.computeMatmulH6(s.v34, s.h6, s.params.W7)
+	s.computeLogits(s.v34, s.params.B7, s.logits)
+	if err := s.computeSoftmaxXentY(s.v36, s.logits, s.y); err != nil {
 		return err
 	}
-	s.computeLoss()
+	s.computeLoss(s.loss, s.v36)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV39()
-	s.computeV40()
-	s.computeV42()
-	s.computeV43()
-	s.computeV44()
-	s.computeV46()
-	s.computeV47()
-	s.computeDlogits()
-	s.computeV49()
-	s.computeDh6()
-	s.computeDW7()
-	s.computeV54()
-	s.computeV55()
-	s.computeV56()
-	s.computeDh5()
-	s.computeDW6()
-	s.computeV61()
-	s.computeV62()
-	s.computeV63()
-	s.computeDh4()
-	s.computeDW5()
-	s.computeV68()
-	s.computeV69()
-	s.computeV70()
-	s.computeDh3()
-	s.computeDW4()
-	s.computeV75()
-	s.computeV76()
-	s.computeV77()
-	s.computeDh2()
-	s.computeDW3()
-	s.computeV82()
-	s.computeV83()
-	s.computeV84()
-	s.computeDh1()
-	s.computeDW2()
-	s.computeV89()
-	s.computeV90()
-	s.computeV91()
-	s.computeDW1()
+	s.computeNumel(s.v39)
+	s.computeDivDloss(s.v39, s.v40)
+	s.computeBroadcastTo(s.v40, s.v42)
+	s.computeSoftmaxLogits(s.v43, s.logits)
+	s.computeOnehotY(s.v44, s.y)
+	s.computeBroadcastTo_v46(s.v42, s.v46)
+	s.computeSub(s.v43, s.v44, s.v47)
+	s.computeDlogits(s.v46, s.v47, s.dlogits)
+	s.computeSumDlogits(s.grads.B7, s.dlogits)
+	s.computeDh6(s.dh6, s.dlogits, s.params.W7)
+	s.computeDW7(s.grads.W7, s.h6, s.dlogits)
+	s.computeGt(s.h6, s.v54)                     // v54 at models.go:58
+	s.computeMul(s.dh6, s.v54, s.v55)            // v55 at models.go:58
+	s.computeSum(s.grads.B6, s.v55)              // v56 at models.go:56
+	s.computeMatmul_2(s.dh5, s.v55, s.params.W6) // v58 dh5 at models.go:56
+	s.computeMatmul_3(s.grads.W6, s.h5, s.v55)   // v59 dW6 at models.go:56
+	s.computeGt(s.h5, s.v61)                     // v61 at models.go:58
+	s.computeMul(s.dh5, s.v61, s.v62)            // v62 at models.go:58
+	s.computeSum(s.grads.B5, s.v62)              // v63 at models.go:56
+	s.computeMatmul_2(s.dh4, s.v62, s.params.W5) // v65 dh4 at models.go:56
+	s.computeMatmul_3(s.grads.W5, s.h4, s.v62)   // v66 dW5 at models.go:56
+	s.computeGt(s.h4, s.v68)                     // v68 at models.go:58
+	s.computeMul(s.dh4, s.v68, s.v69)            // v69 at models.go:58
+	s.computeSum(s.grads.B4, s.v69)              // v70 at models.go:56
+	s.computeMatmul_2(s.dh3, s.v69, s.params.W4) // v72 dh3 at models.go:56
+	s.computeMatmul_3(s.grads.W4, s.h3, s.v69)   // v73 dW4 at models.go:56
+	s.computeGt(s.h3, s.v75)                     // v75 at models.go:58
+	s.computeMul(s.dh3, s.v75, s.v76)            // v76 at models.go:58
+	s.computeSum(s.grads.B3, s.v76)              // v77 at models.go:56
+	s.computeMatmul_2(s.dh2, s.v76, s.params.W3) // v79 dh2 at models.go:56
+	s.computeMatmul_3(s.grads.W3, s.h2, s.v76)   // v80 dW3 at models.go:56
+	s.computeGt(s.h2, s.v82)                     // v82 at models.go:58
+	s.computeMul(s.dh2, s.v82, s.v83)            // v83 at models.go:58
+	s.computeSum(s.grads.B2, s.v83)              // v84 at models.go:56
+	s.computeMatmul_2(s.dh1, s.v83, s.params.W2) // v86 dh1 at models.go:56
+	s.computeMatmul_3(s.grads.W2, s.h1, s.v83)   // v87 dW2 at models.go:56
+	s.computeGt(s.h1, s.v89)                     // v89 at models.go:58
+	s.computeMul(s.dh1, s.v89, s.v90)            // v90 at models.go:58
+	s.computeSum(s.grads.B1, s.v90)              // v91 at models.go:56
+	s.computeMatmul_3(s.grads.W1, s.x, s.v90)    // v93 dW1 at models.go:56
 	return nil
 }
 
@@ -97,260 +97,63 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeV4 is a gemm kernel.
+// computeMatmul is a gemm kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v4:f32[n,512] = matmul v0 v2  # models.go:56
-func (s *state) computeV4() {
+func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.v4[:n*512], 512)
+	kernels.Sgemm(false, false, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
 }
 
-// computeV5 is a loop kernel.
+// computeAdd is a loop kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v5:f32[n,512] = add v4 v3  # models.go:56
-func (s *state) computeV5() {
+func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := s.v4[:n*512], s.params.B1[:512], s.v5[:n*512]
+	a0, a1, o2 := b0[:n*512], b1[:512], b2[:n*512]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
 			x0 := a0[i]
 			x1 := a1[i]
-			v5 := x0 + x1
-			o2[i] = v5
+			v0 := x0 + x1
+			o2[i] = v0
 		}
 	}
 }
 
-// computeH1 is a loop kernel.
+// computeRelu is a loop kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v6:f32[n,512] = relu v5  # models.go:58 h1
-func (s *state) computeH1() {
+func (s *state) computeRelu(b0 []float32, b1 []float32) {
 	n := s.n
-	a0, o1 := s.v5[:n*512], s.h1[:n*512]
+	a0, o1 := b0[:n*512], b1[:n*512]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
-		v6 := max(x0, 0)
-		o1[i] = v6
+		v0 := max(x0, 0)
+		o1[i] = v0
 	}
 }
 
-// computeV9 is a gemm kernel.
-//
-//	v9:f32[n,512] = matmul v6 v7  # models.go:56
-func (s *state) computeV9() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.v9[:n*512], 512)
-}
-
-// computeV10 is a loop kernel.
-//
-//	v10:f32[n,512] = add v9 v8  # models.go:56
-func (s *state) computeV10() {
-	n := s.n
-	a0, a1, o2 := s.v9[:n*512], s.params.B2[:512], s.v10[:n*512]
-	for i0 := 0; i0 < n; i0++ {
-		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
-		a1, o2 = a1[:len(a0)], o2[:len(a0)]
-		for i := range a0 {
-			x0 := a0[i]
-			x1 := a1[i]
-			v10 := x0 + x1
-			o2[i] = v10
-		}
-	}
-}
-
-// computeH2 is a loop kernel.
-//
-//	v11:f32[n,512] = relu v10  # models.go:58 h2
-func (s *state) computeH2() {
-	n := s.n
-	a0, o1 := s.v10[:n*512], s.h2[:n*512]
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v11 := max(x0, 0)
-		o1[i] = v11
-	}
-}
-
-// computeV14 is a gemm kernel.
-//
-//	v14:f32[n,512] = matmul v11 v12  # models.go:56
-func (s *state) computeV14() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.v14[:n*512], 512)
-}
-
-// computeV15 is a loop kernel.
-//
-//	v15:f32[n,512] = add v14 v13  # models.go:56
-func (s *state) computeV15() {
-	n := s.n
-	a0, a1, o2 := s.v14[:n*512], s.params.B3[:512], s.v15[:n*512]
-	for i0 := 0; i0 < n; i0++ {
-		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
-		a1, o2 = a1[:len(a0)], o2[:len(a0)]
-		for i := range a0 {
-			x0 := a0[i]
-			x1 := a1[i]
-			v15 := x0 + x1
-			o2[i] = v15
-		}
-	}
-}
-
-// computeH3 is a loop kernel.
-//
-//	v16:f32[n,512] = relu v15  # models.go:58 h3
-func (s *state) computeH3() {
-	n := s.n
-	a0, o1 := s.v15[:n*512], s.h3[:n*512]
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v16 := max(x0, 0)
-		o1[i] = v16
-	}
-}
-
-// computeV19 is a gemm kernel.
-//
-//	v19:f32[n,512] = matmul v16 v17  # models.go:56
-func (s *state) computeV19() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.v19[:n*512], 512)
-}
-
-// computeV20 is a loop kernel.
-//
-//	v20:f32[n,512] = add v19 v18  # models.go:56
-func (s *state) computeV20() {
-	n := s.n
-	a0, a1, o2 := s.v19[:n*512], s.params.B4[:512], s.v20[:n*512]
-	for i0 := 0; i0 < n; i0++ {
-		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
-		a1, o2 = a1[:len(a0)], o2[:len(a0)]
-		for i := range a0 {
-			x0 := a0[i]
-			x1 := a1[i]
-			v20 := x0 + x1
-			o2[i] = v20
-		}
-	}
-}
-
-// computeH4 is a loop kernel.
-//
-//	v21:f32[n,512] = relu v20  # models.go:58 h4
-func (s *state) computeH4() {
-	n := s.n
-	a0, o1 := s.v20[:n*512], s.h4[:n*512]
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v21 := max(x0, 0)
-		o1[i] = v21
-	}
-}
-
-// computeV24 is a gemm kernel.
-//
-//	v24:f32[n,512] = matmul v21 v22  # models.go:56
-func (s *state) computeV24() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.v24[:n*512], 512)
-}
-
-// computeV25 is a loop kernel.
-//
-//	v25:f32[n,512] = add v24 v23  # models.go:56
-func (s *state) computeV25() {
-	n := s.n
-	a0, a1, o2 := s.v24[:n*512], s.params.B5[:512], s.v25[:n*512]
-	for i0 := 0; i0 < n; i0++ {
-		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
-		a1, o2 = a1[:len(a0)], o2[:len(a0)]
-		for i := range a0 {
-			x0 := a0[i]
-			x1 := a1[i]
-			v25 := x0 + x1
-			o2[i] = v25
-		}
-	}
-}
-
-// computeH5 is a loop kernel.
-//
-//	v26:f32[n,512] = relu v25  # models.go:58 h5
-func (s *state) computeH5() {
-	n := s.n
-	a0, o1 := s.v25[:n*512], s.h5[:n*512]
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v26 := max(x0, 0)
-		o1[i] = v26
-	}
-}
-
-// computeV29 is a gemm kernel.
-//
-//	v29:f32[n,512] = matmul v26 v27  # models.go:56
-func (s *state) computeV29() {
-	n := s.n
-	kernels.Sgemm(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.v29[:n*512], 512)
-}
-
-// computeV30 is a loop kernel.
-//
-//	v30:f32[n,512] = add v29 v28  # models.go:56
-func (s *state) computeV30() {
-	n := s.n
-	a0, a1, o2 := s.v29[:n*512], s.params.B6[:512], s.v30[:n*512]
-	for i0 := 0; i0 < n; i0++ {
-		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
-		a1, o2 = a1[:len(a0)], o2[:len(a0)]
-		for i := range a0 {
-			x0 := a0[i]
-			x1 := a1[i]
-			v30 := x0 + x1
-			o2[i] = v30
-		}
-	}
-}
-
-// computeH6 is a loop kernel.
-//
-//	v31:f32[n,512] = relu v30  # models.go:58 h6
-func (s *state) computeH6() {
-	n := s.n
-	a0, o1 := s.v30[:n*512], s.h6[:n*512]
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v31 := max(x0, 0)
-		o1[i] = v31
-	}
-}
-
-// computeV34 is a gemm kernel.
+// computeMatmulH6 is a gemm kernel.
 //
 //	v34:f32[n,10] = matmul v31 v32  # models.go:56
-func (s *state) computeV34() {
+func (s *state) computeMatmulH6(bufV34 []float32, h6 []float32, W7 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.v34[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 512, 1, h6[:n*512], 512, W7[:5120], 10, 0, bufV34[:n*10], 10)
 }
 
 // computeLogits is a loop kernel.
 //
 //	v35:f32[n,10] = add v34 v33  # models.go:56 logits
-func (s *state) computeLogits() {
+func (s *state) computeLogits(bufV34 []float32, b7 []float32, logits []float32) {
 	n := s.n
-	a0, a1, o2 := s.v34[:n*10], s.params.B7[:10], s.logits[:n*10]
+	a0, a1, o2 := bufV34[:n*10], b7[:10], logits[:n*10]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o2 := a0[i0*10:][:10], o2[i0*10:][:10]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -363,13 +166,13 @@ func (s *state) computeLogits() {
 	}
 }
 
-// computeV36 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:62
-func (s *state) computeV36() error {
+func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v36[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("l0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV36[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("l0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -377,24 +180,24 @@ func (s *state) computeV36() error {
 // computeLoss is a reduce kernel.
 //
 //	v37:f32[] = mean v36 [axes=[0]]  # models.go:62 loss
-func (s *state) computeLoss() {
+func (s *state) computeLoss(loss []float32, bufV36 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.loss[:1], s.v36[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, loss[:1], bufV36[:n], 1, n, 1)
 }
 
-// computeV39 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeV39() {
+func (s *state) computeNumel(bufV39 []float32) {
 	n := s.n
-	s.v39[:1][0] = float32(n)
+	bufV39[:1][0] = float32(n)
 }
 
-// computeV40 is a loop kernel.
+// computeDivDloss is a loop kernel.
 //
 //	v40:f32[] = div v38 v39  # models.go:62
-func (s *state) computeV40() {
-	a0, o1 := s.v39[:1], s.v40[:1]
+func (s *state) computeDivDloss(bufV39 []float32, bufV40 []float32) {
+	a0, o1 := bufV39[:1], bufV40[:1]
 	c38 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -404,40 +207,40 @@ func (s *state) computeV40() {
 	}
 }
 
-// computeV42 is an opaque kernel.
+// computeBroadcastTo is an opaque kernel.
 //
 //	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:62
-func (s *state) computeV42() {
+func (s *state) computeBroadcastTo(bufV40 []float32, bufV42 []float32) {
 	n := s.n
-	a0, o1 := s.v40[:1], s.v42[:n]
+	a0, o1 := bufV40[:1], bufV42[:n]
 	x0 := a0[0]
 	for i := range o1 {
 		o1[i] = x0
 	}
 }
 
-// computeV43 is a reduce kernel.
+// computeSoftmaxLogits is a reduce kernel.
 //
 //	v43:f32[n,10] = softmax v35 [axis=1]  # models.go:62
-func (s *state) computeV43() {
+func (s *state) computeSoftmaxLogits(bufV43 []float32, logits []float32) {
 	n := s.n
-	rt.Softmax(s.v43[:n*10], s.logits[:n*10], n, 10, 1)
+	rt.Softmax(bufV43[:n*10], logits[:n*10], n, 10, 1)
 }
 
-// computeV44 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v44:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
-func (s *state) computeV44() {
+func (s *state) computeOnehotY(bufV44 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v44[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV44[:n*10], bufY[:n], 10)
 }
 
-// computeV46 is an opaque kernel.
+// computeBroadcastTo_v46 is an opaque kernel.
 //
 //	v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:62
-func (s *state) computeV46() {
+func (s *state) computeBroadcastTo_v46(bufV42 []float32, bufV46 []float32) {
 	n := s.n
-	a0, o1 := s.v42[:n], s.v46[:n*10]
+	a0, o1 := bufV42[:n], bufV46[:n*10]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o1 := a0[i0*1:][:1], o1[i0*10:][:10]
 		x0 := a0[0]
@@ -447,12 +250,12 @@ func (s *state) computeV46() {
 	}
 }
 
-// computeV47 is a loop kernel.
+// computeSub is a loop kernel.
 //
 //	v47:f32[n,10] = sub v43 v44  # models.go:62
-func (s *state) computeV47() {
+func (s *state) computeSub(bufV43 []float32, bufV44 []float32, bufV47 []float32) {
 	n := s.n
-	a0, a1, o2 := s.v43[:n*10], s.v44[:n*10], s.v47[:n*10]
+	a0, a1, o2 := bufV43[:n*10], bufV44[:n*10], bufV47[:n*10]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -465,9 +268,9 @@ func (s *state) computeV47() {
 // computeDlogits is a loop kernel.
 //
 //	v48:f32[n,10] = mul v46 v47  # models.go:62 dlogits
-func (s *state) computeDlogits() {
+func (s *state) computeDlogits(bufV46 []float32, bufV47 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, o2 := s.v46[:n*10], s.v47[:n*10], s.dlogits[:n*10]
+	a0, a1, o2 := bufV46[:n*10], bufV47[:n*10], dlogits[:n*10]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -477,342 +280,85 @@ func (s *state) computeDlogits() {
 	}
 }
 
-// computeV49 is a reduce kernel.
+// computeSumDlogits is a reduce kernel.
 //
 //	v49:f32[1,10] = sum v48 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV49() {
+func (s *state) computeSumDlogits(bufV49 []float32, dlogits []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, bufV49[:10], dlogits[:n*10], 1, n, 10)
 }
 
 // computeDh6 is a gemm kernel.
 //
 //	v51:f32[n,512] = matmul v48 v32 [transB]  # models.go:56 dh6
-func (s *state) computeDh6() {
+func (s *state) computeDh6(dh6 []float32, dlogits []float32, W7 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.dh6[:n*512], 512)
+	kernels.Sgemm(false, true, n, 512, 10, 1, dlogits[:n*10], 10, W7[:5120], 10, 0, dh6[:n*512], 512)
 }
 
 // computeDW7 is a gemm kernel.
 //
 //	v52:f32[512,10] = matmul v31 v48 [transA]  # models.go:56 dW7
-func (s *state) computeDW7() {
+func (s *state) computeDW7(dW7 []float32, h6 []float32, dlogits []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 10, n, 1, s.h6[:n*512], 512, s.dlogits[:n*10], 10, 0, s.grads.W7[:5120], 10)
+	kernels.Sgemm(true, false, 512, 10, n, 1, h6[:n*512], 512, dlogits[:n*10], 10, 0, dW7[:5120], 10)
 }
 
-// computeV54 is a loop kernel.
+// computeGt is a loop kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v54:f32[n,512] = gt v31 v53  # models.go:58
-func (s *state) computeV54() {
+func (s *state) computeGt(b0 []float32, b1 []float32) {
 	n := s.n
-	a0, o1 := s.h6[:n*512], s.v54[:n*512]
-	c53 := float32(0)
+	a0, o1 := b0[:n*512], b1[:n*512]
+	c0 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
-		v54 := rt.B2F[float32](x0 > c53)
-		o1[i] = v54
+		v1 := rt.B2F[float32](x0 > c0)
+		o1[i] = v1
 	}
 }
 
-// computeV55 is a loop kernel.
+// computeMul is a loop kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v55:f32[n,512] = mul v51 v54  # models.go:58
-func (s *state) computeV55() {
+func (s *state) computeMul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := s.dh6[:n*512], s.v54[:n*512], s.v55[:n*512]
+	a0, a1, o2 := b0[:n*512], b1[:n*512], b2[:n*512]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
-		v55 := x0 * x1
-		o2[i] = v55
+		v0 := x0 * x1
+		o2[i] = v0
 	}
 }
 
-// computeV56 is a reduce kernel.
+// computeSum is a reduce kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v56:f32[1,512] = sum v55 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV56() {
+func (s *state) computeSum(b0 []float32, b1 []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B6[:512], s.v55[:n*512], 1, n, 512)
+	rt.Reduce(rt.Sum, b0[:512], b1[:n*512], 1, n, 512)
 }
 
-// computeDh5 is a gemm kernel.
+// computeMatmul_2 is a gemm kernel of 1 values that 5 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v58:f32[n,512] = matmul v55 v27 [transB]  # models.go:56 dh5
-func (s *state) computeDh5() {
+func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v55[:n*512], 512, s.params.W6[:262144], 512, 0, s.dh5[:n*512], 512)
+	kernels.Sgemm(false, true, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
 }
 
-// computeDW6 is a gemm kernel.
+// computeMatmul_3 is a gemm kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v59:f32[512,512] = matmul v26 v55 [transA]  # models.go:56 dW6
-func (s *state) computeDW6() {
+func (s *state) computeMatmul_3(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v55[:n*512], 512, 0, s.grads.W6[:262144], 512)
-}
-
-// computeV61 is a loop kernel.
-//
-//	v61:f32[n,512] = gt v26 v60  # models.go:58
-func (s *state) computeV61() {
-	n := s.n
-	a0, o1 := s.h5[:n*512], s.v61[:n*512]
-	c60 := float32(0)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v61 := rt.B2F[float32](x0 > c60)
-		o1[i] = v61
-	}
-}
-
-// computeV62 is a loop kernel.
-//
-//	v62:f32[n,512] = mul v58 v61  # models.go:58
-func (s *state) computeV62() {
-	n := s.n
-	a0, a1, o2 := s.dh5[:n*512], s.v61[:n*512], s.v62[:n*512]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v62 := x0 * x1
-		o2[i] = v62
-	}
-}
-
-// computeV63 is a reduce kernel.
-//
-//	v63:f32[1,512] = sum v62 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV63() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B5[:512], s.v62[:n*512], 1, n, 512)
-}
-
-// computeDh4 is a gemm kernel.
-//
-//	v65:f32[n,512] = matmul v62 v22 [transB]  # models.go:56 dh4
-func (s *state) computeDh4() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v62[:n*512], 512, s.params.W5[:262144], 512, 0, s.dh4[:n*512], 512)
-}
-
-// computeDW5 is a gemm kernel.
-//
-//	v66:f32[512,512] = matmul v21 v62 [transA]  # models.go:56 dW5
-func (s *state) computeDW5() {
-	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v62[:n*512], 512, 0, s.grads.W5[:262144], 512)
-}
-
-// computeV68 is a loop kernel.
-//
-//	v68:f32[n,512] = gt v21 v67  # models.go:58
-func (s *state) computeV68() {
-	n := s.n
-	a0, o1 := s.h4[:n*512], s.v68[:n*512]
-	c67 := float32(0)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v68 := rt.B2F[float32](x0 > c67)
-		o1[i] = v68
-	}
-}
-
-// computeV69 is a loop kernel.
-//
-//	v69:f32[n,512] = mul v65 v68  # models.go:58
-func (s *state) computeV69() {
-	n := s.n
-	a0, a1, o2 := s.dh4[:n*512], s.v68[:n*512], s.v69[:n*512]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v69 := x0 * x1
-		o2[i] = v69
-	}
-}
-
-// computeV70 is a reduce kernel.
-//
-//	v70:f32[1,512] = sum v69 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV70() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B4[:512], s.v69[:n*512], 1, n, 512)
-}
-
-// computeDh3 is a gemm kernel.
-//
-//	v72:f32[n,512] = matmul v69 v17 [transB]  # models.go:56 dh3
-func (s *state) computeDh3() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v69[:n*512], 512, s.params.W4[:262144], 512, 0, s.dh3[:n*512], 512)
-}
-
-// computeDW4 is a gemm kernel.
-//
-//	v73:f32[512,512] = matmul v16 v69 [transA]  # models.go:56 dW4
-func (s *state) computeDW4() {
-	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v69[:n*512], 512, 0, s.grads.W4[:262144], 512)
-}
-
-// computeV75 is a loop kernel.
-//
-//	v75:f32[n,512] = gt v16 v74  # models.go:58
-func (s *state) computeV75() {
-	n := s.n
-	a0, o1 := s.h3[:n*512], s.v75[:n*512]
-	c74 := float32(0)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v75 := rt.B2F[float32](x0 > c74)
-		o1[i] = v75
-	}
-}
-
-// computeV76 is a loop kernel.
-//
-//	v76:f32[n,512] = mul v72 v75  # models.go:58
-func (s *state) computeV76() {
-	n := s.n
-	a0, a1, o2 := s.dh3[:n*512], s.v75[:n*512], s.v76[:n*512]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v76 := x0 * x1
-		o2[i] = v76
-	}
-}
-
-// computeV77 is a reduce kernel.
-//
-//	v77:f32[1,512] = sum v76 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV77() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B3[:512], s.v76[:n*512], 1, n, 512)
-}
-
-// computeDh2 is a gemm kernel.
-//
-//	v79:f32[n,512] = matmul v76 v12 [transB]  # models.go:56 dh2
-func (s *state) computeDh2() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v76[:n*512], 512, s.params.W3[:262144], 512, 0, s.dh2[:n*512], 512)
-}
-
-// computeDW3 is a gemm kernel.
-//
-//	v80:f32[512,512] = matmul v11 v76 [transA]  # models.go:56 dW3
-func (s *state) computeDW3() {
-	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W3[:262144], 512)
-}
-
-// computeV82 is a loop kernel.
-//
-//	v82:f32[n,512] = gt v11 v81  # models.go:58
-func (s *state) computeV82() {
-	n := s.n
-	a0, o1 := s.h2[:n*512], s.v82[:n*512]
-	c81 := float32(0)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v82 := rt.B2F[float32](x0 > c81)
-		o1[i] = v82
-	}
-}
-
-// computeV83 is a loop kernel.
-//
-//	v83:f32[n,512] = mul v79 v82  # models.go:58
-func (s *state) computeV83() {
-	n := s.n
-	a0, a1, o2 := s.dh2[:n*512], s.v82[:n*512], s.v83[:n*512]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v83 := x0 * x1
-		o2[i] = v83
-	}
-}
-
-// computeV84 is a reduce kernel.
-//
-//	v84:f32[1,512] = sum v83 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV84() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:512], s.v83[:n*512], 1, n, 512)
-}
-
-// computeDh1 is a gemm kernel.
-//
-//	v86:f32[n,512] = matmul v83 v7 [transB]  # models.go:56 dh1
-func (s *state) computeDh1() {
-	n := s.n
-	kernels.Sgemm(false, true, n, 512, 512, 1, s.v83[:n*512], 512, s.params.W2[:262144], 512, 0, s.dh1[:n*512], 512)
-}
-
-// computeDW2 is a gemm kernel.
-//
-//	v87:f32[512,512] = matmul v6 v83 [transA]  # models.go:56 dW2
-func (s *state) computeDW2() {
-	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v83[:n*512], 512, 0, s.grads.W2[:262144], 512)
-}
-
-// computeV89 is a loop kernel.
-//
-//	v89:f32[n,512] = gt v6 v88  # models.go:58
-func (s *state) computeV89() {
-	n := s.n
-	a0, o1 := s.h1[:n*512], s.v89[:n*512]
-	c88 := float32(0)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v89 := rt.B2F[float32](x0 > c88)
-		o1[i] = v89
-	}
-}
-
-// computeV90 is a loop kernel.
-//
-//	v90:f32[n,512] = mul v86 v89  # models.go:58
-func (s *state) computeV90() {
-	n := s.n
-	a0, a1, o2 := s.dh1[:n*512], s.v89[:n*512], s.v90[:n*512]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v90 := x0 * x1
-		o2[i] = v90
-	}
-}
-
-// computeV91 is a reduce kernel.
-//
-//	v91:f32[1,512] = sum v90 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV91() {
-	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:512], s.v90[:n*512], 1, n, 512)
-}
-
-// computeDW1 is a gemm kernel.
-//
-//	v93:f32[512,512] = matmul v0 v90 [transA]  # models.go:56 dW1
-func (s *state) computeDW1() {
-	n := s.n
-	kernels.Sgemm(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v90[:n*512], 512, 0, s.grads.W1[:262144], 512)
+	kernels.Sgemm(true, false, 512, 512, n, 1, b1[:n*512], 512, b2[:n*512], 512, 0, b0[:262144], 512)
 }

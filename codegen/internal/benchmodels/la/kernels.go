@@ -10,41 +10,41 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeH1()
-	s.computeH2()
-	s.computeH3()
-	s.computeH4()
-	s.computeH5()
-	s.computeH6()
-	s.computeLogits()
-	if err := s.computeV36(); err != nil {
+	s.computeMatmulAddRelu(s.h1, s.x, s.params.W1, s.params.B1)  // v4…v6 h1 at models.go:56
+	s.computeMatmulAddRelu(s.h2, s.h1, s.params.W2, s.params.B2) // v9…v11 h2 at models.go:56
+	s.computeMatmulAddRelu(s.h3, s.h2, s.params.W3, s.params.B3) // v14…v16 h3 at models.go:56
+	s.computeMatmulAddRelu(s.h4, s.h3, s.params.W4, s.params.B4) // v19…v21 h4 at models.go:56
+	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:56
+	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:56
+	s.computeLogits(s.logits, s.h6, s.params.W7, s.params.B7)
+	if err := s.computeSoftmaxXentY(s.v36, s.logits, s.y); err != nil {
 		return err
 	}
-	s.computeLoss()
+	s.computeLoss(s.loss, s.v36)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV39()
-	s.computeV40()
-	s.computeV41()
-	s.computeV42()
-	s.computeDlogits()
-	s.computeDb7()
-	s.computeDW7()
-	s.computeDb6()
-	s.computeDW6()
-	s.computeDb5()
-	s.computeDW5()
-	s.computeDb4()
-	s.computeDW4()
-	s.computeDb3()
-	s.computeDW3()
-	s.computeDb2()
-	s.computeDW2()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v39)
+	s.computeDivDloss(s.v39, s.v40)
+	s.computeSoftmaxLogits(s.v41, s.logits)
+	s.computeOnehotY(s.v42, s.y)
+	s.computeDlogits(s.v41, s.v42, s.v40, s.dlogits)
+	s.computeDb7(s.grads.B7, s.dlogits)
+	s.computeDW7(s.grads.W7, s.h6, s.dlogits)
+	s.computeDb6(s.v51, s.dlogits, s.params.W7, s.h6, s.grads.B6)
+	s.computeMatmul(s.grads.W6, s.h5, s.v51)                          // v54 dW6 at models.go:56
+	s.computeMatmulGtMul(s.v56, s.v51, s.params.W6, s.h5, s.grads.B5) // v53…v57 db5 at models.go:56
+	s.computeMatmul(s.grads.W5, s.h4, s.v56)                          // v59 dW5 at models.go:56
+	s.computeMatmulGtMul(s.v61, s.v56, s.params.W5, s.h4, s.grads.B4) // v58…v62 db4 at models.go:56
+	s.computeMatmul(s.grads.W4, s.h3, s.v61)                          // v64 dW4 at models.go:56
+	s.computeMatmulGtMul(s.v66, s.v61, s.params.W4, s.h3, s.grads.B3) // v63…v67 db3 at models.go:56
+	s.computeMatmul(s.grads.W3, s.h2, s.v66)                          // v69 dW3 at models.go:56
+	s.computeMatmulGtMul(s.v71, s.v66, s.params.W3, s.h2, s.grads.B2) // v68…v72 db2 at models.go:56
+	s.computeMatmul(s.grads.W2, s.h1, s.v71)                          // v74 dW2 at models.go:56
+	s.computeMatmulGtMul(s.v76, s.v71, s.params.W2, s.h1, s.grads.B1) // v73…v77 db1 at models.go:56
+	s.computeMatmul(s.grads.W1, s.x, s.v76)                           // v78 dW1 at models.go:56
 	return nil
 }
 
@@ -63,145 +63,26 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeH1 is a gemm kernel fusing 3 values; it stores h1.
+// computeMatmulAddRelu is a gemm kernel of 3 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v4:f32[n,512] = matmul v0 v2  # models.go:56
 //	v5:f32[n,512] = add v4 v3  # models.go:56
 //	v6:f32[n,512] = relu v5  # models.go:58 h1
-func (s *state) computeH1() {
+func (s *state) computeMatmulAddRelu(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.x[:n*512], 512, s.params.W1[:262144], 512, 0, s.h1[:n*512], 512)
+	kernels.SgemmAcc64(false, false, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
 	{
-		p0, a1, o2 := s.h1[:n*512], s.params.B1[:512], s.h1[:n*512]
+		p0, a1, o2 := b0[:n*512], b3[:512], b0[:n*512]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
 			for i := range p0 {
 				x0 := p0[i]
 				x1 := a1[i]
-				v5 := x0 + x1
-				v6 := max(v5, 0)
-				o2[i] = v6
-			}
-		}
-	}
-}
-
-// computeH2 is a gemm kernel fusing 3 values; it stores h2.
-//
-//	v9:f32[n,512] = matmul v6 v7  # models.go:56
-//	v10:f32[n,512] = add v9 v8  # models.go:56
-//	v11:f32[n,512] = relu v10  # models.go:58 h2
-func (s *state) computeH2() {
-	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.h1[:n*512], 512, s.params.W2[:262144], 512, 0, s.h2[:n*512], 512)
-	{
-		p0, a1, o2 := s.h2[:n*512], s.params.B2[:512], s.h2[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v10 := x0 + x1
-				v11 := max(v10, 0)
-				o2[i] = v11
-			}
-		}
-	}
-}
-
-// computeH3 is a gemm kernel fusing 3 values; it stores h3.
-//
-//	v14:f32[n,512] = matmul v11 v12  # models.go:56
-//	v15:f32[n,512] = add v14 v13  # models.go:56
-//	v16:f32[n,512] = relu v15  # models.go:58 h3
-func (s *state) computeH3() {
-	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.h2[:n*512], 512, s.params.W3[:262144], 512, 0, s.h3[:n*512], 512)
-	{
-		p0, a1, o2 := s.h3[:n*512], s.params.B3[:512], s.h3[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v15 := x0 + x1
-				v16 := max(v15, 0)
-				o2[i] = v16
-			}
-		}
-	}
-}
-
-// computeH4 is a gemm kernel fusing 3 values; it stores h4.
-//
-//	v19:f32[n,512] = matmul v16 v17  # models.go:56
-//	v20:f32[n,512] = add v19 v18  # models.go:56
-//	v21:f32[n,512] = relu v20  # models.go:58 h4
-func (s *state) computeH4() {
-	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.h3[:n*512], 512, s.params.W4[:262144], 512, 0, s.h4[:n*512], 512)
-	{
-		p0, a1, o2 := s.h4[:n*512], s.params.B4[:512], s.h4[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v20 := x0 + x1
-				v21 := max(v20, 0)
-				o2[i] = v21
-			}
-		}
-	}
-}
-
-// computeH5 is a gemm kernel fusing 3 values; it stores h5.
-//
-//	v24:f32[n,512] = matmul v21 v22  # models.go:56
-//	v25:f32[n,512] = add v24 v23  # models.go:56
-//	v26:f32[n,512] = relu v25  # models.go:58 h5
-func (s *state) computeH5() {
-	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.h4[:n*512], 512, s.params.W5[:262144], 512, 0, s.h5[:n*512], 512)
-	{
-		p0, a1, o2 := s.h5[:n*512], s.params.B5[:512], s.h5[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v25 := x0 + x1
-				v26 := max(v25, 0)
-				o2[i] = v26
-			}
-		}
-	}
-}
-
-// computeH6 is a gemm kernel fusing 3 values; it stores h6.
-//
-//	v29:f32[n,512] = matmul v26 v27  # models.go:56
-//	v30:f32[n,512] = add v29 v28  # models.go:56
-//	v31:f32[n,512] = relu v30  # models.go:58 h6
-func (s *state) computeH6() {
-	n := s.n
-	kernels.SgemmAcc64(false, false, n, 512, 512, 1, s.h5[:n*512], 512, s.params.W6[:262144], 512, 0, s.h6[:n*512], 512)
-	{
-		p0, a1, o2 := s.h6[:n*512], s.params.B6[:512], s.h6[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v30 := x0 + x1
-				v31 := max(v30, 0)
-				o2[i] = v31
+				v0 := x0 + x1
+				v1 := max(v0, 0)
+				o2[i] = v1
 			}
 		}
 	}
@@ -211,11 +92,11 @@ func (s *state) computeH6() {
 //
 //	v34:f32[n,10] = matmul v31 v32  # models.go:56
 //	v35:f32[n,10] = add v34 v33  # models.go:56 logits
-func (s *state) computeLogits() {
+func (s *state) computeLogits(logits []float32, h6 []float32, W7 []float32, b7 []float32) {
 	n := s.n
-	kernels.SgemmAcc64(false, false, n, 10, 512, 1, s.h6[:n*512], 512, s.params.W7[:5120], 10, 0, s.logits[:n*10], 10)
+	kernels.SgemmAcc64(false, false, n, 10, 512, 1, h6[:n*512], 512, W7[:5120], 10, 0, logits[:n*10], 10)
 	{
-		p0, a1, o2 := s.logits[:n*10], s.params.B7[:10], s.logits[:n*10]
+		p0, a1, o2 := logits[:n*10], b7[:10], logits[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -229,13 +110,13 @@ func (s *state) computeLogits() {
 	}
 }
 
-// computeV36 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:62
-func (s *state) computeV36() error {
+func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v36[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("la: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV36[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("la: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -243,24 +124,24 @@ func (s *state) computeV36() error {
 // computeLoss is a reduce kernel.
 //
 //	v37:f32[] = mean v36 [axes=[0]]  # models.go:62 loss
-func (s *state) computeLoss() {
+func (s *state) computeLoss(loss []float32, bufV36 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.loss[:1], s.v36[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, loss[:1], bufV36[:n], 1, n, 1)
 }
 
-// computeV39 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeV39() {
+func (s *state) computeNumel(bufV39 []float32) {
 	n := s.n
-	s.v39[:1][0] = float32(n)
+	bufV39[:1][0] = float32(n)
 }
 
-// computeV40 is a loop kernel.
+// computeDivDloss is a loop kernel.
 //
 //	v40:f32[] = div v38 v39  # models.go:62
-func (s *state) computeV40() {
-	a0, o1 := s.v39[:1], s.v40[:1]
+func (s *state) computeDivDloss(bufV39 []float32, bufV40 []float32) {
+	a0, o1 := bufV39[:1], bufV40[:1]
 	c38 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -270,29 +151,29 @@ func (s *state) computeV40() {
 	}
 }
 
-// computeV41 is a reduce kernel.
+// computeSoftmaxLogits is a reduce kernel.
 //
 //	v41:f32[n,10] = softmax v35 [axis=1]  # models.go:62
-func (s *state) computeV41() {
+func (s *state) computeSoftmaxLogits(bufV41 []float32, logits []float32) {
 	n := s.n
-	rt.Softmax(s.v41[:n*10], s.logits[:n*10], n, 10, 1)
+	rt.Softmax(bufV41[:n*10], logits[:n*10], n, 10, 1)
 }
 
-// computeV42 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v42:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
-func (s *state) computeV42() {
+func (s *state) computeOnehotY(bufV42 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v42[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV42[:n*10], bufY[:n], 10)
 }
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
 //	v44:f32[n,10] = sub v41 v42  # models.go:62
 //	v45:f32[n,10] = mul v43 v44  # models.go:62 dlogits
-func (s *state) computeDlogits() {
+func (s *state) computeDlogits(bufV41 []float32, bufV42 []float32, bufV40 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v41[:n*10], s.v42[:n*10], s.v40[:1], s.dlogits[:n*10]
+	a0, a1, a2, o3 := bufV41[:n*10], bufV42[:n*10], bufV40[:1], dlogits[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -307,17 +188,17 @@ func (s *state) computeDlogits() {
 // computeDb7 is a reduce kernel.
 //
 //	v46:f32[10] = sum v45 [axes=[0]]  # models.go:56 db7
-func (s *state) computeDb7() {
+func (s *state) computeDb7(db7 []float32, dlogits []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B7[:10], s.dlogits[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, db7[:10], dlogits[:n*10], 1, n, 10)
 }
 
 // computeDW7 is a gemm kernel.
 //
 //	v48:f32[512,10] = matmul v31 v45 [transA]  # models.go:56 dW7
-func (s *state) computeDW7() {
+func (s *state) computeDW7(dW7 []float32, h6 []float32, dlogits []float32) {
 	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 10, n, 1, s.h6[:n*512], 512, s.dlogits[:n*10], 10, 0, s.grads.W7[:5120], 10)
+	kernels.SgemmAcc64(true, false, 512, 10, n, 1, h6[:n*512], 512, dlogits[:n*10], 10, 0, dW7[:5120], 10)
 }
 
 // computeDb6 is a gemm kernel fusing 4 values; it stores v51, db6.
@@ -326,11 +207,11 @@ func (s *state) computeDW7() {
 //	v50:f32[n,512] = gt v31 v49  # models.go:58
 //	v51:f32[n,512] = mul v47 v50  # models.go:58
 //	v52:f32[512] = sum v51 [axes=[0]]  # models.go:56 db6
-func (s *state) computeDb6() {
+func (s *state) computeDb6(bufV51 []float32, dlogits []float32, W7 []float32, h6 []float32, db6 []float32) {
 	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 10, 1, s.dlogits[:n*10], 10, s.params.W7[:5120], 10, 0, s.v51[:n*512], 512)
+	kernels.SgemmAcc64(false, true, n, 512, 10, 1, dlogits[:n*10], 10, W7[:5120], 10, 0, bufV51[:n*512], 512)
 	{
-		p0, a1, o2, cs3 := s.v51[:n*512], s.h6[:n*512], s.v51[:n*512], s.colSumsF64[:512]
+		p0, a1, o2, cs3 := bufV51[:n*512], h6[:n*512], bufV51[:n*512], s.colSumsF64[:512]
 		c49 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
@@ -346,31 +227,33 @@ func (s *state) computeDb6() {
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B6[:512][j] = float32(a)
+			db6[:512][j] = float32(a)
 		}
 	}
 }
 
-// computeDW6 is a gemm kernel.
+// computeMatmul is a gemm kernel of 1 values that 6 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v54:f32[512,512] = matmul v26 v51 [transA]  # models.go:56 dW6
-func (s *state) computeDW6() {
+func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.h5[:n*512], 512, s.v51[:n*512], 512, 0, s.grads.W6[:262144], 512)
+	kernels.SgemmAcc64(true, false, 512, 512, n, 1, b1[:n*512], 512, b2[:n*512], 512, 0, b0[:262144], 512)
 }
 
-// computeDb5 is a gemm kernel fusing 4 values; it stores v56, db5.
+// computeMatmulGtMul is a gemm kernel of 4 values that 5 kernels of the program share, on
+// buffers of their own; the first computes
 //
 //	v53:f32[n,512] = matmul v51 v27 [transB]  # models.go:56 dh5
 //	v55:f32[n,512] = gt v26 v49  # models.go:58
 //	v56:f32[n,512] = mul v53 v55  # models.go:58
 //	v57:f32[512] = sum v56 [axes=[0]]  # models.go:56 db5
-func (s *state) computeDb5() {
+func (s *state) computeMatmulGtMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 512, 1, s.v51[:n*512], 512, s.params.W6[:262144], 512, 0, s.v56[:n*512], 512)
+	kernels.SgemmAcc64(false, true, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
 	{
-		p0, a1, o2, cs3 := s.v56[:n*512], s.h5[:n*512], s.v56[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
+		p0, a1, o2, cs3 := b0[:n*512], b3[:n*512], b0[:n*512], s.colSumsF64[:512]
+		c0 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
 			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
@@ -378,178 +261,14 @@ func (s *state) computeDb5() {
 			for i := range p0 {
 				x0 := p0[i]
 				x1 := a1[i]
-				v55 := rt.B2F[float32](x1 > c49)
-				v56 := x0 * v55
-				o2[i] = v56
-				cs3[i] += float64(v56)
+				v1 := rt.B2F[float32](x1 > c0)
+				v2 := x0 * v1
+				o2[i] = v2
+				cs3[i] += float64(v2)
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B5[:512][j] = float32(a)
+			b4[:512][j] = float32(a)
 		}
 	}
-}
-
-// computeDW5 is a gemm kernel.
-//
-//	v59:f32[512,512] = matmul v21 v56 [transA]  # models.go:56 dW5
-func (s *state) computeDW5() {
-	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.h4[:n*512], 512, s.v56[:n*512], 512, 0, s.grads.W5[:262144], 512)
-}
-
-// computeDb4 is a gemm kernel fusing 4 values; it stores v61, db4.
-//
-//	v58:f32[n,512] = matmul v56 v22 [transB]  # models.go:56 dh4
-//	v60:f32[n,512] = gt v21 v49  # models.go:58
-//	v61:f32[n,512] = mul v58 v60  # models.go:58
-//	v62:f32[512] = sum v61 [axes=[0]]  # models.go:56 db4
-func (s *state) computeDb4() {
-	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 512, 1, s.v56[:n*512], 512, s.params.W5[:262144], 512, 0, s.v61[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := s.v61[:n*512], s.h4[:n*512], s.v61[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v60 := rt.B2F[float32](x1 > c49)
-				v61 := x0 * v60
-				o2[i] = v61
-				cs3[i] += float64(v61)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B4[:512][j] = float32(a)
-		}
-	}
-}
-
-// computeDW4 is a gemm kernel.
-//
-//	v64:f32[512,512] = matmul v16 v61 [transA]  # models.go:56 dW4
-func (s *state) computeDW4() {
-	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.h3[:n*512], 512, s.v61[:n*512], 512, 0, s.grads.W4[:262144], 512)
-}
-
-// computeDb3 is a gemm kernel fusing 4 values; it stores v66, db3.
-//
-//	v63:f32[n,512] = matmul v61 v17 [transB]  # models.go:56 dh3
-//	v65:f32[n,512] = gt v16 v49  # models.go:58
-//	v66:f32[n,512] = mul v63 v65  # models.go:58
-//	v67:f32[512] = sum v66 [axes=[0]]  # models.go:56 db3
-func (s *state) computeDb3() {
-	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 512, 1, s.v61[:n*512], 512, s.params.W4[:262144], 512, 0, s.v66[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := s.v66[:n*512], s.h3[:n*512], s.v66[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v65 := rt.B2F[float32](x1 > c49)
-				v66 := x0 * v65
-				o2[i] = v66
-				cs3[i] += float64(v66)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B3[:512][j] = float32(a)
-		}
-	}
-}
-
-// computeDW3 is a gemm kernel.
-//
-//	v69:f32[512,512] = matmul v11 v66 [transA]  # models.go:56 dW3
-func (s *state) computeDW3() {
-	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.h2[:n*512], 512, s.v66[:n*512], 512, 0, s.grads.W3[:262144], 512)
-}
-
-// computeDb2 is a gemm kernel fusing 4 values; it stores v71, db2.
-//
-//	v68:f32[n,512] = matmul v66 v12 [transB]  # models.go:56 dh2
-//	v70:f32[n,512] = gt v11 v49  # models.go:58
-//	v71:f32[n,512] = mul v68 v70  # models.go:58
-//	v72:f32[512] = sum v71 [axes=[0]]  # models.go:56 db2
-func (s *state) computeDb2() {
-	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 512, 1, s.v66[:n*512], 512, s.params.W3[:262144], 512, 0, s.v71[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := s.v71[:n*512], s.h2[:n*512], s.v71[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v70 := rt.B2F[float32](x1 > c49)
-				v71 := x0 * v70
-				o2[i] = v71
-				cs3[i] += float64(v71)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B2[:512][j] = float32(a)
-		}
-	}
-}
-
-// computeDW2 is a gemm kernel.
-//
-//	v74:f32[512,512] = matmul v6 v71 [transA]  # models.go:56 dW2
-func (s *state) computeDW2() {
-	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.h1[:n*512], 512, s.v71[:n*512], 512, 0, s.grads.W2[:262144], 512)
-}
-
-// computeDb1 is a gemm kernel fusing 4 values; it stores v76, db1.
-//
-//	v73:f32[n,512] = matmul v71 v7 [transB]  # models.go:56 dh1
-//	v75:f32[n,512] = gt v6 v49  # models.go:58
-//	v76:f32[n,512] = mul v73 v75  # models.go:58
-//	v77:f32[512] = sum v76 [axes=[0]]  # models.go:56 db1
-func (s *state) computeDb1() {
-	n := s.n
-	kernels.SgemmAcc64(false, true, n, 512, 512, 1, s.v71[:n*512], 512, s.params.W2[:262144], 512, 0, s.v76[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := s.v76[:n*512], s.h1[:n*512], s.v76[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v75 := rt.B2F[float32](x1 > c49)
-				v76 := x0 * v75
-				o2[i] = v76
-				cs3[i] += float64(v76)
-			}
-		}
-		for j, a := range cs3 {
-			s.grads.B1[:512][j] = float32(a)
-		}
-	}
-}
-
-// computeDW1 is a gemm kernel.
-//
-//	v78:f32[512,512] = matmul v0 v76 [transA]  # models.go:56 dW1
-func (s *state) computeDW1() {
-	n := s.n
-	kernels.SgemmAcc64(true, false, 512, 512, n, 1, s.x[:n*512], 512, s.v76[:n*512], 512, 0, s.grads.W1[:262144], 512)
 }

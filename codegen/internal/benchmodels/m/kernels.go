@@ -10,26 +10,26 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeH1()
-	s.computeLogits()
-	if err := s.computeV11(); err != nil {
+	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
+	s.computeLogits(s.logits, s.h1, s.params.W2, s.params.B2)
+	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
-	s.computeLoss()
+	s.computeLoss(s.loss, s.v11)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV14()
-	s.computeV15()
-	s.computeV16()
-	s.computeV17()
-	s.computeDlogits()
-	s.computeDb2()
-	s.computeDW2()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v14)
+	s.computeDivDloss(s.v14, s.v15)
+	s.computeSoftmaxLogits(s.v16, s.logits)
+	s.computeOnehotY(s.v17, s.y)
+	s.computeDlogits(s.v16, s.v17, s.v15, s.dlogits)
+	s.computeDb2(s.grads.B2, s.dlogits)
+	s.computeDW2(s.grads.W2, s.h1, s.dlogits)
+	s.computeDb1(s.v26, s.dlogits, s.params.W2, s.h1, s.grads.B1)
+	s.computeDW1(s.grads.W1, s.x, s.v26)
 	return nil
 }
 
@@ -53,11 +53,11 @@ func (s *state) outputs(all bool) Outputs {
 //	v4:f32[n,256] = matmul v0 v2  # models.go:56
 //	v5:f32[n,256] = add v4 v3  # models.go:56
 //	v6:f32[n,256] = relu v5  # models.go:58 h1
-func (s *state) computeH1() {
+func (s *state) computeH1(h1 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 256, 784, 1, s.x[:n*784], 784, s.params.W1[:200704], 256, 0, s.h1[:n*256], 256)
+	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, h1[:n*256], 256)
 	{
-		p0, a1, o2 := s.h1[:n*256], s.params.B1[:256], s.h1[:n*256]
+		p0, a1, o2 := h1[:n*256], b1[:256], h1[:n*256]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -76,11 +76,11 @@ func (s *state) computeH1() {
 //
 //	v9:f32[n,10] = matmul v6 v7  # models.go:56
 //	v10:f32[n,10] = add v9 v8  # models.go:56 logits
-func (s *state) computeLogits() {
+func (s *state) computeLogits(logits []float32, h1 []float32, W2 []float32, b2 []float32) {
 	n := s.n
-	kernels.Sgemm(false, false, n, 10, 256, 1, s.h1[:n*256], 256, s.params.W2[:2560], 10, 0, s.logits[:n*10], 10)
+	kernels.Sgemm(false, false, n, 10, 256, 1, h1[:n*256], 256, W2[:2560], 10, 0, logits[:n*10], 10)
 	{
-		p0, a1, o2 := s.logits[:n*10], s.params.B2[:10], s.logits[:n*10]
+		p0, a1, o2 := logits[:n*10], b2[:10], logits[:n*10]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*10:][:10], o2[i0*10:][:10]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -94,13 +94,13 @@ func (s *state) computeLogits() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeV11() error {
+func (s *state) computeSoftmaxXentY(bufV11 []float32, logits []float32, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*10], s.y[:n], n, 10); r >= 0 {
-		return fmt.Errorf("m: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 10)
+	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
+		return fmt.Errorf("m: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
 	}
 	return nil
 }
@@ -108,24 +108,24 @@ func (s *state) computeV11() error {
 // computeLoss is a reduce kernel.
 //
 //	v12:f32[] = mean v11 [axes=[0]]  # models.go:62 loss
-func (s *state) computeLoss() {
+func (s *state) computeLoss(loss []float32, bufV11 []float32) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeV14 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeV14() {
+func (s *state) computeNumel(bufV14 []float32) {
 	n := s.n
-	s.v14[:1][0] = float32(n)
+	bufV14[:1][0] = float32(n)
 }
 
-// computeV15 is a loop kernel.
+// computeDivDloss is a loop kernel.
 //
 //	v15:f32[] = div v13 v14  # models.go:62
-func (s *state) computeV15() {
-	a0, o1 := s.v14[:1], s.v15[:1]
+func (s *state) computeDivDloss(bufV14 []float32, bufV15 []float32) {
+	a0, o1 := bufV14[:1], bufV15[:1]
 	c13 := float32(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -135,29 +135,29 @@ func (s *state) computeV15() {
 	}
 }
 
-// computeV16 is a reduce kernel.
+// computeSoftmaxLogits is a reduce kernel.
 //
 //	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:62
-func (s *state) computeV16() {
+func (s *state) computeSoftmaxLogits(bufV16 []float32, logits []float32) {
 	n := s.n
-	rt.Softmax(s.v16[:n*10], s.logits[:n*10], n, 10, 1)
+	rt.Softmax(bufV16[:n*10], logits[:n*10], n, 10, 1)
 }
 
-// computeV17 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v17:f32[n,10] = onehot v1 [depth=10 dtype=f32]  # models.go:62
-func (s *state) computeV17() {
+func (s *state) computeOnehotY(bufV17 []float32, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v17[:n*10], s.y[:n], 10)
+	rt.OneHot(bufV17[:n*10], bufY[:n], 10)
 }
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
 //	v19:f32[n,10] = sub v16 v17  # models.go:62
 //	v20:f32[n,10] = mul v18 v19  # models.go:62 dlogits
-func (s *state) computeDlogits() {
+func (s *state) computeDlogits(bufV16 []float32, bufV17 []float32, bufV15 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := s.v16[:n*10], s.v17[:n*10], s.v15[:1], s.dlogits[:n*10]
+	a0, a1, a2, o3 := bufV16[:n*10], bufV17[:n*10], bufV15[:1], dlogits[:n*10]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -172,17 +172,17 @@ func (s *state) computeDlogits() {
 // computeDb2 is a reduce kernel.
 //
 //	v21:f32[10] = sum v20 [axes=[0]]  # models.go:56 db2
-func (s *state) computeDb2() {
+func (s *state) computeDb2(db2 []float32, dlogits []float32) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:10], s.dlogits[:n*10], 1, n, 10)
+	rt.Reduce(rt.Sum, db2[:10], dlogits[:n*10], 1, n, 10)
 }
 
 // computeDW2 is a gemm kernel.
 //
 //	v23:f32[256,10] = matmul v6 v20 [transA]  # models.go:56 dW2
-func (s *state) computeDW2() {
+func (s *state) computeDW2(dW2 []float32, h1 []float32, dlogits []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 256, 10, n, 1, s.h1[:n*256], 256, s.dlogits[:n*10], 10, 0, s.grads.W2[:2560], 10)
+	kernels.Sgemm(true, false, 256, 10, n, 1, h1[:n*256], 256, dlogits[:n*10], 10, 0, dW2[:2560], 10)
 }
 
 // computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
@@ -191,11 +191,11 @@ func (s *state) computeDW2() {
 //	v25:f32[n,256] = gt v6 v24  # models.go:58
 //	v26:f32[n,256] = mul v22 v25  # models.go:58
 //	v27:f32[256] = sum v26 [axes=[0]]  # models.go:56 db1
-func (s *state) computeDb1() {
+func (s *state) computeDb1(bufV26 []float32, dlogits []float32, W2 []float32, h1 []float32, db1 []float32) {
 	n := s.n
-	kernels.Sgemm(false, true, n, 256, 10, 1, s.dlogits[:n*10], 10, s.params.W2[:2560], 10, 0, s.v26[:n*256], 256)
+	kernels.Sgemm(false, true, n, 256, 10, 1, dlogits[:n*10], 10, W2[:2560], 10, 0, bufV26[:n*256], 256)
 	{
-		p0, a1, o2, cs3 := s.v26[:n*256], s.h1[:n*256], s.v26[:n*256], s.colSumsF64[:256]
+		p0, a1, o2, cs3 := bufV26[:n*256], h1[:n*256], bufV26[:n*256], s.colSumsF64[:256]
 		c24 := float32(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
@@ -211,7 +211,7 @@ func (s *state) computeDb1() {
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B1[:256][j] = float32(a)
+			db1[:256][j] = float32(a)
 		}
 	}
 }
@@ -219,7 +219,7 @@ func (s *state) computeDb1() {
 // computeDW1 is a gemm kernel.
 //
 //	v28:f32[784,256] = matmul v0 v26 [transA]  # models.go:56 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float32, bufX []float32, bufV26 []float32) {
 	n := s.n
-	kernels.Sgemm(true, false, 784, 256, n, 1, s.x[:n*784], 784, s.v26[:n*256], 256, 0, s.grads.W1[:200704], 256)
+	kernels.Sgemm(true, false, 784, 256, n, 1, bufX[:n*784], 784, bufV26[:n*256], 256, 0, dW1[:200704], 256)
 }

@@ -282,7 +282,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v17 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 		m.train.v26 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*256]
 	}
-	m.train.colSumsF64 = make([]float64, 256)
+	m.train.colSumsF64 = make([]float64, max(256, 256))
 	return m, nil
 }
 

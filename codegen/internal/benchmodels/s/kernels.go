@@ -10,26 +10,26 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeH1()
-	s.computeLogits()
-	if err := s.computeV11(); err != nil {
+	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
+	s.computeLogits(s.logits, s.h1, s.params.W2, s.params.B2)
+	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
-	s.computeLoss()
+	s.computeLoss(s.loss, s.v11)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV14()
-	s.computeV15()
-	s.computeV16()
-	s.computeV17()
-	s.computeDlogits()
-	s.computeDb2()
-	s.computeDW2()
-	s.computeDb1()
-	s.computeDW1()
+	s.computeNumel(s.v14)
+	s.computeDivDloss(s.v14, s.v15)
+	s.computeSoftmaxLogits(s.v16, s.logits)
+	s.computeOnehotY(s.v17, s.y)
+	s.computeDlogits(s.v16, s.v17, s.v15, s.dlogits)
+	s.computeDb2(s.grads.B2, s.dlogits)
+	s.computeDW2(s.grads.W2, s.h1, s.dlogits)
+	s.computeDb1(s.v26, s.dlogits, s.params.W2, s.h1, s.grads.B1)
+	s.computeDW1(s.grads.W1, s.x, s.v26)
 	return nil
 }
 
@@ -53,11 +53,11 @@ func (s *state) outputs(all bool) Outputs {
 //	v4:f64[n,16] = matmul v0 v2  # models.go:56
 //	v5:f64[n,16] = add v4 v3  # models.go:56
 //	v6:f64[n,16] = relu v5  # models.go:58 h1
-func (s *state) computeH1() {
+func (s *state) computeH1(h1 []float64, bufX []float64, W1 []float64, b1 []float64) {
 	n := s.n
-	kernels.Dgemm(false, false, n, 16, 4, 1, s.x[:n*4], 4, s.params.W1[:64], 16, 0, s.h1[:n*16], 16)
+	kernels.Dgemm(false, false, n, 16, 4, 1, bufX[:n*4], 4, W1[:64], 16, 0, h1[:n*16], 16)
 	{
-		p0, a1, o2 := s.h1[:n*16], s.params.B1[:16], s.h1[:n*16]
+		p0, a1, o2 := h1[:n*16], b1[:16], h1[:n*16]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*16:][:16], o2[i0*16:][:16]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -76,11 +76,11 @@ func (s *state) computeH1() {
 //
 //	v9:f64[n,3] = matmul v6 v7  # models.go:56
 //	v10:f64[n,3] = add v9 v8  # models.go:56 logits
-func (s *state) computeLogits() {
+func (s *state) computeLogits(logits []float64, h1 []float64, W2 []float64, b2 []float64) {
 	n := s.n
-	kernels.Dgemm(false, false, n, 3, 16, 1, s.h1[:n*16], 16, s.params.W2[:48], 3, 0, s.logits[:n*3], 3)
+	kernels.Dgemm(false, false, n, 3, 16, 1, h1[:n*16], 16, W2[:48], 3, 0, logits[:n*3], 3)
 	{
-		p0, a1, o2 := s.logits[:n*3], s.params.B2[:3], s.logits[:n*3]
+		p0, a1, o2 := logits[:n*3], b2[:3], logits[:n*3]
 		for i0 := 0; i0 < n; i0++ {
 			p0, o2 := p0[i0*3:][:3], o2[i0*3:][:3]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -94,13 +94,13 @@ func (s *state) computeLogits() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v11:f64[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeV11() error {
+func (s *state) computeSoftmaxXentY(bufV11 []float64, logits []float64, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*3], s.y[:n], n, 3); r >= 0 {
-		return fmt.Errorf("s: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 3)
+	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*3], bufY[:n], n, 3); r >= 0 {
+		return fmt.Errorf("s: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 3)
 	}
 	return nil
 }
@@ -108,24 +108,24 @@ func (s *state) computeV11() error {
 // computeLoss is a reduce kernel.
 //
 //	v12:f64[] = mean v11 [axes=[0]]  # models.go:62 loss
-func (s *state) computeLoss() {
+func (s *state) computeLoss(loss []float64, bufV11 []float64) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeV14 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:62
-func (s *state) computeV14() {
+func (s *state) computeNumel(bufV14 []float64) {
 	n := s.n
-	s.v14[:1][0] = float64(n)
+	bufV14[:1][0] = float64(n)
 }
 
-// computeV15 is a loop kernel.
+// computeDivDloss is a loop kernel.
 //
 //	v15:f64[] = div v13 v14  # models.go:62
-func (s *state) computeV15() {
-	a0, o1 := s.v14[:1], s.v15[:1]
+func (s *state) computeDivDloss(bufV14 []float64, bufV15 []float64) {
+	a0, o1 := bufV14[:1], bufV15[:1]
 	c13 := float64(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -135,29 +135,29 @@ func (s *state) computeV15() {
 	}
 }
 
-// computeV16 is a reduce kernel.
+// computeSoftmaxLogits is a reduce kernel.
 //
 //	v16:f64[n,3] = softmax v10 [axis=1]  # models.go:62
-func (s *state) computeV16() {
+func (s *state) computeSoftmaxLogits(bufV16 []float64, logits []float64) {
 	n := s.n
-	rt.Softmax(s.v16[:n*3], s.logits[:n*3], n, 3, 1)
+	rt.Softmax(bufV16[:n*3], logits[:n*3], n, 3, 1)
 }
 
-// computeV17 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v17:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:62
-func (s *state) computeV17() {
+func (s *state) computeOnehotY(bufV17 []float64, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v17[:n*3], s.y[:n], 3)
+	rt.OneHot(bufV17[:n*3], bufY[:n], 3)
 }
 
 // computeDlogits is a loop kernel fusing 2 values; it stores dlogits.
 //
 //	v19:f64[n,3] = sub v16 v17  # models.go:62
 //	v20:f64[n,3] = mul v18 v19  # models.go:62 dlogits
-func (s *state) computeDlogits() {
+func (s *state) computeDlogits(bufV16 []float64, bufV17 []float64, bufV15 []float64, dlogits []float64) {
 	n := s.n
-	a0, a1, a2, o3 := s.v16[:n*3], s.v17[:n*3], s.v15[:1], s.dlogits[:n*3]
+	a0, a1, a2, o3 := bufV16[:n*3], bufV17[:n*3], bufV15[:1], dlogits[:n*3]
 	x2 := a2[0]
 	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
@@ -172,17 +172,17 @@ func (s *state) computeDlogits() {
 // computeDb2 is a reduce kernel.
 //
 //	v21:f64[3] = sum v20 [axes=[0]]  # models.go:56 db2
-func (s *state) computeDb2() {
+func (s *state) computeDb2(db2 []float64, dlogits []float64) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:3], s.dlogits[:n*3], 1, n, 3)
+	rt.Reduce(rt.Sum, db2[:3], dlogits[:n*3], 1, n, 3)
 }
 
 // computeDW2 is a gemm kernel.
 //
 //	v23:f64[16,3] = matmul v6 v20 [transA]  # models.go:56 dW2
-func (s *state) computeDW2() {
+func (s *state) computeDW2(dW2 []float64, h1 []float64, dlogits []float64) {
 	n := s.n
-	kernels.Dgemm(true, false, 16, 3, n, 1, s.h1[:n*16], 16, s.dlogits[:n*3], 3, 0, s.grads.W2[:48], 3)
+	kernels.Dgemm(true, false, 16, 3, n, 1, h1[:n*16], 16, dlogits[:n*3], 3, 0, dW2[:48], 3)
 }
 
 // computeDb1 is a gemm kernel fusing 4 values; it stores v26, db1.
@@ -191,11 +191,11 @@ func (s *state) computeDW2() {
 //	v25:f64[n,16] = gt v6 v24  # models.go:58
 //	v26:f64[n,16] = mul v22 v25  # models.go:58
 //	v27:f64[16] = sum v26 [axes=[0]]  # models.go:56 db1
-func (s *state) computeDb1() {
+func (s *state) computeDb1(bufV26 []float64, dlogits []float64, W2 []float64, h1 []float64, db1 []float64) {
 	n := s.n
-	kernels.Dgemm(false, true, n, 16, 3, 1, s.dlogits[:n*3], 3, s.params.W2[:48], 3, 0, s.v26[:n*16], 16)
+	kernels.Dgemm(false, true, n, 16, 3, 1, dlogits[:n*3], 3, W2[:48], 3, 0, bufV26[:n*16], 16)
 	{
-		p0, a1, o2, cs3 := s.v26[:n*16], s.h1[:n*16], s.v26[:n*16], s.colSumsF64[:16]
+		p0, a1, o2, cs3 := bufV26[:n*16], h1[:n*16], bufV26[:n*16], s.colSumsF64[:16]
 		c24 := float64(0)
 		clear(cs3)
 		for i0 := 0; i0 < n; i0++ {
@@ -211,7 +211,7 @@ func (s *state) computeDb1() {
 			}
 		}
 		for j, a := range cs3 {
-			s.grads.B1[:16][j] = float64(a)
+			db1[:16][j] = float64(a)
 		}
 	}
 }
@@ -219,7 +219,7 @@ func (s *state) computeDb1() {
 // computeDW1 is a gemm kernel.
 //
 //	v28:f64[4,16] = matmul v0 v26 [transA]  # models.go:56 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float64, bufX []float64, bufV26 []float64) {
 	n := s.n
-	kernels.Dgemm(true, false, 4, 16, n, 1, s.x[:n*4], 4, s.v26[:n*16], 16, 0, s.grads.W1[:64], 16)
+	kernels.Dgemm(true, false, 4, 16, n, 1, bufX[:n*4], 4, bufV26[:n*16], 16, 0, dW1[:64], 16)
 }

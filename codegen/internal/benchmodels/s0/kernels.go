@@ -10,35 +10,35 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeV4()
-	s.computeV5()
-	s.computeH1()
-	s.computeV9()
-	s.computeLogits()
-	if err := s.computeV11(); err != nil {
+	s.computeMatmulX(s.v4, s.x, s.params.W1)
+	s.computeAddB1(s.v4, s.params.B1, s.v5)
+	s.computeH1(s.v5, s.h1)
+	s.computeMatmulH1(s.v9, s.h1, s.params.W2)
+	s.computeLogits(s.v9, s.params.B2, s.logits)
+	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
-	s.computeLoss()
+	s.computeLoss(s.loss, s.v11)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeV14()
-	s.computeV15()
-	s.computeV17()
-	s.computeV18()
-	s.computeV19()
-	s.computeV21()
-	s.computeV22()
-	s.computeDlogits()
-	s.computeV24()
-	s.computeDh1()
-	s.computeDW2()
-	s.computeV29()
-	s.computeV30()
-	s.computeV31()
-	s.computeDW1()
+	s.computeNumel(s.v14)
+	s.computeDivDloss(s.v14, s.v15)
+	s.computeBroadcastTo(s.v15, s.v17)
+	s.computeSoftmaxLogits(s.v18, s.logits)
+	s.computeOnehotY(s.v19, s.y)
+	s.computeBroadcastTo_v21(s.v17, s.v21)
+	s.computeSub(s.v18, s.v19, s.v22)
+	s.computeDlogits(s.v21, s.v22, s.dlogits)
+	s.computeSumDlogits(s.grads.B2, s.dlogits)
+	s.computeDh1(s.dh1, s.dlogits, s.params.W2)
+	s.computeDW2(s.grads.W2, s.h1, s.dlogits)
+	s.computeGtH1(s.h1, s.v29)
+	s.computeMulDh1(s.dh1, s.v29, s.v30)
+	s.computeSum(s.grads.B1, s.v30)
+	s.computeDW1(s.grads.W1, s.x, s.v30)
 	return nil
 }
 
@@ -57,20 +57,20 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeV4 is a gemm kernel.
+// computeMatmulX is a gemm kernel.
 //
 //	v4:f64[n,16] = matmul v0 v2  # models.go:56
-func (s *state) computeV4() {
+func (s *state) computeMatmulX(bufV4 []float64, bufX []float64, W1 []float64) {
 	n := s.n
-	kernels.Dgemm(false, false, n, 16, 4, 1, s.x[:n*4], 4, s.params.W1[:64], 16, 0, s.v4[:n*16], 16)
+	kernels.Dgemm(false, false, n, 16, 4, 1, bufX[:n*4], 4, W1[:64], 16, 0, bufV4[:n*16], 16)
 }
 
-// computeV5 is a loop kernel.
+// computeAddB1 is a loop kernel.
 //
 //	v5:f64[n,16] = add v4 v3  # models.go:56
-func (s *state) computeV5() {
+func (s *state) computeAddB1(bufV4 []float64, b1 []float64, bufV5 []float64) {
 	n := s.n
-	a0, a1, o2 := s.v4[:n*16], s.params.B1[:16], s.v5[:n*16]
+	a0, a1, o2 := bufV4[:n*16], b1[:16], bufV5[:n*16]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -86,9 +86,9 @@ func (s *state) computeV5() {
 // computeH1 is a loop kernel.
 //
 //	v6:f64[n,16] = relu v5  # models.go:58 h1
-func (s *state) computeH1() {
+func (s *state) computeH1(bufV5 []float64, h1 []float64) {
 	n := s.n
-	a0, o1 := s.v5[:n*16], s.h1[:n*16]
+	a0, o1 := bufV5[:n*16], h1[:n*16]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -97,20 +97,20 @@ func (s *state) computeH1() {
 	}
 }
 
-// computeV9 is a gemm kernel.
+// computeMatmulH1 is a gemm kernel.
 //
 //	v9:f64[n,3] = matmul v6 v7  # models.go:56
-func (s *state) computeV9() {
+func (s *state) computeMatmulH1(bufV9 []float64, h1 []float64, W2 []float64) {
 	n := s.n
-	kernels.Dgemm(false, false, n, 3, 16, 1, s.h1[:n*16], 16, s.params.W2[:48], 3, 0, s.v9[:n*3], 3)
+	kernels.Dgemm(false, false, n, 3, 16, 1, h1[:n*16], 16, W2[:48], 3, 0, bufV9[:n*3], 3)
 }
 
 // computeLogits is a loop kernel.
 //
 //	v10:f64[n,3] = add v9 v8  # models.go:56 logits
-func (s *state) computeLogits() {
+func (s *state) computeLogits(bufV9 []float64, b2 []float64, logits []float64) {
 	n := s.n
-	a0, a1, o2 := s.v9[:n*3], s.params.B2[:3], s.logits[:n*3]
+	a0, a1, o2 := bufV9[:n*3], b2[:3], logits[:n*3]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o2 := a0[i0*3:][:3], o2[i0*3:][:3]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -123,13 +123,13 @@ func (s *state) computeLogits() {
 	}
 }
 
-// computeV11 is a reduce kernel.
+// computeSoftmaxXentY is a reduce kernel.
 //
 //	v11:f64[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeV11() error {
+func (s *state) computeSoftmaxXentY(bufV11 []float64, logits []float64, bufY []int32) error {
 	n := s.n
-	if r := rt.SoftmaxXent(s.v11[:n], s.logits[:n*3], s.y[:n], n, 3); r >= 0 {
-		return fmt.Errorf("s0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, s.y[:n][r], 3)
+	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*3], bufY[:n], n, 3); r >= 0 {
+		return fmt.Errorf("s0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 3)
 	}
 	return nil
 }
@@ -137,24 +137,24 @@ func (s *state) computeV11() error {
 // computeLoss is a reduce kernel.
 //
 //	v12:f64[] = mean v11 [axes=[0]]  # models.go:62 loss
-func (s *state) computeLoss() {
+func (s *state) computeLoss(loss []float64, bufV11 []float64) {
 	n := s.n
-	rt.Reduce(rt.Mean, s.loss[:1], s.v11[:n], 1, n, 1)
+	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeV14 is an opaque kernel.
+// computeNumel is an opaque kernel.
 //
 //	v14:f64[] = numel [dtype=f64 shape=[n]]  # models.go:62
-func (s *state) computeV14() {
+func (s *state) computeNumel(bufV14 []float64) {
 	n := s.n
-	s.v14[:1][0] = float64(n)
+	bufV14[:1][0] = float64(n)
 }
 
-// computeV15 is a loop kernel.
+// computeDivDloss is a loop kernel.
 //
 //	v15:f64[] = div v13 v14  # models.go:62
-func (s *state) computeV15() {
-	a0, o1 := s.v14[:1], s.v15[:1]
+func (s *state) computeDivDloss(bufV14 []float64, bufV15 []float64) {
+	a0, o1 := bufV14[:1], bufV15[:1]
 	c13 := float64(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -164,40 +164,40 @@ func (s *state) computeV15() {
 	}
 }
 
-// computeV17 is an opaque kernel.
+// computeBroadcastTo is an opaque kernel.
 //
 //	v17:f64[n] = broadcast_to v16 [shape=[n]]  # models.go:62
-func (s *state) computeV17() {
+func (s *state) computeBroadcastTo(bufV15 []float64, bufV17 []float64) {
 	n := s.n
-	a0, o1 := s.v15[:1], s.v17[:n]
+	a0, o1 := bufV15[:1], bufV17[:n]
 	x0 := a0[0]
 	for i := range o1 {
 		o1[i] = x0
 	}
 }
 
-// computeV18 is a reduce kernel.
+// computeSoftmaxLogits is a reduce kernel.
 //
 //	v18:f64[n,3] = softmax v10 [axis=1]  # models.go:62
-func (s *state) computeV18() {
+func (s *state) computeSoftmaxLogits(bufV18 []float64, logits []float64) {
 	n := s.n
-	rt.Softmax(s.v18[:n*3], s.logits[:n*3], n, 3, 1)
+	rt.Softmax(bufV18[:n*3], logits[:n*3], n, 3, 1)
 }
 
-// computeV19 is an opaque kernel.
+// computeOnehotY is an opaque kernel.
 //
 //	v19:f64[n,3] = onehot v1 [depth=3 dtype=f64]  # models.go:62
-func (s *state) computeV19() {
+func (s *state) computeOnehotY(bufV19 []float64, bufY []int32) {
 	n := s.n
-	rt.OneHot(s.v19[:n*3], s.y[:n], 3)
+	rt.OneHot(bufV19[:n*3], bufY[:n], 3)
 }
 
-// computeV21 is an opaque kernel.
+// computeBroadcastTo_v21 is an opaque kernel.
 //
 //	v21:f64[n,3] = broadcast_to v20 [shape=[n,3]]  # models.go:62
-func (s *state) computeV21() {
+func (s *state) computeBroadcastTo_v21(bufV17 []float64, bufV21 []float64) {
 	n := s.n
-	a0, o1 := s.v17[:n], s.v21[:n*3]
+	a0, o1 := bufV17[:n], bufV21[:n*3]
 	for i0 := 0; i0 < n; i0++ {
 		a0, o1 := a0[i0*1:][:1], o1[i0*3:][:3]
 		x0 := a0[0]
@@ -207,12 +207,12 @@ func (s *state) computeV21() {
 	}
 }
 
-// computeV22 is a loop kernel.
+// computeSub is a loop kernel.
 //
 //	v22:f64[n,3] = sub v18 v19  # models.go:62
-func (s *state) computeV22() {
+func (s *state) computeSub(bufV18 []float64, bufV19 []float64, bufV22 []float64) {
 	n := s.n
-	a0, a1, o2 := s.v18[:n*3], s.v19[:n*3], s.v22[:n*3]
+	a0, a1, o2 := bufV18[:n*3], bufV19[:n*3], bufV22[:n*3]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -225,9 +225,9 @@ func (s *state) computeV22() {
 // computeDlogits is a loop kernel.
 //
 //	v23:f64[n,3] = mul v21 v22  # models.go:62 dlogits
-func (s *state) computeDlogits() {
+func (s *state) computeDlogits(bufV21 []float64, bufV22 []float64, dlogits []float64) {
 	n := s.n
-	a0, a1, o2 := s.v21[:n*3], s.v22[:n*3], s.dlogits[:n*3]
+	a0, a1, o2 := bufV21[:n*3], bufV22[:n*3], dlogits[:n*3]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -237,36 +237,36 @@ func (s *state) computeDlogits() {
 	}
 }
 
-// computeV24 is a reduce kernel.
+// computeSumDlogits is a reduce kernel.
 //
 //	v24:f64[1,3] = sum v23 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV24() {
+func (s *state) computeSumDlogits(bufV24 []float64, dlogits []float64) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B2[:3], s.dlogits[:n*3], 1, n, 3)
+	rt.Reduce(rt.Sum, bufV24[:3], dlogits[:n*3], 1, n, 3)
 }
 
 // computeDh1 is a gemm kernel.
 //
 //	v26:f64[n,16] = matmul v23 v7 [transB]  # models.go:56 dh1
-func (s *state) computeDh1() {
+func (s *state) computeDh1(dh1 []float64, dlogits []float64, W2 []float64) {
 	n := s.n
-	kernels.Dgemm(false, true, n, 16, 3, 1, s.dlogits[:n*3], 3, s.params.W2[:48], 3, 0, s.dh1[:n*16], 16)
+	kernels.Dgemm(false, true, n, 16, 3, 1, dlogits[:n*3], 3, W2[:48], 3, 0, dh1[:n*16], 16)
 }
 
 // computeDW2 is a gemm kernel.
 //
 //	v27:f64[16,3] = matmul v6 v23 [transA]  # models.go:56 dW2
-func (s *state) computeDW2() {
+func (s *state) computeDW2(dW2 []float64, h1 []float64, dlogits []float64) {
 	n := s.n
-	kernels.Dgemm(true, false, 16, 3, n, 1, s.h1[:n*16], 16, s.dlogits[:n*3], 3, 0, s.grads.W2[:48], 3)
+	kernels.Dgemm(true, false, 16, 3, n, 1, h1[:n*16], 16, dlogits[:n*3], 3, 0, dW2[:48], 3)
 }
 
-// computeV29 is a loop kernel.
+// computeGtH1 is a loop kernel.
 //
 //	v29:f64[n,16] = gt v6 v28  # models.go:58
-func (s *state) computeV29() {
+func (s *state) computeGtH1(h1 []float64, bufV29 []float64) {
 	n := s.n
-	a0, o1 := s.h1[:n*16], s.v29[:n*16]
+	a0, o1 := h1[:n*16], bufV29[:n*16]
 	c28 := float64(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -276,12 +276,12 @@ func (s *state) computeV29() {
 	}
 }
 
-// computeV30 is a loop kernel.
+// computeMulDh1 is a loop kernel.
 //
 //	v30:f64[n,16] = mul v26 v29  # models.go:58
-func (s *state) computeV30() {
+func (s *state) computeMulDh1(dh1 []float64, bufV29 []float64, bufV30 []float64) {
 	n := s.n
-	a0, a1, o2 := s.dh1[:n*16], s.v29[:n*16], s.v30[:n*16]
+	a0, a1, o2 := dh1[:n*16], bufV29[:n*16], bufV30[:n*16]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -291,18 +291,18 @@ func (s *state) computeV30() {
 	}
 }
 
-// computeV31 is a reduce kernel.
+// computeSum is a reduce kernel.
 //
 //	v31:f64[1,16] = sum v30 [axes=[0] keepdims]  # models.go:56
-func (s *state) computeV31() {
+func (s *state) computeSum(bufV31 []float64, bufV30 []float64) {
 	n := s.n
-	rt.Reduce(rt.Sum, s.grads.B1[:16], s.v30[:n*16], 1, n, 16)
+	rt.Reduce(rt.Sum, bufV31[:16], bufV30[:n*16], 1, n, 16)
 }
 
 // computeDW1 is a gemm kernel.
 //
 //	v33:f64[4,16] = matmul v0 v30 [transA]  # models.go:56 dW1
-func (s *state) computeDW1() {
+func (s *state) computeDW1(dW1 []float64, bufX []float64, bufV30 []float64) {
 	n := s.n
-	kernels.Dgemm(true, false, 4, 16, n, 1, s.x[:n*4], 4, s.v30[:n*16], 16, 0, s.grads.W1[:64], 16)
+	kernels.Dgemm(true, false, 4, 16, n, 1, bufX[:n*4], 4, bufV30[:n*16], 16, 0, dW1[:64], 16)
 }

@@ -282,7 +282,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v17 = m.train.arenaF64[r[6].Offset:][:cfg.MaxN*3]
 		m.train.v26 = m.train.arenaF64[r[7].Offset:][:cfg.MaxN*16]
 	}
-	m.train.colSumsF64 = make([]float64, 16)
+	m.train.colSumsF64 = make([]float64, max(16, 16))
 	return m, nil
 }
 
