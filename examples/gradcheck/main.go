@@ -55,7 +55,7 @@ func model(g *dsl.Graph) {
 	b2 := g.Param("b2", out)
 	h := dsl.Tanh(x.MatMul(W1).Add(b1)).Named("h")
 	o := h.MatMul(W2).Add(b2).Named("o")
-	g.Minimize(dsl.MSE(o, t))
+	g.Minimize(dsl.SquaredError(o, t).Mean())
 }
 
 var paramNames = []string{"W1", "b1", "W2", "b2"}
