@@ -185,7 +185,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	g, err := loadModel(target, c.fn)
+	g, err := loadModel(target, c.fn, stderr)
 	if err != nil {
 		return err
 	}
