@@ -16,33 +16,75 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 )
 
 const dslPath = "github.com/bpgen/bpgen/dsl"
 
-// loadModel returns the forward IR of the model: parsed from an IR file,
-// or built by running a model function of a Go package.
-func loadModel(target, fn string, stderr io.Writer) (*ir.Graph, error) {
+// loadModel returns the IR of the model: built by running a model function
+// of a Go package, or read from an IR file. For a file printed by -dump
+// after a pass, resume is that pass's name (the graph is its output).
+func loadModel(target, fn string, stderr io.Writer) (g *ir.Graph, resume string, err error) {
 	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() {
-		src, err := os.ReadFile(target)
-		if err != nil {
-			return nil, err
-		}
-		g, err := ir.Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", target, err)
-		}
-		return g, nil
+		return readIRFile(target)
 	}
 	pkg, err := loadPackage(target)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	name, err := pickModel(pkg, fn)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return runModel(pkg, name, stderr)
+	g, err = runModel(pkg, name, stderr)
+	return g, "", err
+}
+
+// dumpHeader is the line -dump prints before a graph: "# after build" for
+// the model as built, "# after pass NAME" after a pass.
+func dumpHeader(resume string) string {
+	if resume == "" {
+		return "# after build"
+	}
+	return "# after pass " + resume
+}
+
+// readIRFile reads IR text: as ir.Print writes it, or as -dump prints it.
+// A dump is one or more sections, each a "# after ..." line and a graph
+// (after a lowering pass, the program follows as comment lines); the last
+// section is compiled, resuming after its pass. Lines are blanked, not
+// removed, so that parse errors give the file's own line numbers.
+func readIRFile(path string) (*ir.Graph, string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	lines := strings.Split(string(src), "\n")
+	last, resume := -1, ""
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == dumpHeader("") {
+			last, resume = i, ""
+		} else if name, ok := strings.CutPrefix(l, "# after pass "); ok {
+			last, resume = i, strings.TrimSpace(name)
+		}
+	}
+	if last >= 0 && resume != "" && !slices.Contains(passes.PassNames(), resume) {
+		return nil, "", fmt.Errorf("%s:%d: %q is not a pass of this bpgen (the passes are %s)", path, last+1, resume, strings.Join(passes.PassNames(), ", "))
+	}
+	for i, l := range lines {
+		if i <= last || strings.HasPrefix(strings.TrimSpace(l), "#") {
+			lines[i] = ""
+		}
+	}
+	g, err := ir.Parse(strings.Join(lines, "\n"))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if last < 0 && slices.ContainsFunc(g.Outputs, func(o ir.Output) bool { return o.Grad != "" }) {
+		return nil, "", fmt.Errorf("%s: the graph has gradient outputs, so it was printed after pass grad or later; start the file with the \"# after pass NAME\" line -dump printed, so that bpgen resumes after that pass", path)
+	}
+	return g, resume, nil
 }
 
 func loadPackage(pattern string) (*packages.Package, error) {

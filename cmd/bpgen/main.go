@@ -185,9 +185,19 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	g, err := loadModel(target, c.fn, stderr)
+	g, resume, err := loadModel(target, c.fn, stderr)
 	if err != nil {
 		return err
+	}
+	if resume != "" {
+		popts.Resume = resume
+		names := passes.PassNames()
+		if i := slices.Index(names, c.dump); i >= 0 && i <= slices.Index(names, resume) && !passes.Pipeline[i].Lowering() {
+			return fmt.Errorf("-dump %s: %s is the graph after pass %s, so pass %s does not run", c.dump, target, resume, c.dump)
+		}
+		if (len(popts.Checkpoint) > 0 || popts.MemoryBudget > 0) && slices.Index(names, resume) >= slices.Index(names, "remat") {
+			return fmt.Errorf("-checkpoint and -budget act in pass remat, but %s is the graph after pass %s", target, resume)
+		}
 	}
 	if dtype != ir.InvalidDType {
 		g = codegen.Retarget(g, dtype)
@@ -198,7 +208,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 	}
 	if c.dump == "build" || c.dump == "all" {
-		fmt.Fprintf(stdout, "# after build\n%s", ir.Print(g))
+		fmt.Fprintf(stdout, "%s\n%s", dumpHeader(resume), ir.Print(g))
 	}
 	if c.dump != "" && c.dump != "build" {
 		popts.DumpAfter, popts.Dump = c.dump, stdout
