@@ -318,7 +318,7 @@ func TestDumpRoundTrip(t *testing.T) {
 	models := filepath.Join(repoRoot(t), "examples", "models")
 	for _, m := range []struct{ dir, fn string }{
 		{models, "MLP"},
-		{models, "GELUNet"},                        // an extern op
+		{models, "GELUNet"}, // an extern op
 		{writeModelPackage(t, customModel), "Clip"}, // a custom VJP: a func of its own
 	} {
 		direct := filepath.Join(t.TempDir(), "direct")
