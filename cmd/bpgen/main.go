@@ -14,7 +14,9 @@
 // golang.org/x/tools/go/packages, runs the chosen one in a temporary
 // program (through a build overlay: nothing is written to the user's
 // tree), compiles the IR it builds and writes the generated package.
-// Run bpgen -h for the flags.
+// Failures exit with status 1: every mistake of the model on a line of its
+// own, positions relative to the current directory as the Go compiler
+// prints them. Run bpgen -h for the flags.
 package main
 
 import (
@@ -44,7 +46,8 @@ and backward kernels (reverse-mode autodiff), a training step and predict.
 
 Usage:
   bpgen [flags] [package]       compile a model function of a Go package (default ".")
-  bpgen [flags] file.bpir       compile IR text (as printed by -dump)
+  bpgen [flags] file.bpir       compile IR text: as ir.Print writes it, or any -dump
+                                output (its last section, resuming after its pass)
 
 A model function has the signature func(g *dsl.Graph). In go:generate:
   //go:generate go tool bpgen -func MLP -out ../mlpgen
