@@ -121,3 +121,31 @@ func TestQuickStart(t *testing.T) {
 		t.Errorf("the training run saved no weights: %v", err)
 	}
 }
+
+// TestCIRunsTheREADMETests checks that .ci/run runs the test command the
+// README's first screen gives (its second command on a fresh machine).
+func TestCIRunsTheREADMETests(t *testing.T) {
+	root := repoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	if !ok || len(lines) != 2 {
+		t.Fatalf("README.md's first block has %d commands, want two (the main job and the tests):\n%s", len(lines), block)
+	}
+	tests, _, _ := strings.Cut(lines[1], "#")
+	tests = strings.TrimSpace(tests)
+	for _, l := range strings.Split(string(ci), "\n") {
+		if strings.TrimSpace(l) == tests {
+			return
+		}
+	}
+	t.Errorf(".ci/run does not run the README's test command %q on a line of its own", tests)
+}
