@@ -52,5 +52,5 @@ func forwardGraph(t *testing.T, m *testModel) *ir.Graph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Retarget(g, m.dtype)
+	return passes.Retarget(g, m.dtype)
 }

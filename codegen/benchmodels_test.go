@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
 	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/ir"
 	"github.com/bpgen/bpgen/passes"
 )
 
@@ -28,9 +29,9 @@ func TestBenchModelsFresh(t *testing.T) {
 			opt := Options{Package: name, Source: "benchmodels." + s.Name}
 			switch variant {
 			case "g":
-				opt.Gemm = "gonum"
+				opt.Gemm = GemmGonum
 			case "a":
-				opt.Accumulate = "f64"
+				opt.Accumulate = ir.F64
 			}
 			on := variant != "0"
 			files := emitBenchModel(t, s, on, opt)

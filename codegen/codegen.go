@@ -10,8 +10,8 @@
 //	files, err := codegen.EmitProgram(prog, codegen.Options{Package: "mlp", Source: "models.MLP"})
 //	// files["model.go"], files["kernels.go"]: gofmt'd, DO NOT EDIT
 //
-// Emit takes a joint graph instead (see passes.Grad) and generates it
-// unoptimized: one kernel and one buffer per value.
+// To generate a program unoptimized (one kernel and one buffer per value),
+// compile it with every optional pass disabled (passes.Options.Disable).
 //
 // Kernels. Each kernel of the program becomes one method, preceded by the
 // IR lines of its values (with the model's file:line), and Forward,
@@ -82,24 +82,6 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// Options configures Emit.
-type Options struct {
-	Package string   // Go package name of the output
-	Source  string   // "pkg.Func" the model comes from, for the header
-	DType   ir.DType // 0: keep the model's float type; ir.F32 or ir.F64: retarget every float value
-	Gemm    string   // "bpgen" (default: runtime/kernels) or "gonum" (gonum's BLAS, for comparison)
-	// Accumulate is the precision float32 matrix products accumulate in:
-	// "f32" (the default, kernels.Sgemm, as PyTorch and JAX do) or "f64"
-	// (kernels.SgemmAcc64: each element rounded to float32 once, as
-	// ir.Interp computes it; products 2.1–2.4× slower, a train step about
-	// 2×: BenchmarkTrainStepAccumulate). float64 models
-	// ignore it.
-	Accumulate string
-	// Optimizer is the update rule of the generated Config when its
-	// Optimizer.Kind is left empty: "sgd" (the default) or "adam".
-	Optimizer string
-}
-
 // Import paths of the packages generated code uses.
 const (
 	rtPath      = "github.com/bpgen/bpgen/runtime/rt"
@@ -107,38 +89,6 @@ const (
 	optimPath   = "github.com/bpgen/bpgen/runtime/optim"
 	tensorioPkg = "github.com/bpgen/bpgen/runtime/tensorio"
 )
-
-// Emit generates the package of g, a joint graph (see passes.Grad) or a
-// forward-only one: file name → gofmt'd content. The output depends only
-// on g and opt, byte for byte.
-//
-// Emit lowers g with every optional lowering pass off (passes.Lower
-// without fuse and plan: one kernel per value, one buffer per value) and
-// generates that program as EmitProgram does; to get fused kernels and a
-// packed arena, compile with passes.CompileProgram and call EmitProgram.
-func Emit(g *ir.Graph, opt Options) (map[string][]byte, error) {
-	opt, err := checkOptions(opt, g)
-	if err != nil {
-		return nil, err
-	}
-	if err := ir.Verify(g); err != nil {
-		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
-	}
-	if opt.DType != ir.InvalidDType {
-		g = Retarget(g, opt.DType)
-		if err := ir.Verify(g); err != nil {
-			return nil, fmt.Errorf("codegen %s: retargeted to %v: %w", g.Name, opt.DType, err)
-		}
-	}
-	if err := checkSupported(g); err != nil {
-		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
-	}
-	prog, err := passes.Lower(g, passes.Options{Disable: []string{"fuse", "plan"}})
-	if err != nil {
-		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
-	}
-	return emit(prog, opt)
-}
 
 // EmitProgram generates the package of a lowered program (see
 // passes.CompileProgram): file name → gofmt'd content, byte for byte a
@@ -163,61 +113,13 @@ func EmitProgram(p *passes.Program, opt Options) (map[string][]byte, error) {
 	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
 	}
-	if opt.DType != ir.InvalidDType {
-		// Simplification folds constants rounded to their dtype: a
-		// program compiled in float32 cannot become an exact float64 one.
-		for _, v := range g.Values {
-			if v.Type.DType.IsFloat() && v.Type.DType != opt.DType {
-				return nil, fmt.Errorf("codegen %s: Options.DType is %v but the program computes in %v: retarget the graph before compiling it (codegen.Retarget, then passes.CompileProgram)", g.Name, opt.DType, v.Type.DType)
-			}
-		}
-	}
-	return emit(p, opt) // emit checks the ops (newPlan)
-}
-
-// checkOptions validates opt and fills in its defaults.
-func checkOptions(opt Options, g *ir.Graph) (Options, error) {
-	if opt.Package == "" || !isIdent(opt.Package) {
-		return opt, fmt.Errorf("codegen: package name %q is not an identifier", opt.Package)
-	}
-	if opt.Source == "" {
-		opt.Source = g.Name
-	}
-	switch opt.Gemm {
-	case "":
-		opt.Gemm = "bpgen"
-	case "bpgen", "gonum":
-	default:
-		return opt, fmt.Errorf("codegen: Options.Gemm is %q, want \"bpgen\" or \"gonum\"", opt.Gemm)
-	}
-	switch opt.Accumulate {
-	case "":
-		opt.Accumulate = "f32"
-	case "f32":
-	case "f64":
-		if opt.Gemm == "gonum" {
-			return opt, fmt.Errorf("codegen: Options.Accumulate \"f64\" needs Options.Gemm \"bpgen\" (gonum's Sgemm accumulates in float32)")
-		}
-	default:
-		return opt, fmt.Errorf("codegen: Options.Accumulate is %q, want \"f32\" or \"f64\"", opt.Accumulate)
-	}
-	switch opt.Optimizer {
-	case "":
-		opt.Optimizer = "sgd"
-	case "sgd", "adam":
-	default:
-		return opt, fmt.Errorf("codegen: Options.Optimizer is %q, want \"sgd\" or \"adam\"", opt.Optimizer)
-	}
-	if opt.DType != ir.InvalidDType && !opt.DType.IsFloat() {
-		return opt, fmt.Errorf("codegen: Options.DType is %v, want f32 or f64", opt.DType)
-	}
-	return opt, nil
+	return emit(p, opt)
 }
 
 // checkSupported rejects ops codegen has no kernels for.
 func checkSupported(g *ir.Graph) error {
 	for _, v := range g.Values {
-		if ir.Lookup(v.Op.Name) == nil || (v.Op.Class != ir.Elementwise && !supported[v.Op.Name]) {
+		if ir.Lookup(v.Op.Name) != v.Op || (v.Op.Class != ir.Elementwise && v.Op.HasKernel() && lowerings[v.Op] == nil) {
 			return fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v)
 		}
 	}
@@ -227,7 +129,7 @@ func checkSupported(g *ir.Graph) error {
 // emit generates the files of a lowered program.
 func emit(prog *passes.Program, opt Options) (map[string][]byte, error) {
 	g := prog.Graph
-	p, err := newPlan(g, opt)
+	p, err := newPlan(prog, opt)
 	if err != nil {
 		return nil, fmt.Errorf("codegen %s: %w", g.Name, err)
 	}
@@ -254,29 +156,6 @@ func emit(prog *passes.Program, opt Options) (map[string][]byte, error) {
 }
 
 func isIdent(s string) bool { return sanitize(s) == s && s != "_" }
-
-// Retarget returns a copy of g with every float dtype (of values and of
-// dtype attributes) replaced by d. Converts between float types become
-// identities.
-func Retarget(g *ir.Graph, d ir.DType) *ir.Graph {
-	c := g.Clone()
-	retype(c, d)
-	return c
-}
-
-func retype(g *ir.Graph, d ir.DType) {
-	for _, v := range g.Values {
-		if v.Type.DType.IsFloat() {
-			v.Type.DType = d
-		}
-		if t := v.Attrs.DType("dtype"); t.IsFloat() {
-			v.Attrs["dtype"] = d
-		}
-	}
-	for _, f := range g.Funcs {
-		retype(f, d)
-	}
-}
 
 // newFile starts a generated file: the header and the names of the
 // runtime packages it may import.

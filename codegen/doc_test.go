@@ -13,8 +13,8 @@ import (
 func TestGeneratedDocs(t *testing.T) {
 	for _, m := range goldenModels {
 		for mode, files := range map[string]map[string][]byte{
-			"passes=off": emitModel(t, m.name, m.source, m.fn, Options{DType: m.dtype}),
-			"passes=on":  emitCompiled(t, m.name, m.source, m.fn, Options{DType: m.dtype}),
+			"passes=off": emitModel(t, m.name, m.source, m.fn, m.dtype, Options{}),
+			"passes=on":  emitCompiled(t, m.name, m.source, m.fn, m.dtype, Options{}),
 		} {
 			for name, src := range files {
 				fs := token.NewFileSet()

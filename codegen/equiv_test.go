@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 )
 
 // Optimizer settings of the harness's train-step checks.
@@ -75,14 +76,14 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := newPlan(g, Options{Package: m.name})
+			p, err := namesOf(g, Options{Package: m.name})
 			if err != nil {
 				t.Fatal(err)
 			}
 			c := driverCase{Model: m.name, Seed: seed, Cap: capacity, Dims: map[string]int{}, Inputs: map[string][]float64{},
 				// gonum's Gemm starts goroutines (and allocates) for
 				// large products: only bpgen's kernels promise no allocation.
-				Allocs: ci == len(ns)-1 && m.gemm != "gonum"}
+				Allocs: ci == len(ns)-1 && m.gemm != GemmGonum}
 			for _, d := range p.dims {
 				c.Dims[d.in] = dims[d.name]
 			}
@@ -103,7 +104,7 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 			}
 			if opt == "adam" {
 				c.Opt = map[string]any{"Kind": "adam", "LR": adamLR, "WeightDecay": adamWeightDecay, "Eps": adamEps}
-				if m.optimizer == "adam" {
+				if m.optimizer == OptimizerAdam {
 					delete(c.Opt, "Kind") // Options.Optimizer makes Adam the default
 				}
 			} else {
@@ -238,13 +239,13 @@ func (w *worst32) log(t *testing.T) {
 }
 
 func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map[string]int, seed uint64, inputs map[string]*ir.Tensor, opt string, res driverResult) {
-	p, err := newPlan(g, Options{Package: m.name})
+	p, err := namesOf(g, Options{Package: m.name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f32 := m.dtype == ir.F32
 	tol := tol64
-	acc64 := f32 && m.accumulate == "f64"
+	acc64 := f32 && m.accumulate == ir.F64
 	switch {
 	case acc64:
 		tol = tol32Acc64
@@ -479,4 +480,14 @@ func TestCompareRules(t *testing.T) {
 	if e, _ := compareClose([]float64{math.NaN()}, []float64{1}, atol32, rtol32); !math.IsInf(e, 1) {
 		t.Errorf("NaN against a number: %v, want +Inf", e)
 	}
+}
+
+// namesOf plans a joint graph for its generated names (dims, inputs,
+// params, outputs), as EmitProgram would name them.
+func namesOf(g *ir.Graph, opt Options) (*plan, error) {
+	prog, err := passes.Lower(g, passes.Options{Disable: []string{"fuse", "plan"}})
+	if err != nil {
+		return nil, err
+	}
+	return newPlan(prog, opt)
 }

@@ -8,15 +8,19 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// mathFuncs maps the formula language's functions to package math.
-var mathFuncs = map[string]string{
-	"exp": "Exp", "log": "Log", "log1p": "Log1p", "sqrt": "Sqrt", "tanh": "Tanh",
-	"abs": "Abs", "sin": "Sin", "cos": "Cos", "pow": "Pow",
+// mathFunc returns the package math function that generated code calls
+// for a formula function ("" for the others: Go builtins and where).
+func mathFunc(name string) string {
+	f := ir.ScalarFuncs[name]
+	if f.Builtin || f.Select {
+		return ""
+	}
+	return f.Go
 }
 
 // usesMath reports whether e calls a function of package math.
 func usesMath(e *ir.Expr) bool {
-	if e.Kind == ir.ExprCall && mathFuncs[e.Op] != "" {
+	if e.Kind == ir.ExprCall && mathFunc(e.Op) != "" {
 		return true
 	}
 	for _, a := range e.Args {
@@ -27,14 +31,23 @@ func usesMath(e *ir.Expr) bool {
 	return false
 }
 
+// idents makes Go identifiers of names.
+func idents(names []string) []*jen.Statement {
+	r := make([]*jen.Statement, len(names))
+	for i, n := range names {
+		r[i] = jen.Id(n)
+	}
+	return r
+}
+
 // exprPrinter prints a scalar formula as Go. args are the Go expressions
 // of the formula's arguments x, y, z (all of Go type elem). If the
 // formula calls math functions it is computed in float64 and rounded to
 // elem once at the end, as the interpreter does; otherwise it is computed
 // in elem.
 type exprPrinter struct {
-	elem  string   // "float32" or "float64"
-	args  []string // Go names of x, y, z
+	elem  string           // "float32" or "float64"
+	args  []*jen.Statement // Go expressions of x, y, z
 	attrs ir.Attrs
 	wide  bool // computing in float64 while elem is float32
 	err   error
@@ -80,9 +93,9 @@ func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
 			return jen.Id("_")
 		}
 		if ep.wide {
-			return jen.Float64().Call(jen.Id(ep.args[e.Arg]))
+			return jen.Float64().Call(ep.args[e.Arg].Clone())
 		}
-		return jen.Id(ep.args[e.Arg])
+		return ep.args[e.Arg].Clone()
 	case ir.ExprConst:
 		return floatLit(e.Val, ctx)
 	case ir.ExprAttr:
@@ -108,7 +121,8 @@ func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
 		return s
 	case ir.ExprCall:
 		args := make([]jen.Code, len(e.Args))
-		if name := mathFuncs[e.Op]; name != "" {
+		f := ir.ScalarFuncs[e.Op]
+		if name := mathFunc(e.Op); name != "" {
 			for i, a := range e.Args {
 				if ep.elem == "float32" && !ep.wide {
 					ep.fail(fmt.Errorf("internal error: math call in a narrow formula"))
@@ -120,10 +134,10 @@ func (ep *exprPrinter) print(e *ir.Expr, ctx int) *jen.Statement {
 		for i, a := range e.Args {
 			args[i] = ep.print(a, 0)
 		}
-		switch e.Op {
-		case "max", "min":
-			return jen.Id(e.Op).Call(args...)
-		case "where":
+		switch {
+		case f.Builtin:
+			return jen.Id(f.Go).Call(args...)
+		case f.Select:
 			var cond *jen.Statement
 			if c := e.Args[0]; c.Kind == ir.ExprBinary && ir.IsComparison(c.Op) {
 				cond = ep.print(c.Args[0], 3).Op(c.Op).Add(ep.print(c.Args[1], 4)) // the comparison itself

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/bpgen/bpgen/ir"
@@ -239,10 +240,10 @@ func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]
 		}
 		elem := goType(v.Type.DType)
 		var val *jen.Statement
-		if v.Op.Name == "convert" {
+		if v.Op == ir.OpConvert {
 			val = jen.Id(elem).Call(jen.Id(args[0]))
 		} else {
-			ep := &exprPrinter{elem: elem, args: args, attrs: v.Attrs}
+			ep := &exprPrinter{elem: elem, args: idents(args), attrs: v.Attrs}
 			val = ep.root(v.Op.Expr())
 			if ep.err != nil {
 				k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
@@ -259,7 +260,7 @@ func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]
 // as names[a]: a hoisted literal for a scalar constant, else the element
 // of a new operand.
 func (k *kctx) readOperand(n *nest, a *ir.Value, names map[*ir.Value]string) {
-	if a.Op.Name == "const" && len(a.Type.Shape) == 0 {
+	if a.Op == ir.OpConst && len(a.Type.Shape) == 0 {
 		name := "c" + a.Ref()[1:]
 		n.pre = append(n.pre, jen.Id(name).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
 		names[a] = name
@@ -357,54 +358,102 @@ func (k *kctx) fusedReduce(kern *passes.Kernel) []jen.Code {
 		n.body = append(n.body, jen.Id(name).Index(jen.Id("i")).Op("=").Id(names[x]))
 		return name
 	}
-	xv := jen.Float64().Call(jen.Id(names[x]))
-	switch root.Op.Name {
-	case "sum", "mean", "max", "min":
+	if r := root.Op.Reduction; r != nil {
+		// One accumulator per row, folded with the op's formula in float64.
 		d := perRow(k.slice(root), "d")
-		var init *jen.Statement
-		switch root.Op.Name {
-		case "sum", "mean":
-			init = jen.Lit(0.0)
-			n.body = append(n.body, jen.Id("acc").Op("+=").Add(xv))
-		case "max":
-			init = jen.Qual("math", "Inf").Call(jen.Lit(-1))
-			n.body = append(n.body, jen.Id("acc").Op("=").Id("max").Call(jen.Id("acc"), xv))
-		case "min":
-			init = jen.Qual("math", "Inf").Call(jen.Lit(1))
-			n.body = append(n.body, jen.Id("acc").Op("=").Id("min").Call(jen.Id("acc"), xv))
-		}
-		n.rowPre = []jen.Code{jen.Id("acc").Op(":=").Add(init)}
-		val := jen.Id("acc")
-		if root.Op.Name == "mean" {
-			val = jen.Id("acc").Op("/").Float64().Call(rowLen.Clone())
-		}
-		n.rowPost = []jen.Code{jen.Id(d).Index(jen.Lit(0)).Op("=").Id(elem).Call(val)}
-	case "logsumexp":
-		d := perRow(k.slice(root), "d")
-		sc := scratchRow()
-		n.rowPost = []jen.Code{jen.Qual(rtPath, "Reduce").Call(jen.Qual(rtPath, "LogSumExp"), jen.Id(d), jen.Id(sc), jen.Lit(1), rowLen.Clone(), jen.Lit(1))}
-	case "softmax", "log_softmax":
-		o := k.writeOperand(n, k.slice(root), "o")
-		n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[x]))
-		fn := map[string]string{"softmax": "Softmax", "log_softmax": "LogSoftmax"}[root.Op.Name]
-		// In place: rt's softmax reads each element before writing it.
-		n.rowPost = []jen.Code{jen.Qual(rtPath, fn).Call(jen.Id(o), jen.Id(o), jen.Lit(1), rowLen.Clone(), jen.Lit(1))}
-	case "softmax_xent":
-		y := root.Args[1]
-		d := perRow(k.slice(root), "d")
-		lab := perRow(k.slice(y), "lab")
-		sc := scratchRow()
-		n.pre = append(n.pre, jen.Id("r").Op(":=").Lit(0))
-		n.rowPost = []jen.Code{
-			jen.If(jen.Qual(rtPath, "SoftmaxXent").Call(jen.Id(d), jen.Id(sc), jen.Id(lab), jen.Lit(1), rowLen.Clone()).Op(">=").Lit(0)).Block(
-				jen.Return(k.indexError(y, jen.Id("r"), rowLen.Clone(), "class labels of softmax_xent")),
+		n.rowPre = []jen.Code{jen.Id("acc").Op(":=").Add(float64Lit(r.Init))}
+		n.body = append(n.body, k.p.accumulate(root, jen.Id("acc"), jen.Float64().Call(jen.Id(names[x]))))
+		n.rowPost = []jen.Code{jen.Id(d).Index(jen.Lit(0)).Op("=").Id(elem).Call(
+			k.p.reductionExpr(root, r.FinalizeExpr(), jen.Id("acc"), jen.Float64().Call(rowLen.Clone())))}
+		return n.emit()
+	}
+	finish := rowFinishes[root.Op]
+	if finish == nil {
+		k.p.fail(fmt.Errorf("internal error: reduce kernel rooted at %s", root))
+		return nil
+	}
+	finish(&rowSweep{k: k, n: n, root: root, x: names[x], rowLen: rowLen, perRow: perRow, scratchRow: scratchRow})
+	return n.emit()
+}
+
+// rowSweep is a fused reduction's sweep, for a row finish to add to: the
+// nest over the reduction's argument (each element computed into the
+// local x), the row's length, and helpers that add per-row operands and
+// the scratch row.
+type rowSweep struct {
+	k          *kctx
+	n          *nest
+	root       *ir.Value
+	x          string
+	rowLen     *jen.Statement
+	perRow     func(buf *jen.Statement, prefix string) string
+	scratchRow func() string
+}
+
+// rowFinishes completes the fused sweep of the RowFusable ops that are not
+// a one-formula fold (ir.Reduction): each stages its row, then finishes it
+// with package rt, a second sweep over a row in cache.
+var rowFinishes = map[*ir.OpDef]func(r *rowSweep){
+	ir.OpLogSumExp: func(r *rowSweep) {
+		d := r.perRow(r.k.slice(r.root), "d")
+		sc := r.scratchRow()
+		r.n.rowPost = []jen.Code{jen.Qual(rtPath, "Reduce").Call(jen.Qual(rtPath, "LogSumExp"), jen.Id(d), jen.Id(sc), jen.Lit(1), r.rowLen.Clone(), jen.Lit(1))}
+	},
+	ir.OpSoftmax:    inPlaceRow("Softmax"),
+	ir.OpLogSoftmax: inPlaceRow("LogSoftmax"),
+	ir.OpSoftmaxXent: func(r *rowSweep) {
+		y := r.root.Args[1]
+		d := r.perRow(r.k.slice(r.root), "d")
+		lab := r.perRow(r.k.slice(y), "lab")
+		sc := r.scratchRow()
+		r.n.pre = append(r.n.pre, jen.Id("r").Op(":=").Lit(0))
+		r.n.rowPost = []jen.Code{
+			jen.If(jen.Qual(rtPath, "SoftmaxXent").Call(jen.Id(d), jen.Id(sc), jen.Id(lab), jen.Lit(1), r.rowLen.Clone()).Op(">=").Lit(0)).Block(
+				jen.Return(r.k.indexError(y, jen.Id("r"), r.rowLen.Clone(), "class labels of softmax_xent")),
 			),
 			jen.Id("r").Op("++"),
 		}
-	default:
-		k.p.fail(fmt.Errorf("internal error: reduce kernel rooted at %s", root))
+	},
+}
+
+// inPlaceRow stages the row in the output and finishes it in place with
+// rt.<fn> (which reads each element before writing it).
+func inPlaceRow(fn string) func(r *rowSweep) {
+	return func(r *rowSweep) {
+		o := r.k.writeOperand(r.n, r.k.slice(r.root), "o")
+		r.n.body = append(r.n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(r.x))
+		r.n.rowPost = []jen.Code{jen.Qual(rtPath, fn).Call(jen.Id(o), jen.Id(o), jen.Lit(1), r.rowLen.Clone(), jen.Lit(1))}
 	}
-	return n.emit()
+}
+
+// accumulate prints acc = combine(acc, x) of v's reduction, as acc op= x
+// when the formula is acc op x.
+func (p *plan) accumulate(v *ir.Value, acc, x *jen.Statement) *jen.Statement {
+	e := v.Op.Reduction.CombineExpr()
+	if e.Kind == ir.ExprBinary && !ir.IsComparison(e.Op) && e.Args[0].Kind == ir.ExprArg && e.Args[0].Arg == 0 &&
+		e.Args[1].Kind == ir.ExprArg && e.Args[1].Arg == 1 {
+		return acc.Op(e.Op + "=").Add(x)
+	}
+	return acc.Clone().Op("=").Add(p.reductionExpr(v, e, acc, x))
+}
+
+// float64Lit is a float64 constant: a float literal, or ±Inf.
+func float64Lit(f float64) *jen.Statement {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return floatLit(f, 0)
+	}
+	return jen.Lit(f)
+}
+
+// reductionExpr prints one of a reduction's formulas (in float64) over
+// two Go expressions.
+func (p *plan) reductionExpr(v *ir.Value, e *ir.Expr, a, b *jen.Statement) *jen.Statement {
+	ep := &exprPrinter{elem: "float64", args: []*jen.Statement{a, b}}
+	s := ep.root(e)
+	if ep.err != nil {
+		p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
+	}
+	return s
 }
 
 // fusedGemm emits a Gemm kernel with an epilogue: one GEMM call over the
@@ -478,15 +527,16 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 				buf = jen.Id("s").Dot(f).Index(jen.Empty(), cols.Clone())
 			}
 			n.ops = append(n.ops, &operand{buf: buf, name: name, pres: []bool{false, true}})
-			n.pre = append(n.pre, jen.Clear(jen.Id(name)))
-			n.body = append(n.body, jen.Id(name).Index(jen.Id("i")).Op("+=").Float64().Call(jen.Id(names[v.Args[0]])))
-			elem := goType(v.Type.DType)
-			val := jen.Id("a")
-			if v.Op.Name == "mean" {
-				val = jen.Id("a").Op("/").Float64().Call(k.prod(s[:1]))
+			r := v.Op.Reduction
+			if r.Init == 0 {
+				n.pre = append(n.pre, jen.Clear(jen.Id(name)))
+			} else {
+				n.pre = append(n.pre, jen.Qual(rtPath, "Fill").Call(jen.Id(name), floatLit(r.Init, 0)))
 			}
+			n.body = append(n.body, k.p.accumulate(v, jen.Id(name).Index(jen.Id("i")), jen.Float64().Call(jen.Id(names[v.Args[0]]))))
+			elem := goType(v.Type.DType)
 			n.post = append(n.post, jen.For(jen.List(jen.Id("j"), jen.Id("a")).Op(":=").Range().Id(name)).Block(
-				k.slice(v).Index(jen.Id("j")).Op("=").Id(elem).Call(val),
+				k.slice(v).Index(jen.Id("j")).Op("=").Id(elem).Call(k.p.reductionExpr(v, r.FinalizeExpr(), jen.Id("a"), jen.Float64().Call(k.prod(s[:1])))),
 			))
 		}
 	}

@@ -77,15 +77,15 @@ type testModel struct {
 	labels int     // int32 inputs are in [0, labels)
 	ns     []int   // batch sizes to run (default 1, 3, 7)
 	adam   bool    // also check an Adam step
-	gemm   string  // Options.Gemm
-	// accumulate is Options.Accumulate; "f64" holds a float32 model to
+	gemm   Gemm    // Options.Gemm
+	// accumulate is Options.Accumulate; ir.F64 holds a float32 model to
 	// tol32Acc64 element by element.
-	accumulate string
+	accumulate ir.DType
 	noGrad     bool     // a forward-only graph: no grad pass
 	wrt        []string // passes.GradOptions.Wrt
-	// optimizer is Options.Optimizer; with "adam", the harness's Adam
-	// case leaves Config.Optimizer.Kind empty to check the default.
-	optimizer string
+	// optimizer is Options.Optimizer; with OptimizerAdam, the harness's
+	// Adam case leaves Config.Optimizer.Kind empty to check the default.
+	optimizer Optimizer
 }
 
 // capacity is Config.Max* of every harness model.
@@ -105,14 +105,15 @@ func (m *testModel) build() (*ir.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	g = passes.Retarget(g, m.dtype)
 	if m.noGrad {
-		return Retarget(g, m.dtype), nil
+		return g, nil
 	}
 	j, _, err := passes.Grad(g, passes.GradOptions{Wrt: m.wrt})
 	if err != nil {
 		return nil, err
 	}
-	return Retarget(j, m.dtype), nil
+	return j, nil
 }
 
 // harnessMode is how the harness compiles its models.
@@ -145,8 +146,7 @@ func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	g = Retarget(g, m.dtype)
-	popts := passes.Options{Wrt: m.wrt}
+	popts := passes.Options{Wrt: m.wrt, DType: m.dtype}
 	if !mode.passes {
 		popts.Disable = optionalPasses()
 	}

@@ -8,16 +8,6 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// supported lists the non-elementwise ops codegen has kernels for.
-var supported = map[string]bool{
-	"input": true, "param": true, "const": true, "numel": true, "dropout_mask": true,
-	"sum": true, "mean": true, "max": true, "min": true, "logsumexp": true,
-	"softmax": true, "log_softmax": true, "argmax": true, "softmax_xent": true,
-	"matmul": true, "reshape": true, "transpose": true, "broadcast_to": true,
-	"slice": true, "pad": true, "concat": true, "onehot": true, "gather": true, "scatter_add": true,
-	"extern": true, "extern_vjp": true, "custom_vjp": true,
-}
-
 // kctx builds the body of one kernel.
 type kctx struct {
 	p        *plan
@@ -82,24 +72,32 @@ func (k *kctx) slice(v *ir.Value) *jen.Statement {
 	return k.ref(v).Index(jen.Empty(), k.prod(v.Type.Shape))
 }
 
-func (k *kctx) body() []jen.Code {
-	v := k.v
-	switch v.Op.Name {
-	case "broadcast_to":
-		return k.broadcastCopy(v.Args[0])
-	case "numel":
+// A lowering emits the code of a kernel computing one value v alone.
+type lowering func(k *kctx, v *ir.Value) []jen.Code
+
+// lowerings is codegen's table of ops: how each non-elementwise op that has
+// a kernel (ir.OpDef.HasKernel) is computed. Elementwise ops need no entry:
+// their formulas are printed (exprPrinter). init checks the table is
+// complete, so an op registered without a lowering fails at start-up, not
+// when a user's model reaches it.
+var lowerings = map[*ir.OpDef]lowering{
+	ir.OpBroadcastTo: func(k *kctx, v *ir.Value) []jen.Code { return k.broadcastCopy(v.Args[0]) },
+	ir.OpNumel: func(k *kctx, v *ir.Value) []jen.Code {
 		return []jen.Code{k.slice(v).Index(jen.Lit(0)).Op("=").Id(goType(v.Type.DType)).Call(k.prod(v.Attrs.Shape("shape")))}
-	case "dropout_mask":
+	},
+	ir.OpDropoutMask: func(k *kctx, v *ir.Value) []jen.Code {
 		return []jen.Code{jen.Qual(rtPath, "DropoutMask").Call(k.slice(v), jen.Lit(v.Attrs.Float("p")),
 			jen.Lit(v.Attrs.Int("seed")).Op("^").Id("s").Dot("seed"), jen.Id("s").Dot("step"), jen.Id("s").Dot("training"))}
-	case "sum", "mean", "max", "min", "logsumexp":
-		return k.reduce()
-	case "softmax", "log_softmax", "argmax":
-		fn := map[string]string{"softmax": "Softmax", "log_softmax": "LogSoftmax", "argmax": "ArgMax"}[v.Op.Name]
-		x := v.Args[0]
-		o, n, in := k.around(x.Type.Shape, v.Attrs.Int("axis"))
-		return []jen.Code{jen.Qual(rtPath, fn).Call(k.slice(v), k.slice(x), o, n, in)}
-	case "softmax_xent":
+	},
+	ir.OpSum:        reduceWith("Sum"),
+	ir.OpMean:       reduceWith("Mean"),
+	ir.OpMax:        reduceWith("Max"),
+	ir.OpMin:        reduceWith("Min"),
+	ir.OpLogSumExp:  reduceWith("LogSumExp"),
+	ir.OpSoftmax:    alongAxis("Softmax"),
+	ir.OpLogSoftmax: alongAxis("LogSoftmax"),
+	ir.OpArgMax:     alongAxis("ArgMax"),
+	ir.OpSoftmaxXent: func(k *kctx, v *ir.Value) []jen.Code {
 		z, y := v.Args[0], v.Args[1]
 		r := len(z.Type.Shape)
 		return []jen.Code{
@@ -107,9 +105,9 @@ func (k *kctx) body() []jen.Code {
 				jen.Return(k.indexError(y, jen.Id("r"), k.prod(z.Type.Shape[r-1:]), "class labels of softmax_xent")),
 			),
 		}
-	case "matmul":
-		return k.matmul(k.slice(v))
-	case "transpose":
+	},
+	ir.OpMatMul: func(k *kctx, v *ir.Value) []jen.Code { return k.matmul(k.slice(v)) },
+	ir.OpTranspose: func(k *kctx, v *ir.Value) []jen.Code {
 		x := v.Args[0]
 		var dims []jen.Code
 		for _, d := range x.Type.Shape {
@@ -120,13 +118,15 @@ func (k *kctx) body() []jen.Code {
 			perm = append(perm, jen.Lit(p))
 		}
 		return []jen.Code{jen.Qual(rtPath, "Transpose").Call(k.slice(v), k.slice(x), jen.Index().Int().Values(dims...), jen.Index().Int().Values(perm...))}
-	case "slice":
+	},
+	ir.OpSlice: func(k *kctx, v *ir.Value) []jen.Code {
 		x := v.Args[0]
 		axis := v.Attrs.Int("axis")
 		o, n, in := k.around(x.Type.Shape, axis)
 		m := v.Type.Shape[axis].N
 		return []jen.Code{jen.Qual(rtPath, "CopyAxis").Call(k.slice(v), k.slice(x), o, in, jen.Lit(m), jen.Lit(0), n, jen.Lit(v.Attrs.Int("start")), jen.Lit(m))}
-	case "pad":
+	},
+	ir.OpPad: func(k *kctx, v *ir.Value) []jen.Code {
 		x := v.Args[0]
 		axis := v.Attrs.Int("axis")
 		o, n, in := k.around(x.Type.Shape, axis)
@@ -136,7 +136,8 @@ func (k *kctx) body() []jen.Code {
 			jen.Clear(jen.Id("out")),
 			jen.Qual(rtPath, "CopyAxis").Call(jen.Id("out"), k.slice(x), o, in, jen.Lit(m), jen.Lit(v.Attrs.Int("before")), n, jen.Lit(0), n),
 		}
-	case "concat":
+	},
+	ir.OpConcat: func(k *kctx, v *ir.Value) []jen.Code {
 		axis := v.Attrs.Int("axis")
 		o, _, in := k.around(v.Type.Shape, axis)
 		m := v.Type.Shape[axis].N
@@ -148,9 +149,11 @@ func (k *kctx) body() []jen.Code {
 			off += n
 		}
 		return code
-	case "onehot":
+	},
+	ir.OpOneHot: func(k *kctx, v *ir.Value) []jen.Code {
 		return []jen.Code{jen.Qual(rtPath, "OneHot").Call(k.slice(v), k.slice(v.Args[0]), jen.Lit(v.Attrs.Int("depth")))}
-	case "gather":
+	},
+	ir.OpGather: func(k *kctx, v *ir.Value) []jen.Code {
 		x, idx := v.Args[0], v.Args[1]
 		o, n, in := k.around(x.Type.Shape, v.Attrs.Int("axis"))
 		return []jen.Code{
@@ -158,7 +161,8 @@ func (k *kctx) body() []jen.Code {
 				jen.Return(k.indexError(idx, jen.Id("j"), n, "indices of gather")),
 			),
 		}
-	case "scatter_add":
+	},
+	ir.OpScatterAdd: func(k *kctx, v *ir.Value) []jen.Code {
 		g, idx := v.Args[0], v.Args[1]
 		o, n, in := k.around(v.Type.Shape, v.Attrs.Int("axis"))
 		return []jen.Code{
@@ -166,21 +170,62 @@ func (k *kctx) body() []jen.Code {
 				jen.Return(k.indexError(idx, jen.Id("j"), n, "indices of scatter_add")),
 			),
 		}
-	case "custom_vjp":
-		// The forward value of a custom VJP is its first argument.
-		return k.broadcastCopy(v.Args[0])
-	case "extern", "extern_vjp":
-		// A user's Go function, called directly through its import path:
-		// fn(out, args...) or vjp(grad, arg, gout, args...).
+	},
+	// The forward value of a custom VJP is its first argument.
+	ir.OpCustomVJP: func(k *kctx, v *ir.Value) []jen.Code { return k.broadcastCopy(v.Args[0]) },
+	// A user's Go function, called directly through its import path:
+	// fn(out, args...) or vjp(grad, arg, gout, args...).
+	ir.OpExtern:    externCall(false),
+	ir.OpExternVJP: externCall(true),
+}
+
+func init() {
+	for _, op := range ir.Ops() {
+		if op.Class != ir.Elementwise && op.HasKernel() && lowerings[op] == nil {
+			panic("codegen: op " + op.Name + " has no lowering (add it to the lowerings table)")
+		}
+		if op.RowFusable && op.Reduction == nil && rowFinishes[op] == nil {
+			panic("codegen: op " + op.Name + " is RowFusable but has no row finish (add it to rowFinishes)")
+		}
+	}
+}
+
+// reduceWith lowers a reduction to one call of package rt with the
+// reduction rt.<fn>.
+func reduceWith(fn string) lowering {
+	return func(k *kctx, v *ir.Value) []jen.Code { return k.reduce(v, jen.Qual(rtPath, fn)) }
+}
+
+// alongAxis lowers an op along one axis to rt.<fn>(out, x, outer, n, inner).
+func alongAxis(fn string) lowering {
+	return func(k *kctx, v *ir.Value) []jen.Code {
+		x := v.Args[0]
+		o, n, in := k.around(x.Type.Shape, v.Attrs.Int("axis"))
+		return []jen.Code{jen.Qual(rtPath, fn).Call(k.slice(v), k.slice(x), o, n, in)}
+	}
+}
+
+// externCall lowers extern (and with vjp, extern_vjp) to a call of the
+// user's Go function.
+func externCall(vjp bool) lowering {
+	return func(k *kctx, v *ir.Value) []jen.Code {
 		path, name, _ := ir.SplitFuncPath(v.Attrs.Str("fn"))
 		args := []jen.Code{k.slice(v)}
-		if v.Op.Name == "extern_vjp" {
+		if vjp {
 			args = append(args, jen.Lit(v.Attrs.Int("arg")))
 		}
 		for _, a := range v.Args {
 			args = append(args, k.slice(a))
 		}
 		return []jen.Code{jen.Qual(path, name).Call(args...)}
+	}
+}
+
+// body emits the code of the kernel's one value k.v.
+func (k *kctx) body() []jen.Code {
+	v := k.v
+	if l := lowerings[v.Op]; l != nil {
+		return l(k, v)
 	}
 	k.p.fail(fmt.Errorf("%s: op %s not supported by codegen yet\n\t%s", v.Pos, v.Op.Name, v))
 	return nil
@@ -206,14 +251,11 @@ func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
 	return k.prod(s[:axis]), k.prod(s[axis : axis+1]), k.prod(s[axis+1:])
 }
 
-var reduceOps = map[string]string{"sum": "Sum", "mean": "Mean", "max": "Max", "min": "Min", "logsumexp": "LogSumExp"}
-
-// reduce emits a reduction: one rt.Reduce call when the reduced axes are
-// adjacent (after dropping dims of size 1), rt.ReduceAxes otherwise.
-func (k *kctx) reduce() []jen.Code {
-	v := k.v
+// reduce emits the reduction op (an rt reduction) of v: one rt.Reduce call
+// when the reduced axes are adjacent (after dropping dims of size 1),
+// rt.ReduceAxes otherwise.
+func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
 	x := v.Args[0]
-	op := jen.Qual(rtPath, reduceOps[v.Op.Name])
 	axes := v.Attrs.Ints("axes")
 	type group struct {
 		dims    []ir.Dim
@@ -288,9 +330,9 @@ func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 		gemm = "Dgemm"
 	}
 	switch {
-	case k.p.opt.Gemm == "gonum":
+	case k.p.opt.Gemm == GemmGonum:
 		fn = jen.Qual(rtPath, "Gonum"+gemm)
-	case gemm == "Sgemm" && k.p.opt.Accumulate == "f64":
+	case gemm == "Sgemm" && k.p.opt.Accumulate == ir.F64:
 		fn = jen.Qual(kernelsPath, "SgemmAcc64")
 	default:
 		fn = jen.Qual(kernelsPath, gemm)

@@ -38,7 +38,7 @@ func (p *plan) lower(prog *passes.Program) {
 	p.prog = prog
 	g := p.g
 	materialized := func(v *ir.Value) bool {
-		return v.Op.Name != "reshape" && (prog.Plan.Of[v] != nil || prog.PredictPlan.Of[v] != nil)
+		return v.Op.Storage != ir.View && (prog.Plan.Of[v] != nil || prog.PredictPlan.Of[v] != nil)
 	}
 	// A gradient stored straight into its Grads field needs its value
 	// materialized by Backward; any other is copied there.
@@ -57,7 +57,7 @@ func (p *plan) lower(prog *passes.Program) {
 		if vi.field != "" || vi.grad != "" || vi.param != "" {
 			continue
 		}
-		if materialized(v) || (v.Op.Name == "const" && (p.inTrain[v.ID] || p.inPredict[v.ID])) {
+		if materialized(v) || (v.Op.Storage == ir.Fill && (p.inTrain[v.ID] || p.inPredict[v.ID])) {
 			vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
 		}
 	}
@@ -196,7 +196,7 @@ func (p *plan) arenaDTypes() []ir.DType {
 func (p *plan) arenaBuffers(bp *passes.BufferPlan) []*passes.Buffer {
 	var r []*passes.Buffer
 	for _, b := range bp.Buffers {
-		if slices.ContainsFunc(b.Values, func(v *ir.Value) bool { return v.Op.Name != "reshape" && p.vals[v.ID].field != "" }) {
+		if slices.ContainsFunc(b.Values, func(v *ir.Value) bool { return v.Op.Storage != ir.View && p.vals[v.ID].field != "" }) {
 			r = append(r, b)
 		}
 	}
@@ -217,7 +217,7 @@ func (p *plan) allocStates() []jen.Code {
 		s := func() *jen.Statement { return jen.Id("m").Dot(st.name) }
 		for _, v := range p.g.Values {
 			vi := p.vals[v.ID]
-			if v.Op.Name != "const" || vi.field == "" || !st.in[v.ID] {
+			if v.Op.Storage != ir.Fill || vi.field == "" || !st.in[v.ID] {
 				continue
 			}
 			buf := s().Dot(vi.field)
@@ -239,7 +239,7 @@ func (p *plan) allocStates() []jen.Code {
 				for _, v := range b.Values {
 					names = append(names, v.Label())
 					vi := p.vals[v.ID]
-					if v.Op.Name == "reshape" || vi.field == "" {
+					if v.Op.Storage == ir.View || vi.field == "" {
 						continue
 					}
 					views = append(views, s().Dot(vi.field).Op("=").Add(s().Dot(arenaField(d))).

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/bpgen/bpgen/ir"
@@ -56,7 +55,7 @@ func (p *plan) modelFile() *jen.File {
 	f.PackageComment(fmt.Sprintf("Package %s is the model %s compiled by bpgen: New allocates every", p.opt.Package, p.opt.Source))
 	f.PackageComment("buffer once, TrainStep runs the forward pass, the backward pass and the")
 	f.PackageComment("optimizer update without allocating, and Predict runs inference.")
-	if p.float == ir.F32 && p.opt.Accumulate == "f64" {
+	if p.float == ir.F32 && p.opt.Accumulate == ir.F64 {
 		f.PackageComment("")
 		f.PackageComment("Matrix products accumulate in float64 and round each element to float32")
 		f.PackageComment("once (generated with -accumulate f64).")
@@ -93,7 +92,7 @@ func (p *plan) configTypes(f *jen.File) {
 	f.Comment("Optimizer selects and configures TrainStep's update rule, with PyTorch's")
 	f.Comment("semantics (see package runtime/optim). Zero fields take the defaults.")
 	f.Type().Id("Optimizer").Struct(
-		jen.Comment(optimizerKindDoc(p.opt.Optimizer)),
+		jen.Comment(optimizerKindDoc(p.opt.Optimizer.String())),
 		jen.Id("Kind").String(),
 		jen.Comment("LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero."),
 		jen.Id("LR").Float64(),
@@ -248,46 +247,20 @@ func (p *plan) modelType(f *jen.File) {
 	f.Line()
 }
 
-// initSpec is the rt.Init literal of a param's initializer.
+// initSpec is the rt.Init literal of a param's initializer (ir.InitSpec:
+// the fields its kind reads, defaults resolved; zeros left out).
 func initSpec(v *ir.Value) jen.Code {
-	d := jen.Dict{jen.Id("Kind"): jen.Lit(v.Attrs.Str("init"))}
-	vals := initSpecValues(v)
-	for _, f := range []string{"Value", "Mean", "Std", "Low", "High", "Gain"} {
-		if x, ok := vals[f]; ok && x != 0 {
-			d[jen.Id(f)] = jen.Op(ir.FormatFloat(x))
+	in := ir.InitSpec(v.Attrs)
+	d := jen.Dict{jen.Id("Kind"): jen.Lit(in.Kind)}
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{{"Value", in.Value}, {"Mean", in.Mean}, {"Std", in.Std}, {"Low", in.Low}, {"High", in.High}, {"Gain", in.Gain}} {
+		if f.x != 0 {
+			d[jen.Id(f.name)] = jen.Op(ir.FormatFloat(f.x))
 		}
 	}
 	return jen.Qual(rtPath, "Init").Values(d)
-}
-
-// initSpecValues resolves a param's initializer attributes with the
-// defaults of ir.InitValues, by rt.Init field.
-func initSpecValues(v *ir.Value) map[string]float64 {
-	a := v.Attrs
-	kind := a.Str("init")
-	d := map[string]float64{}
-	num := func(name, field string, def float64) {
-		x := def
-		if a.Has(name) {
-			x = a.Float(name)
-		}
-		d[field] = x
-	}
-	switch kind {
-	case "constant":
-		num("value", "Value", 0)
-	case "normal":
-		num("mean", "Mean", 0)
-		num("std", "Std", 1)
-	case "uniform":
-		num("low", "Low", 0)
-		num("high", "High", 1)
-	case "xavier_uniform", "xavier_normal":
-		num("gain", "Gain", 1)
-	case "he_normal", "he_uniform":
-		num("gain", "Gain", math.Sqrt2)
-	}
-	return d
 }
 
 func (p *plan) newFunc(f *jen.File) {
@@ -304,8 +277,8 @@ func (p *plan) newFunc(f *jen.File) {
 	def := func(name string, x float64) *jen.Statement {
 		return jen.If(o(name).Op("==").Lit(0)).Block(o(name).Op("=").Lit(x))
 	}
-	if p.opt.Optimizer != "sgd" {
-		body = append(body, jen.If(o("Kind").Op("==").Lit("")).Block(o("Kind").Op("=").Lit(p.opt.Optimizer)))
+	if p.opt.Optimizer != OptimizerSGD {
+		body = append(body, jen.If(o("Kind").Op("==").Lit("")).Block(o("Kind").Op("=").Lit(p.opt.Optimizer.String())))
 	}
 	body = append(body,
 		jen.Switch(o("Kind")).Block(

@@ -246,11 +246,11 @@ func harnessModels() []*testModel {
 		mlp("mlp32", models.MLP, ir.F32),
 		mlp("deep32", models.DeepMLP, ir.F32),
 		mlp("deep64", models.DeepMLP, ir.F64),
-		&testModel{name: "mlp64gonum", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, gemm: "gonum", ns: []int{2}},
+		&testModel{name: "mlp64gonum", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, gemm: GemmGonum, ns: []int{2}},
 		&testModel{name: "twodims", fn: twoDims, dtype: ir.F32, lo: -1, hi: 1, labels: 3, adam: true, wrt: []string{"x"}},
 		&testModel{name: "wrt64", fn: models.MLP, dtype: ir.F64, lo: 0, hi: 1, labels: 10, wrt: []string{"x"}, ns: []int{2}},
 		&testModel{name: "static", fn: staticModel, dtype: ir.F64, lo: -1, hi: 1, adam: true, ns: []int{1}},
-		&testModel{name: "awkward", fn: awkwardNames, dtype: ir.F64, lo: -1, hi: 1, adam: true, optimizer: "adam"},
+		&testModel{name: "awkward", fn: awkwardNames, dtype: ir.F64, lo: -1, hi: 1, adam: true, optimizer: OptimizerAdam},
 		&testModel{name: "fwdonly", fn: forwardOnly, dtype: ir.F32, lo: -1, hi: 1, noGrad: true, ns: []int{1, 4}},
 		&testModel{name: "composite64", fn: composite, dtype: ir.F64, lo: -1, hi: 1, labels: 4, adam: true},
 		&testModel{name: "composite32", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true},
@@ -270,7 +270,7 @@ func harnessModels() []*testModel {
 	// tol32Acc64 element by element.
 	for _, m := range []*testModel{mlp("mlp32acc", models.MLP, ir.F32), mlp("deep32acc", models.DeepMLP, ir.F32),
 		{name: "composite32acc", fn: composite, dtype: ir.F32, lo: -1, hi: 1, labels: 4, adam: true}} {
-		m.accumulate = "f64"
+		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
 	// The registry walk again in float32 (the op models above are float64).

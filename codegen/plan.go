@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bpgen/bpgen/ir"
@@ -92,7 +93,8 @@ func isKernelLocal(name string) bool {
 var stateReserved = []string{"training", "step", "seed", "params", "grads", "forward", "backward", "predict", "outputs", "inputGrads",
 	"arenaF32", "arenaF64", "arenaI32", "rowF32", "rowF64", "productF32", "productF64", "colSumsF64"}
 
-func newPlan(g *ir.Graph, opt Options) (*plan, error) {
+func newPlan(prog *passes.Program, opt Options) (*plan, error) {
+	g := prog.Graph
 	p := &plan{g: g, opt: opt, prefix: opt.Package, vals: make([]*valInfo, len(g.Values))}
 	p.stateFields = newNamer(stateReserved...)
 
@@ -139,20 +141,24 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	for _, v := range g.Values {
 		vi := &valInfo{v: v}
 		p.vals[v.ID] = vi
-		switch v.Op.Name {
-		case "input":
+		switch v.Op {
+		case ir.OpInput:
 			vi.input = inFields.get(exported(v.Name))
-		case "param":
+		case ir.OpParam:
 			vi.param = paramFields.get(exported(v.Name))
 		}
 	}
 	for _, v := range p.inputs {
 		p.vals[v.ID].field = p.stateFields.get(sanitize(v.Name), "in")
 	}
+	bound := map[string]*ir.Value{} // inputs and params by name
+	for _, v := range append(slices.Clone(p.inputs), p.params...) {
+		bound[v.Name] = v
+	}
 	outFields, inGradFields := newNamer(), newNamer()
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
-			if v := g.Lookup(o.Grad); v != nil && v.Op.Name == "input" {
+			if v := bound[o.Grad]; v != nil && v.Op == ir.OpInput {
 				p.inputGrads = append(p.inputGrads, outInfo{name: o.Grad, field: inGradFields.get(exported(o.Grad)), v: o.Value})
 			}
 			continue
@@ -160,28 +166,15 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		p.outputs = append(p.outputs, outInfo{name: o.Name, field: outFields.get(exported(o.Name)), v: o.Value})
 	}
 
-	// Which values each entry point computes.
-	n := len(g.Values)
-	part := passes.PartitionGraph(g)
+	// Which values each entry point computes: the program's partition.
+	part := prog.Partition
 	p.dependsOnTarget = part.Target
-	var bwdRoots []*ir.Value
-	for _, o := range g.Outputs {
-		if o.Grad != "" {
-			bwdRoots = append(bwdRoots, o.Value)
-		}
-	}
-	// Backward computes whatever the gradients need that forward has not:
-	// unlike part.Backward this includes constants, which have kernels here.
 	inFwd := part.Forward
-	inBwd := passes.Ancestors(g, bwdRoots)
 	p.inPredict = part.Predict
-	p.inTrain = make([]bool, n)
-	for i := range p.inTrain {
-		p.inTrain[i] = inFwd[i] || inBwd[i]
-	}
+	p.inTrain = part.Train
 
 	for _, v := range g.Values {
-		if v.Op.Name == "reshape" {
+		if v.Op.Storage == ir.View {
 			p.vals[v.ID].alias = v.Args[0]
 		}
 	}
@@ -189,23 +182,20 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 	// Gradients: alias the Grads field when the gradient value has a
 	// kernel of its own and no other gradient shares it.
 	gradUses := map[*ir.Value]int{}
+	gradOf := map[string]*ir.Value{}
 	for _, o := range g.Outputs {
 		if o.Grad != "" {
 			gradUses[o.Value]++
+			gradOf[o.Grad] = o.Value
 		}
 	}
 	for _, pv := range p.params {
-		gi := gradInfo{param: pv, field: p.vals[pv.ID].param}
-		for _, o := range g.Outputs {
-			if o.Grad == pv.Name {
-				gi.v = o.Value
-			}
-		}
+		gi := gradInfo{param: pv, field: p.vals[pv.ID].param, v: gradOf[pv.Name]}
 		if gi.v != nil {
 			// A reshaped gradient (a bias's, summed with keepdims) is
 			// stored by the kernel of the value it reshapes.
 			root := p.storage(gi.v).v
-			if hasKernel(root) && gradUses[gi.v] == 1 && !inFwd[root.ID] && root.Type.DType == pv.Type.DType && p.vals[root.ID].grad == "" {
+			if root.Op.HasKernel() && gradUses[gi.v] == 1 && !inFwd[root.ID] && root.Type.DType == pv.Type.DType && p.vals[root.ID].grad == "" {
 				p.vals[root.ID].grad = gi.field
 			} else {
 				gi.copy = true
@@ -214,16 +204,6 @@ func newPlan(g *ir.Graph, opt Options) (*plan, error) {
 		p.grads = append(p.grads, gi)
 	}
 	return p, nil
-}
-
-// hasKernel reports whether v is computed by a kernel at every call
-// (inputs, params and constants are not; a reshape aliases its argument).
-func hasKernel(v *ir.Value) bool {
-	switch v.Op.Name {
-	case "input", "param", "const", "reshape":
-		return false
-	}
-	return true
 }
 
 // storage returns the value whose buffer holds v (following reshapes).

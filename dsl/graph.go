@@ -61,7 +61,8 @@ type Graph struct {
 	outputs   map[string]bool
 	dropouts  int
 	floatType DType
-	cwd       string // error positions are relative to it, as the Go compiler's are
+	cwd       string          // error positions are relative to it, as the Go compiler's are
+	names     map[string]bool // of inputs and params (Lookup is a scan)
 }
 
 // Build runs fn on a new graph named name (conventionally "pkg.Func") and
@@ -240,10 +241,16 @@ func (g *Graph) checkName(kind, name string) bool {
 		g.errorf("%s name %q is not an identifier", kind, name)
 		return false
 	}
-	if v := g.b.Graph().Lookup(name); v != nil {
-		g.errorf("%s name %q is already used by the %s at %s", kind, name, v.Op.Name, v.Pos)
-		return false
+	if g.names[name] {
+		if v := g.b.Graph().Lookup(name); v != nil {
+			g.errorf("%s name %q is already used by the %s at %s", kind, name, v.Op.Name, v.Pos)
+			return false
+		}
 	}
+	if g.names == nil {
+		g.names = map[string]bool{}
+	}
+	g.names[name] = true
 	return true
 }
 

@@ -58,24 +58,42 @@ func Invalid(v *Value) bool { return v == nil || v.ID < 0 }
 
 func invalidValue(op *OpDef) *Value { return &Value{ID: -1, Op: op} }
 
-// Op appends op name applied to args; the result type comes from the op's
-// type rule.
+// Op appends the op named name applied to args; the result type comes
+// from the op's type rule. (Code that knows its op uses Apply with the
+// op's handle; Op serves names read from text.)
 func (b *Builder) Op(name string, attrs Attrs, args ...*Value) *Value {
-	return b.emit(name, Type{}, attrs, args)
-}
-
-// Declared appends a declared op (input, param, const, extern...) whose
-// result type is t.
-func (b *Builder) Declared(name string, t Type, attrs Attrs, args ...*Value) *Value {
-	return b.emit(name, t, attrs, args)
-}
-
-func (b *Builder) emit(name string, declared Type, attrs Attrs, args []*Value) *Value {
 	op := Lookup(name)
 	if op == nil {
 		b.Errorf("unknown op %q", name)
 		return invalidValue(nil)
 	}
+	return b.emit(op, Type{}, attrs, args)
+}
+
+// Apply appends op applied to args; the result type comes from the op's
+// type rule.
+func (b *Builder) Apply(op *OpDef, attrs Attrs, args ...*Value) *Value {
+	return b.emit(op, Type{}, attrs, args)
+}
+
+// Declared appends a declared op named name (input, param, const,
+// extern...) whose result type is t.
+func (b *Builder) Declared(name string, t Type, attrs Attrs, args ...*Value) *Value {
+	op := Lookup(name)
+	if op == nil {
+		b.Errorf("unknown op %q", name)
+		return invalidValue(nil)
+	}
+	return b.emit(op, t, attrs, args)
+}
+
+// DeclaredOp appends the declared op op whose result type is t.
+func (b *Builder) DeclaredOp(op *OpDef, t Type, attrs Attrs, args ...*Value) *Value {
+	return b.emit(op, t, attrs, args)
+}
+
+func (b *Builder) emit(op *OpDef, declared Type, attrs Attrs, args []*Value) *Value {
+	name := op.Name
 	types := make([]Type, len(args))
 	for i, a := range args {
 		if Invalid(a) {
@@ -111,23 +129,23 @@ func Named(v *Value, name string) *Value {
 
 // Input declares a graph input.
 func (b *Builder) Input(name string, t Type) *Value {
-	return Named(b.Declared("input", t, nil), name)
+	return Named(b.DeclaredOp(OpInput, t, nil), name)
 }
 
 // Target declares an input that only the objective needs (labels,
 // regression targets): inference does not ask for it.
 func (b *Builder) Target(name string, t Type) *Value {
-	return Named(b.Declared("input", t, Attrs{"target": true}), name)
+	return Named(b.DeclaredOp(OpInput, t, Attrs{"target": true}), name)
 }
 
 // Param declares a trainable parameter with an initializer (see InitSpecs).
 func (b *Builder) Param(name string, t Type, attrs Attrs) *Value {
-	return Named(b.Declared("param", t, attrs), name)
+	return Named(b.DeclaredOp(OpParam, t, attrs), name)
 }
 
 // Const is a constant of type t filled with val.
 func (b *Builder) Const(val float64, t Type) *Value {
-	return b.Declared("const", t, Attrs{"value": val})
+	return b.DeclaredOp(OpConst, t, Attrs{"value": val})
 }
 
 // ScalarLike is the scalar constant val with x's dtype.
@@ -137,19 +155,19 @@ func (b *Builder) ScalarLike(val float64, x *Value) *Value {
 
 // Helpers used by VJP rules and the DSL.
 
-func (b *Builder) Add(x, y *Value) *Value { return b.Op("add", nil, x, y) }
-func (b *Builder) Sub(x, y *Value) *Value { return b.Op("sub", nil, x, y) }
-func (b *Builder) Mul(x, y *Value) *Value { return b.Op("mul", nil, x, y) }
-func (b *Builder) Div(x, y *Value) *Value { return b.Op("div", nil, x, y) }
-func (b *Builder) Neg(x *Value) *Value    { return b.Op("neg", nil, x) }
-func (b *Builder) Exp(x *Value) *Value    { return b.Op("exp", nil, x) }
+func (b *Builder) Add(x, y *Value) *Value { return b.Apply(OpAdd, nil, x, y) }
+func (b *Builder) Sub(x, y *Value) *Value { return b.Apply(OpSub, nil, x, y) }
+func (b *Builder) Mul(x, y *Value) *Value { return b.Apply(OpMul, nil, x, y) }
+func (b *Builder) Div(x, y *Value) *Value { return b.Apply(OpDiv, nil, x, y) }
+func (b *Builder) Neg(x *Value) *Value    { return b.Apply(OpNeg, nil, x) }
+func (b *Builder) Exp(x *Value) *Value    { return b.Apply(OpExp, nil, x) }
 
 // Scale multiplies x by the constant c.
 func (b *Builder) Scale(x *Value, c float64) *Value { return b.Mul(x, b.ScalarLike(c, x)) }
 
 // Sum reduces x over axes.
 func (b *Builder) Sum(x *Value, axes []int, keepdims bool) *Value {
-	return b.Op("sum", Attrs{"axes": axes, "keepdims": keepdims}, x)
+	return b.Apply(OpSum, Attrs{"axes": axes, "keepdims": keepdims}, x)
 }
 
 // BroadcastTo broadcasts x to shape s (a no-op if it already has it).
@@ -157,7 +175,7 @@ func (b *Builder) BroadcastTo(x *Value, s Shape) *Value {
 	if !Invalid(x) && x.Type.Shape.Equal(s) {
 		return x
 	}
-	return b.Op("broadcast_to", Attrs{"shape": s.Clone()}, x)
+	return b.Apply(OpBroadcastTo, Attrs{"shape": s.Clone()}, x)
 }
 
 // Reshape reshapes x to s (a no-op if it already has it).
@@ -165,16 +183,16 @@ func (b *Builder) Reshape(x *Value, s Shape) *Value {
 	if !Invalid(x) && x.Type.Shape.Equal(s) {
 		return x
 	}
-	return b.Op("reshape", Attrs{"shape": s.Clone()}, x)
+	return b.Apply(OpReshape, Attrs{"shape": s.Clone()}, x)
 }
 
 // MatMul multiplies op(x)·op(y) with optional transposes.
 func (b *Builder) MatMul(x, y *Value, transA, transB bool) *Value {
-	return b.Op("matmul", Attrs{"transA": transA, "transB": transB}, x, y)
+	return b.Apply(OpMatMul, Attrs{"transA": transA, "transB": transB}, x, y)
 }
 
 // Select is c != 0 ? x : y, elementwise.
-func (b *Builder) Select(c, x, y *Value) *Value { return b.Op("select", nil, c, x, y) }
+func (b *Builder) Select(c, x, y *Value) *Value { return b.Apply(OpSelect, nil, c, x, y) }
 
 // ZerosLike is a zero constant of x's type.
 func (b *Builder) ZerosLike(x *Value) *Value { return b.Const(0, x.Type) }
@@ -182,5 +200,5 @@ func (b *Builder) ZerosLike(x *Value) *Value { return b.Const(0, x.Type) }
 // Numel is the number of elements of shape s as a scalar of dtype d
 // (symbolic dims are read at run time).
 func (b *Builder) Numel(s Shape, d DType) *Value {
-	return b.Op("numel", Attrs{"shape": s.Clone(), "dtype": d})
+	return b.Apply(OpNumel, Attrs{"shape": s.Clone(), "dtype": d})
 }

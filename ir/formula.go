@@ -35,27 +35,37 @@ type Expr struct {
 	Args []*Expr
 }
 
-// ScalarFunc is a function the formula language may call.
+// ScalarFunc is a function the formula language may call, with what code
+// generation prints for it.
 type ScalarFunc struct {
 	Arity int
 	Eval  func(a []float64) float64
+	// Go is how generated code calls it: the function of package math
+	// ("Exp"), computed in float64; or, when Builtin is set, the Go
+	// builtin of that name (max, min), computed in the formula's type.
+	Go      string
+	Builtin bool
+	// Select marks where(c, a, b): generated code tests c (a comparison
+	// as it is, anything else against 0) and picks a or b.
+	Select bool
 }
 
 // ScalarFuncs are the functions of the formula language. where(c, a, b)
-// is a if c != 0, else b. max and min follow Go's builtins.
+// is a if c != 0, else b. max and min follow Go's builtins. This is the
+// only list of them: the interpreter calls Eval and codegen prints Go.
 var ScalarFuncs = map[string]ScalarFunc{
-	"exp":   {1, func(a []float64) float64 { return math.Exp(a[0]) }},
-	"log":   {1, func(a []float64) float64 { return math.Log(a[0]) }},
-	"log1p": {1, func(a []float64) float64 { return math.Log1p(a[0]) }},
-	"sqrt":  {1, func(a []float64) float64 { return math.Sqrt(a[0]) }},
-	"tanh":  {1, func(a []float64) float64 { return math.Tanh(a[0]) }},
-	"abs":   {1, func(a []float64) float64 { return math.Abs(a[0]) }},
-	"sin":   {1, func(a []float64) float64 { return math.Sin(a[0]) }},
-	"cos":   {1, func(a []float64) float64 { return math.Cos(a[0]) }},
-	"pow":   {2, func(a []float64) float64 { return math.Pow(a[0], a[1]) }},
-	"max":   {2, func(a []float64) float64 { return max(a[0], a[1]) }},
-	"min":   {2, func(a []float64) float64 { return min(a[0], a[1]) }},
-	"where": {3, func(a []float64) float64 { return sel(a[0], a[1], a[2]) }},
+	"exp":   {Arity: 1, Eval: func(a []float64) float64 { return math.Exp(a[0]) }, Go: "Exp"},
+	"log":   {Arity: 1, Eval: func(a []float64) float64 { return math.Log(a[0]) }, Go: "Log"},
+	"log1p": {Arity: 1, Eval: func(a []float64) float64 { return math.Log1p(a[0]) }, Go: "Log1p"},
+	"sqrt":  {Arity: 1, Eval: func(a []float64) float64 { return math.Sqrt(a[0]) }, Go: "Sqrt"},
+	"tanh":  {Arity: 1, Eval: func(a []float64) float64 { return math.Tanh(a[0]) }, Go: "Tanh"},
+	"abs":   {Arity: 1, Eval: func(a []float64) float64 { return math.Abs(a[0]) }, Go: "Abs"},
+	"sin":   {Arity: 1, Eval: func(a []float64) float64 { return math.Sin(a[0]) }, Go: "Sin"},
+	"cos":   {Arity: 1, Eval: func(a []float64) float64 { return math.Cos(a[0]) }, Go: "Cos"},
+	"pow":   {Arity: 2, Eval: func(a []float64) float64 { return math.Pow(a[0], a[1]) }, Go: "Pow"},
+	"max":   {Arity: 2, Eval: func(a []float64) float64 { return max(a[0], a[1]) }, Go: "max", Builtin: true},
+	"min":   {Arity: 2, Eval: func(a []float64) float64 { return min(a[0], a[1]) }, Go: "min", Builtin: true},
+	"where": {Arity: 3, Eval: func(a []float64) float64 { return sel(a[0], a[1], a[2]) }, Select: true},
 }
 
 func sel(c, a, b float64) float64 {
@@ -73,17 +83,23 @@ func ParseFormula(src string, arity int, attrs []string) (*Expr, error) {
 	if arity < 0 || arity > len(argNames) {
 		return nil, fmt.Errorf("formulas take 0 to %d arguments, not %d", len(argNames), arity)
 	}
+	return ParseFormulaArgs(src, argNames[:arity], attrs)
+}
+
+// ParseFormulaArgs parses a scalar formula over arguments with the given
+// names (argument i is names[i]) and the named attributes.
+func ParseFormulaArgs(src string, names, attrs []string) (*Expr, error) {
 	n, err := parser.ParseExpr(src)
 	if err != nil {
 		return nil, err
 	}
-	return convertExpr(n, arity, attrs)
+	return convertExpr(n, names, attrs)
 }
 
-func convertExpr(n ast.Expr, arity int, attrs []string) (*Expr, error) {
+func convertExpr(n ast.Expr, names []string, attrs []string) (*Expr, error) {
 	switch n := n.(type) {
 	case *ast.ParenExpr:
-		return convertExpr(n.X, arity, attrs)
+		return convertExpr(n.X, names, attrs)
 	case *ast.BasicLit:
 		if n.Kind != token.INT && n.Kind != token.FLOAT {
 			return nil, fmt.Errorf("literal %s is not a number", n.Value)
@@ -94,8 +110,8 @@ func convertExpr(n ast.Expr, arity int, attrs []string) (*Expr, error) {
 		}
 		return &Expr{Kind: ExprConst, Val: f}, nil
 	case *ast.Ident:
-		for i := 0; i < arity; i++ {
-			if n.Name == argNames[i] {
+		for i, a := range names {
+			if n.Name == a {
 				return &Expr{Kind: ExprArg, Arg: i}, nil
 			}
 		}
@@ -106,7 +122,7 @@ func convertExpr(n ast.Expr, arity int, attrs []string) (*Expr, error) {
 		}
 		return nil, fmt.Errorf("unknown name %s", n.Name)
 	case *ast.UnaryExpr:
-		x, err := convertExpr(n.X, arity, attrs)
+		x, err := convertExpr(n.X, names, attrs)
 		if err != nil {
 			return nil, err
 		}
@@ -123,11 +139,11 @@ func convertExpr(n ast.Expr, arity int, attrs []string) (*Expr, error) {
 		default:
 			return nil, fmt.Errorf("unsupported operator %s", n.Op)
 		}
-		x, err := convertExpr(n.X, arity, attrs)
+		x, err := convertExpr(n.X, names, attrs)
 		if err != nil {
 			return nil, err
 		}
-		y, err := convertExpr(n.Y, arity, attrs)
+		y, err := convertExpr(n.Y, names, attrs)
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +162,7 @@ func convertExpr(n ast.Expr, arity int, attrs []string) (*Expr, error) {
 		}
 		e := &Expr{Kind: ExprCall, Op: id.Name}
 		for _, a := range n.Args {
-			x, err := convertExpr(a, arity, attrs)
+			x, err := convertExpr(a, names, attrs)
 			if err != nil {
 				return nil, err
 			}

@@ -9,7 +9,7 @@
 //
 //	b := ir.NewBuilder("demo")
 //	x := b.Input("x", ir.T(ir.F64, ir.S("n", 3)))
-//	y := b.Op("tanh", nil, x)
+//	y := b.Apply(ir.OpTanh, nil, x)
 //	b.Graph().AddOutput("y", y)
 //	res, err := ir.Interp(b.Graph(), ir.Env{Dims: map[string]int{"n": 2}, Inputs: ...})
 //
@@ -144,15 +144,15 @@ func (g *Graph) Output(name string) *Value {
 }
 
 // Inputs lists the input values in order.
-func (g *Graph) Inputs() []*Value { return g.byOp("input") }
+func (g *Graph) Inputs() []*Value { return g.byOp(OpInput) }
 
 // Params lists the parameter values in order.
-func (g *Graph) Params() []*Value { return g.byOp("param") }
+func (g *Graph) Params() []*Value { return g.byOp(OpParam) }
 
-func (g *Graph) byOp(name string) []*Value {
+func (g *Graph) byOp(op *OpDef) []*Value {
 	var r []*Value
 	for _, v := range g.Values {
-		if v.Op.Name == name {
+		if v.Op == op {
 			r = append(r, v)
 		}
 	}
@@ -162,7 +162,7 @@ func (g *Graph) byOp(name string) []*Value {
 // Lookup returns the input or param named name, or nil.
 func (g *Graph) Lookup(name string) *Value {
 	for _, v := range g.Values {
-		if v.Name == name && (v.Op.Name == "input" || v.Op.Name == "param") {
+		if v.Name == name && v.Op.Storage == Bound {
 			return v
 		}
 	}

@@ -19,6 +19,79 @@ const (
 	Opaque                       // anything else; a kernel of its own
 )
 
+// Storage says how a value of an op gets its buffer in generated code,
+// and so whether a kernel computes it.
+type Storage uint8
+
+const (
+	// Computed values are computed by a kernel into a buffer of their own
+	// (the zero value: most ops).
+	Computed Storage = iota
+	// Bound values are provided from outside every kernel: inputs by the
+	// caller, params by the model that owns them.
+	Bound
+	// Fill values are constants: filled once, never computed per call.
+	Fill
+	// View values share their first argument's buffer (a reshape: the
+	// row-major layout makes it free).
+	View
+)
+
+var storageNames = [...]string{Computed: "computed", Bound: "bound", Fill: "fill", View: "view"}
+
+func (s Storage) String() string {
+	if int(s) < len(storageNames) {
+		return storageNames[s]
+	}
+	return fmt.Sprintf("storage(%d)", s)
+}
+
+// Reduction is the semantics of a reduction that folds the elements of each
+// group with one scalar formula, in the formula language (see
+// ParseFormula): Interp evaluates it, codegen prints it into fused loops
+// and column sums, and simplify folds constants with it. Accumulation is in
+// float64, in index order.
+type Reduction struct {
+	Init float64 // the accumulator's start (±Inf allowed)
+	// Combine is the new accumulator from acc and the element x.
+	Combine string
+	// Finalize is the result from acc and the group's element count n.
+	Finalize string
+	// Repeat is the result of reducing n copies of x (constant folding).
+	Repeat string
+
+	combine, finalize, repeat *Expr
+}
+
+// CombineExpr, FinalizeExpr and RepeatExpr return the parsed formulas:
+// arguments (acc, x), (acc, n) and (x, n).
+func (r *Reduction) CombineExpr() *Expr  { return r.combine }
+func (r *Reduction) FinalizeExpr() *Expr { return r.finalize }
+func (r *Reduction) RepeatExpr() *Expr   { return r.repeat }
+
+func (r *Reduction) parse() error {
+	var err error
+	if r.combine, err = ParseFormulaArgs(r.Combine, []string{"acc", "x"}, nil); err != nil {
+		return fmt.Errorf("combine %q: %v", r.Combine, err)
+	}
+	if r.finalize, err = ParseFormulaArgs(r.Finalize, []string{"acc", "n"}, nil); err != nil {
+		return fmt.Errorf("finalize %q: %v", r.Finalize, err)
+	}
+	if r.repeat, err = ParseFormulaArgs(r.Repeat, []string{"x", "n"}, nil); err != nil {
+		return fmt.Errorf("repeat %q: %v", r.Repeat, err)
+	}
+	return nil
+}
+
+// Fold reduces xs (as Interp does: float64, in order).
+func (r *Reduction) Fold(xs []float64) float64 {
+	acc := r.Init
+	for _, x := range xs {
+		acc = r.combine.Eval([]float64{acc, x}, nil)
+	}
+	return r.finalize.Eval([]float64{acc, float64(len(xs))}, nil)
+}
+
 var classNames = [...]string{Source: "source", Elementwise: "elementwise", Reduce: "reduce", Contraction: "contraction", Movement: "movement", Opaque: "opaque"}
 
 func (c Class) String() string {
@@ -76,6 +149,21 @@ type OpDef struct {
 	// inference (dropout).
 	Training bool
 
+	// Storage says how a value of the op is stored (Computed unless set).
+	Storage Storage
+	// Reduction, for a reduction over its "axes" attribute that folds each
+	// group with one formula (sum, mean, max, min), gives that fold; the
+	// op's Eval is derived from it when not set.
+	Reduction *Reduction
+	// Reduced, for a Reduce op, returns the axes of its first argument
+	// that the op reduces or normalizes along.
+	Reduced func(v *Value) []int
+	// RowFusable marks a Reduce op whose kernel can compute elementwise
+	// producers of its first argument in its own sweep, when it reduces
+	// along the last axis or along every axis (the fuse pass reads it;
+	// codegen must then lower the fused form).
+	RowFusable bool
+
 	expr *Expr // parsed Formula
 }
 
@@ -93,6 +181,20 @@ func (op *OpDef) attrSpec(name string) *AttrSpec {
 
 // Differentiable reports whether gradients flow through op.
 func (op *OpDef) Differentiable() bool { return op.VJP != nil }
+
+// HasKernel reports whether values of op are computed by generated code at
+// every call: neither bound, nor filled once, nor views.
+func (op *OpDef) HasKernel() bool { return op.Storage == Computed }
+
+// IsFree reports whether recomputing a value of op costs nothing worth
+// saving memory for: sources other than training-mode ones (inputs,
+// params, constants, numel).
+func (op *OpDef) IsFree() bool { return op.Class == Source && !op.Training }
+
+// ReducesAxes reports whether op reduces over an "axes" attribute with
+// "keepdims" (sum, mean, max, min, logsumexp), rather than along one axis
+// (the softmax family).
+func (op *OpDef) ReducesAxes() bool { return op.Class == Reduce && op.attrSpec("axes") != nil }
 
 var registry = map[string]*OpDef{}
 
@@ -126,8 +228,14 @@ func validateOp(op *OpDef) error {
 		return fmt.Errorf("op %s has a VJP rule and a NonDiff mark", op.Name)
 	case op.Class == Elementwise && op.Formula == "":
 		return fmt.Errorf("elementwise op %s has no scalar formula", op.Name)
-	case op.Class != Elementwise && op.Eval == nil:
+	case op.Class != Elementwise && op.Eval == nil && op.Reduction == nil:
 		return fmt.Errorf("op %s has no evaluator", op.Name)
+	case op.Class == Reduce && op.Reduced == nil:
+		return fmt.Errorf("reduce op %s does not say which axes it reduces (Reduced)", op.Name)
+	case op.RowFusable && op.Class != Reduce:
+		return fmt.Errorf("op %s is RowFusable but not a reduction", op.Name)
+	case op.Storage == View && (op.Arity != 1 || op.Class != Movement):
+		return fmt.Errorf("op %s: only one-argument movement ops can be views", op.Name)
 	case op.Class == Source && op.Arity != 0:
 		return fmt.Errorf("source op %s must take no arguments", op.Name)
 	}
@@ -141,6 +249,16 @@ func validateOp(op *OpDef) error {
 			return fmt.Errorf("op %s: formula %q: %v", op.Name, op.Formula, err)
 		}
 		op.expr = e
+	}
+	if r := op.Reduction; r != nil {
+		if err := r.parse(); err != nil {
+			return fmt.Errorf("op %s: reduction %v", op.Name, err)
+		}
+		if op.Eval == nil {
+			op.Eval = func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
+				return reduceEval(ctx, v, a[0], op.Reduced(v), r), nil
+			}
+		}
 	}
 	return nil
 }

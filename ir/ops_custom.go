@@ -98,8 +98,11 @@ func callArgs(args []*Tensor) [][]float64 {
 	return r
 }
 
+// The ops of user-written derivatives and Go functions.
+var OpExtern, OpExternVJP, OpCustomVJP *OpDef
+
 func init() {
-	Register(&OpDef{Name: "extern", Doc: "calls the Go function fn(out, args...) of a user package; its gradient is the Go function vjp", Class: Opaque, Arity: -1, Declared: true,
+	OpExtern = Register(&OpDef{Name: "extern", Doc: "calls the Go function fn(out, args...) of a user package; its gradient is the Go function vjp", Class: Opaque, Arity: -1, Declared: true,
 		Attrs: []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "vjp", Kind: AttrString, Optional: true}},
 		TypeRule: func(args []Type, a Attrs, t Type) (Type, error) {
 			if err := checkFuncPath("fn", a.Str("fn")); err != nil {
@@ -133,11 +136,11 @@ func init() {
 				return r
 			}
 			for i, a := range v.Args {
-				r[i] = b.Declared("extern_vjp", a.Type, Attrs{"fn": vjp, "arg": i}, append([]*Value{g}, v.Args...)...)
+				r[i] = b.DeclaredOp(OpExternVJP, a.Type, Attrs{"fn": vjp, "arg": i}, append([]*Value{g}, v.Args...)...)
 			}
 			return r
 		}})
-	Register(&OpDef{Name: "extern_vjp", Doc: "calls the Go backward fn(grad, arg, gout, args...) of an extern op", Class: Opaque, Arity: -1, Declared: true, NonDiff: true,
+	OpExternVJP = Register(&OpDef{Name: "extern_vjp", Doc: "calls the Go backward fn(grad, arg, gout, args...) of an extern op", Class: Opaque, Arity: -1, Declared: true, NonDiff: true,
 		Attrs: []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "arg", Kind: AttrInt}},
 		TypeRule: func(args []Type, a Attrs, t Type) (Type, error) {
 			if err := checkFuncPath("fn", a.Str("fn")); err != nil {
@@ -163,7 +166,7 @@ func init() {
 			}
 			return callExtern(ctx, v, func(out []float64) { f(out, v.Attrs.Int("arg"), args[0].F, callArgs(args[1:])...) }), nil
 		}})
-	Register(&OpDef{Name: "custom_vjp", Doc: "y (its first argument) with the user-written backward func fn over the primal arguments x0…", Class: Opaque, Arity: -1,
+	OpCustomVJP = Register(&OpDef{Name: "custom_vjp", Doc: "y (its first argument) with the user-written backward func fn over the primal arguments x0…", Class: Opaque, Arity: -1,
 		Attrs: []AttrSpec{{Name: "fn", Kind: AttrString}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			if !isName(a.Str("fn")) {
@@ -246,7 +249,7 @@ func Inline(b *Builder, f *Graph, bind map[string]*Value) map[string]*Value {
 	saved := b.Pos
 	defer func() { b.Pos = saved }()
 	for _, v := range f.Values {
-		if v.Op.Name == "input" {
+		if v.Op == OpInput {
 			m[v] = bind[v.Name]
 			continue
 		}

@@ -33,8 +33,11 @@ func matmulType(args []Type, a Attrs, _ Type) (Type, error) {
 	return Type{x.DType, s}, nil
 }
 
+// OpMatMul is the matrix product.
+var OpMatMul *OpDef
+
 func init() {
-	Register(&OpDef{Name: "matmul", Doc: "matrix product op(a)·op(b), op = transpose if transA/transB; rank 2, or rank 3 batched",
+	OpMatMul = Register(&OpDef{Name: "matmul", Doc: "matrix product op(a)·op(b), op = transpose if transA/transB; rank 2, or rank 3 batched",
 		Class: Contraction, Arity: 2,
 		Attrs:    []AttrSpec{{Name: "transA", Kind: AttrBool}, {Name: "transB", Kind: AttrBool}},
 		TypeRule: matmulType,

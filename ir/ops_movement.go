@@ -28,8 +28,14 @@ func copyData(dst *Tensor, do int, src *Tensor, so, n int) {
 	}
 }
 
+// The movement ops.
+var (
+	OpReshape, OpTranspose, OpBroadcastTo, OpSlice, OpPad, OpConcat *OpDef
+	OpOneHot, OpGather, OpScatterAdd                                *OpDef
+)
+
 func init() {
-	Register(&OpDef{Name: "reshape", Doc: "same elements, new shape (row-major order)", Class: Movement, Arity: 1,
+	OpReshape = Register(&OpDef{Name: "reshape", Doc: "same elements, new shape (row-major order)", Class: Movement, Arity: 1, Storage: View,
 		Attrs: []AttrSpec{{Name: "shape", Kind: AttrShape}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			s := a.Shape("shape")
@@ -45,7 +51,7 @@ func init() {
 		},
 		VJP: func(b *Builder, v, g *Value) []*Value { return one(b.Reshape(g, v.Args[0].Type.Shape)) }})
 
-	Register(&OpDef{Name: "transpose", Doc: "permutes dims: result dim i is argument dim perm[i]", Class: Movement, Arity: 1,
+	OpTranspose = Register(&OpDef{Name: "transpose", Doc: "permutes dims: result dim i is argument dim perm[i]", Class: Movement, Arity: 1,
 		Attrs: []AttrSpec{{Name: "perm", Kind: AttrInts}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			x, perm := args[0], a.Ints("perm")
@@ -84,10 +90,10 @@ func init() {
 			for i, p := range perm {
 				inv[p] = i
 			}
-			return one(b.Op("transpose", Attrs{"perm": inv}, g))
+			return one(b.Apply(OpTranspose, Attrs{"perm": inv}, g))
 		}})
 
-	Register(&OpDef{Name: "broadcast_to", Doc: "NumPy-broadcasts the argument to shape", Class: Movement, Arity: 1,
+	OpBroadcastTo = Register(&OpDef{Name: "broadcast_to", Doc: "NumPy-broadcasts the argument to shape", Class: Movement, Arity: 1,
 		Attrs: []AttrSpec{{Name: "shape", Kind: AttrShape}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			s := a.Shape("shape")
@@ -116,7 +122,7 @@ func init() {
 		VJP: func(b *Builder, v, g *Value) []*Value { return one(g) }})
 
 	sliceAttrs := []AttrSpec{{Name: "axis", Kind: AttrInt}, {Name: "start", Kind: AttrInt}, {Name: "end", Kind: AttrInt}}
-	Register(&OpDef{Name: "slice", Doc: "elements start ≤ i < end along a static axis", Class: Movement, Arity: 1, Attrs: sliceAttrs,
+	OpSlice = Register(&OpDef{Name: "slice", Doc: "elements start ≤ i < end along a static axis", Class: Movement, Arity: 1, Attrs: sliceAttrs,
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			x := args[0]
 			axis, start, end := a.Int("axis"), a.Int("start"), a.Int("end")
@@ -148,10 +154,10 @@ func init() {
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			axis := v.Attrs.Int("axis")
 			n := v.Args[0].Type.Shape[axis].N
-			return one(b.Op("pad", Attrs{"axis": axis, "before": v.Attrs.Int("start"), "after": n - v.Attrs.Int("end")}, g))
+			return one(b.Apply(OpPad, Attrs{"axis": axis, "before": v.Attrs.Int("start"), "after": n - v.Attrs.Int("end")}, g))
 		}})
 
-	Register(&OpDef{Name: "pad", Doc: "adds before/after zeros along a static axis", Class: Movement, Arity: 1,
+	OpPad = Register(&OpDef{Name: "pad", Doc: "adds before/after zeros along a static axis", Class: Movement, Arity: 1,
 		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}, {Name: "before", Kind: AttrInt}, {Name: "after", Kind: AttrInt}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			x := args[0]
@@ -187,10 +193,10 @@ func init() {
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			axis, before := v.Attrs.Int("axis"), v.Attrs.Int("before")
 			n := v.Args[0].Type.Shape[axis].N
-			return one(b.Op("slice", Attrs{"axis": axis, "start": before, "end": before + n}, g))
+			return one(b.Apply(OpSlice, Attrs{"axis": axis, "start": before, "end": before + n}, g))
 		}})
 
-	Register(&OpDef{Name: "concat", Doc: "joins arguments along a static axis", Class: Movement, Arity: -1,
+	OpConcat = Register(&OpDef{Name: "concat", Doc: "joins arguments along a static axis", Class: Movement, Arity: -1,
 		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			axis := a.Int("axis")
@@ -241,13 +247,13 @@ func init() {
 			off := 0
 			for i, x := range v.Args {
 				n := x.Type.Shape[axis].N
-				r[i] = b.Op("slice", Attrs{"axis": axis, "start": off, "end": off + n}, g)
+				r[i] = b.Apply(OpSlice, Attrs{"axis": axis, "start": off, "end": off + n}, g)
 				off += n
 			}
 			return r
 		}})
 
-	Register(&OpDef{Name: "onehot", Doc: "int32 indices [...] → [..., depth] of 0/1 (out-of-range indices give all zeros)", Class: Movement, Arity: 1, NonDiff: true,
+	OpOneHot = Register(&OpDef{Name: "onehot", Doc: "int32 indices [...] → [..., depth] of 0/1 (out-of-range indices give all zeros)", Class: Movement, Arity: 1, NonDiff: true,
 		Attrs: []AttrSpec{{Name: "depth", Kind: AttrInt}, {Name: "dtype", Kind: AttrDType}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			if args[0].DType != I32 {
@@ -272,7 +278,7 @@ func init() {
 			return out, nil
 		}})
 
-	Register(&OpDef{Name: "gather", Doc: "x indexed along axis by int32 indices: shape x[:axis] + idx + x[axis+1:]", Class: Movement, Arity: 2,
+	OpGather = Register(&OpDef{Name: "gather", Doc: "x indexed along axis by int32 indices: shape x[:axis] + idx + x[axis+1:]", Class: Movement, Arity: 2,
 		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			x, idx := args[0], args[1]
@@ -303,10 +309,10 @@ func init() {
 		},
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			x, idx := v.Args[0], v.Args[1]
-			return []*Value{b.Op("scatter_add", Attrs{"axis": v.Attrs.Int("axis"), "shape": x.Type.Shape.Clone()}, g, idx), nil}
+			return []*Value{b.Apply(OpScatterAdd, Attrs{"axis": v.Attrs.Int("axis"), "shape": x.Type.Shape.Clone()}, g, idx), nil}
 		}})
 
-	Register(&OpDef{Name: "scatter_add", Doc: "zeros of shape with g added at int32 indices along axis (the transpose of gather)", Class: Movement, Arity: 2,
+	OpScatterAdd = Register(&OpDef{Name: "scatter_add", Doc: "zeros of shape with g added at int32 indices along axis (the transpose of gather)", Class: Movement, Arity: 2,
 		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}, {Name: "shape", Kind: AttrShape}},
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			g, idx := args[0], args[1]
@@ -342,6 +348,6 @@ func init() {
 			return out, nil
 		},
 		VJP: func(b *Builder, v, g *Value) []*Value {
-			return []*Value{b.Op("gather", Attrs{"axis": v.Attrs.Int("axis")}, g, v.Args[1]), nil}
+			return []*Value{b.Apply(OpGather, Attrs{"axis": v.Attrs.Int("axis")}, g, v.Args[1]), nil}
 		}})
 }

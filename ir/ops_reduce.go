@@ -99,25 +99,25 @@ func reduceIndex(in []int, axes []int) (groups int, idx []int) {
 	return groups, idx
 }
 
-// reduceEval folds each group with f starting from init, then applies fin.
-func reduceEval(ctx *EvalContext, v *Value, x *Tensor, axes []int, init float64, f func(acc, x float64) float64, fin func(acc float64, count int) float64) *Tensor {
+// reduceEval folds each group of x (reduced over axes) with r, in index
+// order, in float64.
+func reduceEval(ctx *EvalContext, v *Value, x *Tensor, axes []int, r *Reduction) *Tensor {
 	groups, idx := reduceIndex(x.Shape, axes)
 	acc := make([]float64, groups)
 	cnt := make([]int, groups)
 	for i := range acc {
-		acc[i] = init
+		acc[i] = r.Init
 	}
+	var args [2]float64
 	for k, g := range idx {
-		acc[g] = f(acc[g], x.F[k])
+		args[0], args[1] = acc[g], x.F[k]
+		acc[g] = r.combine.Eval(args[:], nil)
 		cnt[g]++
 	}
 	out := NewTensor(v.Type.DType, ctx.outShape(v)...)
 	for i := range acc {
-		r := acc[i]
-		if fin != nil {
-			r = fin(r, cnt[i])
-		}
-		out.F[i] = round(out.DType, r)
+		args[0], args[1] = acc[i], float64(cnt[i])
+		out.F[i] = round(out.DType, r.finalize.Eval(args[:], nil))
 	}
 	return out
 }
@@ -161,20 +161,33 @@ func keepdimsOf(b *Builder, g *Value, x *Value, axes []int, keepdims bool) *Valu
 	return b.Reshape(g, ReduceShape(x.Type.Shape, axes, true))
 }
 
+// The reduction ops.
+var (
+	OpSum, OpMean, OpMax, OpMin, OpLogSumExp *OpDef
+	OpSoftmax, OpLogSoftmax, OpArgMax        *OpDef
+	OpSoftmaxXent                            *OpDef
+)
+
+// attrAxes is Reduced for the reductions over an "axes" attribute.
+func attrAxes(v *Value) []int { return v.Attrs.Ints("axes") }
+
+// attrAxis is Reduced for the ops along one "axis" attribute.
+func attrAxis(v *Value) []int { return []int{v.Attrs.Int("axis")} }
+
+// lastAxis is Reduced for the ops along the last axis of their first argument.
+func lastAxis(v *Value) []int { return []int{len(v.Args[0].Type.Shape) - 1} }
+
 func init() {
-	Register(&OpDef{Name: "sum", Doc: "sum over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
-		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
-			return reduceEval(ctx, v, a[0], v.Attrs.Ints("axes"), 0, func(acc, x float64) float64 { return acc + x }, nil), nil
-		},
+	OpSum = Register(&OpDef{Name: "sum", Doc: "sum over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+		Reduced: attrAxes, RowFusable: true,
+		Reduction: &Reduction{Init: 0, Combine: "acc + x", Finalize: "acc", Repeat: "x * n"},
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			return one(b.BroadcastTo(keepdimsOf(b, g, x, v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")), x.Type.Shape))
 		}})
-	Register(&OpDef{Name: "mean", Doc: "mean over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
-		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
-			return reduceEval(ctx, v, a[0], v.Attrs.Ints("axes"), 0, func(acc, x float64) float64 { return acc + x },
-				func(acc float64, n int) float64 { return acc / float64(n) }), nil
-		},
+	OpMean = Register(&OpDef{Name: "mean", Doc: "mean over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+		Reduced: attrAxes, RowFusable: true,
+		Reduction: &Reduction{Init: 0, Combine: "acc + x", Finalize: "acc / n", Repeat: "x"},
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			axes := v.Attrs.Ints("axes")
@@ -185,27 +198,25 @@ func init() {
 			gs := b.Div(g, b.Numel(red, x.Type.DType))
 			return one(b.BroadcastTo(keepdimsOf(b, gs, x, axes, v.Attrs.Bool("keepdims")), x.Type.Shape))
 		}})
-	for _, mm := range []struct {
-		name, doc string
-		init      float64
-		f         func(a, b float64) float64
-	}{{"max", "maximum over axes (ties split the gradient)", math.Inf(-1), func(a, b float64) float64 { return max(a, b) }},
-		{"min", "minimum over axes (ties split the gradient)", math.Inf(1), func(a, b float64) float64 { return min(a, b) }}} {
-		Register(&OpDef{Name: mm.name, Doc: mm.doc, Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
-			Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
-				return reduceEval(ctx, v, a[0], v.Attrs.Ints("axes"), mm.init, mm.f, nil), nil
-			},
-			VJP: func(b *Builder, v, g *Value) []*Value {
-				x := v.Args[0]
-				axes, keep := v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")
-				m := b.BroadcastTo(keepdimsOf(b, v, x, axes, keep), x.Type.Shape)
-				mask := b.Op("eq", nil, x, m)
-				count := b.Sum(mask, axes, true)
-				gk := b.Div(keepdimsOf(b, g, x, axes, keep), count)
-				return one(b.Mul(b.BroadcastTo(gk, x.Type.Shape), mask))
-			}})
+	minMaxVJP := func(b *Builder, v, g *Value) []*Value {
+		x := v.Args[0]
+		axes, keep := v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")
+		m := b.BroadcastTo(keepdimsOf(b, v, x, axes, keep), x.Type.Shape)
+		mask := b.Apply(OpEq, nil, x, m)
+		count := b.Sum(mask, axes, true)
+		gk := b.Div(keepdimsOf(b, g, x, axes, keep), count)
+		return one(b.Mul(b.BroadcastTo(gk, x.Type.Shape), mask))
 	}
-	Register(&OpDef{Name: "logsumexp", Doc: "log Σ exp(x) over axes, computed as m + log Σ exp(x − m)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+	OpMax = Register(&OpDef{Name: "max", Doc: "maximum over axes (ties split the gradient)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+		Reduced: attrAxes, RowFusable: true,
+		Reduction: &Reduction{Init: math.Inf(-1), Combine: "max(acc, x)", Finalize: "acc", Repeat: "x"},
+		VJP:       minMaxVJP})
+	OpMin = Register(&OpDef{Name: "min", Doc: "minimum over axes (ties split the gradient)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+		Reduced: attrAxes, RowFusable: true,
+		Reduction: &Reduction{Init: math.Inf(1), Combine: "min(acc, x)", Finalize: "acc", Repeat: "x"},
+		VJP:       minMaxVJP})
+	OpLogSumExp = Register(&OpDef{Name: "logsumexp", Doc: "log Σ exp(x) over axes, computed as m + log Σ exp(x − m)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
+		Reduced: attrAxes, RowFusable: true,
 		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
 			groups, idx := reduceIndex(a[0].Shape, v.Attrs.Ints("axes"))
 			lse := groupLogSumExp(a[0], groups, idx)
@@ -218,8 +229,8 @@ func init() {
 			p := b.Exp(b.Sub(x, lse))
 			return one(b.Mul(b.BroadcastTo(keepdimsOf(b, g, x, axes, keep), x.Type.Shape), p))
 		}})
-	Register(&OpDef{Name: "softmax", Doc: "exp(x − max) / Σ exp(x − max) along axis", Class: Reduce, Arity: 1,
-		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}}, TypeRule: axisType,
+	OpSoftmax = Register(&OpDef{Name: "softmax", Doc: "exp(x − max) / Σ exp(x − max) along axis", Class: Reduce, Arity: 1,
+		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}}, TypeRule: axisType, Reduced: attrAxis, RowFusable: true,
 		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
 			x := a[0]
 			groups, idx := reduceIndex(x.Shape, []int{v.Attrs.Int("axis")})
@@ -235,8 +246,8 @@ func init() {
 			s := b.Sum(b.Mul(g, v), axes, true)
 			return one(b.Mul(v, b.Sub(g, b.BroadcastTo(s, v.Type.Shape))))
 		}})
-	Register(&OpDef{Name: "log_softmax", Doc: "x − logsumexp(x) along axis", Class: Reduce, Arity: 1,
-		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}}, TypeRule: axisType,
+	OpLogSoftmax = Register(&OpDef{Name: "log_softmax", Doc: "x − logsumexp(x) along axis", Class: Reduce, Arity: 1,
+		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}}, TypeRule: axisType, Reduced: attrAxis, RowFusable: true,
 		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
 			x := a[0]
 			groups, idx := reduceIndex(x.Shape, []int{v.Attrs.Int("axis")})
@@ -252,8 +263,8 @@ func init() {
 			s := b.BroadcastTo(b.Sum(g, axes, true), v.Type.Shape)
 			return one(b.Sub(g, b.Mul(b.Exp(v), s)))
 		}})
-	Register(&OpDef{Name: "argmax", Doc: "index of the largest element along axis (first on ties), as int32", Class: Reduce, Arity: 1, NonDiff: true,
-		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}},
+	OpArgMax = Register(&OpDef{Name: "argmax", Doc: "index of the largest element along axis (first on ties), as int32", Class: Reduce, Arity: 1, NonDiff: true,
+		Attrs: []AttrSpec{{Name: "axis", Kind: AttrInt}}, Reduced: attrAxis,
 		TypeRule: func(args []Type, a Attrs, _ Type) (Type, error) {
 			t, err := axisType(args, a, Type{})
 			if err != nil {
@@ -280,7 +291,8 @@ func init() {
 			}
 			return out, nil
 		}})
-	Register(&OpDef{Name: "softmax_xent", Doc: "per-example softmax cross-entropy of logits [..., k] against int32 labels [...]: logsumexp(z) − z[label]", Class: Reduce, Arity: 2,
+	OpSoftmaxXent = Register(&OpDef{Name: "softmax_xent", Doc: "per-example softmax cross-entropy of logits [..., k] against int32 labels [...]: logsumexp(z) − z[label]", Class: Reduce, Arity: 2,
+		Reduced: lastAxis, RowFusable: true,
 		TypeRule: func(args []Type, _ Attrs, _ Type) (Type, error) {
 			z, y := args[0], args[1]
 			if !z.DType.IsFloat() {
@@ -315,8 +327,8 @@ func init() {
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			z, y := v.Args[0], v.Args[1]
 			axis := len(z.Type.Shape) - 1
-			p := b.Op("softmax", Attrs{"axis": axis}, z)
-			oh := b.Op("onehot", Attrs{"depth": z.Type.Shape[axis].N, "dtype": z.Type.DType}, y)
+			p := b.Apply(OpSoftmax, Attrs{"axis": axis}, z)
+			oh := b.Apply(OpOneHot, Attrs{"depth": z.Type.Shape[axis].N, "dtype": z.Type.DType}, y)
 			gk := b.BroadcastTo(b.Reshape(g, append(g.Type.Shape.Clone(), Static(1))), z.Type.Shape)
 			return []*Value{b.Mul(gk, b.Sub(p, oh)), nil}
 		}})

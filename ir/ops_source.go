@@ -19,13 +19,16 @@ func declaredType(_ []Type, _ Attrs, t Type) (Type, error) {
 	return Type{t.DType, t.Shape.Clone()}, nil
 }
 
+// The source ops.
+var OpInput, OpParam, OpConst, OpNumel, OpDropoutMask *OpDef
+
 func init() {
-	Register(&OpDef{Name: "input", Doc: "a graph input, bound by name at run time; [target] marks one only the objective needs (labels)", Class: Source, Declared: true, NonDiff: true,
+	OpInput = Register(&OpDef{Name: "input", Doc: "a graph input, bound by name at run time; [target] marks one only the objective needs (labels)", Class: Source, Declared: true, NonDiff: true, Storage: Bound,
 		Attrs: []AttrSpec{{Name: "target", Kind: AttrBool}}, TypeRule: declaredType,
 		Eval: func(ctx *EvalContext, v *Value, _ []*Tensor) (*Tensor, error) {
 			return bound(ctx, v)
 		}})
-	Register(&OpDef{Name: "param", Doc: "a trainable parameter, initialized from the model seed", Class: Source, Declared: true, NonDiff: true,
+	OpParam = Register(&OpDef{Name: "param", Doc: "a trainable parameter, initialized from the model seed", Class: Source, Declared: true, NonDiff: true, Storage: Bound,
 		Attrs: []AttrSpec{{Name: "init", Kind: AttrString}, {Name: "value", Kind: AttrFloat, Optional: true},
 			{Name: "mean", Kind: AttrFloat, Optional: true}, {Name: "std", Kind: AttrFloat, Optional: true},
 			{Name: "low", Kind: AttrFloat, Optional: true}, {Name: "high", Kind: AttrFloat, Optional: true},
@@ -45,7 +48,7 @@ func init() {
 		Eval: func(ctx *EvalContext, v *Value, _ []*Tensor) (*Tensor, error) {
 			return bound(ctx, v)
 		}})
-	Register(&OpDef{Name: "const", Doc: "a constant filled with value", Class: Source, Declared: true, NonDiff: true,
+	OpConst = Register(&OpDef{Name: "const", Doc: "a constant filled with value", Class: Source, Declared: true, NonDiff: true, Storage: Fill,
 		Attrs: []AttrSpec{{Name: "value", Kind: AttrFloat}}, TypeRule: declaredType,
 		Eval: func(ctx *EvalContext, v *Value, _ []*Tensor) (*Tensor, error) {
 			t := NewTensor(v.Type.DType, ctx.outShape(v)...)
@@ -58,7 +61,7 @@ func init() {
 			}
 			return t, nil
 		}})
-	Register(&OpDef{Name: "numel", Doc: "the element count of shape (symbolic dims read at run time), as a scalar", Class: Source, NonDiff: true,
+	OpNumel = Register(&OpDef{Name: "numel", Doc: "the element count of shape (symbolic dims read at run time), as a scalar", Class: Source, NonDiff: true,
 		Attrs: []AttrSpec{{Name: "shape", Kind: AttrShape}, {Name: "dtype", Kind: AttrDType}},
 		TypeRule: func(_ []Type, a Attrs, _ Type) (Type, error) {
 			if !a.DType("dtype").IsFloat() {
@@ -77,7 +80,7 @@ func init() {
 			}
 			return FromFloats(v.Type.DType, []float64{float64(n)}), nil
 		}})
-	Register(&OpDef{Name: "dropout_mask", Doc: "training: 0 with probability p, else 1/(1−p), fresh each step; inference: 1", Class: Source, Declared: true, NonDiff: true, Training: true,
+	OpDropoutMask = Register(&OpDef{Name: "dropout_mask", Doc: "training: 0 with probability p, else 1/(1−p), fresh each step; inference: 1", Class: Source, Declared: true, NonDiff: true, Training: true,
 		Attrs: []AttrSpec{{Name: "p", Kind: AttrFloat}, {Name: "seed", Kind: AttrInt}},
 		TypeRule: func(args []Type, a Attrs, t Type) (Type, error) {
 			if p := a.Float("p"); !(p >= 0 && p < 1) {

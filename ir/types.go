@@ -39,6 +39,37 @@ func (d DType) Size() int {
 	return 0
 }
 
+// MarshalText and UnmarshalText make a DType a flag (flag.TextVar):
+// "f32", "f64" or "i32" ("float32" and "float64" are accepted too); the
+// invalid dtype is "".
+func (d DType) MarshalText() ([]byte, error) {
+	if d == InvalidDType {
+		return nil, nil
+	}
+	return []byte(d.String()), nil
+}
+
+func (d *DType) UnmarshalText(b []byte) error {
+	switch s := string(b); s {
+	case "":
+		*d = InvalidDType
+		return nil
+	case "float32":
+		*d = F32
+		return nil
+	case "float64":
+		*d = F64
+		return nil
+	default:
+		t, err := ParseDType(s)
+		if err != nil {
+			return err
+		}
+		*d = t
+		return nil
+	}
+}
+
 // ParseDType parses "f32", "f64" or "i32".
 func ParseDType(s string) (DType, error) {
 	for d, n := range dtypeNames {

@@ -62,7 +62,7 @@ func verify(g, main *Graph) error {
 				return fail("%v", err)
 			}
 		}
-		if v.Op.Name == "input" || v.Op.Name == "param" {
+		if v.Op.Storage == Bound {
 			if v.Name == "" {
 				return fail("%s has no name", v.Op.Name)
 			}

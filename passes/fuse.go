@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -157,6 +158,23 @@ func (k *Kernel) String() string {
 	return b.String()
 }
 
+// kernelHeap is a min-heap of kernel indexes by key (the ready kernels of
+// finish, by their last value's ID).
+type kernelHeap struct {
+	ks  []int
+	key func(int) int
+}
+
+func (h *kernelHeap) Len() int           { return len(h.ks) }
+func (h *kernelHeap) Less(i, j int) bool { return h.key(h.ks[i]) < h.key(h.ks[j]) }
+func (h *kernelHeap) Swap(i, j int)      { h.ks[i], h.ks[j] = h.ks[j], h.ks[i] }
+func (h *kernelHeap) Push(x any)         { h.ks = append(h.ks, x.(int)) }
+func (h *kernelHeap) Pop() any {
+	x := h.ks[len(h.ks)-1]
+	h.ks = h.ks[:len(h.ks)-1]
+	return x
+}
+
 // fuser groups the values of one program into kernels.
 type fuser struct {
 	g     *ir.Graph
@@ -164,6 +182,9 @@ type fuser struct {
 	of    []int  // kernel index by value ID (-1: none)
 	ks    []*kgroup
 	users [][]*ir.Value // users within the program, by value ID
+	// seen and stamp mark the kernels one pathVia search has visited.
+	seen  []int
+	stamp int
 }
 
 type kgroup struct {
@@ -173,34 +194,58 @@ type kgroup struct {
 	epilogue []*ir.Value
 }
 
-// buildKernels partitions the values marked in into kernels, fused or one
-// per value, and orders them.
-func buildKernels(g *ir.Graph, in, kept []bool, fuse bool) []*Kernel {
-	f := &fuser{g: g, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values))}
+// buildKernels makes one kernel per value marked in (the partition pass),
+// in graph order.
+func buildKernels(g *ir.Graph, in, kept []bool) []*Kernel {
+	var groups []*kgroup
+	for _, v := range g.Values {
+		if in[v.ID] && !isProvided(v) {
+			groups = append(groups, &kgroup{kind: singleKind(v), members: []*ir.Value{v}, root: v})
+		}
+	}
+	return newFuser(g, groups, kept).finish()
+}
+
+// fuseKernels regroups the kernels of one program (the fuse pass):
+// epilogues into matmuls, producers into the loops and reductions that
+// read them, column sums into GEMM epilogues. ks is not modified.
+func fuseKernels(g *ir.Graph, ks []*Kernel, kept []bool) []*Kernel {
+	groups := make([]*kgroup, len(ks))
+	for i, k := range ks {
+		groups[i] = &kgroup{kind: k.Kind, members: slices.Clone(k.Values), root: k.Root, epilogue: slices.Clone(k.Epilogue)}
+	}
+	f := newFuser(g, groups, kept)
+	f.epilogues()
+	f.producers()
+	f.columnSums()
+	return f.finish()
+}
+
+// newFuser starts a fuser over groups of the values of one program.
+func newFuser(g *ir.Graph, groups []*kgroup, kept []bool) *fuser {
+	f := &fuser{g: g, kept: kept, of: make([]int, len(g.Values)), users: make([][]*ir.Value, len(g.Values)), ks: groups}
 	for i := range f.of {
 		f.of[i] = -1
 	}
+	for i, k := range groups {
+		for _, v := range k.members {
+			f.of[v.ID] = i
+		}
+	}
 	for _, v := range g.Values {
-		if !in[v.ID] || hasNoKernel(v) {
+		if f.of[v.ID] < 0 {
 			continue
 		}
 		for _, a := range v.Args {
 			f.users[a.ID] = append(f.users[a.ID], v)
 		}
-		f.of[v.ID] = len(f.ks)
-		f.ks = append(f.ks, &kgroup{kind: singleKind(v), members: []*ir.Value{v}, root: v})
 	}
-	if fuse {
-		f.epilogues()
-		f.producers()
-		f.columnSums()
-	}
-	return f.finish()
+	return f
 }
 
 func singleKind(v *ir.Value) KernelKind {
 	switch {
-	case v.Op.Name == "reshape":
+	case v.Op.Storage == ir.View:
 		return KernelAlias
 	case v.Op.Class == ir.Elementwise:
 		return KernelLoop
@@ -216,7 +261,7 @@ func singleKind(v *ir.Value) KernelKind {
 // consumers of its shape.
 func (f *fuser) epilogues() {
 	for _, m := range f.g.Values {
-		if f.of[m.ID] < 0 || m.Op.Name != "matmul" {
+		if f.of[m.ID] < 0 || m.Op.Class != ir.Contraction {
 			continue
 		}
 		k := f.of[m.ID]
@@ -258,28 +303,24 @@ func (f *fuser) columnSums() {
 	}
 }
 
-// isColumnSum reports whether r sums (or averages) a rank-2 value over
-// its rows.
+// isColumnSum reports whether r folds a rank-2 value over its rows with a
+// reduction formula (ir.Reduction: sum, mean, max, min), as a GEMM
+// epilogue can while it stores the rows.
 func isColumnSum(r *ir.Value) bool {
-	return (r.Op.Name == "sum" || r.Op.Name == "mean") && len(r.Args[0].Type.Shape) == 2 &&
+	return r.Op.Reduction != nil && len(r.Args[0].Type.Shape) == 2 &&
 		slices.Equal(r.Attrs.Ints("axes"), []int{0})
 }
 
-// fusableReduce reports whether elementwise producers may join r's loop.
+// fusableReduce reports whether elementwise producers may join r's loop:
+// the op can compute them in its sweep (ir.OpDef.RowFusable) and it
+// reduces along the last axis or along every axis.
 func fusableReduce(r *ir.Value) bool {
-	x := r.Args[0]
-	last := len(x.Type.Shape) - 1
-	if reducesAxes(r.Op) {
-		axes := slices.Sorted(slices.Values(r.Attrs.Ints("axes")))
-		return len(axes) > 0 && (slices.Equal(axes, []int{last}) || slices.Equal(axes, axesUpTo(last+1)))
+	if !r.Op.RowFusable {
+		return false
 	}
-	switch r.Op.Name {
-	case "softmax", "log_softmax":
-		return r.Attrs.Int("axis") == last
-	case "softmax_xent":
-		return true
-	}
-	return false
+	last := len(r.Args[0].Type.Shape) - 1
+	axes := slices.Sorted(slices.Values(r.Op.Reduced(r)))
+	return len(axes) > 0 && (slices.Equal(axes, []int{last}) || slices.Equal(axes, axesUpTo(last+1)))
 }
 
 // producers moves each elementwise value into the kernel of its users
@@ -337,13 +378,27 @@ func (f *fuser) canMerge(a, b int) bool {
 	return !f.pathVia(a, b) && !f.pathVia(b, a)
 }
 
+// Every edge goes from a value to a later one, so a kernel whose first
+// value comes after b's last cannot reach b: the search skips it, which
+// keeps it to the kernels between a and b in graph order (a few, for the
+// producer–consumer pairs fusion tries) and the pass near-linear.
 func (f *fuser) pathVia(a, b int) bool {
-	seen := map[int]bool{a: true}
+	if f.seen == nil {
+		f.seen = make([]int, len(f.ks))
+	}
+	f.stamp++
+	f.seen[a] = f.stamp
+	bLast := f.ks[b].members[len(f.ks[b].members)-1].ID
 	var stack []int
+	push := func(s int) {
+		if f.seen[s] != f.stamp && f.ks[s].members[0].ID < bLast {
+			f.seen[s] = f.stamp
+			stack = append(stack, s)
+		}
+	}
 	for _, s := range f.succ(a) {
 		if s != b {
-			stack = append(stack, s)
-			seen[s] = true
+			push(s)
 		}
 	}
 	for len(stack) > 0 {
@@ -353,10 +408,7 @@ func (f *fuser) pathVia(a, b int) bool {
 			if s == b {
 				return true
 			}
-			if !seen[s] {
-				seen[s] = true
-				stack = append(stack, s)
-			}
+			push(s)
 		}
 	}
 	return false
@@ -388,20 +440,19 @@ func (f *fuser) finish() []*Kernel {
 		}
 	}
 	last := func(k int) int { m := f.ks[k].members; return m[len(m)-1].ID }
-	var ready, order []int
+	ready := &kernelHeap{key: last}
 	for _, k := range live {
 		if indeg[k] == 0 {
-			ready = append(ready, k)
+			heap.Push(ready, k)
 		}
 	}
-	for len(ready) > 0 {
-		slices.SortFunc(ready, func(a, b int) int { return last(a) - last(b) })
-		k := ready[0]
-		ready = ready[1:]
+	var order []int
+	for ready.Len() > 0 {
+		k := heap.Pop(ready).(int)
 		order = append(order, k)
 		for _, s := range f.succ(k) {
 			if indeg[s]--; indeg[s] == 0 {
-				ready = append(ready, s)
+				heap.Push(ready, s)
 			}
 		}
 	}

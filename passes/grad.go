@@ -62,7 +62,7 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 	leaves := joint.Params()
 	for _, name := range opts.Wrt {
 		v := joint.Lookup(name)
-		if v == nil || v.Op.Name != "input" {
+		if v == nil || v.Op != ir.OpInput {
 			return nil, nil, fmt.Errorf("grad %s: Wrt names %q, which is not an input of the model", g.Name, name)
 		}
 		if !v.Type.DType.IsFloat() {

@@ -640,3 +640,49 @@ func TestCustomVJPClosureOverParam(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUMaskReadsOutput checks the contract remat relies on: the
+// backward masks of relu and leaky_relu (alpha ≥ 0) read the activation
+// h, which the backward pass needs anyway, never its input z; a negative
+// alpha flips the sign of h, so that rule reads z.
+func TestReLUMaskReadsOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		act     func(*dsl.Tensor) *dsl.Tensor
+		readsIn bool
+	}{
+		{"relu", dsl.ReLU, false},
+		{"leaky_relu 0.1", func(z *dsl.Tensor) *dsl.Tensor { return dsl.LeakyReLU(z, 0.1) }, false},
+		{"leaky_relu 0", func(z *dsl.Tensor) *dsl.Tensor { return dsl.LeakyReLU(z, 0) }, false},
+		{"leaky_relu -0.5", func(z *dsl.Tensor) *dsl.Tensor { return dsl.LeakyReLU(z, -0.5) }, true},
+	} {
+		g, err := dsl.Build("m", func(g *dsl.Graph) {
+			n := g.Dim("n")
+			x := g.Input("x", dsl.Float32, n, 3)
+			W := g.Param("W", 3, 3)
+			z := x.MatMul(W).Named("z")
+			h := tc.act(z).Named("h")
+			g.Minimize(h.SumSquares())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _, err := passes.Grad(g, passes.GradOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var masks int
+		for _, v := range j.Values {
+			if v.Op != ir.OpGt {
+				continue
+			}
+			masks++
+			if got, want := v.Args[0].Name, map[bool]string{false: "h", true: "z"}[tc.readsIn]; got != want {
+				t.Errorf("%s: the backward mask %s reads %s, want %s", tc.name, v, v.Args[0].Label(), want)
+			}
+		}
+		if masks != 1 {
+			t.Errorf("%s: %d masks in the backward pass, want 1", tc.name, masks)
+		}
+	}
+}

@@ -124,20 +124,13 @@ func btoi(b bool) int {
 // ValueBytes is the size of v's buffer in bytes, as a polynomial.
 func ValueBytes(v *ir.Value) Size { return ShapeSize(v.Type.Shape).Scale(int64(v.Type.DType.Size())) }
 
-// isFree reports whether v costs nothing to recompute: inputs and params
-// (bound by the caller), constants (fills made once) and numel (read from
-// the dims). Remat never counts them as memory.
-func isFree(v *ir.Value) bool { return hasNoKernel(v) || v.Op.Name == "numel" }
+// isFree reports whether v costs nothing to recompute (ir.OpDef.IsFree:
+// inputs, params, constants, numel). Remat never counts them as memory.
+func isFree(v *ir.Value) bool { return v.Op.IsFree() }
 
-// hasNoKernel reports whether v needs no code at all: it is bound by the
-// caller or is a constant fill.
-func hasNoKernel(v *ir.Value) bool {
-	switch v.Op.Name {
-	case "input", "param", "const":
-		return true
-	}
-	return false
-}
+// isProvided reports whether v needs no code at all: it is bound by the
+// caller or the model (inputs, params) or is a constant fill.
+func isProvided(v *ir.Value) bool { s := v.Op.Storage; return s == ir.Bound || s == ir.Fill }
 
 // Partition splits a joint graph (after grad) into its three programs, as
 // sets of values by ID:
@@ -163,6 +156,9 @@ type Partition struct {
 	// Kept marks the values that outlive their program: outputs, the
 	// objective, gradients and residuals.
 	Kept []bool
+	// Train marks every value the training step (Forward then Backward)
+	// reads or computes, constants, inputs and params included.
+	Train []bool
 }
 
 // PartitionGraph computes the Partition of g.
@@ -172,7 +168,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	target := make([]bool, n)
 	p.Target = target
 	for _, v := range g.Values {
-		if v.Op.Name == "input" && v.Attrs.Bool("target") {
+		if v.Op == ir.OpInput && v.Attrs.Bool("target") {
 			target[v.ID] = true
 		}
 		for _, a := range v.Args {
@@ -202,7 +198,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 	resid := make([]bool, n)
 	for _, r := range bwdRoots {
 		switch {
-		case hasNoKernel(r):
+		case isProvided(r):
 		case p.Forward[r.ID]:
 			resid[r.ID] = true
 		default:
@@ -215,7 +211,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 		}
 		for _, a := range g.Values[i].Args {
 			switch {
-			case hasNoKernel(a):
+			case isProvided(a):
 			case p.Forward[a.ID]:
 				resid[a.ID] = true
 			default:
@@ -229,6 +225,7 @@ func PartitionGraph(g *ir.Graph) *Partition {
 			p.Kept[i] = true
 		}
 	}
+	p.Train = Ancestors(g, append(fwdRoots, bwdRoots...))
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bpgen/bpgen/ir"
 )
@@ -52,14 +53,18 @@ type Options struct {
 	// Capacity gives each symbolic dim's largest value, for sizing buffers
 	// and counting bytes; a dim not given has DefaultCapacity.
 	Capacity map[string]int
+	// DType, if set (ir.F32 or ir.F64), retargets every float value of
+	// the model to it before anything else (the retarget pass).
+	DType ir.DType
 }
 
-// PassStat records the graph's size after a pass.
+// PassStat records the graph's size after a pass and the pass's time.
 type PassStat struct {
 	Name     string
 	Values   int
 	Kernels  int // after a lowering pass: kernels of all entry points
 	Disabled bool
+	Time     time.Duration // running the pass, without the checks after it
 }
 
 // Report says what the pipeline did.
@@ -73,9 +78,10 @@ type Report struct {
 
 // Pipeline is the ordered list of passes CompileProgram runs:
 //
-//	grad → simplify → remat → dce → partition → fuse → plan
+//	retarget → grad → simplify → remat → dce → partition → fuse → plan
 //
-// The first four rewrite the graph; the last three (the lowering passes)
+// The first five rewrite the graph (retarget only when Options.DType is
+// set); retarget, grad and partition are required; the last three (the lowering passes)
 // analyse the final graph into a Program: partition splits it into the
 // forward, backward and predict programs with one kernel per value, fuse
 // regroups the values into fused kernels, plan schedules them and packs
@@ -85,6 +91,7 @@ type Report struct {
 // values: without fuse each value is its own kernel, without plan each
 // buffer has its own region of the arena.
 var Pipeline = []Pass{
+	{Name: "retarget", Required: true, Doc: "with Options.DType: every float value of the model in that dtype", Run: retargetPass},
 	{Name: "grad", Required: true, Doc: "reverse-mode autodiff: appends the adjoint graph and a gradient output per parameter",
 		Run: func(c *Context) error {
 			g, r, err := Grad(c.Graph, GradOptions{Wrt: c.Options.Wrt})
@@ -111,12 +118,12 @@ var Pipeline = []Pass{
 	{Name: "partition", Required: true, lowering: true, Doc: "splits the joint graph into forward, backward and predict programs; one kernel per value",
 		Run: func(c *Context) error {
 			c.Program = newProgram(c.Graph)
-			lowerKernels(c.Program, false)
+			lowerKernels(c.Program)
 			return nil
 		}},
 	{Name: "fuse", lowering: true, Doc: "groups values into kernels: elementwise loops, reductions with their producers, matmul epilogues",
 		Run: func(c *Context) error {
-			lowerKernels(c.Program, true)
+			fuseProgram(c.Program)
 			return nil
 		}},
 	{Name: "plan", lowering: true, Doc: "schedules the kernels and packs buffers into one arena per dtype by liveness, in place where possible",
@@ -135,6 +142,33 @@ var Pipeline = []Pass{
 // the Program instead of rewriting the graph, and runs again when the
 // pipeline resumes after it (Options.Resume).
 func (p Pass) Lowering() bool { return p.lowering }
+
+// passOrder lists ordering constraints of the pipeline, checked at init
+// (as Go's SSA backend checks its passOrder): each pass a must run before
+// pass b, because b relies on what a does or a would undo b's work.
+var passOrder = [...]struct{ a, b, why string }{
+	{"retarget", "grad", "the adjoint graph is built in the target dtype"},
+	{"grad", "simplify", "simplify cleans up the adjoint graph"},
+	{"simplify", "remat", "simplify's CSE would merge remat's recomputed copies back into the forward values"},
+	{"remat", "dce", "remat leaves the originals of recomputed values without users"},
+	{"dce", "partition", "the partition's programs hold only live values"},
+	{"partition", "fuse", "fuse merges partition's kernels"},
+	{"fuse", "plan", "the buffer plan places fused kernels' materialized values"},
+}
+
+func init() {
+	index := map[string]int{}
+	for i, p := range Pipeline {
+		index[p.Name] = i
+	}
+	for _, c := range passOrder {
+		i, ok1 := index[c.a]
+		j, ok2 := index[c.b]
+		if !ok1 || !ok2 || i >= j {
+			panic(fmt.Sprintf("passes: pass %s must run before %s (%s)", c.a, c.b, c.why))
+		}
+	}
+}
 
 // PassNames lists the pipeline's pass names in order.
 func PassNames() []string {
@@ -212,13 +246,14 @@ func runPass(c *Context, p Pass) error {
 		}
 		return nil
 	}
+	start := time.Now()
 	if err := p.Run(c); err != nil {
 		return fmt.Errorf("pass %s: %w", p.Name, err)
 	}
+	st := PassStat{Name: p.Name, Values: len(c.Graph.Values), Time: time.Since(start)}
 	if err := ir.Verify(c.Graph); err != nil {
 		return fmt.Errorf("pass %s: %w", p.Name, err)
 	}
-	st := PassStat{Name: p.Name, Values: len(c.Graph.Values)}
 	if c.Program != nil {
 		if err := c.Program.Check(); err != nil {
 			return fmt.Errorf("pass %s: internal error: %w", p.Name, err)

@@ -279,7 +279,7 @@ func runProgram(p *Program, env ir.Env, predict bool) (*ir.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if hasNoKernel(v) {
+		if isProvided(v) {
 			t, err := evalAlone(v, nil, env)
 			free[v] = t
 			return t, err

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bpgen/bpgen/internal/bestfit"
 	"github.com/bpgen/bpgen/ir"
 )
 
@@ -159,56 +160,53 @@ func planBuffers(g *ir.Graph, timeline []*Kernel, capacity map[string]int, pack 
 
 func alignUp(x int64) int64 { return (x + ArenaAlign - 1) / ArenaAlign * ArenaAlign }
 
-// packBestFit assigns offsets: largest buffer first, each into the
-// smallest gap left by the placed buffers whose lifetimes overlap it.
+// packBestFit assigns offsets by package internal/bestfit's method, one
+// arena per dtype: largest buffer first, each into the smallest gap left
+// by the placed buffers whose lifetimes overlap it.
 func packBestFit(bufs []*Buffer) {
-	order := slices.Clone(bufs)
-	sort.SliceStable(order, func(i, j int) bool {
-		if order[i].Elems != order[j].Elems {
-			return order[i].Elems > order[j].Elems
+	byType := map[ir.DType][]*Buffer{}
+	var types []ir.DType
+	for _, b := range bufs {
+		if byType[b.DType] == nil {
+			types = append(types, b.DType)
 		}
-		return order[i].Start < order[j].Start
-	})
-	var placed []*Buffer
-	for _, b := range order {
-		var busy []*Buffer
-		for _, q := range placed {
-			if q.DType == b.DType && q.Start <= b.End && b.Start <= q.End {
-				busy = append(busy, q)
-			}
-		}
-		sort.Slice(busy, func(i, j int) bool { return busy[i].Offset < busy[j].Offset })
-		best, bestGap := int64(-1), int64(-1)
-		at := int64(0)
-		for _, q := range busy {
-			if gap := q.Offset - at; gap >= b.Elems && (bestGap < 0 || gap < bestGap) {
-				best, bestGap = at, gap
-			}
-			at = max(at, alignUp(q.Offset+q.Elems))
-		}
-		if best < 0 {
-			best = at
-		}
-		b.Offset = best
-		placed = append(placed, b)
+		byType[b.DType] = append(byType[b.DType], b)
 	}
+	for _, d := range types {
+		bs := byType[d]
+		blocks := blocksOf(bs)
+		bestfit.Pack(blocks, ArenaAlign)
+		for i, b := range bs {
+			b.Offset = blocks[i].Offset
+		}
+	}
+}
+
+func blocksOf(bs []*Buffer) []bestfit.Block {
+	r := make([]bestfit.Block, len(bs))
+	for i, b := range bs {
+		r[i] = bestfit.Block{Size: b.Elems, Offset: b.Offset, Start: b.Start, End: b.End}
+	}
+	return r
 }
 
 // Check verifies the plan: no two buffers of one dtype whose lifetimes
 // overlap share an element, and every buffer fits its values.
 func (p *BufferPlan) Check() error {
-	for i, a := range p.Buffers {
+	byType := map[ir.DType][]*Buffer{}
+	for _, a := range p.Buffers {
 		for _, v := range a.Values {
-			if v.Op.Name != "reshape" && ShapeSize(v.Type.Shape).Eval(p.Capacity) > a.Elems {
+			if v.Op.Storage != ir.View && ShapeSize(v.Type.Shape).Eval(p.Capacity) > a.Elems {
 				return fmt.Errorf("plan: %s (%v) does not fit its buffer of %d elements", v.Ref(), v.Type, a.Elems)
 			}
 		}
-		for _, b := range p.Buffers[i+1:] {
-			if a.DType == b.DType && a.Start <= b.End && b.Start <= a.End &&
-				a.Offset < b.Offset+b.Elems && b.Offset < a.Offset+a.Elems {
-				return fmt.Errorf("plan: buffers of %s [%d,%d] and %s [%d,%d] overlap at offsets %d and %d",
-					a.Values[0].Ref(), a.Start, a.End, b.Values[0].Ref(), b.Start, b.End, a.Offset, b.Offset)
-			}
+		byType[a.DType] = append(byType[a.DType], a)
+	}
+	for _, bs := range byType {
+		if i, j, bad := bestfit.Conflict(blocksOf(bs)); bad {
+			a, b := bs[i], bs[j]
+			return fmt.Errorf("plan: buffers of %s [%d,%d] and %s [%d,%d] overlap at offsets %d and %d",
+				a.Values[0].Ref(), a.Start, a.End, b.Values[0].Ref(), b.Start, b.End, a.Offset, b.Offset)
 		}
 	}
 	return nil

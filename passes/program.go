@@ -36,7 +36,9 @@ type Program struct {
 	Plan, PredictPlan          *BufferPlan
 	Report                     *Report
 
-	part *Partition // of Graph, computed once by the partition pass
+	// Partition is that of Graph, computed once by the partition pass:
+	// which values each entry point needs.
+	Partition *Partition
 }
 
 // Lower partitions, fuses, schedules and plans a joint graph (the result
@@ -50,20 +52,33 @@ func Lower(g *ir.Graph, opts Options) (*Program, error) {
 // newProgram partitions g into an unlowered program (no kernels yet).
 func newProgram(g *ir.Graph) *Program {
 	part := PartitionGraph(g)
-	return &Program{Graph: g, Residuals: part.Residuals, part: part}
+	return &Program{Graph: g, Residuals: part.Residuals, Partition: part}
 }
 
 // lowerKernels builds the kernels of prog's three entry points from its
-// partition, fused or one per value.
-func lowerKernels(prog *Program, fuse bool) {
-	g, part := prog.Graph, prog.part
-	prog.Forward = buildKernels(g, part.Forward, part.Kept, fuse)
-	prog.Backward = buildKernels(g, part.Backward, part.Kept, fuse)
-	results := make([]bool, len(g.Values))
-	for _, o := range predictOutputs(g, part) {
-		results[o.Value.ID] = true
+// partition, one per value (the partition pass).
+func lowerKernels(prog *Program) {
+	g, part := prog.Graph, prog.Partition
+	prog.Forward = buildKernels(g, part.Forward, part.Kept)
+	prog.Backward = buildKernels(g, part.Backward, part.Kept)
+	prog.Predict = buildKernels(g, part.Predict, prog.predictKept())
+}
+
+// fuseProgram fuses the kernels of prog's three entry points (the fuse pass).
+func fuseProgram(prog *Program) {
+	g, part := prog.Graph, prog.Partition
+	prog.Forward = fuseKernels(g, prog.Forward, part.Kept)
+	prog.Backward = fuseKernels(g, prog.Backward, part.Kept)
+	prog.Predict = fuseKernels(g, prog.Predict, prog.predictKept())
+}
+
+// predictKept marks the values Predict returns: they outlive it.
+func (prog *Program) predictKept() []bool {
+	kept := make([]bool, len(prog.Graph.Values))
+	for _, o := range predictOutputs(prog.Graph, prog.Partition) {
+		kept[o.Value.ID] = true
 	}
-	prog.Predict = buildKernels(g, part.Predict, results, fuse)
+	return kept
 }
 
 // predictOutputs lists the results of Predict: the non-gradient outputs
@@ -84,7 +99,7 @@ func planProgram(prog *Program, capacity map[string]int, pack bool) {
 	timeline := append(slices.Clone(prog.Forward), prog.Backward...)
 	prog.Plan = planBuffers(g, timeline, capacity, pack)
 	pg := *g // Predict has no objective and returns only its outputs
-	pg.Outputs, pg.Objective = predictOutputs(g, prog.part), nil
+	pg.Outputs, pg.Objective = predictOutputs(g, prog.Partition), nil
 	prog.PredictPlan = planBuffers(&pg, prog.Predict, capacity, pack)
 }
 
@@ -123,7 +138,7 @@ func (p *Program) Check() error {
 				return fmt.Errorf("program: %s: no values or root outside them", where)
 			}
 			for i, v := range k.Values {
-				if hasNoKernel(v) {
+				if isProvided(v) {
 					return fmt.Errorf("program: %s: computes %s", where, v)
 				}
 				if i > 0 && k.Values[i-1].ID >= v.ID {
@@ -138,7 +153,7 @@ func (p *Program) Check() error {
 				done[v] = true
 				for _, a := range v.Args {
 					inK := slices.Contains(k.Values, a)
-					if !inK && !have[a] && !hasNoKernel(a) && !(list.name == "backward" && resid[a]) {
+					if !inK && !have[a] && !isProvided(a) && !(list.name == "backward" && resid[a]) {
 						return fmt.Errorf("program: %s: %s reads %s, which is not materialized before", where, v.Ref(), a.Ref())
 					}
 				}
@@ -170,7 +185,7 @@ func (p *Program) Check() error {
 			}
 		}
 		for i, in := range inList {
-			if in && !hasNoKernel(p.Graph.Values[i]) && !done[p.Graph.Values[i]] {
+			if in && !isProvided(p.Graph.Values[i]) && !done[p.Graph.Values[i]] {
 				return fmt.Errorf("program: %s value %s is in no kernel", list.name, p.Graph.Values[i].Ref())
 			}
 		}

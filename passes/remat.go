@@ -61,19 +61,17 @@ func (r *RematReport) String() string {
 
 // Remat trades memory for recomputation in a joint graph (after grad): it
 // shrinks the set of residuals, the forward values the backward pass reads
-// (see Partition), in three steps.
+// (see Partition), in two steps. (What the VJP rules read is their own
+// choice: relu's reads its output, not its input, so a ReLU network saves
+// only its activations before remat runs.)
 //
-//  1. ReLU masks: the backward of relu(z) reads gt(z, 0); where the forward
-//     computes h = relu(z) and the backward reads h too, the mask becomes
-//     gt(h, 0) (equal, since relu(z) > 0 exactly when z > 0), so z need
-//     not be saved at all. Same for leaky_relu with alpha > 0.
-//  2. Cheap recomputation: a residual computed by elementwise and movement
+//  1. Cheap recomputation: a residual computed by elementwise and movement
 //     ops from values that are saved anyway (or free: inputs, params,
 //     constants) is recomputed in the backward pass when that lowers the
 //     residual bytes, e.g. h = relu(z) when z is saved: save z, not z and h.
 //     Forward outputs and the objective are never recomputed (the forward
 //     pass keeps them for its caller).
-//  3. Checkpoints (opts.Checkpoint) and the memory budget
+//  2. Checkpoints (opts.Checkpoint) and the memory budget
 //     (opts.MemoryBudget) recompute more: whole subgraphs back to saved
 //     values, matmuls and reductions included.
 //
@@ -82,7 +80,8 @@ func (r *RematReport) String() string {
 // recomputed value is a copy of the forward value placed before its first
 // backward use; the backward uses read the copy. Remat keeps every output
 // and name; the recomputed copies carry the original's name. Run Simplify
-// before Remat, not after: its CSE would merge the copies back.
+// before Remat, not after: its CSE would merge the copies back; run DCE
+// after it: the originals of recomputed values may be left without users.
 func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 	r := &remat{g: g, opts: opts, rep: &RematReport{BudgetMet: true}, copies: map[*ir.Value]*ir.Value{}}
 	p := PartitionGraph(g)
@@ -92,7 +91,6 @@ func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 			return nil, fmt.Errorf("remat: checkpoint %q names no value of the graph", name)
 		}
 	}
-	r.reluMasks(p)
 	r.cheap()
 	if len(opts.Checkpoint) > 0 {
 		r.checkpoints()
@@ -100,9 +98,8 @@ func Remat(g *ir.Graph, opts RematOptions) (*RematReport, error) {
 	if opts.MemoryBudget > 0 {
 		r.budget()
 	}
-	if err := DCE(g); err != nil {
-		return nil, err
-	}
+	// The originals of recomputed values may now be dead; the dce pass
+	// that follows removes them. The partition does not count them.
 	p = PartitionGraph(g)
 	r.rep.After = residualStats(g, p)
 	for _, v := range p.Residuals {
@@ -128,40 +125,6 @@ func (r *remat) decide(v *ir.Value, action, reason string) {
 }
 
 func (r *remat) bytes(v *ir.Value) int64 { return ValueBytes(v).Eval(r.opts.Capacity) }
-
-// reluMasks rewrites backward gt(z, 0) into gt(relu(z), 0).
-func (r *remat) reluMasks(p *Partition) {
-	act := map[*ir.Value]*ir.Value{} // z → a forward relu(z) the backward reads
-	readByBwd := make([]bool, len(r.g.Values))
-	for _, v := range r.g.Values {
-		if p.Backward[v.ID] {
-			for _, a := range v.Args {
-				readByBwd[a.ID] = true
-			}
-		}
-	}
-	for _, v := range r.g.Values {
-		if !p.Forward[v.ID] || !readByBwd[v.ID] {
-			continue
-		}
-		if v.Op.Name == "relu" || (v.Op.Name == "leaky_relu" && v.Attrs.Float("alpha") > 0) {
-			if v.Type.Equal(v.Args[0].Type) && act[v.Args[0]] == nil {
-				act[v.Args[0]] = v
-			}
-		}
-	}
-	for _, v := range r.g.Values {
-		if !p.Backward[v.ID] || v.Op.Name != "gt" || !isConst(v.Args[1], 0) {
-			continue
-		}
-		h := act[v.Args[0]]
-		if h == nil || h.ID >= v.ID {
-			continue
-		}
-		r.decide(v.Args[0], "rewrite", fmt.Sprintf("the backward's mask gt(%s, 0) reads %s = %s(%s) instead", v.Args[0].Label(), h.Label(), h.Op.Name, v.Args[0].Label()))
-		v.Args[0] = h
-	}
-}
 
 // recomputable reports whether v may be recomputed in the backward pass;
 // cheapOnly limits that to elementwise and movement ops.
@@ -205,56 +168,86 @@ func (r *remat) cone(v *ir.Value, stop func(*ir.Value) bool) (cone, frontier []*
 	return cone, frontier
 }
 
-// recompute copies cone (ending in v) into the backward pass before v's
-// first backward use and points v's backward uses at the copy.
-func (r *remat) recompute(v *ir.Value, cone []*ir.Value, p *Partition, reason string) {
-	first := -1
-	for _, u := range r.g.Values {
-		if p.Backward[u.ID] && slices.Contains(u.Args, v) {
-			first = u.ID
-			break
-		}
+// recomputation is one decision to recompute v (and its cone) in the
+// backward pass.
+type recomputation struct {
+	v      *ir.Value
+	cone   []*ir.Value
+	reason string
+}
+
+// apply carries out recomputations decided on the partition p, in one
+// pass over the graph: the cone of each v is copied before v's first
+// backward use (copies read the copies of values recomputed before them,
+// applied in graph order), v's backward uses and gradient outputs read
+// the copy, and one topological sort restores the order.
+func (r *remat) apply(p *Partition, todo []recomputation) {
+	if len(todo) == 0 {
+		return
 	}
-	copies := map[*ir.Value]*ir.Value{}
-	var made []*ir.Value
-	for _, c := range cone {
-		nc := &ir.Value{Op: c.Op, Type: ir.Type{DType: c.Type.DType, Shape: c.Type.Shape.Clone()}, Attrs: c.Attrs.Clone(), Pos: c.Pos, Name: c.Name}
-		for _, a := range c.Args {
-			if x := copies[a]; x != nil {
-				a = x
-			} else if x := r.copies[a]; x != nil {
-				a = x
-			}
-			nc.Args = append(nc.Args, a)
-		}
-		copies[c] = nc
-		made = append(made, nc)
-	}
-	nv := copies[v]
-	r.copies[v] = nv
+	slices.SortFunc(todo, func(a, b recomputation) int { return a.v.ID - b.v.ID })
+	users := make([][]*ir.Value, len(r.g.Values)) // backward users, in graph order
 	for _, u := range r.g.Values {
 		if p.Backward[u.ID] {
+			for _, a := range u.Args {
+				if n := len(users[a.ID]); n == 0 || users[a.ID][n-1] != u {
+					users[a.ID] = append(users[a.ID], u)
+				}
+			}
+		}
+	}
+	before := map[*ir.Value][]*ir.Value{} // copies to place before a backward value
+	var atEnd []*ir.Value
+	for _, rc := range todo {
+		v := rc.v
+		copies := map[*ir.Value]*ir.Value{}
+		var made []*ir.Value
+		for _, c := range rc.cone {
+			if x := r.copies[c]; x != nil { // recomputed already: share its copy
+				copies[c] = x
+				continue
+			}
+			nc := &ir.Value{Op: c.Op, Type: ir.Type{DType: c.Type.DType, Shape: c.Type.Shape.Clone()}, Attrs: c.Attrs.Clone(), Pos: c.Pos, Name: c.Name}
+			for _, a := range c.Args {
+				if x := copies[a]; x != nil {
+					a = x
+				} else if x := r.copies[a]; x != nil {
+					a = x
+				}
+				nc.Args = append(nc.Args, a)
+			}
+			copies[c] = nc
+			made = append(made, nc)
+		}
+		nv := copies[v]
+		r.copies[v] = nv
+		for _, u := range users[v.ID] {
 			for i, a := range u.Args {
 				if a == v {
 					u.Args[i] = nv
 				}
 			}
 		}
-	}
-	for i, o := range r.g.Outputs {
-		if o.Grad != "" && o.Value == v {
-			r.g.Outputs[i].Value = nv
+		for i, o := range r.g.Outputs {
+			if o.Grad != "" && o.Value == v {
+				r.g.Outputs[i].Value = nv
+			}
 		}
+		if us := users[v.ID]; len(us) > 0 {
+			before[us[0]] = append(before[us[0]], made...)
+		} else {
+			atEnd = append(atEnd, made...)
+		}
+		r.decide(v, "recompute", rc.reason)
 	}
-	if first < 0 {
-		first = len(r.g.Values)
+	vals := make([]*ir.Value, 0, len(r.g.Values)+len(before)+len(atEnd))
+	for _, v := range r.g.Values {
+		vals = append(vals, before[v]...)
+		vals = append(vals, v)
 	}
-	vals := slices.Clone(r.g.Values[:first])
-	vals = append(vals, made...)
-	vals = append(vals, r.g.Values[first:]...)
+	vals = append(vals, atEnd...)
 	r.g.Values = stableTopo(vals)
 	r.g.Renumber()
-	r.decide(v, "recompute", reason)
 }
 
 // stableTopo orders vals so that every value comes after its arguments,
@@ -272,9 +265,16 @@ func stableTopo(vals []*ir.Value) []*ir.Value {
 			return
 		}
 		done[v] = true
-		args := slices.Clone(v.Args)
-		slices.SortFunc(args, func(a, b *ir.Value) int { return pos[a] - pos[b] })
-		for _, a := range args {
+		// Values are visited in order, so only arguments placed after v
+		// are not done yet: place them first, in their order.
+		var late []*ir.Value
+		for _, a := range v.Args {
+			if !done[a] {
+				late = append(late, a)
+			}
+		}
+		slices.SortFunc(late, func(a, b *ir.Value) int { return pos[a] - pos[b] })
+		for _, a := range late {
 			visit(a)
 		}
 		out = append(out, v)
@@ -286,67 +286,69 @@ func stableTopo(vals []*ir.Value) []*ir.Value {
 }
 
 // cheap recomputes elementwise/movement residuals whose recomputation
-// lowers the residual bytes, until none does.
+// lowers the residual bytes: one sweep over the residuals, last first,
+// keeping the set of saved values up to date as it decides (a recomputed
+// value is no longer saved; the values its copies read are).
 func (r *remat) cheap() {
-	for changed := true; changed; {
-		changed = false
-		p := PartitionGraph(r.g)
-		saved := map[*ir.Value]bool{}
-		for _, v := range p.Residuals {
-			saved[v] = true
-		}
-		for i := len(p.Residuals) - 1; i >= 0; i-- {
-			v := p.Residuals[i]
-			if !r.recomputable(v, true) {
-				continue
-			}
-			stop := func(u *ir.Value) bool { return saved[u] || !r.recomputable(u, true) }
-			cone, frontier := r.cone(v, stop)
-			var extra int64
-			var reads []string
-			for _, f := range frontier {
-				reads = append(reads, f.Label())
-				if !saved[f] {
-					extra += r.bytes(f)
-				}
-			}
-			if extra >= r.bytes(v) {
-				continue
-			}
-			why := fmt.Sprintf("cheap to recompute from %s (saved anyway)", strings.Join(reads, ", "))
-			if extra > 0 {
-				why = fmt.Sprintf("cheap to recompute from %s (saving them costs %d B, less than its own)", strings.Join(reads, ", "), extra)
-			}
-			r.recompute(v, cone, p, why)
-			changed = true
-			break
-		}
+	p := PartitionGraph(r.g)
+	saved := map[*ir.Value]bool{}
+	for _, v := range p.Residuals {
+		saved[v] = true
 	}
+	recomputed := map[*ir.Value]bool{}
+	var todo []recomputation
+	for i := len(p.Residuals) - 1; i >= 0; i-- {
+		v := p.Residuals[i]
+		if !r.recomputable(v, true) {
+			continue
+		}
+		stop := func(u *ir.Value) bool { return saved[u] || recomputed[u] || !r.recomputable(u, true) }
+		cone, frontier := r.cone(v, stop)
+		var extra int64
+		var reads []string
+		for _, f := range frontier {
+			reads = append(reads, f.Label())
+			if !saved[f] {
+				extra += r.bytes(f)
+			}
+		}
+		if extra >= r.bytes(v) {
+			continue
+		}
+		why := fmt.Sprintf("cheap to recompute from %s (saved anyway)", strings.Join(reads, ", "))
+		if extra > 0 {
+			why = fmt.Sprintf("cheap to recompute from %s (saving them costs %d B, less than its own)", strings.Join(reads, ", "), extra)
+		}
+		delete(saved, v)
+		recomputed[v] = true
+		for _, f := range frontier {
+			saved[f] = true
+		}
+		todo = append(todo, recomputation{v, cone, why})
+	}
+	r.apply(p, todo)
 }
 
-// checkpoints recomputes every residual that is not a checkpoint.
+// checkpoints recomputes every residual that is not a checkpoint, in one
+// sweep: each cone stops at checkpoints and at values that cannot be
+// recomputed, which stay saved, so no new candidate appears.
 func (r *remat) checkpoints() {
 	keep := map[string]bool{}
 	for _, n := range r.opts.Checkpoint {
 		keep[n] = true
 	}
-	done := map[*ir.Value]bool{}
-	for changed := true; changed; {
-		changed = false
-		p := PartitionGraph(r.g)
-		for i := len(p.Residuals) - 1; i >= 0; i-- {
-			v := p.Residuals[i]
-			if keep[v.Name] || done[v] || !r.recomputable(v, false) {
-				continue
-			}
-			stop := func(u *ir.Value) bool { return keep[u.Name] || !r.recomputable(u, false) }
-			cone, _ := r.cone(v, stop)
-			done[v] = true
-			r.recompute(v, cone, p, "not a checkpoint")
-			changed = true
-			break
+	p := PartitionGraph(r.g)
+	var todo []recomputation
+	for i := len(p.Residuals) - 1; i >= 0; i-- {
+		v := p.Residuals[i]
+		if keep[v.Name] || !r.recomputable(v, false) {
+			continue
 		}
+		stop := func(u *ir.Value) bool { return keep[u.Name] || !r.recomputable(u, false) }
+		cone, _ := r.cone(v, stop)
+		todo = append(todo, recomputation{v, cone, "not a checkpoint"})
 	}
+	r.apply(p, todo)
 }
 
 // budget recomputes the residual whose recomputation saves the most bytes
@@ -384,6 +386,6 @@ func (r *remat) budget() {
 		if best == nil {
 			return
 		}
-		r.recompute(best, bestCone, p, fmt.Sprintf("over the memory budget of %d B; recomputing saves %d B", r.opts.MemoryBudget, bestGain))
+		r.apply(p, []recomputation{{best, bestCone, fmt.Sprintf("over the memory budget of %d B; recomputing saves %d B", r.opts.MemoryBudget, bestGain)}})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bpgen/bpgen/ir"
 )
@@ -31,11 +32,11 @@ type ProgramStats struct {
 // programStats measures a planned program.
 func programStats(p *Program) *ProgramStats {
 	st := &ProgramStats{Forward: len(p.Forward), Backward: len(p.Backward), Predict: len(p.Predict),
-		Residuals: residualStats(p.Graph, p.part)}
+		Residuals: residualStats(p.Graph, p.Partition)}
 	// Without fusion every computed value of each program is a kernel.
-	for _, in := range [][]bool{p.part.Forward, p.part.Backward, p.part.Predict} {
+	for _, in := range [][]bool{p.Partition.Forward, p.Partition.Backward, p.Partition.Predict} {
 		for i, v := range p.Graph.Values {
-			if in[i] && !hasNoKernel(v) {
+			if in[i] && !isProvided(v) {
 				st.Unfused++
 			}
 		}
@@ -56,7 +57,6 @@ func programStats(p *Program) *ProgramStats {
 type lin struct{ a, b int64 }
 
 func (x lin) add(y lin) lin            { return lin{x.a + y.a, x.b + y.b} }
-func (x lin) le(y lin) bool            { return x.a <= y.a && x.b <= y.b } // for every n ≥ 0
 func (x lin) max(y lin) lin            { return lin{max(x.a, y.a), max(x.b, y.b)} }
 func (x lin) at(n int64) int64         { return x.a*n + x.b }
 func (x lin) format(dim string) string { return fmt.Sprintf("%d·%s + %d", x.a, dim, x.b) }
@@ -79,13 +79,19 @@ func linOf(s Size, dim string) (lin, bool) {
 // SymbolicLayout places the training plan's buffers at offsets that are
 // themselves a·n + b in the model's one symbolic dim, so that the layout is
 // valid for every n at once: two buffers alive at the same time never
-// overlap, whatever n is (offsets and sizes compared coefficient-wise).
-// Each buffer's size includes ArenaAlign−1 elements of slack, so a user of
-// the layout may round every offset up to a multiple of ArenaAlign, as the
-// plan does, and the buffer still ends within its slot. Buffers go largest
-// first (by the coefficient of n, then the constant), each at the
-// candidate offset (0, or the end of a placed buffer) that clears every
-// placed buffer it overlaps in time and is lowest at the plan's capacity.
+// overlap, whatever n is. Each buffer's size includes ArenaAlign−1
+// elements of slack, so a user of the layout may round every offset up to
+// a multiple of ArenaAlign, as the plan does, and the buffer still ends
+// within its slot.
+//
+// Method: the buffers are stacked in the order of their offsets in the
+// plan at the capacity (which best-fit packed tightly); each goes at the
+// coefficient-wise maximum of the ends of the earlier buffers it overlaps
+// in time, so for any two live at once the later one starts after the
+// earlier one ends, for every n. The maxima are range queries over the
+// timeline (a segment tree per coefficient and dtype), so the layout takes
+// O(B log T) time for B buffers and T kernels.
+//
 // It returns the layout's arena bytes as a·n + b (as text and as a
 // function of n) and each buffer's offset in elements; ok is false if the
 // model does not have exactly one symbolic dim or a size is not linear in
@@ -96,54 +102,40 @@ func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(
 		return "", nil, nil, false
 	}
 	dim := g.Dims[0]
-	capacity := int64(dimCapacity(p.Plan.Capacity, dim))
 	type sb struct {
-		b         *Buffer
-		size, off lin
+		b    *Buffer
+		size lin
 	}
-	var bufs []*sb
+	var bufs []sb
+	steps := 1
 	for _, b := range p.Plan.Buffers {
 		l, ok := linOf(b.Size, dim)
 		if !ok {
 			return "", nil, nil, false
 		}
 		l.b += ArenaAlign - 1 // slack to align the offset up, for any n
-		bufs = append(bufs, &sb{b: b, size: l})
+		bufs = append(bufs, sb{b: b, size: l})
+		steps = max(steps, b.End+1)
 	}
-	slices.SortStableFunc(bufs, func(x, y *sb) int {
-		return cmp.Or(cmp.Compare(y.size.a, x.size.a), cmp.Compare(y.size.b, x.size.b))
+	slices.SortStableFunc(bufs, func(x, y sb) int {
+		return cmp.Or(cmp.Compare(x.b.DType, y.b.DType), cmp.Compare(x.b.Offset, y.b.Offset), cmp.Compare(x.b.Start, y.b.Start))
 	})
+	type trees struct{ a, b *maxTree }
+	ends := map[ir.DType]trees{}
 	arena := map[ir.DType]lin{}
 	offsets = map[*Buffer]lin{}
-	for i, x := range bufs {
-		var busy []*sb
-		for _, q := range bufs[:i] {
-			if q.b.DType == x.b.DType && q.b.Start <= x.b.End && x.b.Start <= q.b.End {
-				busy = append(busy, q)
-			}
+	for _, x := range bufs {
+		t, ok := ends[x.b.DType]
+		if !ok {
+			t = trees{newMaxTree(steps), newMaxTree(steps)}
+			ends[x.b.DType] = t
 		}
-		clears := func(c lin) bool {
-			return !slices.ContainsFunc(busy, func(q *sb) bool {
-				return !c.add(x.size).le(q.off) && !q.off.add(q.size).le(c)
-			})
-		}
-		// The candidates: 0 and the end of each busy buffer. If none
-		// clears them all, go after all of them (coefficient-wise).
-		var best, after lin
-		found := clears(best)
-		for _, q := range busy {
-			c := q.off.add(q.size)
-			after = after.max(c)
-			if clears(c) && (!found || c.at(capacity) < best.at(capacity)) {
-				best, found = c, true
-			}
-		}
-		if !found {
-			best = after
-		}
-		x.off = best
-		offsets[x.b] = best
-		arena[x.b.DType] = arena[x.b.DType].max(best.add(x.size))
+		off := lin{t.a.query(x.b.Start, x.b.End), t.b.query(x.b.Start, x.b.End)}
+		end := off.add(x.size)
+		t.a.raise(x.b.Start, x.b.End, end.a)
+		t.b.raise(x.b.Start, x.b.End, end.b)
+		offsets[x.b] = off
+		arena[x.b.DType] = arena[x.b.DType].max(end)
 	}
 	var total lin
 	for d, l := range arena {
@@ -153,8 +145,61 @@ func SymbolicLayout(p *Program) (bytes string, offsets map[*Buffer]lin, at func(
 	return total.format(dim), offsets, total.at, true
 }
 
+// maxTree holds a value per timeline step, all 0 at first: raise lifts
+// every value of a range to at least x, query is the maximum of a range
+// (a segment tree with lazy raises, O(log n) each).
+type maxTree struct {
+	n        int
+	max, tag []int64
+}
+
+func newMaxTree(n int) *maxTree {
+	return &maxTree{n: n, max: make([]int64, 4*n), tag: make([]int64, 4*n)}
+}
+
+func (t *maxTree) raise(lo, hi int, x int64) { t.raiseAt(1, 0, t.n-1, lo, hi, x) }
+
+func (t *maxTree) raiseAt(node, l, r, lo, hi int, x int64) {
+	if hi < l || r < lo {
+		return
+	}
+	t.max[node] = max(t.max[node], x)
+	if lo <= l && r <= hi {
+		t.tag[node] = max(t.tag[node], x)
+		return
+	}
+	m := (l + r) / 2
+	t.raiseAt(2*node, l, m, lo, hi, x)
+	t.raiseAt(2*node+1, m+1, r, lo, hi, x)
+}
+
+func (t *maxTree) query(lo, hi int) int64 { return t.queryAt(1, 0, t.n-1, lo, hi) }
+
+func (t *maxTree) queryAt(node, l, r, lo, hi int) int64 {
+	if hi < l || r < lo {
+		return 0
+	}
+	if lo <= l && r <= hi {
+		return t.max[node]
+	}
+	m := (l + r) / 2
+	// A raise covering this whole node applies to every step below it.
+	return max(t.tag[node], t.queryAt(2*node, l, m, lo, hi), t.queryAt(2*node+1, m+1, r, lo, hi))
+}
+
+// fmtDuration prints a pass's time to three significant digits.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.3g s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.3g ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3g µs", float64(d)/float64(time.Microsecond))
+}
+
 // String prints the report for people (bpgen -explain): values (and
-// kernels) after each pass, what grad, simplify and remat did, the
+// kernels) after each pass and its time, what grad, simplify and remat did, the
 // residuals with and without remat, and the arena against one buffer per
 // value.
 func (r *Report) String() string {
@@ -164,9 +209,9 @@ func (r *Report) String() string {
 		case p.Disabled:
 			fmt.Fprintf(&b, "pass %-10s disabled\n", p.Name)
 		case p.Kernels > 0:
-			fmt.Fprintf(&b, "pass %-10s %5d values %5d kernels\n", p.Name, p.Values, p.Kernels)
+			fmt.Fprintf(&b, "pass %-10s %5d values %5d kernels %9s\n", p.Name, p.Values, p.Kernels, fmtDuration(p.Time))
 		default:
-			fmt.Fprintf(&b, "pass %-10s %5d values\n", p.Name, p.Values)
+			fmt.Fprintf(&b, "pass %-10s %5d values %13s %9s\n", p.Name, p.Values, "", fmtDuration(p.Time))
 		}
 	}
 	if r.Grad != nil {

@@ -143,7 +143,7 @@ func (s *simplifier) sweep() error {
 
 // isInterface reports whether v is an input or a param: the model's
 // interface, never renamed or merged.
-func isInterface(v *ir.Value) bool { return v.Op.Name == "input" || v.Op.Name == "param" }
+func isInterface(v *ir.Value) bool { return v.Op.Storage == ir.Bound }
 
 // simplify returns the value that replaces v: an emitted value.
 func (s *simplifier) simplify(v *ir.Value) (*ir.Value, error) {
@@ -191,7 +191,7 @@ func cseKey(v *ir.Value) (string, bool) {
 		return "", false
 	}
 	var b strings.Builder
-	b.WriteString(v.Op.Name)
+	b.WriteString(v.Op.Name) // the op's name identifies it in the key
 	if v.Op.Declared {
 		b.WriteString(":" + v.Type.String())
 	}
@@ -204,8 +204,7 @@ func cseKey(v *ir.Value) (string, bool) {
 
 // newValue makes an unemitted value of op applied to args, typed by the
 // op's rule (or declared type t).
-func newValue(op string, attrs ir.Attrs, t ir.Type, pos ir.Pos, args ...*ir.Value) (*ir.Value, error) {
-	def := ir.MustLookup(op)
+func newValue(def *ir.OpDef, attrs ir.Attrs, t ir.Type, pos ir.Pos, args ...*ir.Value) (*ir.Value, error) {
 	types := make([]ir.Type, len(args))
 	for i, a := range args {
 		types[i] = a.Type
@@ -215,13 +214,13 @@ func newValue(op string, attrs ir.Attrs, t ir.Type, pos ir.Pos, args ...*ir.Valu
 	}
 	rt, err := ir.InferType(def, types, attrs, t)
 	if err != nil {
-		return nil, fmt.Errorf("%s%v: %w", op, types, err)
+		return nil, fmt.Errorf("%s%v: %w", def.Name, types, err)
 	}
 	return &ir.Value{Op: def, Args: args, Type: rt, Attrs: attrs, Pos: pos}, nil
 }
 
 func constOf(val float64, t ir.Type, pos ir.Pos) *ir.Value {
-	v, err := newValue("const", ir.Attrs{"value": val}, ir.Type{DType: t.DType, Shape: t.Shape.Clone()}, pos)
+	v, err := newValue(ir.OpConst, ir.Attrs{"value": val}, ir.Type{DType: t.DType, Shape: t.Shape.Clone()}, pos)
 	if err != nil {
 		panic(err) // a const of a valid type always types
 	}
@@ -230,7 +229,7 @@ func constOf(val float64, t ir.Type, pos ir.Pos) *ir.Value {
 
 // constValue returns the fill value of a const.
 func constValue(v *ir.Value) (float64, bool) {
-	if v.Op.Name != "const" {
+	if v.Op != ir.OpConst {
 		return 0, false
 	}
 	return v.Attrs.Float("value"), true
@@ -276,7 +275,6 @@ func staticCount(s ir.Shape, axes []int) (int, bool) {
 // does, else the replacement (emitted or new) and the rule's name.
 func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 	same := func(r *ir.Value) bool { return r != nil && r.Type.Equal(v.Type) }
-	op := v.Op.Name
 	if isInterface(v) || v.Op.Training {
 		return nil, "", nil
 	}
@@ -305,34 +303,31 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 	if len(v.Args) == 1 {
 		if c, ok := constValue(v.Args[0]); ok {
 			x := v.Args[0]
-			switch op {
-			case "reshape", "broadcast_to", "transpose", "slice":
+			switch {
+			case v.Op == ir.OpReshape || v.Op == ir.OpBroadcastTo || v.Op == ir.OpTranspose || v.Op == ir.OpSlice:
+				// Every element of the result is an element of x.
 				return constOf(c, v.Type, v.Pos), "fold", nil
-			case "sum", "mean", "max", "min":
+			case v.Op.Reduction != nil:
 				axes := v.Attrs.Ints("axes")
 				if n, ok := staticCount(x.Type.Shape, axes); ok && n > 0 {
-					r := c
-					if op == "sum" {
-						r = c * float64(n)
-					}
-					if r, ok := roundTo(v.Type.DType, r); ok {
+					if r, ok := roundTo(v.Type.DType, v.Op.Reduction.RepeatExpr().Eval([]float64{c, float64(n)}, nil)); ok {
 						return constOf(r, v.Type, v.Pos), "fold", nil
 					}
 				}
 			}
 		}
 	}
-	if s := v.Attrs.Shape("shape"); op == "numel" && s.IsStatic() {
+	if s := v.Attrs.Shape("shape"); v.Op == ir.OpNumel && s.IsStatic() {
 		n, _ := s.NumElements()
 		return constOf(float64(n), v.Type, v.Pos), "fold", nil
 	}
 
 	// Algebraic identities.
-	if reducesAxes(v.Op) && len(v.Attrs.Ints("axes")) == 0 && same(v.Args[0]) {
+	if v.Op.ReducesAxes() && len(v.Attrs.Ints("axes")) == 0 && same(v.Args[0]) {
 		return v.Args[0], "reduce-no-axes", nil
 	}
-	switch op {
-	case "mul":
+	switch v.Op {
+	case ir.OpMul:
 		x, y := v.Args[0], v.Args[1]
 		if isConst(y, 1) && same(x) {
 			return x, "x*1", nil
@@ -340,7 +335,7 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 		if isConst(x, 1) && same(y) {
 			return y, "x*1", nil
 		}
-	case "add":
+	case ir.OpAdd:
 		x, y := v.Args[0], v.Args[1]
 		if isConst(y, 0) && same(x) {
 			return x, "x+0", nil
@@ -348,7 +343,7 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 		if isConst(x, 0) && same(y) {
 			return y, "x+0", nil
 		}
-	case "sub":
+	case ir.OpSub:
 		x, y := v.Args[0], v.Args[1]
 		if isConst(y, 0) && same(x) {
 			return x, "x-0", nil
@@ -356,31 +351,31 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 		if x == y {
 			return constOf(0, v.Type, v.Pos), "x-x", nil
 		}
-	case "div":
+	case ir.OpDiv:
 		if isConst(v.Args[1], 1) && same(v.Args[0]) {
 			return v.Args[0], "x/1", nil
 		}
-	case "neg":
-		if x := v.Args[0]; x.Op.Name == "neg" {
+	case ir.OpNeg:
+		if x := v.Args[0]; x.Op == ir.OpNeg {
 			return x.Args[0], "neg-neg", nil
 		}
-	case "exp":
-		if x := v.Args[0]; x.Op.Name == "log" && same(x.Args[0]) {
+	case ir.OpExp:
+		if x := v.Args[0]; x.Op == ir.OpLog && same(x.Args[0]) {
 			return x.Args[0], "exp-log", nil
 		}
-	case "log":
-		if x := v.Args[0]; x.Op.Name == "exp" && same(x.Args[0]) {
+	case ir.OpLog:
+		if x := v.Args[0]; x.Op == ir.OpExp && same(x.Args[0]) {
 			return x.Args[0], "log-exp", nil
 		}
-	case "stop_gradient":
+	case ir.OpStopGradient:
 		if s.afterGrad {
 			return v.Args[0], "stop_gradient-after-grad", nil
 		}
-	case "custom_vjp":
+	case ir.OpCustomVJP:
 		if s.afterGrad && same(v.Args[0]) {
 			return v.Args[0], "custom_vjp-after-grad", nil
 		}
-	case "select":
+	case ir.OpSelect:
 		if c, ok := constValue(v.Args[0]); ok {
 			r := v.Args[2]
 			if c != 0 {
@@ -390,12 +385,12 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 				return r, "select-const", nil
 			}
 		}
-	case "transpose":
+	case ir.OpTranspose:
 		perm := v.Attrs.Ints("perm")
 		if isIdentityPerm(perm) {
 			return v.Args[0], "transpose-identity", nil
 		}
-		if x := v.Args[0]; x.Op.Name == "transpose" {
+		if x := v.Args[0]; x.Op == ir.OpTranspose {
 			inner := x.Attrs.Ints("perm")
 			comp := make([]int, len(perm))
 			for i, p := range perm {
@@ -404,29 +399,29 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 			if isIdentityPerm(comp) {
 				return x.Args[0], "transpose-transpose", nil
 			}
-			r, err := newValue("transpose", ir.Attrs{"perm": comp}, ir.Type{}, v.Pos, x.Args[0])
+			r, err := newValue(ir.OpTranspose, ir.Attrs{"perm": comp}, ir.Type{}, v.Pos, x.Args[0])
 			return r, "transpose-transpose", err
 		}
-	case "reshape":
+	case ir.OpReshape:
 		x := v.Args[0]
 		if same(x) {
 			return x, "reshape-same", nil
 		}
-		if x.Op.Name == "reshape" {
-			r, err := newValue("reshape", ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, x.Args[0])
+		if x.Op == ir.OpReshape {
+			r, err := newValue(ir.OpReshape, ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, x.Args[0])
 			return r, "reshape-reshape", err
 		}
 		// reshape(reduce(u, axes, keepdims)) to the shape without the kept
 		// dims → reduce(u, axes).
-		if reducesAxes(x.Op) && x.Attrs.Bool("keepdims") {
+		if x.Op.ReducesAxes() && x.Attrs.Bool("keepdims") {
 			axes := x.Attrs.Ints("axes")
 			if ir.ReduceShape(x.Args[0].Type.Shape, axes, false).Equal(v.Type.Shape) {
-				r, err := newValue(x.Op.Name, ir.Attrs{"axes": slices.Clone(axes)}, ir.Type{}, v.Pos, x.Args[0])
+				r, err := newValue(x.Op, ir.Attrs{"axes": slices.Clone(axes)}, ir.Type{}, v.Pos, x.Args[0])
 				return r, "reshape-keepdims", err
 			}
 		}
 		// reshape(broadcast_to(u, S)) with u one element → broadcast_to(reshape(u)).
-		if x.Op.Name == "broadcast_to" && isOneElement(x.Args[0].Type.Shape) {
+		if x.Op == ir.OpBroadcastTo && isOneElement(x.Args[0].Type.Shape) {
 			u, err := s.reshapeOnes(x.Args[0], len(v.Type.Shape), v.Pos)
 			if err != nil {
 				return nil, "reshape-broadcast", err
@@ -434,30 +429,30 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 			if same(u) {
 				return u, "reshape-broadcast", nil
 			}
-			r, err := newValue("broadcast_to", ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, u)
+			r, err := newValue(ir.OpBroadcastTo, ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, u)
 			return r, "reshape-broadcast", err
 		}
-	case "broadcast_to":
+	case ir.OpBroadcastTo:
 		x := v.Args[0]
 		if same(x) {
 			return x, "broadcast-same", nil
 		}
-		if x.Op.Name == "broadcast_to" {
-			r, err := newValue("broadcast_to", ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, x.Args[0])
+		if x.Op == ir.OpBroadcastTo {
+			r, err := newValue(ir.OpBroadcastTo, ir.Attrs{"shape": v.Type.Shape.Clone()}, ir.Type{}, v.Pos, x.Args[0])
 			return r, "broadcast-broadcast", err
 		}
-	case "matmul":
+	case ir.OpMatMul:
 		a, b := v.Args[0], v.Args[1]
 		if swapsLastTwo(a) {
 			attrs := v.Attrs.Clone()
 			setBool(&attrs, "transA", !v.Attrs.Bool("transA"))
-			r, err := newValue("matmul", attrs, ir.Type{}, v.Pos, a.Args[0], b)
+			r, err := newValue(ir.OpMatMul, attrs, ir.Type{}, v.Pos, a.Args[0], b)
 			return r, "matmul-transpose", err
 		}
 		if swapsLastTwo(b) {
 			attrs := v.Attrs.Clone()
 			setBool(&attrs, "transB", !v.Attrs.Bool("transB"))
-			r, err := newValue("matmul", attrs, ir.Type{}, v.Pos, a, b.Args[0])
+			r, err := newValue(ir.OpMatMul, attrs, ir.Type{}, v.Pos, a, b.Args[0])
 			return r, "matmul-transpose", err
 		}
 	}
@@ -469,18 +464,18 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 				// A constant fill broadcasts as a scalar does.
 				args := slices.Clone(v.Args)
 				args[i] = constOf(c, ir.Type{DType: a.Type.DType, Shape: ir.Shape{}}, a.Pos)
-				r, err := newValue(op, v.Attrs.Clone(), v.Type, v.Pos, args...)
+				r, err := newValue(v.Op, v.Attrs.Clone(), v.Type, v.Pos, args...)
 				if err == nil && same(r) {
 					args[i] = s.emit(args[i])
 					return r, "scalar-const-into-elementwise", nil
 				}
 			}
-			if a.Op.Name != "broadcast_to" {
+			if a.Op != ir.OpBroadcastTo {
 				continue
 			}
 			args := slices.Clone(v.Args)
 			args[i] = a.Args[0]
-			r, err := newValue(op, v.Attrs.Clone(), v.Type, v.Pos, args...)
+			r, err := newValue(v.Op, v.Attrs.Clone(), v.Type, v.Pos, args...)
 			if err == nil && same(r) {
 				return r, "broadcast-into-elementwise", nil
 			}
@@ -498,7 +493,7 @@ func (s *simplifier) reshapeOnes(u *ir.Value, rank int, pos ir.Pos) (*ir.Value, 
 	if u.Type.Shape.Equal(ones) {
 		return u, nil
 	}
-	r, err := newValue("reshape", ir.Attrs{"shape": ones}, ir.Type{}, pos, u)
+	r, err := newValue(ir.OpReshape, ir.Attrs{"shape": ones}, ir.Type{}, pos, u)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +523,7 @@ func isIdentityPerm(p []int) bool {
 // swapsLastTwo reports whether v is a transpose that swaps the last two
 // dims of a rank-2 or rank-3 value, keeping the batch dim.
 func swapsLastTwo(v *ir.Value) bool {
-	if v.Op.Name != "transpose" {
+	if v.Op != ir.OpTranspose {
 		return false
 	}
 	p := v.Attrs.Ints("perm")
@@ -543,13 +538,6 @@ func isOneElement(s ir.Shape) bool {
 		}
 	}
 	return true
-}
-
-// reducesAxes reports whether op is a reduction over an "axes" attribute
-// with "keepdims" (sum, mean, max, min, logsumexp), as the op table
-// declares it, rather than along one axis (the softmax family).
-func reducesAxes(op *ir.OpDef) bool {
-	return op.Class == ir.Reduce && slices.ContainsFunc(op.Attrs, func(a ir.AttrSpec) bool { return a.Name == "axes" })
 }
 
 func axesUpTo(rank int) []int {

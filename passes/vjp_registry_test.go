@@ -165,7 +165,8 @@ var vjpCases = map[string][]vjpCase{
 	"sin":        unaryCases(anyReal, nil),
 	"cos":        unaryCases(anyReal, nil),
 	"leaky_relu": append(unaryCases(anyReal, ir.Attrs{"alpha": 0.1}),
-		vjpCase{name: "alpha=-0.5", args: []argSpec{p(3, 4)}, attrs: ir.Attrs{"alpha": -0.5}}),
+		vjpCase{name: "alpha=-0.5", args: []argSpec{p(3, 4)}, attrs: ir.Attrs{"alpha": -0.5}},
+		vjpCase{name: "alpha=0", args: []argSpec{p(3, 4)}, attrs: ir.Attrs{"alpha": 0.0}}),
 	"powc": {
 		{name: "p=3", args: []argSpec{p(3, 4)}, attrs: ir.Attrs{"p": 3.0}},
 		{name: "p=2", args: []argSpec{p(3, 4)}, attrs: ir.Attrs{"p": 2.0}},

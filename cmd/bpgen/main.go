@@ -56,11 +56,14 @@ Flags:
 `
 
 type config struct {
-	fn, out, pkg, dtype, optimizer, gemm, accumulate string
-	dump, dot, disable                               string
-	capacity, checkpoint                             string
-	budget                                           int64
-	explain, check, version, ops                     bool
+	fn, out, pkg                 string
+	dtype, accumulate            floatType
+	optimizer                    codegen.Optimizer
+	gemm                         codegen.Gemm
+	dump, dot, disable           string
+	capacity, checkpoint         string
+	budget                       int64
+	explain, check, version, ops bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -70,10 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.fn, "func", "", "the model function to compile (needed if the package has several)")
 	fs.StringVar(&c.out, "out", "", "output directory of the generated package (required unless -dump, -dot or -explain only)")
 	fs.StringVar(&c.pkg, "pkg", "", "package name of the generated code (default: the base name of -out)")
-	fs.StringVar(&c.dtype, "dtype", "", "retarget every float value to f32 or f64 (default: as the model declares)")
-	fs.StringVar(&c.optimizer, "optimizer", "sgd", "default optimizer of the generated Config: sgd or adam")
-	fs.StringVar(&c.gemm, "gemm", "bpgen", "matrix-multiply backend of the generated code: bpgen (runtime/kernels) or gonum")
-	fs.StringVar(&c.accumulate, "accumulate", "f32", "precision float32 matrix products accumulate in: f32, or f64 (each element rounded once, as ir.Interp does; a train step about 2× slower)")
+	fs.TextVar(&c.dtype, "dtype", floatType(ir.InvalidDType), "retarget every float value to f32 or f64 (default: as the model declares)")
+	fs.TextVar(&c.optimizer, "optimizer", codegen.OptimizerSGD, "default optimizer of the generated Config: sgd or adam")
+	fs.TextVar(&c.gemm, "gemm", codegen.GemmBpgen, "matrix-multiply backend of the generated code: bpgen (runtime/kernels) or gonum")
+	fs.TextVar(&c.accumulate, "accumulate", floatType(ir.F32), "precision float32 matrix products accumulate in: f32, or f64 (each element rounded once, as ir.Interp does; a train step about 2× slower)")
 	fs.StringVar(&c.dump, "dump", "", "print the IR after a pass (\"build\", a pass name, or \"all\") to standard output; passes: "+strings.Join(passes.PassNames(), ", "))
 	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
 	fs.StringVar(&c.capacity, "capacity", "", "comma-separated dim=size: the capacity the buffer plan and -explain assume (default 256 per dim; generated code re-plans for the capacity given to New)")
@@ -120,6 +123,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// floatType is a flag naming a float dtype: f32 or f64 (float32, float64).
+type floatType ir.DType
+
+func (f floatType) MarshalText() ([]byte, error) { return ir.DType(f).MarshalText() }
+
+func (f *floatType) UnmarshalText(b []byte) error {
+	var d ir.DType
+	if err := d.UnmarshalText(b); err != nil || !d.IsFloat() {
+		return errors.New("want f32 or f64")
+	}
+	*f = floatType(d)
+	return nil
+}
+
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v := bi.Main.Version
@@ -142,28 +159,6 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if c.out == "" && c.dump == "" && c.dot == "" && !c.explain {
 		return errors.New("-out is required: the directory to write the generated package to")
 	}
-	var dtype ir.DType
-	switch c.dtype {
-	case "":
-	case "f32", "float32":
-		dtype = ir.F32
-	case "f64", "float64":
-		dtype = ir.F64
-	default:
-		return fmt.Errorf("-dtype %q: want f32 or f64", c.dtype)
-	}
-	if c.optimizer != "sgd" && c.optimizer != "adam" {
-		return fmt.Errorf("-optimizer %q: want sgd or adam", c.optimizer)
-	}
-	if c.gemm != "bpgen" && c.gemm != "gonum" {
-		return fmt.Errorf("-gemm %q: want bpgen or gonum", c.gemm)
-	}
-	if c.accumulate != "f32" && c.accumulate != "f64" {
-		return fmt.Errorf("-accumulate %q: want f32 or f64", c.accumulate)
-	}
-	if c.accumulate == "f64" && c.gemm == "gonum" {
-		return fmt.Errorf("-accumulate f64 needs -gemm bpgen (gonum's Sgemm accumulates in float32)")
-	}
 	pkgName := c.pkg
 	if pkgName == "" && c.out != "" {
 		pkgName = strings.ReplaceAll(filepath.Base(filepath.Clean(c.out)), "-", "_")
@@ -175,7 +170,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
 	}
 
-	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget}
+	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget, DType: ir.DType(c.dtype)}
 	if c.capacity != "" {
 		popts.Capacity = map[string]int{}
 		for _, kv := range strings.Split(c.capacity, ",") {
@@ -198,12 +193,12 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		if i := slices.Index(names, c.dump); i >= 0 && i <= slices.Index(names, resume) && !passes.Pipeline[i].Lowering() {
 			return fmt.Errorf("-dump %s: %s is the graph after pass %s, so pass %s does not run", c.dump, target, resume, c.dump)
 		}
+		if popts.DType != ir.InvalidDType { // retarget is the first pass
+			return fmt.Errorf("-dtype acts in pass retarget, but %s is the graph after pass %s", target, resume)
+		}
 		if (len(popts.Checkpoint) > 0 || popts.MemoryBudget > 0) && slices.Index(names, resume) >= slices.Index(names, "remat") {
 			return fmt.Errorf("-checkpoint and -budget act in pass remat, but %s is the graph after pass %s", target, resume)
 		}
-	}
-	if dtype != ir.InvalidDType {
-		g = codegen.Retarget(g, dtype)
 	}
 	for name := range popts.Capacity {
 		if !g.HasDim(name) {
@@ -232,7 +227,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if c.out == "" {
 		return nil
 	}
-	files, err := codegen.EmitProgram(prog, codegen.Options{Package: pkgName, Source: g.Name, Gemm: c.gemm, Accumulate: c.accumulate, Optimizer: c.optimizer})
+	files, err := codegen.EmitProgram(prog, codegen.Options{Package: pkgName, Source: g.Name, Gemm: c.gemm, Accumulate: ir.DType(c.accumulate), Optimizer: c.optimizer})
 	if err != nil {
 		return err
 	}

@@ -114,9 +114,9 @@ func TestBadInput(t *testing.T) {
 		{"model error", failing, []string{"-pkg", "out", "-out", out, "."}, "matmul(f32[n,3], f32[2,3]): inner dimensions differ", out},
 		{"IR syntax error", root, []string{"-pkg", "out", "-out", out, badIR}, "unknown op \"frobnicate\"", out},
 		{"unknown flag", root, []string{"-frobnicate", "-out", out}, "flag provided but not defined: -frobnicate", out},
-		{"bad dtype", good, []string{"-dtype", "f16", "-pkg", "out", "-out", out, "."}, "-dtype \"f16\": want f32 or f64", out},
-		{"bad accumulate", good, []string{"-accumulate", "f16", "-pkg", "out", "-out", out, "."}, "-accumulate \"f16\": want f32 or f64", out},
-		{"accumulate f64 with gonum", good, []string{"-accumulate", "f64", "-gemm", "gonum", "-pkg", "out", "-out", out, "."}, "-accumulate f64 needs -gemm bpgen", out},
+		{"bad dtype", good, []string{"-dtype", "f16", "-pkg", "out", "-out", out, "."}, `invalid value "f16" for flag -dtype: want f32 or f64`, out},
+		{"bad accumulate", good, []string{"-accumulate", "f16", "-pkg", "out", "-out", out, "."}, `invalid value "f16" for flag -accumulate: want f32 or f64`, out},
+		{"accumulate f64 with gonum", good, []string{"-accumulate", "f64", "-gemm", "gonum", "-pkg", "out", "-out", out, "."}, "Options.Accumulate f64 needs Options.Gemm bpgen", out},
 		{"unwritable output dir", good, []string{"-pkg", "out", "-out", readOnly, "."}, "not writable", readOnly},
 	}
 	if os.Geteuid() == 0 {

@@ -2,10 +2,11 @@
 // training keeps the forward pass's intermediates for the backward pass, so
 // the memory grows with depth × batch. For ReLU MLPs of width 512 it prints
 // the bytes the forward pass saves for the backward pass — as bpgen's
-// compiler plans them — without rematerialization, with bpgen's default
-// remat (recompute cheap values instead of saving them), and with
-// checkpoints on every other layer (dsl's Tensor.Checkpoint), and draws
-// them against depth.
+// compiler plans them — by default (one activation per layer: ReLU's
+// backward reads its output, which the next weight gradient needs anyway),
+// with checkpoints on every other layer (dsl's Tensor.Checkpoint), and
+// under a memory budget of a quarter of the default (passes.Options'
+// MemoryBudget, bpgen -budget), and draws them against depth.
 //
 //	go run ./examples/memory
 package main
@@ -59,8 +60,8 @@ func saved(depth, batch int, mode string) int64 {
 		log.Fatal(err)
 	}
 	opts := passes.Options{Capacity: map[string]int{"n": batch}}
-	if mode == "none" {
-		opts.Disable = []string{"remat"}
+	if mode == "budget" {
+		opts.MemoryBudget = saved(depth, batch, "default") / 4
 	}
 	p, err := passes.CompileProgram(g, opts)
 	if err != nil {
@@ -78,9 +79,9 @@ func main() {
 
 	depths := []int{1, 2, 4, 8, 16}
 	batches := []int{32, 128, 512}
-	modes := []string{"none", "remat", "checkpoint"}
+	modes := []string{"default", "checkpoint", "budget"}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "depth\tbatch\tno remat (MiB)\tremat (MiB)\tremat + checkpoints (MiB)\t")
+	fmt.Fprintln(tw, "depth\tbatch\tdefault (MiB)\tcheckpoints (MiB)\tbudget ¼ (MiB)\t")
 	curves := map[string]plotter.XYs{}
 	for _, batch := range batches {
 		for _, d := range depths {
@@ -97,14 +98,15 @@ func main() {
 	}
 	tw.Flush()
 	fmt.Println("\nSaved bytes grow linearly in depth and in batch: width·batch·4 B per stored value per layer.")
-	fmt.Println("Without remat each layer keeps z and h = relu(z); remat keeps h only (the ReLU mask is read from h);")
-	fmt.Println("checkpoints keep every other h and recompute the rest in the backward pass.")
+	fmt.Println("By default each layer keeps h = relu(z) only (the ReLU mask is read from h, which dW needs anyway);")
+	fmt.Println("checkpoints keep every other h and recompute the rest in the backward pass; a memory budget")
+	fmt.Println("recomputes whole layers, largest saving first, until the rest fits.")
 
 	p := plot.New()
 	p.Title.Text = "Saved for the backward pass, width 512, batch 128"
 	p.X.Label.Text = "hidden layers"
 	p.Y.Label.Text = "MiB"
-	if err := plotutil.AddLinePoints(p, "no remat", curves["none"], "remat", curves["remat"], "remat + checkpoints", curves["checkpoint"]); err != nil {
+	if err := plotutil.AddLinePoints(p, "default", curves["default"], "checkpoints", curves["checkpoint"], "budget: ¼ of default", curves["budget"]); err != nil {
 		log.Fatal(err)
 	}
 	p.Legend.Top, p.Legend.Left = true, true

@@ -1,9 +1,6 @@
 package rt
 
-import (
-	"slices"
-	"sort"
-)
+import "github.com/bpgen/bpgen/internal/bestfit"
 
 // A Region is one buffer of a generated model's arena: a range of
 // elements that holds, one after the other, the values a buffer plan
@@ -37,61 +34,24 @@ func Layout(regions []Region, align int) int {
 	return size
 }
 
-func overlaps(a, b Region) bool {
-	return a.Start <= b.End && b.Start <= a.End && a.Offset < b.Offset+b.Elems && b.Offset < a.Offset+a.Elems
-}
-
 func layoutValid(rs []Region) bool {
-	for i, a := range rs {
-		if a.Offset < 0 {
-			return false
-		}
-		for _, b := range rs[i+1:] {
-			if overlaps(a, b) {
-				return false
-			}
-		}
-	}
-	return true
+	_, _, bad := bestfit.Conflict(blocks(rs))
+	return !bad
 }
 
-// packBestFit is the packing of passes.BufferPlan (see packBestFit there).
+// packBestFit is the packing of passes.BufferPlan (package internal/bestfit).
 func packBestFit(rs []Region, align int) {
-	alignUp := func(x int) int { return (x + align - 1) / align * align }
-	order := make([]int, len(rs))
-	for i := range order {
-		order[i] = i
+	bs := blocks(rs)
+	bestfit.Pack(bs, int64(align))
+	for i := range rs {
+		rs[i].Offset = int(bs[i].Offset)
 	}
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := rs[order[i]], rs[order[j]]
-		if a.Elems != b.Elems {
-			return a.Elems > b.Elems
-		}
-		return a.Start < b.Start
-	})
-	var placed []int
-	for _, i := range order {
-		b := &rs[i]
-		var busy []Region
-		for _, j := range placed {
-			q := rs[j]
-			if q.Start <= b.End && b.Start <= q.End {
-				busy = append(busy, q)
-			}
-		}
-		slices.SortFunc(busy, func(x, y Region) int { return x.Offset - y.Offset })
-		best, bestGap := -1, -1
-		at := 0
-		for _, q := range busy {
-			if gap := q.Offset - at; gap >= b.Elems && (bestGap < 0 || gap < bestGap) {
-				best, bestGap = at, gap
-			}
-			at = max(at, alignUp(q.Offset+q.Elems))
-		}
-		if best < 0 {
-			best = at
-		}
-		b.Offset = best
-		placed = append(placed, i)
+}
+
+func blocks(rs []Region) []bestfit.Block {
+	bs := make([]bestfit.Block, len(rs))
+	for i, r := range rs {
+		bs[i] = bestfit.Block{Size: int64(r.Elems), Offset: int64(r.Offset), Start: r.Start, End: r.End}
 	}
+	return bs
 }

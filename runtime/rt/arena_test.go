@@ -41,8 +41,8 @@ func checkLayout(t *testing.T, r []Region, n, align int) {
 		if a.Offset%align != 0 || a.Offset < 0 || a.Offset+a.Elems > n {
 			t.Fatalf("region %d %+v: misplaced in an arena of %d", i, a, n)
 		}
-		for j, b := range r[i+1:] {
-			if overlaps(a, b) {
+		for j, b := range r[i+1:] { // pairwise, independently of bestfit.Conflict
+			if a.Start <= b.End && b.Start <= a.End && a.Offset < b.Offset+b.Elems && b.Offset < a.Offset+a.Elems {
 				t.Fatalf("regions %d %+v and %d %+v overlap", i, a, i+1+j, b)
 			}
 		}

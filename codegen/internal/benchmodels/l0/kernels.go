@@ -503,10 +503,10 @@ func (s *state) computeDW7() {
 
 // computeV54 is a loop kernel.
 //
-//	v54:f32[n,512] = gt v30 v53  # models.go:58
+//	v54:f32[n,512] = gt v31 v53  # models.go:58
 func (s *state) computeV54() {
 	n := s.n
-	a0, o1 := s.v30[:n*512], s.v54[:n*512]
+	a0, o1 := s.h6[:n*512], s.v54[:n*512]
 	c53 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -557,10 +557,10 @@ func (s *state) computeDW6() {
 
 // computeV61 is a loop kernel.
 //
-//	v61:f32[n,512] = gt v25 v60  # models.go:58
+//	v61:f32[n,512] = gt v26 v60  # models.go:58
 func (s *state) computeV61() {
 	n := s.n
-	a0, o1 := s.v25[:n*512], s.v61[:n*512]
+	a0, o1 := s.h5[:n*512], s.v61[:n*512]
 	c60 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -611,10 +611,10 @@ func (s *state) computeDW5() {
 
 // computeV68 is a loop kernel.
 //
-//	v68:f32[n,512] = gt v20 v67  # models.go:58
+//	v68:f32[n,512] = gt v21 v67  # models.go:58
 func (s *state) computeV68() {
 	n := s.n
-	a0, o1 := s.v20[:n*512], s.v68[:n*512]
+	a0, o1 := s.h4[:n*512], s.v68[:n*512]
 	c67 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -665,10 +665,10 @@ func (s *state) computeDW4() {
 
 // computeV75 is a loop kernel.
 //
-//	v75:f32[n,512] = gt v15 v74  # models.go:58
+//	v75:f32[n,512] = gt v16 v74  # models.go:58
 func (s *state) computeV75() {
 	n := s.n
-	a0, o1 := s.v15[:n*512], s.v75[:n*512]
+	a0, o1 := s.h3[:n*512], s.v75[:n*512]
 	c74 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -719,10 +719,10 @@ func (s *state) computeDW3() {
 
 // computeV82 is a loop kernel.
 //
-//	v82:f32[n,512] = gt v10 v81  # models.go:58
+//	v82:f32[n,512] = gt v11 v81  # models.go:58
 func (s *state) computeV82() {
 	n := s.n
-	a0, o1 := s.v10[:n*512], s.v82[:n*512]
+	a0, o1 := s.h2[:n*512], s.v82[:n*512]
 	c81 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -773,10 +773,10 @@ func (s *state) computeDW2() {
 
 // computeV89 is a loop kernel.
 //
-//	v89:f32[n,512] = gt v5 v88  # models.go:58
+//	v89:f32[n,512] = gt v6 v88  # models.go:58
 func (s *state) computeV89() {
 	n := s.n
-	a0, o1 := s.v5[:n*512], s.v89[:n*512]
+	a0, o1 := s.h1[:n*512], s.v89[:n*512]
 	c88 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {

@@ -445,23 +445,23 @@ func New(cfg Config) (*Model, error) {
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (512·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (512·n elements at offset 131072, kernels 1 to 66)
-		// r[2]: h1 (512·n elements at offset 262144, kernels 2 to 65)
+		// r[1]: v5 (512·n elements at offset 131072, kernels 1 to 2)
+		// r[2]: h1 (512·n elements at offset 262144, kernels 2 to 66)
 		// r[3]: v9 (512·n elements at offset 393216, kernels 3 to 4)
-		// r[4]: v10 (512·n elements at offset 524288, kernels 4 to 60)
-		// r[5]: h2 (512·n elements at offset 655360, kernels 5 to 59)
+		// r[4]: v10 (512·n elements at offset 524288, kernels 4 to 5)
+		// r[5]: h2 (512·n elements at offset 655360, kernels 5 to 60)
 		// r[6]: v14 (512·n elements at offset 786432, kernels 6 to 7)
-		// r[7]: v15 (512·n elements at offset 917504, kernels 7 to 54)
-		// r[8]: h3 (512·n elements at offset 1048576, kernels 8 to 53)
+		// r[7]: v15 (512·n elements at offset 917504, kernels 7 to 8)
+		// r[8]: h3 (512·n elements at offset 1048576, kernels 8 to 54)
 		// r[9]: v19 (512·n elements at offset 1179648, kernels 9 to 10)
-		// r[10]: v20 (512·n elements at offset 1310720, kernels 10 to 48)
-		// r[11]: h4 (512·n elements at offset 1441792, kernels 11 to 47)
+		// r[10]: v20 (512·n elements at offset 1310720, kernels 10 to 11)
+		// r[11]: h4 (512·n elements at offset 1441792, kernels 11 to 48)
 		// r[12]: v24 (512·n elements at offset 1572864, kernels 12 to 13)
-		// r[13]: v25 (512·n elements at offset 1703936, kernels 13 to 42)
-		// r[14]: h5 (512·n elements at offset 1835008, kernels 14 to 41)
+		// r[13]: v25 (512·n elements at offset 1703936, kernels 13 to 14)
+		// r[14]: h5 (512·n elements at offset 1835008, kernels 14 to 42)
 		// r[15]: v29 (512·n elements at offset 1966080, kernels 15 to 16)
-		// r[16]: v30 (512·n elements at offset 2097152, kernels 16 to 36)
-		// r[17]: h6 (512·n elements at offset 2228224, kernels 17 to 35)
+		// r[16]: v30 (512·n elements at offset 2097152, kernels 16 to 17)
+		// r[17]: h6 (512·n elements at offset 2228224, kernels 17 to 36)
 		// r[18]: v34 (10·n elements at offset 2359296, kernels 18 to 19)
 		// r[19]: logits (10·n elements at offset 2361856, kernels 19 to 26)
 		// r[20]: v36 (n elements at offset 2364416, kernels 20 to 21)
@@ -494,23 +494,23 @@ func New(cfg Config) (*Model, error) {
 		// r[47]: v90 (512·n elements at offset 5924416, kernels 67 to 70)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},
-			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 66},
-			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 65},
+			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 66},
 			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 3, End: 4},
-			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 60},
-			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 59},
+			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 5},
+			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 60},
 			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 6, End: 7},
-			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 54},
-			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 53},
+			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 8},
+			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 54},
 			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 9, End: 10},
-			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 48},
-			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 47},
+			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 11},
+			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 48},
 			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 12, End: 13},
-			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 42},
-			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 41},
+			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 14},
+			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 42},
 			{Offset: 1966080, Elems: cfg.MaxN * 512, Start: 15, End: 16},
-			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 36},
-			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 35},
+			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 17},
+			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 36},
 			{Offset: 2359296, Elems: cfg.MaxN * 10, Start: 18, End: 19},
 			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},
 			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},

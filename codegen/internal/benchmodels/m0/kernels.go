@@ -263,10 +263,10 @@ func (s *state) computeDW2() {
 
 // computeV29 is a loop kernel.
 //
-//	v29:f32[n,256] = gt v5 v28  # models.go:58
+//	v29:f32[n,256] = gt v6 v28  # models.go:58
 func (s *state) computeV29() {
 	n := s.n
-	a0, o1 := s.v5[:n*256], s.v29[:n*256]
+	a0, o1 := s.h1[:n*256], s.v29[:n*256]
 	c28 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {

@@ -260,8 +260,8 @@ func New(cfg Config) (*Model, error) {
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (256·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (256·n elements at offset 65536, kernels 1 to 21)
-		// r[2]: h1 (256·n elements at offset 131072, kernels 2 to 20)
+		// r[1]: v5 (256·n elements at offset 65536, kernels 1 to 2)
+		// r[2]: h1 (256·n elements at offset 131072, kernels 2 to 21)
 		// r[3]: v9 (10·n elements at offset 196608, kernels 3 to 4)
 		// r[4]: logits (10·n elements at offset 199168, kernels 4 to 11)
 		// r[5]: v11 (n elements at offset 201728, kernels 5 to 6)
@@ -279,8 +279,8 @@ func New(cfg Config) (*Model, error) {
 		// r[17]: v30 (256·n elements at offset 348736, kernels 22 to 25)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 21},
-			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 20},
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 21},
 			{Offset: 196608, Elems: cfg.MaxN * 10, Start: 3, End: 4},
 			{Offset: 199168, Elems: cfg.MaxN * 10, Start: 4, End: 11},
 			{Offset: 201728, Elems: cfg.MaxN, Start: 5, End: 6},

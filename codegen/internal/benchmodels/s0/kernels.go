@@ -263,10 +263,10 @@ func (s *state) computeDW2() {
 
 // computeV29 is a loop kernel.
 //
-//	v29:f64[n,16] = gt v5 v28  # models.go:58
+//	v29:f64[n,16] = gt v6 v28  # models.go:58
 func (s *state) computeV29() {
 	n := s.n
-	a0, o1 := s.v5[:n*16], s.v29[:n*16]
+	a0, o1 := s.h1[:n*16], s.v29[:n*16]
 	c28 := float64(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {

@@ -260,8 +260,8 @@ func New(cfg Config) (*Model, error) {
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (16·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (16·n elements at offset 4096, kernels 1 to 21)
-		// r[2]: h1 (16·n elements at offset 8192, kernels 2 to 20)
+		// r[1]: v5 (16·n elements at offset 4096, kernels 1 to 2)
+		// r[2]: h1 (16·n elements at offset 8192, kernels 2 to 21)
 		// r[3]: v9 (3·n elements at offset 12288, kernels 3 to 4)
 		// r[4]: logits (3·n elements at offset 13056, kernels 4 to 11)
 		// r[5]: v11 (n elements at offset 13824, kernels 5 to 6)
@@ -279,8 +279,8 @@ func New(cfg Config) (*Model, error) {
 		// r[17]: v30 (16·n elements at offset 26480, kernels 22 to 25)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 1},
-			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 21},
-			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 20},
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 2},
+			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 21},
 			{Offset: 12288, Elems: cfg.MaxN * 3, Start: 3, End: 4},
 			{Offset: 13056, Elems: cfg.MaxN * 3, Start: 4, End: 11},
 			{Offset: 13824, Elems: cfg.MaxN, Start: 5, End: 6},
