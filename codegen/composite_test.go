@@ -3,7 +3,7 @@ package codegen
 import "github.com/bpgen/bpgen/dsl"
 
 // composite uses every composite of the DSL: softmax, log_softmax,
-// logsumexp, softmax cross-entropy, BCE with logits, MSE, SumSquares and
+// logsumexp, softmax cross-entropy, BCE with logits, squared error, SumSquares and
 // dropout.
 func composite(g *dsl.Graph) {
 	n := g.Dim("n")
@@ -21,7 +21,7 @@ func composite(g *dsl.Graph) {
 	lse := o.LogSumExp(1)
 	xent := dsl.SoftmaxCrossEntropy(o, y).Mean()
 	bce := dsl.BCEWithLogits(o, dsl.Sigmoid(t)).Mean()
-	mse := dsl.MSE(sm, t.Mul(0.25))
+	mse := dsl.SquaredError(sm, t.Mul(0.25)).Mean()
 	reg := W.SumSquares().Add(V.SumSquares())
 	g.Output("probs", sm)
 	g.Output("lse", lse)

@@ -46,18 +46,36 @@ func f64(name string, fn func(g *dsl.Graph), lo, hi float64) *testModel {
 	return &testModel{name: name, fn: fn, dtype: ir.F64, lo: lo, hi: hi, labels: 5, adam: true}
 }
 
+// reduction is one DSL reduction in its two forms (dsl's R and RKeep).
+type reduction struct {
+	reduce, keep func(t *dsl.Tensor, axes ...int) *dsl.Tensor
+}
+
+// reductions are the DSL's reductions by IR op name.
+var reductions = map[string]reduction{
+	"sum":       {(*dsl.Tensor).Sum, (*dsl.Tensor).SumKeep},
+	"mean":      {(*dsl.Tensor).Mean, (*dsl.Tensor).MeanKeep},
+	"max":       {(*dsl.Tensor).Max, (*dsl.Tensor).MaxKeep},
+	"min":       {(*dsl.Tensor).Min, (*dsl.Tensor).MinKeep},
+	"logsumexp": {(*dsl.Tensor).LogSumExp, (*dsl.Tensor).LogSumExpKeep},
+}
+
 // reduceModel reduces h [n,3,4] over several axis patterns.
 func reduceModel(op string) func(g *dsl.Graph) {
+	r, ok := reductions[op]
+	if !ok {
+		panic("reduceModel: no DSL reduction for op " + op)
+	}
 	return func(g *dsl.Graph) {
 		n := g.Dim("n")
 		x := g.Input("x", dsl.Float32, n, 3, 4)
 		p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
 		h := x.Add(p)
-		a := dsl.Reduce(op, h, []int{1}, false)    // [n,4]
-		b := dsl.Reduce(op, h, []int{0, 2}, false) // [3]: two groups
-		c := dsl.Reduce(op, h, []int{2}, true)     // [n,3,1]
-		d := dsl.Reduce(op, h, nil, false)         // []
-		e := dsl.Reduce(op, h, []int{0}, false)    // [3,4]
+		a := r.reduce(h, 1)    // [n,4]
+		b := r.reduce(h, 0, 2) // [3]: two groups
+		c := r.keep(h, 2)      // [n,3,1]
+		d := r.reduce(h)       // []
+		e := r.reduce(h, 0)    // [3,4]
 		w1 := g.Param("w1", 4, dsl.Normal(1, 0.5))
 		w2 := g.Param("w2", 3, dsl.Normal(1, 0.5))
 		g.Output("a", a)
@@ -283,7 +301,7 @@ func fusedReductions(g *dsl.Graph) {
 	sm := dsl.Softmax(dsl.Tanh(x).Mul(p))                  // [n,3,4]
 	lsm := dsl.LogSoftmax(x.Sub(p), 2)                     // [n,3,4]
 	mx := x.Mul(w).Max(2)                                  // [n,3]
-	mn := dsl.Reduce("min", x.Sub(w), nil, false)          // []
+	mn := x.Sub(w).Min()                                   // []
 	mean := x.Mul(x).Mean(2)                               // [n,3]
 	xent := dsl.SoftmaxCrossEntropy(z.Mul(q), y)           // [n]
 	xent0 := dsl.SoftmaxCrossEntropy(z.Add(q).Mul(0.5), y) // [n]

@@ -25,7 +25,7 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 			panic("dsl: a CustomVJP function needs at least one argument") // programming error
 		}
 		g := xs[0].g
-		pos := callerPos()
+		pos := g.callerPos()
 		vs, ok := g.values("CustomVJP "+name, xs)
 		if !ok {
 			return g.invalid()

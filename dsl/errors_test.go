@@ -350,3 +350,36 @@ func TestBuildPanic(t *testing.T) {
 		t.Errorf("Build error %v, want %q", err, want)
 	}
 }
+
+// TestErrorPositionsRelativeToCwd checks that a mistake names its file as
+// the Go compiler does, relative to the current directory, while the built
+// IR keeps base names (printed IR and generated code must not depend on
+// where the model was built from).
+func TestErrorPositionsRelativeToCwd(t *testing.T) {
+	t.Chdir("..")
+	var line int
+	model := func(g *dsl.Graph, broken bool) {
+		n := g.Dim("n")
+		x := g.Input("x", dsl.Float32, n, 3)
+		W := g.Param("W", 3, 2)
+		if broken {
+			W = g.Param("W2", 4, 2)
+		}
+		_, _, line, _ = runtime.Caller(0)
+		g.Minimize(x.MatMul(W).Sum()) // line+1
+	}
+	_, err := dsl.Build("test.cwd", func(g *dsl.Graph) { model(g, true) })
+	want := fmt.Sprintf("dsl/errors_test.go:%d: matmul(f32[n,3], f32[4,2]): inner dimensions differ", line+1)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %v, want it to start with %q", err, want)
+	}
+	g, err := dsl.Build("test.cwd", func(g *dsl.Graph) { model(g, false) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range g.Values {
+		if v.Pos.File != "errors_test.go" {
+			t.Errorf("%v: position file %q, want the base name errors_test.go", v, v.Pos.File)
+		}
+	}
+}

@@ -16,13 +16,23 @@
 //
 //	graph, err := dsl.Build("models.MLP", MLP)
 //
+// Conventions: losses (SoftmaxCrossEntropy, BCEWithLogits, SquaredError)
+// return one value per example, or per element, and the model reduces
+// them (usually .Mean()) before Minimize, as in optax. Every reduction R
+// (Sum, Mean, Max, Min, LogSumExp) has R(axes...) and RKeep(axes...),
+// which keeps the reduced axes as dims of size 1; no axes means all.
+// Labels and Target declare training targets, which Predict does not take;
+// Input and Indices declare what inference needs.
+//
 // A shape or dtype mistake does not panic: the builder records an error
-// naming the op, the shapes involved and the file:line of the call, and
+// naming the op, the shapes involved and the file:line of the call
+// (relative to the current directory, as the Go compiler prints it), and
 // Build returns all of them.
 package dsl
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -51,6 +61,7 @@ type Graph struct {
 	outputs   map[string]bool
 	dropouts  int
 	floatType DType
+	cwd       string          // error positions are relative to it, as the Go compiler's are
 	names     map[string]bool // of inputs and params (Lookup is a scan)
 }
 
@@ -63,7 +74,7 @@ func Build(name string, fn func(g *Graph)) (graph *ir.Graph, err error) {
 		if r := recover(); r != nil {
 			// Called from this deferred func, callerPos skips the runtime's
 			// panic frames too and finds the user's line that panicked.
-			graph, err = nil, fmt.Errorf("%s: model %s panicked: %v", callerPos(), name, r)
+			graph, err = nil, fmt.Errorf("%s: model %s panicked: %v", g.callerPos(), name, r)
 		}
 	}()
 	fn(g)
@@ -72,7 +83,8 @@ func Build(name string, fn func(g *Graph)) (graph *ir.Graph, err error) {
 
 // New starts a graph. Most users call Build instead.
 func New(name string) *Graph {
-	return &Graph{b: ir.NewBuilder(name), outputs: map[string]bool{}, floatType: Float32}
+	cwd, _ := os.Getwd()
+	return &Graph{b: ir.NewBuilder(name), outputs: map[string]bool{}, floatType: Float32, cwd: cwd}
 }
 
 // SetFloat sets the dtype of params and constants created afterwards
@@ -90,6 +102,7 @@ func (g *Graph) Finish() (*ir.Graph, error) {
 		return nil, err
 	}
 	ig := g.b.Graph()
+	baseNames(ig)
 	if err := ir.Verify(ig); err != nil {
 		return nil, fmt.Errorf("internal error: the built graph does not verify (please report): %w", err)
 	}
@@ -99,13 +112,29 @@ func (g *Graph) Finish() (*ir.Graph, error) {
 // Err returns the mistakes recorded so far, or nil.
 func (g *Graph) Err() error { return g.b.Err() }
 
-// IR returns the graph built so far (for inspection; it may be invalid).
+// IR returns the graph built so far, for inspection: it may be invalid, and
+// until Finish its positions name files relative to the current directory
+// (Finish turns them into base names).
 func (g *Graph) IR() *ir.Graph { return g.b.Graph() }
+
+// baseNames reduces the positions of g's values (and of its funcs') to file
+// base names, so that printed IR and generated code do not depend on where
+// the model was built from (ir.Pos).
+func baseNames(g *ir.Graph) {
+	for _, v := range g.Values {
+		if v.Pos.File != "" {
+			v.Pos.File = filepath.Base(v.Pos.File)
+		}
+	}
+	for _, f := range g.Funcs {
+		baseNames(f)
+	}
+}
 
 // at points the builder at the user's call: the first frame outside this
 // package.
 func (g *Graph) at() *ir.Builder {
-	g.b.Pos = callerPos()
+	g.b.Pos = g.callerPos()
 	return g.b
 }
 
@@ -123,20 +152,34 @@ func inDSL(file string) bool {
 
 // callerPos is the position of the user's call: the first frame outside
 // this package and the Go runtime (whose frames sit between a panic and
-// the deferred recover in Build).
-func callerPos() ir.Pos {
+// the deferred recover in Build). Its file is relative to the current
+// directory (see shortPath) until Finish.
+func (g *Graph) callerPos() ir.Pos {
 	var pcs [64]uintptr
 	n := runtime.Callers(2, pcs[:])
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
 		if !inDSL(f.File) && !strings.HasPrefix(f.Function, "runtime.") {
-			return ir.Pos{File: filepath.Base(f.File), Line: f.Line}
+			return ir.Pos{File: shortPath(g.cwd, f.File), Line: f.Line}
 		}
 		if !more {
 			return ir.Pos{}
 		}
 	}
+}
+
+// shortPath names file as the go command does in its messages: relative
+// to dir when that is shorter than the absolute path (model.go in the
+// model's directory, model/model.go from the module root).
+func shortPath(dir, file string) string {
+	if dir == "" || !filepath.IsAbs(file) {
+		return file // -trimpath: the file is already a module path
+	}
+	if rel, err := filepath.Rel(dir, file); err == nil && len(rel) < len(file) {
+		return rel
+	}
+	return file
 }
 
 func (g *Graph) errorf(format string, args ...any) {
@@ -211,19 +254,33 @@ func (g *Graph) checkName(kind, name string) bool {
 	return true
 }
 
+// Inputs come in two kinds. Input and Indices declare what inference needs
+// (features, token ids): Predict takes them. Target and Labels declare
+// training targets, which only the objective (and outputs computed from
+// it, such as the loss) needs: Predict does not ask for them.
+
 // Input declares an input of dtype d and the given dims (ints, Dims or
-// declared dim names).
+// declared dim names), given to both training and inference.
 func (g *Graph) Input(name string, d DType, dims ...any) *Tensor {
 	return g.input(name, d, false, dims)
 }
 
-// Target declares an input that only the objective needs, such as
-// regression targets: inference (Predict) does not ask for it.
+// Indices declares an int32 input that is not a training target, such as
+// the token ids of an embedding lookup (t.Gather) or the indices of
+// OneHot features; it is Input(name, dsl.Int32, dims...).
+func (g *Graph) Indices(name string, dims ...any) *Tensor {
+	return g.input(name, Int32, false, dims)
+}
+
+// Target declares a training target of dtype d, such as regression targets:
+// only the objective needs it, and inference (Predict) does not ask for it.
 func (g *Graph) Target(name string, d DType, dims ...any) *Tensor {
 	return g.input(name, d, true, dims)
 }
 
-// Labels declares int32 class indices, a target input.
+// Labels declares int32 class indices that are a training target (for
+// SoftmaxCrossEntropy); it is Target(name, dsl.Int32, dims...). For int32
+// inputs that inference needs, use Indices.
 func (g *Graph) Labels(name string, dims ...any) *Tensor { return g.input(name, Int32, true, dims) }
 
 func (g *Graph) input(name string, d DType, target bool, dims []any) *Tensor {

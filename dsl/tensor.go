@@ -14,14 +14,6 @@ type Tensor struct {
 
 func (t *Tensor) invalid() bool { return t == nil || ir.Invalid(t.v) }
 
-// Value returns the IR value (nil if an earlier mistake made t invalid).
-func (t *Tensor) Value() *ir.Value {
-	if t.invalid() {
-		return nil
-	}
-	return t.v
-}
-
 // Shape returns the shape (nil if t is invalid).
 func (t *Tensor) Shape() ir.Shape {
 	if t.invalid() {
@@ -241,35 +233,44 @@ func (t *Tensor) reduce(op string, axes []int, keepdims bool) *Tensor {
 	return t.g.op(op, ir.Attrs{"axes": ax, "keepdims": keepdims}, t)
 }
 
-// Sum sums over axes (all axes if none are given); negative axes count from the end.
+// Reductions. Every reduction R comes in two forms: R(axes...) drops the
+// reduced axes, RKeep(axes...) keeps them as dims of size 1 (NumPy's
+// keepdims), so the result broadcasts against t. No axes means all axes;
+// negative axes count from the end.
+
+// Sum sums over axes.
 func (t *Tensor) Sum(axes ...int) *Tensor { return t.reduce("sum", axes, false) }
 
 // SumKeep sums over axes, keeping them as dims of size 1.
 func (t *Tensor) SumKeep(axes ...int) *Tensor { return t.reduce("sum", axes, true) }
 
-// Mean averages over axes (all if none).
+// Mean averages over axes.
 func (t *Tensor) Mean(axes ...int) *Tensor { return t.reduce("mean", axes, false) }
 
-// MeanKeep averages over axes, keeping them.
+// MeanKeep averages over axes, keeping them as dims of size 1.
 func (t *Tensor) MeanKeep(axes ...int) *Tensor { return t.reduce("mean", axes, true) }
 
-// Max is the maximum over axes (all if none).
+// Max is the maximum over axes (ties share the gradient).
 func (t *Tensor) Max(axes ...int) *Tensor { return t.reduce("max", axes, false) }
 
-// Min is the minimum over axes (all if none).
+// MaxKeep is the maximum over axes, keeping them as dims of size 1.
+func (t *Tensor) MaxKeep(axes ...int) *Tensor { return t.reduce("max", axes, true) }
+
+// Min is the minimum over axes (ties share the gradient).
 func (t *Tensor) Min(axes ...int) *Tensor { return t.reduce("min", axes, false) }
 
-// LogSumExp is log Σ exp(t) over axes (all if none), computed stably.
+// MinKeep is the minimum over axes, keeping them as dims of size 1.
+func (t *Tensor) MinKeep(axes ...int) *Tensor { return t.reduce("min", axes, true) }
+
+// LogSumExp is log Σ exp(t) over axes, computed stably (m + log Σ exp(t − m)).
 func (t *Tensor) LogSumExp(axes ...int) *Tensor { return t.reduce("logsumexp", axes, false) }
 
-// SumSquares is Σ t², the L2 penalty ‖t‖².
-func (t *Tensor) SumSquares() *Tensor { return t.Square().Sum() }
+// LogSumExpKeep is LogSumExp keeping the reduced axes as dims of size 1.
+func (t *Tensor) LogSumExpKeep(axes ...int) *Tensor { return t.reduce("logsumexp", axes, true) }
 
-// Reduce applies a reduction op ("sum", "mean", "max", "min", "logsumexp")
-// with explicit keepdims.
-func Reduce(op string, t *Tensor, axes []int, keepdims bool) *Tensor {
-	return t.reduce(op, axes, keepdims)
-}
+// SumSquares is Σ t² over all elements, the squared L2 norm ‖t‖² (for
+// penalties such as λ/2·‖W‖²).
+func (t *Tensor) SumSquares() *Tensor { return t.Square().Sum() }
 
 // ArgMax is the int32 index of the largest element along axis.
 func (t *Tensor) ArgMax(axis int) *Tensor {
@@ -398,20 +399,34 @@ func (t *Tensor) axisOp(op string, axis []int) *Tensor {
 	return t.g.op(op, ir.Attrs{"axis": ax[0]}, t)
 }
 
+// Losses follow one rule (optax's): a loss returns one value per example,
+// or per element for an elementwise loss, and never reduces over the
+// batch; the model reduces, usually with .Mean() (or .Sum(), or a
+// weighted sum), before g.Minimize:
+//
+//	L := dsl.SoftmaxCrossEntropy(logits, y).Mean() // [n] → []
+//	L := dsl.SquaredError(pred, t).Sum(1).Mean()    // [n,k] → [n] → []
+
 // SoftmaxCrossEntropy is the per-example loss logsumexp(z) − z[label] of
-// logits [..., k] against int32 labels [...]; take .Mean() for the batch loss.
+// logits [..., k] against int32 labels [...]: the result has the labels'
+// shape (one value per example). Reduce it, e.g. with .Mean().
 func SoftmaxCrossEntropy(logits, labels *Tensor) *Tensor {
 	return logits.g.op("softmax_xent", nil, logits, labels)
 }
 
-// BCEWithLogits is the elementwise binary cross-entropy of logits against
-// targets in [0, 1], computed stably.
+// BCEWithLogits is the per-element binary cross-entropy of logits against
+// targets in [0, 1] (a tensor broadcasting against logits, or a number),
+// computed stably: max(x,0) − x·y + log(1+e^−|x|). The result has the
+// broadcast shape. Reduce it, e.g. with .Mean().
 func BCEWithLogits(logits *Tensor, targets any) *Tensor {
 	return binaryOp("bce_logits", logits, targets)
 }
 
-// MSE is the mean squared error mean((pred − target)²) over all elements.
-func MSE(pred *Tensor, target any) *Tensor { return pred.Sub(target).Square().Mean() }
+// SquaredError is the per-element squared error (pred − target)², the
+// broadcast shape of its arguments. .Mean() of it is the mean squared error
+// (PyTorch's MSELoss); .Sum(-1).Mean() the squared distance per example,
+// averaged.
+func SquaredError(pred *Tensor, target any) *Tensor { return pred.Sub(target).Square() }
 
 // Dropout zeroes each element with probability p during training and scales
 // the rest by 1/(1−p); at inference it is the identity.

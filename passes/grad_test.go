@@ -79,7 +79,7 @@ func autoencoder(stopEnc, stopDec bool) func(g *dsl.Graph) {
 			dec = W.StopGradient()
 		}
 		h := dsl.Tanh(x.MatMul(enc))
-		g.Minimize(dsl.MSE(h.MatMul(dec.T()), x))
+		g.Minimize(dsl.SquaredError(h.MatMul(dec.T()), x).Mean())
 	}
 }
 

@@ -38,6 +38,11 @@ type Options struct {
 	Disable   []string  // optional passes to skip
 	DumpAfter string    // a pass name, or "all": print the IR after it
 	Dump      io.Writer // where dumps go
+	// Resume names the pass whose output the graph given to
+	// CompileProgram is (a dump's "# after pass NAME" line): only the
+	// passes after it run. The lowering passes always run, since they
+	// analyse the graph into a Program, which a dump only describes.
+	Resume string
 
 	// Checkpoint names values the forward pass saves for the backward
 	// pass; every other residual is recomputed (see RematOptions).
@@ -133,6 +138,11 @@ var Pipeline = []Pass{
 		}},
 }
 
+// Lowering reports whether p is a lowering pass: it analyses the graph into
+// the Program instead of rewriting the graph, and runs again when the
+// pipeline resumes after it (Options.Resume).
+func (p Pass) Lowering() bool { return p.lowering }
+
 // passOrder lists ordering constraints of the pipeline, checked at init
 // (as Go's SSA backend checks its passOrder): each pass a must run before
 // pass b, because b relies on what a does or a would undo b's work.
@@ -187,10 +197,14 @@ func CompileProgram(g *ir.Graph, opts Options) (*Program, error) {
 }
 
 // runPipeline runs the passes of the pipeline (only the lowering ones if
-// loweringOnly) on c and returns the program, with the report.
+// loweringOnly, only those after c.Options.Resume if set) on c and returns
+// the program, with the report.
 func runPipeline(c *Context, loweringOnly bool) (*Program, error) {
+	resumed := c.Options.Resume == ""
 	for _, p := range Pipeline {
-		if loweringOnly && !p.lowering {
+		skip := loweringOnly || !resumed
+		resumed = resumed || p.Name == c.Options.Resume
+		if skip && !p.lowering {
 			continue
 		}
 		if err := runPass(c, p); err != nil {
@@ -215,6 +229,9 @@ func checkOptions(opts Options) error {
 	}
 	if opts.DumpAfter != "" && opts.DumpAfter != "all" && !slices.Contains(PassNames(), opts.DumpAfter) {
 		return fmt.Errorf("cannot dump after pass %q: the passes are %s (or all)", opts.DumpAfter, strings.Join(PassNames(), ", "))
+	}
+	if opts.Resume != "" && !slices.Contains(PassNames(), opts.Resume) {
+		return fmt.Errorf("cannot resume after pass %q: the passes are %s", opts.Resume, strings.Join(PassNames(), ", "))
 	}
 	return nil
 }
@@ -246,7 +263,13 @@ func runPass(c *Context, p Pass) error {
 	c.Report.Passes = append(c.Report.Passes, st)
 	if c.Options.Dump != nil && (c.Options.DumpAfter == "all" || c.Options.DumpAfter == p.Name) {
 		if p.lowering {
-			fmt.Fprintf(c.Options.Dump, "# after pass %s\n%s", p.Name, c.Program)
+			// The graph, so that the dump can be compiled again (Resume),
+			// then the program as comments.
+			fmt.Fprintf(c.Options.Dump, "# after pass %s\n%s", p.Name, ir.Print(c.Graph))
+			for _, l := range strings.SplitAfter(strings.TrimSuffix(c.Program.String(), "\n"), "\n") {
+				fmt.Fprintf(c.Options.Dump, "# %s", l)
+			}
+			fmt.Fprintln(c.Options.Dump)
 		} else {
 			fmt.Fprintf(c.Options.Dump, "# after pass %s\n%s", p.Name, ir.Print(c.Graph))
 		}

@@ -84,7 +84,7 @@ func compositeModel(g *dsl.Graph) {
 	ls := dsl.LogSoftmax(s, 1).Named("ls")
 	pred := ls.Mean(1).Named("pred")
 	g.Output("pred", pred)
-	g.Minimize(dsl.MSE(pred, t).Add(W.SumSquares().Mul(1e-3)))
+	g.Minimize(dsl.SquaredError(pred, t).Mean().Add(W.SumSquares().Mul(1e-3)))
 }
 
 // dropoutModel has two dropouts (whose masks must never be merged).
@@ -116,7 +116,7 @@ func broadcastingModel(g *dsl.Graph) {
 	y := x.Mul(a).Add(c).Sub(col).Mul(s).Named("y")
 	z := dsl.LeakyReLU(y, 0.1).Add(y.BroadcastTo(n, 4).Mul(1)).Named("z")
 	g.Output("z", z)
-	g.Minimize(dsl.MSE(z, t))
+	g.Minimize(dsl.SquaredError(z, t).Mean())
 }
 
 // randomEnv binds every input and param of g to random values: floats in

@@ -14,7 +14,9 @@
 // golang.org/x/tools/go/packages, runs the chosen one in a temporary
 // program (through a build overlay: nothing is written to the user's
 // tree), compiles the IR it builds and writes the generated package.
-// Run bpgen -h for the flags.
+// Failures exit with status 1: every mistake of the model on a line of its
+// own, positions relative to the current directory as the Go compiler
+// prints them. Run bpgen -h for the flags.
 package main
 
 import (
@@ -44,7 +46,8 @@ and backward kernels (reverse-mode autodiff), a training step and predict.
 
 Usage:
   bpgen [flags] [package]       compile a model function of a Go package (default ".")
-  bpgen [flags] file.bpir       compile IR text (as printed by -dump)
+  bpgen [flags] file.bpir       compile IR text: as ir.Print writes it, or any -dump
+                                output (its last section, resuming after its pass)
 
 A model function has the signature func(g *dsl.Graph). In go:generate:
   //go:generate go tool bpgen -func MLP -out ../mlpgen
@@ -180,9 +183,22 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	g, err := loadModel(target, c.fn)
+	g, resume, err := loadModel(target, c.fn, stderr)
 	if err != nil {
 		return err
+	}
+	if resume != "" {
+		popts.Resume = resume
+		names := passes.PassNames()
+		if i := slices.Index(names, c.dump); i >= 0 && i <= slices.Index(names, resume) && !passes.Pipeline[i].Lowering() {
+			return fmt.Errorf("-dump %s: %s is the graph after pass %s, so pass %s does not run", c.dump, target, resume, c.dump)
+		}
+		if popts.DType != ir.InvalidDType { // retarget is the first pass
+			return fmt.Errorf("-dtype acts in pass retarget, but %s is the graph after pass %s", target, resume)
+		}
+		if (len(popts.Checkpoint) > 0 || popts.MemoryBudget > 0) && slices.Index(names, resume) >= slices.Index(names, "remat") {
+			return fmt.Errorf("-checkpoint and -budget act in pass remat, but %s is the graph after pass %s", target, resume)
+		}
 	}
 	for name := range popts.Capacity {
 		if !g.HasDim(name) {
@@ -190,7 +206,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 	}
 	if c.dump == "build" || c.dump == "all" {
-		fmt.Fprintf(stdout, "# after build\n%s", ir.Print(g))
+		fmt.Fprintf(stdout, "%s\n%s", dumpHeader(resume), ir.Print(g))
 	}
 	if c.dump != "" && c.dump != "build" {
 		popts.DumpAfter, popts.Dump = c.dump, stdout

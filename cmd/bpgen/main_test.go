@@ -16,6 +16,7 @@ import (
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/examples/models"
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
 )
 
 // repoRoot is the module root (two levels up from this package).
@@ -286,5 +287,94 @@ func TestGofmt(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+const customModel = `package model
+
+import "github.com/bpgen/bpgen/dsl"
+
+func Clip(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 4)
+	y := g.Labels("y", n)
+	W := g.Param("W", 4, 3)
+	clip := dsl.CustomVJP("clip",
+		func(xs ...*dsl.Tensor) *dsl.Tensor { return xs[0].MatMul(xs[1]) },
+		func(xs []*dsl.Tensor, y, g *dsl.Tensor) []*dsl.Tensor {
+			c := dsl.Minimum(dsl.Maximum(g, -1), 1)
+			return []*dsl.Tensor{nil, dsl.MatMul(xs[0], c, true, false)}
+		})
+	o := clip(x, W).Named("o")
+	g.Output("logits", o)
+	g.Minimize(dsl.SoftmaxCrossEntropy(o, y).Mean())
+}
+`
+
+// TestDumpRoundTrip compiles what every -dump prints (the model as built,
+// after each pass, and -dump all) with bpgen file.bpir and expects the
+// package generated from the model directly, byte for byte.
+func TestDumpRoundTrip(t *testing.T) {
+	models := filepath.Join(repoRoot(t), "examples", "models")
+	for _, m := range []struct{ dir, fn string }{
+		{models, "MLP"},
+		{models, "GELUNet"}, // an extern op
+		{writeModelPackage(t, customModel), "Clip"}, // a custom VJP: a func of its own
+	} {
+		direct := filepath.Join(t.TempDir(), "direct")
+		if code, _, stderr := runCLI(t, m.dir, "-func", m.fn, "-pkg", "out", "-out", direct, "."); code != 0 {
+			t.Fatalf("%s: %s", m.fn, stderr)
+		}
+		want := hashDir(t, direct)
+		for _, stage := range append([]string{"build", "all"}, passes.PassNames()...) {
+			code, dump, stderr := runCLI(t, m.dir, "-func", m.fn, "-dump", stage, ".")
+			if code != 0 {
+				t.Fatalf("%s -dump %s: %s", m.fn, stage, stderr)
+			}
+			file := filepath.Join(t.TempDir(), "m.bpir")
+			os.WriteFile(file, []byte(dump), 0o644)
+			out := filepath.Join(t.TempDir(), "out")
+			if code, _, stderr := runCLI(t, "", "-out", out, file); code != 0 {
+				t.Errorf("%s: bpgen on the output of -dump %s: %s", m.fn, stage, stderr)
+				continue
+			}
+			if hashDir(t, out) != want {
+				t.Errorf("%s: compiling the output of -dump %s generates other code than compiling the model", m.fn, stage)
+			}
+			// -dump build of a dump prints it again, with its header (after a
+			// lowering pass, without the program's comment lines), so that
+			// it resumes at the same pass.
+			if code, again, stderr := runCLI(t, "", "-dump", "build", file); code != 0 || stage != "all" && !strings.HasPrefix(dump, again) {
+				t.Errorf("%s: -dump build of the output of -dump %s: code %d %s\n%s\n---\n%s", m.fn, stage, code, stderr, again, dump)
+			}
+		}
+	}
+}
+
+func TestBadDumpInput(t *testing.T) {
+	g, err := dsl.Build("models.MLP", models.MLP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(src), 0o644)
+		return p
+	}
+	_, joint, _ := runCLI(t, "", "-dump", "simplify", write("mlp.bpir", ir.Print(g)))
+	_, rematted, _ := runCLI(t, "", "-dump", "remat", filepath.Join(dir, "mlp.bpir"))
+	headless := write("headless.bpir", strings.SplitN(joint, "\n", 2)[1])
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-pkg", "out", "-out", dir, headless}, "the graph has gradient outputs"},
+		{[]string{"-pkg", "out", "-out", dir, write("nopass.bpir", "# after pass frobnicate\n"+ir.Print(g))}, `nopass.bpir:1: "frobnicate" is not a pass`},
+		{[]string{"-dump", "grad", write("simplified.bpir", joint)}, "pass grad does not run"},
+		{[]string{"-checkpoint", "h", "-pkg", "out", "-out", dir, write("rematted.bpir", rematted)}, "-checkpoint and -budget act in pass remat"},
+	} {
+		code, _, stderr := runCLI(t, "", c.args...)
+		checkFailure(t, code, stderr, c.want)
 	}
 }

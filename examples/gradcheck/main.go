@@ -12,7 +12,9 @@
 // reaches machine precision: the high-accuracy reference for AD itself.
 // It prints an aligned table and writes a log-log plot:
 //
-//	go run ./examples/gradcheck [-out examples/gradcheck/fd_error.png]
+//	go run ./examples/gradcheck [-out fd_error.png]
+//
+// By default the plot is written next to this file, from wherever it runs.
 //
 // The program is deterministic (fixed seed).
 package main
@@ -34,6 +36,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/examples/internal/here"
 	"github.com/bpgen/bpgen/ir"
 	"github.com/bpgen/bpgen/passes"
 	"github.com/bpgen/bpgen/runtime/gradcheck"
@@ -55,7 +58,7 @@ func model(g *dsl.Graph) {
 	b2 := g.Param("b2", out)
 	h := dsl.Tanh(x.MatMul(W1).Add(b1)).Named("h")
 	o := h.MatMul(W2).Add(b2).Named("o")
-	g.Minimize(dsl.MSE(o, t))
+	g.Minimize(dsl.SquaredError(o, t).Mean())
 }
 
 var paramNames = []string{"W1", "b1", "W2", "b2"}
@@ -228,7 +231,7 @@ func maxAbsDiff(a, b []float64) float64 {
 }
 
 func main() {
-	outPath := flag.String("out", "examples/gradcheck/fd_error.png", "where to write the log-log plot (PNG)")
+	outPath := flag.String("out", here.Path("fd_error.png"), "where to write the log-log plot (PNG)")
 	flag.Parse()
 
 	p, err := newProblem()

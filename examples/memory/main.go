@@ -25,6 +25,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/bpgen/bpgen/dsl"
+	"github.com/bpgen/bpgen/examples/internal/here"
 	"github.com/bpgen/bpgen/passes"
 )
 
@@ -72,7 +73,7 @@ func saved(depth, batch int, mode string) int64 {
 func mib(b int64) string { return fmt.Sprintf("%.2f", float64(b)/(1<<20)) }
 
 func main() {
-	out := flag.String("out", "examples/memory/memory.png", "the plot to write")
+	out := flag.String("out", here.Path("memory.png"), "the plot to write")
 	flag.Parse()
 	log.SetFlags(0)
 

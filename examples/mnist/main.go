@@ -24,6 +24,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/bpgen/bpgen/examples/internal/here"
 	"github.com/bpgen/bpgen/generated/mlp"
 	"github.com/bpgen/bpgen/runtime/data"
 )
@@ -53,7 +54,7 @@ func main() {
 	flag.Float64Var(&o.lr, "lr", 0.1, "SGD learning rate")
 	flag.Float64Var(&o.momentum, "momentum", 0.9, "SGD momentum")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and the shuffling")
-	flag.StringVar(&o.outDir, "out", "examples/mnist/out", "directory for the plot and the weights")
+	flag.StringVar(&o.outDir, "out", here.Path("out"), "directory for the plot and the weights")
 	flag.BoolVar(&o.quiet, "quiet", false, "no progress bar (there is none either when stderr is not a terminal)")
 	flag.Parse()
 	log.SetFlags(0)
