@@ -41,7 +41,10 @@
 // in passes.Options.Capacity; a model configured for more lays the
 // arena out again in New (rt.Layout), by the same method. Params,
 // gradients (each stored straight into its Grads slice when it can be)
-// and the optimizer's state are fields of their own.
+// and the optimizer's state live outside the arenas: the params in one
+// flat vector and the gradients in another (Params' and Grads' fields are
+// views of them, in declaration order), the optimizer's state in vectors
+// of the same layout (optim.Flat).
 //
 // Generated code imports only runtime/… packages of this module, gonum and
 // the standard library. It names buffers after the DSL values they hold,
@@ -52,14 +55,17 @@
 // labels y, params W1 and b1 and outputs loss and logits:
 //
 //	type Config struct { MaxN int; Seed uint64; Optimizer Optimizer } // capacity per dim
-//	type Optimizer struct { Kind string; LR, Momentum, WeightDecay float64; Nesterov bool; Beta1, Beta2, Eps float64 }
-//	type Params struct { W1, B1 []float32 }                   // capitalized DSL names
+//	type Optimizer = optim.Config                            // Kind, LR, Momentum, WeightDecay, ...
+//	type Params struct { W1, B1 []float32 }                   // capitalized DSL names; views of ParamVector
 //	type Inputs struct { X []float32; Y []int32; N int }      // inputs, then dims
 //	type Outputs struct { Loss float32; Logits []float32 }   // non-gradient outputs
 //	func New(cfg Config) (*Model, error)
 //	func (m *Model) Forward(in Inputs) (float32, error)      // training mode; returns the objective
-//	func (m *Model) Backward() error                         // gradients into m.Grads
-//	func (m *Model) TrainStep(in Inputs) (float32, error)    // forward, backward, optimizer update
+//	func (m *Model) Backward() error                         // gradients into m.Grads (GradVector)
+//	func (m *Model) Apply() error                            // one optimizer step from GradVector
+//	func (m *Model) TrainStep(in Inputs) (float32, error)    // Forward, Backward, Apply
+//	func (m *Model) ParamVector() []float32                  // every param, flat, declaration order (aliases m.Params)
+//	func (m *Model) GradVector() []float32                   // every gradient, same order (aliases m.Grads)
 //	func (m *Model) Outputs() Outputs                        // of the last Forward
 //	func (m *Model) Predict(in Inputs) (Outputs, error)      // inference; no target inputs needed
 //	func (m *Model) InputGrads() InputGrads                  // only with passes.GradOptions.Wrt

@@ -143,7 +143,15 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 	addProbe("N>cap", mlpInputs(9, 9*784, make([]float64, 9)), noFwd, "mlp32: Inputs.N is 9, want 1 ≤ N ≤ 8", "Inputs.N is 9", "Inputs.N is 9")
 	addProbe("bad index", driverCase{Model: "op_gather", Seed: 5, Cap: capacity, Dims: map[string]int{"N": 2}, Probe: true,
 		Inputs: map[string][]float64{"Idx": {1, 5}}}, "op_gather: Backward called without", "op_gather: Inputs.Idx[1] = 5 is outside [0, 5) (indices of gather at models_test.go:", "Inputs.Idx[1] = 5", "Inputs.Idx[1] = 5")
-	c := mlpInputs(1, 784, []float64{0})
+	c := mlpInputs(2, 2*784, []float64{0, 1})
+	c.Replace = "W2"
+	replaced := "mlp32: Params.W2 was replaced: it must stay ParamVector()[200960:203520], as New made it (copy values into it instead)"
+	addProbe("replaced param", c, noFwd, replaced, replaced, replaced)
+	c = mlpInputs(2, 2*784, []float64{0, 1})
+	c.Replace = "Grads.B1"
+	replaced = "mlp32: Grads.B1 was replaced: it must stay GradVector()[200704:200960]"
+	addProbe("replaced gradient", c, noFwd, replaced, "", replaced)
+	c = mlpInputs(1, 784, []float64{0})
 	c.Probe, c.Save = false, filepath.Join(suite.dir, "mlp32.safetensors")
 	addProbe("save/load", c)
 	c = mlpInputs(1, 784, []float64{0})

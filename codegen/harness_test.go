@@ -190,6 +190,9 @@ type driverCase struct {
 	Allocs bool
 	Probe  bool   // only report the errors of Backward (first), Forward, Predict and TrainStep
 	Save   string // also save, load into a model with another seed, and compare
+	// Replace names a field of Params (or "Grads.X" of Grads) that Probe
+	// replaces by a copy before its calls.
+	Replace string
 }
 
 // driverResult is what the driver prints for a case.
@@ -323,6 +326,9 @@ type driverCase struct {
 	Allocs bool
 	Probe  bool   // only report the errors of Backward (first), Forward, Predict and TrainStep
 	Save   string // also save, load into a model with another seed, and compare
+	// Replace names a field of Params (or "Grads.X" of Grads) that Probe
+	// replaces by a copy before its calls.
+	Replace string
 }
 
 type driverResult struct {
@@ -472,6 +478,16 @@ func run(c driverCase) (r driverResult) {
 		}
 		f.Set(s)
 	}
+	if c.Replace != "" {
+		st, name := m.Elem().FieldByName("Params"), c.Replace
+		if g, ok := strings.CutPrefix(name, "Grads."); ok {
+			st, name = m.Elem().FieldByName("Grads"), g
+		}
+		f := st.FieldByName(name)
+		cp := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+		reflect.Copy(cp, f)
+		f.Set(cp)
+	}
 	if c.Probe {
 		errText := func(out []reflect.Value) string {
 			if err := callErr(out); err != nil {
@@ -512,6 +528,31 @@ func run(c driverCase) (r driverResult) {
 	}
 	r.StepLoss = out[0].Float()
 	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if msg := checkFlat(m); msg != "" {
+		return fail(r, "%s", msg)
+	}
+	// TrainStep is Forward, Backward and Apply: the same calls on a fresh
+	// model give the same bits.
+	out = e.newFn.Call([]reflect.Value{cfg})
+	if err := callErr(out); err != nil {
+		return fail(r, "New: %v", err)
+	}
+	m3 := out[0]
+	if err := callErr(m3.MethodByName("Forward").Call([]reflect.Value{in})); err != nil {
+		return fail(r, "Forward: %v", err)
+	}
+	if err := callErr(m3.MethodByName("Backward").Call(nil)); err != nil {
+		return fail(r, "Backward: %v", err)
+	}
+	if err := callErr(m3.MethodByName("Apply").Call(nil)); err != nil {
+		return fail(r, "Apply: %v", err)
+	}
+	if got := fields(m3.Elem().FieldByName("Params")); !reflect.DeepEqual(got, r.Stepped) {
+		return fail(r, "Forward, Backward, Apply gave other params than TrainStep")
+	}
+	if err := callErr(m3.MethodByName("Backward").Call(nil)); err == nil {
+		return fail(r, "Backward after Apply (new parameters, old residuals) did not fail")
+	}
 	if err := callErr(m.MethodByName("Backward").Call(nil)); err == nil {
 		return fail(r, "Backward after TrainStep (new parameters, old residuals) did not fail")
 	}
@@ -526,6 +567,39 @@ func run(c driverCase) (r driverResult) {
 	}
 	return r
 }
+
+// checkFlat checks that ParamVector and GradVector are the concatenation
+// of the Params and Grads fields in declaration order, and their storage.
+func checkFlat(m reflect.Value) string {
+	for _, c := range []struct{ field, method string }{{"Params", "ParamVector"}, {"Grads", "GradVector"}} {
+		vec := m.MethodByName(c.method).Call(nil)[0]
+		st := m.Elem().FieldByName(c.field)
+		off := 0
+		for i := 0; i < st.NumField(); i++ {
+			f := st.Field(i)
+			for j := 0; j < f.Len(); j++ {
+				if f.Index(j).Float() != vec.Index(off+j).Float() {
+					return fmt.Sprintf("%s()[%d] is not %s.%s[%d]", c.method, off+j, c.field, st.Type().Field(i).Name, j)
+				}
+			}
+			if f.Len() > 0 {
+				// Aliasing: a write through the vector shows in the field.
+				old := vec.Index(off).Float()
+				vec.Index(off).SetFloat(old + 1)
+				changed := f.Index(0).Float() != old
+				vec.Index(off).SetFloat(old)
+				if !changed {
+					return fmt.Sprintf("%s.%s is not a view of %s()", c.field, st.Type().Field(i).Name, c.method)
+				}
+			}
+			off += f.Len()
+		}
+		if off != vec.Len() {
+			return fmt.Sprintf("%s() has %d elements, the fields of %s %d", c.method, vec.Len(), c.field, off)
+		}
+	}
+	return ""
+}
 `
 
 const allocsTmpl = `
@@ -538,6 +612,7 @@ func allocs_%s(cfg, in any) map[string]float64 {
 	r := map[string]float64{}
 	r["TrainStep"] = testing.AllocsPerRun(5, func() { m.TrainStep(x) })
 	r["ForwardBackward"] = testing.AllocsPerRun(5, func() { m.Forward(x); m.Backward() })
+	r["Apply"] = testing.AllocsPerRun(5, func() { m.Apply() })
 	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
 	return r
 }

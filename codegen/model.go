@@ -84,27 +84,15 @@ func (p *plan) configTypes(f *jen.File) {
 	fields = append(fields,
 		jen.Comment("Seed seeds the parameters' initial values and dropout."),
 		jen.Id("Seed").Uint64(),
-		jen.Comment("Optimizer is the update rule of TrainStep."),
+		jen.Comment("Optimizer is the update rule of Apply and TrainStep."),
 		jen.Id("Optimizer").Id("Optimizer"))
 	f.Comment("Config configures New.")
 	f.Type().Id("Config").Struct(fields...)
 	f.Line()
-	f.Comment("Optimizer selects and configures TrainStep's update rule, with PyTorch's")
-	f.Comment("semantics (see package runtime/optim). Zero fields take the defaults.")
-	f.Type().Id("Optimizer").Struct(
-		jen.Comment(optimizerKindDoc(p.opt.Optimizer.String())),
-		jen.Id("Kind").String(),
-		jen.Comment("LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero."),
-		jen.Id("LR").Float64(),
-		jen.Comment("Momentum is SGD's momentum factor (0: none)."),
-		jen.Id("Momentum").Float64(),
-		jen.Comment("WeightDecay is an L2 penalty coefficient added to every gradient."),
-		jen.Id("WeightDecay").Float64(),
-		jen.Comment("Nesterov selects Nesterov momentum for SGD."),
-		jen.Id("Nesterov").Bool(),
-		jen.Comment("Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero."),
-		jen.List(jen.Id("Beta1"), jen.Id("Beta2"), jen.Id("Eps")).Float64(),
-	)
+	f.Comment("Optimizer selects and configures the update rule of Apply and TrainStep,")
+	f.Comment(fmt.Sprintf("with PyTorch's semantics (see optim.Config); an empty Kind selects %q.", p.opt.Optimizer.String()))
+	f.Comment("Zero fields take the defaults.")
+	f.Type().Id("Optimizer").Op("=").Qual(optimPath, "Config")
 	f.Line()
 }
 
@@ -117,7 +105,10 @@ func (p *plan) dataTypes(f *jen.File) {
 			jen.Id(vi.param).Add(p.sliceType(v.Type.DType)))
 	}
 	f.Comment("Params holds one flat row-major slice per parameter: the parameters")
-	f.Comment("themselves (Model.Params) or their gradients (Model.Grads).")
+	f.Comment("themselves (Model.Params) or their gradients (Model.Grads), each a view")
+	f.Comment("of the model's ParamVector (or GradVector) made by New. Change the")
+	f.Comment("values in place (copy into a field); a field replaced by another slice")
+	f.Comment("makes the next call fail.")
 	f.Type().Id("Params").Struct(fields...)
 	f.Line()
 
@@ -196,20 +187,18 @@ func (p *plan) modelType(f *jen.File) {
 	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
 	f.Comment("A Model is not safe for concurrent use.")
 	f.Type().Id("Model").Struct(
-		jen.Comment("Params are the trainable parameters, updated in place by TrainStep."),
+		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
 		jen.Id("Params").Id("Params"),
 		jen.Comment("Grads are the gradients of the objective computed by Backward."),
 		jen.Id("Grads").Id("Params"),
 		jen.Line(),
 		jen.Id("cfg").Id("Config"),
-		jen.Id("steps").Int().Comment("completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1"),
+		jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
+		jen.Id("opt").Op("*").Qual(optimPath, "Flat").Types(jen.Id(e)).Comment("the update rule of Apply, with its state"),
+		jen.Id("steps").Int().Comment("completed Applys: the step of dropout's RNG"),
 		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
-		jen.Id("useAdam").Bool(),
-		jen.Id("sgd").Qual(optimPath, "SGD").Types(jen.Id(e)),
-		jen.Id("adam").Qual(optimPath, "Adam").Types(jen.Id(e)),
-		jen.List(jen.Id("velocity"), jen.Id("adamM"), jen.Id("adamV")).Id("Params").Comment("optimizer state"),
 	)
 	f.Line()
 
@@ -272,58 +261,37 @@ func (p *plan) newFunc(f *jen.File) {
 		))
 	}
 	body = append(body, jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Dict{jen.Id("cfg"): jen.Id("cfg")}))
-	// Optimizer.
-	o := func(name string) *jen.Statement { return jen.Id("cfg").Dot("Optimizer").Dot(name) }
-	def := func(name string, x float64) *jen.Statement {
-		return jen.If(o(name).Op("==").Lit(0)).Block(o(name).Op("=").Lit(x))
-	}
-	if p.opt.Optimizer != OptimizerSGD {
-		body = append(body, jen.If(o("Kind").Op("==").Lit("")).Block(o("Kind").Op("=").Lit(p.opt.Optimizer.String())))
-	}
+	// Params and gradients: views of two flat vectors.
+	offs, total := p.paramOffsets()
 	body = append(body,
-		jen.Switch(o("Kind")).Block(
-			jen.Case(jen.Lit(""), jen.Lit("sgd")).Block(
-				def("LR", 0.1),
-				jen.If(o("Nesterov").Op("&&").Add(o("Momentum")).Op("==").Lit(0)).Block(
-					jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(p.prefix+": Config.Optimizer.Nesterov needs a nonzero Momentum"))),
-				),
-				jen.Id("m").Dot("sgd").Op("=").Qual(optimPath, "SGD").Types(jen.Id(e)).Values(jen.Dict{
-					jen.Id("LR"): jen.Id(e).Call(o("LR")), jen.Id("Momentum"): jen.Id(e).Call(o("Momentum")),
-					jen.Id("WeightDecay"): jen.Id(e).Call(o("WeightDecay")), jen.Id("Nesterov"): o("Nesterov"),
-				}),
-			),
-			jen.Case(jen.Lit("adam")).Block(
-				def("LR", 1e-3), def("Beta1", 0.9), def("Beta2", 0.999), def("Eps", 1e-8),
-				jen.Id("m").Dot("useAdam").Op("=").True(),
-				jen.Id("m").Dot("adam").Op("=").Qual(optimPath, "Adam").Types(jen.Id(e)).Values(jen.Dict{
-					jen.Id("LR"): jen.Id(e).Call(o("LR")), jen.Id("Beta1"): jen.Id(e).Call(o("Beta1")),
-					jen.Id("Beta2"): jen.Id(e).Call(o("Beta2")), jen.Id("Eps"): jen.Id(e).Call(o("Eps")),
-					jen.Id("WeightDecay"): jen.Id(e).Call(o("WeightDecay")),
-				}),
-			),
-			jen.Default().Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(p.prefix+`: Config.Optimizer.Kind is %q, want "sgd" or "adam"`), o("Kind")))),
-		),
-		jen.Id("m").Dot("cfg").Op("=").Id("cfg"),
+		jen.Id("m").Dot("params").Op("=").Make(p.sliceType(p.float), jen.Lit(total)),
+		jen.Id("m").Dot("grads").Op("=").Make(p.sliceType(p.float), jen.Lit(total)),
 	)
-	// Params, gradients and optimizer state.
-	for _, v := range p.params {
+	var layout []jen.Code
+	for i, v := range p.params {
 		fld := p.vals[v.ID].param
-		n := p.capProd(v.Type.Shape)
-		mk := jen.Make(p.sliceType(v.Type.DType), n)
+		n, _ := v.Type.Shape.NumElements()
+		view := func(flat string) *jen.Statement {
+			return jen.Id("m").Dot(flat).Index(jen.Lit(offs[i]), jen.Lit(offs[i]+n), jen.Lit(offs[i]+n))
+		}
 		body = append(body,
-			jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(mk.Clone()),
-			jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(mk.Clone()),
+			jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(view("params")),
+			jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(view("grads")),
 			jen.If(jen.Err().Op(":=").Qual(rtPath, "InitParam").Call(jen.Id("m").Dot("Params").Dot(fld), jen.Lit(v.Name), staticInts(v.Type.Shape), initSpec(v), jen.Id("cfg").Dot("Seed")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Nil(), jen.Err()),
 			),
-			jen.If(jen.Id("m").Dot("useAdam")).Block(
-				jen.Id("m").Dot("adamM").Dot(fld).Op("=").Add(mk.Clone()),
-				jen.Id("m").Dot("adamV").Dot(fld).Op("=").Add(mk.Clone()),
-			).Else().If(o("Momentum").Op("!=").Lit(0)).Block(
-				jen.Id("m").Dot("velocity").Dot(fld).Op("=").Add(mk.Clone()),
-			),
 		)
+		layout = append(layout, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}))
 	}
+	// The optimizer.
+	body = append(body,
+		jen.Var().Err().Error(),
+		jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(optimPath, "NewFlat").Types(jen.Id(e)).Call(
+			jen.Lit(p.prefix+": Config.Optimizer"), jen.Id("cfg").Dot("Optimizer"), jen.Lit(p.opt.Optimizer.String()),
+			jen.Index().Qual(optimPath, "Param").Values(layout...)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Id("m").Dot("cfg").Dot("Optimizer").Op("=").Id("m").Dot("opt").Dot("Config").Call(),
+	)
 	// States.
 	body = append(body,
 		jen.Id("m").Dot("train").Op("=").Id("state").Values(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
@@ -336,9 +304,20 @@ func (p *plan) newFunc(f *jen.File) {
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
 	f.Comment("ir.InitParams gives). It fails if a capacity is not positive or the")
-	f.Comment("optimizer is unknown.")
+	f.Comment("optimizer's configuration is invalid.")
 	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
 	f.Line()
+}
+
+// paramOffsets returns the offset of each param in the flat vectors
+// (declaration order, no gaps) and their total size.
+func (p *plan) paramOffsets() (offs []int, total int) {
+	for _, v := range p.params {
+		n, _ := v.Type.Shape.NumElements()
+		offs = append(offs, total)
+		total += n
+	}
+	return offs, total
 }
 
 // shapeText describes the element count of shape s for error messages:
@@ -396,19 +375,7 @@ func (p *plan) entryPoints(f *jen.File) {
 		}
 		body = append(body, check)
 	}
-	// Params and Grads are exported: a caller may have replaced a slice.
-	for _, v := range p.params {
-		fld := p.vals[v.ID].param
-		n, _ := v.Type.Shape.NumElements()
-		for _, which := range []string{"Params", "Grads"} {
-			check := jen.If(jen.Len(jen.Id("m").Dot(which).Dot(fld)).Op("!=").Lit(n)).Block(
-				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: %s.%s has %%d elements, want %d", p.prefix, which, fld, n)), jen.Len(jen.Id("m").Dot(which).Dot(fld)))))
-			if which == "Grads" {
-				check = jen.If(jen.Op("!").Id("pred")).Block(check)
-			}
-			body = append(body, check)
-		}
-	}
+	body = append(body, jen.If(jen.Err().Op(":=").Id("m").Dot("checkViews").Call(jen.Op("!").Id("pred")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 	for _, d := range p.dims {
 		body = append(body, jen.Id("s").Dot(d.field).Op("=").Id("in").Dot(d.in))
 	}
@@ -424,6 +391,29 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("bind checks the inputs of a call and binds them to s; Predict (pred)")
 	f.Comment("needs no target inputs.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("bind").Params(jen.Id("s").Op("*").Id("state"), jen.Id("in").Op("*").Id("Inputs"), jen.Id("pred").Bool()).Error().Block(body...)
+	f.Line()
+
+	// checkViews: Params and Grads are exported, so a caller may have
+	// replaced a field.
+	body = nil
+	offs, _ := p.paramOffsets()
+	for _, which := range []string{"Params", "Grads"} {
+		flat, vec := "params", "ParamVector"
+		if which == "Grads" {
+			flat, vec = "grads", "GradVector"
+			body = append(body, jen.If(jen.Op("!").Id("grads")).Block(jen.Return(jen.Nil())))
+		}
+		for i, v := range p.params {
+			fld := p.vals[v.ID].param
+			n, _ := v.Type.Shape.NumElements()
+			body = append(body, jen.If(jen.Err().Op(":=").Qual(rtPath, "CheckView").Call(jen.Lit(p.prefix+": "+which+"."+fld), jen.Id("m").Dot(which).Dot(fld), jen.Id("m").Dot(flat), jen.Lit(offs[i]), jen.Lit(n), jen.Lit(vec)), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Err())))
+		}
+	}
+	body = append(body, jen.Return(jen.Nil()))
+	f.Comment("checkViews checks that every field of m.Params (and of m.Grads if grads)")
+	f.Comment("is still the view of the flat vector New made.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("checkViews").Params(jen.Id("grads").Bool()).Error().Block(body...)
 	f.Line()
 
 	// Forward.
@@ -450,47 +440,74 @@ func (p *plan) entryPoints(f *jen.File) {
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 	}
 	for _, gi := range p.grads {
-		if !gi.copy {
-			continue
+		switch {
+		case gi.v == nil: // a graph without gradients
+			body = append(body, jen.Clear(jen.Id("m").Dot("Grads").Dot(gi.field)))
+		case gi.copy:
+			src := p.refOn(mtrain, p.storage(gi.v))
+			body = append(body, jen.Copy(jen.Id("m").Dot("Grads").Dot(gi.field), src))
 		}
-		src := p.refOn(mtrain, p.storage(gi.v))
-		body = append(body, jen.Copy(jen.Id("m").Dot("Grads").Dot(gi.field), src))
 	}
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("Backward computes the gradient of the objective with respect to every")
-	f.Comment("parameter into m.Grads, after Forward (and before the parameters")
-	f.Comment("change: TrainStep's update or Load make it an error again).")
+	f.Comment("parameter into m.Grads (GradVector), after Forward (and before the")
+	f.Comment("parameters change: Apply or Load make it an error again).")
 	f.Func().Params(m().Op("*").Id("Model")).Id("Backward").Params().Error().Block(body...)
 	f.Line()
 
+	// Apply.
+	f.Comment("Apply updates every parameter with one step of the optimizer from the")
+	f.Comment("gradients in GradVector: those of the last Backward, or whatever the")
+	f.Comment("caller put there since (e.g. gradients summed over data-parallel")
+	f.Comment("workers). It invalidates the residuals of the last Forward (Backward")
+	f.Comment("fails until the next Forward) and advances the step count that seeds")
+	f.Comment("dropout.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Apply").Params().Error().Block(
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("checkViews").Call(jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		m().Dot("opt").Dot("Step").Call(m().Dot("params"), m().Dot("grads")),
+		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
+		m().Dot("steps").Op("++"),
+		jen.Return(jen.Nil()),
+	)
+	f.Line()
+
 	// TrainStep.
-	f.Comment("TrainStep runs Forward and Backward on in, updates every parameter with")
-	f.Comment("the optimizer, and returns the objective (before the update). The k-th")
-	f.Comment("call (from 0) draws dropout masks for step k, as ir.Interp does with")
-	f.Comment("Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.")
+	f.Comment("TrainStep runs Forward, Backward and Apply on in and returns the")
+	f.Comment("objective (before the update). The k-th step (from 0) draws dropout")
+	f.Comment("masks for step k, as ir.Interp does with Env{Step: k, Seed:")
+	f.Comment("Config.Seed, Training: true}; Adam's step is k+1.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("TrainStep").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
 		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("Forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
-		m().Dot("update").Call(),
-		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
-		m().Dot("steps").Op("++"),
-		jen.Return(jen.Id("obj"), jen.Nil()),
+		jen.Return(jen.Id("obj"), m().Dot("Apply").Call()),
 	)
 	f.Line()
 
-	// update.
-	var adam, sgd []jen.Code
-	for _, gi := range p.grads {
-		fld := gi.field
-		adam = append(adam, m().Dot("adam").Dot("Update").Call(m().Dot("Params").Dot(fld), m().Dot("Grads").Dot(fld), m().Dot("adamM").Dot(fld), m().Dot("adamV").Dot(fld), m().Dot("steps").Op("+").Lit(1)))
-		sgd = append(sgd, m().Dot("sgd").Dot("Update").Call(m().Dot("Params").Dot(fld), m().Dot("Grads").Dot(fld), m().Dot("velocity").Dot(fld)))
+	// The flat vectors.
+	offs, total := p.paramOffsets()
+	var parts []string
+	for i, v := range p.params {
+		n, _ := v.Type.Shape.NumElements()
+		parts = append(parts, fmt.Sprintf("%s %v at [%d:%d]", v.Name, v.Type, offs[i], offs[i]+n))
 	}
-	adam = append(adam, jen.Return())
-	f.Comment("update applies one optimizer step to every parameter.")
-	f.Func().Params(m().Op("*").Id("Model")).Id("update").Params().Block(
-		append([]jen.Code{jen.If(m().Dot("useAdam")).Block(adam...)}, sgd...)...,
-	)
+	order := "It holds no parameters."
+	if len(parts) > 0 {
+		order = fmt.Sprintf("In declaration order, row-major, %d elements: %s.", total, strings.Join(parts, ", "))
+	}
+	f.Comment("ParamVector returns every parameter as one flat vector, the storage of")
+	f.Comment("m.Params' fields (not a copy): reading it reads the parameters, writing")
+	f.Comment("it sets them (as an optimizer outside the model does).")
+	for _, line := range wrapComment(order, 72) {
+		f.Comment(line)
+	}
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamVector").Params().Index().Id(e).Block(jen.Return(m().Dot("params")))
+	f.Line()
+	f.Comment("GradVector returns every gradient as one flat vector in ParamVector's")
+	f.Comment("order, the storage of m.Grads' fields (not a copy): Backward writes it,")
+	f.Comment("Apply reads it, and a caller may reduce it in place in between (an")
+	f.Comment("all-reduce of data-parallel training).")
+	f.Func().Params(m().Op("*").Id("Model")).Id("GradVector").Params().Index().Id(e).Block(jen.Return(m().Dot("grads")))
 	f.Line()
 
 	// Outputs and Predict.
@@ -569,9 +586,22 @@ func (p *plan) ioFuncs(f *jen.File) {
 	)
 }
 
-func optimizerKindDoc(def string) string {
-	if def == "adam" {
-		return `Kind is "sgd" or "adam" (the default when empty).`
+// wrapComment splits text into lines of at most width bytes at spaces.
+func wrapComment(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
 	}
-	return `Kind is "sgd" (the default when empty) or "adam".`
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

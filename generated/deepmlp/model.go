@@ -25,29 +25,20 @@ type Config struct {
 	MaxN int
 	// Seed seeds the parameters' initial values and dropout.
 	Seed uint64
-	// Optimizer is the update rule of TrainStep.
+	// Optimizer is the update rule of Apply and TrainStep.
 	Optimizer Optimizer
 }
 
-// Optimizer selects and configures TrainStep's update rule, with PyTorch's
-// semantics (see package runtime/optim). Zero fields take the defaults.
-type Optimizer struct {
-	// Kind is "sgd" (the default when empty) or "adam".
-	Kind string
-	// LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero.
-	LR float64
-	// Momentum is SGD's momentum factor (0: none).
-	Momentum float64
-	// WeightDecay is an L2 penalty coefficient added to every gradient.
-	WeightDecay float64
-	// Nesterov selects Nesterov momentum for SGD.
-	Nesterov bool
-	// Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero.
-	Beta1, Beta2, Eps float64
-}
+// Optimizer selects and configures the update rule of Apply and TrainStep,
+// with PyTorch's semantics (see optim.Config); an empty Kind selects "sgd".
+// Zero fields take the defaults.
+type Optimizer = optim.Config
 
 // Params holds one flat row-major slice per parameter: the parameters
-// themselves (Model.Params) or their gradients (Model.Grads).
+// themselves (Model.Params) or their gradients (Model.Grads), each a view
+// of the model's ParamVector (or GradVector) made by New. Change the
+// values in place (copy into a field); a field replaced by another slice
+// makes the next call fail.
 type Params struct {
 	// W1: f32[784,256], param at models.go:66 (init he_normal)
 	W1 []float32
@@ -116,20 +107,18 @@ type Tensor struct {
 // Backward, the optimizer's state and every buffer, allocated once by New.
 // A Model is not safe for concurrent use.
 type Model struct {
-	// Params are the trainable parameters, updated in place by TrainStep.
+	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
 	// Grads are the gradients of the objective computed by Backward.
 	Grads Params
 
-	cfg                    Config
-	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
-	train                  state // Forward and Backward
-	pred                   state // Predict
-	useAdam                bool
-	sgd                    optim.SGD[float32]
-	adam                   optim.Adam[float32]
-	velocity, adamM, adamV Params // optimizer state
+	cfg           Config
+	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	opt           *optim.Flat[float32] // the update rule of Apply, with its state
+	steps         int                  // completed Applys: the step of dropout's RNG
+	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
+	train         state                // Forward and Backward
+	pred          state                // Predict
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -173,226 +162,153 @@ type state struct {
 // New returns a model with every buffer allocated for the capacities in
 // cfg and the parameters initialized from cfg.Seed (the values
 // ir.InitParams gives). It fails if a capacity is not positive or the
-// optimizer is unknown.
+// optimizer's configuration is invalid.
 func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("deepmlp: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	switch cfg.Optimizer.Kind {
-	case "", "sgd":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.1
-		}
-		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
-			return nil, errors.New("deepmlp: Config.Optimizer.Nesterov needs a nonzero Momentum")
-		}
-		m.sgd = optim.SGD[float32]{
-			LR:          float32(cfg.Optimizer.LR),
-			Momentum:    float32(cfg.Optimizer.Momentum),
-			Nesterov:    cfg.Optimizer.Nesterov,
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	case "adam":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.001
-		}
-		if cfg.Optimizer.Beta1 == 0 {
-			cfg.Optimizer.Beta1 = 0.9
-		}
-		if cfg.Optimizer.Beta2 == 0 {
-			cfg.Optimizer.Beta2 = 0.999
-		}
-		if cfg.Optimizer.Eps == 0 {
-			cfg.Optimizer.Eps = 1e-08
-		}
-		m.useAdam = true
-		m.adam = optim.Adam[float32]{
-			Beta1:       float32(cfg.Optimizer.Beta1),
-			Beta2:       float32(cfg.Optimizer.Beta2),
-			Eps:         float32(cfg.Optimizer.Eps),
-			LR:          float32(cfg.Optimizer.LR),
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	default:
-		return nil, fmt.Errorf("deepmlp: Config.Optimizer.Kind is %q, want \"sgd\" or \"adam\"", cfg.Optimizer.Kind)
-	}
-	m.cfg = cfg
-	m.Params.W1 = make([]float32, 200704)
-	m.Grads.W1 = make([]float32, 200704)
+	m.params = make([]float32, 532490)
+	m.grads = make([]float32, 532490)
+	m.Params.W1 = m.params[0:200704:200704]
+	m.Grads.W1 = m.grads[0:200704:200704]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{784, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W1 = make([]float32, 200704)
-		m.adamV.W1 = make([]float32, 200704)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W1 = make([]float32, 200704)
-	}
-	m.Params.B1 = make([]float32, 256)
-	m.Grads.B1 = make([]float32, 256)
+	m.Params.B1 = m.params[200704:200960:200960]
+	m.Grads.B1 = m.grads[200704:200960:200960]
 	if err := rt.InitParam(m.Params.B1, "b1", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B1 = make([]float32, 256)
-		m.adamV.B1 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B1 = make([]float32, 256)
-	}
-	m.Params.W2 = make([]float32, 65536)
-	m.Grads.W2 = make([]float32, 65536)
+	m.Params.W2 = m.params[200960:266496:266496]
+	m.Grads.W2 = m.grads[200960:266496:266496]
 	if err := rt.InitParam(m.Params.W2, "W2", []int{256, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W2 = make([]float32, 65536)
-		m.adamV.W2 = make([]float32, 65536)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W2 = make([]float32, 65536)
-	}
-	m.Params.B2 = make([]float32, 256)
-	m.Grads.B2 = make([]float32, 256)
+	m.Params.B2 = m.params[266496:266752:266752]
+	m.Grads.B2 = m.grads[266496:266752:266752]
 	if err := rt.InitParam(m.Params.B2, "b2", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B2 = make([]float32, 256)
-		m.adamV.B2 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B2 = make([]float32, 256)
-	}
-	m.Params.W3 = make([]float32, 65536)
-	m.Grads.W3 = make([]float32, 65536)
+	m.Params.W3 = m.params[266752:332288:332288]
+	m.Grads.W3 = m.grads[266752:332288:332288]
 	if err := rt.InitParam(m.Params.W3, "W3", []int{256, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W3 = make([]float32, 65536)
-		m.adamV.W3 = make([]float32, 65536)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W3 = make([]float32, 65536)
-	}
-	m.Params.B3 = make([]float32, 256)
-	m.Grads.B3 = make([]float32, 256)
+	m.Params.B3 = m.params[332288:332544:332544]
+	m.Grads.B3 = m.grads[332288:332544:332544]
 	if err := rt.InitParam(m.Params.B3, "b3", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B3 = make([]float32, 256)
-		m.adamV.B3 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B3 = make([]float32, 256)
-	}
-	m.Params.W4 = make([]float32, 65536)
-	m.Grads.W4 = make([]float32, 65536)
+	m.Params.W4 = m.params[332544:398080:398080]
+	m.Grads.W4 = m.grads[332544:398080:398080]
 	if err := rt.InitParam(m.Params.W4, "W4", []int{256, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W4 = make([]float32, 65536)
-		m.adamV.W4 = make([]float32, 65536)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W4 = make([]float32, 65536)
-	}
-	m.Params.B4 = make([]float32, 256)
-	m.Grads.B4 = make([]float32, 256)
+	m.Params.B4 = m.params[398080:398336:398336]
+	m.Grads.B4 = m.grads[398080:398336:398336]
 	if err := rt.InitParam(m.Params.B4, "b4", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B4 = make([]float32, 256)
-		m.adamV.B4 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B4 = make([]float32, 256)
-	}
-	m.Params.W5 = make([]float32, 65536)
-	m.Grads.W5 = make([]float32, 65536)
+	m.Params.W5 = m.params[398336:463872:463872]
+	m.Grads.W5 = m.grads[398336:463872:463872]
 	if err := rt.InitParam(m.Params.W5, "W5", []int{256, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W5 = make([]float32, 65536)
-		m.adamV.W5 = make([]float32, 65536)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W5 = make([]float32, 65536)
-	}
-	m.Params.B5 = make([]float32, 256)
-	m.Grads.B5 = make([]float32, 256)
+	m.Params.B5 = m.params[463872:464128:464128]
+	m.Grads.B5 = m.grads[463872:464128:464128]
 	if err := rt.InitParam(m.Params.B5, "b5", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B5 = make([]float32, 256)
-		m.adamV.B5 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B5 = make([]float32, 256)
-	}
-	m.Params.W6 = make([]float32, 65536)
-	m.Grads.W6 = make([]float32, 65536)
+	m.Params.W6 = m.params[464128:529664:529664]
+	m.Grads.W6 = m.grads[464128:529664:529664]
 	if err := rt.InitParam(m.Params.W6, "W6", []int{256, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W6 = make([]float32, 65536)
-		m.adamV.W6 = make([]float32, 65536)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W6 = make([]float32, 65536)
-	}
-	m.Params.B6 = make([]float32, 256)
-	m.Grads.B6 = make([]float32, 256)
+	m.Params.B6 = m.params[529664:529920:529920]
+	m.Grads.B6 = m.grads[529664:529920:529920]
 	if err := rt.InitParam(m.Params.B6, "b6", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B6 = make([]float32, 256)
-		m.adamV.B6 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B6 = make([]float32, 256)
-	}
-	m.Params.Wout = make([]float32, 2560)
-	m.Grads.Wout = make([]float32, 2560)
+	m.Params.Wout = m.params[529920:532480:532480]
+	m.Grads.Wout = m.grads[529920:532480:532480]
 	if err := rt.InitParam(m.Params.Wout, "Wout", []int{256, 10}, rt.Init{
 		Gain: 1,
 		Kind: "xavier_uniform",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.Wout = make([]float32, 2560)
-		m.adamV.Wout = make([]float32, 2560)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.Wout = make([]float32, 2560)
-	}
-	m.Params.Bout = make([]float32, 10)
-	m.Grads.Bout = make([]float32, 10)
+	m.Params.Bout = m.params[532480:532490:532490]
+	m.Grads.Bout = m.grads[532480:532490:532490]
 	if err := rt.InitParam(m.Params.Bout, "bout", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.Bout = make([]float32, 10)
-		m.adamV.Bout = make([]float32, 10)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.Bout = make([]float32, 10)
+	var err error
+	m.opt, err = optim.NewFlat[float32]("deepmlp: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
+		Name: "W1",
+		Size: 200704,
+	}, {
+		Name: "b1",
+		Size: 256,
+	}, {
+		Name: "W2",
+		Size: 65536,
+	}, {
+		Name: "b2",
+		Size: 256,
+	}, {
+		Name: "W3",
+		Size: 65536,
+	}, {
+		Name: "b3",
+		Size: 256,
+	}, {
+		Name: "W4",
+		Size: 65536,
+	}, {
+		Name: "b4",
+		Size: 256,
+	}, {
+		Name: "W5",
+		Size: 65536,
+	}, {
+		Name: "b5",
+		Size: 256,
+	}, {
+		Name: "W6",
+		Size: 65536,
+	}, {
+		Name: "b6",
+		Size: 256,
+	}, {
+		Name: "Wout",
+		Size: 2560,
+	}, {
+		Name: "bout",
+		Size: 10,
+	}})
+	if err != nil {
+		return nil, err
 	}
+	m.cfg.Optimizer = m.opt.Config()
 	m.train = state{
 		grads:    &m.Grads,
 		params:   &m.Params,
@@ -514,122 +430,106 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 			return fmt.Errorf("deepmlp: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
 		}
 	}
-	if len(m.Params.W1) != 200704 {
-		return fmt.Errorf("deepmlp: Params.W1 has %d elements, want 200704", len(m.Params.W1))
-	}
-	if !pred {
-		if len(m.Grads.W1) != 200704 {
-			return fmt.Errorf("deepmlp: Grads.W1 has %d elements, want 200704", len(m.Grads.W1))
-		}
-	}
-	if len(m.Params.B1) != 256 {
-		return fmt.Errorf("deepmlp: Params.B1 has %d elements, want 256", len(m.Params.B1))
-	}
-	if !pred {
-		if len(m.Grads.B1) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B1 has %d elements, want 256", len(m.Grads.B1))
-		}
-	}
-	if len(m.Params.W2) != 65536 {
-		return fmt.Errorf("deepmlp: Params.W2 has %d elements, want 65536", len(m.Params.W2))
-	}
-	if !pred {
-		if len(m.Grads.W2) != 65536 {
-			return fmt.Errorf("deepmlp: Grads.W2 has %d elements, want 65536", len(m.Grads.W2))
-		}
-	}
-	if len(m.Params.B2) != 256 {
-		return fmt.Errorf("deepmlp: Params.B2 has %d elements, want 256", len(m.Params.B2))
-	}
-	if !pred {
-		if len(m.Grads.B2) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B2 has %d elements, want 256", len(m.Grads.B2))
-		}
-	}
-	if len(m.Params.W3) != 65536 {
-		return fmt.Errorf("deepmlp: Params.W3 has %d elements, want 65536", len(m.Params.W3))
-	}
-	if !pred {
-		if len(m.Grads.W3) != 65536 {
-			return fmt.Errorf("deepmlp: Grads.W3 has %d elements, want 65536", len(m.Grads.W3))
-		}
-	}
-	if len(m.Params.B3) != 256 {
-		return fmt.Errorf("deepmlp: Params.B3 has %d elements, want 256", len(m.Params.B3))
-	}
-	if !pred {
-		if len(m.Grads.B3) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B3 has %d elements, want 256", len(m.Grads.B3))
-		}
-	}
-	if len(m.Params.W4) != 65536 {
-		return fmt.Errorf("deepmlp: Params.W4 has %d elements, want 65536", len(m.Params.W4))
-	}
-	if !pred {
-		if len(m.Grads.W4) != 65536 {
-			return fmt.Errorf("deepmlp: Grads.W4 has %d elements, want 65536", len(m.Grads.W4))
-		}
-	}
-	if len(m.Params.B4) != 256 {
-		return fmt.Errorf("deepmlp: Params.B4 has %d elements, want 256", len(m.Params.B4))
-	}
-	if !pred {
-		if len(m.Grads.B4) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B4 has %d elements, want 256", len(m.Grads.B4))
-		}
-	}
-	if len(m.Params.W5) != 65536 {
-		return fmt.Errorf("deepmlp: Params.W5 has %d elements, want 65536", len(m.Params.W5))
-	}
-	if !pred {
-		if len(m.Grads.W5) != 65536 {
-			return fmt.Errorf("deepmlp: Grads.W5 has %d elements, want 65536", len(m.Grads.W5))
-		}
-	}
-	if len(m.Params.B5) != 256 {
-		return fmt.Errorf("deepmlp: Params.B5 has %d elements, want 256", len(m.Params.B5))
-	}
-	if !pred {
-		if len(m.Grads.B5) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B5 has %d elements, want 256", len(m.Grads.B5))
-		}
-	}
-	if len(m.Params.W6) != 65536 {
-		return fmt.Errorf("deepmlp: Params.W6 has %d elements, want 65536", len(m.Params.W6))
-	}
-	if !pred {
-		if len(m.Grads.W6) != 65536 {
-			return fmt.Errorf("deepmlp: Grads.W6 has %d elements, want 65536", len(m.Grads.W6))
-		}
-	}
-	if len(m.Params.B6) != 256 {
-		return fmt.Errorf("deepmlp: Params.B6 has %d elements, want 256", len(m.Params.B6))
-	}
-	if !pred {
-		if len(m.Grads.B6) != 256 {
-			return fmt.Errorf("deepmlp: Grads.B6 has %d elements, want 256", len(m.Grads.B6))
-		}
-	}
-	if len(m.Params.Wout) != 2560 {
-		return fmt.Errorf("deepmlp: Params.Wout has %d elements, want 2560", len(m.Params.Wout))
-	}
-	if !pred {
-		if len(m.Grads.Wout) != 2560 {
-			return fmt.Errorf("deepmlp: Grads.Wout has %d elements, want 2560", len(m.Grads.Wout))
-		}
-	}
-	if len(m.Params.Bout) != 10 {
-		return fmt.Errorf("deepmlp: Params.Bout has %d elements, want 10", len(m.Params.Bout))
-	}
-	if !pred {
-		if len(m.Grads.Bout) != 10 {
-			return fmt.Errorf("deepmlp: Grads.Bout has %d elements, want 10", len(m.Grads.Bout))
-		}
+	if err := m.checkViews(!pred); err != nil {
+		return err
 	}
 	s.n = in.N
 	s.x = in.X
 	if !pred {
 		s.y = in.Y
+	}
+	return nil
+}
+
+// checkViews checks that every field of m.Params (and of m.Grads if grads)
+// is still the view of the flat vector New made.
+func (m *Model) checkViews(grads bool) error {
+	if err := rt.CheckView("deepmlp: Params.W1", m.Params.W1, m.params, 0, 200704, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B1", m.Params.B1, m.params, 200704, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.W2", m.Params.W2, m.params, 200960, 65536, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B2", m.Params.B2, m.params, 266496, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.W3", m.Params.W3, m.params, 266752, 65536, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B3", m.Params.B3, m.params, 332288, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.W4", m.Params.W4, m.params, 332544, 65536, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B4", m.Params.B4, m.params, 398080, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.W5", m.Params.W5, m.params, 398336, 65536, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B5", m.Params.B5, m.params, 463872, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.W6", m.Params.W6, m.params, 464128, 65536, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.B6", m.Params.B6, m.params, 529664, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.Wout", m.Params.Wout, m.params, 529920, 2560, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Params.Bout", m.Params.Bout, m.params, 532480, 10, "ParamVector"); err != nil {
+		return err
+	}
+	if !grads {
+		return nil
+	}
+	if err := rt.CheckView("deepmlp: Grads.W1", m.Grads.W1, m.grads, 0, 200704, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B1", m.Grads.B1, m.grads, 200704, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.W2", m.Grads.W2, m.grads, 200960, 65536, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B2", m.Grads.B2, m.grads, 266496, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.W3", m.Grads.W3, m.grads, 266752, 65536, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B3", m.Grads.B3, m.grads, 332288, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.W4", m.Grads.W4, m.grads, 332544, 65536, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B4", m.Grads.B4, m.grads, 398080, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.W5", m.Grads.W5, m.grads, 398336, 65536, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B5", m.Grads.B5, m.grads, 463872, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.W6", m.Grads.W6, m.grads, 464128, 65536, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.B6", m.Grads.B6, m.grads, 529664, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.Wout", m.Grads.Wout, m.grads, 529920, 2560, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("deepmlp: Grads.Bout", m.Grads.Bout, m.grads, 532480, 10, "GradVector"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -651,8 +551,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward (and before the parameters
-// change: TrainStep's update or Load make it an error again).
+// parameter into m.Grads (GradVector), after Forward (and before the
+// parameters change: Apply or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("deepmlp: Backward called without a successful Forward")
@@ -663,10 +563,26 @@ func (m *Model) Backward() error {
 	return nil
 }
 
-// TrainStep runs Forward and Backward on in, updates every parameter with
-// the optimizer, and returns the objective (before the update). The k-th
-// call (from 0) draws dropout masks for step k, as ir.Interp does with
-// Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.
+// Apply updates every parameter with one step of the optimizer from the
+// gradients in GradVector: those of the last Backward, or whatever the
+// caller put there since (e.g. gradients summed over data-parallel
+// workers). It invalidates the residuals of the last Forward (Backward
+// fails until the next Forward) and advances the step count that seeds
+// dropout.
+func (m *Model) Apply() error {
+	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	m.opt.Step(m.params, m.grads)
+	m.forwardDone = false // the residuals belong to the old parameters
+	m.steps++
+	return nil
+}
+
+// TrainStep runs Forward, Backward and Apply on in and returns the
+// objective (before the update). The k-th step (from 0) draws dropout
+// masks for step k, as ir.Interp does with Env{Step: k, Seed:
+// Config.Seed, Training: true}; Adam's step is k+1.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
@@ -675,45 +591,30 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 	if err := m.Backward(); err != nil {
 		return 0, err
 	}
-	m.update()
-	m.forwardDone = false // the residuals belong to the old parameters
-	m.steps++
-	return obj, nil
+	return obj, m.Apply()
 }
 
-// update applies one optimizer step to every parameter.
-func (m *Model) update() {
-	if m.useAdam {
-		m.adam.Update(m.Params.W1, m.Grads.W1, m.adamM.W1, m.adamV.W1, m.steps+1)
-		m.adam.Update(m.Params.B1, m.Grads.B1, m.adamM.B1, m.adamV.B1, m.steps+1)
-		m.adam.Update(m.Params.W2, m.Grads.W2, m.adamM.W2, m.adamV.W2, m.steps+1)
-		m.adam.Update(m.Params.B2, m.Grads.B2, m.adamM.B2, m.adamV.B2, m.steps+1)
-		m.adam.Update(m.Params.W3, m.Grads.W3, m.adamM.W3, m.adamV.W3, m.steps+1)
-		m.adam.Update(m.Params.B3, m.Grads.B3, m.adamM.B3, m.adamV.B3, m.steps+1)
-		m.adam.Update(m.Params.W4, m.Grads.W4, m.adamM.W4, m.adamV.W4, m.steps+1)
-		m.adam.Update(m.Params.B4, m.Grads.B4, m.adamM.B4, m.adamV.B4, m.steps+1)
-		m.adam.Update(m.Params.W5, m.Grads.W5, m.adamM.W5, m.adamV.W5, m.steps+1)
-		m.adam.Update(m.Params.B5, m.Grads.B5, m.adamM.B5, m.adamV.B5, m.steps+1)
-		m.adam.Update(m.Params.W6, m.Grads.W6, m.adamM.W6, m.adamV.W6, m.steps+1)
-		m.adam.Update(m.Params.B6, m.Grads.B6, m.adamM.B6, m.adamV.B6, m.steps+1)
-		m.adam.Update(m.Params.Wout, m.Grads.Wout, m.adamM.Wout, m.adamV.Wout, m.steps+1)
-		m.adam.Update(m.Params.Bout, m.Grads.Bout, m.adamM.Bout, m.adamV.Bout, m.steps+1)
-		return
-	}
-	m.sgd.Update(m.Params.W1, m.Grads.W1, m.velocity.W1)
-	m.sgd.Update(m.Params.B1, m.Grads.B1, m.velocity.B1)
-	m.sgd.Update(m.Params.W2, m.Grads.W2, m.velocity.W2)
-	m.sgd.Update(m.Params.B2, m.Grads.B2, m.velocity.B2)
-	m.sgd.Update(m.Params.W3, m.Grads.W3, m.velocity.W3)
-	m.sgd.Update(m.Params.B3, m.Grads.B3, m.velocity.B3)
-	m.sgd.Update(m.Params.W4, m.Grads.W4, m.velocity.W4)
-	m.sgd.Update(m.Params.B4, m.Grads.B4, m.velocity.B4)
-	m.sgd.Update(m.Params.W5, m.Grads.W5, m.velocity.W5)
-	m.sgd.Update(m.Params.B5, m.Grads.B5, m.velocity.B5)
-	m.sgd.Update(m.Params.W6, m.Grads.W6, m.velocity.W6)
-	m.sgd.Update(m.Params.B6, m.Grads.B6, m.velocity.B6)
-	m.sgd.Update(m.Params.Wout, m.Grads.Wout, m.velocity.Wout)
-	m.sgd.Update(m.Params.Bout, m.Grads.Bout, m.velocity.Bout)
+// ParamVector returns every parameter as one flat vector, the storage of
+// m.Params' fields (not a copy): reading it reads the parameters, writing
+// it sets them (as an optimizer outside the model does).
+// In declaration order, row-major, 532490 elements: W1 f32[784,256] at
+// [0:200704], b1 f32[256] at [200704:200960], W2 f32[256,256] at
+// [200960:266496], b2 f32[256] at [266496:266752], W3 f32[256,256] at
+// [266752:332288], b3 f32[256] at [332288:332544], W4 f32[256,256] at
+// [332544:398080], b4 f32[256] at [398080:398336], W5 f32[256,256] at
+// [398336:463872], b5 f32[256] at [463872:464128], W6 f32[256,256] at
+// [464128:529664], b6 f32[256] at [529664:529920], Wout f32[256,10] at
+// [529920:532480], bout f32[10] at [532480:532490].
+func (m *Model) ParamVector() []float32 {
+	return m.params
+}
+
+// GradVector returns every gradient as one flat vector in ParamVector's
+// order, the storage of m.Grads' fields (not a copy): Backward writes it,
+// Apply reads it, and a caller may reduce it in place in between (an
+// all-reduce of data-parallel training).
+func (m *Model) GradVector() []float32 {
+	return m.grads
 }
 
 // Outputs returns the named outputs of the last Forward.

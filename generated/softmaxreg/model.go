@@ -25,29 +25,20 @@ type Config struct {
 	MaxN int
 	// Seed seeds the parameters' initial values and dropout.
 	Seed uint64
-	// Optimizer is the update rule of TrainStep.
+	// Optimizer is the update rule of Apply and TrainStep.
 	Optimizer Optimizer
 }
 
-// Optimizer selects and configures TrainStep's update rule, with PyTorch's
-// semantics (see package runtime/optim). Zero fields take the defaults.
-type Optimizer struct {
-	// Kind is "sgd" (the default when empty) or "adam".
-	Kind string
-	// LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero.
-	LR float64
-	// Momentum is SGD's momentum factor (0: none).
-	Momentum float64
-	// WeightDecay is an L2 penalty coefficient added to every gradient.
-	WeightDecay float64
-	// Nesterov selects Nesterov momentum for SGD.
-	Nesterov bool
-	// Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero.
-	Beta1, Beta2, Eps float64
-}
+// Optimizer selects and configures the update rule of Apply and TrainStep,
+// with PyTorch's semantics (see optim.Config); an empty Kind selects "sgd".
+// Zero fields take the defaults.
+type Optimizer = optim.Config
 
 // Params holds one flat row-major slice per parameter: the parameters
-// themselves (Model.Params) or their gradients (Model.Grads).
+// themselves (Model.Params) or their gradients (Model.Grads), each a view
+// of the model's ParamVector (or GradVector) made by New. Change the
+// values in place (copy into a field); a field replaced by another slice
+// makes the next call fail.
 type Params struct {
 	// W: f32[784,10], param at models.go:49 (init zeros)
 	W []float32
@@ -92,20 +83,18 @@ type Tensor struct {
 // Backward, the optimizer's state and every buffer, allocated once by New.
 // A Model is not safe for concurrent use.
 type Model struct {
-	// Params are the trainable parameters, updated in place by TrainStep.
+	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
 	// Grads are the gradients of the objective computed by Backward.
 	Grads Params
 
-	cfg                    Config
-	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
-	train                  state // Forward and Backward
-	pred                   state // Predict
-	useAdam                bool
-	sgd                    optim.SGD[float32]
-	adam                   optim.Adam[float32]
-	velocity, adamM, adamV Params // optimizer state
+	cfg           Config
+	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	opt           *optim.Flat[float32] // the update rule of Apply, with its state
+	steps         int                  // completed Applys: the step of dropout's RNG
+	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
+	train         state                // Forward and Backward
+	pred          state                // Predict
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -135,73 +124,36 @@ type state struct {
 // New returns a model with every buffer allocated for the capacities in
 // cfg and the parameters initialized from cfg.Seed (the values
 // ir.InitParams gives). It fails if a capacity is not positive or the
-// optimizer is unknown.
+// optimizer's configuration is invalid.
 func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	switch cfg.Optimizer.Kind {
-	case "", "sgd":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.1
-		}
-		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
-			return nil, errors.New("softmaxreg: Config.Optimizer.Nesterov needs a nonzero Momentum")
-		}
-		m.sgd = optim.SGD[float32]{
-			LR:          float32(cfg.Optimizer.LR),
-			Momentum:    float32(cfg.Optimizer.Momentum),
-			Nesterov:    cfg.Optimizer.Nesterov,
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	case "adam":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.001
-		}
-		if cfg.Optimizer.Beta1 == 0 {
-			cfg.Optimizer.Beta1 = 0.9
-		}
-		if cfg.Optimizer.Beta2 == 0 {
-			cfg.Optimizer.Beta2 = 0.999
-		}
-		if cfg.Optimizer.Eps == 0 {
-			cfg.Optimizer.Eps = 1e-08
-		}
-		m.useAdam = true
-		m.adam = optim.Adam[float32]{
-			Beta1:       float32(cfg.Optimizer.Beta1),
-			Beta2:       float32(cfg.Optimizer.Beta2),
-			Eps:         float32(cfg.Optimizer.Eps),
-			LR:          float32(cfg.Optimizer.LR),
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	default:
-		return nil, fmt.Errorf("softmaxreg: Config.Optimizer.Kind is %q, want \"sgd\" or \"adam\"", cfg.Optimizer.Kind)
-	}
-	m.cfg = cfg
-	m.Params.W = make([]float32, 7840)
-	m.Grads.W = make([]float32, 7840)
+	m.params = make([]float32, 7850)
+	m.grads = make([]float32, 7850)
+	m.Params.W = m.params[0:7840:7840]
+	m.Grads.W = m.grads[0:7840:7840]
 	if err := rt.InitParam(m.Params.W, "W", []int{784, 10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W = make([]float32, 7840)
-		m.adamV.W = make([]float32, 7840)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W = make([]float32, 7840)
-	}
-	m.Params.B = make([]float32, 10)
-	m.Grads.B = make([]float32, 10)
+	m.Params.B = m.params[7840:7850:7850]
+	m.Grads.B = m.grads[7840:7850:7850]
 	if err := rt.InitParam(m.Params.B, "b", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B = make([]float32, 10)
-		m.adamV.B = make([]float32, 10)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B = make([]float32, 10)
+	var err error
+	m.opt, err = optim.NewFlat[float32]("softmaxreg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
+		Name: "W",
+		Size: 7840,
+	}, {
+		Name: "b",
+		Size: 10,
+	}})
+	if err != nil {
+		return nil, err
 	}
+	m.cfg.Optimizer = m.opt.Config()
 	m.train = state{
 		grads:    &m.Grads,
 		params:   &m.Params,
@@ -267,26 +219,34 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 			return fmt.Errorf("softmaxreg: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
 		}
 	}
-	if len(m.Params.W) != 7840 {
-		return fmt.Errorf("softmaxreg: Params.W has %d elements, want 7840", len(m.Params.W))
-	}
-	if !pred {
-		if len(m.Grads.W) != 7840 {
-			return fmt.Errorf("softmaxreg: Grads.W has %d elements, want 7840", len(m.Grads.W))
-		}
-	}
-	if len(m.Params.B) != 10 {
-		return fmt.Errorf("softmaxreg: Params.B has %d elements, want 10", len(m.Params.B))
-	}
-	if !pred {
-		if len(m.Grads.B) != 10 {
-			return fmt.Errorf("softmaxreg: Grads.B has %d elements, want 10", len(m.Grads.B))
-		}
+	if err := m.checkViews(!pred); err != nil {
+		return err
 	}
 	s.n = in.N
 	s.x = in.X
 	if !pred {
 		s.y = in.Y
+	}
+	return nil
+}
+
+// checkViews checks that every field of m.Params (and of m.Grads if grads)
+// is still the view of the flat vector New made.
+func (m *Model) checkViews(grads bool) error {
+	if err := rt.CheckView("softmaxreg: Params.W", m.Params.W, m.params, 0, 7840, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("softmaxreg: Params.B", m.Params.B, m.params, 7840, 10, "ParamVector"); err != nil {
+		return err
+	}
+	if !grads {
+		return nil
+	}
+	if err := rt.CheckView("softmaxreg: Grads.W", m.Grads.W, m.grads, 0, 7840, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("softmaxreg: Grads.B", m.Grads.B, m.grads, 7840, 10, "GradVector"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -308,8 +268,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward (and before the parameters
-// change: TrainStep's update or Load make it an error again).
+// parameter into m.Grads (GradVector), after Forward (and before the
+// parameters change: Apply or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("softmaxreg: Backward called without a successful Forward")
@@ -320,10 +280,26 @@ func (m *Model) Backward() error {
 	return nil
 }
 
-// TrainStep runs Forward and Backward on in, updates every parameter with
-// the optimizer, and returns the objective (before the update). The k-th
-// call (from 0) draws dropout masks for step k, as ir.Interp does with
-// Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.
+// Apply updates every parameter with one step of the optimizer from the
+// gradients in GradVector: those of the last Backward, or whatever the
+// caller put there since (e.g. gradients summed over data-parallel
+// workers). It invalidates the residuals of the last Forward (Backward
+// fails until the next Forward) and advances the step count that seeds
+// dropout.
+func (m *Model) Apply() error {
+	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	m.opt.Step(m.params, m.grads)
+	m.forwardDone = false // the residuals belong to the old parameters
+	m.steps++
+	return nil
+}
+
+// TrainStep runs Forward, Backward and Apply on in and returns the
+// objective (before the update). The k-th step (from 0) draws dropout
+// masks for step k, as ir.Interp does with Env{Step: k, Seed:
+// Config.Seed, Training: true}; Adam's step is k+1.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
@@ -332,21 +308,24 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 	if err := m.Backward(); err != nil {
 		return 0, err
 	}
-	m.update()
-	m.forwardDone = false // the residuals belong to the old parameters
-	m.steps++
-	return obj, nil
+	return obj, m.Apply()
 }
 
-// update applies one optimizer step to every parameter.
-func (m *Model) update() {
-	if m.useAdam {
-		m.adam.Update(m.Params.W, m.Grads.W, m.adamM.W, m.adamV.W, m.steps+1)
-		m.adam.Update(m.Params.B, m.Grads.B, m.adamM.B, m.adamV.B, m.steps+1)
-		return
-	}
-	m.sgd.Update(m.Params.W, m.Grads.W, m.velocity.W)
-	m.sgd.Update(m.Params.B, m.Grads.B, m.velocity.B)
+// ParamVector returns every parameter as one flat vector, the storage of
+// m.Params' fields (not a copy): reading it reads the parameters, writing
+// it sets them (as an optimizer outside the model does).
+// In declaration order, row-major, 7850 elements: W f32[784,10] at
+// [0:7840], b f32[10] at [7840:7850].
+func (m *Model) ParamVector() []float32 {
+	return m.params
+}
+
+// GradVector returns every gradient as one flat vector in ParamVector's
+// order, the storage of m.Grads' fields (not a copy): Backward writes it,
+// Apply reads it, and a caller may reduce it in place in between (an
+// all-reduce of data-parallel training).
+func (m *Model) GradVector() []float32 {
+	return m.grads
 }
 
 // Outputs returns the named outputs of the last Forward.

@@ -16,6 +16,8 @@
 package rt
 
 import (
+	"fmt"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -78,4 +80,16 @@ func trans(t bool) blas.Transpose {
 		return blas.Trans
 	}
 	return blas.NoTrans
+}
+
+// CheckView returns nil if s is flat[off:off+n] (n elements that are those
+// of flat, not a copy), else an error naming field (e.g. "mlp:
+// Params.W1") and vector, the method returning flat. Generated models
+// check with it that the exported views of their flat parameter and
+// gradient vectors were not replaced.
+func CheckView[T any](field string, s, flat []T, off, n int, vector string) error {
+	if len(s) == n && (n == 0 || off >= 0 && off+n <= len(flat) && &s[0] == &flat[off]) {
+		return nil
+	}
+	return fmt.Errorf("%s was replaced: it must stay %s()[%d:%d], as New made it (copy values into it instead)", field, vector, off, off+n)
 }

@@ -298,3 +298,25 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations", a)
 	}
 }
+
+func TestCheckView(t *testing.T) {
+	flat := make([]float32, 10)
+	if err := CheckView("m: Params.W", flat[2:5:5], flat, 2, 3, "ParamVector"); err != nil {
+		t.Errorf("a view: %v", err)
+	}
+	if err := CheckView("m: Params.E", flat[10:10], flat, 10, 0, "ParamVector"); err != nil {
+		t.Errorf("an empty view: %v", err)
+	}
+	for name, s := range map[string][]float32{
+		"a copy":        make([]float32, 3),
+		"shifted":       flat[3:6],
+		"shorter":       flat[2:4],
+		"longer":        flat[2:6],
+		"another array": append([]float32(nil), flat[2:5]...),
+	} {
+		err := CheckView("m: Params.W", s, flat, 2, 3, "ParamVector")
+		if err == nil || err.Error() != "m: Params.W was replaced: it must stay ParamVector()[2:5], as New made it (copy values into it instead)" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -25,29 +25,20 @@ type Config struct {
 	MaxN int
 	// Seed seeds the parameters' initial values and dropout.
 	Seed uint64
-	// Optimizer is the update rule of TrainStep.
+	// Optimizer is the update rule of Apply and TrainStep.
 	Optimizer Optimizer
 }
 
-// Optimizer selects and configures TrainStep's update rule, with PyTorch's
-// semantics (see package runtime/optim). Zero fields take the defaults.
-type Optimizer struct {
-	// Kind is "sgd" (the default when empty) or "adam".
-	Kind string
-	// LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero.
-	LR float64
-	// Momentum is SGD's momentum factor (0: none).
-	Momentum float64
-	// WeightDecay is an L2 penalty coefficient added to every gradient.
-	WeightDecay float64
-	// Nesterov selects Nesterov momentum for SGD.
-	Nesterov bool
-	// Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero.
-	Beta1, Beta2, Eps float64
-}
+// Optimizer selects and configures the update rule of Apply and TrainStep,
+// with PyTorch's semantics (see optim.Config); an empty Kind selects "sgd".
+// Zero fields take the defaults.
+type Optimizer = optim.Config
 
 // Params holds one flat row-major slice per parameter: the parameters
-// themselves (Model.Params) or their gradients (Model.Grads).
+// themselves (Model.Params) or their gradients (Model.Grads), each a view
+// of the model's ParamVector (or GradVector) made by New. Change the
+// values in place (copy into a field); a field replaced by another slice
+// makes the next call fail.
 type Params struct {
 	// W1: f32[512,512], param at models.go:54 (init he_normal)
 	W1 []float32
@@ -114,20 +105,18 @@ type Tensor struct {
 // Backward, the optimizer's state and every buffer, allocated once by New.
 // A Model is not safe for concurrent use.
 type Model struct {
-	// Params are the trainable parameters, updated in place by TrainStep.
+	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
 	// Grads are the gradients of the objective computed by Backward.
 	Grads Params
 
-	cfg                    Config
-	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
-	train                  state // Forward and Backward
-	pred                   state // Predict
-	useAdam                bool
-	sgd                    optim.SGD[float32]
-	adam                   optim.Adam[float32]
-	velocity, adamM, adamV Params // optimizer state
+	cfg           Config
+	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	opt           *optim.Flat[float32] // the update rule of Apply, with its state
+	steps         int                  // completed Applys: the step of dropout's RNG
+	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
+	train         state                // Forward and Backward
+	pred          state                // Predict
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -171,226 +160,153 @@ type state struct {
 // New returns a model with every buffer allocated for the capacities in
 // cfg and the parameters initialized from cfg.Seed (the values
 // ir.InitParams gives). It fails if a capacity is not positive or the
-// optimizer is unknown.
+// optimizer's configuration is invalid.
 func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("lg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	switch cfg.Optimizer.Kind {
-	case "", "sgd":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.1
-		}
-		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
-			return nil, errors.New("lg: Config.Optimizer.Nesterov needs a nonzero Momentum")
-		}
-		m.sgd = optim.SGD[float32]{
-			LR:          float32(cfg.Optimizer.LR),
-			Momentum:    float32(cfg.Optimizer.Momentum),
-			Nesterov:    cfg.Optimizer.Nesterov,
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	case "adam":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.001
-		}
-		if cfg.Optimizer.Beta1 == 0 {
-			cfg.Optimizer.Beta1 = 0.9
-		}
-		if cfg.Optimizer.Beta2 == 0 {
-			cfg.Optimizer.Beta2 = 0.999
-		}
-		if cfg.Optimizer.Eps == 0 {
-			cfg.Optimizer.Eps = 1e-08
-		}
-		m.useAdam = true
-		m.adam = optim.Adam[float32]{
-			Beta1:       float32(cfg.Optimizer.Beta1),
-			Beta2:       float32(cfg.Optimizer.Beta2),
-			Eps:         float32(cfg.Optimizer.Eps),
-			LR:          float32(cfg.Optimizer.LR),
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	default:
-		return nil, fmt.Errorf("lg: Config.Optimizer.Kind is %q, want \"sgd\" or \"adam\"", cfg.Optimizer.Kind)
-	}
-	m.cfg = cfg
-	m.Params.W1 = make([]float32, 262144)
-	m.Grads.W1 = make([]float32, 262144)
+	m.params = make([]float32, 1581066)
+	m.grads = make([]float32, 1581066)
+	m.Params.W1 = m.params[0:262144:262144]
+	m.Grads.W1 = m.grads[0:262144:262144]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W1 = make([]float32, 262144)
-		m.adamV.W1 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W1 = make([]float32, 262144)
-	}
-	m.Params.B1 = make([]float32, 512)
-	m.Grads.B1 = make([]float32, 512)
+	m.Params.B1 = m.params[262144:262656:262656]
+	m.Grads.B1 = m.grads[262144:262656:262656]
 	if err := rt.InitParam(m.Params.B1, "b1", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B1 = make([]float32, 512)
-		m.adamV.B1 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B1 = make([]float32, 512)
-	}
-	m.Params.W2 = make([]float32, 262144)
-	m.Grads.W2 = make([]float32, 262144)
+	m.Params.W2 = m.params[262656:524800:524800]
+	m.Grads.W2 = m.grads[262656:524800:524800]
 	if err := rt.InitParam(m.Params.W2, "W2", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W2 = make([]float32, 262144)
-		m.adamV.W2 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W2 = make([]float32, 262144)
-	}
-	m.Params.B2 = make([]float32, 512)
-	m.Grads.B2 = make([]float32, 512)
+	m.Params.B2 = m.params[524800:525312:525312]
+	m.Grads.B2 = m.grads[524800:525312:525312]
 	if err := rt.InitParam(m.Params.B2, "b2", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B2 = make([]float32, 512)
-		m.adamV.B2 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B2 = make([]float32, 512)
-	}
-	m.Params.W3 = make([]float32, 262144)
-	m.Grads.W3 = make([]float32, 262144)
+	m.Params.W3 = m.params[525312:787456:787456]
+	m.Grads.W3 = m.grads[525312:787456:787456]
 	if err := rt.InitParam(m.Params.W3, "W3", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W3 = make([]float32, 262144)
-		m.adamV.W3 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W3 = make([]float32, 262144)
-	}
-	m.Params.B3 = make([]float32, 512)
-	m.Grads.B3 = make([]float32, 512)
+	m.Params.B3 = m.params[787456:787968:787968]
+	m.Grads.B3 = m.grads[787456:787968:787968]
 	if err := rt.InitParam(m.Params.B3, "b3", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B3 = make([]float32, 512)
-		m.adamV.B3 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B3 = make([]float32, 512)
-	}
-	m.Params.W4 = make([]float32, 262144)
-	m.Grads.W4 = make([]float32, 262144)
+	m.Params.W4 = m.params[787968:1050112:1050112]
+	m.Grads.W4 = m.grads[787968:1050112:1050112]
 	if err := rt.InitParam(m.Params.W4, "W4", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W4 = make([]float32, 262144)
-		m.adamV.W4 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W4 = make([]float32, 262144)
-	}
-	m.Params.B4 = make([]float32, 512)
-	m.Grads.B4 = make([]float32, 512)
+	m.Params.B4 = m.params[1050112:1050624:1050624]
+	m.Grads.B4 = m.grads[1050112:1050624:1050624]
 	if err := rt.InitParam(m.Params.B4, "b4", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B4 = make([]float32, 512)
-		m.adamV.B4 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B4 = make([]float32, 512)
-	}
-	m.Params.W5 = make([]float32, 262144)
-	m.Grads.W5 = make([]float32, 262144)
+	m.Params.W5 = m.params[1050624:1312768:1312768]
+	m.Grads.W5 = m.grads[1050624:1312768:1312768]
 	if err := rt.InitParam(m.Params.W5, "W5", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W5 = make([]float32, 262144)
-		m.adamV.W5 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W5 = make([]float32, 262144)
-	}
-	m.Params.B5 = make([]float32, 512)
-	m.Grads.B5 = make([]float32, 512)
+	m.Params.B5 = m.params[1312768:1313280:1313280]
+	m.Grads.B5 = m.grads[1312768:1313280:1313280]
 	if err := rt.InitParam(m.Params.B5, "b5", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B5 = make([]float32, 512)
-		m.adamV.B5 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B5 = make([]float32, 512)
-	}
-	m.Params.W6 = make([]float32, 262144)
-	m.Grads.W6 = make([]float32, 262144)
+	m.Params.W6 = m.params[1313280:1575424:1575424]
+	m.Grads.W6 = m.grads[1313280:1575424:1575424]
 	if err := rt.InitParam(m.Params.W6, "W6", []int{512, 512}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W6 = make([]float32, 262144)
-		m.adamV.W6 = make([]float32, 262144)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W6 = make([]float32, 262144)
-	}
-	m.Params.B6 = make([]float32, 512)
-	m.Grads.B6 = make([]float32, 512)
+	m.Params.B6 = m.params[1575424:1575936:1575936]
+	m.Grads.B6 = m.grads[1575424:1575936:1575936]
 	if err := rt.InitParam(m.Params.B6, "b6", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B6 = make([]float32, 512)
-		m.adamV.B6 = make([]float32, 512)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B6 = make([]float32, 512)
-	}
-	m.Params.W7 = make([]float32, 5120)
-	m.Grads.W7 = make([]float32, 5120)
+	m.Params.W7 = m.params[1575936:1581056:1581056]
+	m.Grads.W7 = m.grads[1575936:1581056:1581056]
 	if err := rt.InitParam(m.Params.W7, "W7", []int{512, 10}, rt.Init{
 		Gain: 1,
 		Kind: "xavier_uniform",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W7 = make([]float32, 5120)
-		m.adamV.W7 = make([]float32, 5120)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W7 = make([]float32, 5120)
-	}
-	m.Params.B7 = make([]float32, 10)
-	m.Grads.B7 = make([]float32, 10)
+	m.Params.B7 = m.params[1581056:1581066:1581066]
+	m.Grads.B7 = m.grads[1581056:1581066:1581066]
 	if err := rt.InitParam(m.Params.B7, "b7", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B7 = make([]float32, 10)
-		m.adamV.B7 = make([]float32, 10)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B7 = make([]float32, 10)
+	var err error
+	m.opt, err = optim.NewFlat[float32]("lg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
+		Name: "W1",
+		Size: 262144,
+	}, {
+		Name: "b1",
+		Size: 512,
+	}, {
+		Name: "W2",
+		Size: 262144,
+	}, {
+		Name: "b2",
+		Size: 512,
+	}, {
+		Name: "W3",
+		Size: 262144,
+	}, {
+		Name: "b3",
+		Size: 512,
+	}, {
+		Name: "W4",
+		Size: 262144,
+	}, {
+		Name: "b4",
+		Size: 512,
+	}, {
+		Name: "W5",
+		Size: 262144,
+	}, {
+		Name: "b5",
+		Size: 512,
+	}, {
+		Name: "W6",
+		Size: 262144,
+	}, {
+		Name: "b6",
+		Size: 512,
+	}, {
+		Name: "W7",
+		Size: 5120,
+	}, {
+		Name: "b7",
+		Size: 10,
+	}})
+	if err != nil {
+		return nil, err
 	}
+	m.cfg.Optimizer = m.opt.Config()
 	m.train = state{
 		grads:    &m.Grads,
 		params:   &m.Params,
@@ -485,122 +401,106 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 			return fmt.Errorf("lg: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
 		}
 	}
-	if len(m.Params.W1) != 262144 {
-		return fmt.Errorf("lg: Params.W1 has %d elements, want 262144", len(m.Params.W1))
-	}
-	if !pred {
-		if len(m.Grads.W1) != 262144 {
-			return fmt.Errorf("lg: Grads.W1 has %d elements, want 262144", len(m.Grads.W1))
-		}
-	}
-	if len(m.Params.B1) != 512 {
-		return fmt.Errorf("lg: Params.B1 has %d elements, want 512", len(m.Params.B1))
-	}
-	if !pred {
-		if len(m.Grads.B1) != 512 {
-			return fmt.Errorf("lg: Grads.B1 has %d elements, want 512", len(m.Grads.B1))
-		}
-	}
-	if len(m.Params.W2) != 262144 {
-		return fmt.Errorf("lg: Params.W2 has %d elements, want 262144", len(m.Params.W2))
-	}
-	if !pred {
-		if len(m.Grads.W2) != 262144 {
-			return fmt.Errorf("lg: Grads.W2 has %d elements, want 262144", len(m.Grads.W2))
-		}
-	}
-	if len(m.Params.B2) != 512 {
-		return fmt.Errorf("lg: Params.B2 has %d elements, want 512", len(m.Params.B2))
-	}
-	if !pred {
-		if len(m.Grads.B2) != 512 {
-			return fmt.Errorf("lg: Grads.B2 has %d elements, want 512", len(m.Grads.B2))
-		}
-	}
-	if len(m.Params.W3) != 262144 {
-		return fmt.Errorf("lg: Params.W3 has %d elements, want 262144", len(m.Params.W3))
-	}
-	if !pred {
-		if len(m.Grads.W3) != 262144 {
-			return fmt.Errorf("lg: Grads.W3 has %d elements, want 262144", len(m.Grads.W3))
-		}
-	}
-	if len(m.Params.B3) != 512 {
-		return fmt.Errorf("lg: Params.B3 has %d elements, want 512", len(m.Params.B3))
-	}
-	if !pred {
-		if len(m.Grads.B3) != 512 {
-			return fmt.Errorf("lg: Grads.B3 has %d elements, want 512", len(m.Grads.B3))
-		}
-	}
-	if len(m.Params.W4) != 262144 {
-		return fmt.Errorf("lg: Params.W4 has %d elements, want 262144", len(m.Params.W4))
-	}
-	if !pred {
-		if len(m.Grads.W4) != 262144 {
-			return fmt.Errorf("lg: Grads.W4 has %d elements, want 262144", len(m.Grads.W4))
-		}
-	}
-	if len(m.Params.B4) != 512 {
-		return fmt.Errorf("lg: Params.B4 has %d elements, want 512", len(m.Params.B4))
-	}
-	if !pred {
-		if len(m.Grads.B4) != 512 {
-			return fmt.Errorf("lg: Grads.B4 has %d elements, want 512", len(m.Grads.B4))
-		}
-	}
-	if len(m.Params.W5) != 262144 {
-		return fmt.Errorf("lg: Params.W5 has %d elements, want 262144", len(m.Params.W5))
-	}
-	if !pred {
-		if len(m.Grads.W5) != 262144 {
-			return fmt.Errorf("lg: Grads.W5 has %d elements, want 262144", len(m.Grads.W5))
-		}
-	}
-	if len(m.Params.B5) != 512 {
-		return fmt.Errorf("lg: Params.B5 has %d elements, want 512", len(m.Params.B5))
-	}
-	if !pred {
-		if len(m.Grads.B5) != 512 {
-			return fmt.Errorf("lg: Grads.B5 has %d elements, want 512", len(m.Grads.B5))
-		}
-	}
-	if len(m.Params.W6) != 262144 {
-		return fmt.Errorf("lg: Params.W6 has %d elements, want 262144", len(m.Params.W6))
-	}
-	if !pred {
-		if len(m.Grads.W6) != 262144 {
-			return fmt.Errorf("lg: Grads.W6 has %d elements, want 262144", len(m.Grads.W6))
-		}
-	}
-	if len(m.Params.B6) != 512 {
-		return fmt.Errorf("lg: Params.B6 has %d elements, want 512", len(m.Params.B6))
-	}
-	if !pred {
-		if len(m.Grads.B6) != 512 {
-			return fmt.Errorf("lg: Grads.B6 has %d elements, want 512", len(m.Grads.B6))
-		}
-	}
-	if len(m.Params.W7) != 5120 {
-		return fmt.Errorf("lg: Params.W7 has %d elements, want 5120", len(m.Params.W7))
-	}
-	if !pred {
-		if len(m.Grads.W7) != 5120 {
-			return fmt.Errorf("lg: Grads.W7 has %d elements, want 5120", len(m.Grads.W7))
-		}
-	}
-	if len(m.Params.B7) != 10 {
-		return fmt.Errorf("lg: Params.B7 has %d elements, want 10", len(m.Params.B7))
-	}
-	if !pred {
-		if len(m.Grads.B7) != 10 {
-			return fmt.Errorf("lg: Grads.B7 has %d elements, want 10", len(m.Grads.B7))
-		}
+	if err := m.checkViews(!pred); err != nil {
+		return err
 	}
 	s.n = in.N
 	s.x = in.X
 	if !pred {
 		s.y = in.Y
+	}
+	return nil
+}
+
+// checkViews checks that every field of m.Params (and of m.Grads if grads)
+// is still the view of the flat vector New made.
+func (m *Model) checkViews(grads bool) error {
+	if err := rt.CheckView("lg: Params.W1", m.Params.W1, m.params, 0, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B1", m.Params.B1, m.params, 262144, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W2", m.Params.W2, m.params, 262656, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B2", m.Params.B2, m.params, 524800, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W3", m.Params.W3, m.params, 525312, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B3", m.Params.B3, m.params, 787456, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W4", m.Params.W4, m.params, 787968, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B4", m.Params.B4, m.params, 1050112, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W5", m.Params.W5, m.params, 1050624, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B5", m.Params.B5, m.params, 1312768, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W6", m.Params.W6, m.params, 1313280, 262144, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B6", m.Params.B6, m.params, 1575424, 512, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.W7", m.Params.W7, m.params, 1575936, 5120, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Params.B7", m.Params.B7, m.params, 1581056, 10, "ParamVector"); err != nil {
+		return err
+	}
+	if !grads {
+		return nil
+	}
+	if err := rt.CheckView("lg: Grads.W1", m.Grads.W1, m.grads, 0, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B1", m.Grads.B1, m.grads, 262144, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W2", m.Grads.W2, m.grads, 262656, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B2", m.Grads.B2, m.grads, 524800, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W3", m.Grads.W3, m.grads, 525312, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B3", m.Grads.B3, m.grads, 787456, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W4", m.Grads.W4, m.grads, 787968, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B4", m.Grads.B4, m.grads, 1050112, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W5", m.Grads.W5, m.grads, 1050624, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B5", m.Grads.B5, m.grads, 1312768, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W6", m.Grads.W6, m.grads, 1313280, 262144, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B6", m.Grads.B6, m.grads, 1575424, 512, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.W7", m.Grads.W7, m.grads, 1575936, 5120, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("lg: Grads.B7", m.Grads.B7, m.grads, 1581056, 10, "GradVector"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -622,8 +522,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward (and before the parameters
-// change: TrainStep's update or Load make it an error again).
+// parameter into m.Grads (GradVector), after Forward (and before the
+// parameters change: Apply or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("lg: Backward called without a successful Forward")
@@ -634,10 +534,26 @@ func (m *Model) Backward() error {
 	return nil
 }
 
-// TrainStep runs Forward and Backward on in, updates every parameter with
-// the optimizer, and returns the objective (before the update). The k-th
-// call (from 0) draws dropout masks for step k, as ir.Interp does with
-// Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.
+// Apply updates every parameter with one step of the optimizer from the
+// gradients in GradVector: those of the last Backward, or whatever the
+// caller put there since (e.g. gradients summed over data-parallel
+// workers). It invalidates the residuals of the last Forward (Backward
+// fails until the next Forward) and advances the step count that seeds
+// dropout.
+func (m *Model) Apply() error {
+	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	m.opt.Step(m.params, m.grads)
+	m.forwardDone = false // the residuals belong to the old parameters
+	m.steps++
+	return nil
+}
+
+// TrainStep runs Forward, Backward and Apply on in and returns the
+// objective (before the update). The k-th step (from 0) draws dropout
+// masks for step k, as ir.Interp does with Env{Step: k, Seed:
+// Config.Seed, Training: true}; Adam's step is k+1.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
@@ -646,45 +562,30 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 	if err := m.Backward(); err != nil {
 		return 0, err
 	}
-	m.update()
-	m.forwardDone = false // the residuals belong to the old parameters
-	m.steps++
-	return obj, nil
+	return obj, m.Apply()
 }
 
-// update applies one optimizer step to every parameter.
-func (m *Model) update() {
-	if m.useAdam {
-		m.adam.Update(m.Params.W1, m.Grads.W1, m.adamM.W1, m.adamV.W1, m.steps+1)
-		m.adam.Update(m.Params.B1, m.Grads.B1, m.adamM.B1, m.adamV.B1, m.steps+1)
-		m.adam.Update(m.Params.W2, m.Grads.W2, m.adamM.W2, m.adamV.W2, m.steps+1)
-		m.adam.Update(m.Params.B2, m.Grads.B2, m.adamM.B2, m.adamV.B2, m.steps+1)
-		m.adam.Update(m.Params.W3, m.Grads.W3, m.adamM.W3, m.adamV.W3, m.steps+1)
-		m.adam.Update(m.Params.B3, m.Grads.B3, m.adamM.B3, m.adamV.B3, m.steps+1)
-		m.adam.Update(m.Params.W4, m.Grads.W4, m.adamM.W4, m.adamV.W4, m.steps+1)
-		m.adam.Update(m.Params.B4, m.Grads.B4, m.adamM.B4, m.adamV.B4, m.steps+1)
-		m.adam.Update(m.Params.W5, m.Grads.W5, m.adamM.W5, m.adamV.W5, m.steps+1)
-		m.adam.Update(m.Params.B5, m.Grads.B5, m.adamM.B5, m.adamV.B5, m.steps+1)
-		m.adam.Update(m.Params.W6, m.Grads.W6, m.adamM.W6, m.adamV.W6, m.steps+1)
-		m.adam.Update(m.Params.B6, m.Grads.B6, m.adamM.B6, m.adamV.B6, m.steps+1)
-		m.adam.Update(m.Params.W7, m.Grads.W7, m.adamM.W7, m.adamV.W7, m.steps+1)
-		m.adam.Update(m.Params.B7, m.Grads.B7, m.adamM.B7, m.adamV.B7, m.steps+1)
-		return
-	}
-	m.sgd.Update(m.Params.W1, m.Grads.W1, m.velocity.W1)
-	m.sgd.Update(m.Params.B1, m.Grads.B1, m.velocity.B1)
-	m.sgd.Update(m.Params.W2, m.Grads.W2, m.velocity.W2)
-	m.sgd.Update(m.Params.B2, m.Grads.B2, m.velocity.B2)
-	m.sgd.Update(m.Params.W3, m.Grads.W3, m.velocity.W3)
-	m.sgd.Update(m.Params.B3, m.Grads.B3, m.velocity.B3)
-	m.sgd.Update(m.Params.W4, m.Grads.W4, m.velocity.W4)
-	m.sgd.Update(m.Params.B4, m.Grads.B4, m.velocity.B4)
-	m.sgd.Update(m.Params.W5, m.Grads.W5, m.velocity.W5)
-	m.sgd.Update(m.Params.B5, m.Grads.B5, m.velocity.B5)
-	m.sgd.Update(m.Params.W6, m.Grads.W6, m.velocity.W6)
-	m.sgd.Update(m.Params.B6, m.Grads.B6, m.velocity.B6)
-	m.sgd.Update(m.Params.W7, m.Grads.W7, m.velocity.W7)
-	m.sgd.Update(m.Params.B7, m.Grads.B7, m.velocity.B7)
+// ParamVector returns every parameter as one flat vector, the storage of
+// m.Params' fields (not a copy): reading it reads the parameters, writing
+// it sets them (as an optimizer outside the model does).
+// In declaration order, row-major, 1581066 elements: W1 f32[512,512] at
+// [0:262144], b1 f32[512] at [262144:262656], W2 f32[512,512] at
+// [262656:524800], b2 f32[512] at [524800:525312], W3 f32[512,512] at
+// [525312:787456], b3 f32[512] at [787456:787968], W4 f32[512,512] at
+// [787968:1050112], b4 f32[512] at [1050112:1050624], W5 f32[512,512] at
+// [1050624:1312768], b5 f32[512] at [1312768:1313280], W6 f32[512,512] at
+// [1313280:1575424], b6 f32[512] at [1575424:1575936], W7 f32[512,10] at
+// [1575936:1581056], b7 f32[10] at [1581056:1581066].
+func (m *Model) ParamVector() []float32 {
+	return m.params
+}
+
+// GradVector returns every gradient as one flat vector in ParamVector's
+// order, the storage of m.Grads' fields (not a copy): Backward writes it,
+// Apply reads it, and a caller may reduce it in place in between (an
+// all-reduce of data-parallel training).
+func (m *Model) GradVector() []float32 {
+	return m.grads
 }
 
 // Outputs returns the named outputs of the last Forward.

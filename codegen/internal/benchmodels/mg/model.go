@@ -25,29 +25,20 @@ type Config struct {
 	MaxN int
 	// Seed seeds the parameters' initial values and dropout.
 	Seed uint64
-	// Optimizer is the update rule of TrainStep.
+	// Optimizer is the update rule of Apply and TrainStep.
 	Optimizer Optimizer
 }
 
-// Optimizer selects and configures TrainStep's update rule, with PyTorch's
-// semantics (see package runtime/optim). Zero fields take the defaults.
-type Optimizer struct {
-	// Kind is "sgd" (the default when empty) or "adam".
-	Kind string
-	// LR is the learning rate: 0.1 for SGD and 1e-3 for Adam when zero.
-	LR float64
-	// Momentum is SGD's momentum factor (0: none).
-	Momentum float64
-	// WeightDecay is an L2 penalty coefficient added to every gradient.
-	WeightDecay float64
-	// Nesterov selects Nesterov momentum for SGD.
-	Nesterov bool
-	// Beta1, Beta2 and Eps are Adam's: 0.9, 0.999 and 1e-8 when zero.
-	Beta1, Beta2, Eps float64
-}
+// Optimizer selects and configures the update rule of Apply and TrainStep,
+// with PyTorch's semantics (see optim.Config); an empty Kind selects "sgd".
+// Zero fields take the defaults.
+type Optimizer = optim.Config
 
 // Params holds one flat row-major slice per parameter: the parameters
-// themselves (Model.Params) or their gradients (Model.Grads).
+// themselves (Model.Params) or their gradients (Model.Grads), each a view
+// of the model's ParamVector (or GradVector) made by New. Change the
+// values in place (copy into a field); a field replaced by another slice
+// makes the next call fail.
 type Params struct {
 	// W1: f32[784,256], param at models.go:54 (init he_normal)
 	W1 []float32
@@ -94,20 +85,18 @@ type Tensor struct {
 // Backward, the optimizer's state and every buffer, allocated once by New.
 // A Model is not safe for concurrent use.
 type Model struct {
-	// Params are the trainable parameters, updated in place by TrainStep.
+	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
 	// Grads are the gradients of the objective computed by Backward.
 	Grads Params
 
-	cfg                    Config
-	steps                  int   // completed TrainSteps: the step of dropout's RNG; Adam's step is steps+1
-	forwardDone            bool  // Backward may run: Forward succeeded and the params have not changed since
-	train                  state // Forward and Backward
-	pred                   state // Predict
-	useAdam                bool
-	sgd                    optim.SGD[float32]
-	adam                   optim.Adam[float32]
-	velocity, adamM, adamV Params // optimizer state
+	cfg           Config
+	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	opt           *optim.Flat[float32] // the update rule of Apply, with its state
+	steps         int                  // completed Applys: the step of dropout's RNG
+	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
+	train         state                // Forward and Backward
+	pred          state                // Predict
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -141,101 +130,58 @@ type state struct {
 // New returns a model with every buffer allocated for the capacities in
 // cfg and the parameters initialized from cfg.Seed (the values
 // ir.InitParams gives). It fails if a capacity is not positive or the
-// optimizer is unknown.
+// optimizer's configuration is invalid.
 func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("mg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	switch cfg.Optimizer.Kind {
-	case "", "sgd":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.1
-		}
-		if cfg.Optimizer.Nesterov && cfg.Optimizer.Momentum == 0 {
-			return nil, errors.New("mg: Config.Optimizer.Nesterov needs a nonzero Momentum")
-		}
-		m.sgd = optim.SGD[float32]{
-			LR:          float32(cfg.Optimizer.LR),
-			Momentum:    float32(cfg.Optimizer.Momentum),
-			Nesterov:    cfg.Optimizer.Nesterov,
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	case "adam":
-		if cfg.Optimizer.LR == 0 {
-			cfg.Optimizer.LR = 0.001
-		}
-		if cfg.Optimizer.Beta1 == 0 {
-			cfg.Optimizer.Beta1 = 0.9
-		}
-		if cfg.Optimizer.Beta2 == 0 {
-			cfg.Optimizer.Beta2 = 0.999
-		}
-		if cfg.Optimizer.Eps == 0 {
-			cfg.Optimizer.Eps = 1e-08
-		}
-		m.useAdam = true
-		m.adam = optim.Adam[float32]{
-			Beta1:       float32(cfg.Optimizer.Beta1),
-			Beta2:       float32(cfg.Optimizer.Beta2),
-			Eps:         float32(cfg.Optimizer.Eps),
-			LR:          float32(cfg.Optimizer.LR),
-			WeightDecay: float32(cfg.Optimizer.WeightDecay),
-		}
-	default:
-		return nil, fmt.Errorf("mg: Config.Optimizer.Kind is %q, want \"sgd\" or \"adam\"", cfg.Optimizer.Kind)
-	}
-	m.cfg = cfg
-	m.Params.W1 = make([]float32, 200704)
-	m.Grads.W1 = make([]float32, 200704)
+	m.params = make([]float32, 203530)
+	m.grads = make([]float32, 203530)
+	m.Params.W1 = m.params[0:200704:200704]
+	m.Grads.W1 = m.grads[0:200704:200704]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{784, 256}, rt.Init{
 		Gain: 1.4142135623730951,
 		Kind: "he_normal",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W1 = make([]float32, 200704)
-		m.adamV.W1 = make([]float32, 200704)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W1 = make([]float32, 200704)
-	}
-	m.Params.B1 = make([]float32, 256)
-	m.Grads.B1 = make([]float32, 256)
+	m.Params.B1 = m.params[200704:200960:200960]
+	m.Grads.B1 = m.grads[200704:200960:200960]
 	if err := rt.InitParam(m.Params.B1, "b1", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B1 = make([]float32, 256)
-		m.adamV.B1 = make([]float32, 256)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B1 = make([]float32, 256)
-	}
-	m.Params.W2 = make([]float32, 2560)
-	m.Grads.W2 = make([]float32, 2560)
+	m.Params.W2 = m.params[200960:203520:203520]
+	m.Grads.W2 = m.grads[200960:203520:203520]
 	if err := rt.InitParam(m.Params.W2, "W2", []int{256, 10}, rt.Init{
 		Gain: 1,
 		Kind: "xavier_uniform",
 	}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.W2 = make([]float32, 2560)
-		m.adamV.W2 = make([]float32, 2560)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.W2 = make([]float32, 2560)
-	}
-	m.Params.B2 = make([]float32, 10)
-	m.Grads.B2 = make([]float32, 10)
+	m.Params.B2 = m.params[203520:203530:203530]
+	m.Grads.B2 = m.grads[203520:203530:203530]
 	if err := rt.InitParam(m.Params.B2, "b2", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if m.useAdam {
-		m.adamM.B2 = make([]float32, 10)
-		m.adamV.B2 = make([]float32, 10)
-	} else if cfg.Optimizer.Momentum != 0 {
-		m.velocity.B2 = make([]float32, 10)
+	var err error
+	m.opt, err = optim.NewFlat[float32]("mg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
+		Name: "W1",
+		Size: 200704,
+	}, {
+		Name: "b1",
+		Size: 256,
+	}, {
+		Name: "W2",
+		Size: 2560,
+	}, {
+		Name: "b2",
+		Size: 10,
+	}})
+	if err != nil {
+		return nil, err
 	}
+	m.cfg.Optimizer = m.opt.Config()
 	m.train = state{
 		grads:    &m.Grads,
 		params:   &m.Params,
@@ -300,42 +246,46 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 			return fmt.Errorf("mg: Inputs.Y has %d elements, want N = %d", len(in.Y), in.N)
 		}
 	}
-	if len(m.Params.W1) != 200704 {
-		return fmt.Errorf("mg: Params.W1 has %d elements, want 200704", len(m.Params.W1))
-	}
-	if !pred {
-		if len(m.Grads.W1) != 200704 {
-			return fmt.Errorf("mg: Grads.W1 has %d elements, want 200704", len(m.Grads.W1))
-		}
-	}
-	if len(m.Params.B1) != 256 {
-		return fmt.Errorf("mg: Params.B1 has %d elements, want 256", len(m.Params.B1))
-	}
-	if !pred {
-		if len(m.Grads.B1) != 256 {
-			return fmt.Errorf("mg: Grads.B1 has %d elements, want 256", len(m.Grads.B1))
-		}
-	}
-	if len(m.Params.W2) != 2560 {
-		return fmt.Errorf("mg: Params.W2 has %d elements, want 2560", len(m.Params.W2))
-	}
-	if !pred {
-		if len(m.Grads.W2) != 2560 {
-			return fmt.Errorf("mg: Grads.W2 has %d elements, want 2560", len(m.Grads.W2))
-		}
-	}
-	if len(m.Params.B2) != 10 {
-		return fmt.Errorf("mg: Params.B2 has %d elements, want 10", len(m.Params.B2))
-	}
-	if !pred {
-		if len(m.Grads.B2) != 10 {
-			return fmt.Errorf("mg: Grads.B2 has %d elements, want 10", len(m.Grads.B2))
-		}
+	if err := m.checkViews(!pred); err != nil {
+		return err
 	}
 	s.n = in.N
 	s.x = in.X
 	if !pred {
 		s.y = in.Y
+	}
+	return nil
+}
+
+// checkViews checks that every field of m.Params (and of m.Grads if grads)
+// is still the view of the flat vector New made.
+func (m *Model) checkViews(grads bool) error {
+	if err := rt.CheckView("mg: Params.W1", m.Params.W1, m.params, 0, 200704, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Params.B1", m.Params.B1, m.params, 200704, 256, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Params.W2", m.Params.W2, m.params, 200960, 2560, "ParamVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Params.B2", m.Params.B2, m.params, 203520, 10, "ParamVector"); err != nil {
+		return err
+	}
+	if !grads {
+		return nil
+	}
+	if err := rt.CheckView("mg: Grads.W1", m.Grads.W1, m.grads, 0, 200704, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Grads.B1", m.Grads.B1, m.grads, 200704, 256, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Grads.W2", m.Grads.W2, m.grads, 200960, 2560, "GradVector"); err != nil {
+		return err
+	}
+	if err := rt.CheckView("mg: Grads.B2", m.Grads.B2, m.grads, 203520, 10, "GradVector"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -357,8 +307,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 }
 
 // Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads, after Forward (and before the parameters
-// change: TrainStep's update or Load make it an error again).
+// parameter into m.Grads (GradVector), after Forward (and before the
+// parameters change: Apply or Load make it an error again).
 func (m *Model) Backward() error {
 	if !m.forwardDone {
 		return errors.New("mg: Backward called without a successful Forward")
@@ -369,10 +319,26 @@ func (m *Model) Backward() error {
 	return nil
 }
 
-// TrainStep runs Forward and Backward on in, updates every parameter with
-// the optimizer, and returns the objective (before the update). The k-th
-// call (from 0) draws dropout masks for step k, as ir.Interp does with
-// Env{Step: k, Seed: Config.Seed, Training: true}; Adam's step is k+1.
+// Apply updates every parameter with one step of the optimizer from the
+// gradients in GradVector: those of the last Backward, or whatever the
+// caller put there since (e.g. gradients summed over data-parallel
+// workers). It invalidates the residuals of the last Forward (Backward
+// fails until the next Forward) and advances the step count that seeds
+// dropout.
+func (m *Model) Apply() error {
+	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	m.opt.Step(m.params, m.grads)
+	m.forwardDone = false // the residuals belong to the old parameters
+	m.steps++
+	return nil
+}
+
+// TrainStep runs Forward, Backward and Apply on in and returns the
+// objective (before the update). The k-th step (from 0) draws dropout
+// masks for step k, as ir.Interp does with Env{Step: k, Seed:
+// Config.Seed, Training: true}; Adam's step is k+1.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
@@ -381,25 +347,25 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 	if err := m.Backward(); err != nil {
 		return 0, err
 	}
-	m.update()
-	m.forwardDone = false // the residuals belong to the old parameters
-	m.steps++
-	return obj, nil
+	return obj, m.Apply()
 }
 
-// update applies one optimizer step to every parameter.
-func (m *Model) update() {
-	if m.useAdam {
-		m.adam.Update(m.Params.W1, m.Grads.W1, m.adamM.W1, m.adamV.W1, m.steps+1)
-		m.adam.Update(m.Params.B1, m.Grads.B1, m.adamM.B1, m.adamV.B1, m.steps+1)
-		m.adam.Update(m.Params.W2, m.Grads.W2, m.adamM.W2, m.adamV.W2, m.steps+1)
-		m.adam.Update(m.Params.B2, m.Grads.B2, m.adamM.B2, m.adamV.B2, m.steps+1)
-		return
-	}
-	m.sgd.Update(m.Params.W1, m.Grads.W1, m.velocity.W1)
-	m.sgd.Update(m.Params.B1, m.Grads.B1, m.velocity.B1)
-	m.sgd.Update(m.Params.W2, m.Grads.W2, m.velocity.W2)
-	m.sgd.Update(m.Params.B2, m.Grads.B2, m.velocity.B2)
+// ParamVector returns every parameter as one flat vector, the storage of
+// m.Params' fields (not a copy): reading it reads the parameters, writing
+// it sets them (as an optimizer outside the model does).
+// In declaration order, row-major, 203530 elements: W1 f32[784,256] at
+// [0:200704], b1 f32[256] at [200704:200960], W2 f32[256,10] at
+// [200960:203520], b2 f32[10] at [203520:203530].
+func (m *Model) ParamVector() []float32 {
+	return m.params
+}
+
+// GradVector returns every gradient as one flat vector in ParamVector's
+// order, the storage of m.Grads' fields (not a copy): Backward writes it,
+// Apply reads it, and a caller may reduce it in place in between (an
+// all-reduce of data-parallel training).
+func (m *Model) GradVector() []float32 {
+	return m.grads
 }
 
 // Outputs returns the named outputs of the last Forward.

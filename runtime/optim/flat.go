@@ -1,0 +1,115 @@
+package optim
+
+import (
+	"fmt"
+)
+
+// Config selects and configures an optimizer with PyTorch's semantics
+// (torch.optim.SGD, torch.optim.Adam). It is the Optimizer field of every
+// generated model's Config; New validates it and fills in the defaults.
+type Config struct {
+	// Kind is "sgd" or "adam"; empty selects the model's default (the
+	// -optimizer flag of bpgen, "sgd" unless given).
+	Kind string
+	// LR is the learning rate; zero selects 0.1 for SGD and 1e-3 for Adam.
+	LR float64
+	// Momentum is SGD's momentum factor (0: none).
+	Momentum float64
+	// WeightDecay is an L2 penalty coefficient added to the gradient of
+	// every parameter.
+	WeightDecay float64
+	// Nesterov selects Nesterov momentum for SGD (it needs a nonzero
+	// Momentum).
+	Nesterov bool
+	// Beta1, Beta2 and Eps are Adam's; zero selects 0.9, 0.999 and 1e-8.
+	Beta1, Beta2, Eps float64
+}
+
+// Param is one parameter of a model's flat parameter vector: its name and
+// its element count. The parameters of a vector follow one another in the
+// order given, without gaps.
+type Param struct {
+	Name string
+	Size int
+}
+
+// Flat is an optimizer over a model's flat parameter vector: the rule
+// Config selects, its state (SGD's momentum buffer, Adam's moments) as
+// flat vectors of the same layout, and Adam's step count. Generated
+// models hold one and call Step once per optimizer step.
+type Flat[T Float] struct {
+	cfg    Config
+	params []Param
+	size   int
+	adam   bool
+	sgdU   SGD[T]
+	adamU  Adam[T]
+	// s1 and s2 are the state: SGD's velocity (nil without momentum), or
+	// Adam's first and second moments.
+	s1, s2 []T
+	steps  int // completed steps
+}
+
+// NewFlat returns the optimizer cfg selects for a vector of params, with
+// zero fields of cfg replaced by the defaults and defaultKind used when
+// cfg.Kind is empty. where prefixes errors, e.g. "mlp: Config.Optimizer".
+func NewFlat[T Float](where string, cfg Config, defaultKind string, params []Param) (*Flat[T], error) {
+	o := &Flat[T]{params: params}
+	for _, p := range params {
+		o.size += p.Size
+	}
+	if cfg.Kind == "" {
+		cfg.Kind = defaultKind
+	}
+	switch cfg.Kind {
+	case "sgd":
+		if cfg.LR == 0 {
+			cfg.LR = 0.1
+		}
+		if cfg.Nesterov && cfg.Momentum == 0 {
+			return nil, fmt.Errorf("%s.Nesterov needs a nonzero Momentum", where)
+		}
+		o.sgdU = SGD[T]{LR: T(cfg.LR), Momentum: T(cfg.Momentum), WeightDecay: T(cfg.WeightDecay), Nesterov: cfg.Nesterov}
+		if cfg.Momentum != 0 {
+			o.s1 = make([]T, o.size)
+		}
+	case "adam":
+		def := func(x *float64, v float64) {
+			if *x == 0 {
+				*x = v
+			}
+		}
+		def(&cfg.LR, 1e-3)
+		def(&cfg.Beta1, 0.9)
+		def(&cfg.Beta2, 0.999)
+		def(&cfg.Eps, 1e-8)
+		o.adam = true
+		o.adamU = Adam[T]{LR: T(cfg.LR), Beta1: T(cfg.Beta1), Beta2: T(cfg.Beta2), Eps: T(cfg.Eps), WeightDecay: T(cfg.WeightDecay)}
+		o.s1, o.s2 = make([]T, o.size), make([]T, o.size)
+	default:
+		return nil, fmt.Errorf("%s.Kind is %q, want \"sgd\" or \"adam\"", where, cfg.Kind)
+	}
+	o.cfg = cfg
+	return o, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (o *Flat[T]) Config() Config { return o.cfg }
+
+// Steps returns the number of completed steps.
+func (o *Flat[T]) Steps() int { return o.steps }
+
+// Step applies one optimizer step in place to params using grads, both
+// laid out as the vector of NewFlat's params. It does not allocate; it
+// panics if a length differs from the vector's.
+func (o *Flat[T]) Step(params, grads []T) {
+	if len(params) != o.size || len(grads) != o.size {
+		panic(fmt.Sprintf("optim.Flat.Step: params and grads have %d and %d elements, want %d", len(params), len(grads), o.size))
+	}
+	if o.adam {
+		o.adamU.Update(params, grads, o.s1, o.s2, o.steps+1)
+	} else {
+		o.sgdU.Update(params, grads, o.s1)
+	}
+	o.steps++
+}
