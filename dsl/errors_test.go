@@ -238,6 +238,14 @@ var errCases = []errCase{
 	{"nothing to compute", func(g *dsl.Graph, mark func()) {
 		g.Dim("n")
 	}, []string{"model test.nothing to compute has no objective and no outputs: call g.Minimize(loss) or g.Output(name, value)"}},
+
+	{"custom vjp forward returns nil", func(g *dsl.Graph, mark func()) {
+		x := g.Input("x", dsl.Float32, 3)
+		f := dsl.CustomVJP("f", func(xs ...*dsl.Tensor) *dsl.Tensor { return nil },
+			func(xs []*dsl.Tensor, y, gy *dsl.Tensor) []*dsl.Tensor { return []*dsl.Tensor{gy} })
+		mark()
+		g.Minimize(f(x).Sum())
+	}, []string{"CustomVJP f: the forward returned nil; it must return the result tensor, built from its arguments"}},
 }
 
 func TestBuildErrors(t *testing.T) {

@@ -4,6 +4,8 @@
 package models
 
 import (
+	"strconv"
+
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/examples/custom/thirdparty"
 	"github.com/bpgen/bpgen/ir"
@@ -77,7 +79,7 @@ func DeepMLP(g *dsl.Graph) {
 	g.Minimize(L)
 }
 
-func layerName(p string, i int) string { return p + string(rune('0'+i)) }
+func layerName(p string, i int) string { return p + strconv.Itoa(i) }
 
 // GELU is the third-party GELU as an op of the model: generated code calls
 // thirdparty.GELU and, for the backward pass, thirdparty.GELUVJP directly.
