@@ -573,7 +573,9 @@ func (p *plan) ioFuncs(f *jen.File) {
 	)
 	f.Line()
 	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
-	f.Comment("any file with tensors of the same names, dtypes and shapes).")
+	f.Comment("any file with tensors of the same names, dtypes and shapes). It is")
+	f.Comment("all-or-nothing: on any error (a bad header, truncated data, a missing")
+	f.Comment("tensor, a wrong dtype or shape) every parameter keeps its value.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(
 		jen.Id("m").Dot("forwardDone").Op("=").False(),
 		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),

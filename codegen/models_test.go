@@ -273,6 +273,7 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	ms = append(ms, normModels()...) // normalization (models_norm_test.go)
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {

@@ -448,12 +448,21 @@ func LoadFile(path string) (map[string]Tensor, map[string]string, error) {
 // equal the file's shape. Tensors in the file that dst does not name are
 // ignored. All problems are reported together, one per line, e.g.
 // "W1: file has F32[784 256], model expects F32[784 128]".
+//
+// LoadInto is all-or-nothing: it reads and checks the whole file and every
+// destination before it copies anything, so on any error (a bad header,
+// truncated data, a missing tensor, a wrong dtype or shape) every
+// destination slice is left exactly as it was.
 func LoadInto(path string, dst map[string]any) error {
 	tensors, _, err := LoadFile(path)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	type pending struct {
+		dst, src any
+	}
+	var copies []pending
 	for _, name := range slices.Sorted(maps.Keys(dst)) {
 		target := dst[name]
 		var wantShape []int
@@ -488,17 +497,20 @@ func LoadInto(path string, dst map[string]any) error {
 			errs = append(errs, fmt.Errorf("%s: file has %s, model expects %s", name, file, model))
 			continue
 		}
-		switch d := target.(type) {
-		case []float32:
-			copy(d, ft.Data.([]float32))
-		case []float64:
-			copy(d, ft.Data.([]float64))
-		case []int32:
-			copy(d, ft.Data.([]int32))
-		}
+		copies = append(copies, pending{target, ft.Data})
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("tensorio.LoadInto %s: %w", path, errors.Join(errs...))
+	}
+	for _, c := range copies {
+		switch d := c.dst.(type) {
+		case []float32:
+			copy(d, c.src.([]float32))
+		case []float64:
+			copy(d, c.src.([]float64))
+		case []int32:
+			copy(d, c.src.([]int32))
+		}
 	}
 	return nil
 }

@@ -1,0 +1,30 @@
+package codegen
+
+import "github.com/bpgen/bpgen/dsl"
+
+// Harness models of the normalization ops (ir/ops_norm.go).
+
+func normModels() []*testModel {
+	return []*testModel{
+		f64("op_var", varModel, -1, 1),
+	}
+}
+
+// varModel takes variances of h [n,3,4] over adjacent and non-adjacent
+// axes, population and unbiased, kept and dropped.
+func varModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3, 4)
+	p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
+	w1 := g.Param("w1", 4, dsl.Normal(1, 0.5))
+	w2 := g.Param("w2", 3, dsl.Normal(1, 0.5))
+	h := x.Add(p)
+	a := h.Var(1, 1)          // [n,4]
+	b := h.Var(0, 0, 2)       // [3]: non-adjacent axes
+	c := h.VarKeep(0, 2)      // [n,3,1]
+	d := h.Var(1)             // []
+	e := h.Square().Var(0, 0) // [3,4] over the symbolic batch (n may be 1)
+	g.Output("a", a)
+	g.Output("c", c)
+	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w2).Sum()).Add(c.Sum().Mul(0.5)).Add(d).Add(e.Mean()))
+}
