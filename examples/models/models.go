@@ -4,8 +4,6 @@
 package models
 
 import (
-	"strconv"
-
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/examples/custom/thirdparty"
 	"github.com/bpgen/bpgen/ir"
@@ -79,7 +77,7 @@ func DeepMLP(g *dsl.Graph) {
 	g.Minimize(L)
 }
 
-func layerName(p string, i int) string { return p + strconv.Itoa(i) }
+// layerName (in names.go) numbers the values of a layer: W1, …, W10, …
 
 // GELU is the third-party GELU as an op of the model: generated code calls
 // thirdparty.GELU and, for the backward pass, thirdparty.GELUVJP directly.
