@@ -244,6 +244,11 @@ var lowerings = map[*ir.OpDef]lowering{
 	// fn(out, args...) or vjp(grad, arg, gout, args...).
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
+
+	// Convolutions (lower_conv.go).
+	ir.OpConv2D:           lowerConv2D,
+	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
+	ir.OpConv2DWeightGrad: lowerConv2DWeightGrad,
 }
 
 func init() {
