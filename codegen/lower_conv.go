@@ -30,17 +30,20 @@ func convLowering(fn string, shapes func(v *ir.Value) (xs, ws, ys ir.Shape), buf
 		direct := ws[2].N == 1 && ws[3].N == 1 && c.Stride == [2]int{1, 1} && c.Padding == [2]int{0, 0} // rt.ConvShape.Direct
 		field := func(name string, x jen.Code) jen.Code { return jen.Id(name).Op(":").Add(x) }
 		lit := func(name string, n int) jen.Code { return field(name, jen.Lit(n)) }
-		shape := jen.Qual(rtPath, "ConvShape").Values(
-			field("N", k.prod(xs[:1])), lit("C", xs[1].N), lit("H", xs[2].N), lit("W", xs[3].N),
-			lit("O", ws[0].N), lit("KH", ws[2].N), lit("KW", ws[3].N), lit("HO", ys[2].N), lit("WO", ys[3].N),
-			lit("SH", c.Stride[0]), lit("SW", c.Stride[1]), lit("PH", c.Padding[0]), lit("PW", c.Padding[1]),
-			lit("DH", c.Dilation[0]), lit("DW", c.Dilation[1]), lit("Groups", c.Groups))
+		shapeWith := func(batch jen.Code) *jen.Statement {
+			return jen.Qual(rtPath, "ConvShape").Values(
+				field("N", batch), lit("C", xs[1].N), lit("H", xs[2].N), lit("W", xs[3].N),
+				lit("O", ws[0].N), lit("KH", ws[2].N), lit("KW", ws[3].N), lit("HO", ys[2].N), lit("WO", ys[3].N),
+				lit("SH", c.Stride[0]), lit("SW", c.Stride[1]), lit("PH", c.Padding[0]), lit("PW", c.Padding[1]),
+				lit("DH", c.Dilation[0]), lit("DW", c.Dilation[1]), lit("Groups", c.Groups))
+		}
+		shape := shapeWith(k.prod(xs[:1]))
 		col := jen.Nil()
 		if !direct {
-			n := ws[1].N * ws[2].N * ws[3].N * ys[2].N * ys[3].N
-			f := k.useScratch("convCol", v.Type.DType, jen.Lit(n))
+			// New allocates what rt says this convolution needs at capacity.
+			f := k.useScratch("convCol", v.Type.DType, shapeWith(k.p.capProd(xs[:1])).Dot("ColLen").Call())
 			k.p.dedupeScratchSize(f)
-			col = jen.Id("s").Dot(f).Index(jen.Empty(), jen.Lit(n))
+			col = jen.Id("s").Dot(f)
 		}
 		args := []jen.Code{k.gemmFunc(v.Type.DType), shape}
 		for _, b := range bufs(v) {

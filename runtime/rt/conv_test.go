@@ -105,6 +105,9 @@ var convShapes = []rt.ConvShape{
 	convShape(3, 4, 5, 4, 6, 1, 1, 1, 1, 0, 0, 1, 1, 2), // direct (1×1)
 	convShape(2, 4, 5, 4, 2, 1, 1, 2, 1, 1, 0, 1, 1, 1), // 1×1 with stride and padding: unrolled
 	convShape(1, 1, 3, 3, 1, 3, 3, 1, 1, 4, 4, 1, 1, 1), // padding wider than the kernel: rows of zeros only
+	// Several chunks of samples, the last one short: 2+2+1 and 5+2.
+	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(7, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 2),
 }
 
 // TestConv2D compares the three products on kernels.Sgemm with the plain
