@@ -11,50 +11,40 @@ import (
 )
 
 // The plain-loop convolution: the reference of the tests and the baseline
-// of the benchmarks. loop visits every product x·w of an output element,
-// in output order, skipping the padding's terms; op says what to do with
-// it (written out in each case of the switch, so the baseline's inner
-// loop is a plain multiply-add, not a call).
+// of the benchmarks. Each product loops over output elements, input
+// channels and the kernel taps inside the input (the ranges worked out
+// per output row and column, so the inner loop is a plain multiply-add).
 type plainConv struct{ s rt.ConvShape }
 
-const (
-	opForward = iota
-	opInputGrad
-	opWeightGrad
-)
+// taps returns the kernel taps t in [0, k) whose input position
+// o·stride − pad + t·dil is inside [0, size).
+func taps(o, stride, pad, dil, k, size int) (lo, hi int) {
+	base := o*stride - pad
+	for lo = 0; lo < k && base+lo*dil < 0; lo++ {
+	}
+	for hi = k; hi > lo && base+(hi-1)*dil >= size; hi-- {
+	}
+	return lo, hi
+}
 
-func (c plainConv) loop(op int, out, a, b []float32) {
+// loop calls f(xrow, wrow, yi, jlo, jhi) for every output element yi, input
+// channel and in-range kernel row: x[xrow + j·DW] pairs with w[wrow + j]
+// for j in [jlo, jhi) (xrow is offset so).
+func (c plainConv) loop(f func(xrow, wrow, yi, jlo, jhi int)) {
 	s := c.s
-	clear(out)
 	cg, og := s.C/s.Groups, s.O/s.Groups
 	for n := range s.N {
 		for o := range s.O {
 			for y := range s.HO {
+				ilo, ihi := taps(y, s.SH, s.PH, s.DH, s.KH, s.H)
 				for x := range s.WO {
+					jlo, jhi := taps(x, s.SW, s.PW, s.DW, s.KW, s.W)
 					yi := ((n*s.O+o)*s.HO+y)*s.WO + x
 					for ic := range cg {
 						ch := (o/og)*cg + ic
-						for i := range s.KH {
+						for i := ilo; i < ihi; i++ {
 							ih := y*s.SH - s.PH + i*s.DH
-							if ih < 0 || ih >= s.H {
-								continue
-							}
-							xrow := ((n*s.C+ch)*s.H + ih) * s.W
-							wrow := ((o*cg+ic)*s.KH + i) * s.KW
-							for j := range s.KW {
-								iw := x*s.SW - s.PW + j*s.DW
-								if iw < 0 || iw >= s.W {
-									continue
-								}
-								switch op {
-								case opForward: // a = x, b = w
-									out[yi] += a[xrow+iw] * b[wrow+j]
-								case opInputGrad: // a = g, b = w
-									out[xrow+iw] += a[yi] * b[wrow+j]
-								case opWeightGrad: // a = x, b = g
-									out[wrow+j] += a[xrow+iw] * b[yi]
-								}
-							}
+							f(((n*s.C+ch)*s.H+ih)*s.W+x*s.SW-s.PW, ((o*cg+ic)*s.KH+i)*s.KW, yi, jlo, jhi)
 						}
 					}
 				}
@@ -63,9 +53,39 @@ func (c plainConv) loop(op int, out, a, b []float32) {
 	}
 }
 
-func (c plainConv) forward(out, x, w []float32)   { c.loop(opForward, out, x, w) }
-func (c plainConv) inputGrad(dx, g, w []float32)  { c.loop(opInputGrad, dx, g, w) }
-func (c plainConv) weightGrad(dw, x, g []float32) { c.loop(opWeightGrad, dw, x, g) }
+func (c plainConv) forward(out, x, w []float32) {
+	clear(out)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		sum := out[yi]
+		for j := jlo; j < jhi; j++ {
+			sum += x[xrow+j*dw] * w[wrow+j]
+		}
+		out[yi] = sum
+	})
+}
+
+func (c plainConv) inputGrad(dx, g, w []float32) {
+	clear(dx)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		gy := g[yi]
+		for j := jlo; j < jhi; j++ {
+			dx[xrow+j*dw] += gy * w[wrow+j]
+		}
+	})
+}
+
+func (c plainConv) weightGrad(dW, x, g []float32) {
+	clear(dW)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		gy := g[yi]
+		for j := jlo; j < jhi; j++ {
+			dW[wrow+j] += x[xrow+j*dw] * gy
+		}
+	})
+}
 
 func convShape(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) rt.ConvShape {
 	s := rt.ConvShape{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, SH: sh, SW: sw, PH: ph, PW: pw, DH: dh, DW: dw, Groups: groups}
