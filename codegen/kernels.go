@@ -246,6 +246,11 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpExternVJP: externCall(true),
 	// Normalization (lower_norm.go).
 	ir.OpVar: lowerVar,
+
+	// Convolutions (lower_conv.go).
+	ir.OpConv2D:           lowerConv2D,
+	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
+	ir.OpConv2DWeightGrad: lowerConv2DWeightGrad,
 }
 
 func init() {
