@@ -244,6 +244,13 @@ var lowerings = map[*ir.OpDef]lowering{
 	// fn(out, args...) or vjp(grad, arg, gout, args...).
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
+
+	// Pooling (lower_pool.go).
+	ir.OpMaxPool2D:       poolCall("MaxPool2D"),
+	ir.OpMaxPool2DGrad:   poolCall("MaxPool2DGrad"),
+	ir.OpMaxPool2DGather: poolCall("MaxPool2DGather"),
+	ir.OpAvgPool2D:       poolCall("AvgPool2D"),
+	ir.OpAvgPool2DGrad:   poolCall("AvgPool2DGrad"),
 }
 
 func init() {
