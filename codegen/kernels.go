@@ -245,6 +245,11 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
 
+	// Convolutions (lower_conv.go).
+	ir.OpConv2D:           lowerConv2D,
+	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
+	ir.OpConv2DWeightGrad: lowerConv2DWeightGrad,
+
 	// Pooling (lower_pool.go).
 	ir.OpMaxPool2D:       poolCall("MaxPool2D"),
 	ir.OpMaxPool2DGrad:   poolCall("MaxPool2DGrad"),

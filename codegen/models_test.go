@@ -273,6 +273,14 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	// Convolutions: conv2d with stride, padding, dilation, groups and a
+	// 1×1 kernel, each followed by a bias add and a ReLU; the backward pass
+	// has conv2d_input_grad and conv2d_weight_grad. Again with gonum's GEMM
+	// and with float64 accumulation (the other GEMM functions rt.Conv2D*
+	// may be given).
+	ms = append(ms, f64("op_conv2d", convModel, -1, 1),
+		&testModel{name: "conv32gonum", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, gemm: GemmGonum, ns: []int{2}},
+		&testModel{name: "conv32acc", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, accumulate: ir.F64, ns: []int{2}})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -405,4 +413,23 @@ func staticModel(g *dsl.Graph) {
 	g.Output("h", h)
 	g.Output("a2", a.Square())
 	g.Minimize(h.Square().Sum().Add(a.Mul(t)))
+}
+
+// convModel is a small convolutional net on x [n,2,7,6]: a strided, padded
+// convolution, a grouped, dilated one with per-axis padding, and a 1×1
+// one (rt's direct path), each with a bias [o,1,1] and a ReLU.
+func convModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 2, 7, 6)
+	w1 := g.Param("w1", 4, 2, 3, 3, dsl.Normal(0, 0.4))
+	b1 := g.Param("b1", 4, 1, 1, dsl.Normal(0, 0.1))
+	w2 := g.Param("w2", 4, 2, 2, 2, dsl.Normal(0, 0.5))
+	b2 := g.Param("b2", 4, 1, 1, dsl.Normal(0, 0.1))
+	w3 := g.Param("w3", 3, 4, 1, 1, dsl.Normal(0, 0.5))
+	b3 := g.Param("b3", 3, 1, 1, dsl.Normal(0, 0.1))
+	h1 := dsl.ReLU(dsl.Conv2D(x, w1, dsl.Stride(2), dsl.Padding(1)).Add(b1))                                         // [n,4,4,3]
+	h2 := dsl.ReLU(dsl.Conv2D(h1, w2, dsl.Groups(2), dsl.DilationHW(2, 1), dsl.PaddingHW(1, 0)).Add(b2)).Named("h2") // [n,4,4,2]
+	h3 := dsl.ReLU(dsl.Conv2D(h2, w3).Add(b3))                                                                       // [n,3,4,2]
+	g.Output("h3", h3)
+	g.Minimize(h3.Square().Mean().Add(h2.Mean()))
 }
