@@ -34,15 +34,46 @@ func argmax[T Float](p *Pool, x []T, i, j int) int {
 	return at
 }
 
+// is2x2 reports whether p is 2×2 windows with stride 2 and no padding
+// (LeNet's, VGG's, ...), which have a faster path.
+func (p *Pool) is2x2() bool {
+	return p.KH == 2 && p.KW == 2 && p.SH == 2 && p.SW == 2 && p.PH == 0 && p.PW == 0
+}
+
+// argmax2x2 is argmax for a 2×2 window at row r, column c (stride 2, no
+// padding): the same first maximum, without the window arithmetic.
+func argmax2x2[T Float](x []T, w, r, c int) int {
+	at := r*w + c
+	m := x[at]
+	if v := x[at+1]; v > m || v != v {
+		at, m = r*w+c+1, v
+	}
+	if v := x[(r+1)*w+c]; v > m || v != v {
+		at, m = (r+1)*w+c, v
+	}
+	if v := x[(r+1)*w+c+1]; v > m || v != v {
+		at = (r+1)*w + c + 1
+	}
+	return at
+}
+
 // MaxPool2D writes the maximum of each window of the planes of src
 // (planes·H·W) into dst (planes·OH·OW): PyTorch's max_pool2d.
 func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
+	fast := p.is2x2()
 	for pl := 0; pl < planes; pl++ {
 		x, out := src[pl*hw:][:hw], dst[pl*ohw:][:ohw]
 		for i := 0; i < p.OH; i++ {
-			for j := 0; j < p.OW; j++ {
-				out[i*p.OW+j] = x[argmax(&p, x, i, j)]
+			o := out[i*p.OW : (i+1)*p.OW]
+			if fast {
+				for j := range o {
+					o[j] = x[argmax2x2(x, p.W, 2*i, 2*j)]
+				}
+				continue
+			}
+			for j := range o {
+				o[j] = x[argmax(&p, x, i, j)]
 			}
 		}
 	}
@@ -57,6 +88,12 @@ func MaxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 	for pl := 0; pl < planes; pl++ {
 		xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
 		for i := 0; i < p.OH; i++ {
+			if p.is2x2() {
+				for j := 0; j < p.OW; j++ {
+					out[argmax2x2(xs, p.W, 2*i, 2*j)] += gs[i*p.OW+j]
+				}
+				continue
+			}
 			for j := 0; j < p.OW; j++ {
 				out[argmax(&p, xs, i, j)] += gs[i*p.OW+j]
 			}
