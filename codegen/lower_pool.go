@@ -22,13 +22,10 @@ func poolCall(fn string) lowering {
 			k.p.fail(err)
 			return nil
 		}
-		geom := jen.Qual(rtPath, "Pool").Values(jen.Dict{
-			jen.Id("H"): jen.Lit(x[2].N), jen.Id("W"): jen.Lit(x[3].N),
-			jen.Id("OH"): jen.Lit(pooled[2].N), jen.Id("OW"): jen.Lit(pooled[3].N),
-			jen.Id("KH"): jen.Lit(p.KH), jen.Id("KW"): jen.Lit(p.KW),
-			jen.Id("SH"): jen.Lit(p.SH), jen.Id("SW"): jen.Lit(p.SW),
-			jen.Id("PH"): jen.Lit(p.PH), jen.Id("PW"): jen.Lit(p.PW),
-		})
+		field := func(name string, n int) jen.Code { return jen.Id(name).Op(":").Lit(n) }
+		geom := jen.Qual(rtPath, "Pool").Values(
+			field("H", x[2].N), field("W", x[3].N), field("OH", pooled[2].N), field("OW", pooled[3].N),
+			field("KH", p.KH), field("KW", p.KW), field("SH", p.SH), field("SW", p.SW), field("PH", p.PH), field("PW", p.PW))
 		args := []jen.Code{k.slice(v)}
 		for _, a := range v.Args {
 			args = append(args, k.slice(a))

@@ -13,9 +13,12 @@ type Pool2D struct {
 }
 
 func (p Pool2D) attrs() ir.Attrs {
-	a := ir.Attrs{"kernel": p.Kernel[:], "padding": p.Padding[:]}
+	a := ir.Attrs{"kernel": p.Kernel[:]}
 	if p.Stride != [2]int{} {
 		a["stride"] = p.Stride[:]
+	}
+	if p.Padding != [2]int{} {
+		a["padding"] = p.Padding[:]
 	}
 	return a
 }

@@ -111,21 +111,10 @@ func (s *state) computeH1(bufV12 []float32, bufC1 []float32, h1 []float32) {
 
 // computeP1 is an opaque kernel.
 //
-//	v15:f32[n,6,14,14] = max_pool2d v14 [kernel=[2,2] padding=[0,0]]  # lenet.go:43 p1
+//	v15:f32[n,6,14,14] = max_pool2d v14 [kernel=[2,2]]  # lenet.go:43 p1
 func (s *state) computeP1(bufP1 []float32, h1 []float32) {
 	n := s.n
-	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{
-		H:  28,
-		KH: 2,
-		KW: 2,
-		OH: 14,
-		OW: 14,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  28,
-	})
+	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeConv2dC2 is an opaque kernel.
@@ -161,21 +150,10 @@ func (s *state) computeH2(bufV16 []float32, bufC2 []float32, h2 []float32) {
 
 // computeP2 is an opaque kernel.
 //
-//	v19:f32[n,16,5,5] = max_pool2d v18 [kernel=[2,2] padding=[0,0]]  # lenet.go:45 p2
+//	v19:f32[n,16,5,5] = max_pool2d v18 [kernel=[2,2]]  # lenet.go:45 p2
 func (s *state) computeP2(bufP2 []float32, h2 []float32) {
 	n := s.n
-	rt.MaxPool2D(bufP2[:n*400], h2[:n*1600], n*16, rt.Pool{
-		H:  10,
-		KH: 2,
-		KW: 2,
-		OH: 5,
-		OW: 5,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  10,
-	})
+	rt.MaxPool2D(bufP2[:n*400], h2[:n*1600], n*16, rt.Pool{H: 10, W: 10, OH: 5, OW: 5, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeH3 is a gemm kernel fusing 3 values; it stores h3.
@@ -427,21 +405,10 @@ func (s *state) computeDW3(dW3 []float32, bufP2 []float32, bufV49 []float32) {
 
 // computeDh2 is an opaque kernel.
 //
-//	v54:f32[n,16,10,10] = max_pool2d_grad v18 v53 [kernel=[2,2] padding=[0,0]]  # lenet.go:45 dh2
+//	v54:f32[n,16,10,10] = max_pool2d_grad v18 v53 [kernel=[2,2]]  # lenet.go:45 dh2
 func (s *state) computeDh2(dh2 []float32, h2 []float32, bufV51 []float32) {
 	n := s.n
-	rt.MaxPool2DGrad(dh2[:n*1600], h2[:n*1600], bufV51[:n*400], n*16, rt.Pool{
-		H:  10,
-		KH: 2,
-		KW: 2,
-		OH: 5,
-		OW: 5,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  10,
-	})
+	rt.MaxPool2DGrad(dh2[:n*1600], h2[:n*1600], bufV51[:n*400], n*16, rt.Pool{H: 10, W: 10, OH: 5, OW: 5, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeGtMulH2 is a loop kernel fusing 2 values; it stores v56.
@@ -488,21 +455,10 @@ func (s *state) computeDC2(dC2 []float32, bufP1 []float32, bufV56 []float32) {
 
 // computeDh1 is an opaque kernel.
 //
-//	v61:f32[n,6,28,28] = max_pool2d_grad v14 v59 [kernel=[2,2] padding=[0,0]]  # lenet.go:43 dh1
+//	v61:f32[n,6,28,28] = max_pool2d_grad v14 v59 [kernel=[2,2]]  # lenet.go:43 dh1
 func (s *state) computeDh1(dh1 []float32, h1 []float32, dp1 []float32) {
 	n := s.n
-	rt.MaxPool2DGrad(dh1[:n*4704], h1[:n*4704], dp1[:n*1176], n*6, rt.Pool{
-		H:  28,
-		KH: 2,
-		KW: 2,
-		OH: 14,
-		OW: 14,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  28,
-	})
+	rt.MaxPool2DGrad(dh1[:n*4704], h1[:n*4704], dp1[:n*1176], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeGtMulH1 is a loop kernel fusing 2 values; it stores v63.

@@ -148,21 +148,10 @@ func (s *state) computeH1(bufV13 []float32, h1 []float32) {
 
 // computeP1 is an opaque kernel.
 //
-//	v15:f32[n,6,14,14] = max_pool2d v14 [kernel=[2,2] padding=[0,0]]  # lenet.go:43 p1
+//	v15:f32[n,6,14,14] = max_pool2d v14 [kernel=[2,2]]  # lenet.go:43 p1
 func (s *state) computeP1(bufP1 []float32, h1 []float32) {
 	n := s.n
-	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{
-		H:  28,
-		KH: 2,
-		KW: 2,
-		OH: 14,
-		OW: 14,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  28,
-	})
+	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeConv2dC2 is an opaque kernel.
@@ -210,21 +199,10 @@ func (s *state) computeH2(bufV17 []float32, h2 []float32) {
 
 // computeP2 is an opaque kernel.
 //
-//	v19:f32[n,16,5,5] = max_pool2d v18 [kernel=[2,2] padding=[0,0]]  # lenet.go:45 p2
+//	v19:f32[n,16,5,5] = max_pool2d v18 [kernel=[2,2]]  # lenet.go:45 p2
 func (s *state) computeP2(bufP2 []float32, h2 []float32) {
 	n := s.n
-	rt.MaxPool2D(bufP2[:n*400], h2[:n*1600], n*16, rt.Pool{
-		H:  10,
-		KH: 2,
-		KW: 2,
-		OH: 5,
-		OW: 5,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  10,
-	})
+	rt.MaxPool2D(bufP2[:n*400], h2[:n*1600], n*16, rt.Pool{H: 10, W: 10, OH: 5, OW: 5, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeMatmulW3 is a gemm kernel.
@@ -581,21 +559,10 @@ func (s *state) computeDW3(dW3 []float32, bufP2 []float32, bufV55 []float32) {
 
 // computeDh2 is an opaque kernel.
 //
-//	v61:f32[n,16,10,10] = max_pool2d_grad v18 v60 [kernel=[2,2] padding=[0,0]]  # lenet.go:45 dh2
+//	v61:f32[n,16,10,10] = max_pool2d_grad v18 v60 [kernel=[2,2]]  # lenet.go:45 dh2
 func (s *state) computeDh2(dh2 []float32, h2 []float32, bufV58 []float32) {
 	n := s.n
-	rt.MaxPool2DGrad(dh2[:n*1600], h2[:n*1600], bufV58[:n*400], n*16, rt.Pool{
-		H:  10,
-		KH: 2,
-		KW: 2,
-		OH: 5,
-		OW: 5,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  10,
-	})
+	rt.MaxPool2DGrad(dh2[:n*1600], h2[:n*1600], bufV58[:n*400], n*16, rt.Pool{H: 10, W: 10, OH: 5, OW: 5, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeGtH2 is a loop kernel.
@@ -654,21 +621,10 @@ func (s *state) computeDC2(dC2 []float32, bufP1 []float32, bufV64 []float32) {
 
 // computeDh1 is an opaque kernel.
 //
-//	v69:f32[n,6,28,28] = max_pool2d_grad v14 v67 [kernel=[2,2] padding=[0,0]]  # lenet.go:43 dh1
+//	v69:f32[n,6,28,28] = max_pool2d_grad v14 v67 [kernel=[2,2]]  # lenet.go:43 dh1
 func (s *state) computeDh1(dh1 []float32, h1 []float32, dp1 []float32) {
 	n := s.n
-	rt.MaxPool2DGrad(dh1[:n*4704], h1[:n*4704], dp1[:n*1176], n*6, rt.Pool{
-		H:  28,
-		KH: 2,
-		KW: 2,
-		OH: 14,
-		OW: 14,
-		PH: 0,
-		PW: 0,
-		SH: 2,
-		SW: 2,
-		W:  28,
-	})
+	rt.MaxPool2DGrad(dh1[:n*4704], h1[:n*4704], dp1[:n*1176], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
 // computeGtH1 is a loop kernel.
