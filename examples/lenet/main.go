@@ -3,7 +3,9 @@
 // ReLU, 2×2 max-pool; conv 6→16 5×5, ReLU, 2×2 max-pool; flatten; dense
 // 400→120→84→10 with ReLU — compiled by bpgen into generated/lenet
 // (examples/models.LeNet), on the MNIST digits, with the data loading,
-// progress bar and plots of examples/mnist.
+// progress bar and plots of examples/mnist. It trains with SGD, momentum
+// 0.9 and a cosine learning-rate schedule, updating the model's
+// ParamVector from its GradVector after Forward and Backward.
 //
 //	go run ./examples/lenet
 //
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -56,7 +59,7 @@ func main() {
 	flag.IntVar(&o.epochs, "epochs", 10, "passes over the training set")
 	flag.IntVar(&o.batch, "batch", 128, "mini-batch size")
 	flag.IntVar(&o.images, "images", 0, "train on the first `n` training images only (0: all)")
-	flag.Float64Var(&o.lr, "lr", 0.05, "SGD learning rate")
+	flag.Float64Var(&o.lr, "lr", 0.05, "SGD learning rate at the start (annealed to 0 by a cosine)")
 	flag.Float64Var(&o.momentum, "momentum", 0.9, "SGD momentum")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and the shuffling")
 	flag.StringVar(&o.outDir, "out", here.Path("out"), "directory for the plot and the weights")
@@ -87,7 +90,7 @@ func train(o options) (*result, error) {
 	}
 	fmt.Fprintf(o.log, "MNIST: %d training and %d test images from %s\n", nTrain, nTest, dir)
 
-	cfg := lenet.Config{MaxN: o.batch, Seed: o.seed, Optimizer: lenet.Optimizer{Kind: "sgd", LR: o.lr, Momentum: o.momentum}}
+	cfg := lenet.Config{MaxN: o.batch, Seed: o.seed}
 	m, err := lenet.New(cfg)
 	if err != nil {
 		return nil, err
@@ -95,6 +98,7 @@ func train(o options) (*result, error) {
 	xb := make([]float32, o.batch*pixels)
 	yb := make([]int32, o.batch)
 	batches := data.NewBatcher(nTrain, o.batch, true, o.seed)
+	sgd := newCosineSGD(m.ParamVector(), o.lr, o.momentum, o.epochs*batches.NumBatches())
 
 	res := &result{}
 	var lossPts, accPts plotter.XYs
@@ -107,9 +111,13 @@ func train(o options) (*result, error) {
 			n := len(idx)
 			data.GatherRows(xb, trainX, pixels, idx) // [n,784] rows are [n,1,28,28] images
 			data.GatherLabels(yb, trainY, idx)
-			if _, err := m.TrainStep(lenet.Inputs{X: xb[:n*pixels], Y: yb[:n], N: n}); err != nil {
+			if _, err := m.Forward(lenet.Inputs{X: xb[:n*pixels], Y: yb[:n], N: n}); err != nil {
 				return nil, err
 			}
+			if err := m.Backward(); err != nil {
+				return nil, err
+			}
+			sgd.step(m.ParamVector(), m.GradVector())
 			sum += float64(m.Outputs().Loss) * float64(n)
 			count += n
 			bar.Step()
@@ -154,6 +162,30 @@ func train(o options) (*result, error) {
 	}
 	fmt.Fprintf(o.log, "loss and accuracy curves written to %s\n", res.curve)
 	return res, nil
+}
+
+// cosineSGD is SGD with momentum (PyTorch's: v = μ·v + g, p −= lr·v) whose
+// learning rate follows a cosine from lr to 0 over steps steps (PyTorch's
+// CosineAnnealingLR stepped per batch), applied to the model's ParamVector
+// from its GradVector: the generated Apply has a fixed learning rate.
+type cosineSGD struct {
+	lr, momentum float64
+	t, steps     int
+	v            []float32
+}
+
+func newCosineSGD(params []float32, lr, momentum float64, steps int) *cosineSGD {
+	return &cosineSGD{lr: lr, momentum: momentum, steps: steps, v: make([]float32, len(params))}
+}
+
+func (o *cosineSGD) step(params, grads []float32) {
+	lr := float32(o.lr * 0.5 * (1 + math.Cos(math.Pi*float64(o.t)/float64(o.steps))))
+	mu := float32(o.momentum)
+	for i, g := range grads {
+		o.v[i] = mu*o.v[i] + g
+		params[i] -= lr * o.v[i]
+	}
+	o.t++
 }
 
 // accuracy is the fraction of test images whose largest logit is the label.
