@@ -251,6 +251,13 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpConv2D:           lowerConv2D,
 	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
 	ir.OpConv2DWeightGrad: lowerConv2DWeightGrad,
+
+	// Pooling (lower_pool.go).
+	ir.OpMaxPool2D:       poolCall("MaxPool2D"),
+	ir.OpMaxPool2DGrad:   poolCall("MaxPool2DGrad"),
+	ir.OpMaxPool2DGather: poolCall("MaxPool2DGather"),
+	ir.OpAvgPool2D:       poolCall("AvgPool2D"),
+	ir.OpAvgPool2DGrad:   poolCall("AvgPool2DGrad"),
 }
 
 func init() {

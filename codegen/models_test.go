@@ -290,7 +290,50 @@ func harnessModels() []*testModel {
 			ms = append(ms, &m32)
 		}
 	}
+	// Pooling, float64 and float32 (added after the copies above so that
+	// their seeds stay put).
+	ms = append(ms, f64("op_pool", poolModel, -1, 1))
+	pool32 := *ms[len(ms)-1]
+	pool32.name, pool32.dtype = "op_pool32", ir.F32
+	ms = append(ms, &pool32)
 	return ms
+}
+
+// poolModel pools h = x + p [n,2,7,8] with stride ≠ kernel and padding,
+// the default stride, and overlapping windows; the objective weights each
+// result with a param. max_pool2d_gather, which only second derivatives
+// reach, is built directly in the IR and output.
+func poolModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 2, 7, 8)
+	g.Input("x2", dsl.Float32, n, 2, 7, 8) // read by the gather below
+	p := g.Param("p", 2, 7, 8, dsl.Normal(0, 0.5))
+	h := x.Add(p).Named("h")
+	odd := dsl.Pool2D{Kernel: [2]int{3, 2}, Stride: [2]int{2, 3}, Padding: [2]int{1, 1}}  // [4,3]
+	def := dsl.Pool2D{Kernel: [2]int{2, 2}}                                               // [3,4]
+	over := dsl.Pool2D{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}} // [7,8]
+	a := dsl.MaxPool2D(h, odd)
+	b := dsl.AvgPool2D(h, odd)
+	c := dsl.MaxPool2D(h, def)
+	d := dsl.AvgPool2D(h, over)
+	e := dsl.MaxPool2D(dsl.Tanh(h), over)
+	w1 := g.Param("w1", 2, 4, 3, dsl.Normal(0, 1))
+	w2 := g.Param("w2", 2, 3, 4, dsl.Normal(0, 1))
+	w3 := g.Param("w3", 2, 7, 8, dsl.Normal(0, 1))
+	g.Output("a", a)
+	g.Output("d", d)
+	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w1).Sum()).Add(c.Mul(w2).Sum()).Add(d.Mul(w3).Sum()).Add(e.Mul(w3).Sum()))
+	ig := g.IR()
+	var hv, x2v *ir.Value
+	for _, v := range ig.Values {
+		switch v.Name {
+		case "h":
+			hv = v
+		case "x2":
+			x2v = v
+		}
+	}
+	ig.AddOutput("gather", ir.BuilderFor(ig).Apply(ir.OpMaxPool2DGather, ir.Attrs{"kernel": []int{3, 2}, "stride": []int{2, 3}, "padding": []int{1, 1}}, hv, x2v))
 }
 
 // fusedReductions gives every reduction that fusion can feed its own

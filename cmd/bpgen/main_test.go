@@ -191,10 +191,16 @@ func TestGenerateCheckStale(t *testing.T) {
 // difference with generated/.
 func TestGeneratedFresh(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), "examples", "models")
-	for _, args := range generateLines(t, filepath.Join(dir, "models.go")) {
-		code, _, stderr := runCLI(t, dir, append([]string{"-check"}, args...)...)
-		if code != 0 {
-			t.Errorf("bpgen -check %s: %s(run go generate ./... to refresh generated/)", strings.Join(args, " "), stderr)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go")) // models.go, lenet.go, ...
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no model files in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		for _, args := range generateLines(t, f) {
+			code, _, stderr := runCLI(t, dir, append([]string{"-check"}, args...)...)
+			if code != 0 {
+				t.Errorf("bpgen -check %s: %s(run go generate ./... to refresh generated/)", strings.Join(args, " "), stderr)
+			}
 		}
 	}
 }
