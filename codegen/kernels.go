@@ -245,7 +245,8 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
 	// Normalization (lower_norm.go).
-	ir.OpVar: lowerVar,
+	ir.OpVar:       lowerVar,
+	ir.OpLayerNorm: lowerLayerNorm,
 }
 
 func init() {

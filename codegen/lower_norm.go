@@ -12,3 +12,12 @@ import (
 func lowerVar(k *kctx, v *ir.Value) []jen.Code {
 	return k.reduceCall(v, "Var", "VarAxes", nil, []jen.Code{jen.Lit(v.Attrs.Int("correction"))})
 }
+
+// lowerLayerNorm is rt.LayerNorm over the rows of x: its leading dims by
+// the normalized (trailing) ones.
+func lowerLayerNorm(k *kctx, v *ir.Value) []jen.Code {
+	x, gamma, beta := v.Args[0], v.Args[1], v.Args[2]
+	lead := x.Type.Shape[:len(x.Type.Shape)-len(gamma.Type.Shape)]
+	return []jen.Code{jen.Qual(rtPath, "LayerNorm").Call(k.slice(v), k.slice(x), k.slice(gamma), k.slice(beta),
+		k.prod(lead), k.prod(gamma.Type.Shape), floatLit(v.Attrs.Float("eps"), 1))}
+}

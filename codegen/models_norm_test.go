@@ -7,6 +7,7 @@ import "github.com/bpgen/bpgen/dsl"
 func normModels() []*testModel {
 	return []*testModel{
 		f64("op_var", varModel, -1, 1),
+		f64("op_layer_norm", layerNormModel, -2, 2),
 	}
 }
 
@@ -27,4 +28,20 @@ func varModel(g *dsl.Graph) {
 	g.Output("a", a)
 	g.Output("c", c)
 	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w2).Sum()).Add(c.Sum().Mul(0.5)).Add(d).Add(e.Mean()))
+}
+
+// layerNormModel normalizes h [n,3,4] over its last dim (the layer
+// helper, params named ln.weight and ln.bias) and over its last two.
+func layerNormModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3, 4)
+	p := g.Param("p", 3, 4, dsl.Normal(0, 0.3))
+	gamma := g.Param("gamma", 3, 4, dsl.Normal(1, 0.3))
+	beta := g.Param("beta", 3, 4, dsl.Normal(0, 0.3))
+	w := g.Param("w", 3, 4, dsl.Normal(0, 1))
+	h := x.Mul(p.Add(1))
+	a := g.LayerNorm("ln", h, 1)
+	b := dsl.LayerNorm(dsl.Tanh(h), gamma, beta, 0.01)
+	g.Output("a", a)
+	g.Minimize(a.Mul(w).Sum().Add(b.Mul(w).Square().Mean()))
 }

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -18,7 +19,7 @@ import (
 // evaluator, lowering and registry entry per op.
 
 // The normalization ops.
-var OpVar *OpDef
+var OpVar, OpLayerNorm *OpDef
 
 // varAttrs are the attributes of var: those of the other reductions and
 // the correction subtracted from the group size (0 population, 1
@@ -106,5 +107,98 @@ func init() {
 			dof := b.Sub(b.Numel(reducedShape(x.Type.Shape, axes), x.Type.DType), b.ScalarLike(float64(v.Attrs.Int("correction")), x))
 			gk := b.Div(b.Scale(keepdimsOf(b, g, x, axes, keep), 2), dof)
 			return one(b.Mul(b.Sub(x, mean), b.BroadcastTo(gk, x.Type.Shape)))
+		}})
+}
+
+// epsAttr is layer_norm's and batch_norm's eps, added to the variance
+// before its square root.
+var epsAttr = AttrSpec{Name: "eps", Kind: AttrFloat}
+
+// DefaultNormEps is PyTorch's default eps of layer and batch normalization.
+const DefaultNormEps = 1e-5
+
+func checkEps(a Attrs) error {
+	if eps := a.Float("eps"); !(eps >= 0) || math.IsInf(eps, 1) {
+		return fmt.Errorf("eps %v must be finite and non-negative", eps)
+	}
+	return nil
+}
+
+// layerNormType: x [..., d1…dk], gamma and beta [d1…dk] (static), one float dtype.
+func layerNormType(args []Type, a Attrs, _ Type) (Type, error) {
+	x, gamma, beta := args[0], args[1], args[2]
+	if !x.DType.IsFloat() || gamma.DType != x.DType || beta.DType != x.DType {
+		return Type{}, fmt.Errorf("x, gamma and beta must be floats of one dtype, got %v, %v and %v", x, gamma, beta)
+	}
+	k := len(gamma.Shape)
+	if k == 0 {
+		return Type{}, fmt.Errorf("gamma %v is a scalar; it has the normalized (trailing) dims of x %v", gamma.Shape, x.Shape)
+	}
+	if k > len(x.Shape) || !x.Shape[len(x.Shape)-k:].Equal(gamma.Shape) {
+		return Type{}, fmt.Errorf("gamma %v must be the trailing dims of x %v (the normalized shape)", gamma.Shape, x.Shape)
+	}
+	if !beta.Shape.Equal(gamma.Shape) {
+		return Type{}, fmt.Errorf("beta %v must have gamma's shape %v", beta.Shape, gamma.Shape)
+	}
+	if err := checkEps(a); err != nil {
+		return Type{}, err
+	}
+	return Type{x.DType, x.Shape.Clone()}, nil
+}
+
+// normAxes is Reduced for layer_norm: its trailing len(gamma) axes.
+func normAxes(v *Value) []int {
+	r, k := len(v.Args[0].Type.Shape), len(v.Args[1].Type.Shape)
+	axes := make([]int, k)
+	for i := range axes {
+		axes[i] = r - k + i
+	}
+	return axes
+}
+
+// normalizeVJP is the cotangent of x through y = x̂·γ + β, x̂ = (x − μ)·ρ,
+// ρ = 1/√(σ² + eps), with μ and σ² (biased) the statistics of x over axes:
+// dx = ρ·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·γ (gammaB: γ broadcast to
+// x's shape). It returns dx and x̂ (for γ's cotangent).
+func normalizeVJP(b *Builder, x, gammaB, g *Value, axes []int, eps float64) (dx, xhat *Value) {
+	s := x.Type.Shape
+	keep := func(op *OpDef, y *Value, attrs Attrs) *Value {
+		a := Attrs{"axes": axes, "keepdims": true}
+		for k, v := range attrs {
+			a[k] = v
+		}
+		return b.BroadcastTo(b.Apply(op, a, y), s)
+	}
+	mean := keep(OpMean, x, nil)
+	variance := b.Apply(OpVar, Attrs{"axes": axes, "keepdims": true, "correction": 0}, x)
+	rstd := b.BroadcastTo(b.Apply(OpReciprocal, nil, b.Apply(OpSqrt, nil, b.Add(variance, b.ScalarLike(eps, x)))), s)
+	xhat = b.Mul(b.Sub(x, mean), rstd)
+	gh := b.Mul(g, gammaB)
+	dx = b.Mul(rstd, b.Sub(b.Sub(gh, keep(OpMean, gh, nil)), b.Mul(xhat, keep(OpMean, b.Mul(gh, xhat), nil))))
+	return dx, xhat
+}
+
+func init() {
+	OpLayerNorm = Register(&OpDef{Name: "layer_norm", Doc: "(x − mean)/√(var + eps)·gamma + beta over the trailing dims of gamma's shape, biased var (F.layer_norm)", Class: Reduce, Arity: 3,
+		Attrs: []AttrSpec{epsAttr}, TypeRule: layerNormType, Reduced: normAxes,
+		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
+			x, gamma, beta := a[0], a[1], a[2]
+			cols := gamma.Len()
+			groups, idx := reduceIndex(x.Shape, normAxes(v))
+			mean, m2, count := groupMoments(x, groups, idx)
+			eps := v.Attrs.Float("eps")
+			out := NewTensor(v.Type.DType, x.Shape...)
+			for k, g := range idx {
+				rstd := 1 / math.Sqrt(m2[g]/float64(count[g])+eps)
+				out.F[k] = round(out.DType, (x.F[k]-mean[g])*rstd*gamma.F[k%cols]+beta.F[k%cols])
+			}
+			return out, nil
+		},
+		// γ and β broadcast to x (they are its trailing dims), so their
+		// cotangents are g·x̂ and g at x's shape: the grad pass sums them.
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			x, gamma := v.Args[0], v.Args[1]
+			dx, xhat := normalizeVJP(b, x, b.BroadcastTo(gamma, x.Type.Shape), g, normAxes(v), v.Attrs.Float("eps"))
+			return []*Value{dx, b.Mul(g, xhat), g}
 		}})
 }

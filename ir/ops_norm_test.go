@@ -13,6 +13,7 @@ import (
 
 func init() {
 	opCases["var"] = varCase
+	opCases["layer_norm"] = layerNormCase
 }
 
 // foldVar is the variance of v with correction c, by the definition.
@@ -60,4 +61,45 @@ func varCase(d ir.DType) opTest {
 	}
 }
 
-var _ = math.Sqrt
+// refLayerNorm normalizes each row of x (its last len(gamma) dims
+// flattened) by its mean and biased variance, then applies gamma and beta.
+func refLayerNorm(d ir.DType, eps float64) func(in []*ir.Tensor) *ir.Tensor {
+	return func(in []*ir.Tensor) *ir.Tensor {
+		x, gamma, beta := in[0], in[1], in[2]
+		cols := gamma.Len()
+		res := ir.NewTensor(d, x.Shape...)
+		for r := 0; r < x.Len()/cols; r++ {
+			row := x.F[r*cols : (r+1)*cols]
+			m := foldMean(row)
+			v := foldVar(0)(row)
+			for j, xv := range row {
+				res.F[r*cols+j] = (xv-m)/math.Sqrt(v+eps)*gamma.F[j] + beta.F[j]
+			}
+		}
+		return res
+	}
+}
+
+func layerNormCase(d ir.DType) opTest {
+	eps := func(e float64) ir.Attrs { return ir.Attrs{"eps": e} }
+	lnArgs := func(x ir.Type, norm ...any) []ir.Type { return []ir.Type{x, tt(d, norm...), tt(d, norm...)} }
+	gens := []gen{uniform(-3, 5), uniform(0.5, 2), anyReal}
+	return opTest{
+		shapes: []shapeCase{
+			{args: lnArgs(tt(d, "n", 3, 4), 4), attrs: eps(1e-5), want: tt(d, "n", 3, 4)},
+			{args: lnArgs(tt(d, "n", 3, 4), 3, 4), attrs: eps(0), want: tt(d, "n", 3, 4)},
+			{args: lnArgs(tt(d, "n", 4), 3), attrs: eps(1e-5), err: "gamma [3] must be the trailing dims of x [n,4]"},
+			{args: lnArgs(tt(d, 4), 2, 4), attrs: eps(1e-5), err: "gamma [2,4] must be the trailing dims of x [4]"},
+			{args: []ir.Type{tt(d, "n", 4), tt(d, 4), tt(d, 3)}, attrs: eps(1e-5), err: "beta [3] must have gamma's shape [4]"},
+			{args: []ir.Type{tt(d, "n", 4), tt(otherFloat(d), 4), tt(d, 4)}, attrs: eps(1e-5), err: "floats of one dtype"},
+			{args: []ir.Type{tt(d, "n", 4), tt(d), tt(d)}, attrs: eps(1e-5), err: "is a scalar"},
+			{args: lnArgs(tt(d, "n", 4), 4), attrs: eps(-1), err: "eps -1 must be finite and non-negative"},
+			{args: lnArgs(tt(d, "n", 4), 4), attrs: nil, err: "needs attribute eps"},
+		},
+		evals: []evalCase{
+			{name: "last dim", args: lnArgs(tt(d, "n", 3, 4), 4), gens: gens, attrs: eps(1e-5), ref: refLayerNorm(d, 1e-5)},
+			{name: "two dims", args: lnArgs(tt(d, "n", 3, 4), 3, 4), gens: gens, attrs: eps(0.1), ref: refLayerNorm(d, 0.1)},
+			{name: "all dims", args: lnArgs(tt(d, 2, 3), 2, 3), gens: gens, attrs: eps(1e-5), ref: refLayerNorm(d, 1e-5)},
+		},
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 func init() {
 	vjpCases["var"] = varCases()
+	vjpCases["layer_norm"] = layerNormCases()
 }
 
 func varCases() []vjpCase {
@@ -45,5 +46,16 @@ func TestSimplifyReshapeKeepdimsVar(t *testing.T) {
 	out := b.Graph().Output("r")
 	if rep.Rules["reshape-keepdims"] != 1 || out.Op != ir.OpVar || out.Attrs.Int("correction") != 1 || out.Attrs.Bool("keepdims") {
 		t.Errorf("simplified to %v (rules %v), want var [axes=[1], correction=1] without keepdims", out, rep.Rules)
+	}
+}
+
+func layerNormCases() []vjpCase {
+	ln := func(name string, x []int, norm []int, eps float64) vjpCase {
+		return vjpCase{name: name, args: []argSpec{p(x...), pd(positive, norm...), p(norm...)}, attrs: ir.Attrs{"eps": eps}}
+	}
+	return []vjpCase{
+		ln("[3,4]/norm=[4]", []int{3, 4}, []int{4}, 1e-5),
+		ln("[2,3,4]/norm=[3,4]", []int{2, 3, 4}, []int{3, 4}, 0.1),
+		ln("[5]/norm=[5]", []int{5}, []int{5}, 1e-5),
 	}
 }
