@@ -247,6 +247,7 @@ var lowerings = map[*ir.OpDef]lowering{
 	// Normalization (lower_norm.go).
 	ir.OpVar:       lowerVar,
 	ir.OpLayerNorm: lowerLayerNorm,
+	ir.OpBatchNorm: lowerBatchNorm,
 }
 
 func init() {

@@ -21,3 +21,16 @@ func lowerLayerNorm(k *kctx, v *ir.Value) []jen.Code {
 	return []jen.Code{jen.Qual(rtPath, "LayerNorm").Call(k.slice(v), k.slice(x), k.slice(gamma), k.slice(beta),
 		k.prod(lead), k.prod(gamma.Type.Shape), floatLit(v.Attrs.Float("eps"), 1))}
 }
+
+// lowerBatchNorm is rt.BatchNorm over x as [N, C, the rest], in the
+// state's mode (training: batch statistics).
+func lowerBatchNorm(k *kctx, v *ir.Value) []jen.Code {
+	x := v.Args[0]
+	s := x.Type.Shape
+	args := []jen.Code{k.slice(v)}
+	for _, a := range v.Args {
+		args = append(args, k.slice(a))
+	}
+	args = append(args, k.prod(s[:1]), k.prod(s[1:2]), k.prod(s[2:]), floatLit(v.Attrs.Float("eps"), 1), jen.Id("s").Dot("training"))
+	return []jen.Code{jen.Qual(rtPath, "BatchNorm").Call(args...)}
+}

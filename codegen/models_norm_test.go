@@ -8,7 +8,14 @@ func normModels() []*testModel {
 	return []*testModel{
 		f64("op_var", varModel, -1, 1),
 		f64("op_layer_norm", layerNormModel, -2, 2),
+		f64("op_batch_norm", batchNormModel, -2, 2),
+		withNs(f64("op_batch_norm_nc", batchNormNC, -2, 2), 3, 5), // a batch of 1 has no unbiased variance; of 2, x̂ = ±1 whatever x
 	}
+}
+
+func withNs(m *testModel, ns ...int) *testModel {
+	m.ns = ns
+	return m
 }
 
 // varModel takes variances of h [n,3,4] over adjacent and non-adjacent
@@ -44,4 +51,31 @@ func layerNormModel(g *dsl.Graph) {
 	b := dsl.LayerNorm(dsl.Tanh(h), gamma, beta, 0.01)
 	g.Output("a", a)
 	g.Minimize(a.Mul(w).Sum().Add(b.Mul(w).Square().Mean()))
+}
+
+// batchNormModel normalizes [n,2,3] (NCL) and [n,3,2,2] (NCHW) inputs
+// with the layer helper (params bn.weight, bn.bias; state
+// bn.running_mean, bn.running_var) and with a custom eps and momentum.
+func batchNormModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 2, 3)
+	x2 := g.Input("x2", dsl.Float32, n, 3, 2, 2)
+	p := g.Param("p", 2, 3, dsl.Normal(0, 0.3))
+	w := g.Param("w", 2, 3, dsl.Normal(0, 1))
+	w2 := g.Param("w2", 3, 2, 2, dsl.Normal(0, 1))
+	a := g.BatchNorm("bn", x.Mul(p.Add(1)))
+	b := g.BatchNormWith("bn2", dsl.Tanh(x2), 0.01, 0.3)
+	g.Output("a", a)
+	g.Minimize(a.Mul(w).Sum().Add(b.Mul(w2).Square().Mean()))
+}
+
+// batchNormNC normalizes features [n,4] (BatchNorm1d) after a matmul.
+func batchNormNC(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	W := g.Param("W", 3, 4, dsl.Normal(0, 0.5))
+	w := g.Param("w", 4, dsl.Normal(0, 1))
+	h := g.BatchNorm("bn1", x.MatMul(W))
+	g.Output("h", h)
+	g.Minimize(dsl.Tanh(h).Mul(w).Sum())
 }

@@ -19,7 +19,7 @@ import (
 // evaluator, lowering and registry entry per op.
 
 // The normalization ops.
-var OpVar, OpLayerNorm *OpDef
+var OpVar, OpLayerNorm, OpBatchNorm *OpDef
 
 // varAttrs are the attributes of var: those of the other reductions and
 // the correction subtracted from the group size (0 population, 1
@@ -200,5 +200,80 @@ func init() {
 			x, gamma := v.Args[0], v.Args[1]
 			dx, xhat := normalizeVJP(b, x, b.BroadcastTo(gamma, x.Type.Shape), g, normAxes(v), v.Attrs.Float("eps"))
 			return []*Value{dx, b.Mul(g, xhat), g}
+		}})
+}
+
+// batchNormType: x [N, C, ...] (rank ≥ 2, channels on axis 1), gamma, beta,
+// running mean and running var [C], one float dtype.
+func batchNormType(args []Type, a Attrs, _ Type) (Type, error) {
+	x := args[0]
+	if !x.DType.IsFloat() {
+		return Type{}, fmt.Errorf("x is %v, want a float type", x)
+	}
+	if len(x.Shape) < 2 {
+		return Type{}, fmt.Errorf("x %v needs rank 2 or more: [N, C] or [N, C, H, W], channels on axis 1", x.Shape)
+	}
+	c := x.Shape[1]
+	for i, name := range []string{"gamma", "beta", "running mean", "running var"} {
+		t := args[i+1]
+		if t.DType != x.DType || len(t.Shape) != 1 || t.Shape[0] != c {
+			return Type{}, fmt.Errorf("%s is %v, want %v[%v] (one per channel of x %v)", name, t, x.DType, c, x.Shape)
+		}
+	}
+	if err := checkEps(a); err != nil {
+		return Type{}, err
+	}
+	return Type{x.DType, x.Shape.Clone()}, nil
+}
+
+// channelAxes is Reduced for batch_norm: every axis of x but the channel
+// axis 1.
+func channelAxes(v *Value) []int {
+	var axes []int
+	for i := range v.Args[0].Type.Shape {
+		if i != 1 {
+			axes = append(axes, i)
+		}
+	}
+	return axes
+}
+
+func init() {
+	OpBatchNorm = Register(&OpDef{Name: "batch_norm", Doc: "(x − mean)/√(var + eps)·gamma + beta per channel (axis 1) of x [N, C, ...]; training: the batch's mean and biased var, inference: the running mean and var args (F.batch_norm)", Class: Reduce, Arity: 5, Training: true,
+		Attrs: []AttrSpec{epsAttr}, TypeRule: batchNormType, Reduced: channelAxes,
+		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
+			x, gamma, beta := a[0], a[1], a[2]
+			groups, idx := reduceIndex(x.Shape, channelAxes(v)) // group = channel
+			mean, variance := a[3].F, a[4].F
+			if ctx.Training {
+				var m2 []float64
+				var count []int
+				mean, m2, count = groupMoments(x, groups, idx)
+				variance = make([]float64, groups)
+				for c := range variance {
+					variance[c] = m2[c] / float64(count[c])
+				}
+			}
+			eps := v.Attrs.Float("eps")
+			out := NewTensor(v.Type.DType, x.Shape...)
+			for k, c := range idx {
+				out.F[k] = round(out.DType, (x.F[k]-mean[c])/math.Sqrt(variance[c]+eps)*gamma.F[c]+beta.F[c])
+			}
+			return out, nil
+		},
+		// The training-mode rule (the backward pass follows a training
+		// forward pass): the batch statistics depend on x. γ and β, [C],
+		// do not broadcast to x [N, C, H, W] NumPy-style, so their
+		// cotangents are summed here; the running statistics get none.
+		VJP: func(b *Builder, v, g *Value) []*Value {
+			x, gamma := v.Args[0], v.Args[1]
+			axes := channelAxes(v)
+			cs := Shape{gamma.Type.Shape[0]}
+			for range x.Type.Shape[2:] {
+				cs = append(cs, Static(1))
+			}
+			gammaB := b.BroadcastTo(b.Reshape(gamma, cs), x.Type.Shape)
+			dx, xhat := normalizeVJP(b, x, gammaB, g, axes, v.Attrs.Float("eps"))
+			return []*Value{dx, b.Sum(b.Mul(g, xhat), axes, false), b.Sum(g, axes, false), nil, nil}
 		}})
 }

@@ -12,6 +12,7 @@ import (
 func init() {
 	vjpCases["var"] = varCases()
 	vjpCases["layer_norm"] = layerNormCases()
+	vjpCases["batch_norm"] = batchNormCases()
 }
 
 func varCases() []vjpCase {
@@ -57,5 +58,26 @@ func layerNormCases() []vjpCase {
 		ln("[3,4]/norm=[4]", []int{3, 4}, []int{4}, 1e-5),
 		ln("[2,3,4]/norm=[3,4]", []int{2, 3, 4}, []int{3, 4}, 0.1),
 		ln("[5]/norm=[5]", []int{5}, []int{5}, 1e-5),
+	}
+}
+
+func batchNormCases() []vjpCase {
+	bn := func(name string, x []int, eps float64) vjpCase {
+		c := x[1]
+		running := func(v float64) argSpec {
+			vals := make([]float64, c)
+			for i := range vals {
+				vals[i] = v + 0.25*float64(i)
+			}
+			return fixed(vals, c)
+		}
+		// x, gamma, beta; the running statistics get no gradient (and the
+		// training-mode forward pass does not read them).
+		return vjpCase{name: name, args: []argSpec{p(x...), pd(positive, c), p(c), running(0.1), running(1.5)}, attrs: ir.Attrs{"eps": eps}}
+	}
+	return []vjpCase{
+		bn("[4,3]", []int{4, 3}, 1e-5),
+		bn("[2,3,2,2]", []int{2, 3, 2, 2}, 0.1),
+		bn("[3,2,5]", []int{3, 2, 5}, 1e-5),
 	}
 }

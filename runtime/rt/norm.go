@@ -121,3 +121,40 @@ func LayerNorm[T Float](dst, x, gamma, beta []T, rows, cols int, eps float64) {
 		}
 	}
 }
+
+// BatchNorm normalizes each channel of x, [outer, c, inner] (N, C and the
+// spatial dims of NCHW), and applies the affine gamma, beta ([c]):
+// dst = (x − mean)/√(var + eps)·gamma + beta (F.batch_norm). In training
+// mean and var are the channel's batch statistics over outer and inner
+// (biased variance), accumulated in one sweep; at inference they are
+// runningMean and runningVar, which training does not read (the training
+// step updates them outside this call).
+func BatchNorm[T Float](dst, x, gamma, beta, runningMean, runningVar []T, outer, c, inner int, eps float64, training bool) {
+	_ = x[:outer*c*inner]
+	_ = dst[:outer*c*inner]
+	gamma, beta, runningMean, runningVar = gamma[:c], beta[:c], runningMean[:c], runningVar[:c]
+	for ch := 0; ch < c; ch++ {
+		var mean, variance float64
+		if training {
+			var m moments
+			for o := 0; o < outer; o++ {
+				off := (o*c + ch) * inner
+				for _, v := range x[off : off+inner] {
+					m.add(float64(v))
+				}
+			}
+			mean, variance = m.mean(), m.m2()/float64(m.n)
+		} else {
+			mean, variance = float64(runningMean[ch]), float64(runningVar[ch])
+		}
+		scale := float64(gamma[ch]) / math.Sqrt(variance+eps)
+		shift := float64(beta[ch])
+		for o := 0; o < outer; o++ {
+			off := (o*c + ch) * inner
+			out := dst[off : off+inner]
+			for j, v := range x[off : off+inner] {
+				out[j] = T((float64(v)-mean)*scale + shift)
+			}
+		}
+	}
+}
