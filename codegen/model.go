@@ -399,7 +399,7 @@ func (p *plan) entryPoints(f *jen.File) {
 
 	// checkViews: Params and Grads are exported, so a caller may have
 	// replaced a field.
-	body = nil
+	body = p.checkStateViews()
 	offs, _ := p.paramOffsets()
 	for _, which := range []string{"Params", "Grads"} {
 		flat, vec := "params", "ParamVector"

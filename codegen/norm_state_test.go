@@ -74,6 +74,10 @@ func main() {
 	out2, err := m2.Predict(bnstate.Inputs{X: xp, N: len(xp) / 3})
 	check(err)
 	r["loadedPred"] = out2.Out
+	m2.State.Bn1_running_var = make([]float64, 3)
+	if _, err := m2.Predict(bnstate.Inputs{X: xp, N: len(xp) / 3}); err != nil {
+		r["replaced"] = err.Error()
+	}
 	check(json.NewEncoder(os.Stdout).Encode(r))
 }
 
@@ -157,6 +161,7 @@ func TestBatchNormState(t *testing.T) {
 		Weight, Bias, W, Pred                      []float64
 		FreshMean, FreshVar, LoadedMean, LoadedVar []float64
 		LoadedPred                                 []float64
+		Replaced                                   string
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -222,6 +227,9 @@ func TestBatchNormState(t *testing.T) {
 	close("loaded running_var", r.LoadedVar, variance)
 	if !slices.Equal(r.LoadedPred, r.Pred) {
 		t.Errorf("Predict after Load = %v, want %v", r.LoadedPred, r.Pred)
+	}
+	if want := "bnstate: State.Bn1_running_var was replaced"; !strings.HasPrefix(r.Replaced, want) {
+		t.Errorf("Predict with a replaced State field: error %q, want one starting %q", r.Replaced, want)
 	}
 	ts, _, err := tensorio.LoadFile(file)
 	if err != nil {

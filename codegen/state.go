@@ -150,3 +150,23 @@ func (p *plan) loadStates() []jen.Code {
 			jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 		}))}
 }
+
+// checkStateViews are checkViews' checks that no field of m.State was
+// replaced: the kernels read the buffers New made.
+func (p *plan) checkStateViews() []jen.Code {
+	var body []jen.Code
+	for i, si := range p.states {
+		n, _ := si.v.Type.Shape.NumElements()
+		fld := jen.Id("m").Dot("State").Dot(si.field)
+		cond := jen.Len(fld.Clone()).Op("!=").Lit(n)
+		if n > 0 {
+			cond = cond.Op("||").Op("&").Add(fld.Clone()).Index(jen.Lit(0)).Op("!=").Op("&").Id("m").Dot("train").Dot(p.vals[si.v.ID].field).Index(jen.Lit(0))
+		}
+		if i == 0 {
+			body = append(body, jen.Comment("State's fields are the buffers the kernels read."))
+		}
+		body = append(body, jen.If(cond).Block(jen.Return(jen.Qual("errors", "New").Call(
+			jen.Lit(fmt.Sprintf("%s: State.%s was replaced: it must stay the slice New made (copy values into it instead)", p.prefix, si.field))))))
+	}
+	return body
+}

@@ -9,14 +9,16 @@ import (
 // Normalization: the variance reduction, layer normalization and batch
 // normalization, with PyTorch's semantics.
 //
-// Their VJPs are composed of existing ops (mean, var, sum and elementwise
-// ops), not of backward ops of their own: each is the exact closed form of
-// the derivative, its reductions run along the same axes as the forward
-// one (so they take the reduction kernels and fuse with their elementwise
-// producers like any other), and the final expression is one elementwise
-// kernel over x. A dedicated backward op would save recomputing the
-// statistics in Backward (one sweep of x), at the price of a second
-// evaluator, lowering and registry entry per op.
+// Their VJPs are composed of existing ops (mean, var, sum, sqrt and
+// elementwise ops) rather than of backward ops of their own: the closed
+// form of each derivative is exact in those ops, the grad pass sums and
+// un-broadcasts the results like any other, and fusion folds the
+// elementwise parts (ĝ = g·γ, ĝ·x̂, the final combination) into the
+// sweeps of the mean reductions (RowFusable along the last axis) and one
+// loop over x. What it costs is recomputing the statistics in Backward
+// (mean and var of x: two sweeps) that a dedicated backward op would
+// keep, and a dedicated op would also need its own evaluator, lowering,
+// registry and FD cases.
 
 // The normalization ops.
 var OpVar, OpLayerNorm, OpBatchNorm *OpDef
