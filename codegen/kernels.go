@@ -324,16 +324,19 @@ func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
 
 // reduce emits the reduction op (an rt reduction) of v: one rt.Reduce call
 // when the reduced axes are adjacent (after dropping dims of size 1),
-// rt.ReduceAxes otherwise.
+// rt.ReduceSplit when they are those before and after a kept block (NCHW's
+// per-channel reduction), rt.ReduceAxes otherwise.
 func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
-	return k.reduceCall(v, "Reduce", "ReduceAxes", []jen.Code{op}, nil)
+	return k.reduceCall(v, "Reduce", "ReduceSplit", "ReduceAxes", []jen.Code{op}, nil)
 }
 
-// reduceCall emits the call of rt.<adjacent>(lead..., dst, src, outer, n,
-// inner, trail...) reducing v's argument over v's axes when the reduced
-// axes are adjacent (after dropping dims of size 1), of rt.<general>(lead...,
-// dst, src, sizes, reduced, trail...) otherwise.
-func (k *kctx) reduceCall(v *ir.Value, adjacent, general string, lead, trail []jen.Code) []jen.Code {
+// reduceCall emits the call reducing v's argument over v's axes (after
+// dropping dims of size 1): rt.<adjacent>(lead..., dst, src, outer, n,
+// inner, trail...) when the reduced axes are adjacent, rt.<split>(lead...,
+// dst, src, outer, n, inner, trail...) over outer and inner when they are
+// those around one kept block, rt.<general>(lead..., dst, src, sizes,
+// reduced, trail...) otherwise.
+func (k *kctx) reduceCall(v *ir.Value, adjacent, split, general string, lead, trail []jen.Code) []jen.Code {
 	x := v.Args[0]
 	axes := v.Attrs.Ints("axes")
 	type group struct {
@@ -375,6 +378,9 @@ func (k *kctx) reduceCall(v *ir.Value, adjacent, general string, lead, trail []j
 			}
 		}
 		return []jen.Code{jen.Qual(rtPath, adjacent).Call(args(k.prod(outer), k.prod(n), k.prod(inner))...)}
+	}
+	if len(groups) == 3 && groups[0].reduced {
+		return []jen.Code{jen.Qual(rtPath, split).Call(args(k.prod(groups[0].dims), k.prod(groups[1].dims), k.prod(groups[2].dims))...)}
 	}
 	var sizes, flags []jen.Code
 	for _, g := range groups {

@@ -8,9 +8,10 @@ import (
 // Lowerings of the normalization ops (ir/ops_norm.go) to the single-sweep
 // loops of runtime/rt/norm.go.
 
-// lowerVar is rt.Var over adjacent axes, rt.VarAxes otherwise.
+// lowerVar is rt.Var over adjacent axes, rt.VarSplit around a kept block
+// (NCHW's per-channel variance), rt.VarAxes otherwise.
 func lowerVar(k *kctx, v *ir.Value) []jen.Code {
-	return k.reduceCall(v, "Var", "VarAxes", nil, []jen.Code{jen.Lit(v.Attrs.Int("correction"))})
+	return k.reduceCall(v, "Var", "VarSplit", "VarAxes", nil, []jen.Code{jen.Lit(v.Attrs.Int("correction"))})
 }
 
 // lowerLayerNorm is rt.LayerNorm over the rows of x: its leading dims by

@@ -27,14 +27,15 @@ func varModel(g *dsl.Graph) {
 	w1 := g.Param("w1", 4, dsl.Normal(1, 0.5))
 	w2 := g.Param("w2", 3, dsl.Normal(1, 0.5))
 	h := x.Add(p)
-	a := h.Var(1, 1)          // [n,4]
-	b := h.Var(0, 0, 2)       // [3]: non-adjacent axes
-	c := h.VarKeep(0, 2)      // [n,3,1]
-	d := h.Var(1)             // []
-	e := h.Square().Var(0, 0) // [3,4] over the symbolic batch (n may be 1)
+	a := h.Var(1, 1)                        // [n,4]
+	b := h.Var(0, 0, 2)                     // [3]: non-adjacent axes
+	c := h.VarKeep(0, 2)                    // [n,3,1]
+	d := h.Var(1)                           // []
+	e := h.Square().Var(0, 0)               // [3,4] over the symbolic batch (n may be 1)
+	f := h.Reshape(n, 3, 2, 2).Var(1, 0, 2) // [3,2]: reduced axes in two blocks (rt.VarAxes)
 	g.Output("a", a)
 	g.Output("c", c)
-	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w2).Sum()).Add(c.Sum().Mul(0.5)).Add(d).Add(e.Mean()))
+	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w2).Sum()).Add(c.Sum().Mul(0.5)).Add(d).Add(e.Mean()).Add(f.Sum()))
 }
 
 // layerNormModel normalizes h [n,3,4] over its last dim (the layer
