@@ -244,9 +244,6 @@ var lowerings = map[*ir.OpDef]lowering{
 	// fn(out, args...) or vjp(grad, arg, gout, args...).
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
-	// Normalization (lower_norm.go).
-	ir.OpVar: lowerVar,
-
 	// Convolutions (lower_conv.go).
 	ir.OpConv2D:           lowerConv2D,
 	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
@@ -258,6 +255,11 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpMaxPool2DGather: poolCall("MaxPool2DGather"),
 	ir.OpAvgPool2D:       poolCall("AvgPool2D"),
 	ir.OpAvgPool2DGrad:   poolCall("AvgPool2DGrad"),
+
+	// Normalization (lower_norm.go).
+	ir.OpVar:       lowerVar,
+	ir.OpLayerNorm: lowerLayerNorm,
+	ir.OpBatchNorm: lowerBatchNorm,
 }
 
 func init() {
@@ -334,16 +336,19 @@ func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
 
 // reduce emits the reduction op (an rt reduction) of v: one rt.Reduce call
 // when the reduced axes are adjacent (after dropping dims of size 1),
-// rt.ReduceAxes otherwise.
+// rt.ReduceSplit when they are those before and after a kept block (NCHW's
+// per-channel reduction), rt.ReduceAxes otherwise.
 func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
-	return k.reduceCall(v, "Reduce", "ReduceAxes", []jen.Code{op}, nil)
+	return k.reduceCall(v, "Reduce", "ReduceSplit", "ReduceAxes", []jen.Code{op}, nil)
 }
 
-// reduceCall emits the call of rt.<adjacent>(lead..., dst, src, outer, n,
-// inner, trail...) reducing v's argument over v's axes when the reduced
-// axes are adjacent (after dropping dims of size 1), of rt.<general>(lead...,
-// dst, src, sizes, reduced, trail...) otherwise.
-func (k *kctx) reduceCall(v *ir.Value, adjacent, general string, lead, trail []jen.Code) []jen.Code {
+// reduceCall emits the call reducing v's argument over v's axes (after
+// dropping dims of size 1): rt.<adjacent>(lead..., dst, src, outer, n,
+// inner, trail...) when the reduced axes are adjacent, rt.<split>(lead...,
+// dst, src, outer, n, inner, trail...) over outer and inner when they are
+// those around one kept block, rt.<general>(lead..., dst, src, sizes,
+// reduced, trail...) otherwise.
+func (k *kctx) reduceCall(v *ir.Value, adjacent, split, general string, lead, trail []jen.Code) []jen.Code {
 	x := v.Args[0]
 	axes := v.Attrs.Ints("axes")
 	type group struct {
@@ -385,6 +390,9 @@ func (k *kctx) reduceCall(v *ir.Value, adjacent, general string, lead, trail []j
 			}
 		}
 		return []jen.Code{jen.Qual(rtPath, adjacent).Call(args(k.prod(outer), k.prod(n), k.prod(inner))...)}
+	}
+	if len(groups) == 3 && groups[0].reduced {
+		return []jen.Code{jen.Qual(rtPath, split).Call(args(k.prod(groups[0].dims), k.prod(groups[1].dims), k.prod(groups[2].dims))...)}
 	}
 	var sizes, flags []jen.Code
 	for _, g := range groups {

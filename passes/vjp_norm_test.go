@@ -11,6 +11,8 @@ import (
 
 func init() {
 	vjpCases["var"] = varCases()
+	vjpCases["layer_norm"] = layerNormCases()
+	vjpCases["batch_norm"] = batchNormCases()
 }
 
 func varCases() []vjpCase {
@@ -45,5 +47,37 @@ func TestSimplifyReshapeKeepdimsVar(t *testing.T) {
 	out := b.Graph().Output("r")
 	if rep.Rules["reshape-keepdims"] != 1 || out.Op != ir.OpVar || out.Attrs.Int("correction") != 1 || out.Attrs.Bool("keepdims") {
 		t.Errorf("simplified to %v (rules %v), want var [axes=[1], correction=1] without keepdims", out, rep.Rules)
+	}
+}
+
+func layerNormCases() []vjpCase {
+	ln := func(name string, x []int, norm []int, eps float64) vjpCase {
+		return vjpCase{name: name, args: []argSpec{p(x...), pd(positive, norm...), p(norm...)}, attrs: ir.Attrs{"eps": eps}}
+	}
+	return []vjpCase{
+		ln("[3,4]/norm=[4]", []int{3, 4}, []int{4}, 1e-5),
+		ln("[2,3,4]/norm=[3,4]", []int{2, 3, 4}, []int{3, 4}, 0.1),
+		ln("[5]/norm=[5]", []int{5}, []int{5}, 1e-5),
+	}
+}
+
+func batchNormCases() []vjpCase {
+	bn := func(name string, x []int, eps float64) vjpCase {
+		c := x[1]
+		running := func(v float64) argSpec {
+			vals := make([]float64, c)
+			for i := range vals {
+				vals[i] = v + 0.25*float64(i)
+			}
+			return fixed(vals, c)
+		}
+		// x, gamma, beta; the running statistics get no gradient (and the
+		// training-mode forward pass does not read them).
+		return vjpCase{name: name, args: []argSpec{p(x...), pd(positive, c), p(c), running(0.1), running(1.5)}, attrs: ir.Attrs{"eps": eps}}
+	}
+	return []vjpCase{
+		bn("[4,3]", []int{4, 3}, 1e-5),
+		bn("[2,3,2,2]", []int{2, 3, 2, 2}, 0.1),
+		bn("[3,2,5]", []int{3, 2, 5}, 1e-5),
 	}
 }

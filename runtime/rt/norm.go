@@ -1,5 +1,7 @@
 package rt
 
+import "math"
+
 // Normalization: variance, layer norm and batch norm as single-sweep
 // loops. Each group's statistics are accumulated in float64 in one pass
 // as shifted sums (s1 = Σ (x − K), s2 = Σ (x − K)², K the group's first
@@ -94,6 +96,65 @@ func VarAxes[T Float](dst, src []T, shape []int, reduced []bool, correction int)
 			}
 			base -= kstr[d] * kdims[d]
 			ki[d] = 0
+		}
+	}
+}
+
+// LayerNorm normalizes each row of x, [rows, cols], by its mean and biased
+// variance and applies the affine gamma, beta ([cols]):
+// dst = (x − mean)/√(var + eps)·gamma + beta (F.layer_norm). One sweep
+// accumulates the row's statistics, a second writes it.
+func LayerNorm[T Float](dst, x, gamma, beta []T, rows, cols int, eps float64) {
+	_ = x[:rows*cols]
+	_ = dst[:rows*cols]
+	gamma, beta = gamma[:cols], beta[:cols]
+	for r := 0; r < rows; r++ {
+		row, out := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]
+		var m moments
+		for _, v := range row {
+			m.add(float64(v))
+		}
+		mean := m.mean()
+		rstd := 1 / math.Sqrt(m.m2()/float64(cols)+eps)
+		for j, v := range row {
+			out[j] = T((float64(v)-mean)*rstd*float64(gamma[j]) + float64(beta[j]))
+		}
+	}
+}
+
+// BatchNorm normalizes each channel of x, [outer, c, inner] (N, C and the
+// spatial dims of NCHW), and applies the affine gamma, beta ([c]):
+// dst = (x − mean)/√(var + eps)·gamma + beta (F.batch_norm). In training
+// mean and var are the channel's batch statistics over outer and inner
+// (biased variance), accumulated in one sweep; at inference they are
+// runningMean and runningVar, which training does not read (the training
+// step updates them outside this call).
+func BatchNorm[T Float](dst, x, gamma, beta, runningMean, runningVar []T, outer, c, inner int, eps float64, training bool) {
+	_ = x[:outer*c*inner]
+	_ = dst[:outer*c*inner]
+	gamma, beta, runningMean, runningVar = gamma[:c], beta[:c], runningMean[:c], runningVar[:c]
+	for ch := 0; ch < c; ch++ {
+		var mean, variance float64
+		if training {
+			var m moments
+			for o := 0; o < outer; o++ {
+				off := (o*c + ch) * inner
+				for _, v := range x[off : off+inner] {
+					m.add(float64(v))
+				}
+			}
+			mean, variance = m.mean(), m.m2()/float64(m.n)
+		} else {
+			mean, variance = float64(runningMean[ch]), float64(runningVar[ch])
+		}
+		scale := float64(gamma[ch]) / math.Sqrt(variance+eps)
+		shift := float64(beta[ch])
+		for o := 0; o < outer; o++ {
+			off := (o*c + ch) * inner
+			out := dst[off : off+inner]
+			for j, v := range x[off : off+inner] {
+				out[j] = T((float64(v)-mean)*scale + shift)
+			}
 		}
 	}
 }
