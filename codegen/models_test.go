@@ -273,6 +273,9 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	// matmul with broadcast batch dims: one GEMM with the batch folded into
+	// rows, single loops and loop nests with broadcast (stride 0) operands.
+	ms = append(ms, f64("op_matmul_bcast", matmulBroadcast, -1, 1))
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -362,4 +365,27 @@ func staticModel(g *dsl.Graph) {
 	g.Output("h", h)
 	g.Output("a2", a.Square())
 	g.Minimize(h.Square().Sum().Add(a.Mul(t)))
+}
+
+// matmulBroadcast multiplies with broadcast batch dims as torch.matmul:
+// [n,t,4]·[4,3] (and transposed forms), [n,2,t,4]·[n,2,4,t] (attention
+// scores), [n,1,t,4]·[2,4,3] and [2,4]·[n,t,4]ᵀ.
+func matmulBroadcast(g *dsl.Graph) {
+	n, t := g.Dim("n"), g.Dim("t")
+	x := g.Input("x", dsl.Float32, n, t, 4)
+	q := g.Input("q", dsl.Float32, n, 2, t, 4)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	V := g.Param("V", 3, 4, dsl.Normal(0, 0.5))
+	P := g.Param("P", 2, 4, 3, dsl.Normal(0, 0.5))
+	C := g.Param("C", 2, 4, dsl.Normal(0, 0.5))
+	K := g.Param("K", 2, 1, 4, dsl.Normal(0, 0.5))
+	h := x.MatMul(W)                          // [n,t,3]: one GEMM
+	h2 := dsl.MatMul(x, V, false, true)       // [n,t,3]: one GEMM
+	s := dsl.MatMul(q, q.Add(K), false, true) // [n,2,t,t]: a loop
+	hp := x.Reshape(n, 1, t, 4).MatMul(P)     // [n,2,t,3]: a nest, both broadcast
+	c := dsl.MatMul(C, x, false, true)        // [n,2,t]: a loop, C broadcast
+	ct := dsl.MatMul(h, x, true, false)       // [n,3,4]: a loop, transA
+	g.Output("hp", hp)
+	g.Output("s", s)
+	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()))
 }

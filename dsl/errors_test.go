@@ -36,7 +36,7 @@ var errCases = []errCase{
 		v := g.Param("v", 4)
 		mark()
 		g.Minimize(x.MatMul(v).Sum())
-	}, []string{"matmul(f32[3,4], f32[4]): operands must both be rank 2, or both rank 3 (batched); got [3,4] and [4]"}},
+	}, []string{"matmul(f32[3,4], f32[4]): operands must have rank 2 or more (leading dims are batch dims); got [3,4]·[4]"}},
 
 	{"broadcast", func(g *dsl.Graph, mark func()) {
 		n := g.Dim("n")
