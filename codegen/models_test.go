@@ -276,6 +276,10 @@ func harnessModels() []*testModel {
 	// matmul with broadcast batch dims: one GEMM with the batch folded into
 	// rows, single loops and loop nests with broadcast (stride 0) operands.
 	ms = append(ms, f64("op_matmul_bcast", matmulBroadcast, -1, 1))
+	// Products of symbolic dims: reshapes [n,s,d] → [n·s,d] → back, and an
+	// input with a product dim.
+	ms = append(ms, &testModel{name: "dimprod64", fn: dimProducts, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}},
+		&testModel{name: "dimprod32", fn: dimProducts, dtype: ir.F32, lo: -1, hi: 1})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -388,4 +392,21 @@ func matmulBroadcast(g *dsl.Graph) {
 	g.Output("hp", hp)
 	g.Output("s", s)
 	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()))
+}
+
+// dimProducts reshapes x [n,s,4] to [n·s,4] for one GEMM and back, and
+// adds an input z given as [n·s,3].
+func dimProducts(g *dsl.Graph) {
+	n, s := g.Dim("n"), g.Dim("s")
+	x := g.Input("x", dsl.Float32, n, s, 4)
+	z := g.Input("z", dsl.Float32, dsl.Prod(n, s), 3)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	b := g.Param("b", 3, dsl.Normal(0, 0.5))
+	h := dsl.Tanh(x.Reshape(dsl.Prod(n, s), 4).MatMul(W).Add(b).Add(z)).Named("h") // [n·s,3]
+	y := h.Reshape(n, s, 3)
+	m := y.Mean(1).Named("m") // [n,3]
+	flat := y.Flatten(0, 2)   // [3·n·s]
+	g.Output("y", y)
+	g.Output("m", m)
+	g.Minimize(m.Square().Sum().Add(flat.Mul(flat).Mean()))
 }

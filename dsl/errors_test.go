@@ -238,6 +238,27 @@ var errCases = []errCase{
 	{"nothing to compute", func(g *dsl.Graph, mark func()) {
 		g.Dim("n")
 	}, []string{"model test.nothing to compute has no objective and no outputs: call g.Minimize(loss) or g.Output(name, value)"}},
+
+	// Products of symbolic dims.
+	{"dim products", func(g *dsl.Graph, mark func()) {
+		n, s := g.Dim("n"), g.Dim("s")
+		x := g.Input("x", dsl.Float32, n, s, 4)
+		mark()
+		a := x.Reshape(dsl.Prod(n, n), 4)
+		mark()
+		b := x.Reshape(dsl.Prod(n, ir.Sym("m")), 4)
+		mark()
+		c := x.Flatten(2, 1)
+		mark()
+		d := x.Flatten(0, 3)
+		g.Output("a", a)
+		g.Output("b", b)
+		g.Output("c", c)
+		g.Output("d", d)
+	}, []string{"reshape(f32[n,s,4]): cannot reshape [n,s,4] to [n*n,4]: element counts differ",
+		`Reshape: dim "m" is not declared (declare it with g.Dim("m"))`,
+		"Flatten(f32[n,s,4]): start dim 2 is after end dim 1",
+		"Flatten(f32[n,s,4]): axis 3 is out of range for rank 3"}},
 }
 
 func TestBuildErrors(t *testing.T) {

@@ -133,6 +133,9 @@ func init() {
 			} else {
 				dx = b.MatMul(y, g, tb, true)
 			}
+			if dy = foldedRHSGrad(b, x, y, g, ta, tb); dy != nil {
+				return []*Value{dx, dy}
+			}
 			if !tb {
 				dy = b.MatMul(x, g, !ta, false)
 			} else {
@@ -140,4 +143,34 @@ func init() {
 			}
 			return []*Value{dx, dy}
 		}})
+}
+
+// foldedRHSGrad is the cotangent of b in a·b when only a has batch dims
+// and is not transposed ([n,s,d]·[d,e]): the sum over the batch of
+// a_iᵀ·g_i is one product of a and g with the batch folded into their
+// rows, reshaped [n·s,d]ᵀ·[n·s,e] (views), rather than a batched product
+// [n,d,e] summed over n. It returns nil in every other case.
+func foldedRHSGrad(bl *Builder, x, y, g *Value, ta, tb bool) *Value {
+	xs, ys := x.Type.Shape, y.Type.Shape
+	if ta || len(xs) == 2 {
+		return nil
+	}
+	for _, d := range ys[:len(ys)-2] {
+		if d != Static(1) {
+			return nil
+		}
+	}
+	rows := Prod(xs[:len(xs)-1]...)
+	x2 := bl.Reshape(x, Shape{rows, xs[len(xs)-1]})
+	g2 := bl.Reshape(g, Shape{rows, g.Type.Shape[len(g.Type.Shape)-1]})
+	var dy *Value
+	if !tb {
+		dy = bl.MatMul(x2, g2, true, false)
+	} else {
+		dy = bl.MatMul(g2, x2, true, false)
+	}
+	if len(ys) > 2 {
+		dy = bl.Reshape(dy, ys)
+	}
+	return dy
 }

@@ -937,6 +937,7 @@ func matmulCase(d ir.DType) opTest {
 
 func reshapeCase(d ir.DType) opTest {
 	T := func(dims ...any) ir.Type { return tt(d, dims...) }
+	ns := ir.Prod(ir.Sym("s"), ir.Sym("n"))
 	sh := func(dims ...any) ir.Attrs { return ir.Attrs{"shape": ir.S(dims...)} }
 	return opTest{
 		shapes: []shapeCase{
@@ -946,6 +947,12 @@ func reshapeCase(d ir.DType) opTest {
 			{args: []ir.Type{T(1)}, attrs: sh(), want: T()},
 			{args: []ir.Type{T("n", 6)}, attrs: sh("n", 5), err: "cannot reshape [n,6] to [n,5]"},
 			{args: []ir.Type{T("n", 6)}, attrs: sh(6, 5), err: "element counts differ"},
+			// Products of symbolic dims ([n,s,d] → [n·s,d] and back).
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ns, 4), want: T(ns, 4)},
+			{args: []ir.Type{T(ns, 4)}, attrs: sh("n", "s", 4), want: T("n", "s", 4)},
+			{args: []ir.Type{T("s", 2, "n", 3)}, attrs: sh(ir.Prod(ns, ir.Static(6))), want: T(ir.Prod(ns, ir.Static(6)))},
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ir.Prod(ir.Sym("n"), ir.Sym("n")), 4), err: "cannot reshape [n,s,4] to [n*n,4]"},
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ns, 2), err: "cannot reshape [n,s,4] to [n*s,2]"},
 		},
 		evals: []evalCase{
 			{args: []ir.Type{T("n", 6)}, attrs: sh(3, "n", 2), ref: func(in []*ir.Tensor) *ir.Tensor {
@@ -956,6 +963,16 @@ func reshapeCase(d ir.DType) opTest {
 			{args: []ir.Type{tt(ir.I32, 2, 3)}, gens: []gen{uniform(-9, 9)}, attrs: sh(6), ref: func(in []*ir.Tensor) *ir.Tensor {
 				r := in[0].Clone()
 				r.Shape = []int{6}
+				return r
+			}},
+			{name: "product", args: []ir.Type{T("n", 3, 2)}, attrs: sh(ir.Prod(ir.Static(3), ir.Sym("n")), 2), ref: func(in []*ir.Tensor) *ir.Tensor {
+				r := in[0].Clone()
+				r.Shape = []int{3 * testDims["n"], 2}
+				return r
+			}},
+			{name: "product_back", args: []ir.Type{T(ir.Prod(ir.Static(3), ir.Sym("n")), 2)}, attrs: sh("n", 6), ref: func(in []*ir.Tensor) *ir.Tensor {
+				r := in[0].Clone()
+				r.Shape = []int{testDims["n"], 6}
 				return r
 			}},
 		},

@@ -155,6 +155,7 @@ func matmulCases() []vjpCase {
 		{"rank2·[2]", nil, []int{2}},
 		{"[2,1]·[3]", []int{2, 1}, []int{3}},
 		{"[2,3]·[3]", []int{2, 3}, []int{3}},
+		{"[2,3]·[1]", []int{2, 3}, []int{1}},
 		{"[1,3]·[2,1]", []int{1, 3}, []int{2, 1}},
 	}
 	for _, c := range bcast {
