@@ -280,6 +280,10 @@ func harnessModels() []*testModel {
 	// input with a product dim.
 	ms = append(ms, &testModel{name: "dimprod64", fn: dimProducts, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}},
 		&testModel{name: "dimprod32", fn: dimProducts, dtype: ir.F32, lo: -1, hi: 1})
+	// The attention block of issue 12 (acceptance 5), with its causal mask.
+	causal := map[string]func(shape []int) []float64{"mask": func(s []int) []float64 { return models.CausalMask(s[0]) }}
+	ms = append(ms, &testModel{name: "attention64", fn: models.AttentionBlock, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}, fill: causal},
+		&testModel{name: "attention32", fn: models.AttentionBlock, dtype: ir.F32, lo: -1, hi: 1, fill: causal})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
