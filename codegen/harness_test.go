@@ -209,6 +209,7 @@ type driverResult struct {
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
 	Step2    float64              // its objective (dropout at step 1)
+	State    map[string][]float64 // Model.State after the first Forward (models with state)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -344,6 +345,7 @@ type driverResult struct {
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
 	Step2    float64              // its objective (dropout at step 1)
+	State    map[string][]float64 // Model.State after the first Forward (models with state)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -510,6 +512,9 @@ func run(c driverCase) (r driverResult) {
 	}
 	r.Loss = out[0].Float()
 	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
+	if st := m.Elem().FieldByName("State"); st.IsValid() {
+		r.State = fields(st)
+	}
 	if err := callErr(m.MethodByName("Backward").Call(nil)); err != nil {
 		return fail(r, "Backward: %v", err)
 	}

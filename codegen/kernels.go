@@ -244,6 +244,10 @@ var lowerings = map[*ir.OpDef]lowering{
 	// fn(out, args...) or vjp(grad, arg, gout, args...).
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
+	// Normalization (lower_norm.go).
+	ir.OpVar:       lowerVar,
+	ir.OpLayerNorm: lowerLayerNorm,
+	ir.OpBatchNorm: lowerBatchNorm,
 }
 
 func init() {
@@ -322,6 +326,14 @@ func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
 // when the reduced axes are adjacent (after dropping dims of size 1),
 // rt.ReduceAxes otherwise.
 func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
+	return k.reduceCall(v, "Reduce", "ReduceAxes", []jen.Code{op}, nil)
+}
+
+// reduceCall emits the call of rt.<adjacent>(lead..., dst, src, outer, n,
+// inner, trail...) reducing v's argument over v's axes when the reduced
+// axes are adjacent (after dropping dims of size 1), of rt.<general>(lead...,
+// dst, src, sizes, reduced, trail...) otherwise.
+func (k *kctx) reduceCall(v *ir.Value, adjacent, general string, lead, trail []jen.Code) []jen.Code {
 	x := v.Args[0]
 	axes := v.Attrs.Ints("axes")
 	type group struct {
@@ -346,6 +358,9 @@ func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
 			nred++
 		}
 	}
+	args := func(mid ...jen.Code) []jen.Code {
+		return append(append(slices.Clone(lead), append([]jen.Code{k.slice(v), k.slice(x)}, mid...)...), trail...)
+	}
 	if nred <= 1 {
 		var outer, n, inner []ir.Dim
 		seen := false
@@ -359,12 +374,12 @@ func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
 				outer = append(outer, g.dims...)
 			}
 		}
-		return []jen.Code{jen.Qual(rtPath, "Reduce").Call(op, k.slice(v), k.slice(x), k.prod(outer), k.prod(n), k.prod(inner))}
+		return []jen.Code{jen.Qual(rtPath, adjacent).Call(args(k.prod(outer), k.prod(n), k.prod(inner))...)}
 	}
 	var sizes, flags []jen.Code
 	for _, g := range groups {
 		sizes = append(sizes, k.prod(g.dims))
 		flags = append(flags, jen.Lit(g.reduced))
 	}
-	return []jen.Code{jen.Qual(rtPath, "ReduceAxes").Call(op, k.slice(v), k.slice(x), jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))}
+	return []jen.Code{jen.Qual(rtPath, general).Call(args(jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))...)}
 }

@@ -68,10 +68,12 @@ func (p *plan) modelFile() *jen.File {
 	f.Line()
 	p.configTypes(f)
 	p.dataTypes(f)
+	p.stateTypes(f)
 	p.modelType(f)
 	p.newFunc(f)
 	p.entryPoints(f)
 	p.ioFuncs(f)
+	p.stateFuncs(f)
 	return f
 }
 
@@ -186,11 +188,12 @@ func (p *plan) modelType(f *jen.File) {
 	f.Comment("Model is the compiled model: its parameters, their gradients after")
 	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
 	f.Comment("A Model is not safe for concurrent use.")
-	f.Type().Id("Model").Struct(
+	f.Type().Id("Model").Struct(append(append([]jen.Code{
 		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
 		jen.Id("Params").Id("Params"),
 		jen.Comment("Grads are the gradients of the objective computed by Backward."),
-		jen.Id("Grads").Id("Params"),
+		jen.Id("Grads").Id("Params")},
+		p.stateModelFields()...),
 		jen.Line(),
 		jen.Id("cfg").Id("Config"),
 		jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
@@ -199,7 +202,7 @@ func (p *plan) modelType(f *jen.File) {
 		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
-	)
+	)...)
 	f.Line()
 
 	// The state struct.
@@ -299,6 +302,7 @@ func (p *plan) newFunc(f *jen.File) {
 		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
 	)
+	body = append(body, p.newStates()...)
 	body = append(body, p.allocStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
@@ -426,14 +430,15 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("Forward runs the training-mode forward pass (dropout active) on in and")
 	f.Comment("returns the objective. It keeps what Backward needs: in's slices are")
 	f.Comment("read in place and must not change until Backward returns.")
-	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
+	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(append(append([]jen.Code{
 		m().Dot("forwardDone").Op("=").False(),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("train"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		m().Dot("train").Dot("step").Op("=").Uint64().Call(m().Dot("steps")),
-		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err()))},
+		p.updateStateCall()...),
 		m().Dot("forwardDone").Op("=").True(),
 		jen.Return(ret, jen.Nil()),
-	)
+	)...)
 	f.Line()
 
 	// Backward.
@@ -563,29 +568,31 @@ func (p *plan) ioFuncs(f *jen.File) {
 	f.Line()
 	f.Comment("Save writes the parameters to a safetensors file, with the metadata")
 	f.Comment(`"bpgen.model": Source.`)
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
 		jen.Var().Id("ts").Index().Qual(tensorioPkg, "Tensor"),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("ts").Op("=").Append(jen.Id("ts"), jen.Qual(tensorioPkg, "Tensor").Values(jen.Dict{
 				jen.Id("Name"): jen.Id("t").Dot("Name"), jen.Id("DType"): jen.Lit(tensorioDType(p.float)),
 				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 			})),
-		),
+		)},
+		p.saveStates()...),
 		jen.Return(jen.Qual(tensorioPkg, "SaveFile").Call(jen.Id("path"), jen.Id("ts"), jen.Map(jen.String()).String().Values(jen.Dict{jen.Lit("bpgen.model"): jen.Id("Source")}))),
-	)
+	)...)
 	f.Line()
 	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
 	f.Comment("any file with tensors of the same names, dtypes and shapes).")
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
 		jen.Id("m").Dot("forwardDone").Op("=").False(),
 		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
 				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 			}),
-		),
+		)},
+		p.loadStates()...),
 		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
-	)
+	)...)
 }
 
 // wrapComment splits text into lines of at most width bytes at spaces.

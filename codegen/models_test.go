@@ -273,6 +273,7 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	ms = append(ms, normModels()...) // normalization (models_norm_test.go)
 	// matmul with broadcast batch dims: one GEMM with the batch folded into
 	// rows, single loops and loop nests with broadcast (stride 0) operands.
 	ms = append(ms, f64("op_matmul_bcast", matmulBroadcast, -1, 1))

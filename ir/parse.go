@@ -121,8 +121,8 @@ func (p *textParser) header(line string) (*Graph, error) {
 
 func (p *textParser) output(g *Graph, line string) error {
 	f := strings.Fields(strings.TrimPrefix(line, "out "))
-	if len(f) != 3 && !(len(f) == 5 && f[3] == "grad") || f[1] != "=" {
-		return p.errorf("want \"out name = vN [grad param]\", got %q", line)
+	if len(f) != 3 && !(len(f) == 5 && (f[3] == "grad" || f[3] == "state")) || f[1] != "=" {
+		return p.errorf("want \"out name = vN [grad param | state name]\", got %q", line)
 	}
 	v := p.refs[f[2]]
 	if v == nil {
@@ -132,8 +132,11 @@ func (p *textParser) output(g *Graph, line string) error {
 		return p.errorf("bad output name %q", f[0])
 	}
 	o := Output{Name: f[0], Value: v}
-	if len(f) == 5 {
+	switch {
+	case len(f) == 5 && f[3] == "grad":
 		o.Grad = f[4]
+	case len(f) == 5:
+		o.State = f[4]
 	}
 	g.Outputs = append(g.Outputs, o)
 	return nil

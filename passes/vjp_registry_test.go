@@ -380,6 +380,7 @@ func TestVJPRegistry(t *testing.T) {
 				if err != nil {
 					t.Fatalf("passes.Grad: %v\n%s", err, ir.Print(g))
 				}
+				prob.training = op.Training // batch_norm: the rule of the training step
 				if !slices.Equal(prob.report.Unused, c.unused) {
 					t.Errorf("params %v reported unused, want %v", prob.report.Unused, c.unused)
 				}
