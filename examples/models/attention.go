@@ -25,7 +25,8 @@ func CausalMask(s int) []float64 {
 }
 
 // MultiHeadAttention is multi-head self-attention over x [n,s,d] with an
-// additive mask [s,s] (PyTorch's float attn_mask), as
+// additive mask that broadcasts to the scores [n,heads,s,s] (PyTorch's
+// float attn_mask: a causal [s,s] mask, or a padding mask [n,1,1,s]), as
 // torch.nn.MultiheadAttention(d, heads, batch_first=True) without biases
 // on q, k, v: q, k, v = x·Wq, x·Wk, x·Wv ([n,s,d]·[d,d]); each split into
 // heads [n,h,s,d/h]; softmax(q·kᵀ/√(d/h) + mask)·v; the heads merged back
