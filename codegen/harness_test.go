@@ -86,6 +86,8 @@ type testModel struct {
 	// optimizer is Options.Optimizer; with OptimizerAdam, the harness's
 	// Adam case leaves Config.Optimizer.Kind empty to check the default.
 	optimizer Optimizer
+	// fill gives the values of named inputs (default: uniform in [lo, hi)).
+	fill map[string]func(shape []int) []float64
 }
 
 // capacity is Config.Max* of every harness model.
@@ -642,6 +644,9 @@ func randomInputs(g *ir.Graph, m *testModel, dims map[string]int, seed uint64) (
 		}
 		for i := range t.I {
 			t.I[i] = int32(r.IntN(max(m.labels, 1)))
+		}
+		if f := m.fill[v.Name]; f != nil {
+			t = ir.FromFloats(v.Type.DType, f(shape), shape...)
 		}
 		in[v.Name] = t
 	}

@@ -25,11 +25,11 @@ func dimProd(dims []ir.Dim, sym func(name string) jen.Code) *jen.Statement {
 	static := 1
 	var parts []jen.Code
 	for _, d := range dims {
-		if d.IsStatic() {
-			static *= d.N
-			continue
+		f, syms := d.Factors()
+		static *= f
+		for _, y := range syms {
+			parts = append(parts, sym(y))
 		}
-		parts = append(parts, sym(d.Sym))
 	}
 	if static != 1 || len(parts) == 0 {
 		parts = append(parts, jen.Lit(static))
@@ -332,15 +332,17 @@ func (p *plan) shapeText(s ir.Shape) (sym, format string, args []jen.Code) {
 	}
 	var a, b []string
 	for _, d := range s {
-		if d.IsStatic() {
-			a = append(a, fmt.Sprint(d.N))
-			b = append(b, fmt.Sprint(d.N))
-			continue
+		f, syms := d.Factors()
+		if f != 1 || len(syms) == 0 {
+			a = append(a, fmt.Sprint(f))
+			b = append(b, fmt.Sprint(f))
 		}
-		di := p.dim(d.Sym)
-		a = append(a, di.in)
-		b = append(b, "%d")
-		args = append(args, jen.Id("in").Dot(di.in))
+		for _, y := range syms {
+			di := p.dim(y)
+			a = append(a, di.in)
+			b = append(b, "%d")
+			args = append(args, jen.Id("in").Dot(di.in))
+		}
 	}
 	return strings.Join(a, "·"), strings.Join(b, "·"), args
 }

@@ -282,6 +282,17 @@ func harnessModels() []*testModel {
 	ms = append(ms, f64("op_conv2d", convModel, -1, 1),
 		&testModel{name: "conv32gonum", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, gemm: GemmGonum, ns: []int{2}},
 		&testModel{name: "conv32acc", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, accumulate: ir.F64, ns: []int{2}})
+	// matmul with broadcast batch dims: one GEMM with the batch folded into
+	// rows, single loops and loop nests with broadcast (stride 0) operands.
+	ms = append(ms, f64("op_matmul_bcast", matmulBroadcast, -1, 1))
+	// Products of symbolic dims: reshapes [n,s,d] → [n·s,d] → back, and an
+	// input with a product dim.
+	ms = append(ms, &testModel{name: "dimprod64", fn: dimProducts, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}},
+		&testModel{name: "dimprod32", fn: dimProducts, dtype: ir.F32, lo: -1, hi: 1})
+	// The attention block of issue 12 (acceptance 5), with its causal mask.
+	causal := map[string]func(shape []int) []float64{"mask": func(s []int) []float64 { return models.CausalMask(s[0]) }}
+	ms = append(ms, &testModel{name: "attention64", fn: models.AttentionBlock, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}, fill: causal},
+		&testModel{name: "attention32", fn: models.AttentionBlock, dtype: ir.F32, lo: -1, hi: 1, fill: causal})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -433,4 +444,44 @@ func convModel(g *dsl.Graph) {
 	h3 := dsl.ReLU(dsl.Conv2D(h2, w3).Add(b3))                                                                       // [n,3,4,2]
 	g.Output("h3", h3)
 	g.Minimize(h3.Square().Mean().Add(h2.Mean()))
+}
+
+// matmulBroadcast multiplies with broadcast batch dims as torch.matmul:
+// [n,t,4]·[4,3] (and transposed forms), [n,2,t,4]·[n,2,4,t] (attention
+// scores), [n,1,t,4]·[2,4,3] and [2,4]·[n,t,4]ᵀ.
+func matmulBroadcast(g *dsl.Graph) {
+	n, t := g.Dim("n"), g.Dim("t")
+	x := g.Input("x", dsl.Float32, n, t, 4)
+	q := g.Input("q", dsl.Float32, n, 2, t, 4)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	V := g.Param("V", 3, 4, dsl.Normal(0, 0.5))
+	P := g.Param("P", 2, 4, 3, dsl.Normal(0, 0.5))
+	C := g.Param("C", 2, 4, dsl.Normal(0, 0.5))
+	K := g.Param("K", 2, 1, 4, dsl.Normal(0, 0.5))
+	h := x.MatMul(W)                          // [n,t,3]: one GEMM
+	h2 := dsl.MatMul(x, V, false, true)       // [n,t,3]: one GEMM
+	s := dsl.MatMul(q, q.Add(K), false, true) // [n,2,t,t]: a loop
+	hp := x.Reshape(n, 1, t, 4).MatMul(P)     // [n,2,t,3]: a nest, both broadcast
+	c := dsl.MatMul(C, x, false, true)        // [n,2,t]: a loop, C broadcast
+	ct := dsl.MatMul(h, x, true, false)       // [n,3,4]: a loop, transA
+	g.Output("hp", hp)
+	g.Output("s", s)
+	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()))
+}
+
+// dimProducts reshapes x [n,s,4] to [n·s,4] for one GEMM and back, and
+// adds an input z given as [n·s,3].
+func dimProducts(g *dsl.Graph) {
+	n, s := g.Dim("n"), g.Dim("s")
+	x := g.Input("x", dsl.Float32, n, s, 4)
+	z := g.Input("z", dsl.Float32, dsl.Prod(n, s), 3)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	b := g.Param("b", 3, dsl.Normal(0, 0.5))
+	h := dsl.Tanh(x.Reshape(dsl.Prod(n, s), 4).MatMul(W).Add(b).Add(z)).Named("h") // [n·s,3]
+	y := h.Reshape(n, s, 3)
+	m := y.Mean(1).Named("m") // [n,3]
+	flat := y.Flatten(0, 2)   // [3·n·s]
+	g.Output("y", y)
+	g.Output("m", m)
+	g.Minimize(m.Square().Sum().Add(flat.Mul(flat).Mean()))
 }

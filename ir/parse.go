@@ -287,7 +287,7 @@ func parseType(s string) (Type, error) {
 	return Type{d, sh}, nil
 }
 
-// ParseShape parses "[n,256]".
+// ParseShape parses "[n,256]" (dims as ParseDim reads them: "[n*s,256]").
 func ParseShape(s string) (Shape, error) {
 	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
 		return nil, fmt.Errorf("bad shape %q (want e.g. [n,10])", s)
@@ -299,16 +299,11 @@ func ParseShape(s string) (Shape, error) {
 	}
 	for _, f := range strings.Split(body, ",") {
 		f = strings.TrimSpace(f)
-		if n, err := strconv.Atoi(f); err == nil {
-			if n < 0 {
-				return nil, fmt.Errorf("negative dim in %q", s)
-			}
-			sh = append(sh, Static(n))
-		} else if isIdent(f) {
-			sh = append(sh, Sym(f))
-		} else {
-			return nil, fmt.Errorf("bad dim %q in %q", f, s)
+		d, err := ParseDim(f)
+		if err != nil {
+			return nil, fmt.Errorf("%v in %q", err, s)
 		}
+		sh = append(sh, d)
 	}
 	return sh, nil
 }

@@ -19,7 +19,7 @@ import (
 // package create in testdata while they run.
 func skipInTree(rel string, d fs.DirEntry) bool {
 	base := filepath.Base(rel)
-	return strings.HasPrefix(base, ".") || rel == "bpgen" || rel == "examples/mnist/out" || rel == "examples/lenet/out" ||
+	return strings.HasPrefix(base, ".") || rel == "bpgen" || rel == "examples/mnist/out" || rel == "examples/lenet/out" || rel == "examples/transformer/out" ||
 		strings.HasSuffix(base, ".test") || strings.HasSuffix(base, ".prof") ||
 		d.IsDir() && strings.HasPrefix(rel, "cmd/bpgen/testdata/model-")
 }
@@ -148,6 +148,9 @@ func TestRepoGenerateAndExamples(t *testing.T) {
 		}
 		if name == "lenet" { // TestLeNet covers the full run
 			flags = []string{"-epochs=1", "-images=4096"}
+		}
+		if name == "transformer" { // TestTransformer covers the full run
+			flags = []string{"-steps=100"}
 		}
 		goCmd(t, repo, append([]string{"run", "./examples/" + name}, flags...)...)
 		goCmd(t, filepath.Join(repo, "examples", name), append([]string{"run", "."}, flags...)...)
