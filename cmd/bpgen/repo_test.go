@@ -19,7 +19,7 @@ import (
 // package create in testdata while they run.
 func skipInTree(rel string, d fs.DirEntry) bool {
 	base := filepath.Base(rel)
-	return strings.HasPrefix(base, ".") || rel == "bpgen" || rel == "examples/mnist/out" ||
+	return strings.HasPrefix(base, ".") || rel == "bpgen" || rel == "examples/mnist/out" || rel == "examples/mnistdist/out" ||
 		strings.HasSuffix(base, ".test") || strings.HasSuffix(base, ".prof") ||
 		d.IsDir() && strings.HasPrefix(rel, "cmd/bpgen/testdata/model-")
 }
@@ -145,6 +145,9 @@ func TestRepoGenerateAndExamples(t *testing.T) {
 		var flags []string
 		if name == "mnist" {
 			flags = []string{"-epochs=1"}
+		}
+		if name == "mnistdist" { // one process here; TestMNISTDistMPI runs it under mpirun
+			flags = []string{"-max-steps=50"}
 		}
 		goCmd(t, repo, append([]string{"run", "./examples/" + name}, flags...)...)
 		goCmd(t, filepath.Join(repo, "examples", name), append([]string{"run", "."}, flags...)...)
