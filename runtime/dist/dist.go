@@ -123,7 +123,7 @@ func launcherSize() int {
 }
 
 // ErrNoMPI is the error of OpenMPI in a build without -tags mpi.
-var ErrNoMPI = errors.New("dist: this program was built without MPI support: build it with -tags mpi (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin pkg-config)")
+var ErrNoMPI = errors.New("dist: this program was built without MPI support: build it with -tags mpi and cgo enabled (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin pkg-config)")
 
 // Open returns the MPI communicator (OpenMPI) when the process was started
 // by mpirun, and Local otherwise. Started by mpirun in a build without
