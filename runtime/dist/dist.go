@@ -6,7 +6,9 @@
 //
 //	comm, err := dist.Open()            // MPI under mpirun (-tags mpi), else one process
 //	defer comm.Close()
-//	dp, err := dist.NewDataParallel(comm, m.ParamVector(), m.GradVector(), specs)
+//	// specs: the names and shapes of m.Tensors(); the last argument names
+//	// the model and optimizer, which must be the same on every rank.
+//	dp, err := dist.NewDataParallel(comm, m.ParamVector(), m.GradVector(), specs, mlp.Source+" "+fmt.Sprint(opt))
 //	// dp broadcast rank 0's params: every rank starts from the same weights
 //	for each global batch {
 //		m.Forward(share of this rank)   // N = global batch / comm.Size()
