@@ -25,6 +25,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -111,7 +112,11 @@ func main() {
 	scaling := flag.Bool("scaling", false, "print the scaling model (from README's step times) and exit")
 	threads := flag.Int("threads", 0, "GEMM threads per rank (kernels.SetThreads; 0: GOMAXPROCS)")
 	repeats := flag.Int("count", 3, "repetitions of each timed loop")
+	memprofile := flag.String("memprofile", "", "write rank 0's allocation profile (every allocation) to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		runtime.MemProfileRate = 1
+	}
 	log.SetFlags(0)
 	if *scaling {
 		fmt.Print(ScalingTable(ReadmeStepTimes))
@@ -122,7 +127,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("distbench: %v", err)
 	}
-	if err := run(c, *repeats); err != nil {
+	err = run(c, *repeats)
+	if *memprofile != "" && c.Rank() == 0 {
+		if f, perr := os.Create(*memprofile); perr == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	if err != nil {
 		log.Fatalf("distbench: rank %d: %v", c.Rank(), err)
 	}
 	if err := c.Close(); err != nil {
@@ -181,12 +193,28 @@ func run(c dist.Comm, repeats int) error {
 			}},
 		}
 		for _, lp := range loops {
-			for range 3 { // warm up
-				if err := lp.f(); err != nil {
+			// Warm up until a loop allocates nothing on any rank (the
+			// GEMM's workspaces grow to the largest product they see and
+			// stop; the ranks agree by an all-reduce, and so run the same
+			// number of collectives).
+			for try := 0; ; try++ {
+				var ms0, ms1 runtime.MemStats
+				runtime.ReadMemStats(&ms0)
+				for range 20 {
+					if err := lp.f(); err != nil {
+						return err
+					}
+				}
+				runtime.ReadMemStats(&ms1)
+				one[0] = float32(ms1.Mallocs - ms0.Mallocs)
+				if err := c.AllReduceSum32(one); err != nil {
 					return err
 				}
+				if one[0] == 0 || try == 10 {
+					break
+				}
 			}
-			var times []time.Duration
+			times := make([]time.Duration, 0, repeats)
 			var allocs uint64
 			for range repeats {
 				var ms0, ms1 runtime.MemStats
@@ -204,8 +232,9 @@ func run(c dist.Comm, repeats int) error {
 				if err := barrier(c, one); err != nil {
 					return err
 				}
-				times = append(times, time.Since(start)/time.Duration(b.itersFor))
+				took := time.Since(start)
 				runtime.ReadMemStats(&ms1)
+				times = append(times, took/time.Duration(b.itersFor))
 				allocs = max(allocs, ms1.Mallocs-ms0.Mallocs)
 			}
 			if lp.name != "all-reduce" && allocs != 0 {
