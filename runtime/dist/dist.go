@@ -6,7 +6,9 @@
 //
 //	comm, err := dist.Open()            // MPI under mpirun (-tags mpi), else one process
 //	defer comm.Close()
-//	dp, err := dist.NewDataParallel(comm, m.ParamVector(), m.GradVector(), specs)
+//	// specs: the names and shapes of m.Tensors(); the last argument names
+//	// the model and optimizer, which must be the same on every rank.
+//	dp, err := dist.NewDataParallel(comm, m.ParamVector(), m.GradVector(), specs, mlp.Source+" "+fmt.Sprint(opt))
 //	// dp broadcast rank 0's params: every rank starts from the same weights
 //	for each global batch {
 //		m.Forward(share of this rank)   // N = global batch / comm.Size()
@@ -123,7 +125,7 @@ func launcherSize() int {
 }
 
 // ErrNoMPI is the error of OpenMPI in a build without -tags mpi.
-var ErrNoMPI = errors.New("dist: this program was built without MPI support: build it with -tags mpi (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin pkg-config)")
+var ErrNoMPI = errors.New("dist: this program was built without MPI support: build it with -tags mpi and cgo enabled (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin pkg-config)")
 
 // Open returns the MPI communicator (OpenMPI) when the process was started
 // by mpirun, and Local otherwise. Started by mpirun in a build without

@@ -1,4 +1,4 @@
-//go:build mpi
+//go:build mpi && cgo
 
 package dist
 
@@ -39,7 +39,6 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"unsafe"
 )
@@ -110,46 +109,47 @@ func mpiError(call string, rc C.int) error {
 func (c *mpiComm) Rank() int { return c.rank }
 func (c *mpiComm) Size() int { return c.size }
 
-// call runs one MPI call on a buffer of n elements under c.mu.
-func (c *mpiComm) call(name string, n int, f func() C.int) error {
-	if n > math.MaxInt32 {
-		return fmt.Errorf("dist: %s of %d elements: MPI counts are 32-bit; split the buffer", name, n)
-	}
+// maxCount is the most elements one MPI call moves (MPI counts are C
+// ints); longer buffers go in several calls.
+const maxCount = 1 << 30
+
+// call runs f, one MPI call, on consecutive pieces of at most maxCount of
+// n elements (f gets the offset and length of each), under c.mu.
+func (c *mpiComm) call(name string, n int, f func(off, count int) C.int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return fmt.Errorf("dist: %s after Close", name)
 	}
-	if n == 0 {
-		return nil
-	}
-	if rc := f(); rc != C.MPI_SUCCESS {
-		return mpiError(name, rc)
+	for off := 0; off < n; off += maxCount {
+		if rc := f(off, min(maxCount, n-off)); rc != C.MPI_SUCCESS {
+			return mpiError(name, rc)
+		}
 	}
 	return nil
 }
 
 func (c *mpiComm) AllReduceSum32(buf []float32) error {
-	return c.call("MPI_Allreduce", len(buf), func() C.int {
-		return C.bp_allreduce_f32((*C.float)(unsafe.Pointer(unsafe.SliceData(buf))), C.int(len(buf)))
+	return c.call("MPI_Allreduce", len(buf), func(off, n int) C.int {
+		return C.bp_allreduce_f32((*C.float)(unsafe.Pointer(&buf[off])), C.int(n))
 	})
 }
 
 func (c *mpiComm) AllReduceSum64(buf []float64) error {
-	return c.call("MPI_Allreduce", len(buf), func() C.int {
-		return C.bp_allreduce_f64((*C.double)(unsafe.Pointer(unsafe.SliceData(buf))), C.int(len(buf)))
+	return c.call("MPI_Allreduce", len(buf), func(off, n int) C.int {
+		return C.bp_allreduce_f64((*C.double)(unsafe.Pointer(&buf[off])), C.int(n))
 	})
 }
 
 func (c *mpiComm) Broadcast32(buf []float32) error {
-	return c.call("MPI_Bcast", len(buf), func() C.int {
-		return C.bp_bcast_f32((*C.float)(unsafe.Pointer(unsafe.SliceData(buf))), C.int(len(buf)))
+	return c.call("MPI_Bcast", len(buf), func(off, n int) C.int {
+		return C.bp_bcast_f32((*C.float)(unsafe.Pointer(&buf[off])), C.int(n))
 	})
 }
 
 func (c *mpiComm) Broadcast64(buf []float64) error {
-	return c.call("MPI_Bcast", len(buf), func() C.int {
-		return C.bp_bcast_f64((*C.double)(unsafe.Pointer(unsafe.SliceData(buf))), C.int(len(buf)))
+	return c.call("MPI_Bcast", len(buf), func(off, n int) C.int {
+		return C.bp_bcast_f64((*C.double)(unsafe.Pointer(&buf[off])), C.int(n))
 	})
 }
 
