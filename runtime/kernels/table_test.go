@@ -1,0 +1,90 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// gemmTableShapes are the float32 products of the M and L benchmark train
+// steps exactly as the generated code calls Sgemm (see
+// codegen/internal/benchmodels/{m,l}/kernels.go): op(A) is m×k, op(B) k×n,
+// ta/tb the transposes. M is batch 256, 784→256→10; L is batch 128,
+// 512→(512×6)→10 (each of its six hidden layers makes the fwd, dW and — but
+// the first — dX product). sq1024 is the square product of
+// BenchmarkSgemm, the third "large shape" with M.fwd1 and L.fwd.
+var gemmTableShapes = []struct {
+	name    string
+	ta, tb  bool
+	m, n, k int
+}{
+	{"M.fwd1", false, false, 256, 256, 784}, // h1 = X·W1
+	{"M.fwd2", false, false, 256, 10, 256},  // logits = h1·W2
+	{"M.dW2", true, false, 256, 10, 256},    // dW2 = h1ᵀ·dlogits
+	{"M.dX2", false, true, 256, 256, 10},    // dh1 = dlogits·W2ᵀ
+	{"M.dW1", true, false, 784, 256, 256},   // dW1 = Xᵀ·dh1
+	{"L.fwd", false, false, 128, 512, 512},  // h = h·W (×6)
+	{"L.fwd7", false, false, 128, 10, 512},  // logits = h6·W7
+	{"L.dW7", true, false, 512, 10, 128},    // dW7 = h6ᵀ·dlogits
+	{"L.dX7", false, true, 128, 512, 10},    // dh6 = dlogits·W7ᵀ
+	{"L.dW", true, false, 512, 512, 128},    // dW = hᵀ·dh (×6)
+	{"L.dX", false, true, 128, 512, 512},    // dh = dh'·Wᵀ (×5)
+	{"sq1024", false, false, 1024, 1024, 1024},
+}
+
+// gemmTableImpls: this package's kernels (the AVX2 ones forced on an
+// AVX-512 machine) and gonum's (build with -tags noasm for its pure-Go
+// kernels). Unavailable backends are skipped.
+var gemmTableImpls = []struct {
+	name string
+	be   Backend
+}{
+	{"avx512", BackendAVX512},
+	{"avx2", BackendAVX2},
+	{"portable", BackendPortable},
+	{"gonum", BackendGonum},
+}
+
+// BenchmarkGemmTable times the training products of the M and L steps for
+// every implementation at 1 and 2 threads (SetThreads and GOMAXPROCS both
+// set to the count, so gonum's goroutines are limited alike) and reports
+// GFLOP/s. Compare in one run:
+//
+//	go test -run='^$' -bench=GemmTable -count=6 ./runtime/kernels/ | tee table.txt
+//	benchstat -col /impl -row .name table.txt    # implementations side by side
+//	benchstat -col /threads table.txt            # 1 vs 2 threads
+func BenchmarkGemmTable(b *testing.B) {
+	for _, s := range gemmTableShapes {
+		for _, im := range gemmTableImpls {
+			for _, th := range []int{1, 2} {
+				b.Run(fmt.Sprintf("shape=%s/impl=%s/threads=%d", s.name, im.name, th), func(b *testing.B) {
+					if !im.be.Available() {
+						b.Skipf("%v is not available on this machine", im.be)
+					}
+					defer SetBackend(SetBackend(im.be))
+					defer SetThreads(SetThreads(th))
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(th))
+					benchTableShape(b, s.ta, s.tb, s.m, s.n, s.k)
+				})
+			}
+		}
+	}
+}
+
+func benchTableShape(b *testing.B, ta, tb bool, m, n, k int) {
+	r := rand.New(rand.NewPCG(7, 8))
+	a, bb, c := randSlice[float32](r, m*k), randSlice[float32](r, k*n), make([]float32, m*n)
+	lda, ldb := k, n
+	if ta {
+		lda = m
+	}
+	if tb {
+		ldb = k
+	}
+	Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	for b.Loop() {
+		Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+}
