@@ -34,6 +34,12 @@ type kernelSet[T float] struct {
 	// d[p*mr+i] = a[i*lda+p] (lda in bytes). packBT likewise packs a full
 	// nr-column panel of a transposed B: d[p*nr+j] = b[j*ldb+p].
 	packA, packBT func(kc int, x *T, ld int, d *T)
+
+	// copyAT, if non-nil, packs a full mr-row panel of a transposed A, and
+	// copyB a full nr-column panel of a non-transposed B: both copy w
+	// consecutive elements of kc rows, d[p*w+j] = x[p*ld+j] (ld in bytes),
+	// without a memmove call per row.
+	copyAT, copyB func(kc int, x *T, ld int, d *T)
 }
 
 // smallMNK: products with m*n*k at most this skip packing and run the small
@@ -231,7 +237,7 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 		nc := min(ncb, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
-			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp, ks.packBT)
+			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp, ks.packBT, ks.copyB)
 			bt, accum := beta, 0
 			if beta != 0 {
 				accum = 1
@@ -241,7 +247,7 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 			}
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
-				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA)
+				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA, ks.copyAT)
 				var e epilogue[T]
 				if pc+kc == k && epi.active() {
 					e = epi.cols(jc)
@@ -293,10 +299,16 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 // packA packs op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/mr) panels of kc×mr
 // (panel r at offset r*mr*kc; within a panel, element (i,p) at p*mr+i),
 // zero-padding rows past mc.
-func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast func(kc int, a *T, lda int, d *T)) {
+func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast, fastT func(kc int, a *T, lda int, d *T)) {
 	for ir := 0; ir < mc; ir += mr {
 		d := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mc-ir)
+		if transA && rows == mr && fastT != nil {
+			off := pc*lda + ic + ir
+			_ = a[off+(kc-1)*lda+mr-1] // all kc rows are in bounds
+			fastT(kc, &a[off], lda*elemSize[T](), &d[0])
+			continue
+		}
 		if transA {
 			// op(A)[i][p] = a[p*lda+i]: rows of the stored matrix are contiguous in i.
 			for p := 0; p < kc; p++ {
@@ -350,10 +362,16 @@ func packA6[T float](a []T, lda, off, kc int, d []T) {
 // packB packs op(B)[pc:pc+kc, jc:jc+nc] into ceil(nc/nr) panels of kc×nr
 // (panel at offset jr*kc; within a panel, element (p,j) at p*nr+j),
 // zero-padding columns past nc.
-func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fastT func(kc int, b *T, ldb int, d *T)) {
+func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fastT, fast func(kc int, b *T, ldb int, d *T)) {
 	for jr := 0; jr < nc; jr += nr {
 		d := dst[jr*kc : jr*kc+nr*kc]
 		cols := min(nr, nc-jr)
+		if !transB && cols == nr && fast != nil {
+			off := pc*ldb + jc + jr
+			_ = b[off+(kc-1)*ldb+nr-1] // all kc rows are in bounds
+			fast(kc, &b[off], ldb*elemSize[T](), &d[0])
+			continue
+		}
 		if !transB {
 			for p := 0; p < kc; p++ {
 				off := (pc+p)*ldb + jc + jr

@@ -39,17 +39,22 @@ var gemmTableShapes = []struct {
 var gemmTableImpls = []struct {
 	name string
 	be   Backend
+	prev bool // the kernel set as it was before issue 13's packers (prevPacking)
 }{
-	{"avx512", BackendAVX512},
-	{"avx2", BackendAVX2},
-	{"portable", BackendPortable},
-	{"gonum", BackendGonum},
+	{"avx512", BackendAVX512, false},
+	{"avx512-prev", BackendAVX512, true},
+	{"avx2", BackendAVX2, false},
+	{"avx2-prev", BackendAVX2, true},
+	{"portable", BackendPortable, false},
+	{"gonum", BackendGonum, false},
 }
 
 // BenchmarkGemmTable times the training products of the M and L steps for
 // every implementation at 1 and 2 threads (SetThreads and GOMAXPROCS both
 // set to the count, so gonum's goroutines are limited alike) and reports
-// GFLOP/s. Compare in one run:
+// GFLOP/s, and the process CPU time per call (cpu-ns/op: on a loaded
+// machine wall time includes waiting for a core; at 1 thread CPU time does
+// not, at 2 threads it is the sum over both cores). Compare in one run:
 //
 //	go test -run='^$' -bench=GemmTable -count=6 ./runtime/kernels/ | tee table.txt
 //	benchstat -col /impl -row .name table.txt    # implementations side by side
@@ -63,6 +68,12 @@ func BenchmarkGemmTable(b *testing.B) {
 						b.Skipf("%v is not available on this machine", im.be)
 					}
 					defer SetBackend(SetBackend(im.be))
+					if im.prev {
+						ks := kernels32(im.be)
+						saved := *ks
+						*ks = prevPacking(ks)
+						defer func() { *ks = saved }()
+					}
 					defer SetThreads(SetThreads(th))
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(th))
 					benchTableShape(b, s.ta, s.tb, s.m, s.n, s.k)
@@ -83,8 +94,24 @@ func benchTableShape(b *testing.B, ta, tb bool, m, n, k int) {
 		ldb = k
 	}
 	Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	cpu0, cpuOK := processCPUTime()
 	for b.Loop() {
 		Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
+	if cpu1, ok := processCPUTime(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+}
+
+// prevPacking returns a copy of ks with the packers added for issue 13
+// (asm row copies, the AVX2 6-row A packer) removed: the previous kernel,
+// kept reachable for BenchmarkGemmTable's before/after comparison.
+func prevPacking[T float](ks *kernelSet[T]) kernelSet[T] {
+	p := *ks
+	p.copyAT, p.copyB = nil, nil
+	if p.mr == 6 {
+		p.packA = nil
+	}
+	return p
 }
