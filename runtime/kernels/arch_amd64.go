@@ -25,4 +25,3 @@ var (
 	avx2Set64 = &kernelSet[float64]{mr: 6, nr: 8, mc: avx2MC64, kc: avx2KC64, nc: avx2NC64, kern: dgemmKernelAVX2, small: dgemmSmallAVX2, packBT: packRows8F64AVX,
 		packA: packRows6F64AVX, copyAT: packCopy6F64AVX, copyB: packCopy8F64AVX}
 )
-
