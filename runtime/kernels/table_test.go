@@ -3,10 +3,10 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"time"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // gemmTableShapes are the float32 products of the M and L benchmark train
