@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // gemmTableShapes are the float32 products of the M and L benchmark train
@@ -48,6 +49,7 @@ var gemmTableImpls = []struct {
 	{"avx2", BackendAVX2, false},
 	{"avx2-prev", BackendAVX2, true},
 	{"portable", BackendPortable, false},
+	{"portable-prev", BackendPortable, true},
 	{"gonum", BackendGonum, false},
 }
 
@@ -117,6 +119,9 @@ func benchTableShape(b *testing.B, ta, tb bool, m, n, k int) {
 // kept reachable for BenchmarkGemmTable's before/after comparison.
 func prevPacking[T float](ks *kernelSet[T]) kernelSet[T] {
 	p := *ks
+	if p.mr == 2 && p.nr == 4 {
+		p.kern = portableKernel2x4Prev[T]
+	}
 	p.copyAT, p.copyB = nil, nil
 	if p.mr == 6 {
 		p.packA = nil
@@ -151,4 +156,27 @@ func BenchmarkParallelCrossover(b *testing.B) {
 			})
 		}
 	}
+}
+
+// portableKernel2x4Prev is the 2×4 portable kernel before issue 13 (impl=portable-prev).
+func portableKernel2x4Prev[T float](kc int, a, b, c *T, ldc int, alpha, beta T, accum int) {
+	as := unsafe.Slice(a, 2*kc)
+	bs := unsafe.Slice(b, 4*kc)
+	var c00, c01, c02, c03, c10, c11, c12, c13 T
+	for len(as) >= 2 && len(bs) >= 4 {
+		a0, a1 := as[0], as[1]
+		b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		as, bs = as[2:], bs[4:]
+	}
+	cs := unsafe.Slice(c, ldc+4)
+	storeRow4(cs[0:4:4], c00, c01, c02, c03, alpha, beta, accum)
+	storeRow4(cs[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta, accum)
 }
