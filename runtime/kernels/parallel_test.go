@@ -49,3 +49,21 @@ func TestParallelClaimStress(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapChosen checks that the narrow shapes of the tests do take the
+// transposed-C path on the assembly kernels (so the conformance tests
+// cover it), and wide ones do not.
+func TestSwapChosen(t *testing.T) {
+	for _, be := range []Backend{BackendAVX2, BackendAVX512, BackendPortable} {
+		if !be.Available() {
+			continue
+		}
+		ks := kernels32(be)
+		if be != BackendPortable && !swapPays(ks, 4*ks.nr+3, 10) {
+			t.Errorf("%v: %d×10 C not computed transposed", be, 4*ks.nr+3)
+		}
+		if swapPays(ks, 256, 256) || swapPays(ks, 10, 256) {
+			t.Errorf("%v: wide C computed transposed", be)
+		}
+	}
+}

@@ -42,7 +42,7 @@ var gemmTableShapes = []struct {
 var gemmTableImpls = []struct {
 	name string
 	be   Backend
-	prev bool // the kernel set as it was before issue 13's packers (prevPacking)
+	prev bool // as before issue 13: its packers removed (prevPacking), no transposed C (noSwap)
 }{
 	{"avx512", BackendAVX512, false},
 	{"avx512-prev", BackendAVX512, true},
@@ -78,7 +78,8 @@ func BenchmarkGemmTable(b *testing.B) {
 						ks := kernels32(im.be)
 						saved := *ks
 						*ks = prevPacking(ks)
-						defer func() { *ks = saved }()
+						noSwap = true
+						defer func() { *ks, noSwap = saved, false }()
 					}
 					defer SetThreads(SetThreads(th))
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(th))
