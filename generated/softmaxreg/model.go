@@ -129,9 +129,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 1436096819952 {
+		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 7850)
-	m.grads = make([]float32, 7850)
+	var err error
+	mem := rt.Memory{Where: "softmaxreg: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 7850, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 7850, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W = m.params[0:7840:7840]
 	m.Grads.W = m.grads[0:7840:7840]
 	if err := rt.InitParam(m.Params.W, "W", []int{784, 10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
@@ -142,7 +151,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B, "b", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("softmaxreg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W",
 		Size: 7840,
@@ -183,7 +191,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.o = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 		m.train.v6 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN]
 		m.train.L = m.train.arenaF32[r[2].Offset:][:1]
@@ -199,7 +209,9 @@ func New(cfg Config) (*Model, error) {
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return nil, err
+		}
 		m.pred.o = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 	}
 	return m, nil

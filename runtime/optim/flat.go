@@ -2,6 +2,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 )
 
 // Config selects and configures an optimizer with PyTorch's semantics
@@ -89,8 +90,53 @@ func NewFlat[T Float](where string, cfg Config, defaultKind string, params []Par
 	default:
 		return nil, fmt.Errorf("%s.Kind is %q, want \"sgd\" or \"adam\"", where, cfg.Kind)
 	}
+	if err := cfg.check(where); err != nil {
+		return nil, err
+	}
 	o.cfg = cfg
 	return o, nil
+}
+
+// check validates a configuration with its defaults filled in: a finite
+// positive learning rate, finite non-negative momentum and weight decay,
+// Adam's betas in [0, 1) and a finite positive epsilon.
+func (cfg Config) check(where string) error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !finite(cfg.LR) || cfg.LR <= 0 {
+		return fmt.Errorf("%s.LR is %v; it must be positive and finite (0 selects the default)", where, cfg.LR)
+	}
+	if !finite(cfg.WeightDecay) || cfg.WeightDecay < 0 {
+		return fmt.Errorf("%s.WeightDecay is %v; it must be finite and non-negative", where, cfg.WeightDecay)
+	}
+	if cfg.Kind == "sgd" {
+		if !finite(cfg.Momentum) || cfg.Momentum < 0 {
+			return fmt.Errorf("%s.Momentum is %v; it must be finite and non-negative", where, cfg.Momentum)
+		}
+		for _, f := range []struct {
+			name string
+			x    float64
+		}{{"Beta1", cfg.Beta1}, {"Beta2", cfg.Beta2}, {"Eps", cfg.Eps}} {
+			if f.x != 0 {
+				return fmt.Errorf("%s.%s is %v, but Kind \"sgd\" has no %s (it is Adam's)", where, f.name, f.x, f.name)
+			}
+		}
+		return nil
+	}
+	if cfg.Momentum != 0 || cfg.Nesterov {
+		return fmt.Errorf("%s: Kind %q has no Momentum or Nesterov (they are SGD's)", where, cfg.Kind)
+	}
+	for _, b := range []struct {
+		name string
+		x    float64
+	}{{"Beta1", cfg.Beta1}, {"Beta2", cfg.Beta2}} {
+		if !(b.x >= 0 && b.x < 1) {
+			return fmt.Errorf("%s.%s is %v; it must be in [0, 1) (0 selects the default)", where, b.name, b.x)
+		}
+	}
+	if !finite(cfg.Eps) || cfg.Eps <= 0 {
+		return fmt.Errorf("%s.Eps is %v; it must be positive and finite (0 selects the default)", where, cfg.Eps)
+	}
+	return nil
 }
 
 // Config returns the configuration in use, defaults filled in.

@@ -197,9 +197,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("l0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 2199023255552 {
+		return nil, fmt.Errorf("l0: Config.MaxN is %d; it must be at most 2199023255552 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 1581066)
-	m.grads = make([]float32, 1581066)
+	var err error
+	mem := rt.Memory{Where: "l0: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 1581066, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 1581066, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:262144:262144]
 	m.Grads.W1 = m.grads[0:262144:262144]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{512, 512}, rt.Init{
@@ -291,7 +300,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B7, "b7", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("l0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 262144,
@@ -458,7 +466,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67},
 			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v4 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*512]
 		m.train.v5 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*512]
 		m.train.h1 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*512]

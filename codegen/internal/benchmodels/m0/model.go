@@ -142,9 +142,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("m0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 1436096819952 {
+		return nil, fmt.Errorf("m0: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 203530)
-	m.grads = make([]float32, 203530)
+	var err error
+	mem := rt.Memory{Where: "m0: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 203530, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 203530, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:200704:200704]
 	m.Grads.W1 = m.grads[0:200704:200704]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{784, 256}, rt.Init{
@@ -171,7 +180,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B2, "b2", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("m0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 200704,
@@ -243,7 +251,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 283200, Elems: cfg.MaxN * 256, Start: 21, End: 22},
 			{Offset: 348736, Elems: cfg.MaxN * 256, Start: 22, End: 25},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v4 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
 		m.train.v5 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*256]
 		m.train.h1 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*256]

@@ -142,9 +142,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("s0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 70368744177664 {
+		return nil, fmt.Errorf("s0: Config.MaxN is %d; it must be at most 70368744177664 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float64, 131)
-	m.grads = make([]float64, 131)
+	var err error
+	mem := rt.Memory{Where: "s0: Config"}
+	if m.params, err = rt.Alloc[float64](&mem, 131, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float64](&mem, 131, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:64:64]
 	m.Grads.W1 = m.grads[0:64:64]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{4, 16}, rt.Init{
@@ -171,7 +180,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B2, "b2", []int{3}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float64]("s0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 64,
@@ -243,7 +251,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 22384, Elems: cfg.MaxN * 16, Start: 21, End: 22},
 			{Offset: 26480, Elems: cfg.MaxN * 16, Start: 22, End: 25},
 		}
-		m.train.arenaF64 = make([]float64, rt.Layout(r, 16))
+		if m.train.arenaF64, err = rt.Alloc[float64](&mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v4 = m.train.arenaF64[r[0].Offset:][:cfg.MaxN*16]
 		m.train.v5 = m.train.arenaF64[r[1].Offset:][:cfg.MaxN*16]
 		m.train.h1 = m.train.arenaF64[r[2].Offset:][:cfg.MaxN*16]
