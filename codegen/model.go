@@ -389,6 +389,24 @@ func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string) je
 
 // -- end of capacity checks --
 
+// -- finiteness checks (acceptance 5 of issue 11) --
+
+// checkObjective emits TrainStep's check of the objective obj: NaN or ±Inf
+// is an error (an *optim.NonFiniteError), before Backward and Apply.
+func (p *plan) checkObjective() jen.Code {
+	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckObjective").Call(jen.Lit(p.prefix+": TrainStep"), jen.Id("obj")), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(jen.Id("obj"), jen.Err()))
+}
+
+// checkGrads emits Apply's check of every gradient (one sweep of
+// GradVector) before the optimizer step.
+func (p *plan) checkGrads() jen.Code {
+	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckGrads").Call(jen.Lit(p.prefix+": Apply"), jen.Id("m").Dot("grads")), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(jen.Err()))
+}
+
+// -- end of finiteness checks --
+
 // paramOffsets returns the offset of each param in the flat vectors
 // (declaration order, no gaps) and their total size.
 func (p *plan) paramOffsets() (offs []int, total int) {
@@ -542,8 +560,12 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("workers). It invalidates the residuals of the last Forward (Backward")
 	f.Comment("fails until the next Forward) and advances the step count that seeds")
 	f.Comment("dropout.")
+	f.Comment("A gradient that is not finite (NaN or ±Inf) makes it fail with an")
+	f.Comment("*optim.NonFiniteError naming the parameter, and leaves the parameters,")
+	f.Comment("the optimizer's state and the step count as they were.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("Apply").Params().Error().Block(
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("checkViews").Call(jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		p.checkGrads(),
 		m().Dot("opt").Dot("Step").Call(m().Dot("params"), m().Dot("grads")),
 		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
 		m().Dot("steps").Op("++"),
@@ -555,10 +577,15 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("TrainStep runs Forward, Backward and Apply on in and returns the")
 	f.Comment("objective (before the update). The k-th step (from 0) draws dropout")
 	f.Comment("masks for step k, as ir.Interp does with Env{Step: k, Seed:")
-	f.Comment("Config.Seed, Training: true}; Adam's step is k+1.")
+	f.Comment("Config.Seed, Training: true}; Adam's step is k+1. If the objective or")
+	f.Comment("a gradient is not finite (NaN or ±Inf: a bad batch, a diverging")
+	f.Comment("run), it returns an *optim.NonFiniteError saying which (with the")
+	f.Comment("objective), and applies no update: the parameters, the optimizer's")
+	f.Comment("state and the step count stay as they were.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("TrainStep").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
 		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("Forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		p.checkObjective(),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		jen.Return(jen.Id("obj"), m().Dot("Apply").Call()),
 	)

@@ -3,6 +3,8 @@ package optim
 import (
 	"fmt"
 	"math"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
 )
 
 // Config selects and configures an optimizer with PyTorch's semantics
@@ -49,6 +51,8 @@ type Flat[T Float] struct {
 	// Adam's first and second moments.
 	s1, s2 []T
 	steps  int // completed steps
+	// nonFinite is the error the checks return.
+	nonFinite NonFiniteError
 }
 
 // NewFlat returns the optimizer cfg selects for a vector of params, with
@@ -158,4 +162,57 @@ func (o *Flat[T]) Step(params, grads []T) {
 		o.sgdU.Update(params, grads, o.s1)
 	}
 	o.steps++
+}
+
+// NonFiniteError is the error of an optimizer step stopped by a NaN or an
+// infinity, before it changed anything: in the objective (Param empty) or
+// in the gradient of a parameter. Flat's checks return a pointer to one
+// it owns (no allocation, so a training loop that skips bad batches stays
+// allocation-free): its fields are valid until the next failing check.
+type NonFiniteError struct {
+	Where string  // the call, e.g. "mlp: TrainStep"
+	Param string  // the parameter whose gradient it is; "" for the objective
+	Value float64 // the value: NaN, +Inf or -Inf
+	Elem  int     // the element of the parameter (row-major)
+	Index int     // the index in the gradient vector (GradVector)
+}
+
+func (e *NonFiniteError) Error() string {
+	if e.Param == "" {
+		return fmt.Sprintf("%s: the objective is %v; no update was applied", e.Where, e.Value)
+	}
+	return fmt.Sprintf("%s: the gradient of %s is %v at element %d (GradVector()[%d]); no update was applied", e.Where, e.Param, e.Value, e.Elem, e.Index)
+}
+
+// CheckObjective returns a *NonFiniteError (where is the call, e.g. "mlp:
+// TrainStep") if obj is NaN or infinite, else nil.
+func (o *Flat[T]) CheckObjective(where string, obj T) error {
+	if f := float64(obj); !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return nil
+	}
+	o.nonFinite = NonFiniteError{Where: where, Value: float64(obj)}
+	return &o.nonFinite
+}
+
+// CheckGrads returns a *NonFiniteError naming the first parameter whose
+// gradient in grads (laid out as the vector of NewFlat's params) is not
+// finite, and the element; nil if every gradient is finite. It sweeps
+// grads once (kernels.NonFinite) and does not allocate. Generated models
+// call it before Step, so that a non-finite gradient leaves the parameters
+// and the optimizer's state untouched.
+func (o *Flat[T]) CheckGrads(where string, grads []T) error {
+	i := kernels.NonFinite(grads)
+	if i < 0 {
+		return nil
+	}
+	o.nonFinite = NonFiniteError{Where: where, Param: "?", Value: float64(grads[i]), Elem: i, Index: i}
+	off := 0
+	for _, p := range o.params {
+		if i < off+p.Size {
+			o.nonFinite.Param, o.nonFinite.Elem = p.Name, i-off
+			break
+		}
+		off += p.Size
+	}
+	return &o.nonFinite
 }

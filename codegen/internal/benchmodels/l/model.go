@@ -552,8 +552,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("l: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -565,11 +571,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("l: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err
