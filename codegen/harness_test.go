@@ -301,12 +301,14 @@ package main
 import (
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/bpgen/bpgen/runtime/optim"
 //IMPORTS
 )
 
@@ -564,7 +566,11 @@ func run(c driverCase) (r driverResult) {
 		return fail(r, "Backward after TrainStep (new parameters, old residuals) did not fail")
 	}
 	out = m.MethodByName("TrainStep").Call([]reflect.Value{in})
-	if err := callErr(out); err != nil {
+	// A model whose first step left the domain of its ops (log, sqrt, pow
+	// of a negative) has a NaN objective at the second: TrainStep returns
+	// it with an error and applies no update; the objective is compared.
+	var nonFinite *optim.NonFiniteError
+	if err := callErr(out); err != nil && !(errors.As(err, &nonFinite) && nonFinite.Param == "") {
 		return fail(r, "second TrainStep: %v", err)
 	}
 	r.Step2 = out[0].Float()

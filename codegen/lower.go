@@ -297,11 +297,12 @@ func (p *plan) arenaBuffers(bp *passes.BufferPlan) []*passes.Buffer {
 func (p *plan) allocStates() []jen.Code {
 	var body []jen.Code
 	for _, st := range []struct {
-		name string
-		in   []bool
-		bp   *passes.BufferPlan
-		what string
-	}{{"train", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)"}, {"pred", p.inPredict, p.prog.PredictPlan, "inference (Predict)"}} {
+		name  string
+		in    []bool
+		bp    *passes.BufferPlan
+		what  string
+		short string
+	}{{"train", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)", "training"}, {"pred", p.inPredict, p.prog.PredictPlan, "inference (Predict)", "inference"}} {
 		s := func() *jen.Statement { return jen.Id("m").Dot(st.name) }
 		for _, v := range p.g.Values {
 			vi := p.vals[v.ID]
@@ -309,7 +310,11 @@ func (p *plan) allocStates() []jen.Code {
 				continue
 			}
 			buf := s().Dot(vi.field)
-			body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
+			if v.Type.Shape.IsStatic() {
+				body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
+			} else {
+				body = append(body, p.alloc(buf.Clone(), v.Type.DType, p.capProd(v.Type.Shape), v.Label()))
+			}
 			if v.Attrs.Float("value") != 0 {
 				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
 			}
@@ -346,7 +351,7 @@ func (p *plan) allocStates() []jen.Code {
 			block = append(block, doc...)
 			block = append(block,
 				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Values(append(regions, jen.Line())...),
-				s().Dot(arenaField(d)).Op("=").Make(p.sliceType(d), jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign))))
+				p.alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)))
 			block = append(block, views...)
 			body = append(body, jen.Block(block...))
 		}
@@ -362,7 +367,7 @@ func (p *plan) allocStates() []jen.Code {
 				}
 				size = jen.Id("max").Call(xs...)
 			}
-			body = append(body, s().Dot(sb.field).Op("=").Make(p.sliceType(sb.dtype), size))
+			body = append(body, p.alloc(s().Dot(sb.field), sb.dtype, size, "the scratch space "+sb.field))
 		}
 	}
 	return body

@@ -258,17 +258,15 @@ func initSpec(v *ir.Value) jen.Code {
 func (p *plan) newFunc(f *jen.File) {
 	e := p.elem()
 	var body []jen.Code
-	for _, d := range p.dims {
-		body = append(body, jen.If(jen.Id("cfg").Dot(d.cap).Op("<").Lit(1)).Block(
-			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: Config.%s is %%d; it must be positive (the largest %s a call may use)", p.prefix, d.cap, d.in)), jen.Id("cfg").Dot(d.cap))),
-		))
-	}
+	body = append(body, p.checkCaps()...)
 	body = append(body, jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Dict{jen.Id("cfg"): jen.Id("cfg")}))
 	// Params and gradients: views of two flat vectors.
 	offs, total := p.paramOffsets()
 	body = append(body,
-		jen.Id("m").Dot("params").Op("=").Make(p.sliceType(p.float), jen.Lit(total)),
-		jen.Id("m").Dot("grads").Op("=").Make(p.sliceType(p.float), jen.Lit(total)),
+		jen.Var().Err().Error(),
+		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Config")}),
+		p.alloc(jen.Id("m").Dot("params"), p.float, jen.Lit(total), "the parameters"),
+		p.alloc(jen.Id("m").Dot("grads"), p.float, jen.Lit(total), "the gradients"),
 	)
 	var layout []jen.Code
 	for i, v := range p.params {
@@ -288,7 +286,6 @@ func (p *plan) newFunc(f *jen.File) {
 	}
 	// The optimizer.
 	body = append(body,
-		jen.Var().Err().Error(),
 		jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(optimPath, "NewFlat").Types(jen.Id(e)).Call(
 			jen.Lit(p.prefix+": Config.Optimizer"), jen.Id("cfg").Dot("Optimizer"), jen.Lit(p.opt.Optimizer.String()),
 			jen.Index().Qual(optimPath, "Param").Values(layout...)),
@@ -312,6 +309,107 @@ func (p *plan) newFunc(f *jen.File) {
 	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
 	f.Line()
 }
+
+// -- capacity checks (acceptance 4 of issue 11) --
+
+// maxCapElems bounds the element count of any buffer at capacity (2^50),
+// so that sizes computed from the capacities cannot overflow an int, even
+// summed over an arena's regions.
+const maxCapElems = 1 << 50
+
+// maxCap is the largest capacity of every dim for which no value's
+// element count exceeds maxCapElems (each dim at that capacity).
+func (p *plan) maxCap() int {
+	best := maxCapElems
+	for _, v := range p.g.Values {
+		static, syms := 1, 0
+		for _, d := range v.Type.Shape {
+			if d.IsStatic() {
+				static *= max(d.N, 1)
+			} else {
+				syms++
+			}
+		}
+		if syms == 0 {
+			continue
+		}
+		// The largest c with static·c^syms ≤ maxCapElems.
+		c := 1
+		for c < best && fitsCap(static, c+1, syms) {
+			c = min(c*2, best)
+			if !fitsCap(static, c, syms) {
+				lo, hi := c/2, c // lo fits, hi does not
+				for hi-lo > 1 {
+					mid := lo + (hi-lo)/2
+					if fitsCap(static, mid, syms) {
+						lo = mid
+					} else {
+						hi = mid
+					}
+				}
+				c = lo
+				break
+			}
+		}
+		best = min(best, c)
+	}
+	return best
+}
+
+// fitsCap reports whether static·c^n ≤ maxCapElems.
+func fitsCap(static, c, n int) bool {
+	x := static
+	for range n {
+		if x > maxCapElems/c {
+			return false
+		}
+		x *= c
+	}
+	return x <= maxCapElems
+}
+
+// checkCaps emits New's checks of the capacities: positive, and small
+// enough that no buffer size overflows (the memory they need is checked
+// as New allocates, by rt.Alloc).
+func (p *plan) checkCaps() []jen.Code {
+	var body []jen.Code
+	limit := p.maxCap()
+	for _, d := range p.dims {
+		body = append(body, jen.If(jen.Id("cfg").Dot(d.cap).Op("<").Lit(1)).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: Config.%s is %%d; it must be positive (the largest %s a call may use)", p.prefix, d.cap, d.in)), jen.Id("cfg").Dot(d.cap))),
+		), jen.If(jen.Id("cfg").Dot(d.cap).Op(">").Lit(limit)).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(fmt.Sprintf("%s: Config.%s is %%d; it must be at most %d (larger buffers' sizes overflow)", p.prefix, d.cap, limit)), jen.Id("cfg").Dot(d.cap))),
+		))
+	}
+	return body
+}
+
+// alloc emits dst, err = rt.Alloc[T](&mem, n, what) with New's error
+// return: New's allocations are counted against the machine's memory.
+func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string) jen.Code {
+	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(jen.Op("&").Id("mem"), n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(jen.Nil(), jen.Err()))
+}
+
+// -- end of capacity checks --
+
+// -- finiteness checks (acceptance 5 of issue 11) --
+
+// checkObjective emits TrainStep's check of the objective obj: NaN or ±Inf
+// is an error (an *optim.NonFiniteError), before Backward and Apply.
+func (p *plan) checkObjective() jen.Code {
+	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckObjective").Call(jen.Lit(p.prefix+": TrainStep"), jen.Id("obj")), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(jen.Id("obj"), jen.Err()))
+}
+
+// checkGrads emits Apply's check of every gradient (one sweep of
+// GradVector) before the optimizer step.
+func (p *plan) checkGrads() jen.Code {
+	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckGrads").Call(jen.Lit(p.prefix+": Apply"), jen.Id("m").Dot("grads")), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(jen.Err()))
+}
+
+// -- end of finiteness checks --
 
 // paramOffsets returns the offset of each param in the flat vectors
 // (declaration order, no gaps) and their total size.
@@ -469,8 +567,12 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("workers). It invalidates the residuals of the last Forward (Backward")
 	f.Comment("fails until the next Forward) and advances the step count that seeds")
 	f.Comment("dropout.")
+	f.Comment("A gradient that is not finite (NaN or ±Inf) makes it fail with an")
+	f.Comment("*optim.NonFiniteError naming the parameter, and leaves the parameters,")
+	f.Comment("the optimizer's state and the step count as they were.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("Apply").Params().Error().Block(
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("checkViews").Call(jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		p.checkGrads(),
 		m().Dot("opt").Dot("Step").Call(m().Dot("params"), m().Dot("grads")),
 		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
 		m().Dot("steps").Op("++"),
@@ -482,10 +584,15 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("TrainStep runs Forward, Backward and Apply on in and returns the")
 	f.Comment("objective (before the update). The k-th step (from 0) draws dropout")
 	f.Comment("masks for step k, as ir.Interp does with Env{Step: k, Seed:")
-	f.Comment("Config.Seed, Training: true}; Adam's step is k+1.")
+	f.Comment("Config.Seed, Training: true}; Adam's step is k+1. If the objective or")
+	f.Comment("a gradient is not finite (NaN or ±Inf: a bad batch, a diverging")
+	f.Comment("run), it returns an *optim.NonFiniteError saying which (with the")
+	f.Comment("objective), and applies no update: the parameters, the optimizer's")
+	f.Comment("state and the step count stay as they were.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("TrainStep").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
 		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("Forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		p.checkObjective(),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		jen.Return(jen.Id("obj"), m().Dot("Apply").Call()),
 	)

@@ -167,9 +167,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("deepmlp: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 1436096819952 {
+		return nil, fmt.Errorf("deepmlp: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 532490)
-	m.grads = make([]float32, 532490)
+	var err error
+	mem := rt.Memory{Where: "deepmlp: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 532490, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 532490, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:200704:200704]
 	m.Grads.W1 = m.grads[0:200704:200704]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{784, 256}, rt.Init{
@@ -261,7 +270,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.Bout, "bout", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("deepmlp: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 200704,
@@ -363,7 +371,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 25, End: 27},
 			{Offset: 589824, Elems: cfg.MaxN * 256, Start: 27, End: 28},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
 		m.train.h2 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*256]
 		m.train.h3 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*256]
@@ -385,7 +395,9 @@ func New(cfg Config) (*Model, error) {
 		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*256]
 		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*256]
 	}
-	m.train.colSumsF64 = make([]float64, max(256, 256, 256, 256, 256, 256, 256))
+	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(256, 256, 256, 256, 256, 256, 256), "the scratch space colSumsF64"); err != nil {
+		return nil, err
+	}
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 1)
@@ -404,7 +416,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 5, End: 6},
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 6},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return nil, err
+		}
 		m.pred.h1 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*256]
 		m.pred.h2 = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*256]
 		m.pred.h3 = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*256]
@@ -569,8 +583,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("deepmlp: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -582,11 +602,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("deepmlp: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err

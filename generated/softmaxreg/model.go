@@ -129,9 +129,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 1436096819952 {
+		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 7850)
-	m.grads = make([]float32, 7850)
+	var err error
+	mem := rt.Memory{Where: "softmaxreg: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 7850, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 7850, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W = m.params[0:7840:7840]
 	m.Grads.W = m.grads[0:7840:7840]
 	if err := rt.InitParam(m.Params.W, "W", []int{784, 10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
@@ -142,7 +151,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B, "b", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("softmaxreg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W",
 		Size: 7840,
@@ -183,7 +191,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.o = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 		m.train.v6 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN]
 		m.train.L = m.train.arenaF32[r[2].Offset:][:1]
@@ -199,7 +209,9 @@ func New(cfg Config) (*Model, error) {
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return nil, err
+		}
 		m.pred.o = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 	}
 	return m, nil
@@ -286,8 +298,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("softmaxreg: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -299,11 +317,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("softmaxreg: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err

@@ -2,6 +2,9 @@ package optim
 
 import (
 	"fmt"
+	"math"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
 )
 
 // Config selects and configures an optimizer with PyTorch's semantics
@@ -48,6 +51,8 @@ type Flat[T Float] struct {
 	// Adam's first and second moments.
 	s1, s2 []T
 	steps  int // completed steps
+	// nonFinite is the error the checks return.
+	nonFinite NonFiniteError
 }
 
 // NewFlat returns the optimizer cfg selects for a vector of params, with
@@ -89,8 +94,53 @@ func NewFlat[T Float](where string, cfg Config, defaultKind string, params []Par
 	default:
 		return nil, fmt.Errorf("%s.Kind is %q, want \"sgd\" or \"adam\"", where, cfg.Kind)
 	}
+	if err := cfg.check(where); err != nil {
+		return nil, err
+	}
 	o.cfg = cfg
 	return o, nil
+}
+
+// check validates a configuration with its defaults filled in: a finite
+// positive learning rate, finite non-negative momentum and weight decay,
+// Adam's betas in [0, 1) and a finite positive epsilon.
+func (cfg Config) check(where string) error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !finite(cfg.LR) || cfg.LR <= 0 {
+		return fmt.Errorf("%s.LR is %v; it must be positive and finite (0 selects the default)", where, cfg.LR)
+	}
+	if !finite(cfg.WeightDecay) || cfg.WeightDecay < 0 {
+		return fmt.Errorf("%s.WeightDecay is %v; it must be finite and non-negative", where, cfg.WeightDecay)
+	}
+	if cfg.Kind == "sgd" {
+		if !finite(cfg.Momentum) || cfg.Momentum < 0 {
+			return fmt.Errorf("%s.Momentum is %v; it must be finite and non-negative", where, cfg.Momentum)
+		}
+		for _, f := range []struct {
+			name string
+			x    float64
+		}{{"Beta1", cfg.Beta1}, {"Beta2", cfg.Beta2}, {"Eps", cfg.Eps}} {
+			if f.x != 0 {
+				return fmt.Errorf("%s.%s is %v, but Kind \"sgd\" has no %s (it is Adam's)", where, f.name, f.x, f.name)
+			}
+		}
+		return nil
+	}
+	if cfg.Momentum != 0 || cfg.Nesterov {
+		return fmt.Errorf("%s: Kind %q has no Momentum or Nesterov (they are SGD's)", where, cfg.Kind)
+	}
+	for _, b := range []struct {
+		name string
+		x    float64
+	}{{"Beta1", cfg.Beta1}, {"Beta2", cfg.Beta2}} {
+		if !(b.x >= 0 && b.x < 1) {
+			return fmt.Errorf("%s.%s is %v; it must be in [0, 1) (0 selects the default)", where, b.name, b.x)
+		}
+	}
+	if !finite(cfg.Eps) || cfg.Eps <= 0 {
+		return fmt.Errorf("%s.Eps is %v; it must be positive and finite (0 selects the default)", where, cfg.Eps)
+	}
+	return nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -112,4 +162,57 @@ func (o *Flat[T]) Step(params, grads []T) {
 		o.sgdU.Update(params, grads, o.s1)
 	}
 	o.steps++
+}
+
+// NonFiniteError is the error of an optimizer step stopped by a NaN or an
+// infinity, before it changed anything: in the objective (Param empty) or
+// in the gradient of a parameter. Flat's checks return a pointer to one
+// it owns (no allocation, so a training loop that skips bad batches stays
+// allocation-free): its fields are valid until the next failing check.
+type NonFiniteError struct {
+	Where string  // the call, e.g. "mlp: TrainStep"
+	Param string  // the parameter whose gradient it is; "" for the objective
+	Value float64 // the value: NaN, +Inf or -Inf
+	Elem  int     // the element of the parameter (row-major)
+	Index int     // the index in the gradient vector (GradVector)
+}
+
+func (e *NonFiniteError) Error() string {
+	if e.Param == "" {
+		return fmt.Sprintf("%s: the objective is %v; no update was applied", e.Where, e.Value)
+	}
+	return fmt.Sprintf("%s: the gradient of %s is %v at element %d (GradVector()[%d]); no update was applied", e.Where, e.Param, e.Value, e.Elem, e.Index)
+}
+
+// CheckObjective returns a *NonFiniteError (where is the call, e.g. "mlp:
+// TrainStep") if obj is NaN or infinite, else nil.
+func (o *Flat[T]) CheckObjective(where string, obj T) error {
+	if f := float64(obj); !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return nil
+	}
+	o.nonFinite = NonFiniteError{Where: where, Value: float64(obj)}
+	return &o.nonFinite
+}
+
+// CheckGrads returns a *NonFiniteError naming the first parameter whose
+// gradient in grads (laid out as the vector of NewFlat's params) is not
+// finite, and the element; nil if every gradient is finite. It sweeps
+// grads once (kernels.NonFinite) and does not allocate. Generated models
+// call it before Step, so that a non-finite gradient leaves the parameters
+// and the optimizer's state untouched.
+func (o *Flat[T]) CheckGrads(where string, grads []T) error {
+	i := kernels.NonFinite(grads)
+	if i < 0 {
+		return nil
+	}
+	o.nonFinite = NonFiniteError{Where: where, Param: "?", Value: float64(grads[i]), Elem: i, Index: i}
+	off := 0
+	for _, p := range o.params {
+		if i < off+p.Size {
+			o.nonFinite.Param, o.nonFinite.Elem = p.Name, i-off
+			break
+		}
+		off += p.Size
+	}
+	return &o.nonFinite
 }

@@ -4,10 +4,11 @@
 // from the same values as the interpreter), and the bulky loops that
 // generated kernels call — reductions, the softmax family, the softmax
 // cross-entropy, transposes, gathers — generic over float32 and float64 —
-// and the layout of a model's planned arena (Layout), which New calls.
+// and the layout of a model's planned arena (Layout) and the budget of its
+// allocations (Memory, Alloc), which New calls.
 //
 // Generated code imports this package; users normally do not. Every
-// function works on caller-owned slices, never allocates and never keeps a
+// function but Alloc works on caller-owned slices, never allocates and never keeps a
 // reference to its arguments. Shapes are passed as (outer, n, inner) triples
 // where an op works along one axis: outer is the product of the dims before
 // the axis, n the axis size, inner the product of the dims after it.

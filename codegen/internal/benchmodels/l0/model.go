@@ -197,9 +197,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("l0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 2199023255552 {
+		return nil, fmt.Errorf("l0: Config.MaxN is %d; it must be at most 2199023255552 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 1581066)
-	m.grads = make([]float32, 1581066)
+	var err error
+	mem := rt.Memory{Where: "l0: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 1581066, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 1581066, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:262144:262144]
 	m.Grads.W1 = m.grads[0:262144:262144]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{512, 512}, rt.Init{
@@ -291,7 +300,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B7, "b7", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("l0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 262144,
@@ -458,7 +466,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67},
 			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v4 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*512]
 		m.train.v5 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*512]
 		m.train.h1 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*512]
@@ -664,8 +674,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("l0: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -677,11 +693,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("l0: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err

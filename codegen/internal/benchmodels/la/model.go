@@ -168,9 +168,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("la: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 2199023255552 {
+		return nil, fmt.Errorf("la: Config.MaxN is %d; it must be at most 2199023255552 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 1581066)
-	m.grads = make([]float32, 1581066)
+	var err error
+	mem := rt.Memory{Where: "la: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 1581066, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 1581066, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:262144:262144]
 	m.Grads.W1 = m.grads[0:262144:262144]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{512, 512}, rt.Init{
@@ -262,7 +271,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B7, "b7", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("la: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 262144,
@@ -364,7 +372,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 25, End: 27},
 			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 27, End: 28},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*512]
 		m.train.h2 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*512]
 		m.train.h3 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*512]
@@ -386,7 +396,9 @@ func New(cfg Config) (*Model, error) {
 		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*512]
 		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*512]
 	}
-	m.train.colSumsF64 = make([]float64, max(512, 512, 512, 512, 512, 512, 512))
+	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(512, 512, 512, 512, 512, 512, 512), "the scratch space colSumsF64"); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -543,8 +555,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("la: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -556,11 +574,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("la: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err

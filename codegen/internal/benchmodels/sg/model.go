@@ -135,9 +135,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("sg: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 70368744177664 {
+		return nil, fmt.Errorf("sg: Config.MaxN is %d; it must be at most 70368744177664 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float64, 131)
-	m.grads = make([]float64, 131)
+	var err error
+	mem := rt.Memory{Where: "sg: Config"}
+	if m.params, err = rt.Alloc[float64](&mem, 131, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float64](&mem, 131, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.W1 = m.params[0:64:64]
 	m.Grads.W1 = m.grads[0:64:64]
 	if err := rt.InitParam(m.Params.W1, "W1", []int{4, 16}, rt.Init{
@@ -164,7 +173,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B2, "b2", []int{3}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float64]("sg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "W1",
 		Size: 64,
@@ -216,7 +224,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},
 			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13},
 		}
-		m.train.arenaF64 = make([]float64, rt.Layout(r, 16))
+		if m.train.arenaF64, err = rt.Alloc[float64](&mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.h1 = m.train.arenaF64[r[0].Offset:][:cfg.MaxN*16]
 		m.train.logits = m.train.arenaF64[r[1].Offset:][:cfg.MaxN*3]
 		m.train.v11 = m.train.arenaF64[r[2].Offset:][:cfg.MaxN]
@@ -228,7 +238,9 @@ func New(cfg Config) (*Model, error) {
 		m.train.v17 = m.train.arenaF64[r[6].Offset:][:cfg.MaxN*3]
 		m.train.v26 = m.train.arenaF64[r[7].Offset:][:cfg.MaxN*16]
 	}
-	m.train.colSumsF64 = make([]float64, max(16, 16))
+	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(16, 16), "the scratch space colSumsF64"); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -325,8 +337,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("sg: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -338,11 +356,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float64, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("sg: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err

@@ -1,0 +1,63 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestNonFinite puts NaN, +Inf and −Inf at every position of slices of
+// every length up to past two vector blocks (the AVX2 sweep and the
+// scalar tail), among the finite extremes (the largest magnitudes, the
+// smallest subnormal, −0), and checks the index NonFinite reports.
+func TestNonFinite(t *testing.T) {
+	inf, nan := math.Inf(1), math.NaN()
+	for n := range 70 {
+		x32, x64 := make([]float32, n), make([]float64, n)
+		for i := range x32 {
+			x32[i] = []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Copysign(0, -1)), 1}[i%5]
+			x64[i] = []float64{math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1), 1}[i%5]
+		}
+		if got := NonFinite(x32); got != -1 {
+			t.Errorf("n=%d float32: a finite slice gives %d", n, got)
+		}
+		if got := NonFinite(x64); got != -1 {
+			t.Errorf("n=%d float64: a finite slice gives %d", n, got)
+		}
+		for i := range n {
+			for _, bad := range []float64{nan, inf, -inf, -nan} {
+				c32, c64 := append([]float32(nil), x32...), append([]float64(nil), x64...)
+				c32[i], c64[i] = float32(bad), bad
+				if i+3 < n { // a second one after it: the first is reported
+					c32[i+3], c64[i+3] = float32(nan), nan
+				}
+				if got := NonFinite(c32); got != i {
+					t.Errorf("n=%d float32 %v at %d: got %d", n, bad, i, got)
+				}
+				if got := NonFinite(c64); got != i {
+					t.Errorf("n=%d float64 %v at %d: got %d", n, bad, i, got)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkNonFinite(b *testing.B) {
+	for _, n := range []int{1 << 18, 1 << 20} {
+		x := make([]float32, n)
+		b.Run("n="+itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(4 * n))
+			for b.Loop() {
+				if NonFinite(x) != -1 {
+					b.Fatal("non-finite")
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
