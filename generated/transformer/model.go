@@ -318,9 +318,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("transformer: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 274877906944 {
+		return nil, fmt.Errorf("transformer: Config.MaxN is %d; it must be at most 274877906944 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 102155)
-	m.grads = make([]float32, 102155)
+	var err error
+	mem := rt.Memory{Where: "transformer: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 102155, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 102155, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.Embed = m.params[0:704:704]
 	m.Grads.Embed = m.grads[0:704:704]
 	if err := rt.InitParam(m.Params.Embed, "embed", []int{11, 64}, rt.Init{
@@ -541,7 +550,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.Head_b, "head.b", []int{11}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("transformer: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "embed",
 		Size: 704,
@@ -879,7 +887,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 7114752, Elems: cfg.MaxN * 16, Start: 185, End: 187},
 			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 186, End: 188},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v5 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
 		m.train.h0 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
 		m.train.v35 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
@@ -1086,7 +1096,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 45, End: 46},
 			{Offset: 0, Elems: cfg.MaxN * 88, Start: 46, End: 46},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return nil, err
+		}
 		m.pred.v5 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
 		m.pred.h0 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
 		m.pred.v35 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
@@ -1393,8 +1405,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("transformer: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -1406,11 +1424,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("transformer: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err
@@ -1653,7 +1678,9 @@ func (m *Model) Save(path string) error {
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
-// any file with tensors of the same names, dtypes and shapes).
+// any file with tensors of the same names, dtypes and shapes). It is
+// all-or-nothing: on any error (a bad header, truncated data, a missing
+// tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
 	dst := map[string]any{}

@@ -233,9 +233,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("t0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 34359738368 {
+		return nil, fmt.Errorf("t0: Config.MaxN is %d; it must be at most 34359738368 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 197888)
-	m.grads = make([]float32, 197888)
+	var err error
+	mem := rt.Memory{Where: "t0: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 197888, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 197888, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.Ln1_weight = m.params[0:128:128]
 	m.Grads.Ln1_weight = m.grads[0:128:128]
 	if err := rt.InitParam(m.Params.Ln1_weight, "ln1.weight", []int{128}, rt.Init{
@@ -325,7 +334,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.Ln2_bias, "ln2.bias", []int{128}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("t0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "ln1.weight",
 		Size: 128,
@@ -570,7 +578,9 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 203883568, Elems: cfg.MaxN * 8192, Start: 122, End: 123},
 			{Offset: 205980720, Elems: cfg.MaxN * 8192, Start: 123, End: 124},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
+		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return nil, err
+		}
 		m.train.v5 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*8192]
 		m.train.attn_q = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*8192]
 		m.train.v13 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*8192]
@@ -813,8 +823,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("t0: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -826,11 +842,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("t0: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err
@@ -966,7 +989,9 @@ func (m *Model) Save(path string) error {
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
-// any file with tensors of the same names, dtypes and shapes).
+// any file with tensors of the same names, dtypes and shapes). It is
+// all-or-nothing: on any error (a bad header, truncated data, a missing
+// tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
 	dst := map[string]any{}
