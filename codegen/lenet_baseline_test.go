@@ -1,8 +1,10 @@
 package codegen
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -298,7 +300,8 @@ func TestLeNetBaselineGradients(t *testing.T) {
 	bl.grads(x, y)
 	params := map[string][2][]float64{"W1": {bl.W1, bl.dW1}, "B1": {bl.B1, bl.dB1}, "W2": {bl.W2, bl.dW2}, "B2": {bl.B2, bl.dB2},
 		"W3": {bl.W3, bl.dW3}, "B3": {bl.B3, bl.dB3}, "W4": {bl.W4, bl.dW4}, "W5": {bl.W5, bl.dW5}, "B5": {bl.B5, bl.dB5}}
-	for name, p := range params {
+	for _, name := range slices.Sorted(maps.Keys(params)) { // a fixed order: the coordinates drawn do not depend on map order
+		p := params[name]
 		grad := append([]float64(nil), p[1]...)
 		for range 4 {
 			i := rng.IntN(len(p[0]))
