@@ -174,8 +174,9 @@ var lenet = []struct {
 }
 
 // BenchmarkConv2DStep is one training step's convolution work (forward,
-// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col)
-// and, as the baseline in the same run, in plain loops.
+// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col,
+// impl=gemm) and, as the baseline in the same run, in plain loops
+// (impl=loops). Compare with benchstat -col /impl.
 func BenchmarkConv2DStep(b *testing.B) {
 	for _, l := range lenet {
 		s := l.s
@@ -186,7 +187,7 @@ func BenchmarkConv2DStep(b *testing.B) {
 		col := make([]float32, s.ColLen())
 		out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
 		flops := float64(2 * 3 * s.N * s.O * s.HO * s.WO * s.C / s.Groups * s.KH * s.KW)
-		b.Run(l.name+"/gemm", func(b *testing.B) {
+		b.Run(l.name+"/impl=gemm", func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				rt.Conv2D(kernels.Sgemm, s, out, x, w, col)
@@ -195,7 +196,7 @@ func BenchmarkConv2DStep(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run(l.name+"/loops", func(b *testing.B) {
+		b.Run(l.name+"/impl=loops", func(b *testing.B) {
 			b.ReportAllocs()
 			ref := plainConv{s}
 			for range b.N {
