@@ -346,3 +346,67 @@ func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 		}
 	})
 }
+
+// The float64-accumulating forms, for float32 models generated with
+// float64 accumulation (bpgen -accumulate f64): the arguments are widened
+// to float64, the convolution runs in float64 on kernels.Dgemm (its sums
+// over channels, taps, positions and the batch all in float64) and each
+// element of the result is rounded to float32 once, as ir.Interp does.
+// Their working space work (s.Acc64Len() elements) holds the float64
+// copies and the float64 working space.
+
+// Acc64Len is the number of float64 elements of working space the
+// float64-accumulating forms need for a batch of up to N samples.
+func (s ConvShape) Acc64Len() int {
+	return s.N*s.C*s.H*s.W + s.O*s.C/s.Groups*s.KH*s.KW + s.N*s.O*s.HO*s.WO + s.ColLen()
+}
+
+// acc64 splits work into float64 copies of x, w and y (input, weight and
+// output in the forward op's terms) and the working space of the float64
+// convolution.
+func (s ConvShape) acc64(work []float64) (x, w, y, col []float64) {
+	nx, nw, ny := s.N*s.C*s.H*s.W, s.O*s.C/s.Groups*s.KH*s.KW, s.N*s.O*s.HO*s.WO
+	work = work[:s.Acc64Len()]
+	return work[:nx], work[nx : nx+nw], work[nx+nw : nx+nw+ny], work[nx+nw+ny:]
+}
+
+func widen(dst []float64, src []float32) {
+	for i, v := range src[:len(dst)] {
+		dst[i] = float64(v)
+	}
+}
+
+func narrow(dst []float32, src []float64) {
+	for i, v := range src[:len(dst)] {
+		dst[i] = float32(v)
+	}
+}
+
+// Conv2DAcc64 is Conv2D of float32 values accumulated in float64.
+func Conv2DAcc64(s ConvShape, out, x, w []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(x64, x)
+	widen(w64, w)
+	Conv2D(kernels.Dgemm, s, y64, x64, w64, col)
+	narrow(out[:len(y64)], y64)
+}
+
+// Conv2DInputGradAcc64 is Conv2DInputGrad of float32 values accumulated in
+// float64.
+func Conv2DInputGradAcc64(s ConvShape, dx, g, w []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(y64, g)
+	widen(w64, w)
+	Conv2DInputGrad(kernels.Dgemm, s, x64, y64, w64, col)
+	narrow(dx[:len(x64)], x64)
+}
+
+// Conv2DWeightGradAcc64 is Conv2DWeightGrad of float32 values accumulated
+// in float64.
+func Conv2DWeightGradAcc64(s ConvShape, dw, x, g []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(x64, x)
+	widen(y64, g)
+	Conv2DWeightGrad(kernels.Dgemm, s, w64, x64, y64, col)
+	narrow(dw[:len(w64)], w64)
+}
