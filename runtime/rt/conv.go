@@ -86,6 +86,7 @@ func Im2Col[T Float](s ConvShape, col, x []T) { im2col(s, col, s.HO*s.WO, x) }
 // im2col is Im2Col with rows ld elements apart in col.
 func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 	cg, p := s.C/s.Groups, s.HO*s.WO
+	wo, w, sw, sh, ph, dh := s.WO, s.W, s.SW, s.SH, s.PH, s.DH
 	x = x[:cg*s.H*s.W]
 	r := 0
 	for c := range cg {
@@ -97,23 +98,28 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				xlo, xhi := span(s.WO, s.SW, offX, s.W)
 				row := col[r*ld:][:p]
 				r++
-				clear(row[:ylo*s.WO])
-				clear(row[yhi*s.WO:])
+				clear(row[:ylo*wo])
+				clear(row[yhi*wo:])
+				n, off := xhi-xlo, xlo*sw+offX // the row's elements inside x, and where they start
 				for y := ylo; y < yhi; y++ {
-					dst := row[y*s.WO : (y+1)*s.WO]
-					src := xc[(y*s.SH-s.PH+i*s.DH)*s.W:][:s.W]
-					clear(dst[:xlo])
-					clear(dst[xhi:])
-					if s.SW == 1 {
+					dst := row[y*wo : y*wo+wo]
+					src := xc[(y*sh-ph+i*dh)*w:][:w]
+					if xlo > 0 {
+						clear(dst[:xlo])
+					}
+					if xhi < wo {
+						clear(dst[xhi:])
+					}
+					d := dst[xlo:xhi]
+					if sw == 1 {
 						// A loop, not copy: rows are short (a call costs more).
-						d := dst[xlo:xhi]
-						for k, v := range src[xlo+offX : xhi+offX][:len(d)] {
+						for k, v := range src[off : off+n][:len(d)] {
 							d[k] = v
 						}
 						continue
 					}
-					for xo := xlo; xo < xhi; xo++ {
-						dst[xo] = src[xo*s.SW+offX]
+					for k := range d {
+						d[k] = src[off+k*sw]
 					}
 				}
 			}
@@ -129,6 +135,7 @@ func Col2Im[T Float](s ConvShape, dx, col []T) { col2im(s, dx, col, s.HO*s.WO) }
 // col2im is Col2Im with rows ld elements apart in col.
 func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 	cg, p := s.C/s.Groups, s.HO*s.WO
+	wo, w, sw, sh, ph, dh := s.WO, s.W, s.SW, s.SH, s.PH, s.DH
 	dx = dx[:cg*s.H*s.W]
 	r := 0
 	for c := range cg {
@@ -140,18 +147,19 @@ func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 				xlo, xhi := span(s.WO, s.SW, offX, s.W)
 				row := col[r*ld:][:p]
 				r++
+				n, off := xhi-xlo, xlo*sw+offX
 				for y := ylo; y < yhi; y++ {
-					src := row[y*s.WO : (y+1)*s.WO]
-					dst := xc[(y*s.SH-s.PH+i*s.DH)*s.W:][:s.W]
-					if s.SW == 1 {
-						d := dst[xlo+offX : xhi+offX]
-						for k, v := range src[xlo:xhi][:len(d)] {
+					src := row[y*wo+xlo : y*wo+xhi]
+					dst := xc[(y*sh-ph+i*dh)*w:][:w]
+					if sw == 1 {
+						d := dst[off : off+n][:len(src)]
+						for k, v := range src {
 							d[k] += v
 						}
 						continue
 					}
-					for xo := xlo; xo < xhi; xo++ {
-						dst[xo*s.SW+offX] += src[xo]
+					for k, v := range src {
+						dst[off+k*sw] += v
 					}
 				}
 			}
