@@ -12,9 +12,10 @@ import (
 // rt.Conv2DWeightGrad with the geometry as an rt.ConvShape literal, the
 // GEMM the model's options select (as for matmul) and the state's im2col
 // working space convColF32/F64: one buffer per dtype outside the arenas,
-// sized at New for the largest convolution of the model (its size does not
-// depend on the batch: one sample's group at a time), so a step allocates
-// nothing. A 1×1 convolution with stride 1 and no padding needs none.
+// sized at New by rt for the largest convolution of the model at the
+// capacity, so a step allocates nothing. A 1×1 convolution with stride 1
+// and no padding needs none. With float64 accumulation a float32
+// convolution runs in float64 (rt.Conv2DAcc64, …), in convColF64.
 
 func init() {
 	stateReserved = append(stateReserved, "convColF32", "convColF64")
@@ -38,6 +39,17 @@ func convLowering(fn string, shapes func(v *ir.Value) (xs, ws, ys ir.Shape), buf
 				lit("DH", c.Dilation[0]), lit("DW", c.Dilation[1]), lit("Groups", c.Groups))
 		}
 		shape := shapeWith(k.prod(xs[:1]))
+		if v.Type.DType == ir.F32 && k.p.opt.Accumulate == ir.F64 && k.p.opt.Gemm != GemmGonum {
+			// Float64 accumulation (as kctx.gemmFunc picks SgemmAcc64): the
+			// whole convolution in float64, each result rounded once.
+			f := k.useScratch("convCol", ir.F64, shapeWith(k.p.capProd(xs[:1])).Dot("Acc64Len").Call())
+			k.p.dedupeScratchSize(f)
+			args := []jen.Code{shape}
+			for _, b := range bufs(v) {
+				args = append(args, k.slice(b))
+			}
+			return []jen.Code{jen.Qual(rtPath, fn+"Acc64").Call(append(args, jen.Id("s").Dot(f))...)}
+		}
 		col := jen.Nil()
 		if !direct {
 			// New allocates what rt says this convolution needs at capacity.

@@ -86,6 +86,7 @@ func Im2Col[T Float](s ConvShape, col, x []T) { im2col(s, col, s.HO*s.WO, x) }
 // im2col is Im2Col with rows ld elements apart in col.
 func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 	cg, p := s.C/s.Groups, s.HO*s.WO
+	wo, w, sw, sh, ph, dh := s.WO, s.W, s.SW, s.SH, s.PH, s.DH
 	x = x[:cg*s.H*s.W]
 	r := 0
 	for c := range cg {
@@ -97,23 +98,28 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				xlo, xhi := span(s.WO, s.SW, offX, s.W)
 				row := col[r*ld:][:p]
 				r++
-				clear(row[:ylo*s.WO])
-				clear(row[yhi*s.WO:])
+				clear(row[:ylo*wo])
+				clear(row[yhi*wo:])
+				n, off := xhi-xlo, xlo*sw+offX // the row's elements inside x, and where they start
 				for y := ylo; y < yhi; y++ {
-					dst := row[y*s.WO : (y+1)*s.WO]
-					src := xc[(y*s.SH-s.PH+i*s.DH)*s.W:][:s.W]
-					clear(dst[:xlo])
-					clear(dst[xhi:])
-					if s.SW == 1 {
+					dst := row[y*wo : y*wo+wo]
+					src := xc[(y*sh-ph+i*dh)*w:][:w]
+					if xlo > 0 {
+						clear(dst[:xlo])
+					}
+					if xhi < wo {
+						clear(dst[xhi:])
+					}
+					d := dst[xlo:xhi]
+					if sw == 1 {
 						// A loop, not copy: rows are short (a call costs more).
-						d := dst[xlo:xhi]
-						for k, v := range src[xlo+offX : xhi+offX][:len(d)] {
+						for k, v := range src[off : off+n][:len(d)] {
 							d[k] = v
 						}
 						continue
 					}
-					for xo := xlo; xo < xhi; xo++ {
-						dst[xo] = src[xo*s.SW+offX]
+					for k := range d {
+						d[k] = src[off+k*sw]
 					}
 				}
 			}
@@ -129,6 +135,7 @@ func Col2Im[T Float](s ConvShape, dx, col []T) { col2im(s, dx, col, s.HO*s.WO) }
 // col2im is Col2Im with rows ld elements apart in col.
 func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 	cg, p := s.C/s.Groups, s.HO*s.WO
+	wo, w, sw, sh, ph, dh := s.WO, s.W, s.SW, s.SH, s.PH, s.DH
 	dx = dx[:cg*s.H*s.W]
 	r := 0
 	for c := range cg {
@@ -140,18 +147,19 @@ func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 				xlo, xhi := span(s.WO, s.SW, offX, s.W)
 				row := col[r*ld:][:p]
 				r++
+				n, off := xhi-xlo, xlo*sw+offX
 				for y := ylo; y < yhi; y++ {
-					src := row[y*s.WO : (y+1)*s.WO]
-					dst := xc[(y*s.SH-s.PH+i*s.DH)*s.W:][:s.W]
-					if s.SW == 1 {
-						d := dst[xlo+offX : xhi+offX]
-						for k, v := range src[xlo:xhi][:len(d)] {
+					src := row[y*wo+xlo : y*wo+xhi]
+					dst := xc[(y*sh-ph+i*dh)*w:][:w]
+					if sw == 1 {
+						d := dst[off : off+n][:len(src)]
+						for k, v := range src {
 							d[k] += v
 						}
 						continue
 					}
-					for xo := xlo; xo < xhi; xo++ {
-						dst[xo*s.SW+offX] += src[xo]
+					for k, v := range src {
+						dst[off+k*sw] += v
 					}
 				}
 			}
@@ -345,4 +353,68 @@ func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 			gemm(false, true, og, k, ld, 1, y, ld, c, ld, beta, dw[gr*og*k:][:og*k], k)
 		}
 	})
+}
+
+// The float64-accumulating forms, for float32 models generated with
+// float64 accumulation (bpgen -accumulate f64): the arguments are widened
+// to float64, the convolution runs in float64 on kernels.Dgemm (its sums
+// over channels, taps, positions and the batch all in float64) and each
+// element of the result is rounded to float32 once, as ir.Interp does.
+// Their working space work (s.Acc64Len() elements) holds the float64
+// copies and the float64 working space.
+
+// Acc64Len is the number of float64 elements of working space the
+// float64-accumulating forms need for a batch of up to N samples.
+func (s ConvShape) Acc64Len() int {
+	return s.N*s.C*s.H*s.W + s.O*s.C/s.Groups*s.KH*s.KW + s.N*s.O*s.HO*s.WO + s.ColLen()
+}
+
+// acc64 splits work into float64 copies of x, w and y (input, weight and
+// output in the forward op's terms) and the working space of the float64
+// convolution.
+func (s ConvShape) acc64(work []float64) (x, w, y, col []float64) {
+	nx, nw, ny := s.N*s.C*s.H*s.W, s.O*s.C/s.Groups*s.KH*s.KW, s.N*s.O*s.HO*s.WO
+	work = work[:s.Acc64Len()]
+	return work[:nx], work[nx : nx+nw], work[nx+nw : nx+nw+ny], work[nx+nw+ny:]
+}
+
+func widen(dst []float64, src []float32) {
+	for i, v := range src[:len(dst)] {
+		dst[i] = float64(v)
+	}
+}
+
+func narrow(dst []float32, src []float64) {
+	for i, v := range src[:len(dst)] {
+		dst[i] = float32(v)
+	}
+}
+
+// Conv2DAcc64 is Conv2D of float32 values accumulated in float64.
+func Conv2DAcc64(s ConvShape, out, x, w []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(x64, x)
+	widen(w64, w)
+	Conv2D(kernels.Dgemm, s, y64, x64, w64, col)
+	narrow(out[:len(y64)], y64)
+}
+
+// Conv2DInputGradAcc64 is Conv2DInputGrad of float32 values accumulated in
+// float64.
+func Conv2DInputGradAcc64(s ConvShape, dx, g, w []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(y64, g)
+	widen(w64, w)
+	Conv2DInputGrad(kernels.Dgemm, s, x64, y64, w64, col)
+	narrow(dx[:len(x64)], x64)
+}
+
+// Conv2DWeightGradAcc64 is Conv2DWeightGrad of float32 values accumulated
+// in float64.
+func Conv2DWeightGradAcc64(s ConvShape, dw, x, g []float32, work []float64) {
+	x64, w64, y64, col := s.acc64(work)
+	widen(x64, x)
+	widen(y64, g)
+	Conv2DWeightGrad(kernels.Dgemm, s, w64, x64, y64, col)
+	narrow(dw[:len(w64)], w64)
 }

@@ -14,7 +14,7 @@ import (
 // of the benchmarks. Each product loops over output elements, input
 // channels and the kernel taps inside the input (the ranges worked out
 // per output row and column, so the inner loop is a plain multiply-add).
-type plainConv struct{ s rt.ConvShape }
+type plainConv[T rt.Float] struct{ s rt.ConvShape }
 
 // taps returns the kernel taps t in [0, k) whose input position
 // o·stride − pad + t·dil is inside [0, size).
@@ -30,7 +30,7 @@ func taps(o, stride, pad, dil, k, size int) (lo, hi int) {
 // loop calls f(xrow, wrow, yi, jlo, jhi) for every output element yi, input
 // channel and in-range kernel row: x[xrow + j·DW] pairs with w[wrow + j]
 // for j in [jlo, jhi) (xrow is offset so).
-func (c plainConv) loop(f func(xrow, wrow, yi, jlo, jhi int)) {
+func (c plainConv[T]) loop(f func(xrow, wrow, yi, jlo, jhi int)) {
 	s := c.s
 	cg, og := s.C/s.Groups, s.O/s.Groups
 	for n := range s.N {
@@ -53,7 +53,7 @@ func (c plainConv) loop(f func(xrow, wrow, yi, jlo, jhi int)) {
 	}
 }
 
-func (c plainConv) forward(out, x, w []float32) {
+func (c plainConv[T]) forward(out, x, w []T) {
 	clear(out)
 	dw := c.s.DW
 	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
@@ -65,7 +65,7 @@ func (c plainConv) forward(out, x, w []float32) {
 	})
 }
 
-func (c plainConv) inputGrad(dx, g, w []float32) {
+func (c plainConv[T]) inputGrad(dx, g, w []T) {
 	clear(dx)
 	dw := c.s.DW
 	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
@@ -76,7 +76,7 @@ func (c plainConv) inputGrad(dx, g, w []float32) {
 	})
 }
 
-func (c plainConv) weightGrad(dW, x, g []float32) {
+func (c plainConv[T]) weightGrad(dW, x, g []T) {
 	clear(dW)
 	dw := c.s.DW
 	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
@@ -141,7 +141,7 @@ func TestConv2D(t *testing.T) {
 			w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
 			g := randSlice(r, s.N*s.O*s.HO*s.WO)
 			col := randSlice(r, s.ColLen())
-			ref, got := plainConv{s}, func(n int) []float32 { return randSlice(r, n) }
+			ref, got := plainConv[float32]{s}, func(n int) []float32 { return randSlice(r, n) }
 
 			want := make([]float32, len(g))
 			ref.forward(want, x, w)
@@ -174,8 +174,9 @@ var lenet = []struct {
 }
 
 // BenchmarkConv2DStep is one training step's convolution work (forward,
-// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col)
-// and, as the baseline in the same run, in plain loops.
+// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col,
+// impl=gemm) and, as the baseline in the same run, in plain loops
+// (impl=loops). Compare with benchstat -col /impl.
 func BenchmarkConv2DStep(b *testing.B) {
 	for _, l := range lenet {
 		s := l.s
@@ -186,7 +187,7 @@ func BenchmarkConv2DStep(b *testing.B) {
 		col := make([]float32, s.ColLen())
 		out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
 		flops := float64(2 * 3 * s.N * s.O * s.HO * s.WO * s.C / s.Groups * s.KH * s.KW)
-		b.Run(l.name+"/gemm", func(b *testing.B) {
+		b.Run(l.name+"/impl=gemm", func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				rt.Conv2D(kernels.Sgemm, s, out, x, w, col)
@@ -195,15 +196,66 @@ func BenchmarkConv2DStep(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run(l.name+"/loops", func(b *testing.B) {
+		b.Run(l.name+"/impl=loops", func(b *testing.B) {
 			b.ReportAllocs()
-			ref := plainConv{s}
+			ref := plainConv[float32]{s}
 			for range b.N {
 				ref.forward(out, x, w)
 				ref.inputGrad(dx, g, w)
 				ref.weightGrad(dw, x, g)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func widen64(x []float32) []float64 {
+	r := make([]float64, len(x))
+	for i, v := range x {
+		r[i] = float64(v)
+	}
+	return r
+}
+
+// TestConv2DAcc64: the float64-accumulating forms equal the float64 plain
+// loops rounded to float32 once, or a neighbouring float32 (the reference
+// sums in another order, and its float64 result may sit across a rounding
+// boundary; the float64 sums' own error is far below a float32 ulp).
+func TestConv2DAcc64(t *testing.T) {
+	for i, s := range convShapes {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(i), 3))
+			x := randSlice(r, s.N*s.C*s.H*s.W)
+			w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+			g := randSlice(r, s.N*s.O*s.HO*s.WO)
+			work := make([]float64, s.Acc64Len())
+			ref := plainConv[float64]{s}
+			check := func(what string, got []float32, want []float64) {
+				t.Helper()
+				for i := range want {
+					w := float32(want[i])
+					if got[i] != w && got[i] != math.Nextafter32(w, float32(math.Inf(1))) && got[i] != math.Nextafter32(w, float32(math.Inf(-1))) {
+						t.Fatalf("%s[%d] = %g, want %g rounded once (%g) or a neighbour", what, i, got[i], want[i], w)
+					}
+				}
+			}
+			want := make([]float64, len(g))
+			ref.forward(want, widen64(x), widen64(w))
+			out := randSlice(r, len(g))
+			rt.Conv2DAcc64(s, out, x, w, work)
+			check("out", out, want)
+
+			want = make([]float64, len(x))
+			ref.inputGrad(want, widen64(g), widen64(w))
+			dx := randSlice(r, len(x))
+			rt.Conv2DInputGradAcc64(s, dx, g, w, work)
+			check("dx", dx, want)
+
+			want = make([]float64, len(w))
+			ref.weightGrad(want, widen64(x), widen64(g))
+			dw := randSlice(r, len(w))
+			rt.Conv2DWeightGradAcc64(s, dw, x, g, work)
+			check("dw", dw, want)
 		})
 	}
 }
