@@ -12,9 +12,10 @@ import (
 // rt.Conv2DWeightGrad with the geometry as an rt.ConvShape literal, the
 // GEMM the model's options select (as for matmul) and the state's im2col
 // working space convColF32/F64: one buffer per dtype outside the arenas,
-// sized at New for the largest convolution of the model (its size does not
-// depend on the batch: one sample's group at a time), so a step allocates
-// nothing. A 1×1 convolution with stride 1 and no padding needs none.
+// sized at New by rt for the largest convolution of the model at the
+// capacity, so a step allocates nothing. A 1×1 convolution with stride 1
+// and no padding needs none. With float64 accumulation a float32
+// convolution runs in float64 (rt.Conv2DAcc64, …), in convColF64.
 
 func init() {
 	stateReserved = append(stateReserved, "convColF32", "convColF64")
@@ -30,17 +31,31 @@ func convLowering(fn string, shapes func(v *ir.Value) (xs, ws, ys ir.Shape), buf
 		direct := ws[2].N == 1 && ws[3].N == 1 && c.Stride == [2]int{1, 1} && c.Padding == [2]int{0, 0} // rt.ConvShape.Direct
 		field := func(name string, x jen.Code) jen.Code { return jen.Id(name).Op(":").Add(x) }
 		lit := func(name string, n int) jen.Code { return field(name, jen.Lit(n)) }
-		shape := jen.Qual(rtPath, "ConvShape").Values(
-			field("N", k.prod(xs[:1])), lit("C", xs[1].N), lit("H", xs[2].N), lit("W", xs[3].N),
-			lit("O", ws[0].N), lit("KH", ws[2].N), lit("KW", ws[3].N), lit("HO", ys[2].N), lit("WO", ys[3].N),
-			lit("SH", c.Stride[0]), lit("SW", c.Stride[1]), lit("PH", c.Padding[0]), lit("PW", c.Padding[1]),
-			lit("DH", c.Dilation[0]), lit("DW", c.Dilation[1]), lit("Groups", c.Groups))
+		shapeWith := func(batch jen.Code) *jen.Statement {
+			return jen.Qual(rtPath, "ConvShape").Values(
+				field("N", batch), lit("C", xs[1].N), lit("H", xs[2].N), lit("W", xs[3].N),
+				lit("O", ws[0].N), lit("KH", ws[2].N), lit("KW", ws[3].N), lit("HO", ys[2].N), lit("WO", ys[3].N),
+				lit("SH", c.Stride[0]), lit("SW", c.Stride[1]), lit("PH", c.Padding[0]), lit("PW", c.Padding[1]),
+				lit("DH", c.Dilation[0]), lit("DW", c.Dilation[1]), lit("Groups", c.Groups))
+		}
+		shape := shapeWith(k.prod(xs[:1]))
+		if v.Type.DType == ir.F32 && k.p.opt.Accumulate == ir.F64 && k.p.opt.Gemm != GemmGonum {
+			// Float64 accumulation (as kctx.gemmFunc picks SgemmAcc64): the
+			// whole convolution in float64, each result rounded once.
+			f := k.useScratch("convCol", ir.F64, shapeWith(k.p.capProd(xs[:1])).Dot("Acc64Len").Call())
+			k.p.dedupeScratchSize(f)
+			args := []jen.Code{shape}
+			for _, b := range bufs(v) {
+				args = append(args, k.slice(b))
+			}
+			return []jen.Code{jen.Qual(rtPath, fn+"Acc64").Call(append(args, jen.Id("s").Dot(f))...)}
+		}
 		col := jen.Nil()
 		if !direct {
-			n := ws[1].N * ws[2].N * ws[3].N * ys[2].N * ys[3].N
-			f := k.useScratch("convCol", v.Type.DType, jen.Lit(n))
+			// New allocates what rt says this convolution needs at capacity.
+			f := k.useScratch("convCol", v.Type.DType, shapeWith(k.p.capProd(xs[:1])).Dot("ColLen").Call())
 			k.p.dedupeScratchSize(f)
-			col = jen.Id("s").Dot(f).Index(jen.Empty(), jen.Lit(n))
+			col = jen.Id("s").Dot(f)
 		}
 		args := []jen.Code{k.gemmFunc(v.Type.DType), shape}
 		for _, b := range bufs(v) {

@@ -11,50 +11,40 @@ import (
 )
 
 // The plain-loop convolution: the reference of the tests and the baseline
-// of the benchmarks. loop visits every product x·w of an output element,
-// in output order, skipping the padding's terms; op says what to do with
-// it (written out in each case of the switch, so the baseline's inner
-// loop is a plain multiply-add, not a call).
-type plainConv struct{ s rt.ConvShape }
+// of the benchmarks. Each product loops over output elements, input
+// channels and the kernel taps inside the input (the ranges worked out
+// per output row and column, so the inner loop is a plain multiply-add).
+type plainConv[T rt.Float] struct{ s rt.ConvShape }
 
-const (
-	opForward = iota
-	opInputGrad
-	opWeightGrad
-)
+// taps returns the kernel taps t in [0, k) whose input position
+// o·stride − pad + t·dil is inside [0, size).
+func taps(o, stride, pad, dil, k, size int) (lo, hi int) {
+	base := o*stride - pad
+	for lo = 0; lo < k && base+lo*dil < 0; lo++ {
+	}
+	for hi = k; hi > lo && base+(hi-1)*dil >= size; hi-- {
+	}
+	return lo, hi
+}
 
-func (c plainConv) loop(op int, out, a, b []float32) {
+// loop calls f(xrow, wrow, yi, jlo, jhi) for every output element yi, input
+// channel and in-range kernel row: x[xrow + j·DW] pairs with w[wrow + j]
+// for j in [jlo, jhi) (xrow is offset so).
+func (c plainConv[T]) loop(f func(xrow, wrow, yi, jlo, jhi int)) {
 	s := c.s
-	clear(out)
 	cg, og := s.C/s.Groups, s.O/s.Groups
 	for n := range s.N {
 		for o := range s.O {
 			for y := range s.HO {
+				ilo, ihi := taps(y, s.SH, s.PH, s.DH, s.KH, s.H)
 				for x := range s.WO {
+					jlo, jhi := taps(x, s.SW, s.PW, s.DW, s.KW, s.W)
 					yi := ((n*s.O+o)*s.HO+y)*s.WO + x
 					for ic := range cg {
 						ch := (o/og)*cg + ic
-						for i := range s.KH {
+						for i := ilo; i < ihi; i++ {
 							ih := y*s.SH - s.PH + i*s.DH
-							if ih < 0 || ih >= s.H {
-								continue
-							}
-							xrow := ((n*s.C+ch)*s.H + ih) * s.W
-							wrow := ((o*cg+ic)*s.KH + i) * s.KW
-							for j := range s.KW {
-								iw := x*s.SW - s.PW + j*s.DW
-								if iw < 0 || iw >= s.W {
-									continue
-								}
-								switch op {
-								case opForward: // a = x, b = w
-									out[yi] += a[xrow+iw] * b[wrow+j]
-								case opInputGrad: // a = g, b = w
-									out[xrow+iw] += a[yi] * b[wrow+j]
-								case opWeightGrad: // a = x, b = g
-									out[wrow+j] += a[xrow+iw] * b[yi]
-								}
-							}
+							f(((n*s.C+ch)*s.H+ih)*s.W+x*s.SW-s.PW, ((o*cg+ic)*s.KH+i)*s.KW, yi, jlo, jhi)
 						}
 					}
 				}
@@ -63,9 +53,39 @@ func (c plainConv) loop(op int, out, a, b []float32) {
 	}
 }
 
-func (c plainConv) forward(out, x, w []float32)   { c.loop(opForward, out, x, w) }
-func (c plainConv) inputGrad(dx, g, w []float32)  { c.loop(opInputGrad, dx, g, w) }
-func (c plainConv) weightGrad(dw, x, g []float32) { c.loop(opWeightGrad, dw, x, g) }
+func (c plainConv[T]) forward(out, x, w []T) {
+	clear(out)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		sum := out[yi]
+		for j := jlo; j < jhi; j++ {
+			sum += x[xrow+j*dw] * w[wrow+j]
+		}
+		out[yi] = sum
+	})
+}
+
+func (c plainConv[T]) inputGrad(dx, g, w []T) {
+	clear(dx)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		gy := g[yi]
+		for j := jlo; j < jhi; j++ {
+			dx[xrow+j*dw] += gy * w[wrow+j]
+		}
+	})
+}
+
+func (c plainConv[T]) weightGrad(dW, x, g []T) {
+	clear(dW)
+	dw := c.s.DW
+	c.loop(func(xrow, wrow, yi, jlo, jhi int) {
+		gy := g[yi]
+		for j := jlo; j < jhi; j++ {
+			dW[wrow+j] += x[xrow+j*dw] * gy
+		}
+	})
+}
 
 func convShape(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups int) rt.ConvShape {
 	s := rt.ConvShape{N: n, C: c, H: h, W: w, O: o, KH: kh, KW: kw, SH: sh, SW: sw, PH: ph, PW: pw, DH: dh, DW: dw, Groups: groups}
@@ -105,6 +125,9 @@ var convShapes = []rt.ConvShape{
 	convShape(3, 4, 5, 4, 6, 1, 1, 1, 1, 0, 0, 1, 1, 2), // direct (1×1)
 	convShape(2, 4, 5, 4, 2, 1, 1, 2, 1, 1, 0, 1, 1, 1), // 1×1 with stride and padding: unrolled
 	convShape(1, 1, 3, 3, 1, 3, 3, 1, 1, 4, 4, 1, 1, 1), // padding wider than the kernel: rows of zeros only
+	// Several chunks of samples, the last one short: 2+2+1 and 5+2.
+	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(7, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 2),
 }
 
 // TestConv2D compares the three products on kernels.Sgemm with the plain
@@ -118,7 +141,7 @@ func TestConv2D(t *testing.T) {
 			w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
 			g := randSlice(r, s.N*s.O*s.HO*s.WO)
 			col := randSlice(r, s.ColLen())
-			ref, got := plainConv{s}, func(n int) []float32 { return randSlice(r, n) }
+			ref, got := plainConv[float32]{s}, func(n int) []float32 { return randSlice(r, n) }
 
 			want := make([]float32, len(g))
 			ref.forward(want, x, w)
@@ -151,8 +174,9 @@ var lenet = []struct {
 }
 
 // BenchmarkConv2DStep is one training step's convolution work (forward,
-// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col)
-// and, as the baseline in the same run, in plain loops.
+// input gradient, weight gradient) at LeNet's sizes: on the GEMM (im2col,
+// impl=gemm) and, as the baseline in the same run, in plain loops
+// (impl=loops). Compare with benchstat -col /impl.
 func BenchmarkConv2DStep(b *testing.B) {
 	for _, l := range lenet {
 		s := l.s
@@ -163,7 +187,7 @@ func BenchmarkConv2DStep(b *testing.B) {
 		col := make([]float32, s.ColLen())
 		out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
 		flops := float64(2 * 3 * s.N * s.O * s.HO * s.WO * s.C / s.Groups * s.KH * s.KW)
-		b.Run(l.name+"/gemm", func(b *testing.B) {
+		b.Run(l.name+"/impl=gemm", func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				rt.Conv2D(kernels.Sgemm, s, out, x, w, col)
@@ -172,15 +196,66 @@ func BenchmarkConv2DStep(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run(l.name+"/loops", func(b *testing.B) {
+		b.Run(l.name+"/impl=loops", func(b *testing.B) {
 			b.ReportAllocs()
-			ref := plainConv{s}
+			ref := plainConv[float32]{s}
 			for range b.N {
 				ref.forward(out, x, w)
 				ref.inputGrad(dx, g, w)
 				ref.weightGrad(dw, x, g)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func widen64(x []float32) []float64 {
+	r := make([]float64, len(x))
+	for i, v := range x {
+		r[i] = float64(v)
+	}
+	return r
+}
+
+// TestConv2DAcc64: the float64-accumulating forms equal the float64 plain
+// loops rounded to float32 once, or a neighbouring float32 (the reference
+// sums in another order, and its float64 result may sit across a rounding
+// boundary; the float64 sums' own error is far below a float32 ulp).
+func TestConv2DAcc64(t *testing.T) {
+	for i, s := range convShapes {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(i), 3))
+			x := randSlice(r, s.N*s.C*s.H*s.W)
+			w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+			g := randSlice(r, s.N*s.O*s.HO*s.WO)
+			work := make([]float64, s.Acc64Len())
+			ref := plainConv[float64]{s}
+			check := func(what string, got []float32, want []float64) {
+				t.Helper()
+				for i := range want {
+					w := float32(want[i])
+					if got[i] != w && got[i] != math.Nextafter32(w, float32(math.Inf(1))) && got[i] != math.Nextafter32(w, float32(math.Inf(-1))) {
+						t.Fatalf("%s[%d] = %g, want %g rounded once (%g) or a neighbour", what, i, got[i], want[i], w)
+					}
+				}
+			}
+			want := make([]float64, len(g))
+			ref.forward(want, widen64(x), widen64(w))
+			out := randSlice(r, len(g))
+			rt.Conv2DAcc64(s, out, x, w, work)
+			check("out", out, want)
+
+			want = make([]float64, len(x))
+			ref.inputGrad(want, widen64(g), widen64(w))
+			dx := randSlice(r, len(x))
+			rt.Conv2DInputGradAcc64(s, dx, g, w, work)
+			check("dx", dx, want)
+
+			want = make([]float64, len(w))
+			ref.weightGrad(want, widen64(x), widen64(g))
+			dw := randSlice(r, len(w))
+			rt.Conv2DWeightGradAcc64(s, dw, x, g, work)
+			check("dw", dw, want)
 		})
 	}
 }
