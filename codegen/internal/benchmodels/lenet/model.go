@@ -354,7 +354,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.dp1 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*1176]
 		m.train.dh1 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*4704]
 	}
-	m.train.convColF32 = make([]float32, max(19600, 15000))
+	m.train.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
 	m.train.colSumsF64 = make([]float64, max(84, 120, 84, 120))
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
@@ -385,7 +385,7 @@ func New(cfg Config) (*Model, error) {
 		m.pred.h4 = m.pred.arenaF32[r[5].Offset:][:cfg.MaxN*84]
 		m.pred.o = m.pred.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 	}
-	m.pred.convColF32 = make([]float32, max(19600, 15000))
+	m.pred.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
 	return m, nil
 }
 

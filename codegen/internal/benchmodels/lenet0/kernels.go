@@ -108,7 +108,7 @@ func (s *state) outputs(all bool) Outputs {
 //	v12:f32[n,6,28,28] = conv2d v0 v2 [dilation=[1,1] groups=1 padding=[2,2] stride=[1,1]]  # lenet.go:42
 func (s *state) computeConv2dX(bufV12 []float32, bufX []float32, C1 []float32) {
 	n := s.n
-	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, bufV12[:n*4704], bufX[:n*784], C1[:150], s.convColF32[:19600])
+	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, bufV12[:n*4704], bufX[:n*784], C1[:150], s.convColF32)
 }
 
 // computeAddC1 is a loop kernel.
@@ -159,7 +159,7 @@ func (s *state) computeP1(bufP1 []float32, h1 []float32) {
 //	v16:f32[n,16,10,10] = conv2d v15 v4 [dilation=[1,1] groups=1 padding=[0,0] stride=[1,1]]  # lenet.go:44
 func (s *state) computeConv2dC2(bufV16 []float32, bufP1 []float32, C2 []float32) {
 	n := s.n
-	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, bufV16[:n*1600], bufP1[:n*1176], C2[:2400], s.convColF32[:15000])
+	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, bufV16[:n*1600], bufP1[:n*1176], C2[:2400], s.convColF32)
 }
 
 // computeAddC2 is a loop kernel.
@@ -608,7 +608,7 @@ func (s *state) computeSum_v65(bufV65 []float32, bufV64 []float32) {
 //	v67:f32[n,6,14,14] = conv2d_input_grad v64 v4 [dilation=[1,1] groups=1 input=[14,14] padding=[0,0] stride=[1,1]]  # lenet.go:44 dp1
 func (s *state) computeDp1(dp1 []float32, bufV64 []float32, C2 []float32) {
 	n := s.n
-	rt.Conv2DInputGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, dp1[:n*1176], bufV64[:n*1600], C2[:2400], s.convColF32[:15000])
+	rt.Conv2DInputGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, dp1[:n*1176], bufV64[:n*1600], C2[:2400], s.convColF32)
 }
 
 // computeDC2 is an opaque kernel.
@@ -616,7 +616,7 @@ func (s *state) computeDp1(dp1 []float32, bufV64 []float32, C2 []float32) {
 //	v68:f32[16,6,5,5] = conv2d_weight_grad v15 v64 [dilation=[1,1] groups=1 kernel=[5,5] padding=[0,0] stride=[1,1]]  # lenet.go:44 dC2
 func (s *state) computeDC2(dC2 []float32, bufP1 []float32, bufV64 []float32) {
 	n := s.n
-	rt.Conv2DWeightGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, dC2[:2400], bufP1[:n*1176], bufV64[:n*1600], s.convColF32[:15000])
+	rt.Conv2DWeightGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, dC2[:2400], bufP1[:n*1176], bufV64[:n*1600], s.convColF32)
 }
 
 // computeDh1 is an opaque kernel.
@@ -670,5 +670,5 @@ func (s *state) computeSum_v73(bufV73 []float32, bufV72 []float32) {
 //	v75:f32[6,1,5,5] = conv2d_weight_grad v0 v72 [dilation=[1,1] groups=1 kernel=[5,5] padding=[2,2] stride=[1,1]]  # lenet.go:42 dC1
 func (s *state) computeDC1(dC1 []float32, bufX []float32, bufV72 []float32) {
 	n := s.n
-	rt.Conv2DWeightGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, dC1[:150], bufX[:n*784], bufV72[:n*4704], s.convColF32[:19600])
+	rt.Conv2DWeightGrad(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, dC1[:150], bufX[:n*784], bufV72[:n*4704], s.convColF32)
 }

@@ -435,7 +435,7 @@ func New(cfg Config) (*Model, error) {
 		m.train.v71 = m.train.arenaF32[r[38].Offset:][:cfg.MaxN*4704]
 		m.train.v72 = m.train.arenaF32[r[39].Offset:][:cfg.MaxN*4704]
 	}
-	m.train.convColF32 = make([]float32, max(19600, 15000))
+	m.train.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
@@ -490,7 +490,7 @@ func New(cfg Config) (*Model, error) {
 		m.pred.v27 = m.pred.arenaF32[r[14].Offset:][:cfg.MaxN*10]
 		m.pred.o = m.pred.arenaF32[r[15].Offset:][:cfg.MaxN*10]
 	}
-	m.pred.convColF32 = make([]float32, max(19600, 15000))
+	m.pred.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
 	return m, nil
 }
 
