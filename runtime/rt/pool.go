@@ -18,7 +18,8 @@ func (p *Pool) window(i, j int) (r0, r1, c0, c1 int) {
 }
 
 // argmax is the plane index of the first maximum of output (i, j)'s
-// window in the plane x, in row-major order; a NaN wins, as in PyTorch.
+// window in the plane x, in row-major order; every NaN replaces
+// the maximum so far (PyTorch's rule: the last NaN of a window wins).
 func argmax[T Float](p *Pool, x []T, i, j int) int {
 	r0, r1, c0, c1 := p.window(i, j)
 	at := r0*p.W + c0
