@@ -155,7 +155,8 @@ func poolPlanes(x []int, p PoolGeom) (planes, h, w, oh, ow int) {
 
 // poolArgmax calls f with each output position (flat in its plane) and the
 // plane index of the first maximum of its window, in row-major scan order
-// over the window's real (unpadded) elements; a NaN wins, as in PyTorch.
+// over the window's real (unpadded) elements; every NaN replaces the maximum so
+// far (PyTorch's rule: the last NaN of a window wins).
 func poolArgmax(x []float64, h, w, oh, ow int, p PoolGeom, f func(o, at int)) {
 	for i := range oh {
 		for j := range ow {

@@ -57,7 +57,8 @@ func (p poolSpec) argmaxRef(x *ir.Tensor, pl int) []int {
 			bi, bj := -1, -1
 			for a := i * p.sh; a < i*p.sh+p.kh; a++ {
 				for b := j * p.sw; b < j*p.sw+p.kw; b++ {
-					if bi < 0 || xp[a][b] > xp[bi][bj] {
+					// PyTorch's rule: greater, or NaN (so the last NaN wins).
+					if bi < 0 || xp[a][b] > xp[bi][bj] || math.IsNaN(xp[a][b]) {
 						bi, bj = a, b
 					}
 				}
@@ -105,6 +106,9 @@ func fwdShapes(d ir.DType) []shapeCase {
 	return cs
 }
 
+// withNaN draws ties and NaNs (several in some windows).
+var withNaN = choice(-1, 0.5, math.NaN(), 1, 1)
+
 func maxPoolCase(d ir.DType) opTest {
 	tc := opTest{shapes: fwdShapes(d)}
 	for _, c := range poolSpecs {
@@ -113,27 +117,28 @@ func maxPoolCase(d ir.DType) opTest {
 		if a == nil {
 			a = p.attrs()
 		}
-		tc.evals = append(tc.evals, evalCase{name: c.name, args: []ir.Type{tt(d, c.in...)}, attrs: a,
-			ref: func(in []*ir.Tensor) *ir.Tensor {
-				x := in[0]
-				oh, ow := p.out(x.Shape[2], x.Shape[3])
-				r := ir.NewTensor(d, x.Shape[0], x.Shape[1], oh, ow)
-				for pl := 0; pl < x.Shape[0]*x.Shape[1]; pl++ {
-					xp := p.padded(x, pl, math.Inf(-1))
-					for i := 0; i < oh; i++ {
-						for j := 0; j < ow; j++ {
-							m := math.Inf(-1)
-							for a := i * p.sh; a < i*p.sh+p.kh; a++ {
-								for b := j * p.sw; b < j*p.sw+p.kw; b++ {
-									m = math.Max(m, xp[a][b])
-								}
+		ref := func(in []*ir.Tensor) *ir.Tensor {
+			x := in[0]
+			oh, ow := p.out(x.Shape[2], x.Shape[3])
+			r := ir.NewTensor(d, x.Shape[0], x.Shape[1], oh, ow)
+			for pl := 0; pl < x.Shape[0]*x.Shape[1]; pl++ {
+				xp := p.padded(x, pl, math.Inf(-1))
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						m := math.Inf(-1)
+						for a := i * p.sh; a < i*p.sh+p.kh; a++ {
+							for b := j * p.sw; b < j*p.sw+p.kw; b++ {
+								m = math.Max(m, xp[a][b]) // NaN if any is
 							}
-							r.F[(pl*oh+i)*ow+j] = m
 						}
+						r.F[(pl*oh+i)*ow+j] = m
 					}
 				}
-				return r
-			}})
+			}
+			return r
+		}
+		tc.evals = append(tc.evals, evalCase{name: c.name, args: []ir.Type{tt(d, c.in...)}, attrs: a, ref: ref},
+			evalCase{name: c.name + "/nan", args: []ir.Type{tt(d, c.in...)}, gens: []gen{withNaN}, attrs: a, ref: ref})
 	}
 	return tc
 }
@@ -214,7 +219,8 @@ func maxPoolGradCase(d ir.DType) opTest {
 		tc.evals = append(tc.evals,
 			evalCase{name: c.name, args: args, attrs: at, ref: ref},
 			// Ties: the first maximum in scan order gets the gradient.
-			evalCase{name: c.name + "/ties", args: args, gens: []gen{ties, anyReal}, attrs: at, ref: ref})
+			evalCase{name: c.name + "/ties", args: args, gens: []gen{ties, anyReal}, attrs: at, ref: ref},
+			evalCase{name: c.name + "/nan", args: args, gens: []gen{withNaN, anyReal}, attrs: at, ref: ref})
 	}
 	return tc
 }
@@ -253,7 +259,8 @@ func maxPoolGatherCase(d ir.DType) opTest {
 		args := []ir.Type{T(c.in...), T(c.in...)}
 		tc.evals = append(tc.evals,
 			evalCase{name: c.name, args: args, attrs: at, ref: ref},
-			evalCase{name: c.name + "/ties", args: args, gens: []gen{ties, anyReal}, attrs: at, ref: ref})
+			evalCase{name: c.name + "/ties", args: args, gens: []gen{ties, anyReal}, attrs: at, ref: ref},
+			evalCase{name: c.name + "/nan", args: args, gens: []gen{withNaN, anyReal}, attrs: at, ref: ref})
 	}
 	return tc
 }

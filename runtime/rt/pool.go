@@ -18,7 +18,8 @@ func (p *Pool) window(i, j int) (r0, r1, c0, c1 int) {
 }
 
 // argmax is the plane index of the first maximum of output (i, j)'s
-// window in the plane x, in row-major order; a NaN wins, as in PyTorch.
+// window in the plane x, in row-major order; every NaN replaces
+// the maximum so far (PyTorch's rule: the last NaN of a window wins).
 func argmax[T Float](p *Pool, x []T, i, j int) int {
 	r0, r1, c0, c1 := p.window(i, j)
 	at := r0*p.W + c0
@@ -40,21 +41,50 @@ func (p *Pool) is2x2() bool {
 	return p.KH == 2 && p.KW == 2 && p.SH == 2 && p.SW == 2 && p.PH == 0 && p.PW == 0
 }
 
-// argmax2x2 is argmax for a 2×2 window at row r, column c (stride 2, no
-// padding): the same first maximum, without the window arithmetic.
-func argmax2x2[T Float](x []T, w, r, c int) int {
-	at := r*w + c
-	m := x[at]
-	if v := x[at+1]; v > m || v != v {
-		at, m = r*w+c+1, v
+// max2x2Row writes the maxima of the 2×2 windows of rows r0, r1 (stride 2,
+// no padding) into o. Go's max is branch-free and returns NaN if any
+// argument is NaN, as PyTorch's max-pooling does; the one difference from
+// the first maximum of argmax is a window holding −0 first and +0 later,
+// whose maximum here is +0.
+func max2x2Row[T Float](o, r0, r1 []T) {
+	if len(o) == 0 {
+		return
 	}
-	if v := x[(r+1)*w+c]; v > m || v != v {
-		at, m = (r+1)*w+c, v
+	_, _ = r0[2*len(o)-1], r1[2*len(o)-1]
+	for j := range o {
+		o[j] = max(max(r0[2*j], r0[2*j+1]), max(r1[2*j], r1[2*j+1]))
 	}
-	if v := x[(r+1)*w+c+1]; v > m || v != v {
-		at = (r+1)*w + c + 1
+}
+
+// max2x2GradRow adds each g[j] at the first maximum of the 2×2 window j of
+// the two rows of x (w wide each, stride 2, no padding) into the same
+// place of dst, also two rows. The index is chosen without branches
+// (maxima in pooled data are unpredictable): a candidate replaces it when
+// greater than the maximum so far or NaN, as in argmax.
+func max2x2GradRow[T Float](dst, x, g []T, w int) {
+	if len(g) == 0 {
+		return
 	}
-	return at
+	_, _ = x[w+2*len(g)-1], dst[w+2*len(g)-1]
+	for j, gj := range g {
+		a, b, c, d := x[2*j], x[2*j+1], x[w+2*j], x[w+2*j+1]
+		at := 2 * j
+		at += (b2i(b > a) | b2i(b != b)) * (2*j + 1 - at)
+		m := max(a, b) // NaN stays NaN; ±0 ties compare alike
+		at += (b2i(c > m) | b2i(c != c)) * (w + 2*j - at)
+		m = max(m, c)
+		at += (b2i(d > m) | b2i(d != d)) * (w + 2*j + 1 - at)
+		dst[at] += gj
+	}
+}
+
+// b2i is 1 if b, else 0, as a flag move (see B2F).
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
 }
 
 // MaxPool2D writes the maximum of each window of the planes of src
@@ -67,9 +97,7 @@ func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
 		for i := 0; i < p.OH; i++ {
 			o := out[i*p.OW : (i+1)*p.OW]
 			if fast {
-				for j := range o {
-					o[j] = x[argmax2x2(x, p.W, 2*i, 2*j)]
-				}
+				max2x2Row(o, x[2*i*p.W:][:p.W], x[(2*i+1)*p.W:][:p.W])
 				continue
 			}
 			for j := range o {
@@ -89,9 +117,8 @@ func MaxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 		xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
 		for i := 0; i < p.OH; i++ {
 			if p.is2x2() {
-				for j := 0; j < p.OW; j++ {
-					out[argmax2x2(xs, p.W, 2*i, 2*j)] += gs[i*p.OW+j]
-				}
+				r := 2 * i * p.W
+				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
 				continue
 			}
 			for j := 0; j < p.OW; j++ {

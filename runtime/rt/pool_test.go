@@ -17,7 +17,10 @@ func TestMaxPool2x2(t *testing.T) {
 	for i := range x {
 		x[i] = float64(rng.IntN(3)) // many ties
 	}
-	x[8], x[20] = math.NaN(), math.NaN()
+	// NaNs at every window position, and two in one window (the last wins).
+	for _, i := range []int{8, 20, 11, 12, 19, 43} {
+		x[i] = math.NaN()
+	}
 	g := make([]float64, planes*p.OH*p.OW)
 	for i := range g {
 		g[i] = rng.Float64()
