@@ -100,7 +100,7 @@ func (g *Graph) UpdateState(state, next *Tensor) {
 		return
 	}
 	if state.v.Op != ir.OpState {
-		g.errorf("UpdateState: %v is not a state value (declare it with g.State)", state.v)
+		g.errorf("UpdateState: the %s %s is not a state value (declare it with g.State)", state.v.Op.Name, state.v.Label())
 		return
 	}
 	if !next.v.Type.Equal(state.v.Type) {

@@ -38,6 +38,16 @@ func Var[T Float](dst, src []T, outer, n, inner, correction int) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*inner]
 	dof := float64(n - correction)
+	if inner == 1 { // contiguous rows (the last axis)
+		for o := range dst[:outer] {
+			var m moments
+			for _, x := range src[o*n : o*n+n] {
+				m.add(float64(x))
+			}
+			dst[o] = T(m.m2() / dof)
+		}
+		return
+	}
 	var acc [chunk]moments
 	for o := 0; o < outer; o++ {
 		base := src[o*n*inner : (o+1)*n*inner]
