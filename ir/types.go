@@ -141,9 +141,6 @@ func (d Dim) Factors() (static int, syms []string) {
 // IsStatic reports whether d has a size known at compile time.
 func (d Dim) IsStatic() bool { return d.Sym == "" }
 
-// IsName reports whether d is a single named symbolic dim (not a product).
-func (d Dim) IsName() bool { return d.Sym != "" && d.N == 0 && !strings.Contains(d.Sym, "*") }
-
 // Eval is the size of d given the symbolic dims' values.
 func (d Dim) Eval(dims map[string]int) (int, error) {
 	r, syms := d.Factors()
