@@ -257,6 +257,10 @@ func mpirun(t *testing.T, scenario, dir string) ([]byte, error, time.Duration) {
 	cmd := exec.CommandContext(ctx, bin, "-np", fmt.Sprint(ranks), "--allow-run-as-root", "--oversubscribe",
 		"-x", workerEnv+"="+scenario, "-x", outEnv+"="+dir, os.Args[0])
 	// mpirun's own process group, so that the watchdog kills the ranks too.
+	// Containers often forbid the cross-memory attach (ptrace) that Open
+	// MPI 4 uses for large messages between ranks of one machine; copying
+	// through its shared-memory buffers works everywhere.
+	cmd.Env = append(os.Environ(), "OMPI_MCA_btl_vader_single_copy_mechanism=none")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	start := time.Now()
