@@ -373,11 +373,18 @@ func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fa
 		}
 		if transA {
 			// op(A)[i][p] = a[p*lda+i]: rows of the stored matrix are contiguous in i.
+			// A partial panel (the last rows): element copies, not a
+			// memmove call per p.
 			for p := 0; p < kc; p++ {
 				off := (pc+p)*lda + ic + ir
 				dp := d[p*mr : p*mr+mr]
-				copy(dp, a[off:off+rows])
-				clear(dp[rows:])
+				src := a[off : off+rows]
+				for i, v := range src {
+					dp[i] = v
+				}
+				for i := rows; i < mr; i++ {
+					dp[i] = 0
+				}
 			}
 			continue
 		}
@@ -435,11 +442,17 @@ func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fa
 			continue
 		}
 		if !transB {
+			// A partial panel (the last columns): element copies.
 			for p := 0; p < kc; p++ {
 				off := (pc+p)*ldb + jc + jr
 				dp := d[p*nr : p*nr+nr]
-				copy(dp, b[off:off+cols])
-				clear(dp[cols:])
+				src := b[off : off+cols]
+				for j, v := range src {
+					dp[j] = v
+				}
+				for j := cols; j < nr; j++ {
+					dp[j] = 0
+				}
 			}
 			continue
 		}

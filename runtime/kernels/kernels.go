@@ -148,7 +148,10 @@ func CurrentBackend() Backend { return Backend(curBackend.Load()) }
 // the previous value. n <= 0 restores the default, runtime.GOMAXPROCS(0);
 // 1 means serial; values above 64 are clamped to 64. Work is split over rows
 // or columns of C, never over k, so results do not depend on n. Products with
-// m·n·k below 2²⁰ always run serially.
+// m·n·k below 2²⁰ always run serially. A part that no worker has started by
+// the time the caller has finished its own is run by the caller, so on a
+// machine whose other cores are busy a call costs about what it costs on
+// one thread.
 func SetThreads(n int) (prev int) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
