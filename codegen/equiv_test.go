@@ -358,6 +358,9 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		}
 		check("Predict output "+o.name, res.Predict[o.field], tensorFloats(wantPred.Outputs[o.name]))
 	}
+	for _, o := range p.outputs {
+		check("Evaluate output "+o.name, res.Evaluate[o.field], tensorFloats(wantPred.Outputs[o.name]))
+	}
 
 	// One optimizer step from the initial parameters, with PyTorch's
 	// formulas written out, applied to the interpreter's gradient. The

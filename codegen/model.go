@@ -199,6 +199,7 @@ func (p *plan) modelType(f *jen.File) {
 		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
+		jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
 	)
 	f.Line()
 
@@ -293,10 +294,11 @@ func (p *plan) newFunc(f *jen.File) {
 	body = append(body,
 		jen.Id("m").Dot("train").Op("=").Id("state").Values(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Op("&").Id("m").Dot("train"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("m").Dot("pred"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 	)
-	body = append(body, p.allocStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
@@ -304,6 +306,13 @@ func (p *plan) newFunc(f *jen.File) {
 	f.Comment("optimizer's configuration is invalid.")
 	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
 	f.Line()
+	for _, st := range p.stateKinds() {
+		f.Comment(fmt.Sprintf("%s allocates the buffers of a state of %s", st.fn, st.what))
+		f.Comment("for the capacities in cfg, counted in mem.")
+		f.Func().Id(st.fn).Params(jen.Id("s").Op("*").Id("state"), jen.Id("cfg").Id("Config"), jen.Id("mem").Op("*").Qual(rtPath, "Memory")).Error().Block(
+			p.allocState(st)...)
+		f.Line()
+	}
 }
 
 // -- capacity checks (acceptance 4 of issue 11) --
@@ -380,11 +389,16 @@ func (p *plan) checkCaps() []jen.Code {
 	return body
 }
 
-// alloc emits dst, err = rt.Alloc[T](&mem, n, what) with New's error
-// return: New's allocations are counted against the machine's memory.
-func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string) jen.Code {
-	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(jen.Op("&").Id("mem"), n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
-		jen.Return(jen.Nil(), jen.Err()))
+// alloc emits dst, err = rt.Alloc[T](mem, n, what) returning ret on
+// error: New's allocations are counted against the machine's memory. mem
+// is a *rt.Memory (an rt.Memory in New).
+func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string, ret ...jen.Code) jen.Code {
+	mem := jen.Id("mem")
+	if len(ret) == 0 { // New
+		mem, ret = jen.Op("&").Id("mem"), []jen.Code{jen.Nil(), jen.Err()}
+	}
+	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(mem, n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(ret...))
 }
 
 // -- end of capacity checks --
@@ -631,6 +645,7 @@ func (p *plan) entryPoints(f *jen.File) {
 		)
 		f.Line()
 	}
+	p.evaluate(f)
 	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
 	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
 	f.Comment("It needs no target inputs and has buffers of its own: it does not")
@@ -642,6 +657,36 @@ func (p *plan) entryPoints(f *jen.File) {
 	)
 	f.Line()
 }
+
+// -- Evaluate (acceptance 6 of issue 11) --
+
+// evaluate emits Evaluate: the forward pass of training (every output,
+// targets included) in inference mode, on buffers of its own.
+func (p *plan) evaluate(f *jen.File) {
+	m := func() *jen.Statement { return jen.Id("m") }
+	f.Comment("Evaluate runs the forward pass in inference mode (dropout is the")
+	f.Comment("identity) on in, target inputs included, and returns every output,")
+	f.Comment("those that depend on targets too (the validation loss). It has buffers")
+	f.Comment("of its own, allocated by its first call, and changes no training state:")
+	f.Comment("the parameters, the step count, Outputs and a Forward/Backward pair are")
+	f.Comment("left as they were.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Evaluate").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
+		jen.If(m().Dot("eval").Op("==").Nil()).Block(
+			jen.Id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{jen.Id("seed"): m().Dot("cfg").Dot("Seed"),
+				jen.Id("params"): jen.Op("&").Add(m()).Dot("Params"), jen.Id("grads"): jen.Op("&").Add(m()).Dot("Grads")}),
+			jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Evaluate")}),
+			jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Id("s"), m().Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+			m().Dot("eval").Op("=").Id("s"),
+		),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(m().Dot("eval"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("eval").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.Return(m().Dot("eval").Dot("outputs").Call(jen.True()), jen.Nil()),
+	)
+	f.Line()
+}
+
+// -- end of Evaluate --
 
 // inputsProd is the element count of shape s with symbolic dims read from
 // the Inputs in.

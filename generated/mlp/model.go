@@ -99,6 +99,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -204,20 +205,33 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v18 = make([]float32, 1)
-	rt.Fill(m.train.v18, 5e-05)
-	m.train.dJ = make([]float32, 1)
-	rt.Fill(m.train.dJ, 1)
-	m.train.ds = make([]float32, 1)
-	rt.Fill(m.train.ds, 4.999999873689376e-05)
-	m.train.v23 = make([]float32, 1)
-	rt.Fill(m.train.v23, 2)
-	m.train.v39 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.v18 = make([]float32, 1)
+	rt.Fill(s.v18, 5e-05)
+	s.dJ = make([]float32, 1)
+	rt.Fill(s.dJ, 1)
+	s.ds = make([]float32, 1)
+	rt.Fill(s.ds, 4.999999873689376e-05)
+	s.v23 = make([]float32, 1)
+	rt.Fill(s.v23, 2)
+	s.v39 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: h (256·n elements at offset 0, kernels 0 to 15)
@@ -242,26 +256,33 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},
 			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.h = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
-		m.train.o = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*10]
-		m.train.v11 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN]
-		m.train.L = m.train.arenaF32[r[3].Offset:][:1]
-		m.train.v14 = m.train.arenaF32[r[4].Offset:][:1]
-		m.train.J = m.train.arenaF32[r[4].Offset:][:1]
-		m.train.v16 = m.train.arenaF32[r[5].Offset:][:1]
-		m.train.v28 = m.train.arenaF32[r[6].Offset:][:1]
-		m.train.v29 = m.train.arenaF32[r[6].Offset:][:1]
-		m.train.v30 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*10]
-		m.train.do = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*10]
-		m.train.v31 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*10]
-		m.train.dz = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*256]
+		s.h = s.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		s.o = s.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+		s.v11 = s.arenaF32[r[2].Offset:][:cfg.MaxN]
+		s.L = s.arenaF32[r[3].Offset:][:1]
+		s.v14 = s.arenaF32[r[4].Offset:][:1]
+		s.J = s.arenaF32[r[4].Offset:][:1]
+		s.v16 = s.arenaF32[r[5].Offset:][:1]
+		s.v28 = s.arenaF32[r[6].Offset:][:1]
+		s.v29 = s.arenaF32[r[6].Offset:][:1]
+		s.v30 = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		s.v31 = s.arenaF32[r[8].Offset:][:cfg.MaxN*10]
+		s.dz = s.arenaF32[r[9].Offset:][:cfg.MaxN*256]
 	}
-	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
-		return nil, err
+	if s.colSumsF64, err = rt.Alloc[float64](mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
+		return err
 	}
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: h (256·n elements at offset 0, kernels 0 to 1)
@@ -270,13 +291,13 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
 			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1},
 		}
-		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return err
 		}
-		m.pred.h = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*256]
-		m.pred.o = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+		s.h = s.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		s.o = s.arenaF32[r[1].Offset:][:cfg.MaxN*10]
 	}
-	return m, nil
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -431,6 +452,34 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "mlp: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the

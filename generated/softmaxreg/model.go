@@ -95,6 +95,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -168,13 +169,26 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dL = make([]float32, 1)
-	rt.Fill(m.train.dL, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dL = make([]float32, 1)
+	rt.Fill(s.dL, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: o (10·n elements at offset 7840, kernels 0 to 10)
@@ -191,30 +205,37 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.o = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*10]
-		m.train.v6 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN]
-		m.train.L = m.train.arenaF32[r[2].Offset:][:1]
-		m.train.v9 = m.train.arenaF32[r[3].Offset:][:1]
-		m.train.v10 = m.train.arenaF32[r[3].Offset:][:1]
-		m.train.v11 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*10]
-		m.train.do = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*10]
-		m.train.v12 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.o = s.arenaF32[r[0].Offset:][:cfg.MaxN*10]
+		s.v6 = s.arenaF32[r[1].Offset:][:cfg.MaxN]
+		s.L = s.arenaF32[r[2].Offset:][:1]
+		s.v9 = s.arenaF32[r[3].Offset:][:1]
+		s.v10 = s.arenaF32[r[3].Offset:][:1]
+		s.v11 = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		s.v12 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
 	}
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: o (10·n elements at offset 0, kernels 0 to 0)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
 		}
-		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return err
 		}
-		m.pred.o = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*10]
+		s.o = s.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 	}
-	return m, nil
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -356,6 +377,34 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "softmaxreg: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the

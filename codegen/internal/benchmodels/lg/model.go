@@ -117,6 +117,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -321,14 +322,27 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dloss = make([]float32, 1)
-	rt.Fill(m.train.dloss, 1)
-	m.train.v49 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dloss = make([]float32, 1)
+	rt.Fill(s.dloss, 1)
+	s.v49 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: h1 (512·n elements at offset 1310720, kernels 0 to 27)
@@ -369,34 +383,41 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 25, End: 27},
 			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 27, End: 28},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*512]
-		m.train.h2 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*512]
-		m.train.h3 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*512]
-		m.train.h4 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*512]
-		m.train.h5 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*512]
-		m.train.h6 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*512]
-		m.train.logits = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		m.train.v36 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN]
-		m.train.loss = m.train.arenaF32[r[8].Offset:][:1]
-		m.train.v39 = m.train.arenaF32[r[9].Offset:][:1]
-		m.train.v40 = m.train.arenaF32[r[9].Offset:][:1]
-		m.train.v41 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		m.train.dlogits = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		m.train.v42 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		m.train.v51 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*512]
-		m.train.v56 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*512]
-		m.train.v61 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*512]
-		m.train.v66 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*512]
-		m.train.v71 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*512]
-		m.train.v76 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*512]
+		s.h1 = s.arenaF32[r[0].Offset:][:cfg.MaxN*512]
+		s.h2 = s.arenaF32[r[1].Offset:][:cfg.MaxN*512]
+		s.h3 = s.arenaF32[r[2].Offset:][:cfg.MaxN*512]
+		s.h4 = s.arenaF32[r[3].Offset:][:cfg.MaxN*512]
+		s.h5 = s.arenaF32[r[4].Offset:][:cfg.MaxN*512]
+		s.h6 = s.arenaF32[r[5].Offset:][:cfg.MaxN*512]
+		s.logits = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.v36 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
+		s.loss = s.arenaF32[r[8].Offset:][:1]
+		s.v39 = s.arenaF32[r[9].Offset:][:1]
+		s.v40 = s.arenaF32[r[9].Offset:][:1]
+		s.v41 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v42 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		s.v51 = s.arenaF32[r[12].Offset:][:cfg.MaxN*512]
+		s.v56 = s.arenaF32[r[13].Offset:][:cfg.MaxN*512]
+		s.v61 = s.arenaF32[r[14].Offset:][:cfg.MaxN*512]
+		s.v66 = s.arenaF32[r[15].Offset:][:cfg.MaxN*512]
+		s.v71 = s.arenaF32[r[16].Offset:][:cfg.MaxN*512]
+		s.v76 = s.arenaF32[r[17].Offset:][:cfg.MaxN*512]
 	}
-	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(512, 512, 512, 512, 512, 512, 512), "the scratch space colSumsF64"); err != nil {
-		return nil, err
+	if s.colSumsF64, err = rt.Alloc[float64](mem, max(512, 512, 512, 512, 512, 512, 512), "the scratch space colSumsF64"); err != nil {
+		return err
 	}
-	return m, nil
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	_ = mem
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -616,6 +637,34 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "lg: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the

@@ -97,6 +97,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -203,14 +204,27 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dloss = make([]float32, 1)
-	rt.Fill(m.train.dloss, 1)
-	m.train.v28 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dloss = make([]float32, 1)
+	rt.Fill(s.dloss, 1)
+	s.v28 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (256·n elements at offset 0, kernels 0 to 1)
@@ -251,29 +265,36 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 283200, Elems: cfg.MaxN * 256, Start: 21, End: 22},
 			{Offset: 348736, Elems: cfg.MaxN * 256, Start: 22, End: 25},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.v4 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
-		m.train.v5 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*256]
-		m.train.h1 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*256]
-		m.train.v9 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*10]
-		m.train.logits = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*10]
-		m.train.v11 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN]
-		m.train.loss = m.train.arenaF32[r[6].Offset:][:1]
-		m.train.v14 = m.train.arenaF32[r[7].Offset:][:1]
-		m.train.v15 = m.train.arenaF32[r[8].Offset:][:1]
-		m.train.v17 = m.train.arenaF32[r[9].Offset:][:cfg.MaxN]
-		m.train.v18 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		m.train.v19 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		m.train.v21 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*10]
-		m.train.v22 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*10]
-		m.train.dlogits = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*10]
-		m.train.dh1 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*256]
-		m.train.v29 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*256]
-		m.train.v30 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*256]
+		s.v4 = s.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		s.v5 = s.arenaF32[r[1].Offset:][:cfg.MaxN*256]
+		s.h1 = s.arenaF32[r[2].Offset:][:cfg.MaxN*256]
+		s.v9 = s.arenaF32[r[3].Offset:][:cfg.MaxN*10]
+		s.logits = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		s.v11 = s.arenaF32[r[5].Offset:][:cfg.MaxN]
+		s.loss = s.arenaF32[r[6].Offset:][:1]
+		s.v14 = s.arenaF32[r[7].Offset:][:1]
+		s.v15 = s.arenaF32[r[8].Offset:][:1]
+		s.v17 = s.arenaF32[r[9].Offset:][:cfg.MaxN]
+		s.v18 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v19 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		s.v21 = s.arenaF32[r[12].Offset:][:cfg.MaxN*10]
+		s.v22 = s.arenaF32[r[13].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[14].Offset:][:cfg.MaxN*10]
+		s.dh1 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
+		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN*256]
+		s.v30 = s.arenaF32[r[17].Offset:][:cfg.MaxN*256]
 	}
-	return m, nil
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	_ = mem
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -428,6 +449,34 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "m0: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the
