@@ -185,7 +185,8 @@ func (p *plan) modelType(f *jen.File) {
 	e := p.elem()
 	f.Comment("Model is the compiled model: its parameters, their gradients after")
 	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
-	f.Comment("A Model is not safe for concurrent use.")
+	f.Comment("A Model is not safe for concurrent use; to serve its weights from")
+	f.Comment("many goroutines, give each a Predictor (NewPredictor).")
 	f.Type().Id("Model").Struct(
 		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
 		jen.Id("Params").Id("Params"),
@@ -646,6 +647,7 @@ func (p *plan) entryPoints(f *jen.File) {
 		f.Line()
 	}
 	p.evaluate(f)
+	p.predictor(f)
 	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
 	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
 	f.Comment("It needs no target inputs and has buffers of its own: it does not")
@@ -687,6 +689,46 @@ func (p *plan) evaluate(f *jen.File) {
 }
 
 // -- end of Evaluate --
+
+// -- Predictor (acceptance 7 of issue 11) --
+
+// predictor emits the Predictor type: inference on buffers of its own,
+// reading the model's params, so that many goroutines can serve one
+// model's weights.
+func (p *plan) predictor(f *jen.File) {
+	f.Comment("Predictor runs inference with its model's parameters (read in place,")
+	f.Comment("not copied: it sees every update) on buffers of its own, so that many")
+	f.Comment("goroutines can serve one set of weights: each uses a Predictor of its")
+	f.Comment("own. Predictors of one model may run at the same time as each other and")
+	f.Comment("as the model's Predict and Evaluate, but not while the parameters")
+	f.Comment("change (Apply, TrainStep, Load, or writes to Params).")
+	f.Type().Id("Predictor").Struct(
+		jen.Id("m").Op("*").Id("Model"),
+		jen.Id("s").Id("state"),
+	)
+	f.Line()
+	f.Comment("NewPredictor returns a Predictor of m, with inference buffers for m's")
+	f.Comment("capacities (as many as Predict's).")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("NewPredictor").Params().Params(jen.Op("*").Id("Predictor"), jen.Error()).Block(
+		jen.Id("pr").Op(":=").Op("&").Id("Predictor").Values(jen.Dict{jen.Id("m"): jen.Id("m"), jen.Id("s"): jen.Id("state").Values(jen.Dict{
+			jen.Id("seed"): jen.Id("m").Dot("cfg").Dot("Seed"), jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")})}),
+		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": NewPredictor")}),
+		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("pr").Dot("s"), jen.Id("m").Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("pr"), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("Predict is Model.Predict on the Predictor's buffers: the same outputs,")
+	f.Comment("bit for bit, valid until its next call.")
+	f.Func().Params(jen.Id("pr").Op("*").Id("Predictor")).Id("Predict").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
+		jen.If(jen.Err().Op(":=").Id("pr").Dot("m").Dot("bind").Call(jen.Op("&").Id("pr").Dot("s"), jen.Op("&").Id("in"), jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.If(jen.Err().Op(":=").Id("pr").Dot("s").Dot("predict").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.Return(jen.Id("pr").Dot("s").Dot("outputs").Call(jen.False()), jen.Nil()),
+	)
+	f.Line()
+}
+
+// -- end of Predictor --
 
 // inputsProd is the element count of shape s with symbolic dims read from
 // the Inputs in.

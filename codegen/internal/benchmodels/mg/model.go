@@ -83,7 +83,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -445,6 +446,47 @@ func (m *Model) Evaluate(in Inputs) (Outputs, error) {
 		return Outputs{}, err
 	}
 	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "mg: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the
