@@ -72,6 +72,7 @@ func (p *plan) modelFile() *jen.File {
 	p.newFunc(f)
 	p.entryPoints(f)
 	p.ioFuncs(f)
+	p.namedAPI(f)
 	return f
 }
 
@@ -801,3 +802,169 @@ func wrapComment(text string, width int) []string {
 	}
 	return lines
 }
+
+// -- the model-independent API by DSL name (acceptance 10 of issue 11) --
+
+// apiPath is the import path of the model-independent API.
+const apiPath = "github.com/bpgen/bpgen/runtime/api"
+
+// apiDType is the runtime/api constant of dtype d.
+func apiDType(d ir.DType) *jen.Statement { return jen.Qual(apiPath, strings.ToUpper(d.String())) }
+
+// apiShape is the api.Shape literal of a declared shape.
+func apiShape(s ir.Shape) *jen.Statement {
+	var axes []jen.Code
+	for _, d := range s {
+		if d.IsStatic() {
+			axes = append(axes, jen.Values(jen.Dict{jen.Id("N"): jen.Lit(d.N)}))
+		} else {
+			axes = append(axes, jen.Values(jen.Dict{jen.Id("Dim"): jen.Lit(d.Sym)}))
+		}
+	}
+	return jen.Qual(apiPath, "Shape").Values(axes...)
+}
+
+// apiSpec is the api.Spec literal of a value.
+func apiSpec(name, field string, v *ir.Value, target bool) jen.Code {
+	d := jen.Dict{jen.Id("Name"): jen.Lit(name), jen.Id("Field"): jen.Lit(field), jen.Id("DType"): apiDType(v.Type.DType), jen.Id("Shape"): apiShape(v.Type.Shape)}
+	if target {
+		d[jen.Id("Target")] = jen.True()
+	}
+	return jen.Values(d)
+}
+
+// namedAPI emits the name table (info), and the methods by which *Model
+// implements api.Model: params, gradients, inputs and outputs by DSL name.
+func (p *plan) namedAPI(f *jen.File) {
+	m := func() *jen.Statement { return jen.Id("m") }
+	var dims, params, inputs, outputs []jen.Code
+	for _, d := range p.dims {
+		dims = append(dims, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(d.name), jen.Id("Field"): jen.Lit(d.in), jen.Id("Cap"): jen.Lit(d.cap)}))
+	}
+	for _, v := range p.params {
+		params = append(params, apiSpec(v.Name, p.vals[v.ID].param, v, false))
+	}
+	for _, v := range p.inputs {
+		inputs = append(inputs, apiSpec(v.Name, p.vals[v.ID].input, v, v.Attrs.Bool("target")))
+	}
+	for _, o := range p.outputs {
+		outputs = append(outputs, apiSpec(o.name, o.field, o.v, p.dependsOnTarget[o.v.ID]))
+	}
+	list := func(typ string, xs []jen.Code) jen.Code {
+		if len(xs) == 0 {
+			return jen.Nil()
+		}
+		return jen.Index().Qual(apiPath, typ).Values(xs...)
+	}
+	f.Comment("info is the model's name table (api.Info).")
+	f.Var().Id("info").Op("=").Op("&").Qual(apiPath, "Info").Values(jen.Dict{
+		jen.Id("Source"): jen.Id("Source"), jen.Id("Float"): apiDType(p.float),
+		jen.Id("Dims"): list("Dim", dims), jen.Id("Params"): list("Spec", params),
+		jen.Id("Inputs"): list("Spec", inputs), jen.Id("Outputs"): list("Spec", outputs),
+	})
+	f.Line()
+	f.Comment("The model-independent API: *Model is an api.Model.")
+	f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
+	f.Line()
+	f.Comment("Info returns the model's name table: its dims, params, inputs and")
+	f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Info").Params().Op("*").Qual(apiPath, "Info").Block(jen.Return(jen.Id("info")))
+	f.Line()
+	tensors := func(which string) jen.Code {
+		var ts []jen.Code
+		for _, v := range p.params {
+			ts = append(ts, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("DType"): apiDType(p.float),
+				jen.Id("Shape"): staticInts(v.Type.Shape), jen.Id(strings.ToUpper(p.float.String())): m().Dot(which).Dot(p.vals[v.ID].param)}))
+		}
+		return jen.Return(jen.Index().Qual(apiPath, "Tensor").Values(ts...))
+	}
+	f.Comment("ParamTensors returns every param as an api.Tensor, in declaration")
+	f.Comment("order, aliasing m.Params (writing one writes the param).")
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Params"))
+	f.Line()
+	f.Comment("GradTensors returns every gradient as an api.Tensor, in ParamTensors'")
+	f.Comment("order, aliasing m.Grads.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Grads"))
+	f.Line()
+
+	// feed: an api.Feed to Inputs.
+	body := []jen.Code{jen.Var().Id("in").Id("Inputs")}
+	for _, d := range p.dims {
+		body = append(body, jen.Id("in").Dot(d.in).Op("=").Id("f").Dot("Dims").Index(jen.Lit(d.name)))
+	}
+	for _, v := range p.inputs {
+		required := jen.True()
+		if v.Attrs.Bool("target") {
+			required = jen.Id("targets")
+		}
+		body = append(body, jen.Block(
+			jen.List(jen.Id("t"), jen.Id("ok")).Op(":=").Id("f").Dot("Inputs").Index(jen.Lit(v.Name)),
+			jen.If(jen.Err().Op(":=").Qual(apiPath, "CheckInput").Call(jen.Id("t"), jen.Id("ok"), jen.Id("where"), jen.Lit(v.Name), apiDType(v.Type.DType), required), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("in"), jen.Err())),
+			jen.Id("in").Dot(p.vals[v.ID].input).Op("=").Id("t").Dot(strings.ToUpper(v.Type.DType.String())),
+		))
+	}
+	body = append(body, jen.Return(jen.Id("in"), jen.Nil()))
+	f.Comment("feed returns the Inputs of f, checking names and dtypes; targets says")
+	f.Comment("whether target inputs are required.")
+	f.Func().Id("feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed"), jen.Id("where").String(), jen.Id("targets").Bool()).Params(jen.Id("Inputs"), jen.Error()).Block(body...)
+	f.Line()
+
+	// outputTensors: Outputs to api.Tensors, shapes at the call's dims.
+	var ts []jen.Code
+	for _, o := range p.outputs {
+		t := o.v.Type
+		var shape []jen.Code
+		for _, d := range t.Shape {
+			if d.IsStatic() {
+				shape = append(shape, jen.Lit(d.N))
+			} else {
+				shape = append(shape, jen.Id("s").Dot(p.dim(d.Sym).field))
+			}
+		}
+		data := jen.Id("o").Dot(o.field)
+		if len(t.Shape) == 0 {
+			data = jen.Index().Id(goType(t.DType)).Values(data)
+		}
+		ts = append(ts, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(o.name), jen.Id("DType"): apiDType(t.DType),
+			jen.Id("Shape"): jen.Index().Int().Values(shape...), jen.Id(strings.ToUpper(t.DType.String())): data}))
+	}
+	f.Comment("outputTensors returns o as api.Tensors (Info.Outputs' order), shaped")
+	f.Comment("by the dims of the call s ran.")
+	f.Func().Id("outputTensors").Params(jen.Id("o").Id("Outputs"), jen.Id("s").Op("*").Id("state")).Index().Qual(apiPath, "Tensor").Block(
+		jen.Return(jen.Index().Qual(apiPath, "Tensor").Values(ts...)))
+	f.Line()
+
+	objCall := func(method string) {
+		f.Comment(fmt.Sprintf("%sFeed is %s with the inputs of f (by DSL name).", method, method))
+		f.Func().Params(m().Op("*").Id("Model")).Id(method+"Feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed")).Params(jen.Float64(), jen.Error()).Block(
+			jen.List(jen.Id("in"), jen.Err()).Op(":=").Id("feed").Call(jen.Id("f"), jen.Lit(p.prefix+": "+method+"Feed"), jen.True()),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+			jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot(method).Call(jen.Id("in")),
+			jen.Return(jen.Float64().Call(jen.Id("obj")), jen.Err()),
+		)
+		f.Line()
+	}
+	objCall("Forward")
+	objCall("TrainStep")
+	f.Comment("OutputTensors returns the outputs of the last Forward as api.Tensors.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("OutputTensors").Params().Index().Qual(apiPath, "Tensor").Block(
+		jen.Return(jen.Id("outputTensors").Call(m().Dot("Outputs").Call(), jen.Op("&").Add(m()).Dot("train"))))
+	f.Line()
+	outCall := func(method string, state jen.Code, targets bool) {
+		f.Comment(fmt.Sprintf("%sFeed is %s with the inputs of f (by DSL name), returning the", method, method))
+		f.Comment("outputs as api.Tensors.")
+		f.Func().Params(m().Op("*").Id("Model")).Id(method+"Feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed")).Params(jen.Index().Qual(apiPath, "Tensor"), jen.Error()).Block(
+			jen.List(jen.Id("in"), jen.Err()).Op(":=").Id("feed").Call(jen.Id("f"), jen.Lit(p.prefix+": "+method+"Feed"), jen.Lit(targets)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.List(jen.Id("o"), jen.Err()).Op(":=").Add(m()).Dot(method).Call(jen.Id("in")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Return(jen.Id("outputTensors").Call(jen.Id("o"), state), jen.Nil()),
+		)
+		f.Line()
+	}
+	outCall("Predict", jen.Op("&").Id("m").Dot("pred"), false)
+	outCall("Evaluate", jen.Id("m").Dot("eval"), true)
+}
+
+// -- end of the API by DSL name --

@@ -8,6 +8,7 @@ package gelunet
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -578,4 +579,212 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 784}},
+	}, {
+		DType:  api.I32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}},
+		Target: true,
+	}},
+	Outputs: []api.Spec{{
+		DType:  api.F32,
+		Field:  "Loss",
+		Name:   "loss",
+		Shape:  api.Shape{},
+		Target: true,
+	}, {
+		DType: api.F32,
+		Field: "Logits",
+		Name:  "logits",
+		Shape: api.Shape{{Dim: "n"}, {N: 10}},
+	}},
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "W1",
+		Name:  "W1",
+		Shape: api.Shape{{N: 784}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "B1",
+		Name:  "b1",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "W2",
+		Name:  "W2",
+		Shape: api.Shape{{N: 128}, {N: 10}},
+	}, {
+		DType: api.F32,
+		Field: "B2",
+		Name:  "b2",
+		Shape: api.Shape{{N: 10}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.W1,
+		Name:  "W1",
+		Shape: []int{784, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B1,
+		Name:  "b1",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W2,
+		Name:  "W2",
+		Shape: []int{128, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B2,
+		Name:  "b2",
+		Shape: []int{10},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.W1,
+		Name:  "W1",
+		Shape: []int{784, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B1,
+		Name:  "b1",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W2,
+		Name:  "W2",
+		Shape: []int{128, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B2,
+		Name:  "b2",
+		Shape: []int{10},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.I32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.I32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   []float32{o.Loss},
+		Name:  "loss",
+		Shape: []int{},
+	}, {
+		DType: api.F32,
+		F32:   o.Logits,
+		Name:  "logits",
+		Shape: []int{s.n, 10},
+	}}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "gelunet: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "gelunet: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "gelunet: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "gelunet: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }
