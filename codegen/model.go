@@ -282,7 +282,7 @@ func (p *plan) newFunc(f *jen.File) {
 				jen.Return(jen.Nil(), jen.Err()),
 			),
 		)
-		layout = append(layout, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}))
+		layout = append(layout, p.optimParam(v, n))
 	}
 	// The optimizer.
 	body = append(body,
@@ -404,6 +404,16 @@ func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string, re
 }
 
 // -- end of capacity checks --
+
+// optimParam is the optim.Param literal of param v of n elements (with
+// NoDecay for dsl.NoDecay: acceptance 11 of issue 11).
+func (p *plan) optimParam(v *ir.Value, n int) jen.Code {
+	d := jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}
+	if v.Attrs.Bool("no_decay") {
+		d[jen.Id("NoDecay")] = jen.True()
+	}
+	return jen.Values(d)
+}
 
 // -- finiteness checks (acceptance 5 of issue 11) --
 

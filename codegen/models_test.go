@@ -273,6 +273,8 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	// dsl.NoDecay (issue 11): the optimizer's weight decay skips b.
+	ms = append(ms, &testModel{name: "nodecay64", fn: noDecayModel, dtype: ir.F64, lo: -1, hi: 1, labels: 3, adam: true})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -362,4 +364,17 @@ func staticModel(g *dsl.Graph) {
 	g.Output("h", h)
 	g.Output("a2", a.Square())
 	g.Minimize(h.Square().Sum().Add(a.Mul(t)))
+}
+
+// noDecayModel is a softmax regression whose bias, nonzero from the start
+// (so that a decay of it would show), is declared dsl.NoDecay.
+func noDecayModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 4)
+	y := g.Labels("y", n)
+	W := g.Param("W", 4, 3, dsl.HeNormal())
+	b := g.Param("b", 3, dsl.Constant(0.5), dsl.NoDecay)
+	L := dsl.SoftmaxCrossEntropy(x.MatMul(W).Add(b), y).Mean()
+	g.Output("loss", L)
+	g.Minimize(L)
 }
