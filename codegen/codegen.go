@@ -68,10 +68,14 @@
 //	func (m *Model) GradVector() []float32                   // every gradient, same order (aliases m.Grads)
 //	func (m *Model) Outputs() Outputs                        // of the last Forward
 //	func (m *Model) Predict(in Inputs) (Outputs, error)      // inference; no target inputs needed
+//	func (m *Model) Evaluate(in Inputs) (Outputs, error)     // inference mode, every output (targets too)
+//	func (m *Model) NewPredictor() (*Predictor, error)       // Predict on its own buffers, for concurrent serving
 //	func (m *Model) InputGrads() InputGrads                  // only with passes.GradOptions.Wrt
 //	func (m *Model) Tensors() []Tensor                       // params with gradients, for I/O
 //	func (m *Model) Save(path string) error                  // safetensors
-//	func (m *Model) Load(path string) error
+//	func (m *Model) Load(path string) error                  // all-or-nothing
+//	func (m *Model) Info() *api.Info                         // api.Model: names, fields, dtypes, shapes; and
+//	                                                         // ParamTensors, GradTensors, TrainStepFeed, ... by DSL name
 //
 // Initial parameters equal ir.InitParams bit for bit, dropout masks those
 // of ir.Interp with Env{Step: number of completed TrainSteps}, and every

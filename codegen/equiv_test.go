@@ -376,6 +376,9 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		}
 		check("Predict output "+o.name, res.Predict[o.field], tensorFloats(wantPred.Outputs[o.name]))
 	}
+	for _, o := range p.outputs {
+		check("Evaluate output "+o.name, res.Evaluate[o.field], tensorFloats(wantPred.Outputs[o.name]))
+	}
 
 	// One optimizer step from the initial parameters, with PyTorch's
 	// formulas written out, applied to the interpreter's gradient. The
@@ -391,12 +394,12 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		for i := range p0 {
 			switch opt {
 			case "sgd":
-				d := gr[i] + sgdWeightDecay*p0[i]
+				d := gr[i] + decay(v, sgdWeightDecay)*p0[i]
 				buf := d // the momentum buffer starts at the first gradient
 				w[i] = p0[i] - sgdLR*buf
 				slope[i] = sgdLR
 			case "adam":
-				d := gr[i] + adamWeightDecay*p0[i]
+				d := gr[i] + decay(v, adamWeightDecay)*p0[i]
 				mm := (1 - adamBeta1) * d
 				vv := (1 - adamBeta2) * d * d
 				mhat, vhat := mm/(1-adamBeta1), vv/(1-adamBeta2)
@@ -528,4 +531,13 @@ func namesOf(g *ir.Graph, opt Options) (*plan, error) {
 		return nil, err
 	}
 	return newPlan(prog, opt)
+}
+
+// decay is the weight decay wd of the optimizer applied to param v: none
+// for a param declared with dsl.NoDecay.
+func decay(v *ir.Value, wd float64) float64 {
+	if v.Attrs.Bool("no_decay") {
+		return 0
+	}
+	return wd
 }

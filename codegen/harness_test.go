@@ -205,6 +205,7 @@ type driverResult struct {
 	Grads    map[string][]float64
 	InGrads  map[string][]float64
 	Predict  map[string][]float64
+	Evaluate map[string][]float64 // between Forward and Backward
 	Stepped  map[string][]float64
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
@@ -343,6 +344,7 @@ type driverResult struct {
 	Grads    map[string][]float64
 	InGrads  map[string][]float64
 	Predict  map[string][]float64
+	Evaluate map[string][]float64 // between Forward and Backward
 	Stepped  map[string][]float64
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
@@ -513,6 +515,15 @@ func run(c driverCase) (r driverResult) {
 		return fail(r, "Forward: %v", err)
 	}
 	r.Loss = out[0].Float()
+	// Evaluate between Forward and Backward: it must disturb neither
+	// (the outputs and gradients are checked after it).
+	ein := reflect.New(in.Type()).Elem()
+	ein.Set(in)
+	out = m.MethodByName("Evaluate").Call([]reflect.Value{ein})
+	if err := callErr(out); err != nil {
+		return fail(r, "Evaluate: %v", err)
+	}
+	r.Evaluate = fields(out[0])
 	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
 	if st := m.Elem().FieldByName("State"); st.IsValid() {
 		r.State = fields(st)
@@ -627,6 +638,7 @@ func allocs_%s(cfg, in any) map[string]float64 {
 	r["ForwardBackward"] = testing.AllocsPerRun(5, func() { m.Forward(x); m.Backward() })
 	r["Apply"] = testing.AllocsPerRun(5, func() { m.Apply() })
 	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
+	r["Evaluate"] = testing.AllocsPerRun(5, func() { m.Evaluate(x) }) // after its first call
 	return r
 }
 `

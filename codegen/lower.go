@@ -291,19 +291,37 @@ func (p *plan) arenaBuffers(bp *passes.BufferPlan) []*passes.Buffer {
 	return r
 }
 
-// allocStates emits New's allocation of the two states: constant fills,
-// then per dtype one arena holding the plan's buffers, each materialized
-// value a view of its buffer's region, then the kernels' scratch space.
-func (p *plan) allocStates() []jen.Code {
+// stateKinds are the two kinds of state: training (Forward then Backward,
+// one timeline, and Evaluate) and inference (Predict, Predictors).
+func (p *plan) stateKinds() []stateKind {
+	return []stateKind{
+		{"newTrainState", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)", "training"},
+		{"newPredState", p.inPredict, p.prog.PredictPlan, "inference (Predict)", "inference"},
+	}
+}
+
+// stateKind is one kind of state and the function that allocates it.
+type stateKind struct {
+	fn    string // the generated function allocating the buffers of a state
+	in    []bool // the values it holds
+	bp    *passes.BufferPlan
+	what  string
+	short string
+}
+
+// allocState emits the body of st.fn(s *state, cfg Config, mem
+// *rt.Memory) error: constant fills, then per dtype one arena holding the
+// plan's buffers, each materialized value a view of its buffer's region,
+// then the kernels' scratch space.
+func (p *plan) allocState(st stateKind) []jen.Code {
 	var body []jen.Code
-	for _, st := range []struct {
-		name  string
-		in    []bool
-		bp    *passes.BufferPlan
-		what  string
-		short string
-	}{{"train", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)", "training"}, {"pred", p.inPredict, p.prog.PredictPlan, "inference (Predict)", "inference"}} {
-		s := func() *jen.Statement { return jen.Id("m").Dot(st.name) }
+	allocs := 0
+	alloc := func(dst *jen.Statement, d ir.DType, n jen.Code, what string) jen.Code {
+		allocs++
+		return p.alloc(dst, d, n, what, jen.Err())
+	}
+	{
+		s := func() *jen.Statement { return jen.Id("s") }
 		for _, v := range p.g.Values {
 			vi := p.vals[v.ID]
 			if v.Op.Storage != ir.Fill || vi.field == "" || !st.in[v.ID] {
@@ -313,7 +331,7 @@ func (p *plan) allocStates() []jen.Code {
 			if v.Type.Shape.IsStatic() {
 				body = append(body, buf.Clone().Op("=").Make(p.sliceType(v.Type.DType), p.capProd(v.Type.Shape)))
 			} else {
-				body = append(body, p.alloc(buf.Clone(), v.Type.DType, p.capProd(v.Type.Shape), v.Label()))
+				body = append(body, alloc(buf.Clone(), v.Type.DType, p.capProd(v.Type.Shape), v.Label()))
 			}
 			if v.Attrs.Float("value") != 0 {
 				body = append(body, jen.Qual(rtPath, "Fill").Call(buf.Clone(), floatLit(v.Attrs.Float("value"), 1)))
@@ -351,12 +369,12 @@ func (p *plan) allocStates() []jen.Code {
 			block = append(block, doc...)
 			block = append(block,
 				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Values(append(regions, jen.Line())...),
-				p.alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)))
+				alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)))
 			block = append(block, views...)
 			body = append(body, jen.Block(block...))
 		}
 		for _, sb := range p.scratch {
-			if st.name == "train" && !sb.train || st.name == "pred" && !sb.pred {
+			if st.fn == "newTrainState" && !sb.train || st.fn == "newPredState" && !sb.pred {
 				continue
 			}
 			size := sb.sizes[0]
@@ -367,10 +385,15 @@ func (p *plan) allocStates() []jen.Code {
 				}
 				size = jen.Id("max").Call(xs...)
 			}
-			body = append(body, p.alloc(s().Dot(sb.field), sb.dtype, size, "the scratch space "+sb.field))
+			body = append(body, alloc(s().Dot(sb.field), sb.dtype, size, "the scratch space "+sb.field))
 		}
 	}
-	return body
+	if allocs > 0 {
+		body = append([]jen.Code{jen.Var().Err().Error()}, body...)
+	} else {
+		body = append(body, jen.Id("_").Op("=").Id("mem"))
+	}
+	return append(body, jen.Return(jen.Nil()))
 }
 
 // capText prints the capacity of each dim a plan was made for.

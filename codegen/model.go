@@ -74,6 +74,7 @@ func (p *plan) modelFile() *jen.File {
 	p.entryPoints(f)
 	p.ioFuncs(f)
 	p.stateFuncs(f)
+	p.namedAPI(f)
 	return f
 }
 
@@ -187,7 +188,8 @@ func (p *plan) modelType(f *jen.File) {
 	e := p.elem()
 	f.Comment("Model is the compiled model: its parameters, their gradients after")
 	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
-	f.Comment("A Model is not safe for concurrent use.")
+	f.Comment("A Model is not safe for concurrent use; to serve its weights from")
+	f.Comment("many goroutines, give each a Predictor (NewPredictor).")
 	f.Type().Id("Model").Struct(append(append([]jen.Code{
 		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
 		jen.Id("Params").Id("Params"),
@@ -202,6 +204,7 @@ func (p *plan) modelType(f *jen.File) {
 		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
+		jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
 	)...)
 	f.Line()
 
@@ -282,7 +285,7 @@ func (p *plan) newFunc(f *jen.File) {
 				jen.Return(jen.Nil(), jen.Err()),
 			),
 		)
-		layout = append(layout, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}))
+		layout = append(layout, p.optimParam(v, n))
 	}
 	// The optimizer.
 	body = append(body,
@@ -296,11 +299,12 @@ func (p *plan) newFunc(f *jen.File) {
 	body = append(body,
 		jen.Id("m").Dot("train").Op("=").Id("state").Values(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Op("&").Id("m").Dot("train"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("m").Dot("pred"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 	)
 	body = append(body, p.newStates()...)
-	body = append(body, p.allocStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
@@ -308,6 +312,13 @@ func (p *plan) newFunc(f *jen.File) {
 	f.Comment("optimizer's configuration is invalid.")
 	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
 	f.Line()
+	for _, st := range p.stateKinds() {
+		f.Comment(fmt.Sprintf("%s allocates the buffers of a state of %s", st.fn, st.what))
+		f.Comment("for the capacities in cfg, counted in mem.")
+		f.Func().Id(st.fn).Params(jen.Id("s").Op("*").Id("state"), jen.Id("cfg").Id("Config"), jen.Id("mem").Op("*").Qual(rtPath, "Memory")).Error().Block(
+			p.allocState(st)...)
+		f.Line()
+	}
 }
 
 // -- capacity checks (acceptance 4 of issue 11) --
@@ -384,14 +395,29 @@ func (p *plan) checkCaps() []jen.Code {
 	return body
 }
 
-// alloc emits dst, err = rt.Alloc[T](&mem, n, what) with New's error
-// return: New's allocations are counted against the machine's memory.
-func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string) jen.Code {
-	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(jen.Op("&").Id("mem"), n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
-		jen.Return(jen.Nil(), jen.Err()))
+// alloc emits dst, err = rt.Alloc[T](mem, n, what) returning ret on
+// error: New's allocations are counted against the machine's memory. mem
+// is a *rt.Memory (an rt.Memory in New).
+func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string, ret ...jen.Code) jen.Code {
+	mem := jen.Id("mem")
+	if len(ret) == 0 { // New
+		mem, ret = jen.Op("&").Id("mem"), []jen.Code{jen.Nil(), jen.Err()}
+	}
+	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(mem, n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
+		jen.Return(ret...))
 }
 
 // -- end of capacity checks --
+
+// optimParam is the optim.Param literal of param v of n elements (with
+// NoDecay for dsl.NoDecay: acceptance 11 of issue 11).
+func (p *plan) optimParam(v *ir.Value, n int) jen.Code {
+	d := jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}
+	if v.Attrs.Bool("no_decay") {
+		d[jen.Id("NoDecay")] = jen.True()
+	}
+	return jen.Values(d)
+}
 
 // -- finiteness checks (acceptance 5 of issue 11) --
 
@@ -638,6 +664,8 @@ func (p *plan) entryPoints(f *jen.File) {
 		)
 		f.Line()
 	}
+	p.evaluate(f)
+	p.predictor(f)
 	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
 	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
 	f.Comment("It needs no target inputs and has buffers of its own: it does not")
@@ -649,6 +677,78 @@ func (p *plan) entryPoints(f *jen.File) {
 	)
 	f.Line()
 }
+
+// -- Evaluate (acceptance 6 of issue 11) --
+
+// evaluate emits Evaluate: the forward pass of training (every output,
+// targets included) in inference mode, on buffers of its own.
+func (p *plan) evaluate(f *jen.File) {
+	m := func() *jen.Statement { return jen.Id("m") }
+	f.Comment("Evaluate runs the forward pass in inference mode (dropout is the")
+	f.Comment("identity) on in, target inputs included, and returns every output,")
+	f.Comment("those that depend on targets too (the validation loss). It has buffers")
+	f.Comment("of its own, allocated by its first call, and changes no training state:")
+	f.Comment("the parameters, the step count, Outputs and a Forward/Backward pair are")
+	f.Comment("left as they were.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Evaluate").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
+		jen.If(m().Dot("eval").Op("==").Nil()).Block(
+			jen.Id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{jen.Id("seed"): m().Dot("cfg").Dot("Seed"),
+				jen.Id("params"): jen.Op("&").Add(m()).Dot("Params"), jen.Id("grads"): jen.Op("&").Add(m()).Dot("Grads")}),
+			jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Evaluate")}),
+			jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Id("s"), m().Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+			p.bindStates(jen.Id("s")),
+			m().Dot("eval").Op("=").Id("s"),
+		),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(m().Dot("eval"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("eval").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.Return(m().Dot("eval").Dot("outputs").Call(jen.True()), jen.Nil()),
+	)
+	f.Line()
+}
+
+// -- end of Evaluate --
+
+// -- Predictor (acceptance 7 of issue 11) --
+
+// predictor emits the Predictor type: inference on buffers of its own,
+// reading the model's params, so that many goroutines can serve one
+// model's weights.
+func (p *plan) predictor(f *jen.File) {
+	f.Comment("Predictor runs inference with its model's parameters (read in place,")
+	f.Comment("not copied: it sees every update) on buffers of its own, so that many")
+	f.Comment("goroutines can serve one set of weights: each uses a Predictor of its")
+	f.Comment("own. Predictors of one model may run at the same time as each other and")
+	f.Comment("as the model's Predict and Evaluate, but not while the parameters")
+	f.Comment("change (Apply, TrainStep, Load, or writes to Params).")
+	f.Type().Id("Predictor").Struct(
+		jen.Id("m").Op("*").Id("Model"),
+		jen.Id("s").Id("state"),
+	)
+	f.Line()
+	f.Comment("NewPredictor returns a Predictor of m, with inference buffers for m's")
+	f.Comment("capacities (as many as Predict's).")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("NewPredictor").Params().Params(jen.Op("*").Id("Predictor"), jen.Error()).Block(
+		jen.Id("pr").Op(":=").Op("&").Id("Predictor").Values(jen.Dict{jen.Id("m"): jen.Id("m"), jen.Id("s"): jen.Id("state").Values(jen.Dict{
+			jen.Id("seed"): jen.Id("m").Dot("cfg").Dot("Seed"), jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")})}),
+		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": NewPredictor")}),
+		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("pr").Dot("s"), jen.Id("m").Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Err())),
+		p.bindStates(jen.Id("pr").Dot("s")),
+		jen.Return(jen.Id("pr"), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("Predict is Model.Predict on the Predictor's buffers: the same outputs,")
+	f.Comment("bit for bit, valid until its next call.")
+	f.Func().Params(jen.Id("pr").Op("*").Id("Predictor")).Id("Predict").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
+		jen.If(jen.Err().Op(":=").Id("pr").Dot("m").Dot("bind").Call(jen.Op("&").Id("pr").Dot("s"), jen.Op("&").Id("in"), jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.If(jen.Err().Op(":=").Id("pr").Dot("s").Dot("predict").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+		jen.Return(jen.Id("pr").Dot("s").Dot("outputs").Call(jen.False()), jen.Nil()),
+	)
+	f.Line()
+}
+
+// -- end of Predictor --
 
 // inputsProd is the element count of shape s with symbolic dims read from
 // the Inputs in.
@@ -723,3 +823,169 @@ func wrapComment(text string, width int) []string {
 	}
 	return lines
 }
+
+// -- the model-independent API by DSL name (acceptance 10 of issue 11) --
+
+// apiPath is the import path of the model-independent API.
+const apiPath = "github.com/bpgen/bpgen/runtime/api"
+
+// apiDType is the runtime/api constant of dtype d.
+func apiDType(d ir.DType) *jen.Statement { return jen.Qual(apiPath, strings.ToUpper(d.String())) }
+
+// apiShape is the api.Shape literal of a declared shape.
+func apiShape(s ir.Shape) *jen.Statement {
+	var axes []jen.Code
+	for _, d := range s {
+		if d.IsStatic() {
+			axes = append(axes, jen.Values(jen.Dict{jen.Id("N"): jen.Lit(d.N)}))
+		} else {
+			axes = append(axes, jen.Values(jen.Dict{jen.Id("Dim"): jen.Lit(d.Sym)}))
+		}
+	}
+	return jen.Qual(apiPath, "Shape").Values(axes...)
+}
+
+// apiSpec is the api.Spec literal of a value.
+func apiSpec(name, field string, v *ir.Value, target bool) jen.Code {
+	d := jen.Dict{jen.Id("Name"): jen.Lit(name), jen.Id("Field"): jen.Lit(field), jen.Id("DType"): apiDType(v.Type.DType), jen.Id("Shape"): apiShape(v.Type.Shape)}
+	if target {
+		d[jen.Id("Target")] = jen.True()
+	}
+	return jen.Values(d)
+}
+
+// namedAPI emits the name table (info), and the methods by which *Model
+// implements api.Model: params, gradients, inputs and outputs by DSL name.
+func (p *plan) namedAPI(f *jen.File) {
+	m := func() *jen.Statement { return jen.Id("m") }
+	var dims, params, inputs, outputs []jen.Code
+	for _, d := range p.dims {
+		dims = append(dims, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(d.name), jen.Id("Field"): jen.Lit(d.in), jen.Id("Cap"): jen.Lit(d.cap)}))
+	}
+	for _, v := range p.params {
+		params = append(params, apiSpec(v.Name, p.vals[v.ID].param, v, false))
+	}
+	for _, v := range p.inputs {
+		inputs = append(inputs, apiSpec(v.Name, p.vals[v.ID].input, v, v.Attrs.Bool("target")))
+	}
+	for _, o := range p.outputs {
+		outputs = append(outputs, apiSpec(o.name, o.field, o.v, p.dependsOnTarget[o.v.ID]))
+	}
+	list := func(typ string, xs []jen.Code) jen.Code {
+		if len(xs) == 0 {
+			return jen.Nil()
+		}
+		return jen.Index().Qual(apiPath, typ).Values(xs...)
+	}
+	f.Comment("info is the model's name table (api.Info).")
+	f.Var().Id("info").Op("=").Op("&").Qual(apiPath, "Info").Values(jen.Dict{
+		jen.Id("Source"): jen.Id("Source"), jen.Id("Float"): apiDType(p.float),
+		jen.Id("Dims"): list("Dim", dims), jen.Id("Params"): list("Spec", params),
+		jen.Id("Inputs"): list("Spec", inputs), jen.Id("Outputs"): list("Spec", outputs),
+	})
+	f.Line()
+	f.Comment("The model-independent API: *Model is an api.Model.")
+	f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
+	f.Line()
+	f.Comment("Info returns the model's name table: its dims, params, inputs and")
+	f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("Info").Params().Op("*").Qual(apiPath, "Info").Block(jen.Return(jen.Id("info")))
+	f.Line()
+	tensors := func(which string) jen.Code {
+		var ts []jen.Code
+		for _, v := range p.params {
+			ts = append(ts, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("DType"): apiDType(p.float),
+				jen.Id("Shape"): staticInts(v.Type.Shape), jen.Id(strings.ToUpper(p.float.String())): m().Dot(which).Dot(p.vals[v.ID].param)}))
+		}
+		return jen.Return(jen.Index().Qual(apiPath, "Tensor").Values(ts...))
+	}
+	f.Comment("ParamTensors returns every param as an api.Tensor, in declaration")
+	f.Comment("order, aliasing m.Params (writing one writes the param).")
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Params"))
+	f.Line()
+	f.Comment("GradTensors returns every gradient as an api.Tensor, in ParamTensors'")
+	f.Comment("order, aliasing m.Grads.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Grads"))
+	f.Line()
+
+	// feed: an api.Feed to Inputs.
+	body := []jen.Code{jen.Var().Id("in").Id("Inputs")}
+	for _, d := range p.dims {
+		body = append(body, jen.Id("in").Dot(d.in).Op("=").Id("f").Dot("Dims").Index(jen.Lit(d.name)))
+	}
+	for _, v := range p.inputs {
+		required := jen.True()
+		if v.Attrs.Bool("target") {
+			required = jen.Id("targets")
+		}
+		body = append(body, jen.Block(
+			jen.List(jen.Id("t"), jen.Id("ok")).Op(":=").Id("f").Dot("Inputs").Index(jen.Lit(v.Name)),
+			jen.If(jen.Err().Op(":=").Qual(apiPath, "CheckInput").Call(jen.Id("t"), jen.Id("ok"), jen.Id("where"), jen.Lit(v.Name), apiDType(v.Type.DType), required), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Id("in"), jen.Err())),
+			jen.Id("in").Dot(p.vals[v.ID].input).Op("=").Id("t").Dot(strings.ToUpper(v.Type.DType.String())),
+		))
+	}
+	body = append(body, jen.Return(jen.Id("in"), jen.Nil()))
+	f.Comment("feed returns the Inputs of f, checking names and dtypes; targets says")
+	f.Comment("whether target inputs are required.")
+	f.Func().Id("feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed"), jen.Id("where").String(), jen.Id("targets").Bool()).Params(jen.Id("Inputs"), jen.Error()).Block(body...)
+	f.Line()
+
+	// outputTensors: Outputs to api.Tensors, shapes at the call's dims.
+	var ts []jen.Code
+	for _, o := range p.outputs {
+		t := o.v.Type
+		var shape []jen.Code
+		for _, d := range t.Shape {
+			if d.IsStatic() {
+				shape = append(shape, jen.Lit(d.N))
+			} else {
+				shape = append(shape, jen.Id("s").Dot(p.dim(d.Sym).field))
+			}
+		}
+		data := jen.Id("o").Dot(o.field)
+		if len(t.Shape) == 0 {
+			data = jen.Index().Id(goType(t.DType)).Values(data)
+		}
+		ts = append(ts, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(o.name), jen.Id("DType"): apiDType(t.DType),
+			jen.Id("Shape"): jen.Index().Int().Values(shape...), jen.Id(strings.ToUpper(t.DType.String())): data}))
+	}
+	f.Comment("outputTensors returns o as api.Tensors (Info.Outputs' order), shaped")
+	f.Comment("by the dims of the call s ran.")
+	f.Func().Id("outputTensors").Params(jen.Id("o").Id("Outputs"), jen.Id("s").Op("*").Id("state")).Index().Qual(apiPath, "Tensor").Block(
+		jen.Return(jen.Index().Qual(apiPath, "Tensor").Values(ts...)))
+	f.Line()
+
+	objCall := func(method string) {
+		f.Comment(fmt.Sprintf("%sFeed is %s with the inputs of f (by DSL name).", method, method))
+		f.Func().Params(m().Op("*").Id("Model")).Id(method+"Feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed")).Params(jen.Float64(), jen.Error()).Block(
+			jen.List(jen.Id("in"), jen.Err()).Op(":=").Id("feed").Call(jen.Id("f"), jen.Lit(p.prefix+": "+method+"Feed"), jen.True()),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+			jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot(method).Call(jen.Id("in")),
+			jen.Return(jen.Float64().Call(jen.Id("obj")), jen.Err()),
+		)
+		f.Line()
+	}
+	objCall("Forward")
+	objCall("TrainStep")
+	f.Comment("OutputTensors returns the outputs of the last Forward as api.Tensors.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("OutputTensors").Params().Index().Qual(apiPath, "Tensor").Block(
+		jen.Return(jen.Id("outputTensors").Call(m().Dot("Outputs").Call(), jen.Op("&").Add(m()).Dot("train"))))
+	f.Line()
+	outCall := func(method string, state jen.Code, targets bool) {
+		f.Comment(fmt.Sprintf("%sFeed is %s with the inputs of f (by DSL name), returning the", method, method))
+		f.Comment("outputs as api.Tensors.")
+		f.Func().Params(m().Op("*").Id("Model")).Id(method+"Feed").Params(jen.Id("f").Op("*").Qual(apiPath, "Feed")).Params(jen.Index().Qual(apiPath, "Tensor"), jen.Error()).Block(
+			jen.List(jen.Id("in"), jen.Err()).Op(":=").Id("feed").Call(jen.Id("f"), jen.Lit(p.prefix+": "+method+"Feed"), jen.Lit(targets)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.List(jen.Id("o"), jen.Err()).Op(":=").Add(m()).Dot(method).Call(jen.Id("in")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Return(jen.Id("outputTensors").Call(jen.Id("o"), state), jen.Nil()),
+		)
+		f.Line()
+	}
+	outCall("Predict", jen.Op("&").Id("m").Dot("pred"), false)
+	outCall("Evaluate", jen.Id("m").Dot("eval"), true)
+}
+
+// -- end of the API by DSL name --

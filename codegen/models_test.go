@@ -293,6 +293,8 @@ func harnessModels() []*testModel {
 	causal := map[string]func(shape []int) []float64{"mask": func(s []int) []float64 { return models.CausalMask(s[0]) }}
 	ms = append(ms, &testModel{name: "attention64", fn: models.AttentionBlock, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}, fill: causal},
 		&testModel{name: "attention32", fn: models.AttentionBlock, dtype: ir.F32, lo: -1, hi: 1, fill: causal})
+	// dsl.NoDecay (issue 11): the optimizer's weight decay skips b.
+	ms = append(ms, &testModel{name: "nodecay64", fn: noDecayModel, dtype: ir.F64, lo: -1, hi: 1, labels: 3, adam: true})
 	// The registry walk again in float32 (the op models above are float64).
 	for _, m := range ms {
 		if strings.HasPrefix(m.name, "op_") && m.dtype == ir.F64 {
@@ -484,4 +486,17 @@ func dimProducts(g *dsl.Graph) {
 	g.Output("y", y)
 	g.Output("m", m)
 	g.Minimize(m.Square().Sum().Add(flat.Mul(flat).Mean()))
+}
+
+// noDecayModel is a softmax regression whose bias, nonzero from the start
+// (so that a decay of it would show), is declared dsl.NoDecay.
+func noDecayModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 4)
+	y := g.Labels("y", n)
+	W := g.Param("W", 4, 3, dsl.HeNormal())
+	b := g.Param("b", 3, dsl.Constant(0.5), dsl.NoDecay)
+	L := dsl.SoftmaxCrossEntropy(x.MatMul(W).Add(b), y).Mean()
+	g.Output("loss", L)
+	g.Minimize(L)
 }

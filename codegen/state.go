@@ -84,10 +84,23 @@ func (p *plan) newStates() []jen.Code {
 		if x := v.Attrs.Float("value"); x != 0 {
 			body = append(body, jen.Qual(rtPath, "Fill").Call(fld.Clone(), floatLit(x, 1)))
 		}
-		vf := p.vals[v.ID].field
-		body = append(body, jen.List(jen.Id("m").Dot("train").Dot(vf), jen.Id("m").Dot("pred").Dot(vf)).Op("=").List(fld.Clone(), fld.Clone()))
 	}
-	return body
+	return append(body, p.bindStates(jen.Id("m").Dot("train")), p.bindStates(jen.Id("m").Dot("pred")))
+}
+
+// bindStates points the state buffers of s (a state value: m.train,
+// m.pred, a Predictor's or Evaluate's) at the model's State, which its
+// kernels read: one assignment (nothing without state).
+func (p *plan) bindStates(s *jen.Statement) jen.Code {
+	if len(p.states) == 0 {
+		return jen.Null()
+	}
+	var lhs, rhs []jen.Code
+	for _, si := range p.states {
+		lhs = append(lhs, s.Clone().Dot(p.vals[si.v.ID].field))
+		rhs = append(rhs, jen.Id("m").Dot("State").Dot(si.field))
+	}
+	return jen.List(lhs...).Op("=").List(rhs...)
 }
 
 // updateStateCall is Forward's call of updateState after the forward pass.

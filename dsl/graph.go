@@ -333,8 +333,8 @@ func HeNormal() Init { return Init{ir.Attrs{"init": "he_normal"}} }
 func HeUniform() Init { return Init{ir.Attrs{"init": "he_uniform"}} }
 
 // Param declares a trainable parameter with static dims. Among the dims
-// may be an Init (default: XavierUniform for rank ≥ 2, Zeros otherwise)
-// and a DType (default: the graph's float type). Weights are stored
+// may be an Init (default: XavierUniform for rank ≥ 2, Zeros otherwise),
+// a DType (default: the graph's float type) and NoDecay. Weights are stored
 // in × out, so a dense layer is x.MatMul(W).
 func (g *Graph) Param(name string, dims ...any) *Tensor {
 	s, rest, ok := g.shapeOf("Param "+name, dims)
@@ -346,8 +346,11 @@ func (g *Graph) Param(name string, dims ...any) *Tensor {
 		init = XavierUniform()
 	}
 	d := g.floatType
+	var opts []ParamOption
 	for _, r := range rest {
 		switch r := r.(type) {
+		case ParamOption:
+			opts = append(opts, r)
 		case Init:
 			if r.attrs.Str("init") == "" {
 				g.errorf("Param %s: unknown initializer (the zero Init); use one of dsl.Zeros, Constant, Normal, Uniform, XavierUniform, XavierNormal, HeNormal, HeUniform", name)
@@ -357,7 +360,7 @@ func (g *Graph) Param(name string, dims ...any) *Tensor {
 		case DType:
 			d = r
 		default:
-			g.errorf("Param %s: unexpected argument %v (%T); want ints, an Init or a DType", name, r, r)
+			g.errorf("Param %s: unexpected argument %v (%T); want ints, an Init, a DType or dsl.NoDecay", name, r, r)
 			return g.invalid()
 		}
 	}
@@ -365,7 +368,11 @@ func (g *Graph) Param(name string, dims ...any) *Tensor {
 		g.errorf("Param %s: shape %v has a symbolic dim; params must have static shapes (a parameter cannot change size with the batch)", name, s)
 		return g.invalid()
 	}
-	return g.wrap(g.at().Param(name, ir.T(d, s), init.attrs.Clone()))
+	attrs := init.attrs.Clone()
+	for _, o := range opts {
+		attrs[o.attr] = true
+	}
+	return g.wrap(g.at().Param(name, ir.T(d, s), attrs))
 }
 
 // Scalar is a constant scalar of the graph's float type.

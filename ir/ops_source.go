@@ -32,7 +32,8 @@ func init() {
 		Attrs: []AttrSpec{{Name: "init", Kind: AttrString}, {Name: "value", Kind: AttrFloat, Optional: true},
 			{Name: "mean", Kind: AttrFloat, Optional: true}, {Name: "std", Kind: AttrFloat, Optional: true},
 			{Name: "low", Kind: AttrFloat, Optional: true}, {Name: "high", Kind: AttrFloat, Optional: true},
-			{Name: "gain", Kind: AttrFloat, Optional: true}},
+			{Name: "gain", Kind: AttrFloat, Optional: true},
+			{Name: "no_decay", Kind: AttrBool}}, // excluded from the optimizer's weight decay (dsl.NoDecay)
 		TypeRule: func(args []Type, a Attrs, t Type) (Type, error) {
 			if !t.DType.IsFloat() {
 				return Type{}, fmt.Errorf("params must be float, not %v", t.DType)

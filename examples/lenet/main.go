@@ -157,7 +157,7 @@ func train(o options) (*result, error) {
 	fmt.Fprintf(o.log, "weights saved to %s; reloaded model's test accuracy: %.2f%%\n", res.weights, 100*res.reloaded)
 
 	res.curve = filepath.Join(o.outDir, "lenet_curves.png")
-	if err := progress.PlotCurves(res.curve, "LeNet-5 on MNIST (bpgen, D2L §7.6, ReLU and max-pooling)", lossPts, accPts); err != nil {
+	if err := progress.PlotCurves(res.curve, "LeNet-5 on MNIST (bpgen, D2L §7.6, ReLU and max-pooling)", lossPts, nil, accPts); err != nil {
 		return nil, fmt.Errorf("plotting: %w", err)
 	}
 	fmt.Fprintf(o.log, "loss and accuracy curves written to %s\n", res.curve)

@@ -5,8 +5,10 @@
 //
 //	go run ./examples/mnist
 //
-// It prints the loss and test accuracy after each epoch, draws the curves
-// to out/mnist_curves.png, saves the weights as safetensors, then reloads
+// It prints the training loss, the validation loss and the test accuracy
+// after each epoch (the validation loss and accuracy computed by Evaluate:
+// inference mode, targets included, without disturbing training), draws the
+// curves to out/mnist_curves.png, saves the weights as safetensors, then reloads
 // them into a fresh model for the final evaluation.
 package main
 
@@ -41,6 +43,7 @@ type options struct {
 type result struct {
 	accuracy       []float64 // test accuracy after each epoch
 	loss           []float64 // mean training loss of each epoch
+	valLoss        []float64 // mean loss on the test set after each epoch (Evaluate)
 	reloaded       float64   // test accuracy of the model reloaded from the safetensors file
 	weights, curve string    // files written
 }
@@ -87,7 +90,7 @@ func train(o options) (*result, error) {
 	batches := data.NewBatcher(nTrain, o.batch, true, o.seed)
 
 	res := &result{}
-	var lossPts, accPts plotter.XYs
+	var lossPts, valPts, accPts plotter.XYs
 	start := time.Now()
 	for epoch := 1; epoch <= o.epochs; epoch++ {
 		bar := progress.NewBar(epoch, o.epochs, batches.NumBatches(), o.quiet)
@@ -104,15 +107,17 @@ func train(o options) (*result, error) {
 			bar.Step()
 		}
 		batches.Reset()
-		acc, err := accuracy(m, testX, testY, nTest, o.batch)
+		valLoss, acc, err := evaluate(m, testX, testY, nTest, o.batch)
 		if err != nil {
 			return nil, err
 		}
 		loss := sum / float64(count)
-		fmt.Fprintf(o.log, "epoch %2d  train loss %.4f  test accuracy %.2f%%  (%.1fs)\n", epoch, loss, 100*acc, time.Since(start).Seconds())
+		fmt.Fprintf(o.log, "epoch %2d  train loss %.4f  validation loss %.4f  test accuracy %.2f%%  (%.1fs)\n", epoch, loss, valLoss, 100*acc, time.Since(start).Seconds())
 		res.loss = append(res.loss, loss)
+		res.valLoss = append(res.valLoss, valLoss)
 		res.accuracy = append(res.accuracy, acc)
 		lossPts = append(lossPts, plotter.XY{X: float64(epoch), Y: loss})
+		valPts = append(valPts, plotter.XY{X: float64(epoch), Y: valLoss})
 		accPts = append(accPts, plotter.XY{X: float64(epoch), Y: acc})
 	}
 
@@ -130,28 +135,31 @@ func train(o options) (*result, error) {
 	if err := fresh.Load(res.weights); err != nil {
 		return nil, fmt.Errorf("reloading weights: %w", err)
 	}
-	if res.reloaded, err = accuracy(fresh, testX, testY, nTest, o.batch); err != nil {
+	if _, res.reloaded, err = evaluate(fresh, testX, testY, nTest, o.batch); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.log, "weights saved to %s; reloaded model's test accuracy: %.2f%%\n", res.weights, 100*res.reloaded)
 
 	res.curve = filepath.Join(o.outDir, "mnist_curves.png")
-	if err := progress.PlotCurves(res.curve, "MLP on MNIST (bpgen, D2L §4.7)", lossPts, accPts); err != nil {
+	if err := progress.PlotCurves(res.curve, "MLP on MNIST (bpgen, D2L §4.7)", lossPts, valPts, accPts); err != nil {
 		return nil, fmt.Errorf("plotting: %w", err)
 	}
 	fmt.Fprintf(o.log, "loss and accuracy curves written to %s\n", res.curve)
 	return res, nil
 }
 
-// accuracy is the fraction of test images whose largest logit is the label.
-func accuracy(m *mlp.Model, xs []float32, ys []int32, n, batch int) (float64, error) {
+// evaluate returns the mean loss over the test images and the fraction
+// whose largest logit is the label, from Evaluate: every output, the loss
+// included, in inference mode, without touching the training state.
+func evaluate(m *mlp.Model, xs []float32, ys []int32, n, batch int) (loss, accuracy float64, err error) {
 	correct := 0
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		out, err := m.Predict(mlp.Inputs{X: xs[lo*784 : hi*784], N: hi - lo})
+		out, err := m.Evaluate(mlp.Inputs{X: xs[lo*784 : hi*784], Y: ys[lo:hi], N: hi - lo})
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		loss += float64(out.Loss) * float64(hi-lo)
 		for i := range hi - lo {
 			row := out.Logits[i*10 : i*10+10]
 			best := 0
@@ -165,5 +173,5 @@ func accuracy(m *mlp.Model, xs []float32, ys []int32, n, batch int) (float64, er
 			}
 		}
 	}
-	return float64(correct) / float64(n), nil
+	return loss / float64(n), float64(correct) / float64(n), nil
 }

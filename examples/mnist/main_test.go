@@ -27,6 +27,19 @@ func TestMNIST(t *testing.T) {
 	if final < minAccuracy {
 		t.Errorf("test accuracy %.4f < %.4f", final, minAccuracy)
 	}
+	// The validation loss, from Evaluate, is finite, positive and falls
+	// over the run (it may rise late, from overfitting: first and best are
+	// compared).
+	best := res.valLoss[0]
+	for _, l := range res.valLoss {
+		if !(l > 0 && l < 10) {
+			t.Fatalf("validation losses %.4f: not all finite and positive", res.valLoss)
+		}
+		best = min(best, l)
+	}
+	if !(best < res.valLoss[0]) {
+		t.Errorf("validation losses %.4f never fall below the first epoch's", res.valLoss)
+	}
 	if res.reloaded != final {
 		t.Errorf("reloaded model's accuracy %.4f differs from the trained model's %.4f", res.reloaded, final)
 	}

@@ -19,8 +19,13 @@ type Config struct {
 	// Momentum is SGD's momentum factor (0: none).
 	Momentum float64
 	// WeightDecay is an L2 penalty coefficient added to the gradient of
-	// every parameter.
+	// every parameter but those excluded (NoDecay, and the params the
+	// model declares with dsl.NoDecay).
 	WeightDecay float64
+	// NoDecay names params to exclude from WeightDecay, like a PyTorch
+	// parameter group with weight_decay=0 (biases, usually); a name the
+	// model does not have is an error.
+	NoDecay []string
 	// Nesterov selects Nesterov momentum for SGD (it needs a nonzero
 	// Momentum).
 	Nesterov bool
@@ -34,6 +39,15 @@ type Config struct {
 type Param struct {
 	Name string
 	Size int
+	// NoDecay excludes the param from Config.WeightDecay (dsl.NoDecay).
+	NoDecay bool
+}
+
+// span is a run of consecutive params of the flat vector that weight
+// decay treats alike.
+type span struct {
+	lo, hi int
+	decay  bool
 }
 
 // Flat is an optimizer over a model's flat parameter vector: the rule
@@ -51,6 +65,9 @@ type Flat[T Float] struct {
 	// Adam's first and second moments.
 	s1, s2 []T
 	steps  int // completed steps
+	// spans cover the vector in order: Step updates each with or without
+	// weight decay (one span when every param decays alike).
+	spans []span
 	// nonFinite is the error the checks return.
 	nonFinite NonFiniteError
 }
@@ -97,8 +114,42 @@ func NewFlat[T Float](where string, cfg Config, defaultKind string, params []Par
 	if err := cfg.check(where); err != nil {
 		return nil, err
 	}
+	if err := o.decaySpans(where, cfg.NoDecay); err != nil {
+		return nil, err
+	}
 	o.cfg = cfg
 	return o, nil
+}
+
+// decaySpans sets o.spans from the params' NoDecay and the names in
+// noDecay.
+func (o *Flat[T]) decaySpans(where string, noDecay []string) error {
+	excluded := map[string]bool{}
+	for _, name := range noDecay {
+		found := false
+		for _, p := range o.params {
+			found = found || p.Name == name
+		}
+		if !found {
+			names := make([]string, len(o.params))
+			for i, p := range o.params {
+				names[i] = p.Name
+			}
+			return fmt.Errorf("%s.NoDecay names %q, which is not a param (the params: %v)", where, name, names)
+		}
+		excluded[name] = true
+	}
+	off := 0
+	for _, p := range o.params {
+		decay := !p.NoDecay && !excluded[p.Name]
+		if n := len(o.spans); n > 0 && o.spans[n-1].decay == decay {
+			o.spans[n-1].hi += p.Size
+		} else {
+			o.spans = append(o.spans, span{off, off + p.Size, decay})
+		}
+		off += p.Size
+	}
+	return nil
 }
 
 // check validates a configuration with its defaults filled in: a finite
@@ -156,10 +207,27 @@ func (o *Flat[T]) Step(params, grads []T) {
 	if len(params) != o.size || len(grads) != o.size {
 		panic(fmt.Sprintf("optim.Flat.Step: params and grads have %d and %d elements, want %d", len(params), len(grads), o.size))
 	}
-	if o.adam {
-		o.adamU.Update(params, grads, o.s1, o.s2, o.steps+1)
-	} else {
-		o.sgdU.Update(params, grads, o.s1)
+	part := func(s []T, sp span) []T {
+		if s == nil {
+			return nil
+		}
+		return s[sp.lo:sp.hi]
+	}
+	for _, sp := range o.spans {
+		p, g := params[sp.lo:sp.hi], grads[sp.lo:sp.hi]
+		if o.adam {
+			u := o.adamU
+			if !sp.decay {
+				u.WeightDecay = 0
+			}
+			u.Update(p, g, part(o.s1, sp), part(o.s2, sp), o.steps+1)
+		} else {
+			u := o.sgdU
+			if !sp.decay {
+				u.WeightDecay = 0
+			}
+			u.Update(p, g, part(o.s1, sp))
+		}
 	}
 	o.steps++
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -36,13 +37,14 @@ func (b *Bar) Step() {
 	}
 }
 
-// PlotCurves draws the training loss and the test error (1 − accuracy)
-// by epoch, on a log scale, to the PNG file path.
-func PlotCurves(path, title string, loss, acc plotter.XYs) error {
+// PlotCurves draws the training loss, the validation loss (if valLoss is
+// not nil) and the test error (1 − accuracy) by epoch, on a log scale, to
+// the PNG file path.
+func PlotCurves(path, title string, loss, valLoss, acc plotter.XYs) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "train loss / test error"
+	p.Y.Label.Text = "loss / test error"
 	errPts := make(plotter.XYs, len(acc))
 	for i, a := range acc {
 		errPts[i] = plotter.XY{X: a.X, Y: 1 - a.Y}
@@ -59,7 +61,17 @@ func PlotCurves(path, title string, loss, acc plotter.XYs) error {
 	l2.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(l1, l2, plotter.NewGrid())
 	p.Legend.Add("train loss", l1)
+	if valLoss != nil {
+		l3, err := plotter.NewLine(valLoss)
+		if err != nil {
+			return err
+		}
+		l3.Color = plotutil.Color(1)
+		p.Add(l3)
+		p.Legend.Add("validation loss (Evaluate)", l3)
+	}
 	p.Legend.Add("test error (1 − accuracy)", l2)
+	p.Legend.Top = true
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{}
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)

@@ -11,6 +11,7 @@ package ma
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -86,7 +87,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -100,6 +102,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -199,14 +202,27 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dloss = make([]float32, 1)
-	rt.Fill(m.train.dloss, 1)
-	m.train.v24 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dloss = make([]float32, 1)
+	rt.Fill(s.dloss, 1)
+	s.v24 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 12)
@@ -227,24 +243,31 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},
 			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*256]
-		m.train.logits = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*10]
-		m.train.v11 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN]
-		m.train.loss = m.train.arenaF32[r[3].Offset:][:1]
-		m.train.v14 = m.train.arenaF32[r[4].Offset:][:1]
-		m.train.v15 = m.train.arenaF32[r[4].Offset:][:1]
-		m.train.v16 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
-		m.train.dlogits = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*10]
-		m.train.v17 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		m.train.v26 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*256]
+		s.h1 = s.arenaF32[r[0].Offset:][:cfg.MaxN*256]
+		s.logits = s.arenaF32[r[1].Offset:][:cfg.MaxN*10]
+		s.v11 = s.arenaF32[r[2].Offset:][:cfg.MaxN]
+		s.loss = s.arenaF32[r[3].Offset:][:1]
+		s.v14 = s.arenaF32[r[4].Offset:][:1]
+		s.v15 = s.arenaF32[r[4].Offset:][:1]
+		s.v16 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.v17 = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.v26 = s.arenaF32[r[7].Offset:][:cfg.MaxN*256]
 	}
-	if m.train.colSumsF64, err = rt.Alloc[float64](&mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
-		return nil, err
+	if s.colSumsF64, err = rt.Alloc[float64](mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
+		return err
 	}
-	return m, nil
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	_ = mem
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -401,6 +424,75 @@ func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
 }
 
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "ma: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "ma: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
+}
+
 // Predict runs inference (dropout is the identity) on in and returns the
 // outputs that do not depend on target inputs; the others are left zero.
 // It needs no target inputs and has buffers of its own: it does not
@@ -469,4 +561,202 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 784}},
+	}, {
+		DType:  api.I32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}},
+		Target: true,
+	}},
+	Outputs: []api.Spec{{
+		DType:  api.F32,
+		Field:  "Loss",
+		Name:   "loss",
+		Shape:  api.Shape{},
+		Target: true,
+	}},
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "W1",
+		Name:  "W1",
+		Shape: api.Shape{{N: 784}, {N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "B1",
+		Name:  "b1",
+		Shape: api.Shape{{N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "W2",
+		Name:  "W2",
+		Shape: api.Shape{{N: 256}, {N: 10}},
+	}, {
+		DType: api.F32,
+		Field: "B2",
+		Name:  "b2",
+		Shape: api.Shape{{N: 10}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.W1,
+		Name:  "W1",
+		Shape: []int{784, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B1,
+		Name:  "b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W2,
+		Name:  "W2",
+		Shape: []int{256, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B2,
+		Name:  "b2",
+		Shape: []int{10},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.W1,
+		Name:  "W1",
+		Shape: []int{784, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B1,
+		Name:  "b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W2,
+		Name:  "W2",
+		Shape: []int{256, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B2,
+		Name:  "b2",
+		Shape: []int{10},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.I32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.I32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   []float32{o.Loss},
+		Name:  "loss",
+		Shape: []int{},
+	}}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "ma: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "ma: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "ma: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "ma: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }
