@@ -909,7 +909,8 @@ func (p *plan) namedAPI(f *jen.File) {
 	f.Line()
 
 	// feed: an api.Feed to Inputs.
-	body := []jen.Code{jen.Var().Id("in").Id("Inputs")}
+	body := []jen.Code{jen.Var().Id("in").Id("Inputs"),
+		jen.If(jen.Id("f").Op("==").Nil()).Block(jen.Return(jen.Id("in"), jen.Qual("errors", "New").Call(jen.Id("where").Op("+").Lit(": the feed is nil"))))}
 	for _, d := range p.dims {
 		body = append(body, jen.Id("in").Dot(d.in).Op("=").Id("f").Dot("Dims").Index(jen.Lit(d.name)))
 	}

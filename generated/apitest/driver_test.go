@@ -153,6 +153,9 @@ func TestDriver(t *testing.T) {
 	if outs[1].Name != "logits" || outs[1].Shape[0] != 3 || outs[1].Shape[1] != 10 || len(outs[1].F32) != 30 {
 		t.Errorf("PredictFeed's logits: %s %v, %d elements", outs[1].Name, outs[1].Shape, len(outs[1].F32))
 	}
+	if _, err := m.TrainStepFeed(nil); err == nil || !strings.Contains(err.Error(), "mlp: TrainStepFeed: the feed is nil") {
+		t.Errorf("TrainStepFeed(nil): %v", err)
+	}
 	feed.Inputs["x"] = api.Tensor{Name: "x", DType: api.F64, F64: make([]float64, 3*784)}
 	if _, err := m.PredictFeed(feed); err == nil || !strings.Contains(err.Error(), `input "x" is f64 in the feed; the model takes f32`) {
 		t.Errorf("PredictFeed with an f64 x: %v", err)

@@ -601,6 +601,9 @@ func (m *Model) GradTensors() []api.Tensor {
 // whether target inputs are required.
 func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
 	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
 	in.N = f.Dims["n"]
 	{
 		t, ok := f.Inputs["x"]
