@@ -8,6 +8,7 @@ package transformer
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -143,7 +144,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -157,6 +159,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -657,18 +660,31 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v25 = make([]float32, 1)
-	rt.Fill(m.train.v25, 0.25)
-	m.train.dloss = make([]float32, 1)
-	rt.Fill(m.train.dloss, 1)
-	m.train.v116 = make([]float32, 1)
-	rt.Fill(m.train.v116, 1e-05)
-	m.train.v138 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.v25 = make([]float32, 1)
+	rt.Fill(s.v25, 0.25)
+	s.dloss = make([]float32, 1)
+	rt.Fill(s.dloss, 1)
+	s.v116 = make([]float32, 1)
+	rt.Fill(s.v116, 1e-05)
+	s.v138 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v5, h0, v35, v235 (1024·n elements at offset 3145728, kernels 0 to 147)
@@ -887,143 +903,150 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 7114752, Elems: cfg.MaxN * 16, Start: 185, End: 187},
 			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 186, End: 188},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.v5 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.train.h0 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.train.v35 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.train.v235 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.train.v9 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_q = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*1024]
-		m.train.v17 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_k = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*1024]
-		m.train.v20 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_v = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*1024]
-		m.train.v23 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_scores = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_att = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
-		m.train.v260 = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
-		m.train.v29 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*1024]
-		m.train.v30 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*1024]
-		m.train.block0_attn_out = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*1024]
-		m.train.v42 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*1024]
-		m.train.v45 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*4096]
-		m.train.block0_out = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
-		m.train.v204 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
-		m.train.v51 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_q = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*1024]
-		m.train.v59 = m.train.arenaF32[r[18].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_k = m.train.arenaF32[r[19].Offset:][:cfg.MaxN*1024]
-		m.train.v62 = m.train.arenaF32[r[20].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_v = m.train.arenaF32[r[21].Offset:][:cfg.MaxN*1024]
-		m.train.v65 = m.train.arenaF32[r[22].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_scores = m.train.arenaF32[r[23].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_att = m.train.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
-		m.train.v177 = m.train.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
-		m.train.v70 = m.train.arenaF32[r[25].Offset:][:cfg.MaxN*1024]
-		m.train.v71 = m.train.arenaF32[r[26].Offset:][:cfg.MaxN*1024]
-		m.train.block1_attn_out = m.train.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
-		m.train.v76 = m.train.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
-		m.train.v152 = m.train.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
-		m.train.v83 = m.train.arenaF32[r[28].Offset:][:cfg.MaxN*1024]
-		m.train.v86 = m.train.arenaF32[r[29].Offset:][:cfg.MaxN*4096]
-		m.train.block1_out = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
-		m.train.v121 = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
-		m.train.v130 = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
-		m.train.v92 = m.train.arenaF32[r[31].Offset:][:cfg.MaxN*1024]
-		m.train.v95 = m.train.arenaF32[r[32].Offset:][:cfg.MaxN*512]
-		m.train.logits = m.train.arenaF32[r[33].Offset:][:cfg.MaxN*88]
-		m.train.v98 = m.train.arenaF32[r[34].Offset:][:cfg.MaxN*8]
-		m.train.loss = m.train.arenaF32[r[35].Offset:][:1]
-		m.train.v101 = m.train.arenaF32[r[36].Offset:][:1]
-		m.train.v102 = m.train.arenaF32[r[36].Offset:][:1]
-		m.train.v103 = m.train.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		m.train.dlogits = m.train.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		m.train.v104 = m.train.arenaF32[r[38].Offset:][:cfg.MaxN*88]
-		m.train.v109 = m.train.arenaF32[r[39].Offset:][:cfg.MaxN*512]
-		m.train.v113 = m.train.arenaF32[r[40].Offset:][:cfg.MaxN*1024]
-		m.train.v114 = m.train.arenaF32[r[41].Offset:][:cfg.MaxN*16]
-		m.train.v115 = m.train.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		m.train.v119 = m.train.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		m.train.v122 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.dblock1_out = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.v162 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.dblock0_out = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.v245 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.dh0 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		m.train.v123 = m.train.arenaF32[r[44].Offset:][:cfg.MaxN*16]
-		m.train.v126 = m.train.arenaF32[r[45].Offset:][:cfg.MaxN*16]
-		m.train.v140 = m.train.arenaF32[r[46].Offset:][:cfg.MaxN*4096]
-		m.train.v146 = m.train.arenaF32[r[47].Offset:][:cfg.MaxN*16]
-		m.train.v147 = m.train.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		m.train.v150 = m.train.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		m.train.v142 = m.train.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
-		m.train.v153 = m.train.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
-		m.train.v156 = m.train.arenaF32[r[51].Offset:][:cfg.MaxN*1024]
-		m.train.v154 = m.train.arenaF32[r[52].Offset:][:cfg.MaxN*16]
-		m.train.v157 = m.train.arenaF32[r[53].Offset:][:cfg.MaxN*16]
-		m.train.v161 = m.train.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
-		m.train.v167 = m.train.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
-		m.train.v170 = m.train.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
-		m.train.v172 = m.train.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
-		m.train.dblock1_attn_att = m.train.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
-		m.train.v173 = m.train.arenaF32[r[59].Offset:][:cfg.MaxN*1024]
-		m.train.v174 = m.train.arenaF32[r[60].Offset:][:cfg.MaxN*64]
-		m.train.v178 = m.train.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
-		m.train.v179 = m.train.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
-		m.train.v180 = m.train.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
-		m.train.v186 = m.train.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
-		m.train.v188 = m.train.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
-		m.train.v192 = m.train.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
-		m.train.v194 = m.train.arenaF32[r[67].Offset:][:cfg.MaxN*1024]
-		m.train.v198 = m.train.arenaF32[r[68].Offset:][:cfg.MaxN*16]
-		m.train.v199 = m.train.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		m.train.v202 = m.train.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		m.train.v197 = m.train.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
-		m.train.v205 = m.train.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
-		m.train.v208 = m.train.arenaF32[r[72].Offset:][:cfg.MaxN*1024]
-		m.train.v206 = m.train.arenaF32[r[73].Offset:][:cfg.MaxN*16]
-		m.train.v209 = m.train.arenaF32[r[74].Offset:][:cfg.MaxN*16]
-		m.train.v213 = m.train.arenaF32[r[75].Offset:][:cfg.MaxN*1024]
-		m.train.v223 = m.train.arenaF32[r[76].Offset:][:cfg.MaxN*4096]
-		m.train.v229 = m.train.arenaF32[r[77].Offset:][:cfg.MaxN*16]
-		m.train.v230 = m.train.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		m.train.v233 = m.train.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		m.train.v225 = m.train.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
-		m.train.v236 = m.train.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
-		m.train.v239 = m.train.arenaF32[r[81].Offset:][:cfg.MaxN*1024]
-		m.train.v237 = m.train.arenaF32[r[82].Offset:][:cfg.MaxN*16]
-		m.train.v240 = m.train.arenaF32[r[83].Offset:][:cfg.MaxN*16]
-		m.train.v244 = m.train.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
-		m.train.v250 = m.train.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
-		m.train.v253 = m.train.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
-		m.train.v255 = m.train.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
-		m.train.dblock0_attn_att = m.train.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
-		m.train.v256 = m.train.arenaF32[r[89].Offset:][:cfg.MaxN*1024]
-		m.train.v257 = m.train.arenaF32[r[90].Offset:][:cfg.MaxN*64]
-		m.train.v261 = m.train.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
-		m.train.v262 = m.train.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
-		m.train.v263 = m.train.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
-		m.train.v269 = m.train.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
-		m.train.v271 = m.train.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
-		m.train.v275 = m.train.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
-		m.train.v277 = m.train.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
-		m.train.v281 = m.train.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		m.train.h0_v282 = m.train.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		m.train.v289 = m.train.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		m.train.v283 = m.train.arenaF32[r[99].Offset:][:cfg.MaxN*16]
-		m.train.v284 = m.train.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		m.train.v287 = m.train.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		m.train.v280 = m.train.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
-		m.train.v290 = m.train.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
-		m.train.v293 = m.train.arenaF32[r[103].Offset:][:cfg.MaxN*1024]
-		m.train.v291 = m.train.arenaF32[r[104].Offset:][:cfg.MaxN*16]
-		m.train.v294 = m.train.arenaF32[r[105].Offset:][:cfg.MaxN*16]
-		m.train.v298 = m.train.arenaF32[r[106].Offset:][:cfg.MaxN*1024]
+		s.v5 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.h0 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.v35 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.v235 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.v9 = s.arenaF32[r[1].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_q = s.arenaF32[r[2].Offset:][:cfg.MaxN*1024]
+		s.v17 = s.arenaF32[r[3].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_k = s.arenaF32[r[4].Offset:][:cfg.MaxN*1024]
+		s.v20 = s.arenaF32[r[5].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_v = s.arenaF32[r[6].Offset:][:cfg.MaxN*1024]
+		s.v23 = s.arenaF32[r[7].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_scores = s.arenaF32[r[8].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_att = s.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
+		s.v260 = s.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
+		s.v29 = s.arenaF32[r[10].Offset:][:cfg.MaxN*1024]
+		s.v30 = s.arenaF32[r[11].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_out = s.arenaF32[r[12].Offset:][:cfg.MaxN*1024]
+		s.v42 = s.arenaF32[r[13].Offset:][:cfg.MaxN*1024]
+		s.v45 = s.arenaF32[r[14].Offset:][:cfg.MaxN*4096]
+		s.block0_out = s.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
+		s.v204 = s.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
+		s.v51 = s.arenaF32[r[16].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_q = s.arenaF32[r[17].Offset:][:cfg.MaxN*1024]
+		s.v59 = s.arenaF32[r[18].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_k = s.arenaF32[r[19].Offset:][:cfg.MaxN*1024]
+		s.v62 = s.arenaF32[r[20].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_v = s.arenaF32[r[21].Offset:][:cfg.MaxN*1024]
+		s.v65 = s.arenaF32[r[22].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_scores = s.arenaF32[r[23].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_att = s.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
+		s.v177 = s.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
+		s.v70 = s.arenaF32[r[25].Offset:][:cfg.MaxN*1024]
+		s.v71 = s.arenaF32[r[26].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_out = s.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
+		s.v76 = s.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
+		s.v152 = s.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
+		s.v83 = s.arenaF32[r[28].Offset:][:cfg.MaxN*1024]
+		s.v86 = s.arenaF32[r[29].Offset:][:cfg.MaxN*4096]
+		s.block1_out = s.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
+		s.v121 = s.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
+		s.v130 = s.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
+		s.v92 = s.arenaF32[r[31].Offset:][:cfg.MaxN*1024]
+		s.v95 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
+		s.logits = s.arenaF32[r[33].Offset:][:cfg.MaxN*88]
+		s.v98 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8]
+		s.loss = s.arenaF32[r[35].Offset:][:1]
+		s.v101 = s.arenaF32[r[36].Offset:][:1]
+		s.v102 = s.arenaF32[r[36].Offset:][:1]
+		s.v103 = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
+		s.dlogits = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
+		s.v104 = s.arenaF32[r[38].Offset:][:cfg.MaxN*88]
+		s.v109 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
+		s.v113 = s.arenaF32[r[40].Offset:][:cfg.MaxN*1024]
+		s.v114 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
+		s.v115 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
+		s.v119 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
+		s.v122 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.dblock1_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.v162 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.dblock0_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.v245 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.dh0 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
+		s.v123 = s.arenaF32[r[44].Offset:][:cfg.MaxN*16]
+		s.v126 = s.arenaF32[r[45].Offset:][:cfg.MaxN*16]
+		s.v140 = s.arenaF32[r[46].Offset:][:cfg.MaxN*4096]
+		s.v146 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
+		s.v147 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
+		s.v150 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
+		s.v142 = s.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
+		s.v153 = s.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
+		s.v156 = s.arenaF32[r[51].Offset:][:cfg.MaxN*1024]
+		s.v154 = s.arenaF32[r[52].Offset:][:cfg.MaxN*16]
+		s.v157 = s.arenaF32[r[53].Offset:][:cfg.MaxN*16]
+		s.v161 = s.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
+		s.v167 = s.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
+		s.v170 = s.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
+		s.v172 = s.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
+		s.dblock1_attn_att = s.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
+		s.v173 = s.arenaF32[r[59].Offset:][:cfg.MaxN*1024]
+		s.v174 = s.arenaF32[r[60].Offset:][:cfg.MaxN*64]
+		s.v178 = s.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
+		s.v179 = s.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
+		s.v180 = s.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
+		s.v186 = s.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
+		s.v188 = s.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
+		s.v192 = s.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
+		s.v194 = s.arenaF32[r[67].Offset:][:cfg.MaxN*1024]
+		s.v198 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
+		s.v199 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
+		s.v202 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
+		s.v197 = s.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
+		s.v205 = s.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
+		s.v208 = s.arenaF32[r[72].Offset:][:cfg.MaxN*1024]
+		s.v206 = s.arenaF32[r[73].Offset:][:cfg.MaxN*16]
+		s.v209 = s.arenaF32[r[74].Offset:][:cfg.MaxN*16]
+		s.v213 = s.arenaF32[r[75].Offset:][:cfg.MaxN*1024]
+		s.v223 = s.arenaF32[r[76].Offset:][:cfg.MaxN*4096]
+		s.v229 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
+		s.v230 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
+		s.v233 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
+		s.v225 = s.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
+		s.v236 = s.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
+		s.v239 = s.arenaF32[r[81].Offset:][:cfg.MaxN*1024]
+		s.v237 = s.arenaF32[r[82].Offset:][:cfg.MaxN*16]
+		s.v240 = s.arenaF32[r[83].Offset:][:cfg.MaxN*16]
+		s.v244 = s.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
+		s.v250 = s.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
+		s.v253 = s.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
+		s.v255 = s.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
+		s.dblock0_attn_att = s.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
+		s.v256 = s.arenaF32[r[89].Offset:][:cfg.MaxN*1024]
+		s.v257 = s.arenaF32[r[90].Offset:][:cfg.MaxN*64]
+		s.v261 = s.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
+		s.v262 = s.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
+		s.v263 = s.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
+		s.v269 = s.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
+		s.v271 = s.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
+		s.v275 = s.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
+		s.v277 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.v281 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
+		s.h0_v282 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
+		s.v289 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
+		s.v283 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
+		s.v284 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
+		s.v287 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
+		s.v280 = s.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
+		s.v290 = s.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
+		s.v293 = s.arenaF32[r[103].Offset:][:cfg.MaxN*1024]
+		s.v291 = s.arenaF32[r[104].Offset:][:cfg.MaxN*16]
+		s.v294 = s.arenaF32[r[105].Offset:][:cfg.MaxN*16]
+		s.v298 = s.arenaF32[r[106].Offset:][:cfg.MaxN*1024]
 	}
-	m.pred.v25 = make([]float32, 1)
-	rt.Fill(m.pred.v25, 0.25)
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.v25 = make([]float32, 1)
+	rt.Fill(s.v25, 0.25)
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: v5, h0, v35 (1024·n elements at offset 1048576, kernels 0 to 22)
@@ -1096,48 +1119,48 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 45, End: 46},
 			{Offset: 0, Elems: cfg.MaxN * 88, Start: 46, End: 46},
 		}
-		if m.pred.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return err
 		}
-		m.pred.v5 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.pred.h0 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.pred.v35 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
-		m.pred.v9 = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_q = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*1024]
-		m.pred.v17 = m.pred.arenaF32[r[3].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_k = m.pred.arenaF32[r[4].Offset:][:cfg.MaxN*1024]
-		m.pred.v20 = m.pred.arenaF32[r[5].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_v = m.pred.arenaF32[r[6].Offset:][:cfg.MaxN*1024]
-		m.pred.v23 = m.pred.arenaF32[r[7].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_scores = m.pred.arenaF32[r[8].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_att = m.pred.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
-		m.pred.v29 = m.pred.arenaF32[r[10].Offset:][:cfg.MaxN*1024]
-		m.pred.v30 = m.pred.arenaF32[r[11].Offset:][:cfg.MaxN*1024]
-		m.pred.block0_attn_out = m.pred.arenaF32[r[12].Offset:][:cfg.MaxN*1024]
-		m.pred.v42 = m.pred.arenaF32[r[13].Offset:][:cfg.MaxN*1024]
-		m.pred.v45 = m.pred.arenaF32[r[14].Offset:][:cfg.MaxN*4096]
-		m.pred.block0_out = m.pred.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
-		m.pred.v76 = m.pred.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
-		m.pred.v51 = m.pred.arenaF32[r[16].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_q = m.pred.arenaF32[r[17].Offset:][:cfg.MaxN*1024]
-		m.pred.v59 = m.pred.arenaF32[r[18].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_k = m.pred.arenaF32[r[19].Offset:][:cfg.MaxN*1024]
-		m.pred.v62 = m.pred.arenaF32[r[20].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_v = m.pred.arenaF32[r[21].Offset:][:cfg.MaxN*1024]
-		m.pred.v65 = m.pred.arenaF32[r[22].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_scores = m.pred.arenaF32[r[23].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_att = m.pred.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
-		m.pred.v70 = m.pred.arenaF32[r[25].Offset:][:cfg.MaxN*1024]
-		m.pred.v71 = m.pred.arenaF32[r[26].Offset:][:cfg.MaxN*1024]
-		m.pred.block1_attn_out = m.pred.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
-		m.pred.v83 = m.pred.arenaF32[r[28].Offset:][:cfg.MaxN*1024]
-		m.pred.v86 = m.pred.arenaF32[r[29].Offset:][:cfg.MaxN*4096]
-		m.pred.block1_out = m.pred.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
-		m.pred.v92 = m.pred.arenaF32[r[31].Offset:][:cfg.MaxN*1024]
-		m.pred.v95 = m.pred.arenaF32[r[32].Offset:][:cfg.MaxN*512]
-		m.pred.logits = m.pred.arenaF32[r[33].Offset:][:cfg.MaxN*88]
+		s.v5 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.h0 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.v35 = s.arenaF32[r[0].Offset:][:cfg.MaxN*1024]
+		s.v9 = s.arenaF32[r[1].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_q = s.arenaF32[r[2].Offset:][:cfg.MaxN*1024]
+		s.v17 = s.arenaF32[r[3].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_k = s.arenaF32[r[4].Offset:][:cfg.MaxN*1024]
+		s.v20 = s.arenaF32[r[5].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_v = s.arenaF32[r[6].Offset:][:cfg.MaxN*1024]
+		s.v23 = s.arenaF32[r[7].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_scores = s.arenaF32[r[8].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_att = s.arenaF32[r[9].Offset:][:cfg.MaxN*1024]
+		s.v29 = s.arenaF32[r[10].Offset:][:cfg.MaxN*1024]
+		s.v30 = s.arenaF32[r[11].Offset:][:cfg.MaxN*1024]
+		s.block0_attn_out = s.arenaF32[r[12].Offset:][:cfg.MaxN*1024]
+		s.v42 = s.arenaF32[r[13].Offset:][:cfg.MaxN*1024]
+		s.v45 = s.arenaF32[r[14].Offset:][:cfg.MaxN*4096]
+		s.block0_out = s.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
+		s.v76 = s.arenaF32[r[15].Offset:][:cfg.MaxN*1024]
+		s.v51 = s.arenaF32[r[16].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_q = s.arenaF32[r[17].Offset:][:cfg.MaxN*1024]
+		s.v59 = s.arenaF32[r[18].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_k = s.arenaF32[r[19].Offset:][:cfg.MaxN*1024]
+		s.v62 = s.arenaF32[r[20].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_v = s.arenaF32[r[21].Offset:][:cfg.MaxN*1024]
+		s.v65 = s.arenaF32[r[22].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_scores = s.arenaF32[r[23].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_att = s.arenaF32[r[24].Offset:][:cfg.MaxN*1024]
+		s.v70 = s.arenaF32[r[25].Offset:][:cfg.MaxN*1024]
+		s.v71 = s.arenaF32[r[26].Offset:][:cfg.MaxN*1024]
+		s.block1_attn_out = s.arenaF32[r[27].Offset:][:cfg.MaxN*1024]
+		s.v83 = s.arenaF32[r[28].Offset:][:cfg.MaxN*1024]
+		s.v86 = s.arenaF32[r[29].Offset:][:cfg.MaxN*4096]
+		s.block1_out = s.arenaF32[r[30].Offset:][:cfg.MaxN*1024]
+		s.v92 = s.arenaF32[r[31].Offset:][:cfg.MaxN*1024]
+		s.v95 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
+		s.logits = s.arenaF32[r[33].Offset:][:cfg.MaxN*88]
 	}
-	return m, nil
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -1483,6 +1506,75 @@ func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
 }
 
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "transformer: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "transformer: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
+}
+
 // Predict runs inference (dropout is the identity) on in and returns the
 // outputs that do not depend on target inputs; the others are left zero.
 // It needs no target inputs and has buffers of its own: it does not
@@ -1691,4 +1783,647 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.I32,
+		Field: "Tokens",
+		Name:  "tokens",
+		Shape: api.Shape{{Dim: "n"}, {N: 16}},
+	}, {
+		DType: api.F32,
+		Field: "Mask",
+		Name:  "mask",
+		Shape: api.Shape{{N: 16}, {N: 16}},
+	}, {
+		DType:  api.I32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}, {N: 8}},
+		Target: true,
+	}},
+	Outputs: []api.Spec{{
+		DType: api.F32,
+		Field: "Logits",
+		Name:  "logits",
+		Shape: api.Shape{{Dim: "n"}, {N: 8}, {N: 11}},
+	}, {
+		DType:  api.F32,
+		Field:  "Loss",
+		Name:   "loss",
+		Shape:  api.Shape{},
+		Target: true,
+	}},
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "Embed",
+		Name:  "embed",
+		Shape: api.Shape{{N: 11}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Pos",
+		Name:  "pos",
+		Shape: api.Shape{{N: 16}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_ln1_weight",
+		Name:  "block0.ln1.weight",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_ln1_bias",
+		Name:  "block0.ln1.bias",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_attn_Wq",
+		Name:  "block0.attn.Wq",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_attn_Wk",
+		Name:  "block0.attn.Wk",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_attn_Wv",
+		Name:  "block0.attn.Wv",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_attn_Wo",
+		Name:  "block0.attn.Wo",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_attn_bo",
+		Name:  "block0.attn.bo",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_mlp_W1",
+		Name:  "block0.mlp.W1",
+		Shape: api.Shape{{N: 64}, {N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_mlp_b1",
+		Name:  "block0.mlp.b1",
+		Shape: api.Shape{{N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_mlp_W2",
+		Name:  "block0.mlp.W2",
+		Shape: api.Shape{{N: 256}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_mlp_b2",
+		Name:  "block0.mlp.b2",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_ln2_weight",
+		Name:  "block0.ln2.weight",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block0_ln2_bias",
+		Name:  "block0.ln2.bias",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_ln1_weight",
+		Name:  "block1.ln1.weight",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_ln1_bias",
+		Name:  "block1.ln1.bias",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_attn_Wq",
+		Name:  "block1.attn.Wq",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_attn_Wk",
+		Name:  "block1.attn.Wk",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_attn_Wv",
+		Name:  "block1.attn.Wv",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_attn_Wo",
+		Name:  "block1.attn.Wo",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_attn_bo",
+		Name:  "block1.attn.bo",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_mlp_W1",
+		Name:  "block1.mlp.W1",
+		Shape: api.Shape{{N: 64}, {N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_mlp_b1",
+		Name:  "block1.mlp.b1",
+		Shape: api.Shape{{N: 256}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_mlp_W2",
+		Name:  "block1.mlp.W2",
+		Shape: api.Shape{{N: 256}, {N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_mlp_b2",
+		Name:  "block1.mlp.b2",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_ln2_weight",
+		Name:  "block1.ln2.weight",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Block1_ln2_bias",
+		Name:  "block1.ln2.bias",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Ln_f_weight",
+		Name:  "ln_f.weight",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Ln_f_bias",
+		Name:  "ln_f.bias",
+		Shape: api.Shape{{N: 64}},
+	}, {
+		DType: api.F32,
+		Field: "Head_W",
+		Name:  "head.W",
+		Shape: api.Shape{{N: 64}, {N: 11}},
+	}, {
+		DType: api.F32,
+		Field: "Head_b",
+		Name:  "head.b",
+		Shape: api.Shape{{N: 11}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.Embed,
+		Name:  "embed",
+		Shape: []int{11, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Pos,
+		Name:  "pos",
+		Shape: []int{16, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_ln1_weight,
+		Name:  "block0.ln1.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_ln1_bias,
+		Name:  "block0.ln1.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_attn_Wq,
+		Name:  "block0.attn.Wq",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_attn_Wk,
+		Name:  "block0.attn.Wk",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_attn_Wv,
+		Name:  "block0.attn.Wv",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_attn_Wo,
+		Name:  "block0.attn.Wo",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_attn_bo,
+		Name:  "block0.attn.bo",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_mlp_W1,
+		Name:  "block0.mlp.W1",
+		Shape: []int{64, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_mlp_b1,
+		Name:  "block0.mlp.b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_mlp_W2,
+		Name:  "block0.mlp.W2",
+		Shape: []int{256, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_mlp_b2,
+		Name:  "block0.mlp.b2",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_ln2_weight,
+		Name:  "block0.ln2.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block0_ln2_bias,
+		Name:  "block0.ln2.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_ln1_weight,
+		Name:  "block1.ln1.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_ln1_bias,
+		Name:  "block1.ln1.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_attn_Wq,
+		Name:  "block1.attn.Wq",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_attn_Wk,
+		Name:  "block1.attn.Wk",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_attn_Wv,
+		Name:  "block1.attn.Wv",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_attn_Wo,
+		Name:  "block1.attn.Wo",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_attn_bo,
+		Name:  "block1.attn.bo",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_mlp_W1,
+		Name:  "block1.mlp.W1",
+		Shape: []int{64, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_mlp_b1,
+		Name:  "block1.mlp.b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_mlp_W2,
+		Name:  "block1.mlp.W2",
+		Shape: []int{256, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_mlp_b2,
+		Name:  "block1.mlp.b2",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_ln2_weight,
+		Name:  "block1.ln2.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Block1_ln2_bias,
+		Name:  "block1.ln2.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln_f_weight,
+		Name:  "ln_f.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln_f_bias,
+		Name:  "ln_f.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Head_W,
+		Name:  "head.W",
+		Shape: []int{64, 11},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Head_b,
+		Name:  "head.b",
+		Shape: []int{11},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.Embed,
+		Name:  "embed",
+		Shape: []int{11, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Pos,
+		Name:  "pos",
+		Shape: []int{16, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_ln1_weight,
+		Name:  "block0.ln1.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_ln1_bias,
+		Name:  "block0.ln1.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_attn_Wq,
+		Name:  "block0.attn.Wq",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_attn_Wk,
+		Name:  "block0.attn.Wk",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_attn_Wv,
+		Name:  "block0.attn.Wv",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_attn_Wo,
+		Name:  "block0.attn.Wo",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_attn_bo,
+		Name:  "block0.attn.bo",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_mlp_W1,
+		Name:  "block0.mlp.W1",
+		Shape: []int{64, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_mlp_b1,
+		Name:  "block0.mlp.b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_mlp_W2,
+		Name:  "block0.mlp.W2",
+		Shape: []int{256, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_mlp_b2,
+		Name:  "block0.mlp.b2",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_ln2_weight,
+		Name:  "block0.ln2.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block0_ln2_bias,
+		Name:  "block0.ln2.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_ln1_weight,
+		Name:  "block1.ln1.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_ln1_bias,
+		Name:  "block1.ln1.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_attn_Wq,
+		Name:  "block1.attn.Wq",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_attn_Wk,
+		Name:  "block1.attn.Wk",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_attn_Wv,
+		Name:  "block1.attn.Wv",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_attn_Wo,
+		Name:  "block1.attn.Wo",
+		Shape: []int{64, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_attn_bo,
+		Name:  "block1.attn.bo",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_mlp_W1,
+		Name:  "block1.mlp.W1",
+		Shape: []int{64, 256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_mlp_b1,
+		Name:  "block1.mlp.b1",
+		Shape: []int{256},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_mlp_W2,
+		Name:  "block1.mlp.W2",
+		Shape: []int{256, 64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_mlp_b2,
+		Name:  "block1.mlp.b2",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_ln2_weight,
+		Name:  "block1.ln2.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Block1_ln2_bias,
+		Name:  "block1.ln2.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln_f_weight,
+		Name:  "ln_f.weight",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln_f_bias,
+		Name:  "ln_f.bias",
+		Shape: []int{64},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Head_W,
+		Name:  "head.W",
+		Shape: []int{64, 11},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Head_b,
+		Name:  "head.b",
+		Shape: []int{11},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["tokens"]
+		if err := api.CheckInput(t, ok, where, "tokens", api.I32, true); err != nil {
+			return in, err
+		}
+		in.Tokens = t.I32
+	}
+	{
+		t, ok := f.Inputs["mask"]
+		if err := api.CheckInput(t, ok, where, "mask", api.F32, true); err != nil {
+			return in, err
+		}
+		in.Mask = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.I32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.I32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   o.Logits,
+		Name:  "logits",
+		Shape: []int{s.n, 8, 11},
+	}, {
+		DType: api.F32,
+		F32:   []float32{o.Loss},
+		Name:  "loss",
+		Shape: []int{},
+	}}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "transformer: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "transformer: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "transformer: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "transformer: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }

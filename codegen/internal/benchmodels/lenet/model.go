@@ -8,6 +8,7 @@ package lenet
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -97,7 +98,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -111,6 +113,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -164,9 +167,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("lenet: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 239349469992 {
+		return nil, fmt.Errorf("lenet: Config.MaxN is %d; it must be at most 239349469992 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 61706)
-	m.grads = make([]float32, 61706)
+	var err error
+	mem := rt.Memory{Where: "lenet: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 61706, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 61706, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.C1 = m.params[0:150:150]
 	m.Grads.C1 = m.grads[0:150:150]
 	if err := rt.InitParam(m.Params.C1, "C1", []int{6, 1, 5, 5}, rt.Init{
@@ -238,7 +250,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B5, "b5", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("lenet: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "C1",
 		Size: 150,
@@ -280,14 +291,27 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dL = make([]float32, 1)
-	rt.Fill(m.train.dL, 1)
-	m.train.v42 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dL = make([]float32, 1)
+	rt.Fill(s.dL, 1)
+	s.v42 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v12, h1, v63 (4704·n elements at offset 0, kernels 0 to 36)
@@ -328,34 +352,47 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 2408448, Elems: cfg.MaxN * 1176, Start: 30, End: 32},
 			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 32, End: 33},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
-		m.train.v12 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.train.h1 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.train.v63 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.train.p1 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*1176]
-		m.train.v16 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
-		m.train.h2 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
-		m.train.v56 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
-		m.train.p2 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*400]
-		m.train.h3 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*120]
-		m.train.h4 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*84]
-		m.train.o = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		m.train.v29 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN]
-		m.train.L = m.train.arenaF32[r[8].Offset:][:1]
-		m.train.v32 = m.train.arenaF32[r[9].Offset:][:1]
-		m.train.v33 = m.train.arenaF32[r[9].Offset:][:1]
-		m.train.v34 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		m.train.do = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		m.train.v35 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		m.train.v44 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*84]
-		m.train.v49 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*120]
-		m.train.v51 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*400]
-		m.train.dh2 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*1600]
-		m.train.dp1 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*1176]
-		m.train.dh1 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*4704]
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
+		}
+		s.v12 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.h1 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.v63 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.p1 = s.arenaF32[r[1].Offset:][:cfg.MaxN*1176]
+		s.v16 = s.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
+		s.h2 = s.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
+		s.v56 = s.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
+		s.p2 = s.arenaF32[r[3].Offset:][:cfg.MaxN*400]
+		s.h3 = s.arenaF32[r[4].Offset:][:cfg.MaxN*120]
+		s.h4 = s.arenaF32[r[5].Offset:][:cfg.MaxN*84]
+		s.o = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.v29 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
+		s.L = s.arenaF32[r[8].Offset:][:1]
+		s.v32 = s.arenaF32[r[9].Offset:][:1]
+		s.v33 = s.arenaF32[r[9].Offset:][:1]
+		s.v34 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v35 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		s.v44 = s.arenaF32[r[12].Offset:][:cfg.MaxN*84]
+		s.v49 = s.arenaF32[r[13].Offset:][:cfg.MaxN*120]
+		s.v51 = s.arenaF32[r[14].Offset:][:cfg.MaxN*400]
+		s.dh2 = s.arenaF32[r[15].Offset:][:cfg.MaxN*1600]
+		s.dp1 = s.arenaF32[r[16].Offset:][:cfg.MaxN*1176]
+		s.dh1 = s.arenaF32[r[17].Offset:][:cfg.MaxN*4704]
 	}
-	m.train.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
-	m.train.colSumsF64 = make([]float64, max(84, 120, 84, 120))
+	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
+		return err
+	}
+	if s.colSumsF64, err = rt.Alloc[float64](mem, max(84, 120, 84, 120), "the scratch space colSumsF64"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: v12, h1 (4704·n elements at offset 0, kernels 0 to 2)
@@ -374,19 +411,23 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 30720, Elems: cfg.MaxN * 84, Start: 8, End: 9},
 			{Offset: 0, Elems: cfg.MaxN * 10, Start: 9, End: 9},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
-		m.pred.v12 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.pred.h1 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.pred.p1 = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*1176]
-		m.pred.v16 = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
-		m.pred.h2 = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
-		m.pred.p2 = m.pred.arenaF32[r[3].Offset:][:cfg.MaxN*400]
-		m.pred.h3 = m.pred.arenaF32[r[4].Offset:][:cfg.MaxN*120]
-		m.pred.h4 = m.pred.arenaF32[r[5].Offset:][:cfg.MaxN*84]
-		m.pred.o = m.pred.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return err
+		}
+		s.v12 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.h1 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.p1 = s.arenaF32[r[1].Offset:][:cfg.MaxN*1176]
+		s.v16 = s.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
+		s.h2 = s.arenaF32[r[2].Offset:][:cfg.MaxN*1600]
+		s.p2 = s.arenaF32[r[3].Offset:][:cfg.MaxN*400]
+		s.h3 = s.arenaF32[r[4].Offset:][:cfg.MaxN*120]
+		s.h4 = s.arenaF32[r[5].Offset:][:cfg.MaxN*84]
+		s.o = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 	}
-	m.pred.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
-	return m, nil
+	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -518,8 +559,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("lenet: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -531,11 +578,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("lenet: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err
@@ -567,6 +621,75 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "lenet: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "lenet: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the
@@ -654,7 +777,9 @@ func (m *Model) Save(path string) error {
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
-// any file with tensors of the same names, dtypes and shapes).
+// any file with tensors of the same names, dtypes and shapes). It is
+// all-or-nothing: on any error (a bad header, truncated data, a missing
+// tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
 	dst := map[string]any{}
@@ -665,4 +790,305 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 1}, {N: 28}, {N: 28}},
+	}, {
+		DType:  api.I32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}},
+		Target: true,
+	}},
+	Outputs: []api.Spec{{
+		DType:  api.F32,
+		Field:  "Loss",
+		Name:   "loss",
+		Shape:  api.Shape{},
+		Target: true,
+	}, {
+		DType: api.F32,
+		Field: "Logits",
+		Name:  "logits",
+		Shape: api.Shape{{Dim: "n"}, {N: 10}},
+	}},
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "C1",
+		Name:  "C1",
+		Shape: api.Shape{{N: 6}, {N: 1}, {N: 5}, {N: 5}},
+	}, {
+		DType: api.F32,
+		Field: "C1_2",
+		Name:  "c1",
+		Shape: api.Shape{{N: 6}, {N: 1}, {N: 1}},
+	}, {
+		DType: api.F32,
+		Field: "C2",
+		Name:  "C2",
+		Shape: api.Shape{{N: 16}, {N: 6}, {N: 5}, {N: 5}},
+	}, {
+		DType: api.F32,
+		Field: "C2_2",
+		Name:  "c2",
+		Shape: api.Shape{{N: 16}, {N: 1}, {N: 1}},
+	}, {
+		DType: api.F32,
+		Field: "W3",
+		Name:  "W3",
+		Shape: api.Shape{{N: 400}, {N: 120}},
+	}, {
+		DType: api.F32,
+		Field: "B3",
+		Name:  "b3",
+		Shape: api.Shape{{N: 120}},
+	}, {
+		DType: api.F32,
+		Field: "W4",
+		Name:  "W4",
+		Shape: api.Shape{{N: 120}, {N: 84}},
+	}, {
+		DType: api.F32,
+		Field: "B4",
+		Name:  "b4",
+		Shape: api.Shape{{N: 84}},
+	}, {
+		DType: api.F32,
+		Field: "W5",
+		Name:  "W5",
+		Shape: api.Shape{{N: 84}, {N: 10}},
+	}, {
+		DType: api.F32,
+		Field: "B5",
+		Name:  "b5",
+		Shape: api.Shape{{N: 10}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.C1,
+		Name:  "C1",
+		Shape: []int{6, 1, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C1_2,
+		Name:  "c1",
+		Shape: []int{6, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C2,
+		Name:  "C2",
+		Shape: []int{16, 6, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C2_2,
+		Name:  "c2",
+		Shape: []int{16, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W3,
+		Name:  "W3",
+		Shape: []int{400, 120},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B3,
+		Name:  "b3",
+		Shape: []int{120},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W4,
+		Name:  "W4",
+		Shape: []int{120, 84},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B4,
+		Name:  "b4",
+		Shape: []int{84},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W5,
+		Name:  "W5",
+		Shape: []int{84, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B5,
+		Name:  "b5",
+		Shape: []int{10},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.C1,
+		Name:  "C1",
+		Shape: []int{6, 1, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C1_2,
+		Name:  "c1",
+		Shape: []int{6, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C2,
+		Name:  "C2",
+		Shape: []int{16, 6, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C2_2,
+		Name:  "c2",
+		Shape: []int{16, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W3,
+		Name:  "W3",
+		Shape: []int{400, 120},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B3,
+		Name:  "b3",
+		Shape: []int{120},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W4,
+		Name:  "W4",
+		Shape: []int{120, 84},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B4,
+		Name:  "b4",
+		Shape: []int{84},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W5,
+		Name:  "W5",
+		Shape: []int{84, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B5,
+		Name:  "b5",
+		Shape: []int{10},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.I32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.I32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   []float32{o.Loss},
+		Name:  "loss",
+		Shape: []int{},
+	}, {
+		DType: api.F32,
+		F32:   o.Logits,
+		Name:  "logits",
+		Shape: []int{s.n, 10},
+	}}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "lenet: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "lenet: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "lenet: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "lenet: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }

@@ -8,6 +8,7 @@ package lenet0
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -97,7 +98,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -111,6 +113,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -182,9 +185,18 @@ func New(cfg Config) (*Model, error) {
 	if cfg.MaxN < 1 {
 		return nil, fmt.Errorf("lenet0: Config.MaxN is %d; it must be positive (the largest N a call may use)", cfg.MaxN)
 	}
+	if cfg.MaxN > 239349469992 {
+		return nil, fmt.Errorf("lenet0: Config.MaxN is %d; it must be at most 239349469992 (larger buffers' sizes overflow)", cfg.MaxN)
+	}
 	m := &Model{cfg: cfg}
-	m.params = make([]float32, 61706)
-	m.grads = make([]float32, 61706)
+	var err error
+	mem := rt.Memory{Where: "lenet0: Config"}
+	if m.params, err = rt.Alloc[float32](&mem, 61706, "the parameters"); err != nil {
+		return nil, err
+	}
+	if m.grads, err = rt.Alloc[float32](&mem, 61706, "the gradients"); err != nil {
+		return nil, err
+	}
 	m.Params.C1 = m.params[0:150:150]
 	m.Grads.C1 = m.grads[0:150:150]
 	if err := rt.InitParam(m.Params.C1, "C1", []int{6, 1, 5, 5}, rt.Init{
@@ -256,7 +268,6 @@ func New(cfg Config) (*Model, error) {
 	if err := rt.InitParam(m.Params.B5, "b5", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
 		return nil, err
 	}
-	var err error
 	m.opt, err = optim.NewFlat[float32]("lenet0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
 		Name: "C1",
 		Size: 150,
@@ -298,17 +309,30 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.dL = make([]float32, 1)
-	rt.Fill(m.train.dL, 1)
-	m.train.v46 = make([]float32, 1)
-	m.train.v53 = make([]float32, 1)
-	m.train.v62 = make([]float32, 1)
-	m.train.v70 = make([]float32, 1)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.dL = make([]float32, 1)
+	rt.Fill(s.dL, 1)
+	s.v46 = make([]float32, 1)
+	s.v53 = make([]float32, 1)
+	s.v62 = make([]float32, 1)
+	s.v70 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
@@ -393,49 +417,60 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 8474816, Elems: cfg.MaxN * 4704, Start: 54, End: 55},
 			{Offset: 9679040, Elems: cfg.MaxN * 4704, Start: 55, End: 58},
 		}
-		m.train.arenaF32 = make([]float32, rt.Layout(r, 16))
-		m.train.v12 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.train.v13 = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*4704]
-		m.train.h1 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*4704]
-		m.train.p1 = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*1176]
-		m.train.v16 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*1600]
-		m.train.v17 = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*1600]
-		m.train.h2 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*1600]
-		m.train.p2 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*400]
-		m.train.v21 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*120]
-		m.train.v22 = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*120]
-		m.train.h3 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*120]
-		m.train.v24 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*84]
-		m.train.v25 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*84]
-		m.train.h4 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*84]
-		m.train.v27 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*10]
-		m.train.o = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*10]
-		m.train.v29 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN]
-		m.train.L = m.train.arenaF32[r[17].Offset:][:1]
-		m.train.v32 = m.train.arenaF32[r[18].Offset:][:1]
-		m.train.v33 = m.train.arenaF32[r[19].Offset:][:1]
-		m.train.v35 = m.train.arenaF32[r[20].Offset:][:cfg.MaxN]
-		m.train.v36 = m.train.arenaF32[r[21].Offset:][:cfg.MaxN*10]
-		m.train.v37 = m.train.arenaF32[r[22].Offset:][:cfg.MaxN*10]
-		m.train.v39 = m.train.arenaF32[r[23].Offset:][:cfg.MaxN*10]
-		m.train.v40 = m.train.arenaF32[r[24].Offset:][:cfg.MaxN*10]
-		m.train.do = m.train.arenaF32[r[25].Offset:][:cfg.MaxN*10]
-		m.train.dh4 = m.train.arenaF32[r[26].Offset:][:cfg.MaxN*84]
-		m.train.v47 = m.train.arenaF32[r[27].Offset:][:cfg.MaxN*84]
-		m.train.v48 = m.train.arenaF32[r[28].Offset:][:cfg.MaxN*84]
-		m.train.dh3 = m.train.arenaF32[r[29].Offset:][:cfg.MaxN*120]
-		m.train.v54 = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*120]
-		m.train.v55 = m.train.arenaF32[r[31].Offset:][:cfg.MaxN*120]
-		m.train.v58 = m.train.arenaF32[r[32].Offset:][:cfg.MaxN*400]
-		m.train.dh2 = m.train.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
-		m.train.v63 = m.train.arenaF32[r[34].Offset:][:cfg.MaxN*1600]
-		m.train.v64 = m.train.arenaF32[r[35].Offset:][:cfg.MaxN*1600]
-		m.train.dp1 = m.train.arenaF32[r[36].Offset:][:cfg.MaxN*1176]
-		m.train.dh1 = m.train.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
-		m.train.v71 = m.train.arenaF32[r[38].Offset:][:cfg.MaxN*4704]
-		m.train.v72 = m.train.arenaF32[r[39].Offset:][:cfg.MaxN*4704]
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
+		}
+		s.v12 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.v13 = s.arenaF32[r[1].Offset:][:cfg.MaxN*4704]
+		s.h1 = s.arenaF32[r[2].Offset:][:cfg.MaxN*4704]
+		s.p1 = s.arenaF32[r[3].Offset:][:cfg.MaxN*1176]
+		s.v16 = s.arenaF32[r[4].Offset:][:cfg.MaxN*1600]
+		s.v17 = s.arenaF32[r[5].Offset:][:cfg.MaxN*1600]
+		s.h2 = s.arenaF32[r[6].Offset:][:cfg.MaxN*1600]
+		s.p2 = s.arenaF32[r[7].Offset:][:cfg.MaxN*400]
+		s.v21 = s.arenaF32[r[8].Offset:][:cfg.MaxN*120]
+		s.v22 = s.arenaF32[r[9].Offset:][:cfg.MaxN*120]
+		s.h3 = s.arenaF32[r[10].Offset:][:cfg.MaxN*120]
+		s.v24 = s.arenaF32[r[11].Offset:][:cfg.MaxN*84]
+		s.v25 = s.arenaF32[r[12].Offset:][:cfg.MaxN*84]
+		s.h4 = s.arenaF32[r[13].Offset:][:cfg.MaxN*84]
+		s.v27 = s.arenaF32[r[14].Offset:][:cfg.MaxN*10]
+		s.o = s.arenaF32[r[15].Offset:][:cfg.MaxN*10]
+		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN]
+		s.L = s.arenaF32[r[17].Offset:][:1]
+		s.v32 = s.arenaF32[r[18].Offset:][:1]
+		s.v33 = s.arenaF32[r[19].Offset:][:1]
+		s.v35 = s.arenaF32[r[20].Offset:][:cfg.MaxN]
+		s.v36 = s.arenaF32[r[21].Offset:][:cfg.MaxN*10]
+		s.v37 = s.arenaF32[r[22].Offset:][:cfg.MaxN*10]
+		s.v39 = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
+		s.v40 = s.arenaF32[r[24].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
+		s.dh4 = s.arenaF32[r[26].Offset:][:cfg.MaxN*84]
+		s.v47 = s.arenaF32[r[27].Offset:][:cfg.MaxN*84]
+		s.v48 = s.arenaF32[r[28].Offset:][:cfg.MaxN*84]
+		s.dh3 = s.arenaF32[r[29].Offset:][:cfg.MaxN*120]
+		s.v54 = s.arenaF32[r[30].Offset:][:cfg.MaxN*120]
+		s.v55 = s.arenaF32[r[31].Offset:][:cfg.MaxN*120]
+		s.v58 = s.arenaF32[r[32].Offset:][:cfg.MaxN*400]
+		s.dh2 = s.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
+		s.v63 = s.arenaF32[r[34].Offset:][:cfg.MaxN*1600]
+		s.v64 = s.arenaF32[r[35].Offset:][:cfg.MaxN*1600]
+		s.dp1 = s.arenaF32[r[36].Offset:][:cfg.MaxN*1176]
+		s.dh1 = s.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
+		s.v71 = s.arenaF32[r[38].Offset:][:cfg.MaxN*4704]
+		s.v72 = s.arenaF32[r[39].Offset:][:cfg.MaxN*4704]
 	}
-	m.train.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
+	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
@@ -472,26 +507,30 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 5401600, Elems: cfg.MaxN * 10, Start: 15, End: 16},
 			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 16},
 		}
-		m.pred.arenaF32 = make([]float32, rt.Layout(r, 16))
-		m.pred.v12 = m.pred.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
-		m.pred.v13 = m.pred.arenaF32[r[1].Offset:][:cfg.MaxN*4704]
-		m.pred.h1 = m.pred.arenaF32[r[2].Offset:][:cfg.MaxN*4704]
-		m.pred.p1 = m.pred.arenaF32[r[3].Offset:][:cfg.MaxN*1176]
-		m.pred.v16 = m.pred.arenaF32[r[4].Offset:][:cfg.MaxN*1600]
-		m.pred.v17 = m.pred.arenaF32[r[5].Offset:][:cfg.MaxN*1600]
-		m.pred.h2 = m.pred.arenaF32[r[6].Offset:][:cfg.MaxN*1600]
-		m.pred.p2 = m.pred.arenaF32[r[7].Offset:][:cfg.MaxN*400]
-		m.pred.v21 = m.pred.arenaF32[r[8].Offset:][:cfg.MaxN*120]
-		m.pred.v22 = m.pred.arenaF32[r[9].Offset:][:cfg.MaxN*120]
-		m.pred.h3 = m.pred.arenaF32[r[10].Offset:][:cfg.MaxN*120]
-		m.pred.v24 = m.pred.arenaF32[r[11].Offset:][:cfg.MaxN*84]
-		m.pred.v25 = m.pred.arenaF32[r[12].Offset:][:cfg.MaxN*84]
-		m.pred.h4 = m.pred.arenaF32[r[13].Offset:][:cfg.MaxN*84]
-		m.pred.v27 = m.pred.arenaF32[r[14].Offset:][:cfg.MaxN*10]
-		m.pred.o = m.pred.arenaF32[r[15].Offset:][:cfg.MaxN*10]
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
+			return err
+		}
+		s.v12 = s.arenaF32[r[0].Offset:][:cfg.MaxN*4704]
+		s.v13 = s.arenaF32[r[1].Offset:][:cfg.MaxN*4704]
+		s.h1 = s.arenaF32[r[2].Offset:][:cfg.MaxN*4704]
+		s.p1 = s.arenaF32[r[3].Offset:][:cfg.MaxN*1176]
+		s.v16 = s.arenaF32[r[4].Offset:][:cfg.MaxN*1600]
+		s.v17 = s.arenaF32[r[5].Offset:][:cfg.MaxN*1600]
+		s.h2 = s.arenaF32[r[6].Offset:][:cfg.MaxN*1600]
+		s.p2 = s.arenaF32[r[7].Offset:][:cfg.MaxN*400]
+		s.v21 = s.arenaF32[r[8].Offset:][:cfg.MaxN*120]
+		s.v22 = s.arenaF32[r[9].Offset:][:cfg.MaxN*120]
+		s.h3 = s.arenaF32[r[10].Offset:][:cfg.MaxN*120]
+		s.v24 = s.arenaF32[r[11].Offset:][:cfg.MaxN*84]
+		s.v25 = s.arenaF32[r[12].Offset:][:cfg.MaxN*84]
+		s.h4 = s.arenaF32[r[13].Offset:][:cfg.MaxN*84]
+		s.v27 = s.arenaF32[r[14].Offset:][:cfg.MaxN*10]
+		s.o = s.arenaF32[r[15].Offset:][:cfg.MaxN*10]
 	}
-	m.pred.convColF32 = make([]float32, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()))
-	return m, nil
+	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -623,8 +662,14 @@ func (m *Model) Backward() error {
 // workers). It invalidates the residuals of the last Forward (Backward
 // fails until the next Forward) and advances the step count that seeds
 // dropout.
+// A gradient that is not finite (NaN or ±Inf) makes it fail with an
+// *optim.NonFiniteError naming the parameter, and leaves the parameters,
+// the optimizer's state and the step count as they were.
 func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
+		return err
+	}
+	if err := m.opt.CheckGrads("lenet0: Apply", m.grads); err != nil {
 		return err
 	}
 	m.opt.Step(m.params, m.grads)
@@ -636,11 +681,18 @@ func (m *Model) Apply() error {
 // TrainStep runs Forward, Backward and Apply on in and returns the
 // objective (before the update). The k-th step (from 0) draws dropout
 // masks for step k, as ir.Interp does with Env{Step: k, Seed:
-// Config.Seed, Training: true}; Adam's step is k+1.
+// Config.Seed, Training: true}; Adam's step is k+1. If the objective or
+// a gradient is not finite (NaN or ±Inf: a bad batch, a diverging
+// run), it returns an *optim.NonFiniteError saying which (with the
+// objective), and applies no update: the parameters, the optimizer's
+// state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
 	obj, err := m.Forward(in)
 	if err != nil {
 		return 0, err
+	}
+	if err := m.opt.CheckObjective("lenet0: TrainStep", obj); err != nil {
+		return obj, err
 	}
 	if err := m.Backward(); err != nil {
 		return 0, err
@@ -672,6 +724,75 @@ func (m *Model) GradVector() []float32 {
 // Outputs returns the named outputs of the last Forward.
 func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
+}
+
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "lenet0: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "lenet0: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
 }
 
 // Predict runs inference (dropout is the identity) on in and returns the
@@ -759,7 +880,9 @@ func (m *Model) Save(path string) error {
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
-// any file with tensors of the same names, dtypes and shapes).
+// any file with tensors of the same names, dtypes and shapes). It is
+// all-or-nothing: on any error (a bad header, truncated data, a missing
+// tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
 	dst := map[string]any{}
@@ -770,4 +893,305 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 1}, {N: 28}, {N: 28}},
+	}, {
+		DType:  api.I32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}},
+		Target: true,
+	}},
+	Outputs: []api.Spec{{
+		DType:  api.F32,
+		Field:  "Loss",
+		Name:   "loss",
+		Shape:  api.Shape{},
+		Target: true,
+	}, {
+		DType: api.F32,
+		Field: "Logits",
+		Name:  "logits",
+		Shape: api.Shape{{Dim: "n"}, {N: 10}},
+	}},
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "C1",
+		Name:  "C1",
+		Shape: api.Shape{{N: 6}, {N: 1}, {N: 5}, {N: 5}},
+	}, {
+		DType: api.F32,
+		Field: "C1_2",
+		Name:  "c1",
+		Shape: api.Shape{{N: 6}, {N: 1}, {N: 1}},
+	}, {
+		DType: api.F32,
+		Field: "C2",
+		Name:  "C2",
+		Shape: api.Shape{{N: 16}, {N: 6}, {N: 5}, {N: 5}},
+	}, {
+		DType: api.F32,
+		Field: "C2_2",
+		Name:  "c2",
+		Shape: api.Shape{{N: 16}, {N: 1}, {N: 1}},
+	}, {
+		DType: api.F32,
+		Field: "W3",
+		Name:  "W3",
+		Shape: api.Shape{{N: 400}, {N: 120}},
+	}, {
+		DType: api.F32,
+		Field: "B3",
+		Name:  "b3",
+		Shape: api.Shape{{N: 120}},
+	}, {
+		DType: api.F32,
+		Field: "W4",
+		Name:  "W4",
+		Shape: api.Shape{{N: 120}, {N: 84}},
+	}, {
+		DType: api.F32,
+		Field: "B4",
+		Name:  "b4",
+		Shape: api.Shape{{N: 84}},
+	}, {
+		DType: api.F32,
+		Field: "W5",
+		Name:  "W5",
+		Shape: api.Shape{{N: 84}, {N: 10}},
+	}, {
+		DType: api.F32,
+		Field: "B5",
+		Name:  "b5",
+		Shape: api.Shape{{N: 10}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.C1,
+		Name:  "C1",
+		Shape: []int{6, 1, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C1_2,
+		Name:  "c1",
+		Shape: []int{6, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C2,
+		Name:  "C2",
+		Shape: []int{16, 6, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.C2_2,
+		Name:  "c2",
+		Shape: []int{16, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W3,
+		Name:  "W3",
+		Shape: []int{400, 120},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B3,
+		Name:  "b3",
+		Shape: []int{120},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W4,
+		Name:  "W4",
+		Shape: []int{120, 84},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B4,
+		Name:  "b4",
+		Shape: []int{84},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.W5,
+		Name:  "W5",
+		Shape: []int{84, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.B5,
+		Name:  "b5",
+		Shape: []int{10},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.C1,
+		Name:  "C1",
+		Shape: []int{6, 1, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C1_2,
+		Name:  "c1",
+		Shape: []int{6, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C2,
+		Name:  "C2",
+		Shape: []int{16, 6, 5, 5},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.C2_2,
+		Name:  "c2",
+		Shape: []int{16, 1, 1},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W3,
+		Name:  "W3",
+		Shape: []int{400, 120},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B3,
+		Name:  "b3",
+		Shape: []int{120},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W4,
+		Name:  "W4",
+		Shape: []int{120, 84},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B4,
+		Name:  "b4",
+		Shape: []int{84},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.W5,
+		Name:  "W5",
+		Shape: []int{84, 10},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.B5,
+		Name:  "b5",
+		Shape: []int{10},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.I32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.I32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   []float32{o.Loss},
+		Name:  "loss",
+		Shape: []int{},
+	}, {
+		DType: api.F32,
+		F32:   o.Logits,
+		Name:  "logits",
+		Shape: []int{s.n, 10},
+	}}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "lenet0: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "lenet0: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "lenet0: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "lenet0: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }

@@ -8,6 +8,7 @@ package t
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -100,7 +101,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -114,6 +116,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -348,20 +351,33 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v21 = make([]float32, 1)
-	rt.Fill(m.train.v21, 0.17677669529663687)
-	m.train.v48 = make([]float32, 1)
-	rt.Fill(m.train.v48, 1)
-	m.train.v52 = make([]float32, 1)
-	rt.Fill(m.train.v52, 2)
-	m.train.v60 = make([]float32, 1)
-	m.train.v70 = make([]float32, 1)
-	rt.Fill(m.train.v70, 1e-05)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.v21 = make([]float32, 1)
+	rt.Fill(s.v21, 0.17677669529663687)
+	s.v48 = make([]float32, 1)
+	rt.Fill(s.v48, 1)
+	s.v52 = make([]float32, 1)
+	rt.Fill(s.v52, 2)
+	s.v60 = make([]float32, 1)
+	s.v70 = make([]float32, 1)
+	rt.Fill(s.v70, 1e-05)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v5, v106 (8192·n elements at offset 20971520, kernels 0 to 72)
@@ -454,63 +470,70 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 76, End: 78},
 			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 76, End: 77},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.v5 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*8192]
-		m.train.attn_q = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*8192]
-		m.train.v13 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*8192]
-		m.train.attn_k = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*8192]
-		m.train.v16 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*8192]
-		m.train.attn_v = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*8192]
-		m.train.v19 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*8192]
-		m.train.attn_scores = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*16384]
-		m.train.attn_att = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
-		m.train.v100 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
-		m.train.v25 = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*8192]
-		m.train.v26 = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*8192]
-		m.train.attn_out = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
-		m.train.v31 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
-		m.train.v75 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
-		m.train.v38 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*8192]
-		m.train.v41 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*32768]
-		m.train.v45 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
-		m.train.dout = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
-		m.train.v85 = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
-		m.train.v46 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*8192]
-		m.train.v47 = m.train.arenaF32[r[16].Offset:][:1]
-		m.train.v49 = m.train.arenaF32[r[17].Offset:][:1]
-		m.train.v50 = m.train.arenaF32[r[17].Offset:][:1]
-		m.train.v62 = m.train.arenaF32[r[18].Offset:][:cfg.MaxN*32768]
-		m.train.v68 = m.train.arenaF32[r[19].Offset:][:cfg.MaxN*64]
-		m.train.v69 = m.train.arenaF32[r[20].Offset:][:cfg.MaxN*64]
-		m.train.v73 = m.train.arenaF32[r[20].Offset:][:cfg.MaxN*64]
-		m.train.v64 = m.train.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
-		m.train.v76 = m.train.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
-		m.train.v79 = m.train.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
-		m.train.v77 = m.train.arenaF32[r[24].Offset:][:cfg.MaxN*64]
-		m.train.v80 = m.train.arenaF32[r[25].Offset:][:cfg.MaxN*64]
-		m.train.v84 = m.train.arenaF32[r[26].Offset:][:cfg.MaxN*8192]
-		m.train.v90 = m.train.arenaF32[r[27].Offset:][:cfg.MaxN*8192]
-		m.train.v93 = m.train.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
-		m.train.v95 = m.train.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
-		m.train.dattn_att = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*16384]
-		m.train.v96 = m.train.arenaF32[r[31].Offset:][:cfg.MaxN*16384]
-		m.train.v97 = m.train.arenaF32[r[32].Offset:][:cfg.MaxN*256]
-		m.train.v101 = m.train.arenaF32[r[33].Offset:][:cfg.MaxN*8192]
-		m.train.v102 = m.train.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
-		m.train.v103 = m.train.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
-		m.train.v109 = m.train.arenaF32[r[36].Offset:][:cfg.MaxN*8192]
-		m.train.v111 = m.train.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
-		m.train.v115 = m.train.arenaF32[r[38].Offset:][:cfg.MaxN*8192]
-		m.train.v117 = m.train.arenaF32[r[39].Offset:][:cfg.MaxN*8192]
-		m.train.v121 = m.train.arenaF32[r[40].Offset:][:cfg.MaxN*64]
-		m.train.v122 = m.train.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		m.train.v125 = m.train.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		m.train.v120 = m.train.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
-		m.train.v128 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
+		s.v5 = s.arenaF32[r[0].Offset:][:cfg.MaxN*8192]
+		s.attn_q = s.arenaF32[r[1].Offset:][:cfg.MaxN*8192]
+		s.v13 = s.arenaF32[r[2].Offset:][:cfg.MaxN*8192]
+		s.attn_k = s.arenaF32[r[3].Offset:][:cfg.MaxN*8192]
+		s.v16 = s.arenaF32[r[4].Offset:][:cfg.MaxN*8192]
+		s.attn_v = s.arenaF32[r[5].Offset:][:cfg.MaxN*8192]
+		s.v19 = s.arenaF32[r[6].Offset:][:cfg.MaxN*8192]
+		s.attn_scores = s.arenaF32[r[7].Offset:][:cfg.MaxN*16384]
+		s.attn_att = s.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
+		s.v100 = s.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
+		s.v25 = s.arenaF32[r[9].Offset:][:cfg.MaxN*8192]
+		s.v26 = s.arenaF32[r[10].Offset:][:cfg.MaxN*8192]
+		s.attn_out = s.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
+		s.v31 = s.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
+		s.v75 = s.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
+		s.v38 = s.arenaF32[r[12].Offset:][:cfg.MaxN*8192]
+		s.v41 = s.arenaF32[r[13].Offset:][:cfg.MaxN*32768]
+		s.v45 = s.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
+		s.dout = s.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
+		s.v85 = s.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
+		s.v46 = s.arenaF32[r[15].Offset:][:cfg.MaxN*8192]
+		s.v47 = s.arenaF32[r[16].Offset:][:1]
+		s.v49 = s.arenaF32[r[17].Offset:][:1]
+		s.v50 = s.arenaF32[r[17].Offset:][:1]
+		s.v62 = s.arenaF32[r[18].Offset:][:cfg.MaxN*32768]
+		s.v68 = s.arenaF32[r[19].Offset:][:cfg.MaxN*64]
+		s.v69 = s.arenaF32[r[20].Offset:][:cfg.MaxN*64]
+		s.v73 = s.arenaF32[r[20].Offset:][:cfg.MaxN*64]
+		s.v64 = s.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
+		s.v76 = s.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
+		s.v79 = s.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
+		s.v77 = s.arenaF32[r[24].Offset:][:cfg.MaxN*64]
+		s.v80 = s.arenaF32[r[25].Offset:][:cfg.MaxN*64]
+		s.v84 = s.arenaF32[r[26].Offset:][:cfg.MaxN*8192]
+		s.v90 = s.arenaF32[r[27].Offset:][:cfg.MaxN*8192]
+		s.v93 = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
+		s.v95 = s.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
+		s.dattn_att = s.arenaF32[r[30].Offset:][:cfg.MaxN*16384]
+		s.v96 = s.arenaF32[r[31].Offset:][:cfg.MaxN*16384]
+		s.v97 = s.arenaF32[r[32].Offset:][:cfg.MaxN*256]
+		s.v101 = s.arenaF32[r[33].Offset:][:cfg.MaxN*8192]
+		s.v102 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
+		s.v103 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
+		s.v109 = s.arenaF32[r[36].Offset:][:cfg.MaxN*8192]
+		s.v111 = s.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
+		s.v115 = s.arenaF32[r[38].Offset:][:cfg.MaxN*8192]
+		s.v117 = s.arenaF32[r[39].Offset:][:cfg.MaxN*8192]
+		s.v121 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
+		s.v122 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
+		s.v125 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
+		s.v120 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
+		s.v128 = s.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
 	}
-	return m, nil
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	_ = mem
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -730,6 +753,75 @@ func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
 }
 
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "t: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "t: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
+}
+
 // Predict runs inference (dropout is the identity) on in and returns the
 // outputs that do not depend on target inputs; the others are left zero.
 // It needs no target inputs and has buffers of its own: it does not
@@ -843,4 +935,341 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mask",
+		Name:  "mask",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType:  api.F32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
+		Target: true,
+	}},
+	Outputs: nil,
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "Ln1_weight",
+		Name:  "ln1.weight",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln1_bias",
+		Name:  "ln1.bias",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wq",
+		Name:  "attn.Wq",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wk",
+		Name:  "attn.Wk",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wv",
+		Name:  "attn.Wv",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wo",
+		Name:  "attn.Wo",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_bo",
+		Name:  "attn.bo",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_W1",
+		Name:  "mlp.W1",
+		Shape: api.Shape{{N: 128}, {N: 512}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_b1",
+		Name:  "mlp.b1",
+		Shape: api.Shape{{N: 512}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_W2",
+		Name:  "mlp.W2",
+		Shape: api.Shape{{N: 512}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_b2",
+		Name:  "mlp.b2",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln2_weight",
+		Name:  "ln2.weight",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln2_bias",
+		Name:  "ln2.bias",
+		Shape: api.Shape{{N: 128}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.Ln1_weight,
+		Name:  "ln1.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln1_bias,
+		Name:  "ln1.bias",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wq,
+		Name:  "attn.Wq",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wk,
+		Name:  "attn.Wk",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wv,
+		Name:  "attn.Wv",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wo,
+		Name:  "attn.Wo",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_bo,
+		Name:  "attn.bo",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_W1,
+		Name:  "mlp.W1",
+		Shape: []int{128, 512},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_b1,
+		Name:  "mlp.b1",
+		Shape: []int{512},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_W2,
+		Name:  "mlp.W2",
+		Shape: []int{512, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_b2,
+		Name:  "mlp.b2",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln2_weight,
+		Name:  "ln2.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln2_bias,
+		Name:  "ln2.bias",
+		Shape: []int{128},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.Ln1_weight,
+		Name:  "ln1.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln1_bias,
+		Name:  "ln1.bias",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wq,
+		Name:  "attn.Wq",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wk,
+		Name:  "attn.Wk",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wv,
+		Name:  "attn.Wv",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wo,
+		Name:  "attn.Wo",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_bo,
+		Name:  "attn.bo",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_W1,
+		Name:  "mlp.W1",
+		Shape: []int{128, 512},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_b1,
+		Name:  "mlp.b1",
+		Shape: []int{512},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_W2,
+		Name:  "mlp.W2",
+		Shape: []int{512, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_b2,
+		Name:  "mlp.b2",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln2_weight,
+		Name:  "ln2.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln2_bias,
+		Name:  "ln2.bias",
+		Shape: []int{128},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["mask"]
+		if err := api.CheckInput(t, ok, where, "mask", api.F32, true); err != nil {
+			return in, err
+		}
+		in.Mask = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.F32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.F32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "t: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "t: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "t: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "t: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }

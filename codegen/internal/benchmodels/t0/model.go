@@ -8,6 +8,7 @@ package t0
 import (
 	"errors"
 	"fmt"
+	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
 	"github.com/bpgen/bpgen/runtime/tensorio"
@@ -100,7 +101,8 @@ type Tensor struct {
 
 // Model is the compiled model: its parameters, their gradients after
 // Backward, the optimizer's state and every buffer, allocated once by New.
-// A Model is not safe for concurrent use.
+// A Model is not safe for concurrent use; to serve its weights from
+// many goroutines, give each a Predictor (NewPredictor).
 type Model struct {
 	// Params are the trainable parameters, updated in place by Apply.
 	Params Params
@@ -114,6 +116,7 @@ type Model struct {
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
 	train         state                // Forward and Backward
 	pred          state                // Predict
+	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -384,22 +387,35 @@ func New(cfg Config) (*Model, error) {
 		seed:     cfg.Seed,
 		training: true,
 	}
+	if err := newTrainState(&m.train, cfg, &mem); err != nil {
+		return nil, err
+	}
 	m.pred = state{
 		grads:  &m.Grads,
 		params: &m.Params,
 		seed:   cfg.Seed,
 	}
-	m.train.v21 = make([]float32, 1)
-	rt.Fill(m.train.v21, 0.17677669529663687)
-	m.train.v48 = make([]float32, 1)
-	rt.Fill(m.train.v48, 1)
-	m.train.v53 = make([]float32, 1)
-	rt.Fill(m.train.v53, 2)
-	m.train.v62 = make([]float32, 1)
-	m.train.v75 = make([]float32, 1)
-	rt.Fill(m.train.v75, 1e-05)
-	m.train.v138 = make([]float32, 1)
-	rt.Fill(m.train.v138, 1e-05)
+	if err := newPredState(&m.pred, cfg, &mem); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newTrainState allocates the buffers of a state of training (Forward then Backward, one timeline)
+// for the capacities in cfg, counted in mem.
+func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
+	var err error
+	s.v21 = make([]float32, 1)
+	rt.Fill(s.v21, 0.17677669529663687)
+	s.v48 = make([]float32, 1)
+	rt.Fill(s.v48, 1)
+	s.v53 = make([]float32, 1)
+	rt.Fill(s.v53, 2)
+	s.v62 = make([]float32, 1)
+	s.v75 = make([]float32, 1)
+	rt.Fill(s.v75, 1e-05)
+	s.v138 = make([]float32, 1)
+	rt.Fill(s.v138, 1e-05)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v5, v118, v124, v131 (8192·n elements at offset 0, kernels 0 to 112)
@@ -578,98 +594,105 @@ func New(cfg Config) (*Model, error) {
 			{Offset: 203883568, Elems: cfg.MaxN * 8192, Start: 122, End: 123},
 			{Offset: 205980720, Elems: cfg.MaxN * 8192, Start: 123, End: 124},
 		}
-		if m.train.arenaF32, err = rt.Alloc[float32](&mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
-			return nil, err
+		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
+			return err
 		}
-		m.train.v5 = m.train.arenaF32[r[0].Offset:][:cfg.MaxN*8192]
-		m.train.attn_q = m.train.arenaF32[r[1].Offset:][:cfg.MaxN*8192]
-		m.train.v13 = m.train.arenaF32[r[2].Offset:][:cfg.MaxN*8192]
-		m.train.attn_k = m.train.arenaF32[r[3].Offset:][:cfg.MaxN*8192]
-		m.train.v16 = m.train.arenaF32[r[4].Offset:][:cfg.MaxN*8192]
-		m.train.attn_v = m.train.arenaF32[r[5].Offset:][:cfg.MaxN*8192]
-		m.train.v19 = m.train.arenaF32[r[6].Offset:][:cfg.MaxN*8192]
-		m.train.v20 = m.train.arenaF32[r[7].Offset:][:cfg.MaxN*16384]
-		m.train.v22 = m.train.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
-		m.train.attn_scores = m.train.arenaF32[r[9].Offset:][:cfg.MaxN*16384]
-		m.train.attn_att = m.train.arenaF32[r[10].Offset:][:cfg.MaxN*16384]
-		m.train.v25 = m.train.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
-		m.train.v26 = m.train.arenaF32[r[12].Offset:][:cfg.MaxN*8192]
-		m.train.v28 = m.train.arenaF32[r[13].Offset:][:cfg.MaxN*8192]
-		m.train.attn_out = m.train.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
-		m.train.v31 = m.train.arenaF32[r[15].Offset:][:cfg.MaxN*8192]
-		m.train.v38 = m.train.arenaF32[r[16].Offset:][:cfg.MaxN*8192]
-		m.train.v39 = m.train.arenaF32[r[17].Offset:][:cfg.MaxN*32768]
-		m.train.v40 = m.train.arenaF32[r[18].Offset:][:cfg.MaxN*32768]
-		m.train.v41 = m.train.arenaF32[r[19].Offset:][:cfg.MaxN*32768]
-		m.train.v42 = m.train.arenaF32[r[20].Offset:][:cfg.MaxN*8192]
-		m.train.v43 = m.train.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
-		m.train.out = m.train.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
-		m.train.v45 = m.train.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
-		m.train.v46 = m.train.arenaF32[r[24].Offset:][:cfg.MaxN*8192]
-		m.train.v47 = m.train.arenaF32[r[25].Offset:][:1]
-		m.train.v49 = m.train.arenaF32[r[26].Offset:][:1]
-		m.train.v50 = m.train.arenaF32[r[27].Offset:][:1]
-		m.train.v52 = m.train.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
-		m.train.v54 = m.train.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
-		m.train.dout = m.train.arenaF32[r[30].Offset:][:cfg.MaxN*8192]
-		m.train.v58 = m.train.arenaF32[r[31].Offset:][:cfg.MaxN*32768]
-		m.train.v63 = m.train.arenaF32[r[32].Offset:][:cfg.MaxN*32768]
-		m.train.v64 = m.train.arenaF32[r[33].Offset:][:cfg.MaxN*32768]
-		m.train.v67 = m.train.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
-		m.train.v71 = m.train.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
-		m.train.v72 = m.train.arenaF32[r[36].Offset:][:cfg.MaxN*64]
-		m.train.v73 = m.train.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
-		m.train.v74 = m.train.arenaF32[r[38].Offset:][:cfg.MaxN*64]
-		m.train.v76 = m.train.arenaF32[r[39].Offset:][:cfg.MaxN*64]
-		m.train.v77 = m.train.arenaF32[r[40].Offset:][:cfg.MaxN*64]
-		m.train.v78 = m.train.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		m.train.v79 = m.train.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
-		m.train.v80 = m.train.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
-		m.train.v81 = m.train.arenaF32[r[44].Offset:][:cfg.MaxN*8192]
-		m.train.v82 = m.train.arenaF32[r[45].Offset:][:cfg.MaxN*8192]
-		m.train.v83 = m.train.arenaF32[r[46].Offset:][:cfg.MaxN*64]
-		m.train.v84 = m.train.arenaF32[r[47].Offset:][:cfg.MaxN*8192]
-		m.train.v85 = m.train.arenaF32[r[48].Offset:][:cfg.MaxN*8192]
-		m.train.v86 = m.train.arenaF32[r[49].Offset:][:cfg.MaxN*8192]
-		m.train.v87 = m.train.arenaF32[r[50].Offset:][:cfg.MaxN*64]
-		m.train.v88 = m.train.arenaF32[r[51].Offset:][:cfg.MaxN*8192]
-		m.train.v89 = m.train.arenaF32[r[52].Offset:][:cfg.MaxN*8192]
-		m.train.v90 = m.train.arenaF32[r[53].Offset:][:cfg.MaxN*8192]
-		m.train.v91 = m.train.arenaF32[r[54].Offset:][:cfg.MaxN*8192]
-		m.train.v92 = m.train.arenaF32[r[55].Offset:][:cfg.MaxN*8192]
-		m.train.v93 = m.train.arenaF32[r[56].Offset:][:cfg.MaxN*8192]
-		m.train.v101 = m.train.arenaF32[r[57].Offset:][:cfg.MaxN*8192]
-		m.train.v104 = m.train.arenaF32[r[58].Offset:][:cfg.MaxN*8192]
-		m.train.dattn_att = m.train.arenaF32[r[59].Offset:][:cfg.MaxN*16384]
-		m.train.v106 = m.train.arenaF32[r[60].Offset:][:cfg.MaxN*8192]
-		m.train.v107 = m.train.arenaF32[r[61].Offset:][:cfg.MaxN*16384]
-		m.train.v108 = m.train.arenaF32[r[62].Offset:][:cfg.MaxN*256]
-		m.train.v109 = m.train.arenaF32[r[63].Offset:][:cfg.MaxN*16384]
-		m.train.v110 = m.train.arenaF32[r[64].Offset:][:cfg.MaxN*16384]
-		m.train.dattn_scores = m.train.arenaF32[r[65].Offset:][:cfg.MaxN*16384]
-		m.train.v112 = m.train.arenaF32[r[66].Offset:][:cfg.MaxN*16384]
-		m.train.v113 = m.train.arenaF32[r[67].Offset:][:cfg.MaxN*8192]
-		m.train.v114 = m.train.arenaF32[r[68].Offset:][:cfg.MaxN*8192]
-		m.train.v115 = m.train.arenaF32[r[69].Offset:][:cfg.MaxN*8192]
-		m.train.v117 = m.train.arenaF32[r[70].Offset:][:cfg.MaxN*8192]
-		m.train.v121 = m.train.arenaF32[r[71].Offset:][:cfg.MaxN*8192]
-		m.train.v123 = m.train.arenaF32[r[72].Offset:][:cfg.MaxN*8192]
-		m.train.v127 = m.train.arenaF32[r[73].Offset:][:cfg.MaxN*8192]
-		m.train.v128 = m.train.arenaF32[r[74].Offset:][:cfg.MaxN*8192]
-		m.train.v130 = m.train.arenaF32[r[75].Offset:][:cfg.MaxN*8192]
-		m.train.v134 = m.train.arenaF32[r[76].Offset:][:cfg.MaxN*8192]
-		m.train.v135 = m.train.arenaF32[r[77].Offset:][:cfg.MaxN*64]
-		m.train.v136 = m.train.arenaF32[r[78].Offset:][:cfg.MaxN*8192]
-		m.train.v137 = m.train.arenaF32[r[79].Offset:][:cfg.MaxN*64]
-		m.train.v139 = m.train.arenaF32[r[80].Offset:][:cfg.MaxN*64]
-		m.train.v140 = m.train.arenaF32[r[81].Offset:][:cfg.MaxN*64]
-		m.train.v141 = m.train.arenaF32[r[82].Offset:][:cfg.MaxN*64]
-		m.train.v142 = m.train.arenaF32[r[83].Offset:][:cfg.MaxN*8192]
-		m.train.v143 = m.train.arenaF32[r[84].Offset:][:cfg.MaxN*8192]
-		m.train.v144 = m.train.arenaF32[r[85].Offset:][:cfg.MaxN*8192]
-		m.train.v145 = m.train.arenaF32[r[86].Offset:][:cfg.MaxN*8192]
+		s.v5 = s.arenaF32[r[0].Offset:][:cfg.MaxN*8192]
+		s.attn_q = s.arenaF32[r[1].Offset:][:cfg.MaxN*8192]
+		s.v13 = s.arenaF32[r[2].Offset:][:cfg.MaxN*8192]
+		s.attn_k = s.arenaF32[r[3].Offset:][:cfg.MaxN*8192]
+		s.v16 = s.arenaF32[r[4].Offset:][:cfg.MaxN*8192]
+		s.attn_v = s.arenaF32[r[5].Offset:][:cfg.MaxN*8192]
+		s.v19 = s.arenaF32[r[6].Offset:][:cfg.MaxN*8192]
+		s.v20 = s.arenaF32[r[7].Offset:][:cfg.MaxN*16384]
+		s.v22 = s.arenaF32[r[8].Offset:][:cfg.MaxN*16384]
+		s.attn_scores = s.arenaF32[r[9].Offset:][:cfg.MaxN*16384]
+		s.attn_att = s.arenaF32[r[10].Offset:][:cfg.MaxN*16384]
+		s.v25 = s.arenaF32[r[11].Offset:][:cfg.MaxN*8192]
+		s.v26 = s.arenaF32[r[12].Offset:][:cfg.MaxN*8192]
+		s.v28 = s.arenaF32[r[13].Offset:][:cfg.MaxN*8192]
+		s.attn_out = s.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
+		s.v31 = s.arenaF32[r[15].Offset:][:cfg.MaxN*8192]
+		s.v38 = s.arenaF32[r[16].Offset:][:cfg.MaxN*8192]
+		s.v39 = s.arenaF32[r[17].Offset:][:cfg.MaxN*32768]
+		s.v40 = s.arenaF32[r[18].Offset:][:cfg.MaxN*32768]
+		s.v41 = s.arenaF32[r[19].Offset:][:cfg.MaxN*32768]
+		s.v42 = s.arenaF32[r[20].Offset:][:cfg.MaxN*8192]
+		s.v43 = s.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
+		s.out = s.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
+		s.v45 = s.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
+		s.v46 = s.arenaF32[r[24].Offset:][:cfg.MaxN*8192]
+		s.v47 = s.arenaF32[r[25].Offset:][:1]
+		s.v49 = s.arenaF32[r[26].Offset:][:1]
+		s.v50 = s.arenaF32[r[27].Offset:][:1]
+		s.v52 = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
+		s.v54 = s.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
+		s.dout = s.arenaF32[r[30].Offset:][:cfg.MaxN*8192]
+		s.v58 = s.arenaF32[r[31].Offset:][:cfg.MaxN*32768]
+		s.v63 = s.arenaF32[r[32].Offset:][:cfg.MaxN*32768]
+		s.v64 = s.arenaF32[r[33].Offset:][:cfg.MaxN*32768]
+		s.v67 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
+		s.v71 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
+		s.v72 = s.arenaF32[r[36].Offset:][:cfg.MaxN*64]
+		s.v73 = s.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
+		s.v74 = s.arenaF32[r[38].Offset:][:cfg.MaxN*64]
+		s.v76 = s.arenaF32[r[39].Offset:][:cfg.MaxN*64]
+		s.v77 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
+		s.v78 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
+		s.v79 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
+		s.v80 = s.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
+		s.v81 = s.arenaF32[r[44].Offset:][:cfg.MaxN*8192]
+		s.v82 = s.arenaF32[r[45].Offset:][:cfg.MaxN*8192]
+		s.v83 = s.arenaF32[r[46].Offset:][:cfg.MaxN*64]
+		s.v84 = s.arenaF32[r[47].Offset:][:cfg.MaxN*8192]
+		s.v85 = s.arenaF32[r[48].Offset:][:cfg.MaxN*8192]
+		s.v86 = s.arenaF32[r[49].Offset:][:cfg.MaxN*8192]
+		s.v87 = s.arenaF32[r[50].Offset:][:cfg.MaxN*64]
+		s.v88 = s.arenaF32[r[51].Offset:][:cfg.MaxN*8192]
+		s.v89 = s.arenaF32[r[52].Offset:][:cfg.MaxN*8192]
+		s.v90 = s.arenaF32[r[53].Offset:][:cfg.MaxN*8192]
+		s.v91 = s.arenaF32[r[54].Offset:][:cfg.MaxN*8192]
+		s.v92 = s.arenaF32[r[55].Offset:][:cfg.MaxN*8192]
+		s.v93 = s.arenaF32[r[56].Offset:][:cfg.MaxN*8192]
+		s.v101 = s.arenaF32[r[57].Offset:][:cfg.MaxN*8192]
+		s.v104 = s.arenaF32[r[58].Offset:][:cfg.MaxN*8192]
+		s.dattn_att = s.arenaF32[r[59].Offset:][:cfg.MaxN*16384]
+		s.v106 = s.arenaF32[r[60].Offset:][:cfg.MaxN*8192]
+		s.v107 = s.arenaF32[r[61].Offset:][:cfg.MaxN*16384]
+		s.v108 = s.arenaF32[r[62].Offset:][:cfg.MaxN*256]
+		s.v109 = s.arenaF32[r[63].Offset:][:cfg.MaxN*16384]
+		s.v110 = s.arenaF32[r[64].Offset:][:cfg.MaxN*16384]
+		s.dattn_scores = s.arenaF32[r[65].Offset:][:cfg.MaxN*16384]
+		s.v112 = s.arenaF32[r[66].Offset:][:cfg.MaxN*16384]
+		s.v113 = s.arenaF32[r[67].Offset:][:cfg.MaxN*8192]
+		s.v114 = s.arenaF32[r[68].Offset:][:cfg.MaxN*8192]
+		s.v115 = s.arenaF32[r[69].Offset:][:cfg.MaxN*8192]
+		s.v117 = s.arenaF32[r[70].Offset:][:cfg.MaxN*8192]
+		s.v121 = s.arenaF32[r[71].Offset:][:cfg.MaxN*8192]
+		s.v123 = s.arenaF32[r[72].Offset:][:cfg.MaxN*8192]
+		s.v127 = s.arenaF32[r[73].Offset:][:cfg.MaxN*8192]
+		s.v128 = s.arenaF32[r[74].Offset:][:cfg.MaxN*8192]
+		s.v130 = s.arenaF32[r[75].Offset:][:cfg.MaxN*8192]
+		s.v134 = s.arenaF32[r[76].Offset:][:cfg.MaxN*8192]
+		s.v135 = s.arenaF32[r[77].Offset:][:cfg.MaxN*64]
+		s.v136 = s.arenaF32[r[78].Offset:][:cfg.MaxN*8192]
+		s.v137 = s.arenaF32[r[79].Offset:][:cfg.MaxN*64]
+		s.v139 = s.arenaF32[r[80].Offset:][:cfg.MaxN*64]
+		s.v140 = s.arenaF32[r[81].Offset:][:cfg.MaxN*64]
+		s.v141 = s.arenaF32[r[82].Offset:][:cfg.MaxN*64]
+		s.v142 = s.arenaF32[r[83].Offset:][:cfg.MaxN*8192]
+		s.v143 = s.arenaF32[r[84].Offset:][:cfg.MaxN*8192]
+		s.v144 = s.arenaF32[r[85].Offset:][:cfg.MaxN*8192]
+		s.v145 = s.arenaF32[r[86].Offset:][:cfg.MaxN*8192]
 	}
-	return m, nil
+	return nil
+}
+
+// newPredState allocates the buffers of a state of inference (Predict)
+// for the capacities in cfg, counted in mem.
+func newPredState(s *state, cfg Config, mem *rt.Memory) error {
+	_ = mem
+	return nil
 }
 
 // bind checks the inputs of a call and binds them to s; Predict (pred)
@@ -889,6 +912,75 @@ func (m *Model) Outputs() Outputs {
 	return m.train.outputs(true)
 }
 
+// Evaluate runs the forward pass in inference mode (dropout is the
+// identity) on in, target inputs included, and returns every output,
+// those that depend on targets too (the validation loss). It has buffers
+// of its own, allocated by its first call, and changes no training state:
+// the parameters, the step count, Outputs and a Forward/Backward pair are
+// left as they were.
+func (m *Model) Evaluate(in Inputs) (Outputs, error) {
+	if m.eval == nil {
+		s := &state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		}
+		mem := rt.Memory{Where: "t0: Evaluate"}
+		if err := newTrainState(s, m.cfg, &mem); err != nil {
+			return Outputs{}, err
+		}
+		m.eval = s
+	}
+	if err := m.bind(m.eval, &in, false); err != nil {
+		return Outputs{}, err
+	}
+	if err := m.eval.forward(); err != nil {
+		return Outputs{}, err
+	}
+	return m.eval.outputs(true), nil
+}
+
+// Predictor runs inference with its model's parameters (read in place,
+// not copied: it sees every update) on buffers of its own, so that many
+// goroutines can serve one set of weights: each uses a Predictor of its
+// own. Predictors of one model may run at the same time as each other and
+// as the model's Predict and Evaluate, but not while the parameters
+// change (Apply, TrainStep, Load, or writes to Params).
+type Predictor struct {
+	m *Model
+	s state
+}
+
+// NewPredictor returns a Predictor of m, with inference buffers for m's
+// capacities (as many as Predict's).
+func (m *Model) NewPredictor() (*Predictor, error) {
+	pr := &Predictor{
+		m: m,
+		s: state{
+			grads:  &m.Grads,
+			params: &m.Params,
+			seed:   m.cfg.Seed,
+		},
+	}
+	mem := rt.Memory{Where: "t0: NewPredictor"}
+	if err := newPredState(&pr.s, m.cfg, &mem); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Predict is Model.Predict on the Predictor's buffers: the same outputs,
+// bit for bit, valid until its next call.
+func (pr *Predictor) Predict(in Inputs) (Outputs, error) {
+	if err := pr.m.bind(&pr.s, &in, true); err != nil {
+		return Outputs{}, err
+	}
+	if err := pr.s.predict(); err != nil {
+		return Outputs{}, err
+	}
+	return pr.s.outputs(false), nil
+}
+
 // Predict runs inference (dropout is the identity) on in and returns the
 // outputs that do not depend on target inputs; the others are left zero.
 // It needs no target inputs and has buffers of its own: it does not
@@ -1002,4 +1094,341 @@ func (m *Model) Load(path string) error {
 		}
 	}
 	return tensorio.LoadInto(path, dst)
+}
+
+// info is the model's name table (api.Info).
+var info = &api.Info{
+	Dims: []api.Dim{{
+		Cap:   "MaxN",
+		Field: "N",
+		Name:  "n",
+	}},
+	Float: api.F32,
+	Inputs: []api.Spec{{
+		DType: api.F32,
+		Field: "X",
+		Name:  "x",
+		Shape: api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mask",
+		Name:  "mask",
+		Shape: api.Shape{{N: 64}, {N: 64}},
+	}, {
+		DType:  api.F32,
+		Field:  "Y",
+		Name:   "y",
+		Shape:  api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
+		Target: true,
+	}},
+	Outputs: nil,
+	Params: []api.Spec{{
+		DType: api.F32,
+		Field: "Ln1_weight",
+		Name:  "ln1.weight",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln1_bias",
+		Name:  "ln1.bias",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wq",
+		Name:  "attn.Wq",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wk",
+		Name:  "attn.Wk",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wv",
+		Name:  "attn.Wv",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_Wo",
+		Name:  "attn.Wo",
+		Shape: api.Shape{{N: 128}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Attn_bo",
+		Name:  "attn.bo",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_W1",
+		Name:  "mlp.W1",
+		Shape: api.Shape{{N: 128}, {N: 512}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_b1",
+		Name:  "mlp.b1",
+		Shape: api.Shape{{N: 512}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_W2",
+		Name:  "mlp.W2",
+		Shape: api.Shape{{N: 512}, {N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Mlp_b2",
+		Name:  "mlp.b2",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln2_weight",
+		Name:  "ln2.weight",
+		Shape: api.Shape{{N: 128}},
+	}, {
+		DType: api.F32,
+		Field: "Ln2_bias",
+		Name:  "ln2.bias",
+		Shape: api.Shape{{N: 128}},
+	}},
+	Source: Source,
+}
+
+// The model-independent API: *Model is an api.Model.
+var _ api.Model = (*Model)(nil)
+
+// Info returns the model's name table: its dims, params, inputs and
+// outputs by DSL name, with their Go fields, dtypes and shapes.
+func (m *Model) Info() *api.Info {
+	return info
+}
+
+// ParamTensors returns every param as an api.Tensor, in declaration
+// order, aliasing m.Params (writing one writes the param).
+func (m *Model) ParamTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Params.Ln1_weight,
+		Name:  "ln1.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln1_bias,
+		Name:  "ln1.bias",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wq,
+		Name:  "attn.Wq",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wk,
+		Name:  "attn.Wk",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wv,
+		Name:  "attn.Wv",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_Wo,
+		Name:  "attn.Wo",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Attn_bo,
+		Name:  "attn.bo",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_W1,
+		Name:  "mlp.W1",
+		Shape: []int{128, 512},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_b1,
+		Name:  "mlp.b1",
+		Shape: []int{512},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_W2,
+		Name:  "mlp.W2",
+		Shape: []int{512, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Mlp_b2,
+		Name:  "mlp.b2",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln2_weight,
+		Name:  "ln2.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Params.Ln2_bias,
+		Name:  "ln2.bias",
+		Shape: []int{128},
+	}}
+}
+
+// GradTensors returns every gradient as an api.Tensor, in ParamTensors'
+// order, aliasing m.Grads.
+func (m *Model) GradTensors() []api.Tensor {
+	return []api.Tensor{{
+		DType: api.F32,
+		F32:   m.Grads.Ln1_weight,
+		Name:  "ln1.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln1_bias,
+		Name:  "ln1.bias",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wq,
+		Name:  "attn.Wq",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wk,
+		Name:  "attn.Wk",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wv,
+		Name:  "attn.Wv",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_Wo,
+		Name:  "attn.Wo",
+		Shape: []int{128, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Attn_bo,
+		Name:  "attn.bo",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_W1,
+		Name:  "mlp.W1",
+		Shape: []int{128, 512},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_b1,
+		Name:  "mlp.b1",
+		Shape: []int{512},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_W2,
+		Name:  "mlp.W2",
+		Shape: []int{512, 128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Mlp_b2,
+		Name:  "mlp.b2",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln2_weight,
+		Name:  "ln2.weight",
+		Shape: []int{128},
+	}, {
+		DType: api.F32,
+		F32:   m.Grads.Ln2_bias,
+		Name:  "ln2.bias",
+		Shape: []int{128},
+	}}
+}
+
+// feed returns the Inputs of f, checking names and dtypes; targets says
+// whether target inputs are required.
+func feed(f *api.Feed, where string, targets bool) (Inputs, error) {
+	var in Inputs
+	if f == nil {
+		return in, errors.New(where + ": the feed is nil")
+	}
+	in.N = f.Dims["n"]
+	{
+		t, ok := f.Inputs["x"]
+		if err := api.CheckInput(t, ok, where, "x", api.F32, true); err != nil {
+			return in, err
+		}
+		in.X = t.F32
+	}
+	{
+		t, ok := f.Inputs["mask"]
+		if err := api.CheckInput(t, ok, where, "mask", api.F32, true); err != nil {
+			return in, err
+		}
+		in.Mask = t.F32
+	}
+	{
+		t, ok := f.Inputs["y"]
+		if err := api.CheckInput(t, ok, where, "y", api.F32, targets); err != nil {
+			return in, err
+		}
+		in.Y = t.F32
+	}
+	return in, nil
+}
+
+// outputTensors returns o as api.Tensors (Info.Outputs' order), shaped
+// by the dims of the call s ran.
+func outputTensors(o Outputs, s *state) []api.Tensor {
+	return []api.Tensor{}
+}
+
+// ForwardFeed is Forward with the inputs of f (by DSL name).
+func (m *Model) ForwardFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "t0: ForwardFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.Forward(in)
+	return float64(obj), err
+}
+
+// TrainStepFeed is TrainStep with the inputs of f (by DSL name).
+func (m *Model) TrainStepFeed(f *api.Feed) (float64, error) {
+	in, err := feed(f, "t0: TrainStepFeed", true)
+	if err != nil {
+		return 0, err
+	}
+	obj, err := m.TrainStep(in)
+	return float64(obj), err
+}
+
+// OutputTensors returns the outputs of the last Forward as api.Tensors.
+func (m *Model) OutputTensors() []api.Tensor {
+	return outputTensors(m.Outputs(), &m.train)
+}
+
+// PredictFeed is Predict with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) PredictFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "t0: PredictFeed", false)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Predict(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, &m.pred), nil
+}
+
+// EvaluateFeed is Evaluate with the inputs of f (by DSL name), returning the
+// outputs as api.Tensors.
+func (m *Model) EvaluateFeed(f *api.Feed) ([]api.Tensor, error) {
+	in, err := feed(f, "t0: EvaluateFeed", true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := m.Evaluate(in)
+	if err != nil {
+		return nil, err
+	}
+	return outputTensors(o, m.eval), nil
 }
