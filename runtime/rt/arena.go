@@ -19,14 +19,36 @@ type Region struct {
 // It keeps the planned offsets when they are valid at the regions' sizes
 // (no two regions that are live at the same time share an element), which
 // they are whenever the model's capacity is at most the one the plan was
-// made for. Otherwise it places every region again by the plan's method:
-// largest first (ties: earliest start), each at the smallest gap left by
-// the placed regions whose lifetimes overlap it, or at the end; offsets are
-// multiples of align elements. Layout is called by New, not per step.
+// made for, and when placing the regions again would not give a smaller
+// arena (it does when the capacity is far below the plan's: a model with
+// two symbolic dims has offsets planned at a capacity of both, and its
+// products such as n·s·s shrink much faster than the offsets). Otherwise
+// it places every region again by the plan's method: largest first (ties:
+// earliest start), each at the smallest gap left by the placed regions
+// whose lifetimes overlap it, or at the end; offsets are multiples of
+// align elements. Layout is called by New, not per step.
 func Layout(regions []Region, align int) int {
 	if !layoutValid(regions) {
 		packBestFit(regions, align)
+		return extent(regions)
 	}
+	planned := make([]int, len(regions))
+	for i, r := range regions {
+		planned[i] = r.Offset
+	}
+	size := extent(regions)
+	packBestFit(regions, align)
+	if packed := extent(regions); packed < size {
+		return packed
+	}
+	for i := range regions {
+		regions[i].Offset = planned[i]
+	}
+	return size
+}
+
+// extent is the end of the last region.
+func extent(regions []Region) int {
 	size := 0
 	for _, r := range regions {
 		size = max(size, r.Offset+r.Elems)

@@ -33,6 +33,21 @@ func TestLayoutRepacks(t *testing.T) {
 	}
 }
 
+func TestLayoutRepacksWastefulPlan(t *testing.T) {
+	// Planned at a far larger capacity (offsets of an n·s·s buffer at
+	// n = s = 256): valid at these sizes, but placing again is smaller.
+	r := []Region{
+		{Offset: 0, Elems: 128, Start: 0, End: 3},
+		{Offset: 33554432, Elems: 64, Start: 1, End: 2},
+		{Offset: 67108864, Elems: 64, Start: 2, End: 5},
+	}
+	n := Layout(r, 16)
+	checkLayout(t, r, n, 16)
+	if n != 128+64+64 {
+		t.Errorf("size %d, want 256: %+v", n, r)
+	}
+}
+
 // checkLayout fails if two live-together regions overlap, a region is
 // outside the arena, or an offset is misaligned.
 func checkLayout(t *testing.T, r []Region, n, align int) {
