@@ -318,9 +318,24 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	for k, v := range init {
 		env.Inputs[k] = v
 	}
+	state0, err := ir.InitState(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range state0 {
+		env.Inputs[k] = v
+	}
 	want, err := ir.Interp(g, env)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// State: the first Forward wrote its updates; Predict reads them.
+	for _, si := range p.states {
+		next := env.Inputs[si.v.Name]
+		if si.next != nil {
+			next = want.State[si.v.Name]
+		}
+		check("state "+si.v.Name+" after Forward", res.State[si.field], next.F)
 	}
 	if g.Objective != nil {
 		check("objective", []float64{res.Loss}, want.Objective.F)
@@ -347,6 +362,9 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	}
 
 	// Inference.
+	for name, next := range want.State {
+		env.Inputs[name] = next
+	}
 	env.Training = false
 	wantPred, err := ir.Interp(g, env)
 	if err != nil {
@@ -398,6 +416,18 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 	// The second TrainStep starts from the parameters the first one left
 	// (taken as they are: checked above) and draws dropout for step 1.
 	if g.Objective != nil {
+		// The first TrainStep (initial params, the state of the first
+		// Forward) updated the state once more.
+		env.Training = true
+		if len(want.State) > 0 {
+			mid, err := ir.Interp(g, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, next := range mid.State {
+				env.Inputs[name] = next
+			}
+		}
 		for _, v := range p.params {
 			env.Inputs[v.Name] = ir.FromFloats(v.Type.DType, res.Stepped[p.vals[v.ID].param], init[v.Name].Shape...)
 		}

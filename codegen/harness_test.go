@@ -86,6 +86,8 @@ type testModel struct {
 	// optimizer is Options.Optimizer; with OptimizerAdam, the harness's
 	// Adam case leaves Config.Optimizer.Kind empty to check the default.
 	optimizer Optimizer
+	// fill gives the values of named inputs (default: uniform in [lo, hi)).
+	fill map[string]func(shape []int) []float64
 }
 
 // capacity is Config.Max* of every harness model.
@@ -208,6 +210,7 @@ type driverResult struct {
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
 	Step2    float64              // its objective (dropout at step 1)
+	State    map[string][]float64 // Model.State after the first Forward (models with state)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -346,6 +349,7 @@ type driverResult struct {
 	StepLoss float64
 	Stepped2 map[string][]float64 // params after a second TrainStep
 	Step2    float64              // its objective (dropout at step 1)
+	State    map[string][]float64 // Model.State after the first Forward (models with state)
 	Allocs   map[string]float64
 	Err      string
 	Errors   []string // Probe
@@ -521,6 +525,9 @@ func run(c driverCase) (r driverResult) {
 	}
 	r.Evaluate = fields(out[0])
 	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
+	if st := m.Elem().FieldByName("State"); st.IsValid() {
+		r.State = fields(st)
+	}
 	if err := callErr(m.MethodByName("Backward").Call(nil)); err != nil {
 		return fail(r, "Backward: %v", err)
 	}
@@ -673,6 +680,9 @@ func randomInputs(g *ir.Graph, m *testModel, dims map[string]int, seed uint64) (
 		}
 		for i := range t.I {
 			t.I[i] = int32(r.IntN(max(m.labels, 1)))
+		}
+		if f := m.fill[v.Name]; f != nil {
+			t = ir.FromFloats(v.Type.DType, f(shape), shape...)
 		}
 		in[v.Name] = t
 	}

@@ -244,6 +244,22 @@ var lowerings = map[*ir.OpDef]lowering{
 	// fn(out, args...) or vjp(grad, arg, gout, args...).
 	ir.OpExtern:    externCall(false),
 	ir.OpExternVJP: externCall(true),
+	// Convolutions (lower_conv.go).
+	ir.OpConv2D:           lowerConv2D,
+	ir.OpConv2DInputGrad:  lowerConv2DInputGrad,
+	ir.OpConv2DWeightGrad: lowerConv2DWeightGrad,
+
+	// Pooling (lower_pool.go).
+	ir.OpMaxPool2D:       poolCall("MaxPool2D"),
+	ir.OpMaxPool2DGrad:   poolCall("MaxPool2DGrad"),
+	ir.OpMaxPool2DGather: poolCall("MaxPool2DGather"),
+	ir.OpAvgPool2D:       poolCall("AvgPool2D"),
+	ir.OpAvgPool2DGrad:   poolCall("AvgPool2DGrad"),
+
+	// Normalization (lower_norm.go).
+	ir.OpVar:       lowerVar,
+	ir.OpLayerNorm: lowerLayerNorm,
+	ir.OpBatchNorm: lowerBatchNorm,
 }
 
 func init() {
@@ -320,8 +336,19 @@ func (k *kctx) around(s ir.Shape, axis int) (outer, n, inner *jen.Statement) {
 
 // reduce emits the reduction op (an rt reduction) of v: one rt.Reduce call
 // when the reduced axes are adjacent (after dropping dims of size 1),
-// rt.ReduceAxes otherwise.
+// rt.ReduceSplit when they are those before and after a kept block (NCHW's
+// per-channel reduction), rt.ReduceAxes otherwise.
 func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
+	return k.reduceCall(v, "Reduce", "ReduceSplit", "ReduceAxes", []jen.Code{op}, nil)
+}
+
+// reduceCall emits the call reducing v's argument over v's axes (after
+// dropping dims of size 1): rt.<adjacent>(lead..., dst, src, outer, n,
+// inner, trail...) when the reduced axes are adjacent, rt.<split>(lead...,
+// dst, src, outer, n, inner, trail...) over outer and inner when they are
+// those around one kept block, rt.<general>(lead..., dst, src, sizes,
+// reduced, trail...) otherwise.
+func (k *kctx) reduceCall(v *ir.Value, adjacent, split, general string, lead, trail []jen.Code) []jen.Code {
 	x := v.Args[0]
 	axes := v.Attrs.Ints("axes")
 	type group struct {
@@ -346,6 +373,9 @@ func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
 			nred++
 		}
 	}
+	args := func(mid ...jen.Code) []jen.Code {
+		return append(append(slices.Clone(lead), append([]jen.Code{k.slice(v), k.slice(x)}, mid...)...), trail...)
+	}
 	if nred <= 1 {
 		var outer, n, inner []ir.Dim
 		seen := false
@@ -359,65 +389,15 @@ func (k *kctx) reduce(v *ir.Value, op *jen.Statement) []jen.Code {
 				outer = append(outer, g.dims...)
 			}
 		}
-		return []jen.Code{jen.Qual(rtPath, "Reduce").Call(op, k.slice(v), k.slice(x), k.prod(outer), k.prod(n), k.prod(inner))}
+		return []jen.Code{jen.Qual(rtPath, adjacent).Call(args(k.prod(outer), k.prod(n), k.prod(inner))...)}
+	}
+	if len(groups) == 3 && groups[0].reduced {
+		return []jen.Code{jen.Qual(rtPath, split).Call(args(k.prod(groups[0].dims), k.prod(groups[1].dims), k.prod(groups[2].dims))...)}
 	}
 	var sizes, flags []jen.Code
 	for _, g := range groups {
 		sizes = append(sizes, k.prod(g.dims))
 		flags = append(flags, jen.Lit(g.reduced))
 	}
-	return []jen.Code{jen.Qual(rtPath, "ReduceAxes").Call(op, k.slice(v), k.slice(x), jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))}
-}
-
-// gemmArgList is the argument list of a GEMM call computing the 2-D
-// product of v's operands a and b into c.
-func (k *kctx) gemmArgList(v *ir.Value, a, b, c jen.Code) []jen.Code {
-	x, y := v.Args[0], v.Args[1]
-	ta, tb := v.Attrs.Bool("transA"), v.Attrs.Bool("transB")
-	r := len(x.Type.Shape)
-	xs, ys, os := x.Type.Shape[r-2:], y.Type.Shape[r-2:], v.Type.Shape[r-2:]
-	kk := xs[1] // the inner dimension
-	if ta {
-		kk = xs[0]
-	}
-	return []jen.Code{jen.Lit(ta), jen.Lit(tb), k.prod(os[:1]), k.prod(os[1:]), k.prod([]ir.Dim{kk}),
-		jen.Lit(1), a, k.prod(xs[1:]), b, k.prod(ys[1:]), jen.Lit(0), c, k.prod(os[1:])}
-}
-
-// matmul emits a GEMM call (a loop of them for a batched product) of v's
-// product into c (v's buffer, or another of its shape, cut to length).
-func (k *kctx) matmul(c *jen.Statement) []jen.Code {
-	v := k.v
-	x, y := v.Args[0], v.Args[1]
-	r := len(x.Type.Shape)
-	xs, ys, os := x.Type.Shape[r-2:], y.Type.Shape[r-2:], v.Type.Shape[r-2:]
-	var fn *jen.Statement
-	gemm := "Sgemm"
-	if v.Type.DType == ir.F64 {
-		gemm = "Dgemm"
-	}
-	switch {
-	case k.p.opt.Gemm == GemmGonum:
-		fn = jen.Qual(rtPath, "Gonum"+gemm)
-	case gemm == "Sgemm" && k.p.opt.Accumulate == ir.F64:
-		fn = jen.Qual(kernelsPath, "SgemmAcc64")
-	default:
-		fn = jen.Qual(kernelsPath, gemm)
-	}
-	call := func(a, b, c jen.Code) *jen.Statement {
-		return fn.Clone().Call(k.gemmArgList(v, a, b, c)...)
-	}
-	if r == 2 {
-		return []jen.Code{call(k.slice(x), k.slice(y), c)}
-	}
-	sub := func(name string, s ir.Shape) *jen.Statement {
-		l := k.prod(s)
-		return jen.Id(name).Index(jen.Id("bi").Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(s))
-	}
-	return []jen.Code{
-		jen.List(jen.Id("out"), jen.Id("a"), jen.Id("b")).Op(":=").List(c, k.slice(x), k.slice(y)),
-		jen.For(jen.Id("bi").Op(":=").Lit(0), jen.Id("bi").Op("<").Add(k.prod(v.Type.Shape[:1])), jen.Id("bi").Op("++")).Block(
-			call(sub("a", xs), sub("b", ys), sub("out", os)),
-		),
-	}
+	return []jen.Code{jen.Qual(rtPath, general).Call(args(jen.Index().Int().Values(sizes...), jen.Index().Bool().Values(flags...))...)}
 }

@@ -25,11 +25,11 @@ func dimProd(dims []ir.Dim, sym func(name string) jen.Code) *jen.Statement {
 	static := 1
 	var parts []jen.Code
 	for _, d := range dims {
-		if d.IsStatic() {
-			static *= d.N
-			continue
+		f, syms := d.Factors()
+		static *= f
+		for _, y := range syms {
+			parts = append(parts, sym(y))
 		}
-		parts = append(parts, sym(d.Sym))
 	}
 	if static != 1 || len(parts) == 0 {
 		parts = append(parts, jen.Lit(static))
@@ -68,10 +68,12 @@ func (p *plan) modelFile() *jen.File {
 	f.Line()
 	p.configTypes(f)
 	p.dataTypes(f)
+	p.stateTypes(f)
 	p.modelType(f)
 	p.newFunc(f)
 	p.entryPoints(f)
 	p.ioFuncs(f)
+	p.stateFuncs(f)
 	p.namedAPI(f)
 	return f
 }
@@ -188,11 +190,12 @@ func (p *plan) modelType(f *jen.File) {
 	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
 	f.Comment("A Model is not safe for concurrent use; to serve its weights from")
 	f.Comment("many goroutines, give each a Predictor (NewPredictor).")
-	f.Type().Id("Model").Struct(
+	f.Type().Id("Model").Struct(append(append([]jen.Code{
 		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
 		jen.Id("Params").Id("Params"),
 		jen.Comment("Grads are the gradients of the objective computed by Backward."),
-		jen.Id("Grads").Id("Params"),
+		jen.Id("Grads").Id("Params")},
+		p.stateModelFields()...),
 		jen.Line(),
 		jen.Id("cfg").Id("Config"),
 		jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
@@ -202,7 +205,7 @@ func (p *plan) modelType(f *jen.File) {
 		jen.Id("train").Id("state").Comment("Forward and Backward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
 		jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
-	)
+	)...)
 	f.Line()
 
 	// The state struct.
@@ -301,6 +304,7 @@ func (p *plan) newFunc(f *jen.File) {
 			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
 		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("m").Dot("pred"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 	)
+	body = append(body, p.newStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
@@ -452,15 +456,17 @@ func (p *plan) shapeText(s ir.Shape) (sym, format string, args []jen.Code) {
 	}
 	var a, b []string
 	for _, d := range s {
-		if d.IsStatic() {
-			a = append(a, fmt.Sprint(d.N))
-			b = append(b, fmt.Sprint(d.N))
-			continue
+		f, syms := d.Factors()
+		if f != 1 || len(syms) == 0 {
+			a = append(a, fmt.Sprint(f))
+			b = append(b, fmt.Sprint(f))
 		}
-		di := p.dim(d.Sym)
-		a = append(a, di.in)
-		b = append(b, "%d")
-		args = append(args, jen.Id("in").Dot(di.in))
+		for _, y := range syms {
+			di := p.dim(y)
+			a = append(a, di.in)
+			b = append(b, "%d")
+			args = append(args, jen.Id("in").Dot(di.in))
+		}
 	}
 	return strings.Join(a, "·"), strings.Join(b, "·"), args
 }
@@ -519,7 +525,7 @@ func (p *plan) entryPoints(f *jen.File) {
 
 	// checkViews: Params and Grads are exported, so a caller may have
 	// replaced a field.
-	body = nil
+	body = p.checkStateViews()
 	offs, _ := p.paramOffsets()
 	for _, which := range []string{"Params", "Grads"} {
 		flat, vec := "params", "ParamVector"
@@ -548,14 +554,15 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("Forward runs the training-mode forward pass (dropout active) on in and")
 	f.Comment("returns the objective. It keeps what Backward needs: in's slices are")
 	f.Comment("read in place and must not change until Backward returns.")
-	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
+	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(append(append([]jen.Code{
 		m().Dot("forwardDone").Op("=").False(),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("train"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		m().Dot("train").Dot("step").Op("=").Uint64().Call(m().Dot("steps")),
-		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("train").Dot("forward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err()))},
+		p.updateStateCall()...),
 		m().Dot("forwardDone").Op("=").True(),
 		jen.Return(ret, jen.Nil()),
-	)
+	)...)
 	f.Line()
 
 	// Backward.
@@ -690,6 +697,7 @@ func (p *plan) evaluate(f *jen.File) {
 			jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Evaluate")}),
 			jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Id("s"), m().Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Id("Outputs").Values(), jen.Err())),
+			p.bindStates(jen.Id("s")),
 			m().Dot("eval").Op("=").Id("s"),
 		),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(m().Dot("eval"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
@@ -726,6 +734,7 @@ func (p *plan) predictor(f *jen.File) {
 		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": NewPredictor")}),
 		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("pr").Dot("s"), jen.Id("m").Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Err())),
+		p.bindStates(jen.Id("pr").Dot("s")),
 		jen.Return(jen.Id("pr"), jen.Nil()),
 	)
 	f.Line()
@@ -766,31 +775,33 @@ func (p *plan) ioFuncs(f *jen.File) {
 	f.Line()
 	f.Comment("Save writes the parameters to a safetensors file, with the metadata")
 	f.Comment(`"bpgen.model": Source.`)
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
 		jen.Var().Id("ts").Index().Qual(tensorioPkg, "Tensor"),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("ts").Op("=").Append(jen.Id("ts"), jen.Qual(tensorioPkg, "Tensor").Values(jen.Dict{
 				jen.Id("Name"): jen.Id("t").Dot("Name"), jen.Id("DType"): jen.Lit(tensorioDType(p.float)),
 				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 			})),
-		),
+		)},
+		p.saveStates()...),
 		jen.Return(jen.Qual(tensorioPkg, "SaveFile").Call(jen.Id("path"), jen.Id("ts"), jen.Map(jen.String()).String().Values(jen.Dict{jen.Lit("bpgen.model"): jen.Id("Source")}))),
-	)
+	)...)
 	f.Line()
 	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
 	f.Comment("any file with tensors of the same names, dtypes and shapes). It is")
 	f.Comment("all-or-nothing: on any error (a bad header, truncated data, a missing")
-	f.Comment("tensor, a wrong dtype or shape) every parameter keeps its value.")
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(
+	f.Comment("tensor, a wrong dtype or shape) every parameter and state keeps its value.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
 		jen.Id("m").Dot("forwardDone").Op("=").False(),
 		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
 				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 			}),
-		),
+		)},
+		p.loadStates()...),
 		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
-	)
+	)...)
 }
 
 // wrapComment splits text into lines of at most width bytes at spaces.

@@ -273,6 +273,26 @@ func harnessModels() []*testModel {
 		m.accumulate = ir.F64
 		ms = append(ms, m)
 	}
+	ms = append(ms, normModels()...) // normalization (models_norm_test.go)
+	// Convolutions: conv2d with stride, padding, dilation, groups and a
+	// 1×1 kernel, each followed by a bias add and a ReLU; the backward pass
+	// has conv2d_input_grad and conv2d_weight_grad. Again with gonum's GEMM
+	// and with float64 accumulation (the other GEMM functions rt.Conv2D*
+	// may be given).
+	ms = append(ms, f64("op_conv2d", convModel, -1, 1),
+		&testModel{name: "conv32gonum", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, gemm: GemmGonum, ns: []int{2}},
+		&testModel{name: "conv32acc", fn: convModel, dtype: ir.F32, lo: -1, hi: 1, accumulate: ir.F64, ns: []int{2}})
+	// matmul with broadcast batch dims: one GEMM with the batch folded into
+	// rows, single loops and loop nests with broadcast (stride 0) operands.
+	ms = append(ms, f64("op_matmul_bcast", matmulBroadcast, -1, 1))
+	// Products of symbolic dims: reshapes [n,s,d] → [n·s,d] → back, and an
+	// input with a product dim.
+	ms = append(ms, &testModel{name: "dimprod64", fn: dimProducts, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}},
+		&testModel{name: "dimprod32", fn: dimProducts, dtype: ir.F32, lo: -1, hi: 1})
+	// The attention block of issue 12 (acceptance 5), with its causal mask.
+	causal := map[string]func(shape []int) []float64{"mask": func(s []int) []float64 { return models.CausalMask(s[0]) }}
+	ms = append(ms, &testModel{name: "attention64", fn: models.AttentionBlock, dtype: ir.F64, lo: -1, hi: 1, adam: true, wrt: []string{"x"}, fill: causal},
+		&testModel{name: "attention32", fn: models.AttentionBlock, dtype: ir.F32, lo: -1, hi: 1, fill: causal})
 	// dsl.NoDecay (issue 11): the optimizer's weight decay skips b.
 	ms = append(ms, &testModel{name: "nodecay64", fn: noDecayModel, dtype: ir.F64, lo: -1, hi: 1, labels: 3, adam: true})
 	// The registry walk again in float32 (the op models above are float64).
@@ -283,7 +303,50 @@ func harnessModels() []*testModel {
 			ms = append(ms, &m32)
 		}
 	}
+	// Pooling, float64 and float32 (added after the copies above so that
+	// their seeds stay put).
+	ms = append(ms, f64("op_pool", poolModel, -1, 1))
+	pool32 := *ms[len(ms)-1]
+	pool32.name, pool32.dtype = "op_pool32", ir.F32
+	ms = append(ms, &pool32)
 	return ms
+}
+
+// poolModel pools h = x + p [n,2,7,8] with stride ≠ kernel and padding,
+// the default stride, and overlapping windows; the objective weights each
+// result with a param. max_pool2d_gather, which only second derivatives
+// reach, is built directly in the IR and output.
+func poolModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 2, 7, 8)
+	g.Input("x2", dsl.Float32, n, 2, 7, 8) // read by the gather below
+	p := g.Param("p", 2, 7, 8, dsl.Normal(0, 0.5))
+	h := x.Add(p).Named("h")
+	odd := dsl.Pool2D{Kernel: [2]int{3, 2}, Stride: [2]int{2, 3}, Padding: [2]int{1, 1}}  // [4,3]
+	def := dsl.Pool2D{Kernel: [2]int{2, 2}}                                               // [3,4]
+	over := dsl.Pool2D{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Padding: [2]int{1, 1}} // [7,8]
+	a := dsl.MaxPool2D(h, odd)
+	b := dsl.AvgPool2D(h, odd)
+	c := dsl.MaxPool2D(h, def)
+	d := dsl.AvgPool2D(h, over)
+	e := dsl.MaxPool2D(dsl.Tanh(h), over)
+	w1 := g.Param("w1", 2, 4, 3, dsl.Normal(0, 1))
+	w2 := g.Param("w2", 2, 3, 4, dsl.Normal(0, 1))
+	w3 := g.Param("w3", 2, 7, 8, dsl.Normal(0, 1))
+	g.Output("a", a)
+	g.Output("d", d)
+	g.Minimize(a.Mul(w1).Sum().Add(b.Mul(w1).Sum()).Add(c.Mul(w2).Sum()).Add(d.Mul(w3).Sum()).Add(e.Mul(w3).Sum()))
+	ig := g.IR()
+	var hv, x2v *ir.Value
+	for _, v := range ig.Values {
+		switch v.Name {
+		case "h":
+			hv = v
+		case "x2":
+			x2v = v
+		}
+	}
+	ig.AddOutput("gather", ir.BuilderFor(ig).Apply(ir.OpMaxPool2DGather, ir.Attrs{"kernel": []int{3, 2}, "stride": []int{2, 3}, "padding": []int{1, 1}}, hv, x2v))
 }
 
 // fusedReductions gives every reduction that fusion can feed its own
@@ -364,6 +427,65 @@ func staticModel(g *dsl.Graph) {
 	g.Output("h", h)
 	g.Output("a2", a.Square())
 	g.Minimize(h.Square().Sum().Add(a.Mul(t)))
+}
+
+// convModel is a small convolutional net on x [n,2,7,6]: a strided, padded
+// convolution, a grouped, dilated one with per-axis padding, and a 1×1
+// one (rt's direct path), each with a bias [o,1,1] and a ReLU.
+func convModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 2, 7, 6)
+	w1 := g.Param("w1", 4, 2, 3, 3, dsl.Normal(0, 0.4))
+	b1 := g.Param("b1", 4, 1, 1, dsl.Normal(0, 0.1))
+	w2 := g.Param("w2", 4, 2, 2, 2, dsl.Normal(0, 0.5))
+	b2 := g.Param("b2", 4, 1, 1, dsl.Normal(0, 0.1))
+	w3 := g.Param("w3", 3, 4, 1, 1, dsl.Normal(0, 0.5))
+	b3 := g.Param("b3", 3, 1, 1, dsl.Normal(0, 0.1))
+	h1 := dsl.ReLU(dsl.Conv2D(x, w1, dsl.Stride(2), dsl.Padding(1)).Add(b1))                                         // [n,4,4,3]
+	h2 := dsl.ReLU(dsl.Conv2D(h1, w2, dsl.Groups(2), dsl.DilationHW(2, 1), dsl.PaddingHW(1, 0)).Add(b2)).Named("h2") // [n,4,4,2]
+	h3 := dsl.ReLU(dsl.Conv2D(h2, w3).Add(b3))                                                                       // [n,3,4,2]
+	g.Output("h3", h3)
+	g.Minimize(h3.Square().Mean().Add(h2.Mean()))
+}
+
+// matmulBroadcast multiplies with broadcast batch dims as torch.matmul:
+// [n,t,4]·[4,3] (and transposed forms), [n,2,t,4]·[n,2,4,t] (attention
+// scores), [n,1,t,4]·[2,4,3] and [2,4]·[n,t,4]ᵀ.
+func matmulBroadcast(g *dsl.Graph) {
+	n, t := g.Dim("n"), g.Dim("t")
+	x := g.Input("x", dsl.Float32, n, t, 4)
+	q := g.Input("q", dsl.Float32, n, 2, t, 4)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	V := g.Param("V", 3, 4, dsl.Normal(0, 0.5))
+	P := g.Param("P", 2, 4, 3, dsl.Normal(0, 0.5))
+	C := g.Param("C", 2, 4, dsl.Normal(0, 0.5))
+	K := g.Param("K", 2, 1, 4, dsl.Normal(0, 0.5))
+	h := x.MatMul(W)                          // [n,t,3]: one GEMM
+	h2 := dsl.MatMul(x, V, false, true)       // [n,t,3]: one GEMM
+	s := dsl.MatMul(q, q.Add(K), false, true) // [n,2,t,t]: a loop
+	hp := x.Reshape(n, 1, t, 4).MatMul(P)     // [n,2,t,3]: a nest, both broadcast
+	c := dsl.MatMul(C, x, false, true)        // [n,2,t]: a loop, C broadcast
+	ct := dsl.MatMul(h, x, true, false)       // [n,3,4]: a loop, transA
+	g.Output("hp", hp)
+	g.Output("s", s)
+	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()))
+}
+
+// dimProducts reshapes x [n,s,4] to [n·s,4] for one GEMM and back, and
+// adds an input z given as [n·s,3].
+func dimProducts(g *dsl.Graph) {
+	n, s := g.Dim("n"), g.Dim("s")
+	x := g.Input("x", dsl.Float32, n, s, 4)
+	z := g.Input("z", dsl.Float32, dsl.Prod(n, s), 3)
+	W := g.Param("W", 4, 3, dsl.Normal(0, 0.5))
+	b := g.Param("b", 3, dsl.Normal(0, 0.5))
+	h := dsl.Tanh(x.Reshape(dsl.Prod(n, s), 4).MatMul(W).Add(b).Add(z)).Named("h") // [n·s,3]
+	y := h.Reshape(n, s, 3)
+	m := y.Mean(1).Named("m") // [n,3]
+	flat := y.Flatten(0, 2)   // [3·n·s]
+	g.Output("y", y)
+	g.Output("m", m)
+	g.Minimize(m.Square().Sum().Add(flat.Mul(flat).Mean()))
 }
 
 // noDecayModel is a softmax regression whose bias, nonzero from the start

@@ -27,6 +27,8 @@ type plan struct {
 	grads      []gradInfo // one per param, in declaration order
 	inputGrads []outInfo  // gradients with respect to inputs (passes.GradOptions.Wrt), by input name
 
+	states []stateInfo // state values and their updates (state.go)
+
 	prog                       *passes.Program
 	forward, backward, predict []*kcall // kernels, in order (no aliases)
 	kernels                    []*kinfo // each kernel method once, in order of first use
@@ -151,6 +153,7 @@ func newPlan(prog *passes.Program, opt Options) (*plan, error) {
 	for _, v := range p.inputs {
 		p.vals[v.ID].field = p.stateFields.get(sanitize(v.Name), "in")
 	}
+	p.planStates()
 	bound := map[string]*ir.Value{} // inputs and params by name
 	for _, v := range append(slices.Clone(p.inputs), p.params...) {
 		bound[v.Name] = v
@@ -161,6 +164,9 @@ func newPlan(prog *passes.Program, opt Options) (*plan, error) {
 			if v := bound[o.Grad]; v != nil && v.Op == ir.OpInput {
 				p.inputGrads = append(p.inputGrads, outInfo{name: o.Grad, field: inGradFields.get(exported(o.Grad)), v: o.Value})
 			}
+			continue
+		}
+		if o.State != "" { // written into Model.State, not an Outputs field
 			continue
 		}
 		p.outputs = append(p.outputs, outInfo{name: o.Name, field: outFields.get(exported(o.Name)), v: o.Value})

@@ -41,7 +41,15 @@ func CustomVJP(name string, fwd func(xs ...*Tensor) *Tensor, bwd func(xs []*Tens
 			stopped[i] = x.StopGradient()
 		}
 		y := fwd(stopped...)
+		if y == nil {
+			g.atPos(pos).Errorf("CustomVJP %s: the forward returned nil; it must return the result tensor, built from its arguments", name)
+			return g.invalid()
+		}
 		if y.invalid() {
+			return g.invalid() // the forward's own error is recorded
+		}
+		if y.g != g {
+			g.atPos(pos).Errorf("CustomVJP %s: the forward returned a tensor of another graph", name)
 			return g.invalid()
 		}
 		// Autodiff does not look inside fwd, so a param it uses other than

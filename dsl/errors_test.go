@@ -36,7 +36,7 @@ var errCases = []errCase{
 		v := g.Param("v", 4)
 		mark()
 		g.Minimize(x.MatMul(v).Sum())
-	}, []string{"matmul(f32[3,4], f32[4]): operands must both be rank 2, or both rank 3 (batched); got [3,4] and [4]"}},
+	}, []string{"matmul(f32[3,4], f32[4]): operands must have rank 2 or more (leading dims are batch dims); got [3,4]·[4]"}},
 
 	{"broadcast", func(g *dsl.Graph, mark func()) {
 		n := g.Dim("n")
@@ -238,6 +238,34 @@ var errCases = []errCase{
 	{"nothing to compute", func(g *dsl.Graph, mark func()) {
 		g.Dim("n")
 	}, []string{"model test.nothing to compute has no objective and no outputs: call g.Minimize(loss) or g.Output(name, value)"}},
+
+	{"custom vjp forward returns nil", func(g *dsl.Graph, mark func()) {
+		x := g.Input("x", dsl.Float32, 3)
+		f := dsl.CustomVJP("f", func(xs ...*dsl.Tensor) *dsl.Tensor { return nil },
+			func(xs []*dsl.Tensor, y, gy *dsl.Tensor) []*dsl.Tensor { return []*dsl.Tensor{gy} })
+		mark()
+		g.Minimize(f(x).Sum())
+	}, []string{"CustomVJP f: the forward returned nil; it must return the result tensor, built from its arguments"}},
+	// Products of symbolic dims.
+	{"dim products", func(g *dsl.Graph, mark func()) {
+		n, s := g.Dim("n"), g.Dim("s")
+		x := g.Input("x", dsl.Float32, n, s, 4)
+		mark()
+		a := x.Reshape(dsl.Prod(n, n), 4)
+		mark()
+		b := x.Reshape(dsl.Prod(n, ir.Sym("m")), 4)
+		mark()
+		c := x.Flatten(2, 1)
+		mark()
+		d := x.Flatten(0, 3)
+		g.Output("a", a)
+		g.Output("b", b)
+		g.Output("c", c)
+		g.Output("d", d)
+	}, []string{"reshape(f32[n,s,4]): cannot reshape [n,s,4] to [n*n,4]: element counts differ",
+		`Reshape: dim "m" is not declared (declare it with g.Dim("m"))`,
+		"Flatten(f32[n,s,4]): start dim 2 is after end dim 1",
+		"Flatten(f32[n,s,4]): axis 3 is out of range for rank 3"}},
 }
 
 func TestBuildErrors(t *testing.T) {

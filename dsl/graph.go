@@ -215,9 +215,12 @@ func (g *Graph) shapeOf(what string, dims []any) (ir.Shape, []any, bool) {
 			}
 			s = append(s, ir.Static(d))
 		case Dim:
-			if d.Sym != "" && !g.b.Graph().HasDim(d.Sym) {
-				g.errorf("%s: dim %q is not declared (declare it with g.Dim(%q))", what, d.Sym, d.Sym)
-				return nil, nil, false
+			_, syms := d.Factors()
+			for _, y := range syms {
+				if !g.b.Graph().HasDim(y) {
+					g.errorf("%s: dim %q is not declared (declare it with g.Dim(%q))", what, y, y)
+					return nil, nil, false
+				}
 			}
 			s = append(s, d)
 		case string:

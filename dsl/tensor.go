@@ -158,7 +158,9 @@ func (t *Tensor) Neg() *Tensor { return t.g.op("neg", nil, t) }
 // Square is t².
 func (t *Tensor) Square() *Tensor { return t.g.op("square", nil, t) }
 
-// MatMul is the matrix product t·y (rank 2, or rank 3 batched).
+// MatMul is the matrix product t·y, as torch.matmul for operands of rank
+// ≥ 2: leading dims are batch dims, broadcast against each other
+// ([n,s,d]·[d,e] is [n,s,e]; [n,1,s,d]·[h,d,e] is [n,h,s,e]).
 func (t *Tensor) MatMul(y *Tensor) *Tensor { return MatMul(t, y, false, false) }
 
 // T transposes a matrix (reverses the dims of any rank).
@@ -355,7 +357,9 @@ func Where(c *Tensor, x, y any) *Tensor {
 	return c.g.op("select", nil, c, xt, xt.operand("select", y))
 }
 
-// MatMul is op(x)·op(y), transposing x and/or y first (without copying).
+// MatMul is op(x)·op(y), transposing the last two dims of x and/or y
+// first (without copying); leading dims are batch dims, broadcast as in
+// torch.matmul(x.mT if transX else x, y.mT if transY else y).
 func MatMul(x, y *Tensor, transX, transY bool) *Tensor {
 	return x.g.op("matmul", ir.Attrs{"transA": transX, "transB": transY}, x, y)
 }

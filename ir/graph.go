@@ -64,11 +64,14 @@ func (v *Value) Label() string {
 }
 
 // Output is a named result of a graph. Grad, when set, names the parameter
-// (or input) whose gradient this output is.
+// (or input) whose gradient this output is; State, when set, names the
+// state value this output is the training step's update of (see
+// Graph.UpdateState).
 type Output struct {
 	Name  string
 	Value *Value
 	Grad  string
+	State string
 }
 
 // Graph is a program: values in topological order (each value's args come
@@ -190,7 +193,7 @@ func (g *Graph) Clone() *Graph {
 		c.Values = append(c.Values, nv)
 	}
 	for _, o := range g.Outputs {
-		c.Outputs = append(c.Outputs, Output{Name: o.Name, Value: m[o.Value], Grad: o.Grad})
+		c.Outputs = append(c.Outputs, Output{Name: o.Name, Value: m[o.Value], Grad: o.Grad, State: o.State})
 	}
 	if g.Objective != nil {
 		c.Objective = m[g.Objective]

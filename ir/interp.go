@@ -84,7 +84,7 @@ func round(d DType, x float64) float64 {
 // Env binds a graph's free names for the interpreter.
 type Env struct {
 	Dims     map[string]int     // symbolic dims
-	Inputs   map[string]*Tensor // inputs and params, by name
+	Inputs   map[string]*Tensor // inputs, params and state, by name
 	Training bool               // training mode: dropout drops
 	Step     uint64             // the training step, which seeds dropout
 	Seed     uint64             // the model seed, mixed into dropout's
@@ -100,6 +100,10 @@ type Result struct {
 	Values    []*Tensor // by value ID
 	Outputs   map[string]*Tensor
 	Objective *Tensor
+	// State holds, in training mode, the new value of every updated state
+	// value by name: what the training step writes after the forward pass
+	// (nil at inference, which leaves state unchanged).
+	State map[string]*Tensor
 }
 
 // Interp evaluates g directly: the reference the generated code is tested
@@ -142,6 +146,14 @@ func Interp(g *Graph, env Env) (*Result, error) {
 	}
 	if g.Objective != nil {
 		res.Objective = res.Values[g.Objective.ID]
+	}
+	if env.Training {
+		for _, o := range g.StateUpdates() {
+			if res.State == nil {
+				res.State = map[string]*Tensor{}
+			}
+			res.State[o.State] = res.Values[o.Value.ID]
+		}
 	}
 	return res, nil
 }

@@ -492,46 +492,61 @@ func logSoftmaxRef(v []float64) []float64 {
 func refMatMul(d ir.DType, ta, tb bool) func(in []*ir.Tensor) *ir.Tensor {
 	return func(in []*ir.Tensor) *ir.Tensor {
 		x, y := in[0], in[1]
-		r := len(x.Shape)
-		batch := 1
-		if r == 3 {
-			batch = x.Shape[0]
-		}
-		xr, xc, yr, yc := x.Shape[r-2], x.Shape[r-1], y.Shape[r-2], y.Shape[r-1]
-		a := func(b, i, l int) float64 {
-			if ta {
-				return x.F[b*xr*xc+l*xc+i]
+		rx, ry := len(x.Shape), len(y.Shape)
+		// at reads element (batch index bidx, aligned from the right, then
+		// row i, column j of op(t)) of t, as if t were broadcast.
+		at := func(t *ir.Tensor, trans bool, bidx []int, i, j int) float64 {
+			r := len(t.Shape)
+			if trans {
+				i, j = j, i
 			}
-			return x.F[b*xr*xc+i*xc+l]
-		}
-		bm := func(b, l, j int) float64 {
-			if tb {
-				return y.F[b*yr*yc+j*yc+l]
-			}
-			return y.F[b*yr*yc+l*yc+j]
-		}
-		m, k, n := xr, xc, yc
-		if ta {
-			m, k = xc, xr
-		}
-		if tb {
-			n = yr
-		}
-		shape := []int{m, n}
-		if r == 3 {
-			shape = []int{batch, m, n}
-		}
-		res := ir.NewTensor(d, shape...)
-		for b := range batch {
-			for i := range m {
-				for j := range n {
-					s := 0.0
-					for l := range k {
-						s += a(b, i, l) * bm(b, l, j)
-					}
-					res.F[b*m*n+i*n+j] = s
+			idx := make([]int, r)
+			for a := 0; a < r-2; a++ {
+				idx[a] = bidx[len(bidx)-(r-2)+a]
+				if t.Shape[a] == 1 {
+					idx[a] = 0
 				}
 			}
+			idx[r-2], idx[r-1] = i, j
+			flat := 0
+			for a := range r {
+				flat = flat*t.Shape[a] + idx[a]
+			}
+			return t.F[flat]
+		}
+		m, k := x.Shape[rx-2], x.Shape[rx-1]
+		if ta {
+			m, k = k, m
+		}
+		n := y.Shape[ry-1]
+		if tb {
+			n = y.Shape[ry-2]
+		}
+		nb := max(rx, ry) - 2
+		bshape := make([]int, nb)
+		for a := range nb {
+			bshape[a] = 1
+			if j := rx - 2 - nb + a; j >= 0 {
+				bshape[a] = max(bshape[a], x.Shape[j])
+			}
+			if j := ry - 2 - nb + a; j >= 0 {
+				bshape[a] = max(bshape[a], y.Shape[j])
+			}
+		}
+		res := ir.NewTensor(d, append(append([]int{}, bshape...), m, n)...)
+		bidx := make([]int, nb)
+		for o := range res.F {
+			rest := o / (m * n)
+			for a := nb - 1; a >= 0; a-- {
+				bidx[a] = rest % bshape[a]
+				rest /= bshape[a]
+			}
+			i, j := o/n%m, o%n
+			s := 0.0
+			for l := range k {
+				s += at(x, ta, bidx, i, l) * at(y, tb, bidx, l, j)
+			}
+			res.F[o] = s
 		}
 		return res
 	}
@@ -890,8 +905,16 @@ func matmulCase(d ir.DType) opTest {
 			{args: []ir.Type{T("n", 2, 3), T("n", 3, 4)}, want: T("n", 2, 4)},
 			{args: []ir.Type{T("n", 784), T(256, 10)}, err: "inner dimensions differ: [n,784]·[256,10] needs 784 == 256"},
 			{args: []ir.Type{T("n", 3), T(4, 3)}, err: "inner dimensions differ"},
-			{args: []ir.Type{T(3), T(3, 4)}, err: "rank 2"},
-			{args: []ir.Type{T(2, 2, 3), T(3, 3, 4)}, err: "batch dims differ"},
+			{args: []ir.Type{T(3), T(3, 4)}, err: "rank 2 or more"},
+			{args: []ir.Type{T(2, 2, 3), T(3, 3, 4)}, err: "batch dims of [2,2,3]·[3,3,4] do not broadcast: [2] vs [3]"},
+			// Broadcast batch dims (torch.matmul).
+			{args: []ir.Type{T("n", "s", 8), T(8, 6)}, want: T("n", "s", 6)},
+			{args: []ir.Type{T("b", 4, "s", 8), T("b", 4, 8, "s")}, want: T("b", 4, "s", "s")},
+			{args: []ir.Type{T("n", 1, "s", 8), T(4, 8, 6)}, want: T("n", 4, "s", 6)},
+			{args: []ir.Type{T(8, 6), T("n", "s", 8)}, attrs: tr(true, true), want: T("n", 6, "s")},
+			{args: []ir.Type{T("n", 1, 2, 3), T(4, 3, 5)}, want: T("n", 4, 2, 5)},
+			{args: []ir.Type{T("n", 2, 3), T("m", 3, 4)}, err: "do not broadcast: [n] vs [m]"},
+			{args: []ir.Type{T(2, 5, 3), T(3, 3, 4)}, err: "[2,5,3]·[3,3,4]"},
 			{args: []ir.Type{T(2, 3), tt(otherFloat(d), 3, 4)}, err: "floats of one dtype"},
 		},
 		evals: []evalCase{
@@ -901,12 +924,20 @@ func matmulCase(d ir.DType) opTest {
 			{name: "both", args: []ir.Type{T(3, "n"), T(4, 3)}, attrs: tr(true, true), ref: refMatMul(d, true, true)},
 			{name: "batched", args: []ir.Type{T(2, "n", 3), T(2, 3, 4)}, ref: refMatMul(d, false, false)},
 			{name: "batchedT", args: []ir.Type{T(2, 3, "n"), T(2, 4, 3)}, attrs: tr(true, true), ref: refMatMul(d, true, true)},
+			{name: "bcast_rank2_rhs", args: []ir.Type{T(2, "n", 3), T(3, 4)}, ref: refMatMul(d, false, false)},
+			{name: "bcast_rank2_rhsT", args: []ir.Type{T(2, 3, "n"), T(4, 3)}, attrs: tr(true, true), ref: refMatMul(d, true, true)},
+			{name: "bcast_rank2_lhs", args: []ir.Type{T(3, 4), T(2, "n", 5, 4)}, attrs: tr(false, true), ref: refMatMul(d, false, true)},
+			{name: "bcast_4d", args: []ir.Type{T(2, 3, "n", 4), T(2, 3, 4, 2)}, ref: refMatMul(d, false, false)},
+			{name: "bcast_ones", args: []ir.Type{T("n", 1, 2, 3), T(3, 3, 4)}, ref: refMatMul(d, false, false)},
+			{name: "bcast_onesT", args: []ir.Type{T("n", 1, 3, 2), T(3, 4, 3)}, attrs: tr(true, true), ref: refMatMul(d, true, true)},
+			{name: "bcast_mid", args: []ir.Type{T(2, 1, 3, 2), T(1, 3, 3, 4)}, attrs: tr(true, false), ref: refMatMul(d, true, false)},
 		},
 	}
 }
 
 func reshapeCase(d ir.DType) opTest {
 	T := func(dims ...any) ir.Type { return tt(d, dims...) }
+	ns := ir.Prod(ir.Sym("s"), ir.Sym("n"))
 	sh := func(dims ...any) ir.Attrs { return ir.Attrs{"shape": ir.S(dims...)} }
 	return opTest{
 		shapes: []shapeCase{
@@ -916,6 +947,12 @@ func reshapeCase(d ir.DType) opTest {
 			{args: []ir.Type{T(1)}, attrs: sh(), want: T()},
 			{args: []ir.Type{T("n", 6)}, attrs: sh("n", 5), err: "cannot reshape [n,6] to [n,5]"},
 			{args: []ir.Type{T("n", 6)}, attrs: sh(6, 5), err: "element counts differ"},
+			// Products of symbolic dims ([n,s,d] → [n·s,d] and back).
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ns, 4), want: T(ns, 4)},
+			{args: []ir.Type{T(ns, 4)}, attrs: sh("n", "s", 4), want: T("n", "s", 4)},
+			{args: []ir.Type{T("s", 2, "n", 3)}, attrs: sh(ir.Prod(ns, ir.Static(6))), want: T(ir.Prod(ns, ir.Static(6)))},
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ir.Prod(ir.Sym("n"), ir.Sym("n")), 4), err: "cannot reshape [n,s,4] to [n*n,4]"},
+			{args: []ir.Type{T("n", "s", 4)}, attrs: sh(ns, 2), err: "cannot reshape [n,s,4] to [n*s,2]"},
 		},
 		evals: []evalCase{
 			{args: []ir.Type{T("n", 6)}, attrs: sh(3, "n", 2), ref: func(in []*ir.Tensor) *ir.Tensor {
@@ -926,6 +963,16 @@ func reshapeCase(d ir.DType) opTest {
 			{args: []ir.Type{tt(ir.I32, 2, 3)}, gens: []gen{uniform(-9, 9)}, attrs: sh(6), ref: func(in []*ir.Tensor) *ir.Tensor {
 				r := in[0].Clone()
 				r.Shape = []int{6}
+				return r
+			}},
+			{name: "product", args: []ir.Type{T("n", 3, 2)}, attrs: sh(ir.Prod(ir.Static(3), ir.Sym("n")), 2), ref: func(in []*ir.Tensor) *ir.Tensor {
+				r := in[0].Clone()
+				r.Shape = []int{3 * testDims["n"], 2}
+				return r
+			}},
+			{name: "product_back", args: []ir.Type{T(ir.Prod(ir.Static(3), ir.Sym("n")), 2)}, attrs: sh("n", 6), ref: func(in []*ir.Tensor) *ir.Tensor {
+				r := in[0].Clone()
+				r.Shape = []int{testDims["n"], 6}
 				return r
 			}},
 		},

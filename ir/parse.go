@@ -121,8 +121,8 @@ func (p *textParser) header(line string) (*Graph, error) {
 
 func (p *textParser) output(g *Graph, line string) error {
 	f := strings.Fields(strings.TrimPrefix(line, "out "))
-	if len(f) != 3 && !(len(f) == 5 && f[3] == "grad") || f[1] != "=" {
-		return p.errorf("want \"out name = vN [grad param]\", got %q", line)
+	if len(f) != 3 && !(len(f) == 5 && (f[3] == "grad" || f[3] == "state")) || f[1] != "=" {
+		return p.errorf("want \"out name = vN [grad param | state name]\", got %q", line)
 	}
 	v := p.refs[f[2]]
 	if v == nil {
@@ -132,8 +132,11 @@ func (p *textParser) output(g *Graph, line string) error {
 		return p.errorf("bad output name %q", f[0])
 	}
 	o := Output{Name: f[0], Value: v}
-	if len(f) == 5 {
+	switch {
+	case len(f) == 5 && f[3] == "grad":
 		o.Grad = f[4]
+	case len(f) == 5:
+		o.State = f[4]
 	}
 	g.Outputs = append(g.Outputs, o)
 	return nil
@@ -284,7 +287,7 @@ func parseType(s string) (Type, error) {
 	return Type{d, sh}, nil
 }
 
-// ParseShape parses "[n,256]".
+// ParseShape parses "[n,256]" (dims as ParseDim reads them: "[n*s,256]").
 func ParseShape(s string) (Shape, error) {
 	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
 		return nil, fmt.Errorf("bad shape %q (want e.g. [n,10])", s)
@@ -296,16 +299,11 @@ func ParseShape(s string) (Shape, error) {
 	}
 	for _, f := range strings.Split(body, ",") {
 		f = strings.TrimSpace(f)
-		if n, err := strconv.Atoi(f); err == nil {
-			if n < 0 {
-				return nil, fmt.Errorf("negative dim in %q", s)
-			}
-			sh = append(sh, Static(n))
-		} else if isIdent(f) {
-			sh = append(sh, Sym(f))
-		} else {
-			return nil, fmt.Errorf("bad dim %q in %q", f, s)
+		d, err := ParseDim(f)
+		if err != nil {
+			return nil, fmt.Errorf("%v in %q", err, s)
 		}
+		sh = append(sh, d)
 	}
 	return sh, nil
 }

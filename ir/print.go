@@ -39,6 +39,10 @@ func Print(g *Graph) string {
 			b.WriteString(" grad ")
 			b.WriteString(o.Grad)
 		}
+		if o.State != "" {
+			b.WriteString(" state ")
+			b.WriteString(o.State)
+		}
 		b.WriteByte('\n')
 	}
 	for _, c := range g.Checkpoints {

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -80,11 +81,18 @@ func ParseDType(s string) (DType, error) {
 	return InvalidDType, fmt.Errorf("unknown dtype %q (want f32, f64 or i32)", s)
 }
 
-// A Dim is one dimension of a shape: a static size, or a named symbolic
-// size (such as the batch "n") bound when the program runs.
+// A Dim is one dimension of a shape: a static size, or a symbolic size
+// bound when the program runs: a named dim (such as the batch "n"), or a
+// product of named dims times a static factor ("n*s", "4*n*s", from
+// reshaping [n,s,4,d] to [n·s·4,d]).
+//
+// Dims are compared with ==, so a Dim is kept canonical (Prod builds every
+// product): a static dim has Sym "" and its size in N; a symbolic dim has
+// its names sorted and joined by "*" in Sym (with repeats: "n*n"), and in
+// N its static factor if that is more than 1, else 0.
 type Dim struct {
-	Sym string // symbolic name; "" for a static dim
-	N   int    // static size, when Sym == ""
+	Sym string // symbolic: the sorted names of the product joined by "*"; "" for a static dim
+	N   int    // static dim: its size; symbolic dim: a static factor > 1, or 0
 }
 
 // Static returns a static dim of size n.
@@ -93,14 +101,89 @@ func Static(n int) Dim { return Dim{N: n} }
 // Sym returns a symbolic dim named name.
 func Sym(name string) Dim { return Dim{Sym: name} }
 
+// Prod is the product of dims, canonical: static if every dim is (or one
+// is 0), else the sorted names of the symbolic ones times the product of
+// the static sizes and factors.
+func Prod(ds ...Dim) Dim {
+	static := 1
+	var names []string
+	for _, d := range ds {
+		f, syms := d.Factors()
+		static *= f
+		names = append(names, syms...)
+	}
+	if len(names) == 0 || static == 0 {
+		return Static(static)
+	}
+	sort.Strings(names)
+	if static == 1 {
+		static = 0
+	}
+	return Dim{Sym: strings.Join(names, "*"), N: static}
+}
+
+// Mul is the product d·e (see Prod).
+func (d Dim) Mul(e Dim) Dim { return Prod(d, e) }
+
+// Factors returns the static factor of d (its size, for a static dim) and
+// the names of its symbolic factors, sorted (nil for a static dim).
+func (d Dim) Factors() (static int, syms []string) {
+	if d.Sym == "" {
+		return d.N, nil
+	}
+	static = d.N
+	if static == 0 {
+		static = 1
+	}
+	return static, strings.Split(d.Sym, "*")
+}
+
 // IsStatic reports whether d has a size known at compile time.
 func (d Dim) IsStatic() bool { return d.Sym == "" }
 
-func (d Dim) String() string {
-	if d.Sym != "" {
-		return d.Sym
+// Eval is the size of d given the symbolic dims' values.
+func (d Dim) Eval(dims map[string]int) (int, error) {
+	r, syms := d.Factors()
+	for _, y := range syms {
+		v, ok := dims[y]
+		if !ok {
+			return 0, fmt.Errorf("symbolic dim %q has no value", y)
+		}
+		r *= v
 	}
-	return strconv.Itoa(d.N)
+	return r, nil
+}
+
+// String is the dim in the text format: "784", "n", "n*s" or "4*n*s".
+func (d Dim) String() string {
+	switch {
+	case d.Sym == "":
+		return strconv.Itoa(d.N)
+	case d.N != 0:
+		return strconv.Itoa(d.N) + "*" + d.Sym
+	}
+	return d.Sym
+}
+
+// ParseDim parses a dim in the text format: a size, a name, or a product
+// of them joined by "*" (made canonical: "s*n*2" is "2*n*s").
+func ParseDim(s string) (Dim, error) {
+	fs := strings.Split(s, "*")
+	ds := make([]Dim, len(fs))
+	for i, f := range fs {
+		f = strings.TrimSpace(f)
+		if n, err := strconv.Atoi(f); err == nil {
+			if n < 0 {
+				return Dim{}, fmt.Errorf("negative dim %q", s)
+			}
+			ds[i] = Static(n)
+		} else if isIdent(f) {
+			ds[i] = Sym(f)
+		} else {
+			return Dim{}, fmt.Errorf("bad dim %q", s)
+		}
+	}
+	return Prod(ds...), nil
 }
 
 // Shape is a list of dims; the empty shape is a scalar.
@@ -166,13 +249,13 @@ func (s Shape) IsStatic() bool {
 	return true
 }
 
-// Syms lists the symbolic dims of s in order (with repeats).
+// Syms lists the names of the symbolic dims of s in order (with repeats;
+// the factors of a product dim in their sorted order).
 func (s Shape) Syms() []string {
 	var r []string
 	for _, d := range s {
-		if d.Sym != "" {
-			r = append(r, d.Sym)
-		}
+		_, syms := d.Factors()
+		r = append(r, syms...)
 	}
 	return r
 }
@@ -181,29 +264,24 @@ func (s Shape) Syms() []string {
 func (s Shape) Eval(dims map[string]int) ([]int, error) {
 	r := make([]int, len(s))
 	for i, d := range s {
-		if d.Sym == "" {
-			r[i] = d.N
-			continue
-		}
-		v, ok := dims[d.Sym]
-		if !ok {
-			return nil, fmt.Errorf("symbolic dim %q has no value", d.Sym)
+		v, err := d.Eval(dims)
+		if err != nil {
+			return nil, err
 		}
 		r[i] = v
 	}
 	return r, nil
 }
 
-// NumElements is the product of the static dims and the list of symbolic
-// dims: the element count is static * product(syms).
+// NumElements is the product of the static dims and factors and the list
+// of the names of the symbolic ones: the element count is static *
+// product(syms).
 func (s Shape) NumElements() (static int, syms []string) {
 	static = 1
 	for _, d := range s {
-		if d.Sym == "" {
-			static *= d.N
-		} else {
-			syms = append(syms, d.Sym)
-		}
+		f, ys := d.Factors()
+		static *= f
+		syms = append(syms, ys...)
 	}
 	return static, syms
 }

@@ -86,6 +86,9 @@ func verify(g, main *Graph) error {
 		}
 		outs[o.Name] = true
 	}
+	if err := verifyStateUpdates(g); err != nil {
+		return err
+	}
 	if o := g.Objective; o != nil {
 		i, ok := index[o]
 		if !ok {

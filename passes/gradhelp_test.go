@@ -32,6 +32,7 @@ type gradProblem struct {
 	dims     map[string]int
 	env      map[string]*ir.Tensor // every input and param
 	leaves   []*ir.Value           // params, then Wrt inputs, in graph order
+	training bool                  // evaluate in training mode (Env.Training), as the training step differentiates
 }
 
 // newGradProblem runs passes.Grad on g (differentiating also with respect
@@ -65,7 +66,7 @@ func (p *gradProblem) bind(vals [][]float64) map[string]*ir.Tensor {
 
 // objective evaluates the forward graph.
 func (p *gradProblem) objective(env map[string]*ir.Tensor) float64 {
-	res, err := ir.Interp(p.g, ir.Env{Dims: p.dims, Inputs: env})
+	res, err := ir.Interp(p.g, ir.Env{Dims: p.dims, Inputs: env, Training: p.training})
 	if err != nil {
 		panic(fmt.Sprintf("interp forward: %v", err))
 	}
@@ -74,7 +75,7 @@ func (p *gradProblem) objective(env map[string]*ir.Tensor) float64 {
 
 // grads evaluates the joint graph and returns the gradient outputs by leaf name.
 func (p *gradProblem) grads(env map[string]*ir.Tensor) map[string]*ir.Tensor {
-	res, err := ir.Interp(p.joint, ir.Env{Dims: p.dims, Inputs: env})
+	res, err := ir.Interp(p.joint, ir.Env{Dims: p.dims, Inputs: env, Training: p.training})
 	if err != nil {
 		panic(fmt.Sprintf("interp joint: %v", err))
 	}

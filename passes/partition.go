@@ -141,6 +141,8 @@ func isProvided(v *ir.Value) bool { s := v.Op.Storage; return s == ir.Bound || s
 //   - Predict: every value the non-gradient outputs that do not depend on a
 //     target input (input with the target attr, such as labels) depend on.
 //     Predict runs with dropout off: its dropout_mask values are all ones.
+//     State updates (Output.State) are Forward's only: inference updates
+//     no state.
 //
 // Residuals are the Forward values that Backward reads (or returns as a
 // gradient), other than inputs, params and constants; they are what the
@@ -186,7 +188,8 @@ func PartitionGraph(g *ir.Graph) *Partition {
 			continue
 		}
 		fwdRoots = append(fwdRoots, o.Value)
-		if !target[o.Value.ID] {
+		if !target[o.Value.ID] && o.State == "" { // inference updates no state
+
 			predRoots = append(predRoots, o.Value)
 		}
 	}

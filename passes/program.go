@@ -82,11 +82,11 @@ func (prog *Program) predictKept() []bool {
 }
 
 // predictOutputs lists the results of Predict: the non-gradient outputs
-// that need no target input.
+// that need no target input, other than state updates.
 func predictOutputs(g *ir.Graph, part *Partition) []ir.Output {
 	var r []ir.Output
 	for _, o := range g.Outputs {
-		if o.Grad == "" && part.Predict[o.Value.ID] {
+		if o.Grad == "" && o.State == "" && part.Predict[o.Value.ID] {
 			r = append(r, o)
 		}
 	}

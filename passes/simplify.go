@@ -416,7 +416,9 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, string, error) {
 		if x.Op.ReducesAxes() && x.Attrs.Bool("keepdims") {
 			axes := x.Attrs.Ints("axes")
 			if ir.ReduceShape(x.Args[0].Type.Shape, axes, false).Equal(v.Type.Shape) {
-				r, err := newValue(x.Op, ir.Attrs{"axes": slices.Clone(axes)}, ir.Type{}, v.Pos, x.Args[0])
+				a := x.Attrs.Clone() // the reduction's other attributes (var's correction) stay
+				delete(a, "keepdims")
+				r, err := newValue(x.Op, a, ir.Type{}, v.Pos, x.Args[0])
 				return r, "reshape-keepdims", err
 			}
 		}

@@ -120,7 +120,8 @@ func axisCases() []vjpCase {
 	return []vjpCase{a("[3,4]/axis=0", []int{3, 4}, 0), a("[3,4]/axis=1", []int{3, 4}, 1), a("[5]/axis=0", []int{5}, 0), a("[2,3,4]/axis=1", []int{2, 3, 4}, 1)}
 }
 
-// matmulCases: every transA/transB combination, rank 2 and rank 3 (batched),
+// matmulCases: every transA/transB combination, rank 2, rank 3 (batched) and
+// broadcast batch dims (of either operand, missing or of size 1),
 // with m, k, n all different so a wrong transpose cannot type-check by luck.
 func matmulCases() []vjpCase {
 	var cs []vjpCase
@@ -140,6 +141,35 @@ func matmulCases() []vjpCase {
 					a, bs = append([]int{batch}, a...), append([]int{batch}, bs...)
 					name = fmt.Sprintf("rank3/transA=%v/transB=%v", ta, tb)
 				}
+				cs = append(cs, vjpCase{name: name, args: []argSpec{p(a...), p(bs...)}, attrs: ir.Attrs{"transA": ta, "transB": tb}})
+			}
+		}
+	}
+	// Broadcast batch dims (torch.matmul): the cotangent of the operand
+	// that was broadcast is summed over the batch dims it stretched along.
+	bcast := []struct {
+		name   string
+		ab, bb []int // batch dims of a and b
+	}{
+		{"[2,3]·rank2", []int{2, 3}, nil},
+		{"rank2·[2]", nil, []int{2}},
+		{"[2,1]·[3]", []int{2, 1}, []int{3}},
+		{"[2,3]·[3]", []int{2, 3}, []int{3}},
+		{"[2,3]·[1]", []int{2, 3}, []int{1}},
+		{"[1,3]·[2,1]", []int{1, 3}, []int{2, 1}},
+	}
+	for _, c := range bcast {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				a, bs := []int{m, k}, []int{k, n}
+				if ta {
+					a = []int{k, m}
+				}
+				if tb {
+					bs = []int{n, k}
+				}
+				a, bs = append(append([]int{}, c.ab...), a...), append(append([]int{}, c.bb...), bs...)
+				name := fmt.Sprintf("bcast%s/transA=%v/transB=%v", c.name, ta, tb)
 				cs = append(cs, vjpCase{name: name, args: []argSpec{p(a...), p(bs...)}, attrs: ir.Attrs{"transA": ta, "transB": tb}})
 			}
 		}
@@ -350,6 +380,7 @@ func TestVJPRegistry(t *testing.T) {
 				if err != nil {
 					t.Fatalf("passes.Grad: %v\n%s", err, ir.Print(g))
 				}
+				prob.training = op.Training // batch_norm: the rule of the training step
 				if !slices.Equal(prob.report.Unused, c.unused) {
 					t.Errorf("params %v reported unused, want %v", prob.report.Unused, c.unused)
 				}

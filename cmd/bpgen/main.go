@@ -61,7 +61,7 @@ type config struct {
 	optimizer                    codegen.Optimizer
 	gemm                         codegen.Gemm
 	dump, dot, disable           string
-	capacity, checkpoint         string
+	capacity, checkpoint, wrt    string
 	budget                       int64
 	explain, check, version, ops bool
 }
@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
 	fs.StringVar(&c.capacity, "capacity", "", "comma-separated dim=size: the capacity the buffer plan and -explain assume (default 256 per dim; generated code re-plans for the capacity given to New)")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "comma-separated value names to save for the backward pass; the rest is recomputed (as Tensor.Checkpoint in the model)")
+	fs.StringVar(&c.wrt, "wrt", "", "comma-separated inputs to differentiate with respect to, besides the params: the generated InputGrads")
 	fs.Int64Var(&c.budget, "budget", 0, "bytes the forward pass may save for the backward pass at the capacity; remat recomputes to fit")
 	fs.StringVar(&c.dot, "dot", "", "write a Graphviz drawing of the forward and adjoint graph to this file")
 	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
@@ -170,7 +171,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
 	}
 
-	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget, DType: ir.DType(c.dtype)}
+	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget, DType: ir.DType(c.dtype), Wrt: splitList(c.wrt)}
 	if c.capacity != "" {
 		popts.Capacity = map[string]int{}
 		for _, kv := range strings.Split(c.capacity, ",") {
@@ -211,7 +212,16 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	if c.dump != "" && c.dump != "build" {
 		popts.DumpAfter, popts.Dump = c.dump, stdout
 	}
-	prog, err := passes.CompileProgram(g, popts)
+	// A model without an objective is forward-only: no grad pass, and a
+	// package with Forward and Predict but no Backward or training step.
+	compileFn := passes.CompileProgram
+	if g.Objective == nil {
+		if len(popts.Wrt) > 0 {
+			return fmt.Errorf("-wrt %s: model %s has no objective to differentiate (call g.Minimize in the model)", c.wrt, g.Name)
+		}
+		compileFn = passes.Lower
+	}
+	prog, err := compileFn(g, popts)
 	if err != nil {
 		return err
 	}

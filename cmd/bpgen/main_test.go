@@ -8,6 +8,7 @@ import (
 	"go/format"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -190,7 +191,18 @@ func TestGenerateCheckStale(t *testing.T) {
 // difference with generated/.
 func TestGeneratedFresh(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), "examples", "models")
-	for _, args := range generateLines(t, filepath.Join(dir, "models.go")) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go")) // models.go, lenet.go, ...
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no model files in %s: %v", dir, err)
+	}
+	var lines [][]string
+	for _, f := range files {
+		lines = append(lines, generateLines(t, f)...)
+	}
+	if len(lines) == 0 {
+		t.Fatalf("no go:generate lines for bpgen in %s", dir)
+	}
+	for _, args := range lines {
 		code, _, stderr := runCLI(t, dir, append([]string{"-check"}, args...)...)
 		if code != 0 {
 			t.Errorf("bpgen -check %s: %s(run go generate ./... to refresh generated/)", strings.Join(args, " "), stderr)
@@ -213,9 +225,6 @@ func generateLines(t *testing.T, file string) [][]string {
 		if ok {
 			r = append(r, strings.Fields(rest))
 		}
-	}
-	if len(r) == 0 {
-		t.Fatalf("no go:generate lines for bpgen in %s", file)
 	}
 	return r
 }
@@ -376,5 +385,93 @@ func TestBadDumpInput(t *testing.T) {
 	} {
 		code, _, stderr := runCLI(t, "", c.args...)
 		checkFailure(t, code, stderr, c.want)
+	}
+}
+
+const forwardOnlyModel = `package model
+
+import "github.com/bpgen/bpgen/dsl"
+
+// Physics is a function with no objective: only outputs.
+func Physics(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	g.Output("energy", x.Square().Sum(1))
+}
+`
+
+const sensitivityModel = `package model
+
+import "github.com/bpgen/bpgen/dsl"
+
+// Fit has an objective; -wrt x asks for its gradient with respect to x too.
+func Fit(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	W := g.Param("W", 3, 1)
+	g.Minimize(x.MatMul(W).Square().Mean())
+}
+`
+
+// TestForwardOnlyAndWrt: a model without Minimize generates Forward and
+// Predict only; -wrt generates the gradient with respect to an input; both
+// packages build and vet. Misuse of -wrt is an error naming the problem.
+func TestForwardOnlyAndWrt(t *testing.T) {
+	root := repoRoot(t)
+	fwd := writeModelPackage(t, forwardOnlyModel)
+	sens := writeModelPackage(t, sensitivityModel)
+	for _, c := range []struct {
+		name, dir  string
+		args       []string
+		has, lacks []string // in the generated model.go
+	}{
+		{"forward only", fwd, nil, []string{"func (m *Model) Forward(", "func (m *Model) Predict("}, nil},
+		{"wrt input", sens, []string{"-wrt", "x"}, []string{"func (m *Model) InputGrads()", "func (m *Model) Backward("}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(c.dir, "gen")
+			if code, _, stderr := runCLI(t, c.dir, append(c.args, "-out", out, ".")...); code != 0 {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			src, err := os.ReadFile(filepath.Join(out, "model.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range c.has {
+				if !strings.Contains(string(src), s) {
+					t.Errorf("generated model.go lacks %q", s)
+				}
+			}
+			for _, s := range c.lacks {
+				if strings.Contains(string(src), s) {
+					t.Errorf("generated model.go has %q", s)
+				}
+			}
+			rel, _ := filepath.Rel(root, out)
+			cmd := exec.Command("go", "vet", "./"+filepath.ToSlash(rel))
+			cmd.Dir = root
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("go vet of the generated package: %v\n%s", err, b)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name, dir string
+		args      []string
+		want      string
+	}{
+		{"wrt without objective", fwd, []string{"-wrt", "x"}, "-wrt x: model model.Physics has no objective to differentiate"},
+		{"wrt unknown input", sens, []string{"-wrt", "z"}, `Wrt names "z", which is not an input of the model`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "gen")
+			code, _, stderr := runCLI(t, c.dir, append(c.args, "-out", out, ".")...)
+			if code != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was written", out)
+			}
+		})
 	}
 }

@@ -17,9 +17,11 @@ import (
 // relative to its root) is not part of the source tree: hidden entries,
 // what .gitignore lists, and the model packages other tests of this
 // package create in testdata while they run.
+//
+// Examples write what they produce to examples/NAME/out (git ignores it).
 func skipInTree(rel string, d fs.DirEntry) bool {
 	base := filepath.Base(rel)
-	return strings.HasPrefix(base, ".") || rel == "bpgen" || rel == "examples/mnist/out" ||
+	return strings.HasPrefix(base, ".") || rel == "bpgen" || isExampleOutput(rel) ||
 		strings.HasSuffix(base, ".test") || strings.HasSuffix(base, ".prof") ||
 		d.IsDir() && strings.HasPrefix(rel, "cmd/bpgen/testdata/model-")
 }
@@ -146,6 +148,15 @@ func TestRepoGenerateAndExamples(t *testing.T) {
 		if name == "mnist" {
 			flags = []string{"-epochs=1"}
 		}
+		if name == "lenet" { // TestLeNet covers the full run
+			flags = []string{"-epochs=1", "-images=4096"}
+		}
+		if name == "transformer" { // TestTransformer covers the full run
+			flags = []string{"-steps=100"}
+		}
+		if name == "mnistdist" { // one process here; TestMNISTDistMPI runs it under mpirun
+			flags = []string{"-max-steps=50"}
+		}
 		goCmd(t, repo, append([]string{"run", "./examples/" + name}, flags...)...)
 		goCmd(t, filepath.Join(repo, "examples", name), append([]string{"run", "."}, flags...)...)
 	}
@@ -155,4 +166,11 @@ func TestRepoGenerateAndExamples(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, "examples", "mnist", "out", "mlp.safetensors")); err != nil {
 		t.Errorf("examples/mnist did not write its weights to examples/mnist/out: %v", err)
 	}
+}
+
+// isExampleOutput reports whether rel is an example's output directory,
+// examples/NAME/out.
+func isExampleOutput(rel string) bool {
+	dir, base := filepath.Split(filepath.ToSlash(rel))
+	return base == "out" && filepath.Dir(filepath.Clean(dir)) == "examples"
 }

@@ -21,13 +21,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/bpgen/bpgen/examples/internal/here"
+	"github.com/bpgen/bpgen/examples/internal/progress"
 	"github.com/bpgen/bpgen/generated/mlp"
 	"github.com/bpgen/bpgen/runtime/data"
 )
@@ -96,13 +93,7 @@ func train(o options) (*result, error) {
 	var lossPts, valPts, accPts plotter.XYs
 	start := time.Now()
 	for epoch := 1; epoch <= o.epochs; epoch++ {
-		var bar *progressbar.ProgressBar
-		if !o.quiet && isTerminal(os.Stderr) {
-			bar = progressbar.NewOptions(batches.NumBatches(),
-				progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %2d/%d", epoch, o.epochs)),
-				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
-		}
+		bar := progress.NewBar(epoch, o.epochs, batches.NumBatches(), o.quiet)
 		sum, count := 0.0, 0
 		for idx, ok := batches.Next(); ok; idx, ok = batches.Next() {
 			n := len(idx)
@@ -113,9 +104,7 @@ func train(o options) (*result, error) {
 			}
 			sum += float64(m.Outputs().Loss) * float64(n)
 			count += n
-			if bar != nil {
-				bar.Add(1)
-			}
+			bar.Step()
 		}
 		batches.Reset()
 		valLoss, acc, err := evaluate(m, testX, testY, nTest, o.batch)
@@ -152,7 +141,7 @@ func train(o options) (*result, error) {
 	fmt.Fprintf(o.log, "weights saved to %s; reloaded model's test accuracy: %.2f%%\n", res.weights, 100*res.reloaded)
 
 	res.curve = filepath.Join(o.outDir, "mnist_curves.png")
-	if err := plotCurves(res.curve, lossPts, valPts, accPts); err != nil {
+	if err := progress.PlotCurves(res.curve, "MLP on MNIST (bpgen, D2L §4.7)", lossPts, valPts, accPts); err != nil {
 		return nil, fmt.Errorf("plotting: %w", err)
 	}
 	fmt.Fprintf(o.log, "loss and accuracy curves written to %s\n", res.curve)
@@ -185,45 +174,4 @@ func evaluate(m *mlp.Model, xs []float32, ys []int32, n, batch int) (loss, accur
 		}
 	}
 	return loss / float64(n), float64(correct) / float64(n), nil
-}
-
-func plotCurves(path string, loss, valLoss, acc plotter.XYs) error {
-	p := plot.New()
-	p.Title.Text = "MLP on MNIST (bpgen, D2L §4.7)"
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "loss / test error"
-	errPts := make(plotter.XYs, len(acc))
-	for i, a := range acc {
-		errPts[i] = plotter.XY{X: a.X, Y: 1 - a.Y}
-	}
-	l1, err := plotter.NewLine(loss)
-	if err != nil {
-		return err
-	}
-	l1.Color = plotter.DefaultLineStyle.Color
-	l2, err := plotter.NewLine(errPts)
-	if err != nil {
-		return err
-	}
-	l2.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	l3, err := plotter.NewLine(valLoss)
-	if err != nil {
-		return err
-	}
-	l3.Color = plotutil.Color(1)
-	p.Add(l1, l3, l2, plotter.NewGrid())
-	p.Legend.Add("train loss", l1)
-	p.Legend.Add("validation loss (Evaluate)", l3)
-	p.Legend.Add("test error (1 − accuracy)", l2)
-	p.Legend.Top = true
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{}
-	return p.Save(6*vg.Inch, 4*vg.Inch, path)
-}
-
-// isTerminal reports whether f is a character device (a terminal): the
-// progress bar redraws itself with \r, which only makes sense there.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -77,7 +77,7 @@ func DeepMLP(g *dsl.Graph) {
 	g.Minimize(L)
 }
 
-func layerName(p string, i int) string { return p + string(rune('0'+i)) }
+// layerName (in names.go) numbers the values of a layer: W1, …, W10, …
 
 // GELU is the third-party GELU as an op of the model: generated code calls
 // thirdparty.GELU and, for the backward pass, thirdparty.GELUVJP directly.

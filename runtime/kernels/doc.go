@@ -18,6 +18,14 @@
 // thread count. The implementation is chosen per process with SetBackend;
 // BackendAuto picks AVX-512, AVX2+FMA or portable Go according to the CPU,
 // and BackendGonum keeps the previous gonum path available for comparison.
+// The environment variable BPGEN_KERNELS (EnvBackend: auto, avx512, avx2,
+// portable or gonum) sets the starting backend, so a program or benchmark
+// can run, say, the AVX2 kernels on an AVX-512 machine without code changes:
+//
+//	BPGEN_KERNELS=avx2 go test -bench TrainStep ./codegen/
+//
+// An unknown or unavailable name is reported on standard error and auto is
+// used.
 //
 // Implementation: packed, cache-blocked GEMM in the Goto/BLIS style
 // (gemm.go) around register-blocked micro-kernels. The amd64 micro-kernels,

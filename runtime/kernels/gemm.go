@@ -34,6 +34,12 @@ type kernelSet[T float] struct {
 	// d[p*mr+i] = a[i*lda+p] (lda in bytes). packBT likewise packs a full
 	// nr-column panel of a transposed B: d[p*nr+j] = b[j*ldb+p].
 	packA, packBT func(kc int, x *T, ld int, d *T)
+
+	// copyAT, if non-nil, packs a full mr-row panel of a transposed A, and
+	// copyB a full nr-column panel of a non-transposed B: both copy w
+	// consecutive elements of kc rows, d[p*w+j] = x[p*ld+j] (ld in bytes),
+	// without a memmove call per row.
+	copyAT, copyB func(kc int, x *T, ld int, d *T)
 }
 
 // smallMNK: products with m*n*k at most this skip packing and run the small
@@ -78,16 +84,40 @@ func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha
 		epi.apply(m, n, c, ldc)
 		return
 	}
+	transC := false
+	if !epi.active() && swapPays(ks, m, n) {
+		// Compute Cᵀ = op(B)ᵀ·op(A)ᵀ, written into C transposed.
+		transA, transB, m, n, a, b, lda, ldb = !transB, !transA, n, m, b, a, ldb, lda
+		transC = true
+	}
 	if t := Threads(); t > 1 && m*n*k >= parMNK {
-		if gemmParallel(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi) {
+		if gemmParallel(ks, t, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi) {
 			return
 		}
 	}
 	p := poolFor[T]()
 	ws := p.get()
-	gemmBlocked(ks, ws, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
+	gemmBlocked(ks, ws, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
 	p.put(ws)
 }
+
+// swapPays reports whether an m×n C narrower than one micro-tile (n < nr,
+// e.g. the n = 10 logits of a classifier and their dW) is better computed
+// as Cᵀ: its n rows then fill mr-row panels with less padding than its n
+// columns fill an nr-wide panel (AVX2 6×16: 10 columns use 10/16 of each
+// tile, 10 rows 10/12 of two panels). It depends on the shape and kernel
+// only, never on the thread count. The swap is disabled with noSwap (for
+// the before/after benchmark).
+func swapPays[T float](ks *kernelSet[T], m, n int) bool {
+	if noSwap || n >= ks.nr || m < 2*ks.nr {
+		return false
+	}
+	orig := roundUp(m, ks.mr) * roundUp(n, ks.nr)
+	swapped := roundUp(n, ks.mr) * roundUp(m, ks.nr)
+	return 8*swapped < 7*orig
+}
+
+var noSwap = false
 
 // gemmSmallAsm runs ks.small directly on the operands (no packing).
 func gemmSmallAsm[T float](ks *kernelSet[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -219,7 +249,9 @@ func balancedBlock(x, max, unit int) int {
 //	        for ir over mc by mr: micro-kernel
 //
 // C is scaled by beta in the first k block only (later blocks accumulate).
-func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+// With transC, the m×n result is stored transposed: element (i, j) at
+// c[j*ldc+i] (see swapPays); epi must then be inactive.
+func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB, transC bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
 	ws.ensure(ks)
 	// Split each dimension into equal blocks no larger than the nominal
 	// size (e.g. k=784, KC=256 gives 4 blocks of 196, not 3×256 + 16). The k
@@ -231,7 +263,7 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 		nc := min(ncb, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
-			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp, ks.packBT)
+			packB(transB, b, ldb, pc, jc, kc, nc, ks.nr, ws.bp, ks.packBT, ks.copyB)
 			bt, accum := beta, 0
 			if beta != 0 {
 				accum = 1
@@ -241,12 +273,16 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB boo
 			}
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
-				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA)
+				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA, ks.copyAT)
 				var e epilogue[T]
 				if pc+kc == k && epi.active() {
 					e = epi.cols(jc)
 				}
-				macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc, e)
+				if transC {
+					macroKernelT(ks, ws, mc, nc, kc, alpha, bt, accum, c[jc*ldc+ic:], ldc)
+				} else {
+					macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc, e)
+				}
 			}
 		}
 	}
@@ -290,20 +326,65 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 	}
 }
 
+// macroKernelT is macroKernel for a C stored transposed (element (i, j) of
+// the mc×nc block at c[j*ldc+i]): each tile is computed on the scratch
+// tile by the same kernel, so every element gets the same operations as
+// in a full tile, and copied in and out transposed.
+func macroKernelT[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int) {
+	mr, nr := ks.mr, ks.nr
+	t := ws.tile[:mr*nr]
+	for jr := 0; jr < nc; jr += nr {
+		bp := &ws.bp[jr*kc]
+		nn := min(nr, nc-jr)
+		for ir := 0; ir < mc; ir += mr {
+			ap := &ws.ap[ir*kc]
+			mm := min(mr, mc-ir)
+			if accum != 0 {
+				for j := 0; j < nn; j++ {
+					col := c[(jr+j)*ldc+ir:][:mm]
+					for i, v := range col {
+						t[i*nr+j] = v
+					}
+				}
+			}
+			ks.kern(kc, ap, bp, &t[0], nr, alpha, beta, accum)
+			for j := 0; j < nn; j++ {
+				col := c[(jr+j)*ldc+ir:][:mm]
+				for i := range col {
+					col[i] = t[i*nr+j]
+				}
+			}
+		}
+	}
+}
+
 // packA packs op(A)[ic:ic+mc, pc:pc+kc] into ceil(mc/mr) panels of kc×mr
 // (panel r at offset r*mr*kc; within a panel, element (i,p) at p*mr+i),
 // zero-padding rows past mc.
-func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast func(kc int, a *T, lda int, d *T)) {
+func packA[T float](transA bool, a []T, lda, ic, pc, mc, kc, mr int, dst []T, fast, fastT func(kc int, a *T, lda int, d *T)) {
 	for ir := 0; ir < mc; ir += mr {
 		d := dst[ir*kc : ir*kc+mr*kc]
 		rows := min(mr, mc-ir)
+		if transA && rows == mr && fastT != nil {
+			off := pc*lda + ic + ir
+			_ = a[off+(kc-1)*lda+mr-1] // all kc rows are in bounds
+			fastT(kc, &a[off], lda*elemSize[T](), &d[0])
+			continue
+		}
 		if transA {
 			// op(A)[i][p] = a[p*lda+i]: rows of the stored matrix are contiguous in i.
+			// A partial panel (the last rows): element copies, not a
+			// memmove call per p.
 			for p := 0; p < kc; p++ {
 				off := (pc+p)*lda + ic + ir
 				dp := d[p*mr : p*mr+mr]
-				copy(dp, a[off:off+rows])
-				clear(dp[rows:])
+				src := a[off : off+rows]
+				for i, v := range src {
+					dp[i] = v
+				}
+				for i := rows; i < mr; i++ {
+					dp[i] = 0
+				}
 			}
 			continue
 		}
@@ -350,16 +431,28 @@ func packA6[T float](a []T, lda, off, kc int, d []T) {
 // packB packs op(B)[pc:pc+kc, jc:jc+nc] into ceil(nc/nr) panels of kc×nr
 // (panel at offset jr*kc; within a panel, element (p,j) at p*nr+j),
 // zero-padding columns past nc.
-func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fastT func(kc int, b *T, ldb int, d *T)) {
+func packB[T float](transB bool, b []T, ldb, pc, jc, kc, nc, nr int, dst []T, fastT, fast func(kc int, b *T, ldb int, d *T)) {
 	for jr := 0; jr < nc; jr += nr {
 		d := dst[jr*kc : jr*kc+nr*kc]
 		cols := min(nr, nc-jr)
+		if !transB && cols == nr && fast != nil {
+			off := pc*ldb + jc + jr
+			_ = b[off+(kc-1)*ldb+nr-1] // all kc rows are in bounds
+			fast(kc, &b[off], ldb*elemSize[T](), &d[0])
+			continue
+		}
 		if !transB {
+			// A partial panel (the last columns): element copies.
 			for p := 0; p < kc; p++ {
 				off := (pc+p)*ldb + jc + jr
 				dp := d[p*nr : p*nr+nr]
-				copy(dp, b[off:off+cols])
-				clear(dp[cols:])
+				src := b[off : off+cols]
+				for j, v := range src {
+					dp[j] = v
+				}
+				for j := cols; j < nr; j++ {
+					dp[j] = 0
+				}
 			}
 			continue
 		}

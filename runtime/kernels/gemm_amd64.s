@@ -2849,3 +2849,331 @@ packRows8F64AVX_tailloop:
 packRows8F64AVX_done:
 	VZEROUPPER
 	RET
+
+// func packRows6F32AVX(kc int, a *float32, lda int, d *float32)
+// Requires: AVX
+TEXT ·packRows6F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x03, R9
+	JZ   packRows6F32AVX_tail
+
+packRows6F32AVX_loop:
+	MOVQ         CX, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y3
+	VSHUFPS      $0x44, Y1, Y4, Y0
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y3, Y5, Y2
+	VSHUFPS      $0xee, Y3, Y5, Y3
+	VMOVUPS      X0, (BX)
+	VEXTRACTF128 $0x01, Y0, 96(BX)
+	VMOVUPS      X1, 24(BX)
+	VEXTRACTF128 $0x01, Y1, 120(BX)
+	VMOVUPS      X2, 48(BX)
+	VEXTRACTF128 $0x01, Y2, 144(BX)
+	VMOVUPS      X3, 72(BX)
+	VEXTRACTF128 $0x01, Y3, 168(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VUNPCKLPS    Y1, Y0, Y4
+	VUNPCKHPS    Y1, Y0, Y5
+	VMOVLPS      X4, 16(BX)
+	VMOVHPS      X4, 40(BX)
+	VMOVLPS      X5, 64(BX)
+	VMOVHPS      X5, 88(BX)
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVLPS      X1, 112(BX)
+	VMOVHPS      X1, 136(BX)
+	VMOVLPS      X3, 160(BX)
+	VMOVHPS      X3, 184(BX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x000000c0, BX
+	DECQ         R9
+	JNZ          packRows6F32AVX_loop
+
+packRows6F32AVX_tail:
+	ANDQ $0x07, AX
+	JZ   packRows6F32AVX_done
+
+packRows6F32AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, (BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 4(BX)
+	VMOVSS (R8)(DX*2), X0
+	VMOVSS X0, 8(BX)
+	VMOVSS (R8)(SI*1), X0
+	VMOVSS X0, 12(BX)
+	ADDQ   DI, R8
+	VMOVSS (R8), X0
+	VMOVSS X0, 16(BX)
+	VMOVSS (R8)(DX*1), X0
+	VMOVSS X0, 20(BX)
+	ADDQ   $0x04, CX
+	ADDQ   $0x00000018, BX
+	DECQ   AX
+	JNZ    packRows6F32AVX_tailloop
+
+packRows6F32AVX_done:
+	VZEROUPPER
+	RET
+
+// func packRows6F64AVX(kc int, a *float64, lda int, d *float64)
+// Requires: AVX
+TEXT ·packRows6F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ d+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*2), DI
+	ADDQ DX, DI
+	MOVQ AX, R9
+	SHRQ $0x02, R9
+	JZ   packRows6F64AVX_tail
+
+packRows6F64AVX_loop:
+	MOVQ         CX, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VMOVUPS      (R8)(DX*2), Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y5
+	VUNPCKLPD    Y3, Y2, Y6
+	VUNPCKHPD    Y3, Y2, Y3
+	VPERM2F128   $0x20, Y6, Y4, Y0
+	VPERM2F128   $0x20, Y3, Y5, Y1
+	VPERM2F128   $0x31, Y6, Y4, Y2
+	VPERM2F128   $0x31, Y3, Y5, Y3
+	VMOVUPD      Y0, (BX)
+	VMOVUPD      Y1, 48(BX)
+	VMOVUPD      Y2, 96(BX)
+	VMOVUPD      Y3, 144(BX)
+	ADDQ         DI, R8
+	VMOVUPS      (R8), Y0
+	VMOVUPS      (R8)(DX*1), Y1
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y5
+	VMOVUPD      X4, 32(BX)
+	VMOVUPD      X5, 80(BX)
+	VEXTRACTF128 $0x01, Y4, 128(BX)
+	VEXTRACTF128 $0x01, Y5, 176(BX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x000000c0, BX
+	DECQ         R9
+	JNZ          packRows6F64AVX_loop
+
+packRows6F64AVX_tail:
+	ANDQ $0x03, AX
+	JZ   packRows6F64AVX_done
+
+packRows6F64AVX_tailloop:
+	MOVQ   CX, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, (BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 8(BX)
+	VMOVSD (R8)(DX*2), X0
+	VMOVSD X0, 16(BX)
+	VMOVSD (R8)(SI*1), X0
+	VMOVSD X0, 24(BX)
+	ADDQ   DI, R8
+	VMOVSD (R8), X0
+	VMOVSD X0, 32(BX)
+	VMOVSD (R8)(DX*1), X0
+	VMOVSD X0, 40(BX)
+	ADDQ   $0x08, CX
+	ADDQ   $0x00000030, BX
+	DECQ   AX
+	JNZ    packRows6F64AVX_tailloop
+
+packRows6F64AVX_done:
+	VZEROUPPER
+	RET
+
+// func packCopy32F32AVX(kc int, x *float32, ld int, d *float32)
+// Requires: AVX
+TEXT ·packCopy32F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy32F32AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000080, BX
+	DECQ    AX
+	JNZ     packCopy32F32AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy12F32AVX(kc int, x *float32, ld int, d *float32)
+// Requires: AVX
+TEXT ·packCopy12F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy12F32AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), X1
+	VMOVUPS Y0, (BX)
+	VMOVUPS X1, 32(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000030, BX
+	DECQ    AX
+	JNZ     packCopy12F32AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy16F32AVX(kc int, x *float32, ld int, d *float32)
+// Requires: AVX
+TEXT ·packCopy16F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy16F32AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000040, BX
+	DECQ    AX
+	JNZ     packCopy16F32AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy6F32AVX(kc int, x *float32, ld int, d *float32)
+// Requires: AVX
+TEXT ·packCopy6F32AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy6F32AVX_loop:
+	VMOVUPS (CX), X0
+	MOVQ    16(CX), SI
+	VMOVUPS X0, (BX)
+	MOVQ    SI, 16(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000018, BX
+	DECQ    AX
+	JNZ     packCopy6F32AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy16F64AVX(kc int, x *float64, ld int, d *float64)
+// Requires: AVX
+TEXT ·packCopy16F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy16F64AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000080, BX
+	DECQ    AX
+	JNZ     packCopy16F64AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy12F64AVX(kc int, x *float64, ld int, d *float64)
+// Requires: AVX
+TEXT ·packCopy12F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy12F64AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000060, BX
+	DECQ    AX
+	JNZ     packCopy12F64AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy8F64AVX(kc int, x *float64, ld int, d *float64)
+// Requires: AVX
+TEXT ·packCopy8F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy8F64AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000040, BX
+	DECQ    AX
+	JNZ     packCopy8F64AVX_loop
+	VZEROUPPER
+	RET
+
+// func packCopy6F64AVX(kc int, x *float64, ld int, d *float64)
+// Requires: AVX
+TEXT ·packCopy6F64AVX(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ d+24(FP), BX
+
+packCopy6F64AVX_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), X1
+	VMOVUPS Y0, (BX)
+	VMOVUPS X1, 32(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000030, BX
+	DECQ    AX
+	JNZ     packCopy6F64AVX_loop
+	VZEROUPPER
+	RET

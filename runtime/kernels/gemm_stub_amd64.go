@@ -57,3 +57,33 @@ func packRows16F32AVX(kc int, a *float32, lda int, d *float32)
 
 // packRows8F64AVX sets d[p*8+i] = a[i*lda+p] for i < 8, p < kc; lda is in BYTES.
 func packRows8F64AVX(kc int, a *float64, lda int, d *float64)
+
+// packRows6F32AVX sets d[p*6+i] = a[i*lda+p] for i < 6, p < kc; lda is in BYTES.
+func packRows6F32AVX(kc int, a *float32, lda int, d *float32)
+
+// packRows6F64AVX sets d[p*6+i] = a[i*lda+p] for i < 6, p < kc; lda is in BYTES.
+func packRows6F64AVX(kc int, a *float64, lda int, d *float64)
+
+// packCopy32F32AVX sets d[p*32+j] = x[p*ld+j] for j < 32, p < kc; ld is in BYTES. kc >= 1.
+func packCopy32F32AVX(kc int, x *float32, ld int, d *float32)
+
+// packCopy12F32AVX sets d[p*12+j] = x[p*ld+j] for j < 12, p < kc; ld is in BYTES. kc >= 1.
+func packCopy12F32AVX(kc int, x *float32, ld int, d *float32)
+
+// packCopy16F32AVX sets d[p*16+j] = x[p*ld+j] for j < 16, p < kc; ld is in BYTES. kc >= 1.
+func packCopy16F32AVX(kc int, x *float32, ld int, d *float32)
+
+// packCopy6F32AVX sets d[p*6+j] = x[p*ld+j] for j < 6, p < kc; ld is in BYTES. kc >= 1.
+func packCopy6F32AVX(kc int, x *float32, ld int, d *float32)
+
+// packCopy16F64AVX sets d[p*16+j] = x[p*ld+j] for j < 16, p < kc; ld is in BYTES. kc >= 1.
+func packCopy16F64AVX(kc int, x *float64, ld int, d *float64)
+
+// packCopy12F64AVX sets d[p*12+j] = x[p*ld+j] for j < 12, p < kc; ld is in BYTES. kc >= 1.
+func packCopy12F64AVX(kc int, x *float64, ld int, d *float64)
+
+// packCopy8F64AVX sets d[p*8+j] = x[p*ld+j] for j < 8, p < kc; ld is in BYTES. kc >= 1.
+func packCopy8F64AVX(kc int, x *float64, ld int, d *float64)
+
+// packCopy6F64AVX sets d[p*6+j] = x[p*ld+j] for j < 6, p < kc; ld is in BYTES. kc >= 1.
+func packCopy6F64AVX(kc int, x *float64, ld int, d *float64)

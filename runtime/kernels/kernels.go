@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
@@ -74,9 +76,55 @@ var (
 	numThreads atomic.Int64
 )
 
+// EnvBackend is the environment variable read once at program start to
+// force a backend: auto, avx512, avx2, portable or gonum (case-insensitive;
+// empty means auto). For example, BPGEN_KERNELS=avx2 benchmarks the AVX2
+// kernels on an AVX-512 machine. An unknown name, or a backend this machine
+// cannot run, is reported on standard error and auto is used instead; the
+// program is not stopped. SetBackend overrides it.
+const EnvBackend = "BPGEN_KERNELS"
+
 func init() {
-	curBackend.Store(int64(bestBackend()))
+	b, err := backendFromEnv(os.Getenv(EnvBackend))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bpgen/runtime/kernels: %v; using %v\n", err, bestBackend())
+	}
+	curBackend.Store(int64(b))
 	numThreads.Store(int64(runtime.GOMAXPROCS(0)))
+}
+
+// ParseBackend returns the backend named s (auto, gonum, portable, avx2 or
+// avx512, case-insensitive, surrounding spaces ignored; "" is auto).
+func ParseBackend(s string) (Backend, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return BackendAuto, nil
+	case "gonum":
+		return BackendGonum, nil
+	case "portable":
+		return BackendPortable, nil
+	case "avx2":
+		return BackendAVX2, nil
+	case "avx512":
+		return BackendAVX512, nil
+	}
+	return BackendAuto, fmt.Errorf("unknown backend %q (want auto, avx512, avx2, portable or gonum)", s)
+}
+
+// backendFromEnv resolves the value of EnvBackend to a concrete backend that
+// runs here; on an error it returns the best backend and says why.
+func backendFromEnv(s string) (Backend, error) {
+	b, err := ParseBackend(s)
+	if err != nil {
+		return bestBackend(), fmt.Errorf("%s=%s: %v", EnvBackend, s, err)
+	}
+	if !b.Available() {
+		return bestBackend(), fmt.Errorf("%s=%s: backend %v is not available on this machine (the CPU lacks it or this is not amd64)", EnvBackend, s, b)
+	}
+	if b == BackendAuto {
+		b = bestBackend()
+	}
+	return b, nil
 }
 
 // SetBackend selects the implementation used by subsequent Sgemm/Dgemm calls
@@ -100,7 +148,10 @@ func CurrentBackend() Backend { return Backend(curBackend.Load()) }
 // the previous value. n <= 0 restores the default, runtime.GOMAXPROCS(0);
 // 1 means serial; values above 64 are clamped to 64. Work is split over rows
 // or columns of C, never over k, so results do not depend on n. Products with
-// m·n·k below 2²⁰ always run serially.
+// m·n·k below 2²⁰ always run serially. A part that no worker has started by
+// the time the caller has finished its own is run by the caller, so on a
+// machine whose other cores are busy a call costs about what it costs on
+// one thread.
 func SetThreads(n int) (prev int) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)

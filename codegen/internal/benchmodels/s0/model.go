@@ -578,7 +578,7 @@ func (m *Model) Save(path string) error {
 // Load reads the parameters from a safetensors file written by Save (or
 // any file with tensors of the same names, dtypes and shapes). It is
 // all-or-nothing: on any error (a bad header, truncated data, a missing
-// tensor, a wrong dtype or shape) every parameter keeps its value.
+// tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
 	dst := map[string]any{}

@@ -69,6 +69,12 @@ func main() {
 	genPackRows(ctx, 16, 8) // transposed-B panels, float64 AVX-512 (nr 16)
 	genPackRows(ctx, 16, 4) // transposed-B panels, float32 AVX2 (nr 16)
 	genPackRows(ctx, 8, 8)  // transposed-B panels, float64 AVX2 (nr 8)
+	genPackRows(ctx, 6, 4)  // A panels, float32 AVX2 (mr 6)
+	genPackRows(ctx, 6, 8)  // A panels, float64 AVX2 (mr 6)
+	// Row copies: B panels (nr) and transposed-A panels (mr) of each set.
+	for _, c := range []struct{ w, elem int }{{32, 4}, {12, 4}, {16, 4}, {6, 4}, {16, 8}, {12, 8}, {8, 8}, {6, 8}} {
+		genPackCopy(ctx, c.w, c.elem)
+	}
 	f, err := ctx.Result()
 	if err != nil {
 		log.Fatal(err)

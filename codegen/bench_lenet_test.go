@@ -1,0 +1,64 @@
+package codegen
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lenet"
+	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lenet0"
+	"github.com/bpgen/bpgen/runtime/rt"
+)
+
+// BenchmarkTrainStepLeNet times one training step (forward, backward, SGD
+// update) of LeNet-5 (examples/models.LeNet: two convolutions with ReLU
+// and 2×2 max-pooling, three dense layers; float32, batch 256), generated
+// with every pass on and with every optional pass off, against the
+// hand-written plain-loop step (passes=loops: direct convolution and
+// pooling loops, gonum's GEMM for the dense layers), in one run:
+//
+//	go test -run='^$' -bench=TrainStepLeNet -benchmem -count=6 ./codegen/ | tee lenet.txt
+//	benchstat -col /passes lenet.txt
+func BenchmarkTrainStepLeNet(b *testing.B) {
+	const n = benchmodels.LeNetBatch
+	x, y := lenetBatch(n)
+	for _, passes := range []string{"on", "off"} {
+		b.Run("LeNet/passes="+passes, func(b *testing.B) {
+			var step func()
+			if passes == "on" {
+				mdl, err := lenet.New(lenet.Config{MaxN: n, Seed: 1, Optimizer: lenet.Optimizer{LR: 0.01}})
+				step = trainStep(b, mdl, err, lenet.Inputs{X: x, Y: y, N: n})
+			} else {
+				mdl, err := lenet0.New(lenet0.Config{MaxN: n, Seed: 1, Optimizer: lenet0.Optimizer{LR: 0.01}})
+				step = trainStep(b, mdl, err, lenet0.Inputs{X: x, Y: y, N: n})
+			}
+			step() // grows the GEMM's workspaces
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+		})
+	}
+	b.Run("LeNet/passes=loops", func(b *testing.B) {
+		bl := newLeNetBaseline(n, rt.GonumSgemm, 1)
+		bl.step(x, y, 0.01)
+		b.ReportAllocs()
+		for b.Loop() {
+			bl.step(x, y, 0.01)
+		}
+	})
+}
+
+// lenetBatch is a seeded random batch of n images in [0, 1) and labels.
+func lenetBatch(n int) ([]float32, []int32) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, n*28*28)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	y := make([]int32, n)
+	for i := range y {
+		y[i] = int32(rng.IntN(10))
+	}
+	return x, y
+}

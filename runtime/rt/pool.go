@@ -1,0 +1,190 @@
+package rt
+
+// Pool is the geometry of a 2-D pooling over planes of H×W elements
+// (row-major) into planes of OH×OW: windows of KH×KW with strides SH, SW,
+// starting PH rows above and PW columns left of the plane (the padding).
+// Every window must hold at least one element of the plane (padding at
+// most half the kernel, as the ops' type rules check).
+type Pool struct {
+	H, W, OH, OW, KH, KW, SH, SW, PH, PW int
+}
+
+// window returns the rows [r0, r1) and columns [c0, c1) of the plane that
+// output (i, j)'s window covers.
+func (p *Pool) window(i, j int) (r0, r1, c0, c1 int) {
+	r0, c0 = i*p.SH-p.PH, j*p.SW-p.PW
+	r1, c1 = min(r0+p.KH, p.H), min(c0+p.KW, p.W)
+	return max(r0, 0), r1, max(c0, 0), c1
+}
+
+// argmax is the plane index of the first maximum of output (i, j)'s
+// window in the plane x, in row-major order; every NaN replaces
+// the maximum so far (PyTorch's rule: the last NaN of a window wins).
+func argmax[T Float](p *Pool, x []T, i, j int) int {
+	r0, r1, c0, c1 := p.window(i, j)
+	at := r0*p.W + c0
+	m := x[at]
+	for r := r0; r < r1; r++ {
+		row := x[r*p.W : r*p.W+c1]
+		for c := c0; c < c1; c++ {
+			if v := row[c]; v > m || v != v {
+				at, m = r*p.W+c, v
+			}
+		}
+	}
+	return at
+}
+
+// is2x2 reports whether p is 2×2 windows with stride 2 and no padding
+// (LeNet's, VGG's, ...), which have a faster path.
+func (p *Pool) is2x2() bool {
+	return p.KH == 2 && p.KW == 2 && p.SH == 2 && p.SW == 2 && p.PH == 0 && p.PW == 0
+}
+
+// max2x2Row writes the maxima of the 2×2 windows of rows r0, r1 (stride 2,
+// no padding) into o. Go's max is branch-free and returns NaN if any
+// argument is NaN, as PyTorch's max-pooling does; the one difference from
+// the first maximum of argmax is a window holding −0 first and +0 later,
+// whose maximum here is +0.
+func max2x2Row[T Float](o, r0, r1 []T) {
+	if len(o) == 0 {
+		return
+	}
+	_, _ = r0[2*len(o)-1], r1[2*len(o)-1]
+	for j := range o {
+		o[j] = max(max(r0[2*j], r0[2*j+1]), max(r1[2*j], r1[2*j+1]))
+	}
+}
+
+// max2x2GradRow adds each g[j] at the first maximum of the 2×2 window j of
+// the two rows of x (w wide each, stride 2, no padding) into the same
+// place of dst, also two rows. The index is chosen without branches
+// (maxima in pooled data are unpredictable): a candidate replaces it when
+// greater than the maximum so far or NaN, as in argmax.
+func max2x2GradRow[T Float](dst, x, g []T, w int) {
+	if len(g) == 0 {
+		return
+	}
+	_, _ = x[w+2*len(g)-1], dst[w+2*len(g)-1]
+	for j, gj := range g {
+		a, b, c, d := x[2*j], x[2*j+1], x[w+2*j], x[w+2*j+1]
+		at := 2 * j
+		at += (b2i(b > a) | b2i(b != b)) * (2*j + 1 - at)
+		m := max(a, b) // NaN stays NaN; ±0 ties compare alike
+		at += (b2i(c > m) | b2i(c != c)) * (w + 2*j - at)
+		m = max(m, c)
+		at += (b2i(d > m) | b2i(d != d)) * (w + 2*j + 1 - at)
+		dst[at] += gj
+	}
+}
+
+// b2i is 1 if b, else 0, as a flag move (see B2F).
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
+}
+
+// MaxPool2D writes the maximum of each window of the planes of src
+// (planes·H·W) into dst (planes·OH·OW): PyTorch's max_pool2d.
+func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	fast := p.is2x2()
+	for pl := 0; pl < planes; pl++ {
+		x, out := src[pl*hw:][:hw], dst[pl*ohw:][:ohw]
+		for i := 0; i < p.OH; i++ {
+			o := out[i*p.OW : (i+1)*p.OW]
+			if fast {
+				max2x2Row(o, x[2*i*p.W:][:p.W], x[(2*i+1)*p.W:][:p.W])
+				continue
+			}
+			for j := range o {
+				o[j] = x[argmax(&p, x, i, j)]
+			}
+		}
+	}
+}
+
+// MaxPool2DGrad sets dst (planes·H·W) to zeros with each element of g
+// (planes·OH·OW) added at the first maximum of its window in x: the VJP of
+// MaxPool2D.
+func MaxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	clear(dst[:planes*hw])
+	for pl := 0; pl < planes; pl++ {
+		xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
+		for i := 0; i < p.OH; i++ {
+			if p.is2x2() {
+				r := 2 * i * p.W
+				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
+				continue
+			}
+			for j := 0; j < p.OW; j++ {
+				out[argmax(&p, xs, i, j)] += gs[i*p.OW+j]
+			}
+		}
+	}
+}
+
+// MaxPool2DGather writes h (planes·H·W) read at the first maximum of each
+// window of x into dst (planes·OH·OW): the transpose of MaxPool2DGrad.
+func MaxPool2DGather[T Float](dst, x, h []T, planes int, p Pool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	for pl := 0; pl < planes; pl++ {
+		xs, hs, out := x[pl*hw:][:hw], h[pl*hw:][:hw], dst[pl*ohw:][:ohw]
+		for i := 0; i < p.OH; i++ {
+			for j := 0; j < p.OW; j++ {
+				out[i*p.OW+j] = hs[argmax(&p, xs, i, j)]
+			}
+		}
+	}
+}
+
+// AvgPool2D writes the sum of each window of src divided by KH·KW (the
+// padding counts as zeros) into dst: PyTorch's avg_pool2d with
+// count_include_pad. Sums are accumulated in float64.
+func AvgPool2D[T Float](dst, src []T, planes int, p Pool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	div := float64(p.KH * p.KW)
+	for pl := 0; pl < planes; pl++ {
+		x, out := src[pl*hw:][:hw], dst[pl*ohw:][:ohw]
+		for i := 0; i < p.OH; i++ {
+			for j := 0; j < p.OW; j++ {
+				r0, r1, c0, c1 := p.window(i, j)
+				var s float64
+				for r := r0; r < r1; r++ {
+					for _, v := range x[r*p.W+c0 : r*p.W+c1] {
+						s += float64(v)
+					}
+				}
+				out[i*p.OW+j] = T(s / div)
+			}
+		}
+	}
+}
+
+// AvgPool2DGrad sets dst (planes·H·W) to zeros with each element of g
+// (planes·OH·OW), divided by KH·KW, added over its window: the VJP of
+// AvgPool2D.
+func AvgPool2DGrad[T Float](dst, g []T, planes int, p Pool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	div := T(p.KH * p.KW)
+	clear(dst[:planes*hw])
+	for pl := 0; pl < planes; pl++ {
+		gs, out := g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
+		for i := 0; i < p.OH; i++ {
+			for j := 0; j < p.OW; j++ {
+				r0, r1, c0, c1 := p.window(i, j)
+				d := gs[i*p.OW+j] / div
+				for r := r0; r < r1; r++ {
+					row := out[r*p.W+c0 : r*p.W+c1]
+					for c := range row {
+						row[c] += d
+					}
+				}
+			}
+		}
+	}
+}

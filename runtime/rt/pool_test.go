@@ -1,0 +1,54 @@
+package rt
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMaxPool2x2 checks the 2×2 fast path of MaxPool2D and MaxPool2DGrad
+// against the general window scan, on planes with ties, NaNs and an odd
+// height (the last row is not pooled).
+func TestMaxPool2x2(t *testing.T) {
+	p := Pool{H: 7, W: 6, OH: 3, OW: 3, KH: 2, KW: 2, SH: 2, SW: 2}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const planes = 3
+	x := make([]float64, planes*p.H*p.W)
+	for i := range x {
+		x[i] = float64(rng.IntN(3)) // many ties
+	}
+	// NaNs at every window position, and two in one window (the last wins).
+	for _, i := range []int{8, 20, 11, 12, 19, 43} {
+		x[i] = math.NaN()
+	}
+	g := make([]float64, planes*p.OH*p.OW)
+	for i := range g {
+		g[i] = rng.Float64()
+	}
+	got, gotD := make([]float64, len(g)), make([]float64, len(x))
+	MaxPool2D(got, x, planes, p)
+	MaxPool2DGrad(gotD, x, g, planes, p)
+	want, wantD := make([]float64, len(g)), make([]float64, len(x))
+	for pl := 0; pl < planes; pl++ {
+		xs := x[pl*p.H*p.W:][:p.H*p.W]
+		for i := 0; i < p.OH; i++ {
+			for j := 0; j < p.OW; j++ {
+				at := argmax(&p, xs, i, j)
+				o := (pl*p.OH+i)*p.OW + j
+				want[o] = xs[at]
+				wantD[pl*p.H*p.W+at] += g[o]
+			}
+		}
+	}
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	for i := range want {
+		if !same(got[i], want[i]) {
+			t.Errorf("MaxPool2D[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	for i := range wantD {
+		if gotD[i] != wantD[i] {
+			t.Errorf("MaxPool2DGrad[%d] = %v, want %v", i, gotD[i], wantD[i])
+		}
+	}
+}
