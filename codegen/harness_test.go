@@ -542,6 +542,19 @@ func run(c driverCase) (r driverResult) {
 		return fail(r, "Predict: %v", err)
 	}
 	r.Predict = fields(out[0])
+	// A Predictor gives Predict's outputs bit for bit.
+	out = m.MethodByName("NewPredictor").Call(nil)
+	if err := callErr(out); err != nil {
+		return fail(r, "NewPredictor: %v", err)
+	}
+	pr := out[0]
+	out = pr.MethodByName("Predict").Call([]reflect.Value{pin})
+	if err := callErr(out); err != nil {
+		return fail(r, "Predictor.Predict: %v", err)
+	}
+	if got := fields(out[0]); fmt.Sprint(got) != fmt.Sprint(r.Predict) {
+		return fail(r, "Predictor.Predict gave other outputs than Predict")
+	}
 	out = m.MethodByName("TrainStep").Call([]reflect.Value{in})
 	if err := callErr(out); err != nil {
 		return fail(r, "TrainStep: %v", err)
@@ -639,6 +652,11 @@ func allocs_%s(cfg, in any) map[string]float64 {
 	r["Apply"] = testing.AllocsPerRun(5, func() { m.Apply() })
 	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
 	r["Evaluate"] = testing.AllocsPerRun(5, func() { m.Evaluate(x) }) // after its first call
+	pr, err := m.NewPredictor()
+	if err != nil {
+		panic(err)
+	}
+	r["Predictor.Predict"] = testing.AllocsPerRun(5, func() { pr.Predict(x) })
 	return r
 }
 `

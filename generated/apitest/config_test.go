@@ -90,6 +90,17 @@ func TestBadCalls(t *testing.T) {
 		{"nil target", func() error { _, err := m.Forward(mlp.Inputs{N: 3, X: x}); return err }, "Inputs.Y has 0 elements"},
 		{"Predict nil input", func() error { _, err := m.Predict(mlp.Inputs{N: 3}); return err }, "Inputs.X has 0 elements"},
 		{"label out of range", func() error { _, err := m.TrainStep(mlp.Inputs{N: 3, X: x, Y: []int32{0, 10, -1}}); return err }, "label"},
+		{"Evaluate without targets", func() error { _, err := m.Evaluate(mlp.Inputs{N: 3, X: x}); return err }, "Inputs.Y has 0 elements"},
+		{"Evaluate N above capacity", func() error { _, err := m.Evaluate(mlp.Inputs{N: 100}); return err }, "Inputs.N is 100"},
+		{"Predictor short input", func() error {
+			pr, err := m.NewPredictor()
+			if err != nil {
+				return nil // reported as "no error"
+			}
+			_, err = pr.Predict(mlp.Inputs{N: 3, X: x[:5]})
+			return err
+		}, "Inputs.X has 5 elements"},
+		{"TrainStepFeed nil", func() error { _, err := m.TrainStepFeed(nil); return err }, "the feed is nil"},
 		{"Load missing file", func() error { return m.Load(filepath.Join(t.TempDir(), "none")) }, "no such file"},
 		{"Load a directory", func() error { return m.Load(t.TempDir()) }, ""},
 		{"Save to a missing directory", func() error { return m.Save(filepath.Join(t.TempDir(), "no", "m.safetensors")) }, ""},

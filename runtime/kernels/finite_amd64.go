@@ -8,19 +8,36 @@ func nonFinite32AVX2(x *float32, n int) bool
 //go:noescape
 func nonFinite64AVX2(x *float64, n int) bool
 
-// sweepNonFinite32 reports whether x[:n] holds a NaN or an infinity, for n
-// a multiple of 32, or ok false if there is no vector sweep.
-func sweepNonFinite32(x []float32) (bad, ok bool) {
-	if !hasAVX2 || len(x) < 32 {
-		return false, false
+//go:noescape
+func nonFinite32AVX512(x *float32, n int) bool
+
+//go:noescape
+func nonFinite64AVX512(x *float64, n int) bool
+
+// sweepNonFinite32 reports whether x holds a NaN or an infinity in its
+// first n elements, and n (a multiple of the vector block, 0 if there is
+// no vector sweep here); the caller checks the rest.
+func sweepNonFinite32(x []float32) (bad bool, n int) {
+	switch {
+	case hasAVX512 && len(x) >= 64:
+		n = len(x) &^ 63
+		return nonFinite32AVX512(&x[0], n), n
+	case hasAVX2 && len(x) >= 32:
+		n = len(x) &^ 31
+		return nonFinite32AVX2(&x[0], n), n
 	}
-	return nonFinite32AVX2(&x[0], len(x)&^31), true
+	return false, 0
 }
 
-// sweepNonFinite64 is sweepNonFinite32 for float64, n a multiple of 16.
-func sweepNonFinite64(x []float64) (bad, ok bool) {
-	if !hasAVX2 || len(x) < 16 {
-		return false, false
+// sweepNonFinite64 is sweepNonFinite32 for float64.
+func sweepNonFinite64(x []float64) (bad bool, n int) {
+	switch {
+	case hasAVX512 && len(x) >= 32:
+		n = len(x) &^ 31
+		return nonFinite64AVX512(&x[0], n), n
+	case hasAVX2 && len(x) >= 16:
+		n = len(x) &^ 15
+		return nonFinite64AVX2(&x[0], n), n
 	}
-	return nonFinite64AVX2(&x[0], len(x)&^15), true
+	return false, 0
 }
