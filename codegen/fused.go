@@ -464,10 +464,11 @@ func (p *plan) reductionExpr(v *ir.Value, e *ir.Expr, a, b *jen.Statement) *jen.
 // it, and accumulates column sums (the bias gradient) in float64, in row
 // order, as rt.Reduce does. Computing the GEMM by panels of rows, each
 // followed by its epilogue, measured twice as slow (the GEMM repacks op(B)
-// per panel and splits less work over the threads), and so did
-// kernels.SgemmBias's tile-level bias+ReLU on the benchmark models (L:
-// 6.6 ms against 6.1 ms per train step, M: 1.05 against 1.02 ms; its ReLU
-// branches on each element where this pass computes max(x, 0)).
+// per panel and splits less work over the threads), and so did a
+// tile-level bias+ReLU inside the GEMM (kernels.SgemmBias, since deleted)
+// on the benchmark models (L: 6.6 ms against 6.1 ms per train step, M:
+// 1.05 against 1.02 ms; its ReLU branched on each element where this pass
+// computes max(x, 0)).
 func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 	m := kern.Root
 	isColSum := func(v *ir.Value) bool { return v != m && !v.Type.Shape.Equal(m.Type.Shape) }

@@ -8,9 +8,10 @@
 //
 //	kernels.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 //
-// SgemmBias/DgemmBias additionally add a per-column bias and apply an
-// Activation to each tile of C while it is in cache (a fused layer forward);
-// they are optional API for hand-written code, not called by generated code.
+// A GEMM's epilogue (bias, activation, the bias gradient's column sums) is
+// not fused into the tiles here: codegen fuses it into one pass over the
+// product while it is still largely in cache, which measured faster on the
+// benchmark models than tile-level fusion (see fusedGemm in codegen/fused.go).
 //
 // Calls allocate nothing after warm-up. Large products are split across a
 // fixed set of persistent worker goroutines (see SetThreads) by rows or

@@ -56,10 +56,10 @@ var smallMNK = 16 * 1024
 // says; waking a worker costs a few microseconds.
 const parMNK = 1 << 20
 
-// gemm is the common body of Sgemm, Dgemm, SgemmBias and DgemmBias after
-// argument checking: it handles the BLAS special cases, dispatches on the
-// current backend (gonumFn is gonum's Sgemm or Dgemm) and applies epi.
-func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+// gemm is the common body of Sgemm and Dgemm after argument checking: it
+// handles the BLAS special cases and dispatches on the current backend
+// (gonumFn is gonum's Sgemm or Dgemm).
+func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -67,11 +67,9 @@ func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha
 	switch {
 	case alpha == 0 || k == 0:
 		scaleC(m, n, beta, c, ldc)
-		epi.apply(m, n, c, ldc)
 		return
 	case be == BackendGonum:
 		gonumFn(gonum.Implementation{}, trans(transA), trans(transB), m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, ldc)
-		epi.apply(m, n, c, ldc)
 		return
 	}
 	ks := kernelsFor[T](be)
@@ -81,23 +79,22 @@ func gemm[T float](gonumFn gonumGemm[T], transA, transB bool, m, n, k int, alpha
 		} else {
 			gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
-		epi.apply(m, n, c, ldc)
 		return
 	}
 	transC := false
-	if !epi.active() && swapPays(ks, m, n) {
+	if swapPays(ks, m, n) {
 		// Compute Cᵀ = op(B)ᵀ·op(A)ᵀ, written into C transposed.
 		transA, transB, m, n, a, b, lda, ldb = !transB, !transA, n, m, b, a, ldb, lda
 		transC = true
 	}
 	if t := Threads(); t > 1 && m*n*k >= parMNK {
-		if gemmParallel(ks, t, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi) {
+		if gemmParallel(ks, t, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 			return
 		}
 	}
 	p := poolFor[T]()
 	ws := p.get()
-	gemmBlocked(ks, ws, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
+	gemmBlocked(ks, ws, transA, transB, transC, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	p.put(ws)
 }
 
@@ -250,8 +247,8 @@ func balancedBlock(x, max, unit int) int {
 //
 // C is scaled by beta in the first k block only (later blocks accumulate).
 // With transC, the m×n result is stored transposed: element (i, j) at
-// c[j*ldc+i] (see swapPays); epi must then be inactive.
-func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB, transC bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) {
+// c[j*ldc+i] (see swapPays).
+func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB, transC bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	ws.ensure(ks)
 	// Split each dimension into equal blocks no larger than the nominal
 	// size (e.g. k=784, KC=256 gives 4 blocks of 196, not 3×256 + 16). The k
@@ -274,24 +271,18 @@ func gemmBlocked[T float](ks *kernelSet[T], ws *workspace[T], transA, transB, tr
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
 				packA(transA, a, lda, ic, pc, mc, kc, ks.mr, ws.ap, ks.packA, ks.copyAT)
-				var e epilogue[T]
-				if pc+kc == k && epi.active() {
-					e = epi.cols(jc)
-				}
 				if transC {
 					macroKernelT(ks, ws, mc, nc, kc, alpha, bt, accum, c[jc*ldc+ic:], ldc)
 				} else {
-					macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc, e)
+					macroKernel(ks, ws, mc, nc, kc, alpha, bt, accum, c[ic*ldc+jc:], ldc)
 				}
 			}
 		}
 	}
 }
 
-// macroKernel runs the micro-kernel over an mc×nc block of C. If e is active
-// (last k block of a fused call), each tile gets the epilogue while it is
-// still in L1.
-func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int, e epilogue[T]) {
+// macroKernel runs the micro-kernel over an mc×nc block of C.
+func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, alpha, beta T, accum int, c []T, ldc int) {
 	mr, nr := ks.mr, ks.nr
 	kern := ks.kern
 	for jr := 0; jr < nc; jr += nr {
@@ -302,9 +293,6 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 			mm := min(mr, mc-ir)
 			if mm == mr && nn == nr {
 				kern(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, accum)
-				if e.active() {
-					e.cols(jr).apply(mr, nr, c[ir*ldc+jr:], ldc)
-				}
 				continue
 			}
 			// Edge tile: run the same kernel on a scratch tile so every
@@ -318,9 +306,6 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 			kern(kc, ap, bp, &t[0], nr, alpha, beta, accum)
 			for i := 0; i < mm; i++ {
 				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+nn], t[i*nr:i*nr+nn])
-			}
-			if e.active() {
-				e.cols(jr).apply(mm, nn, c[ir*ldc+jr:], ldc)
 			}
 		}
 	}

@@ -179,13 +179,13 @@ const maxThreads = 64
 // when alpha == 0 or k == 0, A and B are not read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs("Sgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	gemm(gonum.Implementation.Sgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue[float32]{})
+	gemm(gonum.Implementation.Sgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is the float64 version of Sgemm.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkArgs("Dgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	gemm(gonum.Implementation.Dgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue[float64]{})
+	gemm(gonum.Implementation.Dgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gonumGemm is the signature of gonum.Implementation.Sgemm/Dgemm as method

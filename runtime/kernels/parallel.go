@@ -14,12 +14,11 @@ type part[T float] struct {
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
-	epi            epilogue[T]
 }
 
 func (p *part[T]) run(ws *workspace[T]) {
-	gemmBlocked(p.ks, ws, p.transA, p.transB, p.transC, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc, p.epi)
-	p.a, p.b, p.c, p.epi.bias = nil, nil, nil, nil // do not keep the caller's matrices alive
+	gemmBlocked(p.ks, ws, p.transA, p.transB, p.transC, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+	p.a, p.b, p.c = nil, nil, nil // do not keep the caller's matrices alive
 }
 
 // Task states: a part is run by whoever moves it out of taskFree first —
@@ -114,7 +113,7 @@ func partOf[T float](t *task) *part[T] {
 // caller runs, after its own, every part no worker has started yet (see
 // taskFree). It returns false (doing nothing) if the shape has fewer than
 // two tiles to split.
-func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB, transC bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, epi epilogue[T]) bool {
+func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB, transC bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
 	tilesM := (m + ks.mr - 1) / ks.mr
 	tilesN := (n + ks.nr - 1) / ks.nr
 	byRows := tilesM >= tilesN
@@ -138,7 +137,7 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB, transC
 		t := &pc.tasks[i]
 		p := partOf[T](t)
 		*p = part[T]{ks: ks, transA: transA, transB: transB, transC: transC, m: m, n: n, k: k, alpha: alpha, beta: beta,
-			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, epi: epi}
+			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 		rowOff, colOff := lo*ldc, lo // offsets in c of row lo and column lo
 		if transC {
 			rowOff, colOff = lo, lo*ldc
@@ -154,7 +153,6 @@ func gemmParallel[T float](ks *kernelSet[T], threads int, transA, transB, transC
 		} else {
 			p.n = hi - lo
 			p.c = c[colOff:]
-			p.epi = epi.cols(lo)
 			if transB {
 				p.b = b[lo*ldb:]
 			} else {
