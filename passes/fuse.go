@@ -185,6 +185,10 @@ type fuser struct {
 	// seen and stamp mark the kernels one pathVia search has visited.
 	seen  []int
 	stamp int
+	// pos is a topological order of the kernel graph, kept through merges:
+	// every edge goes from a kernel to one of higher pos. order is its
+	// inverse (kernel by slot; -1 for the slot of a kernel merged away).
+	pos, order []int
 }
 
 type kgroup struct {
@@ -227,7 +231,11 @@ func newFuser(g *ir.Graph, groups []*kgroup, kept []bool) *fuser {
 	for i := range f.of {
 		f.of[i] = -1
 	}
+	// groups come in a topological order (graph order, or the order of
+	// the kernels the partition pass built), which starts pos.
+	f.pos, f.order = make([]int, len(groups)), make([]int, len(groups))
 	for i, k := range groups {
+		f.pos[i], f.order[i] = i, i
 		for _, v := range k.members {
 			f.of[v.ID] = i
 		}
@@ -375,23 +383,35 @@ func (f *fuser) succ(k int) []int {
 // canMerge reports whether merging kernels a and b keeps the kernel graph
 // acyclic: no path from one to the other through a third kernel.
 func (f *fuser) canMerge(a, b int) bool {
-	return !f.pathVia(a, b) && !f.pathVia(b, a)
+	x, y := f.byPos(a, b)
+	return !f.pathVia(x, y)
 }
 
-// Every edge goes from a value to a later one, so a kernel whose first
-// value comes after b's last cannot reach b: the search skips it, which
-// keeps it to the kernels between a and b in graph order (a few, for the
-// producer–consumer pairs fusion tries) and the pass near-linear.
+// byPos returns a and b, the one earlier in the topological order first
+// (there is no path from the later to the earlier).
+func (f *fuser) byPos(a, b int) (int, int) {
+	if f.pos[a] > f.pos[b] {
+		return b, a
+	}
+	return a, b
+}
+
+// pathVia reports whether a path leads from kernel a to kernel b (pos[a]
+// < pos[b]) through a third kernel. Every edge goes to a higher pos, so
+// such a path only visits kernels between a and b in the order: the
+// search skips the others, which keeps it to the few kernels between a
+// producer and its consumer and the pass near-linear. The kernels it
+// visits (a's descendants before b) are marked with the stamp.
 func (f *fuser) pathVia(a, b int) bool {
 	if f.seen == nil {
 		f.seen = make([]int, len(f.ks))
 	}
 	f.stamp++
 	f.seen[a] = f.stamp
-	bLast := f.ks[b].members[len(f.ks[b].members)-1].ID
+	pb := f.pos[b]
 	var stack []int
 	push := func(s int) {
-		if f.seen[s] != f.stamp && f.ks[s].members[0].ID < bLast {
+		if f.seen[s] != f.stamp && f.pos[s] < pb {
 			f.seen[s] = f.stamp
 			stack = append(stack, s)
 		}
@@ -414,8 +434,43 @@ func (f *fuser) pathVia(a, b int) bool {
 	return false
 }
 
-// merge moves kernel a's values into kernel b.
+// merge moves kernel a's values into kernel b (canMerge(a, b) holds) and
+// keeps pos topological: of the kernels between the two, the descendants
+// of the earlier one move after the merged kernel, the others (the later
+// one's ancestors among them) stay before it, each group in its order.
+// (A descendant of the earlier cannot be an ancestor of the later: that
+// would be a path through a third kernel.)
 func (f *fuser) merge(a, b int) {
+	x, y := f.byPos(a, b)
+	if f.pathVia(x, y) {
+		panic("passes: internal error: merging kernels joined by a path through a third")
+	}
+	lo, hi := f.pos[x], f.pos[y]
+	var before, after []int
+	for _, k := range f.order[lo+1 : hi] {
+		switch {
+		case k < 0:
+		case f.seen[k] == f.stamp:
+			after = append(after, k)
+		default:
+			before = append(before, k)
+		}
+	}
+	slot := lo
+	place := func(k int) {
+		f.order[slot], f.pos[k] = k, slot
+		slot++
+	}
+	for _, k := range before {
+		place(k)
+	}
+	place(b)
+	for _, k := range after {
+		place(k)
+	}
+	for ; slot <= hi; slot++ {
+		f.order[slot] = -1
+	}
 	for _, m := range f.ks[a].members {
 		f.of[m.ID] = b
 	}
