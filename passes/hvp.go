@@ -123,3 +123,49 @@ func allAxesOf(v *ir.Value) []int {
 	}
 	return axes
 }
+
+// HVPObjective returns the graph whose objective is Σ_p ⟨∂J/∂p, v_p⟩ (the
+// gradient of g's objective J dotted with the direction v, bound as the
+// inputs TangentName(p)), with g's outputs (but not the gradients). Its
+// gradient with respect to the params is ∇²J·v: compiling it as a model
+// (passes.CompileProgram, codegen) generates reverse-over-reverse HVP code
+// whose Backward leaves ∇²J·v in the gradient vector.
+func HVPObjective(g *ir.Graph) (*ir.Graph, error) {
+	joint, _, err := Grad(g, GradOptions{})
+	if err != nil {
+		return nil, err
+	}
+	b := ir.BuilderFor(joint)
+	var dot *ir.Value
+	var outs []ir.Output
+	for _, o := range joint.Outputs {
+		if o.Grad == "" {
+			outs = append(outs, o)
+			continue
+		}
+		p := joint.Lookup(o.Grad)
+		b.Pos = p.Pos
+		v := b.Input(TangentName(p.Name), p.Type)
+		term := b.Sum(b.Mul(o.Value, v), allAxesOf(p), false)
+		if dot == nil {
+			dot = term
+		} else {
+			dot = b.Add(dot, term)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
+	}
+	if dot == nil {
+		return nil, fmt.Errorf("hvp %s: the model has no params", g.Name)
+	}
+	joint.Outputs = outs
+	joint.Objective = dot
+	if err := DCE(joint); err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(joint); err != nil {
+		return nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
+	}
+	return joint, nil
+}

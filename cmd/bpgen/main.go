@@ -64,6 +64,7 @@ type config struct {
 	capacity, checkpoint, wrt    string
 	budget                       int64
 	explain, check, version, ops bool
+	hvp                          bool // issue 16: generate a Hessian-vector product package
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -87,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
 	fs.BoolVar(&c.check, "check", false, "do not write: exit 1 and list the files that differ if -out is stale (for CI)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.hvp, "hvp", false, "generate the Hessian-vector product of the objective instead (reverse-over-reverse, passes.HVPObjective): inputs Tangent<Param> hold v, Forward then Backward leave ∇²J·v in GradVector")
 	fs.BoolVar(&c.ops, "ops", false, "print the op reference (Markdown) and exit")
 	fs.Usage = func() {} // errors are reported in one line below; -h prints the usage
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +189,14 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	g, resume, err := loadModel(target, c.fn, stderr)
 	if err != nil {
 		return err
+	}
+	if c.hvp {
+		if resume != "" {
+			return fmt.Errorf("-hvp needs a model, not the graph after pass %s", resume)
+		}
+		if g, err = passes.HVPObjective(g); err != nil {
+			return err
+		}
 	}
 	if resume != "" {
 		popts.Resume = resume
