@@ -8,7 +8,7 @@
 //     backtracking line search;
 //   - gradient descent: full-batch SGD steps (generated/logreg's TrainStep).
 //
-// It writes newton.png: J − J* by iteration for both (J* the best
+// It writes examples/newton/newton.png: J − J* by iteration for both (J* the best
 // objective found).
 //
 //	go run ./examples/newton
@@ -21,6 +21,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/bpgen/bpgen/examples/internal/here"
 	"github.com/bpgen/bpgen/examples/models"
 	"github.com/bpgen/bpgen/generated/logreg"
 	"github.com/bpgen/bpgen/generated/logreghvp"
@@ -201,7 +202,7 @@ func main() {
 	n := flag.Int("n", 2000, "examples")
 	steps := flag.Int("steps", 2000, "gradient-descent steps")
 	lr := flag.Float64("lr", 0.2, "gradient-descent learning rate (0.2 converges fastest of 0.01…0.8 on the default data; 0.3 and above do not converge)")
-	out := flag.String("plot", "newton.png", "where to write the plot")
+	out := flag.String("plot", here.Path("newton.png"), "where to write the plot")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -220,7 +221,7 @@ func main() {
 	best := math.Min(newton[len(newton)-1], sgd[len(sgd)-1])
 	for i, J := range sgd {
 		if i%(max(1, *steps/10)) == 0 || i == len(sgd)-1 {
-			fmt.Printf("sgd       %5d  J %.12f  J − J* %.2e\n", i, J, J-best)
+			fmt.Printf("gd        %5d  J %.12f  J − J* %.2e\n", i, J, J-best)
 		}
 	}
 	within := func(js []float64, eps float64) int {
@@ -231,8 +232,11 @@ func main() {
 		}
 		return -1
 	}
-	fmt.Printf("J − J* ≤ 1e-8: newton-cg after %d iterations (%d H·v products), sgd after %d steps (-1: not within %d)\n",
-		within(newton, 1e-8), hvps, within(sgd, 1e-8), *steps)
+	steps8 := fmt.Sprintf("after %d steps", within(sgd, 1e-8))
+	if within(sgd, 1e-8) < 0 {
+		steps8 = fmt.Sprintf("not within %d steps", *steps)
+	}
+	fmt.Printf("J − J* ≤ 1e-8: newton-cg after %d iterations (%d H·v products), gradient descent %s\n", within(newton, 1e-8), hvps, steps8)
 	if err := plotCurves(*out, newton, sgd, best); err != nil {
 		log.Fatal(err)
 	}
