@@ -169,3 +169,26 @@ func HVPObjective(g *ir.Graph) (*ir.Graph, error) {
 	}
 	return joint, nil
 }
+
+// HVPModel returns HVP(g) as a forward-only model (no objective, no
+// gradient marks): its outputs are g's, the gradients GradOutputName(p)
+// and the products HVPOutputName(p). Compiled (passes.CompileProgram
+// skips the grad pass for it) and generated, it is forward-over-reverse
+// HVP code: one Forward (or Evaluate) computes ∇J and ∇²J·v.
+func HVPModel(g *ir.Graph) (*ir.Graph, error) {
+	h, err := HVP(g)
+	if err != nil {
+		return nil, err
+	}
+	h.Objective = nil
+	for i := range h.Outputs {
+		h.Outputs[i].Grad = ""
+	}
+	if err := DCE(h); err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(h); err != nil {
+		return nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
+	}
+	return h, nil
+}

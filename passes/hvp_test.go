@@ -335,3 +335,58 @@ func TestGradAgain(t *testing.T) {
 		t.Errorf("forward-over-reverse through extern: error %v, want one saying there is no JVP rule", err)
 	}
 }
+
+// TestHVPModelAndObjective: the two graphs bpgen can generate HVP code
+// from: HVPModel (forward-only, outputs hvp/p) and HVPObjective (whose
+// gradient is ∇²J·v) give HVP's product.
+func TestHVPModelAndObjective(t *testing.T) {
+	g32, err := dsl.Build("small", smallMLP(dsl.Tanh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := toFloat64(g32)
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 5
+	env := map[string]*ir.Tensor{"x": randTensor(rng, -1, 1, n, 4), "y": ir.FromInts([]int32{0, 1, 1, 0, 1}, n)}
+	for _, p := range g.Params() {
+		env[p.Name] = randTensor(rng, -1, 1, shapeInts(p.Type.Shape)...)
+		env[passes.TangentName(p.Name)] = randTensor(rng, -1, 1, shapeInts(p.Type.Shape)...)
+	}
+	dims := map[string]int{"n": n}
+	run := func(h *ir.Graph) *ir.Result {
+		res, err := ir.Interp(h, ir.Env{Dims: dims, Inputs: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ref, err := passes.HVP(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := passes.HVPModel(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model.Objective != nil {
+		t.Error("HVPModel has an objective; it should be forward-only")
+	}
+	obj, err := passes.HVPObjective(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := passes.Grad(obj, passes.GradOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, gotModel, gotObj := run(ref).Outputs, run(model).Outputs, run(second).Outputs
+	for _, p := range g.Params() {
+		w := want[passes.HVPOutputName(p.Name)].F
+		if d := maxRelDiff(gotModel[passes.HVPOutputName(p.Name)].F, w, 1); d > hvpExactTol {
+			t.Errorf("HVPModel, %s: differs from HVP by %.3g", p.Name, d)
+		}
+		if d := maxRelDiff(gotObj[passes.GradOutputName(p.Name)].F, w, 1); d > hvpExactTol {
+			t.Errorf("gradient of HVPObjective, %s: differs from HVP by %.3g", p.Name, d)
+		}
+	}
+}

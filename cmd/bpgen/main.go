@@ -88,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
 	fs.BoolVar(&c.check, "check", false, "do not write: exit 1 and list the files that differ if -out is stale (for CI)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.BoolVar(&c.hvp, "hvp", false, "generate the Hessian-vector product of the objective instead (reverse-over-reverse, passes.HVPObjective): inputs Tangent<Param> hold v, Forward then Backward leave ∇²J·v in GradVector")
+	fs.BoolVar(&c.hvp, "hvp", false, "generate the Hessian-vector product of the objective instead (forward-over-reverse, passes.HVPModel): a forward-only package with inputs Tangent_<param> (v) whose Forward computes the outputs grad/<param> (∇J) and hvp/<param> (∇²J·v)")
 	fs.BoolVar(&c.ops, "ops", false, "print the op reference (Markdown) and exit")
 	fs.Usage = func() {} // errors are reported in one line below; -h prints the usage
 	if err := fs.Parse(args); err != nil {
@@ -194,7 +194,13 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		if resume != "" {
 			return fmt.Errorf("-hvp needs a model, not the graph after pass %s", resume)
 		}
-		if g, err = passes.HVPObjective(g); err != nil {
+		if popts.DType != ir.InvalidDType { // the HVP graph is built in the target dtype
+			g = passes.Retarget(g, popts.DType)
+		}
+		if g, err = passes.HVPModel(g); err != nil {
+			return err
+		}
+		if _, err := passes.Simplify(g); err != nil {
 			return err
 		}
 	}

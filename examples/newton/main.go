@@ -3,9 +3,9 @@
 // ill-conditioned data, and prints both:
 //
 //   - Newton-CG: each iteration solves H·p = −∇J by conjugate gradients,
-//     every H·v a call of the generated Hessian-vector product
-//     (generated/logreghvp, bpgen -hvp), then steps along p with a
-//     backtracking line search;
+//     every H·v one Forward of the generated Hessian-vector product
+//     (generated/logreghvp, bpgen -hvp: forward-over-reverse), then steps
+//     along p with a backtracking line search;
 //   - gradient descent: full-batch SGD steps (generated/logreg's TrainStep).
 //
 // It writes examples/newton/newton.png: J − J* by iteration for both (J* the best
@@ -64,6 +64,7 @@ type problem struct {
 	in   logreg.Inputs
 	hin  logreghvp.Inputs
 	v    []float64 // the direction of H·v: hin's tangents are views of it
+	hv   []float64 // H·v
 }
 
 func newProblem(x, y []float64, lr float64) (*problem, error) {
@@ -76,7 +77,7 @@ func newProblem(x, y []float64, lr float64) (*problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &problem{grad: gm, hvp: hm, in: logreg.Inputs{X: x, Y: y, N: n}, v: make([]float64, d+1)}
+	p := &problem{grad: gm, hvp: hm, in: logreg.Inputs{X: x, Y: y, N: n}, v: make([]float64, d+1), hv: make([]float64, d+1)}
 	p.hin = logreghvp.Inputs{X: x, Y: y, N: n, Tangent_w: p.v[:d], Tangent_b: p.v[d:]}
 	return p, nil
 }
@@ -99,18 +100,18 @@ func (p *problem) gradient() (float64, []float64) {
 	return J, p.grad.GradVector()
 }
 
-// hessVec returns H·v at the grad model's params (the HVP model's
-// GradVector, overwritten by the next call).
+// hessVec returns H·v at the grad model's params: one Forward of the
+// generated forward-over-reverse HVP (overwritten by the next call).
 func (p *problem) hessVec(v []float64) []float64 {
 	copy(p.hvp.ParamVector(), p.grad.ParamVector())
 	copy(p.v, v)
 	if _, err := p.hvp.Forward(p.hin); err != nil {
 		log.Fatal(err)
 	}
-	if err := p.hvp.Backward(); err != nil {
-		log.Fatal(err)
-	}
-	return p.hvp.GradVector()
+	out := p.hvp.Outputs()
+	copy(p.hv, out.Hvp_w)
+	copy(p.hv[d:], out.Hvp_b)
+	return p.hv
 }
 
 func dot(a, b []float64) float64 {

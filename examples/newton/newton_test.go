@@ -13,9 +13,9 @@ import (
 
 // hvpTol bounds the relative difference (‖a − b‖∞ / ‖b‖∞) between the
 // generated HVP and ir.Interp's passes.HVP (forward-over-reverse) in
-// float64: the same product in another order of roundings (the generated
-// code is reverse-over-reverse, its GEMMs block their sums), ~1e-15;
-// 1e-12 leaves room for cancellation.
+// float64: the same product in another order of roundings (simplified,
+// fused, GEMMs blocking their sums), ~1e-15; 1e-12 leaves room for
+// cancellation.
 const hvpTol = 1e-12
 
 func testProblem(t testing.TB, n int) (*problem, []float64, []float64) {

@@ -14,28 +14,32 @@ func (s *state) forward() error {
 	s.computeZ(s.v4, s.params.B, s.z)
 	s.computeL(s.z, s.y, s.L)
 	s.computeNumel(s.v14)
-	s.computeDiv(s.v14, s.v15) // v15 at logreg.go:26
-	s.computeDz(s.z, s.y, s.v15, s.v17, s.dz)
+	s.computeDivDJ(s.v14, s.v15)
+	s.computeSigmoidZ(s.z, s.v17)
+	s.computeDz(s.v17, s.y, s.v15, s.dz)
 	s.computeSum(s.db, s.dz) // v20 db at logreg.go:25
-	s.computeMulMatmulAddX(s.v25, s.x, s.dz, s.params.W, s.tangent_w)
-	s.computeSum_v26(s.v26, s.v25)
-	s.computeMulSumDb(s.db, s.tangent_b, s.v29)
-	s.computeAdd(s.v26, s.v29, s.v30)
+	s.computeDw(s.dw, s.x, s.dz, s.params.W)
+	s.computeMatmul(s.v26, s.x, s.tangent_w) // v26 at logreg.go:25
+	s.computeT_dz(s.v26, s.tangent_b, s.v17, s.v15, s.t_dz)
+	s.computeSum(s.t_db, s.t_dz) // v35 t_db at logreg.go:25
+	s.computeT_dw(s.t_dw, s.x, s.t_dz, s.tangent_w)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeMatmul(s.v31, s.x, s.tangent_w) // v31 at logreg.go:25
-	s.computeDiv(s.v14, s.v34)               // v34 at logreg.go:26
-	s.computeDz_v39(s.v31, s.tangent_b, s.v34, s.v17, s.dz_v39)
-	s.computeSum(s.grads.B, s.dz_v39) // v42 db at logreg.go:25
-	s.computeDw(s.grads.W, s.x, s.dz_v39, s.tangent_w)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
+	s.computeMatmul(s.v4, s.x, s.params.W) // v4 at logreg.go:25
+	s.computeNumel(s.v14)
+	s.computeDivDJ(s.v14, s.v15)
+	s.computeMatmul(s.v26, s.x, s.tangent_w) // v26 at logreg.go:25
+	s.computeT_dz_v34(s.v4, s.params.B, s.v26, s.tangent_b, s.v15, s.t_dz)
+	s.computeSum(s.t_db, s.t_dz) // v35 t_db at logreg.go:25
+	s.computeT_dw(s.t_dw, s.x, s.t_dz, s.tangent_w)
 	return nil
 }
 
@@ -43,8 +47,12 @@ func (s *state) predict() error {
 // depend on target inputs.
 func (s *state) outputs(all bool) Outputs {
 	var o Outputs
+	o.Hvp_w = s.t_dw[:20]
+	o.Hvp_b = s.t_db[:1]
 	if all {
 		o.Loss = s.L[0]
+		o.Grad_w = s.dw[:20]
+		o.Grad_b = s.db[:1]
 	}
 	return o
 }
@@ -99,39 +107,49 @@ func (s *state) computeNumel(bufV14 []float64) {
 	bufV14[:1][0] = float64(n)
 }
 
-// computeDiv is a loop kernel of 1 values that 2 kernels of the program share, on
-// buffers of their own; the first computes
+// computeDivDJ is a loop kernel.
 //
 //	v15:f64[] = div v10 v14  # logreg.go:26
-func (s *state) computeDiv(b0 []float64, b1 []float64) {
-	a0, o1 := b0[:1], b1[:1]
-	c0 := float64(1)
+func (s *state) computeDivDJ(bufV14 []float64, bufV15 []float64) {
+	a0, o1 := bufV14[:1], bufV15[:1]
+	c10 := float64(1)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
-		v1 := c0 / x0
-		o1[i] = v1
+		v15 := c10 / x0
+		o1[i] = v15
 	}
 }
 
-// computeDz is a loop kernel fusing 3 values; it stores v17, dz.
+// computeSigmoidZ is a loop kernel.
 //
 //	v17:f64[n] = sigmoid v6  # logreg.go:26
+func (s *state) computeSigmoidZ(bufZ []float64, bufV17 []float64) {
+	n := s.n
+	a0, o1 := bufZ[:n], bufV17[:n]
+	o1 = o1[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		v17 := 1 / (1 + math.Exp(-x0))
+		o1[i] = v17
+	}
+}
+
+// computeDz is a loop kernel fusing 2 values; it stores dz.
+//
 //	v18:f64[n] = sub v17 v1  # logreg.go:26
 //	v19:f64[n] = mul v16 v18  # logreg.go:26 dz
-func (s *state) computeDz(bufZ []float64, bufY []float64, bufV15 []float64, bufV17 []float64, dz []float64) {
+func (s *state) computeDz(bufV17 []float64, bufY []float64, bufV15 []float64, dz []float64) {
 	n := s.n
-	a0, a1, a2, o3, o4 := bufZ[:n], bufY[:n], bufV15[:1], bufV17[:n], dz[:n]
+	a0, a1, a2, o3 := bufV17[:n], bufY[:n], bufV15[:1], dz[:n]
 	x2 := a2[0]
-	a1, o3, o4 = a1[:len(a0)], o3[:len(a0)], o4[:len(a0)]
+	a1, o3 = a1[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
-		v17 := 1 / (1 + math.Exp(-x0))
-		v18 := v17 - x1
+		v18 := x0 - x1
 		v19 := x2 * v18
-		o3[i] = v17
-		o4[i] = v19
+		o3[i] = v19
 	}
 }
 
@@ -144,119 +162,109 @@ func (s *state) computeSum(b0 []float64, b1 []float64) {
 	rt.Reduce(rt.Sum, b0[:1], b1[:n], 1, n, 1)
 }
 
-// computeMulMatmulAddX is a gemm kernel fusing 5 values; it stores v25.
+// computeDw is a gemm kernel fusing 4 values; it stores dw.
 //
 //	v12:f64[20,1] = mul v2 v11  # logreg.go:27
 //	v13:f64[20,1] = mul v9 v12  # logreg.go:27
 //	v22:f64[20,1] = matmul v0 v21 [transA]  # logreg.go:25
 //	v23:f64[20,1] = add v13 v22  # logreg.go:23 dw
-//	v25:f64[20,1] = mul v23 v24  # logreg.go:23
-func (s *state) computeMulMatmulAddX(bufV25 []float64, bufX []float64, dz []float64, w []float64, tangent_w []float64) {
-	n := s.n
-	kernels.Dgemm(true, false, 20, 1, n, 1, bufX[:n*20], 20, dz[:n], 1, 0, bufV25[:20], 1)
-	{
-		p0, a1, a2, o3 := bufV25[:20], w[:20], tangent_w[:20], bufV25[:20]
-		c11 := float64(2)
-		c9 := float64(0.005)
-		a1, a2, o3 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			x2 := a2[i]
-			v12 := x1 * c11
-			v13 := c9 * v12
-			v23 := v13 + x0
-			v25 := v23 * x2
-			o3[i] = v25
-		}
-	}
-}
-
-// computeSum_v26 is a reduce kernel.
-//
-//	v26:f64[] = sum v25 [axes=[0,1]]  # logreg.go:23
-func (s *state) computeSum_v26(bufV26 []float64, bufV25 []float64) {
-	rt.Reduce(rt.Sum, bufV26[:1], bufV25[:20], 1, 20, 1)
-}
-
-// computeMulSumDb is a reduce kernel fusing 2 values; it stores v29.
-//
-//	v28:f64[1] = mul v20 v27  # logreg.go:24
-//	v29:f64[] = sum v28 [axes=[0]]  # logreg.go:24
-func (s *state) computeMulSumDb(db []float64, tangent_b []float64, bufV29 []float64) {
-	a0, a1, d2 := db[:1], tangent_b[:1], bufV29[:1]
-	acc := 0.0
-	a1, d2 = a1[:len(a0)], d2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v28 := x0 * x1
-		acc += float64(v28)
-	}
-	d2[0] = float64(acc)
-}
-
-// computeAdd is a loop kernel.
-//
-//	v30:f64[] = add v26 v29  # logreg.go:24
-func (s *state) computeAdd(bufV26 []float64, bufV29 []float64, bufV30 []float64) {
-	a0, a1, o2 := bufV26[:1], bufV29[:1], bufV30[:1]
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v30 := x0 + x1
-		o2[i] = v30
-	}
-}
-
-// computeDz_v39 is a loop kernel fusing 5 values; it stores dz.
-//
-//	v33:f64[n] = add v32 v27  # logreg.go:26 ddz
-//	v36:f64[n] = mul v33 v35  # logreg.go:26
-//	v37:f64[n] = sub v10 v17  # logreg.go:26
-//	v38:f64[n] = mul v17 v37  # logreg.go:26
-//	v39:f64[n] = mul v36 v38  # logreg.go:26 dz
-func (s *state) computeDz_v39(bufV31 []float64, tangent_b []float64, bufV34 []float64, bufV17 []float64, dz []float64) {
-	n := s.n
-	a0, a1, a2, a3, o4 := bufV31[:n], tangent_b[:1], bufV34[:1], bufV17[:n], dz[:n]
-	x1 := a1[0]
-	x2 := a2[0]
-	c10 := float64(1)
-	a3, o4 = a3[:len(a0)], o4[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x3 := a3[i]
-		v33 := x0 + x1
-		v36 := v33 * x2
-		v37 := c10 - x3
-		v38 := x3 * v37
-		v39 := v36 * v38
-		o4[i] = v39
-	}
-}
-
-// computeDw is a gemm kernel fusing 4 values; it stores dw.
-//
-//	v40:f64[20,1] = mul v24 v9  # logreg.go:27
-//	v41:f64[20,1] = mul v40 v11  # logreg.go:27
-//	v44:f64[20,1] = matmul v0 v43 [transA]  # logreg.go:25
-//	v45:f64[20,1] = add v41 v44  # logreg.go:23 dw
-func (s *state) computeDw(dw []float64, bufX []float64, dz []float64, tangent_w []float64) {
+func (s *state) computeDw(dw []float64, bufX []float64, dz []float64, w []float64) {
 	n := s.n
 	kernels.Dgemm(true, false, 20, 1, n, 1, bufX[:n*20], 20, dz[:n], 1, 0, dw[:20], 1)
 	{
-		p0, a1, o2 := dw[:20], tangent_w[:20], dw[:20]
-		c9 := float64(0.005)
+		p0, a1, o2 := dw[:20], w[:20], dw[:20]
 		c11 := float64(2)
+		c9 := float64(0.005)
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]
 		for i := range p0 {
 			x0 := p0[i]
 			x1 := a1[i]
-			v40 := x1 * c9
-			v41 := v40 * c11
-			v45 := v41 + x0
-			o2[i] = v45
+			v12 := x1 * c11
+			v13 := c9 * v12
+			v23 := v13 + x0
+			o2[i] = v23
 		}
+	}
+}
+
+// computeT_dz is a loop kernel fusing 5 values; it stores t_dz.
+//
+//	v28:f64[n] = add v27 v25  # logreg.go:25 t_z
+//	v31:f64[n] = sub v10 v17  # logreg.go:26
+//	v32:f64[n] = mul v17 v31  # logreg.go:26
+//	v33:f64[n] = mul v28 v32  # logreg.go:26
+//	v34:f64[n] = mul v33 v16  # logreg.go:26 t_dz
+func (s *state) computeT_dz(bufV26 []float64, tangent_b []float64, bufV17 []float64, bufV15 []float64, t_dz []float64) {
+	n := s.n
+	a0, a1, a2, a3, o4 := bufV26[:n], tangent_b[:1], bufV17[:n], bufV15[:1], t_dz[:n]
+	x1 := a1[0]
+	x3 := a3[0]
+	c10 := float64(1)
+	a2, o4 = a2[:len(a0)], o4[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x2 := a2[i]
+		v28 := x0 + x1
+		v31 := c10 - x2
+		v32 := x2 * v31
+		v33 := v28 * v32
+		v34 := v33 * x3
+		o4[i] = v34
+	}
+}
+
+// computeT_dw is a gemm kernel fusing 4 values; it stores t_dw.
+//
+//	v29:f64[20,1] = mul v24 v11  # logreg.go:27
+//	v30:f64[20,1] = mul v29 v9  # logreg.go:27
+//	v37:f64[20,1] = matmul v0 v36 [transA]  # logreg.go:25
+//	v38:f64[20,1] = add v30 v37  # logreg.go:23 t_dw
+func (s *state) computeT_dw(t_dw []float64, bufX []float64, t_dz []float64, tangent_w []float64) {
+	n := s.n
+	kernels.Dgemm(true, false, 20, 1, n, 1, bufX[:n*20], 20, t_dz[:n], 1, 0, t_dw[:20], 1)
+	{
+		p0, a1, o2 := t_dw[:20], tangent_w[:20], t_dw[:20]
+		c11 := float64(2)
+		c9 := float64(0.005)
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v29 := x1 * c11
+			v30 := v29 * c9
+			v38 := v30 + x0
+			o2[i] = v38
+		}
+	}
+}
+
+// computeT_dz_v34 is a loop kernel fusing 7 values; it stores t_dz.
+//
+//	v6:f64[n] = add v5 v3  # logreg.go:25 z
+//	v17:f64[n] = sigmoid v6  # logreg.go:26
+//	v28:f64[n] = add v27 v25  # logreg.go:25 t_z
+//	v31:f64[n] = sub v10 v17  # logreg.go:26
+//	v32:f64[n] = mul v17 v31  # logreg.go:26
+//	v33:f64[n] = mul v28 v32  # logreg.go:26
+//	v34:f64[n] = mul v33 v16  # logreg.go:26 t_dz
+func (s *state) computeT_dz_v34(bufV4 []float64, bufB []float64, bufV26 []float64, tangent_b []float64, bufV15 []float64, t_dz []float64) {
+	n := s.n
+	a0, a1, a2, a3, a4, o5 := bufV4[:n], bufB[:1], bufV26[:n], tangent_b[:1], bufV15[:1], t_dz[:n]
+	x1 := a1[0]
+	x3 := a3[0]
+	x4 := a4[0]
+	c10 := float64(1)
+	a2, o5 = a2[:len(a0)], o5[:len(a0)]
+	for i := range a0 {
+		x0 := a0[i]
+		x2 := a2[i]
+		v6 := x0 + x1
+		v17 := 1 / (1 + math.Exp(-v6))
+		v28 := x2 + x3
+		v31 := c10 - v17
+		v32 := v17 * v31
+		v33 := v28 * v32
+		v34 := v33 * x4
+		o5[i] = v34
 	}
 }

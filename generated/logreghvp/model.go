@@ -67,6 +67,14 @@ type Inputs struct {
 type Outputs struct {
 	// Loss: f64[], output "loss" (L at logreg.go:26); depends on target inputs, so Predict leaves it zero
 	Loss float64
+	// Grad_w: f64[20,1], output "grad/w" (dw at logreg.go:23); depends on target inputs, so Predict leaves it zero
+	Grad_w []float64
+	// Grad_b: f64[1], output "grad/b" (db at logreg.go:25); depends on target inputs, so Predict leaves it zero
+	Grad_b []float64
+	// Hvp_w: f64[20,1], output "hvp/w" (t_dw at logreg.go:23)
+	Hvp_w []float64
+	// Hvp_b: f64[1], output "hvp/b" (t_db at logreg.go:25)
+	Hvp_b []float64
 }
 
 // Tensor is one parameter with its gradient, for saving, loading and
@@ -127,13 +135,11 @@ type state struct {
 	v17           []float64 // v17 f64[n] sigmoid logreg.go:26
 	dz            []float64 // v19 f64[n] mul logreg.go:26
 	db            []float64 // v20 f64[1] sum logreg.go:25
-	v25           []float64 // v25 f64[20,1] mul logreg.go:23
-	v26           []float64 // v26 f64[] sum logreg.go:23
-	v29           []float64 // v29 f64[] sum logreg.go:24
-	v30           []float64 // v30 f64[] add logreg.go:24
-	v31           []float64 // v31 f64[n,1] matmul logreg.go:25
-	v34           []float64 // v34 f64[] div logreg.go:26
-	dz_v39        []float64 // v39 f64[n] mul logreg.go:26
+	dw            []float64 // v23 f64[20,1] add logreg.go:23
+	v26           []float64 // v26 f64[n,1] matmul logreg.go:25
+	t_dz          []float64 // v34 f64[n] mul logreg.go:26
+	t_db          []float64 // v35 f64[1] sum logreg.go:25
+	t_dw          []float64 // v38 f64[20,1] add logreg.go:23
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
 }
 
@@ -210,48 +216,42 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	rt.Fill(s.v11, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4, v5, z (n elements at offset 0, kernels 0 to 7)
-		// r[1]: L (1 elements at offset 768, kernels 3 to 21)
-		// r[2]: v14, v34, v35 (1 elements at offset 784, kernels 4 to 18)
-		// r[3]: v15, v16 (1 elements at offset 800, kernels 5 to 7)
-		// r[4]: v17, dz, v43 (n elements at offset 256, kernels 7 to 21)
-		// r[5]: dz, v21 (n elements at offset 512, kernels 7 to 10)
-		// r[6]: db (1 elements at offset 32, kernels 8 to 12)
-		// r[7]: v25 (20 elements at offset 0, kernels 10 to 11)
-		// r[8]: v26, v30 (1 elements at offset 512, kernels 11 to 21)
-		// r[9]: v29 (1 elements at offset 0, kernels 12 to 13)
-		// r[10]: v31, v32 (n elements at offset 0, kernels 14 to 18)
+		// r[0]: v4, v5, z, v17, t_dz, v36 (n elements at offset 0, kernels 0 to 17)
+		// r[1]: L (1 elements at offset 544, kernels 3 to 17)
+		// r[2]: v14, v15, v16 (1 elements at offset 560, kernels 4 to 14)
+		// r[3]: dz, v21 (n elements at offset 256, kernels 8 to 11)
+		// r[4]: db (1 elements at offset 576, kernels 9 to 17)
+		// r[5]: dw (20 elements at offset 512, kernels 11 to 17)
+		// r[6]: v26, v27 (n elements at offset 256, kernels 12 to 14)
+		// r[7]: t_db (1 elements at offset 560, kernels 15 to 17)
+		// r[8]: t_dw (20 elements at offset 256, kernels 17 to 17)
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 7},
-			{Offset: 768, Elems: 1, Start: 3, End: 21},
-			{Offset: 784, Elems: 1, Start: 4, End: 18},
-			{Offset: 800, Elems: 1, Start: 5, End: 7},
-			{Offset: 256, Elems: cfg.MaxN, Start: 7, End: 21},
-			{Offset: 512, Elems: cfg.MaxN, Start: 7, End: 10},
-			{Offset: 32, Elems: 1, Start: 8, End: 12},
-			{Offset: 0, Elems: 20, Start: 10, End: 11},
-			{Offset: 512, Elems: 1, Start: 11, End: 21},
-			{Offset: 0, Elems: 1, Start: 12, End: 13},
-			{Offset: 0, Elems: cfg.MaxN, Start: 14, End: 18},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 17},
+			{Offset: 544, Elems: 1, Start: 3, End: 17},
+			{Offset: 560, Elems: 1, Start: 4, End: 14},
+			{Offset: 256, Elems: cfg.MaxN, Start: 8, End: 11},
+			{Offset: 576, Elems: 1, Start: 9, End: 17},
+			{Offset: 512, Elems: 20, Start: 11, End: 17},
+			{Offset: 256, Elems: cfg.MaxN, Start: 12, End: 14},
+			{Offset: 560, Elems: 1, Start: 15, End: 17},
+			{Offset: 256, Elems: 20, Start: 17, End: 17},
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
 		}
 		s.v4 = s.arenaF64[r[0].Offset:][:cfg.MaxN]
 		s.z = s.arenaF64[r[0].Offset:][:cfg.MaxN]
+		s.v17 = s.arenaF64[r[0].Offset:][:cfg.MaxN]
+		s.t_dz = s.arenaF64[r[0].Offset:][:cfg.MaxN]
 		s.L = s.arenaF64[r[1].Offset:][:1]
 		s.v14 = s.arenaF64[r[2].Offset:][:1]
-		s.v34 = s.arenaF64[r[2].Offset:][:1]
-		s.v15 = s.arenaF64[r[3].Offset:][:1]
-		s.v17 = s.arenaF64[r[4].Offset:][:cfg.MaxN]
-		s.dz_v39 = s.arenaF64[r[4].Offset:][:cfg.MaxN]
-		s.dz = s.arenaF64[r[5].Offset:][:cfg.MaxN]
-		s.db = s.arenaF64[r[6].Offset:][:1]
-		s.v25 = s.arenaF64[r[7].Offset:][:20]
-		s.v26 = s.arenaF64[r[8].Offset:][:1]
-		s.v30 = s.arenaF64[r[8].Offset:][:1]
-		s.v29 = s.arenaF64[r[9].Offset:][:1]
-		s.v31 = s.arenaF64[r[10].Offset:][:cfg.MaxN]
+		s.v15 = s.arenaF64[r[2].Offset:][:1]
+		s.dz = s.arenaF64[r[3].Offset:][:cfg.MaxN]
+		s.db = s.arenaF64[r[4].Offset:][:1]
+		s.dw = s.arenaF64[r[5].Offset:][:20]
+		s.v26 = s.arenaF64[r[6].Offset:][:cfg.MaxN]
+		s.t_db = s.arenaF64[r[7].Offset:][:1]
+		s.t_dw = s.arenaF64[r[8].Offset:][:20]
 	}
 	return nil
 }
@@ -259,7 +259,38 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 // newPredState allocates the buffers of a state of inference (Predict)
 // for the capacities in cfg, counted in mem.
 func newPredState(s *state, cfg Config, mem *rt.Memory) error {
-	_ = mem
+	var err error
+	s.v9 = make([]float64, 1)
+	rt.Fill(s.v9, 0.005)
+	s.dJ = make([]float64, 1)
+	rt.Fill(s.dJ, 1)
+	s.v11 = make([]float64, 1)
+	rt.Fill(s.v11, 2)
+	{
+		// The f64 arena of inference (Predict), as planned for capacity n=256:
+		// r[0]: v4, v5, t_dz, v36 (n elements at offset 0, kernels 0 to 10)
+		// r[1]: v14, v15, v16 (1 elements at offset 512, kernels 2 to 7)
+		// r[2]: v26, v27 (n elements at offset 256, kernels 5 to 7)
+		// r[3]: t_db (1 elements at offset 288, kernels 8 to 10)
+		// r[4]: t_dw (20 elements at offset 256, kernels 10 to 10)
+		r := []rt.Region{
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 10},
+			{Offset: 512, Elems: 1, Start: 2, End: 7},
+			{Offset: 256, Elems: cfg.MaxN, Start: 5, End: 7},
+			{Offset: 288, Elems: 1, Start: 8, End: 10},
+			{Offset: 256, Elems: 20, Start: 10, End: 10},
+		}
+		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of inference"); err != nil {
+			return err
+		}
+		s.v4 = s.arenaF64[r[0].Offset:][:cfg.MaxN]
+		s.t_dz = s.arenaF64[r[0].Offset:][:cfg.MaxN]
+		s.v14 = s.arenaF64[r[1].Offset:][:1]
+		s.v15 = s.arenaF64[r[1].Offset:][:1]
+		s.v26 = s.arenaF64[r[2].Offset:][:cfg.MaxN]
+		s.t_db = s.arenaF64[r[3].Offset:][:1]
+		s.t_dw = s.arenaF64[r[4].Offset:][:20]
+	}
 	return nil
 }
 
@@ -330,7 +361,7 @@ func (m *Model) Forward(in Inputs) (float64, error) {
 		return 0, err
 	}
 	m.forwardDone = true
-	return m.train.v30[0], nil
+	return float64(0), nil
 }
 
 // Backward computes the gradient of the objective with respect to every
@@ -343,6 +374,8 @@ func (m *Model) Backward() error {
 	if err := m.train.backward(); err != nil {
 		return err
 	}
+	clear(m.Grads.W)
+	clear(m.Grads.B)
 	return nil
 }
 
@@ -577,6 +610,28 @@ var info = &api.Info{
 		Name:   "loss",
 		Shape:  api.Shape{},
 		Target: true,
+	}, {
+		DType:  api.F64,
+		Field:  "Grad_w",
+		Name:   "grad/w",
+		Shape:  api.Shape{{N: 20}, {N: 1}},
+		Target: true,
+	}, {
+		DType:  api.F64,
+		Field:  "Grad_b",
+		Name:   "grad/b",
+		Shape:  api.Shape{{N: 1}},
+		Target: true,
+	}, {
+		DType: api.F64,
+		Field: "Hvp_w",
+		Name:  "hvp/w",
+		Shape: api.Shape{{N: 20}, {N: 1}},
+	}, {
+		DType: api.F64,
+		Field: "Hvp_b",
+		Name:  "hvp/b",
+		Shape: api.Shape{{N: 1}},
 	}},
 	Params: []api.Spec{{
 		DType: api.F64,
@@ -680,6 +735,26 @@ func outputTensors(o Outputs, s *state) []api.Tensor {
 		F64:   []float64{o.Loss},
 		Name:  "loss",
 		Shape: []int{},
+	}, {
+		DType: api.F64,
+		F64:   o.Grad_w,
+		Name:  "grad/w",
+		Shape: []int{20, 1},
+	}, {
+		DType: api.F64,
+		F64:   o.Grad_b,
+		Name:  "grad/b",
+		Shape: []int{1},
+	}, {
+		DType: api.F64,
+		F64:   o.Hvp_w,
+		Name:  "hvp/w",
+		Shape: []int{20, 1},
+	}, {
+		DType: api.F64,
+		F64:   o.Hvp_b,
+		Name:  "hvp/b",
+		Shape: []int{1},
 	}}
 }
 
