@@ -309,6 +309,9 @@ func harnessModels() []*testModel {
 	pool32 := *ms[len(ms)-1]
 	pool32.name, pool32.dtype = "op_pool32", ir.F32
 	ms = append(ms, &pool32)
+	// Gradients inside the model (issue 16): a gradient penalty.
+	ms = append(ms, f64("gradpenalty64", gradPenaltyModel, -1, 1),
+		&testModel{name: "gradpenalty32", fn: gradPenaltyModel, dtype: ir.F32, lo: -1, hi: 1})
 	return ms
 }
 
