@@ -153,3 +153,29 @@ func JVP(g *ir.Graph, opts JVPOptions) (out *ir.Graph, err error) {
 	}
 	return out, nil
 }
+
+// JVPModel returns JVP(g, opts) as a forward-only model (no objective):
+// its outputs are g's and their tangents (TangentName), with the
+// objective's as ObjectiveTangent. Generated (bpgen -jvp), one Forward
+// computes the outputs and their directional derivatives along the
+// tangent inputs.
+func JVPModel(g *ir.Graph, opts JVPOptions) (*ir.Graph, error) {
+	j, err := JVP(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	if g.Objective != nil && j.Output("objective") == nil {
+		j.AddOutput("objective", j.Objective)
+	}
+	j.Objective = nil
+	for i := range j.Outputs {
+		j.Outputs[i].Grad = ""
+	}
+	if err := DCE(j); err != nil {
+		return nil, err
+	}
+	if err := ir.Verify(j); err != nil {
+		return nil, fmt.Errorf("jvp %s: internal error: %w", g.Name, err)
+	}
+	return j, nil
+}
