@@ -88,6 +88,9 @@ type testModel struct {
 	optimizer Optimizer
 	// fill gives the values of named inputs (default: uniform in [lo, hi)).
 	fill map[string]func(shape []int) []float64
+	// transform, for a noGrad model, rewrites the model (retargeted to
+	// dtype) before it is generated: passes.JVPModel, passes.HVPModel.
+	transform func(*ir.Graph) (*ir.Graph, error)
 }
 
 // capacity is Config.Max* of every harness model.
@@ -108,6 +111,9 @@ func (m *testModel) build() (*ir.Graph, error) {
 		return nil, err
 	}
 	g = passes.Retarget(g, m.dtype)
+	if m.transform != nil {
+		return m.transform(g)
+	}
 	if m.noGrad {
 		return g, nil
 	}
@@ -149,6 +155,16 @@ func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
 		return nil, err
 	}
 	popts := passes.Options{Wrt: m.wrt, DType: m.dtype}
+	if m.transform != nil {
+		if g, err = m.transform(passes.Retarget(g, m.dtype)); err != nil {
+			return nil, err
+		}
+		if mode.passes {
+			if _, err := passes.Simplify(g); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if !mode.passes {
 		popts.Disable = optionalPasses()
 	}

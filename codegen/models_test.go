@@ -309,6 +309,14 @@ func harnessModels() []*testModel {
 	pool32 := *ms[len(ms)-1]
 	pool32.name, pool32.dtype = "op_pool32", ir.F32
 	ms = append(ms, &pool32)
+	// Gradients inside the model (issue 16): a gradient penalty.
+	ms = append(ms, f64("gradpenalty64", gradPenaltyModel, -1, 1),
+		&testModel{name: "gradpenalty32", fn: gradPenaltyModel, dtype: ir.F32, lo: -1, hi: 1})
+	// Forward mode and Hessian-vector products as forward-only packages
+	// (bpgen -jvp, -hvp).
+	ms = append(ms, &testModel{name: "jvp64", fn: secondOrderMLP, dtype: ir.F64, lo: -1, hi: 1, labels: 3, noGrad: true, transform: jvpTransform},
+		&testModel{name: "hvp64", fn: secondOrderMLP, dtype: ir.F64, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform},
+		&testModel{name: "hvp32", fn: secondOrderMLP, dtype: ir.F32, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform})
 	return ms
 }
 

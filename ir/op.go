@@ -140,6 +140,9 @@ type OpDef struct {
 
 	VJP     VJPFunc
 	NonDiff bool // no gradient flows through this op (comparisons, one-hot, argmax, stop_gradient)
+	// JVP is the forward-mode rule (see JVPFunc); every op with a VJP rule
+	// has one.
+	JVP JVPFunc
 
 	// CheckGraph, if set, checks what the type rule cannot see: a
 	// reference from the value to another part of the (main) graph.
@@ -226,6 +229,8 @@ func validateOp(op *OpDef) error {
 		return fmt.Errorf("op %s has neither a VJP rule nor a NonDiff mark", op.Name)
 	case op.VJP != nil && op.NonDiff:
 		return fmt.Errorf("op %s has a VJP rule and a NonDiff mark", op.Name)
+	case checkJVP(op) != nil:
+		return checkJVP(op)
 	case op.Class == Elementwise && op.Formula == "":
 		return fmt.Errorf("elementwise op %s has no scalar formula", op.Name)
 	case op.Class != Elementwise && op.Eval == nil && op.Reduction == nil:

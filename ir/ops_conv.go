@@ -265,7 +265,7 @@ func init() {
 			return roundAll(out), nil
 		},
 		// y = conv(x, w): dx = conv_input_grad(g, w), dw = conv_weight_grad(x, g).
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0, 1), VJP: func(b *Builder, v, g *Value) []*Value {
 			x, w := v.Args[0], v.Args[1]
 			c := ConvParamsOf(v.Attrs)
 			return []*Value{
@@ -288,7 +288,7 @@ func init() {
 		// dx = A(g, w) with ⟨conv(x, w), g⟩ = ⟨x, A(g, w)⟩: for a cotangent
 		// G of dx, ⟨G, A(g, w)⟩ = ⟨conv(G, w), g⟩, so dg = conv(G, w) and
 		// dw = conv_weight_grad(G, g).
-		VJP: func(b *Builder, v, gx *Value) []*Value {
+		JVP: LinearIn(0, 1), VJP: func(b *Builder, v, gx *Value) []*Value {
 			gy, w := v.Args[0], v.Args[1]
 			c := ConvParamsOf(v.Attrs)
 			return []*Value{b.Conv2D(gx, w, c), b.Conv2DWeightGrad(gx, gy, c, [2]int{w.Type.Shape[2].N, w.Type.Shape[3].N})}
@@ -308,7 +308,7 @@ func init() {
 		// dw = B(x, g) with ⟨conv(x, w), g⟩ = ⟨w, B(x, g)⟩: for a cotangent
 		// G of dw, ⟨G, B(x, g)⟩ = ⟨conv(x, G), g⟩, so dx =
 		// conv_input_grad(g, G) and dg = conv(x, G).
-		VJP: func(b *Builder, v, gw *Value) []*Value {
+		JVP: LinearIn(0, 1), VJP: func(b *Builder, v, gw *Value) []*Value {
 			x, gy := v.Args[0], v.Args[1]
 			c := ConvParamsOf(v.Attrs)
 			return []*Value{b.Conv2DInputGrad(gy, gw, c, [2]int{x.Type.Shape[2].N, x.Type.Shape[3].N}), b.Conv2D(x, gw, c)}

@@ -129,7 +129,7 @@ func init() {
 			}
 			return callExtern(ctx, v, func(out []float64) { f(out, callArgs(args)...) }), nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: NoJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			r := make([]*Value, len(v.Args))
 			vjp := v.Attrs.Str("vjp")
 			if vjp == "" {
@@ -184,7 +184,7 @@ func init() {
 		Eval: func(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error) {
 			return args[0].Clone(), nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: NoJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			f := b.Graph().Func(v.Attrs.Str("fn"))
 			bind := map[string]*Value{"y": v.Args[0], "g": g}
 			for i, x := range v.Args[1:] {

@@ -28,11 +28,11 @@ func elementwiseType(args []Type, _ Attrs, _ Type) (Type, error) {
 }
 
 func unary(name, doc, formula string, vjp VJPFunc) *OpDef {
-	return Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 1, Formula: formula, TypeRule: elementwiseType, VJP: vjp, NonDiff: vjp == nil})
+	return Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 1, Formula: formula, TypeRule: elementwiseType, VJP: vjp, JVP: diagJVPIf(vjp), NonDiff: vjp == nil})
 }
 
 func binary(name, doc, formula string, vjp VJPFunc) *OpDef {
-	return Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 2, Formula: formula, TypeRule: elementwiseType, VJP: vjp, NonDiff: vjp == nil})
+	return Register(&OpDef{Name: name, Doc: doc, Class: Elementwise, Arity: 2, Formula: formula, TypeRule: elementwiseType, VJP: vjp, JVP: diagJVPIf(vjp), NonDiff: vjp == nil})
 }
 
 // The elementwise ops.
@@ -82,7 +82,7 @@ func init() {
 	})
 	OpLeakyReLU = Register(&OpDef{Name: "leaky_relu", Doc: "x if x > 0, else alpha·x", Class: Elementwise, Arity: 1,
 		Attrs: []AttrSpec{{Name: "alpha", Kind: AttrFloat}}, Formula: "where(x > 0, x, alpha * x)", TypeRule: elementwiseType,
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: DiagJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			alpha := v.Attrs.Float("alpha")
 			sign := v // same sign as x when alpha ≥ 0
 			if !(alpha >= 0) {
@@ -101,7 +101,7 @@ func init() {
 	})
 	OpPowC = Register(&OpDef{Name: "powc", Doc: "xᵖ for a constant p", Class: Elementwise, Arity: 1,
 		Attrs: []AttrSpec{{Name: "p", Kind: AttrFloat}}, Formula: "pow(x, p)", TypeRule: elementwiseType,
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: DiagJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			p := v.Attrs.Float("p")
 			x := v.Args[0]
 			if p == 1 {
@@ -122,6 +122,7 @@ func init() {
 			}
 			return Type{d, args[0].Shape.Clone()}, nil
 		},
+		JVP: convertJVP,
 		VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			if !x.Type.DType.IsFloat() {
@@ -164,7 +165,7 @@ func init() {
 	OpGe = binary("ge", "1 where x >= y, else 0", "x >= y", nil)
 	OpSelect = Register(&OpDef{Name: "select", Doc: "where(c, x, y): x where c != 0, else y", Class: Elementwise, Arity: 3,
 		Formula: "where(x, y, z)", TypeRule: elementwiseType,
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: DiagJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			c := v.Args[0]
 			zero := b.ScalarLike(0, g)
 			return []*Value{nil, b.Select(c, g, zero), b.Select(c, zero, g)}

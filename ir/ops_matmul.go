@@ -124,7 +124,7 @@ func init() {
 		// written so that no explicit transpose is materialized. Each
 		// cotangent has the broadcast batch dims of C; the grad pass sums it
 		// over the batch dims its argument was broadcast along.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0, 1), VJP: func(b *Builder, v, g *Value) []*Value {
 			x, y := v.Args[0], v.Args[1]
 			ta, tb := v.Attrs.Bool("transA"), v.Attrs.Bool("transB")
 			var dx, dy *Value

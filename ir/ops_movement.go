@@ -49,7 +49,7 @@ func init() {
 			t.Shape = ctx.outShape(v)
 			return t, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value { return one(b.Reshape(g, v.Args[0].Type.Shape)) }})
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value { return one(b.Reshape(g, v.Args[0].Type.Shape)) }})
 
 	OpTranspose = Register(&OpDef{Name: "transpose", Doc: "permutes dims: result dim i is argument dim perm[i]", Class: Movement, Arity: 1,
 		Attrs: []AttrSpec{{Name: "perm", Kind: AttrInts}},
@@ -84,7 +84,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			perm := v.Attrs.Ints("perm")
 			inv := make([]int, len(perm))
 			for i, p := range perm {
@@ -119,7 +119,7 @@ func init() {
 			return out, nil
 		},
 		// The grad pass sums the cotangent back over the broadcast axes.
-		VJP: func(b *Builder, v, g *Value) []*Value { return one(g) }})
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value { return one(g) }})
 
 	sliceAttrs := []AttrSpec{{Name: "axis", Kind: AttrInt}, {Name: "start", Kind: AttrInt}, {Name: "end", Kind: AttrInt}}
 	OpSlice = Register(&OpDef{Name: "slice", Doc: "elements start ≤ i < end along a static axis", Class: Movement, Arity: 1, Attrs: sliceAttrs,
@@ -151,7 +151,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			axis := v.Attrs.Int("axis")
 			n := v.Args[0].Type.Shape[axis].N
 			return one(b.Apply(OpPad, Attrs{"axis": axis, "before": v.Attrs.Int("start"), "after": n - v.Attrs.Int("end")}, g))
@@ -190,7 +190,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			axis, before := v.Attrs.Int("axis"), v.Attrs.Int("before")
 			n := v.Args[0].Type.Shape[axis].N
 			return one(b.Apply(OpSlice, Attrs{"axis": axis, "start": before, "end": before + n}, g))
@@ -241,7 +241,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: JointlyLinearJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			axis := v.Attrs.Int("axis")
 			r := make([]*Value, len(v.Args))
 			off := 0
@@ -307,7 +307,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			x, idx := v.Args[0], v.Args[1]
 			return []*Value{b.Apply(OpScatterAdd, Attrs{"axis": v.Attrs.Int("axis"), "shape": x.Type.Shape.Clone()}, g, idx), nil}
 		}})
@@ -347,7 +347,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			return []*Value{b.Apply(OpGather, Attrs{"axis": v.Attrs.Int("axis")}, g, v.Args[1]), nil}
 		}})
 }

@@ -102,7 +102,7 @@ func init() {
 			return out, nil
 		},
 		// d var / dx = 2 (x − mean) / (N − correction), per group.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: GroupJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			axes, keep := v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")
 			mean := b.BroadcastTo(b.Apply(OpMean, Attrs{"axes": axes, "keepdims": true}, x), x.Type.Shape)
@@ -198,7 +198,7 @@ func init() {
 		},
 		// γ and β broadcast to x (they are its trailing dims), so their
 		// cotangents are g·x̂ and g at x's shape: the grad pass sums them.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: layerNormJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			x, gamma := v.Args[0], v.Args[1]
 			dx, xhat := normalizeVJP(b, x, b.BroadcastTo(gamma, x.Type.Shape), g, normAxes(v), v.Attrs.Float("eps"))
 			return []*Value{dx, b.Mul(g, xhat), g}
@@ -267,7 +267,7 @@ func init() {
 		// forward pass): the batch statistics depend on x. γ and β, [C],
 		// do not broadcast to x [N, C, H, W] NumPy-style, so their
 		// cotangents are summed here; the running statistics get none.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: batchNormJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			x, gamma := v.Args[0], v.Args[1]
 			axes := channelAxes(v)
 			cs := Shape{gamma.Type.Shape[0]}

@@ -226,7 +226,7 @@ func init() {
 			return out, nil
 		},
 		// The gradient goes to the first maximum of each window.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: maxPoolJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			return one(b.Apply(OpMaxPool2DGrad, v.Attrs.Clone(), v.Args[0], g))
 		}})
 
@@ -244,7 +244,7 @@ func init() {
 		},
 		// Linear in g with x fixed; the argmax positions are piecewise
 		// constant in x, so x gets no gradient (zero almost everywhere).
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(1), VJP: func(b *Builder, v, g *Value) []*Value {
 			return []*Value{nil, b.Apply(OpMaxPool2DGather, v.Attrs.Clone(), v.Args[0], g)}
 		}})
 
@@ -261,7 +261,7 @@ func init() {
 			return out, nil
 		},
 		// Linear in h; x only selects (no gradient, as for max_pool2d_grad).
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(1), VJP: func(b *Builder, v, g *Value) []*Value {
 			return []*Value{nil, b.Apply(OpMaxPool2DGrad, v.Attrs.Clone(), v.Args[0], g)}
 		}})
 
@@ -281,7 +281,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			a := v.Attrs.Clone()
 			s := v.Args[0].Type.Shape
 			a["size"] = []int{s[2].N, s[3].N}
@@ -306,7 +306,7 @@ func init() {
 			return out, nil
 		},
 		// avg_pool2d is linear: its VJP's transpose is avg_pool2d itself.
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			a := v.Attrs.Clone()
 			delete(a, "size")
 			return one(b.Apply(OpAvgPool2D, a, g))

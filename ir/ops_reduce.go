@@ -181,14 +181,14 @@ func init() {
 	OpSum = Register(&OpDef{Name: "sum", Doc: "sum over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
 		Reduced: attrAxes, RowFusable: true,
 		Reduction: &Reduction{Init: 0, Combine: "acc + x", Finalize: "acc", Repeat: "x * n"},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP:       LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			return one(b.BroadcastTo(keepdimsOf(b, g, x, v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")), x.Type.Shape))
 		}})
 	OpMean = Register(&OpDef{Name: "mean", Doc: "mean over axes", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
 		Reduced: attrAxes, RowFusable: true,
 		Reduction: &Reduction{Init: 0, Combine: "acc + x", Finalize: "acc / n", Repeat: "x"},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP:       LinearIn(0), VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			axes := v.Attrs.Ints("axes")
 			var red Shape
@@ -210,11 +210,11 @@ func init() {
 	OpMax = Register(&OpDef{Name: "max", Doc: "maximum over axes (ties split the gradient)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
 		Reduced: attrAxes, RowFusable: true,
 		Reduction: &Reduction{Init: math.Inf(-1), Combine: "max(acc, x)", Finalize: "acc", Repeat: "x"},
-		VJP:       minMaxVJP})
+		JVP:       GroupJVP, VJP: minMaxVJP})
 	OpMin = Register(&OpDef{Name: "min", Doc: "minimum over axes (ties split the gradient)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
 		Reduced: attrAxes, RowFusable: true,
 		Reduction: &Reduction{Init: math.Inf(1), Combine: "min(acc, x)", Finalize: "acc", Repeat: "x"},
-		VJP:       minMaxVJP})
+		JVP:       GroupJVP, VJP: minMaxVJP})
 	OpLogSumExp = Register(&OpDef{Name: "logsumexp", Doc: "log Σ exp(x) over axes, computed as m + log Σ exp(x − m)", Class: Reduce, Arity: 1, Attrs: reduceAttrs, TypeRule: reduceType,
 		Reduced: attrAxes, RowFusable: true,
 		Eval: func(ctx *EvalContext, v *Value, a []*Tensor) (*Tensor, error) {
@@ -222,7 +222,7 @@ func init() {
 			lse := groupLogSumExp(a[0], groups, idx)
 			return FromFloats(v.Type.DType, lse, ctx.outShape(v)...), nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: GroupJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			x := v.Args[0]
 			axes, keep := v.Attrs.Ints("axes"), v.Attrs.Bool("keepdims")
 			lse := b.BroadcastTo(keepdimsOf(b, v, x, axes, keep), x.Type.Shape)
@@ -241,7 +241,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: softmaxJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			axes := []int{v.Attrs.Int("axis")}
 			s := b.Sum(b.Mul(g, v), axes, true)
 			return one(b.Mul(v, b.Sub(g, b.BroadcastTo(s, v.Type.Shape))))
@@ -258,7 +258,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: logSoftmaxJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			axes := []int{v.Attrs.Int("axis")}
 			s := b.BroadcastTo(b.Sum(g, axes, true), v.Type.Shape)
 			return one(b.Sub(g, b.Mul(b.Exp(v), s)))
@@ -324,7 +324,7 @@ func init() {
 			}
 			return out, nil
 		},
-		VJP: func(b *Builder, v, g *Value) []*Value {
+		JVP: softmaxXentJVP, VJP: func(b *Builder, v, g *Value) []*Value {
 			z, y := v.Args[0], v.Args[1]
 			axis := len(z.Type.Shape) - 1
 			p := b.Apply(OpSoftmax, Attrs{"axis": axis}, z)

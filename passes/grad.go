@@ -22,6 +22,12 @@ type GradOptions struct {
 	// Wrt names inputs to differentiate with respect to, besides every
 	// parameter (which always get a gradient).
 	Wrt []string
+	// Again differentiates a graph that already contains gradients
+	// (reverse-over-reverse): its gradient outputs stay, as ordinary
+	// outputs (their Grad mark cleared), and each new gradient output is
+	// named GradOutputName of the first free name ("grad/grad/W1" when
+	// "grad/W1" is taken).
+	Again bool
 }
 
 // GradReport says what the grad pass did.
@@ -50,11 +56,14 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 		return nil, nil, fmt.Errorf("grad %s: the graph has no objective (call Minimize in the model)", g.Name)
 	}
 	for _, o := range g.Outputs {
-		if o.Grad != "" {
-			return nil, nil, fmt.Errorf("grad %s: the graph already has gradient outputs (grad applied twice?)", g.Name)
+		if o.Grad != "" && !opts.Again {
+			return nil, nil, fmt.Errorf("grad %s: the graph already has gradient outputs (grad applied twice? GradOptions.Again differentiates it again)", g.Name)
 		}
 	}
 	joint = g.Clone()
+	for i := range joint.Outputs {
+		joint.Outputs[i].Grad = ""
+	}
 	nfwd := len(joint.Values)
 	report = &GradReport{}
 
@@ -79,7 +88,9 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 		active[l.ID] = true
 	}
 	for _, v := range joint.Values {
-		if active[v.ID] || !v.Type.DType.IsFloat() || !v.Op.Differentiable() {
+		// extern_vjp is marked active to be refused below if a cotangent
+		// reaches it: its own derivative is unknown.
+		if active[v.ID] || !v.Type.DType.IsFloat() || !v.Op.Differentiable() && v.Op != ir.OpExternVJP {
 			continue
 		}
 		for _, a := range v.Args {
@@ -108,7 +119,13 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 	for i := nfwd - 1; i >= 0; i-- {
 		v := joint.Values[i]
 		ct := adj[i]
-		if ct == nil || !active[i] || v.Op.VJP == nil {
+		if ct == nil || !active[i] {
+			continue
+		}
+		if v.Op == ir.OpExternVJP {
+			return nil, nil, fmt.Errorf("grad %s: %s: extern_vjp has no VJP rule: the derivative of an extern's Go backward function is not known, so second-order derivatives through it are not available\n\t%s", g.Name, v.Pos, v)
+		}
+		if v.Op.VJP == nil {
 			continue
 		}
 		b.Pos = v.Pos
@@ -160,6 +177,9 @@ func Grad(g *ir.Graph, opts GradOptions) (joint *ir.Graph, report *GradReport, e
 			gv = b.ZerosLike(l)
 		}
 		name := GradOutputName(l.Name)
+		for opts.Again && used[name] {
+			name = GradOutputName(name)
+		}
 		if used[name] {
 			return nil, nil, fmt.Errorf("grad %s: output name %q is already used", g.Name, name)
 		}

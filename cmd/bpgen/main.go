@@ -64,6 +64,7 @@ type config struct {
 	capacity, checkpoint, wrt    string
 	budget                       int64
 	explain, check, version, ops bool
+	hvp, jvp                     bool // issue 16: generate a Hessian-vector product or JVP package
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -87,6 +88,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.explain, "explain", false, "print what the compiler did: passes, gradient report")
 	fs.BoolVar(&c.check, "check", false, "do not write: exit 1 and list the files that differ if -out is stale (for CI)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.jvp, "jvp", false, "generate forward mode instead (passes.JVPModel): a forward-only package with inputs Tangent_<param> (and Tangent_<input> for the -wrt inputs) whose Forward computes every output and its tangent tangent.<output>")
+	fs.BoolVar(&c.hvp, "hvp", false, "generate the Hessian-vector product of the objective instead (forward-over-reverse, passes.HVPModel): a forward-only package with inputs Tangent_<param> (v) whose Forward computes the outputs grad/<param> (∇J) and hvp/<param> (∇²J·v)")
 	fs.BoolVar(&c.ops, "ops", false, "print the op reference (Markdown) and exit")
 	fs.Usage = func() {} // errors are reported in one line below; -h prints the usage
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +190,41 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 	g, resume, err := loadModel(target, c.fn, stderr)
 	if err != nil {
 		return err
+	}
+	if c.jvp {
+		if resume != "" || c.hvp {
+			return fmt.Errorf("-jvp needs a model (not the graph after a pass), and not -hvp")
+		}
+		if popts.DType != ir.InvalidDType {
+			g = passes.Retarget(g, popts.DType)
+		}
+		wrt := popts.Wrt
+		if len(wrt) > 0 {
+			for _, p := range g.Params() {
+				wrt = append(wrt, p.Name)
+			}
+		}
+		if g, err = passes.JVPModel(g, passes.JVPOptions{Wrt: wrt}); err != nil {
+			return err
+		}
+		if _, err := passes.Simplify(g); err != nil {
+			return err
+		}
+		popts.Wrt = nil
+	}
+	if c.hvp {
+		if resume != "" {
+			return fmt.Errorf("-hvp needs a model, not the graph after pass %s", resume)
+		}
+		if popts.DType != ir.InvalidDType { // the HVP graph is built in the target dtype
+			g = passes.Retarget(g, popts.DType)
+		}
+		if g, err = passes.HVPModel(g); err != nil {
+			return err
+		}
+		if _, err := passes.Simplify(g); err != nil {
+			return err
+		}
 	}
 	if resume != "" {
 		popts.Resume = resume
