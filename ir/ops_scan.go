@@ -58,7 +58,7 @@ var scanOnce sync.Once
 
 func registerScan() {
 	OpScan = Register(&OpDef{Name: "scan", Doc: "a loop: runs the body func fn over the leading axis of the xs, threading carries; result out is a final carry or the stacked per-step outputs", Class: Opaque, Arity: -1, Declared: true,
-		Attrs: []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "carries", Kind: AttrInt}, {Name: "xs", Kind: AttrInt}, {Name: "out", Kind: AttrInt}, {Name: "reverse", Kind: AttrBool}},
+		Attrs:      []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "carries", Kind: AttrInt}, {Name: "xs", Kind: AttrInt}, {Name: "out", Kind: AttrInt}, {Name: "reverse", Kind: AttrBool}},
 		TypeRule:   scanType,
 		CheckGraph: scanCheck,
 		Eval:       scanEval,
