@@ -138,3 +138,8 @@ func scanBodyVJP(body *ir.Graph, name string, carries, xs, captured []ir.Type) (
 	}
 	return joint, nil
 }
+
+// isScan reports whether v is a scan: an opaque op that is pure (its body
+// is ordinary IR), so CSE may merge two equal loops (the backward's
+// saved-carry loops of two results of one scan).
+func isScan(v *ir.Value) bool { return ir.OpScan != nil && v.Op == ir.OpScan }

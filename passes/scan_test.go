@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/ir"
 	"github.com/bpgen/bpgen/passes"
 )
@@ -181,5 +182,69 @@ func TestScanGradIsReverseScan(t *testing.T) {
 	// per gradient (h0 and w).
 	if fwd != 2 || back != 2 || joint.Func("body.vjp") == nil || joint.Func("body.saved") == nil {
 		t.Errorf("joint has %d forward and %d reverse scans (want 2 and 2), funcs %v:\n%s", fwd, back, joint.Funcs, joint)
+	}
+}
+
+// TestScanPipeline: the whole pipeline (simplify, remat, partition, fuse,
+// plan) keeps a scan model's gradients: the optimized joint graph agrees
+// with the grad pass's in the interpreter; the backward's saved-carry loops
+// of the model's two scan results are one loop after CSE; and the buffer
+// plan's residual memory grows with the sequence length.
+func TestScanPipeline(t *testing.T) {
+	g := build64(t, "rnn", func(g *dsl.Graph) {
+		T, n := g.Dim("T"), g.Dim("n")
+		xs := g.Input("xs", dsl.Float64, T, n, 2)
+		h0 := g.Input("h0", dsl.Float64, n, 3)
+		W, U, b := g.Param("W", 3, 3), g.Param("U", 2, 3), g.Param("b", 3, dsl.Normal(0, 1))
+		h, hs := dsl.Scan(h0, xs, func(h, x *dsl.Tensor) (*dsl.Tensor, *dsl.Tensor) {
+			h = dsl.Tanh(h.MatMul(W).Add(x.MatMul(U)).Add(b))
+			return h, h
+		})
+		g.Minimize(hs.Square().Mean().Add(h.Sum()))
+	})
+	dims := map[string]int{"T": 6, "n": 2}
+	env := map[string]*ir.Tensor{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, v := range g.Values {
+		if v.Op == ir.OpInput || v.Op == ir.OpParam {
+			s, _ := v.Type.Shape.Eval(dims)
+			env[v.Name] = randTensor(rng, -1, 1, s...)
+		}
+	}
+	joint, _, err := passes.Grad(g, passes.GradOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ir.Interp(joint, ir.Env{Dims: dims, Inputs: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	residuals := map[int]int64{}
+	// The loop's saved residuals are T steps' values: memory linear in T.
+	for _, T := range []int{100, 200} {
+		prog, err := passes.CompileProgram(g, passes.Options{Capacity: map[string]int{"T": T, "n": 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := 0
+		for _, v := range prog.Graph.Values {
+			if v.Op == ir.OpScan && strings.HasSuffix(v.Attrs.Str("fn"), ".saved") {
+				saved++
+			}
+		}
+		if saved != 1 {
+			t.Errorf("the optimized graph has %d saved-carry loops, want 1 (CSE):\n%s", saved, prog.Graph)
+		}
+		got, err := ir.Interp(prog.Graph, ir.Env{Dims: dims, Inputs: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"grad/W", "grad/U", "grad/b"} {
+			wantEqual(t, name, got.Outputs[name].F, want.Outputs[name].F, 1e-12)
+		}
+		residuals[T] = prog.Report.Program.Residuals.Saved.Eval(map[string]int{"T": T, "n": 4})
+	}
+	if residuals[200] != 2*residuals[100] || residuals[100] == 0 {
+		t.Errorf("residual bytes at T = 100, 200: %v; want them proportional to T", residuals)
 	}
 }
