@@ -309,6 +309,7 @@ func harnessModels() []*testModel {
 	pool32 := *ms[len(ms)-1]
 	pool32.name, pool32.dtype = "op_pool32", ir.F32
 	ms = append(ms, &pool32)
+	ms = append(ms, scanModels()...) // scan (models_scan_test.go)
 	return ms
 }
 

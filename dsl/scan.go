@@ -105,7 +105,6 @@ func ScanN(init, xs []*Tensor, body func(carry, x []*Tensor) (next, ys []*Tensor
 	if len(xs) == 0 || xs[0] == nil {
 		panic("dsl.ScanN: no sequences (xs); the first one gives the loop's length") // programming error
 	}
-	ir.RegisterScan()
 	g := xs[0].g
 	pos := g.callerPos()
 	fail := func(format string, args ...any) ([]*Tensor, []*Tensor) {

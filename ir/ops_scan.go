@@ -3,7 +3,6 @@ package ir
 import (
 	"fmt"
 	"slices"
-	"sync"
 )
 
 // scan: a loop whose body is a func of the graph, run once per step of a
@@ -47,16 +46,7 @@ func ScanYName(i int) string     { return fmt.Sprintf("y%d", i) }
 // y0… the cotangents of the float xs, in order.
 var ScanBodyVJP func(body *Graph, name string, carries, xs, captured []Type) (*Graph, error)
 
-// RegisterScan adds scan to the op table (idempotent). Scan is not
-// registered by default yet: it has its shape rule, interpreter and VJP,
-// but code generation has no lowering for it (issue 17, unfinished), and
-// codegen refuses to start with an op it cannot lower. The interpreter and
-// the grad pass work on it once it is registered.
-func RegisterScan() { scanOnce.Do(registerScan) }
-
-var scanOnce sync.Once
-
-func registerScan() {
+func init() {
 	OpScan = Register(&OpDef{Name: "scan", Doc: "a loop: runs the body func fn over the leading axis of the xs, threading carries; result out is a final carry or the stacked per-step outputs", Class: Opaque, Arity: -1, Declared: true,
 		Attrs:      []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "carries", Kind: AttrInt}, {Name: "xs", Kind: AttrInt}, {Name: "out", Kind: AttrInt}, {Name: "reverse", Kind: AttrBool}},
 		TypeRule:   scanType,

@@ -8,10 +8,7 @@ import (
 	"github.com/bpgen/bpgen/ir"
 )
 
-func init() {
-	ir.RegisterScan()
-	opCases["scan"] = scanCase
-}
+func init() { opCases["scan"] = scanCase }
 
 // rnnBody is the scan body h' = tanh(h·w + x), y = 2h' over carry h [3],
 // step x [3] and captured w [3].

@@ -165,9 +165,6 @@ func (p *textParser) value(g *Graph, line string) error {
 	}
 	lx := &lexer{s: strings.TrimSpace(rhs)}
 	opName := lx.word()
-	if opName == "scan" {
-		RegisterScan() // not registered by default yet (ops_scan.go)
-	}
 	op := Lookup(opName)
 	if op == nil {
 		return p.errorf("unknown op %q", opName)

@@ -11,7 +11,6 @@ import (
 )
 
 func init() {
-	ir.RegisterScan()
 	coveredElsewhere["scan"] = "TestScanGradient (scan_test.go)"
 }
 
