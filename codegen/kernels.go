@@ -260,6 +260,9 @@ var lowerings = map[*ir.OpDef]lowering{
 	ir.OpVar:       lowerVar,
 	ir.OpLayerNorm: lowerLayerNorm,
 	ir.OpBatchNorm: lowerBatchNorm,
+
+	// Loops (lower_scan.go).
+	ir.OpScan: lowerScan,
 }
 
 func init() {

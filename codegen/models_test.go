@@ -317,6 +317,7 @@ func harnessModels() []*testModel {
 	ms = append(ms, &testModel{name: "jvp64", fn: secondOrderMLP, dtype: ir.F64, lo: -1, hi: 1, labels: 3, noGrad: true, transform: jvpTransform},
 		&testModel{name: "hvp64", fn: secondOrderMLP, dtype: ir.F64, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform},
 		&testModel{name: "hvp32", fn: secondOrderMLP, dtype: ir.F32, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform})
+	ms = append(ms, scanModels()...) // scan (models_scan_test.go)
 	return ms
 }
 

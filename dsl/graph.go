@@ -63,6 +63,7 @@ type Graph struct {
 	floatType DType
 	cwd       string          // error positions are relative to it, as the Go compiler's are
 	names     map[string]bool // of inputs and params (Lookup is a scan)
+	scan      *scanBody       // set in the body of a Scan (scan.go)
 }
 
 // Build runs fn on a new graph named name (conventionally "pkg.Func") and

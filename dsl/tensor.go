@@ -77,6 +77,7 @@ func (t *Tensor) String() string {
 
 // op applies an op at the user's call site.
 func (g *Graph) op(name string, attrs ir.Attrs, args ...*Tensor) *Tensor {
+	g = g.innermost(args) // a Scan body's op on a captured tensor (scan.go)
 	vs, ok := g.values(name, args)
 	if !ok {
 		return g.invalid()
@@ -96,6 +97,9 @@ func (g *Graph) values(what string, args []*Tensor) ([]*ir.Value, bool) {
 		}
 		if a.invalid() {
 			return nil, false
+		}
+		if a.g != g && g.captures(a) { // a Scan body's use of an outer tensor (scan.go)
+			a = g.capture(a)
 		}
 		if a.g != g {
 			g.errorf("%s: argument %d belongs to another graph", what, i+1)

@@ -93,6 +93,7 @@ type Env struct {
 // EvalContext is what an op's evaluator sees.
 type EvalContext struct {
 	Env
+	main *Graph // the graph whose Funcs the values refer to (scan bodies)
 }
 
 // Result is everything the interpreter computed.
@@ -108,8 +109,11 @@ type Result struct {
 
 // Interp evaluates g directly: the reference the generated code is tested
 // against. Float32 values are rounded to float32 after every op.
-func Interp(g *Graph, env Env) (*Result, error) {
-	ctx := &EvalContext{Env: env}
+func Interp(g *Graph, env Env) (*Result, error) { return interpIn(g, g, env) }
+
+// interpIn evaluates g, a graph or one of main's funcs.
+func interpIn(g, main *Graph, env Env) (*Result, error) {
+	ctx := &EvalContext{Env: env, main: main}
 	for _, d := range g.Dims {
 		n, ok := env.Dims[d]
 		if !ok {

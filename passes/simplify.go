@@ -187,7 +187,7 @@ func (s *simplifier) emit(v *ir.Value) *ir.Value {
 // cseKey identifies a value by what it computes; ok is false for values
 // that must never be merged.
 func cseKey(v *ir.Value) (string, bool) {
-	if isInterface(v) || v.Op.Training || v.Op.Class == ir.Opaque {
+	if isInterface(v) || v.Op.Training || v.Op.Class == ir.Opaque && !isScan(v) {
 		return "", false
 	}
 	var b strings.Builder

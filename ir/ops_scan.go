@@ -1,0 +1,371 @@
+package ir
+
+import (
+	"fmt"
+	"slices"
+)
+
+// scan: a loop whose body is a func of the graph, run once per step of a
+// sequence axis (the leading axis of its xs), like jax.lax.scan.
+//
+// A scan value's arguments are, in order, the initial carries c0…, the
+// sequences x0… (sliced along axis 0: step t sees xs[t]) and the captured
+// values p0… (params and other values from outside, the same at every
+// step). The attributes carries and xs count the first two groups; the
+// rest are captured. The body func has inputs named c0…, x0… and p0… of
+// those types (a step's slice for the xs), and outputs c0… (the next
+// carries, of the carries' types) and y0… (per-step results). One scan
+// value is one of the loop's results, chosen by the attribute out: out <
+// carries is the final carry c_out, out = carries+j the per-step results
+// y_j stacked along a new leading axis of length T. (Each result is its own
+// value; two results of the same loop run the loop twice.) With reverse
+// the steps run from t = T-1 down to 0 (the backward of a scan).
+//
+// The sequence length T is the leading dim of the xs; it may be symbolic.
+// The type is declared on the value (the type rule cannot see the body);
+// the graph check compares it with the body's.
+
+// OpScan is the loop op.
+var OpScan *OpDef
+
+// ScanCarryName, ScanXName and ScanParamName name a scan body's inputs;
+// ScanCarryName and ScanYName its outputs.
+func ScanCarryName(i int) string { return fmt.Sprintf("c%d", i) }
+func ScanXName(i int) string     { return fmt.Sprintf("x%d", i) }
+func ScanParamName(i int) string { return fmt.Sprintf("p%d", i) }
+func ScanYName(i int) string     { return fmt.Sprintf("y%d", i) }
+
+// ScanBodyVJP builds the backward body of a scan body (set by package
+// passes, which has the grad pass; see passes/scan.go). For a body with nc
+// carries, captured values p0…p{np-1} and xs x0…, the backward body has
+// carries c0…c{nc-1} (the carries' cotangents) and c{nc}…c{nc+np-1} (the
+// captured values' accumulated cotangents), xs x0…x{nc-1} (the carries
+// saved at the step), then the body's xs, then the cotangents of its ys,
+// and captured p0… (the body's); its outputs are the next carries (the
+// cotangents of the step's input carries, and the accumulations) and
+// y0… the cotangents of the float xs, in order.
+var ScanBodyVJP func(body *Graph, name string, carries, xs, captured []Type) (*Graph, error)
+
+func init() {
+	OpScan = Register(&OpDef{Name: "scan", Doc: "a loop: runs the body func fn over the leading axis of the xs, threading carries; result out is a final carry or the stacked per-step outputs", Class: Opaque, Arity: -1, Declared: true,
+		Attrs:      []AttrSpec{{Name: "fn", Kind: AttrString}, {Name: "carries", Kind: AttrInt}, {Name: "xs", Kind: AttrInt}, {Name: "out", Kind: AttrInt}, {Name: "reverse", Kind: AttrBool}},
+		TypeRule:   scanType,
+		CheckGraph: scanCheck,
+		Eval:       scanEval,
+		VJP:        scanVJP,
+	})
+}
+
+// ScanLength returns the sequence length dim of a scan value.
+func ScanLength(v *Value) Dim { return v.Args[v.Attrs.Int("carries")].Type.Shape[0] }
+
+// StepType is the type of one step's slice of a sequence of type t.
+func StepType(t Type) Type { return Type{t.DType, t.Shape[1:].Clone()} }
+
+// Stacked is the type of T steps' results of type t.
+func Stacked(t Type, T Dim) Type { return Type{t.DType, append(Shape{T}, t.Shape...)} }
+
+func scanType(args []Type, a Attrs, t Type) (Type, error) {
+	if !isName(a.Str("fn")) {
+		return Type{}, fmt.Errorf("fn %q is not a func name", a.Str("fn"))
+	}
+	nc, nx, out := a.Int("carries"), a.Int("xs"), a.Int("out")
+	if nc < 0 || nx < 1 || nc+nx > len(args) {
+		return Type{}, fmt.Errorf("carries = %d and xs = %d do not fit %d arguments (want carries ≥ 0, xs ≥ 1: the sequences give the length)", nc, nx, len(args))
+	}
+	T := Dim{}
+	for i, x := range args[nc : nc+nx] {
+		if x.Shape.Rank() == 0 {
+			return Type{}, fmt.Errorf("sequence x%d is a scalar %v; it needs a leading sequence axis", i, x)
+		}
+		if i == 0 {
+			T = x.Shape[0]
+		} else if x.Shape[0] != T {
+			return Type{}, fmt.Errorf("sequence x%d %v has length %v, but x0 %v has length %v", i, x, x.Shape[0], args[nc], T)
+		}
+	}
+	if out < 0 {
+		return Type{}, fmt.Errorf("out = %d is negative", out)
+	}
+	if out < nc {
+		if !t.Equal(args[out]) {
+			return Type{}, fmt.Errorf("result %v is the final carry c%d, which is %v", t, out, args[out])
+		}
+	} else if t.Shape.Rank() == 0 || t.Shape[0] != T {
+		return Type{}, fmt.Errorf("result %v stacks per-step outputs y%d, so its leading dim must be the length %v", t, out-nc, T)
+	}
+	return declaredType(args, a, t)
+}
+
+// scanCheck checks the body func against the scan value: its inputs and
+// outputs, and the declared result type.
+func scanCheck(main *Graph, v *Value) error {
+	name := v.Attrs.Str("fn")
+	f := main.Func(name)
+	if f == nil {
+		return fmt.Errorf("scan: no func %q in the graph", name)
+	}
+	nc, nx := v.Attrs.Int("carries"), v.Attrs.Int("xs")
+	want := map[string]Type{}
+	for i, a := range v.Args {
+		switch {
+		case i < nc:
+			want[ScanCarryName(i)] = a.Type
+		case i < nc+nx:
+			want[ScanXName(i-nc)] = StepType(a.Type)
+		default:
+			want[ScanParamName(i-nc-nx)] = a.Type
+		}
+	}
+	for _, in := range f.Inputs() {
+		t, ok := want[in.Name]
+		if !ok {
+			return fmt.Errorf("scan body %s: unexpected input %q (the scan has %d carries, %d xs and %d captured values)", name, in.Name, nc, nx, len(v.Args)-nc-nx)
+		}
+		if !t.Equal(in.Type) {
+			return fmt.Errorf("scan body %s: input %s is %v, but the scan passes %v", name, in.Name, in.Type, t)
+		}
+	}
+	if len(f.Params()) > 0 {
+		return fmt.Errorf("scan body %s: a body cannot declare params (capture them: pass them as p0…)", name)
+	}
+	for _, d := range f.Dims {
+		if !main.HasDim(d) {
+			return fmt.Errorf("scan body %s: dim %q is not a dim of %s", name, d, main.Name)
+		}
+	}
+	for i := range nc {
+		o := f.Output(ScanCarryName(i))
+		if o == nil {
+			return fmt.Errorf("scan body %s: no output %s (the next carry)", name, ScanCarryName(i))
+		}
+		if !o.Type.Equal(v.Args[i].Type) {
+			return fmt.Errorf("scan body %s: output %s is %v, but carry %d is %v", name, ScanCarryName(i), o.Type, i, v.Args[i].Type)
+		}
+	}
+	ny := 0
+	for _, o := range f.Outputs {
+		var k int
+		if _, err := fmt.Sscanf(o.Name, "c%d", &k); err == nil && o.Name == ScanCarryName(k) && k < nc {
+			continue
+		}
+		if _, err := fmt.Sscanf(o.Name, "y%d", &k); err == nil && o.Name == ScanYName(k) {
+			ny++
+			continue
+		}
+		return fmt.Errorf("scan body %s: unexpected output %q (want c0…c%d and y0…)", name, o.Name, nc-1)
+	}
+	for j := range ny {
+		if f.Output(ScanYName(j)) == nil {
+			return fmt.Errorf("scan body %s: outputs y0…y%d are not numbered densely (no %s)", name, ny-1, ScanYName(j))
+		}
+	}
+	out := v.Attrs.Int("out")
+	if out >= nc+ny {
+		return fmt.Errorf("scan: out = %d, but body %s has %d carries and %d per-step outputs", out, name, nc, ny)
+	}
+	if out >= nc {
+		y := f.Output(ScanYName(out - nc))
+		if w := Stacked(y.Type, ScanLength(v)); !w.Equal(v.Type) {
+			return fmt.Errorf("scan: result is %v, but body %s's %s stacked over %v steps is %v", v.Type, name, ScanYName(out-nc), ScanLength(v), w)
+		}
+	}
+	return nil
+}
+
+// stepSlice returns step t of the sequence x (along axis 0).
+func stepSlice(x *Tensor, t int) *Tensor {
+	s := &Tensor{DType: x.DType, Shape: slices.Clone(x.Shape[1:])}
+	n := s.Len()
+	if x.DType == I32 {
+		s.I = slices.Clone(x.I[t*n : (t+1)*n])
+	} else {
+		s.F = slices.Clone(x.F[t*n : (t+1)*n])
+	}
+	return s
+}
+
+func scanEval(ctx *EvalContext, v *Value, args []*Tensor) (*Tensor, error) {
+	f := ctx.main.Func(v.Attrs.Str("fn"))
+	if f == nil {
+		return nil, fmt.Errorf("no func %q", v.Attrs.Str("fn"))
+	}
+	nc, nx, out := v.Attrs.Int("carries"), v.Attrs.Int("xs"), v.Attrs.Int("out")
+	T := args[nc].Shape[0]
+	carry := slices.Clone(args[:nc])
+	var res *Tensor
+	if out >= nc {
+		res = NewTensor(v.Type.DType, ctx.outShape(v)...)
+	}
+	for step := range T {
+		t := step
+		if v.Attrs.Bool("reverse") {
+			t = T - 1 - step
+		}
+		in := map[string]*Tensor{}
+		for i, a := range args {
+			switch {
+			case i < nc:
+				in[ScanCarryName(i)] = carry[i]
+			case i < nc+nx:
+				in[ScanXName(i-nc)] = stepSlice(a, t)
+			default:
+				in[ScanParamName(i-nc-nx)] = a
+			}
+		}
+		env := ctx.Env
+		env.Inputs = in
+		r, err := interpIn(f, ctx.main, env)
+		if err != nil {
+			return nil, fmt.Errorf("scan body %s, step %d: %w", f.Name, t, err)
+		}
+		for i := range carry {
+			carry[i] = r.Outputs[ScanCarryName(i)]
+		}
+		if out >= nc {
+			y := r.Outputs[ScanYName(out-nc)]
+			n := y.Len()
+			if y.DType == I32 {
+				copy(res.I[t*n:], y.I)
+			} else {
+				copy(res.F[t*n:], y.F)
+			}
+		}
+	}
+	if out < nc {
+		return carry[out].Clone(), nil
+	}
+	return res, nil
+}
+
+// scanNumYs counts a body's per-step outputs.
+func scanNumYs(f *Graph) int {
+	n := 0
+	for f.Output(ScanYName(n)) != nil {
+		n++
+	}
+	return n
+}
+
+// scanVJP is a reverse scan over saved carries. The forward is run again
+// with a body that also outputs each step's input carries (the saved
+// residuals, one value per carry, stacked over the steps); the backward
+// scan runs the body's VJP (ScanBodyVJP, built once per body and kept as a
+// func of the graph) from the last step to the first, carrying the
+// carries' cotangents and accumulating the captured values'.
+func scanVJP(b *Builder, v, g *Value) []*Value {
+	main := b.Graph()
+	name := v.Attrs.Str("fn")
+	f := main.Func(name)
+	if f == nil {
+		b.Errorf("scan: no func %q in the graph being differentiated (a scan inside a scan body cannot be differentiated yet)", name)
+		return make([]*Value, len(v.Args))
+	}
+	nc, nx, out := v.Attrs.Int("carries"), v.Attrs.Int("xs"), v.Attrs.Int("out")
+	args := v.Args
+	carries, xs, ps := args[:nc], args[nc:nc+nx], args[nc+nx:]
+	np, ny := len(ps), scanNumYs(f)
+	T := ScanLength(v)
+	rev := v.Attrs.Bool("reverse")
+	attrs := func(fn string, nc, nx, out int) Attrs {
+		a := Attrs{"fn": fn, "carries": nc, "xs": nx, "out": out}
+		if rev {
+			a["reverse"] = true
+		}
+		return a
+	}
+
+	// The saved carries: the body with extra outputs y{ny+i} = c{i}.
+	resName := name + ".saved"
+	if main.Func(resName) == nil {
+		r := f.Clone()
+		r.Name = resName
+		for i := range nc {
+			c := r.Lookup(ScanCarryName(i))
+			if c == nil { // an unread carry: declare it, so it can be saved
+				c = r.Append(&Value{Op: OpInput, Type: carries[i].Type, Name: ScanCarryName(i)})
+				for _, d := range c.Type.Shape.Syms() {
+					r.AddDim(d)
+				}
+			}
+			r.AddOutput(ScanYName(ny+i), c)
+		}
+		main.Funcs = append(main.Funcs, r)
+	}
+	saved := make([]*Value, nc)
+	for i, c := range carries {
+		saved[i] = Named(b.DeclaredOp(OpScan, Stacked(c.Type, T), attrs(resName, nc, nx, nc+ny+i), args...), "saved_"+c.Label())
+	}
+
+	// The backward body.
+	vjpName := name + ".vjp"
+	if main.Func(vjpName) == nil {
+		if ScanBodyVJP == nil {
+			b.Errorf("scan: no body VJP builder (import package passes)")
+			return make([]*Value, len(args))
+		}
+		types := func(vs []*Value) []Type {
+			ts := make([]Type, len(vs))
+			for i, v := range vs {
+				ts[i] = v.Type
+			}
+			return ts
+		}
+		bf, err := ScanBodyVJP(f, vjpName, types(carries), types(xs), types(ps))
+		if err != nil {
+			b.Errorf("scan %s: %v", name, err)
+			return make([]*Value, len(args))
+		}
+		main.Funcs = append(main.Funcs, bf)
+	}
+
+	// Seeds: the cotangent g enters as the last step's carry cotangent or
+	// as the stacked ys' cotangents.
+	bargs := make([]*Value, 0, nc+np+nc+nx+ny+np)
+	for i, c := range carries {
+		if i == out {
+			bargs = append(bargs, g)
+		} else {
+			bargs = append(bargs, b.ZerosLike(c))
+		}
+	}
+	for _, p := range ps {
+		bargs = append(bargs, b.ZerosLike(p))
+	}
+	bargs = append(bargs, saved...)
+	bargs = append(bargs, xs...)
+	for j := range ny {
+		if nc+j == out {
+			bargs = append(bargs, g)
+		} else {
+			bargs = append(bargs, b.Const(0, Stacked(f.Output(ScanYName(j)).Type, T)))
+		}
+	}
+	bargs = append(bargs, ps...)
+	back := func(out int, t Type) *Value {
+		a := attrs(vjpName, nc+np, nc+nx+ny, out)
+		if rev {
+			delete(a, "reverse")
+		} else {
+			a["reverse"] = true
+		}
+		return b.DeclaredOp(OpScan, t, a, bargs...)
+	}
+	r := make([]*Value, len(args))
+	for i, c := range carries {
+		r[i] = back(i, c.Type)
+	}
+	for j, p := range ps {
+		if p.Type.DType.IsFloat() {
+			r[nc+nx+j] = back(nc+j, p.Type)
+		}
+	}
+	k := 0
+	for i, x := range xs {
+		if x.Type.DType.IsFloat() {
+			r[nc+i] = back(nc+np+k, x.Type)
+			k++
+		}
+	}
+	return r
+}
