@@ -53,6 +53,10 @@ func init() {
 		CheckGraph: scanCheck,
 		Eval:       scanEval,
 		VJP:        scanVJP,
+		// Forward mode through a loop (a forward scan over the body's JVP)
+		// is not built yet: forward mode and forward-over-reverse HVPs that
+		// reach a scan stop with NoJVP's error instead of a wrong number.
+		JVP: NoJVP,
 	})
 }
 
