@@ -252,7 +252,11 @@ func generate(t *testing.T, models []*testModel, mode harnessMode) *genSuite {
 		}
 		fmt.Fprintf(&imports, "\t%q\n", importBase+"/"+m.name)
 		fmt.Fprintf(&entries, "\t%q: {reflect.ValueOf(%s.New), allocs_%s},\n", m.name, m.name, m.name)
-		fmt.Fprintf(&allocs, allocsTmpl, m.name, m.name, m.name, m.name)
+		tmpl := allocsTmpl
+		if m.noGrad {
+			tmpl = allocsForwardOnlyTmpl
+		}
+		fmt.Fprintf(&allocs, tmpl, m.name, m.name, m.name, m.name)
 	}
 	src := strings.Replace(driverHead, "//IMPORTS\n", imports.String(), 1)
 	src = strings.Replace(src, "//ENTRIES\n", entries.String(), 1)
@@ -436,6 +440,9 @@ func run(c driverCase) (r driverResult) {
 	cfg.FieldByName("Seed").SetUint(c.Seed)
 	opt := cfg.FieldByName("Optimizer")
 	for k, v := range c.Opt {
+		if !opt.IsValid() {
+			break // a forward-only model has no optimizer
+		}
 		f := opt.FieldByName(k)
 		switch v := v.(type) {
 		case string:
@@ -495,6 +502,9 @@ func run(c driverCase) (r driverResult) {
 		cp := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
 		reflect.Copy(cp, f)
 		f.Set(cp)
+	}
+	if !m.MethodByName("Backward").IsValid() {
+		return runForwardOnly(c, cfg, m, in)
 	}
 	if c.Probe {
 		errText := func(out []reflect.Value) string {
@@ -592,6 +602,51 @@ func run(c driverCase) (r driverResult) {
 	return r
 }
 
+// runForwardOnly runs a forward-only model (no Backward, no TrainStep):
+// Forward's outputs must be Outputs', Evaluate's and Predict's are
+// reported.
+func runForwardOnly(c driverCase, cfg, m, in reflect.Value) (r driverResult) {
+	for _, name := range []string{"Apply", "TrainStep", "GradVector", "ValueAndGrad", "SetLR"} {
+		if m.MethodByName(name).IsValid() {
+			return fail(r, "a forward-only model has %s", name)
+		}
+	}
+	if m.Elem().FieldByName("Grads").IsValid() {
+		return fail(r, "a forward-only model has Grads")
+	}
+	out := m.MethodByName("Forward").Call([]reflect.Value{in})
+	if err := callErr(out); err != nil {
+		return fail(r, "Forward: %v", err)
+	}
+	fwd := fields(out[0])
+	ein := reflect.New(in.Type()).Elem()
+	ein.Set(in)
+	out = m.MethodByName("Evaluate").Call([]reflect.Value{ein})
+	if err := callErr(out); err != nil {
+		return fail(r, "Evaluate: %v", err)
+	}
+	r.Evaluate = fields(out[0])
+	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
+	if !reflect.DeepEqual(fwd, r.Outputs) {
+		return fail(r, "Forward returned other outputs than Outputs")
+	}
+	if st := m.Elem().FieldByName("State"); st.IsValid() {
+		r.State = fields(st)
+	}
+	pin := reflect.New(in.Type()).Elem()
+	pin.Set(in)
+	out = m.MethodByName("Predict").Call([]reflect.Value{pin})
+	if err := callErr(out); err != nil {
+		return fail(r, "Predict: %v", err)
+	}
+	r.Predict = fields(out[0])
+	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if c.Allocs {
+		r.Allocs = models[c.Model].allocs(cfg.Interface(), in.Interface())
+	}
+	return r
+}
+
 // checkFlat checks that ParamVector and GradVector are the concatenation
 // of the Params and Grads fields in declaration order, and their storage.
 func checkFlat(m reflect.Value) string {
@@ -623,6 +678,21 @@ func checkFlat(m reflect.Value) string {
 		}
 	}
 	return ""
+}
+`
+
+const allocsForwardOnlyTmpl = `
+func allocs_%s(cfg, in any) map[string]float64 {
+	m, err := %s.New(cfg.(%s.Config))
+	if err != nil {
+		panic(err)
+	}
+	x := in.(%s.Inputs)
+	r := map[string]float64{}
+	r["Forward"] = testing.AllocsPerRun(5, func() { m.Forward(x) })
+	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
+	r["Evaluate"] = testing.AllocsPerRun(5, func() { m.Evaluate(x) }) // after its first call
+	return r
 }
 `
 
