@@ -160,7 +160,8 @@ func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
 	}
 	var prog *passes.Program
 	if m.noGrad {
-		prog, err = passes.Lower(g, popts)
+		// Lower runs the lowering passes only: retarget here.
+		prog, err = passes.Lower(passes.Retarget(g, m.dtype), popts)
 	} else {
 		prog, err = passes.CompileProgram(g, popts)
 	}
@@ -504,7 +505,7 @@ func run(c driverCase) (r driverResult) {
 		f.Set(cp)
 	}
 	if !m.MethodByName("Backward").IsValid() {
-		return runForwardOnly(c, cfg, m, in)
+		return runForwardOnly(r, c, cfg, m, in)
 	}
 	if c.Probe {
 		errText := func(out []reflect.Value) string {
@@ -602,10 +603,10 @@ func run(c driverCase) (r driverResult) {
 	return r
 }
 
-// runForwardOnly runs a forward-only model (no Backward, no TrainStep):
-// Forward's outputs must be Outputs', Evaluate's and Predict's are
-// reported.
-func runForwardOnly(c driverCase, cfg, m, in reflect.Value) (r driverResult) {
+// runForwardOnly runs a forward-only model (no Backward, no TrainStep)
+// after New, continuing r: Forward's outputs must be Outputs', Evaluate's
+// and Predict's are reported.
+func runForwardOnly(r driverResult, c driverCase, cfg, m, in reflect.Value) driverResult {
 	for _, name := range []string{"Apply", "TrainStep", "GradVector", "ValueAndGrad", "SetLR"} {
 		if m.MethodByName(name).IsValid() {
 			return fail(r, "a forward-only model has %s", name)
@@ -641,6 +642,18 @@ func runForwardOnly(c driverCase, cfg, m, in reflect.Value) (r driverResult) {
 	}
 	r.Predict = fields(out[0])
 	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if msg := checkFlat(m); msg != "" {
+		return fail(r, "%s", msg)
+	}
+	// SetParams of ParamVector itself is no change; of a wrong length, an
+	// error.
+	vec := m.MethodByName("ParamVector").Call(nil)[0]
+	if err := callErr(m.MethodByName("SetParams").Call([]reflect.Value{vec})); err != nil {
+		return fail(r, "SetParams(ParamVector()): %v", err)
+	}
+	if err := callErr(m.MethodByName("SetParams").Call([]reflect.Value{vec.Slice(0, vec.Len()/2)})); err == nil && vec.Len() > 0 {
+		return fail(r, "SetParams of half the params did not fail")
+	}
 	if c.Allocs {
 		r.Allocs = models[c.Model].allocs(cfg.Interface(), in.Interface())
 	}
@@ -651,6 +664,9 @@ func runForwardOnly(c driverCase, cfg, m, in reflect.Value) (r driverResult) {
 // of the Params and Grads fields in declaration order, and their storage.
 func checkFlat(m reflect.Value) string {
 	for _, c := range []struct{ field, method string }{{"Params", "ParamVector"}, {"Grads", "GradVector"}} {
+		if !m.MethodByName(c.method).IsValid() {
+			continue // a forward-only model has no GradVector
+		}
 		vec := m.MethodByName(c.method).Call(nil)[0]
 		st := m.Elem().FieldByName(c.field)
 		off := 0
