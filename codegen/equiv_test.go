@@ -154,6 +154,8 @@ func testGenerated(t *testing.T, mode harnessMode, models []*testModel) {
 	c = mlpInputs(1, 784, []float64{0})
 	c.Probe, c.Save = false, filepath.Join(suite.dir, "mlp32.safetensors")
 	addProbe("save/load", c)
+	addProbe("forward-only save/load", driverCase{Model: "fwdparams", Seed: 5, Cap: capacity, Dims: map[string]int{"N": 1},
+		Inputs: map[string][]float64{"X": {0.5, -1, 2}}, Save: filepath.Join(suite.dir, "fwdparams.safetensors")})
 	c = mlpInputs(1, 784, []float64{0})
 	c.Cap = 0
 	addProbe("capacity 0", c, "New: mlp32: Config.MaxN is 0; it must be positive")
@@ -345,6 +347,15 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		check("output "+o.name, res.Outputs[o.field], tensorFloats(want.Outputs[o.name]))
 	}
 	grads := map[string][]float64{}
+	if g.Objective == nil {
+		// Forward-only: no gradients, no optimizer step; Forward, Evaluate
+		// and Predict left the params as New made them.
+		for _, v := range p.params {
+			check("param "+v.Name+" after the forward-only calls", res.Stepped[p.vals[v.ID].param], init[v.Name].F)
+		}
+		checkAllocs(t, res)
+		return
+	}
 	for _, gi := range p.grads {
 		w := make([]float64, len(init[gi.param.Name].F))
 		if gi.v != nil {
@@ -439,11 +450,16 @@ func checkCase(t *testing.T, worst *worst32, m *testModel, g *ir.Graph, dims map
 		check("second TrainStep objective", []float64{res.Step2}, want2.Objective.F)
 	}
 
-	if res.Allocs != nil {
-		for k, a := range res.Allocs {
-			if a != 0 {
-				t.Errorf("%s allocates %v times per call, want 0", k, a)
-			}
+	checkAllocs(t, res)
+}
+
+// checkAllocs checks that every entry point the driver measured allocates
+// nothing.
+func checkAllocs(t *testing.T, res driverResult) {
+	t.Helper()
+	for k, a := range res.Allocs {
+		if a != 0 {
+			t.Errorf("%s allocates %v times per call, want 0", k, a)
 		}
 	}
 }

@@ -176,7 +176,8 @@ func (m *testModel) emit(mode harnessMode) (map[string][]byte, error) {
 	}
 	var prog *passes.Program
 	if m.noGrad {
-		prog, err = passes.Lower(g, popts)
+		// Lower runs the lowering passes only: retarget here.
+		prog, err = passes.Lower(passes.Retarget(g, m.dtype), popts)
 	} else {
 		prog, err = passes.CompileProgram(g, popts)
 	}
@@ -268,7 +269,11 @@ func generate(t *testing.T, models []*testModel, mode harnessMode) *genSuite {
 		}
 		fmt.Fprintf(&imports, "\t%q\n", importBase+"/"+m.name)
 		fmt.Fprintf(&entries, "\t%q: {reflect.ValueOf(%s.New), allocs_%s},\n", m.name, m.name, m.name)
-		fmt.Fprintf(&allocs, allocsTmpl, m.name, m.name, m.name, m.name)
+		tmpl := allocsTmpl
+		if m.noGrad {
+			tmpl = allocsForwardOnlyTmpl
+		}
+		fmt.Fprintf(&allocs, tmpl, m.name, m.name, m.name, m.name)
 	}
 	src := strings.Replace(driverHead, "//IMPORTS\n", imports.String(), 1)
 	src = strings.Replace(src, "//ENTRIES\n", entries.String(), 1)
@@ -452,6 +457,9 @@ func run(c driverCase) (r driverResult) {
 	cfg.FieldByName("Seed").SetUint(c.Seed)
 	opt := cfg.FieldByName("Optimizer")
 	for k, v := range c.Opt {
+		if !opt.IsValid() {
+			break // a forward-only model has no optimizer
+		}
 		f := opt.FieldByName(k)
 		switch v := v.(type) {
 		case string:
@@ -511,6 +519,9 @@ func run(c driverCase) (r driverResult) {
 		cp := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
 		reflect.Copy(cp, f)
 		f.Set(cp)
+	}
+	if !m.MethodByName("Backward").IsValid() {
+		return runForwardOnly(r, c, cfg, m, in)
 	}
 	if c.Probe {
 		errText := func(out []reflect.Value) string {
@@ -621,10 +632,70 @@ func run(c driverCase) (r driverResult) {
 	return r
 }
 
+// runForwardOnly runs a forward-only model (no Backward, no TrainStep)
+// after New, continuing r: Forward's outputs must be Outputs', Evaluate's
+// and Predict's are reported.
+func runForwardOnly(r driverResult, c driverCase, cfg, m, in reflect.Value) driverResult {
+	for _, name := range []string{"Apply", "TrainStep", "GradVector", "ValueAndGrad", "SetLR"} {
+		if m.MethodByName(name).IsValid() {
+			return fail(r, "a forward-only model has %s", name)
+		}
+	}
+	if m.Elem().FieldByName("Grads").IsValid() {
+		return fail(r, "a forward-only model has Grads")
+	}
+	out := m.MethodByName("Forward").Call([]reflect.Value{in})
+	if err := callErr(out); err != nil {
+		return fail(r, "Forward: %v", err)
+	}
+	fwd := fields(out[0])
+	ein := reflect.New(in.Type()).Elem()
+	ein.Set(in)
+	out = m.MethodByName("Evaluate").Call([]reflect.Value{ein})
+	if err := callErr(out); err != nil {
+		return fail(r, "Evaluate: %v", err)
+	}
+	r.Evaluate = fields(out[0])
+	r.Outputs = fields(m.MethodByName("Outputs").Call(nil)[0])
+	if !reflect.DeepEqual(fwd, r.Outputs) {
+		return fail(r, "Forward returned other outputs than Outputs")
+	}
+	if st := m.Elem().FieldByName("State"); st.IsValid() {
+		r.State = fields(st)
+	}
+	pin := reflect.New(in.Type()).Elem()
+	pin.Set(in)
+	out = m.MethodByName("Predict").Call([]reflect.Value{pin})
+	if err := callErr(out); err != nil {
+		return fail(r, "Predict: %v", err)
+	}
+	r.Predict = fields(out[0])
+	r.Stepped = fields(m.Elem().FieldByName("Params"))
+	if msg := checkFlat(m); msg != "" {
+		return fail(r, "%s", msg)
+	}
+	// SetParams of ParamVector itself is no change; of a wrong length, an
+	// error.
+	vec := m.MethodByName("ParamVector").Call(nil)[0]
+	if err := callErr(m.MethodByName("SetParams").Call([]reflect.Value{vec})); err != nil {
+		return fail(r, "SetParams(ParamVector()): %v", err)
+	}
+	if err := callErr(m.MethodByName("SetParams").Call([]reflect.Value{vec.Slice(0, vec.Len()/2)})); err == nil && vec.Len() > 0 {
+		return fail(r, "SetParams of half the params did not fail")
+	}
+	if c.Allocs {
+		r.Allocs = models[c.Model].allocs(cfg.Interface(), in.Interface())
+	}
+	return r
+}
+
 // checkFlat checks that ParamVector and GradVector are the concatenation
 // of the Params and Grads fields in declaration order, and their storage.
 func checkFlat(m reflect.Value) string {
 	for _, c := range []struct{ field, method string }{{"Params", "ParamVector"}, {"Grads", "GradVector"}} {
+		if !m.MethodByName(c.method).IsValid() {
+			continue // a forward-only model has no GradVector
+		}
 		vec := m.MethodByName(c.method).Call(nil)[0]
 		st := m.Elem().FieldByName(c.field)
 		off := 0
@@ -652,6 +723,21 @@ func checkFlat(m reflect.Value) string {
 		}
 	}
 	return ""
+}
+`
+
+const allocsForwardOnlyTmpl = `
+func allocs_%s(cfg, in any) map[string]float64 {
+	m, err := %s.New(cfg.(%s.Config))
+	if err != nil {
+		panic(err)
+	}
+	x := in.(%s.Inputs)
+	r := map[string]float64{}
+	r["Forward"] = testing.AllocsPerRun(5, func() { m.Forward(x) })
+	r["Predict"] = testing.AllocsPerRun(5, func() { m.Predict(x) })
+	r["Evaluate"] = testing.AllocsPerRun(5, func() { m.Evaluate(x) }) // after its first call
+	return r
 }
 `
 

@@ -294,8 +294,12 @@ func (p *plan) arenaBuffers(bp *passes.BufferPlan) []*passes.Buffer {
 // stateKinds are the two kinds of state: training (Forward then Backward,
 // one timeline, and Evaluate) and inference (Predict, Predictors).
 func (p *plan) stateKinds() []stateKind {
+	train := "training (Forward then Backward, one timeline)"
+	if p.forwardOnly() {
+		train = "Forward (and Evaluate)"
+	}
 	return []stateKind{
-		{"newTrainState", p.inTrain, p.prog.Plan, "training (Forward then Backward, one timeline)", "training"},
+		{"newTrainState", p.inTrain, p.prog.Plan, train, "training"},
 		{"newPredState", p.inPredict, p.prog.PredictPlan, "inference (Predict)", "inference"},
 	}
 }

@@ -53,8 +53,12 @@ func staticInts(s ir.Shape) *jen.Statement {
 func (p *plan) modelFile() *jen.File {
 	f := p.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s is the model %s compiled by bpgen: New allocates every", p.opt.Package, p.opt.Source))
-	f.PackageComment("buffer once, TrainStep runs the forward pass, the backward pass and the")
-	f.PackageComment("optimizer update without allocating, and Predict runs inference.")
+	if p.forwardOnly() {
+		p.forwardOnlyPackageDoc(f)
+	} else {
+		f.PackageComment("buffer once, TrainStep runs the forward pass, the backward pass and the")
+		f.PackageComment("optimizer update without allocating, and Predict runs inference.")
+	}
 	if p.float == ir.F32 && p.opt.Accumulate == ir.F64 {
 		f.PackageComment("")
 		f.PackageComment("Matrix products accumulate in float64 and round each element to float32")
@@ -86,7 +90,14 @@ func (p *plan) configTypes(f *jen.File) {
 	}
 	fields = append(fields,
 		jen.Comment("Seed seeds the parameters' initial values and dropout."),
-		jen.Id("Seed").Uint64(),
+		jen.Id("Seed").Uint64())
+	if p.forwardOnly() {
+		f.Comment("Config configures New.")
+		f.Type().Id("Config").Struct(fields...)
+		f.Line()
+		return
+	}
+	fields = append(fields,
 		jen.Comment("Optimizer is the update rule of Apply and TrainStep."),
 		jen.Id("Optimizer").Id("Optimizer"))
 	f.Comment("Config configures New.")
@@ -107,11 +118,18 @@ func (p *plan) dataTypes(f *jen.File) {
 		fields = append(fields, jen.Comment(fmt.Sprintf("%s: %v, param at %v (init %s)", v.Name, v.Type, v.Pos, v.Attrs.Str("init"))),
 			jen.Id(vi.param).Add(p.sliceType(v.Type.DType)))
 	}
-	f.Comment("Params holds one flat row-major slice per parameter: the parameters")
-	f.Comment("themselves (Model.Params) or their gradients (Model.Grads), each a view")
-	f.Comment("of the model's ParamVector (or GradVector) made by New. Change the")
-	f.Comment("values in place (copy into a field); a field replaced by another slice")
-	f.Comment("makes the next call fail.")
+	if p.forwardOnly() {
+		f.Comment("Params holds one flat row-major slice per parameter (Model.Params), each")
+		f.Comment("a view of the model's ParamVector made by New. Change the values in")
+		f.Comment("place (copy into a field, SetParams or Load); a field replaced by")
+		f.Comment("another slice makes the next call fail.")
+	} else {
+		f.Comment("Params holds one flat row-major slice per parameter: the parameters")
+		f.Comment("themselves (Model.Params) or their gradients (Model.Grads), each a view")
+		f.Comment("of the model's ParamVector (or GradVector) made by New. Change the")
+		f.Comment("values in place (copy into a field); a field replaced by another slice")
+		f.Comment("makes the next call fail.")
+	}
 	f.Type().Id("Params").Struct(fields...)
 	f.Line()
 
@@ -178,35 +196,39 @@ func (p *plan) dataTypes(f *jen.File) {
 		jen.Id("Shape").Index().Int(),
 		jen.Comment("Data holds the parameter's values."),
 		jen.Id("Data").Add(p.sliceType(p.float)),
-		jen.Comment("Grad holds its gradient after Backward or TrainStep."),
-		jen.Id("Grad").Add(p.sliceType(p.float)),
+		p.tensorGradField(),
 	)
 	f.Line()
 }
 
 func (p *plan) modelType(f *jen.File) {
 	e := p.elem()
-	f.Comment("Model is the compiled model: its parameters, their gradients after")
-	f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
-	f.Comment("A Model is not safe for concurrent use; to serve its weights from")
-	f.Comment("many goroutines, give each a Predictor (NewPredictor).")
-	f.Type().Id("Model").Struct(append(append([]jen.Code{
-		jen.Comment("Params are the trainable parameters, updated in place by Apply."),
-		jen.Id("Params").Id("Params"),
-		jen.Comment("Grads are the gradients of the objective computed by Backward."),
-		jen.Id("Grads").Id("Params")},
-		p.stateModelFields()...),
-		jen.Line(),
-		jen.Id("cfg").Id("Config"),
-		jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
-		jen.Id("opt").Op("*").Qual(optimPath, "Flat").Types(jen.Id(e)).Comment("the update rule of Apply, with its state"),
-		jen.Id("steps").Int().Comment("completed Applys: the step of dropout's RNG"),
-		jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
-		jen.Id("train").Id("state").Comment("Forward and Backward"),
-		jen.Id("pred").Id("state").Comment("Predict"),
-		jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
-	)...)
-	f.Line()
+	if p.forwardOnly() {
+		p.forwardOnlyModelType(f)
+	} else {
+		f.Comment("Model is the compiled model: its parameters, their gradients after")
+		f.Comment("Backward, the optimizer's state and every buffer, allocated once by New.")
+		f.Comment("A Model is not safe for concurrent use; to serve its weights from")
+		f.Comment("many goroutines, give each a Predictor (NewPredictor).")
+		f.Type().Id("Model").Struct(append(append([]jen.Code{
+			jen.Comment("Params are the trainable parameters, updated in place by Apply."),
+			jen.Id("Params").Id("Params"),
+			jen.Comment("Grads are the gradients of the objective computed by Backward."),
+			jen.Id("Grads").Id("Params")},
+			p.stateModelFields()...),
+			jen.Line(),
+			jen.Id("cfg").Id("Config"),
+			jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
+			jen.Id("opt").Op("*").Qual(optimPath, "Flat").Types(jen.Id(e)).Comment("the update rule of Apply, with its state"),
+			jen.Id("steps").Int().Comment("completed Applys: the step of dropout's RNG"),
+			jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
+			jen.Id("paramSum").Uint64().Comment("rt.ParamSum of the params at the last Forward: Backward checks it"),
+			jen.Id("train").Id("state").Comment("Forward and Backward"),
+			jen.Id("pred").Id("state").Comment("Predict"),
+			jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
+		)...)
+		f.Line()
+	}
 
 	// The state struct.
 	fields := []jen.Code{
@@ -269,8 +291,10 @@ func (p *plan) newFunc(f *jen.File) {
 		jen.Var().Err().Error(),
 		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Config")}),
 		p.alloc(jen.Id("m").Dot("params"), p.float, jen.Lit(total), "the parameters"),
-		p.alloc(jen.Id("m").Dot("grads"), p.float, jen.Lit(total), "the gradients"),
 	)
+	if !p.forwardOnly() {
+		body = append(body, p.alloc(jen.Id("m").Dot("grads"), p.float, jen.Lit(total), "the gradients"))
+	}
 	var layout []jen.Code
 	for i, v := range p.params {
 		fld := p.vals[v.ID].param
@@ -278,9 +302,11 @@ func (p *plan) newFunc(f *jen.File) {
 		view := func(flat string) *jen.Statement {
 			return jen.Id("m").Dot(flat).Index(jen.Lit(offs[i]), jen.Lit(offs[i]+n), jen.Lit(offs[i]+n))
 		}
+		body = append(body, jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(view("params")))
+		if !p.forwardOnly() {
+			body = append(body, jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(view("grads")))
+		}
 		body = append(body,
-			jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(view("params")),
-			jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(view("grads")),
 			jen.If(jen.Err().Op(":=").Qual(rtPath, "InitParam").Call(jen.Id("m").Dot("Params").Dot(fld), jen.Lit(v.Name), staticInts(v.Type.Shape), initSpec(v), jen.Id("cfg").Dot("Seed")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Nil(), jen.Err()),
 			),
@@ -288,28 +314,34 @@ func (p *plan) newFunc(f *jen.File) {
 		layout = append(layout, p.optimParam(v, n))
 	}
 	// The optimizer.
-	body = append(body,
-		jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(optimPath, "NewFlat").Types(jen.Id(e)).Call(
-			jen.Lit(p.prefix+": Config.Optimizer"), jen.Id("cfg").Dot("Optimizer"), jen.Lit(p.opt.Optimizer.String()),
-			jen.Index().Qual(optimPath, "Param").Values(layout...)),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("m").Dot("cfg").Dot("Optimizer").Op("=").Id("m").Dot("opt").Dot("Config").Call(),
-	)
+	if !p.forwardOnly() {
+		body = append(body,
+			jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(optimPath, "NewFlat").Types(jen.Id(e)).Call(
+				jen.Lit(p.prefix+": Config.Optimizer"), jen.Id("cfg").Dot("Optimizer"), jen.Lit(p.opt.Optimizer.String()),
+				jen.Index().Qual(optimPath, "Param").Values(layout...)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Id("m").Dot("cfg").Dot("Optimizer").Op("=").Id("m").Dot("opt").Dot("Config").Call(),
+		)
+	}
 	// States.
 	body = append(body,
-		jen.Id("m").Dot("train").Op("=").Id("state").Values(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
-			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.Id("m").Dot("train").Op("=").Id("state").Values(p.withGrads(jen.Dict{jen.Id("training"): jen.True(), jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
+			jen.Id("params"): jen.Op("&").Id("m").Dot("Params")}, jen.Id("m"))),
 		jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Op("&").Id("m").Dot("train"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("m").Dot("pred").Op("=").Id("state").Values(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
-			jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")}),
+		jen.Id("m").Dot("pred").Op("=").Id("state").Values(p.withGrads(jen.Dict{jen.Id("seed"): jen.Id("cfg").Dot("Seed"),
+			jen.Id("params"): jen.Op("&").Id("m").Dot("Params")}, jen.Id("m"))),
 		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("m").Dot("pred"), jen.Id("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 	)
 	body = append(body, p.newStates()...)
 	body = append(body, jen.Return(jen.Id("m"), jen.Nil()))
 	f.Comment("New returns a model with every buffer allocated for the capacities in")
 	f.Comment("cfg and the parameters initialized from cfg.Seed (the values")
-	f.Comment("ir.InitParams gives). It fails if a capacity is not positive or the")
-	f.Comment("optimizer's configuration is invalid.")
+	if p.forwardOnly() {
+		f.Comment("ir.InitParams gives). It fails if a capacity is not positive.")
+	} else {
+		f.Comment("ir.InitParams gives). It fails if a capacity is not positive or the")
+		f.Comment("optimizer's configuration is invalid.")
+	}
 	f.Func().Id("New").Params(jen.Id("cfg").Id("Config")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(body...)
 	f.Line()
 	for _, st := range p.stateKinds() {
@@ -527,7 +559,7 @@ func (p *plan) entryPoints(f *jen.File) {
 	// replaced a field.
 	body = p.checkStateViews()
 	offs, _ := p.paramOffsets()
-	for _, which := range []string{"Params", "Grads"} {
+	for _, which := range p.viewedStructs() {
 		flat, vec := "params", "ParamVector"
 		if which == "Grads" {
 			flat, vec = "grads", "GradVector"
@@ -541,20 +573,29 @@ func (p *plan) entryPoints(f *jen.File) {
 		}
 	}
 	body = append(body, jen.Return(jen.Nil()))
-	f.Comment("checkViews checks that every field of m.Params (and of m.Grads if grads)")
-	f.Comment("is still the view of the flat vector New made.")
+	if p.forwardOnly() {
+		f.Comment("checkViews checks that every field of m.Params is still the view of the")
+		f.Comment("flat vector New made.")
+	} else {
+		f.Comment("checkViews checks that every field of m.Params (and of m.Grads if grads)")
+		f.Comment("is still the view of the flat vector New made.")
+	}
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("checkViews").Params(jen.Id("grads").Bool()).Error().Block(body...)
 	f.Line()
+
+	if p.forwardOnly() {
+		p.forwardOnlyEntryPoints(f)
+		return
+	}
 
 	// Forward.
 	var ret jen.Code = jen.Id(e).Call(jen.Lit(0))
 	if p.g.Objective != nil {
 		ret = p.refOn(mtrain, p.storage(p.g.Objective)).Index(jen.Lit(0))
 	}
-	f.Comment("Forward runs the training-mode forward pass (dropout active) on in and")
-	f.Comment("returns the objective. It keeps what Backward needs: in's slices are")
-	f.Comment("read in place and must not change until Backward returns.")
-	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(append(append([]jen.Code{
+	f.Comment("forward runs the training-mode forward pass (dropout active) on in and")
+	f.Comment("returns the objective (Forward without taking ParamSum).")
+	f.Func().Params(m().Op("*").Id("Model")).Id("forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(append(append([]jen.Code{
 		m().Dot("forwardDone").Op("=").False(),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("train"), jen.Op("&").Id("in"), jen.False()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		m().Dot("train").Dot("step").Op("=").Uint64().Call(m().Dot("steps")),
@@ -580,11 +621,10 @@ func (p *plan) entryPoints(f *jen.File) {
 		}
 	}
 	body = append(body, jen.Return(jen.Nil()))
-	f.Comment("Backward computes the gradient of the objective with respect to every")
-	f.Comment("parameter into m.Grads (GradVector), after Forward (and before the")
-	f.Comment("parameters change: Apply or Load make it an error again).")
-	f.Func().Params(m().Op("*").Id("Model")).Id("Backward").Params().Error().Block(body...)
+	f.Comment("backward is Backward without the check of ParamSum.")
+	f.Func().Params(m().Op("*").Id("Model")).Id("backward").Params().Error().Block(body...)
 	f.Line()
+	p.forwardBackward(f)
 
 	// Apply.
 	f.Comment("Apply updates every parameter with one step of the optimizer from the")
@@ -616,10 +656,10 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("objective), and applies no update: the parameters, the optimizer's")
 	f.Comment("state and the step count stay as they were.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("TrainStep").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
-		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("Forward").Call(jen.Id("in")),
+		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		p.checkObjective(),
-		jen.If(jen.Err().Op(":=").Add(m()).Dot("Backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
+		jen.If(jen.Err().Op(":=").Add(m()).Dot("backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
 		jen.Return(jen.Id("obj"), m().Dot("Apply").Call()),
 	)
 	f.Line()
@@ -649,6 +689,7 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Comment("all-reduce of data-parallel training).")
 	f.Func().Params(m().Op("*").Id("Model")).Id("GradVector").Params().Index().Id(e).Block(jen.Return(m().Dot("grads")))
 	f.Line()
+	p.optimizerSurface(f)
 
 	// Outputs and Predict.
 	f.Comment("Outputs returns the named outputs of the last Forward.")
@@ -666,10 +707,21 @@ func (p *plan) entryPoints(f *jen.File) {
 	}
 	p.evaluate(f)
 	p.predictor(f)
+	p.predictFunc(f)
+}
+
+// predictFunc emits Predict.
+func (p *plan) predictFunc(f *jen.File) {
+	m := func() *jen.Statement { return jen.Id("m") }
 	f.Comment("Predict runs inference (dropout is the identity) on in and returns the")
 	f.Comment("outputs that do not depend on target inputs; the others are left zero.")
-	f.Comment("It needs no target inputs and has buffers of its own: it does not")
-	f.Comment("disturb a Forward/Backward pair.")
+	if p.forwardOnly() {
+		f.Comment("It needs no target inputs and has buffers of its own: it leaves")
+		f.Comment("Outputs as it was.")
+	} else {
+		f.Comment("It needs no target inputs and has buffers of its own: it does not")
+		f.Comment("disturb a Forward/Backward pair.")
+	}
 	f.Func().Params(m().Op("*").Id("Model")).Id("Predict").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("bind").Call(jen.Op("&").Add(m()).Dot("pred"), jen.Op("&").Id("in"), jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("pred").Dot("predict").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("Outputs").Values(), jen.Err())),
@@ -687,13 +739,17 @@ func (p *plan) evaluate(f *jen.File) {
 	f.Comment("Evaluate runs the forward pass in inference mode (dropout is the")
 	f.Comment("identity) on in, target inputs included, and returns every output,")
 	f.Comment("those that depend on targets too (the validation loss). It has buffers")
-	f.Comment("of its own, allocated by its first call, and changes no training state:")
-	f.Comment("the parameters, the step count, Outputs and a Forward/Backward pair are")
-	f.Comment("left as they were.")
+	if p.forwardOnly() {
+		f.Comment("of its own, allocated by its first call, and leaves Outputs as it was.")
+	} else {
+		f.Comment("of its own, allocated by its first call, and changes no training state:")
+		f.Comment("the parameters, the step count, Outputs and a Forward/Backward pair are")
+		f.Comment("left as they were.")
+	}
 	f.Func().Params(m().Op("*").Id("Model")).Id("Evaluate").Params(jen.Id("in").Id("Inputs")).Params(jen.Id("Outputs"), jen.Error()).Block(
 		jen.If(m().Dot("eval").Op("==").Nil()).Block(
-			jen.Id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{jen.Id("seed"): m().Dot("cfg").Dot("Seed"),
-				jen.Id("params"): jen.Op("&").Add(m()).Dot("Params"), jen.Id("grads"): jen.Op("&").Add(m()).Dot("Grads")}),
+			jen.Id("s").Op(":=").Op("&").Id("state").Values(p.withGrads(jen.Dict{jen.Id("seed"): m().Dot("cfg").Dot("Seed"),
+				jen.Id("params"): jen.Op("&").Add(m()).Dot("Params")}, m())),
 			jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Evaluate")}),
 			jen.If(jen.Err().Op(":=").Id("newTrainState").Call(jen.Id("s"), m().Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Id("Outputs").Values(), jen.Err())),
@@ -719,8 +775,13 @@ func (p *plan) predictor(f *jen.File) {
 	f.Comment("not copied: it sees every update) on buffers of its own, so that many")
 	f.Comment("goroutines can serve one set of weights: each uses a Predictor of its")
 	f.Comment("own. Predictors of one model may run at the same time as each other and")
-	f.Comment("as the model's Predict and Evaluate, but not while the parameters")
-	f.Comment("change (Apply, TrainStep, Load, or writes to Params).")
+	if p.forwardOnly() {
+		f.Comment("as the model's Predict and Evaluate, but not while the parameters")
+		f.Comment("change (Load, SetParams, or writes to Params).")
+	} else {
+		f.Comment("as the model's Predict and Evaluate, but not while the parameters")
+		f.Comment("change (Apply, TrainStep, Load, or writes to Params).")
+	}
 	f.Type().Id("Predictor").Struct(
 		jen.Id("m").Op("*").Id("Model"),
 		jen.Id("s").Id("state"),
@@ -729,8 +790,8 @@ func (p *plan) predictor(f *jen.File) {
 	f.Comment("NewPredictor returns a Predictor of m, with inference buffers for m's")
 	f.Comment("capacities (as many as Predict's).")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("NewPredictor").Params().Params(jen.Op("*").Id("Predictor"), jen.Error()).Block(
-		jen.Id("pr").Op(":=").Op("&").Id("Predictor").Values(jen.Dict{jen.Id("m"): jen.Id("m"), jen.Id("s"): jen.Id("state").Values(jen.Dict{
-			jen.Id("seed"): jen.Id("m").Dot("cfg").Dot("Seed"), jen.Id("params"): jen.Op("&").Id("m").Dot("Params"), jen.Id("grads"): jen.Op("&").Id("m").Dot("Grads")})}),
+		jen.Id("pr").Op(":=").Op("&").Id("Predictor").Values(jen.Dict{jen.Id("m"): jen.Id("m"), jen.Id("s"): jen.Id("state").Values(p.withGrads(jen.Dict{
+			jen.Id("seed"): jen.Id("m").Dot("cfg").Dot("Seed"), jen.Id("params"): jen.Op("&").Id("m").Dot("Params")}, jen.Id("m")))}),
 		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": NewPredictor")}),
 		jen.If(jen.Err().Op(":=").Id("newPredState").Call(jen.Op("&").Id("pr").Dot("s"), jen.Id("m").Dot("cfg"), jen.Op("&").Id("mem")), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Err())),
@@ -765,10 +826,20 @@ func (p *plan) ioFuncs(f *jen.File) {
 		fld := p.vals[v.ID].param
 		ts = append(ts, jen.Values(jen.Dict{
 			jen.Id("Name"): jen.Lit(v.Name), jen.Id("Shape"): staticInts(v.Type.Shape),
-			jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld), jen.Id("Grad"): jen.Id("m").Dot("Grads").Dot(fld),
+			jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld),
 		}))
+		if !p.forwardOnly() {
+			ts[len(ts)-1] = jen.Values(jen.Dict{
+				jen.Id("Name"): jen.Lit(v.Name), jen.Id("Shape"): staticInts(v.Type.Shape),
+				jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld), jen.Id("Grad"): jen.Id("m").Dot("Grads").Dot(fld),
+			})
+		}
 	}
-	f.Comment("Tensors lists the parameters with their gradients in declaration order.")
+	if p.forwardOnly() {
+		f.Comment("Tensors lists the parameters in declaration order.")
+	} else {
+		f.Comment("Tensors lists the parameters with their gradients in declaration order.")
+	}
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Tensors").Params().Index().Id("Tensor").Block(
 		jen.Return(jen.Index().Id("Tensor").Values(ts...)),
 	)
@@ -791,14 +862,13 @@ func (p *plan) ioFuncs(f *jen.File) {
 	f.Comment("any file with tensors of the same names, dtypes and shapes). It is")
 	f.Comment("all-or-nothing: on any error (a bad header, truncated data, a missing")
 	f.Comment("tensor, a wrong dtype or shape) every parameter and state keeps its value.")
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
-		jen.Id("m").Dot("forwardDone").Op("=").False(),
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(append(append(p.invalidateForward(),
 		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
 		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
 			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
 				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
 			}),
-		)},
+		)),
 		p.loadStates()...),
 		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
 	)...)
@@ -884,8 +954,14 @@ func (p *plan) namedAPI(f *jen.File) {
 		jen.Id("Inputs"): list("Spec", inputs), jen.Id("Outputs"): list("Spec", outputs),
 	})
 	f.Line()
-	f.Comment("The model-independent API: *Model is an api.Model.")
-	f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
+	if p.forwardOnly() {
+		f.Comment("The model-independent API: *Model is an api.Function (forward-only: not")
+		f.Comment("an api.Model, which trains).")
+		f.Var().Id("_").Qual(apiPath, "Function").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
+	} else {
+		f.Comment("The model-independent API: *Model is an api.Model.")
+		f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
+	}
 	f.Line()
 	f.Comment("Info returns the model's name table: its dims, params, inputs and")
 	f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
@@ -903,10 +979,12 @@ func (p *plan) namedAPI(f *jen.File) {
 	f.Comment("order, aliasing m.Params (writing one writes the param).")
 	f.Func().Params(m().Op("*").Id("Model")).Id("ParamTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Params"))
 	f.Line()
-	f.Comment("GradTensors returns every gradient as an api.Tensor, in ParamTensors'")
-	f.Comment("order, aliasing m.Grads.")
-	f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Grads"))
-	f.Line()
+	if !p.forwardOnly() {
+		f.Comment("GradTensors returns every gradient as an api.Tensor, in ParamTensors'")
+		f.Comment("order, aliasing m.Grads.")
+		f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Grads"))
+		f.Line()
+	}
 
 	// feed: an api.Feed to Inputs.
 	body := []jen.Code{jen.Var().Id("in").Id("Inputs"),
@@ -967,8 +1045,10 @@ func (p *plan) namedAPI(f *jen.File) {
 		)
 		f.Line()
 	}
-	objCall("Forward")
-	objCall("TrainStep")
+	if !p.forwardOnly() {
+		objCall("Forward")
+		objCall("TrainStep")
+	}
 	f.Comment("OutputTensors returns the outputs of the last Forward as api.Tensors.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("OutputTensors").Params().Index().Qual(apiPath, "Tensor").Block(
 		jen.Return(jen.Id("outputTensors").Call(m().Dot("Outputs").Call(), jen.Op("&").Add(m()).Dot("train"))))

@@ -318,6 +318,9 @@ func harnessModels() []*testModel {
 		&testModel{name: "hvp64", fn: secondOrderMLP, dtype: ir.F64, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform},
 		&testModel{name: "hvp32", fn: secondOrderMLP, dtype: ir.F32, lo: -1, hi: 1, labels: 3, noGrad: true, transform: hvpTransform})
 	ms = append(ms, scanModels()...) // scan (models_scan_test.go)
+	// Forward-only with params (issue 17): no Backward, TrainStep or
+	// optimizer; ParamVector, SetParams, Save and Load of the params.
+	ms = append(ms, &testModel{name: "fwdparams", fn: forwardOnlyParams, dtype: ir.F64, lo: -1, hi: 1, noGrad: true, ns: []int{1, 3}})
 	return ms
 }
 
@@ -392,6 +395,16 @@ func forwardOnly(g *dsl.Graph) {
 	g.Output("probs", dsl.Softmax(x))
 	g.Output("best", x.ArgMax(1))
 	g.Output("total", dsl.Tanh(x).Sum())
+}
+
+// forwardOnlyParams is a graph without objective, with params: inference
+// of a model trained elsewhere.
+func forwardOnlyParams(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	W := g.Param("W", 3, 2, dsl.Normal(0, 1))
+	b := g.Param("b", 2, dsl.Normal(0, 1))
+	g.Output("y", dsl.Tanh(x.MatMul(W).Add(b)))
 }
 
 // awkwardNames uses names that collide with Go keywords, kernel locals and

@@ -257,6 +257,10 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		if len(popts.Wrt) > 0 {
 			return fmt.Errorf("-wrt %s: model %s has no objective to differentiate (call g.Minimize in the model)", c.wrt, g.Name)
 		}
+		// Lower runs the lowering passes only: retarget (-dtype) here.
+		if popts.DType != ir.InvalidDType {
+			g = passes.Retarget(g, popts.DType)
+		}
 		compileFn = passes.Lower
 	}
 	prog, err := compileFn(g, popts)

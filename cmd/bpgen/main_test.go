@@ -425,7 +425,9 @@ func TestForwardOnlyAndWrt(t *testing.T) {
 		args       []string
 		has, lacks []string // in the generated model.go
 	}{
-		{"forward only", fwd, nil, []string{"func (m *Model) Forward(", "func (m *Model) Predict("}, nil},
+		{"forward only", fwd, nil, []string{"func (m *Model) Forward(in Inputs) (Outputs, error)", "func (m *Model) Predict(", "api.Function"},
+			[]string{"Backward", "TrainStep", "Optimizer", "Grads", "GradVector", "training step runs"}},
+		{"forward only, -dtype f64", fwd, []string{"-dtype", "f64"}, []string{"Energy []float64"}, []string{"float32"}},
 		{"wrt input", sens, []string{"-wrt", "x"}, []string{"func (m *Model) InputGrads()", "func (m *Model) Backward("}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -164,16 +164,24 @@ func CheckInput(t Tensor, ok bool, where, name string, d DType, required bool) e
 // allocate nothing but the slices of Tensors they return; those Tensors
 // view the model's buffers, valid until the next call.
 type Model interface {
-	Info() *Info
-	// ParamTensors returns every param, declaration order, aliasing the
-	// model's storage.
-	ParamTensors() []Tensor
+	Function
 	// GradTensors returns every gradient, in ParamTensors' order.
 	GradTensors() []Tensor
 	ForwardFeed(f *Feed) (objective float64, err error)
 	Backward() error
 	Apply() error
 	TrainStepFeed(f *Feed) (objective float64, err error)
+}
+
+// Function is implemented by every generated *Model, forward-only ones
+// (generated from a model without an objective: no gradients, no
+// training) included: its name table, its params, and inference by DSL
+// name. A Function that trains is also a Model (a type assertion tells).
+type Function interface {
+	Info() *Info
+	// ParamTensors returns every param, declaration order, aliasing the
+	// model's storage.
+	ParamTensors() []Tensor
 	// OutputTensors returns the outputs of the last Forward (Info.Outputs'
 	// order).
 	OutputTensors() []Tensor
