@@ -109,6 +109,7 @@ type Model struct {
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
+	paramSum      uint64               // rt.ParamSum of the params at the last Forward: Backward checks it
 	train         state                // Forward and Backward
 	pred          state                // Predict
 	eval          *state               // Evaluate: a training state in inference mode, allocated by its first call
@@ -1296,10 +1297,9 @@ func (m *Model) checkViews(grads bool) error {
 	return nil
 }
 
-// Forward runs the training-mode forward pass (dropout active) on in and
-// returns the objective. It keeps what Backward needs: in's slices are
-// read in place and must not change until Backward returns.
-func (m *Model) Forward(in Inputs) (float32, error) {
+// forward runs the training-mode forward pass (dropout active) on in and
+// returns the objective (Forward without taking ParamSum).
+func (m *Model) forward(in Inputs) (float32, error) {
 	m.forwardDone = false
 	if err := m.bind(&m.train, &in, false); err != nil {
 		return 0, err
@@ -1312,10 +1312,8 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 	return m.train.v12[0], nil
 }
 
-// Backward computes the gradient of the objective with respect to every
-// parameter into m.Grads (GradVector), after Forward (and before the
-// parameters change: Apply or Load make it an error again).
-func (m *Model) Backward() error {
+// backward is Backward without the check of ParamSum.
+func (m *Model) backward() error {
 	if !m.forwardDone {
 		return errors.New("rnn: Backward called without a successful Forward")
 	}
@@ -1323,6 +1321,32 @@ func (m *Model) Backward() error {
 		return err
 	}
 	return nil
+}
+
+// Forward runs the training-mode forward pass (dropout active) on in and
+// returns the objective. It keeps what Backward needs: in's slices are
+// read in place and must not change until Backward returns, nor may the
+// parameters (Backward checks a hash of them: rt.ParamSum).
+func (m *Model) Forward(in Inputs) (float32, error) {
+	obj, err := m.forward(in)
+	if err == nil {
+		m.paramSum = rt.ParamSum(m.params)
+	}
+	return obj, err
+}
+
+// Backward computes the gradient of the objective with respect to every
+// parameter into m.Grads (GradVector, in ParamVector's order), after
+// Forward. It fails if the parameters changed since that Forward (Apply,
+// Load, SetParams, or a write through Params, ParamVector or
+// ParamTensors, detected by a 64-bit hash of the parameters: a change is
+// missed only by a hash collision, and writing back the same values is
+// no change); run Forward again.
+func (m *Model) Backward() error {
+	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+		return errors.New("rnn: the parameters changed between Forward and Backward; run Forward again")
+	}
+	return m.backward()
 }
 
 // Apply updates every parameter with one step of the optimizer from the
@@ -1356,14 +1380,14 @@ func (m *Model) Apply() error {
 // objective), and applies no update: the parameters, the optimizer's
 // state and the step count stay as they were.
 func (m *Model) TrainStep(in Inputs) (float32, error) {
-	obj, err := m.Forward(in)
+	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
 	if err := m.opt.CheckObjective("rnn: TrainStep", obj); err != nil {
 		return obj, err
 	}
-	if err := m.Backward(); err != nil {
+	if err := m.backward(); err != nil {
 		return 0, err
 	}
 	return obj, m.Apply()
@@ -1385,6 +1409,54 @@ func (m *Model) ParamVector() []float32 {
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
 	return m.grads
+}
+
+// SetParams copies x into every parameter, in ParamVector's order (x may
+// be ParamVector itself). It fails, changing nothing, if x's length is not
+// 305.
+func (m *Model) SetParams(x []float32) error {
+	if len(x) != 305 {
+		return fmt.Errorf("rnn: SetParams: x has %d elements, want 305", len(x))
+	}
+	copy(m.params, x)
+	return nil
+}
+
+// ValueAndGrad sets the parameters to x (ParamVector's order), runs one
+// forward and one backward pass on in, writes the gradient into grad (the
+// same order) and returns the objective: f(x) and ∇f(x) for an optimizer
+// outside the model, without a second forward pass. x and grad must have
+// 305 elements; x may be ParamVector, grad may be GradVector. It leaves
+// the model as Forward and Backward do (Outputs, GradVector); it applies
+// no update and does not advance the step count. A NaN or ±Inf objective
+// is returned as it is, with no error.
+func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
+	if len(x) != 305 || len(grad) != 305 {
+		return 0, fmt.Errorf("rnn: ValueAndGrad: x and grad have %d and %d elements, want 305", len(x), len(grad))
+	}
+	copy(m.params, x)
+	obj, err := m.forward(in)
+	if err != nil {
+		return 0, err
+	}
+	m.paramSum = rt.ParamSum(m.params)
+	if err := m.backward(); err != nil {
+		return 0, err
+	}
+	copy(grad, m.grads)
+	return obj, nil
+}
+
+// SetLR sets the learning rate of the optimizer for the steps to come (a
+// schedule calls it between steps), keeping its state (momentum, Adam's
+// moments and step count). lr must be positive and finite; otherwise it
+// fails and changes nothing.
+func (m *Model) SetLR(lr float64) error {
+	if err := m.opt.SetLR("rnn: SetLR", lr); err != nil {
+		return err
+	}
+	m.cfg.Optimizer.LR = lr
+	return nil
 }
 
 // Outputs returns the named outputs of the last Forward.
