@@ -14,7 +14,7 @@ func envAt(t *testing.T, g *ir.Graph, dims map[string]int, rng *rand.Rand) map[s
 	t.Helper()
 	env := map[string]*ir.Tensor{}
 	for _, v := range g.Values {
-		if v.Op.Name != "input" && v.Op.Name != "param" {
+		if v.Op != ir.OpInput && v.Op != ir.OpParam {
 			continue
 		}
 		s, err := v.Type.Shape.Eval(dims)

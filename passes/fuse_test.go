@@ -75,7 +75,7 @@ func TestConfigL(t *testing.T) {
 	// gradient.
 	fwdEpi, bwdMask := 0, 0
 	for _, k := range p.Forward {
-		if k.Kind == KernelGemm && len(k.Epilogue) == 2 && k.Epilogue[0].Op.Name == "add" && k.Epilogue[1].Op.Name == "relu" {
+		if k.Kind == KernelGemm && len(k.Epilogue) == 2 && k.Epilogue[0].Op == ir.OpAdd && k.Epilogue[1].Op == ir.OpReLU {
 			fwdEpi++
 		}
 	}
@@ -161,7 +161,7 @@ func TestConfigLBudget(t *testing.T) {
 	}
 	t.Logf("checkpoints h2 h4: residuals %v", names)
 	for _, r := range p2.Residuals {
-		if r.Name != "h2" && r.Name != "h4" && r.Name != "o" && r.Op.Name != "dropout_mask" {
+		if r.Name != "h2" && r.Name != "h4" && r.Name != "o" && r.Op != ir.OpDropoutMask {
 			t.Errorf("checkpointing h2, h4: %s is saved too", r.Label())
 		}
 	}

@@ -33,7 +33,7 @@ func randomEnv(g *ir.Graph, rng *rand.Rand, env map[string]*ir.Tensor) map[strin
 		env = map[string]*ir.Tensor{}
 	}
 	for _, v := range g.Values {
-		if (v.Op.Name != "input" && v.Op.Name != "param") || env[v.Name] != nil {
+		if (v.Op != ir.OpInput && v.Op != ir.OpParam) || env[v.Name] != nil {
 			continue
 		}
 		s := shapeInts(v.Type.Shape)
@@ -110,7 +110,7 @@ func TestWeightTying(t *testing.T) {
 		t.Errorf("one use of W contributes nothing: the test does not exercise accumulation")
 	}
 	// The joint graph adds the two adjoints of W explicitly.
-	if !slices.ContainsFunc(full.joint.Values, func(v *ir.Value) bool { return v.Op.Name == "add" && v.Type.Shape.Equal(ir.S(6, 3)) }) {
+	if !slices.ContainsFunc(full.joint.Values, func(v *ir.Value) bool { return v.Op == ir.OpAdd && v.Type.Shape.Equal(ir.S(6, 3)) }) {
 		t.Errorf("no [6,3] add in the joint graph: adjoints of W are not summed\n%s", ir.Print(full.joint))
 	}
 }

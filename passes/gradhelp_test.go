@@ -44,7 +44,7 @@ func newGradProblem(g *ir.Graph, wrt []string, env map[string]*ir.Tensor, dims m
 	}
 	p := &gradProblem{g: g, joint: joint, report: rep, dims: dims, env: env}
 	for _, v := range g.Values {
-		if v.Op.Name == "param" || v.Op.Name == "input" && slices.Contains(wrt, v.Name) {
+		if v.Op == ir.OpParam || v.Op == ir.OpInput && slices.Contains(wrt, v.Name) {
 			p.leaves = append(p.leaves, v)
 		}
 	}

@@ -36,7 +36,7 @@ func TestPartitionMLP(t *testing.T) {
 		if part.Predict[v.ID] && !part.Forward[v.ID] {
 			t.Errorf("%s is in predict but not forward", v)
 		}
-		if part.Predict[v.ID] && v.Op.Name == "input" && v.Attrs.Bool("target") {
+		if part.Predict[v.ID] && v.Op == ir.OpInput && v.Attrs.Bool("target") {
 			t.Errorf("predict reads the target %s", v.Name)
 		}
 	}
@@ -70,7 +70,7 @@ func TestPartitionDropout(t *testing.T) {
 	}
 	masks := 0
 	for _, r := range p.Residuals {
-		if r.Op.Name == "dropout_mask" {
+		if r.Op == ir.OpDropoutMask {
 			masks++
 		}
 	}
@@ -79,7 +79,7 @@ func TestPartitionDropout(t *testing.T) {
 	}
 	for _, k := range p.Backward {
 		for _, v := range k.Values {
-			if v.Op.Name == "dropout_mask" {
+			if v.Op == ir.OpDropoutMask {
 				t.Errorf("the backward pass draws a dropout mask: %s", v)
 			}
 		}

@@ -124,7 +124,7 @@ func broadcastingModel(g *dsl.Graph) {
 func randomEnv(g *ir.Graph, dims map[string]int, rng *rand.Rand) map[string]*ir.Tensor {
 	env := map[string]*ir.Tensor{}
 	for _, v := range g.Values {
-		if v.Op.Name != "input" && v.Op.Name != "param" {
+		if v.Op != ir.OpInput && v.Op != ir.OpParam {
 			continue
 		}
 		shape, err := v.Type.Shape.Eval(dims)
@@ -155,12 +155,12 @@ func labelRange(g *ir.Graph, v *ir.Value) int {
 		if len(u.Args) == 0 || !slices.Contains(u.Args, v) {
 			continue
 		}
-		switch u.Op.Name {
-		case "softmax_xent":
+		switch u.Op {
+		case ir.OpSoftmaxXent:
 			k = min(k, u.Args[0].Type.Shape[len(u.Args[0].Type.Shape)-1].N)
-		case "onehot":
+		case ir.OpOneHot:
 			k = min(k, u.Attrs.Int("depth"))
-		case "gather":
+		case ir.OpGather:
 			k = min(k, u.Args[0].Type.Shape[u.Attrs.Int("axis")].N)
 		}
 	}
@@ -285,7 +285,7 @@ func runProgram(p *Program, env ir.Env, predict bool) (*ir.Result, error) {
 			return t, err
 		}
 		b := plan.Of[v]
-		if b == nil && v.Op.Name == "reshape" {
+		if b == nil && v.Op == ir.OpReshape {
 			// A reshape of a free value is a view of it.
 			x, err := load(v.Args[0])
 			if err != nil {
@@ -445,7 +445,7 @@ func evalAlone(v *ir.Value, args []*ir.Tensor, env ir.Env) (*ir.Tensor, error) {
 		in = append(in, g.Append(&ir.Value{Op: ir.MustLookup("input"), Type: a.Type, Name: name}))
 		e.Inputs[name] = args[i]
 	}
-	if v.Op.Name == "input" || v.Op.Name == "param" {
+	if v.Op == ir.OpInput || v.Op == ir.OpParam {
 		t, ok := env.Inputs[v.Name]
 		if !ok {
 			return nil, fmt.Errorf("no value for %s", v.Name)

@@ -411,20 +411,20 @@ func suitable(g *ir.Graph, env map[string]*ir.Tensor) error {
 				return fmt.Errorf("%s: value %g", v.Ref(), x)
 			}
 		}
-		switch v.Op.Name {
-		case "relu", "abs", "leaky_relu":
+		switch v.Op {
+		case ir.OpReLU, ir.OpAbs, ir.OpLeakyReLU:
 			for _, x := range val(v.Args[0]).F {
 				if math.Abs(x) < kinkMargin {
 					return fmt.Errorf("%s: %s at %g", v.Ref(), v.Op.Name, x)
 				}
 			}
-		case "log", "sqrt", "reciprocal", "powc":
+		case ir.OpLog, ir.OpSqrt, ir.OpReciprocal, ir.OpPowC:
 			for _, x := range val(v.Args[0]).F {
 				if x < domainMargin {
 					return fmt.Errorf("%s: %s at %g", v.Ref(), v.Op.Name, x)
 				}
 			}
-		case "maximum", "minimum":
+		case ir.OpMaximum, ir.OpMinimum:
 			// |x − y| elementwise over the broadcast shape, via the interpreter.
 			b := ir.NewBuilder("gap")
 			x := b.Input("x", ir.T(ir.F64, v.Args[0].Type.Shape))
@@ -439,10 +439,10 @@ func suitable(g *ir.Graph, env map[string]*ir.Tensor) error {
 					return fmt.Errorf("%s: %s tie (gap %g)", v.Ref(), v.Op.Name, d)
 				}
 			}
-		case "max", "min":
+		case ir.OpMax, ir.OpMin:
 			// The runner-up of each group is at least kinkMargin away from the extreme.
 			x := val(v.Args[0])
-			if err := checkReduceTies(x, v.Attrs.Ints("axes"), v.Op.Name == "max"); err != nil {
+			if err := checkReduceTies(x, v.Attrs.Ints("axes"), v.Op == ir.OpMax); err != nil {
 				return fmt.Errorf("%s: %v", v.Ref(), err)
 			}
 		}
