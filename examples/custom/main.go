@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"path/filepath"
 
 	"github.com/bpgen/bpgen/examples/custom/thirdparty"
 	"github.com/bpgen/bpgen/generated/gelunet"
@@ -71,18 +70,12 @@ func checkBackward(vjp func(grad []float64, arg int, gout []float64, args ...[]f
 
 // train fits the network that uses the third-party GELU.
 func train(epochs, batch int) {
-	dir, err := data.MNISTDir()
+	tr, te, _, err := data.LoadMNISTSplits()
 	if err != nil {
 		log.Fatal(err)
 	}
-	trainX, trainY, nTrain, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTrainImages), filepath.Join(dir, data.MNISTTrainLabels))
-	if err != nil {
-		log.Fatal(err)
-	}
-	testX, testY, nTest, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTestImages), filepath.Join(dir, data.MNISTTestLabels))
-	if err != nil {
-		log.Fatal(err)
-	}
+	trainX, trainY, nTrain := tr.Images, tr.Labels, tr.N
+	testX, testY, nTest := te.Images, te.Labels, te.N
 	m, err := gelunet.New(gelunet.Config{MaxN: batch, Seed: 1, Optimizer: gelunet.Optimizer{Kind: "adam", LR: 1e-3}})
 	if err != nil {
 		log.Fatal(err)

@@ -73,18 +73,12 @@ func main() {
 }
 
 func train(o options) (*result, error) {
-	dir, err := data.MNISTDir()
+	tr, te, dir, err := data.LoadMNISTSplits()
 	if err != nil {
 		return nil, err
 	}
-	trainX, trainY, nTrain, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTrainImages), filepath.Join(dir, data.MNISTTrainLabels))
-	if err != nil {
-		return nil, err
-	}
-	testX, testY, nTest, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTestImages), filepath.Join(dir, data.MNISTTestLabels))
-	if err != nil {
-		return nil, err
-	}
+	trainX, trainY, nTrain := tr.Images, tr.Labels, tr.N
+	testX, testY, nTest := te.Images, te.Labels, te.N
 	if o.images > 0 && o.images < nTrain {
 		nTrain = o.images
 	}

@@ -79,18 +79,12 @@ func train(comm dist.Comm, o options) (*result, error) {
 		return nil, fmt.Errorf("the global batch %d is not a multiple of the %d ranks: each rank must get an equal share", o.batch, p)
 	}
 	share := o.batch / p
-	dir, err := data.MNISTDir()
+	tr, te, _, err := data.LoadMNISTSplits()
 	if err != nil {
 		return nil, err
 	}
-	trainX, trainY, nTrain, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTrainImages), filepath.Join(dir, data.MNISTTrainLabels))
-	if err != nil {
-		return nil, err
-	}
-	testX, testY, nTest, err := data.LoadMNIST(filepath.Join(dir, data.MNISTTestImages), filepath.Join(dir, data.MNISTTestLabels))
-	if err != nil {
-		return nil, err
-	}
+	trainX, trainY, nTrain := tr.Images, tr.Labels, tr.N
+	testX, testY, nTest := te.Images, te.Labels, te.N
 	fmt.Fprintf(o.log, "MNIST: %d training and %d test images; %d rank(s), global batch %d, %d per rank\n", nTrain, nTest, p, o.batch, share)
 
 	opt := mlp.Optimizer{Kind: "sgd", LR: o.lr, Momentum: o.momentum}

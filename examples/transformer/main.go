@@ -34,6 +34,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/bpgen/bpgen/examples/internal/here"
+	"github.com/bpgen/bpgen/examples/internal/progress"
 	"github.com/bpgen/bpgen/examples/models"
 	"github.com/bpgen/bpgen/generated/transformer"
 )
@@ -134,7 +135,7 @@ func train(o options) (*result, error) {
 		o.task, L, len(m.ParamVector()), o.batch, o.lr, o.testSize)
 
 	var bar *progressbar.ProgressBar
-	if !o.quiet && isTerminal(os.Stderr) {
+	if !o.quiet && progress.IsTerminal(os.Stderr) {
 		bar = progressbar.NewOptions(o.steps, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetDescription("training"), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
 	}
@@ -267,11 +268,4 @@ func plotCurves(path, task string, loss, errs plotter.XYs) error {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{}
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
-}
-
-// isTerminal reports whether f is a character device (a terminal): the
-// progress bar redraws itself with \r, which only makes sense there.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -64,3 +64,28 @@ func MNISTDir() (string, error) {
 	}
 	return dir, nil
 }
+
+// MNISTSplit is one split of MNIST as LoadMNIST reads it: N images, each
+// a row of 784 pixels in [0,1], and their labels.
+type MNISTSplit struct {
+	Images []float32
+	Labels []int32
+	N      int
+}
+
+// LoadMNISTSplits finds MNIST (MNISTDir) and reads its training and test
+// splits; dir is the folder they were read from.
+func LoadMNISTSplits() (train, test MNISTSplit, dir string, err error) {
+	if dir, err = MNISTDir(); err != nil {
+		return
+	}
+	read := func(images, labels string) (s MNISTSplit, err error) {
+		s.Images, s.Labels, s.N, err = LoadMNIST(filepath.Join(dir, images), filepath.Join(dir, labels))
+		return s, err
+	}
+	if train, err = read(MNISTTrainImages, MNISTTrainLabels); err != nil {
+		return
+	}
+	test, err = read(MNISTTestImages, MNISTTestLabels)
+	return train, test, dir, err
+}
