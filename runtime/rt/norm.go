@@ -72,24 +72,8 @@ func Var[T Float](dst, src []T, outer, n, inner, correction int) {
 // most 16 dims) and is reduced over the dims where reduced is true into
 // dst (the kept dims in order).
 func VarAxes[T Float](dst, src []T, shape []int, reduced []bool, correction int) {
-	r := len(shape)
-	if r > maxRank || len(reduced) != r {
-		panic("rt.VarAxes: bad shape")
-	}
-	var kdims, kstr, rdims, rstr [maxRank]int
-	nk, nr := 0, 0
-	stride, count := 1, 1
-	for d := r - 1; d >= 0; d-- {
-		if reduced[d] {
-			rdims[nr], rstr[nr] = shape[d], stride
-			nr++
-			count *= shape[d]
-		} else {
-			kdims[nk], kstr[nk] = shape[d], stride
-			nk++
-		}
-		stride *= shape[d]
-	}
+	a := splitAxes("VarAxes", shape, reduced)
+	kdims, kstr, rdims, rstr, nk, nr, stride, count := a.kdims, a.kstr, a.rdims, a.rstr, a.nk, a.nr, a.size, a.count
 	_ = src[:stride]
 	dof := float64(count - correction)
 	var ki, ri [maxRank]int

@@ -164,24 +164,8 @@ func logSumExp[T Float](row []T, stride int) float64 {
 // has at most 16 dims. Groups are accumulated in float64 in row-major
 // order of the reduced dims.
 func ReduceAxes[T Float](op ReduceOp, dst, src []T, shape []int, reduced []bool) {
-	r := len(shape)
-	if r > maxRank || len(reduced) != r {
-		panic("rt.ReduceAxes: bad shape")
-	}
-	var kdims, kstr, rdims, rstr [maxRank]int
-	nk, nr := 0, 0
-	stride, count := 1, 1
-	for d := r - 1; d >= 0; d-- {
-		if reduced[d] {
-			rdims[nr], rstr[nr] = shape[d], stride
-			nr++
-			count *= shape[d]
-		} else {
-			kdims[nk], kstr[nk] = shape[d], stride
-			nk++
-		}
-		stride *= shape[d]
-	}
+	a := splitAxes("ReduceAxes", shape, reduced)
+	kdims, kstr, rdims, rstr, nk, nr, stride, count := a.kdims, a.kstr, a.rdims, a.rstr, a.nk, a.nr, a.size, a.count
 	_ = src[:stride]
 	// kdims/rdims are innermost first.
 	var ki, ri [maxRank]int
@@ -358,4 +342,34 @@ func ArgMax[T Float](dst []int32, src []T, outer, n, inner int) {
 			dst[o*inner+i] = int32(arg)
 		}
 	}
+}
+
+// axisSplit is a shape split into its kept and its reduced dims, each
+// list innermost first with its row-major strides in the whole shape.
+type axisSplit struct {
+	kdims, kstr, rdims, rstr [maxRank]int
+	nk, nr                   int // kept and reduced dims
+	size, count              int // elements of the shape, and of each group
+}
+
+// splitAxes splits shape (at most maxRank dims) by reduced, for fn's
+// panic message.
+func splitAxes(fn string, shape []int, reduced []bool) axisSplit {
+	r := len(shape)
+	if r > maxRank || len(reduced) != r {
+		panic("rt." + fn + ": bad shape")
+	}
+	a := axisSplit{size: 1, count: 1}
+	for d := r - 1; d >= 0; d-- {
+		if reduced[d] {
+			a.rdims[a.nr], a.rstr[a.nr] = shape[d], a.size
+			a.nr++
+			a.count *= shape[d]
+		} else {
+			a.kdims[a.nk], a.kstr[a.nk] = shape[d], a.size
+			a.nk++
+		}
+		a.size *= shape[d]
+	}
+	return a
 }
