@@ -61,31 +61,9 @@ func HVP(g *ir.Graph) (*ir.Graph, error) {
 // (but the gradients are not marked Grad: they are ordinary outputs of
 // the second differentiation).
 func HVPReverse(g *ir.Graph) (*ir.Graph, error) {
-	joint, _, err := Grad(g, GradOptions{})
+	joint, dot, _, err := gradDotTangent(g)
 	if err != nil {
 		return nil, err
-	}
-	b := ir.BuilderFor(joint)
-	var dot *ir.Value
-	for _, o := range joint.Outputs {
-		if o.Grad == "" {
-			continue
-		}
-		p := joint.Lookup(o.Grad)
-		b.Pos = p.Pos
-		v := b.Input(TangentName(p.Name), p.Type)
-		term := b.Sum(b.Mul(o.Value, v), allAxesOf(p), false)
-		if dot == nil {
-			dot = term
-		} else {
-			dot = b.Add(dot, term)
-		}
-	}
-	if err := b.Err(); err != nil {
-		return nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
-	}
-	if dot == nil {
-		return nil, fmt.Errorf("hvp %s: the model has no params", g.Name)
 	}
 	// Keep J as the objective of the result, through the second Grad.
 	const keep = "hvp.objective"
@@ -116,12 +94,37 @@ func HVPReverse(g *ir.Graph) (*ir.Graph, error) {
 	return second, nil
 }
 
-func allAxesOf(v *ir.Value) []int {
-	axes := make([]int, len(v.Type.Shape))
-	for i := range axes {
-		axes[i] = i
+// gradDotTangent differentiates g and appends dot = Σ_p ⟨∂J/∂p, v_p⟩,
+// each direction v_p bound as the input TangentName(p). outs are the
+// joint graph's outputs other than the gradients.
+func gradDotTangent(g *ir.Graph) (joint *ir.Graph, dot *ir.Value, outs []ir.Output, err error) {
+	joint, _, err = Grad(g, GradOptions{})
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return axes
+	b := ir.BuilderFor(joint)
+	for _, o := range joint.Outputs {
+		if o.Grad == "" {
+			outs = append(outs, o)
+			continue
+		}
+		p := joint.Lookup(o.Grad)
+		b.Pos = p.Pos
+		v := b.Input(TangentName(p.Name), p.Type)
+		term := b.Sum(b.Mul(o.Value, v), axesUpTo(len(p.Type.Shape)), false)
+		if dot == nil {
+			dot = term
+		} else {
+			dot = b.Add(dot, term)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
+	}
+	if dot == nil {
+		return nil, nil, nil, fmt.Errorf("hvp %s: the model has no params", g.Name)
+	}
+	return joint, dot, outs, nil
 }
 
 // HVPObjective returns the graph whose objective is Σ_p ⟨∂J/∂p, v_p⟩ (the
@@ -131,33 +134,9 @@ func allAxesOf(v *ir.Value) []int {
 // (passes.CompileProgram, codegen) generates reverse-over-reverse HVP code
 // whose Backward leaves ∇²J·v in the gradient vector.
 func HVPObjective(g *ir.Graph) (*ir.Graph, error) {
-	joint, _, err := Grad(g, GradOptions{})
+	joint, dot, outs, err := gradDotTangent(g)
 	if err != nil {
 		return nil, err
-	}
-	b := ir.BuilderFor(joint)
-	var dot *ir.Value
-	var outs []ir.Output
-	for _, o := range joint.Outputs {
-		if o.Grad == "" {
-			outs = append(outs, o)
-			continue
-		}
-		p := joint.Lookup(o.Grad)
-		b.Pos = p.Pos
-		v := b.Input(TangentName(p.Name), p.Type)
-		term := b.Sum(b.Mul(o.Value, v), allAxesOf(p), false)
-		if dot == nil {
-			dot = term
-		} else {
-			dot = b.Add(dot, term)
-		}
-	}
-	if err := b.Err(); err != nil {
-		return nil, fmt.Errorf("hvp %s: internal error: %w", g.Name, err)
-	}
-	if dot == nil {
-		return nil, fmt.Errorf("hvp %s: the model has no params", g.Name)
 	}
 	joint.Outputs = outs
 	joint.Objective = dot
