@@ -17,10 +17,6 @@ import (
 // and no padding needs none. With float64 accumulation a float32
 // convolution runs in float64 (rt.Conv2DAcc64, …), in convColF64.
 
-func init() {
-	stateReserved = append(stateReserved, "convColF32", "convColF64")
-}
-
 // convLowering lowers a convolution op whose input, weight and output
 // (in the forward op's terms) have the shapes xs, ws and ys, and whose
 // three buffers are passed to fn in the order bufs gives.

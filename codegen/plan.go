@@ -93,7 +93,8 @@ func isKernelLocal(name string) bool {
 // stateReserved are the names of the internal state struct's own fields
 // and of kernel locals.
 var stateReserved = []string{"training", "step", "seed", "params", "grads", "forward", "backward", "predict", "outputs", "inputGrads",
-	"arenaF32", "arenaF64", "arenaI32", "rowF32", "rowF64", "productF32", "productF64", "colSumsF64"}
+	"arenaF32", "arenaF64", "arenaI32", "rowF32", "rowF64", "productF32", "productF64", "colSumsF64",
+	"convColF32", "convColF64"}
 
 func newPlan(prog *passes.Program, opt Options) (*plan, error) {
 	g := prog.Graph
