@@ -12,7 +12,7 @@ import (
 
 // gemmTableShapes are the float32 products of the M and L benchmark train
 // steps exactly as the generated code calls Sgemm (see
-// codegen/internal/benchmodels/{m,l}/kernels.go): op(A) is m×k, op(B) k×n,
+// codegen/testdata/bench/{m,l}/kernels.go): op(A) is m×k, op(B) k×n,
 // ta/tb the transposes. M is batch 256, 784→256→10; L is batch 128,
 // 512→(512×6)→10 (each of its six hidden layers makes the fwd, dW and — but
 // the first — dX product). sq1024 is the square product of
