@@ -1,0 +1,359 @@
+package codegen
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpgen/bpgen/internal/randgraph"
+	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/passes"
+)
+
+// Random graphs through the generated code (issue 14, acceptance 5): the
+// graphs of passes' pipeline fuzzer (internal/randgraph: elementwise ops,
+// reductions, matmuls and movement ops from the registry, broadcasting,
+// fan-out) are differentiated, compiled with every pass on and with every
+// optional pass off, generated (EmitProgram), built and run; the objective
+// and every gradient must agree, at tol64 element by element (compare),
+// with the unoptimized joint graph of the grad pass under ir.Interp and
+// with the optimized one. FuzzPipeline (passes) checks the optimized
+// graphs and programs of every input under the interpreter; building Go
+// code takes seconds, so this runs a sample.
+
+// randomSample is how many random graphs (seeds 0, 1, …)
+// TestGeneratedRandomGraphs generates, builds into one driver and runs;
+// randomSampleShort under -short.
+const (
+	randomSample      = 16
+	randomSampleShort = 4
+)
+
+// TestGeneratedRandomGraphs runs the generated code of a sample of random
+// graphs against the interpreter.
+func TestGeneratedRandomGraphs(t *testing.T) {
+	n := randomSample
+	if testing.Short() {
+		n = randomSampleShort
+	}
+	var cases []*randomCase
+	for seed := range uint64(n) {
+		cases = append(cases, drawRandom(t, seed, 0))
+	}
+	checkRandomGenerated(t, cases)
+}
+
+// FuzzGenerated is TestGeneratedRandomGraphs for one graph per input (the
+// inputs of passes' FuzzPipeline: a seed and an attempt), so that
+//
+//	go test -run '^$' -fuzz FuzzGenerated -fuzztime 10m -parallel 1 ./codegen/
+//
+// runs the generated code of as many random graphs as it can build (one
+// `go build` per input). Inputs it fails on are kept under
+// testdata/fuzz/FuzzGenerated and run by every `go test`.
+func FuzzGenerated(f *testing.F) {
+	f.Add(uint64(1000), uint8(0))
+	f.Fuzz(func(t *testing.T, seed uint64, attempt uint8) {
+		checkRandomGenerated(t, []*randomCase{drawRandom(t, seed, int(attempt))})
+	})
+}
+
+// randomCase is one random graph: its forward graph, the values of its
+// params and inputs, and the unoptimized joint graph of the grad pass.
+type randomCase struct {
+	name string // "seed/attempt", for messages
+	g    *ir.Graph
+	env  map[string]*ir.Tensor
+	ref  *ir.Graph
+}
+
+func drawRandom(t *testing.T, seed uint64, attempt int) *randomCase {
+	t.Helper()
+	g, env, err := randgraph.Graph(seed, attempt)
+	if err != nil {
+		t.Fatalf("seed %d/%d: the generator built an invalid graph: %v", seed, attempt, err) // a generator bug
+	}
+	ref, _, err := passes.Grad(g, passes.GradOptions{})
+	if err != nil {
+		t.Fatalf("seed %d/%d: passes.Grad: %v\ngraph:\n%s", seed, attempt, err, ir.Print(g))
+	}
+	return &randomCase{name: fmt.Sprintf("%d/%d", seed, attempt), g: g, env: env, ref: ref}
+}
+
+// randomModes are the pass settings the random graphs are generated with.
+var randomModes = []struct {
+	name    string
+	disable func() []string
+}{
+	{"on", func() []string { return nil }},
+	{"off", optionalPasses},
+}
+
+// randomDriverCase is one run of the random graphs' driver: the model
+// (generated package) and the values of its params and inputs by DSL name.
+type randomDriverCase struct {
+	Model  string
+	Floats map[string][]float64
+	Ints   map[string][]int32
+}
+
+// randomDriverResult is what the driver prints for a case: the objective
+// of ForwardFeed and, after Backward, every param's gradient by DSL name.
+type randomDriverResult struct {
+	Objective float64
+	Grads     map[string][]float64
+	Err       string
+}
+
+// checkRandomGenerated generates every case in every mode into one
+// temporary package tree inside the module, builds one driver, runs it and
+// compares.
+func checkRandomGenerated(t *testing.T, cases []*randomCase) {
+	t.Helper()
+	root := moduleRoot(t)
+	dir, err := os.MkdirTemp(filepath.Join(root, "codegen", "testdata"), "gen-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	rel, _ := filepath.Rel(root, dir)
+	importBase := "github.com/bpgen/bpgen/" + filepath.ToSlash(rel)
+	var imports, entries strings.Builder
+	var runs []randomDriverCase
+	type want struct {
+		c         *randomCase
+		mode      string
+		optimized *ir.Graph
+	}
+	var wants []want
+	for i, c := range cases {
+		floats, ints := map[string][]float64{}, map[string][]int32{}
+		for name, x := range c.env {
+			if x.DType == ir.I32 {
+				ints[name] = x.I
+			} else {
+				floats[name] = x.F
+			}
+		}
+		for _, mode := range randomModes {
+			pkg := fmt.Sprintf("r%d%s", i, mode.name)
+			prog, err := passes.CompileProgram(c.g, passes.Options{Disable: mode.disable()})
+			if err != nil {
+				t.Fatalf("seed %s, passes %s: CompileProgram: %v\ngraph:\n%s", c.name, mode.name, err, ir.Print(c.g))
+			}
+			files, err := EmitProgram(prog, Options{Package: pkg, Source: "randgraph." + c.name})
+			if err != nil {
+				t.Fatalf("seed %s, passes %s: EmitProgram: %v\ngraph:\n%s", c.name, mode.name, err, ir.Print(c.g))
+			}
+			pdir := filepath.Join(dir, pkg)
+			if err := os.MkdirAll(pdir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, b := range files {
+				if err := os.WriteFile(filepath.Join(pdir, name), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fmt.Fprintf(&imports, "\t%q\n", importBase+"/"+pkg)
+			fmt.Fprintf(&entries, "\t%q: func() (api.Model, error) {\n\t\tm, err := %s.New(%s.Config{})\n\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n\t\treturn m, nil\n\t},\n", pkg, pkg, pkg)
+			runs = append(runs, randomDriverCase{Model: pkg, Floats: floats, Ints: ints})
+			wants = append(wants, want{c, mode.name, prog.Graph})
+		}
+	}
+	src := strings.Replace(randomDriver, "//IMPORTS\n", imports.String(), 1)
+	src = strings.Replace(src, "//ENTRIES\n", entries.String(), 1)
+	ddir := filepath.Join(dir, "driver")
+	if err := os.MkdirAll(ddir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ddir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "driver.bin")
+	cmd := exec.Command("go", "build", "-o", bin, "./"+filepath.ToSlash(rel)+"/driver")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the generated packages: %v\n%s", err, out)
+	}
+	in, err := json.Marshal(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "cases.json")
+	if err := os.WriteFile(path, in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	run := exec.Command(bin, path)
+	run.Stderr = &stderr
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, stderr.Bytes())
+	}
+	var res []randomDriverResult
+	if err := gob.NewDecoder(bytes.NewReader(out)).Decode(&res); err != nil {
+		t.Fatalf("driver output: %v", err)
+	}
+	if len(res) != len(runs) {
+		t.Fatalf("driver printed %d results for %d cases", len(res), len(runs))
+	}
+	for i, w := range wants {
+		if err := w.c.check(w.optimized, res[i]); err != nil {
+			t.Errorf("seed %s, passes %s: %v\ngraph:\n%s", w.c.name, w.mode, err, ir.Print(w.c.g))
+		}
+	}
+}
+
+// check compares a driver result with the interpreter's results for the
+// unoptimized joint graph c.ref and for the optimized one.
+func (c *randomCase) check(optimized *ir.Graph, r randomDriverResult) error {
+	if r.Err != "" {
+		return fmt.Errorf("generated code: %s", r.Err)
+	}
+	for _, ref := range []struct {
+		what string
+		g    *ir.Graph
+	}{{"the unoptimized joint graph", c.ref}, {"the optimized graph", optimized}} {
+		want, err := ir.Interp(ref.g, ir.Env{Inputs: c.env, Training: true})
+		if err != nil {
+			return fmt.Errorf("interpreting %s: %v", ref.what, err)
+		}
+		if e, _ := compare([]float64{r.Objective}, want.Objective.F); !(e <= tol64) {
+			return fmt.Errorf("objective %v, %s's %v (relative error %.3g > %g)", r.Objective, ref.what, want.Objective.F[0], e, tol64)
+		}
+		grads := 0
+		for _, o := range ref.g.Outputs {
+			if o.Grad == "" {
+				continue
+			}
+			grads++
+			w := want.Outputs[o.Name].F
+			got, ok := r.Grads[o.Grad]
+			if !ok {
+				return fmt.Errorf("the generated code has no gradient of %s", o.Grad)
+			}
+			if e, at := compare(got, w); !(e <= tol64) {
+				if at >= 0 && at < len(got) && at < len(w) {
+					return fmt.Errorf("gradient of %s: relative error %.3g > %g at %d: got %v, %s's %v", o.Grad, e, tol64, at, got[at], ref.what, w[at])
+				}
+				return fmt.Errorf("gradient of %s: %d values, %s has %d", o.Grad, len(got), ref.what, len(w))
+			}
+		}
+		if grads != len(r.Grads) {
+			return fmt.Errorf("the generated code has %d gradients, %s %d", len(r.Grads), ref.what, grads)
+		}
+	}
+	return nil
+}
+
+// randomDriver is the driver of the random graphs: for each case, New,
+// the params and inputs set by DSL name through runtime/api, ForwardFeed,
+// Backward, and the objective and gradients printed as gob.
+const randomDriver = `// The test driver of codegen's random graphs (random_test.go).
+package main
+
+import (
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/bpgen/bpgen/runtime/api"
+//IMPORTS
+)
+
+var models = map[string]func() (api.Model, error){
+//ENTRIES
+}
+
+type randomDriverCase struct {
+	Model  string
+	Floats map[string][]float64
+	Ints   map[string][]int32
+}
+
+type randomDriverResult struct {
+	Objective float64
+	Grads     map[string][]float64
+	Err       string
+}
+
+func main() {
+	data, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	var cases []randomDriverCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		panic(err)
+	}
+	res := make([]randomDriverResult, len(cases))
+	for i, c := range cases {
+		res[i] = run(c)
+	}
+	// gob, unlike JSON, carries NaN and ±Inf.
+	if err := gob.NewEncoder(os.Stdout).Encode(res); err != nil {
+		panic(err)
+	}
+}
+
+func run(c randomDriverCase) (r randomDriverResult) {
+	defer func() {
+		if e := recover(); e != nil {
+			r.Err = fmt.Sprint("panic: ", e)
+		}
+	}()
+	newModel, ok := models[c.Model]
+	if !ok {
+		r.Err = "no model " + c.Model
+		return r
+	}
+	m, err := newModel()
+	if err != nil {
+		r.Err = "New: " + err.Error()
+		return r
+	}
+	params := m.ParamTensors()
+	for _, p := range params {
+		x, ok := c.Floats[p.Name]
+		if !ok || p.DType != api.F64 || len(x) != len(p.F64) {
+			r.Err = fmt.Sprintf("param %s (%s, %d elements): %d values given", p.Name, p.DType, p.Len(), len(x))
+			return r
+		}
+		copy(p.F64, x)
+	}
+	feed := &api.Feed{Inputs: map[string]api.Tensor{}}
+	for _, s := range m.Info().Inputs {
+		t := api.Tensor{Name: s.Name, DType: s.DType}
+		switch s.DType {
+		case api.F64:
+			t.F64 = c.Floats[s.Name]
+		case api.I32:
+			t.I32 = c.Ints[s.Name]
+		default:
+			r.Err = fmt.Sprintf("input %s is %s", s.Name, s.DType)
+			return r
+		}
+		feed.Inputs[s.Name] = t
+	}
+	if r.Objective, err = m.ForwardFeed(feed); err != nil {
+		r.Err = "ForwardFeed: " + err.Error()
+		return r
+	}
+	if err := m.Backward(); err != nil {
+		r.Err = "Backward: " + err.Error()
+		return r
+	}
+	r.Grads = map[string][]float64{}
+	for i, g := range m.GradTensors() {
+		r.Grads[params[i].Name] = g.Floats()
+	}
+	return r
+}
+`
