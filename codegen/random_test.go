@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bpgen/bpgen/internal/randgraph"
 	"github.com/bpgen/bpgen/ir"
@@ -32,7 +37,7 @@ import (
 // params and inputs are O(1) (uniform in [-1.5, 1.5), weights of
 // magnitude 0.5 to 1.5), so every value and gradient is a sum of O(1)
 // terms, and a gradient that is mathematically zero comes out as the
-// round-off of those terms, ~1e-16 (FuzzGenerated's first finding: the
+// round-off of those terms, ~1e-16 (the first finding, seed 1000/34: the
 // softmax of a row of equal entries, whose gradient is 0 in the
 // interpreter's summation order and -1.1e-16 in the generated code's).
 // FuzzPipeline's rule (|got − want| ≤ tol·max(1, |want|)) has the same
@@ -40,40 +45,120 @@ import (
 const randomAbsFloor = 1
 
 // randomSample is how many random graphs (seeds 0, 1, …)
-// TestGeneratedRandomGraphs generates, builds into one driver and runs;
-// randomSampleShort under -short.
+// TestGeneratedRandomGraphs generates, builds and runs by default;
+// randomSampleShort under -short. randomBatch graphs (in both modes) share
+// one driver build.
 const (
 	randomSample      = 16
 	randomSampleShort = 4
+	randomBatch       = 32
+)
+
+// randomRegressions are inputs (seed, attempt) that failed once, run by
+// every TestGeneratedRandomGraphs.
+var randomRegressions = [][2]uint64{
+	{1000, 34}, // a gradient that is 0 up to round-off (see randomAbsFloor)
+}
+
+var (
+	randomGraphs = flag.Int("randomgraphs", 0, "TestGeneratedRandomGraphs: run this many random graphs (seeds -randomgraphs.from, …; default 16, 4 with -short), or this many of -randomgraphs.corpus")
+	randomFrom   = flag.Uint64("randomgraphs.from", 0, "TestGeneratedRandomGraphs: the first seed")
+	randomCorpus = flag.String("randomgraphs.corpus", "", "TestGeneratedRandomGraphs: run the inputs of this fuzz corpus directory (FuzzPipeline's: passes/testdata/fuzz/FuzzPipeline, or $(go env GOCACHE)/fuzz/github.com/bpgen/bpgen/passes/FuzzPipeline)")
 )
 
 // TestGeneratedRandomGraphs runs the generated code of a sample of random
-// graphs against the interpreter.
+// graphs against the interpreter: seeds 0, 1, … (or, with flags, a larger
+// sample, or the inputs FuzzPipeline found interesting), and the
+// regressions. FuzzPipeline's inputs are (seed, attempt) pairs of the same
+// generator, so
+//
+//	go test -run '^$' -fuzz FuzzPipeline -fuzztime 10m -parallel 1 ./passes/
+//	go test -run TestGeneratedRandomGraphs ./codegen/ -args -randomgraphs.corpus "$(go env GOCACHE)/fuzz/github.com/bpgen/bpgen/passes/FuzzPipeline" -randomgraphs 256
+//
+// runs the generated code of (256 of) the graphs the fuzzer kept. This is
+// not itself a fuzz target: Go's fuzzing engine kills an input that takes
+// over 10 s (golang/go#56238), and one `go build` of generated code takes
+// 5 to 50 s on a shared 2-core machine.
 func TestGeneratedRandomGraphs(t *testing.T) {
 	n := randomSample
 	if testing.Short() {
 		n = randomSampleShort
 	}
-	var cases []*randomCase
-	for seed := range uint64(n) {
-		cases = append(cases, drawRandom(t, seed, 0))
+	if *randomGraphs > 0 {
+		n = *randomGraphs
 	}
-	checkRandomGenerated(t, cases)
+	inputs := slices.Clone(randomRegressions)
+	if *randomCorpus != "" {
+		corpus, err := readFuzzCorpus(*randomCorpus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, corpus[:min(n, len(corpus))]...)
+	} else {
+		for i := range uint64(n) {
+			inputs = append(inputs, [2]uint64{*randomFrom + i, 0})
+		}
+	}
+	for len(inputs) > 0 {
+		batch := inputs[:min(randomBatch, len(inputs))]
+		inputs = inputs[len(batch):]
+		var cases []*randomCase
+		for _, in := range batch {
+			cases = append(cases, drawRandom(t, in[0], int(in[1])))
+		}
+		checkRandomGenerated(t, cases)
+		t.Logf("%d random graphs run (from seed %s); %d left", len(batch), cases[0].name, len(inputs))
+	}
 }
 
-// FuzzGenerated is TestGeneratedRandomGraphs for one graph per input (the
-// inputs of passes' FuzzPipeline: a seed and an attempt), so that
-//
-//	go test -run '^$' -fuzz FuzzGenerated -fuzztime 10m -parallel 1 ./codegen/
-//
-// runs the generated code of as many random graphs as it can build (one
-// `go build` per input). Inputs it fails on are kept under
-// testdata/fuzz/FuzzGenerated and run by every `go test`.
-func FuzzGenerated(f *testing.F) {
-	f.Add(uint64(1000), uint8(0))
-	f.Fuzz(func(t *testing.T, seed uint64, attempt uint8) {
-		checkRandomGenerated(t, []*randomCase{drawRandom(t, seed, int(attempt))})
-	})
+// readFuzzCorpus reads the (seed, attempt) inputs of FuzzPipeline's corpus
+// files in dir ("go test fuzz v1", then uint64(seed) and byte or uint8 of
+// the attempt), in the order of their names.
+func readFuzzCorpus(dir string) ([][2]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var r [][2]uint64
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) != 3 || lines[0] != "go test fuzz v1" {
+			return nil, fmt.Errorf("%s: not a corpus file of (uint64, uint8)", e.Name())
+		}
+		seed, err1 := corpusValue(lines[1], "uint64")
+		attempt, err2 := corpusValue(lines[2], "byte", "uint8")
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("%s: %v", e.Name(), err)
+		}
+		r = append(r, [2]uint64{seed, attempt})
+	}
+	return r, nil
+}
+
+// corpusValue parses a corpus line T(v) for one of the types: a number or,
+// for a byte, a character literal.
+func corpusValue(line string, types ...string) (uint64, error) {
+	for _, typ := range types {
+		v, ok := strings.CutPrefix(line, typ+"(")
+		if !ok || !strings.HasSuffix(v, ")") {
+			continue
+		}
+		v = strings.TrimSuffix(v, ")")
+		if strings.HasPrefix(v, "'") {
+			s, err := strconv.Unquote(v)
+			if err != nil {
+				return 0, err
+			}
+			r, _ := utf8.DecodeRuneInString(s)
+			return uint64(r), nil
+		}
+		return strconv.ParseUint(v, 0, 64)
+	}
+	return 0, fmt.Errorf("%q is not one of %v", line, types)
 }
 
 // randomCase is one random graph: its forward graph, the values of its

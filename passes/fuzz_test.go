@@ -21,8 +21,9 @@ import (
 //	go test -run '^$' -fuzz FuzzPipeline -fuzztime 10m ./passes/
 //
 // Inputs it fails on are kept under testdata/fuzz/FuzzPipeline and run by
-// every `go test`, as are the seeds added here. codegen's FuzzGenerated
-// draws the same graphs and runs their generated code.
+// every `go test`, as are the seeds added here. codegen's
+// TestGeneratedRandomGraphs runs the generated code of the same graphs (a
+// sample, or the inputs this fuzzer kept: see its doc).
 func FuzzPipeline(f *testing.F) {
 	for seed := range uint64(24) {
 		f.Add(seed, uint8(0))

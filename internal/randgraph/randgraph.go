@@ -5,7 +5,8 @@
 // objective that weights several values. passes' gradient tests check
 // them against finite differences, passes' pipeline fuzzer
 // (FuzzPipeline) compares every pass's output with the unoptimized joint
-// graph, and codegen's FuzzGenerated runs the generated code of a sample.
+// graph, and codegen's TestGeneratedRandomGraphs runs the generated code
+// of a sample.
 //
 // It is a test helper: only tests import it.
 package randgraph
