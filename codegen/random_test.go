@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,9 +29,9 @@ import (
 // optional pass off, generated (EmitProgram), built and run; the objective
 // and every gradient must agree, at tol64 element by element (compareFloor
 // with randomAbsFloor), with the unoptimized joint graph of the grad pass
-// under ir.Interp and with the optimized one. FuzzPipeline (passes) checks the optimized
-// graphs and programs of every input under the interpreter; building Go
-// code takes seconds, so this runs a sample.
+// under ir.Interp and with the optimized one. FuzzPipeline (passes) checks
+// the optimized graphs and programs of every input under the interpreter;
+// building Go code takes seconds, so this runs a sample.
 
 // randomAbsFloor is the magnitude below which compareFloor compares the
 // random graphs' results absolutely (at tol64·randomAbsFloor): their
@@ -55,7 +56,8 @@ const (
 )
 
 // randomRegressions are inputs (seed, attempt) that failed once, run by
-// every TestGeneratedRandomGraphs.
+// every TestGeneratedRandomGraphs, as are those FuzzPipeline failed on
+// (passes/testdata/fuzz/FuzzPipeline).
 var randomRegressions = [][2]uint64{
 	{1000, 34}, // a gradient that is 0 up to round-off (see randomAbsFloor)
 }
@@ -88,6 +90,11 @@ func TestGeneratedRandomGraphs(t *testing.T) {
 		n = *randomGraphs
 	}
 	inputs := slices.Clone(randomRegressions)
+	found, err := readFuzzCorpus(filepath.Join("..", "passes", "testdata", "fuzz", "FuzzPipeline"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	inputs = append(inputs, found...)
 	if *randomCorpus != "" {
 		corpus, err := readFuzzCorpus(*randomCorpus)
 		if err != nil {
