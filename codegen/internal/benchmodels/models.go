@@ -1,13 +1,9 @@
-// Package benchmodels defines the models of codegen's benchmarks; the
-// packages generated from them are checked in under codegen/testdata/bench
-// (a module of its own, so that `go vet ./...` and `go test ./...` of this
-// one do not compile them): s, m and l (compiled with every pass on: fused
-// kernels, a packed arena) and s0, m0 and l0 (every optional pass off: one
-// kernel and one buffer per value), sg, mg and lg (gonum's GEMM), ma and la
-// (float64 accumulation), and a freshness test in codegen fails if they
-// are stale. The benchmarks are in that module too:
-//
-//	go test -C codegen/testdata/bench -run='^$' -bench=TrainStep -benchmem .
+// Package benchmodels defines the models of codegen's benchmarks. The
+// packages generated from them, and the benchmarks, are in the module
+// codegen/testdata/bench: s, m and l (every pass on: fused kernels, a
+// packed arena), s0, m0 and l0 (every optional pass off), sg, mg and lg
+// (gonum's GEMM), ma and la (float64 accumulation); a freshness test in
+// codegen fails if they are stale.
 //
 //	S: batch 32, 4→16→3, float64
 //	M: batch 256, 784→256→10, float32
