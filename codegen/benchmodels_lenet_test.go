@@ -32,7 +32,7 @@ func TestBenchLeNetFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir := filepath.Join("internal", "benchmodels", name)
+		dir := filepath.Join("testdata", "bench", name)
 		if *update {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)

@@ -39,7 +39,7 @@ func TestBenchModelsFresh(t *testing.T) {
 			if !bytes.Equal(bundle(files), bundle(again)) {
 				t.Errorf("%s: generating twice gives different bytes", name)
 			}
-			dir := filepath.Join("internal", "benchmodels", name)
+			dir := filepath.Join("testdata", "bench", name)
 			if *update {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)

@@ -8,8 +8,8 @@ import (
 	"github.com/bpgen/bpgen/passes"
 )
 
-// FuzzPipeline turns its input into a random graph (the generator of
-// random_test.go: elementwise ops, reductions, matmuls and movement ops
+// FuzzPipeline turns its input into a random graph (internal/randgraph,
+// the generator of random_test.go's gradient tests: elementwise ops, reductions, matmuls and movement ops
 // drawn from the registry's differentiable ops, with broadcasting, values
 // used by several ops and several params), differentiates it, compiles it
 // with every pass on and with subsets of the optional passes off, and
@@ -21,7 +21,9 @@ import (
 //	go test -run '^$' -fuzz FuzzPipeline -fuzztime 10m ./passes/
 //
 // Inputs it fails on are kept under testdata/fuzz/FuzzPipeline and run by
-// every `go test`, as are the seeds added here.
+// every `go test`, as are the seeds added here. codegen's
+// TestGeneratedRandomGraphs runs the generated code of the same graphs (a
+// sample, or the inputs this fuzzer kept: see its doc).
 func FuzzPipeline(f *testing.F) {
 	for seed := range uint64(24) {
 		f.Add(seed, uint8(0))

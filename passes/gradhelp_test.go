@@ -3,10 +3,10 @@ package passes_test
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/bpgen/bpgen/internal/randgraph"
 	"github.com/bpgen/bpgen/ir"
 	"github.com/bpgen/bpgen/passes"
 	"github.com/bpgen/bpgen/runtime/gradcheck"
@@ -144,54 +144,6 @@ func mustBuild(t testing.TB, b *ir.Builder) *ir.Graph {
 	return b.Graph()
 }
 
-// randTensor is a float64 tensor of shape with entries uniform in [lo, hi).
-func randTensor(rng *rand.Rand, lo, hi float64, shape ...int) *ir.Tensor {
-	t := ir.NewTensor(ir.F64, shape...)
-	for i := range t.F {
-		t.F[i] = lo + (hi-lo)*rng.Float64()
-	}
-	return t
-}
-
-// signedWeights is a float64 tensor whose entries have magnitude in
-// [0.5, 1.5) and a random sign: a non-uniform cotangent with no entry near
-// zero (so no gradient entry is accidentally tiny).
-func signedWeights(rng *rand.Rand, shape ...int) *ir.Tensor {
-	t := ir.NewTensor(ir.F64, shape...)
-	for i := range t.F {
-		t.F[i] = 0.5 + rng.Float64()
-		if rng.IntN(2) == 0 {
-			t.F[i] = -t.F[i]
-		}
-	}
-	return t
-}
-
-// shapeInts is the static shape s as ints.
-func shapeInts(s ir.Shape) []int {
-	r := make([]int, len(s))
-	for i, d := range s {
-		r[i] = d.N
-	}
-	return r
-}
-
-// allAxes is [0, 1, ..., rank-1].
-func allAxes(rank int) []int {
-	r := make([]int, rank)
-	for i := range r {
-		r[i] = i
-	}
-	return r
-}
-
-// weightedSum appends sum(v * w) for a new input w of v's type: an
-// objective whose cotangent for v is w, not uniform.
-func weightedSum(b *ir.Builder, v *ir.Value, wname string) *ir.Value {
-	w := b.Input(wname, v.Type)
-	return b.Sum(b.Mul(v, w), allAxes(len(v.Type.Shape)), false)
-}
-
 // maxRelDiff is the largest |a-b| / max(|a|, |b|, floor) over elements;
 // NaN if any element's is (max keeps a NaN, so no later element hides it).
 func maxRelDiff(a, b []float64, floor float64) float64 {
@@ -210,3 +162,15 @@ func reportWorst(r gradcheck.Report) float64 {
 	}
 	return w
 }
+
+// The random graphs' helpers (internal/randgraph), under the names these
+// tests use.
+var (
+	randTensor    = randgraph.Uniform
+	signedWeights = randgraph.SignedWeights
+	shapeInts     = randgraph.Ints
+	allAxes       = randgraph.AllAxes
+	weightedSum   = randgraph.WeightedSum
+	shp           = randgraph.Shape
+	randomGraph   = randgraph.Graph
+)

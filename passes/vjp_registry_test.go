@@ -68,14 +68,6 @@ type vjpCase struct {
 	unused []string // params the rule rightly gives no gradient (passes.GradReport.Unused)
 }
 
-func shp(dims []int) ir.Shape {
-	s := make(ir.Shape, len(dims))
-	for i, d := range dims {
-		s[i] = ir.Static(d)
-	}
-	return s
-}
-
 // unaryCases: a matrix and a scalar in the op's domain.
 func unaryCases(dom domain, attrs ir.Attrs) []vjpCase {
 	return []vjpCase{

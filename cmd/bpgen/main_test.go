@@ -272,30 +272,45 @@ func TestOpReference(t *testing.T) {
 	}
 }
 
-// TestGofmt checks every Go file of the repository is gofmt'd.
+// TestGofmt checks every Go file of the repository is gofmt'd, the
+// modules nested under a testdata directory (codegen/testdata/bench: the
+// benchmarks and their generated models) included.
 func TestGofmt(t *testing.T) {
 	root := repoRoot(t)
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
-			t.Errorf("%s is not gofmt'd (run gofmt -w)", strings.TrimPrefix(path, root+"/"))
-		}
-		return nil
-	})
+	nested, err := filepath.Glob(filepath.Join(root, "*", "testdata", "*", "go.mod"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	roots := []string{root}
+	for _, m := range nested {
+		roots = append(roots, filepath.Dir(m))
+	}
+	for _, top := range roots {
+		err := filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != top {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+				t.Errorf("%s is not gofmt'd (run gofmt -w)", strings.TrimPrefix(path, root+"/"))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(roots) == 1 {
+		t.Errorf("no module under */testdata/*/go.mod: codegen/testdata/bench has moved; update TestGofmt")
 	}
 }
 

@@ -15,15 +15,17 @@ import (
 
 // skipInTree reports whether a path of the repository (slash-separated,
 // relative to its root) is not part of the source tree: hidden entries,
-// what .gitignore lists, and the model packages other tests of this
-// package create in testdata while they run.
+// what .gitignore lists, the model packages other tests of this package
+// create in testdata while they run, and the generated packages codegen's
+// tests build under codegen/testdata/gen-* (go test ./... runs them at the
+// same time).
 //
 // Examples write what they produce to examples/NAME/out (git ignores it).
 func skipInTree(rel string, d fs.DirEntry) bool {
 	base := filepath.Base(rel)
 	return strings.HasPrefix(base, ".") || rel == "bpgen" || isExampleOutput(rel) ||
 		strings.HasSuffix(base, ".test") || strings.HasSuffix(base, ".prof") ||
-		d.IsDir() && strings.HasPrefix(rel, "cmd/bpgen/testdata/model-")
+		d.IsDir() && (strings.HasPrefix(rel, "cmd/bpgen/testdata/model-") || strings.HasPrefix(rel, "codegen/testdata/gen-"))
 }
 
 // treeFiles maps each source file under root to its SHA-256.

@@ -28,7 +28,7 @@
 // portable or gonum) sets the starting backend, so a program or benchmark
 // can run, say, the AVX2 kernels on an AVX-512 machine without code changes:
 //
-//	BPGEN_KERNELS=avx2 go test -bench TrainStep ./codegen/
+//	BPGEN_KERNELS=avx2 go test -C codegen/testdata/bench -bench TrainStep .
 //
 // An unknown or unavailable name is reported on standard error and auto is
 // used.

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/bpgen/bpgen/internal/cputime"
 )
 
 // gemmTableShapes are the float32 products of the M and L benchmark train
 // steps exactly as the generated code calls Sgemm (see
-// codegen/internal/benchmodels/{m,l}/kernels.go): op(A) is m×k, op(B) k×n,
+// codegen/testdata/bench/{m,l}/kernels.go): op(A) is m×k, op(B) k×n,
 // ta/tb the transposes. M is batch 256, 784→256→10; L is batch 128,
 // 512→(512×6)→10 (each of its six hidden layers makes the fwd, dW and — but
 // the first — dX product). sq1024 is the square product of
@@ -101,14 +103,14 @@ func benchTableShape(b *testing.B, ta, tb bool, m, n, k int) {
 		ldb = k
 	}
 	Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
-	cpu0, cpuOK := processCPUTime()
+	cpu0, cpuOK := cputime.Process()
 	best := time.Duration(math.MaxInt64)
 	for b.Loop() {
 		t0 := time.Now()
 		Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 		best = min(best, time.Since(t0))
 	}
-	if cpu1, ok := processCPUTime(); ok && cpuOK {
+	if cpu1, ok := cputime.Process(); ok && cpuOK {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	b.ReportMetric(float64(best.Nanoseconds()), "min-ns/op")

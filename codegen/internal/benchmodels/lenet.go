@@ -5,5 +5,6 @@ package benchmodels
 // LeNetBatch is the batch of the LeNet benchmark: the LeNet-5 of
 // examples/models (D2L §7.6 with ReLU and max-pooling, float32), whose
 // packages generated with every pass on and every optional pass off are
-// checked in under lenet and lenet0 (TestBenchLeNetFresh in codegen).
+// checked in under codegen/testdata/bench/lenet and lenet0
+// (TestBenchLeNetFresh in codegen).
 const LeNetBatch = 256

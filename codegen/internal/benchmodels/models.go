@@ -1,9 +1,9 @@
-// Package benchmodels defines the models of codegen's benchmarks; the
-// packages generated from them are checked in under s, m and l (compiled
-// with every pass on: fused kernels, a packed arena) and s0, m0 and l0
-// (every optional pass off: one kernel and one buffer per value), sg, mg
-// and lg (gonum's GEMM), ma and la (float64 accumulation), and a freshness
-// test in codegen fails if they are stale.
+// Package benchmodels defines the models of codegen's benchmarks. The
+// packages generated from them, and the benchmarks, are in the module
+// codegen/testdata/bench: s, m and l (every pass on: fused kernels, a
+// packed arena), s0, m0 and l0 (every optional pass off), sg, mg and lg
+// (gonum's GEMM), ma and la (float64 accumulation); a freshness test in
+// codegen fails if they are stale.
 //
 //	S: batch 32, 4→16→3, float64
 //	M: batch 256, 784→256→10, float32
@@ -22,7 +22,7 @@ import (
 
 // Spec describes one benchmark model.
 type Spec struct {
-	Name   string // package name under codegen/internal/benchmodels
+	Name   string // package name under codegen/testdata/bench
 	Batch  int
 	Layers []int // widths: input, hidden..., classes
 	DType  dsl.DType

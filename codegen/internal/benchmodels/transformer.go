@@ -6,8 +6,8 @@ import (
 )
 
 // The transformer-block benchmark (issue 12): batch 32, sequence 64,
-// width 128, 4 heads, float32. Its packages are t (every pass on) and t0
-// (every optional pass off).
+// width 128, 4 heads, float32. Its packages are codegen/testdata/bench/t
+// (every pass on) and t0 (every optional pass off).
 const (
 	TBatch = 32
 	TSeq   = 64

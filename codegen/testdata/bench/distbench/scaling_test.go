@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/l"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/m"
 )
 
 // TestGradElems: the scaling model's gradient sizes are the generated
@@ -43,14 +43,14 @@ func TestRingBytes(t *testing.T) {
 }
 
 // TestReadmeScaling: README's scaling table is this program's output
-// (go run ./codegen/internal/distbench -scaling), not numbers by hand.
+// (go run -C codegen/testdata/bench ./distbench -scaling), not numbers by hand.
 func TestReadmeScaling(t *testing.T) {
-	readme, err := os.ReadFile("../../../README.md")
+	readme, err := os.ReadFile("../../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	table := ScalingTable(ReadmeStepTimes)
 	if !strings.Contains(string(readme), table) {
-		t.Errorf("README.md does not contain the scaling model as `go run ./codegen/internal/distbench -scaling` prints it:\n%s", table)
+		t.Errorf("README.md does not contain the scaling model as `go run -C codegen/testdata/bench ./distbench -scaling` prints it:\n%s", table)
 	}
 }

@@ -1,4 +1,4 @@
-package codegen
+package bench
 
 import (
 	"math"
@@ -8,17 +8,17 @@ import (
 	"time"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l0"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/la"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lg"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m0"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/ma"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/mg"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/s0"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/sg"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/l"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/l0"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/la"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/lg"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/m"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/m0"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/ma"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/mg"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/s"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/s0"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/sg"
 	"github.com/bpgen/bpgen/dsl"
 	"github.com/bpgen/bpgen/runtime/rt"
 )
@@ -31,7 +31,7 @@ import (
 // with gonum's Gemm, through rt.GonumSgemm and rt.GonumDgemm, and plain
 // loops). Compare with
 //
-//	go test -run='^$' -bench=TrainStep -benchmem -count=6 ./codegen/ > bench.txt
+//	go test -C codegen/testdata/bench -run='^$' -bench=TrainStep -benchmem -count=6 . > bench.txt
 //	benchstat -col /passes bench.txt
 func BenchmarkTrainStep(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
@@ -64,7 +64,7 @@ func BenchmarkTrainStep(b *testing.B) {
 // BenchmarkTrainStepGemm compares the generated train step (every pass on)
 // with runtime/kernels' GEMM and with gonum's, in one run:
 //
-//	go test -run='^$' -bench=TrainStepGemm -count=6 ./codegen/ | benchstat -col /gemm -
+//	go test -C codegen/testdata/bench -run='^$' -bench=TrainStepGemm -count=6 . | benchstat -col /gemm -
 func BenchmarkTrainStepGemm(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
 		x32, x64, y := benchBatch(spec)
@@ -83,7 +83,7 @@ func BenchmarkTrainStepGemm(b *testing.B) {
 // pass on) generated with float32 and with float64 accumulation
 // (Options.Accumulate), in one run:
 //
-//	go test -run='^$' -bench=TrainStepAccumulate -count=6 ./codegen/ | benchstat -col /acc -
+//	go test -C codegen/testdata/bench -run='^$' -bench=TrainStepAccumulate -count=6 . | benchstat -col /acc -
 func BenchmarkTrainStepAccumulate(b *testing.B) {
 	for _, spec := range benchmodels.Specs {
 		if spec.DType != dsl.Float32 {

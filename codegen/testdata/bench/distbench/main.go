@@ -1,5 +1,5 @@
 // Command distbench measures data-parallel training of the M and L
-// benchmark models (codegen/internal/benchmodels) on runtime/dist, and
+// benchmark models (codegen/testdata/bench/{m,l}) on runtime/dist, and
 // prints the scaling model of README's "Data-parallel training" section.
 //
 // Under mpirun (built with -tags mpi) it times, on every rank at once, the
@@ -8,14 +8,14 @@
 // Apply: what one process does) and with it, and checks that the
 // distributed step allocates nothing:
 //
-//	go build -tags mpi -o /tmp/distbench ./codegen/internal/distbench
+//	go build -C codegen/testdata/bench -tags mpi -o /tmp/distbench ./distbench
 //	mpirun -np 2 --oversubscribe /tmp/distbench -threads 1
 //
 // In one process (no mpirun) the all-reduce is Local's (it does nothing);
 // -scaling prints the scaling model alone, computed from the step times
 // of README's Performance table (ScalingTable):
 //
-//	go run ./codegen/internal/distbench -scaling
+//	go run -C codegen/testdata/bench ./distbench -scaling
 package main
 
 import (
@@ -30,8 +30,8 @@ import (
 	"time"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/l"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/m"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/l"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/m"
 	"github.com/bpgen/bpgen/runtime/dist"
 	"github.com/bpgen/bpgen/runtime/kernels"
 )

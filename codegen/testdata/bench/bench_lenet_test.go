@@ -1,12 +1,12 @@
-package codegen
+package bench
 
 import (
 	"math/rand/v2"
 	"testing"
 
 	"github.com/bpgen/bpgen/codegen/internal/benchmodels"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lenet"
-	"github.com/bpgen/bpgen/codegen/internal/benchmodels/lenet0"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/lenet"
+	"github.com/bpgen/bpgen/codegen/testdata/bench/lenet0"
 	"github.com/bpgen/bpgen/runtime/rt"
 )
 
@@ -17,7 +17,7 @@ import (
 // hand-written plain-loop step (passes=loops: direct convolution and
 // pooling loops, gonum's GEMM for the dense layers), in one run:
 //
-//	go test -run='^$' -bench=TrainStepLeNet -benchmem -count=6 ./codegen/ | tee lenet.txt
+//	go test -C codegen/testdata/bench -run='^$' -bench=TrainStepLeNet -benchmem -count=6 . | tee lenet.txt
 //	benchstat -col /passes lenet.txt
 func BenchmarkTrainStepLeNet(b *testing.B) {
 	const n = benchmodels.LeNetBatch
