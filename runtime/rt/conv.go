@@ -169,46 +169,83 @@ func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 
 // im2row writes the column matrix of x (see Im2Col) transposed: element
 // (r, q) of the [(C/Groups)·KH·KW, HO·WO] matrix at row[q·ld + r], so each
-// output position's window is one row of ld ≥ (C/Groups)·KH·KW elements,
-// written one position at a time.
+// output position's window is one row of ld ≥ (C/Groups)·KH·KW elements.
+// It goes one output row, input channel and kernel row at a time: the
+// output columns whose window row lies inside x (xlo..xhi, worked out
+// once) copy KW elements each, as one fixed-size array copy for the usual
+// kernel widths with DW = 1; the columns at the edges and the rows outside
+// x fill in zeros for the padding.
 func im2row[T Float](s ConvShape, row []T, ld int, x []T) {
-	cg, k := s.C/s.Groups, s.C/s.Groups*s.KH*s.KW
+	cg, kw, wo := s.C/s.Groups, s.KW, s.WO
 	x = x[:cg*s.H*s.W]
+	// Output columns xo whose taps xo·SW − PW + j·DW, j in [0, KW), are all inside [0, W).
+	xlo, xhi := span(wo, s.SW, -s.PW, s.W-(kw-1)*s.DW)
 	for y := range s.HO {
-		for xo := range s.WO {
-			d := row[(y*s.WO+xo)*ld:][:k]
-			r := 0
-			for c := range cg {
-				xc := x[c*s.H*s.W : (c+1)*s.H*s.W]
-				for i := range s.KH {
-					ih := y*s.SH - s.PH + i*s.DH
-					if ih < 0 || ih >= s.H {
-						clear(d[r : r+s.KW])
-						r += s.KW
-						continue
+		rows := row[y*wo*ld:]
+		r := 0
+		for c := range cg {
+			xc := x[c*s.H*s.W : (c+1)*s.H*s.W]
+			for i := range s.KH {
+				ih := y*s.SH - s.PH + i*s.DH
+				if ih < 0 || ih >= s.H {
+					for xo := range wo {
+						clear(rows[xo*ld+r:][:kw])
 					}
-					src := xc[ih*s.W : (ih+1)*s.W]
-					iw := xo*s.SW - s.PW
-					if s.DW == 1 && iw >= 0 && iw+s.KW <= len(src) { // inside: a plain copy
-						dr := d[r : r+s.KW]
-						for t, v := range src[iw : iw+len(dr)] {
-							dr[t] = v
-						}
-						r += s.KW
-						continue
+					r += kw
+					continue
+				}
+				src := xc[ih*s.W : (ih+1)*s.W]
+				for xo := range xlo {
+					im2rowEdge(s, rows[xo*ld+r:][:kw], src, xo)
+				}
+				for xo := xhi; xo < wo; xo++ {
+					im2rowEdge(s, rows[xo*ld+r:][:kw], src, xo)
+				}
+				switch iw := xlo*s.SW - s.PW; {
+				case s.DW == 1 && s.SW == 1 && kw == 5:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+1 {
+						*(*[5]T)(rows[xo*ld+r:]) = [5]T(src[iw:])
 					}
-					for range s.KW {
-						var v T
-						if uint(iw) < uint(len(src)) {
-							v = src[iw]
+				case s.DW == 1 && kw == 5:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						*(*[5]T)(rows[xo*ld+r:]) = [5]T(src[iw:])
+					}
+				case s.DW == 1 && kw == 3:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						*(*[3]T)(rows[xo*ld+r:]) = [3]T(src[iw:])
+					}
+				case s.DW == 1:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						d := rows[xo*ld+r:][:kw]
+						for t, v := range src[iw : iw+kw] {
+							d[t] = v
 						}
-						d[r] = v
-						r++
-						iw += s.DW
+					}
+				default:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						d := rows[xo*ld+r:][:kw]
+						for t := range d {
+							d[t] = src[iw+t*s.DW]
+						}
 					}
 				}
+				r += kw
 			}
 		}
+	}
+}
+
+// im2rowEdge writes the KW taps of output column xo's window row src into
+// d, with zeros for the taps outside it.
+func im2rowEdge[T Float](s ConvShape, d, src []T, xo int) {
+	iw := xo*s.SW - s.PW
+	for t := range d {
+		var v T
+		if uint(iw) < uint(len(src)) {
+			v = src[iw]
+		}
+		d[t] = v
+		iw += s.DW
 	}
 }
 
@@ -315,26 +352,21 @@ func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 		return
 	}
 	if piece := kernels.UnpackedK(s.O/s.Groups, k); piece >= minPiece {
-		// dw = Σ pieces of g·rows (unpacked products): rows are the
-		// transposed column matrix, [samples·positions, k].
-		s.chunks(func(n0, m int) {
-			cg, og, k, p, hw, ld := s.layout(m)
-			rows, y := col[:k*ld], col[k*ld:][:og*ld]
+		// dw = Σ pieces of g·rows (unpacked products), one sample at a
+		// time: rows is the sample's transposed column matrix, [positions,
+		// k], and g's rows of a group are the sample's output channels.
+		cg, og, k, p, hw, _ := s.layout(1)
+		rows := col[:p*k]
+		for n := range s.N {
 			for gr := range s.Groups {
-				for j := range m {
-					im2row(s, rows[j*p*k:], k, x[((n0+j)*s.C+gr*cg)*hw:])
-				}
-				for o := range og {
-					for j := range m {
-						copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
-					}
-				}
-				for l0 := 0; l0 < ld; l0 += piece {
-					beta := T(min(n0+l0, 1))
-					gemm(false, false, og, k, min(piece, ld-l0), 1, y[l0:], ld, rows[l0*k:], k, beta, dw[gr*og*k:][:og*k], k)
+				im2row(s, rows, k, x[(n*s.C+gr*cg)*hw:])
+				gn := g[(n*s.O+gr*og)*p:][:og*p]
+				for l0 := 0; l0 < p; l0 += piece {
+					beta := T(min(n+l0, 1))
+					gemm(false, false, og, k, min(piece, p-l0), 1, gn[l0:], p, rows[l0*k:], k, beta, dw[gr*og*k:][:og*k], k)
 				}
 			}
-		})
+		}
 		return
 	}
 	s.chunks(func(n0, m int) {

@@ -128,6 +128,17 @@ var convShapes = []rt.ConvShape{
 	// Several chunks of samples, the last one short: 2+2+1 and 5+2.
 	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1),
 	convShape(7, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 2),
+	// Weight gradients by unpacked pieces (og·k ≤ 256), each copy of
+	// im2row's window rows: 5 wide at stride 1 (LeNet's first
+	// convolution, small) and 2, 3 wide, other widths, dilated, a kernel
+	// wider than the padded input's interior, and groups.
+	convShape(3, 1, 12, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 1, 13, 12, 3, 5, 5, 2, 2, 2, 1, 1, 1, 1),
+	convShape(2, 2, 9, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+	convShape(2, 2, 9, 8, 4, 3, 3, 2, 3, 0, 2, 1, 1, 2),
+	convShape(2, 2, 6, 9, 3, 2, 4, 1, 2, 1, 3, 1, 1, 1),
+	convShape(2, 1, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1),
+	convShape(1, 1, 4, 3, 2, 3, 5, 1, 1, 1, 2, 1, 1, 1),
 }
 
 // TestConv2D compares the three products on kernels.Sgemm with the plain
@@ -257,5 +268,40 @@ func TestConv2DAcc64(t *testing.T) {
 			rt.Conv2DWeightGradAcc64(s, dw, x, g, work)
 			check("dw", dw, want)
 		})
+	}
+}
+
+// BenchmarkConv2DOps times each of the three products alone at LeNet's
+// sizes (op=fwd, dx, dw), to see where a step's convolution time goes.
+func BenchmarkConv2DOps(b *testing.B) {
+	for _, l := range lenet {
+		s := l.s
+		r := rand.New(rand.NewPCG(1, 2))
+		x := randSlice(r, s.N*s.C*s.H*s.W)
+		w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+		g := randSlice(r, s.N*s.O*s.HO*s.WO)
+		col := make([]float32, s.ColLen())
+		out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
+		ops := []struct {
+			name string
+			f    func()
+		}{
+			{"fwd", func() { rt.Conv2D(kernels.Sgemm, s, out, x, w, col) }},
+			{"dx", func() { rt.Conv2DInputGrad(kernels.Sgemm, s, dx, g, w, col) }},
+			{"dw", func() { rt.Conv2DWeightGrad(kernels.Sgemm, s, dw, x, g, col) }},
+		}
+		for _, op := range ops {
+			b.Run(l.name+"/op="+op.name, func(b *testing.B) {
+				b.ReportAllocs()
+				op.f()
+				c0, ok := processCPUTime()
+				for b.Loop() {
+					op.f()
+				}
+				if c1, _ := processCPUTime(); ok {
+					b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
+				}
+			})
+		}
 	}
 }
