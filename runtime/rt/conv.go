@@ -59,7 +59,7 @@ func (s ConvShape) ColLen() int {
 	if s.Direct() {
 		return 0
 	}
-	return min(s.chunk(), s.N) * (s.C/s.Groups*s.KH*s.KW + s.O/s.Groups) * s.HO * s.WO
+	return max(min(s.chunk(), s.N)*(s.C/s.Groups*s.KH*s.KW+s.O/s.Groups)*s.HO*s.WO, s.tapLen())
 }
 
 // Gemm is the call shape of kernels.Sgemm and kernels.Dgemm (row-major
@@ -283,6 +283,9 @@ func Conv2D[T Float](gemm Gemm[T], s ConvShape, out, x, w, col []T) {
 		}
 		return
 	}
+	if tapsRun(true, s, out, x, w, col) {
+		return
+	}
 	s.chunks(func(n0, m int) {
 		cg, og, k, p, hw, ld := s.layout(m)
 		c, y := col[:k*ld], col[k*ld:][:og*ld]
@@ -349,6 +352,9 @@ func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 				gemm(false, true, og, k, p, 1, g[(n*s.O+gr*og)*p:][:og*p], p, x[(n*s.C+gr*k)*hw:][:k*hw], p, beta, dw[gr*og*k:][:og*k], k)
 			}
 		}
+		return
+	}
+	if tapsRun(false, s, g, x, dw, col) {
 		return
 	}
 	if piece := kernels.UnpackedK(s.O/s.Groups, k); piece >= minPiece {

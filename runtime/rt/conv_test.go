@@ -141,11 +141,43 @@ var convShapes = []rt.ConvShape{
 	convShape(1, 1, 4, 3, 2, 3, 5, 1, 1, 1, 2, 1, 1, 1),
 }
 
+// tapShapes take the tap path (float32, AVX-512; rt.TapPath): LeNet's
+// first convolution (small), output channels past a block of 6, strided
+// rows, dilation, groups, more than 32 output columns, fewer than 16,
+// no padding.
+var tapShapes = []rt.ConvShape{
+	convShape(3, 1, 20, 20, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 1, 13, 16, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 2, 15, 18, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1),
+	convShape(2, 1, 16, 20, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1),
+	convShape(2, 4, 14, 16, 8, 3, 3, 1, 1, 1, 0, 1, 1, 2),
+	convShape(2, 1, 10, 40, 6, 3, 5, 1, 1, 0, 2, 1, 1, 1),
+	convShape(2, 2, 12, 17, 7, 2, 3, 1, 1, 0, 0, 1, 1, 1),
+}
+
 // TestConv2D compares the three products on kernels.Sgemm with the plain
 // loops, over strides, padding, dilation, groups and 1×1 kernels, with
 // garbage in the working space and the outputs beforehand.
 func TestConv2D(t *testing.T) {
-	for i, s := range convShapes {
+	for _, s := range tapShapes {
+		if !rt.TapPath(s) {
+			t.Errorf("%+v does not take the tap path", s)
+		}
+	}
+	backends := []kernels.Backend{kernels.CurrentBackend()}
+	if kernels.BackendAVX2.Available() {
+		backends = append(backends, kernels.BackendAVX2) // the tap shapes on the column-matrix path
+	}
+	for _, be := range backends {
+		t.Run(be.String(), func(t *testing.T) {
+			defer kernels.SetBackend(kernels.SetBackend(be))
+			testConv2D(t, append(convShapes[:len(convShapes):len(convShapes)], tapShapes...))
+		})
+	}
+}
+
+func testConv2D(t *testing.T, shapes []rt.ConvShape) {
+	for i, s := range shapes {
 		t.Run(fmt.Sprintf("%d/%+v", i, s), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 1))
 			x := randSlice(r, s.N*s.C*s.H*s.W)
