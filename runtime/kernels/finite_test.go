@@ -61,3 +61,39 @@ func BenchmarkNonFinite(b *testing.B) {
 		})
 	}
 }
+
+// TestNonFiniteSplit checks the sweep split over cores (a slice of several
+// grains) at 1 and 2 threads and on the forced-AVX2 backend: the index of
+// the first bad element wherever it falls, -1 for a finite slice, and no
+// allocation.
+func TestNonFiniteSplit(t *testing.T) {
+	defer SetThreads(SetThreads(0))
+	defer SetBackend(SetBackend(BackendAuto))
+	n := 5*nonFiniteGrain + 17
+	x32, x64 := make([]float32, n), make([]float64, n)
+	for _, be := range []Backend{BackendAuto, BackendAVX2, BackendPortable} {
+		if !be.Available() {
+			continue
+		}
+		SetBackend(be)
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			if got := NonFinite(x32); got != -1 {
+				t.Errorf("%v threads=%d: finite float32 slice gives %d", be, th, got)
+			}
+			if a := testing.AllocsPerRun(10, func() { NonFinite(x32); NonFinite(x64) }); a != 0 {
+				t.Errorf("%v threads=%d: NonFinite allocates %v times per call", be, th, a)
+			}
+			for _, i := range []int{0, nonFiniteGrain - 1, nonFiniteGrain, 3*nonFiniteGrain + 5, n - 1} {
+				x32[i], x64[i] = float32(math.Inf(-1)), math.NaN()
+				if got := NonFinite(x32); got != i {
+					t.Errorf("%v threads=%d float32: -Inf at %d gives %d", be, th, i, got)
+				}
+				if got := NonFinite(x64); got != i {
+					t.Errorf("%v threads=%d float64: NaN at %d gives %d", be, th, i, got)
+				}
+				x32[i], x64[i] = 0, 0
+			}
+		}
+	}
+}

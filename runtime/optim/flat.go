@@ -70,6 +70,8 @@ type Flat[T Float] struct {
 	spans []span
 	// nonFinite is the error the checks return.
 	nonFinite NonFiniteError
+	// body is Step's work, split over cores by kernels.For.
+	body stepBody[T]
 }
 
 // NewFlat returns the optimizer cfg selects for a vector of params, with
@@ -201,35 +203,56 @@ func (o *Flat[T]) Config() Config { return o.cfg }
 func (o *Flat[T]) Steps() int { return o.steps }
 
 // Step applies one optimizer step in place to params using grads, both
-// laid out as the vector of NewFlat's params. It does not allocate; it
-// panics if a length differs from the vector's.
+// laid out as the vector of NewFlat's params, on up to kernels.Threads()
+// cores (the update is elementwise: the result does not depend on the
+// count). It does not allocate; it panics if a length differs from the
+// vector's.
 func (o *Flat[T]) Step(params, grads []T) {
 	if len(params) != o.size || len(grads) != o.size {
 		panic(fmt.Sprintf("optim.Flat.Step: params and grads have %d and %d elements, want %d", len(params), len(grads), o.size))
 	}
-	part := func(s []T, sp span) []T {
+	o.body = stepBody[T]{o: o, params: params, grads: grads}
+	kernels.For(o.size, kernels.ElemGrain, &o.body)
+	o.body = stepBody[T]{}
+	o.steps++
+}
+
+// stepBody is Step's work for kernels.For: the update of elements
+// [lo, hi) of the vector. The update is elementwise, so the result does
+// not depend on how For splits the vector.
+type stepBody[T Float] struct {
+	o             *Flat[T]
+	params, grads []T
+}
+
+func (b *stepBody[T]) Run(lo, hi int) {
+	o := b.o
+	part := func(s []T, lo, hi int) []T {
 		if s == nil {
 			return nil
 		}
-		return s[sp.lo:sp.hi]
+		return s[lo:hi]
 	}
 	for _, sp := range o.spans {
-		p, g := params[sp.lo:sp.hi], grads[sp.lo:sp.hi]
+		l, h := max(lo, sp.lo), min(hi, sp.hi)
+		if l >= h {
+			continue
+		}
+		p, g := b.params[l:h], b.grads[l:h]
 		if o.adam {
 			u := o.adamU
 			if !sp.decay {
 				u.WeightDecay = 0
 			}
-			u.Update(p, g, part(o.s1, sp), part(o.s2, sp), o.steps+1)
+			u.Update(p, g, part(o.s1, l, h), part(o.s2, l, h), o.steps+1)
 		} else {
 			u := o.sgdU
 			if !sp.decay {
 				u.WeightDecay = 0
 			}
-			u.Update(p, g, part(o.s1, sp))
+			u.Update(p, g, part(o.s1, l, h))
 		}
 	}
-	o.steps++
 }
 
 // NonFiniteError is the error of an optimizer step stopped by a NaN or an

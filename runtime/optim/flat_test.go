@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
 )
 
 // flatParams is a vector of three params of different sizes.
@@ -100,4 +102,46 @@ func TestFlatLengthPanics(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectPanic(t, "params and grads have 9 and 10 elements, want 10", func() { o.Step(make([]float64, 9), make([]float64, 10)) })
+}
+
+// TestFlatThreads checks that a Step over a vector large enough to be
+// split across cores (several kernels.ElemGrain, spans with and without
+// weight decay, one boundary off the grain) gives the same bits at every
+// thread count, and allocates nothing when split.
+func TestFlatThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.SetThreads(0))
+	n := 5*kernels.ElemGrain + 123
+	params := []Param{{Name: "W", Size: n - 1000}, {Name: "b", Size: 1000, NoDecay: true}}
+	for _, cfg := range []Config{
+		{Kind: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 0.01},
+		{Kind: "adam", LR: 0.01, WeightDecay: 0.1},
+	} {
+		var want []float32
+		for _, th := range []int{1, 2, 3} {
+			kernels.SetThreads(th)
+			o, err := NewFlat[float32]("test", cfg, "sgd", params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(3, 4))
+			p, g := make([]float32, n), make([]float32, n)
+			for i := range p {
+				p[i] = float32(r.NormFloat64())
+			}
+			for step := 0; step < 3; step++ {
+				for i := range g {
+					g[i] = float32(r.NormFloat64())
+				}
+				o.Step(p, g)
+			}
+			if want == nil {
+				want = slices.Clone(p)
+			} else if !slices.Equal(p, want) {
+				t.Errorf("%s: threads=%d differs from threads=1", cfg.Kind, th)
+			}
+			if a := testing.AllocsPerRun(20, func() { o.Step(p, g) }); a != 0 {
+				t.Errorf("%s: threads=%d: Step allocates %v times per call", cfg.Kind, th, a)
+			}
+		}
+	}
 }
