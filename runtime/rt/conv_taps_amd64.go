@@ -22,24 +22,22 @@ func tapConvF32(a *tapArgs)
 //go:noescape
 func tapWGradF32(a *tapArgs)
 
-// tapsRun runs the tap path (see conv_taps.go) if it applies: y and w are
-// the output and the weight (forward, fwd) or the output gradient and the
-// weight gradient.
-func tapsRun[T Float](fwd bool, s ConvShape, y, x, w, col []T) bool {
-	if !s.taps() || kernels.CurrentBackend() != kernels.BackendAVX512 {
-		return false
-	}
-	y32, ok := any(y).([]float32)
-	if !ok {
-		return false
-	}
-	x32, w32, col32 := any(x).([]float32), any(w).([]float32), any(col).([]float32)
-	if fwd {
-		tapConv(s, y32, x32, w32, col32)
-	} else {
-		tapWGrad(s, w32, x32, y32, col32)
-	}
-	return true
+// tapsOn reports whether the tap path runs s: float32, AVX-512 and a shape
+// it suits.
+func tapsOn[T Float](s ConvShape) bool {
+	var z T
+	_, f32 := any(z).(float32)
+	return f32 && s.taps() && kernels.CurrentBackend() == kernels.BackendAVX512
+}
+
+// tapsFwd and tapsDW are the tap products of sample n on a slot's working
+// space ws (first: the slot's first sample), as a convJob calls them.
+func tapsFwd[T Float](s ConvShape, out, x, w, ws []T, n int, first bool) {
+	tapConv(s, any(out).([]float32), any(x).([]float32), any(w).([]float32), any(ws).([]float32), n, first)
+}
+
+func tapsDW[T Float](s ConvShape, x, g, ws []T, n int, first bool) {
+	tapWGrad(s, any(x).([]float32), any(g).([]float32), any(ws).([]float32), n, first)
 }
 
 // tapPlan is the geometry shared by the two tap products.
@@ -106,85 +104,101 @@ func (t *tapPlan) columns(col0 int) {
 	t.args.k2 = 1<<max(width-16, 0) - 1
 }
 
-// tapConv is Conv2D on the tap path.
-func tapConv(s ConvShape, out, x, w, col []float32) {
-	t := newTapPlan(s, len(out), len(x), len(w), len(col))
+// tapConv is Conv2D of sample n on the tap path, with the working space
+// ws of a slot: the sink, then the padded planes (cleared if first).
+func tapConv(s ConvShape, out, x, w, ws []float32, n int, first bool) {
+	t := newTapPlan(s, len(out), len(x), len(w), len(ws))
 	t.args.off = &t.off[0]
-	sink := col[:t.p] // the output rows of a block's channels past og
-	xp := col[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
-	clear(xp)
+	sink := ws[:t.p] // the output rows of a block's channels past og
+	xp := ws[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
+	if first {
+		clear(xp)
+	}
 	var wb [tapBlock * maxTaps]float32 // the weights of a short block, zero-padded
-
-	for n := range s.N {
-		for g := range s.Groups {
-			planes := t.planes(x, xp, n, g)
-			for ob := 0; ob < t.og; ob += tapBlock {
-				m := min(tapBlock, t.og-ob)
-				wr := w[(g*t.og+ob)*t.nt:][:m*t.nt]
-				t.args.w = &wr[0]
-				if m < tapBlock {
-					copy(wb[:], wr)
-					clear(wb[m*t.nt : tapBlock*t.nt])
-					t.args.w = &wb[0]
-				}
-				for col0 := 0; col0 < s.WO; col0 += 32 {
-					t.columns(col0)
-					t.args.x = &planes[col0]
-					for o := range tapBlock {
-						t.args.out[o] = &sink[col0]
-						if o < m {
-							t.args.out[o] = &out[(n*s.O+g*t.og+ob+o)*t.p+col0]
-						}
+	for g := range s.Groups {
+		planes := t.planes(x, xp, n, g)
+		for ob := 0; ob < t.og; ob += tapBlock {
+			m := min(tapBlock, t.og-ob)
+			wr := w[(g*t.og+ob)*t.nt:][:m*t.nt]
+			t.args.w = &wr[0]
+			if m < tapBlock {
+				copy(wb[:], wr)
+				clear(wb[m*t.nt : tapBlock*t.nt])
+				t.args.w = &wb[0]
+			}
+			for col0 := 0; col0 < s.WO; col0 += 32 {
+				t.columns(col0)
+				t.args.x = &planes[col0]
+				for o := range tapBlock {
+					t.args.out[o] = &sink[col0]
+					if o < m {
+						t.args.out[o] = &out[(n*s.O+g*t.og+ob+o)*t.p+col0]
 					}
-					tapConvF32(&t.args)
 				}
+				tapConvF32(&t.args)
 			}
 		}
 	}
 }
 
-// tapWGrad is Conv2DWeightGrad on the tap path: the lanes' partial sums of
-// each block of channels accumulate over the batch in the working space,
-// then each weight's 32 are added up in float64.
-func tapWGrad(s ConvShape, dw, x, g, col []float32) {
-	t := newTapPlan(s, len(g), len(x), len(dw), len(col))
-	t.args.off = &t.off[0]
-	xp := col[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
-	clear(xp)
+// tapAcc returns the slot's partial sums in its working space ws.
+func (t *tapPlan) tapAcc(ws []float32) []float32 {
 	blocks := (t.og + tapBlock - 1) / tapBlock
-	acc := col[t.p+len(xp):][:s.Groups*blocks*t.nt*tapAccLen]
-	clear(acc)
+	return ws[t.p+t.cg*t.hp*t.wp*b2i(t.pad):][:t.s.Groups*blocks*t.nt*tapAccLen]
+}
 
-	for n := range s.N {
-		for gr := range s.Groups {
-			planes := t.planes(x, xp, n, gr)
-			for b := range blocks {
-				ob := b * tapBlock
-				m := min(tapBlock, t.og-ob)
-				t.args.acc = &acc[(gr*blocks+b)*t.nt*tapAccLen]
-				for col0 := 0; col0 < s.WO; col0 += 32 {
-					t.columns(col0)
-					t.args.x = &planes[col0]
-					for o := range tapBlock {
-						// Channels past og read the last one's rows again; their sums are not used.
-						t.args.out[o] = &g[(n*s.O+gr*t.og+ob+min(o, m-1))*t.p+col0]
-					}
-					tapWGradF32(&t.args)
+// tapWGrad adds sample n's weight gradient, on the tap path, to the lanes'
+// partial sums of each block of channels in the working space ws of a
+// slot (cleared first if first, with the padded planes).
+func tapWGrad(s ConvShape, x, g, ws []float32, n int, first bool) {
+	t := newTapPlan(s, len(g), len(x), s.O*s.C/s.Groups*s.KH*s.KW, len(ws))
+	t.args.off = &t.off[0]
+	xp := ws[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
+	acc := t.tapAcc(ws)
+	if first {
+		clear(xp)
+		clear(acc)
+	}
+	blocks := (t.og + tapBlock - 1) / tapBlock
+	for gr := range s.Groups {
+		planes := t.planes(x, xp, n, gr)
+		for b := range blocks {
+			ob := b * tapBlock
+			m := min(tapBlock, t.og-ob)
+			t.args.acc = &acc[(gr*blocks+b)*t.nt*tapAccLen]
+			for col0 := 0; col0 < s.WO; col0 += 32 {
+				t.columns(col0)
+				t.args.x = &planes[col0]
+				for o := range tapBlock {
+					// Channels past og read the last one's rows again; their sums are not used.
+					t.args.out[o] = &g[(n*s.O+gr*t.og+ob+min(o, m-1))*t.p+col0]
 				}
+				tapWGradF32(&t.args)
 			}
 		}
 	}
+}
+
+// tapsSum sets dw to the sums of the partial sums of the first slots
+// slots (col is the whole working space), each weight's lanes and slots
+// added in order in float64.
+func tapsSum[T Float](s ConvShape, dw, col []T, slots int) {
+	dw32, col32 := any(dw).([]float32), any(col).([]float32)
+	t := newTapPlan(s, s.N*s.O*s.HO*s.WO, s.N*s.C*s.H*s.W, len(dw32), s.slotLen())
+	blocks := (t.og + tapBlock - 1) / tapBlock
 	for gr := range s.Groups {
 		for b := range blocks {
 			ob := b * tapBlock
 			for o := range min(tapBlock, t.og-ob) {
 				for k := range t.nt {
-					lanes := acc[((gr*blocks+b)*t.nt+k)*tapAccLen+o*32:][:32]
 					var sum float64
-					for _, v := range lanes {
-						sum += float64(v)
+					for sl := range slots {
+						acc := t.tapAcc(col32[sl*s.slotLen():])
+						for _, v := range acc[((gr*blocks+b)*t.nt+k)*tapAccLen+o*32:][:32] {
+							sum += float64(v)
+						}
 					}
-					dw[(gr*t.og+ob+o)*t.nt+k] = float32(sum)
+					dw32[(gr*t.og+ob+o)*t.nt+k] = float32(sum)
 				}
 			}
 		}
