@@ -106,29 +106,46 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				clear(row[:ylo*wo])
 				clear(row[yhi*wo:])
 				n, off := xhi-xlo, xlo*sw+offX // the row's elements inside x, and where they start
-				for y := ylo; y < yhi; y++ {
-					dst := row[y*wo : y*wo+wo]
-					src := xc[(y*sh-ph+i*dh)*w:][:w]
-					if xlo > 0 {
-						clear(dst[:xlo])
+				if xlo > 0 || xhi < wo {
+					for y := ylo; y < yhi; y++ {
+						clear(row[y*wo : y*wo+xlo])
+						clear(row[y*wo+xhi : y*wo+wo])
 					}
-					if xhi < wo {
-						clear(dst[xhi:])
+				}
+				if ylo >= yhi {
+					continue
+				}
+				di, si := ylo*wo+xlo, (ylo*sh-ph+i*dh)*w+off
+				if sw == 1 {
+					for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+						copyShort(row[di:di+n], xc[si:si+n])
 					}
-					d := dst[xlo:xhi]
-					if sw == 1 {
-						// A loop, not copy: rows are short (a call costs more).
-						for k, v := range src[off : off+n][:len(d)] {
-							d[k] = v
-						}
-						continue
-					}
+					continue
+				}
+				for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+					d := row[di : di+n]
 					for k := range d {
-						d[k] = src[off+k*sw]
+						d[k] = xc[si+k*sw]
 					}
 				}
 			}
 		}
+	}
+}
+
+// copyShort copies src into dst (as long), four elements at a time:
+// rows of a column matrix are short, and a call of copy (or memmove, which
+// the compiler calls for an array copy in generic code) costs more than
+// they take.
+func copyShort[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	for len(dst) >= 4 {
+		d, s := dst[:4:4], src[:4:4]
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+		dst, src = dst[4:], src[4:]
+	}
+	for k, v := range src {
+		dst[k] = v
 	}
 }
 

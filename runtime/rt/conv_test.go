@@ -176,6 +176,36 @@ func TestConv2D(t *testing.T) {
 	}
 }
 
+// TestConv2DThreads checks that the three products give the same bits on
+// one thread and on two (the slots' split of the batch and the order of
+// the weight gradient's sums do not depend on the thread count).
+func TestConv2DThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.SetThreads(1))
+	for i, s := range append(convShapes[:len(convShapes):len(convShapes)], append(tapShapes, lenet[0].s, lenet[1].s)...) {
+		r := rand.New(rand.NewPCG(uint64(i), 3))
+		x := randSlice(r, s.N*s.C*s.H*s.W)
+		w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+		g := randSlice(r, s.N*s.O*s.HO*s.WO)
+		col := make([]float32, s.ColLen())
+		var res [2][3][]float32
+		for th := range 2 {
+			kernels.SetThreads(th + 1)
+			out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
+			rt.Conv2D(kernels.Sgemm, s, out, x, w, col)
+			rt.Conv2DInputGrad(kernels.Sgemm, s, dx, g, w, col)
+			rt.Conv2DWeightGrad(kernels.Sgemm, s, dw, x, g, col)
+			res[th] = [3][]float32{out, dx, dw}
+		}
+		for k, name := range []string{"out", "dx", "dw"} {
+			for e := range res[0][k] {
+				if math.Float32bits(res[0][k][e]) != math.Float32bits(res[1][k][e]) {
+					t.Fatalf("%d/%+v: %s[%d] = %g on 1 thread, %g on 2", i, s, name, e, res[0][k][e], res[1][k][e])
+				}
+			}
+		}
+	}
+}
+
 func testConv2D(t *testing.T, shapes []rt.ConvShape) {
 	for i, s := range shapes {
 		t.Run(fmt.Sprintf("%d/%+v", i, s), func(t *testing.T) {
