@@ -19,6 +19,11 @@ import (
 //
 //	go test -run='^$' -bench=TrainStepLeNet -benchmem -count=6 ./codegen/ | tee lenet.txt
 //	benchstat -col /passes lenet.txt
+//
+// With -cpu 1,2 the convolutions, pooling and GEMMs run on one and two
+// cores. cpu-ns/op is the process's CPU time per step (both cores' with
+// -cpu 2): on a loaded machine it does not count time spent waiting for a
+// core, where ns/op does.
 func BenchmarkTrainStepLeNet(b *testing.B) {
 	const n = benchmodels.LeNetBatch
 	x, y := lenetBatch(n)

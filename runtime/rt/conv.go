@@ -17,7 +17,14 @@ package rt
 // its gradient, laid out [sample][channel][position], are copied to and
 // from [channel][sample, position] beside col. A 1×1 kernel with stride 1
 // and no padding needs no unrolling (the input is its own column matrix,
-// one sample at a time) and no working space.
+// one sample at a time) and no working space. Float32 convolutions with
+// few taps and stride 1 along rows (LeNet's first) take the tap path on
+// AVX-512 instead (conv_taps.go): no column matrix at all.
+//
+// The chunks (or samples) of a batch are dealt to convSlots slots of the
+// working space, which run in parallel on the cores (kernels.For); a
+// weight gradient is summed per slot and then over the slots in order, so
+// every result is the same on any number of threads.
 
 import (
 	"sync"
