@@ -58,12 +58,15 @@ func max2x2Row[T Float](o, r0, r1 []T) {
 	}
 }
 
-// max2x2GradRow adds each g[j] at the first maximum of the 2×2 window j of
-// the two rows of x (w wide each, stride 2, no padding) into the same
-// place of dst, also two rows. The index is chosen without branches
-// (maxima in pooled data are unpredictable): a candidate replaces it when
-// greater than the maximum so far or NaN, as in argmax.
+// max2x2GradRow sets the two rows of dst (w wide each) to zeros with each
+// g[j] at the first maximum of the 2×2 window j of the same two rows of x
+// (stride 2, no padding), as added to zeros (so −0 becomes +0), and zeros
+// in the last column of an odd width. The index is chosen without
+// branches (maxima in pooled data are unpredictable): a candidate replaces
+// it when greater than the maximum so far or NaN, as in argmax.
 func max2x2GradRow[T Float](dst, x, g []T, w int) {
+	clear(dst[2*len(g) : w])
+	clear(dst[w+2*len(g) : 2*w])
 	if len(g) == 0 {
 		return
 	}
@@ -76,7 +79,8 @@ func max2x2GradRow[T Float](dst, x, g []T, w int) {
 		at += (b2i(c > m) | b2i(c != c)) * (w + 2*j - at)
 		m = max(m, c)
 		at += (b2i(d > m) | b2i(d != d)) * (w + 2*j + 1 - at)
-		dst[at] += gj
+		dst[2*j], dst[2*j+1], dst[w+2*j], dst[w+2*j+1] = 0, 0, 0, 0
+		dst[at] = gj + 0
 	}
 }
 
@@ -126,15 +130,22 @@ func MaxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 // maxPool2DGrad is MaxPool2DGrad on one thread.
 func maxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
+	if p.is2x2() {
+		// One sweep: each pair of rows written whole, no clearing first.
+		for pl := 0; pl < planes; pl++ {
+			xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
+			for i := 0; i < p.OH; i++ {
+				r := 2 * i * p.W
+				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
+			}
+			clear(out[2*p.OH*p.W:]) // the last row of an odd height
+		}
+		return
+	}
 	clear(dst[:planes*hw])
 	for pl := 0; pl < planes; pl++ {
 		xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
 		for i := 0; i < p.OH; i++ {
-			if p.is2x2() {
-				r := 2 * i * p.W
-				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
-				continue
-			}
 			for j := 0; j < p.OW; j++ {
 				out[argmax(&p, xs, i, j)] += gs[i*p.OW+j]
 			}

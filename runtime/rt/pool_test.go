@@ -12,7 +12,15 @@ import (
 // against the general window scan, on planes with ties, NaNs and an odd
 // height (the last row is not pooled).
 func TestMaxPool2x2(t *testing.T) {
-	p := Pool{H: 7, W: 6, OH: 3, OW: 3, KH: 2, KW: 2, SH: 2, SW: 2}
+	for _, p := range []Pool{
+		{H: 7, W: 6, OH: 3, OW: 3, KH: 2, KW: 2, SH: 2, SW: 2},
+		{H: 6, W: 7, OH: 3, OW: 3, KH: 2, KW: 2, SH: 2, SW: 2}, // an odd width: the last column is not pooled
+	} {
+		testMaxPool2x2(t, p)
+	}
+}
+
+func testMaxPool2x2(t *testing.T, p Pool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const planes = 3
 	x := make([]float64, planes*p.H*p.W)
@@ -28,6 +36,9 @@ func TestMaxPool2x2(t *testing.T) {
 		g[i] = rng.Float64()
 	}
 	got, gotD := make([]float64, len(g)), make([]float64, len(x))
+	for i := range gotD {
+		gotD[i] = math.NaN() // MaxPool2DGrad sets every element
+	}
 	MaxPool2D(got, x, planes, p)
 	MaxPool2DGrad(gotD, x, g, planes, p)
 	want, wantD := make([]float64, len(g)), make([]float64, len(x))
@@ -45,12 +56,12 @@ func TestMaxPool2x2(t *testing.T) {
 	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 	for i := range want {
 		if !same(got[i], want[i]) {
-			t.Errorf("MaxPool2D[%d] = %v, want %v", i, got[i], want[i])
+			t.Errorf("%+v: MaxPool2D[%d] = %v, want %v", p, i, got[i], want[i])
 		}
 	}
 	for i := range wantD {
-		if gotD[i] != wantD[i] {
-			t.Errorf("MaxPool2DGrad[%d] = %v, want %v", i, gotD[i], wantD[i])
+		if math.Float64bits(gotD[i]) != math.Float64bits(wantD[i]) {
+			t.Errorf("%+v: MaxPool2DGrad[%d] = %v, want %v", p, i, gotD[i], wantD[i])
 		}
 	}
 }
