@@ -17,9 +17,20 @@ package rt
 // its gradient, laid out [sample][channel][position], are copied to and
 // from [channel][sample, position] beside col. A 1×1 kernel with stride 1
 // and no padding needs no unrolling (the input is its own column matrix,
-// one sample at a time) and no working space.
+// one sample at a time) and no working space. Float32 convolutions with
+// few taps and stride 1 along rows (LeNet's first) take the tap path on
+// AVX-512 instead (conv_taps.go): no column matrix at all.
+//
+// The chunks (or samples) of a batch are dealt to convSlots slots of the
+// working space, which run in parallel on the cores (kernels.For); a
+// weight gradient is summed per slot and then over the slots in order, so
+// every result is the same on any number of threads.
 
-import "github.com/bpgen/bpgen/runtime/kernels"
+import (
+	"sync"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
+)
 
 // convColBudget bounds the working space of a convolution, in elements
 // (1 MiB of float32): a chunk holds as many samples as fit, at least one.
@@ -50,16 +61,17 @@ func (s ConvShape) chunk() int {
 }
 
 // ColLen is the number of elements of working space the convolution's
-// functions need for a batch of up to N samples, at most
-// max(convColBudget, one sample's): a chunk's column matrix,
-// (C/Groups·KH·KW) × (samples·HO·WO), and its output channels of one
-// group, (O/Groups) × (samples·HO·WO); 0 if Direct. Generated code
-// allocates it in New, for the capacity.
+// functions need for a batch of up to N samples: for each of convSlots
+// slots, a chunk's column matrix, (C/Groups·KH·KW) × (samples·HO·WO), and
+// its output channels of one group, (O/Groups) × (samples·HO·WO), at most
+// max(convColBudget, one sample's), or the tap path's (tapLen), and a
+// partial weight gradient; 0 if Direct. Generated code allocates it in
+// New, for the capacity.
 func (s ConvShape) ColLen() int {
 	if s.Direct() {
 		return 0
 	}
-	return min(s.chunk(), s.N) * (s.C/s.Groups*s.KH*s.KW + s.O/s.Groups) * s.HO * s.WO
+	return convSlots * (s.slotLen() + s.O*s.C/s.Groups*s.KH*s.KW)
 }
 
 // Gemm is the call shape of kernels.Sgemm and kernels.Dgemm (row-major
@@ -101,29 +113,46 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				clear(row[:ylo*wo])
 				clear(row[yhi*wo:])
 				n, off := xhi-xlo, xlo*sw+offX // the row's elements inside x, and where they start
-				for y := ylo; y < yhi; y++ {
-					dst := row[y*wo : y*wo+wo]
-					src := xc[(y*sh-ph+i*dh)*w:][:w]
-					if xlo > 0 {
-						clear(dst[:xlo])
+				if xlo > 0 || xhi < wo {
+					for y := ylo; y < yhi; y++ {
+						clear(row[y*wo : y*wo+xlo])
+						clear(row[y*wo+xhi : y*wo+wo])
 					}
-					if xhi < wo {
-						clear(dst[xhi:])
+				}
+				if ylo >= yhi {
+					continue
+				}
+				di, si := ylo*wo+xlo, (ylo*sh-ph+i*dh)*w+off
+				if sw == 1 {
+					for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+						copyShort(row[di:di+n], xc[si:si+n])
 					}
-					d := dst[xlo:xhi]
-					if sw == 1 {
-						// A loop, not copy: rows are short (a call costs more).
-						for k, v := range src[off : off+n][:len(d)] {
-							d[k] = v
-						}
-						continue
-					}
+					continue
+				}
+				for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+					d := row[di : di+n]
 					for k := range d {
-						d[k] = src[off+k*sw]
+						d[k] = xc[si+k*sw]
 					}
 				}
 			}
 		}
+	}
+}
+
+// copyShort copies src into dst (as long), four elements at a time:
+// rows of a column matrix are short, and a call of copy (or memmove, which
+// the compiler calls for an array copy in generic code) costs more than
+// they take.
+func copyShort[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	for len(dst) >= 4 {
+		d, s := dst[:4:4], src[:4:4]
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+		dst, src = dst[4:], src[4:]
+	}
+	for k, v := range src {
+		dst[k] = v
 	}
 }
 
@@ -169,46 +198,83 @@ func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 
 // im2row writes the column matrix of x (see Im2Col) transposed: element
 // (r, q) of the [(C/Groups)·KH·KW, HO·WO] matrix at row[q·ld + r], so each
-// output position's window is one row of ld ≥ (C/Groups)·KH·KW elements,
-// written one position at a time.
+// output position's window is one row of ld ≥ (C/Groups)·KH·KW elements.
+// It goes one output row, input channel and kernel row at a time: the
+// output columns whose window row lies inside x (xlo..xhi, worked out
+// once) copy KW elements each, as one fixed-size array copy for the usual
+// kernel widths with DW = 1; the columns at the edges and the rows outside
+// x fill in zeros for the padding.
 func im2row[T Float](s ConvShape, row []T, ld int, x []T) {
-	cg, k := s.C/s.Groups, s.C/s.Groups*s.KH*s.KW
+	cg, kw, wo := s.C/s.Groups, s.KW, s.WO
 	x = x[:cg*s.H*s.W]
+	// Output columns xo whose taps xo·SW − PW + j·DW, j in [0, KW), are all inside [0, W).
+	xlo, xhi := span(wo, s.SW, -s.PW, s.W-(kw-1)*s.DW)
 	for y := range s.HO {
-		for xo := range s.WO {
-			d := row[(y*s.WO+xo)*ld:][:k]
-			r := 0
-			for c := range cg {
-				xc := x[c*s.H*s.W : (c+1)*s.H*s.W]
-				for i := range s.KH {
-					ih := y*s.SH - s.PH + i*s.DH
-					if ih < 0 || ih >= s.H {
-						clear(d[r : r+s.KW])
-						r += s.KW
-						continue
+		rows := row[y*wo*ld:]
+		r := 0
+		for c := range cg {
+			xc := x[c*s.H*s.W : (c+1)*s.H*s.W]
+			for i := range s.KH {
+				ih := y*s.SH - s.PH + i*s.DH
+				if ih < 0 || ih >= s.H {
+					for xo := range wo {
+						clear(rows[xo*ld+r:][:kw])
 					}
-					src := xc[ih*s.W : (ih+1)*s.W]
-					iw := xo*s.SW - s.PW
-					if s.DW == 1 && iw >= 0 && iw+s.KW <= len(src) { // inside: a plain copy
-						dr := d[r : r+s.KW]
-						for t, v := range src[iw : iw+len(dr)] {
-							dr[t] = v
-						}
-						r += s.KW
-						continue
+					r += kw
+					continue
+				}
+				src := xc[ih*s.W : (ih+1)*s.W]
+				for xo := range xlo {
+					im2rowEdge(s, rows[xo*ld+r:][:kw], src, xo)
+				}
+				for xo := xhi; xo < wo; xo++ {
+					im2rowEdge(s, rows[xo*ld+r:][:kw], src, xo)
+				}
+				switch iw := xlo*s.SW - s.PW; {
+				case s.DW == 1 && s.SW == 1 && kw == 5:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+1 {
+						*(*[5]T)(rows[xo*ld+r:]) = [5]T(src[iw:])
 					}
-					for range s.KW {
-						var v T
-						if uint(iw) < uint(len(src)) {
-							v = src[iw]
+				case s.DW == 1 && kw == 5:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						*(*[5]T)(rows[xo*ld+r:]) = [5]T(src[iw:])
+					}
+				case s.DW == 1 && kw == 3:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						*(*[3]T)(rows[xo*ld+r:]) = [3]T(src[iw:])
+					}
+				case s.DW == 1:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						d := rows[xo*ld+r:][:kw]
+						for t, v := range src[iw : iw+kw] {
+							d[t] = v
 						}
-						d[r] = v
-						r++
-						iw += s.DW
+					}
+				default:
+					for xo := xlo; xo < xhi; xo, iw = xo+1, iw+s.SW {
+						d := rows[xo*ld+r:][:kw]
+						for t := range d {
+							d[t] = src[iw+t*s.DW]
+						}
 					}
 				}
+				r += kw
 			}
 		}
+	}
+}
+
+// im2rowEdge writes the KW taps of output column xo's window row src into
+// d, with zeros for the taps outside it.
+func im2rowEdge[T Float](s ConvShape, d, src []T, xo int) {
+	iw := xo*s.SW - s.PW
+	for t := range d {
+		var v T
+		if uint(iw) < uint(len(src)) {
+			v = src[iw]
+		}
+		d[t] = v
+		iw += s.DW
 	}
 }
 
@@ -217,12 +283,140 @@ func im2row[T Float](s ConvShape, row []T, ld int, x []T) {
 // than packing does.
 const minPiece = 64
 
-// chunks calls f for each chunk of samples [n0, n0+m) of s's batch.
-func (s ConvShape) chunks(f func(n0, m int)) {
-	nb := s.chunk()
-	for n0 := 0; n0 < s.N; n0 += nb {
-		f(n0, min(nb, s.N-n0))
+// convSlots is the number of working-space slots of a convolution: its
+// chunks of samples (single samples on the tap path and the unpacked
+// weight gradient) are dealt to the slots round-robin, and the slots run
+// in parallel (kernels.For), each on its own part of the working space.
+// It is fixed, not the thread count, so that a weight gradient, summed
+// slot by slot and then over the slots in order, is the same on any number
+// of threads.
+const convSlots = 2
+
+// slotLen is the working space of one slot: a chunk's column matrix and
+// output channels of one group, or the tap path's planes and sums.
+func (s ConvShape) slotLen() int {
+	return max(min(s.chunk(), s.N)*(s.C/s.Groups*s.KH*s.KW+s.O/s.Groups)*s.HO*s.WO, s.tapLen())
+}
+
+// The products a convJob runs.
+const (
+	jobFwd    = iota // Conv2D on column matrices
+	jobDX            // Conv2DInputGrad
+	jobDW            // Conv2DWeightGrad, packed
+	jobDWRows        // Conv2DWeightGrad, unpacked pieces of one sample's rows
+	jobTapFwd        // Conv2D on the tap path
+	jobTapDW         // Conv2DWeightGrad on the tap path
+)
+
+// convJob is one product split over the slots: kernels.For calls Run with
+// ranges of slots. Jobs come from a free list (newJob), so a step
+// allocates nothing.
+type convJob[T Float] struct {
+	op      int
+	gemm    Gemm[T]
+	s       ConvShape
+	r, a, b []T // the result and the two operands, in the exported function's order
+	col     []T
+	units   int // chunks (or samples) to deal out
+	piece   int // jobDWRows: the unpacked pieces' length
+}
+
+func (j *convJob[T]) Run(lo, hi int) {
+	for slot := lo; slot < hi; slot++ {
+		j.slot(slot)
 	}
+}
+
+// slot runs the units slot, slot+convSlots, ... on the slot's working
+// space; the weight gradients sum into the slot's partial result.
+func (j *convJob[T]) slot(slot int) {
+	s := j.s
+	ws := j.col[slot*s.slotLen():][:s.slotLen()]
+	var part []T // the slot's partial weight gradient
+	if j.op == jobDW || j.op == jobDWRows {
+		part = j.col[convSlots*s.slotLen()+slot*len(j.r):][:len(j.r)]
+	}
+	nb := min(s.chunk(), s.N)
+	for u := slot; u < j.units; u += convSlots {
+		first := u == slot
+		switch j.op {
+		case jobFwd:
+			convChunk(j.gemm, s, j.r, j.a, j.b, ws, u*nb, min(nb, s.N-u*nb))
+		case jobDX:
+			convInputGradChunk(j.gemm, s, j.r, j.a, j.b, ws, u*nb, min(nb, s.N-u*nb))
+		case jobDW:
+			convWeightGradChunk(j.gemm, s, part, j.a, j.b, ws, u*nb, min(nb, s.N-u*nb), first)
+		case jobDWRows:
+			convWeightGradRows(j.gemm, s, part, j.a, j.b, ws, u, j.piece, first)
+		case jobTapFwd:
+			tapsFwd(s, j.r, j.a, j.b, ws, u, first)
+		case jobTapDW:
+			tapsDW(s, j.a, j.b, ws, u, first)
+		}
+	}
+}
+
+var (
+	jobs32 freeList[convJob[float32]]
+	jobs64 freeList[convJob[float64]]
+)
+
+// jobList is the free list of jobs of T (nil for a named float type).
+func jobList[T Float]() *freeList[convJob[T]] {
+	if l, ok := any(&jobs32).(*freeList[convJob[T]]); ok {
+		return l
+	}
+	l, _ := any(&jobs64).(*freeList[convJob[T]])
+	return l
+}
+
+// runJob deals op's units to the slots and runs them in parallel, on a job
+// from the free list.
+func runJob[T Float](op int, gemm Gemm[T], s ConvShape, r, a, b, col []T, units, piece int) {
+	l := jobList[T]()
+	var j *convJob[T]
+	if l != nil {
+		j = l.get()
+	} else {
+		j = new(convJob[T])
+	}
+	*j = convJob[T]{op: op, gemm: gemm, s: s, r: r, a: a, b: b, col: col, units: units, piece: piece}
+	kernels.For(min(convSlots, units), 1, j)
+	*j = convJob[T]{}
+	if l != nil {
+		l.put(j)
+	}
+}
+
+// freeList is a mutex-guarded free list (not a sync.Pool, which may drop
+// its items at a GC and allocate again): get allocates only when more
+// goroutines than ever before hold an item at once.
+type freeList[W any] struct {
+	mu   sync.Mutex
+	free []*W
+}
+
+func (l *freeList[W]) get() *W {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		w := l.free[n-1]
+		l.free = l.free[:n-1]
+		return w
+	}
+	return new(W)
+}
+
+func (l *freeList[W]) put(w *W) {
+	l.mu.Lock()
+	l.free = append(l.free, w)
+	l.mu.Unlock()
+}
+
+// units is the number of chunks of samples of s's batch.
+func (s ConvShape) units() int {
+	nb := s.chunk()
+	return (s.N + nb - 1) / nb
 }
 
 // layout is the geometry of one chunk: column matrix rows k, output
@@ -246,21 +440,28 @@ func Conv2D[T Float](gemm Gemm[T], s ConvShape, out, x, w, col []T) {
 		}
 		return
 	}
-	s.chunks(func(n0, m int) {
-		cg, og, k, p, hw, ld := s.layout(m)
-		c, y := col[:k*ld], col[k*ld:][:og*ld]
-		for g := range s.Groups {
+	if tapsOn[T](s) {
+		runJob(jobTapFwd, gemm, s, out, x, w, col, s.N, 0)
+		return
+	}
+	runJob(jobFwd, gemm, s, out, x, w, col, s.units(), 0)
+}
+
+// convChunk is Conv2D of the m samples from n0, on the working space ws.
+func convChunk[T Float](gemm Gemm[T], s ConvShape, out, x, w, ws []T, n0, m int) {
+	cg, og, k, p, hw, ld := s.layout(m)
+	c, y := ws[:k*ld], ws[k*ld:][:og*ld]
+	for g := range s.Groups {
+		for j := range m {
+			im2col(s, c[j*p:], ld, x[((n0+j)*s.C+g*cg)*hw:])
+		}
+		gemm(false, false, og, ld, k, 1, w[g*og*k:][:og*k], k, c, ld, 0, y, ld)
+		for o := range og {
 			for j := range m {
-				im2col(s, c[j*p:], ld, x[((n0+j)*s.C+g*cg)*hw:])
-			}
-			gemm(false, false, og, ld, k, 1, w[g*og*k:][:og*k], k, c, ld, 0, y, ld)
-			for o := range og {
-				for j := range m {
-					copy(out[((n0+j)*s.O+g*og+o)*p:][:p], y[o*ld+j*p:][:p])
-				}
+				copy(out[((n0+j)*s.O+g*og+o)*p:][:p], y[o*ld+j*p:][:p])
 			}
 		}
-	})
+	}
 }
 
 // Conv2DInputGrad computes dx [N, C, H, W], the gradient of conv2d with
@@ -276,22 +477,26 @@ func Conv2DInputGrad[T Float](gemm Gemm[T], s ConvShape, dx, g, w, col []T) {
 		}
 		return
 	}
-	clear(dx[:s.N*s.C*s.H*s.W])
-	s.chunks(func(n0, m int) {
-		cg, og, k, p, hw, ld := s.layout(m)
-		c, y := col[:k*ld], col[k*ld:][:og*ld]
-		for gr := range s.Groups {
-			for o := range og {
-				for j := range m {
-					copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
-				}
-			}
-			gemm(true, false, k, ld, og, 1, w[gr*og*k:][:og*k], k, y, ld, 0, c, ld)
+	runJob(jobDX, gemm, s, dx, g, w, col, s.units(), 0)
+}
+
+// convInputGradChunk is Conv2DInputGrad of the m samples from n0, on the
+// working space ws.
+func convInputGradChunk[T Float](gemm Gemm[T], s ConvShape, dx, g, w, ws []T, n0, m int) {
+	cg, og, k, p, hw, ld := s.layout(m)
+	c, y := ws[:k*ld], ws[k*ld:][:og*ld]
+	clear(dx[n0*s.C*hw : (n0+m)*s.C*hw])
+	for gr := range s.Groups {
+		for o := range og {
 			for j := range m {
-				col2im(s, dx[((n0+j)*s.C+gr*cg)*hw:], c[j*p:], ld)
+				copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
 			}
 		}
-	})
+		gemm(true, false, k, ld, og, 1, w[gr*og*k:][:og*k], k, y, ld, 0, c, ld)
+		for j := range m {
+			col2im(s, dx[((n0+j)*s.C+gr*cg)*hw:], c[j*p:], ld)
+		}
+	}
 }
 
 // Conv2DWeightGrad computes dw [O, C/Groups, KH, KW], the gradient of
@@ -300,8 +505,9 @@ func Conv2DInputGrad[T Float](gemm Gemm[T], s ConvShape, dx, g, w, col []T) {
 // (s.ColLen() elements).
 func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 	_, _, k, _, _, _ := s.layout(1)
+	dw = dw[:s.O*k]
 	if s.N == 0 {
-		clear(dw[:s.O*k])
+		clear(dw)
 		return
 	}
 	if s.Direct() {
@@ -314,45 +520,62 @@ func Conv2DWeightGrad[T Float](gemm Gemm[T], s ConvShape, dw, x, g, col []T) {
 		}
 		return
 	}
-	if piece := kernels.UnpackedK(s.O/s.Groups, k); piece >= minPiece {
-		// dw = Σ pieces of g·rows (unpacked products): rows are the
-		// transposed column matrix, [samples·positions, k].
-		s.chunks(func(n0, m int) {
-			cg, og, k, p, hw, ld := s.layout(m)
-			rows, y := col[:k*ld], col[k*ld:][:og*ld]
-			for gr := range s.Groups {
-				for j := range m {
-					im2row(s, rows[j*p*k:], k, x[((n0+j)*s.C+gr*cg)*hw:])
-				}
-				for o := range og {
-					for j := range m {
-						copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
-					}
-				}
-				for l0 := 0; l0 < ld; l0 += piece {
-					beta := T(min(n0+l0, 1))
-					gemm(false, false, og, k, min(piece, ld-l0), 1, y[l0:], ld, rows[l0*k:], k, beta, dw[gr*og*k:][:og*k], k)
-				}
-			}
-		})
+	units := s.units()
+	switch piece := kernels.UnpackedK(s.O/s.Groups, k); {
+	case tapsOn[T](s):
+		runJob(jobTapDW, gemm, s, dw, x, g, col, s.N, 0)
+		tapsSum(s, dw, col, min(convSlots, s.N))
 		return
+	case piece >= minPiece:
+		units = s.N
+		runJob(jobDWRows, gemm, s, dw, x, g, col, units, piece)
+	default:
+		runJob(jobDW, gemm, s, dw, x, g, col, units, 0)
 	}
-	s.chunks(func(n0, m int) {
-		cg, og, k, p, hw, ld := s.layout(m)
-		c, y := col[:k*ld], col[k*ld:][:og*ld]
-		beta := T(min(n0, 1))
-		for gr := range s.Groups {
-			for j := range m {
-				im2col(s, c[j*p:], ld, x[((n0+j)*s.C+gr*cg)*hw:])
-			}
-			for o := range og {
-				for j := range m {
-					copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
-				}
-			}
-			gemm(false, true, og, k, ld, 1, y, ld, c, ld, beta, dw[gr*og*k:][:og*k], k)
+	// The slots' partial sums, in slot order.
+	parts := col[convSlots*s.slotLen():]
+	copy(dw, parts[:len(dw)])
+	for sl := 1; sl < min(convSlots, units); sl++ {
+		for i, v := range parts[sl*len(dw):][:len(dw)] {
+			dw[i] += v
 		}
-	})
+	}
+}
+
+// convWeightGradChunk adds the weight gradient of the m samples from n0
+// to dw (sets it, if first), on the working space ws.
+func convWeightGradChunk[T Float](gemm Gemm[T], s ConvShape, dw, x, g, ws []T, n0, m int, first bool) {
+	cg, og, k, p, hw, ld := s.layout(m)
+	c, y := ws[:k*ld], ws[k*ld:][:og*ld]
+	beta := T(b2i(!first))
+	for gr := range s.Groups {
+		for j := range m {
+			im2col(s, c[j*p:], ld, x[((n0+j)*s.C+gr*cg)*hw:])
+		}
+		for o := range og {
+			for j := range m {
+				copy(y[o*ld+j*p:][:p], g[((n0+j)*s.O+gr*og+o)*p:][:p])
+			}
+		}
+		gemm(false, true, og, k, ld, 1, y, ld, c, ld, beta, dw[gr*og*k:][:og*k], k)
+	}
+}
+
+// convWeightGradRows adds the weight gradient of sample n to dw (sets it,
+// if first) as a sum of unpacked products of the given length: g's rows
+// of a group (the sample's output channels) times rows, the sample's
+// transposed column matrix [positions, k], in the working space ws.
+func convWeightGradRows[T Float](gemm Gemm[T], s ConvShape, dw, x, g, ws []T, n, piece int, first bool) {
+	cg, og, k, p, hw, _ := s.layout(1)
+	rows := ws[:p*k]
+	for gr := range s.Groups {
+		im2row(s, rows, k, x[(n*s.C+gr*cg)*hw:])
+		gn := g[(n*s.O+gr*og)*p:][:og*p]
+		for l0 := 0; l0 < p; l0 += piece {
+			beta := T(b2i(!first || l0 > 0))
+			gemm(false, false, og, k, min(piece, p-l0), 1, gn[l0:], p, rows[l0*k:], k, beta, dw[gr*og*k:][:og*k], k)
+		}
+	}
 }
 
 // The float64-accumulating forms, for float32 models generated with

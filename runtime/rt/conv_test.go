@@ -128,13 +128,86 @@ var convShapes = []rt.ConvShape{
 	// Several chunks of samples, the last one short: 2+2+1 and 5+2.
 	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1),
 	convShape(7, 4, 40, 25, 4, 5, 5, 1, 1, 2, 2, 1, 1, 2),
+	// Weight gradients by unpacked pieces (og·k ≤ 256), each copy of
+	// im2row's window rows: 5 wide at stride 1 (LeNet's first
+	// convolution, small) and 2, 3 wide, other widths, dilated, a kernel
+	// wider than the padded input's interior, and groups.
+	convShape(3, 1, 12, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 1, 13, 12, 3, 5, 5, 2, 2, 2, 1, 1, 1, 1),
+	convShape(2, 2, 9, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+	convShape(2, 2, 9, 8, 4, 3, 3, 2, 3, 0, 2, 1, 1, 2),
+	convShape(2, 2, 6, 9, 3, 2, 4, 1, 2, 1, 3, 1, 1, 1),
+	convShape(2, 1, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1),
+	convShape(1, 1, 4, 3, 2, 3, 5, 1, 1, 1, 2, 1, 1, 1),
+}
+
+// tapShapes take the tap path (float32, AVX-512; rt.TapPath): LeNet's
+// first convolution (small), output channels past a block of 6, strided
+// rows, dilation, groups, more than 32 output columns, fewer than 16,
+// no padding.
+var tapShapes = []rt.ConvShape{
+	convShape(3, 1, 20, 20, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 1, 13, 16, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 2, 15, 18, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1),
+	convShape(2, 1, 16, 20, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1),
+	convShape(2, 4, 14, 16, 8, 3, 3, 1, 1, 1, 0, 1, 1, 2),
+	convShape(2, 1, 10, 40, 6, 3, 5, 1, 1, 0, 2, 1, 1, 1),
+	convShape(2, 2, 12, 17, 7, 2, 3, 1, 1, 0, 0, 1, 1, 1),
 }
 
 // TestConv2D compares the three products on kernels.Sgemm with the plain
 // loops, over strides, padding, dilation, groups and 1×1 kernels, with
 // garbage in the working space and the outputs beforehand.
 func TestConv2D(t *testing.T) {
-	for i, s := range convShapes {
+	for _, s := range tapShapes {
+		if !rt.TapPath(s) {
+			t.Errorf("%+v does not take the tap path", s)
+		}
+	}
+	backends := []kernels.Backend{kernels.CurrentBackend()}
+	if kernels.BackendAVX2.Available() {
+		backends = append(backends, kernels.BackendAVX2) // the tap shapes on the column-matrix path
+	}
+	for _, be := range backends {
+		t.Run(be.String(), func(t *testing.T) {
+			defer kernels.SetBackend(kernels.SetBackend(be))
+			testConv2D(t, append(convShapes[:len(convShapes):len(convShapes)], tapShapes...))
+		})
+	}
+}
+
+// TestConv2DThreads checks that the three products give the same bits on
+// one thread and on two (the slots' split of the batch and the order of
+// the weight gradient's sums do not depend on the thread count).
+func TestConv2DThreads(t *testing.T) {
+	defer kernels.SetThreads(kernels.SetThreads(1))
+	for i, s := range append(convShapes[:len(convShapes):len(convShapes)], append(tapShapes, lenet[0].s, lenet[1].s)...) {
+		r := rand.New(rand.NewPCG(uint64(i), 3))
+		x := randSlice(r, s.N*s.C*s.H*s.W)
+		w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+		g := randSlice(r, s.N*s.O*s.HO*s.WO)
+		col := make([]float32, s.ColLen())
+		var res [2][3][]float32
+		for th := range 2 {
+			kernels.SetThreads(th + 1)
+			out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
+			rt.Conv2D(kernels.Sgemm, s, out, x, w, col)
+			rt.Conv2DInputGrad(kernels.Sgemm, s, dx, g, w, col)
+			rt.Conv2DWeightGrad(kernels.Sgemm, s, dw, x, g, col)
+			res[th] = [3][]float32{out, dx, dw}
+		}
+		for k, name := range []string{"out", "dx", "dw"} {
+			for e := range res[0][k] {
+				if math.Float32bits(res[0][k][e]) != math.Float32bits(res[1][k][e]) {
+					t.Fatalf("%d/%+v: %s[%d] = %g on 1 thread, %g on 2", i, s, name, e, res[0][k][e], res[1][k][e])
+				}
+			}
+		}
+	}
+}
+
+func testConv2D(t *testing.T, shapes []rt.ConvShape) {
+	for i, s := range shapes {
 		t.Run(fmt.Sprintf("%d/%+v", i, s), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 1))
 			x := randSlice(r, s.N*s.C*s.H*s.W)
@@ -257,5 +330,40 @@ func TestConv2DAcc64(t *testing.T) {
 			rt.Conv2DWeightGradAcc64(s, dw, x, g, work)
 			check("dw", dw, want)
 		})
+	}
+}
+
+// BenchmarkConv2DOps times each of the three products alone at LeNet's
+// sizes (op=fwd, dx, dw), to see where a step's convolution time goes.
+func BenchmarkConv2DOps(b *testing.B) {
+	for _, l := range lenet {
+		s := l.s
+		r := rand.New(rand.NewPCG(1, 2))
+		x := randSlice(r, s.N*s.C*s.H*s.W)
+		w := randSlice(r, s.O*s.C/s.Groups*s.KH*s.KW)
+		g := randSlice(r, s.N*s.O*s.HO*s.WO)
+		col := make([]float32, s.ColLen())
+		out, dx, dw := make([]float32, len(g)), make([]float32, len(x)), make([]float32, len(w))
+		ops := []struct {
+			name string
+			f    func()
+		}{
+			{"fwd", func() { rt.Conv2D(kernels.Sgemm, s, out, x, w, col) }},
+			{"dx", func() { rt.Conv2DInputGrad(kernels.Sgemm, s, dx, g, w, col) }},
+			{"dw", func() { rt.Conv2DWeightGrad(kernels.Sgemm, s, dw, x, g, col) }},
+		}
+		for _, op := range ops {
+			b.Run(l.name+"/op="+op.name, func(b *testing.B) {
+				b.ReportAllocs()
+				op.f()
+				c0, ok := processCPUTime()
+				for b.Loop() {
+					op.f()
+				}
+				if c1, _ := processCPUTime(); ok {
+					b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
+				}
+			})
+		}
 	}
 }

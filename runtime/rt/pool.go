@@ -1,5 +1,7 @@
 package rt
 
+import "github.com/bpgen/bpgen/runtime/kernels"
+
 // Pool is the geometry of a 2-D pooling over planes of H×W elements
 // (row-major) into planes of OH×OW: windows of KH×KW with strides SH, SW,
 // starting PH rows above and PW columns left of the plane (the padding).
@@ -56,12 +58,15 @@ func max2x2Row[T Float](o, r0, r1 []T) {
 	}
 }
 
-// max2x2GradRow adds each g[j] at the first maximum of the 2×2 window j of
-// the two rows of x (w wide each, stride 2, no padding) into the same
-// place of dst, also two rows. The index is chosen without branches
-// (maxima in pooled data are unpredictable): a candidate replaces it when
-// greater than the maximum so far or NaN, as in argmax.
+// max2x2GradRow sets the two rows of dst (w wide each) to zeros with each
+// g[j] at the first maximum of the 2×2 window j of the same two rows of x
+// (stride 2, no padding), as added to zeros (so −0 becomes +0), and zeros
+// in the last column of an odd width. The index is chosen without
+// branches (maxima in pooled data are unpredictable): a candidate replaces
+// it when greater than the maximum so far or NaN, as in argmax.
 func max2x2GradRow[T Float](dst, x, g []T, w int) {
+	clear(dst[2*len(g) : w])
+	clear(dst[w+2*len(g) : 2*w])
 	if len(g) == 0 {
 		return
 	}
@@ -74,7 +79,8 @@ func max2x2GradRow[T Float](dst, x, g []T, w int) {
 		at += (b2i(c > m) | b2i(c != c)) * (w + 2*j - at)
 		m = max(m, c)
 		at += (b2i(d > m) | b2i(d != d)) * (w + 2*j + 1 - at)
-		dst[at] += gj
+		dst[2*j], dst[2*j+1], dst[w+2*j], dst[w+2*j+1] = 0, 0, 0, 0
+		dst[at] = gj + 0
 	}
 }
 
@@ -88,8 +94,15 @@ func b2i(b bool) int {
 }
 
 // MaxPool2D writes the maximum of each window of the planes of src
-// (planes·H·W) into dst (planes·OH·OW): PyTorch's max_pool2d.
+// (planes·H·W) into dst (planes·OH·OW): PyTorch's max_pool2d. The planes
+// are split over the cores (kernels.For; each output is computed alike on
+// any number of threads).
 func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
+	runPool(false, dst, src, nil, planes, p)
+}
+
+// maxPool2D is MaxPool2D on one thread.
+func maxPool2D[T Float](dst, src []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	fast := p.is2x2()
 	for pl := 0; pl < planes; pl++ {
@@ -109,18 +122,30 @@ func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
 
 // MaxPool2DGrad sets dst (planes·H·W) to zeros with each element of g
 // (planes·OH·OW) added at the first maximum of its window in x: the VJP of
-// MaxPool2D.
+// MaxPool2D. The planes are split over the cores, as in MaxPool2D.
 func MaxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
+	runPool(true, dst, x, g, planes, p)
+}
+
+// maxPool2DGrad is MaxPool2DGrad on one thread.
+func maxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
+	if p.is2x2() {
+		// One sweep: each pair of rows written whole, no clearing first.
+		for pl := 0; pl < planes; pl++ {
+			xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
+			for i := 0; i < p.OH; i++ {
+				r := 2 * i * p.W
+				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
+			}
+			clear(out[2*p.OH*p.W:]) // the last row of an odd height
+		}
+		return
+	}
 	clear(dst[:planes*hw])
 	for pl := 0; pl < planes; pl++ {
 		xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
 		for i := 0; i < p.OH; i++ {
-			if p.is2x2() {
-				r := 2 * i * p.W
-				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
-				continue
-			}
 			for j := 0; j < p.OW; j++ {
 				out[argmax(&p, xs, i, j)] += gs[i*p.OW+j]
 			}
@@ -187,4 +212,48 @@ func AvgPool2DGrad[T Float](dst, g []T, planes int, p Pool) {
 			}
 		}
 	}
+}
+
+// poolJob is a max-pooling (or its gradient, if grad) over a range of
+// planes, as kernels.For runs it; jobs come from a free list, so a step
+// allocates nothing.
+type poolJob[T Float] struct {
+	grad      bool
+	dst, x, g []T
+	p         Pool
+}
+
+func (j *poolJob[T]) Run(lo, hi int) {
+	hw, ohw := j.p.H*j.p.W, j.p.OH*j.p.OW
+	if j.grad {
+		maxPool2DGrad(j.dst[lo*hw:hi*hw], j.x[lo*hw:hi*hw], j.g[lo*ohw:hi*ohw], hi-lo, j.p)
+		return
+	}
+	maxPool2D(j.dst[lo*ohw:hi*ohw], j.x[lo*hw:hi*hw], hi-lo, j.p)
+}
+
+var (
+	poolJobs32 freeList[poolJob[float32]]
+	poolJobs64 freeList[poolJob[float64]]
+)
+
+// poolGrain is the planes' elements worth handing to another core (a few
+// microseconds of pooling).
+const poolGrain = 16 * 1024
+
+// runPool runs a poolJob over the planes on the cores.
+func runPool[T Float](grad bool, dst, x, g []T, planes int, p Pool) {
+	l, ok := any(&poolJobs32).(*freeList[poolJob[T]])
+	if !ok {
+		l, ok = any(&poolJobs64).(*freeList[poolJob[T]])
+	}
+	if !ok { // a named float type: no free list, one thread
+		(&poolJob[T]{grad: grad, dst: dst, x: x, g: g, p: p}).Run(0, planes)
+		return
+	}
+	j := l.get()
+	*j = poolJob[T]{grad: grad, dst: dst, x: x, g: g, p: p}
+	kernels.For(planes, max(1, poolGrain/max(1, p.H*p.W)), j)
+	*j = poolJob[T]{}
+	l.put(j)
 }

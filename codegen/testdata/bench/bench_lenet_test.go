@@ -19,6 +19,11 @@ import (
 //
 //	go test -C codegen/testdata/bench -run='^$' -bench=TrainStepLeNet -benchmem -count=6 . | tee lenet.txt
 //	benchstat -col /passes lenet.txt
+//
+// With -cpu 1,2 the convolutions, pooling and GEMMs run on one and two
+// cores. cpu-ns/op is the process's CPU time per step (both cores' with
+// -cpu 2): on a loaded machine it does not count time spent waiting for a
+// core, where ns/op does.
 func BenchmarkTrainStepLeNet(b *testing.B) {
 	const n = benchmodels.LeNetBatch
 	x, y := lenetBatch(n)
@@ -34,8 +39,14 @@ func BenchmarkTrainStepLeNet(b *testing.B) {
 			}
 			step() // grows the GEMM's workspaces
 			b.ReportAllocs()
+			c0, ok := processCPUTime()
 			for b.Loop() {
 				step()
+			}
+			if c1, _ := processCPUTime(); ok {
+				// Not counting time spent waiting for a core on a loaded
+				// machine (with -cpu 2, both cores' time).
+				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
