@@ -39,6 +39,13 @@ func Var[T Float](dst, src []T, outer, n, inner, correction int) {
 	_ = dst[:outer*inner]
 	dof := float64(n - correction)
 	if inner == 1 { // contiguous rows (the last axis)
+		if s32, ok := any(src).([]float32); ok && n > 0 {
+			for o := range dst[:outer] {
+				_, m2 := moments32(s32[o*n : o*n+n])
+				dst[o] = T(m2 / dof)
+			}
+			return
+		}
 		for o := range dst[:outer] {
 			var m moments
 			for _, x := range src[o*n : o*n+n] {
@@ -101,6 +108,10 @@ func VarAxes[T Float](dst, src []T, shape []int, reduced []bool, correction int)
 func LayerNorm[T Float](dst, x, gamma, beta []T, rows, cols int, eps float64) {
 	_ = x[:rows*cols]
 	_ = dst[:rows*cols]
+	if d32, ok := any(dst).([]float32); ok && cols > 0 {
+		layerNormRows32(d32, any(x).([]float32), any(gamma).([]float32), any(beta).([]float32), rows, cols, eps)
+		return
+	}
 	gamma, beta = gamma[:cols], beta[:cols]
 	for r := 0; r < rows; r++ {
 		row, out := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]

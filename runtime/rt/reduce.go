@@ -32,6 +32,16 @@ func Reduce[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*inner]
 	if inner == 1 {
+		if s32, ok := any(src).([]float32); ok && (op == Sum || op == Mean) {
+			for o := 0; o < outer; o++ {
+				s := sumRow32(s32[o*n : o*n+n])
+				if op == Mean {
+					s /= float64(n)
+				}
+				dst[o] = T(s)
+			}
+			return
+		}
 		for o := 0; o < outer; o++ {
 			dst[o] = T(reduceRow(op, src[o*n:o*n+n]))
 		}
@@ -263,6 +273,10 @@ func LogSoftmax[T Float](dst, src []T, outer, n, inner int) {
 func softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*n*inner]
+	if d32, ok := any(dst).([]float32); ok && inner == 1 && !log {
+		softmaxRows32(d32, any(src).([]float32), outer, n)
+		return
+	}
 	if inner == 1 && !log {
 		// Contiguous rows: one exp per element, exp(x − m) / Σ exp(x − m)
 		// (the value of exp(x − logsumexp(x)) up to rounding; for float32

@@ -1,0 +1,141 @@
+package rt
+
+import "math"
+
+// Float32 paths of the row kernels of attention and layer normalization
+// (softmax over the scores' rows, the statistics of layer norm and its
+// backward pass). They keep the float64 paths' arithmetic where it
+// matters for accuracy — sums in float64, differences from the mean taken
+// in float64 — and differ only in rounding far below float32's: sums are
+// split into four interleaved partial sums (so that the additions do not
+// wait for each other), and exp is exp32Of's polynomial instead of
+// math.Exp. The float64 paths are unchanged.
+
+// exp32Of's constants: d = (32k + j)·ln2/32 + r, with ln2/32 split in two
+// (kf·ln2By32Hi is exact for |kf| < 2¹¹) and exp(r), |r| ≤ ln2/64, by
+// its Taylor polynomial of degree 3 (remainder ≤ 0.011⁴/4! < 6e−10
+// relative, a two-hundredth of a float32 ulp).
+const (
+	ln2By32Hi = 6.93147180369123816490e-01 / 32
+	ln2By32Lo = 1.90821492927058770002e-10 / 32
+	log2eBy32 = 32 * 1.44269504088896338700e+00
+	roundUp   = 6755399441055744.0 // 1.5·2⁵²: adding and subtracting it rounds to an integer
+	// expUnder is where exp underflows float32 entirely: exp(−104) <
+	// 2⁻¹⁵⁰, below half the smallest subnormal.
+	expUnder = -104
+)
+
+// exp2By32 holds 2^(j/32), j < 32, to float64 accuracy.
+var exp2By32 = func() (t [32]float64) {
+	for j := range t {
+		t[j] = math.Exp2(float64(j) / 32)
+	}
+	return t
+}()
+
+// exp32Of is exp(d) rounded to float32, for d ≤ 0 (a softmax's shifted
+// logits): 2^k · 2^(j/32) · exp(r) in float64, scaled by 2^k through the
+// exponent bits and rounded to float32 once (subnormals included). NaN
+// gives NaN. softmaxRows32 has a copy of its body.
+func exp32Of(d float64) float32 {
+	if d < expUnder {
+		return 0
+	}
+	kf := (d*log2eBy32 + roundUp) - roundUp
+	r := (d - kf*ln2By32Hi) - kf*ln2By32Lo
+	ki := int64(kf)
+	p := exp2By32[ki&31] * (1 + r*(1+r*(1.0/2+r*(1.0/6))))
+	return float32(p * math.Float64frombits(uint64(ki>>5+1023)<<52))
+}
+
+// softmaxRows32 is softmax over contiguous rows of n: exp(x − m)/Σ exp(x − m)
+// with m the row's max (0 if it is −Inf), the sum in float64 and one
+// reciprocal per row.
+func softmaxRows32(dst, src []float32, outer, n int) {
+	for o := 0; o < outer; o++ {
+		row, out := src[o*n:o*n+n], dst[o*n:o*n+n]
+		out = out[:len(row)]
+		// The max by comparisons (not max, whose NaN and ±0 handling
+		// costs branches): a NaN in the row makes its exps and sum NaN
+		// either way.
+		m := float32(math.Inf(-1))
+		for _, x := range row {
+			if x > m {
+				m = x
+			}
+		}
+		if math.IsInf(float64(m), -1) {
+			m = 0
+		}
+		mf := float64(m)
+		var sum float64
+		for j, x := range row {
+			// exp32Of(x − m), inlined.
+			d := float64(x) - mf
+			if d < expUnder {
+				out[j] = 0
+				continue
+			}
+			kf := (d*log2eBy32 + roundUp) - roundUp
+			r := (d - kf*ln2By32Hi) - kf*ln2By32Lo
+			ki := int64(kf)
+			p := exp2By32[ki&31] * (1 + r*(1+r*(1.0/2+r*(1.0/6))))
+			e := float32(p * math.Float64frombits(uint64(ki>>5+1023)<<52))
+			out[j] = e
+			sum += float64(e)
+		}
+		inv := 1 / sum
+		for j, e := range out {
+			out[j] = float32(float64(e) * inv)
+		}
+	}
+}
+
+// moments32 is the mean and Σ (x − mean)² of row (at least one element)
+// from shifted sums as moments' (K = row[0]), in four interleaved pairs.
+func moments32(row []float32) (mean, m2 float64) {
+	k := float64(row[0])
+	var a0, a1, a2, a3, q0, q1, q2, q3 float64
+	j := 0
+	for ; j+3 < len(row); j += 4 {
+		d0, d1, d2, d3 := float64(row[j])-k, float64(row[j+1])-k, float64(row[j+2])-k, float64(row[j+3])-k
+		a0, a1, a2, a3 = a0+d0, a1+d1, a2+d2, a3+d3
+		q0, q1, q2, q3 = q0+d0*d0, q1+d1*d1, q2+d2*d2, q3+d3*d3
+	}
+	for ; j < len(row); j++ {
+		d := float64(row[j]) - k
+		a0 += d
+		q0 += d * d
+	}
+	s1, s2 := (a0+a1)+(a2+a3), (q0+q1)+(q2+q3)
+	n := float64(len(row))
+	return k + s1/n, max(s2-s1*s1/n, 0)
+}
+
+// sumRow32 is Σ row in float64, in four interleaved partial sums.
+func sumRow32(row []float32) float64 {
+	var a0, a1, a2, a3 float64
+	j := 0
+	for ; j+3 < len(row); j += 4 {
+		a0, a1, a2, a3 = a0+float64(row[j]), a1+float64(row[j+1]), a2+float64(row[j+2]), a3+float64(row[j+3])
+	}
+	for ; j < len(row); j++ {
+		a0 += float64(row[j])
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+// layerNormRows32 is LayerNorm for float32: the statistics by moments32,
+// (x − mean)·rstd in float64 and the affine part in float32.
+func layerNormRows32(dst, x, gamma, beta []float32, rows, cols int, eps float64) {
+	gamma, beta = gamma[:cols], beta[:cols]
+	for r := 0; r < rows; r++ {
+		row, out := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]
+		mean, m2 := moments32(row)
+		rstd := 1 / math.Sqrt(m2/float64(cols)+eps)
+		out = out[:len(row)]
+		for j, v := range row {
+			out[j] = float32((float64(v)-mean)*rstd)*gamma[j] + beta[j]
+		}
+	}
+}
