@@ -46,6 +46,25 @@ func Transpose[T Elem](dst, src []T, shape, perm []int) {
 		odims[i], ostr[i] = shape[p], sstr[p]
 	}
 	_ = src[:s]
+	if r > 1 && perm[r-1] == r-1 && shape[r-1] > 1 {
+		// The last dim stays last (a head split or merge, [n,s,h,dk] ↔
+		// [n,h,s,dk]): copy its runs, walking the other dims.
+		w := shape[r-1]
+		off := 0
+		for k := 0; k < s; k += w {
+			copy(dst[k:k+w], src[off:off+w])
+			for d := r - 2; d >= 0; d-- {
+				idx[d]++
+				off += ostr[d]
+				if idx[d] < odims[d] {
+					break
+				}
+				off -= ostr[d] * odims[d]
+				idx[d] = 0
+			}
+		}
+		return
+	}
 	off := 0
 	for k := range dst[:s] {
 		dst[k] = src[off]
