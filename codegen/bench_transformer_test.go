@@ -159,10 +159,19 @@ func BenchmarkTransformerBlock(b *testing.B) {
 	const n = benchmodels.TBatch
 	x, y, mask := blockBatch()
 	run := func(b *testing.B, step func()) {
+		// The GEMM's thread count follows GOMAXPROCS as -cpu sets it (it
+		// is read once at init, before -cpu applies).
+		defer kernels.SetThreads(kernels.SetThreads(0))
 		step() // grows the GEMM's workspaces
 		b.ReportAllocs()
+		c0, ok := processCPUTime()
 		for b.Loop() {
 			step()
+		}
+		if c1, _ := processCPUTime(); ok {
+			// CPU time of all threads: on a loaded machine it leaves out
+			// the waits for a core that inflate ns/op.
+			b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 		}
 	}
 	b.Run("step=passes-on", func(b *testing.B) {
