@@ -125,6 +125,46 @@ func sumRow32(row []float32) float64 {
 	return (a0 + a1) + (a2 + a3)
 }
 
+// maxColsSum32 bounds the inner size of sumCols32 (its float64
+// accumulators live on the stack: 8 KiB).
+const maxColsSum32 = 1024
+
+// sumCols32 is Reduce(Sum or Mean) over the middle axis of src, [outer,
+// n, inner], for float32 with inner ≤ maxColsSum32: each group's column
+// sums in float64 accumulated over whole rows (a bias's gradient, the sum
+// over the batch), two rows per sweep.
+func sumCols32(dst, src []float32, outer, n, inner int, mean bool) {
+	var accBuf [maxColsSum32]float64
+	acc := accBuf[:inner]
+	for o := 0; o < outer; o++ {
+		base := src[o*n*inner : (o+1)*n*inner]
+		clear(acc)
+		j := 0
+		for ; j+1 < n; j += 2 {
+			r0, r1 := base[j*inner:(j+1)*inner], base[(j+1)*inner:(j+2)*inner]
+			r0, r1 = r0[:len(acc)], r1[:len(acc)]
+			for t := range acc {
+				acc[t] += float64(r0[t]) + float64(r1[t])
+			}
+		}
+		if j < n {
+			r0 := base[j*inner : (j+1)*inner]
+			r0 = r0[:len(acc)]
+			for t := range acc {
+				acc[t] += float64(r0[t])
+			}
+		}
+		out := dst[o*inner : (o+1)*inner]
+		out = out[:len(acc)]
+		for t, a := range acc {
+			if mean {
+				a /= float64(n)
+			}
+			out[t] = float32(a)
+		}
+	}
+}
+
 // layerNormRows32 is LayerNorm for float32: the statistics by moments32,
 // (x − mean)·rstd in float64 and the affine part in float32.
 func layerNormRows32(dst, x, gamma, beta []float32, rows, cols int, eps float64) {

@@ -91,7 +91,17 @@ func TestRows32(t *testing.T) {
 				Reduce(op, v32, x32, rows, cols, 1)
 				Reduce(op, v64, x64, rows, cols, 1)
 				for i := range v64 {
-					check("Reduce", v32[i:i+1], v64[i:i+1], math.Abs(v64[i])+float64(cols)*offset)
+					check("Reduce rows", v32[i:i+1], v64[i:i+1], math.Abs(v64[i])+float64(cols)*offset)
+				}
+				// Over the rows (columns' sums), as one group and as
+				// groups of one row (outer rows, n 1).
+				c32, c64 := make([]float32, rows*cols), make([]float64, rows*cols)
+				for _, g := range [][3]int{{1, rows, cols}, {rows, 1, cols}} {
+					Reduce(op, c32, x32, g[0], g[1], g[2])
+					Reduce(op, c64, x64, g[0], g[1], g[2])
+					for i := range c64[:g[0]*g[2]] {
+						check("Reduce cols", c32[i:i+1], c64[i:i+1], math.Abs(c64[i])+float64(rows)*offset)
+					}
 				}
 			}
 		}
