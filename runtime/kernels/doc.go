@@ -13,6 +13,11 @@
 // product while it is still largely in cache, which measured faster on the
 // benchmark models than tile-level fusion (see fusedGemm in codegen/fused.go).
 //
+// For runs other work (elementwise loops, reductions, optimizer updates)
+// on the same workers: it splits [0, n) into ranges for a Body, runs them
+// on the calling goroutine and on workers that spin briefly between tasks,
+// and runs inline when the work is small or the other cores are busy.
+//
 // Calls allocate nothing after warm-up. Large products are split across a
 // fixed set of persistent worker goroutines (see SetThreads) by rows or
 // columns of C only, never over k, so results are bit-identical for any

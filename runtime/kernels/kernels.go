@@ -90,7 +90,6 @@ func init() {
 		fmt.Fprintf(os.Stderr, "bpgen/runtime/kernels: %v; using %v\n", err, bestBackend())
 	}
 	curBackend.Store(int64(b))
-	numThreads.Store(int64(runtime.GOMAXPROCS(0)))
 }
 
 // ParseBackend returns the backend named s (auto, gonum, portable, avx2 or
@@ -144,17 +143,18 @@ func SetBackend(b Backend) (prev Backend) {
 // CurrentBackend returns the backend in use (never BackendAuto).
 func CurrentBackend() Backend { return Backend(curBackend.Load()) }
 
-// SetThreads sets how many goroutines large GEMMs are split across and returns
-// the previous value. n <= 0 restores the default, runtime.GOMAXPROCS(0);
-// 1 means serial; values above 64 are clamped to 64. Work is split over rows
-// or columns of C, never over k, so results do not depend on n. Products with
-// m·n·k below 2²⁰ always run serially. A part that no worker has started by
-// the time the caller has finished its own is run by the caller, so on a
-// machine whose other cores are busy a call costs about what it costs on
-// one thread.
+// SetThreads sets how many goroutines large GEMMs and For are split across
+// and returns the previous setting (0 for the default). n <= 0 restores
+// the default, which follows runtime.GOMAXPROCS(0) at each call (so
+// `go test -cpu 1,2` runs serially, then on two cores); 1 means serial;
+// values above 64 are clamped to 64. GEMMs are split over rows or columns of C, never over k,
+// so results do not depend on n. Products with m·n·k below 2²⁰ always run
+// serially. A part that no worker has started by the time the caller has
+// finished its own is run by the caller, so on a machine whose other cores
+// are busy a call costs about what it costs on one thread.
 func SetThreads(n int) (prev int) {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = 0
 	}
 	if n > maxThreads {
 		n = maxThreads
@@ -162,8 +162,14 @@ func SetThreads(n int) (prev int) {
 	return int(numThreads.Swap(int64(n)))
 }
 
-// Threads returns the current thread count set by SetThreads.
-func Threads() int { return int(numThreads.Load()) }
+// Threads returns the current thread count: the value set by SetThreads,
+// or runtime.GOMAXPROCS(0) (at most 64) by default.
+func Threads() int {
+	if n := int(numThreads.Load()); n > 0 {
+		return n
+	}
+	return min(runtime.GOMAXPROCS(0), maxThreads)
+}
 
 // maxThreads bounds SetThreads (the number of persistent workers is at most
 // maxThreads-1).
