@@ -159,9 +159,6 @@ func BenchmarkTransformerBlock(b *testing.B) {
 	const n = benchmodels.TBatch
 	x, y, mask := blockBatch()
 	run := func(b *testing.B, step func()) {
-		// The GEMM's thread count follows GOMAXPROCS as -cpu sets it (it
-		// is read once at init, before -cpu applies).
-		defer kernels.SetThreads(kernels.SetThreads(0))
 		step() // grows the GEMM's workspaces
 		b.ReportAllocs()
 		c0, ok := processCPUTime()
