@@ -40,10 +40,7 @@ func Var[T Float](dst, src []T, outer, n, inner, correction int) {
 	dof := float64(n - correction)
 	if inner == 1 { // contiguous rows (the last axis)
 		if s32, ok := any(src).([]float32); ok && n > 0 {
-			for o := range dst[:outer] {
-				_, m2 := moments32(s32[o*n : o*n+n])
-				dst[o] = T(m2 / dof)
-			}
+			forRows32(rowsVar, any(dst).([]float32), s32, nil, nil, outer, n, 0, dof)
 			return
 		}
 		for o := range dst[:outer] {
@@ -109,7 +106,7 @@ func LayerNorm[T Float](dst, x, gamma, beta []T, rows, cols int, eps float64) {
 	_ = x[:rows*cols]
 	_ = dst[:rows*cols]
 	if d32, ok := any(dst).([]float32); ok && cols > 0 {
-		layerNormRows32(d32, any(x).([]float32), any(gamma).([]float32), any(beta).([]float32), rows, cols, eps)
+		forRows32(rowsLayerNorm, d32, any(x).([]float32), any(gamma).([]float32)[:cols], any(beta).([]float32)[:cols], rows, cols, eps, 0)
 		return
 	}
 	gamma, beta = gamma[:cols], beta[:cols]

@@ -33,13 +33,11 @@ func Reduce[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 	_ = dst[:outer*inner]
 	if inner == 1 {
 		if s32, ok := any(src).([]float32); ok && (op == Sum || op == Mean) {
-			for o := 0; o < outer; o++ {
-				s := sumRow32(s32[o*n : o*n+n])
-				if op == Mean {
-					s /= float64(n)
-				}
-				dst[o] = T(s)
+			kind := rowsSum
+			if op == Mean {
+				kind = rowsMean
 			}
+			forRows32(kind, any(dst).([]float32), s32, nil, nil, outer, n, 0, 0)
 			return
 		}
 		for o := 0; o < outer; o++ {
@@ -278,7 +276,7 @@ func softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*n*inner]
 	if d32, ok := any(dst).([]float32); ok && inner == 1 && !log {
-		softmaxRows32(d32, any(src).([]float32), outer, n)
+		forRows32(rowsSoftmax, d32, any(src).([]float32), nil, nil, outer, n, 0, 0)
 		return
 	}
 	if inner == 1 && !log {

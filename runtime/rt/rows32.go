@@ -1,6 +1,10 @@
 package rt
 
-import "math"
+import (
+	"math"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
+)
 
 // Float32 paths of the row kernels of attention and layer normalization
 // (softmax over the scores' rows, the statistics of layer norm and its
@@ -178,4 +182,74 @@ func layerNormRows32(dst, x, gamma, beta []float32, rows, cols int, eps float64)
 			out[j] = float32((float64(v)-mean)*rstd)*gamma[j] + beta[j]
 		}
 	}
+}
+
+// varRows32 is Var over contiguous rows of n (n ≥ 1) for float32.
+func varRows32(dst, src []float32, rows, n int, dof float64) {
+	for o := range dst[:rows] {
+		_, m2 := moments32(src[o*n : o*n+n])
+		dst[o] = float32(m2 / dof)
+	}
+}
+
+// sumRows32 is Reduce(Sum or Mean) over contiguous rows of n for float32.
+func sumRows32(dst, src []float32, rows, n int, mean bool) {
+	for o := range dst[:rows] {
+		s := sumRow32(src[o*n : o*n+n])
+		if mean {
+			s /= float64(n)
+		}
+		dst[o] = float32(s)
+	}
+}
+
+// The row kernels above, split across cores by rows with kernels.For:
+// each row is written by one call of its kernel, so the result does not
+// depend on the split.
+const (
+	rowsSoftmax = iota
+	rowsLayerNorm
+	rowsVar
+	rowsSum
+	rowsMean
+)
+
+// rowsGrain is the elements of a range worth handing to another core
+// (softmax's rows take about 2 ns an element, the others less: a few µs).
+const rowsGrain = 4096
+
+// rows32Body is the kernels.Body of forRows32: rows [lo, hi) of x (cols
+// each) into dst (cols or one per row).
+type rows32Body struct {
+	kind        int
+	dst, x      []float32
+	gamma, beta []float32
+	cols        int
+	eps, dof    float64
+}
+
+func (w *rows32Body) Run(lo, hi int) {
+	c := w.cols
+	x := w.x[lo*c : hi*c]
+	switch w.kind {
+	case rowsSoftmax:
+		softmaxRows32(w.dst[lo*c:hi*c], x, hi-lo, c)
+	case rowsLayerNorm:
+		layerNormRows32(w.dst[lo*c:hi*c], x, w.gamma, w.beta, hi-lo, c, w.eps)
+	case rowsVar:
+		varRows32(w.dst[lo:hi], x, hi-lo, c, w.dof)
+	case rowsSum, rowsMean:
+		sumRows32(w.dst[lo:hi], x, hi-lo, c, w.kind == rowsMean)
+	}
+}
+
+var rows32Bodies freeList[rows32Body]
+
+// forRows32 runs a row kernel over rows rows of x with kernels.For.
+func forRows32(kind int, dst, x, gamma, beta []float32, rows, cols int, eps, dof float64) {
+	w := rows32Bodies.get()
+	*w = rows32Body{kind: kind, dst: dst, x: x, gamma: gamma, beta: beta, cols: cols, eps: eps, dof: dof}
+	kernels.For(rows, max(1, rowsGrain/max(1, cols)), w)
+	*w = rows32Body{}
+	rows32Bodies.put(w)
 }
