@@ -97,20 +97,21 @@ func TestRows32Parallel(t *testing.T) {
 		x[i] = float32(r.NormFloat64())
 	}
 	g, b := x[:cols], x[cols:2*cols]
-	run := func() (soft, ln, v, mean []float32) {
-		soft, ln, v, mean = make([]float32, rows*cols), make([]float32, rows*cols), make([]float32, rows), make([]float32, rows)
+	run := func() (soft, ln, v, mean, cs []float32) {
+		soft, ln, v, mean, cs = make([]float32, rows*cols), make([]float32, rows*cols), make([]float32, rows), make([]float32, rows), make([]float32, 2*cols)
 		Softmax(soft, x, rows, cols, 1)
 		LayerNorm(ln, x, g, b, rows, cols, 1e-5)
 		Var(v, x, rows, cols, 1, 1)
 		Reduce(Mean, mean, x, rows, cols, 1)
+		Reduce(Sum, cs, x, 2, rows/2, cols) // column sums of two groups
 		return
 	}
 	defer kernels.SetThreads(kernels.SetThreads(0))
 	kernels.SetThreads(1)
-	s1, l1, v1, m1 := run()
+	s1, l1, v1, m1, c1 := run()
 	kernels.SetThreads(2)
-	s2, l2, v2, m2 := run()
-	if !slices.Equal(s1, s2) || !slices.Equal(l1, l2) || !slices.Equal(v1, v2) || !slices.Equal(m1, m2) {
+	s2, l2, v2, m2, c2 := run()
+	if !slices.Equal(s1, s2) || !slices.Equal(l1, l2) || !slices.Equal(v1, v2) || !slices.Equal(m1, m2) || !slices.Equal(c1, c2) {
 		t.Errorf("row kernels differ between one and two threads")
 	}
 	y := make([]float32, rows*cols)
@@ -119,9 +120,41 @@ func TestRows32Parallel(t *testing.T) {
 		LayerNorm(y, x, g, b, rows, cols, 1e-5)
 		Var(y[:rows], x, rows, cols, 1, 0)
 		Reduce(Sum, y[:rows], x, rows, cols, 1)
+		Reduce(Sum, y[:cols], x, 1, rows, cols)
 		GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, x, 32, x, 32, 0, y, 64, Batch{N0: 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
 	})
 	if a != 0 {
 		t.Errorf("%v allocations per run of the parallel row kernels and GemmBatch", a)
+	}
+}
+
+// TestTransposeRunsParallel: a head split large enough for kernels.For to
+// split its runs across cores, against direct loops.
+func TestTransposeRunsParallel(t *testing.T) {
+	const n, s, h, dh = 2, 64, 4, 128
+	x := make([]float32, n*s*h*dh)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	defer kernels.SetThreads(kernels.SetThreads(0))
+	for _, th := range []int{1, 2} {
+		kernels.SetThreads(th)
+		got := make([]float32, len(x))
+		Transpose(got, x, []int{n, s, h, dh}, []int{0, 2, 1, 3})
+		for b := range n {
+			for i := range s {
+				for j := range h {
+					for e := range dh {
+						if g, w := got[((b*h+j)*s+i)*dh+e], x[((b*s+i)*h+j)*dh+e]; g != w {
+							t.Fatalf("%d threads: out[%d,%d,%d,%d] = %v, want %v", th, b, j, i, e, g, w)
+						}
+					}
+				}
+			}
+		}
+	}
+	y := make([]float32, len(x))
+	if a := testing.AllocsPerRun(10, func() { Transpose(y, x, []int{n, s, h, dh}, []int{0, 2, 1, 3}) }); a != 0 {
+		t.Errorf("%v allocations per parallel Transpose", a)
 	}
 }

@@ -46,7 +46,7 @@ func Reduce[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 		return
 	}
 	if s32, ok := any(src).([]float32); ok && (op == Sum || op == Mean) && inner <= maxColsSum32 {
-		sumCols32(any(dst).([]float32), s32, outer, n, inner, op == Mean)
+		forCols32(any(dst).([]float32), s32, outer, n, inner, op == Mean)
 		return
 	}
 	var acc, m [chunk]float64

@@ -134,31 +134,32 @@ func sumRow32(row []float32) float64 {
 const maxColsSum32 = 1024
 
 // sumCols32 is Reduce(Sum or Mean) over the middle axis of src, [outer,
-// n, inner], for float32 with inner ≤ maxColsSum32: each group's column
-// sums in float64 accumulated over whole rows (a bias's gradient, the sum
-// over the batch), two rows per sweep.
-func sumCols32(dst, src []float32, outer, n, inner int, mean bool) {
+// n, inner], for float32 with inner ≤ maxColsSum32, for the inner
+// positions (columns) [lo, hi): each group's column sums in float64
+// accumulated over whole rows (a bias's gradient, the sum over the
+// batch), two rows per sweep.
+func sumCols32(dst, src []float32, outer, n, inner int, mean bool, lo, hi int) {
 	var accBuf [maxColsSum32]float64
-	acc := accBuf[:inner]
+	acc := accBuf[:hi-lo]
 	for o := 0; o < outer; o++ {
 		base := src[o*n*inner : (o+1)*n*inner]
 		clear(acc)
 		j := 0
 		for ; j+1 < n; j += 2 {
-			r0, r1 := base[j*inner:(j+1)*inner], base[(j+1)*inner:(j+2)*inner]
+			r0, r1 := base[j*inner+lo:j*inner+hi], base[(j+1)*inner+lo:(j+1)*inner+hi]
 			r0, r1 = r0[:len(acc)], r1[:len(acc)]
 			for t := range acc {
 				acc[t] += float64(r0[t]) + float64(r1[t])
 			}
 		}
 		if j < n {
-			r0 := base[j*inner : (j+1)*inner]
+			r0 := base[j*inner+lo : j*inner+hi]
 			r0 = r0[:len(acc)]
 			for t := range acc {
 				acc[t] += float64(r0[t])
 			}
 		}
-		out := dst[o*inner : (o+1)*inner]
+		out := dst[o*inner+lo : o*inner+hi]
 		out = out[:len(acc)]
 		for t, a := range acc {
 			if mean {
@@ -212,6 +213,8 @@ const (
 	rowsVar
 	rowsSum
 	rowsMean
+	colsSum // sumCols32 over the columns [lo, hi)
+	colsMean
 )
 
 // rowsGrain is the elements of a range worth handing to another core
@@ -225,10 +228,15 @@ type rows32Body struct {
 	dst, x      []float32
 	gamma, beta []float32
 	cols        int
+	outer, n    int // colsSum, colsMean: x is [outer, n, cols]
 	eps, dof    float64
 }
 
 func (w *rows32Body) Run(lo, hi int) {
+	if w.kind == colsSum || w.kind == colsMean {
+		w.runCols(lo, hi)
+		return
+	}
 	c := w.cols
 	x := w.x[lo*c : hi*c]
 	switch w.kind {
@@ -243,6 +251,11 @@ func (w *rows32Body) Run(lo, hi int) {
 	}
 }
 
+// runCols is Run for colsSum and colsMean: x is [outer, n, cols].
+func (w *rows32Body) runCols(lo, hi int) {
+	sumCols32(w.dst, w.x, w.outer, w.n, w.cols, w.kind == colsMean, lo, hi)
+}
+
 var rows32Bodies freeList[rows32Body]
 
 // forRows32 runs a row kernel over rows rows of x with kernels.For.
@@ -250,6 +263,20 @@ func forRows32(kind int, dst, x, gamma, beta []float32, rows, cols int, eps, dof
 	w := rows32Bodies.get()
 	*w = rows32Body{kind: kind, dst: dst, x: x, gamma: gamma, beta: beta, cols: cols, eps: eps, dof: dof}
 	kernels.For(rows, max(1, rowsGrain/max(1, cols)), w)
+	*w = rows32Body{}
+	rows32Bodies.put(w)
+}
+
+// forCols32 runs sumCols32 over src, [outer, n, inner], with kernels.For
+// splitting the columns.
+func forCols32(dst, src []float32, outer, n, inner int, mean bool) {
+	kind := colsSum
+	if mean {
+		kind = colsMean
+	}
+	w := rows32Bodies.get()
+	*w = rows32Body{kind: kind, dst: dst, x: src, cols: inner, outer: outer, n: n}
+	kernels.For(inner, max(1, rowsGrain/max(1, outer*n)), w)
 	*w = rows32Body{}
 	rows32Bodies.put(w)
 }
