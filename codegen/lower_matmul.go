@@ -72,10 +72,11 @@ func (k *kctx) gemmArgList(v *ir.Value, m *jen.Statement, a, b, c jen.Code) []je
 // matmul emits the GEMM calls of v's product into c (v's buffer, or
 // another of its shape, cut to length). Batch dims never materialize a
 // broadcast operand: when only a (not transposed) has batch dims, they
-// are rows of one GEMM ([n,s,d]·[d,e] is [n·s,d]·[d,e]); otherwise a loop
-// nest over the batch dims (one loop per run of dims along which each
-// operand is present or broadcast) offsets each operand by its own
-// stride, 0 where it is broadcast.
+// are rows of one GEMM ([n,s,d]·[d,e] is [n·s,d]·[d,e]); otherwise the
+// batch dims are runs of dims along which each operand is present or
+// broadcast, each a loop that offsets each operand by its own stride, 0
+// where it is broadcast: one or two runs are rt.GemmBatch's loops (split
+// across cores), more a loop nest around the GEMM.
 func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 	v := k.v
 	x, y := v.Args[0], v.Args[1]
@@ -95,6 +96,9 @@ func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 	}
 	if rowsOnly {
 		return []jen.Code{call(k.prod(append(v.Type.Shape[:len(v.Type.Shape)-2:len(v.Type.Shape)-2], os[0])), k.slice(x), k.slice(y), c)}
+	}
+	if len(gs) <= 2 {
+		return []jen.Code{k.gemmBatch(v, gs, c)}
 	}
 	// One loop index per group: bi for a single loop (the common case of
 	// equal batch dims), i0, i1, … for a nest.
@@ -145,4 +149,57 @@ func (k *kctx) matmul(c *jen.Statement) []jen.Code {
 		jen.List(jen.Id("out"), jen.Id("a"), jen.Id("b")).Op(":=").List(c, k.slice(x), k.slice(y)),
 		body,
 	}
+}
+
+// gemmBatch is the rt.GemmBatch call of v's product into c over one or
+// two batch groups (gs[0] the outer loop when there are two).
+func (k *kctx) gemmBatch(v *ir.Value, gs []batchGroup, c *jen.Statement) jen.Code {
+	x, y := v.Args[0], v.Args[1]
+	xs, ys := x.Type.Shape[len(x.Type.Shape)-2:], y.Type.Shape[len(y.Type.Shape)-2:]
+	os := v.Type.Shape[len(v.Type.Shape)-2:]
+	// strides[i] is an operand's stride along group i: the product of its
+	// own dims in the later groups and of its matrix (nil where it is
+	// broadcast).
+	strides := func(mat ir.Shape, own func(g batchGroup) []ir.Dim) []jen.Code {
+		out := make([]jen.Code, len(gs))
+		later := append([]ir.Dim{}, mat...)
+		for i := len(gs) - 1; i >= 0; i-- {
+			d := own(gs[i])
+			if len(d) == 0 {
+				continue
+			}
+			out[i] = k.prod(later)
+			later = append(append([]ir.Dim{}, d...), later...)
+		}
+		return out
+	}
+	sx := strides(xs, func(g batchGroup) []ir.Dim { return g.xs })
+	sy := strides(ys, func(g batchGroup) []ir.Dim { return g.ys })
+	so := strides(os, func(g batchGroup) []ir.Dim { return g.dims })
+	// Fields by loop (the inner group is loop 0): counts, then the
+	// strides of a, b and c, 0 (omitted) where broadcast.
+	loop := func(i int) int { return len(gs) - 1 - i }
+	var fields []jen.Code
+	field := func(name string, l int, val jen.Code) {
+		fields = append(fields, jen.Id(fmt.Sprintf("%s%d", name, l)).Op(":").Add(val))
+	}
+	counts := []jen.Code{nil, jen.Lit(1)}
+	for i, g := range gs {
+		counts[loop(i)] = k.prod(g.dims)
+	}
+	field("N", 0, counts[0])
+	field("N", 1, counts[1])
+	for _, f := range []struct {
+		name string
+		s    []jen.Code
+	}{{"A", sx}, {"B", sy}, {"C", so}} {
+		for l := range 2 {
+			if i := len(gs) - 1 - l; i >= 0 && f.s[i] != nil {
+				field(f.name, l, f.s[i])
+			}
+		}
+	}
+	args := append([]jen.Code{k.gemmFunc(v.Type.DType)}, k.gemmArgList(v, k.prod(os[:1]), k.slice(x), k.slice(y), c)...)
+	args = append(args, jen.Qual(rtPath, "Batch").Values(fields...))
+	return jen.Qual(rtPath, "GemmBatch").Call(args...)
 }

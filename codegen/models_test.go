@@ -472,7 +472,9 @@ func convModel(g *dsl.Graph) {
 
 // matmulBroadcast multiplies with broadcast batch dims as torch.matmul:
 // [n,t,4]·[4,3] (and transposed forms), [n,2,t,4]·[n,2,4,t] (attention
-// scores), [n,1,t,4]·[2,4,3] and [2,4]·[n,t,4]ᵀ.
+// scores), [n,1,t,4]·[2,4,3], [n,1,2,t,4]·[3,1,4,2] (three runs of
+// batch dims: a loop nest around rt.GemmBatch's two loops) and
+// [2,4]·[n,t,4]ᵀ.
 func matmulBroadcast(g *dsl.Graph) {
 	n, t := g.Dim("n"), g.Dim("t")
 	x := g.Input("x", dsl.Float32, n, t, 4)
@@ -482,15 +484,17 @@ func matmulBroadcast(g *dsl.Graph) {
 	P := g.Param("P", 2, 4, 3, dsl.Normal(0, 0.5))
 	C := g.Param("C", 2, 4, dsl.Normal(0, 0.5))
 	K := g.Param("K", 2, 1, 4, dsl.Normal(0, 0.5))
+	R := g.Param("R", 3, 1, 4, 2, dsl.Normal(0, 0.5))
 	h := x.MatMul(W)                          // [n,t,3]: one GEMM
 	h2 := dsl.MatMul(x, V, false, true)       // [n,t,3]: one GEMM
 	s := dsl.MatMul(q, q.Add(K), false, true) // [n,2,t,t]: a loop
 	hp := x.Reshape(n, 1, t, 4).MatMul(P)     // [n,2,t,3]: a nest, both broadcast
 	c := dsl.MatMul(C, x, false, true)        // [n,2,t]: a loop, C broadcast
+	q3 := q.Reshape(n, 1, 2, t, 4).MatMul(R)  // [n,3,2,t,2]: three runs
 	ct := dsl.MatMul(h, x, true, false)       // [n,3,4]: a loop, transA
 	g.Output("hp", hp)
 	g.Output("s", s)
-	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()))
+	g.Minimize(h.Mul(h2).Sum().Add(s.Square().Mean()).Add(hp.Square().Sum()).Add(c.Square().Sum()).Add(ct.Mean()).Add(q3.Square().Mean()))
 }
 
 // dimProducts reshapes x [n,s,4] to [n·s,4] for one GEMM and back, and

@@ -305,10 +305,7 @@ func (s *state) computeTranspose(b0 []float32, b1 []float32) {
 //	v27:f32[n,4,16,16] = add v26 v1  # attention.go:50 block0.attn.scores
 func (s *state) computeMatmulMulAdd(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
-	out, a, b := b0[:n*1024], b1[:n*1024], b2[:n*1024]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, true, 16, 16, 16, 1, a[bi*256:][:256], 16, b[bi*256:][:256], 16, 0, out[bi*256:][:256], 16)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, true, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
 	{
 		p0, a1, o2 := b0[:n*1024], b3[:256], b0[:n*1024]
 		c0 := float32(0.25)
@@ -341,10 +338,7 @@ func (s *state) computeSoftmax(b0 []float32, b1 []float32) {
 //	v29:f32[n,4,16,16] = matmul v28 v23  # attention.go:52
 func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*1024], b1[:n*1024], b2[:n*1024]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, false, 16, 16, 16, 1, a[bi*256:][:256], 16, b[bi*256:][:256], 16, 0, out[bi*256:][:256], 16)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, false, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
 }
 
 // computeTranspose_2 is an opaque kernel of 1 values that 8 kernels of the program share, on
@@ -868,10 +862,7 @@ func (s *state) computeMatmul_6(b0 []float32, b1 []float32, b2 []float32) {
 //	v172:f32[n,4,16,16] = matmul v69 v170 [transA]  # attention.go:52
 func (s *state) computeMatmul_7(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*1024], b1[:n*1024], b2[:n*1024]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(true, false, 16, 16, 16, 1, a[bi*256:][:256], 16, b[bi*256:][:256], 16, 0, out[bi*256:][:256], 16)
-	}
+	rt.GemmBatch(kernels.Sgemm, true, false, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
 }
 
 // computeMatmulMul_2 is a gemm kernel of 2 values that 2 kernels of the program share, on
@@ -881,10 +872,7 @@ func (s *state) computeMatmul_7(b0 []float32, b1 []float32, b2 []float32) {
 //	v173:f32[n,4,16,16] = mul v171 v69  # attention.go:51
 func (s *state) computeMatmulMul_2(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
-	out, a, b := b0[:n*1024], b1[:n*1024], b2[:n*1024]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, true, 16, 16, 16, 1, a[bi*256:][:256], 16, b[bi*256:][:256], 16, 0, out[bi*256:][:256], 16)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, true, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
 	{
 		p0, a1, o2 := b0[:n*1024], b3[:n*1024], b4[:n*1024]
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]

@@ -2,6 +2,7 @@ package rt_test
 
 import (
 	"fmt"
+	"github.com/bpgen/bpgen/internal/cputime"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -356,11 +357,11 @@ func BenchmarkConv2DOps(b *testing.B) {
 			b.Run(l.name+"/op="+op.name, func(b *testing.B) {
 				b.ReportAllocs()
 				op.f()
-				c0, ok := processCPUTime()
+				c0, ok := cputime.Process()
 				for b.Loop() {
 					op.f()
 				}
-				if c1, _ := processCPUTime(); ok {
+				if c1, _ := cputime.Process(); ok {
 					b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 				}
 			})

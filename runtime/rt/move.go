@@ -1,5 +1,7 @@
 package rt
 
+import "github.com/bpgen/bpgen/runtime/kernels"
+
 // CopyAxis copies count slabs along the middle axis: for each o < outer,
 // src[o, srcOff:srcOff+count, :] to dst[o, dstOff:dstOff+count, :], where
 // src is [outer, srcN, inner] and dst is [outer, dstN, inner]. Slices,
@@ -46,6 +48,22 @@ func Transpose[T Elem](dst, src []T, shape, perm []int) {
 		odims[i], ostr[i] = shape[p], sstr[p]
 	}
 	_ = src[:s]
+	if r > 1 && perm[r-1] == r-1 && shape[r-1] > 1 {
+		// The last dim stays last (a head split or merge, [n,s,h,dk] ↔
+		// [n,h,s,dk]): copy its runs, walking the other dims, split
+		// across cores when T is float32 or float64.
+		w := runs{r: r - 1, w: shape[r-1], odims: odims, ostr: ostr}
+		if l := runsBodies[T](); l != nil {
+			b := l.get()
+			*b = runsBody[T]{runs: w, dst: dst[:s], src: src[:s]}
+			kernels.For(s/w.w, max(1, kernels.ElemGrain/w.w), b)
+			*b = runsBody[T]{}
+			l.put(b)
+			return
+		}
+		copyRuns(&w, dst[:s], src[:s], 0, s/w.w)
+		return
+	}
 	off := 0
 	for k := range dst[:s] {
 		dst[k] = src[off]
@@ -59,6 +77,64 @@ func Transpose[T Elem](dst, src []T, shape, perm []int) {
 			idx[d] = 0
 		}
 	}
+}
+
+// runs is a transpose that keeps the last dim last, as runs of w elements:
+// the output's other dims (r of them) and their strides in the source.
+type runs struct {
+	r, w        int
+	odims, ostr [maxRank]int
+}
+
+// copyRuns copies runs [lo, hi) of the output from src into dst.
+func copyRuns[T Elem](u *runs, dst, src []T, lo, hi int) {
+	var idx [maxRank]int
+	off, rem := 0, lo
+	for d := u.r - 1; d >= 0; d-- {
+		idx[d] = rem % u.odims[d]
+		rem /= u.odims[d]
+		off += idx[d] * u.ostr[d]
+	}
+	w := u.w
+	for k := lo * w; k < hi*w; k += w {
+		copy(dst[k:k+w], src[off:off+w])
+		for d := u.r - 1; d >= 0; d-- {
+			idx[d]++
+			off += u.ostr[d]
+			if idx[d] < u.odims[d] {
+				break
+			}
+			off -= u.ostr[d] * u.odims[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// runsBody is Transpose's kernels.Body over runs.
+type runsBody[T Elem] struct {
+	runs
+	dst, src []T
+}
+
+func (b *runsBody[T]) Run(lo, hi int) { copyRuns(&b.runs, b.dst, b.src, lo, hi) }
+
+var (
+	runsBodies32 freeList[runsBody[float32]]
+	runsBodies64 freeList[runsBody[float64]]
+)
+
+// runsBodies is Transpose's free list for T if T is float32 or float64
+// (nil otherwise: int32 labels, named types).
+func runsBodies[T Elem]() *freeList[runsBody[T]] {
+	switch l := any(&runsBodies32).(type) {
+	case *freeList[runsBody[T]]:
+		return l
+	}
+	switch l := any(&runsBodies64).(type) {
+	case *freeList[runsBody[T]]:
+		return l
+	}
+	return nil
 }
 
 // Gather writes src, [outer, n, inner], indexed along its middle axis by

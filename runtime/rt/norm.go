@@ -39,6 +39,10 @@ func Var[T Float](dst, src []T, outer, n, inner, correction int) {
 	_ = dst[:outer*inner]
 	dof := float64(n - correction)
 	if inner == 1 { // contiguous rows (the last axis)
+		if s32, ok := any(src).([]float32); ok && n > 0 {
+			forRows32(rowsVar, any(dst).([]float32), s32, nil, nil, outer, n, 0, dof)
+			return
+		}
 		for o := range dst[:outer] {
 			var m moments
 			for _, x := range src[o*n : o*n+n] {
@@ -101,6 +105,10 @@ func VarAxes[T Float](dst, src []T, shape []int, reduced []bool, correction int)
 func LayerNorm[T Float](dst, x, gamma, beta []T, rows, cols int, eps float64) {
 	_ = x[:rows*cols]
 	_ = dst[:rows*cols]
+	if d32, ok := any(dst).([]float32); ok && cols > 0 {
+		forRows32(rowsLayerNorm, d32, any(x).([]float32), any(gamma).([]float32)[:cols], any(beta).([]float32)[:cols], rows, cols, eps, 0)
+		return
+	}
 	gamma, beta = gamma[:cols], beta[:cols]
 	for r := 0; r < rows; r++ {
 		row, out := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]

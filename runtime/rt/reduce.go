@@ -32,9 +32,21 @@ func Reduce[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*inner]
 	if inner == 1 {
+		if s32, ok := any(src).([]float32); ok && (op == Sum || op == Mean) {
+			kind := rowsSum
+			if op == Mean {
+				kind = rowsMean
+			}
+			forRows32(kind, any(dst).([]float32), s32, nil, nil, outer, n, 0, 0)
+			return
+		}
 		for o := 0; o < outer; o++ {
 			dst[o] = T(reduceRow(op, src[o*n:o*n+n]))
 		}
+		return
+	}
+	if s32, ok := any(src).([]float32); ok && (op == Sum || op == Mean) && inner <= maxColsSum32 {
+		forCols32(any(dst).([]float32), s32, outer, n, inner, op == Mean)
 		return
 	}
 	var acc, m [chunk]float64
@@ -263,6 +275,10 @@ func LogSoftmax[T Float](dst, src []T, outer, n, inner int) {
 func softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 	_ = src[:outer*n*inner]
 	_ = dst[:outer*n*inner]
+	if d32, ok := any(dst).([]float32); ok && inner == 1 && !log {
+		forRows32(rowsSoftmax, d32, any(src).([]float32), nil, nil, outer, n, 0, 0)
+		return
+	}
 	if inner == 1 && !log {
 		// Contiguous rows: one exp per element, exp(x − m) / Σ exp(x − m)
 		// (the value of exp(x − logsumexp(x)) up to rounding; for float32

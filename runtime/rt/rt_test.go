@@ -201,6 +201,38 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
+// TestTransposeRuns: permutations that keep the last dim last (copied in
+// runs) against an index-by-index loop, the head split and merge among
+// them.
+func TestTransposeRuns(t *testing.T) {
+	shape := []int{2, 3, 4, 5}
+	x := make([]float32, 120)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	for _, perm := range [][]int{{0, 2, 1, 3}, {2, 1, 0, 3}, {1, 2, 0, 3}, {0, 1, 2, 3}} {
+		got := make([]float32, 120)
+		Transpose(got, x, shape, perm)
+		var idx [4]int
+		for k := range got {
+			// idx is the output's index k; src index i has i[perm[d]] = idx[d].
+			rem := k
+			for d := 3; d >= 0; d-- {
+				idx[d] = rem % shape[perm[d]]
+				rem /= shape[perm[d]]
+			}
+			var si [4]int
+			for d := range 4 {
+				si[perm[d]] = idx[d]
+			}
+			want := x[((si[0]*3+si[1])*4+si[2])*5+si[3]]
+			if got[k] != want {
+				t.Fatalf("perm %v: out[%v] = %v, want %v", perm, idx, got[k], want)
+			}
+		}
+	}
+}
+
 func TestGatherScatter(t *testing.T) {
 	src := []float64{0, 1, 2, 10, 11, 12} // [2,3]: gather rows along axis 0
 	dst := make([]float64, 9)

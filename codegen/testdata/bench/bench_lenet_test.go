@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/bpgen/bpgen/internal/cputime"
 	"math/rand/v2"
 	"testing"
 
@@ -39,11 +40,11 @@ func BenchmarkTrainStepLeNet(b *testing.B) {
 			}
 			step() // grows the GEMM's workspaces
 			b.ReportAllocs()
-			c0, ok := processCPUTime()
+			c0, ok := cputime.Process()
 			for b.Loop() {
 				step()
 			}
-			if c1, _ := processCPUTime(); ok {
+			if c1, _ := cputime.Process(); ok {
 				// Not counting time spent waiting for a core on a loaded
 				// machine (with -cpu 2, both cores' time).
 				b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/bpgen/bpgen/internal/cputime"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -111,8 +112,14 @@ func BenchmarkTransformerBlock(b *testing.B) {
 	run := func(b *testing.B, step func()) {
 		step() // grows the GEMM's workspaces
 		b.ReportAllocs()
+		c0, ok := cputime.Process()
 		for b.Loop() {
 			step()
+		}
+		if c1, _ := cputime.Process(); ok {
+			// CPU time of all threads: on a loaded machine it leaves out
+			// the waits for a core that inflate ns/op.
+			b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 		}
 	}
 	b.Run("step=passes-on", func(b *testing.B) {

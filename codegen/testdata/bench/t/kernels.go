@@ -124,10 +124,7 @@ func (s *state) computeTranspose(b0 []float32, b1 []float32) {
 //	v23:f32[n,4,64,64] = add v22 v1  # attention.go:50 attn.scores
 func (s *state) computeAttn_scores(attn_scores []float32, bufV13 []float32, bufV16 []float32, mask []float32) {
 	n := s.n
-	out, a, b := attn_scores[:n*16384], bufV13[:n*8192], bufV16[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, true, 64, 64, 32, 1, a[bi*2048:][:2048], 32, b[bi*2048:][:2048], 32, 0, out[bi*4096:][:4096], 64)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, bufV13[:n*8192], 32, bufV16[:n*8192], 32, 0, attn_scores[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
 	{
 		p0, a1, o2 := attn_scores[:n*16384], mask[:4096], attn_scores[:n*16384]
 		c21 := float32(0.17677669529663687)
@@ -159,10 +156,7 @@ func (s *state) computeAttn_att(attn_att []float32, attn_scores []float32) {
 //	v25:f32[n,4,64,32] = matmul v24 v19  # attention.go:52
 func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*8192], b1[:n*16384], b2[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, false, 64, 32, 64, 1, a[bi*4096:][:4096], 64, b[bi*2048:][:2048], 32, 0, out[bi*2048:][:2048], 32)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, false, 64, 32, 64, 1, b1[:n*16384], 64, b2[:n*8192], 32, 0, b0[:n*8192], 32, rt.Batch{N0: n * 4, N1: 1, A0: 4096, B0: 2048, C0: 2048})
 }
 
 // computeTranspose_2 is an opaque kernel of 1 values that 4 kernels of the program share, on
@@ -523,10 +517,7 @@ func (s *state) computeMatmul_4(b0 []float32, b1 []float32, b2 []float32) {
 //	v95:f32[n,4,64,32] = matmul v24 v93 [transA]  # attention.go:52
 func (s *state) computeMatmul_5(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*8192], b1[:n*16384], b2[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(true, false, 64, 32, 64, 1, a[bi*4096:][:4096], 64, b[bi*2048:][:2048], 32, 0, out[bi*2048:][:2048], 32)
-	}
+	rt.GemmBatch(kernels.Sgemm, true, false, 64, 32, 64, 1, b1[:n*16384], 64, b2[:n*8192], 32, 0, b0[:n*8192], 32, rt.Batch{N0: n * 4, N1: 1, A0: 4096, B0: 2048, C0: 2048})
 }
 
 // computeDattn_att is a gemm kernel fusing 2 values; it stores dattn.att, v96.
@@ -535,10 +526,7 @@ func (s *state) computeMatmul_5(b0 []float32, b1 []float32, b2 []float32) {
 //	v96:f32[n,4,64,64] = mul v94 v24  # attention.go:51
 func (s *state) computeDattn_att(dattn_att []float32, bufV93 []float32, bufV19 []float32, attn_att []float32, bufV96 []float32) {
 	n := s.n
-	out, a, b := dattn_att[:n*16384], bufV93[:n*8192], bufV19[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, true, 64, 64, 32, 1, a[bi*2048:][:2048], 32, b[bi*2048:][:2048], 32, 0, out[bi*4096:][:4096], 64)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, bufV93[:n*8192], 32, bufV19[:n*8192], 32, 0, dattn_att[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
 	{
 		p0, a1, o2 := dattn_att[:n*16384], attn_att[:n*16384], bufV96[:n*16384]
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]

@@ -163,10 +163,7 @@ func (s *state) computeTranspose(b0 []float32, b1 []float32) {
 //	v20:f32[n,4,64,64] = matmul v13 v16 [transB]  # attention.go:50
 func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*16384], b1[:n*8192], b2[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, true, 64, 64, 32, 1, a[bi*2048:][:2048], 32, b[bi*2048:][:2048], 32, 0, out[bi*4096:][:4096], 64)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, b1[:n*8192], 32, b2[:n*8192], 32, 0, b0[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
 }
 
 // computeMul is a loop kernel of 1 values that 2 kernels of the program share, on
@@ -217,10 +214,7 @@ func (s *state) computeAttn_att(attn_att []float32, attn_scores []float32) {
 //	v25:f32[n,4,64,32] = matmul v24 v19  # attention.go:52
 func (s *state) computeMatmul_3(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*8192], b1[:n*16384], b2[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(false, false, 64, 32, 64, 1, a[bi*4096:][:4096], 64, b[bi*2048:][:2048], 32, 0, out[bi*2048:][:2048], 32)
-	}
+	rt.GemmBatch(kernels.Sgemm, false, false, 64, 32, 64, 1, b1[:n*16384], 64, b2[:n*8192], 32, 0, b0[:n*8192], 32, rt.Batch{N0: n * 4, N1: 1, A0: 4096, B0: 2048, C0: 2048})
 }
 
 // computeTranspose_2 is an opaque kernel of 1 values that 4 kernels of the program share, on
@@ -617,10 +611,7 @@ func (s *state) computeMatmul_5(b0 []float32, b1 []float32, b2 []float32) {
 //	v106:f32[n,4,64,32] = matmul v24 v104 [transA]  # attention.go:52
 func (s *state) computeMatmul_6(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	out, a, b := b0[:n*8192], b1[:n*16384], b2[:n*8192]
-	for bi := 0; bi < n*4; bi++ {
-		kernels.Sgemm(true, false, 64, 32, 64, 1, a[bi*4096:][:4096], 64, b[bi*2048:][:2048], 32, 0, out[bi*2048:][:2048], 32)
-	}
+	rt.GemmBatch(kernels.Sgemm, true, false, 64, 32, 64, 1, b1[:n*16384], 64, b2[:n*8192], 32, 0, b0[:n*8192], 32, rt.Batch{N0: n * 4, N1: 1, A0: 4096, B0: 2048, C0: 2048})
 }
 
 // computeMul_3 is a loop kernel of 1 values that 2 kernels of the program share, on
