@@ -2,6 +2,7 @@ package passes_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,16 +138,54 @@ func TestScanGradient(t *testing.T) {
 					}
 				}
 			}
-			p, err := newGradProblem(g, c.wrt, env, c.dims)
-			if err != nil {
-				t.Fatal(err)
+			var plain map[string]*ir.Tensor
+			for _, k := range scanCheckpoints {
+				gk := withScanCheckpoint(g, k)
+				p, err := newGradProblem(gk, c.wrt, env, c.dims)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ir.Parse(ir.Print(p.joint)); err != nil {
+					t.Errorf("checkpoint %d: the joint graph does not read back: %v", k, err)
+				}
+				if txt := ir.Print(p.joint); k > 0 && (!strings.Contains(txt, "remat=") || strings.Contains(txt, ".saved")) {
+					t.Errorf("checkpoint %d: the backward is not the remat form:\n%s", k, txt)
+				}
+				checkFD(t, p)
+				// Checkpointing recomputes the carries with the same
+				// operations in the same order: the same numbers, bit for bit.
+				gs := p.grads(env)
+				if k == 0 {
+					plain = gs
+					continue
+				}
+				for name, want := range plain {
+					if got := gs[name]; got == nil || !slices.Equal(got.F, want.F) {
+						t.Errorf("checkpoint %d: gradient %s = %v, without checkpointing %v", k, name, got, want)
+					}
+				}
 			}
-			if _, err := ir.Parse(ir.Print(p.joint)); err != nil {
-				t.Errorf("the joint graph does not read back: %v", err)
-			}
-			checkFD(t, p)
 		})
 	}
+}
+
+// scanCheckpoints are the checkpoint intervals the scan gradient tests
+// try: none, every carry, 2 and 3 (dividing none or some of the tests'
+// lengths 3, 4 and 5) and one longer than every sequence (one segment).
+var scanCheckpoints = []int{0, 1, 2, 3, 100}
+
+// withScanCheckpoint returns g with checkpoint k on every scan (g if k = 0).
+func withScanCheckpoint(g *ir.Graph, k int) *ir.Graph {
+	if k == 0 {
+		return g
+	}
+	g = g.Clone()
+	for _, v := range g.Values {
+		if v.Op == ir.OpScan {
+			v.Attrs["checkpoint"] = k
+		}
+	}
+	return g
 }
 
 // TestScanGradIsReverseScan: the gradient of a scan is loops, not an
