@@ -51,6 +51,10 @@ func ScanXName(i int) string     { return fmt.Sprintf("x%d", i) }
 func ScanParamName(i int) string { return fmt.Sprintf("p%d", i) }
 func ScanYName(i int) string     { return fmt.Sprintf("y%d", i) }
 
+// ScanSavedSuffix ends the name of the func that a scan's VJP derives from
+// its body to save the carries (the body, with them as extra outputs).
+const ScanSavedSuffix = ".saved"
+
 // ScanBodyVJP builds the backward body of a scan body (set by package
 // passes, which has the grad pass; see passes/scan.go). For a body with nc
 // carries, captured values p0…p{np-1} and xs x0…, the backward body has
@@ -427,7 +431,7 @@ func scanVJP(b *Builder, v, g *Value) []*Value {
 	k := ScanCheckpoint(v)
 	var saved []*Value
 	if k == 0 {
-		resName := name + ".saved"
+		resName := name + ScanSavedSuffix
 		if main.Func(resName) == nil {
 			r := f.Clone()
 			r.Name = resName
