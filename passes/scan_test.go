@@ -286,3 +286,72 @@ func TestScanPipeline(t *testing.T) {
 		t.Errorf("residual bytes at T = 100, 200: %v; want them proportional to T", residuals)
 	}
 }
+
+// TestScanMemoryReport: -explain's saved-carry memory of a scan RNN
+// (hidden 16, float64: 128·n bytes a step) is T carries without
+// checkpointing and ⌈T/k⌉ + min(k, T) with, as a formula in the symbolic
+// length and as bytes at the capacity; and the checkpointed backward has
+// no saving loop (its sequence of T carries is gone from the graph).
+func TestScanMemoryReport(t *testing.T) {
+	rnn := func(T any, opts ...dsl.ScanOption) func(g *dsl.Graph) {
+		return func(g *dsl.Graph) {
+			if T == nil {
+				T = g.Dim("T")
+			}
+			n := g.Dim("n")
+			xs := g.Input("xs", dsl.Float64, T, n, 1)
+			h0 := g.Input("h0", dsl.Float64, n, 16)
+			W, U, b := g.Param("W", 16, 16), g.Param("U", 1, 16), g.Param("b", 16)
+			_, hs := dsl.Scan(h0, xs, func(h, x *dsl.Tensor) (*dsl.Tensor, *dsl.Tensor) {
+				h = dsl.Tanh(h.MatMul(W).Add(x.MatMul(U)).Add(b))
+				return h, h
+			}, opts...)
+			g.Minimize(hs.Square().Mean())
+		}
+	}
+	capacity := map[string]int{"T": 2000, "n": 8}
+	carry := int64(16 * 8 * 8) // bytes of one carry at n = 8
+	for _, c := range []struct {
+		name          string
+		model         func(g *dsl.Graph)
+		scanK         int // passes.Options.ScanCheckpoint
+		k             int // the checkpoint in force
+		formula       string
+		bytes, plainB int64
+	}{
+		{"symbolic", rnn(nil), 0, 0, "T × 128·n", 2000 * carry, 2000 * carry},
+		{"symbolic/k=45", rnn(nil, dsl.Checkpoint(45)), 0, 45, "(⌈T/45⌉ + min(45, T)) × 128·n", (45 + 45) * carry, 2000 * carry},
+		{"symbolic/option", rnn(nil), 45, 45, "(⌈T/45⌉ + min(45, T)) × 128·n", (45 + 45) * carry, 2000 * carry},
+		{"symbolic/dsl-wins", rnn(nil, dsl.Checkpoint(3)), 45, 3, "(⌈T/3⌉ + min(3, T)) × 128·n", (667 + 3) * carry, 2000 * carry},
+		{"T=100", rnn(100), 0, 0, "100 × 128·n", 100 * carry, 100 * carry},
+		{"T=100/k=7", rnn(100, dsl.Checkpoint(7)), 0, 7, "(⌈100/7⌉ + 7) × 128·n", (15 + 7) * carry, 100 * carry},
+		{"T=100/k=1", rnn(100, dsl.Checkpoint(1)), 0, 1, "(⌈100/1⌉ + 1) × 128·n", (100 + 1) * carry, 100 * carry},
+		{"T=100/k=500", rnn(100, dsl.Checkpoint(500)), 0, 500, "(⌈100/500⌉ + 100) × 128·n", (1 + 100) * carry, 100 * carry},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := build64(t, "rnn", c.model)
+			p, err := passes.CompileProgram(g, passes.Options{Capacity: capacity, ScanCheckpoint: c.scanK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scans := p.Report.Program.Scans
+			if len(scans) != 1 {
+				t.Fatalf("%d scans in the report, want 1: %+v", len(scans), scans)
+			}
+			m := scans[0]
+			if m.Checkpoint != c.k || m.Formula != c.formula || m.Bytes != c.bytes || m.PlainBytes != c.plainB {
+				t.Errorf("report: k = %d, %s = %d B (every carry %d B); want k = %d, %s = %d B (%d B)", m.Checkpoint, m.Formula, m.Bytes, m.PlainBytes, c.k, c.formula, c.bytes, c.plainB)
+			}
+			if txt := p.Report.String(); !strings.Contains(txt, c.formula+" bytes") {
+				t.Errorf("-explain does not print %q:\n%s", c.formula, txt)
+			}
+			var saving bool
+			for _, v := range p.Graph.Values {
+				saving = saving || v.Op == ir.OpScan && strings.HasSuffix(v.Attrs.Str("fn"), ir.ScanSavedSuffix)
+			}
+			if saving != (c.k == 0) {
+				t.Errorf("a loop saving every carry: %v, want %v", saving, c.k == 0)
+			}
+		})
+	}
+}
