@@ -92,7 +92,9 @@ func Scan(init, xs *Tensor, body func(carry, x *Tensor) (next, y *Tensor), opts 
 		if g == nil {
 			g = init.g
 		}
-		return g.invalid(), nil
+		// Both invalid, so that a chained call on ys reports the body's
+		// mistake rather than a nil dereference.
+		return g.invalid(), g.invalid()
 	}
 	if len(yss) == 0 {
 		return fs[0], nil

@@ -240,6 +240,9 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		if (len(popts.Checkpoint) > 0 || popts.MemoryBudget > 0) && slices.Index(names, resume) >= slices.Index(names, "remat") {
 			return fmt.Errorf("-checkpoint and -budget act in pass remat, but %s is the graph after pass %s", target, resume)
 		}
+		if popts.ScanCheckpoint != 0 && slices.Index(names, resume) >= slices.Index(names, "grad") {
+			return fmt.Errorf("-scan-checkpoint acts in pass grad, but %s is the graph after pass %s", target, resume)
+		}
 	}
 	for name := range popts.Capacity {
 		if !g.HasDim(name) {
