@@ -13,8 +13,10 @@ import (
 // TestScanMatchesUnrolled).
 func scanModels() []*testModel { return scanModelsWith(false) }
 
-// scanCheckpointModels are scanModels' models with checkpointing (listed
-// after every other model, so that the others' seeds stay put).
+// scanCheckpointModels are scanModels' models with checkpointing, and
+// forward mode and Hessian-vector products through a scan (bpgen -jvp,
+// -hvp) (listed after every other model, so that the others' seeds stay
+// put).
 func scanCheckpointModels() []*testModel { return scanModelsWith(true) }
 
 func scanModelsWith(checkpointed bool) []*testModel {
@@ -78,6 +80,9 @@ func scanModelsWith(checkpointed bool) []*testModel {
 			{name: "scan_rnn64_ckpt50", fn: rnn(nil, false, dsl.Checkpoint(50)), dtype: ir.F64, lo: -1, hi: 1},
 			{name: "scan_pair64_ckpt2", fn: func(g *dsl.Graph) { pair(g, dsl.Checkpoint(2)) }, dtype: ir.F64, lo: -1, hi: 1},
 			{name: "scan_static64_ckpt3", fn: rnn(4, false, dsl.Checkpoint(3)), dtype: ir.F64, lo: -1, hi: 1},
+			{name: "scan_jvp64", fn: rnn(nil, false), dtype: ir.F64, lo: -1, hi: 1, noGrad: true, transform: jvpTransform},
+			{name: "scan_hvp64", fn: rnn(nil, false), dtype: ir.F64, lo: -1, hi: 1, noGrad: true, transform: hvpTransform},
+			{name: "scan_pair_hvp64", fn: func(g *dsl.Graph) { pair(g) }, dtype: ir.F64, lo: -1, hi: 1, noGrad: true, transform: hvpTransform},
 		}
 	}
 	return []*testModel{

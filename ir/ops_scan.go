@@ -51,6 +51,16 @@ func ScanXName(i int) string     { return fmt.Sprintf("x%d", i) }
 func ScanParamName(i int) string { return fmt.Sprintf("p%d", i) }
 func ScanYName(i int) string     { return fmt.Sprintf("y%d", i) }
 
+// ScanBodyJVP builds the forward-mode body of a scan body (set by package
+// passes, which has the JVP pass; see passes/scan.go). For a body with
+// carries c0…, xs x0… and captured p0…, the tangent body has those inputs
+// and then one tangent input per float one of each group, in order:
+// c{nc+k} is the tangent of the k-th float carry, x{nx+k} of the k-th
+// float x, p{np+k} of the k-th float captured value; its outputs are the
+// body's, then c{nc+k} (the k-th float carry's next tangent) and y{ny+k}
+// (the k-th float y's tangent).
+var ScanBodyJVP func(body *Graph, name string, carries, xs, captured []Type) (*Graph, error)
+
 // ScanSavedSuffix ends the name of the func that a scan's VJP derives from
 // its body to save the carries (the body, with them as extra outputs).
 const ScanSavedSuffix = ".saved"
@@ -74,10 +84,7 @@ func init() {
 		CheckGraph: scanCheck,
 		Eval:       scanEval,
 		VJP:        scanVJP,
-		// Forward mode through a loop (a forward scan over the body's JVP)
-		// is not built yet: forward mode and forward-over-reverse HVPs that
-		// reach a scan stop with NoJVP's error instead of a wrong number.
-		JVP: NoJVP,
+		JVP:        scanJVP,
 	})
 }
 
@@ -383,6 +390,96 @@ func scanRecompute(ctx *EvalContext, v *Value, args []*Tensor, T int) ([][]*Tens
 		}
 	}
 	return saved, nil
+}
+
+// scanJVP is a forward scan over the body's JVP (ScanBodyJVP, built once
+// per body and kept as a func of the graph): the tangents of the carries
+// are carried alongside the carries, the xs' tangents are scanned
+// alongside the xs, and the result is the tangent of v's result (the
+// final carry's tangent, or the stacked ys' tangents).
+func scanJVP(b *Builder, v *Value, t []*Value) *Value {
+	main := b.Graph()
+	name := v.Attrs.Str("fn")
+	f := main.Func(name)
+	if f == nil {
+		b.Errorf("scan: no func %q in the graph (forward mode through a scan inside a scan body is not built yet)", name)
+		return nil
+	}
+	if v.Attrs.Int("saved") > 0 {
+		b.Errorf("scan: forward mode through the backward of a checkpointed scan is not built yet (drop dsl.Checkpoint for Hessian-vector products)")
+		return nil
+	}
+	nc, nx, out := v.Attrs.Int("carries"), v.Attrs.Int("xs"), v.Attrs.Int("out")
+	groups := [3][]*Value{v.Args[:nc], v.Args[nc : nc+nx], v.Args[nc+nx:]}
+	tans := [3][]*Value{t[:nc], t[nc : nc+nx], t[nc+nx:]}
+	jname := name + ".jvp"
+	if main.Func(jname) == nil {
+		if ScanBodyJVP == nil {
+			b.Errorf("scan: no body JVP builder (import package passes)")
+			return nil
+		}
+		var types [3][]Type
+		for g, vs := range groups {
+			for _, a := range vs {
+				types[g] = append(types[g], a.Type)
+			}
+		}
+		jf, err := ScanBodyJVP(f, jname, types[0], types[1], types[2])
+		if err != nil {
+			b.Errorf("scan %s: %v", name, err)
+			return nil
+		}
+		main.Funcs = append(main.Funcs, jf)
+	}
+	// Arguments: each group, then the tangents of its float members
+	// (zeros where the argument has none).
+	var args []*Value
+	var counts [3]int
+	for g, vs := range groups {
+		args = append(args, vs...)
+		counts[g] = len(vs)
+		for i, a := range vs {
+			if a.Type.DType.IsFloat() {
+				ta := tans[g][i]
+				if ta == nil {
+					ta = b.ZerosLike(a)
+				}
+				args = append(args, ta)
+				counts[g]++
+			}
+		}
+	}
+	// The result: the tangent of carry out, or of y_{out-nc}, counted
+	// among the float ones.
+	floatBefore := func(ts []Type, i int) int {
+		n := 0
+		for _, t := range ts[:i] {
+			if t.DType.IsFloat() {
+				n++
+			}
+		}
+		return n
+	}
+	var ctypes, ytypes []Type
+	for _, c := range groups[0] {
+		ctypes = append(ctypes, c.Type)
+	}
+	for j := 0; f.Output(ScanYName(j)) != nil; j++ {
+		ytypes = append(ytypes, f.Output(ScanYName(j)).Type)
+	}
+	var tout int
+	if out < nc {
+		tout = nc + floatBefore(ctypes, out)
+	} else {
+		tout = counts[0] + len(ytypes) + floatBefore(ytypes, out-nc)
+	}
+	a := Attrs{"fn": jname, "carries": counts[0], "xs": counts[1], "out": tout}
+	for _, k := range []string{"reverse", "checkpoint"} {
+		if x, ok := v.Attrs[k]; ok {
+			a[k] = x
+		}
+	}
+	return b.DeclaredOp(OpScan, v.Type, a, args...)
 }
 
 // scanNumYs counts a body's per-step outputs.

@@ -46,97 +46,114 @@ func scanAttrs(fn string, nc, nx, out int, rev bool) ir.Attrs {
 	return a
 }
 
+// scanCase is a model with scans for the gradient and JVP tests.
+type scanCase struct {
+	name string
+	dims map[string]int
+	wrt  []string
+	make func(b *ir.Builder) // adds params, inputs, scans and the objective
+}
+
+// scanCases: elementwise with a captured param, an RNN with captured
+// matrices over a symbolic length, two carries run in reverse, and a body
+// that ignores one carry.
+var scanCases = []scanCase{
+	{name: "elementwise/captured", wrt: []string{"xs"}, make: func(b *ir.Builder) {
+		g := b.Graph()
+		scanBody(g, "body", nil, []string{"c0", "x0", "p0"}, []ir.Type{f64t(3), f64t(3), f64t(3)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
+			h := b.Apply(ir.OpTanh, nil, b.Add(b.Mul(in["c0"], in["p0"]), in["x0"]))
+			return map[string]*ir.Value{"c0": h, "y0": b.Mul(h, h)}
+		})
+		h0 := b.Param("h0", f64t(3), zeros)
+		w := b.Param("w", f64t(3), zeros)
+		xs := b.Input("xs", f64t(4, 3))
+		last := b.Declared("scan", f64t(3), scanAttrs("body", 1, 1, 0, false), h0, xs, w)
+		ys := b.Declared("scan", f64t(4, 3), scanAttrs("body", 1, 1, 1, false), h0, xs, w)
+		g.Objective = b.Add(weightedSum(b, last, "wl"), weightedSum(b, ys, "wy"))
+	}},
+	{name: "rnn/symbolic-length", dims: map[string]int{"T": 5}, wrt: []string{"xs"}, make: func(b *ir.Builder) {
+		g := b.Graph()
+		g.AddDim("T")
+		scanBody(g, "cell", nil, []string{"c0", "x0", "p0", "p1", "p2"}, []ir.Type{f64t(2, 3), f64t(2, 2), f64t(3, 3), f64t(2, 3), f64t(3)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
+			z := b.Add(b.Add(b.MatMul(in["c0"], in["p0"], false, false), b.MatMul(in["x0"], in["p1"], false, false)), in["p2"])
+			h := b.Apply(ir.OpTanh, nil, z)
+			return map[string]*ir.Value{"c0": h, "y0": h}
+		})
+		h0 := b.Input("h0", f64t(2, 3))
+		W := b.Param("W", f64t(3, 3), zeros)
+		U := b.Param("U", f64t(2, 3), zeros)
+		bias := b.Param("b", f64t(3), zeros)
+		xs := b.Input("xs", f64t("T", 2, 2))
+		hs := b.Declared("scan", f64t("T", 2, 3), scanAttrs("cell", 1, 1, 1, false), h0, xs, W, U, bias)
+		g.Objective = weightedSum(b, hs, "w")
+	}},
+	{name: "two-carries/reverse", wrt: []string{"xs"}, make: func(b *ir.Builder) {
+		g := b.Graph()
+		scanBody(g, "pair", nil, []string{"c0", "c1", "x0", "x1"}, []ir.Type{f64t(2), f64t(2), f64t(2), f64t()}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
+			a, c := in["c0"], in["c1"]
+			return map[string]*ir.Value{
+				"c0": b.Add(b.Mul(a, c), in["x0"]),
+				"c1": b.Mul(b.Apply(ir.OpSin, nil, a), in["x1"]),
+				"y0": b.Add(a, c),
+			}
+		})
+		a0 := b.Param("a0", f64t(2), zeros)
+		c0 := b.Param("c0", f64t(2), zeros)
+		xs := b.Input("xs", f64t(3, 2))
+		ss := b.Param("ss", f64t(3), zeros)
+		args := []*ir.Value{a0, c0, xs, ss}
+		fa := b.Declared("scan", f64t(2), scanAttrs("pair", 2, 2, 0, true), args...)
+		fc := b.Declared("scan", f64t(2), scanAttrs("pair", 2, 2, 1, true), args...)
+		ys := b.Declared("scan", f64t(3, 2), scanAttrs("pair", 2, 2, 2, true), args...)
+		g.Objective = b.Add(b.Add(weightedSum(b, fa, "wa"), weightedSum(b, fc, "wc")), weightedSum(b, ys, "wy"))
+	}},
+	{name: "unread-carry", make: func(b *ir.Builder) {
+		g := b.Graph()
+		scanBody(g, "acc", nil, []string{"x0", "p0"}, []ir.Type{f64t(2), f64t(2)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
+			return map[string]*ir.Value{"c0": b.Mul(in["x0"], in["p0"]), "y0": b.Exp(in["x0"])}
+		})
+		s0 := b.Param("s0", f64t(2), zeros)
+		xs := b.Param("xs", f64t(3, 2), zeros)
+		p := b.Param("p", f64t(2), zeros)
+		last := b.Declared("scan", f64t(2), scanAttrs("acc", 1, 1, 0, false), s0, xs, p)
+		g.Objective = weightedSum(b, last, "w")
+	}},
+}
+
+// env binds c's inputs and params to random values (the "w…" inputs, the
+// objective's weights, to signed weights).
+func (c scanCase) env(g *ir.Graph, rng *rand.Rand) (map[string]*ir.Tensor, error) {
+	env := map[string]*ir.Tensor{}
+	for _, v := range g.Values {
+		if v.Op == ir.OpInput || v.Op == ir.OpParam {
+			s, err := v.Type.Shape.Eval(c.dims)
+			if err != nil {
+				return nil, err
+			}
+			if strings.HasPrefix(v.Name, "w") && v.Op == ir.OpInput {
+				env[v.Name] = signedWeights(rng, s...)
+			} else {
+				env[v.Name] = randTensor(rng, -1, 1, s...)
+			}
+		}
+	}
+	return env, nil
+}
+
 // TestScanGradient checks the scan VJP (a reverse scan over the saved
 // carries) against finite differences in float64 for several bodies:
 // elementwise with a captured param, an RNN with captured matrices over a
 // symbolic length, two carries run in reverse, and a body that ignores
 // one carry.
 func TestScanGradient(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		dims map[string]int
-		wrt  []string
-		make func(b *ir.Builder) // adds params, inputs, scans and the objective
-	}{
-		{name: "elementwise/captured", wrt: []string{"xs"}, make: func(b *ir.Builder) {
-			g := b.Graph()
-			scanBody(g, "body", nil, []string{"c0", "x0", "p0"}, []ir.Type{f64t(3), f64t(3), f64t(3)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
-				h := b.Apply(ir.OpTanh, nil, b.Add(b.Mul(in["c0"], in["p0"]), in["x0"]))
-				return map[string]*ir.Value{"c0": h, "y0": b.Mul(h, h)}
-			})
-			h0 := b.Param("h0", f64t(3), zeros)
-			w := b.Param("w", f64t(3), zeros)
-			xs := b.Input("xs", f64t(4, 3))
-			last := b.Declared("scan", f64t(3), scanAttrs("body", 1, 1, 0, false), h0, xs, w)
-			ys := b.Declared("scan", f64t(4, 3), scanAttrs("body", 1, 1, 1, false), h0, xs, w)
-			g.Objective = b.Add(weightedSum(b, last, "wl"), weightedSum(b, ys, "wy"))
-		}},
-		{name: "rnn/symbolic-length", dims: map[string]int{"T": 5}, wrt: []string{"xs"}, make: func(b *ir.Builder) {
-			g := b.Graph()
-			g.AddDim("T")
-			scanBody(g, "cell", nil, []string{"c0", "x0", "p0", "p1", "p2"}, []ir.Type{f64t(2, 3), f64t(2, 2), f64t(3, 3), f64t(2, 3), f64t(3)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
-				z := b.Add(b.Add(b.MatMul(in["c0"], in["p0"], false, false), b.MatMul(in["x0"], in["p1"], false, false)), in["p2"])
-				h := b.Apply(ir.OpTanh, nil, z)
-				return map[string]*ir.Value{"c0": h, "y0": h}
-			})
-			h0 := b.Input("h0", f64t(2, 3))
-			W := b.Param("W", f64t(3, 3), zeros)
-			U := b.Param("U", f64t(2, 3), zeros)
-			bias := b.Param("b", f64t(3), zeros)
-			xs := b.Input("xs", f64t("T", 2, 2))
-			hs := b.Declared("scan", f64t("T", 2, 3), scanAttrs("cell", 1, 1, 1, false), h0, xs, W, U, bias)
-			g.Objective = weightedSum(b, hs, "w")
-		}},
-		{name: "two-carries/reverse", wrt: []string{"xs"}, make: func(b *ir.Builder) {
-			g := b.Graph()
-			scanBody(g, "pair", nil, []string{"c0", "c1", "x0", "x1"}, []ir.Type{f64t(2), f64t(2), f64t(2), f64t()}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
-				a, c := in["c0"], in["c1"]
-				return map[string]*ir.Value{
-					"c0": b.Add(b.Mul(a, c), in["x0"]),
-					"c1": b.Mul(b.Apply(ir.OpSin, nil, a), in["x1"]),
-					"y0": b.Add(a, c),
-				}
-			})
-			a0 := b.Param("a0", f64t(2), zeros)
-			c0 := b.Param("c0", f64t(2), zeros)
-			xs := b.Input("xs", f64t(3, 2))
-			ss := b.Param("ss", f64t(3), zeros)
-			args := []*ir.Value{a0, c0, xs, ss}
-			fa := b.Declared("scan", f64t(2), scanAttrs("pair", 2, 2, 0, true), args...)
-			fc := b.Declared("scan", f64t(2), scanAttrs("pair", 2, 2, 1, true), args...)
-			ys := b.Declared("scan", f64t(3, 2), scanAttrs("pair", 2, 2, 2, true), args...)
-			g.Objective = b.Add(b.Add(weightedSum(b, fa, "wa"), weightedSum(b, fc, "wc")), weightedSum(b, ys, "wy"))
-		}},
-		{name: "unread-carry", make: func(b *ir.Builder) {
-			g := b.Graph()
-			scanBody(g, "acc", nil, []string{"x0", "p0"}, []ir.Type{f64t(2), f64t(2)}, func(b *ir.Builder, in map[string]*ir.Value) map[string]*ir.Value {
-				return map[string]*ir.Value{"c0": b.Mul(in["x0"], in["p0"]), "y0": b.Exp(in["x0"])}
-			})
-			s0 := b.Param("s0", f64t(2), zeros)
-			xs := b.Param("xs", f64t(3, 2), zeros)
-			p := b.Param("p", f64t(2), zeros)
-			last := b.Declared("scan", f64t(2), scanAttrs("acc", 1, 1, 0, false), s0, xs, p)
-			g.Objective = weightedSum(b, last, "w")
-		}},
-	} {
+	for _, c := range scanCases {
 		t.Run(c.name, func(t *testing.T) {
 			b := ir.NewBuilder("scan.test")
 			c.make(b)
 			g := mustBuild(t, b)
-			rng := rand.New(rand.NewPCG(17, uint64(len(c.name))))
-			env := map[string]*ir.Tensor{}
-			for _, v := range g.Values {
-				if v.Op == ir.OpInput || v.Op == ir.OpParam {
-					s, err := v.Type.Shape.Eval(c.dims)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if strings.HasPrefix(v.Name, "w") && v.Op == ir.OpInput {
-						env[v.Name] = signedWeights(rng, s...)
-					} else {
-						env[v.Name] = randTensor(rng, -1, 1, s...)
-					}
-				}
+			env, err := c.env(g, rand.New(rand.NewPCG(17, uint64(len(c.name)))))
+			if err != nil {
+				t.Fatal(err)
 			}
 			var plain map[string]*ir.Tensor
 			for _, k := range scanCheckpoints {
@@ -186,6 +203,67 @@ func withScanCheckpoint(g *ir.Graph, k int) *ir.Graph {
 		}
 	}
 	return g
+}
+
+// TestScanJVP checks forward mode through a scan (a forward scan over the
+// body's JVP, the tangent carries scanned alongside the carries) against
+// central differences in float64, along a random tangent of the params
+// and the Wrt inputs, for scanCases' bodies (jvpTol, as the registry walk).
+func TestScanJVP(t *testing.T) {
+	for _, c := range scanCases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder("scan.test")
+			c.make(b)
+			g := mustBuild(t, b)
+			env, err := c.env(g, rand.New(rand.NewPCG(19, uint64(len(c.name)))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wrt []string
+			for _, p := range g.Params() {
+				wrt = append(wrt, p.Name)
+			}
+			p, err := newJVPProblem(g, append(wrt, c.wrt...), env, rand.New(rand.NewPCG(23, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.dims = c.dims
+			trng := rand.New(rand.NewPCG(29, 2))
+			for k := range p.tangents { // at the dims' sizes (newJVPProblem's are static)
+				p.tangents[k] = randTensor(trng, -1, 1, env[k].Shape...)
+			}
+			if !strings.Contains(ir.Print(p.jg), ".jvp") {
+				t.Errorf("no tangent body in the JVP graph:\n%s", ir.Print(p.jg))
+			}
+			if e, err := p.check(); err != nil {
+				t.Errorf("%v\nJVP graph:\n%s", err, ir.Print(p.jg))
+			} else {
+				t.Logf("worst relative error %.3g", e)
+			}
+		})
+	}
+}
+
+// TestScanHVP: Hessian-vector products through a scan, forward over
+// reverse (the JVP of the reverse scans and of the saving loop) against
+// reverse over reverse and finite differences of the gradient (hvpCheck).
+func TestScanHVP(t *testing.T) {
+	for _, c := range scanCases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder("scan.test")
+			c.make(b)
+			g := mustBuild(t, b)
+			env, err := c.env(g, rand.New(rand.NewPCG(31, uint64(len(c.name)))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			exact, fd, err := hvpCheck(g, env, c.dims, rand.New(rand.NewPCG(37, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("forward-over-reverse vs reverse-over-reverse %.3g, vs finite differences %.3g", exact, fd)
+		})
+	}
 }
 
 // TestScanGradIsReverseScan: the gradient of a scan is loops, not an
