@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bpgen/bpgen/ir"
 	"github.com/bpgen/bpgen/passes"
@@ -27,7 +28,7 @@ func lowerScan(k *kctx, v *ir.Value) []jen.Code {
 		return lowerScanRemat(k, v, f)
 	}
 	nc, nx := v.Attrs.Int("carries"), v.Attrs.Int("xs")
-	b := k.scanBody(v, f, "", func(i int) *ir.Value { return v.Args[i] },
+	b := k.scanBody(v, f, func(i int) *ir.Value { return v.Args[i] },
 		func(idx int, n *jen.Statement) jen.Code { return stepOf(k.slice(v.Args[nc+idx]), "scanT", n) },
 		func(idx int) *ir.Value { return v.Args[nc+nx+idx] })
 	if b == nil {
@@ -58,7 +59,7 @@ func lowerScanRemat(k *kctx, v *ir.Value, f *ir.Graph) []jen.Code {
 	seqs := nc + ns
 	lenT := v.Args[seqs].Type.Shape[:1]
 	// F: carries from F's initial carries, the scan's xs and captured values.
-	fb := k.scanBody(v, F, "r", func(i int) *ir.Value { return v.Args[nc+i] },
+	fb := k.scanBody(v, F, func(i int) *ir.Value { return v.Args[nc+i] },
 		func(idx int, n *jen.Statement) jen.Code { return stepOf(k.slice(v.Args[seqs+idx]), "scanT", n) },
 		func(idx int) *ir.Value { return v.Args[seqs+nx+idx] })
 	if fb == nil {
@@ -71,13 +72,13 @@ func lowerScanRemat(k *kctx, v *ir.Value, f *ir.Graph) []jen.Code {
 		n := p.capProd(t.Shape)
 		segs := jen.Parens(p.capProd(lenT).Op("+").Lit(every - 1)).Op("/").Lit(every).Op("*").Add(n)
 		rows := jen.Min(jen.Lit(every), p.capProd(lenT)).Op("*").Add(n.Clone())
-		ckpt[j] = jen.Id("s").Dot(k.useScratch(fmt.Sprintf("scan%s_checkpoints%d_", v.Ref()[1:], j), t.DType, segs))
-		seg[j] = jen.Id("s").Dot(k.useScratch(fmt.Sprintf("scan%s_segment%d_", v.Ref()[1:], j), t.DType, rows))
+		ckpt[j] = jen.Id("s").Dot(k.useScratch(fmt.Sprintf("scan%d_checkpoints%d_", p.funcIndex(F), j), t.DType, segs))
+		seg[j] = jen.Id("s").Dot(k.useScratch(fmt.Sprintf("scan%d_segment%d_", p.funcIndex(F), j), t.DType, rows))
 	}
 	carrySize := func(j int) *jen.Statement { return k.prod(v.Args[nc+j].Type.Shape) }
 	// The body: x_j (j < ns) is F's carry j entering the step, from the
 	// segment; the rest are the scan's sequences.
-	bb := k.scanBody(v, f, "", func(i int) *ir.Value { return v.Args[i] },
+	bb := k.scanBody(v, f, func(i int) *ir.Value { return v.Args[i] },
 		func(idx int, n *jen.Statement) jen.Code {
 			if idx < ns {
 				return stepOf(seg[idx].Clone(), "scanRow", n)
@@ -138,6 +139,9 @@ func lowerScanRemat(k *kctx, v *ir.Value, f *ir.Graph) []jen.Code {
 	return append(code, bb.post(k, v)...)
 }
 
+// funcIndex numbers the funcs of the graph, for scratch names.
+func (p *plan) funcIndex(f *ir.Graph) int { return slices.Index(p.g.Funcs, f) }
+
 // readsX reports whether body f reads any of its x inputs from…to-1.
 func readsX(f *ir.Graph, from, to int) bool {
 	for i := from; i < to; i++ {
@@ -175,9 +179,12 @@ type scanStep struct {
 
 // scanBody lowers body f of scan v: carry i starts from value init(i),
 // x input idx (of n elements) is copied from the slice x(idx, n) at each
-// step, captured input idx reads value param(idx) in place. tag tells
-// apart the scratch buffers of two bodies of one scan.
-func (k *kctx) scanBody(v *ir.Value, f *ir.Graph, tag string, init func(i int) *ir.Value, x func(idx int, n *jen.Statement) jen.Code, param func(idx int) *ir.Value) *scanStep {
+// step, captured input idx reads value param(idx) in place. The body's
+// scratch buffers are named after f, not v: every loop over f shares
+// them (the loops run one after the other, and each starts from its own
+// initial carries), so the several results of one scan, run as loops of
+// their own, take one body's scratch, and one set of checkpoints.
+func (k *kctx) scanBody(v *ir.Value, f *ir.Graph, init func(i int) *ir.Value, x func(idx int, n *jen.Statement) jen.Code, param func(idx int) *ir.Value) *scanStep {
 	p := k.p
 	nc := 0
 	for f.Output(ir.ScanCarryName(nc)) != nil {
@@ -191,7 +198,7 @@ func (k *kctx) scanBody(v *ir.Value, f *ir.Graph, tag string, init func(i int) *
 	sk := &kctx{p: &sp, v: v, used: k.used, kern: k.kern}
 	b := &scanStep{sk: sk, f: f, carry: make([]*ir.Value, nc)}
 	scratch := func(bv *ir.Value) *valInfo {
-		name := sk.useScratch(fmt.Sprintf("scan%s%s_%s_%s", v.Ref()[1:], tag, sanitize(bv.Label()), bv.Ref()), bv.Type.DType, p.capProd(bv.Type.Shape))
+		name := sk.useScratch(fmt.Sprintf("scan%d_%s_%s", p.funcIndex(f), sanitize(bv.Label()), bv.Ref()), bv.Type.DType, p.capProd(bv.Type.Shape))
 		return &valInfo{v: bv, field: name}
 	}
 	for i := range nc {
