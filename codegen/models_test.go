@@ -321,6 +321,7 @@ func harnessModels() []*testModel {
 	// Forward-only with params (issue 17): no Backward, TrainStep or
 	// optimizer; ParamVector, SetParams, Save and Load of the params.
 	ms = append(ms, &testModel{name: "fwdparams", fn: forwardOnlyParams, dtype: ir.F64, lo: -1, hi: 1, noGrad: true, ns: []int{1, 3}})
+	ms = append(ms, scanCheckpointModels()...) // scan with dsl.Checkpoint
 	return ms
 }
 

@@ -77,20 +77,24 @@ func (g *Graph) root() *Graph {
 //		h = dsl.Tanh(h.MatMul(W).Add(x.MatMul(U)).Add(b))
 //		return h, h
 //	})                                                  // hs: [T, n, 16]
-func Scan(init, xs *Tensor, body func(carry, x *Tensor) (next, y *Tensor)) (final, ys *Tensor) {
+//
+// Options: Checkpoint(k) trades the backward's memory for recomputation.
+func Scan(init, xs *Tensor, body func(carry, x *Tensor) (next, y *Tensor), opts ...ScanOption) (final, ys *Tensor) {
 	fs, yss := ScanN([]*Tensor{init}, []*Tensor{xs}, func(c, x []*Tensor) ([]*Tensor, []*Tensor) {
 		n, y := body(c[0], x[0])
 		if y == nil {
 			return []*Tensor{n}, nil
 		}
 		return []*Tensor{n}, []*Tensor{y}
-	})
+	}, opts...)
 	if fs == nil {
 		g := xs.g
 		if g == nil {
 			g = init.g
 		}
-		return g.invalid(), nil
+		// Both invalid, so that a chained call on ys reports the body's
+		// mistake rather than a nil dereference.
+		return g.invalid(), g.invalid()
 	}
 	if len(yss) == 0 {
 		return fs[0], nil
@@ -98,10 +102,27 @@ func Scan(init, xs *Tensor, body func(carry, x *Tensor) (next, y *Tensor)) (fina
 	return fs[0], yss[0]
 }
 
+// A ScanOption changes how a Scan is compiled (not what it computes).
+type ScanOption struct {
+	checkpoint int
+}
+
+// Checkpoint makes the gradient of a Scan save only every k-th carry (the
+// carry entering steps 0, k, 2k, …) instead of all T, and recompute each
+// segment of k carries from its checkpoint in the backward loop, just
+// before the segment's backward steps: the saved carries take ⌈T/k⌉ + k
+// carries of memory instead of T (least at k ≈ √T), for about one more
+// forward pass of compute. The gradients are the same numbers (the
+// recomputation repeats the same operations). This is jax.checkpoint
+// around a scan's body with the steps grouped by k, or PyTorch's
+// checkpoint_sequential with ⌈T/k⌉ segments. bpgen -scan-checkpoint k
+// sets it for every scan of a model that does not set it.
+func Checkpoint(k int) ScanOption { return ScanOption{checkpoint: k} }
+
 // ScanN is Scan with several carries and several sequences (all of the
 // same length) and any number of per-step outputs. It returns nil, nil
 // after a mistake (which the graph records).
-func ScanN(init, xs []*Tensor, body func(carry, x []*Tensor) (next, ys []*Tensor)) (final, ys []*Tensor) {
+func ScanN(init, xs []*Tensor, body func(carry, x []*Tensor) (next, ys []*Tensor), opts ...ScanOption) (final, ys []*Tensor) {
 	if len(xs) == 0 || xs[0] == nil {
 		panic("dsl.ScanN: no sequences (xs); the first one gives the loop's length") // programming error
 	}
@@ -128,6 +149,13 @@ func ScanN(init, xs []*Tensor, body func(carry, x []*Tensor) (next, ys []*Tensor
 		}
 	}
 	T := xv[0].Type.Shape[0]
+	checkpoint := 0
+	for _, o := range opts {
+		if o.checkpoint < 1 {
+			return fail("Scan: Checkpoint(%d): k must be at least 1 (save every k-th carry)", o.checkpoint)
+		}
+		checkpoint = o.checkpoint
+	}
 
 	root := g.root().b.Graph()
 	fname := sanitizeFuncName(fmt.Sprintf("%s.scan_%d", root.Name, len(root.Funcs)+1))
@@ -173,7 +201,13 @@ func ScanN(init, xs []*Tensor, body func(carry, x []*Tensor) (next, ys []*Tensor
 	root.Funcs = append(root.Funcs, sub.b.Graph())
 
 	args := append(append(append([]*ir.Value(nil), iv...), xv...), sub.scan.outer...)
-	attrs := func(out int) ir.Attrs { return ir.Attrs{"fn": fname, "carries": len(iv), "xs": len(xv), "out": out} }
+	attrs := func(out int) ir.Attrs {
+		a := ir.Attrs{"fn": fname, "carries": len(iv), "xs": len(xv), "out": out}
+		if checkpoint > 0 {
+			a["checkpoint"] = checkpoint
+		}
+		return a
+	}
 	for i, v := range iv {
 		final = append(final, g.wrap(g.atPos(pos).Declared("scan", v.Type, attrs(i), args...)))
 	}

@@ -122,4 +122,28 @@ func TestScanErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in the body of Scan (scan_test.go:") || !strings.Contains(err.Error(), "matmul(f32[1,3], f32[4,3])") {
 		t.Errorf("got %v", err)
 	}
+	// After a mistake in the body, the ys are invalid, not nil: using
+	// them reports the mistake, not a nil dereference.
+	_, err = dsl.Build("bad3", func(g *dsl.Graph) {
+		xs := g.Input("xs", dsl.Float64, 4, 3)
+		h0 := g.Input("h0", dsl.Float64, 3)
+		W := g.Param("W", 3, 3) // float32: the model did not SetFloat(Float64)
+		_, hs := dsl.Scan(h0, xs, func(h, x *dsl.Tensor) (*dsl.Tensor, *dsl.Tensor) {
+			h = h.Reshape(1, 3).MatMul(W).Reshape(3)
+			return h, h
+		})
+		g.Minimize(hs.Square().Mean())
+	})
+	if err == nil || !strings.Contains(err.Error(), "operands must be floats of one dtype") || strings.Contains(err.Error(), "panicked") {
+		t.Errorf("got %v", err)
+	}
+	// Checkpoint(k) needs k ≥ 1.
+	_, err = dsl.Build("bad4", func(g *dsl.Graph) {
+		xs := g.Input("xs", dsl.Float32, 4, 3)
+		h, _ := dsl.Scan(g.Input("h0", dsl.Float32, 3), xs, func(h, x *dsl.Tensor) (*dsl.Tensor, *dsl.Tensor) { return h.Add(x), nil }, dsl.Checkpoint(0))
+		g.Minimize(h.Sum())
+	})
+	if err == nil || !strings.Contains(err.Error(), "scan_test.go:") || !strings.Contains(err.Error(), "Checkpoint(0): k must be at least 1") {
+		t.Errorf("got %v", err)
+	}
 }

@@ -53,6 +53,11 @@ type Options struct {
 	// Capacity gives each symbolic dim's largest value, for sizing buffers
 	// and counting bytes; a dim not given has DefaultCapacity.
 	Capacity map[string]int
+	// ScanCheckpoint, if positive, makes every scan without a checkpoint
+	// of its own (dsl.Checkpoint) save only every k-th carry for its
+	// backward and recompute the rest segment by segment: saved-carry
+	// memory ⌈T/k⌉ + k carries instead of T (k ≈ √T is the minimum).
+	ScanCheckpoint int
 	// DType, if set (ir.F32 or ir.F64), retargets every float value of
 	// the model to it before anything else (the retarget pass).
 	DType ir.DType
@@ -94,6 +99,13 @@ var Pipeline = []Pass{
 	{Name: "retarget", Required: true, Doc: "with Options.DType: every float value of the model in that dtype", Run: retargetPass},
 	{Name: "grad", Required: true, Doc: "reverse-mode autodiff: appends the adjoint graph and a gradient output per parameter",
 		Run: func(c *Context) error {
+			if k := c.Options.ScanCheckpoint; k > 0 {
+				for _, v := range c.Graph.Values { // c.Graph is the pipeline's own copy
+					if v.Op == ir.OpScan && v.Attrs["checkpoint"] == nil && v.Attrs.Str("remat") == "" {
+						v.Attrs["checkpoint"] = k
+					}
+				}
+			}
 			g, r, err := Grad(c.Graph, GradOptions{Wrt: c.Options.Wrt})
 			if err != nil {
 				return err
@@ -229,6 +241,9 @@ func checkOptions(opts Options) error {
 	}
 	if opts.DumpAfter != "" && opts.DumpAfter != "all" && !slices.Contains(PassNames(), opts.DumpAfter) {
 		return fmt.Errorf("cannot dump after pass %q: the passes are %s (or all)", opts.DumpAfter, strings.Join(PassNames(), ", "))
+	}
+	if opts.ScanCheckpoint < 0 {
+		return fmt.Errorf("scan checkpoint %d: want k ≥ 1 (save every k-th carry), or 0 for every carry", opts.ScanCheckpoint)
 	}
 	if opts.Resume != "" && !slices.Contains(PassNames(), opts.Resume) {
 		return fmt.Errorf("cannot resume after pass %q: the passes are %s", opts.Resume, strings.Join(PassNames(), ", "))

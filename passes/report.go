@@ -27,6 +27,8 @@ type ProgramStats struct {
 	// model's one symbolic dim, a·n + b, for a layout valid for every n at
 	// once (SymbolicLayout); "" if the model has no single symbolic dim.
 	ArenaFormula string
+	// Scans are the saved carries of each differentiated scan.
+	Scans []ScanMemory
 }
 
 // programStats measures a planned program.
@@ -47,6 +49,7 @@ func programStats(p *Program) *ProgramStats {
 	}
 	st.ArenaBytes, st.NaiveBytes, st.InPlace = p.Plan.ArenaBytes, p.Plan.NaiveBytes, p.Plan.InPlace
 	st.PredictArenaBytes = p.PredictPlan.ArenaBytes
+	st.Scans = scanMemory(p)
 	if f, _, _, ok := SymbolicLayout(p); ok {
 		st.ArenaFormula = f
 	}
@@ -227,6 +230,9 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "kernels: forward %d, backward %d, predict %d (%d without fusion)\n", s.Forward, s.Backward, s.Predict, s.Unfused)
 		fmt.Fprintf(&b, "residuals: %d values, %s bytes (%s kept for the backward pass alone): %s\n",
 			s.Residuals.Count, s.Residuals.Bytes, s.Residuals.Saved, strings.Join(s.Residuals.Names, " "))
+		for _, m := range s.Scans {
+			b.WriteString(m.String() + "\n")
+		}
 		var caps []string
 		for _, d := range slices.Sorted(maps.Keys(s.Capacity)) {
 			caps = append(caps, fmt.Sprintf("%s=%d", d, s.Capacity[d]))

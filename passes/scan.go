@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/bpgen/bpgen/ir"
 )
@@ -10,7 +11,71 @@ import (
 // with the grad pass itself: one step's forward is inlined from the saved
 // carries, and its objective Σ sum(out ⊙ cotangent) over the step's
 // outputs makes Grad compute exactly the step's VJP.
-func init() { ir.ScanBodyVJP = scanBodyVJP }
+func init() { ir.ScanBodyVJP, ir.ScanBodyJVP = scanBodyVJP, scanBodyJVP }
+
+// scanBodyJVP builds the tangent body of a scan body (see ir.ScanBodyJVP)
+// with the JVP pass: every float input the body reads gets a tangent
+// input, renamed into the scan's numbering, and so do the tangent outputs.
+func scanBodyJVP(body *ir.Graph, name string, carries, xs, captured []ir.Type) (*ir.Graph, error) {
+	type slot struct{ in, tan string }
+	var slots []slot
+	for g, ts := range [][]ir.Type{carries, xs, captured} {
+		names := [...]func(int) string{ir.ScanCarryName, ir.ScanXName, ir.ScanParamName}[g]
+		k := 0
+		for i, t := range ts {
+			if t.DType.IsFloat() {
+				slots = append(slots, slot{names(i), names(len(ts) + k)})
+				k++
+			}
+		}
+	}
+	var wrt []string
+	for _, s := range slots {
+		if body.Lookup(s.in) != nil {
+			wrt = append(wrt, s.in)
+		}
+	}
+	if len(wrt) == 0 {
+		return nil, fmt.Errorf("scan body %s reads no float input, so it has no tangent", body.Name)
+	}
+	jg, err := JVP(body, JVPOptions{Wrt: wrt})
+	if err != nil {
+		return nil, fmt.Errorf("the forward mode of scan body %s: %w", body.Name, err)
+	}
+	jg.Name = name
+	for _, s := range slots {
+		if v := jg.Lookup(TangentName(s.in)); v != nil {
+			v.Name = s.tan
+		}
+	}
+	rename := map[string]string{}
+	k := 0
+	for i, t := range carries {
+		if t.DType.IsFloat() {
+			rename[TangentName(ir.ScanCarryName(i))] = ir.ScanCarryName(len(carries) + k)
+			k++
+		}
+	}
+	ny := 0
+	for body.Output(ir.ScanYName(ny)) != nil {
+		ny++
+	}
+	k = 0
+	for j := range ny {
+		if body.Output(ir.ScanYName(j)).Type.DType.IsFloat() {
+			rename[TangentName(ir.ScanYName(j))] = ir.ScanYName(ny + k)
+			k++
+		}
+	}
+	for i, o := range jg.Outputs {
+		if n, ok := rename[o.Name]; ok {
+			jg.Outputs[i].Name = n
+		} else if strings.HasPrefix(o.Name, "tangent.") {
+			return nil, fmt.Errorf("the forward mode of scan body %s: internal error: unexpected tangent output %s", body.Name, o.Name)
+		}
+	}
+	return jg, nil
+}
 
 func scanBodyVJP(body *ir.Graph, name string, carries, xs, captured []ir.Type) (*ir.Graph, error) {
 	nc, nx := len(carries), len(xs)

@@ -63,6 +63,7 @@ type config struct {
 	dump, dot, disable           string
 	capacity, checkpoint, wrt    string
 	budget                       int64
+	scanCheckpoint               int
 	explain, check, version, ops bool
 	hvp, jvp                     bool // issue 16: generate a Hessian-vector product or JVP package
 }
@@ -82,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.disable, "disable", "", "comma-separated optional passes to skip")
 	fs.StringVar(&c.capacity, "capacity", "", "comma-separated dim=size: the capacity the buffer plan and -explain assume (default 256 per dim; generated code re-plans for the capacity given to New)")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "comma-separated value names to save for the backward pass; the rest is recomputed (as Tensor.Checkpoint in the model)")
+	fs.IntVar(&c.scanCheckpoint, "scan-checkpoint", 0, "k: the gradient of every scan without a dsl.Checkpoint of its own saves only every k-th carry and recomputes the rest (memory ⌈T/k⌉ + k carries instead of T; k ≈ √T is the least)")
 	fs.StringVar(&c.wrt, "wrt", "", "comma-separated inputs to differentiate with respect to, besides the params: the generated InputGrads")
 	fs.Int64Var(&c.budget, "budget", 0, "bytes the forward pass may save for the backward pass at the capacity; remat recomputes to fit")
 	fs.StringVar(&c.dot, "dot", "", "write a Graphviz drawing of the forward and adjoint graph to this file")
@@ -174,7 +176,7 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-dump %q: want build, all, or a pass: %s", c.dump, strings.Join(passes.PassNames(), ", "))
 	}
 
-	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget, DType: ir.DType(c.dtype), Wrt: splitList(c.wrt)}
+	popts := passes.Options{Disable: splitList(c.disable), Checkpoint: splitList(c.checkpoint), MemoryBudget: c.budget, DType: ir.DType(c.dtype), Wrt: splitList(c.wrt), ScanCheckpoint: c.scanCheckpoint}
 	if c.capacity != "" {
 		popts.Capacity = map[string]int{}
 		for _, kv := range strings.Split(c.capacity, ",") {
@@ -237,6 +239,9 @@ func compile(c *config, target string, stdout, stderr io.Writer) error {
 		}
 		if (len(popts.Checkpoint) > 0 || popts.MemoryBudget > 0) && slices.Index(names, resume) >= slices.Index(names, "remat") {
 			return fmt.Errorf("-checkpoint and -budget act in pass remat, but %s is the graph after pass %s", target, resume)
+		}
+		if popts.ScanCheckpoint != 0 && slices.Index(names, resume) >= slices.Index(names, "grad") {
+			return fmt.Errorf("-scan-checkpoint acts in pass grad, but %s is the graph after pass %s", target, resume)
 		}
 	}
 	for name := range popts.Capacity {

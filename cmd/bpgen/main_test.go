@@ -492,3 +492,60 @@ func TestForwardOnlyAndWrt(t *testing.T) {
 		})
 	}
 }
+
+const scanModel = `package model
+
+import "github.com/bpgen/bpgen/dsl"
+
+// Cell is an RNN over a symbolic length T as a scan.
+func Cell(g *dsl.Graph) {
+	g.SetFloat(dsl.Float64)
+	T, n := g.Dim("T"), g.Dim("n")
+	xs := g.Input("xs", dsl.Float64, T, n, 2)
+	h0 := g.Input("h0", dsl.Float64, n, 4)
+	W, U := g.Param("W", 4, 4), g.Param("U", 2, 4)
+	_, hs := dsl.Scan(h0, xs, func(h, x *dsl.Tensor) (*dsl.Tensor, *dsl.Tensor) {
+		h = dsl.Tanh(h.MatMul(W).Add(x.MatMul(U)))
+		return h, h
+	})
+	g.Minimize(hs.Square().Mean())
+}
+`
+
+// TestScanCheckpointFlag: -explain prints a scan's saved-carry memory as a
+// formula in T, -scan-checkpoint k changes it to ⌈T/k⌉ + min(k, T)
+// carries, and the checkpointed package vets; a negative k or one given
+// after pass grad is an error.
+func TestScanCheckpointFlag(t *testing.T) {
+	root := repoRoot(t)
+	dir := writeModelPackage(t, scanModel)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "saves carries of T × 32·n bytes (2097152 B at capacity)"},
+		{[]string{"-scan-checkpoint", "16"}, "checkpointed every 16 steps, keeps carries of (⌈T/16⌉ + min(16, T)) × 32·n bytes (262144 B at capacity); every carry would be T × 32·n bytes (2097152 B)"},
+	} {
+		out := filepath.Join(dir, "gen")
+		code, stdout, stderr := runCLI(t, dir, append(c.args, "-explain", "-out", out, ".")...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d:\n%s", c.args, code, stderr)
+		}
+		if !strings.Contains(stdout, c.want) {
+			t.Errorf("%v: -explain lacks %q:\n%s", c.args, c.want, stdout)
+		}
+		rel, _ := filepath.Rel(root, out)
+		cmd := exec.Command("go", "vet", "./"+filepath.ToSlash(rel))
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%v: go vet of the generated package: %v\n%s", c.args, err, b)
+		}
+	}
+	code, _, stderr := runCLI(t, dir, "-scan-checkpoint", "-2", "-explain", ".")
+	checkFailure(t, code, stderr, "scan checkpoint -2: want k ≥ 1")
+	_, joint, _ := runCLI(t, dir, "-dump", "grad", ".")
+	ir := filepath.Join(dir, "joint.bpir")
+	os.WriteFile(ir, []byte(joint), 0o644)
+	code, _, stderr = runCLI(t, "", "-scan-checkpoint", "4", "-pkg", "out", "-out", filepath.Join(dir, "gen2"), ir)
+	checkFailure(t, code, stderr, "-scan-checkpoint acts in pass grad")
+}

@@ -58,18 +58,18 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan8_c0_v0F32[:n*16], h0[:n*16])
+	copy(s.scan0_c0_v0F32[:n*16], h0[:n*16])
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanStep
-		copy(s.scan8_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan0_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan8_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan8_v3_v3F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan0_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan0_v3_v3F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan8_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan8_v5_v5F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan0_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan0_v5_v5F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan8_v3_v3F32[:n*16], s.scan8_v5_v5F32[:n*16], s.scan8_v6_v6F32[:n*16]
+			a0, a1, o2 := s.scan0_v3_v3F32[:n*16], s.scan0_v5_v5F32[:n*16], s.scan0_v6_v6F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -79,7 +79,7 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 			}
 		}
 		{
-			a0, a1, o2 := s.scan8_v6_v6F32[:n*16], s.params.B[:16], s.scan8_v8_v8F32[:n*16]
+			a0, a1, o2 := s.scan0_v6_v6F32[:n*16], s.params.B[:16], s.scan0_v8_v8F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -92,7 +92,7 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 			}
 		}
 		{
-			a0, o1 := s.scan8_v8_v8F32[:n*16], s.scan8_h_v9F32[:n*16]
+			a0, o1 := s.scan0_v8_v8F32[:n*16], s.scan0_h_v9F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -101,10 +101,10 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 			}
 		}
 		{
-			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan8_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan8_v11_v11F32[:n], 1)
+			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan0_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan0_v11_v11F32[:n], 1)
 		}
 		{
-			a0, a1, o2 := s.scan8_v11_v11F32[:n], s.params.C[:1], s.scan8_v13_v13F32[:n]
+			a0, a1, o2 := s.scan0_v11_v11F32[:n], s.params.C[:1], s.scan0_v13_v13F32[:n]
 			x1 := a1[0]
 			o2 = o2[:len(a0)]
 			for i := range a0 {
@@ -113,9 +113,9 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 				o2[i] = v13
 			}
 		}
-		copy(s.scan8_c0_v0F32[:n*16], s.scan8_h_v9F32[:n*16])
+		copy(s.scan0_c0_v0F32[:n*16], s.scan0_h_v9F32[:n*16])
 	}
-	copy(bufV8[:n*16], s.scan8_c0_v0F32[:n*16])
+	copy(bufV8[:n*16], s.scan0_c0_v0F32[:n*16])
 }
 
 // computeScanXs_v9 is an opaque kernel.
@@ -125,18 +125,18 @@ func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan9_c0_v0F32[:n*16], h0[:n*16])
+	copy(s.scan0_c0_v0F32[:n*16], h0[:n*16])
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanStep
-		copy(s.scan9_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan0_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan9_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan9_v3_v3F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan0_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan0_v3_v3F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan9_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan9_v5_v5F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan0_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan0_v5_v5F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan9_v3_v3F32[:n*16], s.scan9_v5_v5F32[:n*16], s.scan9_v6_v6F32[:n*16]
+			a0, a1, o2 := s.scan0_v3_v3F32[:n*16], s.scan0_v5_v5F32[:n*16], s.scan0_v6_v6F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -146,7 +146,7 @@ func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
 			}
 		}
 		{
-			a0, a1, o2 := s.scan9_v6_v6F32[:n*16], s.params.B[:16], s.scan9_v8_v8F32[:n*16]
+			a0, a1, o2 := s.scan0_v6_v6F32[:n*16], s.params.B[:16], s.scan0_v8_v8F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -159,7 +159,7 @@ func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
 			}
 		}
 		{
-			a0, o1 := s.scan9_v8_v8F32[:n*16], s.scan9_h_v9F32[:n*16]
+			a0, o1 := s.scan0_v8_v8F32[:n*16], s.scan0_h_v9F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -168,10 +168,10 @@ func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
 			}
 		}
 		{
-			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan9_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan9_v11_v11F32[:n], 1)
+			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan0_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan0_v11_v11F32[:n], 1)
 		}
 		{
-			a0, a1, o2 := s.scan9_v11_v11F32[:n], s.params.C[:1], s.scan9_v13_v13F32[:n]
+			a0, a1, o2 := s.scan0_v11_v11F32[:n], s.params.C[:1], s.scan0_v13_v13F32[:n]
 			x1 := a1[0]
 			o2 = o2[:len(a0)]
 			for i := range a0 {
@@ -180,8 +180,8 @@ func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
 				o2[i] = v13
 			}
 		}
-		copy(bufV9[:T*n][scanT*n:(scanT+1)*n], s.scan9_v13_v13F32[:n])
-		copy(s.scan9_c0_v0F32[:n*16], s.scan9_h_v9F32[:n*16])
+		copy(bufV9[:T*n][scanT*n:(scanT+1)*n], s.scan0_v13_v13F32[:n])
+		copy(s.scan0_c0_v0F32[:n*16], s.scan0_h_v9F32[:n*16])
 	}
 }
 
@@ -256,18 +256,18 @@ func (s *state) computeSaved_h0(h0 []float32, xs []float32, saved_h0 []float32) 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan20_c0_v0F32[:n*16], h0[:n*16])
+	copy(s.scan1_c0_v0F32[:n*16], h0[:n*16])
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanStep
-		copy(s.scan20_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan1_x0_v1F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan20_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan20_v3_v3F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan1_c0_v0F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan1_v3_v3F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan20_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan20_v5_v5F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan1_x0_v1F32[:n], 1, s.params.U[:16], 16, 0, s.scan1_v5_v5F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan20_v3_v3F32[:n*16], s.scan20_v5_v5F32[:n*16], s.scan20_v6_v6F32[:n*16]
+			a0, a1, o2 := s.scan1_v3_v3F32[:n*16], s.scan1_v5_v5F32[:n*16], s.scan1_v6_v6F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -277,7 +277,7 @@ func (s *state) computeSaved_h0(h0 []float32, xs []float32, saved_h0 []float32) 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan20_v6_v6F32[:n*16], s.params.B[:16], s.scan20_v8_v8F32[:n*16]
+			a0, a1, o2 := s.scan1_v6_v6F32[:n*16], s.params.B[:16], s.scan1_v8_v8F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -290,7 +290,7 @@ func (s *state) computeSaved_h0(h0 []float32, xs []float32, saved_h0 []float32) 
 			}
 		}
 		{
-			a0, o1 := s.scan20_v8_v8F32[:n*16], s.scan20_h_v9F32[:n*16]
+			a0, o1 := s.scan1_v8_v8F32[:n*16], s.scan1_h_v9F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -299,10 +299,10 @@ func (s *state) computeSaved_h0(h0 []float32, xs []float32, saved_h0 []float32) 
 			}
 		}
 		{
-			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan20_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan20_v11_v11F32[:n], 1)
+			kernels.Sgemm(false, false, n, 1, 16, 1, s.scan1_h_v9F32[:n*16], 16, s.params.V[:16], 1, 0, s.scan1_v11_v11F32[:n], 1)
 		}
 		{
-			a0, a1, o2 := s.scan20_v11_v11F32[:n], s.params.C[:1], s.scan20_v13_v13F32[:n]
+			a0, a1, o2 := s.scan1_v11_v11F32[:n], s.params.C[:1], s.scan1_v13_v13F32[:n]
 			x1 := a1[0]
 			o2 = o2[:len(a0)]
 			for i := range a0 {
@@ -311,8 +311,8 @@ func (s *state) computeSaved_h0(h0 []float32, xs []float32, saved_h0 []float32) 
 				o2[i] = v13
 			}
 		}
-		copy(saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16], s.scan20_c0_v0F32[:n*16])
-		copy(s.scan20_c0_v0F32[:n*16], s.scan20_h_v9F32[:n*16])
+		copy(saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16], s.scan1_c0_v0F32[:n*16])
+		copy(s.scan1_c0_v0F32[:n*16], s.scan1_h_v9F32[:n*16])
 	}
 }
 
@@ -323,31 +323,31 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan27_c0_v0F32[:n*16], bufV21[:n*16])
-	copy(s.scan27_c1_v1F32[:256], bufV22[:256])
-	copy(s.scan27_c2_v2F32[:16], bufV23[:16])
-	copy(s.scan27_c3_v3F32[:16], bufV24[:16])
-	copy(s.scan27_c4_v4F32[:16], bufV25[:16])
-	copy(s.scan27_c5_v5F32[:1], bufV26[:1])
-	for i := range s.scan27_v19_v19F32[:1] {
-		s.scan27_v19_v19F32[:1][i] = 1
+	copy(s.scan2_c0_v0F32[:n*16], bufV21[:n*16])
+	copy(s.scan2_c1_v1F32[:256], bufV22[:256])
+	copy(s.scan2_c2_v2F32[:16], bufV23[:16])
+	copy(s.scan2_c3_v3F32[:16], bufV24[:16])
+	copy(s.scan2_c4_v4F32[:16], bufV25[:16])
+	copy(s.scan2_c5_v5F32[:1], bufV26[:1])
+	for i := range s.scan2_v19_v19F32[:1] {
+		s.scan2_v19_v19F32[:1][i] = 1
 	}
-	for i := range s.scan27_v31_v31F32[:1] {
-		s.scan27_v31_v31F32[:1][i] = 1
+	for i := range s.scan2_v31_v31F32[:1] {
+		s.scan2_v31_v31F32[:1][i] = 1
 	}
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanLen - 1 - scanStep
-		copy(s.scan27_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
-		copy(s.scan27_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
-		copy(s.scan27_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
+		copy(s.scan2_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan27_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan27_v14_v14F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan2_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_v14_v14F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan27_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan27_v15_v15F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan2_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan2_v15_v15F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan27_v14_v14F32[:n*16], s.scan27_v15_v15F32[:n*16], s.scan27_v16_v16F32[:n*16]
+			a0, a1, o2 := s.scan2_v14_v14F32[:n*16], s.scan2_v15_v15F32[:n*16], s.scan2_v16_v16F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -357,7 +357,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_v16_v16F32[:n*16], s.params.B[:16], s.scan27_v17_v17F32[:n*16]
+			a0, a1, o2 := s.scan2_v16_v16F32[:n*16], s.params.B[:16], s.scan2_v17_v17F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -370,7 +370,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_v17_v17F32[:n*16], s.scan27_h_v18F32[:n*16]
+			a0, o1 := s.scan2_v17_v17F32[:n*16], s.scan2_h_v18F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -379,14 +379,14 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_v19_v19F32[:1], s.scan27_v21_v21F32[:n]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v21_v21F32[:n]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_v21_v21F32[:n], s.scan27_x2_v8F32[:n], s.scan27_v22_v22F32[:n]
+			a0, a1, o2 := s.scan2_v21_v21F32[:n], s.scan2_x2_v8F32[:n], s.scan2_v22_v22F32[:n]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -396,14 +396,14 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_v19_v19F32[:1], s.scan27_v24_v24F32[:n*16]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v24_v24F32[:n*16]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_v24_v24F32[:n*16], s.scan27_c0_v0F32[:n*16], s.scan27_v25_v25F32[:n*16]
+			a0, a1, o2 := s.scan2_v24_v24F32[:n*16], s.scan2_c0_v0F32[:n*16], s.scan2_v25_v25F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -413,16 +413,16 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan27_v26_v26F32[:1], s.scan27_v22_v22F32[:n], 1, n, 1)
+			rt.Reduce(rt.Sum, s.scan2_v26_v26F32[:1], s.scan2_v22_v22F32[:n], 1, n, 1)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan27_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan27_v28_v28F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan2_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan2_v28_v28F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan27_h_v18F32[:n*16], 16, s.scan27_v22_v22F32[:n], 1, 0, s.scan27_dp3_v29F32[:16], 1)
+			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan2_h_v18F32[:n*16], 16, s.scan2_v22_v22F32[:n], 1, 0, s.scan2_dp3_v29F32[:16], 1)
 		}
 		{
-			a0, a1, o2 := s.scan27_v25_v25F32[:n*16], s.scan27_v28_v28F32[:n*16], s.scan27_dh_v30F32[:n*16]
+			a0, a1, o2 := s.scan2_v25_v25F32[:n*16], s.scan2_v28_v28F32[:n*16], s.scan2_dh_v30F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -432,7 +432,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_h_v18F32[:n*16], s.scan27_v32_v32F32[:n*16]
+			a0, o1 := s.scan2_h_v18F32[:n*16], s.scan2_v32_v32F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -441,7 +441,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_v32_v32F32[:n*16], s.scan27_v33_v33F32[:n*16]
+			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
 			c31 := float32(1)
 			o1 = o1[:len(a0)]
 			for i := range a0 {
@@ -451,7 +451,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_dh_v30F32[:n*16], s.scan27_v33_v33F32[:n*16], s.scan27_v34_v34F32[:n*16]
+			a0, a1, o2 := s.scan2_dh_v30F32[:n*16], s.scan2_v33_v33F32[:n*16], s.scan2_v34_v34F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -461,22 +461,22 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan27_v35_v35F32[:16], s.scan27_v34_v34F32[:n*16], 1, n, 16)
+			rt.Reduce(rt.Sum, s.scan2_v35_v35F32[:16], s.scan2_v34_v34F32[:n*16], 1, n, 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan27_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan27_dx1_v37F32[:n], 1)
+			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan2_dx1_v37F32[:n], 1)
 		}
 		{
-			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan27_x1_v7F32[:n], 1, s.scan27_v34_v34F32[:n*16], 16, 0, s.scan27_dp1_v38F32[:16], 16)
+			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan2_x1_v7F32[:n], 1, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp1_v38F32[:16], 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan27_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan27_dx0_v39F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_dx0_v39F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan27_x0_v6F32[:n*16], 16, s.scan27_v34_v34F32[:n*16], 16, 0, s.scan27_dp0_v40F32[:256], 16)
+			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan2_x0_v6F32[:n*16], 16, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp0_v40F32[:256], 16)
 		}
 		{
-			a0, a1, o2 := s.scan27_c1_v1F32[:256], s.scan27_dp0_v40F32[:256], s.scan27_v41_v41F32[:256]
+			a0, a1, o2 := s.scan2_c1_v1F32[:256], s.scan2_dp0_v40F32[:256], s.scan2_v41_v41F32[:256]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -486,7 +486,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_c2_v2F32[:16], s.scan27_dp1_v38F32[:16], s.scan27_v42_v42F32[:16]
+			a0, a1, o2 := s.scan2_c2_v2F32[:16], s.scan2_dp1_v38F32[:16], s.scan2_v42_v42F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -496,7 +496,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_c3_v3F32[:16], s.scan27_v35_v35F32[:16], s.scan27_v43_v43F32[:16]
+			a0, a1, o2 := s.scan2_c3_v3F32[:16], s.scan2_v35_v35F32[:16], s.scan2_v43_v43F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -506,7 +506,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_c4_v4F32[:16], s.scan27_dp3_v29F32[:16], s.scan27_v44_v44F32[:16]
+			a0, a1, o2 := s.scan2_c4_v4F32[:16], s.scan2_dp3_v29F32[:16], s.scan2_v44_v44F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -516,7 +516,7 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_c5_v5F32[:1], s.scan27_v26_v26F32[:1], s.scan27_v45_v45F32[:1]
+			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -525,14 +525,14 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 				o2[i] = v45
 			}
 		}
-		copy(s.scan27_c0_v0F32[:n*16], s.scan27_dx0_v39F32[:n*16])
-		copy(s.scan27_c1_v1F32[:256], s.scan27_v41_v41F32[:256])
-		copy(s.scan27_c2_v2F32[:16], s.scan27_v42_v42F32[:16])
-		copy(s.scan27_c3_v3F32[:16], s.scan27_v43_v43F32[:16])
-		copy(s.scan27_c4_v4F32[:16], s.scan27_v44_v44F32[:16])
-		copy(s.scan27_c5_v5F32[:1], s.scan27_v45_v45F32[:1])
+		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
+		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
+		copy(s.scan2_c2_v2F32[:16], s.scan2_v42_v42F32[:16])
+		copy(s.scan2_c3_v3F32[:16], s.scan2_v43_v43F32[:16])
+		copy(s.scan2_c4_v4F32[:16], s.scan2_v44_v44F32[:16])
+		copy(s.scan2_c5_v5F32[:1], s.scan2_v45_v45F32[:1])
 	}
-	copy(dW[:256], s.scan27_c1_v1F32[:256])
+	copy(dW[:256], s.scan2_c1_v1F32[:256])
 }
 
 // computeDU is an opaque kernel.
@@ -542,31 +542,31 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan28_c0_v0F32[:n*16], bufV21[:n*16])
-	copy(s.scan28_c1_v1F32[:256], bufV22[:256])
-	copy(s.scan28_c2_v2F32[:16], bufV23[:16])
-	copy(s.scan28_c3_v3F32[:16], bufV24[:16])
-	copy(s.scan28_c4_v4F32[:16], bufV25[:16])
-	copy(s.scan28_c5_v5F32[:1], bufV26[:1])
-	for i := range s.scan28_v19_v19F32[:1] {
-		s.scan28_v19_v19F32[:1][i] = 1
+	copy(s.scan2_c0_v0F32[:n*16], bufV21[:n*16])
+	copy(s.scan2_c1_v1F32[:256], bufV22[:256])
+	copy(s.scan2_c2_v2F32[:16], bufV23[:16])
+	copy(s.scan2_c3_v3F32[:16], bufV24[:16])
+	copy(s.scan2_c4_v4F32[:16], bufV25[:16])
+	copy(s.scan2_c5_v5F32[:1], bufV26[:1])
+	for i := range s.scan2_v19_v19F32[:1] {
+		s.scan2_v19_v19F32[:1][i] = 1
 	}
-	for i := range s.scan28_v31_v31F32[:1] {
-		s.scan28_v31_v31F32[:1][i] = 1
+	for i := range s.scan2_v31_v31F32[:1] {
+		s.scan2_v31_v31F32[:1][i] = 1
 	}
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanLen - 1 - scanStep
-		copy(s.scan28_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
-		copy(s.scan28_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
-		copy(s.scan28_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
+		copy(s.scan2_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan28_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan28_v14_v14F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan2_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_v14_v14F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan28_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan28_v15_v15F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan2_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan2_v15_v15F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan28_v14_v14F32[:n*16], s.scan28_v15_v15F32[:n*16], s.scan28_v16_v16F32[:n*16]
+			a0, a1, o2 := s.scan2_v14_v14F32[:n*16], s.scan2_v15_v15F32[:n*16], s.scan2_v16_v16F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -576,7 +576,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_v16_v16F32[:n*16], s.params.B[:16], s.scan28_v17_v17F32[:n*16]
+			a0, a1, o2 := s.scan2_v16_v16F32[:n*16], s.params.B[:16], s.scan2_v17_v17F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -589,7 +589,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_v17_v17F32[:n*16], s.scan28_h_v18F32[:n*16]
+			a0, o1 := s.scan2_v17_v17F32[:n*16], s.scan2_h_v18F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -598,14 +598,14 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_v19_v19F32[:1], s.scan28_v21_v21F32[:n]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v21_v21F32[:n]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_v21_v21F32[:n], s.scan28_x2_v8F32[:n], s.scan28_v22_v22F32[:n]
+			a0, a1, o2 := s.scan2_v21_v21F32[:n], s.scan2_x2_v8F32[:n], s.scan2_v22_v22F32[:n]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -615,14 +615,14 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_v19_v19F32[:1], s.scan28_v24_v24F32[:n*16]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v24_v24F32[:n*16]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_v24_v24F32[:n*16], s.scan28_c0_v0F32[:n*16], s.scan28_v25_v25F32[:n*16]
+			a0, a1, o2 := s.scan2_v24_v24F32[:n*16], s.scan2_c0_v0F32[:n*16], s.scan2_v25_v25F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -632,16 +632,16 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan28_v26_v26F32[:1], s.scan28_v22_v22F32[:n], 1, n, 1)
+			rt.Reduce(rt.Sum, s.scan2_v26_v26F32[:1], s.scan2_v22_v22F32[:n], 1, n, 1)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan28_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan28_v28_v28F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan2_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan2_v28_v28F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan28_h_v18F32[:n*16], 16, s.scan28_v22_v22F32[:n], 1, 0, s.scan28_dp3_v29F32[:16], 1)
+			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan2_h_v18F32[:n*16], 16, s.scan2_v22_v22F32[:n], 1, 0, s.scan2_dp3_v29F32[:16], 1)
 		}
 		{
-			a0, a1, o2 := s.scan28_v25_v25F32[:n*16], s.scan28_v28_v28F32[:n*16], s.scan28_dh_v30F32[:n*16]
+			a0, a1, o2 := s.scan2_v25_v25F32[:n*16], s.scan2_v28_v28F32[:n*16], s.scan2_dh_v30F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -651,7 +651,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_h_v18F32[:n*16], s.scan28_v32_v32F32[:n*16]
+			a0, o1 := s.scan2_h_v18F32[:n*16], s.scan2_v32_v32F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -660,7 +660,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_v32_v32F32[:n*16], s.scan28_v33_v33F32[:n*16]
+			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
 			c31 := float32(1)
 			o1 = o1[:len(a0)]
 			for i := range a0 {
@@ -670,7 +670,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_dh_v30F32[:n*16], s.scan28_v33_v33F32[:n*16], s.scan28_v34_v34F32[:n*16]
+			a0, a1, o2 := s.scan2_dh_v30F32[:n*16], s.scan2_v33_v33F32[:n*16], s.scan2_v34_v34F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -680,22 +680,22 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan28_v35_v35F32[:16], s.scan28_v34_v34F32[:n*16], 1, n, 16)
+			rt.Reduce(rt.Sum, s.scan2_v35_v35F32[:16], s.scan2_v34_v34F32[:n*16], 1, n, 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan28_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan28_dx1_v37F32[:n], 1)
+			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan2_dx1_v37F32[:n], 1)
 		}
 		{
-			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan28_x1_v7F32[:n], 1, s.scan28_v34_v34F32[:n*16], 16, 0, s.scan28_dp1_v38F32[:16], 16)
+			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan2_x1_v7F32[:n], 1, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp1_v38F32[:16], 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan28_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan28_dx0_v39F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_dx0_v39F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan28_x0_v6F32[:n*16], 16, s.scan28_v34_v34F32[:n*16], 16, 0, s.scan28_dp0_v40F32[:256], 16)
+			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan2_x0_v6F32[:n*16], 16, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp0_v40F32[:256], 16)
 		}
 		{
-			a0, a1, o2 := s.scan28_c1_v1F32[:256], s.scan28_dp0_v40F32[:256], s.scan28_v41_v41F32[:256]
+			a0, a1, o2 := s.scan2_c1_v1F32[:256], s.scan2_dp0_v40F32[:256], s.scan2_v41_v41F32[:256]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -705,7 +705,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_c2_v2F32[:16], s.scan28_dp1_v38F32[:16], s.scan28_v42_v42F32[:16]
+			a0, a1, o2 := s.scan2_c2_v2F32[:16], s.scan2_dp1_v38F32[:16], s.scan2_v42_v42F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -715,7 +715,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_c3_v3F32[:16], s.scan28_v35_v35F32[:16], s.scan28_v43_v43F32[:16]
+			a0, a1, o2 := s.scan2_c3_v3F32[:16], s.scan2_v35_v35F32[:16], s.scan2_v43_v43F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -725,7 +725,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_c4_v4F32[:16], s.scan28_dp3_v29F32[:16], s.scan28_v44_v44F32[:16]
+			a0, a1, o2 := s.scan2_c4_v4F32[:16], s.scan2_dp3_v29F32[:16], s.scan2_v44_v44F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -735,7 +735,7 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_c5_v5F32[:1], s.scan28_v26_v26F32[:1], s.scan28_v45_v45F32[:1]
+			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -744,14 +744,14 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 				o2[i] = v45
 			}
 		}
-		copy(s.scan28_c0_v0F32[:n*16], s.scan28_dx0_v39F32[:n*16])
-		copy(s.scan28_c1_v1F32[:256], s.scan28_v41_v41F32[:256])
-		copy(s.scan28_c2_v2F32[:16], s.scan28_v42_v42F32[:16])
-		copy(s.scan28_c3_v3F32[:16], s.scan28_v43_v43F32[:16])
-		copy(s.scan28_c4_v4F32[:16], s.scan28_v44_v44F32[:16])
-		copy(s.scan28_c5_v5F32[:1], s.scan28_v45_v45F32[:1])
+		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
+		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
+		copy(s.scan2_c2_v2F32[:16], s.scan2_v42_v42F32[:16])
+		copy(s.scan2_c3_v3F32[:16], s.scan2_v43_v43F32[:16])
+		copy(s.scan2_c4_v4F32[:16], s.scan2_v44_v44F32[:16])
+		copy(s.scan2_c5_v5F32[:1], s.scan2_v45_v45F32[:1])
 	}
-	copy(dU[:16], s.scan28_c2_v2F32[:16])
+	copy(dU[:16], s.scan2_c2_v2F32[:16])
 }
 
 // computeDb is an opaque kernel.
@@ -761,31 +761,31 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan29_c0_v0F32[:n*16], bufV21[:n*16])
-	copy(s.scan29_c1_v1F32[:256], bufV22[:256])
-	copy(s.scan29_c2_v2F32[:16], bufV23[:16])
-	copy(s.scan29_c3_v3F32[:16], bufV24[:16])
-	copy(s.scan29_c4_v4F32[:16], bufV25[:16])
-	copy(s.scan29_c5_v5F32[:1], bufV26[:1])
-	for i := range s.scan29_v19_v19F32[:1] {
-		s.scan29_v19_v19F32[:1][i] = 1
+	copy(s.scan2_c0_v0F32[:n*16], bufV21[:n*16])
+	copy(s.scan2_c1_v1F32[:256], bufV22[:256])
+	copy(s.scan2_c2_v2F32[:16], bufV23[:16])
+	copy(s.scan2_c3_v3F32[:16], bufV24[:16])
+	copy(s.scan2_c4_v4F32[:16], bufV25[:16])
+	copy(s.scan2_c5_v5F32[:1], bufV26[:1])
+	for i := range s.scan2_v19_v19F32[:1] {
+		s.scan2_v19_v19F32[:1][i] = 1
 	}
-	for i := range s.scan29_v31_v31F32[:1] {
-		s.scan29_v31_v31F32[:1][i] = 1
+	for i := range s.scan2_v31_v31F32[:1] {
+		s.scan2_v31_v31F32[:1][i] = 1
 	}
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanLen - 1 - scanStep
-		copy(s.scan29_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
-		copy(s.scan29_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
-		copy(s.scan29_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
+		copy(s.scan2_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan29_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan29_v14_v14F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan2_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_v14_v14F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan29_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan29_v15_v15F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan2_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan2_v15_v15F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan29_v14_v14F32[:n*16], s.scan29_v15_v15F32[:n*16], s.scan29_v16_v16F32[:n*16]
+			a0, a1, o2 := s.scan2_v14_v14F32[:n*16], s.scan2_v15_v15F32[:n*16], s.scan2_v16_v16F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -795,7 +795,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_v16_v16F32[:n*16], s.params.B[:16], s.scan29_v17_v17F32[:n*16]
+			a0, a1, o2 := s.scan2_v16_v16F32[:n*16], s.params.B[:16], s.scan2_v17_v17F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -808,7 +808,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_v17_v17F32[:n*16], s.scan29_h_v18F32[:n*16]
+			a0, o1 := s.scan2_v17_v17F32[:n*16], s.scan2_h_v18F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -817,14 +817,14 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_v19_v19F32[:1], s.scan29_v21_v21F32[:n]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v21_v21F32[:n]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_v21_v21F32[:n], s.scan29_x2_v8F32[:n], s.scan29_v22_v22F32[:n]
+			a0, a1, o2 := s.scan2_v21_v21F32[:n], s.scan2_x2_v8F32[:n], s.scan2_v22_v22F32[:n]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -834,14 +834,14 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_v19_v19F32[:1], s.scan29_v24_v24F32[:n*16]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v24_v24F32[:n*16]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_v24_v24F32[:n*16], s.scan29_c0_v0F32[:n*16], s.scan29_v25_v25F32[:n*16]
+			a0, a1, o2 := s.scan2_v24_v24F32[:n*16], s.scan2_c0_v0F32[:n*16], s.scan2_v25_v25F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -851,16 +851,16 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan29_v26_v26F32[:1], s.scan29_v22_v22F32[:n], 1, n, 1)
+			rt.Reduce(rt.Sum, s.scan2_v26_v26F32[:1], s.scan2_v22_v22F32[:n], 1, n, 1)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan29_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan29_v28_v28F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan2_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan2_v28_v28F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan29_h_v18F32[:n*16], 16, s.scan29_v22_v22F32[:n], 1, 0, s.scan29_dp3_v29F32[:16], 1)
+			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan2_h_v18F32[:n*16], 16, s.scan2_v22_v22F32[:n], 1, 0, s.scan2_dp3_v29F32[:16], 1)
 		}
 		{
-			a0, a1, o2 := s.scan29_v25_v25F32[:n*16], s.scan29_v28_v28F32[:n*16], s.scan29_dh_v30F32[:n*16]
+			a0, a1, o2 := s.scan2_v25_v25F32[:n*16], s.scan2_v28_v28F32[:n*16], s.scan2_dh_v30F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -870,7 +870,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_h_v18F32[:n*16], s.scan29_v32_v32F32[:n*16]
+			a0, o1 := s.scan2_h_v18F32[:n*16], s.scan2_v32_v32F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -879,7 +879,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_v32_v32F32[:n*16], s.scan29_v33_v33F32[:n*16]
+			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
 			c31 := float32(1)
 			o1 = o1[:len(a0)]
 			for i := range a0 {
@@ -889,7 +889,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_dh_v30F32[:n*16], s.scan29_v33_v33F32[:n*16], s.scan29_v34_v34F32[:n*16]
+			a0, a1, o2 := s.scan2_dh_v30F32[:n*16], s.scan2_v33_v33F32[:n*16], s.scan2_v34_v34F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -899,22 +899,22 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan29_v35_v35F32[:16], s.scan29_v34_v34F32[:n*16], 1, n, 16)
+			rt.Reduce(rt.Sum, s.scan2_v35_v35F32[:16], s.scan2_v34_v34F32[:n*16], 1, n, 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan29_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan29_dx1_v37F32[:n], 1)
+			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan2_dx1_v37F32[:n], 1)
 		}
 		{
-			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan29_x1_v7F32[:n], 1, s.scan29_v34_v34F32[:n*16], 16, 0, s.scan29_dp1_v38F32[:16], 16)
+			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan2_x1_v7F32[:n], 1, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp1_v38F32[:16], 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan29_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan29_dx0_v39F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_dx0_v39F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan29_x0_v6F32[:n*16], 16, s.scan29_v34_v34F32[:n*16], 16, 0, s.scan29_dp0_v40F32[:256], 16)
+			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan2_x0_v6F32[:n*16], 16, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp0_v40F32[:256], 16)
 		}
 		{
-			a0, a1, o2 := s.scan29_c1_v1F32[:256], s.scan29_dp0_v40F32[:256], s.scan29_v41_v41F32[:256]
+			a0, a1, o2 := s.scan2_c1_v1F32[:256], s.scan2_dp0_v40F32[:256], s.scan2_v41_v41F32[:256]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -924,7 +924,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_c2_v2F32[:16], s.scan29_dp1_v38F32[:16], s.scan29_v42_v42F32[:16]
+			a0, a1, o2 := s.scan2_c2_v2F32[:16], s.scan2_dp1_v38F32[:16], s.scan2_v42_v42F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -934,7 +934,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_c3_v3F32[:16], s.scan29_v35_v35F32[:16], s.scan29_v43_v43F32[:16]
+			a0, a1, o2 := s.scan2_c3_v3F32[:16], s.scan2_v35_v35F32[:16], s.scan2_v43_v43F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -944,7 +944,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_c4_v4F32[:16], s.scan29_dp3_v29F32[:16], s.scan29_v44_v44F32[:16]
+			a0, a1, o2 := s.scan2_c4_v4F32[:16], s.scan2_dp3_v29F32[:16], s.scan2_v44_v44F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -954,7 +954,7 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_c5_v5F32[:1], s.scan29_v26_v26F32[:1], s.scan29_v45_v45F32[:1]
+			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -963,14 +963,14 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 				o2[i] = v45
 			}
 		}
-		copy(s.scan29_c0_v0F32[:n*16], s.scan29_dx0_v39F32[:n*16])
-		copy(s.scan29_c1_v1F32[:256], s.scan29_v41_v41F32[:256])
-		copy(s.scan29_c2_v2F32[:16], s.scan29_v42_v42F32[:16])
-		copy(s.scan29_c3_v3F32[:16], s.scan29_v43_v43F32[:16])
-		copy(s.scan29_c4_v4F32[:16], s.scan29_v44_v44F32[:16])
-		copy(s.scan29_c5_v5F32[:1], s.scan29_v45_v45F32[:1])
+		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
+		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
+		copy(s.scan2_c2_v2F32[:16], s.scan2_v42_v42F32[:16])
+		copy(s.scan2_c3_v3F32[:16], s.scan2_v43_v43F32[:16])
+		copy(s.scan2_c4_v4F32[:16], s.scan2_v44_v44F32[:16])
+		copy(s.scan2_c5_v5F32[:1], s.scan2_v45_v45F32[:1])
 	}
-	copy(db[:16], s.scan29_c3_v3F32[:16])
+	copy(db[:16], s.scan2_c3_v3F32[:16])
 }
 
 // computeDV is an opaque kernel.
@@ -980,31 +980,31 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan30_c0_v0F32[:n*16], bufV21[:n*16])
-	copy(s.scan30_c1_v1F32[:256], bufV22[:256])
-	copy(s.scan30_c2_v2F32[:16], bufV23[:16])
-	copy(s.scan30_c3_v3F32[:16], bufV24[:16])
-	copy(s.scan30_c4_v4F32[:16], bufV25[:16])
-	copy(s.scan30_c5_v5F32[:1], bufV26[:1])
-	for i := range s.scan30_v19_v19F32[:1] {
-		s.scan30_v19_v19F32[:1][i] = 1
+	copy(s.scan2_c0_v0F32[:n*16], bufV21[:n*16])
+	copy(s.scan2_c1_v1F32[:256], bufV22[:256])
+	copy(s.scan2_c2_v2F32[:16], bufV23[:16])
+	copy(s.scan2_c3_v3F32[:16], bufV24[:16])
+	copy(s.scan2_c4_v4F32[:16], bufV25[:16])
+	copy(s.scan2_c5_v5F32[:1], bufV26[:1])
+	for i := range s.scan2_v19_v19F32[:1] {
+		s.scan2_v19_v19F32[:1][i] = 1
 	}
-	for i := range s.scan30_v31_v31F32[:1] {
-		s.scan30_v31_v31F32[:1][i] = 1
+	for i := range s.scan2_v31_v31F32[:1] {
+		s.scan2_v31_v31F32[:1][i] = 1
 	}
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanLen - 1 - scanStep
-		copy(s.scan30_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
-		copy(s.scan30_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
-		copy(s.scan30_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
+		copy(s.scan2_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan30_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan30_v14_v14F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan2_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_v14_v14F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan30_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan30_v15_v15F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan2_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan2_v15_v15F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan30_v14_v14F32[:n*16], s.scan30_v15_v15F32[:n*16], s.scan30_v16_v16F32[:n*16]
+			a0, a1, o2 := s.scan2_v14_v14F32[:n*16], s.scan2_v15_v15F32[:n*16], s.scan2_v16_v16F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1014,7 +1014,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_v16_v16F32[:n*16], s.params.B[:16], s.scan30_v17_v17F32[:n*16]
+			a0, a1, o2 := s.scan2_v16_v16F32[:n*16], s.params.B[:16], s.scan2_v17_v17F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -1027,7 +1027,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_v17_v17F32[:n*16], s.scan30_h_v18F32[:n*16]
+			a0, o1 := s.scan2_v17_v17F32[:n*16], s.scan2_h_v18F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1036,14 +1036,14 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_v19_v19F32[:1], s.scan30_v21_v21F32[:n]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v21_v21F32[:n]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_v21_v21F32[:n], s.scan30_x2_v8F32[:n], s.scan30_v22_v22F32[:n]
+			a0, a1, o2 := s.scan2_v21_v21F32[:n], s.scan2_x2_v8F32[:n], s.scan2_v22_v22F32[:n]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1053,14 +1053,14 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_v19_v19F32[:1], s.scan30_v24_v24F32[:n*16]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v24_v24F32[:n*16]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_v24_v24F32[:n*16], s.scan30_c0_v0F32[:n*16], s.scan30_v25_v25F32[:n*16]
+			a0, a1, o2 := s.scan2_v24_v24F32[:n*16], s.scan2_c0_v0F32[:n*16], s.scan2_v25_v25F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1070,16 +1070,16 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan30_v26_v26F32[:1], s.scan30_v22_v22F32[:n], 1, n, 1)
+			rt.Reduce(rt.Sum, s.scan2_v26_v26F32[:1], s.scan2_v22_v22F32[:n], 1, n, 1)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan30_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan30_v28_v28F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan2_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan2_v28_v28F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan30_h_v18F32[:n*16], 16, s.scan30_v22_v22F32[:n], 1, 0, s.scan30_dp3_v29F32[:16], 1)
+			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan2_h_v18F32[:n*16], 16, s.scan2_v22_v22F32[:n], 1, 0, s.scan2_dp3_v29F32[:16], 1)
 		}
 		{
-			a0, a1, o2 := s.scan30_v25_v25F32[:n*16], s.scan30_v28_v28F32[:n*16], s.scan30_dh_v30F32[:n*16]
+			a0, a1, o2 := s.scan2_v25_v25F32[:n*16], s.scan2_v28_v28F32[:n*16], s.scan2_dh_v30F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1089,7 +1089,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_h_v18F32[:n*16], s.scan30_v32_v32F32[:n*16]
+			a0, o1 := s.scan2_h_v18F32[:n*16], s.scan2_v32_v32F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1098,7 +1098,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_v32_v32F32[:n*16], s.scan30_v33_v33F32[:n*16]
+			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
 			c31 := float32(1)
 			o1 = o1[:len(a0)]
 			for i := range a0 {
@@ -1108,7 +1108,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_dh_v30F32[:n*16], s.scan30_v33_v33F32[:n*16], s.scan30_v34_v34F32[:n*16]
+			a0, a1, o2 := s.scan2_dh_v30F32[:n*16], s.scan2_v33_v33F32[:n*16], s.scan2_v34_v34F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1118,22 +1118,22 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan30_v35_v35F32[:16], s.scan30_v34_v34F32[:n*16], 1, n, 16)
+			rt.Reduce(rt.Sum, s.scan2_v35_v35F32[:16], s.scan2_v34_v34F32[:n*16], 1, n, 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan30_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan30_dx1_v37F32[:n], 1)
+			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan2_dx1_v37F32[:n], 1)
 		}
 		{
-			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan30_x1_v7F32[:n], 1, s.scan30_v34_v34F32[:n*16], 16, 0, s.scan30_dp1_v38F32[:16], 16)
+			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan2_x1_v7F32[:n], 1, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp1_v38F32[:16], 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan30_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan30_dx0_v39F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_dx0_v39F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan30_x0_v6F32[:n*16], 16, s.scan30_v34_v34F32[:n*16], 16, 0, s.scan30_dp0_v40F32[:256], 16)
+			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan2_x0_v6F32[:n*16], 16, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp0_v40F32[:256], 16)
 		}
 		{
-			a0, a1, o2 := s.scan30_c1_v1F32[:256], s.scan30_dp0_v40F32[:256], s.scan30_v41_v41F32[:256]
+			a0, a1, o2 := s.scan2_c1_v1F32[:256], s.scan2_dp0_v40F32[:256], s.scan2_v41_v41F32[:256]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1143,7 +1143,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_c2_v2F32[:16], s.scan30_dp1_v38F32[:16], s.scan30_v42_v42F32[:16]
+			a0, a1, o2 := s.scan2_c2_v2F32[:16], s.scan2_dp1_v38F32[:16], s.scan2_v42_v42F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1153,7 +1153,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_c3_v3F32[:16], s.scan30_v35_v35F32[:16], s.scan30_v43_v43F32[:16]
+			a0, a1, o2 := s.scan2_c3_v3F32[:16], s.scan2_v35_v35F32[:16], s.scan2_v43_v43F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1163,7 +1163,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_c4_v4F32[:16], s.scan30_dp3_v29F32[:16], s.scan30_v44_v44F32[:16]
+			a0, a1, o2 := s.scan2_c4_v4F32[:16], s.scan2_dp3_v29F32[:16], s.scan2_v44_v44F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1173,7 +1173,7 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_c5_v5F32[:1], s.scan30_v26_v26F32[:1], s.scan30_v45_v45F32[:1]
+			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1182,14 +1182,14 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 				o2[i] = v45
 			}
 		}
-		copy(s.scan30_c0_v0F32[:n*16], s.scan30_dx0_v39F32[:n*16])
-		copy(s.scan30_c1_v1F32[:256], s.scan30_v41_v41F32[:256])
-		copy(s.scan30_c2_v2F32[:16], s.scan30_v42_v42F32[:16])
-		copy(s.scan30_c3_v3F32[:16], s.scan30_v43_v43F32[:16])
-		copy(s.scan30_c4_v4F32[:16], s.scan30_v44_v44F32[:16])
-		copy(s.scan30_c5_v5F32[:1], s.scan30_v45_v45F32[:1])
+		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
+		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
+		copy(s.scan2_c2_v2F32[:16], s.scan2_v42_v42F32[:16])
+		copy(s.scan2_c3_v3F32[:16], s.scan2_v43_v43F32[:16])
+		copy(s.scan2_c4_v4F32[:16], s.scan2_v44_v44F32[:16])
+		copy(s.scan2_c5_v5F32[:1], s.scan2_v45_v45F32[:1])
 	}
-	copy(dV[:16], s.scan30_c4_v4F32[:16])
+	copy(dV[:16], s.scan2_c4_v4F32[:16])
 }
 
 // computeDc is an opaque kernel.
@@ -1199,31 +1199,31 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 	T := s.T
 	n := s.n
 	scanLen := T
-	copy(s.scan31_c0_v0F32[:n*16], bufV21[:n*16])
-	copy(s.scan31_c1_v1F32[:256], bufV22[:256])
-	copy(s.scan31_c2_v2F32[:16], bufV23[:16])
-	copy(s.scan31_c3_v3F32[:16], bufV24[:16])
-	copy(s.scan31_c4_v4F32[:16], bufV25[:16])
-	copy(s.scan31_c5_v5F32[:1], bufV26[:1])
-	for i := range s.scan31_v19_v19F32[:1] {
-		s.scan31_v19_v19F32[:1][i] = 1
+	copy(s.scan2_c0_v0F32[:n*16], bufV21[:n*16])
+	copy(s.scan2_c1_v1F32[:256], bufV22[:256])
+	copy(s.scan2_c2_v2F32[:16], bufV23[:16])
+	copy(s.scan2_c3_v3F32[:16], bufV24[:16])
+	copy(s.scan2_c4_v4F32[:16], bufV25[:16])
+	copy(s.scan2_c5_v5F32[:1], bufV26[:1])
+	for i := range s.scan2_v19_v19F32[:1] {
+		s.scan2_v19_v19F32[:1][i] = 1
 	}
-	for i := range s.scan31_v31_v31F32[:1] {
-		s.scan31_v31_v31F32[:1][i] = 1
+	for i := range s.scan2_v31_v31F32[:1] {
+		s.scan2_v31_v31F32[:1][i] = 1
 	}
 	for scanStep := 0; scanStep < scanLen; scanStep++ {
 		scanT := scanLen - 1 - scanStep
-		copy(s.scan31_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
-		copy(s.scan31_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
-		copy(s.scan31_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x0_v6F32[:n*16], saved_h0[:T*n*16][scanT*n*16:(scanT+1)*n*16])
+		copy(s.scan2_x1_v7F32[:n], xs[:T*n][scanT*n:(scanT+1)*n])
+		copy(s.scan2_x2_v8F32[:n], bufV19[:T*n][scanT*n:(scanT+1)*n])
 		{
-			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan31_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan31_v14_v14F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 16, 1, s.scan2_x0_v6F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_v14_v14F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan31_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan31_v15_v15F32[:n*16], 16)
+			kernels.Sgemm(false, false, n, 16, 1, 1, s.scan2_x1_v7F32[:n], 1, s.params.U[:16], 16, 0, s.scan2_v15_v15F32[:n*16], 16)
 		}
 		{
-			a0, a1, o2 := s.scan31_v14_v14F32[:n*16], s.scan31_v15_v15F32[:n*16], s.scan31_v16_v16F32[:n*16]
+			a0, a1, o2 := s.scan2_v14_v14F32[:n*16], s.scan2_v15_v15F32[:n*16], s.scan2_v16_v16F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1233,7 +1233,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_v16_v16F32[:n*16], s.params.B[:16], s.scan31_v17_v17F32[:n*16]
+			a0, a1, o2 := s.scan2_v16_v16F32[:n*16], s.params.B[:16], s.scan2_v17_v17F32[:n*16]
 			for i0 := 0; i0 < n; i0++ {
 				a0, o2 := a0[i0*16:][:16], o2[i0*16:][:16]
 				a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -1246,7 +1246,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_v17_v17F32[:n*16], s.scan31_h_v18F32[:n*16]
+			a0, o1 := s.scan2_v17_v17F32[:n*16], s.scan2_h_v18F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1255,14 +1255,14 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_v19_v19F32[:1], s.scan31_v21_v21F32[:n]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v21_v21F32[:n]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_v21_v21F32[:n], s.scan31_x2_v8F32[:n], s.scan31_v22_v22F32[:n]
+			a0, a1, o2 := s.scan2_v21_v21F32[:n], s.scan2_x2_v8F32[:n], s.scan2_v22_v22F32[:n]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1272,14 +1272,14 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_v19_v19F32[:1], s.scan31_v24_v24F32[:n*16]
+			a0, o1 := s.scan2_v19_v19F32[:1], s.scan2_v24_v24F32[:n*16]
 			x0 := a0[0]
 			for i := range o1 {
 				o1[i] = x0
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_v24_v24F32[:n*16], s.scan31_c0_v0F32[:n*16], s.scan31_v25_v25F32[:n*16]
+			a0, a1, o2 := s.scan2_v24_v24F32[:n*16], s.scan2_c0_v0F32[:n*16], s.scan2_v25_v25F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1289,16 +1289,16 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan31_v26_v26F32[:1], s.scan31_v22_v22F32[:n], 1, n, 1)
+			rt.Reduce(rt.Sum, s.scan2_v26_v26F32[:1], s.scan2_v22_v22F32[:n], 1, n, 1)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan31_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan31_v28_v28F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 1, 1, s.scan2_v22_v22F32[:n], 1, s.params.V[:16], 1, 0, s.scan2_v28_v28F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan31_h_v18F32[:n*16], 16, s.scan31_v22_v22F32[:n], 1, 0, s.scan31_dp3_v29F32[:16], 1)
+			kernels.Sgemm(true, false, 16, 1, n, 1, s.scan2_h_v18F32[:n*16], 16, s.scan2_v22_v22F32[:n], 1, 0, s.scan2_dp3_v29F32[:16], 1)
 		}
 		{
-			a0, a1, o2 := s.scan31_v25_v25F32[:n*16], s.scan31_v28_v28F32[:n*16], s.scan31_dh_v30F32[:n*16]
+			a0, a1, o2 := s.scan2_v25_v25F32[:n*16], s.scan2_v28_v28F32[:n*16], s.scan2_dh_v30F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1308,7 +1308,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_h_v18F32[:n*16], s.scan31_v32_v32F32[:n*16]
+			a0, o1 := s.scan2_h_v18F32[:n*16], s.scan2_v32_v32F32[:n*16]
 			o1 = o1[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1317,7 +1317,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_v32_v32F32[:n*16], s.scan31_v33_v33F32[:n*16]
+			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
 			c31 := float32(1)
 			o1 = o1[:len(a0)]
 			for i := range a0 {
@@ -1327,7 +1327,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_dh_v30F32[:n*16], s.scan31_v33_v33F32[:n*16], s.scan31_v34_v34F32[:n*16]
+			a0, a1, o2 := s.scan2_dh_v30F32[:n*16], s.scan2_v33_v33F32[:n*16], s.scan2_v34_v34F32[:n*16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1337,22 +1337,22 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			rt.Reduce(rt.Sum, s.scan31_v35_v35F32[:16], s.scan31_v34_v34F32[:n*16], 1, n, 16)
+			rt.Reduce(rt.Sum, s.scan2_v35_v35F32[:16], s.scan2_v34_v34F32[:n*16], 1, n, 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan31_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan31_dx1_v37F32[:n], 1)
+			kernels.Sgemm(false, true, n, 1, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.U[:16], 16, 0, s.scan2_dx1_v37F32[:n], 1)
 		}
 		{
-			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan31_x1_v7F32[:n], 1, s.scan31_v34_v34F32[:n*16], 16, 0, s.scan31_dp1_v38F32[:16], 16)
+			kernels.Sgemm(true, false, 1, 16, n, 1, s.scan2_x1_v7F32[:n], 1, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp1_v38F32[:16], 16)
 		}
 		{
-			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan31_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan31_dx0_v39F32[:n*16], 16)
+			kernels.Sgemm(false, true, n, 16, 16, 1, s.scan2_v34_v34F32[:n*16], 16, s.params.W[:256], 16, 0, s.scan2_dx0_v39F32[:n*16], 16)
 		}
 		{
-			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan31_x0_v6F32[:n*16], 16, s.scan31_v34_v34F32[:n*16], 16, 0, s.scan31_dp0_v40F32[:256], 16)
+			kernels.Sgemm(true, false, 16, 16, n, 1, s.scan2_x0_v6F32[:n*16], 16, s.scan2_v34_v34F32[:n*16], 16, 0, s.scan2_dp0_v40F32[:256], 16)
 		}
 		{
-			a0, a1, o2 := s.scan31_c1_v1F32[:256], s.scan31_dp0_v40F32[:256], s.scan31_v41_v41F32[:256]
+			a0, a1, o2 := s.scan2_c1_v1F32[:256], s.scan2_dp0_v40F32[:256], s.scan2_v41_v41F32[:256]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1362,7 +1362,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_c2_v2F32[:16], s.scan31_dp1_v38F32[:16], s.scan31_v42_v42F32[:16]
+			a0, a1, o2 := s.scan2_c2_v2F32[:16], s.scan2_dp1_v38F32[:16], s.scan2_v42_v42F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1372,7 +1372,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_c3_v3F32[:16], s.scan31_v35_v35F32[:16], s.scan31_v43_v43F32[:16]
+			a0, a1, o2 := s.scan2_c3_v3F32[:16], s.scan2_v35_v35F32[:16], s.scan2_v43_v43F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1382,7 +1382,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_c4_v4F32[:16], s.scan31_dp3_v29F32[:16], s.scan31_v44_v44F32[:16]
+			a0, a1, o2 := s.scan2_c4_v4F32[:16], s.scan2_dp3_v29F32[:16], s.scan2_v44_v44F32[:16]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1392,7 +1392,7 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_c5_v5F32[:1], s.scan31_v26_v26F32[:1], s.scan31_v45_v45F32[:1]
+			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
 			a1, o2 = a1[:len(a0)], o2[:len(a0)]
 			for i := range a0 {
 				x0 := a0[i]
@@ -1401,12 +1401,12 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 				o2[i] = v45
 			}
 		}
-		copy(s.scan31_c0_v0F32[:n*16], s.scan31_dx0_v39F32[:n*16])
-		copy(s.scan31_c1_v1F32[:256], s.scan31_v41_v41F32[:256])
-		copy(s.scan31_c2_v2F32[:16], s.scan31_v42_v42F32[:16])
-		copy(s.scan31_c3_v3F32[:16], s.scan31_v43_v43F32[:16])
-		copy(s.scan31_c4_v4F32[:16], s.scan31_v44_v44F32[:16])
-		copy(s.scan31_c5_v5F32[:1], s.scan31_v45_v45F32[:1])
+		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
+		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
+		copy(s.scan2_c2_v2F32[:16], s.scan2_v42_v42F32[:16])
+		copy(s.scan2_c3_v3F32[:16], s.scan2_v43_v43F32[:16])
+		copy(s.scan2_c4_v4F32[:16], s.scan2_v44_v44F32[:16])
+		copy(s.scan2_c5_v5F32[:1], s.scan2_v45_v45F32[:1])
 	}
-	copy(dc[:1], s.scan31_c5_v5F32[:1])
+	copy(dc[:1], s.scan2_c5_v5F32[:1])
 }

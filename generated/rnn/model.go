@@ -120,244 +120,87 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training          bool   // dropout drops
-	step              uint64 // seeds dropout
-	seed              uint64
-	params, grads     *Params
-	T                 int       // dim T
-	n                 int       // dim n
-	xs                []float32 // input xs
-	h0                []float32 // input h0
-	next              []float32 // input next
-	v8                []float32 // v8 f32[n,16] scan rnn.go:33
-	v9                []float32 // v9 f32[T,n,1] scan rnn.go:33
-	v10               []float32 // v10 f32[T,n,1] sub rnn.go:39
-	v12               []float32 // v12 f32[] mean rnn.go:39
-	v13               []float32 // v13 f32[] const rnn.go:39
-	v14               []float32 // v14 f32[] numel rnn.go:39
-	v15               []float32 // v15 f32[] div rnn.go:39
-	v17               []float32 // v17 f32[] const rnn.go:39
-	v19               []float32 // v19 f32[T,n,1] mul rnn.go:39
-	saved_h0          []float32 // v20 f32[T,n,16] scan rnn.go:33
-	v21               []float32 // v21 f32[n,16] const rnn.go:33
-	v22               []float32 // v22 f32[16,16] const rnn.go:33
-	v23               []float32 // v23 f32[1,16] const rnn.go:33
-	v24               []float32 // v24 f32[16] const rnn.go:33
-	v25               []float32 // v25 f32[16,1] const rnn.go:33
-	v26               []float32 // v26 f32[1] const rnn.go:33
-	arenaF32          []float32 // the f32 buffers above live in this arena, as planned
-	scan8_c0_v0F32    []float32 // working space of kernels (not in the arena)
-	scan8_x0_v1F32    []float32 // working space of kernels (not in the arena)
-	scan8_v3_v3F32    []float32 // working space of kernels (not in the arena)
-	scan8_v5_v5F32    []float32 // working space of kernels (not in the arena)
-	scan8_v6_v6F32    []float32 // working space of kernels (not in the arena)
-	scan8_v8_v8F32    []float32 // working space of kernels (not in the arena)
-	scan8_h_v9F32     []float32 // working space of kernels (not in the arena)
-	scan8_v11_v11F32  []float32 // working space of kernels (not in the arena)
-	scan8_v13_v13F32  []float32 // working space of kernels (not in the arena)
-	scan9_c0_v0F32    []float32 // working space of kernels (not in the arena)
-	scan9_x0_v1F32    []float32 // working space of kernels (not in the arena)
-	scan9_v3_v3F32    []float32 // working space of kernels (not in the arena)
-	scan9_v5_v5F32    []float32 // working space of kernels (not in the arena)
-	scan9_v6_v6F32    []float32 // working space of kernels (not in the arena)
-	scan9_v8_v8F32    []float32 // working space of kernels (not in the arena)
-	scan9_h_v9F32     []float32 // working space of kernels (not in the arena)
-	scan9_v11_v11F32  []float32 // working space of kernels (not in the arena)
-	scan9_v13_v13F32  []float32 // working space of kernels (not in the arena)
-	scan20_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan20_x0_v1F32   []float32 // working space of kernels (not in the arena)
-	scan20_v3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan20_v5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan20_v6_v6F32   []float32 // working space of kernels (not in the arena)
-	scan20_v8_v8F32   []float32 // working space of kernels (not in the arena)
-	scan20_h_v9F32    []float32 // working space of kernels (not in the arena)
-	scan20_v11_v11F32 []float32 // working space of kernels (not in the arena)
-	scan20_v13_v13F32 []float32 // working space of kernels (not in the arena)
-	scan27_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan27_c1_v1F32   []float32 // working space of kernels (not in the arena)
-	scan27_c2_v2F32   []float32 // working space of kernels (not in the arena)
-	scan27_c3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan27_c4_v4F32   []float32 // working space of kernels (not in the arena)
-	scan27_c5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan27_x0_v6F32   []float32 // working space of kernels (not in the arena)
-	scan27_x1_v7F32   []float32 // working space of kernels (not in the arena)
-	scan27_x2_v8F32   []float32 // working space of kernels (not in the arena)
-	scan27_v14_v14F32 []float32 // working space of kernels (not in the arena)
-	scan27_v15_v15F32 []float32 // working space of kernels (not in the arena)
-	scan27_v16_v16F32 []float32 // working space of kernels (not in the arena)
-	scan27_v17_v17F32 []float32 // working space of kernels (not in the arena)
-	scan27_h_v18F32   []float32 // working space of kernels (not in the arena)
-	scan27_v19_v19F32 []float32 // working space of kernels (not in the arena)
-	scan27_v21_v21F32 []float32 // working space of kernels (not in the arena)
-	scan27_v22_v22F32 []float32 // working space of kernels (not in the arena)
-	scan27_v24_v24F32 []float32 // working space of kernels (not in the arena)
-	scan27_v25_v25F32 []float32 // working space of kernels (not in the arena)
-	scan27_v26_v26F32 []float32 // working space of kernels (not in the arena)
-	scan27_v28_v28F32 []float32 // working space of kernels (not in the arena)
-	scan27_dp3_v29F32 []float32 // working space of kernels (not in the arena)
-	scan27_dh_v30F32  []float32 // working space of kernels (not in the arena)
-	scan27_v31_v31F32 []float32 // working space of kernels (not in the arena)
-	scan27_v32_v32F32 []float32 // working space of kernels (not in the arena)
-	scan27_v33_v33F32 []float32 // working space of kernels (not in the arena)
-	scan27_v34_v34F32 []float32 // working space of kernels (not in the arena)
-	scan27_v35_v35F32 []float32 // working space of kernels (not in the arena)
-	scan27_dx1_v37F32 []float32 // working space of kernels (not in the arena)
-	scan27_dp1_v38F32 []float32 // working space of kernels (not in the arena)
-	scan27_dx0_v39F32 []float32 // working space of kernels (not in the arena)
-	scan27_dp0_v40F32 []float32 // working space of kernels (not in the arena)
-	scan27_v41_v41F32 []float32 // working space of kernels (not in the arena)
-	scan27_v42_v42F32 []float32 // working space of kernels (not in the arena)
-	scan27_v43_v43F32 []float32 // working space of kernels (not in the arena)
-	scan27_v44_v44F32 []float32 // working space of kernels (not in the arena)
-	scan27_v45_v45F32 []float32 // working space of kernels (not in the arena)
-	scan28_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan28_c1_v1F32   []float32 // working space of kernels (not in the arena)
-	scan28_c2_v2F32   []float32 // working space of kernels (not in the arena)
-	scan28_c3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan28_c4_v4F32   []float32 // working space of kernels (not in the arena)
-	scan28_c5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan28_x0_v6F32   []float32 // working space of kernels (not in the arena)
-	scan28_x1_v7F32   []float32 // working space of kernels (not in the arena)
-	scan28_x2_v8F32   []float32 // working space of kernels (not in the arena)
-	scan28_v14_v14F32 []float32 // working space of kernels (not in the arena)
-	scan28_v15_v15F32 []float32 // working space of kernels (not in the arena)
-	scan28_v16_v16F32 []float32 // working space of kernels (not in the arena)
-	scan28_v17_v17F32 []float32 // working space of kernels (not in the arena)
-	scan28_h_v18F32   []float32 // working space of kernels (not in the arena)
-	scan28_v19_v19F32 []float32 // working space of kernels (not in the arena)
-	scan28_v21_v21F32 []float32 // working space of kernels (not in the arena)
-	scan28_v22_v22F32 []float32 // working space of kernels (not in the arena)
-	scan28_v24_v24F32 []float32 // working space of kernels (not in the arena)
-	scan28_v25_v25F32 []float32 // working space of kernels (not in the arena)
-	scan28_v26_v26F32 []float32 // working space of kernels (not in the arena)
-	scan28_v28_v28F32 []float32 // working space of kernels (not in the arena)
-	scan28_dp3_v29F32 []float32 // working space of kernels (not in the arena)
-	scan28_dh_v30F32  []float32 // working space of kernels (not in the arena)
-	scan28_v31_v31F32 []float32 // working space of kernels (not in the arena)
-	scan28_v32_v32F32 []float32 // working space of kernels (not in the arena)
-	scan28_v33_v33F32 []float32 // working space of kernels (not in the arena)
-	scan28_v34_v34F32 []float32 // working space of kernels (not in the arena)
-	scan28_v35_v35F32 []float32 // working space of kernels (not in the arena)
-	scan28_dx1_v37F32 []float32 // working space of kernels (not in the arena)
-	scan28_dp1_v38F32 []float32 // working space of kernels (not in the arena)
-	scan28_dx0_v39F32 []float32 // working space of kernels (not in the arena)
-	scan28_dp0_v40F32 []float32 // working space of kernels (not in the arena)
-	scan28_v41_v41F32 []float32 // working space of kernels (not in the arena)
-	scan28_v42_v42F32 []float32 // working space of kernels (not in the arena)
-	scan28_v43_v43F32 []float32 // working space of kernels (not in the arena)
-	scan28_v44_v44F32 []float32 // working space of kernels (not in the arena)
-	scan28_v45_v45F32 []float32 // working space of kernels (not in the arena)
-	scan29_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan29_c1_v1F32   []float32 // working space of kernels (not in the arena)
-	scan29_c2_v2F32   []float32 // working space of kernels (not in the arena)
-	scan29_c3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan29_c4_v4F32   []float32 // working space of kernels (not in the arena)
-	scan29_c5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan29_x0_v6F32   []float32 // working space of kernels (not in the arena)
-	scan29_x1_v7F32   []float32 // working space of kernels (not in the arena)
-	scan29_x2_v8F32   []float32 // working space of kernels (not in the arena)
-	scan29_v14_v14F32 []float32 // working space of kernels (not in the arena)
-	scan29_v15_v15F32 []float32 // working space of kernels (not in the arena)
-	scan29_v16_v16F32 []float32 // working space of kernels (not in the arena)
-	scan29_v17_v17F32 []float32 // working space of kernels (not in the arena)
-	scan29_h_v18F32   []float32 // working space of kernels (not in the arena)
-	scan29_v19_v19F32 []float32 // working space of kernels (not in the arena)
-	scan29_v21_v21F32 []float32 // working space of kernels (not in the arena)
-	scan29_v22_v22F32 []float32 // working space of kernels (not in the arena)
-	scan29_v24_v24F32 []float32 // working space of kernels (not in the arena)
-	scan29_v25_v25F32 []float32 // working space of kernels (not in the arena)
-	scan29_v26_v26F32 []float32 // working space of kernels (not in the arena)
-	scan29_v28_v28F32 []float32 // working space of kernels (not in the arena)
-	scan29_dp3_v29F32 []float32 // working space of kernels (not in the arena)
-	scan29_dh_v30F32  []float32 // working space of kernels (not in the arena)
-	scan29_v31_v31F32 []float32 // working space of kernels (not in the arena)
-	scan29_v32_v32F32 []float32 // working space of kernels (not in the arena)
-	scan29_v33_v33F32 []float32 // working space of kernels (not in the arena)
-	scan29_v34_v34F32 []float32 // working space of kernels (not in the arena)
-	scan29_v35_v35F32 []float32 // working space of kernels (not in the arena)
-	scan29_dx1_v37F32 []float32 // working space of kernels (not in the arena)
-	scan29_dp1_v38F32 []float32 // working space of kernels (not in the arena)
-	scan29_dx0_v39F32 []float32 // working space of kernels (not in the arena)
-	scan29_dp0_v40F32 []float32 // working space of kernels (not in the arena)
-	scan29_v41_v41F32 []float32 // working space of kernels (not in the arena)
-	scan29_v42_v42F32 []float32 // working space of kernels (not in the arena)
-	scan29_v43_v43F32 []float32 // working space of kernels (not in the arena)
-	scan29_v44_v44F32 []float32 // working space of kernels (not in the arena)
-	scan29_v45_v45F32 []float32 // working space of kernels (not in the arena)
-	scan30_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan30_c1_v1F32   []float32 // working space of kernels (not in the arena)
-	scan30_c2_v2F32   []float32 // working space of kernels (not in the arena)
-	scan30_c3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan30_c4_v4F32   []float32 // working space of kernels (not in the arena)
-	scan30_c5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan30_x0_v6F32   []float32 // working space of kernels (not in the arena)
-	scan30_x1_v7F32   []float32 // working space of kernels (not in the arena)
-	scan30_x2_v8F32   []float32 // working space of kernels (not in the arena)
-	scan30_v14_v14F32 []float32 // working space of kernels (not in the arena)
-	scan30_v15_v15F32 []float32 // working space of kernels (not in the arena)
-	scan30_v16_v16F32 []float32 // working space of kernels (not in the arena)
-	scan30_v17_v17F32 []float32 // working space of kernels (not in the arena)
-	scan30_h_v18F32   []float32 // working space of kernels (not in the arena)
-	scan30_v19_v19F32 []float32 // working space of kernels (not in the arena)
-	scan30_v21_v21F32 []float32 // working space of kernels (not in the arena)
-	scan30_v22_v22F32 []float32 // working space of kernels (not in the arena)
-	scan30_v24_v24F32 []float32 // working space of kernels (not in the arena)
-	scan30_v25_v25F32 []float32 // working space of kernels (not in the arena)
-	scan30_v26_v26F32 []float32 // working space of kernels (not in the arena)
-	scan30_v28_v28F32 []float32 // working space of kernels (not in the arena)
-	scan30_dp3_v29F32 []float32 // working space of kernels (not in the arena)
-	scan30_dh_v30F32  []float32 // working space of kernels (not in the arena)
-	scan30_v31_v31F32 []float32 // working space of kernels (not in the arena)
-	scan30_v32_v32F32 []float32 // working space of kernels (not in the arena)
-	scan30_v33_v33F32 []float32 // working space of kernels (not in the arena)
-	scan30_v34_v34F32 []float32 // working space of kernels (not in the arena)
-	scan30_v35_v35F32 []float32 // working space of kernels (not in the arena)
-	scan30_dx1_v37F32 []float32 // working space of kernels (not in the arena)
-	scan30_dp1_v38F32 []float32 // working space of kernels (not in the arena)
-	scan30_dx0_v39F32 []float32 // working space of kernels (not in the arena)
-	scan30_dp0_v40F32 []float32 // working space of kernels (not in the arena)
-	scan30_v41_v41F32 []float32 // working space of kernels (not in the arena)
-	scan30_v42_v42F32 []float32 // working space of kernels (not in the arena)
-	scan30_v43_v43F32 []float32 // working space of kernels (not in the arena)
-	scan30_v44_v44F32 []float32 // working space of kernels (not in the arena)
-	scan30_v45_v45F32 []float32 // working space of kernels (not in the arena)
-	scan31_c0_v0F32   []float32 // working space of kernels (not in the arena)
-	scan31_c1_v1F32   []float32 // working space of kernels (not in the arena)
-	scan31_c2_v2F32   []float32 // working space of kernels (not in the arena)
-	scan31_c3_v3F32   []float32 // working space of kernels (not in the arena)
-	scan31_c4_v4F32   []float32 // working space of kernels (not in the arena)
-	scan31_c5_v5F32   []float32 // working space of kernels (not in the arena)
-	scan31_x0_v6F32   []float32 // working space of kernels (not in the arena)
-	scan31_x1_v7F32   []float32 // working space of kernels (not in the arena)
-	scan31_x2_v8F32   []float32 // working space of kernels (not in the arena)
-	scan31_v14_v14F32 []float32 // working space of kernels (not in the arena)
-	scan31_v15_v15F32 []float32 // working space of kernels (not in the arena)
-	scan31_v16_v16F32 []float32 // working space of kernels (not in the arena)
-	scan31_v17_v17F32 []float32 // working space of kernels (not in the arena)
-	scan31_h_v18F32   []float32 // working space of kernels (not in the arena)
-	scan31_v19_v19F32 []float32 // working space of kernels (not in the arena)
-	scan31_v21_v21F32 []float32 // working space of kernels (not in the arena)
-	scan31_v22_v22F32 []float32 // working space of kernels (not in the arena)
-	scan31_v24_v24F32 []float32 // working space of kernels (not in the arena)
-	scan31_v25_v25F32 []float32 // working space of kernels (not in the arena)
-	scan31_v26_v26F32 []float32 // working space of kernels (not in the arena)
-	scan31_v28_v28F32 []float32 // working space of kernels (not in the arena)
-	scan31_dp3_v29F32 []float32 // working space of kernels (not in the arena)
-	scan31_dh_v30F32  []float32 // working space of kernels (not in the arena)
-	scan31_v31_v31F32 []float32 // working space of kernels (not in the arena)
-	scan31_v32_v32F32 []float32 // working space of kernels (not in the arena)
-	scan31_v33_v33F32 []float32 // working space of kernels (not in the arena)
-	scan31_v34_v34F32 []float32 // working space of kernels (not in the arena)
-	scan31_v35_v35F32 []float32 // working space of kernels (not in the arena)
-	scan31_dx1_v37F32 []float32 // working space of kernels (not in the arena)
-	scan31_dp1_v38F32 []float32 // working space of kernels (not in the arena)
-	scan31_dx0_v39F32 []float32 // working space of kernels (not in the arena)
-	scan31_dp0_v40F32 []float32 // working space of kernels (not in the arena)
-	scan31_v41_v41F32 []float32 // working space of kernels (not in the arena)
-	scan31_v42_v42F32 []float32 // working space of kernels (not in the arena)
-	scan31_v43_v43F32 []float32 // working space of kernels (not in the arena)
-	scan31_v44_v44F32 []float32 // working space of kernels (not in the arena)
-	scan31_v45_v45F32 []float32 // working space of kernels (not in the arena)
+	training         bool   // dropout drops
+	step             uint64 // seeds dropout
+	seed             uint64
+	params, grads    *Params
+	T                int       // dim T
+	n                int       // dim n
+	xs               []float32 // input xs
+	h0               []float32 // input h0
+	next             []float32 // input next
+	v8               []float32 // v8 f32[n,16] scan rnn.go:33
+	v9               []float32 // v9 f32[T,n,1] scan rnn.go:33
+	v10              []float32 // v10 f32[T,n,1] sub rnn.go:39
+	v12              []float32 // v12 f32[] mean rnn.go:39
+	v13              []float32 // v13 f32[] const rnn.go:39
+	v14              []float32 // v14 f32[] numel rnn.go:39
+	v15              []float32 // v15 f32[] div rnn.go:39
+	v17              []float32 // v17 f32[] const rnn.go:39
+	v19              []float32 // v19 f32[T,n,1] mul rnn.go:39
+	saved_h0         []float32 // v20 f32[T,n,16] scan rnn.go:33
+	v21              []float32 // v21 f32[n,16] const rnn.go:33
+	v22              []float32 // v22 f32[16,16] const rnn.go:33
+	v23              []float32 // v23 f32[1,16] const rnn.go:33
+	v24              []float32 // v24 f32[16] const rnn.go:33
+	v25              []float32 // v25 f32[16,1] const rnn.go:33
+	v26              []float32 // v26 f32[1] const rnn.go:33
+	arenaF32         []float32 // the f32 buffers above live in this arena, as planned
+	scan0_c0_v0F32   []float32 // working space of kernels (not in the arena)
+	scan0_x0_v1F32   []float32 // working space of kernels (not in the arena)
+	scan0_v3_v3F32   []float32 // working space of kernels (not in the arena)
+	scan0_v5_v5F32   []float32 // working space of kernels (not in the arena)
+	scan0_v6_v6F32   []float32 // working space of kernels (not in the arena)
+	scan0_v8_v8F32   []float32 // working space of kernels (not in the arena)
+	scan0_h_v9F32    []float32 // working space of kernels (not in the arena)
+	scan0_v11_v11F32 []float32 // working space of kernels (not in the arena)
+	scan0_v13_v13F32 []float32 // working space of kernels (not in the arena)
+	scan1_c0_v0F32   []float32 // working space of kernels (not in the arena)
+	scan1_x0_v1F32   []float32 // working space of kernels (not in the arena)
+	scan1_v3_v3F32   []float32 // working space of kernels (not in the arena)
+	scan1_v5_v5F32   []float32 // working space of kernels (not in the arena)
+	scan1_v6_v6F32   []float32 // working space of kernels (not in the arena)
+	scan1_v8_v8F32   []float32 // working space of kernels (not in the arena)
+	scan1_h_v9F32    []float32 // working space of kernels (not in the arena)
+	scan1_v11_v11F32 []float32 // working space of kernels (not in the arena)
+	scan1_v13_v13F32 []float32 // working space of kernels (not in the arena)
+	scan2_c0_v0F32   []float32 // working space of kernels (not in the arena)
+	scan2_c1_v1F32   []float32 // working space of kernels (not in the arena)
+	scan2_c2_v2F32   []float32 // working space of kernels (not in the arena)
+	scan2_c3_v3F32   []float32 // working space of kernels (not in the arena)
+	scan2_c4_v4F32   []float32 // working space of kernels (not in the arena)
+	scan2_c5_v5F32   []float32 // working space of kernels (not in the arena)
+	scan2_x0_v6F32   []float32 // working space of kernels (not in the arena)
+	scan2_x1_v7F32   []float32 // working space of kernels (not in the arena)
+	scan2_x2_v8F32   []float32 // working space of kernels (not in the arena)
+	scan2_v14_v14F32 []float32 // working space of kernels (not in the arena)
+	scan2_v15_v15F32 []float32 // working space of kernels (not in the arena)
+	scan2_v16_v16F32 []float32 // working space of kernels (not in the arena)
+	scan2_v17_v17F32 []float32 // working space of kernels (not in the arena)
+	scan2_h_v18F32   []float32 // working space of kernels (not in the arena)
+	scan2_v19_v19F32 []float32 // working space of kernels (not in the arena)
+	scan2_v21_v21F32 []float32 // working space of kernels (not in the arena)
+	scan2_v22_v22F32 []float32 // working space of kernels (not in the arena)
+	scan2_v24_v24F32 []float32 // working space of kernels (not in the arena)
+	scan2_v25_v25F32 []float32 // working space of kernels (not in the arena)
+	scan2_v26_v26F32 []float32 // working space of kernels (not in the arena)
+	scan2_v28_v28F32 []float32 // working space of kernels (not in the arena)
+	scan2_dp3_v29F32 []float32 // working space of kernels (not in the arena)
+	scan2_dh_v30F32  []float32 // working space of kernels (not in the arena)
+	scan2_v31_v31F32 []float32 // working space of kernels (not in the arena)
+	scan2_v32_v32F32 []float32 // working space of kernels (not in the arena)
+	scan2_v33_v33F32 []float32 // working space of kernels (not in the arena)
+	scan2_v34_v34F32 []float32 // working space of kernels (not in the arena)
+	scan2_v35_v35F32 []float32 // working space of kernels (not in the arena)
+	scan2_dx1_v37F32 []float32 // working space of kernels (not in the arena)
+	scan2_dp1_v38F32 []float32 // working space of kernels (not in the arena)
+	scan2_dx0_v39F32 []float32 // working space of kernels (not in the arena)
+	scan2_dp0_v40F32 []float32 // working space of kernels (not in the arena)
+	scan2_v41_v41F32 []float32 // working space of kernels (not in the arena)
+	scan2_v42_v42F32 []float32 // working space of kernels (not in the arena)
+	scan2_v43_v43F32 []float32 // working space of kernels (not in the arena)
+	scan2_v44_v44F32 []float32 // working space of kernels (not in the arena)
+	scan2_v45_v45F32 []float32 // working space of kernels (not in the arena)
 }
 
 // New returns a model with every buffer allocated for the capacities in
@@ -511,640 +354,169 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v15 = s.arenaF32[r[4].Offset:][:1]
 		s.saved_h0 = s.arenaF32[r[5].Offset:][:cfg.MaxT*cfg.MaxN*16]
 	}
-	if s.scan8_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_c0_v0F32"); err != nil {
+	if s.scan0_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_c0_v0F32"); err != nil {
 		return err
 	}
-	if s.scan8_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_x0_v1F32"); err != nil {
+	if s.scan0_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_x0_v1F32"); err != nil {
 		return err
 	}
-	if s.scan8_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v3_v3F32"); err != nil {
+	if s.scan0_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v3_v3F32"); err != nil {
 		return err
 	}
-	if s.scan8_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v5_v5F32"); err != nil {
+	if s.scan0_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v5_v5F32"); err != nil {
 		return err
 	}
-	if s.scan8_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v6_v6F32"); err != nil {
+	if s.scan0_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v6_v6F32"); err != nil {
 		return err
 	}
-	if s.scan8_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v8_v8F32"); err != nil {
+	if s.scan0_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v8_v8F32"); err != nil {
 		return err
 	}
-	if s.scan8_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_h_v9F32"); err != nil {
+	if s.scan0_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_h_v9F32"); err != nil {
 		return err
 	}
-	if s.scan8_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_v11_v11F32"); err != nil {
+	if s.scan0_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_v11_v11F32"); err != nil {
 		return err
 	}
-	if s.scan8_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_v13_v13F32"); err != nil {
+	if s.scan0_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_v13_v13F32"); err != nil {
 		return err
 	}
-	if s.scan9_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_c0_v0F32"); err != nil {
+	if s.scan1_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_c0_v0F32"); err != nil {
 		return err
 	}
-	if s.scan9_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_x0_v1F32"); err != nil {
+	if s.scan1_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan1_x0_v1F32"); err != nil {
 		return err
 	}
-	if s.scan9_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v3_v3F32"); err != nil {
+	if s.scan1_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_v3_v3F32"); err != nil {
 		return err
 	}
-	if s.scan9_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v5_v5F32"); err != nil {
+	if s.scan1_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_v5_v5F32"); err != nil {
 		return err
 	}
-	if s.scan9_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v6_v6F32"); err != nil {
+	if s.scan1_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_v6_v6F32"); err != nil {
 		return err
 	}
-	if s.scan9_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v8_v8F32"); err != nil {
+	if s.scan1_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_v8_v8F32"); err != nil {
 		return err
 	}
-	if s.scan9_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_h_v9F32"); err != nil {
+	if s.scan1_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan1_h_v9F32"); err != nil {
 		return err
 	}
-	if s.scan9_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_v11_v11F32"); err != nil {
+	if s.scan1_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan1_v11_v11F32"); err != nil {
 		return err
 	}
-	if s.scan9_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_v13_v13F32"); err != nil {
+	if s.scan1_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan1_v13_v13F32"); err != nil {
 		return err
 	}
-	if s.scan20_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_c0_v0F32"); err != nil {
+	if s.scan2_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_c0_v0F32"); err != nil {
 		return err
 	}
-	if s.scan20_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan20_x0_v1F32"); err != nil {
+	if s.scan2_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256, 256, 256, 256, 256, 256, 256, 256, 256), "the scratch space scan2_c1_v1F32"); err != nil {
 		return err
 	}
-	if s.scan20_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_v3_v3F32"); err != nil {
+	if s.scan2_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_c2_v2F32"); err != nil {
 		return err
 	}
-	if s.scan20_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_v5_v5F32"); err != nil {
+	if s.scan2_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_c3_v3F32"); err != nil {
 		return err
 	}
-	if s.scan20_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_v6_v6F32"); err != nil {
+	if s.scan2_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_c4_v4F32"); err != nil {
 		return err
 	}
-	if s.scan20_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_v8_v8F32"); err != nil {
+	if s.scan2_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), "the scratch space scan2_c5_v5F32"); err != nil {
 		return err
 	}
-	if s.scan20_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan20_h_v9F32"); err != nil {
+	if s.scan2_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_x0_v6F32"); err != nil {
 		return err
 	}
-	if s.scan20_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan20_v11_v11F32"); err != nil {
+	if s.scan2_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan2_x1_v7F32"); err != nil {
 		return err
 	}
-	if s.scan20_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan20_v13_v13F32"); err != nil {
+	if s.scan2_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan2_x2_v8F32"); err != nil {
 		return err
 	}
-	if s.scan27_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_c0_v0F32"); err != nil {
+	if s.scan2_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v14_v14F32"); err != nil {
 		return err
 	}
-	if s.scan27_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan27_c1_v1F32"); err != nil {
+	if s.scan2_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v15_v15F32"); err != nil {
 		return err
 	}
-	if s.scan27_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_c2_v2F32"); err != nil {
+	if s.scan2_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v16_v16F32"); err != nil {
 		return err
 	}
-	if s.scan27_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_c3_v3F32"); err != nil {
+	if s.scan2_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v17_v17F32"); err != nil {
 		return err
 	}
-	if s.scan27_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_c4_v4F32"); err != nil {
+	if s.scan2_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_h_v18F32"); err != nil {
 		return err
 	}
-	if s.scan27_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan27_c5_v5F32"); err != nil {
+	if s.scan2_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), "the scratch space scan2_v19_v19F32"); err != nil {
 		return err
 	}
-	if s.scan27_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_x0_v6F32"); err != nil {
+	if s.scan2_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan2_v21_v21F32"); err != nil {
 		return err
 	}
-	if s.scan27_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan27_x1_v7F32"); err != nil {
+	if s.scan2_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan2_v22_v22F32"); err != nil {
 		return err
 	}
-	if s.scan27_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan27_x2_v8F32"); err != nil {
+	if s.scan2_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v24_v24F32"); err != nil {
 		return err
 	}
-	if s.scan27_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v14_v14F32"); err != nil {
+	if s.scan2_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v25_v25F32"); err != nil {
 		return err
 	}
-	if s.scan27_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v15_v15F32"); err != nil {
+	if s.scan2_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), "the scratch space scan2_v26_v26F32"); err != nil {
 		return err
 	}
-	if s.scan27_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v16_v16F32"); err != nil {
+	if s.scan2_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v28_v28F32"); err != nil {
 		return err
 	}
-	if s.scan27_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v17_v17F32"); err != nil {
+	if s.scan2_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_dp3_v29F32"); err != nil {
 		return err
 	}
-	if s.scan27_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_h_v18F32"); err != nil {
+	if s.scan2_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_dh_v30F32"); err != nil {
 		return err
 	}
-	if s.scan27_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan27_v19_v19F32"); err != nil {
+	if s.scan2_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), "the scratch space scan2_v31_v31F32"); err != nil {
 		return err
 	}
-	if s.scan27_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan27_v21_v21F32"); err != nil {
+	if s.scan2_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v32_v32F32"); err != nil {
 		return err
 	}
-	if s.scan27_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan27_v22_v22F32"); err != nil {
+	if s.scan2_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v33_v33F32"); err != nil {
 		return err
 	}
-	if s.scan27_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v24_v24F32"); err != nil {
+	if s.scan2_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_v34_v34F32"); err != nil {
 		return err
 	}
-	if s.scan27_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v25_v25F32"); err != nil {
+	if s.scan2_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_v35_v35F32"); err != nil {
 		return err
 	}
-	if s.scan27_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan27_v26_v26F32"); err != nil {
+	if s.scan2_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan2_dx1_v37F32"); err != nil {
 		return err
 	}
-	if s.scan27_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v28_v28F32"); err != nil {
+	if s.scan2_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_dp1_v38F32"); err != nil {
 		return err
 	}
-	if s.scan27_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_dp3_v29F32"); err != nil {
+	if s.scan2_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan2_dx0_v39F32"); err != nil {
 		return err
 	}
-	if s.scan27_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_dh_v30F32"); err != nil {
+	if s.scan2_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256, 256, 256, 256, 256, 256, 256, 256, 256), "the scratch space scan2_dp0_v40F32"); err != nil {
 		return err
 	}
-	if s.scan27_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan27_v31_v31F32"); err != nil {
+	if s.scan2_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256, 256, 256, 256, 256, 256, 256, 256, 256), "the scratch space scan2_v41_v41F32"); err != nil {
 		return err
 	}
-	if s.scan27_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v32_v32F32"); err != nil {
+	if s.scan2_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_v42_v42F32"); err != nil {
 		return err
 	}
-	if s.scan27_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v33_v33F32"); err != nil {
+	if s.scan2_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_v43_v43F32"); err != nil {
 		return err
 	}
-	if s.scan27_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_v34_v34F32"); err != nil {
+	if s.scan2_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16, 16, 16, 16, 16, 16, 16, 16, 16), "the scratch space scan2_v44_v44F32"); err != nil {
 		return err
 	}
-	if s.scan27_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_v35_v35F32"); err != nil {
-		return err
-	}
-	if s.scan27_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan27_dx1_v37F32"); err != nil {
-		return err
-	}
-	if s.scan27_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_dp1_v38F32"); err != nil {
-		return err
-	}
-	if s.scan27_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan27_dx0_v39F32"); err != nil {
-		return err
-	}
-	if s.scan27_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan27_dp0_v40F32"); err != nil {
-		return err
-	}
-	if s.scan27_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan27_v41_v41F32"); err != nil {
-		return err
-	}
-	if s.scan27_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_v42_v42F32"); err != nil {
-		return err
-	}
-	if s.scan27_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_v43_v43F32"); err != nil {
-		return err
-	}
-	if s.scan27_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan27_v44_v44F32"); err != nil {
-		return err
-	}
-	if s.scan27_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan27_v45_v45F32"); err != nil {
-		return err
-	}
-	if s.scan28_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_c0_v0F32"); err != nil {
-		return err
-	}
-	if s.scan28_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan28_c1_v1F32"); err != nil {
-		return err
-	}
-	if s.scan28_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_c2_v2F32"); err != nil {
-		return err
-	}
-	if s.scan28_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_c3_v3F32"); err != nil {
-		return err
-	}
-	if s.scan28_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_c4_v4F32"); err != nil {
-		return err
-	}
-	if s.scan28_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan28_c5_v5F32"); err != nil {
-		return err
-	}
-	if s.scan28_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_x0_v6F32"); err != nil {
-		return err
-	}
-	if s.scan28_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan28_x1_v7F32"); err != nil {
-		return err
-	}
-	if s.scan28_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan28_x2_v8F32"); err != nil {
-		return err
-	}
-	if s.scan28_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v14_v14F32"); err != nil {
-		return err
-	}
-	if s.scan28_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v15_v15F32"); err != nil {
-		return err
-	}
-	if s.scan28_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v16_v16F32"); err != nil {
-		return err
-	}
-	if s.scan28_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v17_v17F32"); err != nil {
-		return err
-	}
-	if s.scan28_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_h_v18F32"); err != nil {
-		return err
-	}
-	if s.scan28_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan28_v19_v19F32"); err != nil {
-		return err
-	}
-	if s.scan28_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan28_v21_v21F32"); err != nil {
-		return err
-	}
-	if s.scan28_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan28_v22_v22F32"); err != nil {
-		return err
-	}
-	if s.scan28_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v24_v24F32"); err != nil {
-		return err
-	}
-	if s.scan28_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v25_v25F32"); err != nil {
-		return err
-	}
-	if s.scan28_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan28_v26_v26F32"); err != nil {
-		return err
-	}
-	if s.scan28_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v28_v28F32"); err != nil {
-		return err
-	}
-	if s.scan28_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_dp3_v29F32"); err != nil {
-		return err
-	}
-	if s.scan28_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_dh_v30F32"); err != nil {
-		return err
-	}
-	if s.scan28_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan28_v31_v31F32"); err != nil {
-		return err
-	}
-	if s.scan28_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v32_v32F32"); err != nil {
-		return err
-	}
-	if s.scan28_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v33_v33F32"); err != nil {
-		return err
-	}
-	if s.scan28_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_v34_v34F32"); err != nil {
-		return err
-	}
-	if s.scan28_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_v35_v35F32"); err != nil {
-		return err
-	}
-	if s.scan28_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan28_dx1_v37F32"); err != nil {
-		return err
-	}
-	if s.scan28_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_dp1_v38F32"); err != nil {
-		return err
-	}
-	if s.scan28_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan28_dx0_v39F32"); err != nil {
-		return err
-	}
-	if s.scan28_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan28_dp0_v40F32"); err != nil {
-		return err
-	}
-	if s.scan28_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan28_v41_v41F32"); err != nil {
-		return err
-	}
-	if s.scan28_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_v42_v42F32"); err != nil {
-		return err
-	}
-	if s.scan28_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_v43_v43F32"); err != nil {
-		return err
-	}
-	if s.scan28_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan28_v44_v44F32"); err != nil {
-		return err
-	}
-	if s.scan28_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan28_v45_v45F32"); err != nil {
-		return err
-	}
-	if s.scan29_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_c0_v0F32"); err != nil {
-		return err
-	}
-	if s.scan29_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan29_c1_v1F32"); err != nil {
-		return err
-	}
-	if s.scan29_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_c2_v2F32"); err != nil {
-		return err
-	}
-	if s.scan29_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_c3_v3F32"); err != nil {
-		return err
-	}
-	if s.scan29_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_c4_v4F32"); err != nil {
-		return err
-	}
-	if s.scan29_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan29_c5_v5F32"); err != nil {
-		return err
-	}
-	if s.scan29_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_x0_v6F32"); err != nil {
-		return err
-	}
-	if s.scan29_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan29_x1_v7F32"); err != nil {
-		return err
-	}
-	if s.scan29_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan29_x2_v8F32"); err != nil {
-		return err
-	}
-	if s.scan29_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v14_v14F32"); err != nil {
-		return err
-	}
-	if s.scan29_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v15_v15F32"); err != nil {
-		return err
-	}
-	if s.scan29_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v16_v16F32"); err != nil {
-		return err
-	}
-	if s.scan29_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v17_v17F32"); err != nil {
-		return err
-	}
-	if s.scan29_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_h_v18F32"); err != nil {
-		return err
-	}
-	if s.scan29_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan29_v19_v19F32"); err != nil {
-		return err
-	}
-	if s.scan29_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan29_v21_v21F32"); err != nil {
-		return err
-	}
-	if s.scan29_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan29_v22_v22F32"); err != nil {
-		return err
-	}
-	if s.scan29_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v24_v24F32"); err != nil {
-		return err
-	}
-	if s.scan29_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v25_v25F32"); err != nil {
-		return err
-	}
-	if s.scan29_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan29_v26_v26F32"); err != nil {
-		return err
-	}
-	if s.scan29_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v28_v28F32"); err != nil {
-		return err
-	}
-	if s.scan29_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_dp3_v29F32"); err != nil {
-		return err
-	}
-	if s.scan29_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_dh_v30F32"); err != nil {
-		return err
-	}
-	if s.scan29_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan29_v31_v31F32"); err != nil {
-		return err
-	}
-	if s.scan29_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v32_v32F32"); err != nil {
-		return err
-	}
-	if s.scan29_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v33_v33F32"); err != nil {
-		return err
-	}
-	if s.scan29_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_v34_v34F32"); err != nil {
-		return err
-	}
-	if s.scan29_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_v35_v35F32"); err != nil {
-		return err
-	}
-	if s.scan29_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan29_dx1_v37F32"); err != nil {
-		return err
-	}
-	if s.scan29_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_dp1_v38F32"); err != nil {
-		return err
-	}
-	if s.scan29_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan29_dx0_v39F32"); err != nil {
-		return err
-	}
-	if s.scan29_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan29_dp0_v40F32"); err != nil {
-		return err
-	}
-	if s.scan29_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan29_v41_v41F32"); err != nil {
-		return err
-	}
-	if s.scan29_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_v42_v42F32"); err != nil {
-		return err
-	}
-	if s.scan29_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_v43_v43F32"); err != nil {
-		return err
-	}
-	if s.scan29_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan29_v44_v44F32"); err != nil {
-		return err
-	}
-	if s.scan29_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan29_v45_v45F32"); err != nil {
-		return err
-	}
-	if s.scan30_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_c0_v0F32"); err != nil {
-		return err
-	}
-	if s.scan30_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan30_c1_v1F32"); err != nil {
-		return err
-	}
-	if s.scan30_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_c2_v2F32"); err != nil {
-		return err
-	}
-	if s.scan30_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_c3_v3F32"); err != nil {
-		return err
-	}
-	if s.scan30_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_c4_v4F32"); err != nil {
-		return err
-	}
-	if s.scan30_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan30_c5_v5F32"); err != nil {
-		return err
-	}
-	if s.scan30_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_x0_v6F32"); err != nil {
-		return err
-	}
-	if s.scan30_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan30_x1_v7F32"); err != nil {
-		return err
-	}
-	if s.scan30_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan30_x2_v8F32"); err != nil {
-		return err
-	}
-	if s.scan30_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v14_v14F32"); err != nil {
-		return err
-	}
-	if s.scan30_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v15_v15F32"); err != nil {
-		return err
-	}
-	if s.scan30_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v16_v16F32"); err != nil {
-		return err
-	}
-	if s.scan30_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v17_v17F32"); err != nil {
-		return err
-	}
-	if s.scan30_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_h_v18F32"); err != nil {
-		return err
-	}
-	if s.scan30_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan30_v19_v19F32"); err != nil {
-		return err
-	}
-	if s.scan30_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan30_v21_v21F32"); err != nil {
-		return err
-	}
-	if s.scan30_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan30_v22_v22F32"); err != nil {
-		return err
-	}
-	if s.scan30_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v24_v24F32"); err != nil {
-		return err
-	}
-	if s.scan30_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v25_v25F32"); err != nil {
-		return err
-	}
-	if s.scan30_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan30_v26_v26F32"); err != nil {
-		return err
-	}
-	if s.scan30_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v28_v28F32"); err != nil {
-		return err
-	}
-	if s.scan30_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_dp3_v29F32"); err != nil {
-		return err
-	}
-	if s.scan30_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_dh_v30F32"); err != nil {
-		return err
-	}
-	if s.scan30_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan30_v31_v31F32"); err != nil {
-		return err
-	}
-	if s.scan30_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v32_v32F32"); err != nil {
-		return err
-	}
-	if s.scan30_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v33_v33F32"); err != nil {
-		return err
-	}
-	if s.scan30_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_v34_v34F32"); err != nil {
-		return err
-	}
-	if s.scan30_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_v35_v35F32"); err != nil {
-		return err
-	}
-	if s.scan30_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan30_dx1_v37F32"); err != nil {
-		return err
-	}
-	if s.scan30_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_dp1_v38F32"); err != nil {
-		return err
-	}
-	if s.scan30_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan30_dx0_v39F32"); err != nil {
-		return err
-	}
-	if s.scan30_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan30_dp0_v40F32"); err != nil {
-		return err
-	}
-	if s.scan30_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan30_v41_v41F32"); err != nil {
-		return err
-	}
-	if s.scan30_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_v42_v42F32"); err != nil {
-		return err
-	}
-	if s.scan30_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_v43_v43F32"); err != nil {
-		return err
-	}
-	if s.scan30_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan30_v44_v44F32"); err != nil {
-		return err
-	}
-	if s.scan30_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan30_v45_v45F32"); err != nil {
-		return err
-	}
-	if s.scan31_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_c0_v0F32"); err != nil {
-		return err
-	}
-	if s.scan31_c1_v1F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan31_c1_v1F32"); err != nil {
-		return err
-	}
-	if s.scan31_c2_v2F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_c2_v2F32"); err != nil {
-		return err
-	}
-	if s.scan31_c3_v3F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_c3_v3F32"); err != nil {
-		return err
-	}
-	if s.scan31_c4_v4F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_c4_v4F32"); err != nil {
-		return err
-	}
-	if s.scan31_c5_v5F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan31_c5_v5F32"); err != nil {
-		return err
-	}
-	if s.scan31_x0_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_x0_v6F32"); err != nil {
-		return err
-	}
-	if s.scan31_x1_v7F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan31_x1_v7F32"); err != nil {
-		return err
-	}
-	if s.scan31_x2_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan31_x2_v8F32"); err != nil {
-		return err
-	}
-	if s.scan31_v14_v14F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v14_v14F32"); err != nil {
-		return err
-	}
-	if s.scan31_v15_v15F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v15_v15F32"); err != nil {
-		return err
-	}
-	if s.scan31_v16_v16F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v16_v16F32"); err != nil {
-		return err
-	}
-	if s.scan31_v17_v17F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v17_v17F32"); err != nil {
-		return err
-	}
-	if s.scan31_h_v18F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_h_v18F32"); err != nil {
-		return err
-	}
-	if s.scan31_v19_v19F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan31_v19_v19F32"); err != nil {
-		return err
-	}
-	if s.scan31_v21_v21F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan31_v21_v21F32"); err != nil {
-		return err
-	}
-	if s.scan31_v22_v22F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan31_v22_v22F32"); err != nil {
-		return err
-	}
-	if s.scan31_v24_v24F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v24_v24F32"); err != nil {
-		return err
-	}
-	if s.scan31_v25_v25F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v25_v25F32"); err != nil {
-		return err
-	}
-	if s.scan31_v26_v26F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan31_v26_v26F32"); err != nil {
-		return err
-	}
-	if s.scan31_v28_v28F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v28_v28F32"); err != nil {
-		return err
-	}
-	if s.scan31_dp3_v29F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_dp3_v29F32"); err != nil {
-		return err
-	}
-	if s.scan31_dh_v30F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_dh_v30F32"); err != nil {
-		return err
-	}
-	if s.scan31_v31_v31F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan31_v31_v31F32"); err != nil {
-		return err
-	}
-	if s.scan31_v32_v32F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v32_v32F32"); err != nil {
-		return err
-	}
-	if s.scan31_v33_v33F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v33_v33F32"); err != nil {
-		return err
-	}
-	if s.scan31_v34_v34F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_v34_v34F32"); err != nil {
-		return err
-	}
-	if s.scan31_v35_v35F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_v35_v35F32"); err != nil {
-		return err
-	}
-	if s.scan31_dx1_v37F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN), "the scratch space scan31_dx1_v37F32"); err != nil {
-		return err
-	}
-	if s.scan31_dp1_v38F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_dp1_v38F32"); err != nil {
-		return err
-	}
-	if s.scan31_dx0_v39F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan31_dx0_v39F32"); err != nil {
-		return err
-	}
-	if s.scan31_dp0_v40F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan31_dp0_v40F32"); err != nil {
-		return err
-	}
-	if s.scan31_v41_v41F32, err = rt.Alloc[float32](mem, max(256, 256), "the scratch space scan31_v41_v41F32"); err != nil {
-		return err
-	}
-	if s.scan31_v42_v42F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_v42_v42F32"); err != nil {
-		return err
-	}
-	if s.scan31_v43_v43F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_v43_v43F32"); err != nil {
-		return err
-	}
-	if s.scan31_v44_v44F32, err = rt.Alloc[float32](mem, max(16, 16), "the scratch space scan31_v44_v44F32"); err != nil {
-		return err
-	}
-	if s.scan31_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1), "the scratch space scan31_v45_v45F32"); err != nil {
+	if s.scan2_v45_v45F32, err = rt.Alloc[float32](mem, max(1, 1, 1, 1, 1, 1, 1, 1, 1, 1), "the scratch space scan2_v45_v45F32"); err != nil {
 		return err
 	}
 	return nil
@@ -1168,58 +540,31 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v8 = s.arenaF32[r[0].Offset:][:cfg.MaxN*16]
 		s.v9 = s.arenaF32[r[1].Offset:][:cfg.MaxT*cfg.MaxN]
 	}
-	if s.scan8_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_c0_v0F32"); err != nil {
+	if s.scan0_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_c0_v0F32"); err != nil {
 		return err
 	}
-	if s.scan8_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_x0_v1F32"); err != nil {
+	if s.scan0_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_x0_v1F32"); err != nil {
 		return err
 	}
-	if s.scan8_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v3_v3F32"); err != nil {
+	if s.scan0_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v3_v3F32"); err != nil {
 		return err
 	}
-	if s.scan8_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v5_v5F32"); err != nil {
+	if s.scan0_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v5_v5F32"); err != nil {
 		return err
 	}
-	if s.scan8_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v6_v6F32"); err != nil {
+	if s.scan0_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v6_v6F32"); err != nil {
 		return err
 	}
-	if s.scan8_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_v8_v8F32"); err != nil {
+	if s.scan0_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_v8_v8F32"); err != nil {
 		return err
 	}
-	if s.scan8_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan8_h_v9F32"); err != nil {
+	if s.scan0_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_h_v9F32"); err != nil {
 		return err
 	}
-	if s.scan8_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_v11_v11F32"); err != nil {
+	if s.scan0_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_v11_v11F32"); err != nil {
 		return err
 	}
-	if s.scan8_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan8_v13_v13F32"); err != nil {
-		return err
-	}
-	if s.scan9_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_c0_v0F32"); err != nil {
-		return err
-	}
-	if s.scan9_x0_v1F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_x0_v1F32"); err != nil {
-		return err
-	}
-	if s.scan9_v3_v3F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v3_v3F32"); err != nil {
-		return err
-	}
-	if s.scan9_v5_v5F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v5_v5F32"); err != nil {
-		return err
-	}
-	if s.scan9_v6_v6F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v6_v6F32"); err != nil {
-		return err
-	}
-	if s.scan9_v8_v8F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_v8_v8F32"); err != nil {
-		return err
-	}
-	if s.scan9_h_v9F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan9_h_v9F32"); err != nil {
-		return err
-	}
-	if s.scan9_v11_v11F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_v11_v11F32"); err != nil {
-		return err
-	}
-	if s.scan9_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan9_v13_v13F32"); err != nil {
+	if s.scan0_v13_v13F32, err = rt.Alloc[float32](mem, max(cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN, cfg.MaxN), "the scratch space scan0_v13_v13F32"); err != nil {
 		return err
 	}
 	return nil
