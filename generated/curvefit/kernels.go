@@ -78,14 +78,10 @@ func (s *state) computeR(t []float64, bufB []float64, bufA []float64, bufC []flo
 //
 //	v14:f64[] = mul v12 v13  # optimize.go:42
 func (s *state) computeMul(bufV12 []float64, bufV14 []float64) {
-	a0, o1 := bufV12[:1], bufV14[:1]
+	x0 := bufV12[0]
 	c13 := float64(0.5)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v14 := x0 * c13
-		o1[i] = v14
-	}
+	v14 := x0 * c13
+	bufV14[0] = v14
 }
 
 // computeDr is a loop kernel fusing 2 values; it stores dr.

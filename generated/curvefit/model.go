@@ -116,9 +116,7 @@ type state struct {
 	fit           []float64 // v9 f64[n] add optimize.go:39
 	r             []float64 // v10 f64[n] sub optimize.go:40
 	v12           []float64 // v12 f64[] sum optimize.go:42
-	v13           []float64 // v13 f64[] const optimize.go:42
 	v14           []float64 // v14 f64[] mul optimize.go:42
-	v15           []float64 // v15 f64[] const optimize.go:42
 	dr            []float64 // v17 f64[n] mul optimize.go:42
 	v22           []float64 // v22 f64[n] exp optimize.go:39
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
@@ -197,10 +195,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v13 = make([]float64, 1)
-	rt.Fill(s.v13, 0.5)
-	s.v15 = make([]float64, 1)
-	rt.Fill(s.v15, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: fit (n elements at offset 0, kernels 0 to 6)

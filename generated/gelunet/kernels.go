@@ -23,11 +23,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDivDL(s.v14, s.v15)
 	s.computeSoftmaxO(s.v16, s.o)
 	s.computeOnehotY(s.v17, s.y)
-	s.computeDo(s.v16, s.v17, s.v15, s.do)
+	s.computeDo(s.v16, s.v17, s.do)
 	s.computeDb2(s.grads.B2, s.do)
 	s.computeDh(s.dh, s.do, s.params.W2)
 	s.computeDW2(s.grads.W2, s.h, s.do)
@@ -128,28 +126,6 @@ func (s *state) computeL(L []float32, bufV11 []float32) {
 	rt.Reduce(rt.Mean, L[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:108
-func (s *state) computeNumel(bufV14 []float32) {
-	n := s.n
-	bufV14[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # models.go:108
-func (s *state) computeDivDL(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
-}
-
 // computeSoftmaxO is a reduce kernel.
 //
 //	v16:f32[n,10] = softmax v10 [axis=1]  # models.go:108
@@ -170,17 +146,19 @@ func (s *state) computeOnehotY(bufV17 []float32, bufY []int32) {
 //
 //	v19:f32[n,10] = sub v16 v17  # models.go:108
 //	v20:f32[n,10] = mul v18 v19  # models.go:108 do
-func (s *state) computeDo(bufV16 []float32, bufV17 []float32, bufV15 []float32, do []float32) {
+func (s *state) computeDo(bufV16 []float32, bufV17 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV16[:n*10], bufV17[:n*10], bufV15[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV16[:n*10], bufV17[:n*10], do[:n*10]
+	c13 := float32(1)
+	c14 := float32(n)
+	c15 := c13 / c14
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v19 := x0 - x1
-		v20 := x2 * v19
-		o3[i] = v20
+		v20 := c15 * v19
+		o2[i] = v20
 	}
 }
 

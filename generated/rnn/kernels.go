@@ -18,9 +18,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDiv(s.v14, s.v15)
-	s.computeMul(s.v10, s.v15, s.v19)
+	s.computeMul(s.v10, s.v19)
 	s.computeSaved_h0(s.h0, s.xs, s.saved_h0)
 	s.computeDW(s.v21, s.v22, s.v23, s.v24, s.v25, s.v26, s.saved_h0, s.xs, s.v19, s.grads.W)
 	s.computeDU(s.v21, s.v22, s.v23, s.v24, s.v25, s.v26, s.saved_h0, s.xs, s.v19, s.grads.U)
@@ -207,45 +205,24 @@ func (s *state) computeSubSquareMeanNext(bufV9 []float32, next []float32, bufV10
 	d3[0] = float32(acc / float64(T*n))
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[T,n,1]]  # rnn.go:39
-func (s *state) computeNumel(bufV14 []float32) {
-	T := s.T
-	n := s.n
-	bufV14[:1][0] = float32(T * n)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # rnn.go:39
-func (s *state) computeDiv(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
-}
-
 // computeMul is a loop kernel fusing 2 values; it stores v19.
 //
 //	v18:f32[T,n,1] = mul v10 v17  # rnn.go:39
 //	v19:f32[T,n,1] = mul v16 v18  # rnn.go:39
-func (s *state) computeMul(bufV10 []float32, bufV15 []float32, bufV19 []float32) {
+func (s *state) computeMul(bufV10 []float32, bufV19 []float32) {
 	T := s.T
 	n := s.n
-	a0, a1, o2 := bufV10[:T*n], bufV15[:1], bufV19[:T*n]
-	x1 := a1[0]
+	a0, o1 := bufV10[:T*n], bufV19[:T*n]
 	c17 := float32(2)
-	o2 = o2[:len(a0)]
+	c13 := float32(1)
+	c14 := float32(T * n)
+	c15 := c13 / c14
+	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		v18 := x0 * c17
-		v19 := x1 * v18
-		o2[i] = v19
+		v19 := c15 * v18
+		o1[i] = v19
 	}
 }
 
@@ -441,13 +418,13 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan27_v32_v32F32[:n*16], s.scan27_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan27_v31_v31F32[:1], s.scan27_v32_v32F32[:n*16], s.scan27_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -516,14 +493,10 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan27_c5_v5F32[:1], s.scan27_v26_v26F32[:1], s.scan27_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan27_c5_v5F32[0]
+			x1 := s.scan27_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan27_v45_v45F32[0] = v45
 		}
 		copy(s.scan27_c0_v0F32[:n*16], s.scan27_dx0_v39F32[:n*16])
 		copy(s.scan27_c1_v1F32[:256], s.scan27_v41_v41F32[:256])
@@ -660,13 +633,13 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan28_v32_v32F32[:n*16], s.scan28_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan28_v31_v31F32[:1], s.scan28_v32_v32F32[:n*16], s.scan28_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -735,14 +708,10 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan28_c5_v5F32[:1], s.scan28_v26_v26F32[:1], s.scan28_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan28_c5_v5F32[0]
+			x1 := s.scan28_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan28_v45_v45F32[0] = v45
 		}
 		copy(s.scan28_c0_v0F32[:n*16], s.scan28_dx0_v39F32[:n*16])
 		copy(s.scan28_c1_v1F32[:256], s.scan28_v41_v41F32[:256])
@@ -879,13 +848,13 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan29_v32_v32F32[:n*16], s.scan29_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan29_v31_v31F32[:1], s.scan29_v32_v32F32[:n*16], s.scan29_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -954,14 +923,10 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan29_c5_v5F32[:1], s.scan29_v26_v26F32[:1], s.scan29_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan29_c5_v5F32[0]
+			x1 := s.scan29_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan29_v45_v45F32[0] = v45
 		}
 		copy(s.scan29_c0_v0F32[:n*16], s.scan29_dx0_v39F32[:n*16])
 		copy(s.scan29_c1_v1F32[:256], s.scan29_v41_v41F32[:256])
@@ -1098,13 +1063,13 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan30_v32_v32F32[:n*16], s.scan30_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan30_v31_v31F32[:1], s.scan30_v32_v32F32[:n*16], s.scan30_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -1173,14 +1138,10 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan30_c5_v5F32[:1], s.scan30_v26_v26F32[:1], s.scan30_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan30_c5_v5F32[0]
+			x1 := s.scan30_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan30_v45_v45F32[0] = v45
 		}
 		copy(s.scan30_c0_v0F32[:n*16], s.scan30_dx0_v39F32[:n*16])
 		copy(s.scan30_c1_v1F32[:256], s.scan30_v41_v41F32[:256])
@@ -1317,13 +1278,13 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan31_v32_v32F32[:n*16], s.scan31_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan31_v31_v31F32[:1], s.scan31_v32_v32F32[:n*16], s.scan31_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -1392,14 +1353,10 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan31_c5_v5F32[:1], s.scan31_v26_v26F32[:1], s.scan31_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan31_c5_v5F32[0]
+			x1 := s.scan31_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan31_v45_v45F32[0] = v45
 		}
 		copy(s.scan31_c0_v0F32[:n*16], s.scan31_dx0_v39F32[:n*16])
 		copy(s.scan31_c1_v1F32[:256], s.scan31_v41_v41F32[:256])

@@ -100,16 +100,12 @@ func (s *state) computeNegAddSquareHead(head []float64, bufV13 []float64) {
 //	v11:f64[] = mul v9 v10  # optimize.go:23
 //	v14:f64[] = add v11 v13  # optimize.go:23 f
 func (s *state) computeF(bufV9 []float64, bufV13 []float64, f []float64) {
-	a0, a1, o2 := bufV9[:1], bufV13[:1], f[:1]
+	x0 := bufV9[0]
+	x1 := bufV13[0]
 	c10 := float64(100)
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v11 := x0 * c10
-		v14 := v11 + x1
-		o2[i] = v14
-	}
+	v11 := x0 * c10
+	v14 := v11 + x1
+	f[0] = v14
 }
 
 // computeDvalley is a loop kernel fusing 4 values; it stores dvalley.

@@ -96,12 +96,9 @@ type state struct {
 	params, grads *Params
 	head          []float64 // v1 f64[99] slice optimize.go:19
 	tail          []float64 // v2 f64[99] slice optimize.go:20
-	df            []float64 // v6 f64[] const optimize.go:22
 	v9            []float64 // v9 f64[] sum optimize.go:23
-	v10           []float64 // v10 f64[] const optimize.go:23
 	v13           []float64 // v13 f64[] sum optimize.go:23
 	f             []float64 // v14 f64[] add optimize.go:23
-	v15           []float64 // v15 f64[] const optimize.go:23
 	head_v16      []float64 // v16 f64[99] slice optimize.go:19
 	tail_v20      []float64 // v20 f64[99] slice optimize.go:20
 	dvalley       []float64 // v24 f64[99] mul optimize.go:23
@@ -162,12 +159,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.df = make([]float64, 1)
-	rt.Fill(s.df, 1)
-	s.v10 = make([]float64, 1)
-	rt.Fill(s.v10, 100)
-	s.v15 = make([]float64, 1)
-	rt.Fill(s.v15, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity (no symbolic dims):
 		// r[0]: head (99 elements at offset 0, kernels 0 to 3)

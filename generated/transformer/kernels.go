@@ -60,11 +60,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v101)
-	s.computeDivDloss(s.v101, s.v102)
 	s.computeSoftmaxLogits(s.v103, s.logits)
 	s.computeOnehotY(s.v104, s.y)
-	s.computeDlogits(s.v103, s.v104, s.v102, s.dlogits)
+	s.computeDlogits(s.v103, s.v104, s.dlogits)
 	s.computeDhead_b(s.grads.Head_b, s.dlogits)
 	s.computeMatmulHead_W(s.v109, s.dlogits, s.params.Head_W)
 	s.computeDhead_W(s.grads.Head_W, s.v95, s.dlogits)
@@ -495,28 +493,6 @@ func (s *state) computeLoss(loss []float32, bufV98 []float32) {
 	rt.Reduce(rt.Mean, loss[:1], bufV98[:n*8], 1, n*8, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v101:f32[] = numel [dtype=f32 shape=[n,8]]  # transformer.go:56
-func (s *state) computeNumel(bufV101 []float32) {
-	n := s.n
-	bufV101[:1][0] = float32(n * 8)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v102:f32[] = div v100 v101  # transformer.go:56
-func (s *state) computeDivDloss(bufV101 []float32, bufV102 []float32) {
-	a0, o1 := bufV101[:1], bufV102[:1]
-	c100 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v102 := c100 / x0
-		o1[i] = v102
-	}
-}
-
 // computeSoftmaxLogits is a reduce kernel.
 //
 //	v103:f32[n,8,11] = softmax v97 [axis=2]  # transformer.go:56
@@ -537,17 +513,19 @@ func (s *state) computeOnehotY(bufV104 []float32, bufY []int32) {
 //
 //	v106:f32[n,8,11] = sub v103 v104  # transformer.go:56
 //	v107:f32[n,8,11] = mul v105 v106  # transformer.go:56 dlogits
-func (s *state) computeDlogits(bufV103 []float32, bufV104 []float32, bufV102 []float32, dlogits []float32) {
+func (s *state) computeDlogits(bufV103 []float32, bufV104 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV103[:n*88], bufV104[:n*88], bufV102[:1], dlogits[:n*88]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV103[:n*88], bufV104[:n*88], dlogits[:n*88]
+	c100 := float32(1)
+	c101 := float32(n * 8)
+	c102 := c100 / c101
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v106 := x0 - x1
-		v107 := x2 * v106
-		o3[i] = v107
+		v107 := c102 * v106
+		o2[i] = v107
 	}
 }
 

@@ -185,7 +185,6 @@ type state struct {
 	v20                []float32 // v20 f32[n,4,16,16] transpose attention.go:45
 	block0_attn_v      []float32 // v21 f32[n,16,64] matmul attention.go:49
 	v23                []float32 // v23 f32[n,4,16,16] transpose attention.go:45
-	v25                []float32 // v25 f32[] const attention.go:50
 	block0_attn_scores []float32 // v27 f32[n,4,16,16] add attention.go:50
 	block0_attn_att    []float32 // v28 f32[n,4,16,16] softmax attention.go:51
 	v29                []float32 // v29 f32[n,4,16,16] matmul attention.go:52
@@ -216,9 +215,6 @@ type state struct {
 	logits             []float32 // v97 f32[n,8,11] add transformer.go:55
 	v98                []float32 // v98 f32[n,8] softmax_xent transformer.go:56
 	loss               []float32 // v99 f32[] mean transformer.go:56
-	dloss              []float32 // v100 f32[] const transformer.go:56
-	v101               []float32 // v101 f32[] numel transformer.go:56
-	v102               []float32 // v102 f32[] div transformer.go:56
 	v103               []float32 // v103 f32[n,8,11] softmax transformer.go:56
 	v104               []float32 // v104 f32[n,8,11] onehot transformer.go:56
 	dlogits            []float32 // v107 f32[n,8,11] mul transformer.go:56
@@ -226,7 +222,6 @@ type state struct {
 	v113               []float32 // v113 f32[n,16,64] pad transformer.go:55
 	v114               []float32 // v114 f32[n,16,1] mean transformer.go:51
 	v115               []float32 // v115 f32[n,16,1] var transformer.go:51
-	v116               []float32 // v116 f32[] const transformer.go:51
 	v119               []float32 // v119 f32[n,16,1] reciprocal transformer.go:51
 	v121               []float32 // v121 f32[n,16,64] mul transformer.go:51
 	v122               []float32 // v122 f32[n,16,64] mul transformer.go:51
@@ -234,7 +229,6 @@ type state struct {
 	v126               []float32 // v126 f32[n,16,1] mean transformer.go:51
 	dblock1_out        []float32 // v129 f32[n,16,64] mul transformer.go:51
 	v130               []float32 // v130 f32[n,16,64] mul transformer.go:51
-	v138               []float32 // v138 f32[] const transformer.go:48
 	v140               []float32 // v140 f32[n,16,256] mul transformer.go:48
 	v142               []float32 // v142 f32[n,16,64] matmul transformer.go:48
 	v146               []float32 // v146 f32[n,16,1] mean transformer.go:48
@@ -679,13 +673,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v25 = make([]float32, 1)
-	rt.Fill(s.v25, 0.25)
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v116 = make([]float32, 1)
-	rt.Fill(s.v116, 1e-05)
-	s.v138 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v5, h0, v35, v235 (1024·n elements at offset 3145728, kernels 0 to 147)
@@ -724,77 +711,76 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		// r[33]: logits (88·n elements at offset 7864320, kernels 46 to 191)
 		// r[34]: v98 (8·n elements at offset 2359296, kernels 47 to 48)
 		// r[35]: loss (1 elements at offset 7920784, kernels 48 to 191)
-		// r[36]: v101, v102, v105 (1 elements at offset 7886848, kernels 49 to 54)
-		// r[37]: v103, dlogits, v111 (88·n elements at offset 2359296, kernels 51 to 59)
-		// r[38]: v104 (88·n elements at offset 2381824, kernels 52 to 54)
-		// r[39]: v109 (512·n elements at offset 2752512, kernels 56 to 60)
-		// r[40]: v113 (1024·n elements at offset 2359296, kernels 60 to 71)
-		// r[41]: v114 (16·n elements at offset 7602176, kernels 61 to 64)
-		// r[42]: v115, v119 (16·n elements at offset 2621440, kernels 62 to 68)
-		// r[43]: v122, dblock1.out, v136, v162, dblock1.attn.out, dblock0.out, v220, v245, dblock0.attn.out, dh0 (1024·n elements at offset 7602176, kernels 65 to 191)
-		// r[44]: v123 (16·n elements at offset 2625536, kernels 66 to 68)
-		// r[45]: v126 (16·n elements at offset 2629632, kernels 67 to 68)
-		// r[46]: v140, v144 (4096·n elements at offset 2097152, kernels 76 to 85)
-		// r[47]: v146 (16·n elements at offset 7340032, kernels 81 to 84)
-		// r[48]: v147, v150 (16·n elements at offset 1572864, kernels 82 to 89)
-		// r[49]: v142 (1024·n elements at offset 7340032, kernels 85 to 91)
-		// r[50]: v153 (1024·n elements at offset 1048576, kernels 85 to 89)
-		// r[51]: v156 (1024·n elements at offset 1310720, kernels 85 to 87)
-		// r[52]: v154 (16·n elements at offset 1576960, kernels 86 to 89)
-		// r[53]: v157 (16·n elements at offset 1581056, kernels 87 to 89)
-		// r[54]: v161 (1024·n elements at offset 1310720, kernels 88 to 90)
-		// r[55]: v167, v169 (1024·n elements at offset 7077888, kernels 94 to 97)
-		// r[56]: v170 (1024·n elements at offset 6815744, kernels 97 to 99)
-		// r[57]: v172 (1024·n elements at offset 7077888, kernels 98 to 104)
-		// r[58]: dblock1.attn.att (1024·n elements at offset 7340032, kernels 99 to 101)
-		// r[59]: v173 (1024·n elements at offset 1048576, kernels 99 to 100)
-		// r[60]: v174 (64·n elements at offset 6291456, kernels 100 to 101)
-		// r[61]: v178 (1024·n elements at offset 6291456, kernels 102 to 114)
-		// r[62]: v179 (1024·n elements at offset 6029312, kernels 103 to 109)
-		// r[63]: v180, dblock1.attn.v, v184 (1024·n elements at offset 5767168, kernels 104 to 123)
-		// r[64]: v186, dblock1.attn.k, v189 (1024·n elements at offset 6553600, kernels 109 to 113)
-		// r[65]: v188 (1024·n elements at offset 6029312, kernels 111 to 123)
-		// r[66]: v192, dblock1.attn.q, v195 (1024·n elements at offset 6553600, kernels 114 to 118)
-		// r[67]: v194 (1024·n elements at offset 6291456, kernels 116 to 123)
-		// r[68]: v198 (16·n elements at offset 5505024, kernels 119 to 122)
-		// r[69]: v199, v202 (16·n elements at offset 7090176, kernels 120 to 127)
-		// r[70]: v197 (1024·n elements at offset 5505024, kernels 123 to 129)
-		// r[71]: v205 (1024·n elements at offset 6553600, kernels 123 to 127)
-		// r[72]: v208 (1024·n elements at offset 6815744, kernels 123 to 125)
-		// r[73]: v206 (16·n elements at offset 7094272, kernels 124 to 127)
-		// r[74]: v209 (16·n elements at offset 7098368, kernels 125 to 127)
-		// r[75]: v213 (1024·n elements at offset 5767168, kernels 126 to 128)
-		// r[76]: v223, v227 (4096·n elements at offset 1048576, kernels 134 to 143)
-		// r[77]: v229 (16·n elements at offset 802816, kernels 139 to 142)
-		// r[78]: v230, v233 (16·n elements at offset 806912, kernels 140 to 147)
-		// r[79]: v225 (1024·n elements at offset 0, kernels 143 to 149)
-		// r[80]: v236 (1024·n elements at offset 262144, kernels 143 to 147)
-		// r[81]: v239 (1024·n elements at offset 524288, kernels 143 to 145)
-		// r[82]: v237 (16·n elements at offset 802816, kernels 144 to 147)
-		// r[83]: v240 (16·n elements at offset 7090176, kernels 145 to 147)
-		// r[84]: v244 (1024·n elements at offset 524288, kernels 146 to 148)
-		// r[85]: v250, v252 (1024·n elements at offset 4980736, kernels 152 to 155)
-		// r[86]: v253 (1024·n elements at offset 4718592, kernels 155 to 157)
-		// r[87]: v255 (1024·n elements at offset 4980736, kernels 156 to 162)
-		// r[88]: dblock0.attn.att (1024·n elements at offset 5242880, kernels 157 to 159)
-		// r[89]: v256 (1024·n elements at offset 5505024, kernels 157 to 158)
-		// r[90]: v257 (64·n elements at offset 4194304, kernels 158 to 159)
-		// r[91]: v261 (1024·n elements at offset 4194304, kernels 160 to 172)
-		// r[92]: v262 (1024·n elements at offset 3932160, kernels 161 to 167)
-		// r[93]: v263, dblock0.attn.v, v267 (1024·n elements at offset 3670016, kernels 162 to 183)
-		// r[94]: v269, dblock0.attn.k, v272 (1024·n elements at offset 4456448, kernels 167 to 171)
-		// r[95]: v271 (1024·n elements at offset 3932160, kernels 169 to 183)
-		// r[96]: v275, dblock0.attn.q, v278 (1024·n elements at offset 4456448, kernels 172 to 176)
-		// r[97]: v277 (1024·n elements at offset 4194304, kernels 174 to 183)
-		// r[98]: v281, h0, v289 (1024·n elements at offset 4456448, kernels 177 to 187)
-		// r[99]: v283 (16·n elements at offset 7106560, kernels 179 to 182)
-		// r[100]: v284, v287 (16·n elements at offset 7110656, kernels 180 to 187)
-		// r[101]: v280 (1024·n elements at offset 4718592, kernels 183 to 189)
-		// r[102]: v290 (1024·n elements at offset 4980736, kernels 183 to 187)
-		// r[103]: v293 (1024·n elements at offset 5242880, kernels 183 to 185)
-		// r[104]: v291 (16·n elements at offset 7106560, kernels 184 to 187)
-		// r[105]: v294 (16·n elements at offset 7114752, kernels 185 to 187)
-		// r[106]: v298 (1024·n elements at offset 5242880, kernels 186 to 188)
+		// r[36]: v103, dlogits, v111 (88·n elements at offset 2359296, kernels 51 to 59)
+		// r[37]: v104 (88·n elements at offset 2381824, kernels 52 to 54)
+		// r[38]: v109 (512·n elements at offset 2752512, kernels 56 to 60)
+		// r[39]: v113 (1024·n elements at offset 2359296, kernels 60 to 71)
+		// r[40]: v114 (16·n elements at offset 7602176, kernels 61 to 64)
+		// r[41]: v115, v119 (16·n elements at offset 2621440, kernels 62 to 68)
+		// r[42]: v122, dblock1.out, v136, v162, dblock1.attn.out, dblock0.out, v220, v245, dblock0.attn.out, dh0 (1024·n elements at offset 7602176, kernels 65 to 191)
+		// r[43]: v123 (16·n elements at offset 2625536, kernels 66 to 68)
+		// r[44]: v126 (16·n elements at offset 2629632, kernels 67 to 68)
+		// r[45]: v140, v144 (4096·n elements at offset 2097152, kernels 76 to 85)
+		// r[46]: v146 (16·n elements at offset 7340032, kernels 81 to 84)
+		// r[47]: v147, v150 (16·n elements at offset 1572864, kernels 82 to 89)
+		// r[48]: v142 (1024·n elements at offset 7340032, kernels 85 to 91)
+		// r[49]: v153 (1024·n elements at offset 1048576, kernels 85 to 89)
+		// r[50]: v156 (1024·n elements at offset 1310720, kernels 85 to 87)
+		// r[51]: v154 (16·n elements at offset 1576960, kernels 86 to 89)
+		// r[52]: v157 (16·n elements at offset 1581056, kernels 87 to 89)
+		// r[53]: v161 (1024·n elements at offset 1310720, kernels 88 to 90)
+		// r[54]: v167, v169 (1024·n elements at offset 7077888, kernels 94 to 97)
+		// r[55]: v170 (1024·n elements at offset 6815744, kernels 97 to 99)
+		// r[56]: v172 (1024·n elements at offset 7077888, kernels 98 to 104)
+		// r[57]: dblock1.attn.att (1024·n elements at offset 7340032, kernels 99 to 101)
+		// r[58]: v173 (1024·n elements at offset 1048576, kernels 99 to 100)
+		// r[59]: v174 (64·n elements at offset 6291456, kernels 100 to 101)
+		// r[60]: v178 (1024·n elements at offset 6291456, kernels 102 to 114)
+		// r[61]: v179 (1024·n elements at offset 6029312, kernels 103 to 109)
+		// r[62]: v180, dblock1.attn.v, v184 (1024·n elements at offset 5767168, kernels 104 to 123)
+		// r[63]: v186, dblock1.attn.k, v189 (1024·n elements at offset 6553600, kernels 109 to 113)
+		// r[64]: v188 (1024·n elements at offset 6029312, kernels 111 to 123)
+		// r[65]: v192, dblock1.attn.q, v195 (1024·n elements at offset 6553600, kernels 114 to 118)
+		// r[66]: v194 (1024·n elements at offset 6291456, kernels 116 to 123)
+		// r[67]: v198 (16·n elements at offset 5505024, kernels 119 to 122)
+		// r[68]: v199, v202 (16·n elements at offset 7090176, kernels 120 to 127)
+		// r[69]: v197 (1024·n elements at offset 5505024, kernels 123 to 129)
+		// r[70]: v205 (1024·n elements at offset 6553600, kernels 123 to 127)
+		// r[71]: v208 (1024·n elements at offset 6815744, kernels 123 to 125)
+		// r[72]: v206 (16·n elements at offset 7094272, kernels 124 to 127)
+		// r[73]: v209 (16·n elements at offset 7098368, kernels 125 to 127)
+		// r[74]: v213 (1024·n elements at offset 5767168, kernels 126 to 128)
+		// r[75]: v223, v227 (4096·n elements at offset 1048576, kernels 134 to 143)
+		// r[76]: v229 (16·n elements at offset 802816, kernels 139 to 142)
+		// r[77]: v230, v233 (16·n elements at offset 806912, kernels 140 to 147)
+		// r[78]: v225 (1024·n elements at offset 0, kernels 143 to 149)
+		// r[79]: v236 (1024·n elements at offset 262144, kernels 143 to 147)
+		// r[80]: v239 (1024·n elements at offset 524288, kernels 143 to 145)
+		// r[81]: v237 (16·n elements at offset 802816, kernels 144 to 147)
+		// r[82]: v240 (16·n elements at offset 7090176, kernels 145 to 147)
+		// r[83]: v244 (1024·n elements at offset 524288, kernels 146 to 148)
+		// r[84]: v250, v252 (1024·n elements at offset 4980736, kernels 152 to 155)
+		// r[85]: v253 (1024·n elements at offset 4718592, kernels 155 to 157)
+		// r[86]: v255 (1024·n elements at offset 4980736, kernels 156 to 162)
+		// r[87]: dblock0.attn.att (1024·n elements at offset 5242880, kernels 157 to 159)
+		// r[88]: v256 (1024·n elements at offset 5505024, kernels 157 to 158)
+		// r[89]: v257 (64·n elements at offset 4194304, kernels 158 to 159)
+		// r[90]: v261 (1024·n elements at offset 4194304, kernels 160 to 172)
+		// r[91]: v262 (1024·n elements at offset 3932160, kernels 161 to 167)
+		// r[92]: v263, dblock0.attn.v, v267 (1024·n elements at offset 3670016, kernels 162 to 183)
+		// r[93]: v269, dblock0.attn.k, v272 (1024·n elements at offset 4456448, kernels 167 to 171)
+		// r[94]: v271 (1024·n elements at offset 3932160, kernels 169 to 183)
+		// r[95]: v275, dblock0.attn.q, v278 (1024·n elements at offset 4456448, kernels 172 to 176)
+		// r[96]: v277 (1024·n elements at offset 4194304, kernels 174 to 183)
+		// r[97]: v281, h0, v289 (1024·n elements at offset 4456448, kernels 177 to 187)
+		// r[98]: v283 (16·n elements at offset 7106560, kernels 179 to 182)
+		// r[99]: v284, v287 (16·n elements at offset 7110656, kernels 180 to 187)
+		// r[100]: v280 (1024·n elements at offset 4718592, kernels 183 to 189)
+		// r[101]: v290 (1024·n elements at offset 4980736, kernels 183 to 187)
+		// r[102]: v293 (1024·n elements at offset 5242880, kernels 183 to 185)
+		// r[103]: v291 (16·n elements at offset 7106560, kernels 184 to 187)
+		// r[104]: v294 (16·n elements at offset 7114752, kernels 185 to 187)
+		// r[105]: v298 (1024·n elements at offset 5242880, kernels 186 to 188)
 		r := []rt.Region{
 			{Offset: 3145728, Elems: cfg.MaxN * 1024, Start: 0, End: 147},
 			{Offset: 3407872, Elems: cfg.MaxN * 1024, Start: 2, End: 176},
@@ -832,7 +818,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 			{Offset: 7864320, Elems: cfg.MaxN * 88, Start: 46, End: 191},
 			{Offset: 2359296, Elems: cfg.MaxN * 8, Start: 47, End: 48},
 			{Offset: 7920784, Elems: 1, Start: 48, End: 191},
-			{Offset: 7886848, Elems: 1, Start: 49, End: 54},
 			{Offset: 2359296, Elems: cfg.MaxN * 88, Start: 51, End: 59},
 			{Offset: 2381824, Elems: cfg.MaxN * 88, Start: 52, End: 54},
 			{Offset: 2752512, Elems: cfg.MaxN * 512, Start: 56, End: 60},
@@ -953,91 +938,89 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[33].Offset:][:cfg.MaxN*88]
 		s.v98 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8]
 		s.loss = s.arenaF32[r[35].Offset:][:1]
-		s.v101 = s.arenaF32[r[36].Offset:][:1]
-		s.v102 = s.arenaF32[r[36].Offset:][:1]
-		s.v103 = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		s.dlogits = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		s.v104 = s.arenaF32[r[38].Offset:][:cfg.MaxN*88]
-		s.v109 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
-		s.v113 = s.arenaF32[r[40].Offset:][:cfg.MaxN*1024]
-		s.v114 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
-		s.v115 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		s.v119 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		s.v122 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dblock1_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v162 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dblock0_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v245 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dh0 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v123 = s.arenaF32[r[44].Offset:][:cfg.MaxN*16]
-		s.v126 = s.arenaF32[r[45].Offset:][:cfg.MaxN*16]
-		s.v140 = s.arenaF32[r[46].Offset:][:cfg.MaxN*4096]
-		s.v146 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
-		s.v147 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		s.v150 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		s.v142 = s.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
-		s.v153 = s.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
-		s.v156 = s.arenaF32[r[51].Offset:][:cfg.MaxN*1024]
-		s.v154 = s.arenaF32[r[52].Offset:][:cfg.MaxN*16]
-		s.v157 = s.arenaF32[r[53].Offset:][:cfg.MaxN*16]
-		s.v161 = s.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
-		s.v167 = s.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
-		s.v170 = s.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
-		s.v172 = s.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
-		s.dblock1_attn_att = s.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
-		s.v173 = s.arenaF32[r[59].Offset:][:cfg.MaxN*1024]
-		s.v174 = s.arenaF32[r[60].Offset:][:cfg.MaxN*64]
-		s.v178 = s.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
-		s.v179 = s.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
-		s.v180 = s.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
-		s.v186 = s.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
-		s.v188 = s.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
-		s.v192 = s.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
-		s.v194 = s.arenaF32[r[67].Offset:][:cfg.MaxN*1024]
-		s.v198 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
-		s.v199 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		s.v202 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		s.v197 = s.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
-		s.v205 = s.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
-		s.v208 = s.arenaF32[r[72].Offset:][:cfg.MaxN*1024]
-		s.v206 = s.arenaF32[r[73].Offset:][:cfg.MaxN*16]
-		s.v209 = s.arenaF32[r[74].Offset:][:cfg.MaxN*16]
-		s.v213 = s.arenaF32[r[75].Offset:][:cfg.MaxN*1024]
-		s.v223 = s.arenaF32[r[76].Offset:][:cfg.MaxN*4096]
-		s.v229 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
-		s.v230 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		s.v233 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		s.v225 = s.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
-		s.v236 = s.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
-		s.v239 = s.arenaF32[r[81].Offset:][:cfg.MaxN*1024]
-		s.v237 = s.arenaF32[r[82].Offset:][:cfg.MaxN*16]
-		s.v240 = s.arenaF32[r[83].Offset:][:cfg.MaxN*16]
-		s.v244 = s.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
-		s.v250 = s.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
-		s.v253 = s.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
-		s.v255 = s.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
-		s.dblock0_attn_att = s.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
-		s.v256 = s.arenaF32[r[89].Offset:][:cfg.MaxN*1024]
-		s.v257 = s.arenaF32[r[90].Offset:][:cfg.MaxN*64]
-		s.v261 = s.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
-		s.v262 = s.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
-		s.v263 = s.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
-		s.v269 = s.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
-		s.v271 = s.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
-		s.v275 = s.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
-		s.v277 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
-		s.v281 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.h0_v282 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.v289 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.v283 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
-		s.v284 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		s.v287 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		s.v280 = s.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
-		s.v290 = s.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
-		s.v293 = s.arenaF32[r[103].Offset:][:cfg.MaxN*1024]
-		s.v291 = s.arenaF32[r[104].Offset:][:cfg.MaxN*16]
-		s.v294 = s.arenaF32[r[105].Offset:][:cfg.MaxN*16]
-		s.v298 = s.arenaF32[r[106].Offset:][:cfg.MaxN*1024]
+		s.v103 = s.arenaF32[r[36].Offset:][:cfg.MaxN*88]
+		s.dlogits = s.arenaF32[r[36].Offset:][:cfg.MaxN*88]
+		s.v104 = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
+		s.v109 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
+		s.v113 = s.arenaF32[r[39].Offset:][:cfg.MaxN*1024]
+		s.v114 = s.arenaF32[r[40].Offset:][:cfg.MaxN*16]
+		s.v115 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
+		s.v119 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
+		s.v122 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dblock1_out = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v162 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dblock0_out = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v245 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dh0 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v123 = s.arenaF32[r[43].Offset:][:cfg.MaxN*16]
+		s.v126 = s.arenaF32[r[44].Offset:][:cfg.MaxN*16]
+		s.v140 = s.arenaF32[r[45].Offset:][:cfg.MaxN*4096]
+		s.v146 = s.arenaF32[r[46].Offset:][:cfg.MaxN*16]
+		s.v147 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
+		s.v150 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
+		s.v142 = s.arenaF32[r[48].Offset:][:cfg.MaxN*1024]
+		s.v153 = s.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
+		s.v156 = s.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
+		s.v154 = s.arenaF32[r[51].Offset:][:cfg.MaxN*16]
+		s.v157 = s.arenaF32[r[52].Offset:][:cfg.MaxN*16]
+		s.v161 = s.arenaF32[r[53].Offset:][:cfg.MaxN*1024]
+		s.v167 = s.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
+		s.v170 = s.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
+		s.v172 = s.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
+		s.dblock1_attn_att = s.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
+		s.v173 = s.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
+		s.v174 = s.arenaF32[r[59].Offset:][:cfg.MaxN*64]
+		s.v178 = s.arenaF32[r[60].Offset:][:cfg.MaxN*1024]
+		s.v179 = s.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
+		s.v180 = s.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
+		s.v186 = s.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
+		s.v188 = s.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
+		s.v192 = s.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
+		s.v194 = s.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
+		s.v198 = s.arenaF32[r[67].Offset:][:cfg.MaxN*16]
+		s.v199 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
+		s.v202 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
+		s.v197 = s.arenaF32[r[69].Offset:][:cfg.MaxN*1024]
+		s.v205 = s.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
+		s.v208 = s.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
+		s.v206 = s.arenaF32[r[72].Offset:][:cfg.MaxN*16]
+		s.v209 = s.arenaF32[r[73].Offset:][:cfg.MaxN*16]
+		s.v213 = s.arenaF32[r[74].Offset:][:cfg.MaxN*1024]
+		s.v223 = s.arenaF32[r[75].Offset:][:cfg.MaxN*4096]
+		s.v229 = s.arenaF32[r[76].Offset:][:cfg.MaxN*16]
+		s.v230 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
+		s.v233 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
+		s.v225 = s.arenaF32[r[78].Offset:][:cfg.MaxN*1024]
+		s.v236 = s.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
+		s.v239 = s.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
+		s.v237 = s.arenaF32[r[81].Offset:][:cfg.MaxN*16]
+		s.v240 = s.arenaF32[r[82].Offset:][:cfg.MaxN*16]
+		s.v244 = s.arenaF32[r[83].Offset:][:cfg.MaxN*1024]
+		s.v250 = s.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
+		s.v253 = s.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
+		s.v255 = s.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
+		s.dblock0_attn_att = s.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
+		s.v256 = s.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
+		s.v257 = s.arenaF32[r[89].Offset:][:cfg.MaxN*64]
+		s.v261 = s.arenaF32[r[90].Offset:][:cfg.MaxN*1024]
+		s.v262 = s.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
+		s.v263 = s.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
+		s.v269 = s.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
+		s.v271 = s.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
+		s.v275 = s.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
+		s.v277 = s.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
+		s.v281 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.h0_v282 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.v289 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.v283 = s.arenaF32[r[98].Offset:][:cfg.MaxN*16]
+		s.v284 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
+		s.v287 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
+		s.v280 = s.arenaF32[r[100].Offset:][:cfg.MaxN*1024]
+		s.v290 = s.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
+		s.v293 = s.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
+		s.v291 = s.arenaF32[r[103].Offset:][:cfg.MaxN*16]
+		s.v294 = s.arenaF32[r[104].Offset:][:cfg.MaxN*16]
+		s.v298 = s.arenaF32[r[105].Offset:][:cfg.MaxN*1024]
 	}
 	return nil
 }
@@ -1046,8 +1029,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 // for the capacities in cfg, counted in mem.
 func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v25 = make([]float32, 1)
-	rt.Fill(s.v25, 0.25)
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
 		// r[0]: v5, h0, v35 (1024·n elements at offset 1048576, kernels 0 to 22)

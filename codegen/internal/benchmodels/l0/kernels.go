@@ -39,9 +39,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v39)
-	s.computeDivDloss(s.v39, s.v40)
-	s.computeBroadcastTo(s.v40, s.v42)
+	s.computeBroadcastTo(s.v42)
 	s.computeSoftmaxLogits(s.v43, s.logits)
 	s.computeOnehotY(s.v44, s.y)
 	s.computeBroadcastTo_v46(s.v42, s.v46)
@@ -185,37 +183,17 @@ func (s *state) computeLoss(loss []float32, bufV36 []float32) {
 	rt.Reduce(rt.Mean, loss[:1], bufV36[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV39 []float32) {
-	n := s.n
-	bufV39[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v40:f32[] = div v38 v39  # models.go:62
-func (s *state) computeDivDloss(bufV39 []float32, bufV40 []float32) {
-	a0, o1 := bufV39[:1], bufV40[:1]
-	c38 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v40 := c38 / x0
-		o1[i] = v40
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:62
-func (s *state) computeBroadcastTo(bufV40 []float32, bufV42 []float32) {
+func (s *state) computeBroadcastTo(bufV42 []float32) {
 	n := s.n
-	a0, o1 := bufV40[:1], bufV42[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV42[:n]
+	c38 := float32(1)
+	c39 := float32(n)
+	c40 := c38 / c39
+	for i := range o0 {
+		o0[i] = c40
 	}
 }
 

@@ -157,9 +157,6 @@ type state struct {
 	logits        []float32 // v35 f32[n,10] add models.go:56
 	v36           []float32 // v36 f32[n] softmax_xent models.go:62
 	loss          []float32 // v37 f32[] mean models.go:62
-	dloss         []float32 // v38 f32[] const models.go:62
-	v39           []float32 // v39 f32[] numel models.go:62
-	v40           []float32 // v40 f32[] div models.go:62
 	v42           []float32 // v42 f32[n] broadcast_to models.go:62
 	v43           []float32 // v43 f32[n,10] softmax models.go:62
 	v44           []float32 // v44 f32[n,10] onehot models.go:62
@@ -167,27 +164,21 @@ type state struct {
 	v47           []float32 // v47 f32[n,10] sub models.go:62
 	dlogits       []float32 // v48 f32[n,10] mul models.go:62
 	dh6           []float32 // v51 f32[n,512] matmul models.go:56
-	v53           []float32 // v53 f32[] const models.go:58
 	v54           []float32 // v54 f32[n,512] gt models.go:58
 	v55           []float32 // v55 f32[n,512] mul models.go:58
 	dh5           []float32 // v58 f32[n,512] matmul models.go:56
-	v60           []float32 // v60 f32[] const models.go:58
 	v61           []float32 // v61 f32[n,512] gt models.go:58
 	v62           []float32 // v62 f32[n,512] mul models.go:58
 	dh4           []float32 // v65 f32[n,512] matmul models.go:56
-	v67           []float32 // v67 f32[] const models.go:58
 	v68           []float32 // v68 f32[n,512] gt models.go:58
 	v69           []float32 // v69 f32[n,512] mul models.go:58
 	dh3           []float32 // v72 f32[n,512] matmul models.go:56
-	v74           []float32 // v74 f32[] const models.go:58
 	v75           []float32 // v75 f32[n,512] gt models.go:58
 	v76           []float32 // v76 f32[n,512] mul models.go:58
 	dh2           []float32 // v79 f32[n,512] matmul models.go:56
-	v81           []float32 // v81 f32[] const models.go:58
 	v82           []float32 // v82 f32[n,512] gt models.go:58
 	v83           []float32 // v83 f32[n,512] mul models.go:58
 	dh1           []float32 // v86 f32[n,512] matmul models.go:56
-	v88           []float32 // v88 f32[] const models.go:58
 	v89           []float32 // v89 f32[n,512] gt models.go:58
 	v90           []float32 // v90 f32[n,512] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -375,14 +366,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v53 = make([]float32, 1)
-	s.v60 = make([]float32, 1)
-	s.v67 = make([]float32, 1)
-	s.v74 = make([]float32, 1)
-	s.v81 = make([]float32, 1)
-	s.v88 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (512·n elements at offset 0, kernels 0 to 1)
@@ -407,32 +390,30 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		// r[19]: logits (10·n elements at offset 2361856, kernels 19 to 26)
 		// r[20]: v36 (n elements at offset 2364416, kernels 20 to 21)
 		// r[21]: loss (1 elements at offset 2364672, kernels 21 to 70)
-		// r[22]: v39 (1 elements at offset 2364688, kernels 22 to 23)
-		// r[23]: v40, v41 (1 elements at offset 2364704, kernels 23 to 25)
-		// r[24]: v42, v45 (n elements at offset 2364720, kernels 25 to 29)
-		// r[25]: v43 (10·n elements at offset 2364976, kernels 26 to 30)
-		// r[26]: v44 (10·n elements at offset 2367536, kernels 27 to 30)
-		// r[27]: v46 (10·n elements at offset 2370096, kernels 29 to 31)
-		// r[28]: v47 (10·n elements at offset 2372656, kernels 30 to 31)
-		// r[29]: dlogits (10·n elements at offset 2375216, kernels 31 to 35)
-		// r[30]: dh6 (512·n elements at offset 2377792, kernels 34 to 37)
-		// r[31]: v54 (512·n elements at offset 2513984, kernels 36 to 37)
-		// r[32]: v55 (512·n elements at offset 2645056, kernels 37 to 41)
-		// r[33]: dh5 (512·n elements at offset 2776640, kernels 40 to 43)
-		// r[34]: v61 (512·n elements at offset 3169856, kernels 42 to 43)
-		// r[35]: v62 (512·n elements at offset 3300928, kernels 43 to 47)
-		// r[36]: dh4 (512·n elements at offset 3432512, kernels 46 to 49)
-		// r[37]: v68 (512·n elements at offset 3825728, kernels 48 to 49)
-		// r[38]: v69 (512·n elements at offset 3956800, kernels 49 to 53)
-		// r[39]: dh3 (512·n elements at offset 4088384, kernels 52 to 55)
-		// r[40]: v75 (512·n elements at offset 4481600, kernels 54 to 55)
-		// r[41]: v76 (512·n elements at offset 4612672, kernels 55 to 59)
-		// r[42]: dh2 (512·n elements at offset 4744256, kernels 58 to 61)
-		// r[43]: v82 (512·n elements at offset 5137472, kernels 60 to 61)
-		// r[44]: v83 (512·n elements at offset 5268544, kernels 61 to 65)
-		// r[45]: dh1 (512·n elements at offset 5400128, kernels 64 to 67)
-		// r[46]: v89 (512·n elements at offset 5793344, kernels 66 to 67)
-		// r[47]: v90 (512·n elements at offset 5924416, kernels 67 to 70)
+		// r[22]: v42, v45 (n elements at offset 2364720, kernels 25 to 29)
+		// r[23]: v43 (10·n elements at offset 2364976, kernels 26 to 30)
+		// r[24]: v44 (10·n elements at offset 2367536, kernels 27 to 30)
+		// r[25]: v46 (10·n elements at offset 2370096, kernels 29 to 31)
+		// r[26]: v47 (10·n elements at offset 2372656, kernels 30 to 31)
+		// r[27]: dlogits (10·n elements at offset 2375216, kernels 31 to 35)
+		// r[28]: dh6 (512·n elements at offset 2377792, kernels 34 to 37)
+		// r[29]: v54 (512·n elements at offset 2513984, kernels 36 to 37)
+		// r[30]: v55 (512·n elements at offset 2645056, kernels 37 to 41)
+		// r[31]: dh5 (512·n elements at offset 2776640, kernels 40 to 43)
+		// r[32]: v61 (512·n elements at offset 3169856, kernels 42 to 43)
+		// r[33]: v62 (512·n elements at offset 3300928, kernels 43 to 47)
+		// r[34]: dh4 (512·n elements at offset 3432512, kernels 46 to 49)
+		// r[35]: v68 (512·n elements at offset 3825728, kernels 48 to 49)
+		// r[36]: v69 (512·n elements at offset 3956800, kernels 49 to 53)
+		// r[37]: dh3 (512·n elements at offset 4088384, kernels 52 to 55)
+		// r[38]: v75 (512·n elements at offset 4481600, kernels 54 to 55)
+		// r[39]: v76 (512·n elements at offset 4612672, kernels 55 to 59)
+		// r[40]: dh2 (512·n elements at offset 4744256, kernels 58 to 61)
+		// r[41]: v82 (512·n elements at offset 5137472, kernels 60 to 61)
+		// r[42]: v83 (512·n elements at offset 5268544, kernels 61 to 65)
+		// r[43]: dh1 (512·n elements at offset 5400128, kernels 64 to 67)
+		// r[44]: v89 (512·n elements at offset 5793344, kernels 66 to 67)
+		// r[45]: v90 (512·n elements at offset 5924416, kernels 67 to 70)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},
 			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},
@@ -456,8 +437,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},
 			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},
 			{Offset: 2364672, Elems: 1, Start: 21, End: 70},
-			{Offset: 2364688, Elems: 1, Start: 22, End: 23},
-			{Offset: 2364704, Elems: 1, Start: 23, End: 25},
 			{Offset: 2364720, Elems: cfg.MaxN, Start: 25, End: 29},
 			{Offset: 2364976, Elems: cfg.MaxN * 10, Start: 26, End: 30},
 			{Offset: 2367536, Elems: cfg.MaxN * 10, Start: 27, End: 30},
@@ -508,32 +487,30 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[19].Offset:][:cfg.MaxN*10]
 		s.v36 = s.arenaF32[r[20].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[21].Offset:][:1]
-		s.v39 = s.arenaF32[r[22].Offset:][:1]
-		s.v40 = s.arenaF32[r[23].Offset:][:1]
-		s.v42 = s.arenaF32[r[24].Offset:][:cfg.MaxN]
-		s.v43 = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
-		s.v44 = s.arenaF32[r[26].Offset:][:cfg.MaxN*10]
-		s.v46 = s.arenaF32[r[27].Offset:][:cfg.MaxN*10]
-		s.v47 = s.arenaF32[r[28].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[29].Offset:][:cfg.MaxN*10]
-		s.dh6 = s.arenaF32[r[30].Offset:][:cfg.MaxN*512]
-		s.v54 = s.arenaF32[r[31].Offset:][:cfg.MaxN*512]
-		s.v55 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
-		s.dh5 = s.arenaF32[r[33].Offset:][:cfg.MaxN*512]
-		s.v61 = s.arenaF32[r[34].Offset:][:cfg.MaxN*512]
-		s.v62 = s.arenaF32[r[35].Offset:][:cfg.MaxN*512]
-		s.dh4 = s.arenaF32[r[36].Offset:][:cfg.MaxN*512]
-		s.v68 = s.arenaF32[r[37].Offset:][:cfg.MaxN*512]
-		s.v69 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
-		s.dh3 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
-		s.v75 = s.arenaF32[r[40].Offset:][:cfg.MaxN*512]
-		s.v76 = s.arenaF32[r[41].Offset:][:cfg.MaxN*512]
-		s.dh2 = s.arenaF32[r[42].Offset:][:cfg.MaxN*512]
-		s.v82 = s.arenaF32[r[43].Offset:][:cfg.MaxN*512]
-		s.v83 = s.arenaF32[r[44].Offset:][:cfg.MaxN*512]
-		s.dh1 = s.arenaF32[r[45].Offset:][:cfg.MaxN*512]
-		s.v89 = s.arenaF32[r[46].Offset:][:cfg.MaxN*512]
-		s.v90 = s.arenaF32[r[47].Offset:][:cfg.MaxN*512]
+		s.v42 = s.arenaF32[r[22].Offset:][:cfg.MaxN]
+		s.v43 = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
+		s.v44 = s.arenaF32[r[24].Offset:][:cfg.MaxN*10]
+		s.v46 = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
+		s.v47 = s.arenaF32[r[26].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[27].Offset:][:cfg.MaxN*10]
+		s.dh6 = s.arenaF32[r[28].Offset:][:cfg.MaxN*512]
+		s.v54 = s.arenaF32[r[29].Offset:][:cfg.MaxN*512]
+		s.v55 = s.arenaF32[r[30].Offset:][:cfg.MaxN*512]
+		s.dh5 = s.arenaF32[r[31].Offset:][:cfg.MaxN*512]
+		s.v61 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
+		s.v62 = s.arenaF32[r[33].Offset:][:cfg.MaxN*512]
+		s.dh4 = s.arenaF32[r[34].Offset:][:cfg.MaxN*512]
+		s.v68 = s.arenaF32[r[35].Offset:][:cfg.MaxN*512]
+		s.v69 = s.arenaF32[r[36].Offset:][:cfg.MaxN*512]
+		s.dh3 = s.arenaF32[r[37].Offset:][:cfg.MaxN*512]
+		s.v75 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
+		s.v76 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
+		s.dh2 = s.arenaF32[r[40].Offset:][:cfg.MaxN*512]
+		s.v82 = s.arenaF32[r[41].Offset:][:cfg.MaxN*512]
+		s.v83 = s.arenaF32[r[42].Offset:][:cfg.MaxN*512]
+		s.dh1 = s.arenaF32[r[43].Offset:][:cfg.MaxN*512]
+		s.v89 = s.arenaF32[r[44].Offset:][:cfg.MaxN*512]
+		s.v90 = s.arenaF32[r[45].Offset:][:cfg.MaxN*512]
 	}
 	return nil
 }

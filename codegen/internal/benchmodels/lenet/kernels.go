@@ -28,11 +28,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v32)
-	s.computeDivDL(s.v32, s.v33)
 	s.computeSoftmaxO(s.v34, s.o)
 	s.computeOnehotY(s.v35, s.y)
-	s.computeDo(s.v34, s.v35, s.v33, s.do)
+	s.computeDo(s.v34, s.v35, s.do)
 	s.computeDb5(s.grads.B5, s.do)
 	s.computeDW5(s.grads.W5, s.h4, s.do)
 	s.computeDb4(s.v44, s.do, s.params.W5, s.h4, s.grads.B4)
@@ -245,28 +243,6 @@ func (s *state) computeL(L []float32, bufV29 []float32) {
 	rt.Reduce(rt.Mean, L[:1], bufV29[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v32:f32[] = numel [dtype=f32 shape=[n]]  # lenet.go:50
-func (s *state) computeNumel(bufV32 []float32) {
-	n := s.n
-	bufV32[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v33:f32[] = div v31 v32  # lenet.go:50
-func (s *state) computeDivDL(bufV32 []float32, bufV33 []float32) {
-	a0, o1 := bufV32[:1], bufV33[:1]
-	c31 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v33 := c31 / x0
-		o1[i] = v33
-	}
-}
-
 // computeSoftmaxO is a reduce kernel.
 //
 //	v34:f32[n,10] = softmax v28 [axis=1]  # lenet.go:50
@@ -287,17 +263,19 @@ func (s *state) computeOnehotY(bufV35 []float32, bufY []int32) {
 //
 //	v37:f32[n,10] = sub v34 v35  # lenet.go:50
 //	v38:f32[n,10] = mul v36 v37  # lenet.go:50 do
-func (s *state) computeDo(bufV34 []float32, bufV35 []float32, bufV33 []float32, do []float32) {
+func (s *state) computeDo(bufV34 []float32, bufV35 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV34[:n*10], bufV35[:n*10], bufV33[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV34[:n*10], bufV35[:n*10], do[:n*10]
+	c31 := float32(1)
+	c32 := float32(n)
+	c33 := c31 / c32
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v37 := x0 - x1
-		v38 := x2 * v37
-		o3[i] = v38
+		v38 := c33 * v37
+		o2[i] = v38
 	}
 }
 

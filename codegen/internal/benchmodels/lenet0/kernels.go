@@ -35,9 +35,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v32)
-	s.computeDivDL(s.v32, s.v33)
-	s.computeBroadcastTo(s.v33, s.v35)
+	s.computeBroadcastTo(s.v35)
 	s.computeSoftmaxO(s.v36, s.o)
 	s.computeOnehotY(s.v37, s.y)
 	s.computeBroadcastTo_v39(s.v35, s.v39)
@@ -330,37 +328,17 @@ func (s *state) computeL(L []float32, bufV29 []float32) {
 	rt.Reduce(rt.Mean, L[:1], bufV29[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v32:f32[] = numel [dtype=f32 shape=[n]]  # lenet.go:50
-func (s *state) computeNumel(bufV32 []float32) {
-	n := s.n
-	bufV32[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v33:f32[] = div v31 v32  # lenet.go:50
-func (s *state) computeDivDL(bufV32 []float32, bufV33 []float32) {
-	a0, o1 := bufV32[:1], bufV33[:1]
-	c31 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v33 := c31 / x0
-		o1[i] = v33
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v35:f32[n] = broadcast_to v34 [shape=[n]]  # lenet.go:50
-func (s *state) computeBroadcastTo(bufV33 []float32, bufV35 []float32) {
+func (s *state) computeBroadcastTo(bufV35 []float32) {
 	n := s.n
-	a0, o1 := bufV33[:1], bufV35[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV35[:n]
+	c31 := float32(1)
+	c32 := float32(n)
+	c33 := c31 / c32
+	for i := range o0 {
+		o0[i] = c33
 	}
 }
 

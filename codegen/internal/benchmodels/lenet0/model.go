@@ -147,9 +147,6 @@ type state struct {
 	o             []float32 // v28 f32[n,10] add lenet.go:49
 	v29           []float32 // v29 f32[n] softmax_xent lenet.go:50
 	L             []float32 // v30 f32[] mean lenet.go:50
-	dL            []float32 // v31 f32[] const lenet.go:50
-	v32           []float32 // v32 f32[] numel lenet.go:50
-	v33           []float32 // v33 f32[] div lenet.go:50
 	v35           []float32 // v35 f32[n] broadcast_to lenet.go:50
 	v36           []float32 // v36 f32[n,10] softmax lenet.go:50
 	v37           []float32 // v37 f32[n,10] onehot lenet.go:50
@@ -157,21 +154,17 @@ type state struct {
 	v40           []float32 // v40 f32[n,10] sub lenet.go:50
 	do            []float32 // v41 f32[n,10] mul lenet.go:50
 	dh4           []float32 // v44 f32[n,84] matmul lenet.go:49
-	v46           []float32 // v46 f32[] const lenet.go:48
 	v47           []float32 // v47 f32[n,84] gt lenet.go:48
 	v48           []float32 // v48 f32[n,84] mul lenet.go:48
 	dh3           []float32 // v51 f32[n,120] matmul lenet.go:48
-	v53           []float32 // v53 f32[] const lenet.go:47
 	v54           []float32 // v54 f32[n,120] gt lenet.go:47
 	v55           []float32 // v55 f32[n,120] mul lenet.go:47
 	v58           []float32 // v58 f32[n,400] matmul lenet.go:47
 	dh2           []float32 // v61 f32[n,16,10,10] max_pool2d_grad lenet.go:45
-	v62           []float32 // v62 f32[] const lenet.go:44
 	v63           []float32 // v63 f32[n,16,10,10] gt lenet.go:44
 	v64           []float32 // v64 f32[n,16,10,10] mul lenet.go:44
 	dp1           []float32 // v67 f32[n,6,14,14] conv2d_input_grad lenet.go:44
 	dh1           []float32 // v69 f32[n,6,28,28] max_pool2d_grad lenet.go:43
-	v70           []float32 // v70 f32[] const lenet.go:42
 	v71           []float32 // v71 f32[n,6,28,28] gt lenet.go:42
 	v72           []float32 // v72 f32[n,6,28,28] mul lenet.go:42
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -328,12 +321,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
-	s.v46 = make([]float32, 1)
-	s.v53 = make([]float32, 1)
-	s.v62 = make([]float32, 1)
-	s.v70 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
@@ -354,28 +341,26 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		// r[15]: o (10·n elements at offset 5404160, kernels 16 to 58)
 		// r[16]: v29 (n elements at offset 5406720, kernels 17 to 18)
 		// r[17]: L (1 elements at offset 5406976, kernels 18 to 58)
-		// r[18]: v32 (1 elements at offset 5406992, kernels 19 to 20)
-		// r[19]: v33, v34 (1 elements at offset 5407008, kernels 20 to 22)
-		// r[20]: v35, v38 (n elements at offset 5407024, kernels 22 to 26)
-		// r[21]: v36 (10·n elements at offset 5407280, kernels 23 to 27)
-		// r[22]: v37 (10·n elements at offset 5409840, kernels 24 to 27)
-		// r[23]: v39 (10·n elements at offset 5412400, kernels 26 to 28)
-		// r[24]: v40 (10·n elements at offset 5414960, kernels 27 to 28)
-		// r[25]: do (10·n elements at offset 5417520, kernels 28 to 32)
-		// r[26]: dh4 (84·n elements at offset 5420096, kernels 31 to 34)
-		// r[27]: v47 (84·n elements at offset 5442448, kernels 33 to 34)
-		// r[28]: v48 (84·n elements at offset 5463952, kernels 34 to 38)
-		// r[29]: dh3 (120·n elements at offset 5485552, kernels 37 to 40)
-		// r[30]: v54 (120·n elements at offset 5526352, kernels 39 to 40)
-		// r[31]: v55 (120·n elements at offset 5557072, kernels 40 to 44)
-		// r[32]: v58, dp2 (400·n elements at offset 5587920, kernels 43 to 46)
-		// r[33]: dh2 (1600·n elements at offset 5738320, kernels 46 to 48)
-		// r[34]: v63 (1600·n elements at offset 6147920, kernels 47 to 48)
-		// r[35]: v64 (1600·n elements at offset 6557520, kernels 48 to 52)
-		// r[36]: dp1 (1176·n elements at offset 6967136, kernels 51 to 53)
-		// r[37]: dh1 (4704·n elements at offset 7270592, kernels 53 to 55)
-		// r[38]: v71 (4704·n elements at offset 8474816, kernels 54 to 55)
-		// r[39]: v72 (4704·n elements at offset 9679040, kernels 55 to 58)
+		// r[18]: v35, v38 (n elements at offset 5407024, kernels 22 to 26)
+		// r[19]: v36 (10·n elements at offset 5407280, kernels 23 to 27)
+		// r[20]: v37 (10·n elements at offset 5409840, kernels 24 to 27)
+		// r[21]: v39 (10·n elements at offset 5412400, kernels 26 to 28)
+		// r[22]: v40 (10·n elements at offset 5414960, kernels 27 to 28)
+		// r[23]: do (10·n elements at offset 5417520, kernels 28 to 32)
+		// r[24]: dh4 (84·n elements at offset 5420096, kernels 31 to 34)
+		// r[25]: v47 (84·n elements at offset 5442448, kernels 33 to 34)
+		// r[26]: v48 (84·n elements at offset 5463952, kernels 34 to 38)
+		// r[27]: dh3 (120·n elements at offset 5485552, kernels 37 to 40)
+		// r[28]: v54 (120·n elements at offset 5526352, kernels 39 to 40)
+		// r[29]: v55 (120·n elements at offset 5557072, kernels 40 to 44)
+		// r[30]: v58, dp2 (400·n elements at offset 5587920, kernels 43 to 46)
+		// r[31]: dh2 (1600·n elements at offset 5738320, kernels 46 to 48)
+		// r[32]: v63 (1600·n elements at offset 6147920, kernels 47 to 48)
+		// r[33]: v64 (1600·n elements at offset 6557520, kernels 48 to 52)
+		// r[34]: dp1 (1176·n elements at offset 6967136, kernels 51 to 53)
+		// r[35]: dh1 (4704·n elements at offset 7270592, kernels 53 to 55)
+		// r[36]: v71 (4704·n elements at offset 8474816, kernels 54 to 55)
+		// r[37]: v72 (4704·n elements at offset 9679040, kernels 55 to 58)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 1},
 			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 1, End: 2},
@@ -395,8 +380,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 58},
 			{Offset: 5406720, Elems: cfg.MaxN, Start: 17, End: 18},
 			{Offset: 5406976, Elems: 1, Start: 18, End: 58},
-			{Offset: 5406992, Elems: 1, Start: 19, End: 20},
-			{Offset: 5407008, Elems: 1, Start: 20, End: 22},
 			{Offset: 5407024, Elems: cfg.MaxN, Start: 22, End: 26},
 			{Offset: 5407280, Elems: cfg.MaxN * 10, Start: 23, End: 27},
 			{Offset: 5409840, Elems: cfg.MaxN * 10, Start: 24, End: 27},
@@ -439,28 +422,26 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[15].Offset:][:cfg.MaxN*10]
 		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[17].Offset:][:1]
-		s.v32 = s.arenaF32[r[18].Offset:][:1]
-		s.v33 = s.arenaF32[r[19].Offset:][:1]
-		s.v35 = s.arenaF32[r[20].Offset:][:cfg.MaxN]
-		s.v36 = s.arenaF32[r[21].Offset:][:cfg.MaxN*10]
-		s.v37 = s.arenaF32[r[22].Offset:][:cfg.MaxN*10]
-		s.v39 = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
-		s.v40 = s.arenaF32[r[24].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
-		s.dh4 = s.arenaF32[r[26].Offset:][:cfg.MaxN*84]
-		s.v47 = s.arenaF32[r[27].Offset:][:cfg.MaxN*84]
-		s.v48 = s.arenaF32[r[28].Offset:][:cfg.MaxN*84]
-		s.dh3 = s.arenaF32[r[29].Offset:][:cfg.MaxN*120]
-		s.v54 = s.arenaF32[r[30].Offset:][:cfg.MaxN*120]
-		s.v55 = s.arenaF32[r[31].Offset:][:cfg.MaxN*120]
-		s.v58 = s.arenaF32[r[32].Offset:][:cfg.MaxN*400]
-		s.dh2 = s.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
-		s.v63 = s.arenaF32[r[34].Offset:][:cfg.MaxN*1600]
-		s.v64 = s.arenaF32[r[35].Offset:][:cfg.MaxN*1600]
-		s.dp1 = s.arenaF32[r[36].Offset:][:cfg.MaxN*1176]
-		s.dh1 = s.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
-		s.v71 = s.arenaF32[r[38].Offset:][:cfg.MaxN*4704]
-		s.v72 = s.arenaF32[r[39].Offset:][:cfg.MaxN*4704]
+		s.v35 = s.arenaF32[r[18].Offset:][:cfg.MaxN]
+		s.v36 = s.arenaF32[r[19].Offset:][:cfg.MaxN*10]
+		s.v37 = s.arenaF32[r[20].Offset:][:cfg.MaxN*10]
+		s.v39 = s.arenaF32[r[21].Offset:][:cfg.MaxN*10]
+		s.v40 = s.arenaF32[r[22].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
+		s.dh4 = s.arenaF32[r[24].Offset:][:cfg.MaxN*84]
+		s.v47 = s.arenaF32[r[25].Offset:][:cfg.MaxN*84]
+		s.v48 = s.arenaF32[r[26].Offset:][:cfg.MaxN*84]
+		s.dh3 = s.arenaF32[r[27].Offset:][:cfg.MaxN*120]
+		s.v54 = s.arenaF32[r[28].Offset:][:cfg.MaxN*120]
+		s.v55 = s.arenaF32[r[29].Offset:][:cfg.MaxN*120]
+		s.v58 = s.arenaF32[r[30].Offset:][:cfg.MaxN*400]
+		s.dh2 = s.arenaF32[r[31].Offset:][:cfg.MaxN*1600]
+		s.v63 = s.arenaF32[r[32].Offset:][:cfg.MaxN*1600]
+		s.v64 = s.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
+		s.dp1 = s.arenaF32[r[34].Offset:][:cfg.MaxN*1176]
+		s.dh1 = s.arenaF32[r[35].Offset:][:cfg.MaxN*4704]
+		s.v71 = s.arenaF32[r[36].Offset:][:cfg.MaxN*4704]
+		s.v72 = s.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
 	}
 	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
 		return err

@@ -24,9 +24,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDivDloss(s.v14, s.v15)
-	s.computeBroadcastTo(s.v15, s.v17)
+	s.computeBroadcastTo(s.v17)
 	s.computeSoftmaxLogits(s.v18, s.logits)
 	s.computeOnehotY(s.v19, s.y)
 	s.computeBroadcastTo_v21(s.v17, s.v21)
@@ -142,37 +140,17 @@ func (s *state) computeLoss(loss []float32, bufV11 []float32) {
 	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV14 []float32) {
-	n := s.n
-	bufV14[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # models.go:62
-func (s *state) computeDivDloss(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v17:f32[n] = broadcast_to v16 [shape=[n]]  # models.go:62
-func (s *state) computeBroadcastTo(bufV15 []float32, bufV17 []float32) {
+func (s *state) computeBroadcastTo(bufV17 []float32) {
 	n := s.n
-	a0, o1 := bufV15[:1], bufV17[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV17[:n]
+	c13 := float32(1)
+	c14 := float32(n)
+	c15 := c13 / c14
+	for i := range o0 {
+		o0[i] = c15
 	}
 }
 

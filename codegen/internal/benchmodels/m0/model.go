@@ -122,9 +122,6 @@ type state struct {
 	logits        []float32 // v10 f32[n,10] add models.go:56
 	v11           []float32 // v11 f32[n] softmax_xent models.go:62
 	loss          []float32 // v12 f32[] mean models.go:62
-	dloss         []float32 // v13 f32[] const models.go:62
-	v14           []float32 // v14 f32[] numel models.go:62
-	v15           []float32 // v15 f32[] div models.go:62
 	v17           []float32 // v17 f32[n] broadcast_to models.go:62
 	v18           []float32 // v18 f32[n,10] softmax models.go:62
 	v19           []float32 // v19 f32[n,10] onehot models.go:62
@@ -132,7 +129,6 @@ type state struct {
 	v22           []float32 // v22 f32[n,10] sub models.go:62
 	dlogits       []float32 // v23 f32[n,10] mul models.go:62
 	dh1           []float32 // v26 f32[n,256] matmul models.go:56
-	v28           []float32 // v28 f32[] const models.go:58
 	v29           []float32 // v29 f32[n,256] gt models.go:58
 	v30           []float32 // v30 f32[n,256] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -225,9 +221,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v28 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
 		// r[0]: v4 (256·n elements at offset 0, kernels 0 to 1)
@@ -237,17 +230,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		// r[4]: logits (10·n elements at offset 199168, kernels 4 to 11)
 		// r[5]: v11 (n elements at offset 201728, kernels 5 to 6)
 		// r[6]: loss (1 elements at offset 201984, kernels 6 to 25)
-		// r[7]: v14 (1 elements at offset 202000, kernels 7 to 8)
-		// r[8]: v15, v16 (1 elements at offset 202016, kernels 8 to 10)
-		// r[9]: v17, v20 (n elements at offset 202032, kernels 10 to 14)
-		// r[10]: v18 (10·n elements at offset 202288, kernels 11 to 15)
-		// r[11]: v19 (10·n elements at offset 204848, kernels 12 to 15)
-		// r[12]: v21 (10·n elements at offset 207408, kernels 14 to 16)
-		// r[13]: v22 (10·n elements at offset 209968, kernels 15 to 16)
-		// r[14]: dlogits (10·n elements at offset 212528, kernels 16 to 20)
-		// r[15]: dh1 (256·n elements at offset 215104, kernels 19 to 22)
-		// r[16]: v29 (256·n elements at offset 283200, kernels 21 to 22)
-		// r[17]: v30 (256·n elements at offset 348736, kernels 22 to 25)
+		// r[7]: v17, v20 (n elements at offset 202032, kernels 10 to 14)
+		// r[8]: v18 (10·n elements at offset 202288, kernels 11 to 15)
+		// r[9]: v19 (10·n elements at offset 204848, kernels 12 to 15)
+		// r[10]: v21 (10·n elements at offset 207408, kernels 14 to 16)
+		// r[11]: v22 (10·n elements at offset 209968, kernels 15 to 16)
+		// r[12]: dlogits (10·n elements at offset 212528, kernels 16 to 20)
+		// r[13]: dh1 (256·n elements at offset 215104, kernels 19 to 22)
+		// r[14]: v29 (256·n elements at offset 283200, kernels 21 to 22)
+		// r[15]: v30 (256·n elements at offset 348736, kernels 22 to 25)
 		r := []rt.Region{
 			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
 			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},
@@ -256,8 +247,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 			{Offset: 199168, Elems: cfg.MaxN * 10, Start: 4, End: 11},
 			{Offset: 201728, Elems: cfg.MaxN, Start: 5, End: 6},
 			{Offset: 201984, Elems: 1, Start: 6, End: 25},
-			{Offset: 202000, Elems: 1, Start: 7, End: 8},
-			{Offset: 202016, Elems: 1, Start: 8, End: 10},
 			{Offset: 202032, Elems: cfg.MaxN, Start: 10, End: 14},
 			{Offset: 202288, Elems: cfg.MaxN * 10, Start: 11, End: 15},
 			{Offset: 204848, Elems: cfg.MaxN * 10, Start: 12, End: 15},
@@ -278,17 +267,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
 		s.v11 = s.arenaF32[r[5].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[6].Offset:][:1]
-		s.v14 = s.arenaF32[r[7].Offset:][:1]
-		s.v15 = s.arenaF32[r[8].Offset:][:1]
-		s.v17 = s.arenaF32[r[9].Offset:][:cfg.MaxN]
-		s.v18 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.v19 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		s.v21 = s.arenaF32[r[12].Offset:][:cfg.MaxN*10]
-		s.v22 = s.arenaF32[r[13].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[14].Offset:][:cfg.MaxN*10]
-		s.dh1 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
-		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN*256]
-		s.v30 = s.arenaF32[r[17].Offset:][:cfg.MaxN*256]
+		s.v17 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
+		s.v18 = s.arenaF32[r[8].Offset:][:cfg.MaxN*10]
+		s.v19 = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.v21 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v22 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[12].Offset:][:cfg.MaxN*10]
+		s.dh1 = s.arenaF32[r[13].Offset:][:cfg.MaxN*256]
+		s.v29 = s.arenaF32[r[14].Offset:][:cfg.MaxN*256]
+		s.v30 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
 	}
 	return nil
 }

@@ -32,9 +32,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v49)
-	s.computeDiv(s.v49, s.v50)
-	s.computeDout(s.v45, s.v50, s.dout)
+	s.computeDout(s.v45, s.dout)
 	s.computeSum(s.grads.Mlp_b2, s.dout) // v55 dmlp.b2 at transformer.go:33
 	s.computeDmlp_W2(s.grads.Mlp_W2, s.v41, s.dout)
 	s.computeMatmulGtMulMlp_W2(s.v62, s.dout, s.params.Mlp_W2, s.v41)
@@ -130,7 +128,7 @@ func (s *state) computeAttn_scores(attn_scores []float32, bufV13 []float32, bufV
 	}
 	{
 		p0, a1, o2 := attn_scores[:n*16384], mask[:4096], attn_scores[:n*16384]
-		c21 := float32(0.17677669529663687)
+		c21 := float32(0.17677669)
 		for i0 := 0; i0 < n*4; i0++ {
 			p0, o2 := p0[i0*4096:][:4096], o2[i0*4096:][:4096]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -274,43 +272,23 @@ func (s *state) computeMean(bufV47 []float32, bufV46 []float32) {
 	rt.Reduce(rt.Mean, bufV47[:1], bufV46[:n*8192], 1, n*8192, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v49:f32[] = numel [dtype=f32 shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeNumel(bufV49 []float32) {
-	n := s.n
-	bufV49[:1][0] = float32(n * 8192)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v50:f32[] = div v48 v49  # transformer.go:34
-func (s *state) computeDiv(bufV49 []float32, bufV50 []float32) {
-	a0, o1 := bufV49[:1], bufV50[:1]
-	c48 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v50 := c48 / x0
-		o1[i] = v50
-	}
-}
-
 // computeDout is a loop kernel fusing 2 values; it stores dout.
 //
 //	v53:f32[n,64,128] = mul v45 v52  # transformer.go:34
 //	v54:f32[n,64,128] = mul v51 v53  # transformer.go:34 dout
-func (s *state) computeDout(bufV45 []float32, bufV50 []float32, dout []float32) {
+func (s *state) computeDout(bufV45 []float32, dout []float32) {
 	n := s.n
-	a0, a1, o2 := bufV45[:n*8192], bufV50[:1], dout[:n*8192]
-	x1 := a1[0]
+	a0, o1 := bufV45[:n*8192], dout[:n*8192]
 	c52 := float32(2)
-	o2 = o2[:len(a0)]
+	c48 := float32(1)
+	c49 := float32(n * 8192)
+	c50 := c48 / c49
+	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		v53 := x0 * c52
-		v54 := x1 * v53
-		o2[i] = v54
+		v54 := c50 * v53
+		o1[i] = v54
 	}
 }
 
@@ -567,7 +545,7 @@ func (s *state) computeSum_v97(bufV97 []float32, bufV96 []float32) {
 func (s *state) computeSubMulAttn_att(dattn_att []float32, bufV97 []float32, attn_att []float32, bufV100 []float32) {
 	n := s.n
 	a0, a1, a2, o3 := dattn_att[:n*16384], bufV97[:n*256], attn_att[:n*16384], bufV100[:n*16384]
-	c21 := float32(0.17677669529663687)
+	c21 := float32(0.17677669)
 	for i0 := 0; i0 < n*256; i0++ {
 		a0, a1, a2, o3 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*64:][:64], o3[i0*64:][:64]
 		x1 := a1[0]

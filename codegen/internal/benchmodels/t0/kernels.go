@@ -41,9 +41,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v49)
-	s.computeDiv(s.v49, s.v50)
-	s.computeBroadcastTo(s.v50, s.v52)
+	s.computeBroadcastTo(s.v52)
 	s.computeMul_v54(s.v45, s.v54)
 	s.computeMul_2(s.v52, s.v54, s.dout) // v55 dout at transformer.go:34
 	s.computeSum(s.grads.Mlp_b2, s.dout) // v56 at transformer.go:33
@@ -176,7 +174,7 @@ func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 func (s *state) computeMul(b0 []float32, b1 []float32) {
 	n := s.n
 	a0, o1 := b0[:n*16384], b1[:n*16384]
-	c0 := float32(0.17677669529663687)
+	c0 := float32(0.17677669)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -353,37 +351,17 @@ func (s *state) computeMean(bufV47 []float32, bufV46 []float32) {
 	rt.Reduce(rt.Mean, bufV47[:1], bufV46[:n*8192], 1, n*8192, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v49:f32[] = numel [dtype=f32 shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeNumel(bufV49 []float32) {
-	n := s.n
-	bufV49[:1][0] = float32(n * 8192)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v50:f32[] = div v48 v49  # transformer.go:34
-func (s *state) computeDiv(bufV49 []float32, bufV50 []float32) {
-	a0, o1 := bufV49[:1], bufV50[:1]
-	c48 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v50 := c48 / x0
-		o1[i] = v50
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v52:f32[n,64,128] = broadcast_to v51 [shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeBroadcastTo(bufV50 []float32, bufV52 []float32) {
+func (s *state) computeBroadcastTo(bufV52 []float32) {
 	n := s.n
-	a0, o1 := bufV50[:1], bufV52[:n*8192]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV52[:n*8192]
+	c48 := float32(1)
+	c49 := float32(n * 8192)
+	c50 := c48 / c49
+	for i := range o0 {
+		o0[i] = c50
 	}
 }
 
