@@ -119,7 +119,7 @@ func (p *plan) lower(prog *passes.Program) {
 	for _, ki := range p.kernels {
 		if ki.uses == 1 {
 			ki.body, _ = p.kernelMethod(ki, ki.k, true)
-			ki.name = p.stateFields.get("compute"+kernelLabel(ki.k), ki.k.Root.Ref())
+			ki.name = p.stateFields.get("compute" + kernelLabel(ki.k))
 		} else {
 			ki.name = p.stateFields.get("compute" + opsLabel(ki.k))
 		}
@@ -175,8 +175,11 @@ func kernelSig(k *passes.Kernel) string {
 }
 
 // kernelLabel names a kernel after the values it stores: the last named
-// materialized value, else its root if named, else its ops and the first
-// named value it reads (computeSquareSumW1).
+// materialized value, else its root if named, else its ops and the named
+// values it reads in argument order (computeSquareSumW1, computeMatmulXDz), at most
+// maxLabelOperands of them. Value IDs never enter a name, so that an edit
+// elsewhere in the model does not rename the kernel; a name taken already
+// gets the suffix _2, _3, … (plan.lower).
 func kernelLabel(k *passes.Kernel) string {
 	for i := len(k.Materialized) - 1; i >= 0; i-- {
 		if k.Materialized[i].Name != "" {
@@ -187,13 +190,24 @@ func kernelLabel(k *passes.Kernel) string {
 		return exported(k.Root.Name)
 	}
 	label := opsLabel(k)
-	for _, a := range k.Inputs {
-		if a.Name != "" {
-			return label + exported(a.Name)
+	var names []string
+	for _, v := range k.Values {
+		for _, a := range v.Args {
+			if len(names) < maxLabelOperands && a.Name != "" && !slices.Contains(names, a.Name) && slices.Contains(k.Inputs, a) {
+				names = append(names, a.Name)
+			}
 		}
+	}
+	for _, n := range names {
+		label += exported(n)
 	}
 	return label
 }
+
+// maxLabelOperands is how many operand names a kernel's name may carry:
+// enough to tell apart the products and sums of a model (MatmulXDz),
+// short enough to read.
+const maxLabelOperands = 2
 
 // opsLabel names a kernel after its first three ops, in camel case
 // (MatmulAddTanh).

@@ -17,7 +17,7 @@ func (s *state) forward() error {
 	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:68
 	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:68
 	s.computeO(s.o, s.h6, s.params.Wout, s.params.Bout)
-	if err := s.computeSoftmaxXentY(s.v36, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v36, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v36)
@@ -141,10 +141,10 @@ func (s *state) computeO(bufO []float32, h6 []float32, Wout []float32, bout []fl
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:74
-func (s *state) computeSoftmaxXentY(bufV36 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV36 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV36[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("deepmlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:74)", r, bufY[:n][r], 10)

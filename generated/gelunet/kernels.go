@@ -11,10 +11,10 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddXW1(s.v7, s.x, s.params.W1, s.params.B1)
 	s.computeH(s.h, s.v7)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v11)
@@ -37,7 +37,7 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddXW1(s.v7, s.x, s.params.W1, s.params.B1)
 	s.computeH(s.h, s.v7)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
 	return nil
@@ -55,11 +55,11 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeMatmulAddX is a gemm kernel fusing 2 values; it stores v7.
+// computeMatmulAddXW1 is a gemm kernel fusing 2 values; it stores v7.
 //
 //	v6:f32[n,128] = matmul v0 v2  # models.go:106
 //	v7:f32[n,128] = add v6 v3  # models.go:106
-func (s *state) computeMatmulAddX(bufV7 []float32, bufX []float32, W1 []float32, b1 []float32) {
+func (s *state) computeMatmulAddXW1(bufV7 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 128, 784, 1, bufX[:n*784], 784, W1[:100352], 128, 0, bufV7[:n*128], 128)
 	{
@@ -107,10 +107,10 @@ func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:108
-func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("gelunet: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:108)", r, bufY[:n][r], 10)

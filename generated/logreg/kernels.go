@@ -10,7 +10,7 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeMatmulX(s.v4, s.x, s.params.W)
+	s.computeMatmulXW(s.v4, s.x, s.params.W)
 	s.computeL(s.v4, s.params.B, s.y, s.z, s.L)
 	s.computeSquareSumW(s.params.W, s.v10)
 	s.computeJ(s.v10, s.L, s.J)
@@ -40,10 +40,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeMatmulX is a gemm kernel.
+// computeMatmulXW is a gemm kernel.
 //
 //	v4:f64[n,1] = matmul v0 v2  # logreg.go:25
-func (s *state) computeMatmulX(bufV4 []float64, bufX []float64, w []float64) {
+func (s *state) computeMatmulXW(bufV4 []float64, bufX []float64, w []float64) {
 	n := s.n
 	kernels.Dgemm(false, false, n, 1, 20, 1, bufX[:n*20], 20, w[:20], 1, 0, bufV4[:n], 1)
 }

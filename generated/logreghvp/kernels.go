@@ -33,7 +33,7 @@ func (s *state) backward() error {
 func (s *state) predict() error {
 	s.computeMatmul(s.v4, s.x, s.params.W)   // v4 at logreg.go:25
 	s.computeMatmul(s.v26, s.x, s.tangent_w) // v26 at logreg.go:25
-	s.computeT_dz_v34(s.v4, s.params.B, s.v26, s.tangent_b, s.t_dz)
+	s.computeT_dz_2(s.v4, s.params.B, s.v26, s.tangent_b, s.t_dz)
 	s.computeSum(s.t_db, s.t_dz) // v35 t_db at logreg.go:25
 	s.computeT_dw(s.t_dw, s.x, s.t_dz, s.tangent_w)
 	return nil
@@ -215,7 +215,7 @@ func (s *state) computeT_dw(t_dw []float64, bufX []float64, t_dz []float64, tang
 	}
 }
 
-// computeT_dz_v34 is a loop kernel fusing 7 values; it stores t_dz.
+// computeT_dz_2 is a loop kernel fusing 7 values; it stores t_dz.
 //
 //	v6:f64[n] = add v5 v3  # logreg.go:25 z
 //	v17:f64[n] = sigmoid v6  # logreg.go:26
@@ -224,7 +224,7 @@ func (s *state) computeT_dw(t_dw []float64, bufX []float64, t_dz []float64, tang
 //	v32:f64[n] = mul v17 v31  # logreg.go:26
 //	v33:f64[n] = mul v28 v32  # logreg.go:26
 //	v34:f64[n] = mul v33 v16  # logreg.go:26 t_dz
-func (s *state) computeT_dz_v34(bufV4 []float64, bufB []float64, bufV26 []float64, tangent_b []float64, t_dz []float64) {
+func (s *state) computeT_dz_2(bufV4 []float64, bufB []float64, bufV26 []float64, tangent_b []float64, t_dz []float64) {
 	n := s.n
 	a0, a1, a2, a3, o4 := bufV4[:n], bufB[:1], bufV26[:n], tangent_b[:1], t_dz[:n]
 	x1 := a1[0]

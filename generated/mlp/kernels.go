@@ -12,7 +12,7 @@ import (
 func (s *state) forward() error {
 	s.computeH(s.h, s.x, s.params.W1, s.params.B1)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v11)
@@ -99,10 +99,10 @@ func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:35
-func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("mlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:35)", r, bufY[:n][r], 10)

@@ -10,8 +10,8 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeScanXs(s.h0, s.xs, s.v8)
-	s.computeScanXs_v9(s.h0, s.xs, s.v9)
+	s.computeScanH0Xs(s.h0, s.xs, s.v8)
+	s.computeScanH0Xs_2(s.h0, s.xs, s.v9)
 	s.computeSubSquareMeanNext(s.v9, s.next, s.v10, s.v12)
 	return nil
 }
@@ -30,8 +30,8 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeScanXs(s.h0, s.xs, s.v8)
-	s.computeScanXs_v9(s.h0, s.xs, s.v9)
+	s.computeScanH0Xs(s.h0, s.xs, s.v8)
+	s.computeScanH0Xs_2(s.h0, s.xs, s.v9)
 	return nil
 }
 
@@ -49,10 +49,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeScanXs is an opaque kernel.
+// computeScanH0Xs is an opaque kernel.
 //
 //	v8:f32[n,16] = scan v1 v0 v3 v4 v5 v6 v7 [carries=1 fn="models.RNN.scan_1" out=0 xs=1]  # rnn.go:33
-func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
+func (s *state) computeScanH0Xs(h0 []float32, xs []float32, bufV8 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T
@@ -116,10 +116,10 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 	copy(bufV8[:n*16], s.scan8_c0_v0F32[:n*16])
 }
 
-// computeScanXs_v9 is an opaque kernel.
+// computeScanH0Xs_2 is an opaque kernel.
 //
 //	v9:f32[T,n,1] = scan v1 v0 v3 v4 v5 v6 v7 [carries=1 fn="models.RNN.scan_1" out=1 xs=1]  # rnn.go:33
-func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
+func (s *state) computeScanH0Xs_2(h0 []float32, xs []float32, bufV9 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T

@@ -11,7 +11,7 @@ import (
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
 	s.computeO(s.o, s.x, s.params.W, s.params.B)
-	if err := s.computeSoftmaxXentY(s.v6, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v6, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v6)
@@ -68,10 +68,10 @@ func (s *state) computeO(bufO []float32, bufX []float32, W []float32, bufB []flo
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v6:f32[n] = softmax_xent v5 v1  # models.go:52
-func (s *state) computeSoftmaxXentY(bufV6 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV6 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV6[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("softmaxreg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:52)", r, bufY[:n][r], 10)

@@ -51,7 +51,7 @@ func (s *state) forward() error {
 	s.computeLayerNorm(s.v92, s.block1_out, s.params.Ln_f_weight, s.params.Ln_f_bias)                // v92 at transformer.go:51
 	s.computeSlice(s.v95, s.v92)
 	s.computeLogits(s.logits, s.v95, s.params.Head_W, s.params.Head_b)
-	if err := s.computeSoftmaxXentY(s.v98, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v98, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v98)
@@ -64,7 +64,7 @@ func (s *state) backward() error {
 	s.computeOnehotY(s.v104, s.y)
 	s.computeDlogits(s.v103, s.v104, s.dlogits)
 	s.computeDhead_b(s.grads.Head_b, s.dlogits)
-	s.computeMatmulHead_W(s.v109, s.dlogits, s.params.Head_W)
+	s.computeMatmulDlogitsHead_W(s.v109, s.dlogits, s.params.Head_W)
 	s.computeDhead_W(s.grads.Head_W, s.v95, s.dlogits)
 	s.computePad(s.v113, s.v109)
 	s.computeMean(s.v114, s.block1_out)                   // v114 at transformer.go:51
@@ -474,10 +474,10 @@ func (s *state) computeLogits(logits []float32, bufV95 []float32, head_W []float
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v98:f32[n,8] = softmax_xent v97 v2  # transformer.go:56
-func (s *state) computeSoftmaxXentY(bufV98 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV98 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV98[:n*8], logits[:n*88], bufY[:n*8], n*8, 11); r >= 0 {
 		return fmt.Errorf("transformer: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at transformer.go:56)", r, bufY[:n*8][r], 11)
@@ -537,10 +537,10 @@ func (s *state) computeDhead_b(dhead_b []float32, dlogits []float32) {
 	rt.Reduce(rt.Sum, dhead_b[:11], dlogits[:n*88], 1, n*8, 11)
 }
 
-// computeMatmulHead_W is a gemm kernel.
+// computeMatmulDlogitsHead_W is a gemm kernel.
 //
 //	v109:f32[n,8,64] = matmul v107 v93 [transB]  # transformer.go:55
-func (s *state) computeMatmulHead_W(bufV109 []float32, dlogits []float32, head_W []float32) {
+func (s *state) computeMatmulDlogitsHead_W(bufV109 []float32, dlogits []float32, head_W []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*8, 64, 11, 1, dlogits[:n*88], 11, head_W[:704], 11, 0, bufV109[:n*512], 64)
 }

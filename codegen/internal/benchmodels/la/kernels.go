@@ -17,7 +17,7 @@ func (s *state) forward() error {
 	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:56
 	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:56
 	s.computeLogits(s.logits, s.h6, s.params.W7, s.params.B7)
-	if err := s.computeSoftmaxXentY(s.v36, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v36, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v36)
@@ -108,10 +108,10 @@ func (s *state) computeLogits(logits []float32, h6 []float32, W7 []float32, b7 [
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV36 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV36[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("la: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)

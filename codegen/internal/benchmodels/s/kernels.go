@@ -12,7 +12,7 @@ import (
 func (s *state) forward() error {
 	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
 	s.computeLogits(s.logits, s.h1, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v11)
@@ -92,10 +92,10 @@ func (s *state) computeLogits(logits []float64, h1 []float64, W2 []float64, b2 [
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v11:f64[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV11 []float64, logits []float64, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV11 []float64, logits []float64, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*3], bufY[:n], n, 3); r >= 0 {
 		return fmt.Errorf("s: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 3)
