@@ -359,7 +359,6 @@ func (p *plan) allocState(st stateKind) []jen.Code {
 		bufs := p.arenaBuffers(st.bp)
 		for _, d := range p.arenaDTypes() {
 			var regions, views []jen.Code
-			var doc []jen.Code
 			i := 0
 			for _, b := range bufs {
 				if b.DType != d {
@@ -375,20 +374,20 @@ func (p *plan) allocState(st stateKind) []jen.Code {
 					views = append(views, s().Dot(vi.field).Op("=").Add(s().Dot(arenaField(d))).
 						Index(jen.Id("r").Index(jen.Lit(i)).Dot("Offset"), jen.Empty()).Index(jen.Empty(), p.capProd(v.Type.Shape)))
 				}
-				doc = append(doc, jen.Comment(fmt.Sprintf("r[%d]: %s (%s elements at offset %d, kernels %d to %d)", i, strings.Join(names, ", "), b.Size, b.Offset, b.Start, b.End)))
-				regions = append(regions, jen.Line().Values(
+				regions = append(regions, jen.Values(
 					jen.Id("Offset").Op(":").Lit(int(b.Offset)), jen.Id("Elems").Op(":").Add(p.capProd(b.Values[0].Type.Shape)),
-					jen.Id("Start").Op(":").Lit(b.Start), jen.Id("End").Op(":").Lit(b.End)))
+					jen.Id("Start").Op(":").Lit(b.Start), jen.Id("End").Op(":").Lit(b.End)).Op(",").Comment(fmt.Sprintf("r[%d]: %s", i, strings.Join(names, ", "))))
 				i++
 			}
 			if i == 0 {
 				continue
 			}
-			block := []jen.Code{jen.Comment(fmt.Sprintf("The %v arena of %s, as planned for capacity %s:", d, st.what, capText(p.g.Dims, st.bp.Capacity)))}
-			block = append(block, doc...)
-			block = append(block,
-				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Values(append(regions, jen.Line())...),
-				alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)))
+			block := []jen.Code{
+				jen.Comment(fmt.Sprintf("The %v arena of %s, as planned for capacity %s:", d, st.what, capText(p.g.Dims, st.bp.Capacity))),
+				jen.Comment("each buffer's region (offset, elements, first and last kernel) and its values."),
+				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Custom(jen.Options{Open: "{", Close: "}", Multi: true}, regions...),
+				alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)),
+			}
 			block = append(block, views...)
 			body = append(body, jen.Block(block...))
 		}

@@ -219,25 +219,17 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 14)
-		// r[1]: h (128·n elements at offset 32768, kernels 1 to 13)
-		// r[2]: o (10·n elements at offset 133120, kernels 2 to 16)
-		// r[3]: v11 (n elements at offset 65536, kernels 3 to 4)
-		// r[4]: L (1 elements at offset 137104, kernels 4 to 16)
-		// r[5]: v16, do (10·n elements at offset 98304, kernels 7 to 13)
-		// r[6]: v17 (10·n elements at offset 100864, kernels 8 to 10)
-		// r[7]: dh (128·n elements at offset 65536, kernels 12 to 14)
-		// r[8]: v24 (128·n elements at offset 100352, kernels 14 to 16)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 14},
-			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 13},
-			{Offset: 133120, Elems: cfg.MaxN * 10, Start: 2, End: 16},
-			{Offset: 65536, Elems: cfg.MaxN, Start: 3, End: 4},
-			{Offset: 137104, Elems: 1, Start: 4, End: 16},
-			{Offset: 98304, Elems: cfg.MaxN * 10, Start: 7, End: 13},
-			{Offset: 100864, Elems: cfg.MaxN * 10, Start: 8, End: 10},
-			{Offset: 65536, Elems: cfg.MaxN * 128, Start: 12, End: 14},
-			{Offset: 100352, Elems: cfg.MaxN * 128, Start: 14, End: 16},
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 14},       // r[0]: v7
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 13},   // r[1]: h
+			{Offset: 133120, Elems: cfg.MaxN * 10, Start: 2, End: 16},   // r[2]: o
+			{Offset: 65536, Elems: cfg.MaxN, Start: 3, End: 4},          // r[3]: v11
+			{Offset: 137104, Elems: 1, Start: 4, End: 16},               // r[4]: L
+			{Offset: 98304, Elems: cfg.MaxN * 10, Start: 7, End: 13},    // r[5]: v16, do
+			{Offset: 100864, Elems: cfg.MaxN * 10, Start: 8, End: 10},   // r[6]: v17
+			{Offset: 65536, Elems: cfg.MaxN * 128, Start: 12, End: 14},  // r[7]: dh
+			{Offset: 100352, Elems: cfg.MaxN * 128, Start: 14, End: 16}, // r[8]: v24
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -262,13 +254,11 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 1)
-		// r[1]: h (128·n elements at offset 32768, kernels 1 to 2)
-		// r[2]: o (10·n elements at offset 0, kernels 2 to 2)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 1},
-			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 2},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 2, End: 2},
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 1},     // r[0]: v7
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 2}, // r[1]: h
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 2, End: 2},      // r[2]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

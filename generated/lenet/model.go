@@ -308,41 +308,25 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v12, h1, v63 (4704·n elements at offset 0, kernels 0 to 36)
-		// r[1]: p1 (1176·n elements at offset 2023424, kernels 2 to 31)
-		// r[2]: v16, h2, v56 (1600·n elements at offset 1204224, kernels 3 to 31)
-		// r[3]: p2, v20 (400·n elements at offset 1613824, kernels 5 to 24)
-		// r[4]: h3 (120·n elements at offset 1716224, kernels 7 to 22)
-		// r[5]: h4 (84·n elements at offset 1746944, kernels 8 to 20)
-		// r[6]: o (10·n elements at offset 2767584, kernels 9 to 36)
-		// r[7]: v29 (n elements at offset 1768448, kernels 10 to 11)
-		// r[8]: L (1 elements at offset 2773648, kernels 11 to 36)
-		// r[9]: v34, do (10·n elements at offset 1768448, kernels 14 to 20)
-		// r[10]: v35 (10·n elements at offset 1771008, kernels 15 to 17)
-		// r[11]: v44 (84·n elements at offset 1777664, kernels 20 to 22)
-		// r[12]: v49 (120·n elements at offset 1746944, kernels 22 to 24)
-		// r[13]: v51, dp2 (400·n elements at offset 2324480, kernels 23 to 26)
-		// r[14]: dh2 (1600·n elements at offset 1613824, kernels 26 to 27)
-		// r[15]: dp1 (1176·n elements at offset 2408448, kernels 30 to 32)
-		// r[16]: dh1 (4704·n elements at offset 1204224, kernels 32 to 33)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 36},
-			{Offset: 2023424, Elems: cfg.MaxN * 1176, Start: 2, End: 31},
-			{Offset: 1204224, Elems: cfg.MaxN * 1600, Start: 3, End: 31},
-			{Offset: 1613824, Elems: cfg.MaxN * 400, Start: 5, End: 24},
-			{Offset: 1716224, Elems: cfg.MaxN * 120, Start: 7, End: 22},
-			{Offset: 1746944, Elems: cfg.MaxN * 84, Start: 8, End: 20},
-			{Offset: 2767584, Elems: cfg.MaxN * 10, Start: 9, End: 36},
-			{Offset: 1768448, Elems: cfg.MaxN, Start: 10, End: 11},
-			{Offset: 2773648, Elems: 1, Start: 11, End: 36},
-			{Offset: 1768448, Elems: cfg.MaxN * 10, Start: 14, End: 20},
-			{Offset: 1771008, Elems: cfg.MaxN * 10, Start: 15, End: 17},
-			{Offset: 1777664, Elems: cfg.MaxN * 84, Start: 20, End: 22},
-			{Offset: 1746944, Elems: cfg.MaxN * 120, Start: 22, End: 24},
-			{Offset: 2324480, Elems: cfg.MaxN * 400, Start: 23, End: 26},
-			{Offset: 1613824, Elems: cfg.MaxN * 1600, Start: 26, End: 27},
-			{Offset: 2408448, Elems: cfg.MaxN * 1176, Start: 30, End: 32},
-			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 32, End: 33},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 36},        // r[0]: v12, h1, v63
+			{Offset: 2023424, Elems: cfg.MaxN * 1176, Start: 2, End: 31},  // r[1]: p1
+			{Offset: 1204224, Elems: cfg.MaxN * 1600, Start: 3, End: 31},  // r[2]: v16, h2, v56
+			{Offset: 1613824, Elems: cfg.MaxN * 400, Start: 5, End: 24},   // r[3]: p2, v20
+			{Offset: 1716224, Elems: cfg.MaxN * 120, Start: 7, End: 22},   // r[4]: h3
+			{Offset: 1746944, Elems: cfg.MaxN * 84, Start: 8, End: 20},    // r[5]: h4
+			{Offset: 2767584, Elems: cfg.MaxN * 10, Start: 9, End: 36},    // r[6]: o
+			{Offset: 1768448, Elems: cfg.MaxN, Start: 10, End: 11},        // r[7]: v29
+			{Offset: 2773648, Elems: 1, Start: 11, End: 36},               // r[8]: L
+			{Offset: 1768448, Elems: cfg.MaxN * 10, Start: 14, End: 20},   // r[9]: v34, do
+			{Offset: 1771008, Elems: cfg.MaxN * 10, Start: 15, End: 17},   // r[10]: v35
+			{Offset: 1777664, Elems: cfg.MaxN * 84, Start: 20, End: 22},   // r[11]: v44
+			{Offset: 1746944, Elems: cfg.MaxN * 120, Start: 22, End: 24},  // r[12]: v49
+			{Offset: 2324480, Elems: cfg.MaxN * 400, Start: 23, End: 26},  // r[13]: v51, dp2
+			{Offset: 1613824, Elems: cfg.MaxN * 1600, Start: 26, End: 27}, // r[14]: dh2
+			{Offset: 2408448, Elems: cfg.MaxN * 1176, Start: 30, End: 32}, // r[15]: dp1
+			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 32, End: 33}, // r[16]: dh1
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -385,21 +369,15 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v12, h1 (4704·n elements at offset 0, kernels 0 to 2)
-		// r[1]: p1 (1176·n elements at offset 1204224, kernels 2 to 3)
-		// r[2]: v16, h2 (1600·n elements at offset 0, kernels 3 to 5)
-		// r[3]: p2, v20 (400·n elements at offset 409600, kernels 5 to 7)
-		// r[4]: h3 (120·n elements at offset 0, kernels 7 to 8)
-		// r[5]: h4 (84·n elements at offset 30720, kernels 8 to 9)
-		// r[6]: o (10·n elements at offset 0, kernels 9 to 9)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 2},
-			{Offset: 1204224, Elems: cfg.MaxN * 1176, Start: 2, End: 3},
-			{Offset: 0, Elems: cfg.MaxN * 1600, Start: 3, End: 5},
-			{Offset: 409600, Elems: cfg.MaxN * 400, Start: 5, End: 7},
-			{Offset: 0, Elems: cfg.MaxN * 120, Start: 7, End: 8},
-			{Offset: 30720, Elems: cfg.MaxN * 84, Start: 8, End: 9},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 9, End: 9},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 2},       // r[0]: v12, h1
+			{Offset: 1204224, Elems: cfg.MaxN * 1176, Start: 2, End: 3}, // r[1]: p1
+			{Offset: 0, Elems: cfg.MaxN * 1600, Start: 3, End: 5},       // r[2]: v16, h2
+			{Offset: 409600, Elems: cfg.MaxN * 400, Start: 5, End: 7},   // r[3]: p2, v20
+			{Offset: 0, Elems: cfg.MaxN * 120, Start: 7, End: 8},        // r[4]: h3
+			{Offset: 30720, Elems: cfg.MaxN * 84, Start: 8, End: 9},     // r[5]: h4
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 9, End: 9},         // r[6]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

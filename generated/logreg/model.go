@@ -187,15 +187,12 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4, v5 (n elements at offset 0, kernels 0 to 2)
-		// r[1]: z, dz, v25 (n elements at offset 256, kernels 2 to 11)
-		// r[2]: L (1 elements at offset 512, kernels 2 to 11)
-		// r[3]: v10, J (1 elements at offset 32, kernels 3 to 11)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 2},
-			{Offset: 256, Elems: cfg.MaxN, Start: 2, End: 11},
-			{Offset: 512, Elems: 1, Start: 2, End: 11},
-			{Offset: 32, Elems: 1, Start: 3, End: 11},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 2},    // r[0]: v4, v5
+			{Offset: 256, Elems: cfg.MaxN, Start: 2, End: 11}, // r[1]: z, dz, v25
+			{Offset: 512, Elems: 1, Start: 2, End: 11},        // r[2]: L
+			{Offset: 32, Elems: 1, Start: 3, End: 11},         // r[3]: v10, J
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err

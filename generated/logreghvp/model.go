@@ -173,23 +173,16 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of Forward (and Evaluate), as planned for capacity n=256:
-		// r[0]: v4, v5, z, v17, t_dz, v36 (n elements at offset 0, kernels 0 to 17)
-		// r[1]: L (1 elements at offset 544, kernels 3 to 17)
-		// r[2]: dz, v21 (n elements at offset 256, kernels 8 to 11)
-		// r[3]: db (1 elements at offset 576, kernels 9 to 17)
-		// r[4]: dw (20 elements at offset 512, kernels 11 to 17)
-		// r[5]: v26, v27 (n elements at offset 256, kernels 12 to 14)
-		// r[6]: t_db (1 elements at offset 560, kernels 15 to 17)
-		// r[7]: t_dw (20 elements at offset 256, kernels 17 to 17)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 17},
-			{Offset: 544, Elems: 1, Start: 3, End: 17},
-			{Offset: 256, Elems: cfg.MaxN, Start: 8, End: 11},
-			{Offset: 576, Elems: 1, Start: 9, End: 17},
-			{Offset: 512, Elems: 20, Start: 11, End: 17},
-			{Offset: 256, Elems: cfg.MaxN, Start: 12, End: 14},
-			{Offset: 560, Elems: 1, Start: 15, End: 17},
-			{Offset: 256, Elems: 20, Start: 17, End: 17},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 17},    // r[0]: v4, v5, z, v17, t_dz, v36
+			{Offset: 544, Elems: 1, Start: 3, End: 17},         // r[1]: L
+			{Offset: 256, Elems: cfg.MaxN, Start: 8, End: 11},  // r[2]: dz, v21
+			{Offset: 576, Elems: 1, Start: 9, End: 17},         // r[3]: db
+			{Offset: 512, Elems: 20, Start: 11, End: 17},       // r[4]: dw
+			{Offset: 256, Elems: cfg.MaxN, Start: 12, End: 14}, // r[5]: v26, v27
+			{Offset: 560, Elems: 1, Start: 15, End: 17},        // r[6]: t_db
+			{Offset: 256, Elems: 20, Start: 17, End: 17},       // r[7]: t_dw
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -215,15 +208,12 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v4, v5, t_dz, v36 (n elements at offset 0, kernels 0 to 10)
-		// r[1]: v26, v27 (n elements at offset 256, kernels 5 to 7)
-		// r[2]: t_db (1 elements at offset 288, kernels 8 to 10)
-		// r[3]: t_dw (20 elements at offset 256, kernels 10 to 10)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 10},
-			{Offset: 256, Elems: cfg.MaxN, Start: 5, End: 7},
-			{Offset: 288, Elems: 1, Start: 8, End: 10},
-			{Offset: 256, Elems: 20, Start: 10, End: 10},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 10},  // r[0]: v4, v5, t_dz, v36
+			{Offset: 256, Elems: cfg.MaxN, Start: 5, End: 7}, // r[1]: v26, v27
+			{Offset: 288, Elems: 1, Start: 8, End: 10},       // r[2]: t_db
+			{Offset: 256, Elems: 20, Start: 10, End: 10},     // r[3]: t_dw
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of inference"); err != nil {
 			return err

@@ -221,25 +221,17 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h (256·n elements at offset 0, kernels 0 to 15)
-		// r[1]: o (10·n elements at offset 266240, kernels 1 to 16)
-		// r[2]: v11 (n elements at offset 65536, kernels 2 to 3)
-		// r[3]: L (1 elements at offset 271632, kernels 3 to 16)
-		// r[4]: v14, J (1 elements at offset 271648, kernels 4 to 16)
-		// r[5]: v16 (1 elements at offset 268800, kernels 5 to 6)
-		// r[6]: v30, do (10·n elements at offset 65536, kernels 9 to 15)
-		// r[7]: v31 (10·n elements at offset 68096, kernels 10 to 12)
-		// r[8]: dz (256·n elements at offset 200704, kernels 15 to 16)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 15},
-			{Offset: 266240, Elems: cfg.MaxN * 10, Start: 1, End: 16},
-			{Offset: 65536, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 271632, Elems: 1, Start: 3, End: 16},
-			{Offset: 271648, Elems: 1, Start: 4, End: 16},
-			{Offset: 268800, Elems: 1, Start: 5, End: 6},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 9, End: 15},
-			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},
-			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 15},       // r[0]: h
+			{Offset: 266240, Elems: cfg.MaxN * 10, Start: 1, End: 16},   // r[1]: o
+			{Offset: 65536, Elems: cfg.MaxN, Start: 2, End: 3},          // r[2]: v11
+			{Offset: 271632, Elems: 1, Start: 3, End: 16},               // r[3]: L
+			{Offset: 271648, Elems: 1, Start: 4, End: 16},               // r[4]: v14, J
+			{Offset: 268800, Elems: 1, Start: 5, End: 6},                // r[5]: v16
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 9, End: 15},    // r[6]: v30, do
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},   // r[7]: v31
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16}, // r[8]: dz
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -268,11 +260,10 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: h (256·n elements at offset 0, kernels 0 to 1)
-		// r[1]: o (10·n elements at offset 65536, kernels 1 to 1)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},    // r[0]: h
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1}, // r[1]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

@@ -477,17 +477,13 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	s.v26 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity T=256, n=256:
-		// r[0]: v8 (16·n elements at offset 1179648, kernels 0 to 12)
-		// r[1]: v9 (T·n elements at offset 1048576, kernels 1 to 12)
-		// r[2]: v10, v19 (T·n elements at offset 1114112, kernels 2 to 12)
-		// r[3]: v12 (1 elements at offset 1184048, kernels 2 to 12)
-		// r[4]: saved_h0 (16·T·n elements at offset 0, kernels 7 to 12)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 1179648, Elems: cfg.MaxN * 16, Start: 0, End: 12},
-			{Offset: 1048576, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 12},
-			{Offset: 1114112, Elems: cfg.MaxT * cfg.MaxN, Start: 2, End: 12},
-			{Offset: 1184048, Elems: 1, Start: 2, End: 12},
-			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN * 16, Start: 7, End: 12},
+			{Offset: 1179648, Elems: cfg.MaxN * 16, Start: 0, End: 12},       // r[0]: v8
+			{Offset: 1048576, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 12}, // r[1]: v9
+			{Offset: 1114112, Elems: cfg.MaxT * cfg.MaxN, Start: 2, End: 12}, // r[2]: v10, v19
+			{Offset: 1184048, Elems: 1, Start: 2, End: 12},                   // r[3]: v12
+			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN * 16, Start: 7, End: 12},  // r[4]: saved_h0
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -1144,11 +1140,10 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity T=256, n=256:
-		// r[0]: v8 (16·n elements at offset 65536, kernels 0 to 1)
-		// r[1]: v9 (T·n elements at offset 0, kernels 1 to 1)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 65536, Elems: cfg.MaxN * 16, Start: 0, End: 1},
-			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 1},
+			{Offset: 65536, Elems: cfg.MaxN * 16, Start: 0, End: 1},   // r[0]: v8
+			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 1}, // r[1]: v9
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

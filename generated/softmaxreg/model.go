@@ -189,17 +189,13 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: o (10·n elements at offset 7840, kernels 0 to 10)
-		// r[1]: v6 (n elements at offset 0, kernels 1 to 2)
-		// r[2]: L (1 elements at offset 12976, kernels 2 to 10)
-		// r[3]: v11, do (10·n elements at offset 10400, kernels 5 to 10)
-		// r[4]: v12 (10·n elements at offset 0, kernels 6 to 8)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 7840, Elems: cfg.MaxN * 10, Start: 0, End: 10},
-			{Offset: 0, Elems: cfg.MaxN, Start: 1, End: 2},
-			{Offset: 12976, Elems: 1, Start: 2, End: 10},
-			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
+			{Offset: 7840, Elems: cfg.MaxN * 10, Start: 0, End: 10},  // r[0]: o
+			{Offset: 0, Elems: cfg.MaxN, Start: 1, End: 2},           // r[1]: v6
+			{Offset: 12976, Elems: 1, Start: 2, End: 10},             // r[2]: L
+			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10}, // r[3]: v11, do
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},      // r[4]: v12
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -220,9 +216,9 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: o (10·n elements at offset 0, kernels 0 to 0)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0}, // r[0]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

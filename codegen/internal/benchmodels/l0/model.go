@@ -368,99 +368,54 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4 (512·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (512·n elements at offset 131072, kernels 1 to 2)
-		// r[2]: h1 (512·n elements at offset 262144, kernels 2 to 66)
-		// r[3]: v9 (512·n elements at offset 393216, kernels 3 to 4)
-		// r[4]: v10 (512·n elements at offset 524288, kernels 4 to 5)
-		// r[5]: h2 (512·n elements at offset 655360, kernels 5 to 60)
-		// r[6]: v14 (512·n elements at offset 786432, kernels 6 to 7)
-		// r[7]: v15 (512·n elements at offset 917504, kernels 7 to 8)
-		// r[8]: h3 (512·n elements at offset 1048576, kernels 8 to 54)
-		// r[9]: v19 (512·n elements at offset 1179648, kernels 9 to 10)
-		// r[10]: v20 (512·n elements at offset 1310720, kernels 10 to 11)
-		// r[11]: h4 (512·n elements at offset 1441792, kernels 11 to 48)
-		// r[12]: v24 (512·n elements at offset 1572864, kernels 12 to 13)
-		// r[13]: v25 (512·n elements at offset 1703936, kernels 13 to 14)
-		// r[14]: h5 (512·n elements at offset 1835008, kernels 14 to 42)
-		// r[15]: v29 (512·n elements at offset 1966080, kernels 15 to 16)
-		// r[16]: v30 (512·n elements at offset 2097152, kernels 16 to 17)
-		// r[17]: h6 (512·n elements at offset 2228224, kernels 17 to 36)
-		// r[18]: v34 (10·n elements at offset 2359296, kernels 18 to 19)
-		// r[19]: logits (10·n elements at offset 2361856, kernels 19 to 26)
-		// r[20]: v36 (n elements at offset 2364416, kernels 20 to 21)
-		// r[21]: loss (1 elements at offset 2364672, kernels 21 to 70)
-		// r[22]: v42, v45 (n elements at offset 2364720, kernels 25 to 29)
-		// r[23]: v43 (10·n elements at offset 2364976, kernels 26 to 30)
-		// r[24]: v44 (10·n elements at offset 2367536, kernels 27 to 30)
-		// r[25]: v46 (10·n elements at offset 2370096, kernels 29 to 31)
-		// r[26]: v47 (10·n elements at offset 2372656, kernels 30 to 31)
-		// r[27]: dlogits (10·n elements at offset 2375216, kernels 31 to 35)
-		// r[28]: dh6 (512·n elements at offset 2377792, kernels 34 to 37)
-		// r[29]: v54 (512·n elements at offset 2513984, kernels 36 to 37)
-		// r[30]: v55 (512·n elements at offset 2645056, kernels 37 to 41)
-		// r[31]: dh5 (512·n elements at offset 2776640, kernels 40 to 43)
-		// r[32]: v61 (512·n elements at offset 3169856, kernels 42 to 43)
-		// r[33]: v62 (512·n elements at offset 3300928, kernels 43 to 47)
-		// r[34]: dh4 (512·n elements at offset 3432512, kernels 46 to 49)
-		// r[35]: v68 (512·n elements at offset 3825728, kernels 48 to 49)
-		// r[36]: v69 (512·n elements at offset 3956800, kernels 49 to 53)
-		// r[37]: dh3 (512·n elements at offset 4088384, kernels 52 to 55)
-		// r[38]: v75 (512·n elements at offset 4481600, kernels 54 to 55)
-		// r[39]: v76 (512·n elements at offset 4612672, kernels 55 to 59)
-		// r[40]: dh2 (512·n elements at offset 4744256, kernels 58 to 61)
-		// r[41]: v82 (512·n elements at offset 5137472, kernels 60 to 61)
-		// r[42]: v83 (512·n elements at offset 5268544, kernels 61 to 65)
-		// r[43]: dh1 (512·n elements at offset 5400128, kernels 64 to 67)
-		// r[44]: v89 (512·n elements at offset 5793344, kernels 66 to 67)
-		// r[45]: v90 (512·n elements at offset 5924416, kernels 67 to 70)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},
-			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},
-			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 66},
-			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 3, End: 4},
-			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 5},
-			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 60},
-			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 6, End: 7},
-			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 8},
-			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 54},
-			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 9, End: 10},
-			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 11},
-			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 48},
-			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 12, End: 13},
-			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 14},
-			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 42},
-			{Offset: 1966080, Elems: cfg.MaxN * 512, Start: 15, End: 16},
-			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 17},
-			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 36},
-			{Offset: 2359296, Elems: cfg.MaxN * 10, Start: 18, End: 19},
-			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},
-			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},
-			{Offset: 2364672, Elems: 1, Start: 21, End: 70},
-			{Offset: 2364720, Elems: cfg.MaxN, Start: 25, End: 29},
-			{Offset: 2364976, Elems: cfg.MaxN * 10, Start: 26, End: 30},
-			{Offset: 2367536, Elems: cfg.MaxN * 10, Start: 27, End: 30},
-			{Offset: 2370096, Elems: cfg.MaxN * 10, Start: 29, End: 31},
-			{Offset: 2372656, Elems: cfg.MaxN * 10, Start: 30, End: 31},
-			{Offset: 2375216, Elems: cfg.MaxN * 10, Start: 31, End: 35},
-			{Offset: 2377792, Elems: cfg.MaxN * 512, Start: 34, End: 37},
-			{Offset: 2513984, Elems: cfg.MaxN * 512, Start: 36, End: 37},
-			{Offset: 2645056, Elems: cfg.MaxN * 512, Start: 37, End: 41},
-			{Offset: 2776640, Elems: cfg.MaxN * 512, Start: 40, End: 43},
-			{Offset: 3169856, Elems: cfg.MaxN * 512, Start: 42, End: 43},
-			{Offset: 3300928, Elems: cfg.MaxN * 512, Start: 43, End: 47},
-			{Offset: 3432512, Elems: cfg.MaxN * 512, Start: 46, End: 49},
-			{Offset: 3825728, Elems: cfg.MaxN * 512, Start: 48, End: 49},
-			{Offset: 3956800, Elems: cfg.MaxN * 512, Start: 49, End: 53},
-			{Offset: 4088384, Elems: cfg.MaxN * 512, Start: 52, End: 55},
-			{Offset: 4481600, Elems: cfg.MaxN * 512, Start: 54, End: 55},
-			{Offset: 4612672, Elems: cfg.MaxN * 512, Start: 55, End: 59},
-			{Offset: 4744256, Elems: cfg.MaxN * 512, Start: 58, End: 61},
-			{Offset: 5137472, Elems: cfg.MaxN * 512, Start: 60, End: 61},
-			{Offset: 5268544, Elems: cfg.MaxN * 512, Start: 61, End: 65},
-			{Offset: 5400128, Elems: cfg.MaxN * 512, Start: 64, End: 67},
-			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67},
-			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70},
+			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},         // r[0]: v4
+			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},    // r[1]: v5
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 66},   // r[2]: h1
+			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 3, End: 4},    // r[3]: v9
+			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 5},    // r[4]: v10
+			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 60},   // r[5]: h2
+			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 6, End: 7},    // r[6]: v14
+			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 8},    // r[7]: v15
+			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 54},  // r[8]: h3
+			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 9, End: 10},  // r[9]: v19
+			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 11}, // r[10]: v20
+			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 48}, // r[11]: h4
+			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 12, End: 13}, // r[12]: v24
+			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 14}, // r[13]: v25
+			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 42}, // r[14]: h5
+			{Offset: 1966080, Elems: cfg.MaxN * 512, Start: 15, End: 16}, // r[15]: v29
+			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 17}, // r[16]: v30
+			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 36}, // r[17]: h6
+			{Offset: 2359296, Elems: cfg.MaxN * 10, Start: 18, End: 19},  // r[18]: v34
+			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},  // r[19]: logits
+			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},       // r[20]: v36
+			{Offset: 2364672, Elems: 1, Start: 21, End: 70},              // r[21]: loss
+			{Offset: 2364720, Elems: cfg.MaxN, Start: 25, End: 29},       // r[22]: v42, v45
+			{Offset: 2364976, Elems: cfg.MaxN * 10, Start: 26, End: 30},  // r[23]: v43
+			{Offset: 2367536, Elems: cfg.MaxN * 10, Start: 27, End: 30},  // r[24]: v44
+			{Offset: 2370096, Elems: cfg.MaxN * 10, Start: 29, End: 31},  // r[25]: v46
+			{Offset: 2372656, Elems: cfg.MaxN * 10, Start: 30, End: 31},  // r[26]: v47
+			{Offset: 2375216, Elems: cfg.MaxN * 10, Start: 31, End: 35},  // r[27]: dlogits
+			{Offset: 2377792, Elems: cfg.MaxN * 512, Start: 34, End: 37}, // r[28]: dh6
+			{Offset: 2513984, Elems: cfg.MaxN * 512, Start: 36, End: 37}, // r[29]: v54
+			{Offset: 2645056, Elems: cfg.MaxN * 512, Start: 37, End: 41}, // r[30]: v55
+			{Offset: 2776640, Elems: cfg.MaxN * 512, Start: 40, End: 43}, // r[31]: dh5
+			{Offset: 3169856, Elems: cfg.MaxN * 512, Start: 42, End: 43}, // r[32]: v61
+			{Offset: 3300928, Elems: cfg.MaxN * 512, Start: 43, End: 47}, // r[33]: v62
+			{Offset: 3432512, Elems: cfg.MaxN * 512, Start: 46, End: 49}, // r[34]: dh4
+			{Offset: 3825728, Elems: cfg.MaxN * 512, Start: 48, End: 49}, // r[35]: v68
+			{Offset: 3956800, Elems: cfg.MaxN * 512, Start: 49, End: 53}, // r[36]: v69
+			{Offset: 4088384, Elems: cfg.MaxN * 512, Start: 52, End: 55}, // r[37]: dh3
+			{Offset: 4481600, Elems: cfg.MaxN * 512, Start: 54, End: 55}, // r[38]: v75
+			{Offset: 4612672, Elems: cfg.MaxN * 512, Start: 55, End: 59}, // r[39]: v76
+			{Offset: 4744256, Elems: cfg.MaxN * 512, Start: 58, End: 61}, // r[40]: dh2
+			{Offset: 5137472, Elems: cfg.MaxN * 512, Start: 60, End: 61}, // r[41]: v82
+			{Offset: 5268544, Elems: cfg.MaxN * 512, Start: 61, End: 65}, // r[42]: v83
+			{Offset: 5400128, Elems: cfg.MaxN * 512, Start: 64, End: 67}, // r[43]: dh1
+			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67}, // r[44]: v89
+			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70}, // r[45]: v90
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err

@@ -219,21 +219,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 12)
-		// r[1]: logits (10·n elements at offset 65536, kernels 1 to 6)
-		// r[2]: v11 (n elements at offset 68096, kernels 2 to 3)
-		// r[3]: loss (1 elements at offset 269072, kernels 3 to 13)
-		// r[4]: v16, dlogits (10·n elements at offset 68096, kernels 6 to 12)
-		// r[5]: v17 (10·n elements at offset 65536, kernels 7 to 9)
-		// r[6]: v26 (256·n elements at offset 200704, kernels 12 to 13)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 12},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 6},
-			{Offset: 68096, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 269072, Elems: 1, Start: 3, End: 13},
-			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 6, End: 12},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},
-			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 12},       // r[0]: h1
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 6},     // r[1]: logits
+			{Offset: 68096, Elems: cfg.MaxN, Start: 2, End: 3},          // r[2]: v11
+			{Offset: 269072, Elems: 1, Start: 3, End: 13},               // r[3]: loss
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 6, End: 12},    // r[4]: v16, dlogits
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},     // r[5]: v17
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13}, // r[6]: v26
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err

@@ -223,39 +223,24 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4 (16·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (16·n elements at offset 4096, kernels 1 to 2)
-		// r[2]: h1 (16·n elements at offset 8192, kernels 2 to 21)
-		// r[3]: v9 (3·n elements at offset 12288, kernels 3 to 4)
-		// r[4]: logits (3·n elements at offset 13056, kernels 4 to 11)
-		// r[5]: v11 (n elements at offset 13824, kernels 5 to 6)
-		// r[6]: loss (1 elements at offset 14080, kernels 6 to 25)
-		// r[7]: v17, v20 (n elements at offset 14128, kernels 10 to 14)
-		// r[8]: v18 (3·n elements at offset 14384, kernels 11 to 15)
-		// r[9]: v19 (3·n elements at offset 15152, kernels 12 to 15)
-		// r[10]: v21 (3·n elements at offset 15920, kernels 14 to 16)
-		// r[11]: v22 (3·n elements at offset 16688, kernels 15 to 16)
-		// r[12]: dlogits (3·n elements at offset 17456, kernels 16 to 20)
-		// r[13]: dh1 (16·n elements at offset 18240, kernels 19 to 22)
-		// r[14]: v29 (16·n elements at offset 22384, kernels 21 to 22)
-		// r[15]: v30 (16·n elements at offset 26480, kernels 22 to 25)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 1},
-			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 2},
-			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 21},
-			{Offset: 12288, Elems: cfg.MaxN * 3, Start: 3, End: 4},
-			{Offset: 13056, Elems: cfg.MaxN * 3, Start: 4, End: 11},
-			{Offset: 13824, Elems: cfg.MaxN, Start: 5, End: 6},
-			{Offset: 14080, Elems: 1, Start: 6, End: 25},
-			{Offset: 14128, Elems: cfg.MaxN, Start: 10, End: 14},
-			{Offset: 14384, Elems: cfg.MaxN * 3, Start: 11, End: 15},
-			{Offset: 15152, Elems: cfg.MaxN * 3, Start: 12, End: 15},
-			{Offset: 15920, Elems: cfg.MaxN * 3, Start: 14, End: 16},
-			{Offset: 16688, Elems: cfg.MaxN * 3, Start: 15, End: 16},
-			{Offset: 17456, Elems: cfg.MaxN * 3, Start: 16, End: 20},
-			{Offset: 18240, Elems: cfg.MaxN * 16, Start: 19, End: 22},
-			{Offset: 22384, Elems: cfg.MaxN * 16, Start: 21, End: 22},
-			{Offset: 26480, Elems: cfg.MaxN * 16, Start: 22, End: 25},
+			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 1},       // r[0]: v4
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 2},    // r[1]: v5
+			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 21},   // r[2]: h1
+			{Offset: 12288, Elems: cfg.MaxN * 3, Start: 3, End: 4},    // r[3]: v9
+			{Offset: 13056, Elems: cfg.MaxN * 3, Start: 4, End: 11},   // r[4]: logits
+			{Offset: 13824, Elems: cfg.MaxN, Start: 5, End: 6},        // r[5]: v11
+			{Offset: 14080, Elems: 1, Start: 6, End: 25},              // r[6]: loss
+			{Offset: 14128, Elems: cfg.MaxN, Start: 10, End: 14},      // r[7]: v17, v20
+			{Offset: 14384, Elems: cfg.MaxN * 3, Start: 11, End: 15},  // r[8]: v18
+			{Offset: 15152, Elems: cfg.MaxN * 3, Start: 12, End: 15},  // r[9]: v19
+			{Offset: 15920, Elems: cfg.MaxN * 3, Start: 14, End: 16},  // r[10]: v21
+			{Offset: 16688, Elems: cfg.MaxN * 3, Start: 15, End: 16},  // r[11]: v22
+			{Offset: 17456, Elems: cfg.MaxN * 3, Start: 16, End: 20},  // r[12]: dlogits
+			{Offset: 18240, Elems: cfg.MaxN * 16, Start: 19, End: 22}, // r[13]: dh1
+			{Offset: 22384, Elems: cfg.MaxN * 16, Start: 21, End: 22}, // r[14]: v29
+			{Offset: 26480, Elems: cfg.MaxN * 16, Start: 22, End: 25}, // r[15]: v30
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err

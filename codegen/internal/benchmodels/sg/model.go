@@ -216,21 +216,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (16·n elements at offset 0, kernels 0 to 12)
-		// r[1]: logits (3·n elements at offset 4096, kernels 1 to 6)
-		// r[2]: v11 (n elements at offset 4864, kernels 2 to 3)
-		// r[3]: loss (1 elements at offset 9040, kernels 3 to 13)
-		// r[4]: v16, dlogits (3·n elements at offset 8192, kernels 6 to 12)
-		// r[5]: v17 (3·n elements at offset 4096, kernels 7 to 9)
-		// r[6]: v26 (16·n elements at offset 4096, kernels 12 to 13)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 12},
-			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 1, End: 6},
-			{Offset: 4864, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 9040, Elems: 1, Start: 3, End: 13},
-			{Offset: 8192, Elems: cfg.MaxN * 3, Start: 6, End: 12},
-			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},
-			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13},
+			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 12},     // r[0]: h1
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 1, End: 6},    // r[1]: logits
+			{Offset: 4864, Elems: cfg.MaxN, Start: 2, End: 3},        // r[2]: v11
+			{Offset: 9040, Elems: 1, Start: 3, End: 13},              // r[3]: loss
+			{Offset: 8192, Elems: cfg.MaxN * 3, Start: 6, End: 12},   // r[4]: v16, dlogits
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},    // r[5]: v17
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13}, // r[6]: v26
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err

@@ -365,93 +365,51 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v5, v106 (8192·n elements at offset 20971520, kernels 0 to 72)
-		// r[1]: attn.q, v12 (8192·n elements at offset 0, kernels 1 to 3)
-		// r[2]: v13 (8192·n elements at offset 23068672, kernels 3 to 57)
-		// r[3]: attn.k, v15 (8192·n elements at offset 0, kernels 4 to 6)
-		// r[4]: v16 (8192·n elements at offset 25165824, kernels 6 to 56)
-		// r[5]: attn.v, v18 (8192·n elements at offset 0, kernels 7 to 9)
-		// r[6]: v19 (8192·n elements at offset 27262976, kernels 9 to 53)
-		// r[7]: attn.scores (16384·n elements at offset 0, kernels 10 to 11)
-		// r[8]: attn.att, v100 (16384·n elements at offset 16777216, kernels 11 to 57)
-		// r[9]: v25 (8192·n elements at offset 0, kernels 12 to 13)
-		// r[10]: v26, v27 (8192·n elements at offset 29360128, kernels 13 to 49)
-		// r[11]: attn.out, v30, v31, v75 (8192·n elements at offset 31457280, kernels 15 to 43)
-		// r[12]: v38, v65 (8192·n elements at offset 33554432, kernels 18 to 34)
-		// r[13]: v41, v57 (32768·n elements at offset 0, kernels 19 to 30)
-		// r[14]: v45, dout, v58, v85, dattn.out (8192·n elements at offset 35651584, kernels 20 to 49)
-		// r[15]: v46 (8192·n elements at offset 8388608, kernels 20 to 21)
-		// r[16]: v47 (1 elements at offset 37880704, kernels 21 to 78)
-		// r[17]: v62, v66 (32768·n elements at offset 8388608, kernels 30 to 39)
-		// r[18]: v68 (64·n elements at offset 33554432, kernels 35 to 38)
-		// r[19]: v69, v73 (64·n elements at offset 4194304, kernels 36 to 43)
-		// r[20]: v64 (8192·n elements at offset 33554432, kernels 39 to 45)
-		// r[21]: v76 (8192·n elements at offset 0, kernels 39 to 43)
-		// r[22]: v79 (8192·n elements at offset 2097152, kernels 39 to 41)
-		// r[23]: v77 (64·n elements at offset 4210688, kernels 40 to 43)
-		// r[24]: v80 (64·n elements at offset 4227072, kernels 41 to 43)
-		// r[25]: v84 (8192·n elements at offset 2097152, kernels 42 to 44)
-		// r[26]: v90, v92 (8192·n elements at offset 31457280, kernels 48 to 51)
-		// r[27]: v93 (8192·n elements at offset 29360128, kernels 51 to 53)
-		// r[28]: v95 (8192·n elements at offset 8388608, kernels 52 to 58)
-		// r[29]: dattn.att (16384·n elements at offset 0, kernels 53 to 55)
-		// r[30]: v96 (16384·n elements at offset 4194304, kernels 53 to 54)
-		// r[31]: v97 (256·n elements at offset 10485760, kernels 54 to 55)
-		// r[32]: v101 (8192·n elements at offset 10485760, kernels 56 to 68)
-		// r[33]: v102 (8192·n elements at offset 12582912, kernels 57 to 63)
-		// r[34]: v103, dattn.v, v107 (8192·n elements at offset 14680064, kernels 58 to 76)
-		// r[35]: v109, dattn.k, v112 (8192·n elements at offset 16777216, kernels 63 to 67)
-		// r[36]: v111 (8192·n elements at offset 12582912, kernels 65 to 76)
-		// r[37]: v115, dattn.q, v118 (8192·n elements at offset 16777216, kernels 68 to 72)
-		// r[38]: v117 (8192·n elements at offset 18874368, kernels 70 to 76)
-		// r[39]: v121 (64·n elements at offset 33619968, kernels 73 to 76)
-		// r[40]: v122, v125 (64·n elements at offset 33636352, kernels 74 to 76)
-		// r[41]: v120 (8192·n elements at offset 16777216, kernels 76 to 78)
-		// r[42]: v128 (8192·n elements at offset 0, kernels 76 to 77)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 20971520, Elems: cfg.MaxN * 8192, Start: 0, End: 72},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 1, End: 3},
-			{Offset: 23068672, Elems: cfg.MaxN * 8192, Start: 3, End: 57},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 4, End: 6},
-			{Offset: 25165824, Elems: cfg.MaxN * 8192, Start: 6, End: 56},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 7, End: 9},
-			{Offset: 27262976, Elems: cfg.MaxN * 8192, Start: 9, End: 53},
-			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 10, End: 11},
-			{Offset: 16777216, Elems: cfg.MaxN * 16384, Start: 11, End: 57},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 12, End: 13},
-			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 13, End: 49},
-			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 15, End: 43},
-			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 18, End: 34},
-			{Offset: 0, Elems: cfg.MaxN * 32768, Start: 19, End: 30},
-			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 20, End: 49},
-			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 20, End: 21},
-			{Offset: 37880704, Elems: 1, Start: 21, End: 78},
-			{Offset: 8388608, Elems: cfg.MaxN * 32768, Start: 30, End: 39},
-			{Offset: 33554432, Elems: cfg.MaxN * 64, Start: 35, End: 38},
-			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 36, End: 43},
-			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 39, End: 45},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 39, End: 43},
-			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 39, End: 41},
-			{Offset: 4210688, Elems: cfg.MaxN * 64, Start: 40, End: 43},
-			{Offset: 4227072, Elems: cfg.MaxN * 64, Start: 41, End: 43},
-			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 42, End: 44},
-			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 48, End: 51},
-			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 51, End: 53},
-			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 52, End: 58},
-			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 53, End: 55},
-			{Offset: 4194304, Elems: cfg.MaxN * 16384, Start: 53, End: 54},
-			{Offset: 10485760, Elems: cfg.MaxN * 256, Start: 54, End: 55},
-			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 56, End: 68},
-			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 57, End: 63},
-			{Offset: 14680064, Elems: cfg.MaxN * 8192, Start: 58, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 63, End: 67},
-			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 65, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 68, End: 72},
-			{Offset: 18874368, Elems: cfg.MaxN * 8192, Start: 70, End: 76},
-			{Offset: 33619968, Elems: cfg.MaxN * 64, Start: 73, End: 76},
-			{Offset: 33636352, Elems: cfg.MaxN * 64, Start: 74, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 76, End: 78},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 76, End: 77},
+			{Offset: 20971520, Elems: cfg.MaxN * 8192, Start: 0, End: 72},   // r[0]: v5, v106
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 1, End: 3},           // r[1]: attn.q, v12
+			{Offset: 23068672, Elems: cfg.MaxN * 8192, Start: 3, End: 57},   // r[2]: v13
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 4, End: 6},           // r[3]: attn.k, v15
+			{Offset: 25165824, Elems: cfg.MaxN * 8192, Start: 6, End: 56},   // r[4]: v16
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 7, End: 9},           // r[5]: attn.v, v18
+			{Offset: 27262976, Elems: cfg.MaxN * 8192, Start: 9, End: 53},   // r[6]: v19
+			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 10, End: 11},        // r[7]: attn.scores
+			{Offset: 16777216, Elems: cfg.MaxN * 16384, Start: 11, End: 57}, // r[8]: attn.att, v100
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 12, End: 13},         // r[9]: v25
+			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 13, End: 49},  // r[10]: v26, v27
+			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 15, End: 43},  // r[11]: attn.out, v30, v31, v75
+			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 18, End: 34},  // r[12]: v38, v65
+			{Offset: 0, Elems: cfg.MaxN * 32768, Start: 19, End: 30},        // r[13]: v41, v57
+			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 20, End: 49},  // r[14]: v45, dout, v58, v85, dattn.out
+			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 20, End: 21},   // r[15]: v46
+			{Offset: 37880704, Elems: 1, Start: 21, End: 78},                // r[16]: v47
+			{Offset: 8388608, Elems: cfg.MaxN * 32768, Start: 30, End: 39},  // r[17]: v62, v66
+			{Offset: 33554432, Elems: cfg.MaxN * 64, Start: 35, End: 38},    // r[18]: v68
+			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 36, End: 43},     // r[19]: v69, v73
+			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 39, End: 45},  // r[20]: v64
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 39, End: 43},         // r[21]: v76
+			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 39, End: 41},   // r[22]: v79
+			{Offset: 4210688, Elems: cfg.MaxN * 64, Start: 40, End: 43},     // r[23]: v77
+			{Offset: 4227072, Elems: cfg.MaxN * 64, Start: 41, End: 43},     // r[24]: v80
+			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 42, End: 44},   // r[25]: v84
+			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 48, End: 51},  // r[26]: v90, v92
+			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 51, End: 53},  // r[27]: v93
+			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 52, End: 58},   // r[28]: v95
+			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 53, End: 55},        // r[29]: dattn.att
+			{Offset: 4194304, Elems: cfg.MaxN * 16384, Start: 53, End: 54},  // r[30]: v96
+			{Offset: 10485760, Elems: cfg.MaxN * 256, Start: 54, End: 55},   // r[31]: v97
+			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 56, End: 68},  // r[32]: v101
+			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 57, End: 63},  // r[33]: v102
+			{Offset: 14680064, Elems: cfg.MaxN * 8192, Start: 58, End: 76},  // r[34]: v103, dattn.v, v107
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 63, End: 67},  // r[35]: v109, dattn.k, v112
+			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 65, End: 76},  // r[36]: v111
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 68, End: 72},  // r[37]: v115, dattn.q, v118
+			{Offset: 18874368, Elems: cfg.MaxN * 8192, Start: 70, End: 76},  // r[38]: v117
+			{Offset: 33619968, Elems: cfg.MaxN * 64, Start: 73, End: 76},    // r[39]: v121
+			{Offset: 33636352, Elems: cfg.MaxN * 64, Start: 74, End: 76},    // r[40]: v122, v125
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 76, End: 78},  // r[41]: v120
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 76, End: 77},         // r[42]: v128
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
