@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/bpgen/bpgen/ir"
 	"github.com/dave/jennifer/jen"
@@ -176,4 +177,14 @@ func floatLit(f float64, ctx int) *jen.Statement {
 		return jen.Parens(s)
 	}
 	return s
+}
+
+// typedLit prints a value of dtype d as the shortest constant that
+// converts back to it: float32 values in float32's shortest form (5e-05,
+// not 4.999999873689376e-05).
+func typedLit(d ir.DType, f float64) *jen.Statement {
+	if d != ir.F32 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return floatLit(f, 0)
+	}
+	return jen.Op(strconv.FormatFloat(f, 'g', -1, 32))
 }

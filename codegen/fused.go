@@ -53,7 +53,29 @@ type nest struct {
 	hooks           bool
 	rowPre, rowPost []jen.Code
 	pre, post       []jen.Code // before the loops (after the views and hoisted loads), after them
-	body            []jen.Code // per element, after the loads; the index is i
+	body            []jen.Code // per element, after the loads; the index is n.at()
+	// scalar: the nest is one element (a Loop kernel of a one-element
+	// shape), emitted as statements: each operand is its whole buffer,
+	// read and written at index 0, with no view and no loop.
+	scalar bool
+}
+
+// scalarShape reports whether a shape has one element and no symbolic dim.
+func scalarShape(s ir.Shape) bool {
+	for _, d := range s {
+		if d != ir.Static(1) {
+			return false
+		}
+	}
+	return true
+}
+
+// at is the index of the current element in the body.
+func (n *nest) at() *jen.Statement {
+	if n.scalar {
+		return jen.Lit(0)
+	}
+	return jen.Id("i")
 }
 
 func presence(arg ir.Shape, out ir.Shape) []bool {
@@ -76,6 +98,17 @@ func allTrue(n int) []bool {
 
 func (n *nest) emit() []jen.Code {
 	k := n.k
+	if n.scalar {
+		var code []jen.Code
+		for _, o := range n.ops {
+			if o.elem != "" {
+				code = append(code, jen.Id(o.elem).Op(":=").Id(o.name).Index(jen.Lit(0)))
+			}
+		}
+		code = append(code, n.pre...)
+		code = append(code, n.body...)
+		return append(code, n.post...)
+	}
 	type group struct {
 		dims []ir.Dim
 		pres []bool // by operand
@@ -231,65 +264,117 @@ func (n *nest) emit() []jen.Code {
 func (k *kctx) elementwiseValues(n *nest, vals []*ir.Value, names map[*ir.Value]string) []jen.Code {
 	var code []jen.Code
 	for _, v := range vals {
+		if k.p.isDimConst(v) {
+			if names[v] == "" {
+				k.dimConstValue(n, v, names)
+			}
+			continue
+		}
 		args := make([]string, len(v.Args))
 		for i, a := range v.Args {
 			if names[a] == "" {
-				k.readOperand(n, a, names)
+				k.readOperand(n, a, names, true)
 			}
 			args[i] = names[a]
 		}
-		elem := goType(v.Type.DType)
-		var val *jen.Statement
-		if v.Op == ir.OpConvert {
-			val = jen.Id(elem).Call(jen.Id(args[0]))
-		} else {
-			ep := &exprPrinter{elem: elem, args: idents(args), attrs: v.Attrs}
-			val = ep.root(v.Op.Expr())
-			if ep.err != nil {
-				k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
-			}
-		}
 		name := k.local("v", v)
 		names[v] = name
-		code = append(code, jen.Id(name).Op(":=").Add(val))
+		code = append(code, jen.Id(name).Op(":=").Add(k.formula(v, args)))
 	}
 	return code
 }
 
+// formula prints the elementwise value v over the Go expressions of its
+// arguments.
+func (k *kctx) formula(v *ir.Value, args []string) *jen.Statement {
+	elem := goType(v.Type.DType)
+	if v.Op == ir.OpConvert {
+		return jen.Id(elem).Call(jen.Id(args[0]))
+	}
+	ep := &exprPrinter{elem: elem, args: idents(args), attrs: v.Attrs}
+	val := ep.root(v.Op.Expr())
+	if ep.err != nil {
+		k.p.fail(fmt.Errorf("%s: %v\n\t%s", v.Pos, ep.err, v))
+	}
+	return val
+}
+
+// dimConstValue computes the dim constant a (plan.dimConst) into a local
+// before the nest's loops, as names[a]: a literal if folded, else from the
+// dims and its arguments (each computed the same way first).
+func (k *kctx) dimConstValue(n *nest, a *ir.Value, names map[*ir.Value]string) {
+	if a.Op.Storage == ir.View {
+		if names[a.Args[0]] == "" {
+			k.dimConstValue(n, a.Args[0], names)
+		}
+		names[a] = names[a.Args[0]]
+		return
+	}
+	elem := goType(a.Type.DType)
+	var val *jen.Statement
+	if x, ok := k.p.folded[a]; ok {
+		val = jen.Id(elem).Call(typedLit(a.Type.DType, x))
+	} else if a.Op == ir.OpNumel {
+		val = jen.Id(elem).Call(k.prod(a.Attrs.Shape("shape")))
+	} else {
+		args := make([]string, len(a.Args))
+		for i, b := range a.Args {
+			if names[b] == "" {
+				k.dimConstValue(n, b, names)
+			}
+			args[i] = names[b]
+		}
+		val = k.formula(a, args)
+	}
+	name := k.local("c", a)
+	n.pre = append(n.pre, jen.Id(name).Op(":=").Add(val))
+	names[a] = name
+}
+
 // readOperand makes a read of a (computed outside the kernel) available
-// as names[a]: a hoisted literal for a scalar constant, else the element
-// of a new operand.
-func (k *kctx) readOperand(n *nest, a *ir.Value, names map[*ir.Value]string) {
-	if a.Op == ir.OpConst && len(a.Type.Shape) == 0 {
-		name := k.local("c", a)
-		n.pre = append(n.pre, jen.Id(name).Op(":=").Id(goType(a.Type.DType)).Call(floatLit(a.Attrs.Float("value"), 0)))
-		names[a] = name
+// as names[a]: if elementwise is set and a is a dim constant, a local
+// computed before the loops; else the element of a new operand.
+func (k *kctx) readOperand(n *nest, a *ir.Value, names map[*ir.Value]string, elementwise bool) {
+	if elementwise && k.p.isDimConst(a) {
+		k.dimConstValue(n, a, names)
 		return
 	}
 	i := len(n.ops)
 	o := &operand{buf: k.slice(a), name: fmt.Sprintf("a%d", i), elem: fmt.Sprintf("x%d", i), pres: presence(a.Type.Shape, n.shape)}
+	if n.scalar {
+		o.name = k.refName(a)
+	}
 	n.ops = append(n.ops, o)
 	names[a] = o.elem
 }
 
 // writeOperand adds an operand of the nest's shape that the body stores
-// into.
-func (k *kctx) writeOperand(n *nest, buf *jen.Statement, prefix string) string {
+// v into (at index n.at()).
+func (k *kctx) writeOperand(n *nest, v *ir.Value, prefix string) string {
 	name := fmt.Sprintf("%s%d", prefix, len(n.ops))
-	n.ops = append(n.ops, &operand{buf: buf, name: name, pres: allTrue(len(n.shape))})
+	if n.scalar {
+		name = k.refName(v)
+	}
+	n.ops = append(n.ops, &operand{buf: k.slice(v), name: name, pres: allTrue(len(n.shape))})
 	return name
 }
+
+// refName is the Go expression of v's whole buffer, as text.
+func (k *kctx) refName(v *ir.Value) string { return fmt.Sprintf("%#v", k.ref(v)) }
 
 // fusedLoop emits a Loop kernel: one loop nest over the root's shape that
 // computes every value of the kernel in registers and stores the
 // materialized ones.
 func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
-	n := &nest{k: k, shape: kern.Root.Type.Shape}
+	n := &nest{k: k, shape: kern.Root.Type.Shape, scalar: scalarShape(kern.Root.Type.Shape)}
 	names := map[*ir.Value]string{}
 	n.body = k.elementwiseValues(n, kern.Values, names)
 	for _, v := range kern.Materialized {
-		o := k.writeOperand(n, k.slice(v), "o")
-		n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[v]))
+		if k.p.dropped(v) {
+			continue
+		}
+		o := k.writeOperand(n, v, "o")
+		n.body = append(n.body, jen.Id(o).Index(n.at()).Op("=").Id(names[v]))
 	}
 	return n.emit()
 }
@@ -297,11 +382,11 @@ func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
 // broadcastCopy emits the loop nest that copies x, broadcast to the shape
 // of the kernel's value, into that value.
 func (k *kctx) broadcastCopy(x *ir.Value) []jen.Code {
-	n := &nest{k: k, shape: k.v.Type.Shape}
+	n := &nest{k: k, shape: k.v.Type.Shape, scalar: scalarShape(k.v.Type.Shape)}
 	names := map[*ir.Value]string{}
-	k.readOperand(n, x, names)
-	o := k.writeOperand(n, k.slice(k.v), "o")
-	n.body = []jen.Code{jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[x])}
+	k.readOperand(n, x, names, k.v.Op == ir.OpBroadcastTo)
+	o := k.writeOperand(n, k.v, "o")
+	n.body = []jen.Code{jen.Id(o).Index(n.at()).Op("=").Id(names[x])}
 	return n.emit()
 }
 
@@ -330,11 +415,11 @@ func (k *kctx) fusedReduce(kern *passes.Kernel) []jen.Code {
 	}
 	n.body = k.elementwiseValues(n, vals, names)
 	if names[x] == "" {
-		k.readOperand(n, x, names)
+		k.readOperand(n, x, names, false)
 	}
 	for _, v := range kern.Materialized {
-		if v != root {
-			o := k.writeOperand(n, k.slice(v), "o")
+		if v != root && !k.p.dropped(v) {
+			o := k.writeOperand(n, v, "o")
 			n.body = append(n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(names[v]))
 		}
 	}
@@ -420,7 +505,7 @@ var rowFinishes = map[*ir.OpDef]func(r *rowSweep){
 // rt.<fn> (which reads each element before writing it).
 func inPlaceRow(fn string) func(r *rowSweep) {
 	return func(r *rowSweep) {
-		o := r.k.writeOperand(r.n, r.k.slice(r.root), "o")
+		o := r.k.writeOperand(r.n, r.root, "o")
 		r.n.body = append(r.n.body, jen.Id(o).Index(jen.Id("i")).Op("=").Id(r.x))
 		r.n.rowPost = []jen.Code{jen.Qual(rtPath, fn).Call(jen.Id(o), jen.Id(o), jen.Lit(1), r.rowLen.Clone(), jen.Lit(1))}
 	}
@@ -478,7 +563,7 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 		target = m
 	} else {
 		for _, v := range kern.Materialized {
-			if !isColSum(v) && v.Type.Equal(m.Type) {
+			if !isColSum(v) && v.Type.Equal(m.Type) && !k.p.dropped(v) {
 				target = v
 			}
 		}
@@ -507,8 +592,8 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 	}
 	n.body = k.elementwiseValues(n, vals, names)
 	for _, v := range kern.Materialized {
-		if v != m && !isColSum(v) {
-			w := k.writeOperand(n, k.slice(v), "o")
+		if v != m && !isColSum(v) && !k.p.dropped(v) {
+			w := k.writeOperand(n, v, "o")
 			n.body = append(n.body, jen.Id(w).Index(jen.Id("i")).Op("=").Id(names[v]))
 		}
 	}

@@ -49,8 +49,9 @@ type scratchBuf struct {
 func (p *plan) lower(prog *passes.Program) {
 	p.prog = prog
 	g := p.g
+	p.planInline(prog)
 	materialized := func(v *ir.Value) bool {
-		return v.Op.Storage != ir.View && (prog.Plan.Of[v] != nil || prog.PredictPlan.Of[v] != nil)
+		return v.Op.Storage != ir.View && !p.dropped(v) && (prog.Plan.Of[v] != nil || prog.PredictPlan.Of[v] != nil)
 	}
 	// A gradient stored straight into its Grads field needs its value
 	// materialized by Backward; any other is copied there.
@@ -69,7 +70,7 @@ func (p *plan) lower(prog *passes.Program) {
 		if vi.field != "" || vi.grad != "" || vi.param != "" {
 			continue
 		}
-		if materialized(v) || (v.Op.Storage == ir.Fill && (p.inTrain[v.ID] || p.inPredict[v.ID])) {
+		if materialized(v) || (v.Op.Storage == ir.Fill && !p.dropped(v) && (p.inTrain[v.ID] || p.inPredict[v.ID])) {
 			vi.field = p.stateFields.get(sanitize(v.Label()), v.Ref())
 		}
 	}
@@ -77,8 +78,8 @@ func (p *plan) lower(prog *passes.Program) {
 	list := func(ks []*passes.Kernel, pred bool) []*kcall {
 		var r []*kcall
 		for _, k := range ks {
-			if k.Kind == passes.KernelAlias {
-				continue
+			if k.Kind == passes.KernelAlias || len(k.Materialized) > 0 && !slices.ContainsFunc(k.Materialized, func(v *ir.Value) bool { return !p.dropped(v) }) {
+				continue // a view, or dim constants its readers compute
 			}
 			ki := &kinfo{k: k}
 			body, args := p.kernelMethod(ki, k, false)
@@ -118,7 +119,7 @@ func (p *plan) lower(prog *passes.Program) {
 	for _, ki := range p.kernels {
 		if ki.uses == 1 {
 			ki.body, _ = p.kernelMethod(ki, ki.k, true)
-			ki.name = p.stateFields.get("compute"+kernelLabel(ki.k), ki.k.Root.Ref())
+			ki.name = p.stateFields.get("compute" + kernelLabel(ki.k))
 		} else {
 			ki.name = p.stateFields.get("compute" + opsLabel(ki.k))
 		}
@@ -174,8 +175,11 @@ func kernelSig(k *passes.Kernel) string {
 }
 
 // kernelLabel names a kernel after the values it stores: the last named
-// materialized value, else its root if named, else its ops and the first
-// named value it reads (computeSquareSumW1).
+// materialized value, else its root if named, else its ops and the named
+// values it reads in argument order (computeSquareSumW1, computeMatmulXDz), at most
+// maxLabelOperands of them. Value IDs never enter a name, so that an edit
+// elsewhere in the model does not rename the kernel; a name taken already
+// gets the suffix _2, _3, … (plan.lower).
 func kernelLabel(k *passes.Kernel) string {
 	for i := len(k.Materialized) - 1; i >= 0; i-- {
 		if k.Materialized[i].Name != "" {
@@ -186,13 +190,24 @@ func kernelLabel(k *passes.Kernel) string {
 		return exported(k.Root.Name)
 	}
 	label := opsLabel(k)
-	for _, a := range k.Inputs {
-		if a.Name != "" {
-			return label + exported(a.Name)
+	var names []string
+	for _, v := range k.Values {
+		for _, a := range v.Args {
+			if len(names) < maxLabelOperands && a.Name != "" && !slices.Contains(names, a.Name) && slices.Contains(k.Inputs, a) {
+				names = append(names, a.Name)
+			}
 		}
+	}
+	for _, n := range names {
+		label += exported(n)
 	}
 	return label
 }
+
+// maxLabelOperands is how many operand names a kernel's name may carry:
+// enough to tell apart the products and sums of a model (MatmulXDz),
+// short enough to read.
+const maxLabelOperands = 2
 
 // opsLabel names a kernel after its first three ops, in camel case
 // (MatmulAddTanh).
@@ -344,7 +359,6 @@ func (p *plan) allocState(st stateKind) []jen.Code {
 		bufs := p.arenaBuffers(st.bp)
 		for _, d := range p.arenaDTypes() {
 			var regions, views []jen.Code
-			var doc []jen.Code
 			i := 0
 			for _, b := range bufs {
 				if b.DType != d {
@@ -360,20 +374,20 @@ func (p *plan) allocState(st stateKind) []jen.Code {
 					views = append(views, s().Dot(vi.field).Op("=").Add(s().Dot(arenaField(d))).
 						Index(jen.Id("r").Index(jen.Lit(i)).Dot("Offset"), jen.Empty()).Index(jen.Empty(), p.capProd(v.Type.Shape)))
 				}
-				doc = append(doc, jen.Comment(fmt.Sprintf("r[%d]: %s (%s elements at offset %d, kernels %d to %d)", i, strings.Join(names, ", "), b.Size, b.Offset, b.Start, b.End)))
-				regions = append(regions, jen.Line().Values(
+				regions = append(regions, jen.Values(
 					jen.Id("Offset").Op(":").Lit(int(b.Offset)), jen.Id("Elems").Op(":").Add(p.capProd(b.Values[0].Type.Shape)),
-					jen.Id("Start").Op(":").Lit(b.Start), jen.Id("End").Op(":").Lit(b.End)))
+					jen.Id("Start").Op(":").Lit(b.Start), jen.Id("End").Op(":").Lit(b.End)).Op(",").Comment(fmt.Sprintf("r[%d]: %s", i, strings.Join(names, ", "))))
 				i++
 			}
 			if i == 0 {
 				continue
 			}
-			block := []jen.Code{jen.Comment(fmt.Sprintf("The %v arena of %s, as planned for capacity %s:", d, st.what, capText(p.g.Dims, st.bp.Capacity)))}
-			block = append(block, doc...)
-			block = append(block,
-				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Values(append(regions, jen.Line())...),
-				alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)))
+			block := []jen.Code{
+				jen.Comment(fmt.Sprintf("The %v arena of %s, as planned for capacity %s:", d, st.what, capText(p.g.Dims, st.bp.Capacity))),
+				jen.Comment("each buffer's region (offset, elements, first and last kernel) and its values."),
+				jen.Id("r").Op(":=").Index().Qual(rtPath, "Region").Custom(jen.Options{Open: "{", Close: "}", Multi: true}, regions...),
+				alloc(s().Dot(arenaField(d)), d, jen.Qual(rtPath, "Layout").Call(jen.Id("r"), jen.Lit(passes.ArenaAlign)), fmt.Sprintf("the %v arena of %s", d, st.short)),
+			}
 			block = append(block, views...)
 			body = append(body, jen.Block(block...))
 		}
@@ -414,4 +428,125 @@ func capText(dims []string, c map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", d, n))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// planInline finds the values kernels compute from constants and dims
+// alone (plan.dimConst), folds those no symbolic dim enters (as ir.Interp
+// computes them: each value in float64, rounded to its dtype), and marks
+// the ones still read from a buffer (plan.needBuf): by a kernel that does
+// not read them as an elementwise operand, or as an output. The others get
+// no buffer, no state field and no kernel of their own.
+func (p *plan) planInline(prog *passes.Program) {
+	g := p.g
+	p.dimConst = make([]bool, len(g.Values))
+	p.needBuf = make([]bool, len(g.Values))
+	p.folded = map[*ir.Value]float64{}
+	done := make([]bool, len(g.Values))
+	var visit func(v *ir.Value) bool
+	visit = func(v *ir.Value) bool {
+		if done[v.ID] {
+			return p.dimConst[v.ID]
+		}
+		done[v.ID] = true
+		dc, static := false, false
+		var x float64
+		switch {
+		case v.Op == ir.OpConst:
+			dc, static, x = true, true, v.Attrs.Float("value")
+		case v.Op == ir.OpNumel && v.Type.DType.IsFloat():
+			n, syms := v.Attrs.Shape("shape").NumElements()
+			dc, static, x = true, len(syms) == 0, float64(n)
+		case v.Op.Storage == ir.View:
+			dc = visit(v.Args[0])
+			x, static = p.folded[v.Args[0]]
+		case v.Op.Class == ir.Elementwise && v.Type.DType.IsFloat() && len(v.Args) > 0 && v.Op.Expr() != nil:
+			dc, static = true, true
+			args := make([]float64, len(v.Args))
+			for i, a := range v.Args {
+				if !visit(a) {
+					dc = false
+					break
+				}
+				if y, ok := p.folded[a]; ok {
+					args[i] = y
+				} else {
+					static = false
+				}
+			}
+			if dc && static {
+				x = v.Op.Expr().Eval(args, v.Attrs)
+			}
+		}
+		if dc && static {
+			if v.Type.DType == ir.F32 {
+				x = float64(float32(x))
+			} else if v.Type.DType == ir.I32 {
+				x = float64(int32(x))
+			}
+			p.folded[v] = x
+		}
+		p.dimConst[v.ID] = dc
+		return dc
+	}
+	for _, v := range g.Values {
+		visit(v)
+	}
+	need := func(a *ir.Value) {
+		p.needBuf[a.ID] = true
+		p.needBuf[p.storage(a).v.ID] = true
+	}
+	in := make([]int, len(g.Values)) // by ID: the number of the kernel computing it, while that kernel is checked
+	ki := 0
+	for _, ks := range [][]*passes.Kernel{prog.Forward, prog.Backward, prog.Predict} {
+		for _, k := range ks {
+			ki++
+			if k.Kind == passes.KernelAlias {
+				continue // its readers read its root's buffer
+			}
+			for _, v := range k.Values {
+				in[v.ID] = ki
+			}
+			for _, v := range k.Values {
+				ew := readsElementwise(k, v)
+				for _, a := range v.Args {
+					if in[a.ID] != ki && !(ew && p.dimConst[a.ID]) {
+						need(a)
+					}
+				}
+			}
+		}
+	}
+	for _, o := range g.Outputs {
+		need(o.Value)
+	}
+	if g.Objective != nil {
+		need(g.Objective)
+	}
+}
+
+// readsElementwise reports whether kernel k reads the arguments of its
+// value v as elementwise operands (kctx.elementwiseValues), which compute
+// a dim constant in place of reading its buffer.
+func readsElementwise(k *passes.Kernel, v *ir.Value) bool {
+	switch k.Kind {
+	case passes.KernelLoop:
+		return true
+	case passes.KernelReduce:
+		return len(k.Values) > 1 && v != k.Root
+	case passes.KernelGemm:
+		return len(k.Values) > 1 && v != k.Root && v.Type.Shape.Equal(k.Root.Type.Shape)
+	case passes.KernelOpaque:
+		return v.Op == ir.OpBroadcastTo
+	}
+	return false
+}
+
+// dropped reports whether v is a dim constant that no buffer holds: the
+// kernels that read it compute it.
+func (p *plan) dropped(v *ir.Value) bool { return p.isDimConst(v) && !p.needBuf[v.ID] }
+
+// isDimConst reports whether v is a dim constant of the program's graph
+// (false for the values of a scan's body, another graph).
+func (p *plan) isDimConst(v *ir.Value) bool {
+	return v.ID < len(p.dimConst) && p.g.Values[v.ID] == v && p.dimConst[v.ID]
 }

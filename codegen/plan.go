@@ -36,6 +36,14 @@ type plan struct {
 	inPredict                  []bool // by ID: needed by Predict
 	inTrain                    []bool // by ID: needed by Forward or Backward
 	dependsOnTarget            []bool // by ID
+	// dimConst (by ID): the value is a function of constants and dims
+	// alone (a const, a numel, a reshape or an elementwise op of them),
+	// every element alike; kernels compute it before their loops. folded
+	// holds its value when no symbolic dim enters it. needBuf: it is also
+	// read from a buffer (by a kernel other than as an elementwise
+	// operand, or as an output), so it keeps one.
+	dimConst, needBuf []bool
+	folded            map[*ir.Value]float64
 
 	stateFields *namer // fields and methods of state (kernels) share a namespace
 }

@@ -18,7 +18,7 @@ func (s *state) forward() error {
 func (s *state) backward() error {
 	s.computeDr(s.r, s.dr)
 	s.computeDc(s.grads.C, s.dr)
-	s.computeMulNegExpT(s.t, s.params.B, s.v22)
+	s.computeMulNegExpTB(s.t, s.params.B, s.v22)
 	s.computeDa(s.dr, s.v22, s.grads.A)
 	s.computeDb(s.dr, s.params.A, s.v22, s.t, s.grads.B)
 	return nil
@@ -78,14 +78,10 @@ func (s *state) computeR(t []float64, bufB []float64, bufA []float64, bufC []flo
 //
 //	v14:f64[] = mul v12 v13  # optimize.go:42
 func (s *state) computeMul(bufV12 []float64, bufV14 []float64) {
-	a0, o1 := bufV12[:1], bufV14[:1]
+	x0 := bufV12[0]
 	c13 := float64(0.5)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v14 := x0 * c13
-		o1[i] = v14
-	}
+	v14 := x0 * c13
+	bufV14[0] = v14
 }
 
 // computeDr is a loop kernel fusing 2 values; it stores dr.
@@ -114,12 +110,12 @@ func (s *state) computeDc(dc []float64, dr []float64) {
 	rt.Reduce(rt.Sum, dc[:1], dr[:n], 1, n, 1)
 }
 
-// computeMulNegExpT is a loop kernel fusing 3 values; it stores v22.
+// computeMulNegExpTB is a loop kernel fusing 3 values; it stores v22.
 //
 //	v20:f64[n] = mul v0 v3  # optimize.go:39
 //	v21:f64[n] = neg v20  # optimize.go:39
 //	v22:f64[n] = exp v21  # optimize.go:39
-func (s *state) computeMulNegExpT(t []float64, bufB []float64, bufV22 []float64) {
+func (s *state) computeMulNegExpTB(t []float64, bufB []float64, bufV22 []float64) {
 	n := s.n
 	a0, a1, o2 := t[:n], bufB[:1], bufV22[:n]
 	x1 := a1[0]

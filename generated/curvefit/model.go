@@ -116,9 +116,7 @@ type state struct {
 	fit           []float64 // v9 f64[n] add optimize.go:39
 	r             []float64 // v10 f64[n] sub optimize.go:40
 	v12           []float64 // v12 f64[] sum optimize.go:42
-	v13           []float64 // v13 f64[] const optimize.go:42
 	v14           []float64 // v14 f64[] mul optimize.go:42
-	v15           []float64 // v15 f64[] const optimize.go:42
 	dr            []float64 // v17 f64[n] mul optimize.go:42
 	v22           []float64 // v22 f64[n] exp optimize.go:39
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
@@ -197,21 +195,14 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v13 = make([]float64, 1)
-	rt.Fill(s.v13, 0.5)
-	s.v15 = make([]float64, 1)
-	rt.Fill(s.v15, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: fit (n elements at offset 0, kernels 0 to 6)
-		// r[1]: r, dr (n elements at offset 256, kernels 0 to 6)
-		// r[2]: v12, v14 (1 elements at offset 768, kernels 0 to 6)
-		// r[3]: v22 (n elements at offset 512, kernels 4 to 6)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 6},
-			{Offset: 256, Elems: cfg.MaxN, Start: 0, End: 6},
-			{Offset: 768, Elems: 1, Start: 0, End: 6},
-			{Offset: 512, Elems: cfg.MaxN, Start: 4, End: 6},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 6},   // r[0]: fit
+			{Offset: 256, Elems: cfg.MaxN, Start: 0, End: 6}, // r[1]: r, dr
+			{Offset: 768, Elems: 1, Start: 0, End: 6},        // r[2]: v12, v14
+			{Offset: 512, Elems: cfg.MaxN, Start: 4, End: 6}, // r[3]: v22
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -232,9 +223,9 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f64 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: fit (n elements at offset 0, kernels 0 to 0)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 0},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 0}, // r[0]: fit
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of inference"); err != nil {
 			return err

@@ -17,7 +17,7 @@ func (s *state) forward() error {
 	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:68
 	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:68
 	s.computeO(s.o, s.h6, s.params.Wout, s.params.Bout)
-	if err := s.computeSoftmaxXentY(s.v36, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v36, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v36)
@@ -26,11 +26,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v39)
-	s.computeDivDL(s.v39, s.v40)
 	s.computeSoftmaxO(s.v41, s.o)
 	s.computeOnehotY(s.v42, s.y)
-	s.computeDo(s.v41, s.v42, s.v40, s.do)
+	s.computeDo(s.v41, s.v42, s.do)
 	s.computeDbout(s.grads.Bout, s.do)
 	s.computeDWout(s.grads.Wout, s.h6, s.do)
 	s.computeDb6(s.v51, s.do, s.params.Wout, s.h6, s.grads.B6)
@@ -143,10 +141,10 @@ func (s *state) computeO(bufO []float32, h6 []float32, Wout []float32, bout []fl
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:74
-func (s *state) computeSoftmaxXentY(bufV36 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV36 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV36[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("deepmlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:74)", r, bufY[:n][r], 10)
@@ -160,28 +158,6 @@ func (s *state) computeSoftmaxXentY(bufV36 []float32, bufO []float32, bufY []int
 func (s *state) computeL(L []float32, bufV36 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, L[:1], bufV36[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:74
-func (s *state) computeNumel(bufV39 []float32) {
-	n := s.n
-	bufV39[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v40:f32[] = div v38 v39  # models.go:74
-func (s *state) computeDivDL(bufV39 []float32, bufV40 []float32) {
-	a0, o1 := bufV39[:1], bufV40[:1]
-	c38 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v40 := c38 / x0
-		o1[i] = v40
-	}
 }
 
 // computeSoftmaxO is a reduce kernel.
@@ -204,17 +180,19 @@ func (s *state) computeOnehotY(bufV42 []float32, bufY []int32) {
 //
 //	v44:f32[n,10] = sub v41 v42  # models.go:74
 //	v45:f32[n,10] = mul v43 v44  # models.go:74 do
-func (s *state) computeDo(bufV41 []float32, bufV42 []float32, bufV40 []float32, do []float32) {
+func (s *state) computeDo(bufV41 []float32, bufV42 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV41[:n*10], bufV42[:n*10], bufV40[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV41[:n*10], bufV42[:n*10], do[:n*10]
+	c38 := float32(1)
+	c39 := float32(n)
+	c40 := c38 / c39
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v44 := x0 - x1
-		v45 := x2 * v44
-		o3[i] = v45
+		v45 := c40 * v44
+		o2[i] = v45
 	}
 }
 

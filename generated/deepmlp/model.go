@@ -146,13 +146,9 @@ type state struct {
 	o             []float32 // v35 f32[n,10] add models.go:73
 	v36           []float32 // v36 f32[n] softmax_xent models.go:74
 	L             []float32 // v37 f32[] mean models.go:74
-	dL            []float32 // v38 f32[] const models.go:74
-	v39           []float32 // v39 f32[] numel models.go:74
-	v40           []float32 // v40 f32[] div models.go:74
 	v41           []float32 // v41 f32[n,10] softmax models.go:74
 	v42           []float32 // v42 f32[n,10] onehot models.go:74
 	do            []float32 // v45 f32[n,10] mul models.go:74
-	v49           []float32 // v49 f32[] const models.go:68
 	v51           []float32 // v51 f32[n,256] mul models.go:68
 	v56           []float32 // v56 f32[n,256] mul models.go:68
 	v61           []float32 // v61 f32[n,256] mul models.go:68
@@ -345,48 +341,27 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
-	s.v49 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 27)
-		// r[1]: h2 (256·n elements at offset 65536, kernels 1 to 25)
-		// r[2]: h3 (256·n elements at offset 131072, kernels 2 to 23)
-		// r[3]: h4 (256·n elements at offset 196608, kernels 3 to 21)
-		// r[4]: h5 (256·n elements at offset 262144, kernels 4 to 19)
-		// r[5]: h6 (256·n elements at offset 327680, kernels 5 to 17)
-		// r[6]: o (10·n elements at offset 655360, kernels 6 to 28)
-		// r[7]: v36 (n elements at offset 393216, kernels 7 to 8)
-		// r[8]: L (1 elements at offset 661776, kernels 8 to 28)
-		// r[9]: v39, v40, v43 (1 elements at offset 657920, kernels 9 to 14)
-		// r[10]: v41, do (10·n elements at offset 458752, kernels 11 to 17)
-		// r[11]: v42 (10·n elements at offset 393216, kernels 12 to 14)
-		// r[12]: v51 (256·n elements at offset 393216, kernels 17 to 19)
-		// r[13]: v56 (256·n elements at offset 458752, kernels 19 to 21)
-		// r[14]: v61 (256·n elements at offset 393216, kernels 21 to 23)
-		// r[15]: v66 (256·n elements at offset 196608, kernels 23 to 25)
-		// r[16]: v71 (256·n elements at offset 131072, kernels 25 to 27)
-		// r[17]: v76 (256·n elements at offset 589824, kernels 27 to 28)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 27},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 25},
-			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 23},
-			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 3, End: 21},
-			{Offset: 262144, Elems: cfg.MaxN * 256, Start: 4, End: 19},
-			{Offset: 327680, Elems: cfg.MaxN * 256, Start: 5, End: 17},
-			{Offset: 655360, Elems: cfg.MaxN * 10, Start: 6, End: 28},
-			{Offset: 393216, Elems: cfg.MaxN, Start: 7, End: 8},
-			{Offset: 661776, Elems: 1, Start: 8, End: 28},
-			{Offset: 657920, Elems: 1, Start: 9, End: 14},
-			{Offset: 458752, Elems: cfg.MaxN * 10, Start: 11, End: 17},
-			{Offset: 393216, Elems: cfg.MaxN * 10, Start: 12, End: 14},
-			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 17, End: 19},
-			{Offset: 458752, Elems: cfg.MaxN * 256, Start: 19, End: 21},
-			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 21, End: 23},
-			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 23, End: 25},
-			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 25, End: 27},
-			{Offset: 589824, Elems: cfg.MaxN * 256, Start: 27, End: 28},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 27},       // r[0]: h1
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 25},   // r[1]: h2
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 23},  // r[2]: h3
+			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 3, End: 21},  // r[3]: h4
+			{Offset: 262144, Elems: cfg.MaxN * 256, Start: 4, End: 19},  // r[4]: h5
+			{Offset: 327680, Elems: cfg.MaxN * 256, Start: 5, End: 17},  // r[5]: h6
+			{Offset: 655360, Elems: cfg.MaxN * 10, Start: 6, End: 28},   // r[6]: o
+			{Offset: 393216, Elems: cfg.MaxN, Start: 7, End: 8},         // r[7]: v36
+			{Offset: 661776, Elems: 1, Start: 8, End: 28},               // r[8]: L
+			{Offset: 458752, Elems: cfg.MaxN * 10, Start: 11, End: 17},  // r[9]: v41, do
+			{Offset: 393216, Elems: cfg.MaxN * 10, Start: 12, End: 14},  // r[10]: v42
+			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 17, End: 19}, // r[11]: v51
+			{Offset: 458752, Elems: cfg.MaxN * 256, Start: 19, End: 21}, // r[12]: v56
+			{Offset: 393216, Elems: cfg.MaxN * 256, Start: 21, End: 23}, // r[13]: v61
+			{Offset: 196608, Elems: cfg.MaxN * 256, Start: 23, End: 25}, // r[14]: v66
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 25, End: 27}, // r[15]: v71
+			{Offset: 589824, Elems: cfg.MaxN * 256, Start: 27, End: 28}, // r[16]: v76
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -400,17 +375,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 		s.v36 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[8].Offset:][:1]
-		s.v39 = s.arenaF32[r[9].Offset:][:1]
-		s.v40 = s.arenaF32[r[9].Offset:][:1]
-		s.v41 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.v42 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		s.v51 = s.arenaF32[r[12].Offset:][:cfg.MaxN*256]
-		s.v56 = s.arenaF32[r[13].Offset:][:cfg.MaxN*256]
-		s.v61 = s.arenaF32[r[14].Offset:][:cfg.MaxN*256]
-		s.v66 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
-		s.v71 = s.arenaF32[r[16].Offset:][:cfg.MaxN*256]
-		s.v76 = s.arenaF32[r[17].Offset:][:cfg.MaxN*256]
+		s.v41 = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.v42 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v51 = s.arenaF32[r[11].Offset:][:cfg.MaxN*256]
+		s.v56 = s.arenaF32[r[12].Offset:][:cfg.MaxN*256]
+		s.v61 = s.arenaF32[r[13].Offset:][:cfg.MaxN*256]
+		s.v66 = s.arenaF32[r[14].Offset:][:cfg.MaxN*256]
+		s.v71 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
+		s.v76 = s.arenaF32[r[16].Offset:][:cfg.MaxN*256]
 	}
 	if s.colSumsF64, err = rt.Alloc[float64](mem, max(256, 256, 256, 256, 256, 256, 256), "the scratch space colSumsF64"); err != nil {
 		return err
@@ -424,21 +397,15 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 1)
-		// r[1]: h2 (256·n elements at offset 65536, kernels 1 to 2)
-		// r[2]: h3 (256·n elements at offset 0, kernels 2 to 3)
-		// r[3]: h4 (256·n elements at offset 65536, kernels 3 to 4)
-		// r[4]: h5 (256·n elements at offset 0, kernels 4 to 5)
-		// r[5]: h6 (256·n elements at offset 65536, kernels 5 to 6)
-		// r[6]: o (10·n elements at offset 0, kernels 6 to 6)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 2, End: 3},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 3, End: 4},
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 4, End: 5},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 5, End: 6},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 6},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},     // r[0]: h1
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2}, // r[1]: h2
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 2, End: 3},     // r[2]: h3
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 3, End: 4}, // r[3]: h4
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 4, End: 5},     // r[4]: h5
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 5, End: 6}, // r[5]: h6
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 6},      // r[6]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

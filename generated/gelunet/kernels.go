@@ -11,10 +11,10 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddXW1(s.v7, s.x, s.params.W1, s.params.B1)
 	s.computeH(s.h, s.v7)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v11)
@@ -23,11 +23,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDivDL(s.v14, s.v15)
 	s.computeSoftmaxO(s.v16, s.o)
 	s.computeOnehotY(s.v17, s.y)
-	s.computeDo(s.v16, s.v17, s.v15, s.do)
+	s.computeDo(s.v16, s.v17, s.do)
 	s.computeDb2(s.grads.B2, s.do)
 	s.computeDh(s.dh, s.do, s.params.W2)
 	s.computeDW2(s.grads.W2, s.h, s.do)
@@ -39,7 +37,7 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeMatmulAddX(s.v7, s.x, s.params.W1, s.params.B1)
+	s.computeMatmulAddXW1(s.v7, s.x, s.params.W1, s.params.B1)
 	s.computeH(s.h, s.v7)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
 	return nil
@@ -57,11 +55,11 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeMatmulAddX is a gemm kernel fusing 2 values; it stores v7.
+// computeMatmulAddXW1 is a gemm kernel fusing 2 values; it stores v7.
 //
 //	v6:f32[n,128] = matmul v0 v2  # models.go:106
 //	v7:f32[n,128] = add v6 v3  # models.go:106
-func (s *state) computeMatmulAddX(bufV7 []float32, bufX []float32, W1 []float32, b1 []float32) {
+func (s *state) computeMatmulAddXW1(bufV7 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 128, 784, 1, bufX[:n*784], 784, W1[:100352], 128, 0, bufV7[:n*128], 128)
 	{
@@ -109,10 +107,10 @@ func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:108
-func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("gelunet: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:108)", r, bufY[:n][r], 10)
@@ -126,28 +124,6 @@ func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int
 func (s *state) computeL(L []float32, bufV11 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, L[:1], bufV11[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:108
-func (s *state) computeNumel(bufV14 []float32) {
-	n := s.n
-	bufV14[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # models.go:108
-func (s *state) computeDivDL(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
 }
 
 // computeSoftmaxO is a reduce kernel.
@@ -170,17 +146,19 @@ func (s *state) computeOnehotY(bufV17 []float32, bufY []int32) {
 //
 //	v19:f32[n,10] = sub v16 v17  # models.go:108
 //	v20:f32[n,10] = mul v18 v19  # models.go:108 do
-func (s *state) computeDo(bufV16 []float32, bufV17 []float32, bufV15 []float32, do []float32) {
+func (s *state) computeDo(bufV16 []float32, bufV17 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV16[:n*10], bufV17[:n*10], bufV15[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV16[:n*10], bufV17[:n*10], do[:n*10]
+	c13 := float32(1)
+	c14 := float32(n)
+	c15 := c13 / c14
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v19 := x0 - x1
-		v20 := x2 * v19
-		o3[i] = v20
+		v20 := c15 * v19
+		o2[i] = v20
 	}
 }
 

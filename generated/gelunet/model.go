@@ -122,9 +122,6 @@ type state struct {
 	o             []float32 // v10 f32[n,10] add models.go:107
 	v11           []float32 // v11 f32[n] softmax_xent models.go:108
 	L             []float32 // v12 f32[] mean models.go:108
-	dL            []float32 // v13 f32[] const models.go:108
-	v14           []float32 // v14 f32[] numel models.go:108
-	v15           []float32 // v15 f32[] div models.go:108
 	v16           []float32 // v16 f32[n,10] softmax models.go:108
 	v17           []float32 // v17 f32[n,10] onehot models.go:108
 	do            []float32 // v20 f32[n,10] mul models.go:108
@@ -220,31 +217,19 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 14)
-		// r[1]: h (128·n elements at offset 32768, kernels 1 to 13)
-		// r[2]: o (10·n elements at offset 133120, kernels 2 to 16)
-		// r[3]: v11 (n elements at offset 65536, kernels 3 to 4)
-		// r[4]: L (1 elements at offset 137104, kernels 4 to 16)
-		// r[5]: v14, v15, v18 (1 elements at offset 135680, kernels 5 to 10)
-		// r[6]: v16, do (10·n elements at offset 98304, kernels 7 to 13)
-		// r[7]: v17 (10·n elements at offset 100864, kernels 8 to 10)
-		// r[8]: dh (128·n elements at offset 65536, kernels 12 to 14)
-		// r[9]: v24 (128·n elements at offset 100352, kernels 14 to 16)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 14},
-			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 13},
-			{Offset: 133120, Elems: cfg.MaxN * 10, Start: 2, End: 16},
-			{Offset: 65536, Elems: cfg.MaxN, Start: 3, End: 4},
-			{Offset: 137104, Elems: 1, Start: 4, End: 16},
-			{Offset: 135680, Elems: 1, Start: 5, End: 10},
-			{Offset: 98304, Elems: cfg.MaxN * 10, Start: 7, End: 13},
-			{Offset: 100864, Elems: cfg.MaxN * 10, Start: 8, End: 10},
-			{Offset: 65536, Elems: cfg.MaxN * 128, Start: 12, End: 14},
-			{Offset: 100352, Elems: cfg.MaxN * 128, Start: 14, End: 16},
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 14},       // r[0]: v7
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 13},   // r[1]: h
+			{Offset: 133120, Elems: cfg.MaxN * 10, Start: 2, End: 16},   // r[2]: o
+			{Offset: 65536, Elems: cfg.MaxN, Start: 3, End: 4},          // r[3]: v11
+			{Offset: 137104, Elems: 1, Start: 4, End: 16},               // r[4]: L
+			{Offset: 98304, Elems: cfg.MaxN * 10, Start: 7, End: 13},    // r[5]: v16, do
+			{Offset: 100864, Elems: cfg.MaxN * 10, Start: 8, End: 10},   // r[6]: v17
+			{Offset: 65536, Elems: cfg.MaxN * 128, Start: 12, End: 14},  // r[7]: dh
+			{Offset: 100352, Elems: cfg.MaxN * 128, Start: 14, End: 16}, // r[8]: v24
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -254,13 +239,11 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[2].Offset:][:cfg.MaxN*10]
 		s.v11 = s.arenaF32[r[3].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[4].Offset:][:1]
-		s.v14 = s.arenaF32[r[5].Offset:][:1]
-		s.v15 = s.arenaF32[r[5].Offset:][:1]
-		s.v16 = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		s.v17 = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
-		s.dh = s.arenaF32[r[8].Offset:][:cfg.MaxN*128]
-		s.v24 = s.arenaF32[r[9].Offset:][:cfg.MaxN*128]
+		s.v16 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.v17 = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.dh = s.arenaF32[r[7].Offset:][:cfg.MaxN*128]
+		s.v24 = s.arenaF32[r[8].Offset:][:cfg.MaxN*128]
 	}
 	return nil
 }
@@ -271,13 +254,11 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v7 (128·n elements at offset 0, kernels 0 to 1)
-		// r[1]: h (128·n elements at offset 32768, kernels 1 to 2)
-		// r[2]: o (10·n elements at offset 0, kernels 2 to 2)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 1},
-			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 2},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 2, End: 2},
+			{Offset: 0, Elems: cfg.MaxN * 128, Start: 0, End: 1},     // r[0]: v7
+			{Offset: 32768, Elems: cfg.MaxN * 128, Start: 1, End: 2}, // r[1]: h
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 2, End: 2},      // r[2]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

@@ -10,16 +10,16 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeConv2dX(s.v12, s.x, s.params.C1)
+	s.computeConv2dXC1(s.v12, s.x, s.params.C1)
 	s.computeH1(s.v12, s.params.C1_2, s.h1)
 	s.computeP1(s.p1, s.h1)
-	s.computeConv2dC2(s.v16, s.p1, s.params.C2)
+	s.computeConv2dP1C2(s.v16, s.p1, s.params.C2)
 	s.computeH2(s.v16, s.params.C2_2, s.h2)
 	s.computeP2(s.p2, s.h2)
 	s.computeH3(s.h3, s.p2, s.params.W3, s.params.B3)
 	s.computeH4(s.h4, s.h3, s.params.W4, s.params.B4)
 	s.computeO(s.o, s.h4, s.params.W5, s.params.B5)
-	if err := s.computeSoftmaxXentY(s.v29, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v29, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v29)
@@ -28,11 +28,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v32)
-	s.computeDivDL(s.v32, s.v33)
 	s.computeSoftmaxO(s.v34, s.o)
 	s.computeOnehotY(s.v35, s.y)
-	s.computeDo(s.v34, s.v35, s.v33, s.do)
+	s.computeDo(s.v34, s.v35, s.do)
 	s.computeDb5(s.grads.B5, s.do)
 	s.computeDW5(s.grads.W5, s.h4, s.do)
 	s.computeDb4(s.v44, s.do, s.params.W5, s.h4, s.grads.B4)
@@ -41,23 +39,23 @@ func (s *state) backward() error {
 	s.computeMatmulW3(s.v51, s.v49, s.params.W3)
 	s.computeDW3(s.grads.W3, s.p2, s.v49)
 	s.computeDh2(s.dh2, s.h2, s.v51)
-	s.computeGtMulH2(s.h2, s.dh2, s.v56)
+	s.computeGtMulH2Dh2(s.h2, s.dh2, s.v56)
 	s.computeSum(s.grads.C2_2, s.v56)
 	s.computeDp1(s.dp1, s.v56, s.params.C2)
 	s.computeDC2(s.grads.C2, s.p1, s.v56)
 	s.computeDh1(s.dh1, s.h1, s.dp1)
-	s.computeGtMulH1(s.h1, s.dh1, s.v63)
-	s.computeSum_v64(s.grads.C1_2, s.v63)
+	s.computeGtMulH1Dh1(s.h1, s.dh1, s.v63)
+	s.computeSum_2(s.grads.C1_2, s.v63)
 	s.computeDC1(s.grads.C1, s.x, s.v63)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeConv2dX(s.v12, s.x, s.params.C1)
+	s.computeConv2dXC1(s.v12, s.x, s.params.C1)
 	s.computeH1(s.v12, s.params.C1_2, s.h1)
 	s.computeP1(s.p1, s.h1)
-	s.computeConv2dC2(s.v16, s.p1, s.params.C2)
+	s.computeConv2dP1C2(s.v16, s.p1, s.params.C2)
 	s.computeH2(s.v16, s.params.C2_2, s.h2)
 	s.computeP2(s.p2, s.h2)
 	s.computeH3(s.h3, s.p2, s.params.W3, s.params.B3)
@@ -78,10 +76,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeConv2dX is an opaque kernel.
+// computeConv2dXC1 is an opaque kernel.
 //
 //	v12:f32[n,6,28,28] = conv2d v0 v2 [dilation=[1,1] groups=1 padding=[2,2] stride=[1,1]]  # lenet.go:42
-func (s *state) computeConv2dX(bufV12 []float32, bufX []float32, C1 []float32) {
+func (s *state) computeConv2dXC1(bufV12 []float32, bufX []float32, C1 []float32) {
 	n := s.n
 	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, bufV12[:n*4704], bufX[:n*784], C1[:150], s.convColF32)
 }
@@ -117,10 +115,10 @@ func (s *state) computeP1(bufP1 []float32, h1 []float32) {
 	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
-// computeConv2dC2 is an opaque kernel.
+// computeConv2dP1C2 is an opaque kernel.
 //
 //	v16:f32[n,16,10,10] = conv2d v15 v4 [dilation=[1,1] groups=1 padding=[0,0] stride=[1,1]]  # lenet.go:44
-func (s *state) computeConv2dC2(bufV16 []float32, bufP1 []float32, C2 []float32) {
+func (s *state) computeConv2dP1C2(bufV16 []float32, bufP1 []float32, C2 []float32) {
 	n := s.n
 	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, bufV16[:n*1600], bufP1[:n*1176], C2[:2400], s.convColF32)
 }
@@ -226,10 +224,10 @@ func (s *state) computeO(bufO []float32, h4 []float32, W5 []float32, b5 []float3
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v29:f32[n] = softmax_xent v28 v1  # lenet.go:50
-func (s *state) computeSoftmaxXentY(bufV29 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV29 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV29[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("lenet: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at lenet.go:50)", r, bufY[:n][r], 10)
@@ -243,28 +241,6 @@ func (s *state) computeSoftmaxXentY(bufV29 []float32, bufO []float32, bufY []int
 func (s *state) computeL(L []float32, bufV29 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, L[:1], bufV29[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v32:f32[] = numel [dtype=f32 shape=[n]]  # lenet.go:50
-func (s *state) computeNumel(bufV32 []float32) {
-	n := s.n
-	bufV32[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v33:f32[] = div v31 v32  # lenet.go:50
-func (s *state) computeDivDL(bufV32 []float32, bufV33 []float32) {
-	a0, o1 := bufV32[:1], bufV33[:1]
-	c31 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v33 := c31 / x0
-		o1[i] = v33
-	}
 }
 
 // computeSoftmaxO is a reduce kernel.
@@ -287,17 +263,19 @@ func (s *state) computeOnehotY(bufV35 []float32, bufY []int32) {
 //
 //	v37:f32[n,10] = sub v34 v35  # lenet.go:50
 //	v38:f32[n,10] = mul v36 v37  # lenet.go:50 do
-func (s *state) computeDo(bufV34 []float32, bufV35 []float32, bufV33 []float32, do []float32) {
+func (s *state) computeDo(bufV34 []float32, bufV35 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV34[:n*10], bufV35[:n*10], bufV33[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV34[:n*10], bufV35[:n*10], do[:n*10]
+	c31 := float32(1)
+	c32 := float32(n)
+	c33 := c31 / c32
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v37 := x0 - x1
-		v38 := x2 * v37
-		o3[i] = v38
+		v38 := c33 * v37
+		o2[i] = v38
 	}
 }
 
@@ -411,11 +389,11 @@ func (s *state) computeDh2(dh2 []float32, h2 []float32, bufV51 []float32) {
 	rt.MaxPool2DGrad(dh2[:n*1600], h2[:n*1600], bufV51[:n*400], n*16, rt.Pool{H: 10, W: 10, OH: 5, OW: 5, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
-// computeGtMulH2 is a loop kernel fusing 2 values; it stores v56.
+// computeGtMulH2Dh2 is a loop kernel fusing 2 values; it stores v56.
 //
 //	v55:f32[n,16,10,10] = gt v18 v42  # lenet.go:44
 //	v56:f32[n,16,10,10] = mul v54 v55  # lenet.go:44
-func (s *state) computeGtMulH2(h2 []float32, dh2 []float32, bufV56 []float32) {
+func (s *state) computeGtMulH2Dh2(h2 []float32, dh2 []float32, bufV56 []float32) {
 	n := s.n
 	a0, a1, o2 := h2[:n*1600], dh2[:n*1600], bufV56[:n*1600]
 	c42 := float32(0)
@@ -461,11 +439,11 @@ func (s *state) computeDh1(dh1 []float32, h1 []float32, dp1 []float32) {
 	rt.MaxPool2DGrad(dh1[:n*4704], h1[:n*4704], dp1[:n*1176], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
-// computeGtMulH1 is a loop kernel fusing 2 values; it stores v63.
+// computeGtMulH1Dh1 is a loop kernel fusing 2 values; it stores v63.
 //
 //	v62:f32[n,6,28,28] = gt v14 v42  # lenet.go:42
 //	v63:f32[n,6,28,28] = mul v61 v62  # lenet.go:42
-func (s *state) computeGtMulH1(h1 []float32, dh1 []float32, bufV63 []float32) {
+func (s *state) computeGtMulH1Dh1(h1 []float32, dh1 []float32, bufV63 []float32) {
 	n := s.n
 	a0, a1, o2 := h1[:n*4704], dh1[:n*4704], bufV63[:n*4704]
 	c42 := float32(0)
@@ -479,10 +457,10 @@ func (s *state) computeGtMulH1(h1 []float32, dh1 []float32, bufV63 []float32) {
 	}
 }
 
-// computeSum_v64 is a reduce kernel.
+// computeSum_2 is a reduce kernel.
 //
 //	v64:f32[1,6,1,1] = sum v63 [axes=[0,2,3] keepdims]  # lenet.go:42
-func (s *state) computeSum_v64(bufV64 []float32, bufV63 []float32) {
+func (s *state) computeSum_2(bufV64 []float32, bufV63 []float32) {
 	n := s.n
 	rt.ReduceSplit(rt.Sum, bufV64[:6], bufV63[:n*4704], n, 6, 784)
 }

@@ -140,13 +140,9 @@ type state struct {
 	o             []float32 // v28 f32[n,10] add lenet.go:49
 	v29           []float32 // v29 f32[n] softmax_xent lenet.go:50
 	L             []float32 // v30 f32[] mean lenet.go:50
-	dL            []float32 // v31 f32[] const lenet.go:50
-	v32           []float32 // v32 f32[] numel lenet.go:50
-	v33           []float32 // v33 f32[] div lenet.go:50
 	v34           []float32 // v34 f32[n,10] softmax lenet.go:50
 	v35           []float32 // v35 f32[n,10] onehot lenet.go:50
 	do            []float32 // v38 f32[n,10] mul lenet.go:50
-	v42           []float32 // v42 f32[] const lenet.go:48
 	v44           []float32 // v44 f32[n,84] mul lenet.go:48
 	v49           []float32 // v49 f32[n,120] mul lenet.go:47
 	v51           []float32 // v51 f32[n,400] matmul lenet.go:47
@@ -310,48 +306,27 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
-	s.v42 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v12, h1, v63 (4704·n elements at offset 0, kernels 0 to 36)
-		// r[1]: p1 (1176·n elements at offset 2023424, kernels 2 to 31)
-		// r[2]: v16, h2, v56 (1600·n elements at offset 1204224, kernels 3 to 31)
-		// r[3]: p2, v20 (400·n elements at offset 1613824, kernels 5 to 24)
-		// r[4]: h3 (120·n elements at offset 1716224, kernels 7 to 22)
-		// r[5]: h4 (84·n elements at offset 1746944, kernels 8 to 20)
-		// r[6]: o (10·n elements at offset 2767584, kernels 9 to 36)
-		// r[7]: v29 (n elements at offset 1768448, kernels 10 to 11)
-		// r[8]: L (1 elements at offset 2773648, kernels 11 to 36)
-		// r[9]: v32, v33, v36 (1 elements at offset 2770144, kernels 12 to 17)
-		// r[10]: v34, do (10·n elements at offset 1768448, kernels 14 to 20)
-		// r[11]: v35 (10·n elements at offset 1771008, kernels 15 to 17)
-		// r[12]: v44 (84·n elements at offset 1777664, kernels 20 to 22)
-		// r[13]: v49 (120·n elements at offset 1746944, kernels 22 to 24)
-		// r[14]: v51, dp2 (400·n elements at offset 2324480, kernels 23 to 26)
-		// r[15]: dh2 (1600·n elements at offset 1613824, kernels 26 to 27)
-		// r[16]: dp1 (1176·n elements at offset 2408448, kernels 30 to 32)
-		// r[17]: dh1 (4704·n elements at offset 1204224, kernels 32 to 33)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 36},
-			{Offset: 2023424, Elems: cfg.MaxN * 1176, Start: 2, End: 31},
-			{Offset: 1204224, Elems: cfg.MaxN * 1600, Start: 3, End: 31},
-			{Offset: 1613824, Elems: cfg.MaxN * 400, Start: 5, End: 24},
-			{Offset: 1716224, Elems: cfg.MaxN * 120, Start: 7, End: 22},
-			{Offset: 1746944, Elems: cfg.MaxN * 84, Start: 8, End: 20},
-			{Offset: 2767584, Elems: cfg.MaxN * 10, Start: 9, End: 36},
-			{Offset: 1768448, Elems: cfg.MaxN, Start: 10, End: 11},
-			{Offset: 2773648, Elems: 1, Start: 11, End: 36},
-			{Offset: 2770144, Elems: 1, Start: 12, End: 17},
-			{Offset: 1768448, Elems: cfg.MaxN * 10, Start: 14, End: 20},
-			{Offset: 1771008, Elems: cfg.MaxN * 10, Start: 15, End: 17},
-			{Offset: 1777664, Elems: cfg.MaxN * 84, Start: 20, End: 22},
-			{Offset: 1746944, Elems: cfg.MaxN * 120, Start: 22, End: 24},
-			{Offset: 2324480, Elems: cfg.MaxN * 400, Start: 23, End: 26},
-			{Offset: 1613824, Elems: cfg.MaxN * 1600, Start: 26, End: 27},
-			{Offset: 2408448, Elems: cfg.MaxN * 1176, Start: 30, End: 32},
-			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 32, End: 33},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 36},        // r[0]: v12, h1, v63
+			{Offset: 2023424, Elems: cfg.MaxN * 1176, Start: 2, End: 31},  // r[1]: p1
+			{Offset: 1204224, Elems: cfg.MaxN * 1600, Start: 3, End: 31},  // r[2]: v16, h2, v56
+			{Offset: 1613824, Elems: cfg.MaxN * 400, Start: 5, End: 24},   // r[3]: p2, v20
+			{Offset: 1716224, Elems: cfg.MaxN * 120, Start: 7, End: 22},   // r[4]: h3
+			{Offset: 1746944, Elems: cfg.MaxN * 84, Start: 8, End: 20},    // r[5]: h4
+			{Offset: 2767584, Elems: cfg.MaxN * 10, Start: 9, End: 36},    // r[6]: o
+			{Offset: 1768448, Elems: cfg.MaxN, Start: 10, End: 11},        // r[7]: v29
+			{Offset: 2773648, Elems: 1, Start: 11, End: 36},               // r[8]: L
+			{Offset: 1768448, Elems: cfg.MaxN * 10, Start: 14, End: 20},   // r[9]: v34, do
+			{Offset: 1771008, Elems: cfg.MaxN * 10, Start: 15, End: 17},   // r[10]: v35
+			{Offset: 1777664, Elems: cfg.MaxN * 84, Start: 20, End: 22},   // r[11]: v44
+			{Offset: 1746944, Elems: cfg.MaxN * 120, Start: 22, End: 24},  // r[12]: v49
+			{Offset: 2324480, Elems: cfg.MaxN * 400, Start: 23, End: 26},  // r[13]: v51, dp2
+			{Offset: 1613824, Elems: cfg.MaxN * 1600, Start: 26, End: 27}, // r[14]: dh2
+			{Offset: 2408448, Elems: cfg.MaxN * 1176, Start: 30, End: 32}, // r[15]: dp1
+			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 32, End: 33}, // r[16]: dh1
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -369,17 +344,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 		s.v29 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[8].Offset:][:1]
-		s.v32 = s.arenaF32[r[9].Offset:][:1]
-		s.v33 = s.arenaF32[r[9].Offset:][:1]
-		s.v34 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.v35 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		s.v44 = s.arenaF32[r[12].Offset:][:cfg.MaxN*84]
-		s.v49 = s.arenaF32[r[13].Offset:][:cfg.MaxN*120]
-		s.v51 = s.arenaF32[r[14].Offset:][:cfg.MaxN*400]
-		s.dh2 = s.arenaF32[r[15].Offset:][:cfg.MaxN*1600]
-		s.dp1 = s.arenaF32[r[16].Offset:][:cfg.MaxN*1176]
-		s.dh1 = s.arenaF32[r[17].Offset:][:cfg.MaxN*4704]
+		s.v34 = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.v35 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v44 = s.arenaF32[r[11].Offset:][:cfg.MaxN*84]
+		s.v49 = s.arenaF32[r[12].Offset:][:cfg.MaxN*120]
+		s.v51 = s.arenaF32[r[13].Offset:][:cfg.MaxN*400]
+		s.dh2 = s.arenaF32[r[14].Offset:][:cfg.MaxN*1600]
+		s.dp1 = s.arenaF32[r[15].Offset:][:cfg.MaxN*1176]
+		s.dh1 = s.arenaF32[r[16].Offset:][:cfg.MaxN*4704]
 	}
 	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
 		return err
@@ -396,21 +369,15 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v12, h1 (4704·n elements at offset 0, kernels 0 to 2)
-		// r[1]: p1 (1176·n elements at offset 1204224, kernels 2 to 3)
-		// r[2]: v16, h2 (1600·n elements at offset 0, kernels 3 to 5)
-		// r[3]: p2, v20 (400·n elements at offset 409600, kernels 5 to 7)
-		// r[4]: h3 (120·n elements at offset 0, kernels 7 to 8)
-		// r[5]: h4 (84·n elements at offset 30720, kernels 8 to 9)
-		// r[6]: o (10·n elements at offset 0, kernels 9 to 9)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 2},
-			{Offset: 1204224, Elems: cfg.MaxN * 1176, Start: 2, End: 3},
-			{Offset: 0, Elems: cfg.MaxN * 1600, Start: 3, End: 5},
-			{Offset: 409600, Elems: cfg.MaxN * 400, Start: 5, End: 7},
-			{Offset: 0, Elems: cfg.MaxN * 120, Start: 7, End: 8},
-			{Offset: 30720, Elems: cfg.MaxN * 84, Start: 8, End: 9},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 9, End: 9},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 2},       // r[0]: v12, h1
+			{Offset: 1204224, Elems: cfg.MaxN * 1176, Start: 2, End: 3}, // r[1]: p1
+			{Offset: 0, Elems: cfg.MaxN * 1600, Start: 3, End: 5},       // r[2]: v16, h2
+			{Offset: 409600, Elems: cfg.MaxN * 400, Start: 5, End: 7},   // r[3]: p2, v20
+			{Offset: 0, Elems: cfg.MaxN * 120, Start: 7, End: 8},        // r[4]: h3
+			{Offset: 30720, Elems: cfg.MaxN * 84, Start: 8, End: 9},     // r[5]: h4
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 9, End: 9},         // r[6]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

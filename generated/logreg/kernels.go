@@ -10,7 +10,7 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeMatmulX(s.v4, s.x, s.params.W)
+	s.computeMatmulXW(s.v4, s.x, s.params.W)
 	s.computeL(s.v4, s.params.B, s.y, s.z, s.L)
 	s.computeSquareSumW(s.params.W, s.v10)
 	s.computeJ(s.v10, s.L, s.J)
@@ -19,9 +19,7 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v18)
-	s.computeDivDJ(s.v18, s.v19)
-	s.computeDz(s.z, s.y, s.v19, s.dz)
+	s.computeDz(s.z, s.y, s.dz)
 	s.computeDb(s.grads.B, s.dz)
 	s.computeDw(s.grads.W, s.x, s.dz, s.params.W)
 	return nil
@@ -42,10 +40,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeMatmulX is a gemm kernel.
+// computeMatmulXW is a gemm kernel.
 //
 //	v4:f64[n,1] = matmul v0 v2  # logreg.go:25
-func (s *state) computeMatmulX(bufV4 []float64, bufX []float64, w []float64) {
+func (s *state) computeMatmulXW(bufV4 []float64, bufX []float64, w []float64) {
 	n := s.n
 	kernels.Dgemm(false, false, n, 1, 20, 1, bufX[:n*20], 20, w[:20], 1, 0, bufV4[:n], 1)
 }
@@ -92,38 +90,12 @@ func (s *state) computeSquareSumW(w []float64, bufV10 []float64) {
 //	v12:f64[] = mul v10 v11  # logreg.go:27
 //	v13:f64[] = add v8 v12  # logreg.go:27 J
 func (s *state) computeJ(bufV10 []float64, L []float64, J []float64) {
-	a0, a1, o2 := bufV10[:1], L[:1], J[:1]
+	x0 := bufV10[0]
+	x1 := L[0]
 	c11 := float64(0.005)
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v12 := x0 * c11
-		v13 := x1 + v12
-		o2[i] = v13
-	}
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v18:f64[] = numel [dtype=f64 shape=[n]]  # logreg.go:26
-func (s *state) computeNumel(bufV18 []float64) {
-	n := s.n
-	bufV18[:1][0] = float64(n)
-}
-
-// computeDivDJ is a loop kernel.
-//
-//	v19:f64[] = div v14 v18  # logreg.go:26
-func (s *state) computeDivDJ(bufV18 []float64, bufV19 []float64) {
-	a0, o1 := bufV18[:1], bufV19[:1]
-	c14 := float64(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v19 := c14 / x0
-		o1[i] = v19
-	}
+	v12 := x0 * c11
+	v13 := x1 + v12
+	J[0] = v13
 }
 
 // computeDz is a loop kernel fusing 3 values; it stores dz.
@@ -131,18 +103,20 @@ func (s *state) computeDivDJ(bufV18 []float64, bufV19 []float64) {
 //	v21:f64[n] = sigmoid v6  # logreg.go:26
 //	v22:f64[n] = sub v21 v1  # logreg.go:26
 //	v23:f64[n] = mul v20 v22  # logreg.go:26 dz
-func (s *state) computeDz(bufZ []float64, bufY []float64, bufV19 []float64, dz []float64) {
+func (s *state) computeDz(bufZ []float64, bufY []float64, dz []float64) {
 	n := s.n
-	a0, a1, a2, o3 := bufZ[:n], bufY[:n], bufV19[:1], dz[:n]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufZ[:n], bufY[:n], dz[:n]
+	c14 := float64(1)
+	c18 := float64(n)
+	c19 := c14 / c18
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v21 := 1 / (1 + math.Exp(-x0))
 		v22 := v21 - x1
-		v23 := x2 * v22
-		o3[i] = v23
+		v23 := c19 * v22
+		o2[i] = v23
 	}
 }
 

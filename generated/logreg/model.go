@@ -115,12 +115,7 @@ type state struct {
 	z             []float64 // v6 f64[n] add logreg.go:25
 	L             []float64 // v8 f64[] mean logreg.go:26
 	v10           []float64 // v10 f64[] sum logreg.go:27
-	v11           []float64 // v11 f64[] const logreg.go:27
 	J             []float64 // v13 f64[] add logreg.go:27
-	dJ            []float64 // v14 f64[] const logreg.go:27
-	v15           []float64 // v15 f64[] const logreg.go:27
-	v18           []float64 // v18 f64[] numel logreg.go:26
-	v19           []float64 // v19 f64[] div logreg.go:26
 	dz            []float64 // v23 f64[n] mul logreg.go:26
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
 }
@@ -190,25 +185,14 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v11 = make([]float64, 1)
-	rt.Fill(s.v11, 0.005)
-	s.dJ = make([]float64, 1)
-	rt.Fill(s.dJ, 1)
-	s.v15 = make([]float64, 1)
-	rt.Fill(s.v15, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4, v5 (n elements at offset 0, kernels 0 to 2)
-		// r[1]: z, dz, v25 (n elements at offset 256, kernels 2 to 11)
-		// r[2]: L (1 elements at offset 512, kernels 2 to 11)
-		// r[3]: v10, J (1 elements at offset 32, kernels 3 to 11)
-		// r[4]: v18, v19, v20 (1 elements at offset 0, kernels 5 to 8)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 2},
-			{Offset: 256, Elems: cfg.MaxN, Start: 2, End: 11},
-			{Offset: 512, Elems: 1, Start: 2, End: 11},
-			{Offset: 32, Elems: 1, Start: 3, End: 11},
-			{Offset: 0, Elems: 1, Start: 5, End: 8},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 2},    // r[0]: v4, v5
+			{Offset: 256, Elems: cfg.MaxN, Start: 2, End: 11}, // r[1]: z, dz, v25
+			{Offset: 512, Elems: 1, Start: 2, End: 11},        // r[2]: L
+			{Offset: 32, Elems: 1, Start: 3, End: 11},         // r[3]: v10, J
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -219,8 +203,6 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.L = s.arenaF64[r[2].Offset:][:1]
 		s.v10 = s.arenaF64[r[3].Offset:][:1]
 		s.J = s.arenaF64[r[3].Offset:][:1]
-		s.v18 = s.arenaF64[r[4].Offset:][:1]
-		s.v19 = s.arenaF64[r[4].Offset:][:1]
 	}
 	return nil
 }

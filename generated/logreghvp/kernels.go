@@ -13,14 +13,12 @@ func (s *state) forward() error {
 	s.computeMatmul(s.v4, s.x, s.params.W) // v4 at logreg.go:25
 	s.computeZ(s.v4, s.params.B, s.z)
 	s.computeL(s.z, s.y, s.L)
-	s.computeNumel(s.v14)
-	s.computeDivDJ(s.v14, s.v15)
 	s.computeSigmoidZ(s.z, s.v17)
-	s.computeDz(s.v17, s.y, s.v15, s.dz)
+	s.computeDz(s.v17, s.y, s.dz)
 	s.computeSum(s.db, s.dz) // v20 db at logreg.go:25
 	s.computeDw(s.dw, s.x, s.dz, s.params.W)
 	s.computeMatmul(s.v26, s.x, s.tangent_w) // v26 at logreg.go:25
-	s.computeT_dz(s.v26, s.tangent_b, s.v17, s.v15, s.t_dz)
+	s.computeT_dz(s.v26, s.tangent_b, s.v17, s.t_dz)
 	s.computeSum(s.t_db, s.t_dz) // v35 t_db at logreg.go:25
 	s.computeT_dw(s.t_dw, s.x, s.t_dz, s.tangent_w)
 	return nil
@@ -33,11 +31,9 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeMatmul(s.v4, s.x, s.params.W) // v4 at logreg.go:25
-	s.computeNumel(s.v14)
-	s.computeDivDJ(s.v14, s.v15)
+	s.computeMatmul(s.v4, s.x, s.params.W)   // v4 at logreg.go:25
 	s.computeMatmul(s.v26, s.x, s.tangent_w) // v26 at logreg.go:25
-	s.computeT_dz_v34(s.v4, s.params.B, s.v26, s.tangent_b, s.v15, s.t_dz)
+	s.computeT_dz_2(s.v4, s.params.B, s.v26, s.tangent_b, s.t_dz)
 	s.computeSum(s.t_db, s.t_dz) // v35 t_db at logreg.go:25
 	s.computeT_dw(s.t_dw, s.x, s.t_dz, s.tangent_w)
 	return nil
@@ -99,28 +95,6 @@ func (s *state) computeL(bufZ []float64, bufY []float64, L []float64) {
 	d2[0] = float64(acc / float64(n))
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f64[] = numel [dtype=f64 shape=[n]]  # logreg.go:26
-func (s *state) computeNumel(bufV14 []float64) {
-	n := s.n
-	bufV14[:1][0] = float64(n)
-}
-
-// computeDivDJ is a loop kernel.
-//
-//	v15:f64[] = div v10 v14  # logreg.go:26
-func (s *state) computeDivDJ(bufV14 []float64, bufV15 []float64) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c10 := float64(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c10 / x0
-		o1[i] = v15
-	}
-}
-
 // computeSigmoidZ is a loop kernel.
 //
 //	v17:f64[n] = sigmoid v6  # logreg.go:26
@@ -139,17 +113,19 @@ func (s *state) computeSigmoidZ(bufZ []float64, bufV17 []float64) {
 //
 //	v18:f64[n] = sub v17 v1  # logreg.go:26
 //	v19:f64[n] = mul v16 v18  # logreg.go:26 dz
-func (s *state) computeDz(bufV17 []float64, bufY []float64, bufV15 []float64, dz []float64) {
+func (s *state) computeDz(bufV17 []float64, bufY []float64, dz []float64) {
 	n := s.n
-	a0, a1, a2, o3 := bufV17[:n], bufY[:n], bufV15[:1], dz[:n]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV17[:n], bufY[:n], dz[:n]
+	c10 := float64(1)
+	c14 := float64(n)
+	c15 := c10 / c14
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v18 := x0 - x1
-		v19 := x2 * v18
-		o3[i] = v19
+		v19 := c15 * v18
+		o2[i] = v19
 	}
 }
 
@@ -194,13 +170,14 @@ func (s *state) computeDw(dw []float64, bufX []float64, dz []float64, w []float6
 //	v32:f64[n] = mul v17 v31  # logreg.go:26
 //	v33:f64[n] = mul v28 v32  # logreg.go:26
 //	v34:f64[n] = mul v33 v16  # logreg.go:26 t_dz
-func (s *state) computeT_dz(bufV26 []float64, tangent_b []float64, bufV17 []float64, bufV15 []float64, t_dz []float64) {
+func (s *state) computeT_dz(bufV26 []float64, tangent_b []float64, bufV17 []float64, t_dz []float64) {
 	n := s.n
-	a0, a1, a2, a3, o4 := bufV26[:n], tangent_b[:1], bufV17[:n], bufV15[:1], t_dz[:n]
+	a0, a1, a2, o3 := bufV26[:n], tangent_b[:1], bufV17[:n], t_dz[:n]
 	x1 := a1[0]
-	x3 := a3[0]
 	c10 := float64(1)
-	a2, o4 = a2[:len(a0)], o4[:len(a0)]
+	c14 := float64(n)
+	c15 := c10 / c14
+	a2, o3 = a2[:len(a0)], o3[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x2 := a2[i]
@@ -208,8 +185,8 @@ func (s *state) computeT_dz(bufV26 []float64, tangent_b []float64, bufV17 []floa
 		v31 := c10 - x2
 		v32 := x2 * v31
 		v33 := v28 * v32
-		v34 := v33 * x3
-		o4[i] = v34
+		v34 := v33 * c15
+		o3[i] = v34
 	}
 }
 
@@ -238,7 +215,7 @@ func (s *state) computeT_dw(t_dw []float64, bufX []float64, t_dz []float64, tang
 	}
 }
 
-// computeT_dz_v34 is a loop kernel fusing 7 values; it stores t_dz.
+// computeT_dz_2 is a loop kernel fusing 7 values; it stores t_dz.
 //
 //	v6:f64[n] = add v5 v3  # logreg.go:25 z
 //	v17:f64[n] = sigmoid v6  # logreg.go:26
@@ -247,14 +224,15 @@ func (s *state) computeT_dw(t_dw []float64, bufX []float64, t_dz []float64, tang
 //	v32:f64[n] = mul v17 v31  # logreg.go:26
 //	v33:f64[n] = mul v28 v32  # logreg.go:26
 //	v34:f64[n] = mul v33 v16  # logreg.go:26 t_dz
-func (s *state) computeT_dz_v34(bufV4 []float64, bufB []float64, bufV26 []float64, tangent_b []float64, bufV15 []float64, t_dz []float64) {
+func (s *state) computeT_dz_2(bufV4 []float64, bufB []float64, bufV26 []float64, tangent_b []float64, t_dz []float64) {
 	n := s.n
-	a0, a1, a2, a3, a4, o5 := bufV4[:n], bufB[:1], bufV26[:n], tangent_b[:1], bufV15[:1], t_dz[:n]
+	a0, a1, a2, a3, o4 := bufV4[:n], bufB[:1], bufV26[:n], tangent_b[:1], t_dz[:n]
 	x1 := a1[0]
 	x3 := a3[0]
-	x4 := a4[0]
 	c10 := float64(1)
-	a2, o5 = a2[:len(a0)], o5[:len(a0)]
+	c14 := float64(n)
+	c15 := c10 / c14
+	a2, o4 = a2[:len(a0)], o4[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x2 := a2[i]
@@ -264,7 +242,7 @@ func (s *state) computeT_dz_v34(bufV4 []float64, bufB []float64, bufV26 []float6
 		v31 := c10 - v17
 		v32 := v17 * v31
 		v33 := v28 * v32
-		v34 := v33 * x4
-		o5[i] = v34
+		v34 := v33 * c15
+		o4[i] = v34
 	}
 }

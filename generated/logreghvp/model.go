@@ -114,11 +114,6 @@ type state struct {
 	v4            []float64 // v4 f64[n,1] matmul logreg.go:25
 	z             []float64 // v6 f64[n] add logreg.go:25
 	L             []float64 // v8 f64[] mean logreg.go:26
-	v9            []float64 // v9 f64[] const logreg.go:27
-	dJ            []float64 // v10 f64[] const logreg.go:27
-	v11           []float64 // v11 f64[] const logreg.go:27
-	v14           []float64 // v14 f64[] numel logreg.go:26
-	v15           []float64 // v15 f64[] div logreg.go:26
 	v17           []float64 // v17 f64[n] sigmoid logreg.go:26
 	dz            []float64 // v19 f64[n] mul logreg.go:26
 	db            []float64 // v20 f64[1] sum logreg.go:25
@@ -176,33 +171,18 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v9 = make([]float64, 1)
-	rt.Fill(s.v9, 0.005)
-	s.dJ = make([]float64, 1)
-	rt.Fill(s.dJ, 1)
-	s.v11 = make([]float64, 1)
-	rt.Fill(s.v11, 2)
 	{
 		// The f64 arena of Forward (and Evaluate), as planned for capacity n=256:
-		// r[0]: v4, v5, z, v17, t_dz, v36 (n elements at offset 0, kernels 0 to 17)
-		// r[1]: L (1 elements at offset 544, kernels 3 to 17)
-		// r[2]: v14, v15, v16 (1 elements at offset 560, kernels 4 to 14)
-		// r[3]: dz, v21 (n elements at offset 256, kernels 8 to 11)
-		// r[4]: db (1 elements at offset 576, kernels 9 to 17)
-		// r[5]: dw (20 elements at offset 512, kernels 11 to 17)
-		// r[6]: v26, v27 (n elements at offset 256, kernels 12 to 14)
-		// r[7]: t_db (1 elements at offset 560, kernels 15 to 17)
-		// r[8]: t_dw (20 elements at offset 256, kernels 17 to 17)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 17},
-			{Offset: 544, Elems: 1, Start: 3, End: 17},
-			{Offset: 560, Elems: 1, Start: 4, End: 14},
-			{Offset: 256, Elems: cfg.MaxN, Start: 8, End: 11},
-			{Offset: 576, Elems: 1, Start: 9, End: 17},
-			{Offset: 512, Elems: 20, Start: 11, End: 17},
-			{Offset: 256, Elems: cfg.MaxN, Start: 12, End: 14},
-			{Offset: 560, Elems: 1, Start: 15, End: 17},
-			{Offset: 256, Elems: 20, Start: 17, End: 17},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 17},    // r[0]: v4, v5, z, v17, t_dz, v36
+			{Offset: 544, Elems: 1, Start: 3, End: 17},         // r[1]: L
+			{Offset: 256, Elems: cfg.MaxN, Start: 8, End: 11},  // r[2]: dz, v21
+			{Offset: 576, Elems: 1, Start: 9, End: 17},         // r[3]: db
+			{Offset: 512, Elems: 20, Start: 11, End: 17},       // r[4]: dw
+			{Offset: 256, Elems: cfg.MaxN, Start: 12, End: 14}, // r[5]: v26, v27
+			{Offset: 560, Elems: 1, Start: 15, End: 17},        // r[6]: t_db
+			{Offset: 256, Elems: 20, Start: 17, End: 17},       // r[7]: t_dw
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -212,14 +192,12 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v17 = s.arenaF64[r[0].Offset:][:cfg.MaxN]
 		s.t_dz = s.arenaF64[r[0].Offset:][:cfg.MaxN]
 		s.L = s.arenaF64[r[1].Offset:][:1]
-		s.v14 = s.arenaF64[r[2].Offset:][:1]
-		s.v15 = s.arenaF64[r[2].Offset:][:1]
-		s.dz = s.arenaF64[r[3].Offset:][:cfg.MaxN]
-		s.db = s.arenaF64[r[4].Offset:][:1]
-		s.dw = s.arenaF64[r[5].Offset:][:20]
-		s.v26 = s.arenaF64[r[6].Offset:][:cfg.MaxN]
-		s.t_db = s.arenaF64[r[7].Offset:][:1]
-		s.t_dw = s.arenaF64[r[8].Offset:][:20]
+		s.dz = s.arenaF64[r[2].Offset:][:cfg.MaxN]
+		s.db = s.arenaF64[r[3].Offset:][:1]
+		s.dw = s.arenaF64[r[4].Offset:][:20]
+		s.v26 = s.arenaF64[r[5].Offset:][:cfg.MaxN]
+		s.t_db = s.arenaF64[r[6].Offset:][:1]
+		s.t_dw = s.arenaF64[r[7].Offset:][:20]
 	}
 	return nil
 }
@@ -228,36 +206,23 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 // for the capacities in cfg, counted in mem.
 func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v9 = make([]float64, 1)
-	rt.Fill(s.v9, 0.005)
-	s.dJ = make([]float64, 1)
-	rt.Fill(s.dJ, 1)
-	s.v11 = make([]float64, 1)
-	rt.Fill(s.v11, 2)
 	{
 		// The f64 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v4, v5, t_dz, v36 (n elements at offset 0, kernels 0 to 10)
-		// r[1]: v14, v15, v16 (1 elements at offset 512, kernels 2 to 7)
-		// r[2]: v26, v27 (n elements at offset 256, kernels 5 to 7)
-		// r[3]: t_db (1 elements at offset 288, kernels 8 to 10)
-		// r[4]: t_dw (20 elements at offset 256, kernels 10 to 10)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 10},
-			{Offset: 512, Elems: 1, Start: 2, End: 7},
-			{Offset: 256, Elems: cfg.MaxN, Start: 5, End: 7},
-			{Offset: 288, Elems: 1, Start: 8, End: 10},
-			{Offset: 256, Elems: 20, Start: 10, End: 10},
+			{Offset: 0, Elems: cfg.MaxN, Start: 0, End: 10},  // r[0]: v4, v5, t_dz, v36
+			{Offset: 256, Elems: cfg.MaxN, Start: 5, End: 7}, // r[1]: v26, v27
+			{Offset: 288, Elems: 1, Start: 8, End: 10},       // r[2]: t_db
+			{Offset: 256, Elems: 20, Start: 10, End: 10},     // r[3]: t_dw
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of inference"); err != nil {
 			return err
 		}
 		s.v4 = s.arenaF64[r[0].Offset:][:cfg.MaxN]
 		s.t_dz = s.arenaF64[r[0].Offset:][:cfg.MaxN]
-		s.v14 = s.arenaF64[r[1].Offset:][:1]
-		s.v15 = s.arenaF64[r[1].Offset:][:1]
-		s.v26 = s.arenaF64[r[2].Offset:][:cfg.MaxN]
-		s.t_db = s.arenaF64[r[3].Offset:][:1]
-		s.t_dw = s.arenaF64[r[4].Offset:][:20]
+		s.v26 = s.arenaF64[r[1].Offset:][:cfg.MaxN]
+		s.t_db = s.arenaF64[r[2].Offset:][:1]
+		s.t_dw = s.arenaF64[r[3].Offset:][:20]
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 func (s *state) forward() error {
 	s.computeH(s.h, s.x, s.params.W1, s.params.B1)
 	s.computeO(s.o, s.h, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v11, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v11)
@@ -24,11 +24,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v28)
-	s.computeDivDJ(s.v28, s.v29)
 	s.computeSoftmaxO(s.v30, s.o)
 	s.computeOnehotY(s.v31, s.y)
-	s.computeDo(s.v30, s.v31, s.v29, s.do)
+	s.computeDo(s.v30, s.v31, s.do)
 	s.computeDb2(s.grads.B2, s.do)
 	s.computeDW2(s.grads.W2, s.h, s.do, s.params.W2)
 	s.computeDb1(s.dz, s.do, s.params.W2, s.h, s.grads.B1)
@@ -101,10 +99,10 @@ func (s *state) computeO(bufO []float32, h []float32, W2 []float32, b2 []float32
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:35
-func (s *state) computeSoftmaxXentY(bufV11 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV11 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("mlp: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:35)", r, bufY[:n][r], 10)
@@ -156,40 +154,14 @@ func (s *state) computeSquareSumW2(W2 []float32, bufV16 []float32) {
 //	v19:f32[] = mul v17 v18  # models.go:37
 //	v20:f32[] = add v12 v19  # models.go:37 J
 func (s *state) computeJ(bufV14 []float32, bufV16 []float32, L []float32, J []float32) {
-	a0, a1, a2, o3 := bufV14[:1], bufV16[:1], L[:1], J[:1]
+	x0 := bufV14[0]
+	x1 := bufV16[0]
+	x2 := L[0]
 	c18 := float32(5e-05)
-	a1, a2, o3 = a1[:len(a0)], a2[:len(a0)], o3[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		x2 := a2[i]
-		v17 := x0 + x1
-		v19 := v17 * c18
-		v20 := x2 + v19
-		o3[i] = v20
-	}
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v28:f32[] = numel [dtype=f32 shape=[n]]  # models.go:35
-func (s *state) computeNumel(bufV28 []float32) {
-	n := s.n
-	bufV28[:1][0] = float32(n)
-}
-
-// computeDivDJ is a loop kernel.
-//
-//	v29:f32[] = div v21 v28  # models.go:35
-func (s *state) computeDivDJ(bufV28 []float32, bufV29 []float32) {
-	a0, o1 := bufV28[:1], bufV29[:1]
-	c21 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v29 := c21 / x0
-		o1[i] = v29
-	}
+	v17 := x0 + x1
+	v19 := v17 * c18
+	v20 := x2 + v19
+	J[0] = v20
 }
 
 // computeSoftmaxO is a reduce kernel.
@@ -212,17 +184,19 @@ func (s *state) computeOnehotY(bufV31 []float32, bufY []int32) {
 //
 //	v33:f32[n,10] = sub v30 v31  # models.go:35
 //	v34:f32[n,10] = mul v32 v33  # models.go:35 do
-func (s *state) computeDo(bufV30 []float32, bufV31 []float32, bufV29 []float32, do []float32) {
+func (s *state) computeDo(bufV30 []float32, bufV31 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV30[:n*10], bufV31[:n*10], bufV29[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV30[:n*10], bufV31[:n*10], do[:n*10]
+	c21 := float32(1)
+	c28 := float32(n)
+	c29 := c21 / c28
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v33 := x0 - x1
-		v34 := x2 * v33
-		o3[i] = v34
+		v34 := c29 * v33
+		o2[i] = v34
 	}
 }
 
@@ -246,7 +220,7 @@ func (s *state) computeDW2(dW2 []float32, h []float32, do []float32, W2 []float3
 	{
 		p0, a1, o2 := dW2[:2560], W2[:2560], dW2[:2560]
 		c23 := float32(2)
-		c22 := float32(4.999999873689376e-05)
+		c22 := float32(5e-05)
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]
 		for i := range p0 {
 			x0 := p0[i]
@@ -302,7 +276,7 @@ func (s *state) computeDW1(dW1 []float32, bufX []float32, dz []float32, W1 []flo
 	{
 		p0, a1, o2 := dW1[:200704], W1[:200704], dW1[:200704]
 		c23 := float32(2)
-		c22 := float32(4.999999873689376e-05)
+		c22 := float32(5e-05)
 		a1, o2 = a1[:len(p0)], o2[:len(p0)]
 		for i := range p0 {
 			x0 := p0[i]

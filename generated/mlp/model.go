@@ -123,17 +123,10 @@ type state struct {
 	L             []float32 // v12 f32[] mean models.go:35
 	v14           []float32 // v14 f32[] sum models.go:36
 	v16           []float32 // v16 f32[] sum models.go:36
-	v18           []float32 // v18 f32[] const models.go:37
 	J             []float32 // v20 f32[] add models.go:37
-	dJ            []float32 // v21 f32[] const models.go:37
-	ds            []float32 // v22 f32[] const models.go:37
-	v23           []float32 // v23 f32[] const models.go:36
-	v28           []float32 // v28 f32[] numel models.go:35
-	v29           []float32 // v29 f32[] div models.go:35
 	v30           []float32 // v30 f32[n,10] softmax models.go:35
 	v31           []float32 // v31 f32[n,10] onehot models.go:35
 	do            []float32 // v34 f32[n,10] mul models.go:35
-	v39           []float32 // v39 f32[] const models.go:33
 	dz            []float32 // v41 f32[n,256] mul models.go:33
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 	colSumsF64    []float64 // working space of kernels (not in the arena)
@@ -226,38 +219,19 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v18 = make([]float32, 1)
-	rt.Fill(s.v18, 5e-05)
-	s.dJ = make([]float32, 1)
-	rt.Fill(s.dJ, 1)
-	s.ds = make([]float32, 1)
-	rt.Fill(s.ds, 4.999999873689376e-05)
-	s.v23 = make([]float32, 1)
-	rt.Fill(s.v23, 2)
-	s.v39 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h (256·n elements at offset 0, kernels 0 to 15)
-		// r[1]: o (10·n elements at offset 266240, kernels 1 to 16)
-		// r[2]: v11 (n elements at offset 65536, kernels 2 to 3)
-		// r[3]: L (1 elements at offset 271632, kernels 3 to 16)
-		// r[4]: v14, J (1 elements at offset 271648, kernels 4 to 16)
-		// r[5]: v16 (1 elements at offset 268800, kernels 5 to 6)
-		// r[6]: v28, v29, v32 (1 elements at offset 268800, kernels 7 to 12)
-		// r[7]: v30, do (10·n elements at offset 65536, kernels 9 to 15)
-		// r[8]: v31 (10·n elements at offset 68096, kernels 10 to 12)
-		// r[9]: dz (256·n elements at offset 200704, kernels 15 to 16)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 15},
-			{Offset: 266240, Elems: cfg.MaxN * 10, Start: 1, End: 16},
-			{Offset: 65536, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 271632, Elems: 1, Start: 3, End: 16},
-			{Offset: 271648, Elems: 1, Start: 4, End: 16},
-			{Offset: 268800, Elems: 1, Start: 5, End: 6},
-			{Offset: 268800, Elems: 1, Start: 7, End: 12},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 9, End: 15},
-			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},
-			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 15},       // r[0]: h
+			{Offset: 266240, Elems: cfg.MaxN * 10, Start: 1, End: 16},   // r[1]: o
+			{Offset: 65536, Elems: cfg.MaxN, Start: 2, End: 3},          // r[2]: v11
+			{Offset: 271632, Elems: 1, Start: 3, End: 16},               // r[3]: L
+			{Offset: 271648, Elems: 1, Start: 4, End: 16},               // r[4]: v14, J
+			{Offset: 268800, Elems: 1, Start: 5, End: 6},                // r[5]: v16
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 9, End: 15},    // r[6]: v30, do
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 10, End: 12},   // r[7]: v31
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 15, End: 16}, // r[8]: dz
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -269,12 +243,10 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v14 = s.arenaF32[r[4].Offset:][:1]
 		s.J = s.arenaF32[r[4].Offset:][:1]
 		s.v16 = s.arenaF32[r[5].Offset:][:1]
-		s.v28 = s.arenaF32[r[6].Offset:][:1]
-		s.v29 = s.arenaF32[r[6].Offset:][:1]
-		s.v30 = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
-		s.v31 = s.arenaF32[r[8].Offset:][:cfg.MaxN*10]
-		s.dz = s.arenaF32[r[9].Offset:][:cfg.MaxN*256]
+		s.v30 = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
+		s.v31 = s.arenaF32[r[7].Offset:][:cfg.MaxN*10]
+		s.dz = s.arenaF32[r[8].Offset:][:cfg.MaxN*256]
 	}
 	if s.colSumsF64, err = rt.Alloc[float64](mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
 		return err
@@ -288,11 +260,10 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: h (256·n elements at offset 0, kernels 0 to 1)
-		// r[1]: o (10·n elements at offset 65536, kernels 1 to 1)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},    // r[0]: h
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 1}, // r[1]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

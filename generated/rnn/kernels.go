@@ -10,17 +10,15 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeScanXs(s.h0, s.xs, s.v8)
-	s.computeScanXs_v9(s.h0, s.xs, s.v9)
+	s.computeScanH0Xs(s.h0, s.xs, s.v8)
+	s.computeScanH0Xs_2(s.h0, s.xs, s.v9)
 	s.computeSubSquareMeanNext(s.v9, s.next, s.v10, s.v12)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDiv(s.v14, s.v15)
-	s.computeMul(s.v10, s.v15, s.v19)
+	s.computeMul(s.v10, s.v19)
 	s.computeSaved_h0(s.h0, s.xs, s.saved_h0)
 	s.computeDW(s.v21, s.v22, s.v23, s.v24, s.v25, s.v26, s.saved_h0, s.xs, s.v19, s.grads.W)
 	s.computeDU(s.v21, s.v22, s.v23, s.v24, s.v25, s.v26, s.saved_h0, s.xs, s.v19, s.grads.U)
@@ -32,8 +30,8 @@ func (s *state) backward() error {
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeScanXs(s.h0, s.xs, s.v8)
-	s.computeScanXs_v9(s.h0, s.xs, s.v9)
+	s.computeScanH0Xs(s.h0, s.xs, s.v8)
+	s.computeScanH0Xs_2(s.h0, s.xs, s.v9)
 	return nil
 }
 
@@ -51,10 +49,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeScanXs is an opaque kernel.
+// computeScanH0Xs is an opaque kernel.
 //
 //	v8:f32[n,16] = scan v1 v0 v3 v4 v5 v6 v7 [carries=1 fn="models.RNN.scan_1" out=0 xs=1]  # rnn.go:33
-func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
+func (s *state) computeScanH0Xs(h0 []float32, xs []float32, bufV8 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T
@@ -118,10 +116,10 @@ func (s *state) computeScanXs(h0 []float32, xs []float32, bufV8 []float32) {
 	copy(bufV8[:n*16], s.scan0_c0_v0F32[:n*16])
 }
 
-// computeScanXs_v9 is an opaque kernel.
+// computeScanH0Xs_2 is an opaque kernel.
 //
 //	v9:f32[T,n,1] = scan v1 v0 v3 v4 v5 v6 v7 [carries=1 fn="models.RNN.scan_1" out=1 xs=1]  # rnn.go:33
-func (s *state) computeScanXs_v9(h0 []float32, xs []float32, bufV9 []float32) {
+func (s *state) computeScanH0Xs_2(h0 []float32, xs []float32, bufV9 []float32) {
 	T := s.T
 	n := s.n
 	scanLen := T
@@ -207,45 +205,24 @@ func (s *state) computeSubSquareMeanNext(bufV9 []float32, next []float32, bufV10
 	d3[0] = float32(acc / float64(T*n))
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[T,n,1]]  # rnn.go:39
-func (s *state) computeNumel(bufV14 []float32) {
-	T := s.T
-	n := s.n
-	bufV14[:1][0] = float32(T * n)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # rnn.go:39
-func (s *state) computeDiv(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
-}
-
 // computeMul is a loop kernel fusing 2 values; it stores v19.
 //
 //	v18:f32[T,n,1] = mul v10 v17  # rnn.go:39
 //	v19:f32[T,n,1] = mul v16 v18  # rnn.go:39
-func (s *state) computeMul(bufV10 []float32, bufV15 []float32, bufV19 []float32) {
+func (s *state) computeMul(bufV10 []float32, bufV19 []float32) {
 	T := s.T
 	n := s.n
-	a0, a1, o2 := bufV10[:T*n], bufV15[:1], bufV19[:T*n]
-	x1 := a1[0]
+	a0, o1 := bufV10[:T*n], bufV19[:T*n]
 	c17 := float32(2)
-	o2 = o2[:len(a0)]
+	c13 := float32(1)
+	c14 := float32(T * n)
+	c15 := c13 / c14
+	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		v18 := x0 * c17
-		v19 := x1 * v18
-		o2[i] = v19
+		v19 := c15 * v18
+		o1[i] = v19
 	}
 }
 
@@ -441,13 +418,13 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan2_v31_v31F32[:1], s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -516,14 +493,10 @@ func (s *state) computeDW(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan2_c5_v5F32[0]
+			x1 := s.scan2_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan2_v45_v45F32[0] = v45
 		}
 		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
 		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
@@ -660,13 +633,13 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan2_v31_v31F32[:1], s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -735,14 +708,10 @@ func (s *state) computeDU(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan2_c5_v5F32[0]
+			x1 := s.scan2_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan2_v45_v45F32[0] = v45
 		}
 		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
 		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
@@ -879,13 +848,13 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan2_v31_v31F32[:1], s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -954,14 +923,10 @@ func (s *state) computeDb(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan2_c5_v5F32[0]
+			x1 := s.scan2_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan2_v45_v45F32[0] = v45
 		}
 		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
 		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
@@ -1098,13 +1063,13 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan2_v31_v31F32[:1], s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -1173,14 +1138,10 @@ func (s *state) computeDV(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan2_c5_v5F32[0]
+			x1 := s.scan2_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan2_v45_v45F32[0] = v45
 		}
 		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
 		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])
@@ -1317,13 +1278,13 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, o1 := s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
-			c31 := float32(1)
-			o1 = o1[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				v33 := c31 - x0
-				o1[i] = v33
+			a0, a1, o2 := s.scan2_v31_v31F32[:1], s.scan2_v32_v32F32[:n*16], s.scan2_v33_v33F32[:n*16]
+			x0 := a0[0]
+			o2 = o2[:len(a1)]
+			for i := range a1 {
+				x1 := a1[i]
+				v33 := x0 - x1
+				o2[i] = v33
 			}
 		}
 		{
@@ -1392,14 +1353,10 @@ func (s *state) computeDc(bufV21 []float32, bufV22 []float32, bufV23 []float32, 
 			}
 		}
 		{
-			a0, a1, o2 := s.scan2_c5_v5F32[:1], s.scan2_v26_v26F32[:1], s.scan2_v45_v45F32[:1]
-			a1, o2 = a1[:len(a0)], o2[:len(a0)]
-			for i := range a0 {
-				x0 := a0[i]
-				x1 := a1[i]
-				v45 := x0 + x1
-				o2[i] = v45
-			}
+			x0 := s.scan2_c5_v5F32[0]
+			x1 := s.scan2_v26_v26F32[0]
+			v45 := x0 + x1
+			s.scan2_v45_v45F32[0] = v45
 		}
 		copy(s.scan2_c0_v0F32[:n*16], s.scan2_dx0_v39F32[:n*16])
 		copy(s.scan2_c1_v1F32[:256], s.scan2_v41_v41F32[:256])

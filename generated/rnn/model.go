@@ -133,10 +133,6 @@ type state struct {
 	v9               []float32 // v9 f32[T,n,1] scan rnn.go:33
 	v10              []float32 // v10 f32[T,n,1] sub rnn.go:39
 	v12              []float32 // v12 f32[] mean rnn.go:39
-	v13              []float32 // v13 f32[] const rnn.go:39
-	v14              []float32 // v14 f32[] numel rnn.go:39
-	v15              []float32 // v15 f32[] div rnn.go:39
-	v17              []float32 // v17 f32[] const rnn.go:39
 	v19              []float32 // v19 f32[T,n,1] mul rnn.go:39
 	saved_h0         []float32 // v20 f32[T,n,16] scan rnn.go:33
 	v21              []float32 // v21 f32[n,16] const rnn.go:33
@@ -314,10 +310,6 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v13 = make([]float32, 1)
-	rt.Fill(s.v13, 1)
-	s.v17 = make([]float32, 1)
-	rt.Fill(s.v17, 2)
 	if s.v21, err = rt.Alloc[float32](mem, cfg.MaxN*16, "v21"); err != nil {
 		return err
 	}
@@ -328,19 +320,13 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	s.v26 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity T=256, n=256:
-		// r[0]: v8 (16·n elements at offset 1179648, kernels 0 to 12)
-		// r[1]: v9 (T·n elements at offset 1048576, kernels 1 to 12)
-		// r[2]: v10, v19 (T·n elements at offset 1114112, kernels 2 to 12)
-		// r[3]: v12 (1 elements at offset 1184048, kernels 2 to 12)
-		// r[4]: v14, v15, v16 (1 elements at offset 1183744, kernels 3 to 6)
-		// r[5]: saved_h0 (16·T·n elements at offset 0, kernels 7 to 12)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 1179648, Elems: cfg.MaxN * 16, Start: 0, End: 12},
-			{Offset: 1048576, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 12},
-			{Offset: 1114112, Elems: cfg.MaxT * cfg.MaxN, Start: 2, End: 12},
-			{Offset: 1184048, Elems: 1, Start: 2, End: 12},
-			{Offset: 1183744, Elems: 1, Start: 3, End: 6},
-			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN * 16, Start: 7, End: 12},
+			{Offset: 1179648, Elems: cfg.MaxN * 16, Start: 0, End: 12},       // r[0]: v8
+			{Offset: 1048576, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 12}, // r[1]: v9
+			{Offset: 1114112, Elems: cfg.MaxT * cfg.MaxN, Start: 2, End: 12}, // r[2]: v10, v19
+			{Offset: 1184048, Elems: 1, Start: 2, End: 12},                   // r[3]: v12
+			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN * 16, Start: 7, End: 12},  // r[4]: saved_h0
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -350,9 +336,7 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v10 = s.arenaF32[r[2].Offset:][:cfg.MaxT*cfg.MaxN]
 		s.v19 = s.arenaF32[r[2].Offset:][:cfg.MaxT*cfg.MaxN]
 		s.v12 = s.arenaF32[r[3].Offset:][:1]
-		s.v14 = s.arenaF32[r[4].Offset:][:1]
-		s.v15 = s.arenaF32[r[4].Offset:][:1]
-		s.saved_h0 = s.arenaF32[r[5].Offset:][:cfg.MaxT*cfg.MaxN*16]
+		s.saved_h0 = s.arenaF32[r[4].Offset:][:cfg.MaxT*cfg.MaxN*16]
 	}
 	if s.scan0_c0_v0F32, err = rt.Alloc[float32](mem, max(cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16, cfg.MaxN*16), "the scratch space scan0_c0_v0F32"); err != nil {
 		return err
@@ -528,11 +512,10 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity T=256, n=256:
-		// r[0]: v8 (16·n elements at offset 65536, kernels 0 to 1)
-		// r[1]: v9 (T·n elements at offset 0, kernels 1 to 1)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 65536, Elems: cfg.MaxN * 16, Start: 0, End: 1},
-			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 1},
+			{Offset: 65536, Elems: cfg.MaxN * 16, Start: 0, End: 1},   // r[0]: v8
+			{Offset: 0, Elems: cfg.MaxT * cfg.MaxN, Start: 1, End: 1}, // r[1]: v9
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

@@ -8,8 +8,8 @@ import "github.com/bpgen/bpgen/runtime/rt"
 func (s *state) forward() error {
 	s.computeSlice(s.head, s.params.X)   // v1 head at optimize.go:19
 	s.computeSlice_2(s.tail, s.params.X) // v2 tail at optimize.go:20
-	s.computeSquareSubSumHead(s.head, s.tail, s.v9)
-	s.computeNegAddSquareHead(s.head, s.v13)
+	s.computeSquareSubSumHeadTail(s.head, s.tail, s.v9)
+	s.computeNegAddSquareHeadDf(s.head, s.v13)
 	s.computeF(s.v9, s.v13, s.f)
 	return nil
 }
@@ -54,13 +54,13 @@ func (s *state) computeSlice_2(b0 []float64, b1 []float64) {
 	rt.CopyAxis(b0[:99], b1[:100], 1, 1, 99, 0, 100, 1, 99)
 }
 
-// computeSquareSubSumHead is a reduce kernel fusing 4 values; it stores v9.
+// computeSquareSubSumHeadTail is a reduce kernel fusing 4 values; it stores v9.
 //
 //	v3:f64[99] = square v1  # optimize.go:21
 //	v4:f64[99] = sub v2 v3  # optimize.go:21 valley
 //	v8:f64[99] = square v4  # optimize.go:23
 //	v9:f64[] = sum v8 [axes=[0]]  # optimize.go:23
-func (s *state) computeSquareSubSumHead(head []float64, tail []float64, bufV9 []float64) {
+func (s *state) computeSquareSubSumHeadTail(head []float64, tail []float64, bufV9 []float64) {
 	a0, a1, d2 := head[:99], tail[:99], bufV9[:1]
 	acc := 0.0
 	a1 = a1[:len(a0)]
@@ -75,13 +75,13 @@ func (s *state) computeSquareSubSumHead(head []float64, tail []float64, bufV9 []
 	d2[0] = float64(acc)
 }
 
-// computeNegAddSquareHead is a reduce kernel fusing 4 values; it stores v13.
+// computeNegAddSquareHeadDf is a reduce kernel fusing 4 values; it stores v13.
 //
 //	v5:f64[99] = neg v1  # optimize.go:22
 //	v7:f64[99] = add v5 v6  # optimize.go:22 slope
 //	v12:f64[99] = square v7  # optimize.go:23
 //	v13:f64[] = sum v12 [axes=[0]]  # optimize.go:23
-func (s *state) computeNegAddSquareHead(head []float64, bufV13 []float64) {
+func (s *state) computeNegAddSquareHeadDf(head []float64, bufV13 []float64) {
 	a0, d1 := head[:99], bufV13[:1]
 	c6 := float64(1)
 	acc := 0.0
@@ -100,16 +100,12 @@ func (s *state) computeNegAddSquareHead(head []float64, bufV13 []float64) {
 //	v11:f64[] = mul v9 v10  # optimize.go:23
 //	v14:f64[] = add v11 v13  # optimize.go:23 f
 func (s *state) computeF(bufV9 []float64, bufV13 []float64, f []float64) {
-	a0, a1, o2 := bufV9[:1], bufV13[:1], f[:1]
+	x0 := bufV9[0]
+	x1 := bufV13[0]
 	c10 := float64(100)
-	a1, o2 = a1[:len(a0)], o2[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		x1 := a1[i]
-		v11 := x0 * c10
-		v14 := v11 + x1
-		o2[i] = v14
-	}
+	v11 := x0 * c10
+	v14 := v11 + x1
+	f[0] = v14
 }
 
 // computeDvalley is a loop kernel fusing 4 values; it stores dvalley.

@@ -96,12 +96,9 @@ type state struct {
 	params, grads *Params
 	head          []float64 // v1 f64[99] slice optimize.go:19
 	tail          []float64 // v2 f64[99] slice optimize.go:20
-	df            []float64 // v6 f64[] const optimize.go:22
 	v9            []float64 // v9 f64[] sum optimize.go:23
-	v10           []float64 // v10 f64[] const optimize.go:23
 	v13           []float64 // v13 f64[] sum optimize.go:23
 	f             []float64 // v14 f64[] add optimize.go:23
-	v15           []float64 // v15 f64[] const optimize.go:23
 	head_v16      []float64 // v16 f64[99] slice optimize.go:19
 	tail_v20      []float64 // v20 f64[99] slice optimize.go:20
 	dvalley       []float64 // v24 f64[99] mul optimize.go:23
@@ -162,31 +159,18 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.df = make([]float64, 1)
-	rt.Fill(s.df, 1)
-	s.v10 = make([]float64, 1)
-	rt.Fill(s.v10, 100)
-	s.v15 = make([]float64, 1)
-	rt.Fill(s.v15, 2)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity (no symbolic dims):
-		// r[0]: head (99 elements at offset 0, kernels 0 to 3)
-		// r[1]: tail (99 elements at offset 112, kernels 1 to 2)
-		// r[2]: v9, f (1 elements at offset 336, kernels 2 to 11)
-		// r[3]: v13 (1 elements at offset 112, kernels 3 to 4)
-		// r[4]: head, dhead (99 elements at offset 224, kernels 5 to 10)
-		// r[5]: tail, dvalley (99 elements at offset 112, kernels 6 to 9)
-		// r[6]: v30, dx (100 elements at offset 0, kernels 9 to 11)
-		// r[7]: v31 (100 elements at offset 112, kernels 10 to 11)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: 99, Start: 0, End: 3},
-			{Offset: 112, Elems: 99, Start: 1, End: 2},
-			{Offset: 336, Elems: 1, Start: 2, End: 11},
-			{Offset: 112, Elems: 1, Start: 3, End: 4},
-			{Offset: 224, Elems: 99, Start: 5, End: 10},
-			{Offset: 112, Elems: 99, Start: 6, End: 9},
-			{Offset: 0, Elems: 100, Start: 9, End: 11},
-			{Offset: 112, Elems: 100, Start: 10, End: 11},
+			{Offset: 0, Elems: 99, Start: 0, End: 3},      // r[0]: head
+			{Offset: 112, Elems: 99, Start: 1, End: 2},    // r[1]: tail
+			{Offset: 336, Elems: 1, Start: 2, End: 11},    // r[2]: v9, f
+			{Offset: 112, Elems: 1, Start: 3, End: 4},     // r[3]: v13
+			{Offset: 224, Elems: 99, Start: 5, End: 10},   // r[4]: head, dhead
+			{Offset: 112, Elems: 99, Start: 6, End: 9},    // r[5]: tail, dvalley
+			{Offset: 0, Elems: 100, Start: 9, End: 11},    // r[6]: v30, dx
+			{Offset: 112, Elems: 100, Start: 10, End: 11}, // r[7]: v31
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err

@@ -11,7 +11,7 @@ import (
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
 	s.computeO(s.o, s.x, s.params.W, s.params.B)
-	if err := s.computeSoftmaxXentY(s.v6, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v6, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v6)
@@ -20,11 +20,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v9)
-	s.computeDivDL(s.v9, s.v10)
 	s.computeSoftmaxO(s.v11, s.o)
 	s.computeOnehotY(s.v12, s.y)
-	s.computeDo(s.v11, s.v12, s.v10, s.do)
+	s.computeDo(s.v11, s.v12, s.do)
 	s.computeDb(s.grads.B, s.do)
 	s.computeDW(s.grads.W, s.x, s.do)
 	return nil
@@ -70,10 +68,10 @@ func (s *state) computeO(bufO []float32, bufX []float32, W []float32, bufB []flo
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v6:f32[n] = softmax_xent v5 v1  # models.go:52
-func (s *state) computeSoftmaxXentY(bufV6 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV6 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV6[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("softmaxreg: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:52)", r, bufY[:n][r], 10)
@@ -87,28 +85,6 @@ func (s *state) computeSoftmaxXentY(bufV6 []float32, bufO []float32, bufY []int3
 func (s *state) computeL(L []float32, bufV6 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, L[:1], bufV6[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v9:f32[] = numel [dtype=f32 shape=[n]]  # models.go:52
-func (s *state) computeNumel(bufV9 []float32) {
-	n := s.n
-	bufV9[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v10:f32[] = div v8 v9  # models.go:52
-func (s *state) computeDivDL(bufV9 []float32, bufV10 []float32) {
-	a0, o1 := bufV9[:1], bufV10[:1]
-	c8 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v10 := c8 / x0
-		o1[i] = v10
-	}
 }
 
 // computeSoftmaxO is a reduce kernel.
@@ -131,17 +107,19 @@ func (s *state) computeOnehotY(bufV12 []float32, bufY []int32) {
 //
 //	v14:f32[n,10] = sub v11 v12  # models.go:52
 //	v15:f32[n,10] = mul v13 v14  # models.go:52 do
-func (s *state) computeDo(bufV11 []float32, bufV12 []float32, bufV10 []float32, do []float32) {
+func (s *state) computeDo(bufV11 []float32, bufV12 []float32, do []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV11[:n*10], bufV12[:n*10], bufV10[:1], do[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV11[:n*10], bufV12[:n*10], do[:n*10]
+	c8 := float32(1)
+	c9 := float32(n)
+	c10 := c8 / c9
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v14 := x0 - x1
-		v15 := x2 * v14
-		o3[i] = v15
+		v15 := c10 * v14
+		o2[i] = v15
 	}
 }
 

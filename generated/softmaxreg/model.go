@@ -116,9 +116,6 @@ type state struct {
 	o             []float32 // v5 f32[n,10] add models.go:51
 	v6            []float32 // v6 f32[n] softmax_xent models.go:52
 	L             []float32 // v7 f32[] mean models.go:52
-	dL            []float32 // v8 f32[] const models.go:52
-	v9            []float32 // v9 f32[] numel models.go:52
-	v10           []float32 // v10 f32[] div models.go:52
 	v11           []float32 // v11 f32[n,10] softmax models.go:52
 	v12           []float32 // v12 f32[n,10] onehot models.go:52
 	do            []float32 // v15 f32[n,10] mul models.go:52
@@ -190,23 +187,15 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: o (10·n elements at offset 7840, kernels 0 to 10)
-		// r[1]: v6 (n elements at offset 0, kernels 1 to 2)
-		// r[2]: L (1 elements at offset 12976, kernels 2 to 10)
-		// r[3]: v9, v10, v13 (1 elements at offset 12960, kernels 3 to 8)
-		// r[4]: v11, do (10·n elements at offset 10400, kernels 5 to 10)
-		// r[5]: v12 (10·n elements at offset 0, kernels 6 to 8)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 7840, Elems: cfg.MaxN * 10, Start: 0, End: 10},
-			{Offset: 0, Elems: cfg.MaxN, Start: 1, End: 2},
-			{Offset: 12976, Elems: 1, Start: 2, End: 10},
-			{Offset: 12960, Elems: 1, Start: 3, End: 8},
-			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},
+			{Offset: 7840, Elems: cfg.MaxN * 10, Start: 0, End: 10},  // r[0]: o
+			{Offset: 0, Elems: cfg.MaxN, Start: 1, End: 2},           // r[1]: v6
+			{Offset: 12976, Elems: 1, Start: 2, End: 10},             // r[2]: L
+			{Offset: 10400, Elems: cfg.MaxN * 10, Start: 5, End: 10}, // r[3]: v11, do
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 8},      // r[4]: v12
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -214,11 +203,9 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[0].Offset:][:cfg.MaxN*10]
 		s.v6 = s.arenaF32[r[1].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[2].Offset:][:1]
-		s.v9 = s.arenaF32[r[3].Offset:][:1]
-		s.v10 = s.arenaF32[r[3].Offset:][:1]
-		s.v11 = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
-		s.v12 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.v11 = s.arenaF32[r[3].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[3].Offset:][:cfg.MaxN*10]
+		s.v12 = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
 	}
 	return nil
 }
@@ -229,9 +216,9 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: o (10·n elements at offset 0, kernels 0 to 0)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0},
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 0, End: 0}, // r[0]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

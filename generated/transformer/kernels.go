@@ -51,7 +51,7 @@ func (s *state) forward() error {
 	s.computeLayerNorm(s.v92, s.block1_out, s.params.Ln_f_weight, s.params.Ln_f_bias)                // v92 at transformer.go:51
 	s.computeSlice(s.v95, s.v92)
 	s.computeLogits(s.logits, s.v95, s.params.Head_W, s.params.Head_b)
-	if err := s.computeSoftmaxXentY(s.v98, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v98, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v98)
@@ -60,13 +60,11 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v101)
-	s.computeDivDloss(s.v101, s.v102)
 	s.computeSoftmaxLogits(s.v103, s.logits)
 	s.computeOnehotY(s.v104, s.y)
-	s.computeDlogits(s.v103, s.v104, s.v102, s.dlogits)
+	s.computeDlogits(s.v103, s.v104, s.dlogits)
 	s.computeDhead_b(s.grads.Head_b, s.dlogits)
-	s.computeMatmulHead_W(s.v109, s.dlogits, s.params.Head_W)
+	s.computeMatmulDlogitsHead_W(s.v109, s.dlogits, s.params.Head_W)
 	s.computeDhead_W(s.grads.Head_W, s.v95, s.dlogits)
 	s.computePad(s.v113, s.v109)
 	s.computeMean(s.v114, s.block1_out)                   // v114 at transformer.go:51
@@ -470,10 +468,10 @@ func (s *state) computeLogits(logits []float32, bufV95 []float32, head_W []float
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v98:f32[n,8] = softmax_xent v97 v2  # transformer.go:56
-func (s *state) computeSoftmaxXentY(bufV98 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV98 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV98[:n*8], logits[:n*88], bufY[:n*8], n*8, 11); r >= 0 {
 		return fmt.Errorf("transformer: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at transformer.go:56)", r, bufY[:n*8][r], 11)
@@ -487,28 +485,6 @@ func (s *state) computeSoftmaxXentY(bufV98 []float32, logits []float32, bufY []i
 func (s *state) computeLoss(loss []float32, bufV98 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, loss[:1], bufV98[:n*8], 1, n*8, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v101:f32[] = numel [dtype=f32 shape=[n,8]]  # transformer.go:56
-func (s *state) computeNumel(bufV101 []float32) {
-	n := s.n
-	bufV101[:1][0] = float32(n * 8)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v102:f32[] = div v100 v101  # transformer.go:56
-func (s *state) computeDivDloss(bufV101 []float32, bufV102 []float32) {
-	a0, o1 := bufV101[:1], bufV102[:1]
-	c100 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v102 := c100 / x0
-		o1[i] = v102
-	}
 }
 
 // computeSoftmaxLogits is a reduce kernel.
@@ -531,17 +507,19 @@ func (s *state) computeOnehotY(bufV104 []float32, bufY []int32) {
 //
 //	v106:f32[n,8,11] = sub v103 v104  # transformer.go:56
 //	v107:f32[n,8,11] = mul v105 v106  # transformer.go:56 dlogits
-func (s *state) computeDlogits(bufV103 []float32, bufV104 []float32, bufV102 []float32, dlogits []float32) {
+func (s *state) computeDlogits(bufV103 []float32, bufV104 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV103[:n*88], bufV104[:n*88], bufV102[:1], dlogits[:n*88]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV103[:n*88], bufV104[:n*88], dlogits[:n*88]
+	c100 := float32(1)
+	c101 := float32(n * 8)
+	c102 := c100 / c101
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v106 := x0 - x1
-		v107 := x2 * v106
-		o3[i] = v107
+		v107 := c102 * v106
+		o2[i] = v107
 	}
 }
 
@@ -553,10 +531,10 @@ func (s *state) computeDhead_b(dhead_b []float32, dlogits []float32) {
 	rt.Reduce(rt.Sum, dhead_b[:11], dlogits[:n*88], 1, n*8, 11)
 }
 
-// computeMatmulHead_W is a gemm kernel.
+// computeMatmulDlogitsHead_W is a gemm kernel.
 //
 //	v109:f32[n,8,64] = matmul v107 v93 [transB]  # transformer.go:55
-func (s *state) computeMatmulHead_W(bufV109 []float32, dlogits []float32, head_W []float32) {
+func (s *state) computeMatmulDlogitsHead_W(bufV109 []float32, dlogits []float32, head_W []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*8, 64, 11, 1, dlogits[:n*88], 11, head_W[:704], 11, 0, bufV109[:n*512], 64)
 }

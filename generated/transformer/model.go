@@ -185,7 +185,6 @@ type state struct {
 	v20                []float32 // v20 f32[n,4,16,16] transpose attention.go:45
 	block0_attn_v      []float32 // v21 f32[n,16,64] matmul attention.go:49
 	v23                []float32 // v23 f32[n,4,16,16] transpose attention.go:45
-	v25                []float32 // v25 f32[] const attention.go:50
 	block0_attn_scores []float32 // v27 f32[n,4,16,16] add attention.go:50
 	block0_attn_att    []float32 // v28 f32[n,4,16,16] softmax attention.go:51
 	v29                []float32 // v29 f32[n,4,16,16] matmul attention.go:52
@@ -216,9 +215,6 @@ type state struct {
 	logits             []float32 // v97 f32[n,8,11] add transformer.go:55
 	v98                []float32 // v98 f32[n,8] softmax_xent transformer.go:56
 	loss               []float32 // v99 f32[] mean transformer.go:56
-	dloss              []float32 // v100 f32[] const transformer.go:56
-	v101               []float32 // v101 f32[] numel transformer.go:56
-	v102               []float32 // v102 f32[] div transformer.go:56
 	v103               []float32 // v103 f32[n,8,11] softmax transformer.go:56
 	v104               []float32 // v104 f32[n,8,11] onehot transformer.go:56
 	dlogits            []float32 // v107 f32[n,8,11] mul transformer.go:56
@@ -226,7 +222,6 @@ type state struct {
 	v113               []float32 // v113 f32[n,16,64] pad transformer.go:55
 	v114               []float32 // v114 f32[n,16,1] mean transformer.go:51
 	v115               []float32 // v115 f32[n,16,1] var transformer.go:51
-	v116               []float32 // v116 f32[] const transformer.go:51
 	v119               []float32 // v119 f32[n,16,1] reciprocal transformer.go:51
 	v121               []float32 // v121 f32[n,16,64] mul transformer.go:51
 	v122               []float32 // v122 f32[n,16,64] mul transformer.go:51
@@ -234,7 +229,6 @@ type state struct {
 	v126               []float32 // v126 f32[n,16,1] mean transformer.go:51
 	dblock1_out        []float32 // v129 f32[n,16,64] mul transformer.go:51
 	v130               []float32 // v130 f32[n,16,64] mul transformer.go:51
-	v138               []float32 // v138 f32[] const transformer.go:48
 	v140               []float32 // v140 f32[n,16,256] mul transformer.go:48
 	v142               []float32 // v142 f32[n,16,64] matmul transformer.go:48
 	v146               []float32 // v146 f32[n,16,1] mean transformer.go:48
@@ -679,230 +673,116 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v25 = make([]float32, 1)
-	rt.Fill(s.v25, 0.25)
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v116 = make([]float32, 1)
-	rt.Fill(s.v116, 1e-05)
-	s.v138 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v5, h0, v35, v235 (1024·n elements at offset 3145728, kernels 0 to 147)
-		// r[1]: v9, v266 (1024·n elements at offset 3407872, kernels 2 to 176)
-		// r[2]: block0.attn.q, v16 (1024·n elements at offset 0, kernels 3 to 5)
-		// r[3]: v17 (1024·n elements at offset 3670016, kernels 5 to 161)
-		// r[4]: block0.attn.k, v19 (1024·n elements at offset 0, kernels 6 to 8)
-		// r[5]: v20 (1024·n elements at offset 3932160, kernels 8 to 160)
-		// r[6]: block0.attn.v, v22 (1024·n elements at offset 0, kernels 9 to 11)
-		// r[7]: v23 (1024·n elements at offset 4194304, kernels 11 to 157)
-		// r[8]: block0.attn.scores (1024·n elements at offset 0, kernels 12 to 13)
-		// r[9]: block0.attn.att, v260 (1024·n elements at offset 4456448, kernels 13 to 161)
-		// r[10]: v29 (1024·n elements at offset 0, kernels 14 to 15)
-		// r[11]: v30, v31 (1024·n elements at offset 4718592, kernels 15 to 153)
-		// r[12]: block0.attn.out, v34 (1024·n elements at offset 0, kernels 17 to 19)
-		// r[13]: v42, v226 (1024·n elements at offset 4980736, kernels 20 to 138)
-		// r[14]: v45, v219 (4096·n elements at offset 0, kernels 21 to 134)
-		// r[15]: block0.out, v204 (1024·n elements at offset 5242880, kernels 22 to 127)
-		// r[16]: v51, v183 (1024·n elements at offset 5505024, kernels 23 to 118)
-		// r[17]: block1.attn.q, v58 (1024·n elements at offset 1048576, kernels 24 to 26)
-		// r[18]: v59 (1024·n elements at offset 5767168, kernels 26 to 103)
-		// r[19]: block1.attn.k, v61 (1024·n elements at offset 1048576, kernels 27 to 29)
-		// r[20]: v62 (1024·n elements at offset 6029312, kernels 29 to 102)
-		// r[21]: block1.attn.v, v64 (1024·n elements at offset 1048576, kernels 30 to 32)
-		// r[22]: v65 (1024·n elements at offset 6291456, kernels 32 to 99)
-		// r[23]: block1.attn.scores (1024·n elements at offset 1048576, kernels 33 to 34)
-		// r[24]: block1.attn.att, v177 (1024·n elements at offset 6553600, kernels 34 to 103)
-		// r[25]: v70 (1024·n elements at offset 1048576, kernels 35 to 36)
-		// r[26]: v71, v72 (1024·n elements at offset 6815744, kernels 36 to 95)
-		// r[27]: block1.attn.out, v75, v76, v152 (1024·n elements at offset 7077888, kernels 38 to 89)
-		// r[28]: v83, v143 (1024·n elements at offset 7340032, kernels 41 to 80)
-		// r[29]: v86, v135 (4096·n elements at offset 1048576, kernels 42 to 76)
-		// r[30]: block1.out, v121, v130 (1024·n elements at offset 2097152, kernels 43 to 70)
-		// r[31]: v92 (1024·n elements at offset 2359296, kernels 44 to 45)
-		// r[32]: v95, v110 (512·n elements at offset 2621440, kernels 45 to 59)
-		// r[33]: logits (88·n elements at offset 7864320, kernels 46 to 191)
-		// r[34]: v98 (8·n elements at offset 2359296, kernels 47 to 48)
-		// r[35]: loss (1 elements at offset 7920784, kernels 48 to 191)
-		// r[36]: v101, v102, v105 (1 elements at offset 7886848, kernels 49 to 54)
-		// r[37]: v103, dlogits, v111 (88·n elements at offset 2359296, kernels 51 to 59)
-		// r[38]: v104 (88·n elements at offset 2381824, kernels 52 to 54)
-		// r[39]: v109 (512·n elements at offset 2752512, kernels 56 to 60)
-		// r[40]: v113 (1024·n elements at offset 2359296, kernels 60 to 71)
-		// r[41]: v114 (16·n elements at offset 7602176, kernels 61 to 64)
-		// r[42]: v115, v119 (16·n elements at offset 2621440, kernels 62 to 68)
-		// r[43]: v122, dblock1.out, v136, v162, dblock1.attn.out, dblock0.out, v220, v245, dblock0.attn.out, dh0 (1024·n elements at offset 7602176, kernels 65 to 191)
-		// r[44]: v123 (16·n elements at offset 2625536, kernels 66 to 68)
-		// r[45]: v126 (16·n elements at offset 2629632, kernels 67 to 68)
-		// r[46]: v140, v144 (4096·n elements at offset 2097152, kernels 76 to 85)
-		// r[47]: v146 (16·n elements at offset 7340032, kernels 81 to 84)
-		// r[48]: v147, v150 (16·n elements at offset 1572864, kernels 82 to 89)
-		// r[49]: v142 (1024·n elements at offset 7340032, kernels 85 to 91)
-		// r[50]: v153 (1024·n elements at offset 1048576, kernels 85 to 89)
-		// r[51]: v156 (1024·n elements at offset 1310720, kernels 85 to 87)
-		// r[52]: v154 (16·n elements at offset 1576960, kernels 86 to 89)
-		// r[53]: v157 (16·n elements at offset 1581056, kernels 87 to 89)
-		// r[54]: v161 (1024·n elements at offset 1310720, kernels 88 to 90)
-		// r[55]: v167, v169 (1024·n elements at offset 7077888, kernels 94 to 97)
-		// r[56]: v170 (1024·n elements at offset 6815744, kernels 97 to 99)
-		// r[57]: v172 (1024·n elements at offset 7077888, kernels 98 to 104)
-		// r[58]: dblock1.attn.att (1024·n elements at offset 7340032, kernels 99 to 101)
-		// r[59]: v173 (1024·n elements at offset 1048576, kernels 99 to 100)
-		// r[60]: v174 (64·n elements at offset 6291456, kernels 100 to 101)
-		// r[61]: v178 (1024·n elements at offset 6291456, kernels 102 to 114)
-		// r[62]: v179 (1024·n elements at offset 6029312, kernels 103 to 109)
-		// r[63]: v180, dblock1.attn.v, v184 (1024·n elements at offset 5767168, kernels 104 to 123)
-		// r[64]: v186, dblock1.attn.k, v189 (1024·n elements at offset 6553600, kernels 109 to 113)
-		// r[65]: v188 (1024·n elements at offset 6029312, kernels 111 to 123)
-		// r[66]: v192, dblock1.attn.q, v195 (1024·n elements at offset 6553600, kernels 114 to 118)
-		// r[67]: v194 (1024·n elements at offset 6291456, kernels 116 to 123)
-		// r[68]: v198 (16·n elements at offset 5505024, kernels 119 to 122)
-		// r[69]: v199, v202 (16·n elements at offset 7090176, kernels 120 to 127)
-		// r[70]: v197 (1024·n elements at offset 5505024, kernels 123 to 129)
-		// r[71]: v205 (1024·n elements at offset 6553600, kernels 123 to 127)
-		// r[72]: v208 (1024·n elements at offset 6815744, kernels 123 to 125)
-		// r[73]: v206 (16·n elements at offset 7094272, kernels 124 to 127)
-		// r[74]: v209 (16·n elements at offset 7098368, kernels 125 to 127)
-		// r[75]: v213 (1024·n elements at offset 5767168, kernels 126 to 128)
-		// r[76]: v223, v227 (4096·n elements at offset 1048576, kernels 134 to 143)
-		// r[77]: v229 (16·n elements at offset 802816, kernels 139 to 142)
-		// r[78]: v230, v233 (16·n elements at offset 806912, kernels 140 to 147)
-		// r[79]: v225 (1024·n elements at offset 0, kernels 143 to 149)
-		// r[80]: v236 (1024·n elements at offset 262144, kernels 143 to 147)
-		// r[81]: v239 (1024·n elements at offset 524288, kernels 143 to 145)
-		// r[82]: v237 (16·n elements at offset 802816, kernels 144 to 147)
-		// r[83]: v240 (16·n elements at offset 7090176, kernels 145 to 147)
-		// r[84]: v244 (1024·n elements at offset 524288, kernels 146 to 148)
-		// r[85]: v250, v252 (1024·n elements at offset 4980736, kernels 152 to 155)
-		// r[86]: v253 (1024·n elements at offset 4718592, kernels 155 to 157)
-		// r[87]: v255 (1024·n elements at offset 4980736, kernels 156 to 162)
-		// r[88]: dblock0.attn.att (1024·n elements at offset 5242880, kernels 157 to 159)
-		// r[89]: v256 (1024·n elements at offset 5505024, kernels 157 to 158)
-		// r[90]: v257 (64·n elements at offset 4194304, kernels 158 to 159)
-		// r[91]: v261 (1024·n elements at offset 4194304, kernels 160 to 172)
-		// r[92]: v262 (1024·n elements at offset 3932160, kernels 161 to 167)
-		// r[93]: v263, dblock0.attn.v, v267 (1024·n elements at offset 3670016, kernels 162 to 183)
-		// r[94]: v269, dblock0.attn.k, v272 (1024·n elements at offset 4456448, kernels 167 to 171)
-		// r[95]: v271 (1024·n elements at offset 3932160, kernels 169 to 183)
-		// r[96]: v275, dblock0.attn.q, v278 (1024·n elements at offset 4456448, kernels 172 to 176)
-		// r[97]: v277 (1024·n elements at offset 4194304, kernels 174 to 183)
-		// r[98]: v281, h0, v289 (1024·n elements at offset 4456448, kernels 177 to 187)
-		// r[99]: v283 (16·n elements at offset 7106560, kernels 179 to 182)
-		// r[100]: v284, v287 (16·n elements at offset 7110656, kernels 180 to 187)
-		// r[101]: v280 (1024·n elements at offset 4718592, kernels 183 to 189)
-		// r[102]: v290 (1024·n elements at offset 4980736, kernels 183 to 187)
-		// r[103]: v293 (1024·n elements at offset 5242880, kernels 183 to 185)
-		// r[104]: v291 (16·n elements at offset 7106560, kernels 184 to 187)
-		// r[105]: v294 (16·n elements at offset 7114752, kernels 185 to 187)
-		// r[106]: v298 (1024·n elements at offset 5242880, kernels 186 to 188)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 3145728, Elems: cfg.MaxN * 1024, Start: 0, End: 147},
-			{Offset: 3407872, Elems: cfg.MaxN * 1024, Start: 2, End: 176},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 3, End: 5},
-			{Offset: 3670016, Elems: cfg.MaxN * 1024, Start: 5, End: 161},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 6, End: 8},
-			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 8, End: 160},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 9, End: 11},
-			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 11, End: 157},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 12, End: 13},
-			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 13, End: 161},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 14, End: 15},
-			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 15, End: 153},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 17, End: 19},
-			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 20, End: 138},
-			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 21, End: 134},
-			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 22, End: 127},
-			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 23, End: 118},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 24, End: 26},
-			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 26, End: 103},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 27, End: 29},
-			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 29, End: 102},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 30, End: 32},
-			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 32, End: 99},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 33, End: 34},
-			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 34, End: 103},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 35, End: 36},
-			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 36, End: 95},
-			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 38, End: 89},
-			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 41, End: 80},
-			{Offset: 1048576, Elems: cfg.MaxN * 4096, Start: 42, End: 76},
-			{Offset: 2097152, Elems: cfg.MaxN * 1024, Start: 43, End: 70},
-			{Offset: 2359296, Elems: cfg.MaxN * 1024, Start: 44, End: 45},
-			{Offset: 2621440, Elems: cfg.MaxN * 512, Start: 45, End: 59},
-			{Offset: 7864320, Elems: cfg.MaxN * 88, Start: 46, End: 191},
-			{Offset: 2359296, Elems: cfg.MaxN * 8, Start: 47, End: 48},
-			{Offset: 7920784, Elems: 1, Start: 48, End: 191},
-			{Offset: 7886848, Elems: 1, Start: 49, End: 54},
-			{Offset: 2359296, Elems: cfg.MaxN * 88, Start: 51, End: 59},
-			{Offset: 2381824, Elems: cfg.MaxN * 88, Start: 52, End: 54},
-			{Offset: 2752512, Elems: cfg.MaxN * 512, Start: 56, End: 60},
-			{Offset: 2359296, Elems: cfg.MaxN * 1024, Start: 60, End: 71},
-			{Offset: 7602176, Elems: cfg.MaxN * 16, Start: 61, End: 64},
-			{Offset: 2621440, Elems: cfg.MaxN * 16, Start: 62, End: 68},
-			{Offset: 7602176, Elems: cfg.MaxN * 1024, Start: 65, End: 191},
-			{Offset: 2625536, Elems: cfg.MaxN * 16, Start: 66, End: 68},
-			{Offset: 2629632, Elems: cfg.MaxN * 16, Start: 67, End: 68},
-			{Offset: 2097152, Elems: cfg.MaxN * 4096, Start: 76, End: 85},
-			{Offset: 7340032, Elems: cfg.MaxN * 16, Start: 81, End: 84},
-			{Offset: 1572864, Elems: cfg.MaxN * 16, Start: 82, End: 89},
-			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 85, End: 91},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 85, End: 89},
-			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 85, End: 87},
-			{Offset: 1576960, Elems: cfg.MaxN * 16, Start: 86, End: 89},
-			{Offset: 1581056, Elems: cfg.MaxN * 16, Start: 87, End: 89},
-			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 88, End: 90},
-			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 94, End: 97},
-			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 97, End: 99},
-			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 98, End: 104},
-			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 99, End: 101},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 99, End: 100},
-			{Offset: 6291456, Elems: cfg.MaxN * 64, Start: 100, End: 101},
-			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 102, End: 114},
-			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 103, End: 109},
-			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 104, End: 123},
-			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 109, End: 113},
-			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 111, End: 123},
-			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 114, End: 118},
-			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 116, End: 123},
-			{Offset: 5505024, Elems: cfg.MaxN * 16, Start: 119, End: 122},
-			{Offset: 7090176, Elems: cfg.MaxN * 16, Start: 120, End: 127},
-			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 123, End: 129},
-			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 123, End: 127},
-			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 123, End: 125},
-			{Offset: 7094272, Elems: cfg.MaxN * 16, Start: 124, End: 127},
-			{Offset: 7098368, Elems: cfg.MaxN * 16, Start: 125, End: 127},
-			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 126, End: 128},
-			{Offset: 1048576, Elems: cfg.MaxN * 4096, Start: 134, End: 143},
-			{Offset: 802816, Elems: cfg.MaxN * 16, Start: 139, End: 142},
-			{Offset: 806912, Elems: cfg.MaxN * 16, Start: 140, End: 147},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 143, End: 149},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 143, End: 147},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 143, End: 145},
-			{Offset: 802816, Elems: cfg.MaxN * 16, Start: 144, End: 147},
-			{Offset: 7090176, Elems: cfg.MaxN * 16, Start: 145, End: 147},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 146, End: 148},
-			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 152, End: 155},
-			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 155, End: 157},
-			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 156, End: 162},
-			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 157, End: 159},
-			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 157, End: 158},
-			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 158, End: 159},
-			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 160, End: 172},
-			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 161, End: 167},
-			{Offset: 3670016, Elems: cfg.MaxN * 1024, Start: 162, End: 183},
-			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 167, End: 171},
-			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 169, End: 183},
-			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 172, End: 176},
-			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 174, End: 183},
-			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 177, End: 187},
-			{Offset: 7106560, Elems: cfg.MaxN * 16, Start: 179, End: 182},
-			{Offset: 7110656, Elems: cfg.MaxN * 16, Start: 180, End: 187},
-			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 183, End: 189},
-			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 183, End: 187},
-			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 183, End: 185},
-			{Offset: 7106560, Elems: cfg.MaxN * 16, Start: 184, End: 187},
-			{Offset: 7114752, Elems: cfg.MaxN * 16, Start: 185, End: 187},
-			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 186, End: 188},
+			{Offset: 3145728, Elems: cfg.MaxN * 1024, Start: 0, End: 147},   // r[0]: v5, h0, v35, v235
+			{Offset: 3407872, Elems: cfg.MaxN * 1024, Start: 2, End: 176},   // r[1]: v9, v266
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 3, End: 5},           // r[2]: block0.attn.q, v16
+			{Offset: 3670016, Elems: cfg.MaxN * 1024, Start: 5, End: 161},   // r[3]: v17
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 6, End: 8},           // r[4]: block0.attn.k, v19
+			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 8, End: 160},   // r[5]: v20
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 9, End: 11},          // r[6]: block0.attn.v, v22
+			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 11, End: 157},  // r[7]: v23
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 12, End: 13},         // r[8]: block0.attn.scores
+			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 13, End: 161},  // r[9]: block0.attn.att, v260
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 14, End: 15},         // r[10]: v29
+			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 15, End: 153},  // r[11]: v30, v31
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 17, End: 19},         // r[12]: block0.attn.out, v34
+			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 20, End: 138},  // r[13]: v42, v226
+			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 21, End: 134},        // r[14]: v45, v219
+			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 22, End: 127},  // r[15]: block0.out, v204
+			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 23, End: 118},  // r[16]: v51, v183
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 24, End: 26},   // r[17]: block1.attn.q, v58
+			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 26, End: 103},  // r[18]: v59
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 27, End: 29},   // r[19]: block1.attn.k, v61
+			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 29, End: 102},  // r[20]: v62
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 30, End: 32},   // r[21]: block1.attn.v, v64
+			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 32, End: 99},   // r[22]: v65
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 33, End: 34},   // r[23]: block1.attn.scores
+			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 34, End: 103},  // r[24]: block1.attn.att, v177
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 35, End: 36},   // r[25]: v70
+			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 36, End: 95},   // r[26]: v71, v72
+			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 38, End: 89},   // r[27]: block1.attn.out, v75, v76, v152
+			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 41, End: 80},   // r[28]: v83, v143
+			{Offset: 1048576, Elems: cfg.MaxN * 4096, Start: 42, End: 76},   // r[29]: v86, v135
+			{Offset: 2097152, Elems: cfg.MaxN * 1024, Start: 43, End: 70},   // r[30]: block1.out, v121, v130
+			{Offset: 2359296, Elems: cfg.MaxN * 1024, Start: 44, End: 45},   // r[31]: v92
+			{Offset: 2621440, Elems: cfg.MaxN * 512, Start: 45, End: 59},    // r[32]: v95, v110
+			{Offset: 7864320, Elems: cfg.MaxN * 88, Start: 46, End: 191},    // r[33]: logits
+			{Offset: 2359296, Elems: cfg.MaxN * 8, Start: 47, End: 48},      // r[34]: v98
+			{Offset: 7920784, Elems: 1, Start: 48, End: 191},                // r[35]: loss
+			{Offset: 2359296, Elems: cfg.MaxN * 88, Start: 51, End: 59},     // r[36]: v103, dlogits, v111
+			{Offset: 2381824, Elems: cfg.MaxN * 88, Start: 52, End: 54},     // r[37]: v104
+			{Offset: 2752512, Elems: cfg.MaxN * 512, Start: 56, End: 60},    // r[38]: v109
+			{Offset: 2359296, Elems: cfg.MaxN * 1024, Start: 60, End: 71},   // r[39]: v113
+			{Offset: 7602176, Elems: cfg.MaxN * 16, Start: 61, End: 64},     // r[40]: v114
+			{Offset: 2621440, Elems: cfg.MaxN * 16, Start: 62, End: 68},     // r[41]: v115, v119
+			{Offset: 7602176, Elems: cfg.MaxN * 1024, Start: 65, End: 191},  // r[42]: v122, dblock1.out, v136, v162, dblock1.attn.out, dblock0.out, v220, v245, dblock0.attn.out, dh0
+			{Offset: 2625536, Elems: cfg.MaxN * 16, Start: 66, End: 68},     // r[43]: v123
+			{Offset: 2629632, Elems: cfg.MaxN * 16, Start: 67, End: 68},     // r[44]: v126
+			{Offset: 2097152, Elems: cfg.MaxN * 4096, Start: 76, End: 85},   // r[45]: v140, v144
+			{Offset: 7340032, Elems: cfg.MaxN * 16, Start: 81, End: 84},     // r[46]: v146
+			{Offset: 1572864, Elems: cfg.MaxN * 16, Start: 82, End: 89},     // r[47]: v147, v150
+			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 85, End: 91},   // r[48]: v142
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 85, End: 89},   // r[49]: v153
+			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 85, End: 87},   // r[50]: v156
+			{Offset: 1576960, Elems: cfg.MaxN * 16, Start: 86, End: 89},     // r[51]: v154
+			{Offset: 1581056, Elems: cfg.MaxN * 16, Start: 87, End: 89},     // r[52]: v157
+			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 88, End: 90},   // r[53]: v161
+			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 94, End: 97},   // r[54]: v167, v169
+			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 97, End: 99},   // r[55]: v170
+			{Offset: 7077888, Elems: cfg.MaxN * 1024, Start: 98, End: 104},  // r[56]: v172
+			{Offset: 7340032, Elems: cfg.MaxN * 1024, Start: 99, End: 101},  // r[57]: dblock1.attn.att
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 99, End: 100},  // r[58]: v173
+			{Offset: 6291456, Elems: cfg.MaxN * 64, Start: 100, End: 101},   // r[59]: v174
+			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 102, End: 114}, // r[60]: v178
+			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 103, End: 109}, // r[61]: v179
+			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 104, End: 123}, // r[62]: v180, dblock1.attn.v, v184
+			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 109, End: 113}, // r[63]: v186, dblock1.attn.k, v189
+			{Offset: 6029312, Elems: cfg.MaxN * 1024, Start: 111, End: 123}, // r[64]: v188
+			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 114, End: 118}, // r[65]: v192, dblock1.attn.q, v195
+			{Offset: 6291456, Elems: cfg.MaxN * 1024, Start: 116, End: 123}, // r[66]: v194
+			{Offset: 5505024, Elems: cfg.MaxN * 16, Start: 119, End: 122},   // r[67]: v198
+			{Offset: 7090176, Elems: cfg.MaxN * 16, Start: 120, End: 127},   // r[68]: v199, v202
+			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 123, End: 129}, // r[69]: v197
+			{Offset: 6553600, Elems: cfg.MaxN * 1024, Start: 123, End: 127}, // r[70]: v205
+			{Offset: 6815744, Elems: cfg.MaxN * 1024, Start: 123, End: 125}, // r[71]: v208
+			{Offset: 7094272, Elems: cfg.MaxN * 16, Start: 124, End: 127},   // r[72]: v206
+			{Offset: 7098368, Elems: cfg.MaxN * 16, Start: 125, End: 127},   // r[73]: v209
+			{Offset: 5767168, Elems: cfg.MaxN * 1024, Start: 126, End: 128}, // r[74]: v213
+			{Offset: 1048576, Elems: cfg.MaxN * 4096, Start: 134, End: 143}, // r[75]: v223, v227
+			{Offset: 802816, Elems: cfg.MaxN * 16, Start: 139, End: 142},    // r[76]: v229
+			{Offset: 806912, Elems: cfg.MaxN * 16, Start: 140, End: 147},    // r[77]: v230, v233
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 143, End: 149},       // r[78]: v225
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 143, End: 147},  // r[79]: v236
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 143, End: 145},  // r[80]: v239
+			{Offset: 802816, Elems: cfg.MaxN * 16, Start: 144, End: 147},    // r[81]: v237
+			{Offset: 7090176, Elems: cfg.MaxN * 16, Start: 145, End: 147},   // r[82]: v240
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 146, End: 148},  // r[83]: v244
+			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 152, End: 155}, // r[84]: v250, v252
+			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 155, End: 157}, // r[85]: v253
+			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 156, End: 162}, // r[86]: v255
+			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 157, End: 159}, // r[87]: dblock0.attn.att
+			{Offset: 5505024, Elems: cfg.MaxN * 1024, Start: 157, End: 158}, // r[88]: v256
+			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 158, End: 159},   // r[89]: v257
+			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 160, End: 172}, // r[90]: v261
+			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 161, End: 167}, // r[91]: v262
+			{Offset: 3670016, Elems: cfg.MaxN * 1024, Start: 162, End: 183}, // r[92]: v263, dblock0.attn.v, v267
+			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 167, End: 171}, // r[93]: v269, dblock0.attn.k, v272
+			{Offset: 3932160, Elems: cfg.MaxN * 1024, Start: 169, End: 183}, // r[94]: v271
+			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 172, End: 176}, // r[95]: v275, dblock0.attn.q, v278
+			{Offset: 4194304, Elems: cfg.MaxN * 1024, Start: 174, End: 183}, // r[96]: v277
+			{Offset: 4456448, Elems: cfg.MaxN * 1024, Start: 177, End: 187}, // r[97]: v281, h0, v289
+			{Offset: 7106560, Elems: cfg.MaxN * 16, Start: 179, End: 182},   // r[98]: v283
+			{Offset: 7110656, Elems: cfg.MaxN * 16, Start: 180, End: 187},   // r[99]: v284, v287
+			{Offset: 4718592, Elems: cfg.MaxN * 1024, Start: 183, End: 189}, // r[100]: v280
+			{Offset: 4980736, Elems: cfg.MaxN * 1024, Start: 183, End: 187}, // r[101]: v290
+			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 183, End: 185}, // r[102]: v293
+			{Offset: 7106560, Elems: cfg.MaxN * 16, Start: 184, End: 187},   // r[103]: v291
+			{Offset: 7114752, Elems: cfg.MaxN * 16, Start: 185, End: 187},   // r[104]: v294
+			{Offset: 5242880, Elems: cfg.MaxN * 1024, Start: 186, End: 188}, // r[105]: v298
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -953,91 +833,89 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[33].Offset:][:cfg.MaxN*88]
 		s.v98 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8]
 		s.loss = s.arenaF32[r[35].Offset:][:1]
-		s.v101 = s.arenaF32[r[36].Offset:][:1]
-		s.v102 = s.arenaF32[r[36].Offset:][:1]
-		s.v103 = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		s.dlogits = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
-		s.v104 = s.arenaF32[r[38].Offset:][:cfg.MaxN*88]
-		s.v109 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
-		s.v113 = s.arenaF32[r[40].Offset:][:cfg.MaxN*1024]
-		s.v114 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
-		s.v115 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		s.v119 = s.arenaF32[r[42].Offset:][:cfg.MaxN*16]
-		s.v122 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dblock1_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v162 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dblock0_out = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v245 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.dh0 = s.arenaF32[r[43].Offset:][:cfg.MaxN*1024]
-		s.v123 = s.arenaF32[r[44].Offset:][:cfg.MaxN*16]
-		s.v126 = s.arenaF32[r[45].Offset:][:cfg.MaxN*16]
-		s.v140 = s.arenaF32[r[46].Offset:][:cfg.MaxN*4096]
-		s.v146 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
-		s.v147 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		s.v150 = s.arenaF32[r[48].Offset:][:cfg.MaxN*16]
-		s.v142 = s.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
-		s.v153 = s.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
-		s.v156 = s.arenaF32[r[51].Offset:][:cfg.MaxN*1024]
-		s.v154 = s.arenaF32[r[52].Offset:][:cfg.MaxN*16]
-		s.v157 = s.arenaF32[r[53].Offset:][:cfg.MaxN*16]
-		s.v161 = s.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
-		s.v167 = s.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
-		s.v170 = s.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
-		s.v172 = s.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
-		s.dblock1_attn_att = s.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
-		s.v173 = s.arenaF32[r[59].Offset:][:cfg.MaxN*1024]
-		s.v174 = s.arenaF32[r[60].Offset:][:cfg.MaxN*64]
-		s.v178 = s.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
-		s.v179 = s.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
-		s.v180 = s.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
-		s.v186 = s.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
-		s.v188 = s.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
-		s.v192 = s.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
-		s.v194 = s.arenaF32[r[67].Offset:][:cfg.MaxN*1024]
-		s.v198 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
-		s.v199 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		s.v202 = s.arenaF32[r[69].Offset:][:cfg.MaxN*16]
-		s.v197 = s.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
-		s.v205 = s.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
-		s.v208 = s.arenaF32[r[72].Offset:][:cfg.MaxN*1024]
-		s.v206 = s.arenaF32[r[73].Offset:][:cfg.MaxN*16]
-		s.v209 = s.arenaF32[r[74].Offset:][:cfg.MaxN*16]
-		s.v213 = s.arenaF32[r[75].Offset:][:cfg.MaxN*1024]
-		s.v223 = s.arenaF32[r[76].Offset:][:cfg.MaxN*4096]
-		s.v229 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
-		s.v230 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		s.v233 = s.arenaF32[r[78].Offset:][:cfg.MaxN*16]
-		s.v225 = s.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
-		s.v236 = s.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
-		s.v239 = s.arenaF32[r[81].Offset:][:cfg.MaxN*1024]
-		s.v237 = s.arenaF32[r[82].Offset:][:cfg.MaxN*16]
-		s.v240 = s.arenaF32[r[83].Offset:][:cfg.MaxN*16]
-		s.v244 = s.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
-		s.v250 = s.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
-		s.v253 = s.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
-		s.v255 = s.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
-		s.dblock0_attn_att = s.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
-		s.v256 = s.arenaF32[r[89].Offset:][:cfg.MaxN*1024]
-		s.v257 = s.arenaF32[r[90].Offset:][:cfg.MaxN*64]
-		s.v261 = s.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
-		s.v262 = s.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
-		s.v263 = s.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
-		s.v269 = s.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
-		s.v271 = s.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
-		s.v275 = s.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
-		s.v277 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
-		s.v281 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.h0_v282 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.v289 = s.arenaF32[r[98].Offset:][:cfg.MaxN*1024]
-		s.v283 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
-		s.v284 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		s.v287 = s.arenaF32[r[100].Offset:][:cfg.MaxN*16]
-		s.v280 = s.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
-		s.v290 = s.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
-		s.v293 = s.arenaF32[r[103].Offset:][:cfg.MaxN*1024]
-		s.v291 = s.arenaF32[r[104].Offset:][:cfg.MaxN*16]
-		s.v294 = s.arenaF32[r[105].Offset:][:cfg.MaxN*16]
-		s.v298 = s.arenaF32[r[106].Offset:][:cfg.MaxN*1024]
+		s.v103 = s.arenaF32[r[36].Offset:][:cfg.MaxN*88]
+		s.dlogits = s.arenaF32[r[36].Offset:][:cfg.MaxN*88]
+		s.v104 = s.arenaF32[r[37].Offset:][:cfg.MaxN*88]
+		s.v109 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
+		s.v113 = s.arenaF32[r[39].Offset:][:cfg.MaxN*1024]
+		s.v114 = s.arenaF32[r[40].Offset:][:cfg.MaxN*16]
+		s.v115 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
+		s.v119 = s.arenaF32[r[41].Offset:][:cfg.MaxN*16]
+		s.v122 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dblock1_out = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v162 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dblock0_out = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v245 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.dh0 = s.arenaF32[r[42].Offset:][:cfg.MaxN*1024]
+		s.v123 = s.arenaF32[r[43].Offset:][:cfg.MaxN*16]
+		s.v126 = s.arenaF32[r[44].Offset:][:cfg.MaxN*16]
+		s.v140 = s.arenaF32[r[45].Offset:][:cfg.MaxN*4096]
+		s.v146 = s.arenaF32[r[46].Offset:][:cfg.MaxN*16]
+		s.v147 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
+		s.v150 = s.arenaF32[r[47].Offset:][:cfg.MaxN*16]
+		s.v142 = s.arenaF32[r[48].Offset:][:cfg.MaxN*1024]
+		s.v153 = s.arenaF32[r[49].Offset:][:cfg.MaxN*1024]
+		s.v156 = s.arenaF32[r[50].Offset:][:cfg.MaxN*1024]
+		s.v154 = s.arenaF32[r[51].Offset:][:cfg.MaxN*16]
+		s.v157 = s.arenaF32[r[52].Offset:][:cfg.MaxN*16]
+		s.v161 = s.arenaF32[r[53].Offset:][:cfg.MaxN*1024]
+		s.v167 = s.arenaF32[r[54].Offset:][:cfg.MaxN*1024]
+		s.v170 = s.arenaF32[r[55].Offset:][:cfg.MaxN*1024]
+		s.v172 = s.arenaF32[r[56].Offset:][:cfg.MaxN*1024]
+		s.dblock1_attn_att = s.arenaF32[r[57].Offset:][:cfg.MaxN*1024]
+		s.v173 = s.arenaF32[r[58].Offset:][:cfg.MaxN*1024]
+		s.v174 = s.arenaF32[r[59].Offset:][:cfg.MaxN*64]
+		s.v178 = s.arenaF32[r[60].Offset:][:cfg.MaxN*1024]
+		s.v179 = s.arenaF32[r[61].Offset:][:cfg.MaxN*1024]
+		s.v180 = s.arenaF32[r[62].Offset:][:cfg.MaxN*1024]
+		s.v186 = s.arenaF32[r[63].Offset:][:cfg.MaxN*1024]
+		s.v188 = s.arenaF32[r[64].Offset:][:cfg.MaxN*1024]
+		s.v192 = s.arenaF32[r[65].Offset:][:cfg.MaxN*1024]
+		s.v194 = s.arenaF32[r[66].Offset:][:cfg.MaxN*1024]
+		s.v198 = s.arenaF32[r[67].Offset:][:cfg.MaxN*16]
+		s.v199 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
+		s.v202 = s.arenaF32[r[68].Offset:][:cfg.MaxN*16]
+		s.v197 = s.arenaF32[r[69].Offset:][:cfg.MaxN*1024]
+		s.v205 = s.arenaF32[r[70].Offset:][:cfg.MaxN*1024]
+		s.v208 = s.arenaF32[r[71].Offset:][:cfg.MaxN*1024]
+		s.v206 = s.arenaF32[r[72].Offset:][:cfg.MaxN*16]
+		s.v209 = s.arenaF32[r[73].Offset:][:cfg.MaxN*16]
+		s.v213 = s.arenaF32[r[74].Offset:][:cfg.MaxN*1024]
+		s.v223 = s.arenaF32[r[75].Offset:][:cfg.MaxN*4096]
+		s.v229 = s.arenaF32[r[76].Offset:][:cfg.MaxN*16]
+		s.v230 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
+		s.v233 = s.arenaF32[r[77].Offset:][:cfg.MaxN*16]
+		s.v225 = s.arenaF32[r[78].Offset:][:cfg.MaxN*1024]
+		s.v236 = s.arenaF32[r[79].Offset:][:cfg.MaxN*1024]
+		s.v239 = s.arenaF32[r[80].Offset:][:cfg.MaxN*1024]
+		s.v237 = s.arenaF32[r[81].Offset:][:cfg.MaxN*16]
+		s.v240 = s.arenaF32[r[82].Offset:][:cfg.MaxN*16]
+		s.v244 = s.arenaF32[r[83].Offset:][:cfg.MaxN*1024]
+		s.v250 = s.arenaF32[r[84].Offset:][:cfg.MaxN*1024]
+		s.v253 = s.arenaF32[r[85].Offset:][:cfg.MaxN*1024]
+		s.v255 = s.arenaF32[r[86].Offset:][:cfg.MaxN*1024]
+		s.dblock0_attn_att = s.arenaF32[r[87].Offset:][:cfg.MaxN*1024]
+		s.v256 = s.arenaF32[r[88].Offset:][:cfg.MaxN*1024]
+		s.v257 = s.arenaF32[r[89].Offset:][:cfg.MaxN*64]
+		s.v261 = s.arenaF32[r[90].Offset:][:cfg.MaxN*1024]
+		s.v262 = s.arenaF32[r[91].Offset:][:cfg.MaxN*1024]
+		s.v263 = s.arenaF32[r[92].Offset:][:cfg.MaxN*1024]
+		s.v269 = s.arenaF32[r[93].Offset:][:cfg.MaxN*1024]
+		s.v271 = s.arenaF32[r[94].Offset:][:cfg.MaxN*1024]
+		s.v275 = s.arenaF32[r[95].Offset:][:cfg.MaxN*1024]
+		s.v277 = s.arenaF32[r[96].Offset:][:cfg.MaxN*1024]
+		s.v281 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.h0_v282 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.v289 = s.arenaF32[r[97].Offset:][:cfg.MaxN*1024]
+		s.v283 = s.arenaF32[r[98].Offset:][:cfg.MaxN*16]
+		s.v284 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
+		s.v287 = s.arenaF32[r[99].Offset:][:cfg.MaxN*16]
+		s.v280 = s.arenaF32[r[100].Offset:][:cfg.MaxN*1024]
+		s.v290 = s.arenaF32[r[101].Offset:][:cfg.MaxN*1024]
+		s.v293 = s.arenaF32[r[102].Offset:][:cfg.MaxN*1024]
+		s.v291 = s.arenaF32[r[103].Offset:][:cfg.MaxN*16]
+		s.v294 = s.arenaF32[r[104].Offset:][:cfg.MaxN*16]
+		s.v298 = s.arenaF32[r[105].Offset:][:cfg.MaxN*1024]
 	}
 	return nil
 }
@@ -1046,79 +924,44 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 // for the capacities in cfg, counted in mem.
 func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v25 = make([]float32, 1)
-	rt.Fill(s.v25, 0.25)
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v5, h0, v35 (1024·n elements at offset 1048576, kernels 0 to 22)
-		// r[1]: v9 (1024·n elements at offset 0, kernels 2 to 9)
-		// r[2]: block0.attn.q, v16 (1024·n elements at offset 262144, kernels 3 to 5)
-		// r[3]: v17 (1024·n elements at offset 524288, kernels 5 to 12)
-		// r[4]: block0.attn.k, v19 (1024·n elements at offset 262144, kernels 6 to 8)
-		// r[5]: v20 (1024·n elements at offset 786432, kernels 8 to 12)
-		// r[6]: block0.attn.v, v22 (1024·n elements at offset 262144, kernels 9 to 11)
-		// r[7]: v23 (1024·n elements at offset 0, kernels 11 to 14)
-		// r[8]: block0.attn.scores (1024·n elements at offset 262144, kernels 12 to 13)
-		// r[9]: block0.attn.att (1024·n elements at offset 524288, kernels 13 to 14)
-		// r[10]: v29 (1024·n elements at offset 262144, kernels 14 to 15)
-		// r[11]: v30, v31 (1024·n elements at offset 0, kernels 15 to 17)
-		// r[12]: block0.attn.out, v34 (1024·n elements at offset 262144, kernels 17 to 19)
-		// r[13]: v42 (1024·n elements at offset 1310720, kernels 20 to 21)
-		// r[14]: v45 (4096·n elements at offset 0, kernels 21 to 22)
-		// r[15]: block0.out, v76 (1024·n elements at offset 1310720, kernels 22 to 43)
-		// r[16]: v51 (1024·n elements at offset 0, kernels 23 to 30)
-		// r[17]: block1.attn.q, v58 (1024·n elements at offset 262144, kernels 24 to 26)
-		// r[18]: v59 (1024·n elements at offset 524288, kernels 26 to 33)
-		// r[19]: block1.attn.k, v61 (1024·n elements at offset 262144, kernels 27 to 29)
-		// r[20]: v62 (1024·n elements at offset 786432, kernels 29 to 33)
-		// r[21]: block1.attn.v, v64 (1024·n elements at offset 262144, kernels 30 to 32)
-		// r[22]: v65 (1024·n elements at offset 0, kernels 32 to 35)
-		// r[23]: block1.attn.scores (1024·n elements at offset 262144, kernels 33 to 34)
-		// r[24]: block1.attn.att (1024·n elements at offset 524288, kernels 34 to 35)
-		// r[25]: v70 (1024·n elements at offset 262144, kernels 35 to 36)
-		// r[26]: v71, v72 (1024·n elements at offset 0, kernels 36 to 38)
-		// r[27]: block1.attn.out, v75 (1024·n elements at offset 262144, kernels 38 to 40)
-		// r[28]: v83 (1024·n elements at offset 1048576, kernels 41 to 42)
-		// r[29]: v86 (4096·n elements at offset 0, kernels 42 to 43)
-		// r[30]: block1.out (1024·n elements at offset 1048576, kernels 43 to 44)
-		// r[31]: v92 (1024·n elements at offset 0, kernels 44 to 45)
-		// r[32]: v95 (512·n elements at offset 262144, kernels 45 to 46)
-		// r[33]: logits (88·n elements at offset 0, kernels 46 to 46)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 0, End: 22},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 2, End: 9},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 3, End: 5},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 5, End: 12},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 6, End: 8},
-			{Offset: 786432, Elems: cfg.MaxN * 1024, Start: 8, End: 12},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 9, End: 11},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 11, End: 14},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 12, End: 13},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 13, End: 14},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 14, End: 15},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 15, End: 17},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 17, End: 19},
-			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 20, End: 21},
-			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 21, End: 22},
-			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 22, End: 43},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 23, End: 30},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 24, End: 26},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 26, End: 33},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 27, End: 29},
-			{Offset: 786432, Elems: cfg.MaxN * 1024, Start: 29, End: 33},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 30, End: 32},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 32, End: 35},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 33, End: 34},
-			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 34, End: 35},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 35, End: 36},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 36, End: 38},
-			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 38, End: 40},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 41, End: 42},
-			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 42, End: 43},
-			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 43, End: 44},
-			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 44, End: 45},
-			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 45, End: 46},
-			{Offset: 0, Elems: cfg.MaxN * 88, Start: 46, End: 46},
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 0, End: 22},  // r[0]: v5, h0, v35
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 2, End: 9},         // r[1]: v9
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 3, End: 5},    // r[2]: block0.attn.q, v16
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 5, End: 12},   // r[3]: v17
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 6, End: 8},    // r[4]: block0.attn.k, v19
+			{Offset: 786432, Elems: cfg.MaxN * 1024, Start: 8, End: 12},   // r[5]: v20
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 9, End: 11},   // r[6]: block0.attn.v, v22
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 11, End: 14},       // r[7]: v23
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 12, End: 13},  // r[8]: block0.attn.scores
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 13, End: 14},  // r[9]: block0.attn.att
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 14, End: 15},  // r[10]: v29
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 15, End: 17},       // r[11]: v30, v31
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 17, End: 19},  // r[12]: block0.attn.out, v34
+			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 20, End: 21}, // r[13]: v42
+			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 21, End: 22},       // r[14]: v45
+			{Offset: 1310720, Elems: cfg.MaxN * 1024, Start: 22, End: 43}, // r[15]: block0.out, v76
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 23, End: 30},       // r[16]: v51
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 24, End: 26},  // r[17]: block1.attn.q, v58
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 26, End: 33},  // r[18]: v59
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 27, End: 29},  // r[19]: block1.attn.k, v61
+			{Offset: 786432, Elems: cfg.MaxN * 1024, Start: 29, End: 33},  // r[20]: v62
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 30, End: 32},  // r[21]: block1.attn.v, v64
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 32, End: 35},       // r[22]: v65
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 33, End: 34},  // r[23]: block1.attn.scores
+			{Offset: 524288, Elems: cfg.MaxN * 1024, Start: 34, End: 35},  // r[24]: block1.attn.att
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 35, End: 36},  // r[25]: v70
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 36, End: 38},       // r[26]: v71, v72
+			{Offset: 262144, Elems: cfg.MaxN * 1024, Start: 38, End: 40},  // r[27]: block1.attn.out, v75
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 41, End: 42}, // r[28]: v83
+			{Offset: 0, Elems: cfg.MaxN * 4096, Start: 42, End: 43},       // r[29]: v86
+			{Offset: 1048576, Elems: cfg.MaxN * 1024, Start: 43, End: 44}, // r[30]: block1.out
+			{Offset: 0, Elems: cfg.MaxN * 1024, Start: 44, End: 45},       // r[31]: v92
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 45, End: 46},   // r[32]: v95
+			{Offset: 0, Elems: cfg.MaxN * 88, Start: 46, End: 46},         // r[33]: logits
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

@@ -28,9 +28,9 @@ func (s *state) forward() error {
 	s.computeMatmul(s.v29, s.h5, s.params.W6) // v29 at models.go:56
 	s.computeAdd(s.v29, s.params.B6, s.v30)   // v30 at models.go:56
 	s.computeRelu(s.v30, s.h6)                // v31 h6 at models.go:58
-	s.computeMatmulH6(s.v34, s.h6, s.params.W7)
+	s.computeMatmulH6W7(s.v34, s.h6, s.params.W7)
 	s.computeLogits(s.v34, s.params.B7, s.logits)
-	if err := s.computeSoftmaxXentY(s.v36, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v36, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v36)
@@ -39,12 +39,10 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v39)
-	s.computeDivDloss(s.v39, s.v40)
-	s.computeBroadcastTo(s.v40, s.v42)
+	s.computeBroadcastTo(s.v42)
 	s.computeSoftmaxLogits(s.v43, s.logits)
 	s.computeOnehotY(s.v44, s.y)
-	s.computeBroadcastTo_v46(s.v42, s.v46)
+	s.computeBroadcastTo_2(s.v42, s.v46)
 	s.computeSub(s.v43, s.v44, s.v47)
 	s.computeDlogits(s.v46, s.v47, s.dlogits)
 	s.computeSumDlogits(s.grads.B7, s.dlogits)
@@ -140,10 +138,10 @@ func (s *state) computeRelu(b0 []float32, b1 []float32) {
 	}
 }
 
-// computeMatmulH6 is a gemm kernel.
+// computeMatmulH6W7 is a gemm kernel.
 //
 //	v34:f32[n,10] = matmul v31 v32  # models.go:56
-func (s *state) computeMatmulH6(bufV34 []float32, h6 []float32, W7 []float32) {
+func (s *state) computeMatmulH6W7(bufV34 []float32, h6 []float32, W7 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 10, 512, 1, h6[:n*512], 512, W7[:5120], 10, 0, bufV34[:n*10], 10)
 }
@@ -166,10 +164,10 @@ func (s *state) computeLogits(bufV34 []float32, b7 []float32, logits []float32) 
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV36 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV36[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("l0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
@@ -185,37 +183,17 @@ func (s *state) computeLoss(loss []float32, bufV36 []float32) {
 	rt.Reduce(rt.Mean, loss[:1], bufV36[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV39 []float32) {
-	n := s.n
-	bufV39[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v40:f32[] = div v38 v39  # models.go:62
-func (s *state) computeDivDloss(bufV39 []float32, bufV40 []float32) {
-	a0, o1 := bufV39[:1], bufV40[:1]
-	c38 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v40 := c38 / x0
-		o1[i] = v40
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v42:f32[n] = broadcast_to v41 [shape=[n]]  # models.go:62
-func (s *state) computeBroadcastTo(bufV40 []float32, bufV42 []float32) {
+func (s *state) computeBroadcastTo(bufV42 []float32) {
 	n := s.n
-	a0, o1 := bufV40[:1], bufV42[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV42[:n]
+	c38 := float32(1)
+	c39 := float32(n)
+	c40 := c38 / c39
+	for i := range o0 {
+		o0[i] = c40
 	}
 }
 
@@ -235,10 +213,10 @@ func (s *state) computeOnehotY(bufV44 []float32, bufY []int32) {
 	rt.OneHot(bufV44[:n*10], bufY[:n], 10)
 }
 
-// computeBroadcastTo_v46 is an opaque kernel.
+// computeBroadcastTo_2 is an opaque kernel.
 //
 //	v46:f32[n,10] = broadcast_to v45 [shape=[n,10]]  # models.go:62
-func (s *state) computeBroadcastTo_v46(bufV42 []float32, bufV46 []float32) {
+func (s *state) computeBroadcastTo_2(bufV42 []float32, bufV46 []float32) {
 	n := s.n
 	a0, o1 := bufV42[:n], bufV46[:n*10]
 	for i0 := 0; i0 < n; i0++ {

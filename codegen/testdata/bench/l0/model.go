@@ -157,9 +157,6 @@ type state struct {
 	logits        []float32 // v35 f32[n,10] add models.go:56
 	v36           []float32 // v36 f32[n] softmax_xent models.go:62
 	loss          []float32 // v37 f32[] mean models.go:62
-	dloss         []float32 // v38 f32[] const models.go:62
-	v39           []float32 // v39 f32[] numel models.go:62
-	v40           []float32 // v40 f32[] div models.go:62
 	v42           []float32 // v42 f32[n] broadcast_to models.go:62
 	v43           []float32 // v43 f32[n,10] softmax models.go:62
 	v44           []float32 // v44 f32[n,10] onehot models.go:62
@@ -167,27 +164,21 @@ type state struct {
 	v47           []float32 // v47 f32[n,10] sub models.go:62
 	dlogits       []float32 // v48 f32[n,10] mul models.go:62
 	dh6           []float32 // v51 f32[n,512] matmul models.go:56
-	v53           []float32 // v53 f32[] const models.go:58
 	v54           []float32 // v54 f32[n,512] gt models.go:58
 	v55           []float32 // v55 f32[n,512] mul models.go:58
 	dh5           []float32 // v58 f32[n,512] matmul models.go:56
-	v60           []float32 // v60 f32[] const models.go:58
 	v61           []float32 // v61 f32[n,512] gt models.go:58
 	v62           []float32 // v62 f32[n,512] mul models.go:58
 	dh4           []float32 // v65 f32[n,512] matmul models.go:56
-	v67           []float32 // v67 f32[] const models.go:58
 	v68           []float32 // v68 f32[n,512] gt models.go:58
 	v69           []float32 // v69 f32[n,512] mul models.go:58
 	dh3           []float32 // v72 f32[n,512] matmul models.go:56
-	v74           []float32 // v74 f32[] const models.go:58
 	v75           []float32 // v75 f32[n,512] gt models.go:58
 	v76           []float32 // v76 f32[n,512] mul models.go:58
 	dh2           []float32 // v79 f32[n,512] matmul models.go:56
-	v81           []float32 // v81 f32[] const models.go:58
 	v82           []float32 // v82 f32[n,512] gt models.go:58
 	v83           []float32 // v83 f32[n,512] mul models.go:58
 	dh1           []float32 // v86 f32[n,512] matmul models.go:56
-	v88           []float32 // v88 f32[] const models.go:58
 	v89           []float32 // v89 f32[n,512] gt models.go:58
 	v90           []float32 // v90 f32[n,512] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -375,113 +366,56 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v53 = make([]float32, 1)
-	s.v60 = make([]float32, 1)
-	s.v67 = make([]float32, 1)
-	s.v74 = make([]float32, 1)
-	s.v81 = make([]float32, 1)
-	s.v88 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4 (512·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (512·n elements at offset 131072, kernels 1 to 2)
-		// r[2]: h1 (512·n elements at offset 262144, kernels 2 to 66)
-		// r[3]: v9 (512·n elements at offset 393216, kernels 3 to 4)
-		// r[4]: v10 (512·n elements at offset 524288, kernels 4 to 5)
-		// r[5]: h2 (512·n elements at offset 655360, kernels 5 to 60)
-		// r[6]: v14 (512·n elements at offset 786432, kernels 6 to 7)
-		// r[7]: v15 (512·n elements at offset 917504, kernels 7 to 8)
-		// r[8]: h3 (512·n elements at offset 1048576, kernels 8 to 54)
-		// r[9]: v19 (512·n elements at offset 1179648, kernels 9 to 10)
-		// r[10]: v20 (512·n elements at offset 1310720, kernels 10 to 11)
-		// r[11]: h4 (512·n elements at offset 1441792, kernels 11 to 48)
-		// r[12]: v24 (512·n elements at offset 1572864, kernels 12 to 13)
-		// r[13]: v25 (512·n elements at offset 1703936, kernels 13 to 14)
-		// r[14]: h5 (512·n elements at offset 1835008, kernels 14 to 42)
-		// r[15]: v29 (512·n elements at offset 1966080, kernels 15 to 16)
-		// r[16]: v30 (512·n elements at offset 2097152, kernels 16 to 17)
-		// r[17]: h6 (512·n elements at offset 2228224, kernels 17 to 36)
-		// r[18]: v34 (10·n elements at offset 2359296, kernels 18 to 19)
-		// r[19]: logits (10·n elements at offset 2361856, kernels 19 to 26)
-		// r[20]: v36 (n elements at offset 2364416, kernels 20 to 21)
-		// r[21]: loss (1 elements at offset 2364672, kernels 21 to 70)
-		// r[22]: v39 (1 elements at offset 2364688, kernels 22 to 23)
-		// r[23]: v40, v41 (1 elements at offset 2364704, kernels 23 to 25)
-		// r[24]: v42, v45 (n elements at offset 2364720, kernels 25 to 29)
-		// r[25]: v43 (10·n elements at offset 2364976, kernels 26 to 30)
-		// r[26]: v44 (10·n elements at offset 2367536, kernels 27 to 30)
-		// r[27]: v46 (10·n elements at offset 2370096, kernels 29 to 31)
-		// r[28]: v47 (10·n elements at offset 2372656, kernels 30 to 31)
-		// r[29]: dlogits (10·n elements at offset 2375216, kernels 31 to 35)
-		// r[30]: dh6 (512·n elements at offset 2377792, kernels 34 to 37)
-		// r[31]: v54 (512·n elements at offset 2513984, kernels 36 to 37)
-		// r[32]: v55 (512·n elements at offset 2645056, kernels 37 to 41)
-		// r[33]: dh5 (512·n elements at offset 2776640, kernels 40 to 43)
-		// r[34]: v61 (512·n elements at offset 3169856, kernels 42 to 43)
-		// r[35]: v62 (512·n elements at offset 3300928, kernels 43 to 47)
-		// r[36]: dh4 (512·n elements at offset 3432512, kernels 46 to 49)
-		// r[37]: v68 (512·n elements at offset 3825728, kernels 48 to 49)
-		// r[38]: v69 (512·n elements at offset 3956800, kernels 49 to 53)
-		// r[39]: dh3 (512·n elements at offset 4088384, kernels 52 to 55)
-		// r[40]: v75 (512·n elements at offset 4481600, kernels 54 to 55)
-		// r[41]: v76 (512·n elements at offset 4612672, kernels 55 to 59)
-		// r[42]: dh2 (512·n elements at offset 4744256, kernels 58 to 61)
-		// r[43]: v82 (512·n elements at offset 5137472, kernels 60 to 61)
-		// r[44]: v83 (512·n elements at offset 5268544, kernels 61 to 65)
-		// r[45]: dh1 (512·n elements at offset 5400128, kernels 64 to 67)
-		// r[46]: v89 (512·n elements at offset 5793344, kernels 66 to 67)
-		// r[47]: v90 (512·n elements at offset 5924416, kernels 67 to 70)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},
-			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},
-			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 66},
-			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 3, End: 4},
-			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 5},
-			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 60},
-			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 6, End: 7},
-			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 8},
-			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 54},
-			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 9, End: 10},
-			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 11},
-			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 48},
-			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 12, End: 13},
-			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 14},
-			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 42},
-			{Offset: 1966080, Elems: cfg.MaxN * 512, Start: 15, End: 16},
-			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 17},
-			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 36},
-			{Offset: 2359296, Elems: cfg.MaxN * 10, Start: 18, End: 19},
-			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},
-			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},
-			{Offset: 2364672, Elems: 1, Start: 21, End: 70},
-			{Offset: 2364688, Elems: 1, Start: 22, End: 23},
-			{Offset: 2364704, Elems: 1, Start: 23, End: 25},
-			{Offset: 2364720, Elems: cfg.MaxN, Start: 25, End: 29},
-			{Offset: 2364976, Elems: cfg.MaxN * 10, Start: 26, End: 30},
-			{Offset: 2367536, Elems: cfg.MaxN * 10, Start: 27, End: 30},
-			{Offset: 2370096, Elems: cfg.MaxN * 10, Start: 29, End: 31},
-			{Offset: 2372656, Elems: cfg.MaxN * 10, Start: 30, End: 31},
-			{Offset: 2375216, Elems: cfg.MaxN * 10, Start: 31, End: 35},
-			{Offset: 2377792, Elems: cfg.MaxN * 512, Start: 34, End: 37},
-			{Offset: 2513984, Elems: cfg.MaxN * 512, Start: 36, End: 37},
-			{Offset: 2645056, Elems: cfg.MaxN * 512, Start: 37, End: 41},
-			{Offset: 2776640, Elems: cfg.MaxN * 512, Start: 40, End: 43},
-			{Offset: 3169856, Elems: cfg.MaxN * 512, Start: 42, End: 43},
-			{Offset: 3300928, Elems: cfg.MaxN * 512, Start: 43, End: 47},
-			{Offset: 3432512, Elems: cfg.MaxN * 512, Start: 46, End: 49},
-			{Offset: 3825728, Elems: cfg.MaxN * 512, Start: 48, End: 49},
-			{Offset: 3956800, Elems: cfg.MaxN * 512, Start: 49, End: 53},
-			{Offset: 4088384, Elems: cfg.MaxN * 512, Start: 52, End: 55},
-			{Offset: 4481600, Elems: cfg.MaxN * 512, Start: 54, End: 55},
-			{Offset: 4612672, Elems: cfg.MaxN * 512, Start: 55, End: 59},
-			{Offset: 4744256, Elems: cfg.MaxN * 512, Start: 58, End: 61},
-			{Offset: 5137472, Elems: cfg.MaxN * 512, Start: 60, End: 61},
-			{Offset: 5268544, Elems: cfg.MaxN * 512, Start: 61, End: 65},
-			{Offset: 5400128, Elems: cfg.MaxN * 512, Start: 64, End: 67},
-			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67},
-			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70},
+			{Offset: 0, Elems: cfg.MaxN * 512, Start: 0, End: 1},         // r[0]: v4
+			{Offset: 131072, Elems: cfg.MaxN * 512, Start: 1, End: 2},    // r[1]: v5
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 2, End: 66},   // r[2]: h1
+			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 3, End: 4},    // r[3]: v9
+			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 4, End: 5},    // r[4]: v10
+			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 5, End: 60},   // r[5]: h2
+			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 6, End: 7},    // r[6]: v14
+			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 7, End: 8},    // r[7]: v15
+			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 8, End: 54},  // r[8]: h3
+			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 9, End: 10},  // r[9]: v19
+			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 10, End: 11}, // r[10]: v20
+			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 11, End: 48}, // r[11]: h4
+			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 12, End: 13}, // r[12]: v24
+			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 13, End: 14}, // r[13]: v25
+			{Offset: 1835008, Elems: cfg.MaxN * 512, Start: 14, End: 42}, // r[14]: h5
+			{Offset: 1966080, Elems: cfg.MaxN * 512, Start: 15, End: 16}, // r[15]: v29
+			{Offset: 2097152, Elems: cfg.MaxN * 512, Start: 16, End: 17}, // r[16]: v30
+			{Offset: 2228224, Elems: cfg.MaxN * 512, Start: 17, End: 36}, // r[17]: h6
+			{Offset: 2359296, Elems: cfg.MaxN * 10, Start: 18, End: 19},  // r[18]: v34
+			{Offset: 2361856, Elems: cfg.MaxN * 10, Start: 19, End: 26},  // r[19]: logits
+			{Offset: 2364416, Elems: cfg.MaxN, Start: 20, End: 21},       // r[20]: v36
+			{Offset: 2364672, Elems: 1, Start: 21, End: 70},              // r[21]: loss
+			{Offset: 2364720, Elems: cfg.MaxN, Start: 25, End: 29},       // r[22]: v42, v45
+			{Offset: 2364976, Elems: cfg.MaxN * 10, Start: 26, End: 30},  // r[23]: v43
+			{Offset: 2367536, Elems: cfg.MaxN * 10, Start: 27, End: 30},  // r[24]: v44
+			{Offset: 2370096, Elems: cfg.MaxN * 10, Start: 29, End: 31},  // r[25]: v46
+			{Offset: 2372656, Elems: cfg.MaxN * 10, Start: 30, End: 31},  // r[26]: v47
+			{Offset: 2375216, Elems: cfg.MaxN * 10, Start: 31, End: 35},  // r[27]: dlogits
+			{Offset: 2377792, Elems: cfg.MaxN * 512, Start: 34, End: 37}, // r[28]: dh6
+			{Offset: 2513984, Elems: cfg.MaxN * 512, Start: 36, End: 37}, // r[29]: v54
+			{Offset: 2645056, Elems: cfg.MaxN * 512, Start: 37, End: 41}, // r[30]: v55
+			{Offset: 2776640, Elems: cfg.MaxN * 512, Start: 40, End: 43}, // r[31]: dh5
+			{Offset: 3169856, Elems: cfg.MaxN * 512, Start: 42, End: 43}, // r[32]: v61
+			{Offset: 3300928, Elems: cfg.MaxN * 512, Start: 43, End: 47}, // r[33]: v62
+			{Offset: 3432512, Elems: cfg.MaxN * 512, Start: 46, End: 49}, // r[34]: dh4
+			{Offset: 3825728, Elems: cfg.MaxN * 512, Start: 48, End: 49}, // r[35]: v68
+			{Offset: 3956800, Elems: cfg.MaxN * 512, Start: 49, End: 53}, // r[36]: v69
+			{Offset: 4088384, Elems: cfg.MaxN * 512, Start: 52, End: 55}, // r[37]: dh3
+			{Offset: 4481600, Elems: cfg.MaxN * 512, Start: 54, End: 55}, // r[38]: v75
+			{Offset: 4612672, Elems: cfg.MaxN * 512, Start: 55, End: 59}, // r[39]: v76
+			{Offset: 4744256, Elems: cfg.MaxN * 512, Start: 58, End: 61}, // r[40]: dh2
+			{Offset: 5137472, Elems: cfg.MaxN * 512, Start: 60, End: 61}, // r[41]: v82
+			{Offset: 5268544, Elems: cfg.MaxN * 512, Start: 61, End: 65}, // r[42]: v83
+			{Offset: 5400128, Elems: cfg.MaxN * 512, Start: 64, End: 67}, // r[43]: dh1
+			{Offset: 5793344, Elems: cfg.MaxN * 512, Start: 66, End: 67}, // r[44]: v89
+			{Offset: 5924416, Elems: cfg.MaxN * 512, Start: 67, End: 70}, // r[45]: v90
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -508,32 +442,30 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[19].Offset:][:cfg.MaxN*10]
 		s.v36 = s.arenaF32[r[20].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[21].Offset:][:1]
-		s.v39 = s.arenaF32[r[22].Offset:][:1]
-		s.v40 = s.arenaF32[r[23].Offset:][:1]
-		s.v42 = s.arenaF32[r[24].Offset:][:cfg.MaxN]
-		s.v43 = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
-		s.v44 = s.arenaF32[r[26].Offset:][:cfg.MaxN*10]
-		s.v46 = s.arenaF32[r[27].Offset:][:cfg.MaxN*10]
-		s.v47 = s.arenaF32[r[28].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[29].Offset:][:cfg.MaxN*10]
-		s.dh6 = s.arenaF32[r[30].Offset:][:cfg.MaxN*512]
-		s.v54 = s.arenaF32[r[31].Offset:][:cfg.MaxN*512]
-		s.v55 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
-		s.dh5 = s.arenaF32[r[33].Offset:][:cfg.MaxN*512]
-		s.v61 = s.arenaF32[r[34].Offset:][:cfg.MaxN*512]
-		s.v62 = s.arenaF32[r[35].Offset:][:cfg.MaxN*512]
-		s.dh4 = s.arenaF32[r[36].Offset:][:cfg.MaxN*512]
-		s.v68 = s.arenaF32[r[37].Offset:][:cfg.MaxN*512]
-		s.v69 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
-		s.dh3 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
-		s.v75 = s.arenaF32[r[40].Offset:][:cfg.MaxN*512]
-		s.v76 = s.arenaF32[r[41].Offset:][:cfg.MaxN*512]
-		s.dh2 = s.arenaF32[r[42].Offset:][:cfg.MaxN*512]
-		s.v82 = s.arenaF32[r[43].Offset:][:cfg.MaxN*512]
-		s.v83 = s.arenaF32[r[44].Offset:][:cfg.MaxN*512]
-		s.dh1 = s.arenaF32[r[45].Offset:][:cfg.MaxN*512]
-		s.v89 = s.arenaF32[r[46].Offset:][:cfg.MaxN*512]
-		s.v90 = s.arenaF32[r[47].Offset:][:cfg.MaxN*512]
+		s.v42 = s.arenaF32[r[22].Offset:][:cfg.MaxN]
+		s.v43 = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
+		s.v44 = s.arenaF32[r[24].Offset:][:cfg.MaxN*10]
+		s.v46 = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
+		s.v47 = s.arenaF32[r[26].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[27].Offset:][:cfg.MaxN*10]
+		s.dh6 = s.arenaF32[r[28].Offset:][:cfg.MaxN*512]
+		s.v54 = s.arenaF32[r[29].Offset:][:cfg.MaxN*512]
+		s.v55 = s.arenaF32[r[30].Offset:][:cfg.MaxN*512]
+		s.dh5 = s.arenaF32[r[31].Offset:][:cfg.MaxN*512]
+		s.v61 = s.arenaF32[r[32].Offset:][:cfg.MaxN*512]
+		s.v62 = s.arenaF32[r[33].Offset:][:cfg.MaxN*512]
+		s.dh4 = s.arenaF32[r[34].Offset:][:cfg.MaxN*512]
+		s.v68 = s.arenaF32[r[35].Offset:][:cfg.MaxN*512]
+		s.v69 = s.arenaF32[r[36].Offset:][:cfg.MaxN*512]
+		s.dh3 = s.arenaF32[r[37].Offset:][:cfg.MaxN*512]
+		s.v75 = s.arenaF32[r[38].Offset:][:cfg.MaxN*512]
+		s.v76 = s.arenaF32[r[39].Offset:][:cfg.MaxN*512]
+		s.dh2 = s.arenaF32[r[40].Offset:][:cfg.MaxN*512]
+		s.v82 = s.arenaF32[r[41].Offset:][:cfg.MaxN*512]
+		s.v83 = s.arenaF32[r[42].Offset:][:cfg.MaxN*512]
+		s.dh1 = s.arenaF32[r[43].Offset:][:cfg.MaxN*512]
+		s.v89 = s.arenaF32[r[44].Offset:][:cfg.MaxN*512]
+		s.v90 = s.arenaF32[r[45].Offset:][:cfg.MaxN*512]
 	}
 	return nil
 }

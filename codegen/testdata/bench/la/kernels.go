@@ -17,7 +17,7 @@ func (s *state) forward() error {
 	s.computeMatmulAddRelu(s.h5, s.h4, s.params.W5, s.params.B5) // v24…v26 h5 at models.go:56
 	s.computeMatmulAddRelu(s.h6, s.h5, s.params.W6, s.params.B6) // v29…v31 h6 at models.go:56
 	s.computeLogits(s.logits, s.h6, s.params.W7, s.params.B7)
-	if err := s.computeSoftmaxXentY(s.v36, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v36, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v36)
@@ -26,11 +26,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v39)
-	s.computeDivDloss(s.v39, s.v40)
 	s.computeSoftmaxLogits(s.v41, s.logits)
 	s.computeOnehotY(s.v42, s.y)
-	s.computeDlogits(s.v41, s.v42, s.v40, s.dlogits)
+	s.computeDlogits(s.v41, s.v42, s.dlogits)
 	s.computeDb7(s.grads.B7, s.dlogits)
 	s.computeDW7(s.grads.W7, s.h6, s.dlogits)
 	s.computeDb6(s.v51, s.dlogits, s.params.W7, s.h6, s.grads.B6)
@@ -110,10 +108,10 @@ func (s *state) computeLogits(logits []float32, h6 []float32, W7 []float32, b7 [
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v36:f32[n] = softmax_xent v35 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV36 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV36[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("la: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
@@ -127,28 +125,6 @@ func (s *state) computeSoftmaxXentY(bufV36 []float32, logits []float32, bufY []i
 func (s *state) computeLoss(loss []float32, bufV36 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, loss[:1], bufV36[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v39:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV39 []float32) {
-	n := s.n
-	bufV39[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v40:f32[] = div v38 v39  # models.go:62
-func (s *state) computeDivDloss(bufV39 []float32, bufV40 []float32) {
-	a0, o1 := bufV39[:1], bufV40[:1]
-	c38 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v40 := c38 / x0
-		o1[i] = v40
-	}
 }
 
 // computeSoftmaxLogits is a reduce kernel.
@@ -171,17 +147,19 @@ func (s *state) computeOnehotY(bufV42 []float32, bufY []int32) {
 //
 //	v44:f32[n,10] = sub v41 v42  # models.go:62
 //	v45:f32[n,10] = mul v43 v44  # models.go:62 dlogits
-func (s *state) computeDlogits(bufV41 []float32, bufV42 []float32, bufV40 []float32, dlogits []float32) {
+func (s *state) computeDlogits(bufV41 []float32, bufV42 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV41[:n*10], bufV42[:n*10], bufV40[:1], dlogits[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV41[:n*10], bufV42[:n*10], dlogits[:n*10]
+	c38 := float32(1)
+	c39 := float32(n)
+	c40 := c38 / c39
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v44 := x0 - x1
-		v45 := x2 * v44
-		o3[i] = v45
+		v45 := c40 * v44
+		o2[i] = v45
 	}
 }
 

@@ -10,23 +10,23 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeConv2dX(s.v12, s.x, s.params.C1)
+	s.computeConv2dXC1(s.v12, s.x, s.params.C1)
 	s.computeAddC1(s.v12, s.params.C1_2, s.v13)
 	s.computeH1(s.v13, s.h1)
 	s.computeP1(s.p1, s.h1)
-	s.computeConv2dC2(s.v16, s.p1, s.params.C2)
+	s.computeConv2dP1C2(s.v16, s.p1, s.params.C2)
 	s.computeAddC2(s.v16, s.params.C2_2, s.v17)
 	s.computeH2(s.v17, s.h2)
 	s.computeP2(s.p2, s.h2)
 	s.computeMatmulW3(s.v21, s.p2, s.params.W3)
 	s.computeAddB3(s.v21, s.params.B3, s.v22)
 	s.computeH3(s.v22, s.h3)
-	s.computeMatmulW4(s.v24, s.h3, s.params.W4)
+	s.computeMatmulH3W4(s.v24, s.h3, s.params.W4)
 	s.computeAddB4(s.v24, s.params.B4, s.v25)
 	s.computeH4(s.v25, s.h4)
-	s.computeMatmulW5(s.v27, s.h4, s.params.W5)
+	s.computeMatmulH4W5(s.v27, s.h4, s.params.W5)
 	s.computeO(s.v27, s.params.B5, s.o)
-	if err := s.computeSoftmaxXentY(s.v29, s.o, s.y); err != nil {
+	if err := s.computeSoftmaxXentOY(s.v29, s.o, s.y); err != nil {
 		return err
 	}
 	s.computeL(s.L, s.v29)
@@ -35,12 +35,10 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v32)
-	s.computeDivDL(s.v32, s.v33)
-	s.computeBroadcastTo(s.v33, s.v35)
+	s.computeBroadcastTo(s.v35)
 	s.computeSoftmaxO(s.v36, s.o)
 	s.computeOnehotY(s.v37, s.y)
-	s.computeBroadcastTo_v39(s.v35, s.v39)
+	s.computeBroadcastTo_2(s.v35, s.v39)
 	s.computeSub(s.v36, s.v37, s.v40)
 	s.computeDo(s.v39, s.v40, s.do)
 	s.computeSumDo(s.grads.B5, s.do)
@@ -53,40 +51,40 @@ func (s *state) backward() error {
 	s.computeDW4(s.grads.W4, s.h3, s.v48)
 	s.computeGtH3(s.h3, s.v54)
 	s.computeMulDh3(s.dh3, s.v54, s.v55)
-	s.computeSum_v56(s.grads.B3, s.v55)
-	s.computeMatmulW3_v58(s.v58, s.v55, s.params.W3)
+	s.computeSum_2(s.grads.B3, s.v55)
+	s.computeMatmulW3_2(s.v58, s.v55, s.params.W3)
 	s.computeDW3(s.grads.W3, s.p2, s.v55)
 	s.computeDh2(s.dh2, s.h2, s.v58)
 	s.computeGtH2(s.h2, s.v63)
 	s.computeMulDh2(s.dh2, s.v63, s.v64)
-	s.computeSum_v65(s.grads.C2_2, s.v64)
+	s.computeSum_3(s.grads.C2_2, s.v64)
 	s.computeDp1(s.dp1, s.v64, s.params.C2)
 	s.computeDC2(s.grads.C2, s.p1, s.v64)
 	s.computeDh1(s.dh1, s.h1, s.dp1)
 	s.computeGtH1(s.h1, s.v71)
 	s.computeMulDh1(s.dh1, s.v71, s.v72)
-	s.computeSum_v73(s.grads.C1_2, s.v72)
+	s.computeSum_4(s.grads.C1_2, s.v72)
 	s.computeDC1(s.grads.C1, s.x, s.v72)
 	return nil
 }
 
 // predict computes the outputs that do not depend on target inputs.
 func (s *state) predict() error {
-	s.computeConv2dX(s.v12, s.x, s.params.C1)
+	s.computeConv2dXC1(s.v12, s.x, s.params.C1)
 	s.computeAddC1(s.v12, s.params.C1_2, s.v13)
 	s.computeH1(s.v13, s.h1)
 	s.computeP1(s.p1, s.h1)
-	s.computeConv2dC2(s.v16, s.p1, s.params.C2)
+	s.computeConv2dP1C2(s.v16, s.p1, s.params.C2)
 	s.computeAddC2(s.v16, s.params.C2_2, s.v17)
 	s.computeH2(s.v17, s.h2)
 	s.computeP2(s.p2, s.h2)
 	s.computeMatmulW3(s.v21, s.p2, s.params.W3)
 	s.computeAddB3(s.v21, s.params.B3, s.v22)
 	s.computeH3(s.v22, s.h3)
-	s.computeMatmulW4(s.v24, s.h3, s.params.W4)
+	s.computeMatmulH3W4(s.v24, s.h3, s.params.W4)
 	s.computeAddB4(s.v24, s.params.B4, s.v25)
 	s.computeH4(s.v25, s.h4)
-	s.computeMatmulW5(s.v27, s.h4, s.params.W5)
+	s.computeMatmulH4W5(s.v27, s.h4, s.params.W5)
 	s.computeO(s.v27, s.params.B5, s.o)
 	return nil
 }
@@ -103,10 +101,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeConv2dX is an opaque kernel.
+// computeConv2dXC1 is an opaque kernel.
 //
 //	v12:f32[n,6,28,28] = conv2d v0 v2 [dilation=[1,1] groups=1 padding=[2,2] stride=[1,1]]  # lenet.go:42
-func (s *state) computeConv2dX(bufV12 []float32, bufX []float32, C1 []float32) {
+func (s *state) computeConv2dXC1(bufV12 []float32, bufX []float32, C1 []float32) {
 	n := s.n
 	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}, bufV12[:n*4704], bufX[:n*784], C1[:150], s.convColF32)
 }
@@ -154,10 +152,10 @@ func (s *state) computeP1(bufP1 []float32, h1 []float32) {
 	rt.MaxPool2D(bufP1[:n*1176], h1[:n*4704], n*6, rt.Pool{H: 28, W: 28, OH: 14, OW: 14, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0})
 }
 
-// computeConv2dC2 is an opaque kernel.
+// computeConv2dP1C2 is an opaque kernel.
 //
 //	v16:f32[n,16,10,10] = conv2d v15 v4 [dilation=[1,1] groups=1 padding=[0,0] stride=[1,1]]  # lenet.go:44
-func (s *state) computeConv2dC2(bufV16 []float32, bufP1 []float32, C2 []float32) {
+func (s *state) computeConv2dP1C2(bufV16 []float32, bufP1 []float32, C2 []float32) {
 	n := s.n
 	rt.Conv2D(kernels.Sgemm, rt.ConvShape{N: n, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}, bufV16[:n*1600], bufP1[:n*1176], C2[:2400], s.convColF32)
 }
@@ -245,10 +243,10 @@ func (s *state) computeH3(bufV22 []float32, h3 []float32) {
 	}
 }
 
-// computeMatmulW4 is a gemm kernel.
+// computeMatmulH3W4 is a gemm kernel.
 //
 //	v24:f32[n,84] = matmul v23 v8  # lenet.go:48
-func (s *state) computeMatmulW4(bufV24 []float32, h3 []float32, W4 []float32) {
+func (s *state) computeMatmulH3W4(bufV24 []float32, h3 []float32, W4 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 84, 120, 1, h3[:n*120], 120, W4[:10080], 84, 0, bufV24[:n*84], 84)
 }
@@ -285,10 +283,10 @@ func (s *state) computeH4(bufV25 []float32, h4 []float32) {
 	}
 }
 
-// computeMatmulW5 is a gemm kernel.
+// computeMatmulH4W5 is a gemm kernel.
 //
 //	v27:f32[n,10] = matmul v26 v10  # lenet.go:49
-func (s *state) computeMatmulW5(bufV27 []float32, h4 []float32, W5 []float32) {
+func (s *state) computeMatmulH4W5(bufV27 []float32, h4 []float32, W5 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 10, 84, 1, h4[:n*84], 84, W5[:840], 10, 0, bufV27[:n*10], 10)
 }
@@ -311,10 +309,10 @@ func (s *state) computeO(bufV27 []float32, b5 []float32, bufO []float32) {
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentOY is a reduce kernel.
 //
 //	v29:f32[n] = softmax_xent v28 v1  # lenet.go:50
-func (s *state) computeSoftmaxXentY(bufV29 []float32, bufO []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentOY(bufV29 []float32, bufO []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV29[:n], bufO[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("lenet0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at lenet.go:50)", r, bufY[:n][r], 10)
@@ -330,37 +328,17 @@ func (s *state) computeL(L []float32, bufV29 []float32) {
 	rt.Reduce(rt.Mean, L[:1], bufV29[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v32:f32[] = numel [dtype=f32 shape=[n]]  # lenet.go:50
-func (s *state) computeNumel(bufV32 []float32) {
-	n := s.n
-	bufV32[:1][0] = float32(n)
-}
-
-// computeDivDL is a loop kernel.
-//
-//	v33:f32[] = div v31 v32  # lenet.go:50
-func (s *state) computeDivDL(bufV32 []float32, bufV33 []float32) {
-	a0, o1 := bufV32[:1], bufV33[:1]
-	c31 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v33 := c31 / x0
-		o1[i] = v33
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v35:f32[n] = broadcast_to v34 [shape=[n]]  # lenet.go:50
-func (s *state) computeBroadcastTo(bufV33 []float32, bufV35 []float32) {
+func (s *state) computeBroadcastTo(bufV35 []float32) {
 	n := s.n
-	a0, o1 := bufV33[:1], bufV35[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV35[:n]
+	c31 := float32(1)
+	c32 := float32(n)
+	c33 := c31 / c32
+	for i := range o0 {
+		o0[i] = c33
 	}
 }
 
@@ -380,10 +358,10 @@ func (s *state) computeOnehotY(bufV37 []float32, bufY []int32) {
 	rt.OneHot(bufV37[:n*10], bufY[:n], 10)
 }
 
-// computeBroadcastTo_v39 is an opaque kernel.
+// computeBroadcastTo_2 is an opaque kernel.
 //
 //	v39:f32[n,10] = broadcast_to v38 [shape=[n,10]]  # lenet.go:50
-func (s *state) computeBroadcastTo_v39(bufV35 []float32, bufV39 []float32) {
+func (s *state) computeBroadcastTo_2(bufV35 []float32, bufV39 []float32) {
 	n := s.n
 	a0, o1 := bufV35[:n], bufV39[:n*10]
 	for i0 := 0; i0 < n; i0++ {
@@ -533,18 +511,18 @@ func (s *state) computeMulDh3(dh3 []float32, bufV54 []float32, bufV55 []float32)
 	}
 }
 
-// computeSum_v56 is a reduce kernel.
+// computeSum_2 is a reduce kernel.
 //
 //	v56:f32[1,120] = sum v55 [axes=[0] keepdims]  # lenet.go:47
-func (s *state) computeSum_v56(bufV56 []float32, bufV55 []float32) {
+func (s *state) computeSum_2(bufV56 []float32, bufV55 []float32) {
 	n := s.n
 	rt.Reduce(rt.Sum, bufV56[:120], bufV55[:n*120], 1, n, 120)
 }
 
-// computeMatmulW3_v58 is a gemm kernel.
+// computeMatmulW3_2 is a gemm kernel.
 //
 //	v58:f32[n,400] = matmul v55 v6 [transB]  # lenet.go:47
-func (s *state) computeMatmulW3_v58(bufV58 []float32, bufV55 []float32, W3 []float32) {
+func (s *state) computeMatmulW3_2(bufV58 []float32, bufV55 []float32, W3 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 400, 120, 1, bufV55[:n*120], 120, W3[:48000], 120, 0, bufV58[:n*400], 400)
 }
@@ -595,10 +573,10 @@ func (s *state) computeMulDh2(dh2 []float32, bufV63 []float32, bufV64 []float32)
 	}
 }
 
-// computeSum_v65 is a reduce kernel.
+// computeSum_3 is a reduce kernel.
 //
 //	v65:f32[1,16,1,1] = sum v64 [axes=[0,2,3] keepdims]  # lenet.go:44
-func (s *state) computeSum_v65(bufV65 []float32, bufV64 []float32) {
+func (s *state) computeSum_3(bufV65 []float32, bufV64 []float32) {
 	n := s.n
 	rt.ReduceSplit(rt.Sum, bufV65[:16], bufV64[:n*1600], n, 16, 100)
 }
@@ -657,10 +635,10 @@ func (s *state) computeMulDh1(dh1 []float32, bufV71 []float32, bufV72 []float32)
 	}
 }
 
-// computeSum_v73 is a reduce kernel.
+// computeSum_4 is a reduce kernel.
 //
 //	v73:f32[1,6,1,1] = sum v72 [axes=[0,2,3] keepdims]  # lenet.go:42
-func (s *state) computeSum_v73(bufV73 []float32, bufV72 []float32) {
+func (s *state) computeSum_4(bufV73 []float32, bufV72 []float32) {
 	n := s.n
 	rt.ReduceSplit(rt.Sum, bufV73[:6], bufV72[:n*4704], n, 6, 784)
 }

@@ -147,9 +147,6 @@ type state struct {
 	o             []float32 // v28 f32[n,10] add lenet.go:49
 	v29           []float32 // v29 f32[n] softmax_xent lenet.go:50
 	L             []float32 // v30 f32[] mean lenet.go:50
-	dL            []float32 // v31 f32[] const lenet.go:50
-	v32           []float32 // v32 f32[] numel lenet.go:50
-	v33           []float32 // v33 f32[] div lenet.go:50
 	v35           []float32 // v35 f32[n] broadcast_to lenet.go:50
 	v36           []float32 // v36 f32[n,10] softmax lenet.go:50
 	v37           []float32 // v37 f32[n,10] onehot lenet.go:50
@@ -157,21 +154,17 @@ type state struct {
 	v40           []float32 // v40 f32[n,10] sub lenet.go:50
 	do            []float32 // v41 f32[n,10] mul lenet.go:50
 	dh4           []float32 // v44 f32[n,84] matmul lenet.go:49
-	v46           []float32 // v46 f32[] const lenet.go:48
 	v47           []float32 // v47 f32[n,84] gt lenet.go:48
 	v48           []float32 // v48 f32[n,84] mul lenet.go:48
 	dh3           []float32 // v51 f32[n,120] matmul lenet.go:48
-	v53           []float32 // v53 f32[] const lenet.go:47
 	v54           []float32 // v54 f32[n,120] gt lenet.go:47
 	v55           []float32 // v55 f32[n,120] mul lenet.go:47
 	v58           []float32 // v58 f32[n,400] matmul lenet.go:47
 	dh2           []float32 // v61 f32[n,16,10,10] max_pool2d_grad lenet.go:45
-	v62           []float32 // v62 f32[] const lenet.go:44
 	v63           []float32 // v63 f32[n,16,10,10] gt lenet.go:44
 	v64           []float32 // v64 f32[n,16,10,10] mul lenet.go:44
 	dp1           []float32 // v67 f32[n,6,14,14] conv2d_input_grad lenet.go:44
 	dh1           []float32 // v69 f32[n,6,28,28] max_pool2d_grad lenet.go:43
-	v70           []float32 // v70 f32[] const lenet.go:42
 	v71           []float32 // v71 f32[n,6,28,28] gt lenet.go:42
 	v72           []float32 // v72 f32[n,6,28,28] mul lenet.go:42
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -328,95 +321,48 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dL = make([]float32, 1)
-	rt.Fill(s.dL, 1)
-	s.v46 = make([]float32, 1)
-	s.v53 = make([]float32, 1)
-	s.v62 = make([]float32, 1)
-	s.v70 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v13 (4704·n elements at offset 1204224, kernels 1 to 2)
-		// r[2]: h1 (4704·n elements at offset 2408448, kernels 2 to 54)
-		// r[3]: p1 (1176·n elements at offset 3612672, kernels 3 to 52)
-		// r[4]: v16 (1600·n elements at offset 3913728, kernels 4 to 5)
-		// r[5]: v17 (1600·n elements at offset 4323328, kernels 5 to 6)
-		// r[6]: h2 (1600·n elements at offset 4732928, kernels 6 to 47)
-		// r[7]: p2, v20 (400·n elements at offset 5142528, kernels 7 to 44)
-		// r[8]: v21 (120·n elements at offset 5244928, kernels 9 to 10)
-		// r[9]: v22 (120·n elements at offset 5275648, kernels 10 to 11)
-		// r[10]: h3 (120·n elements at offset 5306368, kernels 11 to 39)
-		// r[11]: v24 (84·n elements at offset 5337088, kernels 12 to 13)
-		// r[12]: v25 (84·n elements at offset 5358592, kernels 13 to 14)
-		// r[13]: h4 (84·n elements at offset 5380096, kernels 14 to 33)
-		// r[14]: v27 (10·n elements at offset 5401600, kernels 15 to 16)
-		// r[15]: o (10·n elements at offset 5404160, kernels 16 to 58)
-		// r[16]: v29 (n elements at offset 5406720, kernels 17 to 18)
-		// r[17]: L (1 elements at offset 5406976, kernels 18 to 58)
-		// r[18]: v32 (1 elements at offset 5406992, kernels 19 to 20)
-		// r[19]: v33, v34 (1 elements at offset 5407008, kernels 20 to 22)
-		// r[20]: v35, v38 (n elements at offset 5407024, kernels 22 to 26)
-		// r[21]: v36 (10·n elements at offset 5407280, kernels 23 to 27)
-		// r[22]: v37 (10·n elements at offset 5409840, kernels 24 to 27)
-		// r[23]: v39 (10·n elements at offset 5412400, kernels 26 to 28)
-		// r[24]: v40 (10·n elements at offset 5414960, kernels 27 to 28)
-		// r[25]: do (10·n elements at offset 5417520, kernels 28 to 32)
-		// r[26]: dh4 (84·n elements at offset 5420096, kernels 31 to 34)
-		// r[27]: v47 (84·n elements at offset 5442448, kernels 33 to 34)
-		// r[28]: v48 (84·n elements at offset 5463952, kernels 34 to 38)
-		// r[29]: dh3 (120·n elements at offset 5485552, kernels 37 to 40)
-		// r[30]: v54 (120·n elements at offset 5526352, kernels 39 to 40)
-		// r[31]: v55 (120·n elements at offset 5557072, kernels 40 to 44)
-		// r[32]: v58, dp2 (400·n elements at offset 5587920, kernels 43 to 46)
-		// r[33]: dh2 (1600·n elements at offset 5738320, kernels 46 to 48)
-		// r[34]: v63 (1600·n elements at offset 6147920, kernels 47 to 48)
-		// r[35]: v64 (1600·n elements at offset 6557520, kernels 48 to 52)
-		// r[36]: dp1 (1176·n elements at offset 6967136, kernels 51 to 53)
-		// r[37]: dh1 (4704·n elements at offset 7270592, kernels 53 to 55)
-		// r[38]: v71 (4704·n elements at offset 8474816, kernels 54 to 55)
-		// r[39]: v72 (4704·n elements at offset 9679040, kernels 55 to 58)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 1},
-			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 1, End: 2},
-			{Offset: 2408448, Elems: cfg.MaxN * 4704, Start: 2, End: 54},
-			{Offset: 3612672, Elems: cfg.MaxN * 1176, Start: 3, End: 52},
-			{Offset: 3913728, Elems: cfg.MaxN * 1600, Start: 4, End: 5},
-			{Offset: 4323328, Elems: cfg.MaxN * 1600, Start: 5, End: 6},
-			{Offset: 4732928, Elems: cfg.MaxN * 1600, Start: 6, End: 47},
-			{Offset: 5142528, Elems: cfg.MaxN * 400, Start: 7, End: 44},
-			{Offset: 5244928, Elems: cfg.MaxN * 120, Start: 9, End: 10},
-			{Offset: 5275648, Elems: cfg.MaxN * 120, Start: 10, End: 11},
-			{Offset: 5306368, Elems: cfg.MaxN * 120, Start: 11, End: 39},
-			{Offset: 5337088, Elems: cfg.MaxN * 84, Start: 12, End: 13},
-			{Offset: 5358592, Elems: cfg.MaxN * 84, Start: 13, End: 14},
-			{Offset: 5380096, Elems: cfg.MaxN * 84, Start: 14, End: 33},
-			{Offset: 5401600, Elems: cfg.MaxN * 10, Start: 15, End: 16},
-			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 58},
-			{Offset: 5406720, Elems: cfg.MaxN, Start: 17, End: 18},
-			{Offset: 5406976, Elems: 1, Start: 18, End: 58},
-			{Offset: 5406992, Elems: 1, Start: 19, End: 20},
-			{Offset: 5407008, Elems: 1, Start: 20, End: 22},
-			{Offset: 5407024, Elems: cfg.MaxN, Start: 22, End: 26},
-			{Offset: 5407280, Elems: cfg.MaxN * 10, Start: 23, End: 27},
-			{Offset: 5409840, Elems: cfg.MaxN * 10, Start: 24, End: 27},
-			{Offset: 5412400, Elems: cfg.MaxN * 10, Start: 26, End: 28},
-			{Offset: 5414960, Elems: cfg.MaxN * 10, Start: 27, End: 28},
-			{Offset: 5417520, Elems: cfg.MaxN * 10, Start: 28, End: 32},
-			{Offset: 5420096, Elems: cfg.MaxN * 84, Start: 31, End: 34},
-			{Offset: 5442448, Elems: cfg.MaxN * 84, Start: 33, End: 34},
-			{Offset: 5463952, Elems: cfg.MaxN * 84, Start: 34, End: 38},
-			{Offset: 5485552, Elems: cfg.MaxN * 120, Start: 37, End: 40},
-			{Offset: 5526352, Elems: cfg.MaxN * 120, Start: 39, End: 40},
-			{Offset: 5557072, Elems: cfg.MaxN * 120, Start: 40, End: 44},
-			{Offset: 5587920, Elems: cfg.MaxN * 400, Start: 43, End: 46},
-			{Offset: 5738320, Elems: cfg.MaxN * 1600, Start: 46, End: 48},
-			{Offset: 6147920, Elems: cfg.MaxN * 1600, Start: 47, End: 48},
-			{Offset: 6557520, Elems: cfg.MaxN * 1600, Start: 48, End: 52},
-			{Offset: 6967136, Elems: cfg.MaxN * 1176, Start: 51, End: 53},
-			{Offset: 7270592, Elems: cfg.MaxN * 4704, Start: 53, End: 55},
-			{Offset: 8474816, Elems: cfg.MaxN * 4704, Start: 54, End: 55},
-			{Offset: 9679040, Elems: cfg.MaxN * 4704, Start: 55, End: 58},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 1},         // r[0]: v12
+			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 1, End: 2},   // r[1]: v13
+			{Offset: 2408448, Elems: cfg.MaxN * 4704, Start: 2, End: 54},  // r[2]: h1
+			{Offset: 3612672, Elems: cfg.MaxN * 1176, Start: 3, End: 52},  // r[3]: p1
+			{Offset: 3913728, Elems: cfg.MaxN * 1600, Start: 4, End: 5},   // r[4]: v16
+			{Offset: 4323328, Elems: cfg.MaxN * 1600, Start: 5, End: 6},   // r[5]: v17
+			{Offset: 4732928, Elems: cfg.MaxN * 1600, Start: 6, End: 47},  // r[6]: h2
+			{Offset: 5142528, Elems: cfg.MaxN * 400, Start: 7, End: 44},   // r[7]: p2, v20
+			{Offset: 5244928, Elems: cfg.MaxN * 120, Start: 9, End: 10},   // r[8]: v21
+			{Offset: 5275648, Elems: cfg.MaxN * 120, Start: 10, End: 11},  // r[9]: v22
+			{Offset: 5306368, Elems: cfg.MaxN * 120, Start: 11, End: 39},  // r[10]: h3
+			{Offset: 5337088, Elems: cfg.MaxN * 84, Start: 12, End: 13},   // r[11]: v24
+			{Offset: 5358592, Elems: cfg.MaxN * 84, Start: 13, End: 14},   // r[12]: v25
+			{Offset: 5380096, Elems: cfg.MaxN * 84, Start: 14, End: 33},   // r[13]: h4
+			{Offset: 5401600, Elems: cfg.MaxN * 10, Start: 15, End: 16},   // r[14]: v27
+			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 58},   // r[15]: o
+			{Offset: 5406720, Elems: cfg.MaxN, Start: 17, End: 18},        // r[16]: v29
+			{Offset: 5406976, Elems: 1, Start: 18, End: 58},               // r[17]: L
+			{Offset: 5407024, Elems: cfg.MaxN, Start: 22, End: 26},        // r[18]: v35, v38
+			{Offset: 5407280, Elems: cfg.MaxN * 10, Start: 23, End: 27},   // r[19]: v36
+			{Offset: 5409840, Elems: cfg.MaxN * 10, Start: 24, End: 27},   // r[20]: v37
+			{Offset: 5412400, Elems: cfg.MaxN * 10, Start: 26, End: 28},   // r[21]: v39
+			{Offset: 5414960, Elems: cfg.MaxN * 10, Start: 27, End: 28},   // r[22]: v40
+			{Offset: 5417520, Elems: cfg.MaxN * 10, Start: 28, End: 32},   // r[23]: do
+			{Offset: 5420096, Elems: cfg.MaxN * 84, Start: 31, End: 34},   // r[24]: dh4
+			{Offset: 5442448, Elems: cfg.MaxN * 84, Start: 33, End: 34},   // r[25]: v47
+			{Offset: 5463952, Elems: cfg.MaxN * 84, Start: 34, End: 38},   // r[26]: v48
+			{Offset: 5485552, Elems: cfg.MaxN * 120, Start: 37, End: 40},  // r[27]: dh3
+			{Offset: 5526352, Elems: cfg.MaxN * 120, Start: 39, End: 40},  // r[28]: v54
+			{Offset: 5557072, Elems: cfg.MaxN * 120, Start: 40, End: 44},  // r[29]: v55
+			{Offset: 5587920, Elems: cfg.MaxN * 400, Start: 43, End: 46},  // r[30]: v58, dp2
+			{Offset: 5738320, Elems: cfg.MaxN * 1600, Start: 46, End: 48}, // r[31]: dh2
+			{Offset: 6147920, Elems: cfg.MaxN * 1600, Start: 47, End: 48}, // r[32]: v63
+			{Offset: 6557520, Elems: cfg.MaxN * 1600, Start: 48, End: 52}, // r[33]: v64
+			{Offset: 6967136, Elems: cfg.MaxN * 1176, Start: 51, End: 53}, // r[34]: dp1
+			{Offset: 7270592, Elems: cfg.MaxN * 4704, Start: 53, End: 55}, // r[35]: dh1
+			{Offset: 8474816, Elems: cfg.MaxN * 4704, Start: 54, End: 55}, // r[36]: v71
+			{Offset: 9679040, Elems: cfg.MaxN * 4704, Start: 55, End: 58}, // r[37]: v72
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -439,28 +385,26 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.o = s.arenaF32[r[15].Offset:][:cfg.MaxN*10]
 		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN]
 		s.L = s.arenaF32[r[17].Offset:][:1]
-		s.v32 = s.arenaF32[r[18].Offset:][:1]
-		s.v33 = s.arenaF32[r[19].Offset:][:1]
-		s.v35 = s.arenaF32[r[20].Offset:][:cfg.MaxN]
-		s.v36 = s.arenaF32[r[21].Offset:][:cfg.MaxN*10]
-		s.v37 = s.arenaF32[r[22].Offset:][:cfg.MaxN*10]
-		s.v39 = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
-		s.v40 = s.arenaF32[r[24].Offset:][:cfg.MaxN*10]
-		s.do = s.arenaF32[r[25].Offset:][:cfg.MaxN*10]
-		s.dh4 = s.arenaF32[r[26].Offset:][:cfg.MaxN*84]
-		s.v47 = s.arenaF32[r[27].Offset:][:cfg.MaxN*84]
-		s.v48 = s.arenaF32[r[28].Offset:][:cfg.MaxN*84]
-		s.dh3 = s.arenaF32[r[29].Offset:][:cfg.MaxN*120]
-		s.v54 = s.arenaF32[r[30].Offset:][:cfg.MaxN*120]
-		s.v55 = s.arenaF32[r[31].Offset:][:cfg.MaxN*120]
-		s.v58 = s.arenaF32[r[32].Offset:][:cfg.MaxN*400]
-		s.dh2 = s.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
-		s.v63 = s.arenaF32[r[34].Offset:][:cfg.MaxN*1600]
-		s.v64 = s.arenaF32[r[35].Offset:][:cfg.MaxN*1600]
-		s.dp1 = s.arenaF32[r[36].Offset:][:cfg.MaxN*1176]
-		s.dh1 = s.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
-		s.v71 = s.arenaF32[r[38].Offset:][:cfg.MaxN*4704]
-		s.v72 = s.arenaF32[r[39].Offset:][:cfg.MaxN*4704]
+		s.v35 = s.arenaF32[r[18].Offset:][:cfg.MaxN]
+		s.v36 = s.arenaF32[r[19].Offset:][:cfg.MaxN*10]
+		s.v37 = s.arenaF32[r[20].Offset:][:cfg.MaxN*10]
+		s.v39 = s.arenaF32[r[21].Offset:][:cfg.MaxN*10]
+		s.v40 = s.arenaF32[r[22].Offset:][:cfg.MaxN*10]
+		s.do = s.arenaF32[r[23].Offset:][:cfg.MaxN*10]
+		s.dh4 = s.arenaF32[r[24].Offset:][:cfg.MaxN*84]
+		s.v47 = s.arenaF32[r[25].Offset:][:cfg.MaxN*84]
+		s.v48 = s.arenaF32[r[26].Offset:][:cfg.MaxN*84]
+		s.dh3 = s.arenaF32[r[27].Offset:][:cfg.MaxN*120]
+		s.v54 = s.arenaF32[r[28].Offset:][:cfg.MaxN*120]
+		s.v55 = s.arenaF32[r[29].Offset:][:cfg.MaxN*120]
+		s.v58 = s.arenaF32[r[30].Offset:][:cfg.MaxN*400]
+		s.dh2 = s.arenaF32[r[31].Offset:][:cfg.MaxN*1600]
+		s.v63 = s.arenaF32[r[32].Offset:][:cfg.MaxN*1600]
+		s.v64 = s.arenaF32[r[33].Offset:][:cfg.MaxN*1600]
+		s.dp1 = s.arenaF32[r[34].Offset:][:cfg.MaxN*1176]
+		s.dh1 = s.arenaF32[r[35].Offset:][:cfg.MaxN*4704]
+		s.v71 = s.arenaF32[r[36].Offset:][:cfg.MaxN*4704]
+		s.v72 = s.arenaF32[r[37].Offset:][:cfg.MaxN*4704]
 	}
 	if s.convColF32, err = rt.Alloc[float32](mem, max(rt.ConvShape{N: cfg.MaxN, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, HO: 28, WO: 28, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}.ColLen(), rt.ConvShape{N: cfg.MaxN, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, HO: 10, WO: 10, SH: 1, SW: 1, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1}.ColLen()), "the scratch space convColF32"); err != nil {
 		return err
@@ -474,39 +418,24 @@ func newPredState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
 	{
 		// The f32 arena of inference (Predict), as planned for capacity n=256:
-		// r[0]: v12 (4704·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v13 (4704·n elements at offset 1204224, kernels 1 to 2)
-		// r[2]: h1 (4704·n elements at offset 2408448, kernels 2 to 3)
-		// r[3]: p1 (1176·n elements at offset 3612672, kernels 3 to 4)
-		// r[4]: v16 (1600·n elements at offset 3913728, kernels 4 to 5)
-		// r[5]: v17 (1600·n elements at offset 4323328, kernels 5 to 6)
-		// r[6]: h2 (1600·n elements at offset 4732928, kernels 6 to 7)
-		// r[7]: p2, v20 (400·n elements at offset 5142528, kernels 7 to 9)
-		// r[8]: v21 (120·n elements at offset 5244928, kernels 9 to 10)
-		// r[9]: v22 (120·n elements at offset 5275648, kernels 10 to 11)
-		// r[10]: h3 (120·n elements at offset 5306368, kernels 11 to 12)
-		// r[11]: v24 (84·n elements at offset 5337088, kernels 12 to 13)
-		// r[12]: v25 (84·n elements at offset 5358592, kernels 13 to 14)
-		// r[13]: h4 (84·n elements at offset 5380096, kernels 14 to 15)
-		// r[14]: v27 (10·n elements at offset 5401600, kernels 15 to 16)
-		// r[15]: o (10·n elements at offset 5404160, kernels 16 to 16)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 1},
-			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 1, End: 2},
-			{Offset: 2408448, Elems: cfg.MaxN * 4704, Start: 2, End: 3},
-			{Offset: 3612672, Elems: cfg.MaxN * 1176, Start: 3, End: 4},
-			{Offset: 3913728, Elems: cfg.MaxN * 1600, Start: 4, End: 5},
-			{Offset: 4323328, Elems: cfg.MaxN * 1600, Start: 5, End: 6},
-			{Offset: 4732928, Elems: cfg.MaxN * 1600, Start: 6, End: 7},
-			{Offset: 5142528, Elems: cfg.MaxN * 400, Start: 7, End: 9},
-			{Offset: 5244928, Elems: cfg.MaxN * 120, Start: 9, End: 10},
-			{Offset: 5275648, Elems: cfg.MaxN * 120, Start: 10, End: 11},
-			{Offset: 5306368, Elems: cfg.MaxN * 120, Start: 11, End: 12},
-			{Offset: 5337088, Elems: cfg.MaxN * 84, Start: 12, End: 13},
-			{Offset: 5358592, Elems: cfg.MaxN * 84, Start: 13, End: 14},
-			{Offset: 5380096, Elems: cfg.MaxN * 84, Start: 14, End: 15},
-			{Offset: 5401600, Elems: cfg.MaxN * 10, Start: 15, End: 16},
-			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 16},
+			{Offset: 0, Elems: cfg.MaxN * 4704, Start: 0, End: 1},        // r[0]: v12
+			{Offset: 1204224, Elems: cfg.MaxN * 4704, Start: 1, End: 2},  // r[1]: v13
+			{Offset: 2408448, Elems: cfg.MaxN * 4704, Start: 2, End: 3},  // r[2]: h1
+			{Offset: 3612672, Elems: cfg.MaxN * 1176, Start: 3, End: 4},  // r[3]: p1
+			{Offset: 3913728, Elems: cfg.MaxN * 1600, Start: 4, End: 5},  // r[4]: v16
+			{Offset: 4323328, Elems: cfg.MaxN * 1600, Start: 5, End: 6},  // r[5]: v17
+			{Offset: 4732928, Elems: cfg.MaxN * 1600, Start: 6, End: 7},  // r[6]: h2
+			{Offset: 5142528, Elems: cfg.MaxN * 400, Start: 7, End: 9},   // r[7]: p2, v20
+			{Offset: 5244928, Elems: cfg.MaxN * 120, Start: 9, End: 10},  // r[8]: v21
+			{Offset: 5275648, Elems: cfg.MaxN * 120, Start: 10, End: 11}, // r[9]: v22
+			{Offset: 5306368, Elems: cfg.MaxN * 120, Start: 11, End: 12}, // r[10]: h3
+			{Offset: 5337088, Elems: cfg.MaxN * 84, Start: 12, End: 13},  // r[11]: v24
+			{Offset: 5358592, Elems: cfg.MaxN * 84, Start: 13, End: 14},  // r[12]: v25
+			{Offset: 5380096, Elems: cfg.MaxN * 84, Start: 14, End: 15},  // r[13]: h4
+			{Offset: 5401600, Elems: cfg.MaxN * 10, Start: 15, End: 16},  // r[14]: v27
+			{Offset: 5404160, Elems: cfg.MaxN * 10, Start: 16, End: 16},  // r[15]: o
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of inference"); err != nil {
 			return err

@@ -144,13 +144,9 @@ type state struct {
 	logits        []float32 // v35 f32[n,10] add models.go:56
 	v36           []float32 // v36 f32[n] softmax_xent models.go:62
 	loss          []float32 // v37 f32[] mean models.go:62
-	dloss         []float32 // v38 f32[] const models.go:62
-	v39           []float32 // v39 f32[] numel models.go:62
-	v40           []float32 // v40 f32[] div models.go:62
 	v41           []float32 // v41 f32[n,10] softmax models.go:62
 	v42           []float32 // v42 f32[n,10] onehot models.go:62
 	dlogits       []float32 // v45 f32[n,10] mul models.go:62
-	v49           []float32 // v49 f32[] const models.go:58
 	v51           []float32 // v51 f32[n,512] mul models.go:58
 	v56           []float32 // v56 f32[n,512] mul models.go:58
 	v61           []float32 // v61 f32[n,512] mul models.go:58
@@ -343,48 +339,27 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v49 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (512·n elements at offset 1310720, kernels 0 to 27)
-		// r[1]: h2 (512·n elements at offset 1048576, kernels 1 to 25)
-		// r[2]: h3 (512·n elements at offset 1179648, kernels 2 to 23)
-		// r[3]: h4 (512·n elements at offset 524288, kernels 3 to 21)
-		// r[4]: h5 (512·n elements at offset 262144, kernels 4 to 19)
-		// r[5]: h6 (512·n elements at offset 393216, kernels 5 to 17)
-		// r[6]: logits (10·n elements at offset 0, kernels 6 to 11)
-		// r[7]: v36 (n elements at offset 2560, kernels 7 to 8)
-		// r[8]: loss (1 elements at offset 1843216, kernels 8 to 28)
-		// r[9]: v39, v40, v43 (1 elements at offset 5120, kernels 9 to 14)
-		// r[10]: v41, dlogits (10·n elements at offset 2560, kernels 11 to 17)
-		// r[11]: v42 (10·n elements at offset 0, kernels 12 to 14)
-		// r[12]: v51 (512·n elements at offset 655360, kernels 17 to 19)
-		// r[13]: v56 (512·n elements at offset 786432, kernels 19 to 21)
-		// r[14]: v61 (512·n elements at offset 917504, kernels 21 to 23)
-		// r[15]: v66 (512·n elements at offset 1441792, kernels 23 to 25)
-		// r[16]: v71 (512·n elements at offset 1572864, kernels 25 to 27)
-		// r[17]: v76 (512·n elements at offset 1703936, kernels 27 to 28)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 0, End: 27},
-			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 1, End: 25},
-			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 2, End: 23},
-			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 3, End: 21},
-			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 4, End: 19},
-			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 5, End: 17},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 11},
-			{Offset: 2560, Elems: cfg.MaxN, Start: 7, End: 8},
-			{Offset: 1843216, Elems: 1, Start: 8, End: 28},
-			{Offset: 5120, Elems: 1, Start: 9, End: 14},
-			{Offset: 2560, Elems: cfg.MaxN * 10, Start: 11, End: 17},
-			{Offset: 0, Elems: cfg.MaxN * 10, Start: 12, End: 14},
-			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 17, End: 19},
-			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 19, End: 21},
-			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 21, End: 23},
-			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 23, End: 25},
-			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 25, End: 27},
-			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 27, End: 28},
+			{Offset: 1310720, Elems: cfg.MaxN * 512, Start: 0, End: 27},  // r[0]: h1
+			{Offset: 1048576, Elems: cfg.MaxN * 512, Start: 1, End: 25},  // r[1]: h2
+			{Offset: 1179648, Elems: cfg.MaxN * 512, Start: 2, End: 23},  // r[2]: h3
+			{Offset: 524288, Elems: cfg.MaxN * 512, Start: 3, End: 21},   // r[3]: h4
+			{Offset: 262144, Elems: cfg.MaxN * 512, Start: 4, End: 19},   // r[4]: h5
+			{Offset: 393216, Elems: cfg.MaxN * 512, Start: 5, End: 17},   // r[5]: h6
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 6, End: 11},         // r[6]: logits
+			{Offset: 2560, Elems: cfg.MaxN, Start: 7, End: 8},            // r[7]: v36
+			{Offset: 1843216, Elems: 1, Start: 8, End: 28},               // r[8]: loss
+			{Offset: 2560, Elems: cfg.MaxN * 10, Start: 11, End: 17},     // r[9]: v41, dlogits
+			{Offset: 0, Elems: cfg.MaxN * 10, Start: 12, End: 14},        // r[10]: v42
+			{Offset: 655360, Elems: cfg.MaxN * 512, Start: 17, End: 19},  // r[11]: v51
+			{Offset: 786432, Elems: cfg.MaxN * 512, Start: 19, End: 21},  // r[12]: v56
+			{Offset: 917504, Elems: cfg.MaxN * 512, Start: 21, End: 23},  // r[13]: v61
+			{Offset: 1441792, Elems: cfg.MaxN * 512, Start: 23, End: 25}, // r[14]: v66
+			{Offset: 1572864, Elems: cfg.MaxN * 512, Start: 25, End: 27}, // r[15]: v71
+			{Offset: 1703936, Elems: cfg.MaxN * 512, Start: 27, End: 28}, // r[16]: v76
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -398,17 +373,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
 		s.v36 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[8].Offset:][:1]
-		s.v39 = s.arenaF32[r[9].Offset:][:1]
-		s.v40 = s.arenaF32[r[9].Offset:][:1]
-		s.v41 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.v42 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		s.v51 = s.arenaF32[r[12].Offset:][:cfg.MaxN*512]
-		s.v56 = s.arenaF32[r[13].Offset:][:cfg.MaxN*512]
-		s.v61 = s.arenaF32[r[14].Offset:][:cfg.MaxN*512]
-		s.v66 = s.arenaF32[r[15].Offset:][:cfg.MaxN*512]
-		s.v71 = s.arenaF32[r[16].Offset:][:cfg.MaxN*512]
-		s.v76 = s.arenaF32[r[17].Offset:][:cfg.MaxN*512]
+		s.v41 = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.v42 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v51 = s.arenaF32[r[11].Offset:][:cfg.MaxN*512]
+		s.v56 = s.arenaF32[r[12].Offset:][:cfg.MaxN*512]
+		s.v61 = s.arenaF32[r[13].Offset:][:cfg.MaxN*512]
+		s.v66 = s.arenaF32[r[14].Offset:][:cfg.MaxN*512]
+		s.v71 = s.arenaF32[r[15].Offset:][:cfg.MaxN*512]
+		s.v76 = s.arenaF32[r[16].Offset:][:cfg.MaxN*512]
 	}
 	if s.colSumsF64, err = rt.Alloc[float64](mem, max(512, 512, 512, 512, 512, 512, 512), "the scratch space colSumsF64"); err != nil {
 		return err

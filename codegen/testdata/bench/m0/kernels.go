@@ -10,12 +10,12 @@ import (
 
 // forward computes the objective and the named outputs.
 func (s *state) forward() error {
-	s.computeMatmulX(s.v4, s.x, s.params.W1)
+	s.computeMatmulXW1(s.v4, s.x, s.params.W1)
 	s.computeAddB1(s.v4, s.params.B1, s.v5)
 	s.computeH1(s.v5, s.h1)
-	s.computeMatmulH1(s.v9, s.h1, s.params.W2)
+	s.computeMatmulH1W2(s.v9, s.h1, s.params.W2)
 	s.computeLogits(s.v9, s.params.B2, s.logits)
-	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v11)
@@ -24,12 +24,10 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDivDloss(s.v14, s.v15)
-	s.computeBroadcastTo(s.v15, s.v17)
+	s.computeBroadcastTo(s.v17)
 	s.computeSoftmaxLogits(s.v18, s.logits)
 	s.computeOnehotY(s.v19, s.y)
-	s.computeBroadcastTo_v21(s.v17, s.v21)
+	s.computeBroadcastTo_2(s.v17, s.v21)
 	s.computeSub(s.v18, s.v19, s.v22)
 	s.computeDlogits(s.v21, s.v22, s.dlogits)
 	s.computeSumDlogits(s.grads.B2, s.dlogits)
@@ -57,10 +55,10 @@ func (s *state) outputs(all bool) Outputs {
 	return o
 }
 
-// computeMatmulX is a gemm kernel.
+// computeMatmulXW1 is a gemm kernel.
 //
 //	v4:f32[n,256] = matmul v0 v2  # models.go:56
-func (s *state) computeMatmulX(bufV4 []float32, bufX []float32, W1 []float32) {
+func (s *state) computeMatmulXW1(bufV4 []float32, bufX []float32, W1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, bufV4[:n*256], 256)
 }
@@ -97,10 +95,10 @@ func (s *state) computeH1(bufV5 []float32, h1 []float32) {
 	}
 }
 
-// computeMatmulH1 is a gemm kernel.
+// computeMatmulH1W2 is a gemm kernel.
 //
 //	v9:f32[n,10] = matmul v6 v7  # models.go:56
-func (s *state) computeMatmulH1(bufV9 []float32, h1 []float32, W2 []float32) {
+func (s *state) computeMatmulH1W2(bufV9 []float32, h1 []float32, W2 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 10, 256, 1, h1[:n*256], 256, W2[:2560], 10, 0, bufV9[:n*10], 10)
 }
@@ -123,10 +121,10 @@ func (s *state) computeLogits(bufV9 []float32, b2 []float32, logits []float32) {
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV11 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV11 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("m0: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
@@ -142,37 +140,17 @@ func (s *state) computeLoss(loss []float32, bufV11 []float32) {
 	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV14 []float32) {
-	n := s.n
-	bufV14[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # models.go:62
-func (s *state) computeDivDloss(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v17:f32[n] = broadcast_to v16 [shape=[n]]  # models.go:62
-func (s *state) computeBroadcastTo(bufV15 []float32, bufV17 []float32) {
+func (s *state) computeBroadcastTo(bufV17 []float32) {
 	n := s.n
-	a0, o1 := bufV15[:1], bufV17[:n]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV17[:n]
+	c13 := float32(1)
+	c14 := float32(n)
+	c15 := c13 / c14
+	for i := range o0 {
+		o0[i] = c15
 	}
 }
 
@@ -192,10 +170,10 @@ func (s *state) computeOnehotY(bufV19 []float32, bufY []int32) {
 	rt.OneHot(bufV19[:n*10], bufY[:n], 10)
 }
 
-// computeBroadcastTo_v21 is an opaque kernel.
+// computeBroadcastTo_2 is an opaque kernel.
 //
 //	v21:f32[n,10] = broadcast_to v20 [shape=[n,10]]  # models.go:62
-func (s *state) computeBroadcastTo_v21(bufV17 []float32, bufV21 []float32) {
+func (s *state) computeBroadcastTo_2(bufV17 []float32, bufV21 []float32) {
 	n := s.n
 	a0, o1 := bufV17[:n], bufV21[:n*10]
 	for i0 := 0; i0 < n; i0++ {

@@ -122,9 +122,6 @@ type state struct {
 	logits        []float32 // v10 f32[n,10] add models.go:56
 	v11           []float32 // v11 f32[n] softmax_xent models.go:62
 	loss          []float32 // v12 f32[] mean models.go:62
-	dloss         []float32 // v13 f32[] const models.go:62
-	v14           []float32 // v14 f32[] numel models.go:62
-	v15           []float32 // v15 f32[] div models.go:62
 	v17           []float32 // v17 f32[n] broadcast_to models.go:62
 	v18           []float32 // v18 f32[n,10] softmax models.go:62
 	v19           []float32 // v19 f32[n,10] onehot models.go:62
@@ -132,7 +129,6 @@ type state struct {
 	v22           []float32 // v22 f32[n,10] sub models.go:62
 	dlogits       []float32 // v23 f32[n,10] mul models.go:62
 	dh1           []float32 // v26 f32[n,256] matmul models.go:56
-	v28           []float32 // v28 f32[] const models.go:58
 	v29           []float32 // v29 f32[n,256] gt models.go:58
 	v30           []float32 // v30 f32[n,256] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
@@ -225,48 +221,26 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v28 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4 (256·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (256·n elements at offset 65536, kernels 1 to 2)
-		// r[2]: h1 (256·n elements at offset 131072, kernels 2 to 21)
-		// r[3]: v9 (10·n elements at offset 196608, kernels 3 to 4)
-		// r[4]: logits (10·n elements at offset 199168, kernels 4 to 11)
-		// r[5]: v11 (n elements at offset 201728, kernels 5 to 6)
-		// r[6]: loss (1 elements at offset 201984, kernels 6 to 25)
-		// r[7]: v14 (1 elements at offset 202000, kernels 7 to 8)
-		// r[8]: v15, v16 (1 elements at offset 202016, kernels 8 to 10)
-		// r[9]: v17, v20 (n elements at offset 202032, kernels 10 to 14)
-		// r[10]: v18 (10·n elements at offset 202288, kernels 11 to 15)
-		// r[11]: v19 (10·n elements at offset 204848, kernels 12 to 15)
-		// r[12]: v21 (10·n elements at offset 207408, kernels 14 to 16)
-		// r[13]: v22 (10·n elements at offset 209968, kernels 15 to 16)
-		// r[14]: dlogits (10·n elements at offset 212528, kernels 16 to 20)
-		// r[15]: dh1 (256·n elements at offset 215104, kernels 19 to 22)
-		// r[16]: v29 (256·n elements at offset 283200, kernels 21 to 22)
-		// r[17]: v30 (256·n elements at offset 348736, kernels 22 to 25)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},
-			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},
-			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 21},
-			{Offset: 196608, Elems: cfg.MaxN * 10, Start: 3, End: 4},
-			{Offset: 199168, Elems: cfg.MaxN * 10, Start: 4, End: 11},
-			{Offset: 201728, Elems: cfg.MaxN, Start: 5, End: 6},
-			{Offset: 201984, Elems: 1, Start: 6, End: 25},
-			{Offset: 202000, Elems: 1, Start: 7, End: 8},
-			{Offset: 202016, Elems: 1, Start: 8, End: 10},
-			{Offset: 202032, Elems: cfg.MaxN, Start: 10, End: 14},
-			{Offset: 202288, Elems: cfg.MaxN * 10, Start: 11, End: 15},
-			{Offset: 204848, Elems: cfg.MaxN * 10, Start: 12, End: 15},
-			{Offset: 207408, Elems: cfg.MaxN * 10, Start: 14, End: 16},
-			{Offset: 209968, Elems: cfg.MaxN * 10, Start: 15, End: 16},
-			{Offset: 212528, Elems: cfg.MaxN * 10, Start: 16, End: 20},
-			{Offset: 215104, Elems: cfg.MaxN * 256, Start: 19, End: 22},
-			{Offset: 283200, Elems: cfg.MaxN * 256, Start: 21, End: 22},
-			{Offset: 348736, Elems: cfg.MaxN * 256, Start: 22, End: 25},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 1},        // r[0]: v4
+			{Offset: 65536, Elems: cfg.MaxN * 256, Start: 1, End: 2},    // r[1]: v5
+			{Offset: 131072, Elems: cfg.MaxN * 256, Start: 2, End: 21},  // r[2]: h1
+			{Offset: 196608, Elems: cfg.MaxN * 10, Start: 3, End: 4},    // r[3]: v9
+			{Offset: 199168, Elems: cfg.MaxN * 10, Start: 4, End: 11},   // r[4]: logits
+			{Offset: 201728, Elems: cfg.MaxN, Start: 5, End: 6},         // r[5]: v11
+			{Offset: 201984, Elems: 1, Start: 6, End: 25},               // r[6]: loss
+			{Offset: 202032, Elems: cfg.MaxN, Start: 10, End: 14},       // r[7]: v17, v20
+			{Offset: 202288, Elems: cfg.MaxN * 10, Start: 11, End: 15},  // r[8]: v18
+			{Offset: 204848, Elems: cfg.MaxN * 10, Start: 12, End: 15},  // r[9]: v19
+			{Offset: 207408, Elems: cfg.MaxN * 10, Start: 14, End: 16},  // r[10]: v21
+			{Offset: 209968, Elems: cfg.MaxN * 10, Start: 15, End: 16},  // r[11]: v22
+			{Offset: 212528, Elems: cfg.MaxN * 10, Start: 16, End: 20},  // r[12]: dlogits
+			{Offset: 215104, Elems: cfg.MaxN * 256, Start: 19, End: 22}, // r[13]: dh1
+			{Offset: 283200, Elems: cfg.MaxN * 256, Start: 21, End: 22}, // r[14]: v29
+			{Offset: 348736, Elems: cfg.MaxN * 256, Start: 22, End: 25}, // r[15]: v30
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -278,17 +252,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
 		s.v11 = s.arenaF32[r[5].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[6].Offset:][:1]
-		s.v14 = s.arenaF32[r[7].Offset:][:1]
-		s.v15 = s.arenaF32[r[8].Offset:][:1]
-		s.v17 = s.arenaF32[r[9].Offset:][:cfg.MaxN]
-		s.v18 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
-		s.v19 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
-		s.v21 = s.arenaF32[r[12].Offset:][:cfg.MaxN*10]
-		s.v22 = s.arenaF32[r[13].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[14].Offset:][:cfg.MaxN*10]
-		s.dh1 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
-		s.v29 = s.arenaF32[r[16].Offset:][:cfg.MaxN*256]
-		s.v30 = s.arenaF32[r[17].Offset:][:cfg.MaxN*256]
+		s.v17 = s.arenaF32[r[7].Offset:][:cfg.MaxN]
+		s.v18 = s.arenaF32[r[8].Offset:][:cfg.MaxN*10]
+		s.v19 = s.arenaF32[r[9].Offset:][:cfg.MaxN*10]
+		s.v21 = s.arenaF32[r[10].Offset:][:cfg.MaxN*10]
+		s.v22 = s.arenaF32[r[11].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[12].Offset:][:cfg.MaxN*10]
+		s.dh1 = s.arenaF32[r[13].Offset:][:cfg.MaxN*256]
+		s.v29 = s.arenaF32[r[14].Offset:][:cfg.MaxN*256]
+		s.v30 = s.arenaF32[r[15].Offset:][:cfg.MaxN*256]
 	}
 	return nil
 }

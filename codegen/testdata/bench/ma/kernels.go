@@ -12,7 +12,7 @@ import (
 func (s *state) forward() error {
 	s.computeH1(s.h1, s.x, s.params.W1, s.params.B1)
 	s.computeLogits(s.logits, s.h1, s.params.W2, s.params.B2)
-	if err := s.computeSoftmaxXentY(s.v11, s.logits, s.y); err != nil {
+	if err := s.computeSoftmaxXentLogitsY(s.v11, s.logits, s.y); err != nil {
 		return err
 	}
 	s.computeLoss(s.loss, s.v11)
@@ -21,11 +21,9 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v14)
-	s.computeDivDloss(s.v14, s.v15)
 	s.computeSoftmaxLogits(s.v16, s.logits)
 	s.computeOnehotY(s.v17, s.y)
-	s.computeDlogits(s.v16, s.v17, s.v15, s.dlogits)
+	s.computeDlogits(s.v16, s.v17, s.dlogits)
 	s.computeDb2(s.grads.B2, s.dlogits)
 	s.computeDW2(s.grads.W2, s.h1, s.dlogits)
 	s.computeDb1(s.v26, s.dlogits, s.params.W2, s.h1, s.grads.B1)
@@ -94,10 +92,10 @@ func (s *state) computeLogits(logits []float32, h1 []float32, W2 []float32, b2 [
 	}
 }
 
-// computeSoftmaxXentY is a reduce kernel.
+// computeSoftmaxXentLogitsY is a reduce kernel.
 //
 //	v11:f32[n] = softmax_xent v10 v1  # models.go:62
-func (s *state) computeSoftmaxXentY(bufV11 []float32, logits []float32, bufY []int32) error {
+func (s *state) computeSoftmaxXentLogitsY(bufV11 []float32, logits []float32, bufY []int32) error {
 	n := s.n
 	if r := rt.SoftmaxXent(bufV11[:n], logits[:n*10], bufY[:n], n, 10); r >= 0 {
 		return fmt.Errorf("ma: Inputs.Y[%d] = %d is outside [0, %d) (class labels of softmax_xent at models.go:62)", r, bufY[:n][r], 10)
@@ -111,28 +109,6 @@ func (s *state) computeSoftmaxXentY(bufV11 []float32, logits []float32, bufY []i
 func (s *state) computeLoss(loss []float32, bufV11 []float32) {
 	n := s.n
 	rt.Reduce(rt.Mean, loss[:1], bufV11[:n], 1, n, 1)
-}
-
-// computeNumel is an opaque kernel.
-//
-//	v14:f32[] = numel [dtype=f32 shape=[n]]  # models.go:62
-func (s *state) computeNumel(bufV14 []float32) {
-	n := s.n
-	bufV14[:1][0] = float32(n)
-}
-
-// computeDivDloss is a loop kernel.
-//
-//	v15:f32[] = div v13 v14  # models.go:62
-func (s *state) computeDivDloss(bufV14 []float32, bufV15 []float32) {
-	a0, o1 := bufV14[:1], bufV15[:1]
-	c13 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v15 := c13 / x0
-		o1[i] = v15
-	}
 }
 
 // computeSoftmaxLogits is a reduce kernel.
@@ -155,17 +131,19 @@ func (s *state) computeOnehotY(bufV17 []float32, bufY []int32) {
 //
 //	v19:f32[n,10] = sub v16 v17  # models.go:62
 //	v20:f32[n,10] = mul v18 v19  # models.go:62 dlogits
-func (s *state) computeDlogits(bufV16 []float32, bufV17 []float32, bufV15 []float32, dlogits []float32) {
+func (s *state) computeDlogits(bufV16 []float32, bufV17 []float32, dlogits []float32) {
 	n := s.n
-	a0, a1, a2, o3 := bufV16[:n*10], bufV17[:n*10], bufV15[:1], dlogits[:n*10]
-	x2 := a2[0]
-	a1, o3 = a1[:len(a0)], o3[:len(a0)]
+	a0, a1, o2 := bufV16[:n*10], bufV17[:n*10], dlogits[:n*10]
+	c13 := float32(1)
+	c14 := float32(n)
+	c15 := c13 / c14
+	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		x1 := a1[i]
 		v19 := x0 - x1
-		v20 := x2 * v19
-		o3[i] = v20
+		v20 := c15 * v19
+		o2[i] = v20
 	}
 }
 

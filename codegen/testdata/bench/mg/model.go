@@ -119,13 +119,9 @@ type state struct {
 	logits        []float32 // v10 f32[n,10] add models.go:56
 	v11           []float32 // v11 f32[n] softmax_xent models.go:62
 	loss          []float32 // v12 f32[] mean models.go:62
-	dloss         []float32 // v13 f32[] const models.go:62
-	v14           []float32 // v14 f32[] numel models.go:62
-	v15           []float32 // v15 f32[] div models.go:62
 	v16           []float32 // v16 f32[n,10] softmax models.go:62
 	v17           []float32 // v17 f32[n,10] onehot models.go:62
 	dlogits       []float32 // v20 f32[n,10] mul models.go:62
-	v24           []float32 // v24 f32[] const models.go:58
 	v26           []float32 // v26 f32[n,256] mul models.go:58
 	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
 	colSumsF64    []float64 // working space of kernels (not in the arena)
@@ -218,28 +214,17 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float32, 1)
-	rt.Fill(s.dloss, 1)
-	s.v24 = make([]float32, 1)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (256·n elements at offset 0, kernels 0 to 12)
-		// r[1]: logits (10·n elements at offset 65536, kernels 1 to 6)
-		// r[2]: v11 (n elements at offset 68096, kernels 2 to 3)
-		// r[3]: loss (1 elements at offset 269072, kernels 3 to 13)
-		// r[4]: v14, v15, v18 (1 elements at offset 70656, kernels 4 to 9)
-		// r[5]: v16, dlogits (10·n elements at offset 68096, kernels 6 to 12)
-		// r[6]: v17 (10·n elements at offset 65536, kernels 7 to 9)
-		// r[7]: v26 (256·n elements at offset 200704, kernels 12 to 13)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 12},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 6},
-			{Offset: 68096, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 269072, Elems: 1, Start: 3, End: 13},
-			{Offset: 70656, Elems: 1, Start: 4, End: 9},
-			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 6, End: 12},
-			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},
-			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13},
+			{Offset: 0, Elems: cfg.MaxN * 256, Start: 0, End: 12},       // r[0]: h1
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 1, End: 6},     // r[1]: logits
+			{Offset: 68096, Elems: cfg.MaxN, Start: 2, End: 3},          // r[2]: v11
+			{Offset: 269072, Elems: 1, Start: 3, End: 13},               // r[3]: loss
+			{Offset: 68096, Elems: cfg.MaxN * 10, Start: 6, End: 12},    // r[4]: v16, dlogits
+			{Offset: 65536, Elems: cfg.MaxN * 10, Start: 7, End: 9},     // r[5]: v17
+			{Offset: 200704, Elems: cfg.MaxN * 256, Start: 12, End: 13}, // r[6]: v26
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -248,12 +233,10 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF32[r[1].Offset:][:cfg.MaxN*10]
 		s.v11 = s.arenaF32[r[2].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF32[r[3].Offset:][:1]
-		s.v14 = s.arenaF32[r[4].Offset:][:1]
-		s.v15 = s.arenaF32[r[4].Offset:][:1]
-		s.v16 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
-		s.dlogits = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
-		s.v17 = s.arenaF32[r[6].Offset:][:cfg.MaxN*10]
-		s.v26 = s.arenaF32[r[7].Offset:][:cfg.MaxN*256]
+		s.v16 = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		s.dlogits = s.arenaF32[r[4].Offset:][:cfg.MaxN*10]
+		s.v17 = s.arenaF32[r[5].Offset:][:cfg.MaxN*10]
+		s.v26 = s.arenaF32[r[6].Offset:][:cfg.MaxN*256]
 	}
 	if s.colSumsF64, err = rt.Alloc[float64](mem, max(256, 256), "the scratch space colSumsF64"); err != nil {
 		return err

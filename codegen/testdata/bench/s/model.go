@@ -119,13 +119,9 @@ type state struct {
 	logits        []float64 // v10 f64[n,3] add models.go:56
 	v11           []float64 // v11 f64[n] softmax_xent models.go:62
 	loss          []float64 // v12 f64[] mean models.go:62
-	dloss         []float64 // v13 f64[] const models.go:62
-	v14           []float64 // v14 f64[] numel models.go:62
-	v15           []float64 // v15 f64[] div models.go:62
 	v16           []float64 // v16 f64[n,3] softmax models.go:62
 	v17           []float64 // v17 f64[n,3] onehot models.go:62
 	dlogits       []float64 // v20 f64[n,3] mul models.go:62
-	v24           []float64 // v24 f64[] const models.go:58
 	v26           []float64 // v26 f64[n,16] mul models.go:58
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
 	colSumsF64    []float64 // working space of kernels (not in the arena)
@@ -218,28 +214,17 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float64, 1)
-	rt.Fill(s.dloss, 1)
-	s.v24 = make([]float64, 1)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: h1 (16·n elements at offset 0, kernels 0 to 12)
-		// r[1]: logits (3·n elements at offset 4096, kernels 1 to 6)
-		// r[2]: v11 (n elements at offset 4864, kernels 2 to 3)
-		// r[3]: loss (1 elements at offset 9040, kernels 3 to 13)
-		// r[4]: v14, v15, v18 (1 elements at offset 8960, kernels 4 to 9)
-		// r[5]: v16, dlogits (3·n elements at offset 8192, kernels 6 to 12)
-		// r[6]: v17 (3·n elements at offset 4096, kernels 7 to 9)
-		// r[7]: v26 (16·n elements at offset 4096, kernels 12 to 13)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 12},
-			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 1, End: 6},
-			{Offset: 4864, Elems: cfg.MaxN, Start: 2, End: 3},
-			{Offset: 9040, Elems: 1, Start: 3, End: 13},
-			{Offset: 8960, Elems: 1, Start: 4, End: 9},
-			{Offset: 8192, Elems: cfg.MaxN * 3, Start: 6, End: 12},
-			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},
-			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13},
+			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 12},     // r[0]: h1
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 1, End: 6},    // r[1]: logits
+			{Offset: 4864, Elems: cfg.MaxN, Start: 2, End: 3},        // r[2]: v11
+			{Offset: 9040, Elems: 1, Start: 3, End: 13},              // r[3]: loss
+			{Offset: 8192, Elems: cfg.MaxN * 3, Start: 6, End: 12},   // r[4]: v16, dlogits
+			{Offset: 4096, Elems: cfg.MaxN * 3, Start: 7, End: 9},    // r[5]: v17
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 12, End: 13}, // r[6]: v26
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -248,12 +233,10 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF64[r[1].Offset:][:cfg.MaxN*3]
 		s.v11 = s.arenaF64[r[2].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF64[r[3].Offset:][:1]
-		s.v14 = s.arenaF64[r[4].Offset:][:1]
-		s.v15 = s.arenaF64[r[4].Offset:][:1]
-		s.v16 = s.arenaF64[r[5].Offset:][:cfg.MaxN*3]
-		s.dlogits = s.arenaF64[r[5].Offset:][:cfg.MaxN*3]
-		s.v17 = s.arenaF64[r[6].Offset:][:cfg.MaxN*3]
-		s.v26 = s.arenaF64[r[7].Offset:][:cfg.MaxN*16]
+		s.v16 = s.arenaF64[r[4].Offset:][:cfg.MaxN*3]
+		s.dlogits = s.arenaF64[r[4].Offset:][:cfg.MaxN*3]
+		s.v17 = s.arenaF64[r[5].Offset:][:cfg.MaxN*3]
+		s.v26 = s.arenaF64[r[6].Offset:][:cfg.MaxN*16]
 	}
 	if s.colSumsF64, err = rt.Alloc[float64](mem, max(16, 16), "the scratch space colSumsF64"); err != nil {
 		return err

@@ -122,9 +122,6 @@ type state struct {
 	logits        []float64 // v10 f64[n,3] add models.go:56
 	v11           []float64 // v11 f64[n] softmax_xent models.go:62
 	loss          []float64 // v12 f64[] mean models.go:62
-	dloss         []float64 // v13 f64[] const models.go:62
-	v14           []float64 // v14 f64[] numel models.go:62
-	v15           []float64 // v15 f64[] div models.go:62
 	v17           []float64 // v17 f64[n] broadcast_to models.go:62
 	v18           []float64 // v18 f64[n,3] softmax models.go:62
 	v19           []float64 // v19 f64[n,3] onehot models.go:62
@@ -132,7 +129,6 @@ type state struct {
 	v22           []float64 // v22 f64[n,3] sub models.go:62
 	dlogits       []float64 // v23 f64[n,3] mul models.go:62
 	dh1           []float64 // v26 f64[n,16] matmul models.go:56
-	v28           []float64 // v28 f64[] const models.go:58
 	v29           []float64 // v29 f64[n,16] gt models.go:58
 	v30           []float64 // v30 f64[n,16] mul models.go:58
 	arenaF64      []float64 // the f64 buffers above live in this arena, as planned
@@ -225,48 +221,26 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.dloss = make([]float64, 1)
-	rt.Fill(s.dloss, 1)
-	s.v28 = make([]float64, 1)
 	{
 		// The f64 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v4 (16·n elements at offset 0, kernels 0 to 1)
-		// r[1]: v5 (16·n elements at offset 4096, kernels 1 to 2)
-		// r[2]: h1 (16·n elements at offset 8192, kernels 2 to 21)
-		// r[3]: v9 (3·n elements at offset 12288, kernels 3 to 4)
-		// r[4]: logits (3·n elements at offset 13056, kernels 4 to 11)
-		// r[5]: v11 (n elements at offset 13824, kernels 5 to 6)
-		// r[6]: loss (1 elements at offset 14080, kernels 6 to 25)
-		// r[7]: v14 (1 elements at offset 14096, kernels 7 to 8)
-		// r[8]: v15, v16 (1 elements at offset 14112, kernels 8 to 10)
-		// r[9]: v17, v20 (n elements at offset 14128, kernels 10 to 14)
-		// r[10]: v18 (3·n elements at offset 14384, kernels 11 to 15)
-		// r[11]: v19 (3·n elements at offset 15152, kernels 12 to 15)
-		// r[12]: v21 (3·n elements at offset 15920, kernels 14 to 16)
-		// r[13]: v22 (3·n elements at offset 16688, kernels 15 to 16)
-		// r[14]: dlogits (3·n elements at offset 17456, kernels 16 to 20)
-		// r[15]: dh1 (16·n elements at offset 18240, kernels 19 to 22)
-		// r[16]: v29 (16·n elements at offset 22384, kernels 21 to 22)
-		// r[17]: v30 (16·n elements at offset 26480, kernels 22 to 25)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 1},
-			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 2},
-			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 21},
-			{Offset: 12288, Elems: cfg.MaxN * 3, Start: 3, End: 4},
-			{Offset: 13056, Elems: cfg.MaxN * 3, Start: 4, End: 11},
-			{Offset: 13824, Elems: cfg.MaxN, Start: 5, End: 6},
-			{Offset: 14080, Elems: 1, Start: 6, End: 25},
-			{Offset: 14096, Elems: 1, Start: 7, End: 8},
-			{Offset: 14112, Elems: 1, Start: 8, End: 10},
-			{Offset: 14128, Elems: cfg.MaxN, Start: 10, End: 14},
-			{Offset: 14384, Elems: cfg.MaxN * 3, Start: 11, End: 15},
-			{Offset: 15152, Elems: cfg.MaxN * 3, Start: 12, End: 15},
-			{Offset: 15920, Elems: cfg.MaxN * 3, Start: 14, End: 16},
-			{Offset: 16688, Elems: cfg.MaxN * 3, Start: 15, End: 16},
-			{Offset: 17456, Elems: cfg.MaxN * 3, Start: 16, End: 20},
-			{Offset: 18240, Elems: cfg.MaxN * 16, Start: 19, End: 22},
-			{Offset: 22384, Elems: cfg.MaxN * 16, Start: 21, End: 22},
-			{Offset: 26480, Elems: cfg.MaxN * 16, Start: 22, End: 25},
+			{Offset: 0, Elems: cfg.MaxN * 16, Start: 0, End: 1},       // r[0]: v4
+			{Offset: 4096, Elems: cfg.MaxN * 16, Start: 1, End: 2},    // r[1]: v5
+			{Offset: 8192, Elems: cfg.MaxN * 16, Start: 2, End: 21},   // r[2]: h1
+			{Offset: 12288, Elems: cfg.MaxN * 3, Start: 3, End: 4},    // r[3]: v9
+			{Offset: 13056, Elems: cfg.MaxN * 3, Start: 4, End: 11},   // r[4]: logits
+			{Offset: 13824, Elems: cfg.MaxN, Start: 5, End: 6},        // r[5]: v11
+			{Offset: 14080, Elems: 1, Start: 6, End: 25},              // r[6]: loss
+			{Offset: 14128, Elems: cfg.MaxN, Start: 10, End: 14},      // r[7]: v17, v20
+			{Offset: 14384, Elems: cfg.MaxN * 3, Start: 11, End: 15},  // r[8]: v18
+			{Offset: 15152, Elems: cfg.MaxN * 3, Start: 12, End: 15},  // r[9]: v19
+			{Offset: 15920, Elems: cfg.MaxN * 3, Start: 14, End: 16},  // r[10]: v21
+			{Offset: 16688, Elems: cfg.MaxN * 3, Start: 15, End: 16},  // r[11]: v22
+			{Offset: 17456, Elems: cfg.MaxN * 3, Start: 16, End: 20},  // r[12]: dlogits
+			{Offset: 18240, Elems: cfg.MaxN * 16, Start: 19, End: 22}, // r[13]: dh1
+			{Offset: 22384, Elems: cfg.MaxN * 16, Start: 21, End: 22}, // r[14]: v29
+			{Offset: 26480, Elems: cfg.MaxN * 16, Start: 22, End: 25}, // r[15]: v30
 		}
 		if s.arenaF64, err = rt.Alloc[float64](mem, rt.Layout(r, 16), "the f64 arena of training"); err != nil {
 			return err
@@ -278,17 +252,15 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.logits = s.arenaF64[r[4].Offset:][:cfg.MaxN*3]
 		s.v11 = s.arenaF64[r[5].Offset:][:cfg.MaxN]
 		s.loss = s.arenaF64[r[6].Offset:][:1]
-		s.v14 = s.arenaF64[r[7].Offset:][:1]
-		s.v15 = s.arenaF64[r[8].Offset:][:1]
-		s.v17 = s.arenaF64[r[9].Offset:][:cfg.MaxN]
-		s.v18 = s.arenaF64[r[10].Offset:][:cfg.MaxN*3]
-		s.v19 = s.arenaF64[r[11].Offset:][:cfg.MaxN*3]
-		s.v21 = s.arenaF64[r[12].Offset:][:cfg.MaxN*3]
-		s.v22 = s.arenaF64[r[13].Offset:][:cfg.MaxN*3]
-		s.dlogits = s.arenaF64[r[14].Offset:][:cfg.MaxN*3]
-		s.dh1 = s.arenaF64[r[15].Offset:][:cfg.MaxN*16]
-		s.v29 = s.arenaF64[r[16].Offset:][:cfg.MaxN*16]
-		s.v30 = s.arenaF64[r[17].Offset:][:cfg.MaxN*16]
+		s.v17 = s.arenaF64[r[7].Offset:][:cfg.MaxN]
+		s.v18 = s.arenaF64[r[8].Offset:][:cfg.MaxN*3]
+		s.v19 = s.arenaF64[r[9].Offset:][:cfg.MaxN*3]
+		s.v21 = s.arenaF64[r[10].Offset:][:cfg.MaxN*3]
+		s.v22 = s.arenaF64[r[11].Offset:][:cfg.MaxN*3]
+		s.dlogits = s.arenaF64[r[12].Offset:][:cfg.MaxN*3]
+		s.dh1 = s.arenaF64[r[13].Offset:][:cfg.MaxN*16]
+		s.v29 = s.arenaF64[r[14].Offset:][:cfg.MaxN*16]
+		s.v30 = s.arenaF64[r[15].Offset:][:cfg.MaxN*16]
 	}
 	return nil
 }

@@ -24,27 +24,25 @@ func (s *state) forward() error {
 	s.computeAttn_out(s.attn_out, s.v26, s.params.Attn_Wo, s.params.Attn_bo)
 	s.computeAddX(s.x, s.attn_out, s.v31)
 	s.computeLayerNorm(s.v38, s.v31, s.params.Ln2_weight, s.params.Ln2_bias) // v38 at transformer.go:32
-	s.computeMatmulAddReluMlp_W1(s.v41, s.v38, s.params.Mlp_W1, s.params.Mlp_b1)
-	s.computeMatmulAddSubY(s.v46, s.v41, s.params.Mlp_W2, s.params.Mlp_b2, s.v31, s.y, s.v45)
+	s.computeMatmulAddReluMlp_W1Mlp_b1(s.v41, s.v38, s.params.Mlp_W1, s.params.Mlp_b1)
+	s.computeMatmulAddSubMlp_W2Mlp_b2(s.v46, s.v41, s.params.Mlp_W2, s.params.Mlp_b2, s.v31, s.y, s.v45)
 	s.computeMean(s.v47, s.v46)
 	return nil
 }
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v49)
-	s.computeDiv(s.v49, s.v50)
-	s.computeDout(s.v45, s.v50, s.dout)
+	s.computeDout(s.v45, s.dout)
 	s.computeSum(s.grads.Mlp_b2, s.dout) // v55 dmlp.b2 at transformer.go:33
 	s.computeDmlp_W2(s.grads.Mlp_W2, s.v41, s.dout)
-	s.computeMatmulGtMulMlp_W2(s.v62, s.dout, s.params.Mlp_W2, s.v41)
+	s.computeMatmulGtMulDoutMlp_W2(s.v62, s.dout, s.params.Mlp_W2, s.v41)
 	s.computeDmlp_b1(s.grads.Mlp_b1, s.v62)
 	s.computeDmlp_W1(s.grads.Mlp_W1, s.v38, s.v62)
 	s.computeMean_2(s.v68, s.v31)            // v68 at transformer.go:32
 	s.computeVar(s.v69, s.v31)               // v69 at transformer.go:32
 	s.computeAddSqrtReciprocal(s.v69, s.v73) // v71…v73 at transformer.go:32
 	s.computeSubMul(s.v31, s.v68, s.v73, s.v75)
-	s.computeMatmulMulMlp_W1(s.v64, s.v62, s.params.Mlp_W1, s.params.Ln2_weight, s.v75, s.v76, s.v79)
+	s.computeMatmulMulMlp_W1Ln2_weight(s.v64, s.v62, s.params.Mlp_W1, s.params.Ln2_weight, s.v75, s.v76, s.v79)
 	s.computeMean_2(s.v77, s.v76) // v77 at transformer.go:32
 	s.computeMean_2(s.v80, s.v79) // v80 at transformer.go:32
 	s.computeMul(s.v64, s.v75, s.v84)
@@ -57,8 +55,8 @@ func (s *state) backward() error {
 	s.computeTranspose(s.v93, s.v90)                  // v93 at attention.go:53
 	s.computeMatmul_5(s.v95, s.attn_att, s.v93)       // v95 at attention.go:52
 	s.computeDattn_att(s.dattn_att, s.v93, s.v19, s.attn_att, s.v96)
-	s.computeSum_v97(s.v97, s.v96)
-	s.computeSubMulAttn_att(s.dattn_att, s.v97, s.attn_att, s.v100)
+	s.computeSum_2(s.v97, s.v96)
+	s.computeSubMulDattn_attAttn_att(s.dattn_att, s.v97, s.attn_att, s.v100)
 	s.computeMatmul_2(s.v101, s.v100, s.v16)            // v101 at attention.go:50
 	s.computeMatmul_5(s.v102, s.v100, s.v13)            // v102 at attention.go:50
 	s.computeTranspose_2(s.v103, s.v95)                 // v103 at attention.go:45
@@ -72,7 +70,7 @@ func (s *state) backward() error {
 	s.computeMean_2(s.v121, s.x)                        // v121 at transformer.go:27
 	s.computeVar(s.v122, s.x)                           // v122 at transformer.go:27
 	s.computeAddSqrtReciprocal(s.v122, s.v125)          // v123…v125 at transformer.go:27
-	s.computeMatmulAddSubX(s.v128, s.v103, s.params.Attn_Wv, s.v111, s.v117, s.x, s.v121, s.v125, s.v120)
+	s.computeMatmulAddSubDattn_vAttn_Wv(s.v128, s.v103, s.params.Attn_Wv, s.v111, s.v117, s.x, s.v121, s.v125, s.v120)
 	s.computeSum(s.grads.Ln1_weight, s.v128) // v129 dln1.weight at transformer.go:27
 	s.computeSum(s.grads.Ln1_bias, s.v120)   // v130 dln1.bias at transformer.go:27
 	return nil
@@ -127,7 +125,7 @@ func (s *state) computeAttn_scores(attn_scores []float32, bufV13 []float32, bufV
 	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, bufV13[:n*8192], 32, bufV16[:n*8192], 32, 0, attn_scores[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
 	{
 		p0, a1, o2 := attn_scores[:n*16384], mask[:4096], attn_scores[:n*16384]
-		c21 := float32(0.17677669529663687)
+		c21 := float32(0.17677669)
 		for i0 := 0; i0 < n*4; i0++ {
 			p0, o2 := p0[i0*4096:][:4096], o2[i0*4096:][:4096]
 			a1, o2 = a1[:len(p0)], o2[:len(p0)]
@@ -205,12 +203,12 @@ func (s *state) computeAddX(bufX []float32, attn_out []float32, bufV31 []float32
 	}
 }
 
-// computeMatmulAddReluMlp_W1 is a gemm kernel fusing 3 values; it stores v41.
+// computeMatmulAddReluMlp_W1Mlp_b1 is a gemm kernel fusing 3 values; it stores v41.
 //
 //	v39:f32[n,64,512] = matmul v38 v32  # transformer.go:32
 //	v40:f32[n,64,512] = add v39 v33  # transformer.go:32
 //	v41:f32[n,64,512] = relu v40  # transformer.go:32
-func (s *state) computeMatmulAddReluMlp_W1(bufV41 []float32, bufV38 []float32, mlp_W1 []float32, mlp_b1 []float32) {
+func (s *state) computeMatmulAddReluMlp_W1Mlp_b1(bufV41 []float32, bufV38 []float32, mlp_W1 []float32, mlp_b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*64, 512, 128, 1, bufV38[:n*8192], 128, mlp_W1[:65536], 512, 0, bufV41[:n*32768], 512)
 	{
@@ -229,14 +227,14 @@ func (s *state) computeMatmulAddReluMlp_W1(bufV41 []float32, bufV38 []float32, m
 	}
 }
 
-// computeMatmulAddSubY is a gemm kernel fusing 5 values; it stores v45, v46.
+// computeMatmulAddSubMlp_W2Mlp_b2 is a gemm kernel fusing 5 values; it stores v45, v46.
 //
 //	v42:f32[n,64,128] = matmul v41 v34  # transformer.go:33
 //	v43:f32[n,64,128] = add v42 v35  # transformer.go:33
 //	v44:f32[n,64,128] = add v31 v43  # transformer.go:33 out
 //	v45:f32[n,64,128] = sub v44 v2  # transformer.go:34
 //	v46:f32[n,64,128] = square v45  # transformer.go:34
-func (s *state) computeMatmulAddSubY(bufV46 []float32, bufV41 []float32, mlp_W2 []float32, mlp_b2 []float32, bufV31 []float32, bufY []float32, bufV45 []float32) {
+func (s *state) computeMatmulAddSubMlp_W2Mlp_b2(bufV46 []float32, bufV41 []float32, mlp_W2 []float32, mlp_b2 []float32, bufV31 []float32, bufY []float32, bufV45 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*64, 128, 512, 1, bufV41[:n*32768], 512, mlp_W2[:65536], 128, 0, bufV46[:n*8192], 128)
 	{
@@ -268,43 +266,23 @@ func (s *state) computeMean(bufV47 []float32, bufV46 []float32) {
 	rt.Reduce(rt.Mean, bufV47[:1], bufV46[:n*8192], 1, n*8192, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v49:f32[] = numel [dtype=f32 shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeNumel(bufV49 []float32) {
-	n := s.n
-	bufV49[:1][0] = float32(n * 8192)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v50:f32[] = div v48 v49  # transformer.go:34
-func (s *state) computeDiv(bufV49 []float32, bufV50 []float32) {
-	a0, o1 := bufV49[:1], bufV50[:1]
-	c48 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v50 := c48 / x0
-		o1[i] = v50
-	}
-}
-
 // computeDout is a loop kernel fusing 2 values; it stores dout.
 //
 //	v53:f32[n,64,128] = mul v45 v52  # transformer.go:34
 //	v54:f32[n,64,128] = mul v51 v53  # transformer.go:34 dout
-func (s *state) computeDout(bufV45 []float32, bufV50 []float32, dout []float32) {
+func (s *state) computeDout(bufV45 []float32, dout []float32) {
 	n := s.n
-	a0, a1, o2 := bufV45[:n*8192], bufV50[:1], dout[:n*8192]
-	x1 := a1[0]
+	a0, o1 := bufV45[:n*8192], dout[:n*8192]
 	c52 := float32(2)
-	o2 = o2[:len(a0)]
+	c48 := float32(1)
+	c49 := float32(n * 8192)
+	c50 := c48 / c49
+	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
 		v53 := x0 * c52
-		v54 := x1 * v53
-		o2[i] = v54
+		v54 := c50 * v53
+		o1[i] = v54
 	}
 }
 
@@ -325,12 +303,12 @@ func (s *state) computeDmlp_W2(dmlp_W2 []float32, bufV41 []float32, dout []float
 	kernels.Sgemm(true, false, 512, 128, n*64, 1, bufV41[:n*32768], 512, dout[:n*8192], 128, 0, dmlp_W2[:65536], 128)
 }
 
-// computeMatmulGtMulMlp_W2 is a gemm kernel fusing 3 values; it stores v62.
+// computeMatmulGtMulDoutMlp_W2 is a gemm kernel fusing 3 values; it stores v62.
 //
 //	v56:f32[n,64,512] = matmul v54 v34 [transB]  # transformer.go:33
 //	v61:f32[n,64,512] = gt v41 v60  # transformer.go:32
 //	v62:f32[n,64,512] = mul v56 v61  # transformer.go:32
-func (s *state) computeMatmulGtMulMlp_W2(bufV62 []float32, dout []float32, mlp_W2 []float32, bufV41 []float32) {
+func (s *state) computeMatmulGtMulDoutMlp_W2(bufV62 []float32, dout []float32, mlp_W2 []float32, bufV41 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 512, 128, 1, dout[:n*8192], 128, mlp_W2[:65536], 128, 0, bufV62[:n*32768], 512)
 	{
@@ -422,12 +400,12 @@ func (s *state) computeSubMul(bufV31 []float32, bufV68 []float32, bufV73 []float
 	}
 }
 
-// computeMatmulMulMlp_W1 is a gemm kernel fusing 3 values; it stores v64, v76, v79.
+// computeMatmulMulMlp_W1Ln2_weight is a gemm kernel fusing 3 values; it stores v64, v76, v79.
 //
 //	v64:f32[n,64,128] = matmul v62 v32 [transB]  # transformer.go:32
 //	v76:f32[n,64,128] = mul v64 v36  # transformer.go:32
 //	v79:f32[n,64,128] = mul v76 v75  # transformer.go:32
-func (s *state) computeMatmulMulMlp_W1(bufV64 []float32, bufV62 []float32, mlp_W1 []float32, ln2_weight []float32, bufV75 []float32, bufV76 []float32, bufV79 []float32) {
+func (s *state) computeMatmulMulMlp_W1Ln2_weight(bufV64 []float32, bufV62 []float32, mlp_W1 []float32, ln2_weight []float32, bufV75 []float32, bufV76 []float32, bufV79 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 128, 512, 1, bufV62[:n*32768], 512, mlp_W1[:65536], 512, 0, bufV64[:n*8192], 128)
 	{
@@ -539,23 +517,23 @@ func (s *state) computeDattn_att(dattn_att []float32, bufV93 []float32, bufV19 [
 	}
 }
 
-// computeSum_v97 is a reduce kernel.
+// computeSum_2 is a reduce kernel.
 //
 //	v97:f32[n,4,64,1] = sum v96 [axes=[3] keepdims]  # attention.go:51
-func (s *state) computeSum_v97(bufV97 []float32, bufV96 []float32) {
+func (s *state) computeSum_2(bufV97 []float32, bufV96 []float32) {
 	n := s.n
 	rt.Reduce(rt.Sum, bufV97[:n*256], bufV96[:n*16384], n*256, 64, 1)
 }
 
-// computeSubMulAttn_att is a loop kernel fusing 3 values; it stores v100.
+// computeSubMulDattn_attAttn_att is a loop kernel fusing 3 values; it stores v100.
 //
 //	v98:f32[n,4,64,64] = sub v94 v97  # attention.go:51
 //	v99:f32[n,4,64,64] = mul v24 v98  # attention.go:51 dattn.scores
 //	v100:f32[n,4,64,64] = mul v99 v21  # attention.go:50
-func (s *state) computeSubMulAttn_att(dattn_att []float32, bufV97 []float32, attn_att []float32, bufV100 []float32) {
+func (s *state) computeSubMulDattn_attAttn_att(dattn_att []float32, bufV97 []float32, attn_att []float32, bufV100 []float32) {
 	n := s.n
 	a0, a1, a2, o3 := dattn_att[:n*16384], bufV97[:n*256], attn_att[:n*16384], bufV100[:n*16384]
-	c21 := float32(0.17677669529663687)
+	c21 := float32(0.17677669)
 	for i0 := 0; i0 < n*256; i0++ {
 		a0, a1, a2, o3 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*64:][:64], o3[i0*64:][:64]
 		x1 := a1[0]
@@ -571,7 +549,7 @@ func (s *state) computeSubMulAttn_att(dattn_att []float32, bufV97 []float32, att
 	}
 }
 
-// computeMatmulAddSubX is a gemm kernel fusing 6 values; it stores v120, v128.
+// computeMatmulAddSubDattn_vAttn_Wv is a gemm kernel fusing 6 values; it stores v120, v128.
 //
 //	v105:f32[n,64,128] = matmul v104 v8 [transB]  # attention.go:49
 //	v114:f32[n,64,128] = add v105 v111  # transformer.go:27
@@ -579,7 +557,7 @@ func (s *state) computeSubMulAttn_att(dattn_att []float32, bufV97 []float32, att
 //	v126:f32[n,64,128] = sub v0 v121  # transformer.go:27
 //	v127:f32[n,64,128] = mul v126 v125  # transformer.go:27
 //	v128:f32[n,64,128] = mul v120 v127  # transformer.go:27
-func (s *state) computeMatmulAddSubX(bufV128 []float32, bufV103 []float32, attn_Wv []float32, bufV111 []float32, bufV117 []float32, bufX []float32, bufV121 []float32, bufV125 []float32, bufV120 []float32) {
+func (s *state) computeMatmulAddSubDattn_vAttn_Wv(bufV128 []float32, bufV103 []float32, attn_Wv []float32, bufV111 []float32, bufV117 []float32, bufX []float32, bufV121 []float32, bufV125 []float32, bufV120 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 128, 128, 1, bufV103[:n*8192], 128, attn_Wv[:16384], 128, 0, bufV128[:n*8192], 128)
 	{

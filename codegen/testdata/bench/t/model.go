@@ -140,7 +140,6 @@ type state struct {
 	v16           []float32 // v16 f32[n,4,64,32] transpose attention.go:45
 	attn_v        []float32 // v17 f32[n,64,128] matmul attention.go:49
 	v19           []float32 // v19 f32[n,4,64,32] transpose attention.go:45
-	v21           []float32 // v21 f32[] const attention.go:50
 	attn_scores   []float32 // v23 f32[n,4,64,64] add attention.go:50
 	attn_att      []float32 // v24 f32[n,4,64,64] softmax attention.go:51
 	v25           []float32 // v25 f32[n,4,64,32] matmul attention.go:52
@@ -152,17 +151,11 @@ type state struct {
 	v45           []float32 // v45 f32[n,64,128] sub transformer.go:34
 	v46           []float32 // v46 f32[n,64,128] square transformer.go:34
 	v47           []float32 // v47 f32[] mean transformer.go:34
-	v48           []float32 // v48 f32[] const transformer.go:34
-	v49           []float32 // v49 f32[] numel transformer.go:34
-	v50           []float32 // v50 f32[] div transformer.go:34
-	v52           []float32 // v52 f32[] const transformer.go:34
 	dout          []float32 // v54 f32[n,64,128] mul transformer.go:34
-	v60           []float32 // v60 f32[] const transformer.go:32
 	v62           []float32 // v62 f32[n,64,512] mul transformer.go:32
 	v64           []float32 // v64 f32[n,64,128] matmul transformer.go:32
 	v68           []float32 // v68 f32[n,64,1] mean transformer.go:32
 	v69           []float32 // v69 f32[n,64,1] var transformer.go:32
-	v70           []float32 // v70 f32[] const transformer.go:32
 	v73           []float32 // v73 f32[n,64,1] reciprocal transformer.go:32
 	v75           []float32 // v75 f32[n,64,128] mul transformer.go:32
 	v76           []float32 // v76 f32[n,64,128] mul transformer.go:32
@@ -370,106 +363,53 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v21 = make([]float32, 1)
-	rt.Fill(s.v21, 0.17677669529663687)
-	s.v48 = make([]float32, 1)
-	rt.Fill(s.v48, 1)
-	s.v52 = make([]float32, 1)
-	rt.Fill(s.v52, 2)
-	s.v60 = make([]float32, 1)
-	s.v70 = make([]float32, 1)
-	rt.Fill(s.v70, 1e-05)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v5, v106 (8192·n elements at offset 20971520, kernels 0 to 72)
-		// r[1]: attn.q, v12 (8192·n elements at offset 0, kernels 1 to 3)
-		// r[2]: v13 (8192·n elements at offset 23068672, kernels 3 to 57)
-		// r[3]: attn.k, v15 (8192·n elements at offset 0, kernels 4 to 6)
-		// r[4]: v16 (8192·n elements at offset 25165824, kernels 6 to 56)
-		// r[5]: attn.v, v18 (8192·n elements at offset 0, kernels 7 to 9)
-		// r[6]: v19 (8192·n elements at offset 27262976, kernels 9 to 53)
-		// r[7]: attn.scores (16384·n elements at offset 0, kernels 10 to 11)
-		// r[8]: attn.att, v100 (16384·n elements at offset 16777216, kernels 11 to 57)
-		// r[9]: v25 (8192·n elements at offset 0, kernels 12 to 13)
-		// r[10]: v26, v27 (8192·n elements at offset 29360128, kernels 13 to 49)
-		// r[11]: attn.out, v30, v31, v75 (8192·n elements at offset 31457280, kernels 15 to 43)
-		// r[12]: v38, v65 (8192·n elements at offset 33554432, kernels 18 to 34)
-		// r[13]: v41, v57 (32768·n elements at offset 0, kernels 19 to 30)
-		// r[14]: v45, dout, v58, v85, dattn.out (8192·n elements at offset 35651584, kernels 20 to 49)
-		// r[15]: v46 (8192·n elements at offset 8388608, kernels 20 to 21)
-		// r[16]: v47 (1 elements at offset 37880704, kernels 21 to 78)
-		// r[17]: v49, v50, v51 (1 elements at offset 37748736, kernels 22 to 25)
-		// r[18]: v62, v66 (32768·n elements at offset 8388608, kernels 30 to 39)
-		// r[19]: v68 (64·n elements at offset 33554432, kernels 35 to 38)
-		// r[20]: v69, v73 (64·n elements at offset 4194304, kernels 36 to 43)
-		// r[21]: v64 (8192·n elements at offset 33554432, kernels 39 to 45)
-		// r[22]: v76 (8192·n elements at offset 0, kernels 39 to 43)
-		// r[23]: v79 (8192·n elements at offset 2097152, kernels 39 to 41)
-		// r[24]: v77 (64·n elements at offset 4210688, kernels 40 to 43)
-		// r[25]: v80 (64·n elements at offset 4227072, kernels 41 to 43)
-		// r[26]: v84 (8192·n elements at offset 2097152, kernels 42 to 44)
-		// r[27]: v90, v92 (8192·n elements at offset 31457280, kernels 48 to 51)
-		// r[28]: v93 (8192·n elements at offset 29360128, kernels 51 to 53)
-		// r[29]: v95 (8192·n elements at offset 8388608, kernels 52 to 58)
-		// r[30]: dattn.att (16384·n elements at offset 0, kernels 53 to 55)
-		// r[31]: v96 (16384·n elements at offset 4194304, kernels 53 to 54)
-		// r[32]: v97 (256·n elements at offset 10485760, kernels 54 to 55)
-		// r[33]: v101 (8192·n elements at offset 10485760, kernels 56 to 68)
-		// r[34]: v102 (8192·n elements at offset 12582912, kernels 57 to 63)
-		// r[35]: v103, dattn.v, v107 (8192·n elements at offset 14680064, kernels 58 to 76)
-		// r[36]: v109, dattn.k, v112 (8192·n elements at offset 16777216, kernels 63 to 67)
-		// r[37]: v111 (8192·n elements at offset 12582912, kernels 65 to 76)
-		// r[38]: v115, dattn.q, v118 (8192·n elements at offset 16777216, kernels 68 to 72)
-		// r[39]: v117 (8192·n elements at offset 18874368, kernels 70 to 76)
-		// r[40]: v121 (64·n elements at offset 33619968, kernels 73 to 76)
-		// r[41]: v122, v125 (64·n elements at offset 33636352, kernels 74 to 76)
-		// r[42]: v120 (8192·n elements at offset 16777216, kernels 76 to 78)
-		// r[43]: v128 (8192·n elements at offset 0, kernels 76 to 77)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 20971520, Elems: cfg.MaxN * 8192, Start: 0, End: 72},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 1, End: 3},
-			{Offset: 23068672, Elems: cfg.MaxN * 8192, Start: 3, End: 57},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 4, End: 6},
-			{Offset: 25165824, Elems: cfg.MaxN * 8192, Start: 6, End: 56},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 7, End: 9},
-			{Offset: 27262976, Elems: cfg.MaxN * 8192, Start: 9, End: 53},
-			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 10, End: 11},
-			{Offset: 16777216, Elems: cfg.MaxN * 16384, Start: 11, End: 57},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 12, End: 13},
-			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 13, End: 49},
-			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 15, End: 43},
-			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 18, End: 34},
-			{Offset: 0, Elems: cfg.MaxN * 32768, Start: 19, End: 30},
-			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 20, End: 49},
-			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 20, End: 21},
-			{Offset: 37880704, Elems: 1, Start: 21, End: 78},
-			{Offset: 37748736, Elems: 1, Start: 22, End: 25},
-			{Offset: 8388608, Elems: cfg.MaxN * 32768, Start: 30, End: 39},
-			{Offset: 33554432, Elems: cfg.MaxN * 64, Start: 35, End: 38},
-			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 36, End: 43},
-			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 39, End: 45},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 39, End: 43},
-			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 39, End: 41},
-			{Offset: 4210688, Elems: cfg.MaxN * 64, Start: 40, End: 43},
-			{Offset: 4227072, Elems: cfg.MaxN * 64, Start: 41, End: 43},
-			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 42, End: 44},
-			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 48, End: 51},
-			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 51, End: 53},
-			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 52, End: 58},
-			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 53, End: 55},
-			{Offset: 4194304, Elems: cfg.MaxN * 16384, Start: 53, End: 54},
-			{Offset: 10485760, Elems: cfg.MaxN * 256, Start: 54, End: 55},
-			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 56, End: 68},
-			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 57, End: 63},
-			{Offset: 14680064, Elems: cfg.MaxN * 8192, Start: 58, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 63, End: 67},
-			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 65, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 68, End: 72},
-			{Offset: 18874368, Elems: cfg.MaxN * 8192, Start: 70, End: 76},
-			{Offset: 33619968, Elems: cfg.MaxN * 64, Start: 73, End: 76},
-			{Offset: 33636352, Elems: cfg.MaxN * 64, Start: 74, End: 76},
-			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 76, End: 78},
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 76, End: 77},
+			{Offset: 20971520, Elems: cfg.MaxN * 8192, Start: 0, End: 72},   // r[0]: v5, v106
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 1, End: 3},           // r[1]: attn.q, v12
+			{Offset: 23068672, Elems: cfg.MaxN * 8192, Start: 3, End: 57},   // r[2]: v13
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 4, End: 6},           // r[3]: attn.k, v15
+			{Offset: 25165824, Elems: cfg.MaxN * 8192, Start: 6, End: 56},   // r[4]: v16
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 7, End: 9},           // r[5]: attn.v, v18
+			{Offset: 27262976, Elems: cfg.MaxN * 8192, Start: 9, End: 53},   // r[6]: v19
+			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 10, End: 11},        // r[7]: attn.scores
+			{Offset: 16777216, Elems: cfg.MaxN * 16384, Start: 11, End: 57}, // r[8]: attn.att, v100
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 12, End: 13},         // r[9]: v25
+			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 13, End: 49},  // r[10]: v26, v27
+			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 15, End: 43},  // r[11]: attn.out, v30, v31, v75
+			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 18, End: 34},  // r[12]: v38, v65
+			{Offset: 0, Elems: cfg.MaxN * 32768, Start: 19, End: 30},        // r[13]: v41, v57
+			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 20, End: 49},  // r[14]: v45, dout, v58, v85, dattn.out
+			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 20, End: 21},   // r[15]: v46
+			{Offset: 37880704, Elems: 1, Start: 21, End: 78},                // r[16]: v47
+			{Offset: 8388608, Elems: cfg.MaxN * 32768, Start: 30, End: 39},  // r[17]: v62, v66
+			{Offset: 33554432, Elems: cfg.MaxN * 64, Start: 35, End: 38},    // r[18]: v68
+			{Offset: 4194304, Elems: cfg.MaxN * 64, Start: 36, End: 43},     // r[19]: v69, v73
+			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 39, End: 45},  // r[20]: v64
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 39, End: 43},         // r[21]: v76
+			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 39, End: 41},   // r[22]: v79
+			{Offset: 4210688, Elems: cfg.MaxN * 64, Start: 40, End: 43},     // r[23]: v77
+			{Offset: 4227072, Elems: cfg.MaxN * 64, Start: 41, End: 43},     // r[24]: v80
+			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 42, End: 44},   // r[25]: v84
+			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 48, End: 51},  // r[26]: v90, v92
+			{Offset: 29360128, Elems: cfg.MaxN * 8192, Start: 51, End: 53},  // r[27]: v93
+			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 52, End: 58},   // r[28]: v95
+			{Offset: 0, Elems: cfg.MaxN * 16384, Start: 53, End: 55},        // r[29]: dattn.att
+			{Offset: 4194304, Elems: cfg.MaxN * 16384, Start: 53, End: 54},  // r[30]: v96
+			{Offset: 10485760, Elems: cfg.MaxN * 256, Start: 54, End: 55},   // r[31]: v97
+			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 56, End: 68},  // r[32]: v101
+			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 57, End: 63},  // r[33]: v102
+			{Offset: 14680064, Elems: cfg.MaxN * 8192, Start: 58, End: 76},  // r[34]: v103, dattn.v, v107
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 63, End: 67},  // r[35]: v109, dattn.k, v112
+			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 65, End: 76},  // r[36]: v111
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 68, End: 72},  // r[37]: v115, dattn.q, v118
+			{Offset: 18874368, Elems: cfg.MaxN * 8192, Start: 70, End: 76},  // r[38]: v117
+			{Offset: 33619968, Elems: cfg.MaxN * 64, Start: 73, End: 76},    // r[39]: v121
+			{Offset: 33636352, Elems: cfg.MaxN * 64, Start: 74, End: 76},    // r[40]: v122, v125
+			{Offset: 16777216, Elems: cfg.MaxN * 8192, Start: 76, End: 78},  // r[41]: v120
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 76, End: 77},         // r[42]: v128
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -496,36 +436,34 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v85 = s.arenaF32[r[14].Offset:][:cfg.MaxN*8192]
 		s.v46 = s.arenaF32[r[15].Offset:][:cfg.MaxN*8192]
 		s.v47 = s.arenaF32[r[16].Offset:][:1]
-		s.v49 = s.arenaF32[r[17].Offset:][:1]
-		s.v50 = s.arenaF32[r[17].Offset:][:1]
-		s.v62 = s.arenaF32[r[18].Offset:][:cfg.MaxN*32768]
-		s.v68 = s.arenaF32[r[19].Offset:][:cfg.MaxN*64]
-		s.v69 = s.arenaF32[r[20].Offset:][:cfg.MaxN*64]
-		s.v73 = s.arenaF32[r[20].Offset:][:cfg.MaxN*64]
-		s.v64 = s.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
-		s.v76 = s.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
-		s.v79 = s.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
-		s.v77 = s.arenaF32[r[24].Offset:][:cfg.MaxN*64]
-		s.v80 = s.arenaF32[r[25].Offset:][:cfg.MaxN*64]
-		s.v84 = s.arenaF32[r[26].Offset:][:cfg.MaxN*8192]
-		s.v90 = s.arenaF32[r[27].Offset:][:cfg.MaxN*8192]
-		s.v93 = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
-		s.v95 = s.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
-		s.dattn_att = s.arenaF32[r[30].Offset:][:cfg.MaxN*16384]
-		s.v96 = s.arenaF32[r[31].Offset:][:cfg.MaxN*16384]
-		s.v97 = s.arenaF32[r[32].Offset:][:cfg.MaxN*256]
-		s.v101 = s.arenaF32[r[33].Offset:][:cfg.MaxN*8192]
-		s.v102 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
-		s.v103 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
-		s.v109 = s.arenaF32[r[36].Offset:][:cfg.MaxN*8192]
-		s.v111 = s.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
-		s.v115 = s.arenaF32[r[38].Offset:][:cfg.MaxN*8192]
-		s.v117 = s.arenaF32[r[39].Offset:][:cfg.MaxN*8192]
-		s.v121 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
-		s.v122 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		s.v125 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		s.v120 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
-		s.v128 = s.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
+		s.v62 = s.arenaF32[r[17].Offset:][:cfg.MaxN*32768]
+		s.v68 = s.arenaF32[r[18].Offset:][:cfg.MaxN*64]
+		s.v69 = s.arenaF32[r[19].Offset:][:cfg.MaxN*64]
+		s.v73 = s.arenaF32[r[19].Offset:][:cfg.MaxN*64]
+		s.v64 = s.arenaF32[r[20].Offset:][:cfg.MaxN*8192]
+		s.v76 = s.arenaF32[r[21].Offset:][:cfg.MaxN*8192]
+		s.v79 = s.arenaF32[r[22].Offset:][:cfg.MaxN*8192]
+		s.v77 = s.arenaF32[r[23].Offset:][:cfg.MaxN*64]
+		s.v80 = s.arenaF32[r[24].Offset:][:cfg.MaxN*64]
+		s.v84 = s.arenaF32[r[25].Offset:][:cfg.MaxN*8192]
+		s.v90 = s.arenaF32[r[26].Offset:][:cfg.MaxN*8192]
+		s.v93 = s.arenaF32[r[27].Offset:][:cfg.MaxN*8192]
+		s.v95 = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
+		s.dattn_att = s.arenaF32[r[29].Offset:][:cfg.MaxN*16384]
+		s.v96 = s.arenaF32[r[30].Offset:][:cfg.MaxN*16384]
+		s.v97 = s.arenaF32[r[31].Offset:][:cfg.MaxN*256]
+		s.v101 = s.arenaF32[r[32].Offset:][:cfg.MaxN*8192]
+		s.v102 = s.arenaF32[r[33].Offset:][:cfg.MaxN*8192]
+		s.v103 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
+		s.v109 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
+		s.v111 = s.arenaF32[r[36].Offset:][:cfg.MaxN*8192]
+		s.v115 = s.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
+		s.v117 = s.arenaF32[r[38].Offset:][:cfg.MaxN*8192]
+		s.v121 = s.arenaF32[r[39].Offset:][:cfg.MaxN*64]
+		s.v122 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
+		s.v125 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
+		s.v120 = s.arenaF32[r[41].Offset:][:cfg.MaxN*8192]
+		s.v128 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
 	}
 	return nil
 }

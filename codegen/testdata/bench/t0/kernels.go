@@ -41,18 +41,16 @@ func (s *state) forward() error {
 
 // backward computes the gradients, after forward.
 func (s *state) backward() error {
-	s.computeNumel(s.v49)
-	s.computeDiv(s.v49, s.v50)
-	s.computeBroadcastTo(s.v50, s.v52)
-	s.computeMul_v54(s.v45, s.v54)
-	s.computeMul_2(s.v52, s.v54, s.dout) // v55 dout at transformer.go:34
+	s.computeBroadcastTo(s.v52)
+	s.computeMul_2(s.v45, s.v54)
+	s.computeMul_3(s.v52, s.v54, s.dout) // v55 dout at transformer.go:34
 	s.computeSum(s.grads.Mlp_b2, s.dout) // v56 at transformer.go:33
-	s.computeMatmulMlp_W2_v58(s.v58, s.dout, s.params.Mlp_W2)
+	s.computeMatmulDoutMlp_W2(s.v58, s.dout, s.params.Mlp_W2)
 	s.computeDmlp_W2(s.grads.Mlp_W2, s.v41, s.dout)
 	s.computeGt(s.v41, s.v63)
-	s.computeMul_v64(s.v58, s.v63, s.v64)
-	s.computeSum_v65(s.grads.Mlp_b1, s.v64)
-	s.computeMatmulMlp_W1_v67(s.v67, s.v64, s.params.Mlp_W1)
+	s.computeMul_4(s.v58, s.v63, s.v64)
+	s.computeSum_2(s.grads.Mlp_b1, s.v64)
+	s.computeMatmulMlp_W1_2(s.v67, s.v64, s.params.Mlp_W1)
 	s.computeDmlp_W1(s.grads.Mlp_W1, s.v38, s.v64)
 	s.computeBroadcastToLn2_weight(s.params.Ln2_weight, s.v71)
 	s.computeMean_2(s.v72, s.v31)                      // v72 at transformer.go:32
@@ -63,18 +61,18 @@ func (s *state) backward() error {
 	s.computeReciprocal(s.v77, s.v78)                  // v78 at transformer.go:32
 	s.computeBroadcastTo_2(s.v78, s.v79)               // v79 at transformer.go:32
 	s.computeSub(s.v31, s.v73, s.v80)                  // v80 at transformer.go:32
-	s.computeMul_2(s.v80, s.v79, s.v81)                // v81 at transformer.go:32
-	s.computeMul_2(s.v67, s.v71, s.v82)                // v82 at transformer.go:32
+	s.computeMul_3(s.v80, s.v79, s.v81)                // v81 at transformer.go:32
+	s.computeMul_3(s.v67, s.v71, s.v82)                // v82 at transformer.go:32
 	s.computeMean_2(s.v83, s.v82)                      // v83 at transformer.go:32
 	s.computeBroadcastTo_2(s.v83, s.v84)               // v84 at transformer.go:32
 	s.computeSub(s.v82, s.v84, s.v85)                  // v85 at transformer.go:32
-	s.computeMul_2(s.v82, s.v81, s.v86)                // v86 at transformer.go:32
+	s.computeMul_3(s.v82, s.v81, s.v86)                // v86 at transformer.go:32
 	s.computeMean_2(s.v87, s.v86)                      // v87 at transformer.go:32
 	s.computeBroadcastTo_2(s.v87, s.v88)               // v88 at transformer.go:32
-	s.computeMul_2(s.v81, s.v88, s.v89)                // v89 at transformer.go:32
+	s.computeMul_3(s.v81, s.v88, s.v89)                // v89 at transformer.go:32
 	s.computeSub(s.v85, s.v89, s.v90)                  // v90 at transformer.go:32
-	s.computeMul_2(s.v79, s.v90, s.v91)                // v91 at transformer.go:32
-	s.computeMul_2(s.v67, s.v81, s.v92)                // v92 at transformer.go:32
+	s.computeMul_3(s.v79, s.v90, s.v91)                // v91 at transformer.go:32
+	s.computeMul_3(s.v67, s.v81, s.v92)                // v92 at transformer.go:32
 	s.computeAdd_2(s.dout, s.v91, s.v93)               // v93 at transformer.go:27
 	s.computeSum(s.grads.Ln2_weight, s.v92)            // v94 at transformer.go:27
 	s.computeSum(s.grads.Ln2_bias, s.v67)              // v96 at transformer.go:27
@@ -84,11 +82,11 @@ func (s *state) backward() error {
 	s.computeTranspose(s.v104, s.v101)                 // v104 at attention.go:53
 	s.computeMatmul_2(s.dattn_att, s.v104, s.v19)      // v105 dattn.att at attention.go:52
 	s.computeMatmul_6(s.v106, s.attn_att, s.v104)      // v106 at attention.go:52
-	s.computeMul_3(s.dattn_att, s.attn_att, s.v107)    // v107 at attention.go:51
-	s.computeSum_v108(s.v108, s.v107)
-	s.computeBroadcastTo_v109(s.v108, s.v109)
+	s.computeMul_5(s.dattn_att, s.attn_att, s.v107)    // v107 at attention.go:51
+	s.computeSum_3(s.v108, s.v107)
+	s.computeBroadcastTo_3(s.v108, s.v109)
 	s.computeSubDattn_att(s.dattn_att, s.v109, s.v110)
-	s.computeMul_3(s.attn_att, s.v110, s.dattn_scores)  // v111 dattn.scores at attention.go:51
+	s.computeMul_5(s.attn_att, s.v110, s.dattn_scores)  // v111 dattn.scores at attention.go:51
 	s.computeMul(s.dattn_scores, s.v112)                // v112 at attention.go:50
 	s.computeMatmul_3(s.v113, s.v112, s.v16)            // v113 at attention.go:50
 	s.computeMatmul_6(s.v114, s.v112, s.v13)            // v114 at attention.go:50
@@ -111,8 +109,8 @@ func (s *state) backward() error {
 	s.computeReciprocal(s.v140, s.v141)                 // v141 at transformer.go:27
 	s.computeBroadcastTo_2(s.v141, s.v142)              // v142 at transformer.go:27
 	s.computeSub(s.x, s.v136, s.v143)                   // v143 at transformer.go:27
-	s.computeMul_2(s.v143, s.v142, s.v144)              // v144 at transformer.go:27
-	s.computeMul_2(s.v134, s.v144, s.v145)              // v145 at transformer.go:27
+	s.computeMul_3(s.v143, s.v142, s.v144)              // v144 at transformer.go:27
+	s.computeMul_3(s.v134, s.v144, s.v145)              // v145 at transformer.go:27
 	s.computeSum(s.grads.Ln1_weight, s.v145)            // v146 at transformer.go:27
 	s.computeSum(s.grads.Ln1_bias, s.v134)              // v148 at transformer.go:27
 	return nil
@@ -173,7 +171,7 @@ func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 func (s *state) computeMul(b0 []float32, b1 []float32) {
 	n := s.n
 	a0, o1 := b0[:n*16384], b1[:n*16384]
-	c0 := float32(0.17677669529663687)
+	c0 := float32(0.17677669)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -347,44 +345,24 @@ func (s *state) computeMean(bufV47 []float32, bufV46 []float32) {
 	rt.Reduce(rt.Mean, bufV47[:1], bufV46[:n*8192], 1, n*8192, 1)
 }
 
-// computeNumel is an opaque kernel.
-//
-//	v49:f32[] = numel [dtype=f32 shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeNumel(bufV49 []float32) {
-	n := s.n
-	bufV49[:1][0] = float32(n * 8192)
-}
-
-// computeDiv is a loop kernel.
-//
-//	v50:f32[] = div v48 v49  # transformer.go:34
-func (s *state) computeDiv(bufV49 []float32, bufV50 []float32) {
-	a0, o1 := bufV49[:1], bufV50[:1]
-	c48 := float32(1)
-	o1 = o1[:len(a0)]
-	for i := range a0 {
-		x0 := a0[i]
-		v50 := c48 / x0
-		o1[i] = v50
-	}
-}
-
 // computeBroadcastTo is an opaque kernel.
 //
 //	v52:f32[n,64,128] = broadcast_to v51 [shape=[n,64,128]]  # transformer.go:34
-func (s *state) computeBroadcastTo(bufV50 []float32, bufV52 []float32) {
+func (s *state) computeBroadcastTo(bufV52 []float32) {
 	n := s.n
-	a0, o1 := bufV50[:1], bufV52[:n*8192]
-	x0 := a0[0]
-	for i := range o1 {
-		o1[i] = x0
+	o0 := bufV52[:n*8192]
+	c48 := float32(1)
+	c49 := float32(n * 8192)
+	c50 := c48 / c49
+	for i := range o0 {
+		o0[i] = c50
 	}
 }
 
-// computeMul_v54 is a loop kernel.
+// computeMul_2 is a loop kernel.
 //
 //	v54:f32[n,64,128] = mul v45 v53  # transformer.go:34
-func (s *state) computeMul_v54(bufV45 []float32, bufV54 []float32) {
+func (s *state) computeMul_2(bufV45 []float32, bufV54 []float32) {
 	n := s.n
 	a0, o1 := bufV45[:n*8192], bufV54[:n*8192]
 	c53 := float32(2)
@@ -396,11 +374,11 @@ func (s *state) computeMul_v54(bufV45 []float32, bufV54 []float32) {
 	}
 }
 
-// computeMul_2 is a loop kernel of 1 values that 9 kernels of the program share, on
+// computeMul_3 is a loop kernel of 1 values that 9 kernels of the program share, on
 // buffers of their own; the first computes
 //
 //	v55:f32[n,64,128] = mul v52 v54  # transformer.go:34 dout
-func (s *state) computeMul_2(b0 []float32, b1 []float32, b2 []float32) {
+func (s *state) computeMul_3(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
 	a0, a1, o2 := b0[:n*8192], b1[:n*8192], b2[:n*8192]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -421,10 +399,10 @@ func (s *state) computeSum(b0 []float32, b1 []float32) {
 	rt.Reduce(rt.Sum, b0[:128], b1[:n*8192], 1, n*64, 128)
 }
 
-// computeMatmulMlp_W2_v58 is a gemm kernel.
+// computeMatmulDoutMlp_W2 is a gemm kernel.
 //
 //	v58:f32[n,64,512] = matmul v55 v34 [transB]  # transformer.go:33
-func (s *state) computeMatmulMlp_W2_v58(bufV58 []float32, dout []float32, mlp_W2 []float32) {
+func (s *state) computeMatmulDoutMlp_W2(bufV58 []float32, dout []float32, mlp_W2 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 512, 128, 1, dout[:n*8192], 128, mlp_W2[:65536], 128, 0, bufV58[:n*32768], 512)
 }
@@ -452,10 +430,10 @@ func (s *state) computeGt(bufV41 []float32, bufV63 []float32) {
 	}
 }
 
-// computeMul_v64 is a loop kernel.
+// computeMul_4 is a loop kernel.
 //
 //	v64:f32[n,64,512] = mul v58 v63  # transformer.go:32
-func (s *state) computeMul_v64(bufV58 []float32, bufV63 []float32, bufV64 []float32) {
+func (s *state) computeMul_4(bufV58 []float32, bufV63 []float32, bufV64 []float32) {
 	n := s.n
 	a0, a1, o2 := bufV58[:n*32768], bufV63[:n*32768], bufV64[:n*32768]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -467,18 +445,18 @@ func (s *state) computeMul_v64(bufV58 []float32, bufV63 []float32, bufV64 []floa
 	}
 }
 
-// computeSum_v65 is a reduce kernel.
+// computeSum_2 is a reduce kernel.
 //
 //	v65:f32[1,1,512] = sum v64 [axes=[0,1] keepdims]  # transformer.go:32
-func (s *state) computeSum_v65(bufV65 []float32, bufV64 []float32) {
+func (s *state) computeSum_2(bufV65 []float32, bufV64 []float32) {
 	n := s.n
 	rt.Reduce(rt.Sum, bufV65[:512], bufV64[:n*32768], 1, n*64, 512)
 }
 
-// computeMatmulMlp_W1_v67 is a gemm kernel.
+// computeMatmulMlp_W1_2 is a gemm kernel.
 //
 //	v67:f32[n,64,128] = matmul v64 v32 [transB]  # transformer.go:32
-func (s *state) computeMatmulMlp_W1_v67(bufV67 []float32, bufV64 []float32, mlp_W1 []float32) {
+func (s *state) computeMatmulMlp_W1_2(bufV67 []float32, bufV64 []float32, mlp_W1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 128, 512, 1, bufV64[:n*32768], 512, mlp_W1[:65536], 512, 0, bufV67[:n*8192], 128)
 }
@@ -614,11 +592,11 @@ func (s *state) computeMatmul_6(b0 []float32, b1 []float32, b2 []float32) {
 	rt.GemmBatch(kernels.Sgemm, true, false, 64, 32, 64, 1, b1[:n*16384], 64, b2[:n*8192], 32, 0, b0[:n*8192], 32, rt.Batch{N0: n * 4, N1: 1, A0: 4096, B0: 2048, C0: 2048})
 }
 
-// computeMul_3 is a loop kernel of 1 values that 2 kernels of the program share, on
+// computeMul_5 is a loop kernel of 1 values that 2 kernels of the program share, on
 // buffers of their own; the first computes
 //
 //	v107:f32[n,4,64,64] = mul v105 v24  # attention.go:51
-func (s *state) computeMul_3(b0 []float32, b1 []float32, b2 []float32) {
+func (s *state) computeMul_5(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
 	a0, a1, o2 := b0[:n*16384], b1[:n*16384], b2[:n*16384]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
@@ -630,18 +608,18 @@ func (s *state) computeMul_3(b0 []float32, b1 []float32, b2 []float32) {
 	}
 }
 
-// computeSum_v108 is a reduce kernel.
+// computeSum_3 is a reduce kernel.
 //
 //	v108:f32[n,4,64,1] = sum v107 [axes=[3] keepdims]  # attention.go:51
-func (s *state) computeSum_v108(bufV108 []float32, bufV107 []float32) {
+func (s *state) computeSum_3(bufV108 []float32, bufV107 []float32) {
 	n := s.n
 	rt.Reduce(rt.Sum, bufV108[:n*256], bufV107[:n*16384], n*256, 64, 1)
 }
 
-// computeBroadcastTo_v109 is an opaque kernel.
+// computeBroadcastTo_3 is an opaque kernel.
 //
 //	v109:f32[n,4,64,64] = broadcast_to v108 [shape=[n,4,64,64]]  # attention.go:51
-func (s *state) computeBroadcastTo_v109(bufV108 []float32, bufV109 []float32) {
+func (s *state) computeBroadcastTo_3(bufV108 []float32, bufV109 []float32) {
 	n := s.n
 	a0, o1 := bufV108[:n*256], bufV109[:n*16384]
 	for i0 := 0; i0 < n*256; i0++ {

@@ -141,7 +141,6 @@ type state struct {
 	attn_v        []float32 // v17 f32[n,64,128] matmul attention.go:49
 	v19           []float32 // v19 f32[n,4,64,32] transpose attention.go:45
 	v20           []float32 // v20 f32[n,4,64,64] matmul attention.go:50
-	v21           []float32 // v21 f32[] const attention.go:50
 	v22           []float32 // v22 f32[n,4,64,64] mul attention.go:50
 	attn_scores   []float32 // v23 f32[n,4,64,64] add attention.go:50
 	attn_att      []float32 // v24 f32[n,4,64,64] softmax attention.go:51
@@ -160,15 +159,10 @@ type state struct {
 	v45           []float32 // v45 f32[n,64,128] sub transformer.go:34
 	v46           []float32 // v46 f32[n,64,128] square transformer.go:34
 	v47           []float32 // v47 f32[] mean transformer.go:34
-	v48           []float32 // v48 f32[] const transformer.go:34
-	v49           []float32 // v49 f32[] numel transformer.go:34
-	v50           []float32 // v50 f32[] div transformer.go:34
 	v52           []float32 // v52 f32[n,64,128] broadcast_to transformer.go:34
-	v53           []float32 // v53 f32[] const transformer.go:34
 	v54           []float32 // v54 f32[n,64,128] mul transformer.go:34
 	dout          []float32 // v55 f32[n,64,128] mul transformer.go:34
 	v58           []float32 // v58 f32[n,64,512] matmul transformer.go:33
-	v62           []float32 // v62 f32[] const transformer.go:32
 	v63           []float32 // v63 f32[n,64,512] gt transformer.go:32
 	v64           []float32 // v64 f32[n,64,512] mul transformer.go:32
 	v67           []float32 // v67 f32[n,64,128] matmul transformer.go:32
@@ -176,7 +170,6 @@ type state struct {
 	v72           []float32 // v72 f32[n,64,1] mean transformer.go:32
 	v73           []float32 // v73 f32[n,64,128] broadcast_to transformer.go:32
 	v74           []float32 // v74 f32[n,64,1] var transformer.go:32
-	v75           []float32 // v75 f32[] const transformer.go:32
 	v76           []float32 // v76 f32[n,64,1] add transformer.go:32
 	v77           []float32 // v77 f32[n,64,1] sqrt transformer.go:32
 	v78           []float32 // v78 f32[n,64,1] reciprocal transformer.go:32
@@ -218,7 +211,6 @@ type state struct {
 	v135          []float32 // v135 f32[n,64,1] mean transformer.go:27
 	v136          []float32 // v136 f32[n,64,128] broadcast_to transformer.go:27
 	v137          []float32 // v137 f32[n,64,1] var transformer.go:27
-	v138          []float32 // v138 f32[] const transformer.go:27
 	v139          []float32 // v139 f32[n,64,1] add transformer.go:27
 	v140          []float32 // v140 f32[n,64,1] sqrt transformer.go:27
 	v141          []float32 // v141 f32[n,64,1] reciprocal transformer.go:27
@@ -406,194 +398,95 @@ func New(cfg Config) (*Model, error) {
 // for the capacities in cfg, counted in mem.
 func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 	var err error
-	s.v21 = make([]float32, 1)
-	rt.Fill(s.v21, 0.17677669529663687)
-	s.v48 = make([]float32, 1)
-	rt.Fill(s.v48, 1)
-	s.v53 = make([]float32, 1)
-	rt.Fill(s.v53, 2)
-	s.v62 = make([]float32, 1)
-	s.v75 = make([]float32, 1)
-	rt.Fill(s.v75, 1e-05)
-	s.v138 = make([]float32, 1)
-	rt.Fill(s.v138, 1e-05)
 	{
 		// The f32 arena of training (Forward then Backward, one timeline), as planned for capacity n=256:
-		// r[0]: v5, v118, v124, v131 (8192·n elements at offset 0, kernels 0 to 112)
-		// r[1]: attn.q, v12 (8192·n elements at offset 2097152, kernels 1 to 3)
-		// r[2]: v13 (8192·n elements at offset 4194304, kernels 3 to 93)
-		// r[3]: attn.k, v15 (8192·n elements at offset 6291456, kernels 4 to 6)
-		// r[4]: v16 (8192·n elements at offset 8388608, kernels 6 to 92)
-		// r[5]: attn.v, v18 (8192·n elements at offset 10485760, kernels 7 to 9)
-		// r[6]: v19 (8192·n elements at offset 12582912, kernels 9 to 84)
-		// r[7]: v20 (16384·n elements at offset 14680064, kernels 10 to 11)
-		// r[8]: v22 (16384·n elements at offset 18874368, kernels 11 to 12)
-		// r[9]: attn.scores (16384·n elements at offset 23068672, kernels 12 to 13)
-		// r[10]: attn.att (16384·n elements at offset 27262976, kernels 13 to 90)
-		// r[11]: v25 (8192·n elements at offset 31457280, kernels 14 to 15)
-		// r[12]: v26, v27 (8192·n elements at offset 33554432, kernels 15 to 81)
-		// r[13]: v28 (8192·n elements at offset 35651584, kernels 17 to 18)
-		// r[14]: attn.out, v30 (8192·n elements at offset 37748736, kernels 18 to 20)
-		// r[15]: v31 (8192·n elements at offset 39845888, kernels 20 to 59)
-		// r[16]: v38, v68 (8192·n elements at offset 41943040, kernels 21 to 50)
-		// r[17]: v39 (32768·n elements at offset 44040192, kernels 22 to 23)
-		// r[18]: v40 (32768·n elements at offset 52428800, kernels 23 to 24)
-		// r[19]: v41, v59 (32768·n elements at offset 60817408, kernels 24 to 43)
-		// r[20]: v42 (8192·n elements at offset 69206016, kernels 25 to 26)
-		// r[21]: v43 (8192·n elements at offset 71303168, kernels 26 to 27)
-		// r[22]: out (8192·n elements at offset 73400320, kernels 27 to 28)
-		// r[23]: v45 (8192·n elements at offset 75497472, kernels 28 to 35)
-		// r[24]: v46 (8192·n elements at offset 77594624, kernels 29 to 30)
-		// r[25]: v47 (1 elements at offset 79691776, kernels 30 to 127)
-		// r[26]: v49 (1 elements at offset 79691792, kernels 31 to 32)
-		// r[27]: v50, v51 (1 elements at offset 79691808, kernels 32 to 34)
-		// r[28]: v52 (8192·n elements at offset 79691824, kernels 34 to 36)
-		// r[29]: v54 (8192·n elements at offset 81788976, kernels 35 to 36)
-		// r[30]: dout, v60 (8192·n elements at offset 83886128, kernels 36 to 72)
-		// r[31]: v58 (32768·n elements at offset 85983408, kernels 39 to 44)
-		// r[32]: v63 (32768·n elements at offset 94437552, kernels 43 to 44)
-		// r[33]: v64, v69 (32768·n elements at offset 102826160, kernels 44 to 50)
-		// r[34]: v67 (8192·n elements at offset 111215280, kernels 47 to 75)
-		// r[35]: v71 (8192·n elements at offset 113377968, kernels 51 to 61)
-		// r[36]: v72 (64·n elements at offset 115475120, kernels 52 to 53)
-		// r[37]: v73 (8192·n elements at offset 115491504, kernels 53 to 59)
-		// r[38]: v74 (64·n elements at offset 117588656, kernels 54 to 55)
-		// r[39]: v76 (64·n elements at offset 117605040, kernels 55 to 56)
-		// r[40]: v77 (64·n elements at offset 117621424, kernels 56 to 57)
-		// r[41]: v78 (64·n elements at offset 117637808, kernels 57 to 58)
-		// r[42]: v79 (8192·n elements at offset 117654192, kernels 58 to 70)
-		// r[43]: v80 (8192·n elements at offset 119751344, kernels 59 to 60)
-		// r[44]: v81 (8192·n elements at offset 121848496, kernels 60 to 71)
-		// r[45]: v82 (8192·n elements at offset 123945648, kernels 61 to 65)
-		// r[46]: v83 (64·n elements at offset 126042800, kernels 62 to 63)
-		// r[47]: v84 (8192·n elements at offset 126059184, kernels 63 to 64)
-		// r[48]: v85 (8192·n elements at offset 128156336, kernels 64 to 69)
-		// r[49]: v86 (8192·n elements at offset 130253488, kernels 65 to 66)
-		// r[50]: v87 (64·n elements at offset 132350640, kernels 66 to 67)
-		// r[51]: v88 (8192·n elements at offset 132367024, kernels 67 to 68)
-		// r[52]: v89 (8192·n elements at offset 134464176, kernels 68 to 69)
-		// r[53]: v90 (8192·n elements at offset 136561328, kernels 69 to 70)
-		// r[54]: v91 (8192·n elements at offset 138658480, kernels 70 to 72)
-		// r[55]: v92 (8192·n elements at offset 140755632, kernels 71 to 73)
-		// r[56]: v93, dattn.out (8192·n elements at offset 142852784, kernels 72 to 81)
-		// r[57]: v101, v103 (8192·n elements at offset 144950320, kernels 80 to 83)
-		// r[58]: v104 (8192·n elements at offset 147063856, kernels 83 to 85)
-		// r[59]: dattn.att (16384·n elements at offset 149161008, kernels 84 to 89)
-		// r[60]: v106 (8192·n elements at offset 153355312, kernels 85 to 94)
-		// r[61]: v107 (16384·n elements at offset 155452464, kernels 86 to 87)
-		// r[62]: v108 (256·n elements at offset 159646768, kernels 87 to 88)
-		// r[63]: v109 (16384·n elements at offset 159712304, kernels 88 to 89)
-		// r[64]: v110 (16384·n elements at offset 163906608, kernels 89 to 90)
-		// r[65]: dattn.scores (16384·n elements at offset 168100912, kernels 90 to 91)
-		// r[66]: v112 (16384·n elements at offset 172295216, kernels 91 to 93)
-		// r[67]: v113 (8192·n elements at offset 176489520, kernels 92 to 107)
-		// r[68]: v114 (8192·n elements at offset 178586672, kernels 93 to 100)
-		// r[69]: v115, dattn.v, v119 (8192·n elements at offset 180683824, kernels 94 to 99)
-		// r[70]: v117 (8192·n elements at offset 182780976, kernels 96 to 106)
-		// r[71]: v121, dattn.k, v125 (8192·n elements at offset 184894512, kernels 100 to 105)
-		// r[72]: v123 (8192·n elements at offset 186991664, kernels 102 to 106)
-		// r[73]: v127 (8192·n elements at offset 189105200, kernels 106 to 113)
-		// r[74]: v128, dattn.q, v132 (8192·n elements at offset 191202352, kernels 107 to 112)
-		// r[75]: v130 (8192·n elements at offset 193299504, kernels 109 to 113)
-		// r[76]: v134 (8192·n elements at offset 195413040, kernels 113 to 126)
-		// r[77]: v135 (64·n elements at offset 197510192, kernels 114 to 115)
-		// r[78]: v136 (8192·n elements at offset 197526576, kernels 115 to 121)
-		// r[79]: v137 (64·n elements at offset 199623728, kernels 116 to 117)
-		// r[80]: v139 (64·n elements at offset 199640112, kernels 117 to 118)
-		// r[81]: v140 (64·n elements at offset 199656496, kernels 118 to 119)
-		// r[82]: v141 (64·n elements at offset 199672880, kernels 119 to 120)
-		// r[83]: v142 (8192·n elements at offset 199689264, kernels 120 to 122)
-		// r[84]: v143 (8192·n elements at offset 201786416, kernels 121 to 122)
-		// r[85]: v144 (8192·n elements at offset 203883568, kernels 122 to 123)
-		// r[86]: v145 (8192·n elements at offset 205980720, kernels 123 to 124)
+		// each buffer's region (offset, elements, first and last kernel) and its values.
 		r := []rt.Region{
-			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 0, End: 112},
-			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 1, End: 3},
-			{Offset: 4194304, Elems: cfg.MaxN * 8192, Start: 3, End: 93},
-			{Offset: 6291456, Elems: cfg.MaxN * 8192, Start: 4, End: 6},
-			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 6, End: 92},
-			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 7, End: 9},
-			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 9, End: 84},
-			{Offset: 14680064, Elems: cfg.MaxN * 16384, Start: 10, End: 11},
-			{Offset: 18874368, Elems: cfg.MaxN * 16384, Start: 11, End: 12},
-			{Offset: 23068672, Elems: cfg.MaxN * 16384, Start: 12, End: 13},
-			{Offset: 27262976, Elems: cfg.MaxN * 16384, Start: 13, End: 90},
-			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 14, End: 15},
-			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 15, End: 81},
-			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 17, End: 18},
-			{Offset: 37748736, Elems: cfg.MaxN * 8192, Start: 18, End: 20},
-			{Offset: 39845888, Elems: cfg.MaxN * 8192, Start: 20, End: 59},
-			{Offset: 41943040, Elems: cfg.MaxN * 8192, Start: 21, End: 50},
-			{Offset: 44040192, Elems: cfg.MaxN * 32768, Start: 22, End: 23},
-			{Offset: 52428800, Elems: cfg.MaxN * 32768, Start: 23, End: 24},
-			{Offset: 60817408, Elems: cfg.MaxN * 32768, Start: 24, End: 43},
-			{Offset: 69206016, Elems: cfg.MaxN * 8192, Start: 25, End: 26},
-			{Offset: 71303168, Elems: cfg.MaxN * 8192, Start: 26, End: 27},
-			{Offset: 73400320, Elems: cfg.MaxN * 8192, Start: 27, End: 28},
-			{Offset: 75497472, Elems: cfg.MaxN * 8192, Start: 28, End: 35},
-			{Offset: 77594624, Elems: cfg.MaxN * 8192, Start: 29, End: 30},
-			{Offset: 79691776, Elems: 1, Start: 30, End: 127},
-			{Offset: 79691792, Elems: 1, Start: 31, End: 32},
-			{Offset: 79691808, Elems: 1, Start: 32, End: 34},
-			{Offset: 79691824, Elems: cfg.MaxN * 8192, Start: 34, End: 36},
-			{Offset: 81788976, Elems: cfg.MaxN * 8192, Start: 35, End: 36},
-			{Offset: 83886128, Elems: cfg.MaxN * 8192, Start: 36, End: 72},
-			{Offset: 85983408, Elems: cfg.MaxN * 32768, Start: 39, End: 44},
-			{Offset: 94437552, Elems: cfg.MaxN * 32768, Start: 43, End: 44},
-			{Offset: 102826160, Elems: cfg.MaxN * 32768, Start: 44, End: 50},
-			{Offset: 111215280, Elems: cfg.MaxN * 8192, Start: 47, End: 75},
-			{Offset: 113377968, Elems: cfg.MaxN * 8192, Start: 51, End: 61},
-			{Offset: 115475120, Elems: cfg.MaxN * 64, Start: 52, End: 53},
-			{Offset: 115491504, Elems: cfg.MaxN * 8192, Start: 53, End: 59},
-			{Offset: 117588656, Elems: cfg.MaxN * 64, Start: 54, End: 55},
-			{Offset: 117605040, Elems: cfg.MaxN * 64, Start: 55, End: 56},
-			{Offset: 117621424, Elems: cfg.MaxN * 64, Start: 56, End: 57},
-			{Offset: 117637808, Elems: cfg.MaxN * 64, Start: 57, End: 58},
-			{Offset: 117654192, Elems: cfg.MaxN * 8192, Start: 58, End: 70},
-			{Offset: 119751344, Elems: cfg.MaxN * 8192, Start: 59, End: 60},
-			{Offset: 121848496, Elems: cfg.MaxN * 8192, Start: 60, End: 71},
-			{Offset: 123945648, Elems: cfg.MaxN * 8192, Start: 61, End: 65},
-			{Offset: 126042800, Elems: cfg.MaxN * 64, Start: 62, End: 63},
-			{Offset: 126059184, Elems: cfg.MaxN * 8192, Start: 63, End: 64},
-			{Offset: 128156336, Elems: cfg.MaxN * 8192, Start: 64, End: 69},
-			{Offset: 130253488, Elems: cfg.MaxN * 8192, Start: 65, End: 66},
-			{Offset: 132350640, Elems: cfg.MaxN * 64, Start: 66, End: 67},
-			{Offset: 132367024, Elems: cfg.MaxN * 8192, Start: 67, End: 68},
-			{Offset: 134464176, Elems: cfg.MaxN * 8192, Start: 68, End: 69},
-			{Offset: 136561328, Elems: cfg.MaxN * 8192, Start: 69, End: 70},
-			{Offset: 138658480, Elems: cfg.MaxN * 8192, Start: 70, End: 72},
-			{Offset: 140755632, Elems: cfg.MaxN * 8192, Start: 71, End: 73},
-			{Offset: 142852784, Elems: cfg.MaxN * 8192, Start: 72, End: 81},
-			{Offset: 144950320, Elems: cfg.MaxN * 8192, Start: 80, End: 83},
-			{Offset: 147063856, Elems: cfg.MaxN * 8192, Start: 83, End: 85},
-			{Offset: 149161008, Elems: cfg.MaxN * 16384, Start: 84, End: 89},
-			{Offset: 153355312, Elems: cfg.MaxN * 8192, Start: 85, End: 94},
-			{Offset: 155452464, Elems: cfg.MaxN * 16384, Start: 86, End: 87},
-			{Offset: 159646768, Elems: cfg.MaxN * 256, Start: 87, End: 88},
-			{Offset: 159712304, Elems: cfg.MaxN * 16384, Start: 88, End: 89},
-			{Offset: 163906608, Elems: cfg.MaxN * 16384, Start: 89, End: 90},
-			{Offset: 168100912, Elems: cfg.MaxN * 16384, Start: 90, End: 91},
-			{Offset: 172295216, Elems: cfg.MaxN * 16384, Start: 91, End: 93},
-			{Offset: 176489520, Elems: cfg.MaxN * 8192, Start: 92, End: 107},
-			{Offset: 178586672, Elems: cfg.MaxN * 8192, Start: 93, End: 100},
-			{Offset: 180683824, Elems: cfg.MaxN * 8192, Start: 94, End: 99},
-			{Offset: 182780976, Elems: cfg.MaxN * 8192, Start: 96, End: 106},
-			{Offset: 184894512, Elems: cfg.MaxN * 8192, Start: 100, End: 105},
-			{Offset: 186991664, Elems: cfg.MaxN * 8192, Start: 102, End: 106},
-			{Offset: 189105200, Elems: cfg.MaxN * 8192, Start: 106, End: 113},
-			{Offset: 191202352, Elems: cfg.MaxN * 8192, Start: 107, End: 112},
-			{Offset: 193299504, Elems: cfg.MaxN * 8192, Start: 109, End: 113},
-			{Offset: 195413040, Elems: cfg.MaxN * 8192, Start: 113, End: 126},
-			{Offset: 197510192, Elems: cfg.MaxN * 64, Start: 114, End: 115},
-			{Offset: 197526576, Elems: cfg.MaxN * 8192, Start: 115, End: 121},
-			{Offset: 199623728, Elems: cfg.MaxN * 64, Start: 116, End: 117},
-			{Offset: 199640112, Elems: cfg.MaxN * 64, Start: 117, End: 118},
-			{Offset: 199656496, Elems: cfg.MaxN * 64, Start: 118, End: 119},
-			{Offset: 199672880, Elems: cfg.MaxN * 64, Start: 119, End: 120},
-			{Offset: 199689264, Elems: cfg.MaxN * 8192, Start: 120, End: 122},
-			{Offset: 201786416, Elems: cfg.MaxN * 8192, Start: 121, End: 122},
-			{Offset: 203883568, Elems: cfg.MaxN * 8192, Start: 122, End: 123},
-			{Offset: 205980720, Elems: cfg.MaxN * 8192, Start: 123, End: 124},
+			{Offset: 0, Elems: cfg.MaxN * 8192, Start: 0, End: 112},           // r[0]: v5, v118, v124, v131
+			{Offset: 2097152, Elems: cfg.MaxN * 8192, Start: 1, End: 3},       // r[1]: attn.q, v12
+			{Offset: 4194304, Elems: cfg.MaxN * 8192, Start: 3, End: 93},      // r[2]: v13
+			{Offset: 6291456, Elems: cfg.MaxN * 8192, Start: 4, End: 6},       // r[3]: attn.k, v15
+			{Offset: 8388608, Elems: cfg.MaxN * 8192, Start: 6, End: 92},      // r[4]: v16
+			{Offset: 10485760, Elems: cfg.MaxN * 8192, Start: 7, End: 9},      // r[5]: attn.v, v18
+			{Offset: 12582912, Elems: cfg.MaxN * 8192, Start: 9, End: 84},     // r[6]: v19
+			{Offset: 14680064, Elems: cfg.MaxN * 16384, Start: 10, End: 11},   // r[7]: v20
+			{Offset: 18874368, Elems: cfg.MaxN * 16384, Start: 11, End: 12},   // r[8]: v22
+			{Offset: 23068672, Elems: cfg.MaxN * 16384, Start: 12, End: 13},   // r[9]: attn.scores
+			{Offset: 27262976, Elems: cfg.MaxN * 16384, Start: 13, End: 90},   // r[10]: attn.att
+			{Offset: 31457280, Elems: cfg.MaxN * 8192, Start: 14, End: 15},    // r[11]: v25
+			{Offset: 33554432, Elems: cfg.MaxN * 8192, Start: 15, End: 81},    // r[12]: v26, v27
+			{Offset: 35651584, Elems: cfg.MaxN * 8192, Start: 17, End: 18},    // r[13]: v28
+			{Offset: 37748736, Elems: cfg.MaxN * 8192, Start: 18, End: 20},    // r[14]: attn.out, v30
+			{Offset: 39845888, Elems: cfg.MaxN * 8192, Start: 20, End: 59},    // r[15]: v31
+			{Offset: 41943040, Elems: cfg.MaxN * 8192, Start: 21, End: 50},    // r[16]: v38, v68
+			{Offset: 44040192, Elems: cfg.MaxN * 32768, Start: 22, End: 23},   // r[17]: v39
+			{Offset: 52428800, Elems: cfg.MaxN * 32768, Start: 23, End: 24},   // r[18]: v40
+			{Offset: 60817408, Elems: cfg.MaxN * 32768, Start: 24, End: 43},   // r[19]: v41, v59
+			{Offset: 69206016, Elems: cfg.MaxN * 8192, Start: 25, End: 26},    // r[20]: v42
+			{Offset: 71303168, Elems: cfg.MaxN * 8192, Start: 26, End: 27},    // r[21]: v43
+			{Offset: 73400320, Elems: cfg.MaxN * 8192, Start: 27, End: 28},    // r[22]: out
+			{Offset: 75497472, Elems: cfg.MaxN * 8192, Start: 28, End: 35},    // r[23]: v45
+			{Offset: 77594624, Elems: cfg.MaxN * 8192, Start: 29, End: 30},    // r[24]: v46
+			{Offset: 79691776, Elems: 1, Start: 30, End: 127},                 // r[25]: v47
+			{Offset: 79691824, Elems: cfg.MaxN * 8192, Start: 34, End: 36},    // r[26]: v52
+			{Offset: 81788976, Elems: cfg.MaxN * 8192, Start: 35, End: 36},    // r[27]: v54
+			{Offset: 83886128, Elems: cfg.MaxN * 8192, Start: 36, End: 72},    // r[28]: dout, v60
+			{Offset: 85983408, Elems: cfg.MaxN * 32768, Start: 39, End: 44},   // r[29]: v58
+			{Offset: 94437552, Elems: cfg.MaxN * 32768, Start: 43, End: 44},   // r[30]: v63
+			{Offset: 102826160, Elems: cfg.MaxN * 32768, Start: 44, End: 50},  // r[31]: v64, v69
+			{Offset: 111215280, Elems: cfg.MaxN * 8192, Start: 47, End: 75},   // r[32]: v67
+			{Offset: 113377968, Elems: cfg.MaxN * 8192, Start: 51, End: 61},   // r[33]: v71
+			{Offset: 115475120, Elems: cfg.MaxN * 64, Start: 52, End: 53},     // r[34]: v72
+			{Offset: 115491504, Elems: cfg.MaxN * 8192, Start: 53, End: 59},   // r[35]: v73
+			{Offset: 117588656, Elems: cfg.MaxN * 64, Start: 54, End: 55},     // r[36]: v74
+			{Offset: 117605040, Elems: cfg.MaxN * 64, Start: 55, End: 56},     // r[37]: v76
+			{Offset: 117621424, Elems: cfg.MaxN * 64, Start: 56, End: 57},     // r[38]: v77
+			{Offset: 117637808, Elems: cfg.MaxN * 64, Start: 57, End: 58},     // r[39]: v78
+			{Offset: 117654192, Elems: cfg.MaxN * 8192, Start: 58, End: 70},   // r[40]: v79
+			{Offset: 119751344, Elems: cfg.MaxN * 8192, Start: 59, End: 60},   // r[41]: v80
+			{Offset: 121848496, Elems: cfg.MaxN * 8192, Start: 60, End: 71},   // r[42]: v81
+			{Offset: 123945648, Elems: cfg.MaxN * 8192, Start: 61, End: 65},   // r[43]: v82
+			{Offset: 126042800, Elems: cfg.MaxN * 64, Start: 62, End: 63},     // r[44]: v83
+			{Offset: 126059184, Elems: cfg.MaxN * 8192, Start: 63, End: 64},   // r[45]: v84
+			{Offset: 128156336, Elems: cfg.MaxN * 8192, Start: 64, End: 69},   // r[46]: v85
+			{Offset: 130253488, Elems: cfg.MaxN * 8192, Start: 65, End: 66},   // r[47]: v86
+			{Offset: 132350640, Elems: cfg.MaxN * 64, Start: 66, End: 67},     // r[48]: v87
+			{Offset: 132367024, Elems: cfg.MaxN * 8192, Start: 67, End: 68},   // r[49]: v88
+			{Offset: 134464176, Elems: cfg.MaxN * 8192, Start: 68, End: 69},   // r[50]: v89
+			{Offset: 136561328, Elems: cfg.MaxN * 8192, Start: 69, End: 70},   // r[51]: v90
+			{Offset: 138658480, Elems: cfg.MaxN * 8192, Start: 70, End: 72},   // r[52]: v91
+			{Offset: 140755632, Elems: cfg.MaxN * 8192, Start: 71, End: 73},   // r[53]: v92
+			{Offset: 142852784, Elems: cfg.MaxN * 8192, Start: 72, End: 81},   // r[54]: v93, dattn.out
+			{Offset: 144950320, Elems: cfg.MaxN * 8192, Start: 80, End: 83},   // r[55]: v101, v103
+			{Offset: 147063856, Elems: cfg.MaxN * 8192, Start: 83, End: 85},   // r[56]: v104
+			{Offset: 149161008, Elems: cfg.MaxN * 16384, Start: 84, End: 89},  // r[57]: dattn.att
+			{Offset: 153355312, Elems: cfg.MaxN * 8192, Start: 85, End: 94},   // r[58]: v106
+			{Offset: 155452464, Elems: cfg.MaxN * 16384, Start: 86, End: 87},  // r[59]: v107
+			{Offset: 159646768, Elems: cfg.MaxN * 256, Start: 87, End: 88},    // r[60]: v108
+			{Offset: 159712304, Elems: cfg.MaxN * 16384, Start: 88, End: 89},  // r[61]: v109
+			{Offset: 163906608, Elems: cfg.MaxN * 16384, Start: 89, End: 90},  // r[62]: v110
+			{Offset: 168100912, Elems: cfg.MaxN * 16384, Start: 90, End: 91},  // r[63]: dattn.scores
+			{Offset: 172295216, Elems: cfg.MaxN * 16384, Start: 91, End: 93},  // r[64]: v112
+			{Offset: 176489520, Elems: cfg.MaxN * 8192, Start: 92, End: 107},  // r[65]: v113
+			{Offset: 178586672, Elems: cfg.MaxN * 8192, Start: 93, End: 100},  // r[66]: v114
+			{Offset: 180683824, Elems: cfg.MaxN * 8192, Start: 94, End: 99},   // r[67]: v115, dattn.v, v119
+			{Offset: 182780976, Elems: cfg.MaxN * 8192, Start: 96, End: 106},  // r[68]: v117
+			{Offset: 184894512, Elems: cfg.MaxN * 8192, Start: 100, End: 105}, // r[69]: v121, dattn.k, v125
+			{Offset: 186991664, Elems: cfg.MaxN * 8192, Start: 102, End: 106}, // r[70]: v123
+			{Offset: 189105200, Elems: cfg.MaxN * 8192, Start: 106, End: 113}, // r[71]: v127
+			{Offset: 191202352, Elems: cfg.MaxN * 8192, Start: 107, End: 112}, // r[72]: v128, dattn.q, v132
+			{Offset: 193299504, Elems: cfg.MaxN * 8192, Start: 109, End: 113}, // r[73]: v130
+			{Offset: 195413040, Elems: cfg.MaxN * 8192, Start: 113, End: 126}, // r[74]: v134
+			{Offset: 197510192, Elems: cfg.MaxN * 64, Start: 114, End: 115},   // r[75]: v135
+			{Offset: 197526576, Elems: cfg.MaxN * 8192, Start: 115, End: 121}, // r[76]: v136
+			{Offset: 199623728, Elems: cfg.MaxN * 64, Start: 116, End: 117},   // r[77]: v137
+			{Offset: 199640112, Elems: cfg.MaxN * 64, Start: 117, End: 118},   // r[78]: v139
+			{Offset: 199656496, Elems: cfg.MaxN * 64, Start: 118, End: 119},   // r[79]: v140
+			{Offset: 199672880, Elems: cfg.MaxN * 64, Start: 119, End: 120},   // r[80]: v141
+			{Offset: 199689264, Elems: cfg.MaxN * 8192, Start: 120, End: 122}, // r[81]: v142
+			{Offset: 201786416, Elems: cfg.MaxN * 8192, Start: 121, End: 122}, // r[82]: v143
+			{Offset: 203883568, Elems: cfg.MaxN * 8192, Start: 122, End: 123}, // r[83]: v144
+			{Offset: 205980720, Elems: cfg.MaxN * 8192, Start: 123, End: 124}, // r[84]: v145
 		}
 		if s.arenaF32, err = rt.Alloc[float32](mem, rt.Layout(r, 16), "the f32 arena of training"); err != nil {
 			return err
@@ -624,67 +517,65 @@ func newTrainState(s *state, cfg Config, mem *rt.Memory) error {
 		s.v45 = s.arenaF32[r[23].Offset:][:cfg.MaxN*8192]
 		s.v46 = s.arenaF32[r[24].Offset:][:cfg.MaxN*8192]
 		s.v47 = s.arenaF32[r[25].Offset:][:1]
-		s.v49 = s.arenaF32[r[26].Offset:][:1]
-		s.v50 = s.arenaF32[r[27].Offset:][:1]
-		s.v52 = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
-		s.v54 = s.arenaF32[r[29].Offset:][:cfg.MaxN*8192]
-		s.dout = s.arenaF32[r[30].Offset:][:cfg.MaxN*8192]
-		s.v58 = s.arenaF32[r[31].Offset:][:cfg.MaxN*32768]
-		s.v63 = s.arenaF32[r[32].Offset:][:cfg.MaxN*32768]
-		s.v64 = s.arenaF32[r[33].Offset:][:cfg.MaxN*32768]
-		s.v67 = s.arenaF32[r[34].Offset:][:cfg.MaxN*8192]
-		s.v71 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
-		s.v72 = s.arenaF32[r[36].Offset:][:cfg.MaxN*64]
-		s.v73 = s.arenaF32[r[37].Offset:][:cfg.MaxN*8192]
-		s.v74 = s.arenaF32[r[38].Offset:][:cfg.MaxN*64]
-		s.v76 = s.arenaF32[r[39].Offset:][:cfg.MaxN*64]
-		s.v77 = s.arenaF32[r[40].Offset:][:cfg.MaxN*64]
-		s.v78 = s.arenaF32[r[41].Offset:][:cfg.MaxN*64]
-		s.v79 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
-		s.v80 = s.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
-		s.v81 = s.arenaF32[r[44].Offset:][:cfg.MaxN*8192]
-		s.v82 = s.arenaF32[r[45].Offset:][:cfg.MaxN*8192]
-		s.v83 = s.arenaF32[r[46].Offset:][:cfg.MaxN*64]
-		s.v84 = s.arenaF32[r[47].Offset:][:cfg.MaxN*8192]
-		s.v85 = s.arenaF32[r[48].Offset:][:cfg.MaxN*8192]
-		s.v86 = s.arenaF32[r[49].Offset:][:cfg.MaxN*8192]
-		s.v87 = s.arenaF32[r[50].Offset:][:cfg.MaxN*64]
-		s.v88 = s.arenaF32[r[51].Offset:][:cfg.MaxN*8192]
-		s.v89 = s.arenaF32[r[52].Offset:][:cfg.MaxN*8192]
-		s.v90 = s.arenaF32[r[53].Offset:][:cfg.MaxN*8192]
-		s.v91 = s.arenaF32[r[54].Offset:][:cfg.MaxN*8192]
-		s.v92 = s.arenaF32[r[55].Offset:][:cfg.MaxN*8192]
-		s.v93 = s.arenaF32[r[56].Offset:][:cfg.MaxN*8192]
-		s.v101 = s.arenaF32[r[57].Offset:][:cfg.MaxN*8192]
-		s.v104 = s.arenaF32[r[58].Offset:][:cfg.MaxN*8192]
-		s.dattn_att = s.arenaF32[r[59].Offset:][:cfg.MaxN*16384]
-		s.v106 = s.arenaF32[r[60].Offset:][:cfg.MaxN*8192]
-		s.v107 = s.arenaF32[r[61].Offset:][:cfg.MaxN*16384]
-		s.v108 = s.arenaF32[r[62].Offset:][:cfg.MaxN*256]
-		s.v109 = s.arenaF32[r[63].Offset:][:cfg.MaxN*16384]
-		s.v110 = s.arenaF32[r[64].Offset:][:cfg.MaxN*16384]
-		s.dattn_scores = s.arenaF32[r[65].Offset:][:cfg.MaxN*16384]
-		s.v112 = s.arenaF32[r[66].Offset:][:cfg.MaxN*16384]
-		s.v113 = s.arenaF32[r[67].Offset:][:cfg.MaxN*8192]
-		s.v114 = s.arenaF32[r[68].Offset:][:cfg.MaxN*8192]
-		s.v115 = s.arenaF32[r[69].Offset:][:cfg.MaxN*8192]
-		s.v117 = s.arenaF32[r[70].Offset:][:cfg.MaxN*8192]
-		s.v121 = s.arenaF32[r[71].Offset:][:cfg.MaxN*8192]
-		s.v123 = s.arenaF32[r[72].Offset:][:cfg.MaxN*8192]
-		s.v127 = s.arenaF32[r[73].Offset:][:cfg.MaxN*8192]
-		s.v128 = s.arenaF32[r[74].Offset:][:cfg.MaxN*8192]
-		s.v130 = s.arenaF32[r[75].Offset:][:cfg.MaxN*8192]
-		s.v134 = s.arenaF32[r[76].Offset:][:cfg.MaxN*8192]
-		s.v135 = s.arenaF32[r[77].Offset:][:cfg.MaxN*64]
-		s.v136 = s.arenaF32[r[78].Offset:][:cfg.MaxN*8192]
-		s.v137 = s.arenaF32[r[79].Offset:][:cfg.MaxN*64]
-		s.v139 = s.arenaF32[r[80].Offset:][:cfg.MaxN*64]
-		s.v140 = s.arenaF32[r[81].Offset:][:cfg.MaxN*64]
-		s.v141 = s.arenaF32[r[82].Offset:][:cfg.MaxN*64]
-		s.v142 = s.arenaF32[r[83].Offset:][:cfg.MaxN*8192]
-		s.v143 = s.arenaF32[r[84].Offset:][:cfg.MaxN*8192]
-		s.v144 = s.arenaF32[r[85].Offset:][:cfg.MaxN*8192]
-		s.v145 = s.arenaF32[r[86].Offset:][:cfg.MaxN*8192]
+		s.v52 = s.arenaF32[r[26].Offset:][:cfg.MaxN*8192]
+		s.v54 = s.arenaF32[r[27].Offset:][:cfg.MaxN*8192]
+		s.dout = s.arenaF32[r[28].Offset:][:cfg.MaxN*8192]
+		s.v58 = s.arenaF32[r[29].Offset:][:cfg.MaxN*32768]
+		s.v63 = s.arenaF32[r[30].Offset:][:cfg.MaxN*32768]
+		s.v64 = s.arenaF32[r[31].Offset:][:cfg.MaxN*32768]
+		s.v67 = s.arenaF32[r[32].Offset:][:cfg.MaxN*8192]
+		s.v71 = s.arenaF32[r[33].Offset:][:cfg.MaxN*8192]
+		s.v72 = s.arenaF32[r[34].Offset:][:cfg.MaxN*64]
+		s.v73 = s.arenaF32[r[35].Offset:][:cfg.MaxN*8192]
+		s.v74 = s.arenaF32[r[36].Offset:][:cfg.MaxN*64]
+		s.v76 = s.arenaF32[r[37].Offset:][:cfg.MaxN*64]
+		s.v77 = s.arenaF32[r[38].Offset:][:cfg.MaxN*64]
+		s.v78 = s.arenaF32[r[39].Offset:][:cfg.MaxN*64]
+		s.v79 = s.arenaF32[r[40].Offset:][:cfg.MaxN*8192]
+		s.v80 = s.arenaF32[r[41].Offset:][:cfg.MaxN*8192]
+		s.v81 = s.arenaF32[r[42].Offset:][:cfg.MaxN*8192]
+		s.v82 = s.arenaF32[r[43].Offset:][:cfg.MaxN*8192]
+		s.v83 = s.arenaF32[r[44].Offset:][:cfg.MaxN*64]
+		s.v84 = s.arenaF32[r[45].Offset:][:cfg.MaxN*8192]
+		s.v85 = s.arenaF32[r[46].Offset:][:cfg.MaxN*8192]
+		s.v86 = s.arenaF32[r[47].Offset:][:cfg.MaxN*8192]
+		s.v87 = s.arenaF32[r[48].Offset:][:cfg.MaxN*64]
+		s.v88 = s.arenaF32[r[49].Offset:][:cfg.MaxN*8192]
+		s.v89 = s.arenaF32[r[50].Offset:][:cfg.MaxN*8192]
+		s.v90 = s.arenaF32[r[51].Offset:][:cfg.MaxN*8192]
+		s.v91 = s.arenaF32[r[52].Offset:][:cfg.MaxN*8192]
+		s.v92 = s.arenaF32[r[53].Offset:][:cfg.MaxN*8192]
+		s.v93 = s.arenaF32[r[54].Offset:][:cfg.MaxN*8192]
+		s.v101 = s.arenaF32[r[55].Offset:][:cfg.MaxN*8192]
+		s.v104 = s.arenaF32[r[56].Offset:][:cfg.MaxN*8192]
+		s.dattn_att = s.arenaF32[r[57].Offset:][:cfg.MaxN*16384]
+		s.v106 = s.arenaF32[r[58].Offset:][:cfg.MaxN*8192]
+		s.v107 = s.arenaF32[r[59].Offset:][:cfg.MaxN*16384]
+		s.v108 = s.arenaF32[r[60].Offset:][:cfg.MaxN*256]
+		s.v109 = s.arenaF32[r[61].Offset:][:cfg.MaxN*16384]
+		s.v110 = s.arenaF32[r[62].Offset:][:cfg.MaxN*16384]
+		s.dattn_scores = s.arenaF32[r[63].Offset:][:cfg.MaxN*16384]
+		s.v112 = s.arenaF32[r[64].Offset:][:cfg.MaxN*16384]
+		s.v113 = s.arenaF32[r[65].Offset:][:cfg.MaxN*8192]
+		s.v114 = s.arenaF32[r[66].Offset:][:cfg.MaxN*8192]
+		s.v115 = s.arenaF32[r[67].Offset:][:cfg.MaxN*8192]
+		s.v117 = s.arenaF32[r[68].Offset:][:cfg.MaxN*8192]
+		s.v121 = s.arenaF32[r[69].Offset:][:cfg.MaxN*8192]
+		s.v123 = s.arenaF32[r[70].Offset:][:cfg.MaxN*8192]
+		s.v127 = s.arenaF32[r[71].Offset:][:cfg.MaxN*8192]
+		s.v128 = s.arenaF32[r[72].Offset:][:cfg.MaxN*8192]
+		s.v130 = s.arenaF32[r[73].Offset:][:cfg.MaxN*8192]
+		s.v134 = s.arenaF32[r[74].Offset:][:cfg.MaxN*8192]
+		s.v135 = s.arenaF32[r[75].Offset:][:cfg.MaxN*64]
+		s.v136 = s.arenaF32[r[76].Offset:][:cfg.MaxN*8192]
+		s.v137 = s.arenaF32[r[77].Offset:][:cfg.MaxN*64]
+		s.v139 = s.arenaF32[r[78].Offset:][:cfg.MaxN*64]
+		s.v140 = s.arenaF32[r[79].Offset:][:cfg.MaxN*64]
+		s.v141 = s.arenaF32[r[80].Offset:][:cfg.MaxN*64]
+		s.v142 = s.arenaF32[r[81].Offset:][:cfg.MaxN*8192]
+		s.v143 = s.arenaF32[r[82].Offset:][:cfg.MaxN*8192]
+		s.v144 = s.arenaF32[r[83].Offset:][:cfg.MaxN*8192]
+		s.v145 = s.arenaF32[r[84].Offset:][:cfg.MaxN*8192]
 	}
 	return nil
 }
