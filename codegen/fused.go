@@ -58,6 +58,21 @@ type nest struct {
 	// shape), emitted as statements: each operand is its whole buffer,
 	// read and written at index 0, with no view and no loop.
 	scalar bool
+	// par asks for the nest's outer loop to run over [lo, hi) only, so
+	// that kernels.For can split it over the cores (see parSplit); emit
+	// sets ranged if it did (a nest of one element, or of rows, has no
+	// loop it splits).
+	par    bool
+	ranged *parSplit
+}
+
+// parSplit is a loop nest's outer loop split over the cores: the nest,
+// emitted over [lo, hi) of the loop over the outer dims, each iteration
+// covering the elements of the inner ones (none if the outer loop is the
+// whole nest, one flat loop).
+type parSplit struct {
+	outer, inner []ir.Dim
+	body         []jen.Code
 }
 
 // scalarShape reports whether a shape has one element and no symbolic dim.
@@ -136,6 +151,15 @@ func (n *nest) emit() []jen.Code {
 		groups = append(groups, group{nil, allTrue(len(n.ops)), rowSide})
 	}
 	m := len(groups)
+	// The outer loop runs over [lo, hi) if the nest is split over the
+	// cores: a nest of rows (hooks, split) keeps its loops whole.
+	ranged := n.par && n.split == 0 && !n.hooks && len(groups[0].dims) > 0
+	if ranged {
+		n.ranged = &parSplit{outer: groups[0].dims}
+		for _, g := range groups[1:] {
+			n.ranged.inner = append(n.ranged.inner, g.dims...)
+		}
+	}
 	innerStart := m
 	for g := range groups {
 		if groups[g].row {
@@ -198,7 +222,11 @@ func (n *nest) emit() []jen.Code {
 			code = append(code, jen.List(views...).Op("=").List(vals...))
 		}
 	} else {
-		loop = jen.For(jen.Id("i").Op(":=").Lit(0), jen.Id("i").Op("<").Add(k.prod(groups[m-1].dims)), jen.Id("i").Op("++")).Block(inner...)
+		end := k.prod(groups[m-1].dims)
+		if ranged && m == 1 {
+			end = jen.Id("hi").Op("-").Id("lo")
+		}
+		loop = jen.For(jen.Id("i").Op(":=").Lit(0), jen.Id("i").Op("<").Add(end), jen.Id("i").Op("++")).Block(inner...)
 	}
 	code = append(code, loop)
 	wrapRow := func(l []jen.Code) []jen.Code {
@@ -231,6 +259,9 @@ func (n *nest) emit() []jen.Code {
 		body = append(body, loads...)
 		body = append(body, code...)
 		var l jen.Code = jen.For(jen.Id(iv).Op(":=").Lit(0), jen.Id(iv).Op("<").Add(k.prod(groups[g].dims)), jen.Id(iv).Op("++")).Block(body...)
+		if ranged && g == 0 {
+			l = jen.For(jen.Id(iv).Op(":=").Id("lo"), jen.Id(iv).Op("<").Id("hi"), jen.Id(iv).Op("++")).Block(body...)
+		}
 		code = []jen.Code{l}
 		if n.hooks && innerStart == g {
 			code = wrapRow(code)
@@ -240,8 +271,13 @@ func (n *nest) emit() []jen.Code {
 	// along every loop.
 	var top []jen.Code
 	var views, vals []jen.Code
-	for _, o := range n.ops {
+	for i, o := range n.ops {
 		views = append(views, jen.Id(o.name))
+		if ranged && m == 1 && groups[0].pres[i] {
+			// The nest is one flat loop: the range is of elements.
+			vals = append(vals, o.buf.Clone().Index(jen.Id("lo"), jen.Id("hi")))
+			continue
+		}
 		vals = append(vals, o.buf)
 	}
 	if len(views) > 0 {
@@ -254,7 +290,11 @@ func (n *nest) emit() []jen.Code {
 	}
 	top = append(top, n.pre...)
 	top = append(top, code...)
-	return append(top, n.post...)
+	top = append(top, n.post...)
+	if ranged {
+		n.ranged.body = top
+	}
+	return top
 }
 
 // elementwiseValues emits, for each elementwise value of vals (in order),
@@ -366,7 +406,7 @@ func (k *kctx) refName(v *ir.Value) string { return fmt.Sprintf("%#v", k.ref(v))
 // computes every value of the kernel in registers and stores the
 // materialized ones.
 func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
-	n := &nest{k: k, shape: kern.Root.Type.Shape, scalar: scalarShape(kern.Root.Type.Shape)}
+	n := &nest{k: k, shape: kern.Root.Type.Shape, scalar: scalarShape(kern.Root.Type.Shape), par: k.parallel(kern.Root.Type.Shape)}
 	names := map[*ir.Value]string{}
 	n.body = k.elementwiseValues(n, kern.Values, names)
 	for _, v := range kern.Materialized {
@@ -376,7 +416,12 @@ func (k *kctx) fusedLoop(kern *passes.Kernel) []jen.Code {
 		o := k.writeOperand(n, v, "o")
 		n.body = append(n.body, jen.Id(o).Index(n.at()).Op("=").Id(names[v]))
 	}
-	return n.emit()
+	code := n.emit()
+	if n.ranged != nil {
+		k.ranged = n.ranged
+		return nil
+	}
+	return code
 }
 
 // broadcastCopy emits the loop nest that copies x, broadcast to the shape
@@ -576,6 +621,9 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 	}
 	code := k.matmul(c.Clone())
 	n := &nest{k: k, shape: m.Type.Shape}
+	if !slices.ContainsFunc(kern.Values, isColSum) {
+		n.par = k.parallel(m.Type.Shape) // the epilogue's rows are independent
+	}
 	names := map[*ir.Value]string{}
 	o := &operand{buf: c.Clone(), name: "p0", elem: "x0", pres: allTrue(len(m.Type.Shape))}
 	n.ops = append(n.ops, o)
@@ -626,5 +674,10 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 			))
 		}
 	}
-	return append(code, jen.Block(n.emit()...))
+	epilogue := n.emit()
+	if n.ranged != nil {
+		k.ranged = n.ranged
+		return code
+	}
+	return append(code, jen.Block(epilogue...))
 }

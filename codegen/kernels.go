@@ -19,6 +19,41 @@ type kctx struct {
 	// (k.ref returns the parameter): kernels whose bodies print alike
 	// share one method.
 	args *kargs
+	// ranged is set by a loop nest emitted over a range of its outer loop
+	// (nest.par): the kernel's method then runs it with kernels.For.
+	ranged *parSplit
+	// noPar keeps every nest whole (a fallible kernel: a Body cannot
+	// return an error).
+	noPar bool
+}
+
+// elemGrain mirrors kernels.ElemGrain (the test checks it), for choosing
+// here which loops are worth splitting over the cores.
+const elemGrain = 16 * 1024
+
+// parMinStatic is the smallest static factor of a shape with symbolic
+// dims (a batch) whose loop nest is split over the cores: at 256 elements
+// per sample, a batch of 128 is two grains of work. Smaller loops (the
+// narrow layers of deep models) stay serial, which keeps their code short.
+const parMinStatic = 256
+
+// parallel reports whether a loop nest over shape is worth splitting over
+// the cores (kernels.For): at least two grains of elements, or, with
+// symbolic dims, at least parMinStatic elements per unit of them.
+func (k *kctx) parallel(shape ir.Shape) bool {
+	if k.noPar || scalarShape(shape) {
+		return false
+	}
+	static, symbolic := 1, false
+	for _, d := range shape {
+		f, syms := d.Factors()
+		static *= f
+		symbolic = symbolic || len(syms) > 0
+	}
+	if symbolic {
+		return static >= parMinStatic
+	}
+	return static >= 2*elemGrain
 }
 
 // kargs are the buffer parameters of a kernel method, in order of first use.
@@ -32,7 +67,7 @@ type kargs struct {
 }
 
 func newKargs(p *plan, named bool) *kargs {
-	reserved := []string{"s"}
+	reserved := []string{"s", "r", "lo", "hi"} // r, lo, hi: the receiver and range of a kernel's Run (kpar)
 	for _, d := range p.dims {
 		reserved = append(reserved, d.field)
 	}

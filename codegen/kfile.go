@@ -1,6 +1,11 @@
 package codegen
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpgen/bpgen/ir"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -86,6 +91,10 @@ func (p *plan) kernelsFile() *jen.File {
 		for _, line := range kernelDoc(ki) {
 			f.Comment(line)
 		}
+		if ki.par != nil {
+			p.parKernel(f, ki)
+			continue
+		}
 		var ret jen.Code = jen.Null()
 		if ki.fallible {
 			ret = jen.Error()
@@ -94,4 +103,113 @@ func (p *plan) kernelsFile() *jen.File {
 		f.Line()
 	}
 	return f
+}
+
+// parKernel emits a kernel method whose loop nest runs on the cores: the
+// method stores the buffers the nest reads and writes in its state field
+// of type ki.par.typ and calls kernels.For on it, in grains of about
+// kernels.ElemGrain elements; the type's Run method is the nest over a
+// range of its outer loop. Each element is computed as it would be by
+// the whole loop, so the results are the same on any number of cores.
+func (p *plan) parKernel(f *jen.File, ki *kinfo) {
+	kp := ki.par
+	run := append(p.dimLocalsIn(kp.split.body), kp.split.body...)
+	src := fmt.Sprintf("%#v", jen.Block(run...))
+	var fields, lhs, rhs []jen.Code
+	vals := jen.Dict{}
+	if usesIdent(src, "s") {
+		fields = append(fields, jen.Id("s").Op("*").Id("state").Comment("its receiver"))
+		lhs, rhs = append(lhs, jen.Id("s")), append(rhs, jen.Id("r").Dot("s"))
+		vals[jen.Id("s")] = jen.Id("s")
+	}
+	for i, name := range kp.names {
+		if !usesIdent(src, name) {
+			continue
+		}
+		fields = append(fields, jen.Id(name).Add(kp.types[i]).Comment("its parameter "+name))
+		lhs, rhs = append(lhs, jen.Id(name)), append(rhs, jen.Id("r").Dot(name))
+		vals[jen.Id(name)] = jen.Id(name)
+	}
+	if len(lhs) > 0 {
+		run = append([]jen.Code{jen.List(lhs...).Op(":=").List(rhs...)}, run...)
+	}
+
+	k := &kctx{p: p, used: map[string]bool{}}
+	grain := jen.Qual(kernelsPath, "ElemGrain")
+	switch inner := kp.split.inner; {
+	case len(inner) == 0:
+	case !symbolicDims(inner) && staticProd(inner) >= elemGrain:
+		grain = jen.Lit(1)
+	case !symbolicDims(inner):
+		grain = grain.Op("/").Lit(staticProd(inner))
+	default:
+		grain = grain.Op("/").Max(jen.Lit(1), k.prod(inner))
+	}
+	main := slices.Clone(ki.body)
+	main = append(main,
+		jen.Id("s").Dot(kp.typ).Op("=").Id(kp.typ).Values(vals),
+		jen.Qual(kernelsPath, "For").Call(k.prod(kp.split.outer), grain, jen.Op("&").Id("s").Dot(kp.typ)),
+	)
+	main = append(p.dimLocalsIn(main), main...)
+	f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(ki.name).Params(ki.params...).Block(main...)
+	f.Line()
+
+	f.Comment(fmt.Sprintf("%s is a call of %s, for kernels.For.", kp.typ, ki.name))
+	f.Type().Id(kp.typ).Struct(fields...)
+	f.Line()
+	f.Comment(fmt.Sprintf("Run computes %s's loop nest over [lo, hi) of its outer loop.", ki.name))
+	f.Func().Params(jen.Id("r").Op("*").Id(kp.typ)).Id("Run").Params(jen.List(jen.Id("lo"), jen.Id("hi")).Int()).Block(run...)
+	f.Line()
+}
+
+// dimLocalsIn binds the symbolic dims code reads to locals (dimLocals).
+func (p *plan) dimLocalsIn(code []jen.Code) []jen.Code {
+	src := fmt.Sprintf("%#v", jen.Block(code...))
+	used := map[string]bool{}
+	for _, d := range p.dims {
+		if usesIdent(src, d.field) {
+			used[d.name] = true
+		}
+	}
+	return p.dimLocals(used)
+}
+
+// usesIdent reports whether the Go source src uses the identifier name
+// other than as a field or method (after a dot).
+func usesIdent(src, name string) bool {
+	isIdent := func(c byte) bool {
+		return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+	}
+	for i := 0; ; {
+		j := strings.Index(src[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !isIdent(src[j-1]) && src[j-1] != '.') && (end == len(src) || !isIdent(src[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// symbolicDims reports whether any of dims has a symbolic factor.
+func symbolicDims(dims []ir.Dim) bool {
+	for _, d := range dims {
+		if _, syms := d.Factors(); len(syms) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// staticProd is the product of the static factors of dims.
+func staticProd(dims []ir.Dim) int {
+	n := 1
+	for _, d := range dims {
+		f, _ := d.Factors()
+		n *= f
+	}
+	return n
 }

@@ -22,6 +22,18 @@ type kinfo struct {
 	scratch  []string // fields of the scratch buffers it uses
 	uses     int      // distinct kernels it computes (by their values)
 	sigs     map[string]bool
+	par      *kpar // set if the method splits its loop nest over the cores
+}
+
+// kpar is a kernel method whose loop nest runs on the cores: the method
+// (body: what comes before the nest, as a GEMM) stores its buffers in the
+// state field typ, of the type typ, whose Run method kernels.For calls on
+// ranges of the nest's outer loop.
+type kpar struct {
+	split *parSplit
+	names []string   // the method's buffer parameters, in order
+	types []jen.Code // and their slice types
+	typ   string     // the type and state field (set with the method's name)
 }
 
 // kcall is one kernel of an entry point: a call of its method with the
@@ -84,6 +96,9 @@ func (p *plan) lower(prog *passes.Program) {
 			ki := &kinfo{k: k}
 			body, args := p.kernelMethod(ki, k, false)
 			key := fmt.Sprintf("%#v", jen.Func().Params(ki.params...).Block(body...))
+			if ki.par != nil {
+				key += fmt.Sprintf("%#v", jen.Block(ki.par.split.body...))
+			}
 			if shared := byBody[key]; shared != nil {
 				ki = shared
 			} else {
@@ -123,6 +138,9 @@ func (p *plan) lower(prog *passes.Program) {
 		} else {
 			ki.name = p.stateFields.get("compute" + opsLabel(ki.k))
 		}
+		if ki.par != nil {
+			ki.par.typ = p.stateFields.get(ki.name + "Range")
+		}
 	}
 }
 
@@ -132,7 +150,24 @@ func (p *plan) lower(prog *passes.Program) {
 func (p *plan) kernelMethod(ki *kinfo, k *passes.Kernel, named bool) ([]jen.Code, []*valInfo) {
 	kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki, args: newKargs(p, named)}
 	body := kc.kernelBody(k)
+	if kc.fallible && kc.ranged != nil {
+		kc = &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki, args: newKargs(p, named), noPar: true}
+		body = kc.kernelBody(k)
+	}
 	ki.fallible = kc.fallible
+	ki.par = nil
+	if kc.ranged != nil {
+		ki.par = &kpar{split: kc.ranged}
+		ki.params = nil
+		for _, vi := range kc.args.list {
+			name, typ := kc.args.of[vi], p.sliceType(vi.v.Type.DType)
+			ki.params = append(ki.params, jen.Id(name).Add(typ))
+			ki.par.names = append(ki.par.names, name)
+			ki.par.types = append(ki.par.types, typ)
+		}
+		// The dims are bound where they are read (kernelsFile).
+		return body, kc.args.list
+	}
 	if ki.fallible {
 		body = append(body, jen.Return(jen.Nil()))
 	}
@@ -237,7 +272,7 @@ func kernelDoc(ki *kinfo) []string {
 		for _, v := range k.Values {
 			lines = append(lines, "\t"+v.String())
 		}
-		return lines
+		return append(lines, parDoc(ki)...)
 	}
 	var stores []string
 	for _, v := range k.Materialized {
@@ -254,7 +289,17 @@ func kernelDoc(ki *kinfo) []string {
 	for _, v := range k.Values {
 		lines = append(lines, "\t"+v.String())
 	}
-	return lines
+	return append(lines, parDoc(ki)...)
+}
+
+// parDoc is the part of a kernel's comment that says its loop nest runs
+// on the cores.
+func parDoc(ki *kinfo) []string {
+	if ki.par == nil {
+		return nil
+	}
+	return []string{"", fmt.Sprintf("Its loop nest runs on the cores: kernels.For calls %s.Run on ranges of", ki.par.typ),
+		"its outer loop."}
 }
 
 func article(k passes.KernelKind) string {

@@ -256,6 +256,11 @@ func (p *plan) modelType(f *jen.File) {
 	for _, sb := range p.scratch {
 		fields = append(fields, jen.Id(sb.field).Add(p.sliceType(sb.dtype)).Comment("working space of kernels (not in the arena)"))
 	}
+	for _, ki := range p.kernels {
+		if ki.par != nil {
+			fields = append(fields, jen.Id(ki.par.typ).Id(ki.par.typ).Comment("the buffers of a call of "+ki.name+", for kernels.For"))
+		}
+	}
 	f.Comment("state is what one kind of call (training or inference) works on: the")
 	f.Comment("dims and inputs of the current call and a buffer per materialized value,")
 	f.Comment("allocated for the capacity (views of the arenas, at the offsets of the")

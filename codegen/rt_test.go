@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpgen/bpgen/ir"
+	"github.com/bpgen/bpgen/runtime/kernels"
 	"github.com/bpgen/bpgen/runtime/rt"
 )
 
@@ -50,5 +51,13 @@ func TestInitLiteral(t *testing.T) {
 		if want := ir.InitSpec(a); got != want {
 			t.Errorf("%v: codegen prints %s = %+v, want %+v", a, src, got, want)
 		}
+	}
+}
+
+// TestElemGrainMirrorsKernels: codegen chooses the loops it splits over the
+// cores with its own copy of kernels.ElemGrain.
+func TestElemGrainMirrorsKernels(t *testing.T) {
+	if elemGrain != kernels.ElemGrain {
+		t.Fatalf("codegen's elemGrain is %d, kernels.ElemGrain %d: keep them equal", elemGrain, kernels.ElemGrain)
 	}
 }

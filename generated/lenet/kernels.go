@@ -88,10 +88,34 @@ func (s *state) computeConv2dXC1(bufV12 []float32, bufX []float32, C1 []float32)
 //
 //	v13:f32[n,6,28,28] = add v12 v3  # lenet.go:42
 //	v14:f32[n,6,28,28] = relu v13  # lenet.go:42 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH1(bufV12 []float32, bufC1 []float32, h1 []float32) {
 	n := s.n
+	s.computeH1Range = computeH1Range{
+		bufC1:  bufC1,
+		bufV12: bufV12,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(n, kernels.ElemGrain/4704, &s.computeH1Range)
+}
+
+// computeH1Range is a call of computeH1, for kernels.For.
+type computeH1Range struct {
+	s      *state    // its receiver
+	bufV12 []float32 // its parameter bufV12
+	bufC1  []float32 // its parameter bufC1
+	h1     []float32 // its parameter h1
+}
+
+// Run computes computeH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeH1Range) Run(lo, hi int) {
+	s, bufV12, bufC1, h1 := r.s, r.bufV12, r.bufC1, r.h1
+	n := s.n
 	a0, a1, o2 := bufV12[:n*4704], bufC1[:6], h1[:n*4704]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*4704:][:4704], o2[i0*4704:][:4704]
 		for i1 := 0; i1 < 6; i1++ {
 			a0, a1, o2 := a0[i1*784:][:784], a1[i1*1:][:1], o2[i1*784:][:784]
@@ -127,10 +151,34 @@ func (s *state) computeConv2dP1C2(bufV16 []float32, bufP1 []float32, C2 []float3
 //
 //	v17:f32[n,16,10,10] = add v16 v5  # lenet.go:44
 //	v18:f32[n,16,10,10] = relu v17  # lenet.go:44 h2
+//
+// Its loop nest runs on the cores: kernels.For calls computeH2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH2(bufV16 []float32, bufC2 []float32, h2 []float32) {
 	n := s.n
+	s.computeH2Range = computeH2Range{
+		bufC2:  bufC2,
+		bufV16: bufV16,
+		h2:     h2,
+		s:      s,
+	}
+	kernels.For(n, kernels.ElemGrain/1600, &s.computeH2Range)
+}
+
+// computeH2Range is a call of computeH2, for kernels.For.
+type computeH2Range struct {
+	s      *state    // its receiver
+	bufV16 []float32 // its parameter bufV16
+	bufC2  []float32 // its parameter bufC2
+	h2     []float32 // its parameter h2
+}
+
+// Run computes computeH2's loop nest over [lo, hi) of its outer loop.
+func (r *computeH2Range) Run(lo, hi int) {
+	s, bufV16, bufC2, h2 := r.s, r.bufV16, r.bufC2, r.h2
+	n := s.n
 	a0, a1, o2 := bufV16[:n*1600], bufC2[:16], h2[:n*1600]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*1600:][:1600], o2[i0*1600:][:1600]
 		for i1 := 0; i1 < 16; i1++ {
 			a0, a1, o2 := a0[i1*100:][:100], a1[i1*1:][:1], o2[i1*100:][:100]
@@ -393,9 +441,33 @@ func (s *state) computeDh2(dh2 []float32, h2 []float32, bufV51 []float32) {
 //
 //	v55:f32[n,16,10,10] = gt v18 v42  # lenet.go:44
 //	v56:f32[n,16,10,10] = mul v54 v55  # lenet.go:44
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtMulH2Dh2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeGtMulH2Dh2(h2 []float32, dh2 []float32, bufV56 []float32) {
 	n := s.n
-	a0, a1, o2 := h2[:n*1600], dh2[:n*1600], bufV56[:n*1600]
+	s.computeGtMulH2Dh2Range = computeGtMulH2Dh2Range{
+		bufV56: bufV56,
+		dh2:    dh2,
+		h2:     h2,
+		s:      s,
+	}
+	kernels.For(n*1600, kernels.ElemGrain, &s.computeGtMulH2Dh2Range)
+}
+
+// computeGtMulH2Dh2Range is a call of computeGtMulH2Dh2, for kernels.For.
+type computeGtMulH2Dh2Range struct {
+	s      *state    // its receiver
+	h2     []float32 // its parameter h2
+	dh2    []float32 // its parameter dh2
+	bufV56 []float32 // its parameter bufV56
+}
+
+// Run computes computeGtMulH2Dh2's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtMulH2Dh2Range) Run(lo, hi int) {
+	s, h2, dh2, bufV56 := r.s, r.h2, r.dh2, r.bufV56
+	n := s.n
+	a0, a1, o2 := h2[:n*1600][lo:hi], dh2[:n*1600][lo:hi], bufV56[:n*1600][lo:hi]
 	c42 := float32(0)
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
@@ -443,9 +515,33 @@ func (s *state) computeDh1(dh1 []float32, h1 []float32, dp1 []float32) {
 //
 //	v62:f32[n,6,28,28] = gt v14 v42  # lenet.go:42
 //	v63:f32[n,6,28,28] = mul v61 v62  # lenet.go:42
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtMulH1Dh1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeGtMulH1Dh1(h1 []float32, dh1 []float32, bufV63 []float32) {
 	n := s.n
-	a0, a1, o2 := h1[:n*4704], dh1[:n*4704], bufV63[:n*4704]
+	s.computeGtMulH1Dh1Range = computeGtMulH1Dh1Range{
+		bufV63: bufV63,
+		dh1:    dh1,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(n*4704, kernels.ElemGrain, &s.computeGtMulH1Dh1Range)
+}
+
+// computeGtMulH1Dh1Range is a call of computeGtMulH1Dh1, for kernels.For.
+type computeGtMulH1Dh1Range struct {
+	s      *state    // its receiver
+	h1     []float32 // its parameter h1
+	dh1    []float32 // its parameter dh1
+	bufV63 []float32 // its parameter bufV63
+}
+
+// Run computes computeGtMulH1Dh1's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtMulH1Dh1Range) Run(lo, hi int) {
+	s, h1, dh1, bufV63 := r.s, r.h1, r.dh1, r.bufV63
+	n := s.n
+	a0, a1, o2 := h1[:n*4704][lo:hi], dh1[:n*4704][lo:hi], bufV63[:n*4704][lo:hi]
 	c42 := float32(0)
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {

@@ -122,38 +122,42 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	v12           []float32 // v12 f32[n,6,28,28] conv2d lenet.go:42
-	h1            []float32 // v14 f32[n,6,28,28] relu lenet.go:42
-	p1            []float32 // v15 f32[n,6,14,14] max_pool2d lenet.go:43
-	v16           []float32 // v16 f32[n,16,10,10] conv2d lenet.go:44
-	h2            []float32 // v18 f32[n,16,10,10] relu lenet.go:44
-	p2            []float32 // v19 f32[n,16,5,5] max_pool2d lenet.go:45
-	h3            []float32 // v23 f32[n,120] relu lenet.go:47
-	h4            []float32 // v26 f32[n,84] relu lenet.go:48
-	o             []float32 // v28 f32[n,10] add lenet.go:49
-	v29           []float32 // v29 f32[n] softmax_xent lenet.go:50
-	L             []float32 // v30 f32[] mean lenet.go:50
-	v34           []float32 // v34 f32[n,10] softmax lenet.go:50
-	v35           []float32 // v35 f32[n,10] onehot lenet.go:50
-	do            []float32 // v38 f32[n,10] mul lenet.go:50
-	v44           []float32 // v44 f32[n,84] mul lenet.go:48
-	v49           []float32 // v49 f32[n,120] mul lenet.go:47
-	v51           []float32 // v51 f32[n,400] matmul lenet.go:47
-	dh2           []float32 // v54 f32[n,16,10,10] max_pool2d_grad lenet.go:45
-	v56           []float32 // v56 f32[n,16,10,10] mul lenet.go:44
-	dp1           []float32 // v59 f32[n,6,14,14] conv2d_input_grad lenet.go:44
-	dh1           []float32 // v61 f32[n,6,28,28] max_pool2d_grad lenet.go:43
-	v63           []float32 // v63 f32[n,6,28,28] mul lenet.go:42
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
-	convColF32    []float32 // working space of kernels (not in the arena)
-	colSumsF64    []float64 // working space of kernels (not in the arena)
+	training               bool   // dropout drops
+	step                   uint64 // seeds dropout
+	seed                   uint64
+	params, grads          *Params
+	n                      int                    // dim n
+	x                      []float32              // input x
+	y                      []int32                // input y
+	v12                    []float32              // v12 f32[n,6,28,28] conv2d lenet.go:42
+	h1                     []float32              // v14 f32[n,6,28,28] relu lenet.go:42
+	p1                     []float32              // v15 f32[n,6,14,14] max_pool2d lenet.go:43
+	v16                    []float32              // v16 f32[n,16,10,10] conv2d lenet.go:44
+	h2                     []float32              // v18 f32[n,16,10,10] relu lenet.go:44
+	p2                     []float32              // v19 f32[n,16,5,5] max_pool2d lenet.go:45
+	h3                     []float32              // v23 f32[n,120] relu lenet.go:47
+	h4                     []float32              // v26 f32[n,84] relu lenet.go:48
+	o                      []float32              // v28 f32[n,10] add lenet.go:49
+	v29                    []float32              // v29 f32[n] softmax_xent lenet.go:50
+	L                      []float32              // v30 f32[] mean lenet.go:50
+	v34                    []float32              // v34 f32[n,10] softmax lenet.go:50
+	v35                    []float32              // v35 f32[n,10] onehot lenet.go:50
+	do                     []float32              // v38 f32[n,10] mul lenet.go:50
+	v44                    []float32              // v44 f32[n,84] mul lenet.go:48
+	v49                    []float32              // v49 f32[n,120] mul lenet.go:47
+	v51                    []float32              // v51 f32[n,400] matmul lenet.go:47
+	dh2                    []float32              // v54 f32[n,16,10,10] max_pool2d_grad lenet.go:45
+	v56                    []float32              // v56 f32[n,16,10,10] mul lenet.go:44
+	dp1                    []float32              // v59 f32[n,6,14,14] conv2d_input_grad lenet.go:44
+	dh1                    []float32              // v61 f32[n,6,28,28] max_pool2d_grad lenet.go:43
+	v63                    []float32              // v63 f32[n,6,28,28] mul lenet.go:42
+	arenaF32               []float32              // the f32 buffers above live in this arena, as planned
+	convColF32             []float32              // working space of kernels (not in the arena)
+	colSumsF64             []float64              // working space of kernels (not in the arena)
+	computeH1Range         computeH1Range         // the buffers of a call of computeH1, for kernels.For
+	computeH2Range         computeH2Range         // the buffers of a call of computeH2, for kernels.For
+	computeGtMulH2Dh2Range computeGtMulH2Dh2Range // the buffers of a call of computeGtMulH2Dh2, for kernels.For
+	computeGtMulH1Dh1Range computeGtMulH1Dh1Range // the buffers of a call of computeGtMulH1Dh1, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

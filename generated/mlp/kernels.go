@@ -58,21 +58,41 @@ func (s *state) outputs(all bool) Outputs {
 //	v6:f32[n,256] = matmul v0 v2  # models.go:32
 //	v7:f32[n,256] = add v6 v3  # models.go:32 z
 //	v8:f32[n,256] = relu v7  # models.go:33 h
+//
+// Its loop nest runs on the cores: kernels.For calls computeHRange.Run on ranges of
+// its outer loop.
 func (s *state) computeH(h []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, h[:n*256], 256)
-	{
-		p0, a1, o2 := h[:n*256], b1[:256], h[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v7 := x0 + x1
-				v8 := max(v7, 0)
-				o2[i] = v8
-			}
+	s.computeHRange = computeHRange{
+		b1: b1,
+		h:  h,
+		s:  s,
+	}
+	kernels.For(n, kernels.ElemGrain/256, &s.computeHRange)
+}
+
+// computeHRange is a call of computeH, for kernels.For.
+type computeHRange struct {
+	s  *state    // its receiver
+	h  []float32 // its parameter h
+	b1 []float32 // its parameter b1
+}
+
+// Run computes computeH's loop nest over [lo, hi) of its outer loop.
+func (r *computeHRange) Run(lo, hi int) {
+	s, h, b1 := r.s, r.h, r.b1
+	n := s.n
+	p0, a1, o2 := h[:n*256], b1[:256], h[:n*256]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v7 := x0 + x1
+			v8 := max(v7, 0)
+			o2[i] = v8
 		}
 	}
 }
@@ -270,21 +290,38 @@ func (s *state) computeDb1(dz []float32, do []float32, W2 []float32, h []float32
 //	v27:f32[784,256] = mul v22 v26  # models.go:36
 //	v43:f32[784,256] = matmul v0 v41 [transA]  # models.go:32
 //	v44:f32[784,256] = add v27 v43  # models.go:27 dW1
+//
+// Its loop nest runs on the cores: kernels.For calls computeDW1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeDW1(dW1 []float32, bufX []float32, dz []float32, W1 []float32) {
 	n := s.n
 	kernels.Sgemm(true, false, 784, 256, n, 1, bufX[:n*784], 784, dz[:n*256], 256, 0, dW1[:200704], 256)
-	{
-		p0, a1, o2 := dW1[:200704], W1[:200704], dW1[:200704]
-		c23 := float32(2)
-		c22 := float32(5e-05)
-		a1, o2 = a1[:len(p0)], o2[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			v26 := x1 * c23
-			v27 := c22 * v26
-			v44 := v27 + x0
-			o2[i] = v44
-		}
+	s.computeDW1Range = computeDW1Range{
+		W1:  W1,
+		dW1: dW1,
+	}
+	kernels.For(200704, kernels.ElemGrain, &s.computeDW1Range)
+}
+
+// computeDW1Range is a call of computeDW1, for kernels.For.
+type computeDW1Range struct {
+	dW1 []float32 // its parameter dW1
+	W1  []float32 // its parameter W1
+}
+
+// Run computes computeDW1's loop nest over [lo, hi) of its outer loop.
+func (r *computeDW1Range) Run(lo, hi int) {
+	dW1, W1 := r.dW1, r.W1
+	p0, a1, o2 := dW1[:200704][lo:hi], W1[:200704][lo:hi], dW1[:200704][lo:hi]
+	c23 := float32(2)
+	c22 := float32(5e-05)
+	a1, o2 = a1[:len(p0)], o2[:len(p0)]
+	for i := range p0 {
+		x0 := p0[i]
+		x1 := a1[i]
+		v26 := x1 * c23
+		v27 := c22 * v26
+		v44 := v27 + x0
+		o2[i] = v44
 	}
 }

@@ -110,26 +110,28 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	h             []float32 // v8 f32[n,256] relu models.go:33
-	o             []float32 // v10 f32[n,10] add models.go:34
-	v11           []float32 // v11 f32[n] softmax_xent models.go:35
-	L             []float32 // v12 f32[] mean models.go:35
-	v14           []float32 // v14 f32[] sum models.go:36
-	v16           []float32 // v16 f32[] sum models.go:36
-	J             []float32 // v20 f32[] add models.go:37
-	v30           []float32 // v30 f32[n,10] softmax models.go:35
-	v31           []float32 // v31 f32[n,10] onehot models.go:35
-	do            []float32 // v34 f32[n,10] mul models.go:35
-	dz            []float32 // v41 f32[n,256] mul models.go:33
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
-	colSumsF64    []float64 // working space of kernels (not in the arena)
+	training        bool   // dropout drops
+	step            uint64 // seeds dropout
+	seed            uint64
+	params, grads   *Params
+	n               int             // dim n
+	x               []float32       // input x
+	y               []int32         // input y
+	h               []float32       // v8 f32[n,256] relu models.go:33
+	o               []float32       // v10 f32[n,10] add models.go:34
+	v11             []float32       // v11 f32[n] softmax_xent models.go:35
+	L               []float32       // v12 f32[] mean models.go:35
+	v14             []float32       // v14 f32[] sum models.go:36
+	v16             []float32       // v16 f32[] sum models.go:36
+	J               []float32       // v20 f32[] add models.go:37
+	v30             []float32       // v30 f32[n,10] softmax models.go:35
+	v31             []float32       // v31 f32[n,10] onehot models.go:35
+	do              []float32       // v34 f32[n,10] mul models.go:35
+	dz              []float32       // v41 f32[n,256] mul models.go:33
+	arenaF32        []float32       // the f32 buffers above live in this arena, as planned
+	colSumsF64      []float64       // working space of kernels (not in the arena)
+	computeHRange   computeHRange   // the buffers of a call of computeH, for kernels.For
+	computeDW1Range computeDW1Range // the buffers of a call of computeDW1, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

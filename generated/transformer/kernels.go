@@ -253,10 +253,34 @@ func (s *state) computeGather(b0 []float32, b1 []float32, b2 []int32) error {
 // buffers of their own; the first computes
 //
 //	v6:f32[n,16,64] = add v5 v4  # transformer.go:40 h0
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
+	s.computeAddRange = computeAddRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n, kernels.ElemGrain/1024, &s.computeAddRange)
+}
+
+// computeAddRange is a call of computeAdd, for kernels.For.
+type computeAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
 	a0, a1, o2 := b0[:n*1024], b1[:1024], b2[:n*1024]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*1024:][:1024], o2[i0*1024:][:1024]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -301,22 +325,42 @@ func (s *state) computeTranspose(b0 []float32, b1 []float32) {
 //	v24:f32[n,4,16,16] = matmul v17 v20 [transB]  # attention.go:50
 //	v26:f32[n,4,16,16] = mul v24 v25  # attention.go:50
 //	v27:f32[n,4,16,16] = add v26 v1  # attention.go:50 block0.attn.scores
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulMulAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulMulAdd(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
 	rt.GemmBatch(kernels.Sgemm, false, true, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
-	{
-		p0, a1, o2 := b0[:n*1024], b3[:256], b0[:n*1024]
-		c0 := float32(0.25)
-		for i0 := 0; i0 < n*4; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v1 := x0 * c0
-				v2 := v1 + x1
-				o2[i] = v2
-			}
+	s.computeMatmulMulAddRange = computeMatmulMulAddRange{
+		b0: b0,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*4, kernels.ElemGrain/256, &s.computeMatmulMulAddRange)
+}
+
+// computeMatmulMulAddRange is a call of computeMatmulMulAdd, for kernels.For.
+type computeMatmulMulAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeMatmulMulAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulMulAddRange) Run(lo, hi int) {
+	s, b0, b3 := r.s, r.b0, r.b3
+	n := s.n
+	p0, a1, o2 := b0[:n*1024], b3[:256], b0[:n*1024]
+	c0 := float32(0.25)
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v1 := x0 * c0
+			v2 := v1 + x1
+			o2[i] = v2
 		}
 	}
 }
@@ -353,20 +397,40 @@ func (s *state) computeTranspose_2(b0 []float32, b1 []float32) {
 //
 //	v32:f32[16*n,64] = matmul v31 v13  # attention.go:54
 //	v33:f32[16*n,64] = add v32 v14  # attention.go:54 block0.attn.out
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAdd(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*16, 64, 64, 1, b1[:n*1024], 64, b2[:4096], 64, 0, b0[:n*1024], 64)
-	{
-		p0, a1, o2 := b0[:n*1024], b3[:64], b0[:n*1024]
-		for i0 := 0; i0 < n*16; i0++ {
-			p0, o2 := p0[i0*64:][:64], o2[i0*64:][:64]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v0 := x0 + x1
-				o2[i] = v0
-			}
+	s.computeMatmulAddRange = computeMatmulAddRange{
+		b0: b0,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeMatmulAddRange)
+}
+
+// computeMatmulAddRange is a call of computeMatmulAdd, for kernels.For.
+type computeMatmulAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeMatmulAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddRange) Run(lo, hi int) {
+	s, b0, b3 := r.s, r.b0, r.b3
+	n := s.n
+	p0, a1, o2 := b0[:n*1024], b3[:64], b0[:n*1024]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*64:][:64], o2[i0*64:][:64]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v0 := x0 + x1
+			o2[i] = v0
 		}
 	}
 }
@@ -375,9 +439,33 @@ func (s *state) computeMatmulAdd(b0 []float32, b1 []float32, b2 []float32, b3 []
 // buffers of their own; the first computes
 //
 //	v35:f32[n,16,64] = add v6 v34  # transformer.go:43
+//
+// Its loop nest runs on the cores: kernels.For calls computeAdd_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAdd_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*1024], b1[:n*1024], b2[:n*1024]
+	s.computeAdd_2Range = computeAdd_2Range{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*1024, kernels.ElemGrain, &s.computeAdd_2Range)
+}
+
+// computeAdd_2Range is a call of computeAdd_2, for kernels.For.
+type computeAdd_2Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeAdd_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeAdd_2Range) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*1024][lo:hi], b1[:n*1024][lo:hi], b2[:n*1024][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -393,21 +481,41 @@ func (s *state) computeAdd_2(b0 []float32, b1 []float32, b2 []float32) {
 //	v43:f32[n,16,256] = matmul v42 v36  # transformer.go:48
 //	v44:f32[n,16,256] = add v43 v37  # transformer.go:48
 //	v45:f32[n,16,256] = relu v44  # transformer.go:48
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddReluRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddRelu(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*16, 256, 64, 1, b1[:n*1024], 64, b2[:16384], 256, 0, b0[:n*4096], 256)
-	{
-		p0, a1, o2 := b0[:n*4096], b3[:256], b0[:n*4096]
-		for i0 := 0; i0 < n*16; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v0 := x0 + x1
-				v1 := max(v0, 0)
-				o2[i] = v1
-			}
+	s.computeMatmulAddReluRange = computeMatmulAddReluRange{
+		b0: b0,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/256, &s.computeMatmulAddReluRange)
+}
+
+// computeMatmulAddReluRange is a call of computeMatmulAddRelu, for kernels.For.
+type computeMatmulAddReluRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeMatmulAddRelu's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddReluRange) Run(lo, hi int) {
+	s, b0, b3 := r.s, r.b0, r.b3
+	n := s.n
+	p0, a1, o2 := b0[:n*4096], b3[:256], b0[:n*4096]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v0 := x0 + x1
+			v1 := max(v0, 0)
+			o2[i] = v1
 		}
 	}
 }
@@ -418,22 +526,44 @@ func (s *state) computeMatmulAddRelu(b0 []float32, b1 []float32, b2 []float32, b
 //	v46:f32[n,16,64] = matmul v45 v38  # transformer.go:49
 //	v47:f32[n,16,64] = add v46 v39  # transformer.go:49
 //	v48:f32[n,16,64] = add v35 v47  # transformer.go:49 block0.out
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAdd_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAdd_2(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*16, 64, 256, 1, b1[:n*4096], 256, b2[:16384], 64, 0, b0[:n*1024], 64)
-	{
-		p0, a1, a2, o3 := b0[:n*1024], b3[:64], b4[:n*1024], b0[:n*1024]
-		for i0 := 0; i0 < n*16; i0++ {
-			p0, a2, o3 := p0[i0*64:][:64], a2[i0*64:][:64], o3[i0*64:][:64]
-			a1, a2, o3 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				v0 := x0 + x1
-				v1 := x2 + v0
-				o3[i] = v1
-			}
+	s.computeMatmulAdd_2Range = computeMatmulAdd_2Range{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeMatmulAdd_2Range)
+}
+
+// computeMatmulAdd_2Range is a call of computeMatmulAdd_2, for kernels.For.
+type computeMatmulAdd_2Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+}
+
+// Run computes computeMatmulAdd_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAdd_2Range) Run(lo, hi int) {
+	s, b0, b3, b4 := r.s, r.b0, r.b3, r.b4
+	n := s.n
+	p0, a1, a2, o3 := b0[:n*1024], b3[:64], b4[:n*1024], b0[:n*1024]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a2, o3 := p0[i0*64:][:64], a2[i0*64:][:64], o3[i0*64:][:64]
+		a1, a2, o3 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			v0 := x0 + x1
+			v1 := x2 + v0
+			o3[i] = v1
 		}
 	}
 }
@@ -600,10 +730,36 @@ func (s *state) computeAddSqrtReciprocal(b0 []float32, b1 []float32) {
 //
 //	v120:f32[n,16,64] = sub v89 v114  # transformer.go:51
 //	v121:f32[n,16,64] = mul v120 v119  # transformer.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
+	s.computeSubMulRange = computeSubMulRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeSubMulRange)
+}
+
+// computeSubMulRange is a call of computeSubMul, for kernels.For.
+type computeSubMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeSubMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMulRange) Run(lo, hi int) {
+	s, b0, b1, b2, b3 := r.s, r.b0, r.b1, r.b2, r.b3
+	n := s.n
 	a0, a1, a2, o3 := b0[:n*1024], b1[:n*16], b2[:n*16], b3[:n*1024]
-	for i0 := 0; i0 < n*16; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, o3 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*1:][:1], o3[i0*64:][:64]
 		x1 := a1[0]
 		x2 := a2[0]
@@ -620,10 +776,34 @@ func (s *state) computeSubMul(b0 []float32, b1 []float32, b2 []float32, b3 []flo
 // computeMulLn_f_weight is a loop kernel.
 //
 //	v122:f32[n,16,64] = mul v113 v90  # transformer.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulLn_f_weightRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMulLn_f_weight(bufV113 []float32, ln_f_weight []float32, bufV122 []float32) {
 	n := s.n
+	s.computeMulLn_f_weightRange = computeMulLn_f_weightRange{
+		bufV113:     bufV113,
+		bufV122:     bufV122,
+		ln_f_weight: ln_f_weight,
+		s:           s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeMulLn_f_weightRange)
+}
+
+// computeMulLn_f_weightRange is a call of computeMulLn_f_weight, for kernels.For.
+type computeMulLn_f_weightRange struct {
+	s           *state    // its receiver
+	bufV113     []float32 // its parameter bufV113
+	ln_f_weight []float32 // its parameter ln_f_weight
+	bufV122     []float32 // its parameter bufV122
+}
+
+// Run computes computeMulLn_f_weight's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulLn_f_weightRange) Run(lo, hi int) {
+	s, bufV113, ln_f_weight, bufV122 := r.s, r.bufV113, r.ln_f_weight, r.bufV122
+	n := s.n
 	a0, a1, o2 := bufV113[:n*1024], ln_f_weight[:64], bufV122[:n*1024]
-	for i0 := 0; i0 < n*16; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*64:][:64], o2[i0*64:][:64]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -662,10 +842,40 @@ func (s *state) computeMulMean(bufV122 []float32, bufV121 []float32, bufV126 []f
 //	v127:f32[n,16,64] = mul v121 v126  # transformer.go:51
 //	v128:f32[n,16,64] = sub v124 v127  # transformer.go:51
 //	v129:f32[n,16,64] = mul v119 v128  # transformer.go:51 dblock1.out
+//
+// Its loop nest runs on the cores: kernels.For calls computeDblock1_outRange.Run on ranges of
+// its outer loop.
 func (s *state) computeDblock1_out(bufV122 []float32, bufV123 []float32, bufV121 []float32, bufV126 []float32, bufV119 []float32, dblock1_out []float32) {
 	n := s.n
+	s.computeDblock1_outRange = computeDblock1_outRange{
+		bufV119:     bufV119,
+		bufV121:     bufV121,
+		bufV122:     bufV122,
+		bufV123:     bufV123,
+		bufV126:     bufV126,
+		dblock1_out: dblock1_out,
+		s:           s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeDblock1_outRange)
+}
+
+// computeDblock1_outRange is a call of computeDblock1_out, for kernels.For.
+type computeDblock1_outRange struct {
+	s           *state    // its receiver
+	bufV122     []float32 // its parameter bufV122
+	bufV123     []float32 // its parameter bufV123
+	bufV121     []float32 // its parameter bufV121
+	bufV126     []float32 // its parameter bufV126
+	bufV119     []float32 // its parameter bufV119
+	dblock1_out []float32 // its parameter dblock1_out
+}
+
+// Run computes computeDblock1_out's loop nest over [lo, hi) of its outer loop.
+func (r *computeDblock1_outRange) Run(lo, hi int) {
+	s, bufV122, bufV123, bufV121, bufV126, bufV119, dblock1_out := r.s, r.bufV122, r.bufV123, r.bufV121, r.bufV126, r.bufV119, r.dblock1_out
+	n := s.n
 	a0, a1, a2, a3, a4, o5 := bufV122[:n*1024], bufV123[:n*16], bufV121[:n*1024], bufV126[:n*16], bufV119[:n*16], dblock1_out[:n*1024]
-	for i0 := 0; i0 < n*16; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, a3, a4, o5 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*64:][:64], a3[i0*1:][:1], a4[i0*1:][:1], o5[i0*64:][:64]
 		x1 := a1[0]
 		x3 := a3[0]
@@ -687,9 +897,33 @@ func (s *state) computeDblock1_out(bufV122 []float32, bufV123 []float32, bufV121
 // buffers of their own; the first computes
 //
 //	v130:f32[n,16,64] = mul v113 v121  # transformer.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*1024], b1[:n*1024], b2[:n*1024]
+	s.computeMulRange = computeMulRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*1024, kernels.ElemGrain, &s.computeMulRange)
+}
+
+// computeMulRange is a call of computeMul, for kernels.For.
+type computeMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*1024][lo:hi], b1[:n*1024][lo:hi], b2[:n*1024][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -723,20 +957,40 @@ func (s *state) computeMatmul_3(b0 []float32, b1 []float32, b2 []float32) {
 //	v134:f32[n,16,256] = matmul v129 v79 [transB]  # transformer.go:49
 //	v139:f32[n,16,256] = gt v86 v138  # transformer.go:48
 //	v140:f32[n,16,256] = mul v134 v139  # transformer.go:48
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulGtMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulGtMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*16, 256, 64, 1, b1[:n*1024], 64, b2[:16384], 64, 0, b0[:n*4096], 256)
-	{
-		p0, a1, o2 := b0[:n*4096], b3[:n*4096], b0[:n*4096]
-		c0 := float32(0)
-		a1, o2 = a1[:len(p0)], o2[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			v1 := rt.B2F[float32](x1 > c0)
-			v2 := x0 * v1
-			o2[i] = v2
-		}
+	s.computeMatmulGtMulRange = computeMatmulGtMulRange{
+		b0: b0,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*4096, kernels.ElemGrain, &s.computeMatmulGtMulRange)
+}
+
+// computeMatmulGtMulRange is a call of computeMatmulGtMul, for kernels.For.
+type computeMatmulGtMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeMatmulGtMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulGtMulRange) Run(lo, hi int) {
+	s, b0, b3 := r.s, r.b0, r.b3
+	n := s.n
+	p0, a1, o2 := b0[:n*4096][lo:hi], b3[:n*4096][lo:hi], b0[:n*4096][lo:hi]
+	c0 := float32(0)
+	a1, o2 = a1[:len(p0)], o2[:len(p0)]
+	for i := range p0 {
+		x0 := p0[i]
+		x1 := a1[i]
+		v1 := rt.B2F[float32](x1 > c0)
+		v2 := x0 * v1
+		o2[i] = v2
 	}
 }
 
@@ -764,23 +1018,49 @@ func (s *state) computeMatmul_4(b0 []float32, b1 []float32, b2 []float32) {
 //	v142:f32[n,16,64] = matmul v140 v77 [transB]  # transformer.go:48
 //	v153:f32[n,16,64] = mul v142 v81  # transformer.go:48
 //	v156:f32[n,16,64] = mul v153 v152  # transformer.go:48
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32, b5 []float32, b6 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*16, 64, 256, 1, b1[:n*4096], 256, b2[:16384], 256, 0, b0[:n*1024], 64)
-	{
-		p0, a1, a2, o3, o4 := b0[:n*1024], b3[:64], b4[:n*1024], b5[:n*1024], b6[:n*1024]
-		for i0 := 0; i0 < n*16; i0++ {
-			p0, a2, o3, o4 := p0[i0*64:][:64], a2[i0*64:][:64], o3[i0*64:][:64], o4[i0*64:][:64]
-			a1, a2, o3, o4 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)], o4[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				v0 := x0 * x1
-				v1 := v0 * x2
-				o3[i] = v0
-				o4[i] = v1
-			}
+	s.computeMatmulMulRange = computeMatmulMulRange{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		b5: b5,
+		b6: b6,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeMatmulMulRange)
+}
+
+// computeMatmulMulRange is a call of computeMatmulMul, for kernels.For.
+type computeMatmulMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+	b5 []float32 // its parameter b5
+	b6 []float32 // its parameter b6
+}
+
+// Run computes computeMatmulMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulMulRange) Run(lo, hi int) {
+	s, b0, b3, b4, b5, b6 := r.s, r.b0, r.b3, r.b4, r.b5, r.b6
+	n := s.n
+	p0, a1, a2, o3, o4 := b0[:n*1024], b3[:64], b4[:n*1024], b5[:n*1024], b6[:n*1024]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a2, o3, o4 := p0[i0*64:][:64], a2[i0*64:][:64], o3[i0*64:][:64], o4[i0*64:][:64]
+		a1, a2, o3, o4 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)], o4[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			v0 := x0 * x1
+			v1 := v0 * x2
+			o3[i] = v0
+			o4[i] = v1
 		}
 	}
 }
@@ -793,10 +1073,42 @@ func (s *state) computeMatmulMul(b0 []float32, b1 []float32, b2 []float32, b3 []
 //	v159:f32[n,16,64] = sub v155 v158  # transformer.go:48
 //	v160:f32[n,16,64] = mul v150 v159  # transformer.go:48
 //	v162:f32[n,16,64] = add v129 v160  # transformer.go:43
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMulAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMulAdd(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32, b5 []float32, b6 []float32) {
 	n := s.n
+	s.computeSubMulAddRange = computeSubMulAddRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		b3: b3,
+		b4: b4,
+		b5: b5,
+		b6: b6,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeSubMulAddRange)
+}
+
+// computeSubMulAddRange is a call of computeSubMulAdd, for kernels.For.
+type computeSubMulAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+	b5 []float32 // its parameter b5
+	b6 []float32 // its parameter b6
+}
+
+// Run computes computeSubMulAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMulAddRange) Run(lo, hi int) {
+	s, b0, b1, b2, b3, b4, b5, b6 := r.s, r.b0, r.b1, r.b2, r.b3, r.b4, r.b5, r.b6
+	n := s.n
 	a0, a1, a2, a3, a4, a5, o6 := b0[:n*1024], b1[:n*16], b2[:n*1024], b3[:n*16], b4[:n*16], b5[:n*1024], b6[:n*1024]
-	for i0 := 0; i0 < n*16; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, a3, a4, a5, o6 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*64:][:64], a3[i0*1:][:1], a4[i0*1:][:1], a5[i0*64:][:64], o6[i0*64:][:64]
 		x1 := a1[0]
 		x3 := a3[0]
@@ -848,18 +1160,40 @@ func (s *state) computeMatmul_7(b0 []float32, b1 []float32, b2 []float32) {
 //
 //	v171:f32[n,4,16,16] = matmul v170 v65 [transB]  # attention.go:52 dblock1.attn.att
 //	v173:f32[n,4,16,16] = mul v171 v69  # attention.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulMul_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulMul_2(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
 	rt.GemmBatch(kernels.Sgemm, false, true, 16, 16, 16, 1, b1[:n*1024], 16, b2[:n*1024], 16, 0, b0[:n*1024], 16, rt.Batch{N0: n * 4, N1: 1, A0: 256, B0: 256, C0: 256})
-	{
-		p0, a1, o2 := b0[:n*1024], b3[:n*1024], b4[:n*1024]
-		a1, o2 = a1[:len(p0)], o2[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			v0 := x0 * x1
-			o2[i] = v0
-		}
+	s.computeMatmulMul_2Range = computeMatmulMul_2Range{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		s:  s,
+	}
+	kernels.For(n*1024, kernels.ElemGrain, &s.computeMatmulMul_2Range)
+}
+
+// computeMatmulMul_2Range is a call of computeMatmulMul_2, for kernels.For.
+type computeMatmulMul_2Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+}
+
+// Run computes computeMatmulMul_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulMul_2Range) Run(lo, hi int) {
+	s, b0, b3, b4 := r.s, r.b0, r.b3, r.b4
+	n := s.n
+	p0, a1, o2 := b0[:n*1024][lo:hi], b3[:n*1024][lo:hi], b4[:n*1024][lo:hi]
+	a1, o2 = a1[:len(p0)], o2[:len(p0)]
+	for i := range p0 {
+		x0 := p0[i]
+		x1 := a1[i]
+		v0 := x0 * x1
+		o2[i] = v0
 	}
 }
 
@@ -878,11 +1212,37 @@ func (s *state) computeSum_3(b0 []float32, b1 []float32) {
 //	v175:f32[n,4,16,16] = sub v171 v174  # attention.go:51
 //	v176:f32[n,4,16,16] = mul v69 v175  # attention.go:51 dblock1.attn.scores
 //	v177:f32[n,4,16,16] = mul v176 v25  # attention.go:50
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMul_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMul_2(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
+	n := s.n
+	s.computeSubMul_2Range = computeSubMul_2Range{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/16, &s.computeSubMul_2Range)
+}
+
+// computeSubMul_2Range is a call of computeSubMul_2, for kernels.For.
+type computeSubMul_2Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeSubMul_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMul_2Range) Run(lo, hi int) {
+	s, b0, b1, b2, b3 := r.s, r.b0, r.b1, r.b2, r.b3
 	n := s.n
 	a0, a1, a2, o3 := b0[:n*1024], b1[:n*64], b2[:n*1024], b3[:n*1024]
 	c2 := float32(0.25)
-	for i0 := 0; i0 < n*64; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, o3 := a0[i0*16:][:16], a1[i0*1:][:1], a2[i0*16:][:16], o3[i0*16:][:16]
 		x1 := a1[0]
 		a2, o3 = a2[:len(a0)], o3[:len(a0)]
@@ -905,28 +1265,58 @@ func (s *state) computeSubMul_2(b0 []float32, b1 []float32, b2 []float32, b3 []f
 //	v197:f32[n,16,64] = add v191 v194  # transformer.go:43
 //	v205:f32[n,16,64] = mul v197 v49  # transformer.go:43
 //	v208:f32[n,16,64] = mul v205 v204  # transformer.go:43
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32, b5 []float32, b6 []float32, b7 []float32, b8 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*16, 64, 64, 1, b1[:n*1024], 64, b2[:4096], 64, 0, b0[:n*1024], 64)
-	{
-		p0, a1, a2, a3, a4, o5, o6, o7 := b0[:n*1024], b3[:n*1024], b4[:n*1024], b5[:64], b6[:n*1024], b7[:n*1024], b8[:n*1024], b0[:n*1024]
-		for i0 := 0; i0 < n*16; i0++ {
-			p0, a1, a2, a4, o5, o6, o7 := p0[i0*64:][:64], a1[i0*64:][:64], a2[i0*64:][:64], a4[i0*64:][:64], o5[i0*64:][:64], o6[i0*64:][:64], o7[i0*64:][:64]
-			a1, a2, a3, a4, o5, o6, o7 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], a4[:len(p0)], o5[:len(p0)], o6[:len(p0)], o7[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				x3 := a3[i]
-				x4 := a4[i]
-				v0 := x0 + x1
-				v1 := v0 + x2
-				v2 := v1 * x3
-				v3 := v2 * x4
-				o5[i] = v1
-				o6[i] = v2
-				o7[i] = v3
-			}
+	s.computeMatmulAddMulRange = computeMatmulAddMulRange{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		b5: b5,
+		b6: b6,
+		b7: b7,
+		b8: b8,
+		s:  s,
+	}
+	kernels.For(n*16, kernels.ElemGrain/64, &s.computeMatmulAddMulRange)
+}
+
+// computeMatmulAddMulRange is a call of computeMatmulAddMul, for kernels.For.
+type computeMatmulAddMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+	b5 []float32 // its parameter b5
+	b6 []float32 // its parameter b6
+	b7 []float32 // its parameter b7
+	b8 []float32 // its parameter b8
+}
+
+// Run computes computeMatmulAddMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddMulRange) Run(lo, hi int) {
+	s, b0, b3, b4, b5, b6, b7, b8 := r.s, r.b0, r.b3, r.b4, r.b5, r.b6, r.b7, r.b8
+	n := s.n
+	p0, a1, a2, a3, a4, o5, o6, o7 := b0[:n*1024], b3[:n*1024], b4[:n*1024], b5[:64], b6[:n*1024], b7[:n*1024], b8[:n*1024], b0[:n*1024]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a1, a2, a4, o5, o6, o7 := p0[i0*64:][:64], a1[i0*64:][:64], a2[i0*64:][:64], a4[i0*64:][:64], o5[i0*64:][:64], o6[i0*64:][:64], o7[i0*64:][:64]
+		a1, a2, a3, a4, o5, o6, o7 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], a4[:len(p0)], o5[:len(p0)], o6[:len(p0)], o7[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			x3 := a3[i]
+			x4 := a4[i]
+			v0 := x0 + x1
+			v1 := v0 + x2
+			v2 := v1 * x3
+			v3 := v2 * x4
+			o5[i] = v1
+			o6[i] = v2
+			o7[i] = v3
 		}
 	}
 }

@@ -168,144 +168,160 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training           bool   // dropout drops
-	step               uint64 // seeds dropout
-	seed               uint64
-	params, grads      *Params
-	n                  int       // dim n
-	tokens             []int32   // input tokens
-	mask               []float32 // input mask
-	y                  []int32   // input y
-	v5                 []float32 // v5 f32[n,16,64] gather transformer.go:40
-	h0                 []float32 // v6 f32[n,16,64] add transformer.go:40
-	v9                 []float32 // v9 f32[n,16,64] layer_norm transformer.go:43
-	block0_attn_q      []float32 // v15 f32[n,16,64] matmul attention.go:47
-	v17                []float32 // v17 f32[n,4,16,16] transpose attention.go:45
-	block0_attn_k      []float32 // v18 f32[n,16,64] matmul attention.go:48
-	v20                []float32 // v20 f32[n,4,16,16] transpose attention.go:45
-	block0_attn_v      []float32 // v21 f32[n,16,64] matmul attention.go:49
-	v23                []float32 // v23 f32[n,4,16,16] transpose attention.go:45
-	block0_attn_scores []float32 // v27 f32[n,4,16,16] add attention.go:50
-	block0_attn_att    []float32 // v28 f32[n,4,16,16] softmax attention.go:51
-	v29                []float32 // v29 f32[n,4,16,16] matmul attention.go:52
-	v30                []float32 // v30 f32[n,16,4,16] transpose attention.go:53
-	block0_attn_out    []float32 // v33 f32[16*n,64] add attention.go:54
-	v35                []float32 // v35 f32[n,16,64] add transformer.go:43
-	v42                []float32 // v42 f32[n,16,64] layer_norm transformer.go:48
-	v45                []float32 // v45 f32[n,16,256] relu transformer.go:48
-	block0_out         []float32 // v48 f32[n,16,64] add transformer.go:49
-	v51                []float32 // v51 f32[n,16,64] layer_norm transformer.go:43
-	block1_attn_q      []float32 // v57 f32[n,16,64] matmul attention.go:47
-	v59                []float32 // v59 f32[n,4,16,16] transpose attention.go:45
-	block1_attn_k      []float32 // v60 f32[n,16,64] matmul attention.go:48
-	v62                []float32 // v62 f32[n,4,16,16] transpose attention.go:45
-	block1_attn_v      []float32 // v63 f32[n,16,64] matmul attention.go:49
-	v65                []float32 // v65 f32[n,4,16,16] transpose attention.go:45
-	block1_attn_scores []float32 // v68 f32[n,4,16,16] add attention.go:50
-	block1_attn_att    []float32 // v69 f32[n,4,16,16] softmax attention.go:51
-	v70                []float32 // v70 f32[n,4,16,16] matmul attention.go:52
-	v71                []float32 // v71 f32[n,16,4,16] transpose attention.go:53
-	block1_attn_out    []float32 // v74 f32[16*n,64] add attention.go:54
-	v76                []float32 // v76 f32[n,16,64] add transformer.go:43
-	v83                []float32 // v83 f32[n,16,64] layer_norm transformer.go:48
-	v86                []float32 // v86 f32[n,16,256] relu transformer.go:48
-	block1_out         []float32 // v89 f32[n,16,64] add transformer.go:49
-	v92                []float32 // v92 f32[n,16,64] layer_norm transformer.go:51
-	v95                []float32 // v95 f32[n,8,64] slice transformer.go:55
-	logits             []float32 // v97 f32[n,8,11] add transformer.go:55
-	v98                []float32 // v98 f32[n,8] softmax_xent transformer.go:56
-	loss               []float32 // v99 f32[] mean transformer.go:56
-	v103               []float32 // v103 f32[n,8,11] softmax transformer.go:56
-	v104               []float32 // v104 f32[n,8,11] onehot transformer.go:56
-	dlogits            []float32 // v107 f32[n,8,11] mul transformer.go:56
-	v109               []float32 // v109 f32[n,8,64] matmul transformer.go:55
-	v113               []float32 // v113 f32[n,16,64] pad transformer.go:55
-	v114               []float32 // v114 f32[n,16,1] mean transformer.go:51
-	v115               []float32 // v115 f32[n,16,1] var transformer.go:51
-	v119               []float32 // v119 f32[n,16,1] reciprocal transformer.go:51
-	v121               []float32 // v121 f32[n,16,64] mul transformer.go:51
-	v122               []float32 // v122 f32[n,16,64] mul transformer.go:51
-	v123               []float32 // v123 f32[n,16,1] mean transformer.go:51
-	v126               []float32 // v126 f32[n,16,1] mean transformer.go:51
-	dblock1_out        []float32 // v129 f32[n,16,64] mul transformer.go:51
-	v130               []float32 // v130 f32[n,16,64] mul transformer.go:51
-	v140               []float32 // v140 f32[n,16,256] mul transformer.go:48
-	v142               []float32 // v142 f32[n,16,64] matmul transformer.go:48
-	v146               []float32 // v146 f32[n,16,1] mean transformer.go:48
-	v147               []float32 // v147 f32[n,16,1] var transformer.go:48
-	v150               []float32 // v150 f32[n,16,1] reciprocal transformer.go:48
-	v152               []float32 // v152 f32[n,16,64] mul transformer.go:48
-	v153               []float32 // v153 f32[n,16,64] mul transformer.go:48
-	v154               []float32 // v154 f32[n,16,1] mean transformer.go:48
-	v156               []float32 // v156 f32[n,16,64] mul transformer.go:48
-	v157               []float32 // v157 f32[n,16,1] mean transformer.go:48
-	v161               []float32 // v161 f32[n,16,64] mul transformer.go:48
-	v162               []float32 // v162 f32[n,16,64] add transformer.go:43
-	v167               []float32 // v167 f32[16*n,64] matmul attention.go:54
-	v170               []float32 // v170 f32[n,4,16,16] transpose attention.go:53
-	dblock1_attn_att   []float32 // v171 f32[n,4,16,16] matmul attention.go:52
-	v172               []float32 // v172 f32[n,4,16,16] matmul attention.go:52
-	v173               []float32 // v173 f32[n,4,16,16] mul attention.go:51
-	v174               []float32 // v174 f32[n,4,16,1] sum attention.go:51
-	v177               []float32 // v177 f32[n,4,16,16] mul attention.go:50
-	v178               []float32 // v178 f32[n,4,16,16] matmul attention.go:50
-	v179               []float32 // v179 f32[n,4,16,16] matmul attention.go:50
-	v180               []float32 // v180 f32[n,16,4,16] transpose attention.go:45
-	v186               []float32 // v186 f32[n,16,4,16] transpose attention.go:45
-	v188               []float32 // v188 f32[n,16,64] matmul attention.go:48
-	v192               []float32 // v192 f32[n,16,4,16] transpose attention.go:45
-	v194               []float32 // v194 f32[n,16,64] matmul attention.go:47
-	v197               []float32 // v197 f32[n,16,64] add transformer.go:43
-	v198               []float32 // v198 f32[n,16,1] mean transformer.go:43
-	v199               []float32 // v199 f32[n,16,1] var transformer.go:43
-	v202               []float32 // v202 f32[n,16,1] reciprocal transformer.go:43
-	v204               []float32 // v204 f32[n,16,64] mul transformer.go:43
-	v205               []float32 // v205 f32[n,16,64] mul transformer.go:43
-	v206               []float32 // v206 f32[n,16,1] mean transformer.go:43
-	v208               []float32 // v208 f32[n,16,64] mul transformer.go:43
-	v209               []float32 // v209 f32[n,16,1] mean transformer.go:43
-	v213               []float32 // v213 f32[n,16,64] mul transformer.go:43
-	dblock0_out        []float32 // v214 f32[n,16,64] add transformer.go:49
-	v223               []float32 // v223 f32[n,16,256] mul transformer.go:48
-	v225               []float32 // v225 f32[n,16,64] matmul transformer.go:48
-	v229               []float32 // v229 f32[n,16,1] mean transformer.go:48
-	v230               []float32 // v230 f32[n,16,1] var transformer.go:48
-	v233               []float32 // v233 f32[n,16,1] reciprocal transformer.go:48
-	v235               []float32 // v235 f32[n,16,64] mul transformer.go:48
-	v236               []float32 // v236 f32[n,16,64] mul transformer.go:48
-	v237               []float32 // v237 f32[n,16,1] mean transformer.go:48
-	v239               []float32 // v239 f32[n,16,64] mul transformer.go:48
-	v240               []float32 // v240 f32[n,16,1] mean transformer.go:48
-	v244               []float32 // v244 f32[n,16,64] mul transformer.go:48
-	v245               []float32 // v245 f32[n,16,64] add transformer.go:43
-	v250               []float32 // v250 f32[16*n,64] matmul attention.go:54
-	v253               []float32 // v253 f32[n,4,16,16] transpose attention.go:53
-	dblock0_attn_att   []float32 // v254 f32[n,4,16,16] matmul attention.go:52
-	v255               []float32 // v255 f32[n,4,16,16] matmul attention.go:52
-	v256               []float32 // v256 f32[n,4,16,16] mul attention.go:51
-	v257               []float32 // v257 f32[n,4,16,1] sum attention.go:51
-	v260               []float32 // v260 f32[n,4,16,16] mul attention.go:50
-	v261               []float32 // v261 f32[n,4,16,16] matmul attention.go:50
-	v262               []float32 // v262 f32[n,4,16,16] matmul attention.go:50
-	v263               []float32 // v263 f32[n,16,4,16] transpose attention.go:45
-	v269               []float32 // v269 f32[n,16,4,16] transpose attention.go:45
-	v271               []float32 // v271 f32[n,16,64] matmul attention.go:48
-	v275               []float32 // v275 f32[n,16,4,16] transpose attention.go:45
-	v277               []float32 // v277 f32[n,16,64] matmul attention.go:47
-	v280               []float32 // v280 f32[n,16,64] add transformer.go:43
-	v281               []float32 // v281 f32[n,16,64] gather transformer.go:40
-	h0_v282            []float32 // v282 f32[n,16,64] add transformer.go:40
-	v283               []float32 // v283 f32[n,16,1] mean transformer.go:43
-	v284               []float32 // v284 f32[n,16,1] var transformer.go:43
-	v287               []float32 // v287 f32[n,16,1] reciprocal transformer.go:43
-	v289               []float32 // v289 f32[n,16,64] mul transformer.go:43
-	v290               []float32 // v290 f32[n,16,64] mul transformer.go:43
-	v291               []float32 // v291 f32[n,16,1] mean transformer.go:43
-	v293               []float32 // v293 f32[n,16,64] mul transformer.go:43
-	v294               []float32 // v294 f32[n,16,1] mean transformer.go:43
-	v298               []float32 // v298 f32[n,16,64] mul transformer.go:43
-	dh0                []float32 // v299 f32[n,16,64] add transformer.go:40
-	arenaF32           []float32 // the f32 buffers above live in this arena, as planned
+	training                   bool   // dropout drops
+	step                       uint64 // seeds dropout
+	seed                       uint64
+	params, grads              *Params
+	n                          int                        // dim n
+	tokens                     []int32                    // input tokens
+	mask                       []float32                  // input mask
+	y                          []int32                    // input y
+	v5                         []float32                  // v5 f32[n,16,64] gather transformer.go:40
+	h0                         []float32                  // v6 f32[n,16,64] add transformer.go:40
+	v9                         []float32                  // v9 f32[n,16,64] layer_norm transformer.go:43
+	block0_attn_q              []float32                  // v15 f32[n,16,64] matmul attention.go:47
+	v17                        []float32                  // v17 f32[n,4,16,16] transpose attention.go:45
+	block0_attn_k              []float32                  // v18 f32[n,16,64] matmul attention.go:48
+	v20                        []float32                  // v20 f32[n,4,16,16] transpose attention.go:45
+	block0_attn_v              []float32                  // v21 f32[n,16,64] matmul attention.go:49
+	v23                        []float32                  // v23 f32[n,4,16,16] transpose attention.go:45
+	block0_attn_scores         []float32                  // v27 f32[n,4,16,16] add attention.go:50
+	block0_attn_att            []float32                  // v28 f32[n,4,16,16] softmax attention.go:51
+	v29                        []float32                  // v29 f32[n,4,16,16] matmul attention.go:52
+	v30                        []float32                  // v30 f32[n,16,4,16] transpose attention.go:53
+	block0_attn_out            []float32                  // v33 f32[16*n,64] add attention.go:54
+	v35                        []float32                  // v35 f32[n,16,64] add transformer.go:43
+	v42                        []float32                  // v42 f32[n,16,64] layer_norm transformer.go:48
+	v45                        []float32                  // v45 f32[n,16,256] relu transformer.go:48
+	block0_out                 []float32                  // v48 f32[n,16,64] add transformer.go:49
+	v51                        []float32                  // v51 f32[n,16,64] layer_norm transformer.go:43
+	block1_attn_q              []float32                  // v57 f32[n,16,64] matmul attention.go:47
+	v59                        []float32                  // v59 f32[n,4,16,16] transpose attention.go:45
+	block1_attn_k              []float32                  // v60 f32[n,16,64] matmul attention.go:48
+	v62                        []float32                  // v62 f32[n,4,16,16] transpose attention.go:45
+	block1_attn_v              []float32                  // v63 f32[n,16,64] matmul attention.go:49
+	v65                        []float32                  // v65 f32[n,4,16,16] transpose attention.go:45
+	block1_attn_scores         []float32                  // v68 f32[n,4,16,16] add attention.go:50
+	block1_attn_att            []float32                  // v69 f32[n,4,16,16] softmax attention.go:51
+	v70                        []float32                  // v70 f32[n,4,16,16] matmul attention.go:52
+	v71                        []float32                  // v71 f32[n,16,4,16] transpose attention.go:53
+	block1_attn_out            []float32                  // v74 f32[16*n,64] add attention.go:54
+	v76                        []float32                  // v76 f32[n,16,64] add transformer.go:43
+	v83                        []float32                  // v83 f32[n,16,64] layer_norm transformer.go:48
+	v86                        []float32                  // v86 f32[n,16,256] relu transformer.go:48
+	block1_out                 []float32                  // v89 f32[n,16,64] add transformer.go:49
+	v92                        []float32                  // v92 f32[n,16,64] layer_norm transformer.go:51
+	v95                        []float32                  // v95 f32[n,8,64] slice transformer.go:55
+	logits                     []float32                  // v97 f32[n,8,11] add transformer.go:55
+	v98                        []float32                  // v98 f32[n,8] softmax_xent transformer.go:56
+	loss                       []float32                  // v99 f32[] mean transformer.go:56
+	v103                       []float32                  // v103 f32[n,8,11] softmax transformer.go:56
+	v104                       []float32                  // v104 f32[n,8,11] onehot transformer.go:56
+	dlogits                    []float32                  // v107 f32[n,8,11] mul transformer.go:56
+	v109                       []float32                  // v109 f32[n,8,64] matmul transformer.go:55
+	v113                       []float32                  // v113 f32[n,16,64] pad transformer.go:55
+	v114                       []float32                  // v114 f32[n,16,1] mean transformer.go:51
+	v115                       []float32                  // v115 f32[n,16,1] var transformer.go:51
+	v119                       []float32                  // v119 f32[n,16,1] reciprocal transformer.go:51
+	v121                       []float32                  // v121 f32[n,16,64] mul transformer.go:51
+	v122                       []float32                  // v122 f32[n,16,64] mul transformer.go:51
+	v123                       []float32                  // v123 f32[n,16,1] mean transformer.go:51
+	v126                       []float32                  // v126 f32[n,16,1] mean transformer.go:51
+	dblock1_out                []float32                  // v129 f32[n,16,64] mul transformer.go:51
+	v130                       []float32                  // v130 f32[n,16,64] mul transformer.go:51
+	v140                       []float32                  // v140 f32[n,16,256] mul transformer.go:48
+	v142                       []float32                  // v142 f32[n,16,64] matmul transformer.go:48
+	v146                       []float32                  // v146 f32[n,16,1] mean transformer.go:48
+	v147                       []float32                  // v147 f32[n,16,1] var transformer.go:48
+	v150                       []float32                  // v150 f32[n,16,1] reciprocal transformer.go:48
+	v152                       []float32                  // v152 f32[n,16,64] mul transformer.go:48
+	v153                       []float32                  // v153 f32[n,16,64] mul transformer.go:48
+	v154                       []float32                  // v154 f32[n,16,1] mean transformer.go:48
+	v156                       []float32                  // v156 f32[n,16,64] mul transformer.go:48
+	v157                       []float32                  // v157 f32[n,16,1] mean transformer.go:48
+	v161                       []float32                  // v161 f32[n,16,64] mul transformer.go:48
+	v162                       []float32                  // v162 f32[n,16,64] add transformer.go:43
+	v167                       []float32                  // v167 f32[16*n,64] matmul attention.go:54
+	v170                       []float32                  // v170 f32[n,4,16,16] transpose attention.go:53
+	dblock1_attn_att           []float32                  // v171 f32[n,4,16,16] matmul attention.go:52
+	v172                       []float32                  // v172 f32[n,4,16,16] matmul attention.go:52
+	v173                       []float32                  // v173 f32[n,4,16,16] mul attention.go:51
+	v174                       []float32                  // v174 f32[n,4,16,1] sum attention.go:51
+	v177                       []float32                  // v177 f32[n,4,16,16] mul attention.go:50
+	v178                       []float32                  // v178 f32[n,4,16,16] matmul attention.go:50
+	v179                       []float32                  // v179 f32[n,4,16,16] matmul attention.go:50
+	v180                       []float32                  // v180 f32[n,16,4,16] transpose attention.go:45
+	v186                       []float32                  // v186 f32[n,16,4,16] transpose attention.go:45
+	v188                       []float32                  // v188 f32[n,16,64] matmul attention.go:48
+	v192                       []float32                  // v192 f32[n,16,4,16] transpose attention.go:45
+	v194                       []float32                  // v194 f32[n,16,64] matmul attention.go:47
+	v197                       []float32                  // v197 f32[n,16,64] add transformer.go:43
+	v198                       []float32                  // v198 f32[n,16,1] mean transformer.go:43
+	v199                       []float32                  // v199 f32[n,16,1] var transformer.go:43
+	v202                       []float32                  // v202 f32[n,16,1] reciprocal transformer.go:43
+	v204                       []float32                  // v204 f32[n,16,64] mul transformer.go:43
+	v205                       []float32                  // v205 f32[n,16,64] mul transformer.go:43
+	v206                       []float32                  // v206 f32[n,16,1] mean transformer.go:43
+	v208                       []float32                  // v208 f32[n,16,64] mul transformer.go:43
+	v209                       []float32                  // v209 f32[n,16,1] mean transformer.go:43
+	v213                       []float32                  // v213 f32[n,16,64] mul transformer.go:43
+	dblock0_out                []float32                  // v214 f32[n,16,64] add transformer.go:49
+	v223                       []float32                  // v223 f32[n,16,256] mul transformer.go:48
+	v225                       []float32                  // v225 f32[n,16,64] matmul transformer.go:48
+	v229                       []float32                  // v229 f32[n,16,1] mean transformer.go:48
+	v230                       []float32                  // v230 f32[n,16,1] var transformer.go:48
+	v233                       []float32                  // v233 f32[n,16,1] reciprocal transformer.go:48
+	v235                       []float32                  // v235 f32[n,16,64] mul transformer.go:48
+	v236                       []float32                  // v236 f32[n,16,64] mul transformer.go:48
+	v237                       []float32                  // v237 f32[n,16,1] mean transformer.go:48
+	v239                       []float32                  // v239 f32[n,16,64] mul transformer.go:48
+	v240                       []float32                  // v240 f32[n,16,1] mean transformer.go:48
+	v244                       []float32                  // v244 f32[n,16,64] mul transformer.go:48
+	v245                       []float32                  // v245 f32[n,16,64] add transformer.go:43
+	v250                       []float32                  // v250 f32[16*n,64] matmul attention.go:54
+	v253                       []float32                  // v253 f32[n,4,16,16] transpose attention.go:53
+	dblock0_attn_att           []float32                  // v254 f32[n,4,16,16] matmul attention.go:52
+	v255                       []float32                  // v255 f32[n,4,16,16] matmul attention.go:52
+	v256                       []float32                  // v256 f32[n,4,16,16] mul attention.go:51
+	v257                       []float32                  // v257 f32[n,4,16,1] sum attention.go:51
+	v260                       []float32                  // v260 f32[n,4,16,16] mul attention.go:50
+	v261                       []float32                  // v261 f32[n,4,16,16] matmul attention.go:50
+	v262                       []float32                  // v262 f32[n,4,16,16] matmul attention.go:50
+	v263                       []float32                  // v263 f32[n,16,4,16] transpose attention.go:45
+	v269                       []float32                  // v269 f32[n,16,4,16] transpose attention.go:45
+	v271                       []float32                  // v271 f32[n,16,64] matmul attention.go:48
+	v275                       []float32                  // v275 f32[n,16,4,16] transpose attention.go:45
+	v277                       []float32                  // v277 f32[n,16,64] matmul attention.go:47
+	v280                       []float32                  // v280 f32[n,16,64] add transformer.go:43
+	v281                       []float32                  // v281 f32[n,16,64] gather transformer.go:40
+	h0_v282                    []float32                  // v282 f32[n,16,64] add transformer.go:40
+	v283                       []float32                  // v283 f32[n,16,1] mean transformer.go:43
+	v284                       []float32                  // v284 f32[n,16,1] var transformer.go:43
+	v287                       []float32                  // v287 f32[n,16,1] reciprocal transformer.go:43
+	v289                       []float32                  // v289 f32[n,16,64] mul transformer.go:43
+	v290                       []float32                  // v290 f32[n,16,64] mul transformer.go:43
+	v291                       []float32                  // v291 f32[n,16,1] mean transformer.go:43
+	v293                       []float32                  // v293 f32[n,16,64] mul transformer.go:43
+	v294                       []float32                  // v294 f32[n,16,1] mean transformer.go:43
+	v298                       []float32                  // v298 f32[n,16,64] mul transformer.go:43
+	dh0                        []float32                  // v299 f32[n,16,64] add transformer.go:40
+	arenaF32                   []float32                  // the f32 buffers above live in this arena, as planned
+	computeAddRange            computeAddRange            // the buffers of a call of computeAdd, for kernels.For
+	computeMatmulMulAddRange   computeMatmulMulAddRange   // the buffers of a call of computeMatmulMulAdd, for kernels.For
+	computeMatmulAddRange      computeMatmulAddRange      // the buffers of a call of computeMatmulAdd, for kernels.For
+	computeAdd_2Range          computeAdd_2Range          // the buffers of a call of computeAdd_2, for kernels.For
+	computeMatmulAddReluRange  computeMatmulAddReluRange  // the buffers of a call of computeMatmulAddRelu, for kernels.For
+	computeMatmulAdd_2Range    computeMatmulAdd_2Range    // the buffers of a call of computeMatmulAdd_2, for kernels.For
+	computeSubMulRange         computeSubMulRange         // the buffers of a call of computeSubMul, for kernels.For
+	computeMulLn_f_weightRange computeMulLn_f_weightRange // the buffers of a call of computeMulLn_f_weight, for kernels.For
+	computeDblock1_outRange    computeDblock1_outRange    // the buffers of a call of computeDblock1_out, for kernels.For
+	computeMulRange            computeMulRange            // the buffers of a call of computeMul, for kernels.For
+	computeMatmulGtMulRange    computeMatmulGtMulRange    // the buffers of a call of computeMatmulGtMul, for kernels.For
+	computeMatmulMulRange      computeMatmulMulRange      // the buffers of a call of computeMatmulMul, for kernels.For
+	computeSubMulAddRange      computeSubMulAddRange      // the buffers of a call of computeSubMulAdd, for kernels.For
+	computeMatmulMul_2Range    computeMatmulMul_2Range    // the buffers of a call of computeMatmulMul_2, for kernels.For
+	computeSubMul_2Range       computeSubMul_2Range       // the buffers of a call of computeSubMul_2, for kernels.For
+	computeMatmulAddMulRange   computeMatmulAddMulRange   // the buffers of a call of computeMatmulAddMul, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

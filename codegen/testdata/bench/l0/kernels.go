@@ -108,10 +108,34 @@ func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 // buffers of their own; the first computes
 //
 //	v5:f32[n,512] = add v4 v3  # models.go:56
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
+	s.computeAddRange = computeAddRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n, kernels.ElemGrain/512, &s.computeAddRange)
+}
+
+// computeAddRange is a call of computeAdd, for kernels.For.
+type computeAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
 	a0, a1, o2 := b0[:n*512], b1[:512], b2[:n*512]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -127,9 +151,31 @@ func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 // buffers of their own; the first computes
 //
 //	v6:f32[n,512] = relu v5  # models.go:58 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeReluRange.Run on ranges of
+// its outer loop.
 func (s *state) computeRelu(b0 []float32, b1 []float32) {
 	n := s.n
-	a0, o1 := b0[:n*512], b1[:n*512]
+	s.computeReluRange = computeReluRange{
+		b0: b0,
+		b1: b1,
+		s:  s,
+	}
+	kernels.For(n*512, kernels.ElemGrain, &s.computeReluRange)
+}
+
+// computeReluRange is a call of computeRelu, for kernels.For.
+type computeReluRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+}
+
+// Run computes computeRelu's loop nest over [lo, hi) of its outer loop.
+func (r *computeReluRange) Run(lo, hi int) {
+	s, b0, b1 := r.s, r.b0, r.b1
+	n := s.n
+	a0, o1 := b0[:n*512][lo:hi], b1[:n*512][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -286,9 +332,31 @@ func (s *state) computeDW7(dW7 []float32, h6 []float32, dlogits []float32) {
 // buffers of their own; the first computes
 //
 //	v54:f32[n,512] = gt v31 v53  # models.go:58
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtRange.Run on ranges of
+// its outer loop.
 func (s *state) computeGt(b0 []float32, b1 []float32) {
 	n := s.n
-	a0, o1 := b0[:n*512], b1[:n*512]
+	s.computeGtRange = computeGtRange{
+		b0: b0,
+		b1: b1,
+		s:  s,
+	}
+	kernels.For(n*512, kernels.ElemGrain, &s.computeGtRange)
+}
+
+// computeGtRange is a call of computeGt, for kernels.For.
+type computeGtRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+}
+
+// Run computes computeGt's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtRange) Run(lo, hi int) {
+	s, b0, b1 := r.s, r.b0, r.b1
+	n := s.n
+	a0, o1 := b0[:n*512][lo:hi], b1[:n*512][lo:hi]
 	c0 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -302,9 +370,33 @@ func (s *state) computeGt(b0 []float32, b1 []float32) {
 // buffers of their own; the first computes
 //
 //	v55:f32[n,512] = mul v51 v54  # models.go:58
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMul(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*512], b1[:n*512], b2[:n*512]
+	s.computeMulRange = computeMulRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*512, kernels.ElemGrain, &s.computeMulRange)
+}
+
+// computeMulRange is a call of computeMul, for kernels.For.
+type computeMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*512][lo:hi], b1[:n*512][lo:hi], b2[:n*512][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]

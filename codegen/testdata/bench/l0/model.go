@@ -128,60 +128,64 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	v4            []float32 // v4 f32[n,512] matmul models.go:56
-	v5            []float32 // v5 f32[n,512] add models.go:56
-	h1            []float32 // v6 f32[n,512] relu models.go:58
-	v9            []float32 // v9 f32[n,512] matmul models.go:56
-	v10           []float32 // v10 f32[n,512] add models.go:56
-	h2            []float32 // v11 f32[n,512] relu models.go:58
-	v14           []float32 // v14 f32[n,512] matmul models.go:56
-	v15           []float32 // v15 f32[n,512] add models.go:56
-	h3            []float32 // v16 f32[n,512] relu models.go:58
-	v19           []float32 // v19 f32[n,512] matmul models.go:56
-	v20           []float32 // v20 f32[n,512] add models.go:56
-	h4            []float32 // v21 f32[n,512] relu models.go:58
-	v24           []float32 // v24 f32[n,512] matmul models.go:56
-	v25           []float32 // v25 f32[n,512] add models.go:56
-	h5            []float32 // v26 f32[n,512] relu models.go:58
-	v29           []float32 // v29 f32[n,512] matmul models.go:56
-	v30           []float32 // v30 f32[n,512] add models.go:56
-	h6            []float32 // v31 f32[n,512] relu models.go:58
-	v34           []float32 // v34 f32[n,10] matmul models.go:56
-	logits        []float32 // v35 f32[n,10] add models.go:56
-	v36           []float32 // v36 f32[n] softmax_xent models.go:62
-	loss          []float32 // v37 f32[] mean models.go:62
-	v42           []float32 // v42 f32[n] broadcast_to models.go:62
-	v43           []float32 // v43 f32[n,10] softmax models.go:62
-	v44           []float32 // v44 f32[n,10] onehot models.go:62
-	v46           []float32 // v46 f32[n,10] broadcast_to models.go:62
-	v47           []float32 // v47 f32[n,10] sub models.go:62
-	dlogits       []float32 // v48 f32[n,10] mul models.go:62
-	dh6           []float32 // v51 f32[n,512] matmul models.go:56
-	v54           []float32 // v54 f32[n,512] gt models.go:58
-	v55           []float32 // v55 f32[n,512] mul models.go:58
-	dh5           []float32 // v58 f32[n,512] matmul models.go:56
-	v61           []float32 // v61 f32[n,512] gt models.go:58
-	v62           []float32 // v62 f32[n,512] mul models.go:58
-	dh4           []float32 // v65 f32[n,512] matmul models.go:56
-	v68           []float32 // v68 f32[n,512] gt models.go:58
-	v69           []float32 // v69 f32[n,512] mul models.go:58
-	dh3           []float32 // v72 f32[n,512] matmul models.go:56
-	v75           []float32 // v75 f32[n,512] gt models.go:58
-	v76           []float32 // v76 f32[n,512] mul models.go:58
-	dh2           []float32 // v79 f32[n,512] matmul models.go:56
-	v82           []float32 // v82 f32[n,512] gt models.go:58
-	v83           []float32 // v83 f32[n,512] mul models.go:58
-	dh1           []float32 // v86 f32[n,512] matmul models.go:56
-	v89           []float32 // v89 f32[n,512] gt models.go:58
-	v90           []float32 // v90 f32[n,512] mul models.go:58
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	training         bool   // dropout drops
+	step             uint64 // seeds dropout
+	seed             uint64
+	params, grads    *Params
+	n                int              // dim n
+	x                []float32        // input x
+	y                []int32          // input y
+	v4               []float32        // v4 f32[n,512] matmul models.go:56
+	v5               []float32        // v5 f32[n,512] add models.go:56
+	h1               []float32        // v6 f32[n,512] relu models.go:58
+	v9               []float32        // v9 f32[n,512] matmul models.go:56
+	v10              []float32        // v10 f32[n,512] add models.go:56
+	h2               []float32        // v11 f32[n,512] relu models.go:58
+	v14              []float32        // v14 f32[n,512] matmul models.go:56
+	v15              []float32        // v15 f32[n,512] add models.go:56
+	h3               []float32        // v16 f32[n,512] relu models.go:58
+	v19              []float32        // v19 f32[n,512] matmul models.go:56
+	v20              []float32        // v20 f32[n,512] add models.go:56
+	h4               []float32        // v21 f32[n,512] relu models.go:58
+	v24              []float32        // v24 f32[n,512] matmul models.go:56
+	v25              []float32        // v25 f32[n,512] add models.go:56
+	h5               []float32        // v26 f32[n,512] relu models.go:58
+	v29              []float32        // v29 f32[n,512] matmul models.go:56
+	v30              []float32        // v30 f32[n,512] add models.go:56
+	h6               []float32        // v31 f32[n,512] relu models.go:58
+	v34              []float32        // v34 f32[n,10] matmul models.go:56
+	logits           []float32        // v35 f32[n,10] add models.go:56
+	v36              []float32        // v36 f32[n] softmax_xent models.go:62
+	loss             []float32        // v37 f32[] mean models.go:62
+	v42              []float32        // v42 f32[n] broadcast_to models.go:62
+	v43              []float32        // v43 f32[n,10] softmax models.go:62
+	v44              []float32        // v44 f32[n,10] onehot models.go:62
+	v46              []float32        // v46 f32[n,10] broadcast_to models.go:62
+	v47              []float32        // v47 f32[n,10] sub models.go:62
+	dlogits          []float32        // v48 f32[n,10] mul models.go:62
+	dh6              []float32        // v51 f32[n,512] matmul models.go:56
+	v54              []float32        // v54 f32[n,512] gt models.go:58
+	v55              []float32        // v55 f32[n,512] mul models.go:58
+	dh5              []float32        // v58 f32[n,512] matmul models.go:56
+	v61              []float32        // v61 f32[n,512] gt models.go:58
+	v62              []float32        // v62 f32[n,512] mul models.go:58
+	dh4              []float32        // v65 f32[n,512] matmul models.go:56
+	v68              []float32        // v68 f32[n,512] gt models.go:58
+	v69              []float32        // v69 f32[n,512] mul models.go:58
+	dh3              []float32        // v72 f32[n,512] matmul models.go:56
+	v75              []float32        // v75 f32[n,512] gt models.go:58
+	v76              []float32        // v76 f32[n,512] mul models.go:58
+	dh2              []float32        // v79 f32[n,512] matmul models.go:56
+	v82              []float32        // v82 f32[n,512] gt models.go:58
+	v83              []float32        // v83 f32[n,512] mul models.go:58
+	dh1              []float32        // v86 f32[n,512] matmul models.go:56
+	v89              []float32        // v89 f32[n,512] gt models.go:58
+	v90              []float32        // v90 f32[n,512] mul models.go:58
+	arenaF32         []float32        // the f32 buffers above live in this arena, as planned
+	computeAddRange  computeAddRange  // the buffers of a call of computeAdd, for kernels.For
+	computeReluRange computeReluRange // the buffers of a call of computeRelu, for kernels.For
+	computeGtRange   computeGtRange   // the buffers of a call of computeGt, for kernels.For
+	computeMulRange  computeMulRange  // the buffers of a call of computeMul, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -67,21 +67,41 @@ func (s *state) outputs(all bool) Outputs {
 //	v4:f32[n,512] = matmul v0 v2  # models.go:56
 //	v5:f32[n,512] = add v4 v3  # models.go:56
 //	v6:f32[n,512] = relu v5  # models.go:58 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddReluRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddRelu(b0 []float32, b1 []float32, b2 []float32, b3 []float32) {
 	n := s.n
 	kernels.SgemmAcc64(false, false, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
-	{
-		p0, a1, o2 := b0[:n*512], b3[:512], b0[:n*512]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v0 := x0 + x1
-				v1 := max(v0, 0)
-				o2[i] = v1
-			}
+	s.computeMatmulAddReluRange = computeMatmulAddReluRange{
+		b0: b0,
+		b3: b3,
+		s:  s,
+	}
+	kernels.For(n, kernels.ElemGrain/512, &s.computeMatmulAddReluRange)
+}
+
+// computeMatmulAddReluRange is a call of computeMatmulAddRelu, for kernels.For.
+type computeMatmulAddReluRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+}
+
+// Run computes computeMatmulAddRelu's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddReluRange) Run(lo, hi int) {
+	s, b0, b3 := r.s, r.b0, r.b3
+	n := s.n
+	p0, a1, o2 := b0[:n*512], b3[:512], b0[:n*512]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v0 := x0 + x1
+			v1 := max(v0, 0)
+			o2[i] = v1
 		}
 	}
 }

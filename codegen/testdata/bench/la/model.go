@@ -131,33 +131,34 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	h1            []float32 // v6 f32[n,512] relu models.go:58
-	h2            []float32 // v11 f32[n,512] relu models.go:58
-	h3            []float32 // v16 f32[n,512] relu models.go:58
-	h4            []float32 // v21 f32[n,512] relu models.go:58
-	h5            []float32 // v26 f32[n,512] relu models.go:58
-	h6            []float32 // v31 f32[n,512] relu models.go:58
-	logits        []float32 // v35 f32[n,10] add models.go:56
-	v36           []float32 // v36 f32[n] softmax_xent models.go:62
-	loss          []float32 // v37 f32[] mean models.go:62
-	v41           []float32 // v41 f32[n,10] softmax models.go:62
-	v42           []float32 // v42 f32[n,10] onehot models.go:62
-	dlogits       []float32 // v45 f32[n,10] mul models.go:62
-	v51           []float32 // v51 f32[n,512] mul models.go:58
-	v56           []float32 // v56 f32[n,512] mul models.go:58
-	v61           []float32 // v61 f32[n,512] mul models.go:58
-	v66           []float32 // v66 f32[n,512] mul models.go:58
-	v71           []float32 // v71 f32[n,512] mul models.go:58
-	v76           []float32 // v76 f32[n,512] mul models.go:58
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
-	colSumsF64    []float64 // working space of kernels (not in the arena)
+	training                  bool   // dropout drops
+	step                      uint64 // seeds dropout
+	seed                      uint64
+	params, grads             *Params
+	n                         int                       // dim n
+	x                         []float32                 // input x
+	y                         []int32                   // input y
+	h1                        []float32                 // v6 f32[n,512] relu models.go:58
+	h2                        []float32                 // v11 f32[n,512] relu models.go:58
+	h3                        []float32                 // v16 f32[n,512] relu models.go:58
+	h4                        []float32                 // v21 f32[n,512] relu models.go:58
+	h5                        []float32                 // v26 f32[n,512] relu models.go:58
+	h6                        []float32                 // v31 f32[n,512] relu models.go:58
+	logits                    []float32                 // v35 f32[n,10] add models.go:56
+	v36                       []float32                 // v36 f32[n] softmax_xent models.go:62
+	loss                      []float32                 // v37 f32[] mean models.go:62
+	v41                       []float32                 // v41 f32[n,10] softmax models.go:62
+	v42                       []float32                 // v42 f32[n,10] onehot models.go:62
+	dlogits                   []float32                 // v45 f32[n,10] mul models.go:62
+	v51                       []float32                 // v51 f32[n,512] mul models.go:58
+	v56                       []float32                 // v56 f32[n,512] mul models.go:58
+	v61                       []float32                 // v61 f32[n,512] mul models.go:58
+	v66                       []float32                 // v66 f32[n,512] mul models.go:58
+	v71                       []float32                 // v71 f32[n,512] mul models.go:58
+	v76                       []float32                 // v76 f32[n,512] mul models.go:58
+	arenaF32                  []float32                 // the f32 buffers above live in this arena, as planned
+	colSumsF64                []float64                 // working space of kernels (not in the arena)
+	computeMatmulAddReluRange computeMatmulAddReluRange // the buffers of a call of computeMatmulAddRelu, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -112,10 +112,34 @@ func (s *state) computeConv2dXC1(bufV12 []float32, bufX []float32, C1 []float32)
 // computeAddC1 is a loop kernel.
 //
 //	v13:f32[n,6,28,28] = add v12 v3  # lenet.go:42
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddC1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAddC1(bufV12 []float32, bufC1 []float32, bufV13 []float32) {
 	n := s.n
+	s.computeAddC1Range = computeAddC1Range{
+		bufC1:  bufC1,
+		bufV12: bufV12,
+		bufV13: bufV13,
+		s:      s,
+	}
+	kernels.For(n, kernels.ElemGrain/4704, &s.computeAddC1Range)
+}
+
+// computeAddC1Range is a call of computeAddC1, for kernels.For.
+type computeAddC1Range struct {
+	s      *state    // its receiver
+	bufV12 []float32 // its parameter bufV12
+	bufC1  []float32 // its parameter bufC1
+	bufV13 []float32 // its parameter bufV13
+}
+
+// Run computes computeAddC1's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddC1Range) Run(lo, hi int) {
+	s, bufV12, bufC1, bufV13 := r.s, r.bufV12, r.bufC1, r.bufV13
+	n := s.n
 	a0, a1, o2 := bufV12[:n*4704], bufC1[:6], bufV13[:n*4704]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*4704:][:4704], o2[i0*4704:][:4704]
 		for i1 := 0; i1 < 6; i1++ {
 			a0, a1, o2 := a0[i1*784:][:784], a1[i1*1:][:1], o2[i1*784:][:784]
@@ -133,9 +157,31 @@ func (s *state) computeAddC1(bufV12 []float32, bufC1 []float32, bufV13 []float32
 // computeH1 is a loop kernel.
 //
 //	v14:f32[n,6,28,28] = relu v13  # lenet.go:42 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH1(bufV13 []float32, h1 []float32) {
 	n := s.n
-	a0, o1 := bufV13[:n*4704], h1[:n*4704]
+	s.computeH1Range = computeH1Range{
+		bufV13: bufV13,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(n*4704, kernels.ElemGrain, &s.computeH1Range)
+}
+
+// computeH1Range is a call of computeH1, for kernels.For.
+type computeH1Range struct {
+	s      *state    // its receiver
+	bufV13 []float32 // its parameter bufV13
+	h1     []float32 // its parameter h1
+}
+
+// Run computes computeH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeH1Range) Run(lo, hi int) {
+	s, bufV13, h1 := r.s, r.bufV13, r.h1
+	n := s.n
+	a0, o1 := bufV13[:n*4704][lo:hi], h1[:n*4704][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -163,10 +209,34 @@ func (s *state) computeConv2dP1C2(bufV16 []float32, bufP1 []float32, C2 []float3
 // computeAddC2 is a loop kernel.
 //
 //	v17:f32[n,16,10,10] = add v16 v5  # lenet.go:44
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddC2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAddC2(bufV16 []float32, bufC2 []float32, bufV17 []float32) {
 	n := s.n
+	s.computeAddC2Range = computeAddC2Range{
+		bufC2:  bufC2,
+		bufV16: bufV16,
+		bufV17: bufV17,
+		s:      s,
+	}
+	kernels.For(n, kernels.ElemGrain/1600, &s.computeAddC2Range)
+}
+
+// computeAddC2Range is a call of computeAddC2, for kernels.For.
+type computeAddC2Range struct {
+	s      *state    // its receiver
+	bufV16 []float32 // its parameter bufV16
+	bufC2  []float32 // its parameter bufC2
+	bufV17 []float32 // its parameter bufV17
+}
+
+// Run computes computeAddC2's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddC2Range) Run(lo, hi int) {
+	s, bufV16, bufC2, bufV17 := r.s, r.bufV16, r.bufC2, r.bufV17
+	n := s.n
 	a0, a1, o2 := bufV16[:n*1600], bufC2[:16], bufV17[:n*1600]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*1600:][:1600], o2[i0*1600:][:1600]
 		for i1 := 0; i1 < 16; i1++ {
 			a0, a1, o2 := a0[i1*100:][:100], a1[i1*1:][:1], o2[i1*100:][:100]
@@ -184,9 +254,31 @@ func (s *state) computeAddC2(bufV16 []float32, bufC2 []float32, bufV17 []float32
 // computeH2 is a loop kernel.
 //
 //	v18:f32[n,16,10,10] = relu v17  # lenet.go:44 h2
+//
+// Its loop nest runs on the cores: kernels.For calls computeH2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH2(bufV17 []float32, h2 []float32) {
 	n := s.n
-	a0, o1 := bufV17[:n*1600], h2[:n*1600]
+	s.computeH2Range = computeH2Range{
+		bufV17: bufV17,
+		h2:     h2,
+		s:      s,
+	}
+	kernels.For(n*1600, kernels.ElemGrain, &s.computeH2Range)
+}
+
+// computeH2Range is a call of computeH2, for kernels.For.
+type computeH2Range struct {
+	s      *state    // its receiver
+	bufV17 []float32 // its parameter bufV17
+	h2     []float32 // its parameter h2
+}
+
+// Run computes computeH2's loop nest over [lo, hi) of its outer loop.
+func (r *computeH2Range) Run(lo, hi int) {
+	s, bufV17, h2 := r.s, r.bufV17, r.h2
+	n := s.n
+	a0, o1 := bufV17[:n*1600][lo:hi], h2[:n*1600][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -546,9 +638,31 @@ func (s *state) computeDh2(dh2 []float32, h2 []float32, bufV58 []float32) {
 // computeGtH2 is a loop kernel.
 //
 //	v63:f32[n,16,10,10] = gt v18 v62  # lenet.go:44
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtH2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeGtH2(h2 []float32, bufV63 []float32) {
 	n := s.n
-	a0, o1 := h2[:n*1600], bufV63[:n*1600]
+	s.computeGtH2Range = computeGtH2Range{
+		bufV63: bufV63,
+		h2:     h2,
+		s:      s,
+	}
+	kernels.For(n*1600, kernels.ElemGrain, &s.computeGtH2Range)
+}
+
+// computeGtH2Range is a call of computeGtH2, for kernels.For.
+type computeGtH2Range struct {
+	s      *state    // its receiver
+	h2     []float32 // its parameter h2
+	bufV63 []float32 // its parameter bufV63
+}
+
+// Run computes computeGtH2's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtH2Range) Run(lo, hi int) {
+	s, h2, bufV63 := r.s, r.h2, r.bufV63
+	n := s.n
+	a0, o1 := h2[:n*1600][lo:hi], bufV63[:n*1600][lo:hi]
 	c62 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -561,9 +675,33 @@ func (s *state) computeGtH2(h2 []float32, bufV63 []float32) {
 // computeMulDh2 is a loop kernel.
 //
 //	v64:f32[n,16,10,10] = mul v61 v63  # lenet.go:44
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulDh2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMulDh2(dh2 []float32, bufV63 []float32, bufV64 []float32) {
 	n := s.n
-	a0, a1, o2 := dh2[:n*1600], bufV63[:n*1600], bufV64[:n*1600]
+	s.computeMulDh2Range = computeMulDh2Range{
+		bufV63: bufV63,
+		bufV64: bufV64,
+		dh2:    dh2,
+		s:      s,
+	}
+	kernels.For(n*1600, kernels.ElemGrain, &s.computeMulDh2Range)
+}
+
+// computeMulDh2Range is a call of computeMulDh2, for kernels.For.
+type computeMulDh2Range struct {
+	s      *state    // its receiver
+	dh2    []float32 // its parameter dh2
+	bufV63 []float32 // its parameter bufV63
+	bufV64 []float32 // its parameter bufV64
+}
+
+// Run computes computeMulDh2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulDh2Range) Run(lo, hi int) {
+	s, dh2, bufV63, bufV64 := r.s, r.dh2, r.bufV63, r.bufV64
+	n := s.n
+	a0, a1, o2 := dh2[:n*1600][lo:hi], bufV63[:n*1600][lo:hi], bufV64[:n*1600][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -608,9 +746,31 @@ func (s *state) computeDh1(dh1 []float32, h1 []float32, dp1 []float32) {
 // computeGtH1 is a loop kernel.
 //
 //	v71:f32[n,6,28,28] = gt v14 v70  # lenet.go:42
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeGtH1(h1 []float32, bufV71 []float32) {
 	n := s.n
-	a0, o1 := h1[:n*4704], bufV71[:n*4704]
+	s.computeGtH1Range = computeGtH1Range{
+		bufV71: bufV71,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(n*4704, kernels.ElemGrain, &s.computeGtH1Range)
+}
+
+// computeGtH1Range is a call of computeGtH1, for kernels.For.
+type computeGtH1Range struct {
+	s      *state    // its receiver
+	h1     []float32 // its parameter h1
+	bufV71 []float32 // its parameter bufV71
+}
+
+// Run computes computeGtH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtH1Range) Run(lo, hi int) {
+	s, h1, bufV71 := r.s, r.h1, r.bufV71
+	n := s.n
+	a0, o1 := h1[:n*4704][lo:hi], bufV71[:n*4704][lo:hi]
 	c70 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -623,9 +783,33 @@ func (s *state) computeGtH1(h1 []float32, bufV71 []float32) {
 // computeMulDh1 is a loop kernel.
 //
 //	v72:f32[n,6,28,28] = mul v69 v71  # lenet.go:42
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulDh1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMulDh1(dh1 []float32, bufV71 []float32, bufV72 []float32) {
 	n := s.n
-	a0, a1, o2 := dh1[:n*4704], bufV71[:n*4704], bufV72[:n*4704]
+	s.computeMulDh1Range = computeMulDh1Range{
+		bufV71: bufV71,
+		bufV72: bufV72,
+		dh1:    dh1,
+		s:      s,
+	}
+	kernels.For(n*4704, kernels.ElemGrain, &s.computeMulDh1Range)
+}
+
+// computeMulDh1Range is a call of computeMulDh1, for kernels.For.
+type computeMulDh1Range struct {
+	s      *state    // its receiver
+	dh1    []float32 // its parameter dh1
+	bufV71 []float32 // its parameter bufV71
+	bufV72 []float32 // its parameter bufV72
+}
+
+// Run computes computeMulDh1's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulDh1Range) Run(lo, hi int) {
+	s, dh1, bufV71, bufV72 := r.s, r.dh1, r.bufV71, r.bufV72
+	n := s.n
+	a0, a1, o2 := dh1[:n*4704][lo:hi], bufV71[:n*4704][lo:hi], bufV72[:n*4704][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]

@@ -122,53 +122,61 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	v12           []float32 // v12 f32[n,6,28,28] conv2d lenet.go:42
-	v13           []float32 // v13 f32[n,6,28,28] add lenet.go:42
-	h1            []float32 // v14 f32[n,6,28,28] relu lenet.go:42
-	p1            []float32 // v15 f32[n,6,14,14] max_pool2d lenet.go:43
-	v16           []float32 // v16 f32[n,16,10,10] conv2d lenet.go:44
-	v17           []float32 // v17 f32[n,16,10,10] add lenet.go:44
-	h2            []float32 // v18 f32[n,16,10,10] relu lenet.go:44
-	p2            []float32 // v19 f32[n,16,5,5] max_pool2d lenet.go:45
-	v21           []float32 // v21 f32[n,120] matmul lenet.go:47
-	v22           []float32 // v22 f32[n,120] add lenet.go:47
-	h3            []float32 // v23 f32[n,120] relu lenet.go:47
-	v24           []float32 // v24 f32[n,84] matmul lenet.go:48
-	v25           []float32 // v25 f32[n,84] add lenet.go:48
-	h4            []float32 // v26 f32[n,84] relu lenet.go:48
-	v27           []float32 // v27 f32[n,10] matmul lenet.go:49
-	o             []float32 // v28 f32[n,10] add lenet.go:49
-	v29           []float32 // v29 f32[n] softmax_xent lenet.go:50
-	L             []float32 // v30 f32[] mean lenet.go:50
-	v35           []float32 // v35 f32[n] broadcast_to lenet.go:50
-	v36           []float32 // v36 f32[n,10] softmax lenet.go:50
-	v37           []float32 // v37 f32[n,10] onehot lenet.go:50
-	v39           []float32 // v39 f32[n,10] broadcast_to lenet.go:50
-	v40           []float32 // v40 f32[n,10] sub lenet.go:50
-	do            []float32 // v41 f32[n,10] mul lenet.go:50
-	dh4           []float32 // v44 f32[n,84] matmul lenet.go:49
-	v47           []float32 // v47 f32[n,84] gt lenet.go:48
-	v48           []float32 // v48 f32[n,84] mul lenet.go:48
-	dh3           []float32 // v51 f32[n,120] matmul lenet.go:48
-	v54           []float32 // v54 f32[n,120] gt lenet.go:47
-	v55           []float32 // v55 f32[n,120] mul lenet.go:47
-	v58           []float32 // v58 f32[n,400] matmul lenet.go:47
-	dh2           []float32 // v61 f32[n,16,10,10] max_pool2d_grad lenet.go:45
-	v63           []float32 // v63 f32[n,16,10,10] gt lenet.go:44
-	v64           []float32 // v64 f32[n,16,10,10] mul lenet.go:44
-	dp1           []float32 // v67 f32[n,6,14,14] conv2d_input_grad lenet.go:44
-	dh1           []float32 // v69 f32[n,6,28,28] max_pool2d_grad lenet.go:43
-	v71           []float32 // v71 f32[n,6,28,28] gt lenet.go:42
-	v72           []float32 // v72 f32[n,6,28,28] mul lenet.go:42
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
-	convColF32    []float32 // working space of kernels (not in the arena)
+	training           bool   // dropout drops
+	step               uint64 // seeds dropout
+	seed               uint64
+	params, grads      *Params
+	n                  int                // dim n
+	x                  []float32          // input x
+	y                  []int32            // input y
+	v12                []float32          // v12 f32[n,6,28,28] conv2d lenet.go:42
+	v13                []float32          // v13 f32[n,6,28,28] add lenet.go:42
+	h1                 []float32          // v14 f32[n,6,28,28] relu lenet.go:42
+	p1                 []float32          // v15 f32[n,6,14,14] max_pool2d lenet.go:43
+	v16                []float32          // v16 f32[n,16,10,10] conv2d lenet.go:44
+	v17                []float32          // v17 f32[n,16,10,10] add lenet.go:44
+	h2                 []float32          // v18 f32[n,16,10,10] relu lenet.go:44
+	p2                 []float32          // v19 f32[n,16,5,5] max_pool2d lenet.go:45
+	v21                []float32          // v21 f32[n,120] matmul lenet.go:47
+	v22                []float32          // v22 f32[n,120] add lenet.go:47
+	h3                 []float32          // v23 f32[n,120] relu lenet.go:47
+	v24                []float32          // v24 f32[n,84] matmul lenet.go:48
+	v25                []float32          // v25 f32[n,84] add lenet.go:48
+	h4                 []float32          // v26 f32[n,84] relu lenet.go:48
+	v27                []float32          // v27 f32[n,10] matmul lenet.go:49
+	o                  []float32          // v28 f32[n,10] add lenet.go:49
+	v29                []float32          // v29 f32[n] softmax_xent lenet.go:50
+	L                  []float32          // v30 f32[] mean lenet.go:50
+	v35                []float32          // v35 f32[n] broadcast_to lenet.go:50
+	v36                []float32          // v36 f32[n,10] softmax lenet.go:50
+	v37                []float32          // v37 f32[n,10] onehot lenet.go:50
+	v39                []float32          // v39 f32[n,10] broadcast_to lenet.go:50
+	v40                []float32          // v40 f32[n,10] sub lenet.go:50
+	do                 []float32          // v41 f32[n,10] mul lenet.go:50
+	dh4                []float32          // v44 f32[n,84] matmul lenet.go:49
+	v47                []float32          // v47 f32[n,84] gt lenet.go:48
+	v48                []float32          // v48 f32[n,84] mul lenet.go:48
+	dh3                []float32          // v51 f32[n,120] matmul lenet.go:48
+	v54                []float32          // v54 f32[n,120] gt lenet.go:47
+	v55                []float32          // v55 f32[n,120] mul lenet.go:47
+	v58                []float32          // v58 f32[n,400] matmul lenet.go:47
+	dh2                []float32          // v61 f32[n,16,10,10] max_pool2d_grad lenet.go:45
+	v63                []float32          // v63 f32[n,16,10,10] gt lenet.go:44
+	v64                []float32          // v64 f32[n,16,10,10] mul lenet.go:44
+	dp1                []float32          // v67 f32[n,6,14,14] conv2d_input_grad lenet.go:44
+	dh1                []float32          // v69 f32[n,6,28,28] max_pool2d_grad lenet.go:43
+	v71                []float32          // v71 f32[n,6,28,28] gt lenet.go:42
+	v72                []float32          // v72 f32[n,6,28,28] mul lenet.go:42
+	arenaF32           []float32          // the f32 buffers above live in this arena, as planned
+	convColF32         []float32          // working space of kernels (not in the arena)
+	computeAddC1Range  computeAddC1Range  // the buffers of a call of computeAddC1, for kernels.For
+	computeH1Range     computeH1Range     // the buffers of a call of computeH1, for kernels.For
+	computeAddC2Range  computeAddC2Range  // the buffers of a call of computeAddC2, for kernels.For
+	computeH2Range     computeH2Range     // the buffers of a call of computeH2, for kernels.For
+	computeGtH2Range   computeGtH2Range   // the buffers of a call of computeGtH2, for kernels.For
+	computeMulDh2Range computeMulDh2Range // the buffers of a call of computeMulDh2, for kernels.For
+	computeGtH1Range   computeGtH1Range   // the buffers of a call of computeGtH1, for kernels.For
+	computeMulDh1Range computeMulDh1Range // the buffers of a call of computeMulDh1, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -51,21 +51,41 @@ func (s *state) outputs(all bool) Outputs {
 //	v4:f32[n,256] = matmul v0 v2  # models.go:56
 //	v5:f32[n,256] = add v4 v3  # models.go:56
 //	v6:f32[n,256] = relu v5  # models.go:58 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH1(h1 []float32, bufX []float32, W1 []float32, b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n, 256, 784, 1, bufX[:n*784], 784, W1[:200704], 256, 0, h1[:n*256], 256)
-	{
-		p0, a1, o2 := h1[:n*256], b1[:256], h1[:n*256]
-		for i0 := 0; i0 < n; i0++ {
-			p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v5 := x0 + x1
-				v6 := max(v5, 0)
-				o2[i] = v6
-			}
+	s.computeH1Range = computeH1Range{
+		b1: b1,
+		h1: h1,
+		s:  s,
+	}
+	kernels.For(n, kernels.ElemGrain/256, &s.computeH1Range)
+}
+
+// computeH1Range is a call of computeH1, for kernels.For.
+type computeH1Range struct {
+	s  *state    // its receiver
+	h1 []float32 // its parameter h1
+	b1 []float32 // its parameter b1
+}
+
+// Run computes computeH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeH1Range) Run(lo, hi int) {
+	s, h1, b1 := r.s, r.h1, r.b1
+	n := s.n
+	p0, a1, o2 := h1[:n*256], b1[:256], h1[:n*256]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*256:][:256], o2[i0*256:][:256]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v5 := x0 + x1
+			v6 := max(v5, 0)
+			o2[i] = v6
 		}
 	}
 }

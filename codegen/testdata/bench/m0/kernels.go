@@ -66,10 +66,34 @@ func (s *state) computeMatmulXW1(bufV4 []float32, bufX []float32, W1 []float32) 
 // computeAddB1 is a loop kernel.
 //
 //	v5:f32[n,256] = add v4 v3  # models.go:56
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddB1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAddB1(bufV4 []float32, b1 []float32, bufV5 []float32) {
 	n := s.n
+	s.computeAddB1Range = computeAddB1Range{
+		b1:    b1,
+		bufV4: bufV4,
+		bufV5: bufV5,
+		s:     s,
+	}
+	kernels.For(n, kernels.ElemGrain/256, &s.computeAddB1Range)
+}
+
+// computeAddB1Range is a call of computeAddB1, for kernels.For.
+type computeAddB1Range struct {
+	s     *state    // its receiver
+	bufV4 []float32 // its parameter bufV4
+	b1    []float32 // its parameter b1
+	bufV5 []float32 // its parameter bufV5
+}
+
+// Run computes computeAddB1's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddB1Range) Run(lo, hi int) {
+	s, bufV4, b1, bufV5 := r.s, r.bufV4, r.b1, r.bufV5
+	n := s.n
 	a0, a1, o2 := bufV4[:n*256], b1[:256], bufV5[:n*256]
-	for i0 := 0; i0 < n; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*256:][:256], o2[i0*256:][:256]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -84,9 +108,31 @@ func (s *state) computeAddB1(bufV4 []float32, b1 []float32, bufV5 []float32) {
 // computeH1 is a loop kernel.
 //
 //	v6:f32[n,256] = relu v5  # models.go:58 h1
+//
+// Its loop nest runs on the cores: kernels.For calls computeH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeH1(bufV5 []float32, h1 []float32) {
 	n := s.n
-	a0, o1 := bufV5[:n*256], h1[:n*256]
+	s.computeH1Range = computeH1Range{
+		bufV5: bufV5,
+		h1:    h1,
+		s:     s,
+	}
+	kernels.For(n*256, kernels.ElemGrain, &s.computeH1Range)
+}
+
+// computeH1Range is a call of computeH1, for kernels.For.
+type computeH1Range struct {
+	s     *state    // its receiver
+	bufV5 []float32 // its parameter bufV5
+	h1    []float32 // its parameter h1
+}
+
+// Run computes computeH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeH1Range) Run(lo, hi int) {
+	s, bufV5, h1 := r.s, r.bufV5, r.h1
+	n := s.n
+	a0, o1 := bufV5[:n*256][lo:hi], h1[:n*256][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -242,9 +288,31 @@ func (s *state) computeDW2(dW2 []float32, h1 []float32, dlogits []float32) {
 // computeGtH1 is a loop kernel.
 //
 //	v29:f32[n,256] = gt v6 v28  # models.go:58
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtH1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeGtH1(h1 []float32, bufV29 []float32) {
 	n := s.n
-	a0, o1 := h1[:n*256], bufV29[:n*256]
+	s.computeGtH1Range = computeGtH1Range{
+		bufV29: bufV29,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(n*256, kernels.ElemGrain, &s.computeGtH1Range)
+}
+
+// computeGtH1Range is a call of computeGtH1, for kernels.For.
+type computeGtH1Range struct {
+	s      *state    // its receiver
+	h1     []float32 // its parameter h1
+	bufV29 []float32 // its parameter bufV29
+}
+
+// Run computes computeGtH1's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtH1Range) Run(lo, hi int) {
+	s, h1, bufV29 := r.s, r.h1, r.bufV29
+	n := s.n
+	a0, o1 := h1[:n*256][lo:hi], bufV29[:n*256][lo:hi]
 	c28 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -257,9 +325,33 @@ func (s *state) computeGtH1(h1 []float32, bufV29 []float32) {
 // computeMulDh1 is a loop kernel.
 //
 //	v30:f32[n,256] = mul v26 v29  # models.go:58
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulDh1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMulDh1(dh1 []float32, bufV29 []float32, bufV30 []float32) {
 	n := s.n
-	a0, a1, o2 := dh1[:n*256], bufV29[:n*256], bufV30[:n*256]
+	s.computeMulDh1Range = computeMulDh1Range{
+		bufV29: bufV29,
+		bufV30: bufV30,
+		dh1:    dh1,
+		s:      s,
+	}
+	kernels.For(n*256, kernels.ElemGrain, &s.computeMulDh1Range)
+}
+
+// computeMulDh1Range is a call of computeMulDh1, for kernels.For.
+type computeMulDh1Range struct {
+	s      *state    // its receiver
+	dh1    []float32 // its parameter dh1
+	bufV29 []float32 // its parameter bufV29
+	bufV30 []float32 // its parameter bufV30
+}
+
+// Run computes computeMulDh1's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulDh1Range) Run(lo, hi int) {
+	s, dh1, bufV29, bufV30 := r.s, r.dh1, r.bufV29, r.bufV30
+	n := s.n
+	a0, a1, o2 := dh1[:n*256][lo:hi], bufV29[:n*256][lo:hi], bufV30[:n*256][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]

@@ -108,30 +108,34 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	y             []int32   // input y
-	v4            []float32 // v4 f32[n,256] matmul models.go:56
-	v5            []float32 // v5 f32[n,256] add models.go:56
-	h1            []float32 // v6 f32[n,256] relu models.go:58
-	v9            []float32 // v9 f32[n,10] matmul models.go:56
-	logits        []float32 // v10 f32[n,10] add models.go:56
-	v11           []float32 // v11 f32[n] softmax_xent models.go:62
-	loss          []float32 // v12 f32[] mean models.go:62
-	v17           []float32 // v17 f32[n] broadcast_to models.go:62
-	v18           []float32 // v18 f32[n,10] softmax models.go:62
-	v19           []float32 // v19 f32[n,10] onehot models.go:62
-	v21           []float32 // v21 f32[n,10] broadcast_to models.go:62
-	v22           []float32 // v22 f32[n,10] sub models.go:62
-	dlogits       []float32 // v23 f32[n,10] mul models.go:62
-	dh1           []float32 // v26 f32[n,256] matmul models.go:56
-	v29           []float32 // v29 f32[n,256] gt models.go:58
-	v30           []float32 // v30 f32[n,256] mul models.go:58
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	training           bool   // dropout drops
+	step               uint64 // seeds dropout
+	seed               uint64
+	params, grads      *Params
+	n                  int                // dim n
+	x                  []float32          // input x
+	y                  []int32            // input y
+	v4                 []float32          // v4 f32[n,256] matmul models.go:56
+	v5                 []float32          // v5 f32[n,256] add models.go:56
+	h1                 []float32          // v6 f32[n,256] relu models.go:58
+	v9                 []float32          // v9 f32[n,10] matmul models.go:56
+	logits             []float32          // v10 f32[n,10] add models.go:56
+	v11                []float32          // v11 f32[n] softmax_xent models.go:62
+	loss               []float32          // v12 f32[] mean models.go:62
+	v17                []float32          // v17 f32[n] broadcast_to models.go:62
+	v18                []float32          // v18 f32[n,10] softmax models.go:62
+	v19                []float32          // v19 f32[n,10] onehot models.go:62
+	v21                []float32          // v21 f32[n,10] broadcast_to models.go:62
+	v22                []float32          // v22 f32[n,10] sub models.go:62
+	dlogits            []float32          // v23 f32[n,10] mul models.go:62
+	dh1                []float32          // v26 f32[n,256] matmul models.go:56
+	v29                []float32          // v29 f32[n,256] gt models.go:58
+	v30                []float32          // v30 f32[n,256] mul models.go:58
+	arenaF32           []float32          // the f32 buffers above live in this arena, as planned
+	computeAddB1Range  computeAddB1Range  // the buffers of a call of computeAddB1, for kernels.For
+	computeH1Range     computeH1Range     // the buffers of a call of computeH1, for kernels.For
+	computeGtH1Range   computeGtH1Range   // the buffers of a call of computeGtH1, for kernels.For
+	computeMulDh1Range computeMulDh1Range // the buffers of a call of computeMulDh1, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

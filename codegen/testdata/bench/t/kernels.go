@@ -120,22 +120,42 @@ func (s *state) computeTranspose(b0 []float32, b1 []float32) {
 //	v20:f32[n,4,64,64] = matmul v13 v16 [transB]  # attention.go:50
 //	v22:f32[n,4,64,64] = mul v20 v21  # attention.go:50
 //	v23:f32[n,4,64,64] = add v22 v1  # attention.go:50 attn.scores
+//
+// Its loop nest runs on the cores: kernels.For calls computeAttn_scoresRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAttn_scores(attn_scores []float32, bufV13 []float32, bufV16 []float32, mask []float32) {
 	n := s.n
 	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, bufV13[:n*8192], 32, bufV16[:n*8192], 32, 0, attn_scores[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
-	{
-		p0, a1, o2 := attn_scores[:n*16384], mask[:4096], attn_scores[:n*16384]
-		c21 := float32(0.17677669)
-		for i0 := 0; i0 < n*4; i0++ {
-			p0, o2 := p0[i0*4096:][:4096], o2[i0*4096:][:4096]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v22 := x0 * c21
-				v23 := v22 + x1
-				o2[i] = v23
-			}
+	s.computeAttn_scoresRange = computeAttn_scoresRange{
+		attn_scores: attn_scores,
+		mask:        mask,
+		s:           s,
+	}
+	kernels.For(n*4, kernels.ElemGrain/4096, &s.computeAttn_scoresRange)
+}
+
+// computeAttn_scoresRange is a call of computeAttn_scores, for kernels.For.
+type computeAttn_scoresRange struct {
+	s           *state    // its receiver
+	attn_scores []float32 // its parameter attn_scores
+	mask        []float32 // its parameter mask
+}
+
+// Run computes computeAttn_scores's loop nest over [lo, hi) of its outer loop.
+func (r *computeAttn_scoresRange) Run(lo, hi int) {
+	s, attn_scores, mask := r.s, r.attn_scores, r.mask
+	n := s.n
+	p0, a1, o2 := attn_scores[:n*16384], mask[:4096], attn_scores[:n*16384]
+	c21 := float32(0.17677669)
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*4096:][:4096], o2[i0*4096:][:4096]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v22 := x0 * c21
+			v23 := v22 + x1
+			o2[i] = v23
 		}
 	}
 }
@@ -170,20 +190,40 @@ func (s *state) computeTranspose_2(b0 []float32, b1 []float32) {
 //
 //	v28:f32[64*n,128] = matmul v27 v9  # attention.go:54
 //	v29:f32[64*n,128] = add v28 v10  # attention.go:54 attn.out
+//
+// Its loop nest runs on the cores: kernels.For calls computeAttn_outRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAttn_out(attn_out []float32, bufV26 []float32, attn_Wo []float32, attn_bo []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*64, 128, 128, 1, bufV26[:n*8192], 128, attn_Wo[:16384], 128, 0, attn_out[:n*8192], 128)
-	{
-		p0, a1, o2 := attn_out[:n*8192], attn_bo[:128], attn_out[:n*8192]
-		for i0 := 0; i0 < n*64; i0++ {
-			p0, o2 := p0[i0*128:][:128], o2[i0*128:][:128]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v29 := x0 + x1
-				o2[i] = v29
-			}
+	s.computeAttn_outRange = computeAttn_outRange{
+		attn_bo:  attn_bo,
+		attn_out: attn_out,
+		s:        s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeAttn_outRange)
+}
+
+// computeAttn_outRange is a call of computeAttn_out, for kernels.For.
+type computeAttn_outRange struct {
+	s        *state    // its receiver
+	attn_out []float32 // its parameter attn_out
+	attn_bo  []float32 // its parameter attn_bo
+}
+
+// Run computes computeAttn_out's loop nest over [lo, hi) of its outer loop.
+func (r *computeAttn_outRange) Run(lo, hi int) {
+	s, attn_out, attn_bo := r.s, r.attn_out, r.attn_bo
+	n := s.n
+	p0, a1, o2 := attn_out[:n*8192], attn_bo[:128], attn_out[:n*8192]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*128:][:128], o2[i0*128:][:128]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v29 := x0 + x1
+			o2[i] = v29
 		}
 	}
 }
@@ -191,9 +231,33 @@ func (s *state) computeAttn_out(attn_out []float32, bufV26 []float32, attn_Wo []
 // computeAddX is a loop kernel.
 //
 //	v31:f32[n,64,128] = add v0 v30  # transformer.go:27
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddXRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAddX(bufX []float32, attn_out []float32, bufV31 []float32) {
 	n := s.n
-	a0, a1, o2 := bufX[:n*8192], attn_out[:n*8192], bufV31[:n*8192]
+	s.computeAddXRange = computeAddXRange{
+		attn_out: attn_out,
+		bufV31:   bufV31,
+		bufX:     bufX,
+		s:        s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeAddXRange)
+}
+
+// computeAddXRange is a call of computeAddX, for kernels.For.
+type computeAddXRange struct {
+	s        *state    // its receiver
+	bufX     []float32 // its parameter bufX
+	attn_out []float32 // its parameter attn_out
+	bufV31   []float32 // its parameter bufV31
+}
+
+// Run computes computeAddX's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddXRange) Run(lo, hi int) {
+	s, bufX, attn_out, bufV31 := r.s, r.bufX, r.attn_out, r.bufV31
+	n := s.n
+	a0, a1, o2 := bufX[:n*8192][lo:hi], attn_out[:n*8192][lo:hi], bufV31[:n*8192][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -208,21 +272,41 @@ func (s *state) computeAddX(bufX []float32, attn_out []float32, bufV31 []float32
 //	v39:f32[n,64,512] = matmul v38 v32  # transformer.go:32
 //	v40:f32[n,64,512] = add v39 v33  # transformer.go:32
 //	v41:f32[n,64,512] = relu v40  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddReluMlp_W1Mlp_b1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddReluMlp_W1Mlp_b1(bufV41 []float32, bufV38 []float32, mlp_W1 []float32, mlp_b1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*64, 512, 128, 1, bufV38[:n*8192], 128, mlp_W1[:65536], 512, 0, bufV41[:n*32768], 512)
-	{
-		p0, a1, o2 := bufV41[:n*32768], mlp_b1[:512], bufV41[:n*32768]
-		for i0 := 0; i0 < n*64; i0++ {
-			p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2 = a1[:len(p0)], o2[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v40 := x0 + x1
-				v41 := max(v40, 0)
-				o2[i] = v41
-			}
+	s.computeMatmulAddReluMlp_W1Mlp_b1Range = computeMatmulAddReluMlp_W1Mlp_b1Range{
+		bufV41: bufV41,
+		mlp_b1: mlp_b1,
+		s:      s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/512, &s.computeMatmulAddReluMlp_W1Mlp_b1Range)
+}
+
+// computeMatmulAddReluMlp_W1Mlp_b1Range is a call of computeMatmulAddReluMlp_W1Mlp_b1, for kernels.For.
+type computeMatmulAddReluMlp_W1Mlp_b1Range struct {
+	s      *state    // its receiver
+	bufV41 []float32 // its parameter bufV41
+	mlp_b1 []float32 // its parameter mlp_b1
+}
+
+// Run computes computeMatmulAddReluMlp_W1Mlp_b1's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddReluMlp_W1Mlp_b1Range) Run(lo, hi int) {
+	s, bufV41, mlp_b1 := r.s, r.bufV41, r.mlp_b1
+	n := s.n
+	p0, a1, o2 := bufV41[:n*32768], mlp_b1[:512], bufV41[:n*32768]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, o2 := p0[i0*512:][:512], o2[i0*512:][:512]
+		a1, o2 = a1[:len(p0)], o2[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v40 := x0 + x1
+			v41 := max(v40, 0)
+			o2[i] = v41
 		}
 	}
 }
@@ -234,26 +318,52 @@ func (s *state) computeMatmulAddReluMlp_W1Mlp_b1(bufV41 []float32, bufV38 []floa
 //	v44:f32[n,64,128] = add v31 v43  # transformer.go:33 out
 //	v45:f32[n,64,128] = sub v44 v2  # transformer.go:34
 //	v46:f32[n,64,128] = square v45  # transformer.go:34
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddSubMlp_W2Mlp_b2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddSubMlp_W2Mlp_b2(bufV46 []float32, bufV41 []float32, mlp_W2 []float32, mlp_b2 []float32, bufV31 []float32, bufY []float32, bufV45 []float32) {
 	n := s.n
 	kernels.Sgemm(false, false, n*64, 128, 512, 1, bufV41[:n*32768], 512, mlp_W2[:65536], 128, 0, bufV46[:n*8192], 128)
-	{
-		p0, a1, a2, a3, o4, o5 := bufV46[:n*8192], mlp_b2[:128], bufV31[:n*8192], bufY[:n*8192], bufV45[:n*8192], bufV46[:n*8192]
-		for i0 := 0; i0 < n*64; i0++ {
-			p0, a2, a3, o4, o5 := p0[i0*128:][:128], a2[i0*128:][:128], a3[i0*128:][:128], o4[i0*128:][:128], o5[i0*128:][:128]
-			a1, a2, a3, o4, o5 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], o4[:len(p0)], o5[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				x3 := a3[i]
-				v43 := x0 + x1
-				v44 := x2 + v43
-				v45 := v44 - x3
-				v46 := v45 * v45
-				o4[i] = v45
-				o5[i] = v46
-			}
+	s.computeMatmulAddSubMlp_W2Mlp_b2Range = computeMatmulAddSubMlp_W2Mlp_b2Range{
+		bufV31: bufV31,
+		bufV45: bufV45,
+		bufV46: bufV46,
+		bufY:   bufY,
+		mlp_b2: mlp_b2,
+		s:      s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeMatmulAddSubMlp_W2Mlp_b2Range)
+}
+
+// computeMatmulAddSubMlp_W2Mlp_b2Range is a call of computeMatmulAddSubMlp_W2Mlp_b2, for kernels.For.
+type computeMatmulAddSubMlp_W2Mlp_b2Range struct {
+	s      *state    // its receiver
+	bufV46 []float32 // its parameter bufV46
+	mlp_b2 []float32 // its parameter mlp_b2
+	bufV31 []float32 // its parameter bufV31
+	bufY   []float32 // its parameter bufY
+	bufV45 []float32 // its parameter bufV45
+}
+
+// Run computes computeMatmulAddSubMlp_W2Mlp_b2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddSubMlp_W2Mlp_b2Range) Run(lo, hi int) {
+	s, bufV46, mlp_b2, bufV31, bufY, bufV45 := r.s, r.bufV46, r.mlp_b2, r.bufV31, r.bufY, r.bufV45
+	n := s.n
+	p0, a1, a2, a3, o4, o5 := bufV46[:n*8192], mlp_b2[:128], bufV31[:n*8192], bufY[:n*8192], bufV45[:n*8192], bufV46[:n*8192]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a2, a3, o4, o5 := p0[i0*128:][:128], a2[i0*128:][:128], a3[i0*128:][:128], o4[i0*128:][:128], o5[i0*128:][:128]
+		a1, a2, a3, o4, o5 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], o4[:len(p0)], o5[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			x3 := a3[i]
+			v43 := x0 + x1
+			v44 := x2 + v43
+			v45 := v44 - x3
+			v46 := v45 * v45
+			o4[i] = v45
+			o5[i] = v46
 		}
 	}
 }
@@ -270,9 +380,31 @@ func (s *state) computeMean(bufV47 []float32, bufV46 []float32) {
 //
 //	v53:f32[n,64,128] = mul v45 v52  # transformer.go:34
 //	v54:f32[n,64,128] = mul v51 v53  # transformer.go:34 dout
+//
+// Its loop nest runs on the cores: kernels.For calls computeDoutRange.Run on ranges of
+// its outer loop.
 func (s *state) computeDout(bufV45 []float32, dout []float32) {
 	n := s.n
-	a0, o1 := bufV45[:n*8192], dout[:n*8192]
+	s.computeDoutRange = computeDoutRange{
+		bufV45: bufV45,
+		dout:   dout,
+		s:      s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeDoutRange)
+}
+
+// computeDoutRange is a call of computeDout, for kernels.For.
+type computeDoutRange struct {
+	s      *state    // its receiver
+	bufV45 []float32 // its parameter bufV45
+	dout   []float32 // its parameter dout
+}
+
+// Run computes computeDout's loop nest over [lo, hi) of its outer loop.
+func (r *computeDoutRange) Run(lo, hi int) {
+	s, bufV45, dout := r.s, r.bufV45, r.dout
+	n := s.n
+	a0, o1 := bufV45[:n*8192][lo:hi], dout[:n*8192][lo:hi]
 	c52 := float32(2)
 	c48 := float32(1)
 	c49 := float32(n * 8192)
@@ -308,20 +440,40 @@ func (s *state) computeDmlp_W2(dmlp_W2 []float32, bufV41 []float32, dout []float
 //	v56:f32[n,64,512] = matmul v54 v34 [transB]  # transformer.go:33
 //	v61:f32[n,64,512] = gt v41 v60  # transformer.go:32
 //	v62:f32[n,64,512] = mul v56 v61  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulGtMulDoutMlp_W2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulGtMulDoutMlp_W2(bufV62 []float32, dout []float32, mlp_W2 []float32, bufV41 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 512, 128, 1, dout[:n*8192], 128, mlp_W2[:65536], 128, 0, bufV62[:n*32768], 512)
-	{
-		p0, a1, o2 := bufV62[:n*32768], bufV41[:n*32768], bufV62[:n*32768]
-		c60 := float32(0)
-		a1, o2 = a1[:len(p0)], o2[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			v61 := rt.B2F[float32](x1 > c60)
-			v62 := x0 * v61
-			o2[i] = v62
-		}
+	s.computeMatmulGtMulDoutMlp_W2Range = computeMatmulGtMulDoutMlp_W2Range{
+		bufV41: bufV41,
+		bufV62: bufV62,
+		s:      s,
+	}
+	kernels.For(n*32768, kernels.ElemGrain, &s.computeMatmulGtMulDoutMlp_W2Range)
+}
+
+// computeMatmulGtMulDoutMlp_W2Range is a call of computeMatmulGtMulDoutMlp_W2, for kernels.For.
+type computeMatmulGtMulDoutMlp_W2Range struct {
+	s      *state    // its receiver
+	bufV62 []float32 // its parameter bufV62
+	bufV41 []float32 // its parameter bufV41
+}
+
+// Run computes computeMatmulGtMulDoutMlp_W2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulGtMulDoutMlp_W2Range) Run(lo, hi int) {
+	s, bufV62, bufV41 := r.s, r.bufV62, r.bufV41
+	n := s.n
+	p0, a1, o2 := bufV62[:n*32768][lo:hi], bufV41[:n*32768][lo:hi], bufV62[:n*32768][lo:hi]
+	c60 := float32(0)
+	a1, o2 = a1[:len(p0)], o2[:len(p0)]
+	for i := range p0 {
+		x0 := p0[i]
+		x1 := a1[i]
+		v61 := rt.B2F[float32](x1 > c60)
+		v62 := x0 * v61
+		o2[i] = v62
 	}
 }
 
@@ -383,10 +535,36 @@ func (s *state) computeAddSqrtReciprocal(b0 []float32, b1 []float32) {
 //
 //	v74:f32[n,64,128] = sub v31 v68  # transformer.go:32
 //	v75:f32[n,64,128] = mul v74 v73  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMul(bufV31 []float32, bufV68 []float32, bufV73 []float32, bufV75 []float32) {
 	n := s.n
+	s.computeSubMulRange = computeSubMulRange{
+		bufV31: bufV31,
+		bufV68: bufV68,
+		bufV73: bufV73,
+		bufV75: bufV75,
+		s:      s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeSubMulRange)
+}
+
+// computeSubMulRange is a call of computeSubMul, for kernels.For.
+type computeSubMulRange struct {
+	s      *state    // its receiver
+	bufV31 []float32 // its parameter bufV31
+	bufV68 []float32 // its parameter bufV68
+	bufV73 []float32 // its parameter bufV73
+	bufV75 []float32 // its parameter bufV75
+}
+
+// Run computes computeSubMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMulRange) Run(lo, hi int) {
+	s, bufV31, bufV68, bufV73, bufV75 := r.s, r.bufV31, r.bufV68, r.bufV73, r.bufV75
+	n := s.n
 	a0, a1, a2, o3 := bufV31[:n*8192], bufV68[:n*64], bufV73[:n*64], bufV75[:n*8192]
-	for i0 := 0; i0 < n*64; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, o3 := a0[i0*128:][:128], a1[i0*1:][:1], a2[i0*1:][:1], o3[i0*128:][:128]
 		x1 := a1[0]
 		x2 := a2[0]
@@ -405,23 +583,49 @@ func (s *state) computeSubMul(bufV31 []float32, bufV68 []float32, bufV73 []float
 //	v64:f32[n,64,128] = matmul v62 v32 [transB]  # transformer.go:32
 //	v76:f32[n,64,128] = mul v64 v36  # transformer.go:32
 //	v79:f32[n,64,128] = mul v76 v75  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulMulMlp_W1Ln2_weightRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulMulMlp_W1Ln2_weight(bufV64 []float32, bufV62 []float32, mlp_W1 []float32, ln2_weight []float32, bufV75 []float32, bufV76 []float32, bufV79 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 128, 512, 1, bufV62[:n*32768], 512, mlp_W1[:65536], 512, 0, bufV64[:n*8192], 128)
-	{
-		p0, a1, a2, o3, o4 := bufV64[:n*8192], ln2_weight[:128], bufV75[:n*8192], bufV76[:n*8192], bufV79[:n*8192]
-		for i0 := 0; i0 < n*64; i0++ {
-			p0, a2, o3, o4 := p0[i0*128:][:128], a2[i0*128:][:128], o3[i0*128:][:128], o4[i0*128:][:128]
-			a1, a2, o3, o4 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)], o4[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				v76 := x0 * x1
-				v79 := v76 * x2
-				o3[i] = v76
-				o4[i] = v79
-			}
+	s.computeMatmulMulMlp_W1Ln2_weightRange = computeMatmulMulMlp_W1Ln2_weightRange{
+		bufV64:     bufV64,
+		bufV75:     bufV75,
+		bufV76:     bufV76,
+		bufV79:     bufV79,
+		ln2_weight: ln2_weight,
+		s:          s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeMatmulMulMlp_W1Ln2_weightRange)
+}
+
+// computeMatmulMulMlp_W1Ln2_weightRange is a call of computeMatmulMulMlp_W1Ln2_weight, for kernels.For.
+type computeMatmulMulMlp_W1Ln2_weightRange struct {
+	s          *state    // its receiver
+	bufV64     []float32 // its parameter bufV64
+	ln2_weight []float32 // its parameter ln2_weight
+	bufV75     []float32 // its parameter bufV75
+	bufV76     []float32 // its parameter bufV76
+	bufV79     []float32 // its parameter bufV79
+}
+
+// Run computes computeMatmulMulMlp_W1Ln2_weight's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulMulMlp_W1Ln2_weightRange) Run(lo, hi int) {
+	s, bufV64, ln2_weight, bufV75, bufV76, bufV79 := r.s, r.bufV64, r.ln2_weight, r.bufV75, r.bufV76, r.bufV79
+	n := s.n
+	p0, a1, a2, o3, o4 := bufV64[:n*8192], ln2_weight[:128], bufV75[:n*8192], bufV76[:n*8192], bufV79[:n*8192]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a2, o3, o4 := p0[i0*128:][:128], a2[i0*128:][:128], o3[i0*128:][:128], o4[i0*128:][:128]
+		a1, a2, o3, o4 = a1[:len(p0)], a2[:len(p0)], o3[:len(p0)], o4[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			v76 := x0 * x1
+			v79 := v76 * x2
+			o3[i] = v76
+			o4[i] = v79
 		}
 	}
 }
@@ -429,9 +633,33 @@ func (s *state) computeMatmulMulMlp_W1Ln2_weight(bufV64 []float32, bufV62 []floa
 // computeMul is a loop kernel.
 //
 //	v84:f32[n,64,128] = mul v64 v75  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMul(bufV64 []float32, bufV75 []float32, bufV84 []float32) {
 	n := s.n
-	a0, a1, o2 := bufV64[:n*8192], bufV75[:n*8192], bufV84[:n*8192]
+	s.computeMulRange = computeMulRange{
+		bufV64: bufV64,
+		bufV75: bufV75,
+		bufV84: bufV84,
+		s:      s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeMulRange)
+}
+
+// computeMulRange is a call of computeMul, for kernels.For.
+type computeMulRange struct {
+	s      *state    // its receiver
+	bufV64 []float32 // its parameter bufV64
+	bufV75 []float32 // its parameter bufV75
+	bufV84 []float32 // its parameter bufV84
+}
+
+// Run computes computeMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulRange) Run(lo, hi int) {
+	s, bufV64, bufV75, bufV84 := r.s, r.bufV64, r.bufV75, r.bufV84
+	n := s.n
+	a0, a1, o2 := bufV64[:n*8192][lo:hi], bufV75[:n*8192][lo:hi], bufV84[:n*8192][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -448,10 +676,42 @@ func (s *state) computeMul(bufV64 []float32, bufV75 []float32, bufV84 []float32)
 //	v82:f32[n,64,128] = sub v78 v81  # transformer.go:32
 //	v83:f32[n,64,128] = mul v73 v82  # transformer.go:32
 //	v85:f32[n,64,128] = add v54 v83  # transformer.go:27
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMulAddDoutRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMulAddDout(bufV76 []float32, bufV77 []float32, bufV75 []float32, bufV80 []float32, bufV73 []float32, dout []float32, bufV85 []float32) {
 	n := s.n
+	s.computeSubMulAddDoutRange = computeSubMulAddDoutRange{
+		bufV73: bufV73,
+		bufV75: bufV75,
+		bufV76: bufV76,
+		bufV77: bufV77,
+		bufV80: bufV80,
+		bufV85: bufV85,
+		dout:   dout,
+		s:      s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeSubMulAddDoutRange)
+}
+
+// computeSubMulAddDoutRange is a call of computeSubMulAddDout, for kernels.For.
+type computeSubMulAddDoutRange struct {
+	s      *state    // its receiver
+	bufV76 []float32 // its parameter bufV76
+	bufV77 []float32 // its parameter bufV77
+	bufV75 []float32 // its parameter bufV75
+	bufV80 []float32 // its parameter bufV80
+	bufV73 []float32 // its parameter bufV73
+	dout   []float32 // its parameter dout
+	bufV85 []float32 // its parameter bufV85
+}
+
+// Run computes computeSubMulAddDout's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMulAddDoutRange) Run(lo, hi int) {
+	s, bufV76, bufV77, bufV75, bufV80, bufV73, dout, bufV85 := r.s, r.bufV76, r.bufV77, r.bufV75, r.bufV80, r.bufV73, r.dout, r.bufV85
+	n := s.n
 	a0, a1, a2, a3, a4, a5, o6 := bufV76[:n*8192], bufV77[:n*64], bufV75[:n*8192], bufV80[:n*64], bufV73[:n*64], dout[:n*8192], bufV85[:n*8192]
-	for i0 := 0; i0 < n*64; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, a3, a4, a5, o6 := a0[i0*128:][:128], a1[i0*1:][:1], a2[i0*128:][:128], a3[i0*1:][:1], a4[i0*1:][:1], a5[i0*128:][:128], o6[i0*128:][:128]
 		x1 := a1[0]
 		x3 := a3[0]
@@ -502,18 +762,40 @@ func (s *state) computeMatmul_5(b0 []float32, b1 []float32, b2 []float32) {
 //
 //	v94:f32[n,4,64,64] = matmul v93 v19 [transB]  # attention.go:52 dattn.att
 //	v96:f32[n,4,64,64] = mul v94 v24  # attention.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeDattn_attRange.Run on ranges of
+// its outer loop.
 func (s *state) computeDattn_att(dattn_att []float32, bufV93 []float32, bufV19 []float32, attn_att []float32, bufV96 []float32) {
 	n := s.n
 	rt.GemmBatch(kernels.Sgemm, false, true, 64, 64, 32, 1, bufV93[:n*8192], 32, bufV19[:n*8192], 32, 0, dattn_att[:n*16384], 64, rt.Batch{N0: n * 4, N1: 1, A0: 2048, B0: 2048, C0: 4096})
-	{
-		p0, a1, o2 := dattn_att[:n*16384], attn_att[:n*16384], bufV96[:n*16384]
-		a1, o2 = a1[:len(p0)], o2[:len(p0)]
-		for i := range p0 {
-			x0 := p0[i]
-			x1 := a1[i]
-			v96 := x0 * x1
-			o2[i] = v96
-		}
+	s.computeDattn_attRange = computeDattn_attRange{
+		attn_att:  attn_att,
+		bufV96:    bufV96,
+		dattn_att: dattn_att,
+		s:         s,
+	}
+	kernels.For(n*16384, kernels.ElemGrain, &s.computeDattn_attRange)
+}
+
+// computeDattn_attRange is a call of computeDattn_att, for kernels.For.
+type computeDattn_attRange struct {
+	s         *state    // its receiver
+	dattn_att []float32 // its parameter dattn_att
+	attn_att  []float32 // its parameter attn_att
+	bufV96    []float32 // its parameter bufV96
+}
+
+// Run computes computeDattn_att's loop nest over [lo, hi) of its outer loop.
+func (r *computeDattn_attRange) Run(lo, hi int) {
+	s, dattn_att, attn_att, bufV96 := r.s, r.dattn_att, r.attn_att, r.bufV96
+	n := s.n
+	p0, a1, o2 := dattn_att[:n*16384][lo:hi], attn_att[:n*16384][lo:hi], bufV96[:n*16384][lo:hi]
+	a1, o2 = a1[:len(p0)], o2[:len(p0)]
+	for i := range p0 {
+		x0 := p0[i]
+		x1 := a1[i]
+		v96 := x0 * x1
+		o2[i] = v96
 	}
 }
 
@@ -530,11 +812,37 @@ func (s *state) computeSum_2(bufV97 []float32, bufV96 []float32) {
 //	v98:f32[n,4,64,64] = sub v94 v97  # attention.go:51
 //	v99:f32[n,4,64,64] = mul v24 v98  # attention.go:51 dattn.scores
 //	v100:f32[n,4,64,64] = mul v99 v21  # attention.go:50
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubMulDattn_attAttn_attRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubMulDattn_attAttn_att(dattn_att []float32, bufV97 []float32, attn_att []float32, bufV100 []float32) {
+	n := s.n
+	s.computeSubMulDattn_attAttn_attRange = computeSubMulDattn_attAttn_attRange{
+		attn_att:  attn_att,
+		bufV100:   bufV100,
+		bufV97:    bufV97,
+		dattn_att: dattn_att,
+		s:         s,
+	}
+	kernels.For(n*256, kernels.ElemGrain/64, &s.computeSubMulDattn_attAttn_attRange)
+}
+
+// computeSubMulDattn_attAttn_attRange is a call of computeSubMulDattn_attAttn_att, for kernels.For.
+type computeSubMulDattn_attAttn_attRange struct {
+	s         *state    // its receiver
+	dattn_att []float32 // its parameter dattn_att
+	bufV97    []float32 // its parameter bufV97
+	attn_att  []float32 // its parameter attn_att
+	bufV100   []float32 // its parameter bufV100
+}
+
+// Run computes computeSubMulDattn_attAttn_att's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubMulDattn_attAttn_attRange) Run(lo, hi int) {
+	s, dattn_att, bufV97, attn_att, bufV100 := r.s, r.dattn_att, r.bufV97, r.attn_att, r.bufV100
 	n := s.n
 	a0, a1, a2, o3 := dattn_att[:n*16384], bufV97[:n*256], attn_att[:n*16384], bufV100[:n*16384]
 	c21 := float32(0.17677669)
-	for i0 := 0; i0 < n*256; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, a1, a2, o3 := a0[i0*64:][:64], a1[i0*1:][:1], a2[i0*64:][:64], o3[i0*64:][:64]
 		x1 := a1[0]
 		a2, o3 = a2[:len(a0)], o3[:len(a0)]
@@ -557,29 +865,59 @@ func (s *state) computeSubMulDattn_attAttn_att(dattn_att []float32, bufV97 []flo
 //	v126:f32[n,64,128] = sub v0 v121  # transformer.go:27
 //	v127:f32[n,64,128] = mul v126 v125  # transformer.go:27
 //	v128:f32[n,64,128] = mul v120 v127  # transformer.go:27
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulAddSubDattn_vAttn_WvRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMatmulAddSubDattn_vAttn_Wv(bufV128 []float32, bufV103 []float32, attn_Wv []float32, bufV111 []float32, bufV117 []float32, bufX []float32, bufV121 []float32, bufV125 []float32, bufV120 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n*64, 128, 128, 1, bufV103[:n*8192], 128, attn_Wv[:16384], 128, 0, bufV128[:n*8192], 128)
-	{
-		p0, a1, a2, a3, a4, a5, o6, o7 := bufV128[:n*8192], bufV111[:n*8192], bufV117[:n*8192], bufX[:n*8192], bufV121[:n*64], bufV125[:n*64], bufV120[:n*8192], bufV128[:n*8192]
-		for i0 := 0; i0 < n*64; i0++ {
-			p0, a1, a2, a3, a4, a5, o6, o7 := p0[i0*128:][:128], a1[i0*128:][:128], a2[i0*128:][:128], a3[i0*128:][:128], a4[i0*1:][:1], a5[i0*1:][:1], o6[i0*128:][:128], o7[i0*128:][:128]
-			x4 := a4[0]
-			x5 := a5[0]
-			a1, a2, a3, o6, o7 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], o6[:len(p0)], o7[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				x2 := a2[i]
-				x3 := a3[i]
-				v114 := x0 + x1
-				v120 := v114 + x2
-				v126 := x3 - x4
-				v127 := v126 * x5
-				v128 := v120 * v127
-				o6[i] = v120
-				o7[i] = v128
-			}
+	s.computeMatmulAddSubDattn_vAttn_WvRange = computeMatmulAddSubDattn_vAttn_WvRange{
+		bufV111: bufV111,
+		bufV117: bufV117,
+		bufV120: bufV120,
+		bufV121: bufV121,
+		bufV125: bufV125,
+		bufV128: bufV128,
+		bufX:    bufX,
+		s:       s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeMatmulAddSubDattn_vAttn_WvRange)
+}
+
+// computeMatmulAddSubDattn_vAttn_WvRange is a call of computeMatmulAddSubDattn_vAttn_Wv, for kernels.For.
+type computeMatmulAddSubDattn_vAttn_WvRange struct {
+	s       *state    // its receiver
+	bufV128 []float32 // its parameter bufV128
+	bufV111 []float32 // its parameter bufV111
+	bufV117 []float32 // its parameter bufV117
+	bufX    []float32 // its parameter bufX
+	bufV121 []float32 // its parameter bufV121
+	bufV125 []float32 // its parameter bufV125
+	bufV120 []float32 // its parameter bufV120
+}
+
+// Run computes computeMatmulAddSubDattn_vAttn_Wv's loop nest over [lo, hi) of its outer loop.
+func (r *computeMatmulAddSubDattn_vAttn_WvRange) Run(lo, hi int) {
+	s, bufV128, bufV111, bufV117, bufX, bufV121, bufV125, bufV120 := r.s, r.bufV128, r.bufV111, r.bufV117, r.bufX, r.bufV121, r.bufV125, r.bufV120
+	n := s.n
+	p0, a1, a2, a3, a4, a5, o6, o7 := bufV128[:n*8192], bufV111[:n*8192], bufV117[:n*8192], bufX[:n*8192], bufV121[:n*64], bufV125[:n*64], bufV120[:n*8192], bufV128[:n*8192]
+	for i0 := lo; i0 < hi; i0++ {
+		p0, a1, a2, a3, a4, a5, o6, o7 := p0[i0*128:][:128], a1[i0*128:][:128], a2[i0*128:][:128], a3[i0*128:][:128], a4[i0*1:][:1], a5[i0*1:][:1], o6[i0*128:][:128], o7[i0*128:][:128]
+		x4 := a4[0]
+		x5 := a5[0]
+		a1, a2, a3, o6, o7 = a1[:len(p0)], a2[:len(p0)], a3[:len(p0)], o6[:len(p0)], o7[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			x2 := a2[i]
+			x3 := a3[i]
+			v114 := x0 + x1
+			v120 := v114 + x2
+			v126 := x3 - x4
+			v127 := v126 * x5
+			v128 := v120 * v127
+			o6[i] = v120
+			o7[i] = v128
 		}
 	}
 }

@@ -125,65 +125,79 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	mask          []float32 // input mask
-	y             []float32 // input y
-	v5            []float32 // v5 f32[n,64,128] layer_norm transformer.go:27
-	attn_q        []float32 // v11 f32[n,64,128] matmul attention.go:47
-	v13           []float32 // v13 f32[n,4,64,32] transpose attention.go:45
-	attn_k        []float32 // v14 f32[n,64,128] matmul attention.go:48
-	v16           []float32 // v16 f32[n,4,64,32] transpose attention.go:45
-	attn_v        []float32 // v17 f32[n,64,128] matmul attention.go:49
-	v19           []float32 // v19 f32[n,4,64,32] transpose attention.go:45
-	attn_scores   []float32 // v23 f32[n,4,64,64] add attention.go:50
-	attn_att      []float32 // v24 f32[n,4,64,64] softmax attention.go:51
-	v25           []float32 // v25 f32[n,4,64,32] matmul attention.go:52
-	v26           []float32 // v26 f32[n,64,4,32] transpose attention.go:53
-	attn_out      []float32 // v29 f32[64*n,128] add attention.go:54
-	v31           []float32 // v31 f32[n,64,128] add transformer.go:27
-	v38           []float32 // v38 f32[n,64,128] layer_norm transformer.go:32
-	v41           []float32 // v41 f32[n,64,512] relu transformer.go:32
-	v45           []float32 // v45 f32[n,64,128] sub transformer.go:34
-	v46           []float32 // v46 f32[n,64,128] square transformer.go:34
-	v47           []float32 // v47 f32[] mean transformer.go:34
-	dout          []float32 // v54 f32[n,64,128] mul transformer.go:34
-	v62           []float32 // v62 f32[n,64,512] mul transformer.go:32
-	v64           []float32 // v64 f32[n,64,128] matmul transformer.go:32
-	v68           []float32 // v68 f32[n,64,1] mean transformer.go:32
-	v69           []float32 // v69 f32[n,64,1] var transformer.go:32
-	v73           []float32 // v73 f32[n,64,1] reciprocal transformer.go:32
-	v75           []float32 // v75 f32[n,64,128] mul transformer.go:32
-	v76           []float32 // v76 f32[n,64,128] mul transformer.go:32
-	v77           []float32 // v77 f32[n,64,1] mean transformer.go:32
-	v79           []float32 // v79 f32[n,64,128] mul transformer.go:32
-	v80           []float32 // v80 f32[n,64,1] mean transformer.go:32
-	v84           []float32 // v84 f32[n,64,128] mul transformer.go:32
-	v85           []float32 // v85 f32[n,64,128] add transformer.go:27
-	v90           []float32 // v90 f32[64*n,128] matmul attention.go:54
-	v93           []float32 // v93 f32[n,4,64,32] transpose attention.go:53
-	dattn_att     []float32 // v94 f32[n,4,64,64] matmul attention.go:52
-	v95           []float32 // v95 f32[n,4,64,32] matmul attention.go:52
-	v96           []float32 // v96 f32[n,4,64,64] mul attention.go:51
-	v97           []float32 // v97 f32[n,4,64,1] sum attention.go:51
-	v100          []float32 // v100 f32[n,4,64,64] mul attention.go:50
-	v101          []float32 // v101 f32[n,4,64,32] matmul attention.go:50
-	v102          []float32 // v102 f32[n,4,64,32] matmul attention.go:50
-	v103          []float32 // v103 f32[n,64,4,32] transpose attention.go:45
-	v109          []float32 // v109 f32[n,64,4,32] transpose attention.go:45
-	v111          []float32 // v111 f32[n,64,128] matmul attention.go:48
-	v115          []float32 // v115 f32[n,64,4,32] transpose attention.go:45
-	v117          []float32 // v117 f32[n,64,128] matmul attention.go:47
-	v120          []float32 // v120 f32[n,64,128] add transformer.go:27
-	v121          []float32 // v121 f32[n,64,1] mean transformer.go:27
-	v122          []float32 // v122 f32[n,64,1] var transformer.go:27
-	v125          []float32 // v125 f32[n,64,1] reciprocal transformer.go:27
-	v128          []float32 // v128 f32[n,64,128] mul transformer.go:27
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	training                               bool   // dropout drops
+	step                                   uint64 // seeds dropout
+	seed                                   uint64
+	params, grads                          *Params
+	n                                      int                                    // dim n
+	x                                      []float32                              // input x
+	mask                                   []float32                              // input mask
+	y                                      []float32                              // input y
+	v5                                     []float32                              // v5 f32[n,64,128] layer_norm transformer.go:27
+	attn_q                                 []float32                              // v11 f32[n,64,128] matmul attention.go:47
+	v13                                    []float32                              // v13 f32[n,4,64,32] transpose attention.go:45
+	attn_k                                 []float32                              // v14 f32[n,64,128] matmul attention.go:48
+	v16                                    []float32                              // v16 f32[n,4,64,32] transpose attention.go:45
+	attn_v                                 []float32                              // v17 f32[n,64,128] matmul attention.go:49
+	v19                                    []float32                              // v19 f32[n,4,64,32] transpose attention.go:45
+	attn_scores                            []float32                              // v23 f32[n,4,64,64] add attention.go:50
+	attn_att                               []float32                              // v24 f32[n,4,64,64] softmax attention.go:51
+	v25                                    []float32                              // v25 f32[n,4,64,32] matmul attention.go:52
+	v26                                    []float32                              // v26 f32[n,64,4,32] transpose attention.go:53
+	attn_out                               []float32                              // v29 f32[64*n,128] add attention.go:54
+	v31                                    []float32                              // v31 f32[n,64,128] add transformer.go:27
+	v38                                    []float32                              // v38 f32[n,64,128] layer_norm transformer.go:32
+	v41                                    []float32                              // v41 f32[n,64,512] relu transformer.go:32
+	v45                                    []float32                              // v45 f32[n,64,128] sub transformer.go:34
+	v46                                    []float32                              // v46 f32[n,64,128] square transformer.go:34
+	v47                                    []float32                              // v47 f32[] mean transformer.go:34
+	dout                                   []float32                              // v54 f32[n,64,128] mul transformer.go:34
+	v62                                    []float32                              // v62 f32[n,64,512] mul transformer.go:32
+	v64                                    []float32                              // v64 f32[n,64,128] matmul transformer.go:32
+	v68                                    []float32                              // v68 f32[n,64,1] mean transformer.go:32
+	v69                                    []float32                              // v69 f32[n,64,1] var transformer.go:32
+	v73                                    []float32                              // v73 f32[n,64,1] reciprocal transformer.go:32
+	v75                                    []float32                              // v75 f32[n,64,128] mul transformer.go:32
+	v76                                    []float32                              // v76 f32[n,64,128] mul transformer.go:32
+	v77                                    []float32                              // v77 f32[n,64,1] mean transformer.go:32
+	v79                                    []float32                              // v79 f32[n,64,128] mul transformer.go:32
+	v80                                    []float32                              // v80 f32[n,64,1] mean transformer.go:32
+	v84                                    []float32                              // v84 f32[n,64,128] mul transformer.go:32
+	v85                                    []float32                              // v85 f32[n,64,128] add transformer.go:27
+	v90                                    []float32                              // v90 f32[64*n,128] matmul attention.go:54
+	v93                                    []float32                              // v93 f32[n,4,64,32] transpose attention.go:53
+	dattn_att                              []float32                              // v94 f32[n,4,64,64] matmul attention.go:52
+	v95                                    []float32                              // v95 f32[n,4,64,32] matmul attention.go:52
+	v96                                    []float32                              // v96 f32[n,4,64,64] mul attention.go:51
+	v97                                    []float32                              // v97 f32[n,4,64,1] sum attention.go:51
+	v100                                   []float32                              // v100 f32[n,4,64,64] mul attention.go:50
+	v101                                   []float32                              // v101 f32[n,4,64,32] matmul attention.go:50
+	v102                                   []float32                              // v102 f32[n,4,64,32] matmul attention.go:50
+	v103                                   []float32                              // v103 f32[n,64,4,32] transpose attention.go:45
+	v109                                   []float32                              // v109 f32[n,64,4,32] transpose attention.go:45
+	v111                                   []float32                              // v111 f32[n,64,128] matmul attention.go:48
+	v115                                   []float32                              // v115 f32[n,64,4,32] transpose attention.go:45
+	v117                                   []float32                              // v117 f32[n,64,128] matmul attention.go:47
+	v120                                   []float32                              // v120 f32[n,64,128] add transformer.go:27
+	v121                                   []float32                              // v121 f32[n,64,1] mean transformer.go:27
+	v122                                   []float32                              // v122 f32[n,64,1] var transformer.go:27
+	v125                                   []float32                              // v125 f32[n,64,1] reciprocal transformer.go:27
+	v128                                   []float32                              // v128 f32[n,64,128] mul transformer.go:27
+	arenaF32                               []float32                              // the f32 buffers above live in this arena, as planned
+	computeAttn_scoresRange                computeAttn_scoresRange                // the buffers of a call of computeAttn_scores, for kernels.For
+	computeAttn_outRange                   computeAttn_outRange                   // the buffers of a call of computeAttn_out, for kernels.For
+	computeAddXRange                       computeAddXRange                       // the buffers of a call of computeAddX, for kernels.For
+	computeMatmulAddReluMlp_W1Mlp_b1Range  computeMatmulAddReluMlp_W1Mlp_b1Range  // the buffers of a call of computeMatmulAddReluMlp_W1Mlp_b1, for kernels.For
+	computeMatmulAddSubMlp_W2Mlp_b2Range   computeMatmulAddSubMlp_W2Mlp_b2Range   // the buffers of a call of computeMatmulAddSubMlp_W2Mlp_b2, for kernels.For
+	computeDoutRange                       computeDoutRange                       // the buffers of a call of computeDout, for kernels.For
+	computeMatmulGtMulDoutMlp_W2Range      computeMatmulGtMulDoutMlp_W2Range      // the buffers of a call of computeMatmulGtMulDoutMlp_W2, for kernels.For
+	computeSubMulRange                     computeSubMulRange                     // the buffers of a call of computeSubMul, for kernels.For
+	computeMatmulMulMlp_W1Ln2_weightRange  computeMatmulMulMlp_W1Ln2_weightRange  // the buffers of a call of computeMatmulMulMlp_W1Ln2_weight, for kernels.For
+	computeMulRange                        computeMulRange                        // the buffers of a call of computeMul, for kernels.For
+	computeSubMulAddDoutRange              computeSubMulAddDoutRange              // the buffers of a call of computeSubMulAddDout, for kernels.For
+	computeDattn_attRange                  computeDattn_attRange                  // the buffers of a call of computeDattn_att, for kernels.For
+	computeSubMulDattn_attAttn_attRange    computeSubMulDattn_attAttn_attRange    // the buffers of a call of computeSubMulDattn_attAttn_att, for kernels.For
+	computeMatmulAddSubDattn_vAttn_WvRange computeMatmulAddSubDattn_vAttn_WvRange // the buffers of a call of computeMatmulAddSubDattn_vAttn_Wv, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -168,9 +168,31 @@ func (s *state) computeMatmul_2(b0 []float32, b1 []float32, b2 []float32) {
 // buffers of their own; the first computes
 //
 //	v22:f32[n,4,64,64] = mul v20 v21  # attention.go:50
+//
+// Its loop nest runs on the cores: kernels.For calls computeMulRange.Run on ranges of
+// its outer loop.
 func (s *state) computeMul(b0 []float32, b1 []float32) {
 	n := s.n
-	a0, o1 := b0[:n*16384], b1[:n*16384]
+	s.computeMulRange = computeMulRange{
+		b0: b0,
+		b1: b1,
+		s:  s,
+	}
+	kernels.For(n*16384, kernels.ElemGrain, &s.computeMulRange)
+}
+
+// computeMulRange is a call of computeMul, for kernels.For.
+type computeMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+}
+
+// Run computes computeMul's loop nest over [lo, hi) of its outer loop.
+func (r *computeMulRange) Run(lo, hi int) {
+	s, b0, b1 := r.s, r.b0, r.b1
+	n := s.n
+	a0, o1 := b0[:n*16384][lo:hi], b1[:n*16384][lo:hi]
 	c0 := float32(0.17677669)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -183,10 +205,34 @@ func (s *state) computeMul(b0 []float32, b1 []float32) {
 // computeAttn_scores is a loop kernel.
 //
 //	v23:f32[n,4,64,64] = add v22 v1  # attention.go:50 attn.scores
+//
+// Its loop nest runs on the cores: kernels.For calls computeAttn_scoresRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAttn_scores(bufV22 []float32, mask []float32, attn_scores []float32) {
 	n := s.n
+	s.computeAttn_scoresRange = computeAttn_scoresRange{
+		attn_scores: attn_scores,
+		bufV22:      bufV22,
+		mask:        mask,
+		s:           s,
+	}
+	kernels.For(n*4, kernels.ElemGrain/4096, &s.computeAttn_scoresRange)
+}
+
+// computeAttn_scoresRange is a call of computeAttn_scores, for kernels.For.
+type computeAttn_scoresRange struct {
+	s           *state    // its receiver
+	bufV22      []float32 // its parameter bufV22
+	mask        []float32 // its parameter mask
+	attn_scores []float32 // its parameter attn_scores
+}
+
+// Run computes computeAttn_scores's loop nest over [lo, hi) of its outer loop.
+func (r *computeAttn_scoresRange) Run(lo, hi int) {
+	s, bufV22, mask, attn_scores := r.s, r.bufV22, r.mask, r.attn_scores
+	n := s.n
 	a0, a1, o2 := bufV22[:n*16384], mask[:4096], attn_scores[:n*16384]
-	for i0 := 0; i0 < n*4; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*4096:][:4096], o2[i0*4096:][:4096]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -228,10 +274,34 @@ func (s *state) computeTranspose_2(b0 []float32, b1 []float32) {
 // buffers of their own; the first computes
 //
 //	v29:f32[64*n,128] = add v28 v10  # attention.go:54 attn.out
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddRange.Run on ranges of
+// its outer loop.
 func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
+	s.computeAddRange = computeAddRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/128, &s.computeAddRange)
+}
+
+// computeAddRange is a call of computeAdd, for kernels.For.
+type computeAddRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeAdd's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
 	a0, a1, o2 := b0[:n*8192], b1[:128], b2[:n*8192]
-	for i0 := 0; i0 < n*64; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*128:][:128], o2[i0*128:][:128]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -247,9 +317,33 @@ func (s *state) computeAdd(b0 []float32, b1 []float32, b2 []float32) {
 // buffers of their own; the first computes
 //
 //	v31:f32[n,64,128] = add v0 v30  # transformer.go:27
+//
+// Its loop nest runs on the cores: kernels.For calls computeAdd_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAdd_2(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*8192], b1[:n*8192], b2[:n*8192]
+	s.computeAdd_2Range = computeAdd_2Range{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeAdd_2Range)
+}
+
+// computeAdd_2Range is a call of computeAdd_2, for kernels.For.
+type computeAdd_2Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeAdd_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeAdd_2Range) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*8192][lo:hi], b1[:n*8192][lo:hi], b2[:n*8192][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -270,10 +364,34 @@ func (s *state) computeMatmulMlp_W1(bufV39 []float32, bufV38 []float32, mlp_W1 [
 // computeAddMlp_b1 is a loop kernel.
 //
 //	v40:f32[n,64,512] = add v39 v33  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeAddMlp_b1Range.Run on ranges of
+// its outer loop.
 func (s *state) computeAddMlp_b1(bufV39 []float32, mlp_b1 []float32, bufV40 []float32) {
 	n := s.n
+	s.computeAddMlp_b1Range = computeAddMlp_b1Range{
+		bufV39: bufV39,
+		bufV40: bufV40,
+		mlp_b1: mlp_b1,
+		s:      s,
+	}
+	kernels.For(n*64, kernels.ElemGrain/512, &s.computeAddMlp_b1Range)
+}
+
+// computeAddMlp_b1Range is a call of computeAddMlp_b1, for kernels.For.
+type computeAddMlp_b1Range struct {
+	s      *state    // its receiver
+	bufV39 []float32 // its parameter bufV39
+	mlp_b1 []float32 // its parameter mlp_b1
+	bufV40 []float32 // its parameter bufV40
+}
+
+// Run computes computeAddMlp_b1's loop nest over [lo, hi) of its outer loop.
+func (r *computeAddMlp_b1Range) Run(lo, hi int) {
+	s, bufV39, mlp_b1, bufV40 := r.s, r.bufV39, r.mlp_b1, r.bufV40
+	n := s.n
 	a0, a1, o2 := bufV39[:n*32768], mlp_b1[:512], bufV40[:n*32768]
-	for i0 := 0; i0 < n*64; i0++ {
+	for i0 := lo; i0 < hi; i0++ {
 		a0, o2 := a0[i0*512:][:512], o2[i0*512:][:512]
 		a1, o2 = a1[:len(a0)], o2[:len(a0)]
 		for i := range a0 {
@@ -288,9 +406,31 @@ func (s *state) computeAddMlp_b1(bufV39 []float32, mlp_b1 []float32, bufV40 []fl
 // computeRelu is a loop kernel.
 //
 //	v41:f32[n,64,512] = relu v40  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeReluRange.Run on ranges of
+// its outer loop.
 func (s *state) computeRelu(bufV40 []float32, bufV41 []float32) {
 	n := s.n
-	a0, o1 := bufV40[:n*32768], bufV41[:n*32768]
+	s.computeReluRange = computeReluRange{
+		bufV40: bufV40,
+		bufV41: bufV41,
+		s:      s,
+	}
+	kernels.For(n*32768, kernels.ElemGrain, &s.computeReluRange)
+}
+
+// computeReluRange is a call of computeRelu, for kernels.For.
+type computeReluRange struct {
+	s      *state    // its receiver
+	bufV40 []float32 // its parameter bufV40
+	bufV41 []float32 // its parameter bufV41
+}
+
+// Run computes computeRelu's loop nest over [lo, hi) of its outer loop.
+func (r *computeReluRange) Run(lo, hi int) {
+	s, bufV40, bufV41 := r.s, r.bufV40, r.bufV41
+	n := s.n
+	a0, o1 := bufV40[:n*32768][lo:hi], bufV41[:n*32768][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -311,9 +451,33 @@ func (s *state) computeMatmulMlp_W2(bufV42 []float32, bufV41 []float32, mlp_W2 [
 // buffers of their own; the first computes
 //
 //	v45:f32[n,64,128] = sub v44 v2  # transformer.go:34
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSub(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*8192], b1[:n*8192], b2[:n*8192]
+	s.computeSubRange = computeSubRange{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeSubRange)
+}
+
+// computeSubRange is a call of computeSub, for kernels.For.
+type computeSubRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeSub's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubRange) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*8192][lo:hi], b1[:n*8192][lo:hi], b2[:n*8192][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -326,9 +490,31 @@ func (s *state) computeSub(b0 []float32, b1 []float32, b2 []float32) {
 // computeSquare is a loop kernel.
 //
 //	v46:f32[n,64,128] = square v45  # transformer.go:34
+//
+// Its loop nest runs on the cores: kernels.For calls computeSquareRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSquare(bufV45 []float32, bufV46 []float32) {
 	n := s.n
-	a0, o1 := bufV45[:n*8192], bufV46[:n*8192]
+	s.computeSquareRange = computeSquareRange{
+		bufV45: bufV45,
+		bufV46: bufV46,
+		s:      s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeSquareRange)
+}
+
+// computeSquareRange is a call of computeSquare, for kernels.For.
+type computeSquareRange struct {
+	s      *state    // its receiver
+	bufV45 []float32 // its parameter bufV45
+	bufV46 []float32 // its parameter bufV46
+}
+
+// Run computes computeSquare's loop nest over [lo, hi) of its outer loop.
+func (r *computeSquareRange) Run(lo, hi int) {
+	s, bufV45, bufV46 := r.s, r.bufV45, r.bufV46
+	n := s.n
+	a0, o1 := bufV45[:n*8192][lo:hi], bufV46[:n*8192][lo:hi]
 	o1 = o1[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -362,9 +548,31 @@ func (s *state) computeBroadcastTo(bufV52 []float32) {
 // computeMul_2 is a loop kernel.
 //
 //	v54:f32[n,64,128] = mul v45 v53  # transformer.go:34
+//
+// Its loop nest runs on the cores: kernels.For calls computeMul_2Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMul_2(bufV45 []float32, bufV54 []float32) {
 	n := s.n
-	a0, o1 := bufV45[:n*8192], bufV54[:n*8192]
+	s.computeMul_2Range = computeMul_2Range{
+		bufV45: bufV45,
+		bufV54: bufV54,
+		s:      s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeMul_2Range)
+}
+
+// computeMul_2Range is a call of computeMul_2, for kernels.For.
+type computeMul_2Range struct {
+	s      *state    // its receiver
+	bufV45 []float32 // its parameter bufV45
+	bufV54 []float32 // its parameter bufV54
+}
+
+// Run computes computeMul_2's loop nest over [lo, hi) of its outer loop.
+func (r *computeMul_2Range) Run(lo, hi int) {
+	s, bufV45, bufV54 := r.s, r.bufV45, r.bufV54
+	n := s.n
+	a0, o1 := bufV45[:n*8192][lo:hi], bufV54[:n*8192][lo:hi]
 	c53 := float32(2)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -378,9 +586,33 @@ func (s *state) computeMul_2(bufV45 []float32, bufV54 []float32) {
 // buffers of their own; the first computes
 //
 //	v55:f32[n,64,128] = mul v52 v54  # transformer.go:34 dout
+//
+// Its loop nest runs on the cores: kernels.For calls computeMul_3Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMul_3(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*8192], b1[:n*8192], b2[:n*8192]
+	s.computeMul_3Range = computeMul_3Range{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*8192, kernels.ElemGrain, &s.computeMul_3Range)
+}
+
+// computeMul_3Range is a call of computeMul_3, for kernels.For.
+type computeMul_3Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeMul_3's loop nest over [lo, hi) of its outer loop.
+func (r *computeMul_3Range) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*8192][lo:hi], b1[:n*8192][lo:hi], b2[:n*8192][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -418,9 +650,31 @@ func (s *state) computeDmlp_W2(dmlp_W2 []float32, bufV41 []float32, dout []float
 // computeGt is a loop kernel.
 //
 //	v63:f32[n,64,512] = gt v41 v62  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeGtRange.Run on ranges of
+// its outer loop.
 func (s *state) computeGt(bufV41 []float32, bufV63 []float32) {
 	n := s.n
-	a0, o1 := bufV41[:n*32768], bufV63[:n*32768]
+	s.computeGtRange = computeGtRange{
+		bufV41: bufV41,
+		bufV63: bufV63,
+		s:      s,
+	}
+	kernels.For(n*32768, kernels.ElemGrain, &s.computeGtRange)
+}
+
+// computeGtRange is a call of computeGt, for kernels.For.
+type computeGtRange struct {
+	s      *state    // its receiver
+	bufV41 []float32 // its parameter bufV41
+	bufV63 []float32 // its parameter bufV63
+}
+
+// Run computes computeGt's loop nest over [lo, hi) of its outer loop.
+func (r *computeGtRange) Run(lo, hi int) {
+	s, bufV41, bufV63 := r.s, r.bufV41, r.bufV63
+	n := s.n
+	a0, o1 := bufV41[:n*32768][lo:hi], bufV63[:n*32768][lo:hi]
 	c62 := float32(0)
 	o1 = o1[:len(a0)]
 	for i := range a0 {
@@ -433,9 +687,33 @@ func (s *state) computeGt(bufV41 []float32, bufV63 []float32) {
 // computeMul_4 is a loop kernel.
 //
 //	v64:f32[n,64,512] = mul v58 v63  # transformer.go:32
+//
+// Its loop nest runs on the cores: kernels.For calls computeMul_4Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMul_4(bufV58 []float32, bufV63 []float32, bufV64 []float32) {
 	n := s.n
-	a0, a1, o2 := bufV58[:n*32768], bufV63[:n*32768], bufV64[:n*32768]
+	s.computeMul_4Range = computeMul_4Range{
+		bufV58: bufV58,
+		bufV63: bufV63,
+		bufV64: bufV64,
+		s:      s,
+	}
+	kernels.For(n*32768, kernels.ElemGrain, &s.computeMul_4Range)
+}
+
+// computeMul_4Range is a call of computeMul_4, for kernels.For.
+type computeMul_4Range struct {
+	s      *state    // its receiver
+	bufV58 []float32 // its parameter bufV58
+	bufV63 []float32 // its parameter bufV63
+	bufV64 []float32 // its parameter bufV64
+}
+
+// Run computes computeMul_4's loop nest over [lo, hi) of its outer loop.
+func (r *computeMul_4Range) Run(lo, hi int) {
+	s, bufV58, bufV63, bufV64 := r.s, r.bufV58, r.bufV63, r.bufV64
+	n := s.n
+	a0, a1, o2 := bufV58[:n*32768][lo:hi], bufV63[:n*32768][lo:hi], bufV64[:n*32768][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -596,9 +874,33 @@ func (s *state) computeMatmul_6(b0 []float32, b1 []float32, b2 []float32) {
 // buffers of their own; the first computes
 //
 //	v107:f32[n,4,64,64] = mul v105 v24  # attention.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeMul_5Range.Run on ranges of
+// its outer loop.
 func (s *state) computeMul_5(b0 []float32, b1 []float32, b2 []float32) {
 	n := s.n
-	a0, a1, o2 := b0[:n*16384], b1[:n*16384], b2[:n*16384]
+	s.computeMul_5Range = computeMul_5Range{
+		b0: b0,
+		b1: b1,
+		b2: b2,
+		s:  s,
+	}
+	kernels.For(n*16384, kernels.ElemGrain, &s.computeMul_5Range)
+}
+
+// computeMul_5Range is a call of computeMul_5, for kernels.For.
+type computeMul_5Range struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b1 []float32 // its parameter b1
+	b2 []float32 // its parameter b2
+}
+
+// Run computes computeMul_5's loop nest over [lo, hi) of its outer loop.
+func (r *computeMul_5Range) Run(lo, hi int) {
+	s, b0, b1, b2 := r.s, r.b0, r.b1, r.b2
+	n := s.n
+	a0, a1, o2 := b0[:n*16384][lo:hi], b1[:n*16384][lo:hi], b2[:n*16384][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]
@@ -634,9 +936,33 @@ func (s *state) computeBroadcastTo_3(bufV108 []float32, bufV109 []float32) {
 // computeSubDattn_att is a loop kernel.
 //
 //	v110:f32[n,4,64,64] = sub v105 v109  # attention.go:51
+//
+// Its loop nest runs on the cores: kernels.For calls computeSubDattn_attRange.Run on ranges of
+// its outer loop.
 func (s *state) computeSubDattn_att(dattn_att []float32, bufV109 []float32, bufV110 []float32) {
 	n := s.n
-	a0, a1, o2 := dattn_att[:n*16384], bufV109[:n*16384], bufV110[:n*16384]
+	s.computeSubDattn_attRange = computeSubDattn_attRange{
+		bufV109:   bufV109,
+		bufV110:   bufV110,
+		dattn_att: dattn_att,
+		s:         s,
+	}
+	kernels.For(n*16384, kernels.ElemGrain, &s.computeSubDattn_attRange)
+}
+
+// computeSubDattn_attRange is a call of computeSubDattn_att, for kernels.For.
+type computeSubDattn_attRange struct {
+	s         *state    // its receiver
+	dattn_att []float32 // its parameter dattn_att
+	bufV109   []float32 // its parameter bufV109
+	bufV110   []float32 // its parameter bufV110
+}
+
+// Run computes computeSubDattn_att's loop nest over [lo, hi) of its outer loop.
+func (r *computeSubDattn_attRange) Run(lo, hi int) {
+	s, dattn_att, bufV109, bufV110 := r.s, r.dattn_att, r.bufV109, r.bufV110
+	n := s.n
+	a0, a1, o2 := dattn_att[:n*16384][lo:hi], bufV109[:n*16384][lo:hi], bufV110[:n*16384][lo:hi]
 	a1, o2 = a1[:len(a0)], o2[:len(a0)]
 	for i := range a0 {
 		x0 := a0[i]

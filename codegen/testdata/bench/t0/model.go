@@ -125,100 +125,114 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training      bool   // dropout drops
-	step          uint64 // seeds dropout
-	seed          uint64
-	params, grads *Params
-	n             int       // dim n
-	x             []float32 // input x
-	mask          []float32 // input mask
-	y             []float32 // input y
-	v5            []float32 // v5 f32[n,64,128] layer_norm transformer.go:27
-	attn_q        []float32 // v11 f32[n,64,128] matmul attention.go:47
-	v13           []float32 // v13 f32[n,4,64,32] transpose attention.go:45
-	attn_k        []float32 // v14 f32[n,64,128] matmul attention.go:48
-	v16           []float32 // v16 f32[n,4,64,32] transpose attention.go:45
-	attn_v        []float32 // v17 f32[n,64,128] matmul attention.go:49
-	v19           []float32 // v19 f32[n,4,64,32] transpose attention.go:45
-	v20           []float32 // v20 f32[n,4,64,64] matmul attention.go:50
-	v22           []float32 // v22 f32[n,4,64,64] mul attention.go:50
-	attn_scores   []float32 // v23 f32[n,4,64,64] add attention.go:50
-	attn_att      []float32 // v24 f32[n,4,64,64] softmax attention.go:51
-	v25           []float32 // v25 f32[n,4,64,32] matmul attention.go:52
-	v26           []float32 // v26 f32[n,64,4,32] transpose attention.go:53
-	v28           []float32 // v28 f32[64*n,128] matmul attention.go:54
-	attn_out      []float32 // v29 f32[64*n,128] add attention.go:54
-	v31           []float32 // v31 f32[n,64,128] add transformer.go:27
-	v38           []float32 // v38 f32[n,64,128] layer_norm transformer.go:32
-	v39           []float32 // v39 f32[n,64,512] matmul transformer.go:32
-	v40           []float32 // v40 f32[n,64,512] add transformer.go:32
-	v41           []float32 // v41 f32[n,64,512] relu transformer.go:32
-	v42           []float32 // v42 f32[n,64,128] matmul transformer.go:33
-	v43           []float32 // v43 f32[n,64,128] add transformer.go:33
-	out           []float32 // v44 f32[n,64,128] add transformer.go:33
-	v45           []float32 // v45 f32[n,64,128] sub transformer.go:34
-	v46           []float32 // v46 f32[n,64,128] square transformer.go:34
-	v47           []float32 // v47 f32[] mean transformer.go:34
-	v52           []float32 // v52 f32[n,64,128] broadcast_to transformer.go:34
-	v54           []float32 // v54 f32[n,64,128] mul transformer.go:34
-	dout          []float32 // v55 f32[n,64,128] mul transformer.go:34
-	v58           []float32 // v58 f32[n,64,512] matmul transformer.go:33
-	v63           []float32 // v63 f32[n,64,512] gt transformer.go:32
-	v64           []float32 // v64 f32[n,64,512] mul transformer.go:32
-	v67           []float32 // v67 f32[n,64,128] matmul transformer.go:32
-	v71           []float32 // v71 f32[n,64,128] broadcast_to transformer.go:32
-	v72           []float32 // v72 f32[n,64,1] mean transformer.go:32
-	v73           []float32 // v73 f32[n,64,128] broadcast_to transformer.go:32
-	v74           []float32 // v74 f32[n,64,1] var transformer.go:32
-	v76           []float32 // v76 f32[n,64,1] add transformer.go:32
-	v77           []float32 // v77 f32[n,64,1] sqrt transformer.go:32
-	v78           []float32 // v78 f32[n,64,1] reciprocal transformer.go:32
-	v79           []float32 // v79 f32[n,64,128] broadcast_to transformer.go:32
-	v80           []float32 // v80 f32[n,64,128] sub transformer.go:32
-	v81           []float32 // v81 f32[n,64,128] mul transformer.go:32
-	v82           []float32 // v82 f32[n,64,128] mul transformer.go:32
-	v83           []float32 // v83 f32[n,64,1] mean transformer.go:32
-	v84           []float32 // v84 f32[n,64,128] broadcast_to transformer.go:32
-	v85           []float32 // v85 f32[n,64,128] sub transformer.go:32
-	v86           []float32 // v86 f32[n,64,128] mul transformer.go:32
-	v87           []float32 // v87 f32[n,64,1] mean transformer.go:32
-	v88           []float32 // v88 f32[n,64,128] broadcast_to transformer.go:32
-	v89           []float32 // v89 f32[n,64,128] mul transformer.go:32
-	v90           []float32 // v90 f32[n,64,128] sub transformer.go:32
-	v91           []float32 // v91 f32[n,64,128] mul transformer.go:32
-	v92           []float32 // v92 f32[n,64,128] mul transformer.go:32
-	v93           []float32 // v93 f32[n,64,128] add transformer.go:27
-	v101          []float32 // v101 f32[64*n,128] matmul attention.go:54
-	v104          []float32 // v104 f32[n,4,64,32] transpose attention.go:53
-	dattn_att     []float32 // v105 f32[n,4,64,64] matmul attention.go:52
-	v106          []float32 // v106 f32[n,4,64,32] matmul attention.go:52
-	v107          []float32 // v107 f32[n,4,64,64] mul attention.go:51
-	v108          []float32 // v108 f32[n,4,64,1] sum attention.go:51
-	v109          []float32 // v109 f32[n,4,64,64] broadcast_to attention.go:51
-	v110          []float32 // v110 f32[n,4,64,64] sub attention.go:51
-	dattn_scores  []float32 // v111 f32[n,4,64,64] mul attention.go:51
-	v112          []float32 // v112 f32[n,4,64,64] mul attention.go:50
-	v113          []float32 // v113 f32[n,4,64,32] matmul attention.go:50
-	v114          []float32 // v114 f32[n,4,64,32] matmul attention.go:50
-	v115          []float32 // v115 f32[n,64,4,32] transpose attention.go:45
-	v117          []float32 // v117 f32[n,64,128] matmul attention.go:49
-	v121          []float32 // v121 f32[n,64,4,32] transpose attention.go:45
-	v123          []float32 // v123 f32[n,64,128] matmul attention.go:48
-	v127          []float32 // v127 f32[n,64,128] add transformer.go:27
-	v128          []float32 // v128 f32[n,64,4,32] transpose attention.go:45
-	v130          []float32 // v130 f32[n,64,128] matmul attention.go:47
-	v134          []float32 // v134 f32[n,64,128] add transformer.go:27
-	v135          []float32 // v135 f32[n,64,1] mean transformer.go:27
-	v136          []float32 // v136 f32[n,64,128] broadcast_to transformer.go:27
-	v137          []float32 // v137 f32[n,64,1] var transformer.go:27
-	v139          []float32 // v139 f32[n,64,1] add transformer.go:27
-	v140          []float32 // v140 f32[n,64,1] sqrt transformer.go:27
-	v141          []float32 // v141 f32[n,64,1] reciprocal transformer.go:27
-	v142          []float32 // v142 f32[n,64,128] broadcast_to transformer.go:27
-	v143          []float32 // v143 f32[n,64,128] sub transformer.go:27
-	v144          []float32 // v144 f32[n,64,128] mul transformer.go:27
-	v145          []float32 // v145 f32[n,64,128] mul transformer.go:27
-	arenaF32      []float32 // the f32 buffers above live in this arena, as planned
+	training                 bool   // dropout drops
+	step                     uint64 // seeds dropout
+	seed                     uint64
+	params, grads            *Params
+	n                        int                      // dim n
+	x                        []float32                // input x
+	mask                     []float32                // input mask
+	y                        []float32                // input y
+	v5                       []float32                // v5 f32[n,64,128] layer_norm transformer.go:27
+	attn_q                   []float32                // v11 f32[n,64,128] matmul attention.go:47
+	v13                      []float32                // v13 f32[n,4,64,32] transpose attention.go:45
+	attn_k                   []float32                // v14 f32[n,64,128] matmul attention.go:48
+	v16                      []float32                // v16 f32[n,4,64,32] transpose attention.go:45
+	attn_v                   []float32                // v17 f32[n,64,128] matmul attention.go:49
+	v19                      []float32                // v19 f32[n,4,64,32] transpose attention.go:45
+	v20                      []float32                // v20 f32[n,4,64,64] matmul attention.go:50
+	v22                      []float32                // v22 f32[n,4,64,64] mul attention.go:50
+	attn_scores              []float32                // v23 f32[n,4,64,64] add attention.go:50
+	attn_att                 []float32                // v24 f32[n,4,64,64] softmax attention.go:51
+	v25                      []float32                // v25 f32[n,4,64,32] matmul attention.go:52
+	v26                      []float32                // v26 f32[n,64,4,32] transpose attention.go:53
+	v28                      []float32                // v28 f32[64*n,128] matmul attention.go:54
+	attn_out                 []float32                // v29 f32[64*n,128] add attention.go:54
+	v31                      []float32                // v31 f32[n,64,128] add transformer.go:27
+	v38                      []float32                // v38 f32[n,64,128] layer_norm transformer.go:32
+	v39                      []float32                // v39 f32[n,64,512] matmul transformer.go:32
+	v40                      []float32                // v40 f32[n,64,512] add transformer.go:32
+	v41                      []float32                // v41 f32[n,64,512] relu transformer.go:32
+	v42                      []float32                // v42 f32[n,64,128] matmul transformer.go:33
+	v43                      []float32                // v43 f32[n,64,128] add transformer.go:33
+	out                      []float32                // v44 f32[n,64,128] add transformer.go:33
+	v45                      []float32                // v45 f32[n,64,128] sub transformer.go:34
+	v46                      []float32                // v46 f32[n,64,128] square transformer.go:34
+	v47                      []float32                // v47 f32[] mean transformer.go:34
+	v52                      []float32                // v52 f32[n,64,128] broadcast_to transformer.go:34
+	v54                      []float32                // v54 f32[n,64,128] mul transformer.go:34
+	dout                     []float32                // v55 f32[n,64,128] mul transformer.go:34
+	v58                      []float32                // v58 f32[n,64,512] matmul transformer.go:33
+	v63                      []float32                // v63 f32[n,64,512] gt transformer.go:32
+	v64                      []float32                // v64 f32[n,64,512] mul transformer.go:32
+	v67                      []float32                // v67 f32[n,64,128] matmul transformer.go:32
+	v71                      []float32                // v71 f32[n,64,128] broadcast_to transformer.go:32
+	v72                      []float32                // v72 f32[n,64,1] mean transformer.go:32
+	v73                      []float32                // v73 f32[n,64,128] broadcast_to transformer.go:32
+	v74                      []float32                // v74 f32[n,64,1] var transformer.go:32
+	v76                      []float32                // v76 f32[n,64,1] add transformer.go:32
+	v77                      []float32                // v77 f32[n,64,1] sqrt transformer.go:32
+	v78                      []float32                // v78 f32[n,64,1] reciprocal transformer.go:32
+	v79                      []float32                // v79 f32[n,64,128] broadcast_to transformer.go:32
+	v80                      []float32                // v80 f32[n,64,128] sub transformer.go:32
+	v81                      []float32                // v81 f32[n,64,128] mul transformer.go:32
+	v82                      []float32                // v82 f32[n,64,128] mul transformer.go:32
+	v83                      []float32                // v83 f32[n,64,1] mean transformer.go:32
+	v84                      []float32                // v84 f32[n,64,128] broadcast_to transformer.go:32
+	v85                      []float32                // v85 f32[n,64,128] sub transformer.go:32
+	v86                      []float32                // v86 f32[n,64,128] mul transformer.go:32
+	v87                      []float32                // v87 f32[n,64,1] mean transformer.go:32
+	v88                      []float32                // v88 f32[n,64,128] broadcast_to transformer.go:32
+	v89                      []float32                // v89 f32[n,64,128] mul transformer.go:32
+	v90                      []float32                // v90 f32[n,64,128] sub transformer.go:32
+	v91                      []float32                // v91 f32[n,64,128] mul transformer.go:32
+	v92                      []float32                // v92 f32[n,64,128] mul transformer.go:32
+	v93                      []float32                // v93 f32[n,64,128] add transformer.go:27
+	v101                     []float32                // v101 f32[64*n,128] matmul attention.go:54
+	v104                     []float32                // v104 f32[n,4,64,32] transpose attention.go:53
+	dattn_att                []float32                // v105 f32[n,4,64,64] matmul attention.go:52
+	v106                     []float32                // v106 f32[n,4,64,32] matmul attention.go:52
+	v107                     []float32                // v107 f32[n,4,64,64] mul attention.go:51
+	v108                     []float32                // v108 f32[n,4,64,1] sum attention.go:51
+	v109                     []float32                // v109 f32[n,4,64,64] broadcast_to attention.go:51
+	v110                     []float32                // v110 f32[n,4,64,64] sub attention.go:51
+	dattn_scores             []float32                // v111 f32[n,4,64,64] mul attention.go:51
+	v112                     []float32                // v112 f32[n,4,64,64] mul attention.go:50
+	v113                     []float32                // v113 f32[n,4,64,32] matmul attention.go:50
+	v114                     []float32                // v114 f32[n,4,64,32] matmul attention.go:50
+	v115                     []float32                // v115 f32[n,64,4,32] transpose attention.go:45
+	v117                     []float32                // v117 f32[n,64,128] matmul attention.go:49
+	v121                     []float32                // v121 f32[n,64,4,32] transpose attention.go:45
+	v123                     []float32                // v123 f32[n,64,128] matmul attention.go:48
+	v127                     []float32                // v127 f32[n,64,128] add transformer.go:27
+	v128                     []float32                // v128 f32[n,64,4,32] transpose attention.go:45
+	v130                     []float32                // v130 f32[n,64,128] matmul attention.go:47
+	v134                     []float32                // v134 f32[n,64,128] add transformer.go:27
+	v135                     []float32                // v135 f32[n,64,1] mean transformer.go:27
+	v136                     []float32                // v136 f32[n,64,128] broadcast_to transformer.go:27
+	v137                     []float32                // v137 f32[n,64,1] var transformer.go:27
+	v139                     []float32                // v139 f32[n,64,1] add transformer.go:27
+	v140                     []float32                // v140 f32[n,64,1] sqrt transformer.go:27
+	v141                     []float32                // v141 f32[n,64,1] reciprocal transformer.go:27
+	v142                     []float32                // v142 f32[n,64,128] broadcast_to transformer.go:27
+	v143                     []float32                // v143 f32[n,64,128] sub transformer.go:27
+	v144                     []float32                // v144 f32[n,64,128] mul transformer.go:27
+	v145                     []float32                // v145 f32[n,64,128] mul transformer.go:27
+	arenaF32                 []float32                // the f32 buffers above live in this arena, as planned
+	computeMulRange          computeMulRange          // the buffers of a call of computeMul, for kernels.For
+	computeAttn_scoresRange  computeAttn_scoresRange  // the buffers of a call of computeAttn_scores, for kernels.For
+	computeAddRange          computeAddRange          // the buffers of a call of computeAdd, for kernels.For
+	computeAdd_2Range        computeAdd_2Range        // the buffers of a call of computeAdd_2, for kernels.For
+	computeAddMlp_b1Range    computeAddMlp_b1Range    // the buffers of a call of computeAddMlp_b1, for kernels.For
+	computeReluRange         computeReluRange         // the buffers of a call of computeRelu, for kernels.For
+	computeSubRange          computeSubRange          // the buffers of a call of computeSub, for kernels.For
+	computeSquareRange       computeSquareRange       // the buffers of a call of computeSquare, for kernels.For
+	computeMul_2Range        computeMul_2Range        // the buffers of a call of computeMul_2, for kernels.For
+	computeMul_3Range        computeMul_3Range        // the buffers of a call of computeMul_3, for kernels.For
+	computeGtRange           computeGtRange           // the buffers of a call of computeGt, for kernels.For
+	computeMul_4Range        computeMul_4Range        // the buffers of a call of computeMul_4, for kernels.For
+	computeMul_5Range        computeMul_5Range        // the buffers of a call of computeMul_5, for kernels.For
+	computeSubDattn_attRange computeSubDattn_attRange // the buffers of a call of computeSubDattn_att, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in
