@@ -9,10 +9,11 @@ import (
 
 // TestReduceSplit: the per-channel reductions over [outer, n, inner] give
 // ReduceAxes' and VarAxes' results bit for bit (the same float64 sums in
-// the same order), for channel counts below and above one chunk.
+// the same order), for channel counts below and above one chunk, and for
+// shapes whose channels split over the cores (run with -cpu 1,2).
 func TestReduceSplit(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{2, 3, 5}, {4, 40, 3}, {1, 1, 1}, {3, 33, 1}} {
+	for _, s := range [][3]int{{2, 3, 5}, {4, 40, 3}, {1, 1, 1}, {3, 33, 1}, {64, 6, 784}, {16, 70, 100}} {
 		outer, n, inner := s[0], s[1], s[2]
 		src := make([]float64, outer*n*inner)
 		for i := range src {
@@ -69,5 +70,17 @@ func TestVarRows(t *testing.T) {
 	VarAxes(wantCols, src, []int{5, 7}, []bool{true, false}, 0)
 	if !slices.Equal(rows, wantRows) || !slices.Equal(cols, wantCols) {
 		t.Errorf("Var rows %v cols %v, want %v %v", rows, cols, wantRows, wantCols)
+	}
+}
+
+// TestReduceSplitAllocs: a split over the cores allocates nothing.
+func TestReduceSplitAllocs(t *testing.T) {
+	src, dst := make([]float32, 64*6*784), make([]float32, 6)
+	ReduceSplit(Sum, dst, src, 64, 6, 784)
+	if a := testing.AllocsPerRun(20, func() {
+		ReduceSplit(Sum, dst, src, 64, 6, 784)
+		VarSplit(dst, src, 64, 6, 784, 1)
+	}); a != 0 {
+		t.Errorf("ReduceSplit and VarSplit allocate %v times per call", a)
 	}
 }

@@ -1,19 +1,84 @@
 package rt
 
-import "math"
+import (
+	"math"
+
+	"github.com/bpgen/bpgen/runtime/kernels"
+)
 
 // ReduceSplit reduces src, seen as [outer, n, inner], over its outer and
 // inner axes into dst, [n]: the per-channel reduction of an NCHW tensor
 // (outer N, n C, inner H·W). Each group is accumulated in float64 in
 // row-major order of the reduced dims, as ReduceAxes does (so the result
 // is the same bit for bit), reading contiguous rows of src; channels are
-// taken chunk at a time so the accumulators stay on the stack.
+// taken chunk at a time so the accumulators stay on the stack. The
+// channels are split over the cores (kernels.For): each is summed whole
+// by one of them, so the result is the same on any number of threads.
 func ReduceSplit[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 	_ = src[:outer*n*inner]
 	_ = dst[:n]
+	splitChannels(splitReduce, op, 0, dst, src, outer, n, inner)
+}
+
+// The reductions of a splitBody.
+const (
+	splitReduce = iota
+	splitVar
+)
+
+// splitBody is ReduceSplit's or VarSplit's work on a range of channels,
+// for kernels.For; it comes from a free list, so a call allocates nothing.
+type splitBody[T Float] struct {
+	kind, correction int
+	op               ReduceOp
+	dst, src         []T
+	outer, n, inner  int
+}
+
+func (b *splitBody[T]) Run(lo, hi int) {
+	if b.kind == splitVar {
+		varSplit(b.dst, b.src, b.outer, b.n, b.inner, b.correction, lo, hi)
+		return
+	}
+	reduceSplit(b.op, b.dst, b.src, b.outer, b.n, b.inner, lo, hi)
+}
+
+var (
+	splitBodies32 freeList[splitBody[float32]]
+	splitBodies64 freeList[splitBody[float64]]
+)
+
+// splitChannels runs a splitBody over channels [0, n) with kernels.For, in
+// grains of about kernels.ElemGrain elements (whole channels).
+func splitChannels[T Float](kind int, op ReduceOp, correction int, dst, src []T, outer, n, inner int) {
+	var l *freeList[splitBody[T]]
+	switch fl := any(&splitBodies32).(type) {
+	case *freeList[splitBody[T]]:
+		l = fl
+	}
+	switch fl := any(&splitBodies64).(type) {
+	case *freeList[splitBody[T]]:
+		l = fl
+	}
+	var b *splitBody[T]
+	if l != nil {
+		b = l.get()
+	} else {
+		b = new(splitBody[T])
+	}
+	*b = splitBody[T]{kind: kind, correction: correction, op: op, dst: dst, src: src, outer: outer, n: n, inner: inner}
+	kernels.For(n, max(1, kernels.ElemGrain/max(1, outer*inner)), b)
+	*b = splitBody[T]{}
+	if l != nil {
+		l.put(b)
+	}
+}
+
+// reduceSplit is ReduceSplit of channels [lo, hi).
+func reduceSplit[T Float](op ReduceOp, dst, src []T, outer, n, inner, lo, hi int) {
 	var acc, m [chunk]float64
-	for j0 := 0; j0 < n; j0 += chunk {
-		w := min(chunk, n-j0)
+	for j0 := lo; j0 < hi; j0 += chunk {
+		w := min(chunk, hi-j0)
 		a := acc[:w]
 		rows := func(f func(t int, row []T)) {
 			for o := 0; o < outer; o++ {
@@ -91,14 +156,20 @@ func ReduceSplit[T Float](op ReduceOp, dst, src []T, outer, n, inner int) {
 }
 
 // VarSplit is Var over the outer and inner axes of src, [outer, n, inner],
-// into dst, [n] (the per-channel variance of an NCHW tensor).
+// into dst, [n] (the per-channel variance of an NCHW tensor), its channels
+// split over the cores as ReduceSplit's.
 func VarSplit[T Float](dst, src []T, outer, n, inner, correction int) {
 	_ = src[:outer*n*inner]
 	_ = dst[:n]
+	splitChannels(splitVar, Sum, correction, dst, src, outer, n, inner)
+}
+
+// varSplit is VarSplit of channels [lo, hi).
+func varSplit[T Float](dst, src []T, outer, n, inner, correction, lo, hi int) {
 	dof := float64(outer*inner - correction)
 	var acc [chunk]moments
-	for j0 := 0; j0 < n; j0 += chunk {
-		a := acc[:min(chunk, n-j0)]
+	for j0 := lo; j0 < hi; j0 += chunk {
+		a := acc[:min(chunk, hi-j0)]
 		clear(a)
 		for o := 0; o < outer; o++ {
 			for t := range a {
