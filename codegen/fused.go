@@ -61,18 +61,22 @@ type nest struct {
 	// par asks for the nest's outer loop to run over [lo, hi) only, so
 	// that kernels.For can split it over the cores (see parSplit); emit
 	// sets ranged if it did (a nest of one element, or of rows, has no
-	// loop it splits).
-	par    bool
-	ranged *parSplit
+	// loop it splits). parCols asks for the columns of a nest of rows
+	// (split 1, two loops) to run over [lo, hi) instead.
+	par, parCols bool
+	ranged       *parSplit
 }
 
-// parSplit is a loop nest's outer loop split over the cores: the nest,
-// emitted over [lo, hi) of the loop over the outer dims, each iteration
-// covering the elements of the inner ones (none if the outer loop is the
-// whole nest, one flat loop).
+// parSplit is a loop nest split over the cores: the nest, emitted over
+// [lo, hi) of the loop over the dims over, each iteration covering the
+// elements of the dims per (none if the loop is the whole nest, one flat
+// loop). The loop is the outer one, or with cols the columns of a nest of
+// rows (a GEMM epilogue summing its columns: each column's sum is then
+// still taken over all rows in order).
 type parSplit struct {
-	outer, inner []ir.Dim
-	body         []jen.Code
+	over, per []ir.Dim
+	cols      bool
+	body      []jen.Code
 }
 
 // scalarShape reports whether a shape has one element and no symbolic dim.
@@ -155,10 +159,25 @@ func (n *nest) emit() []jen.Code {
 	// cores: a nest of rows (hooks, split) keeps its loops whole.
 	ranged := n.par && n.split == 0 && !n.hooks && len(groups[0].dims) > 0
 	if ranged {
-		n.ranged = &parSplit{outer: groups[0].dims}
+		n.ranged = &parSplit{over: groups[0].dims}
 		for _, g := range groups[1:] {
-			n.ranged.inner = append(n.ranged.inner, g.dims...)
+			n.ranged.per = append(n.ranged.per, g.dims...)
 		}
+	}
+	// cols: the columns of a nest of rows are split (each operand's view of
+	// the columns cut to [lo, hi)).
+	cols := n.parCols && !n.hooks && m == 2 && !groups[0].row && groups[1].row
+	if n.parCols && !cols {
+		k.p.fail(fmt.Errorf("codegen: a column split of a loop nest over %v that is not two loops of rows", n.shape))
+	}
+	if cols {
+		n.ranged = &parSplit{over: groups[1].dims, per: groups[0].dims, cols: true}
+	}
+	colRange := func(i int, view *jen.Statement) *jen.Statement {
+		if cols && groups[1].pres[i] {
+			return view.Index(jen.Id("lo"), jen.Id("hi"))
+		}
+		return view
 	}
 	innerStart := m
 	for g := range groups {
@@ -248,7 +267,11 @@ func (n *nest) emit() []jen.Code {
 			}
 			l := k.prod(rest(i, g+1))
 			views = append(views, jen.Id(o.name))
-			vals = append(vals, jen.Id(o.name).Index(jen.Id(iv).Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(rest(i, g+1))))
+			view := jen.Id(o.name).Index(jen.Id(iv).Op("*").Add(l), jen.Empty()).Index(jen.Empty(), k.prod(rest(i, g+1)))
+			if g == m-2 {
+				view = colRange(i, view)
+			}
+			vals = append(vals, view)
 			if last[i] == g && o.elem != "" {
 				loads = append(loads, load(i, jen.Lit(0)))
 			}
@@ -278,6 +301,10 @@ func (n *nest) emit() []jen.Code {
 			vals = append(vals, o.buf.Clone().Index(jen.Id("lo"), jen.Id("hi")))
 			continue
 		}
+		if cols && !groups[0].pres[i] {
+			vals = append(vals, colRange(i, o.buf.Clone())) // a row operand (a bias), or the column sums
+			continue
+		}
 		vals = append(vals, o.buf)
 	}
 	if len(views) > 0 {
@@ -291,7 +318,7 @@ func (n *nest) emit() []jen.Code {
 	top = append(top, n.pre...)
 	top = append(top, code...)
 	top = append(top, n.post...)
-	if ranged {
+	if n.ranged != nil {
 		n.ranged.body = top
 	}
 	return top
@@ -648,6 +675,9 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 	if len(colSums) > 0 {
 		s := m.Type.Shape
 		n.split = 1
+		// Split the columns over the cores if the product is a matrix
+		// (each column's sums still run over all rows, in order).
+		n.parCols = len(s) == 2 && s[0] != ir.Static(1) && s[1] != ir.Static(1) && k.parallel(s)
 		cols := k.prod(s[1:])
 		size := k.p.capProd(s[1:])
 		if len(colSums) > 1 {
@@ -669,8 +699,12 @@ func (k *kctx) fusedGemm(kern *passes.Kernel) []jen.Code {
 			}
 			n.body = append(n.body, k.p.accumulate(v, jen.Id(name).Index(jen.Id("i")), jen.Float64().Call(jen.Id(names[v.Args[0]]))))
 			elem := goType(v.Type.DType)
+			dst := k.slice(v)
+			if n.parCols {
+				dst = dst.Index(jen.Id("lo"), jen.Id("hi"))
+			}
 			n.post = append(n.post, jen.For(jen.List(jen.Id("j"), jen.Id("a")).Op(":=").Range().Id(name)).Block(
-				k.slice(v).Index(jen.Id("j")).Op("=").Id(elem).Call(k.p.reductionExpr(v, r.FinalizeExpr(), jen.Id("a"), jen.Float64().Call(k.prod(s[:1])))),
+				dst.Index(jen.Id("j")).Op("=").Id(elem).Call(k.p.reductionExpr(v, r.FinalizeExpr(), jen.Id("a"), jen.Float64().Call(k.prod(s[:1])))),
 			))
 		}
 	}

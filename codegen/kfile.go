@@ -136,7 +136,7 @@ func (p *plan) parKernel(f *jen.File, ki *kinfo) {
 
 	k := &kctx{p: p, used: map[string]bool{}}
 	grain := jen.Qual(kernelsPath, "ElemGrain")
-	switch inner := kp.split.inner; {
+	switch inner := kp.split.per; {
 	case len(inner) == 0:
 	case !symbolicDims(inner) && staticProd(inner) >= elemGrain:
 		grain = jen.Lit(1)
@@ -148,7 +148,7 @@ func (p *plan) parKernel(f *jen.File, ki *kinfo) {
 	main := slices.Clone(ki.body)
 	main = append(main,
 		jen.Id("s").Dot(kp.typ).Op("=").Id(kp.typ).Values(vals),
-		jen.Qual(kernelsPath, "For").Call(k.prod(kp.split.outer), grain, jen.Op("&").Id("s").Dot(kp.typ)),
+		jen.Qual(kernelsPath, "For").Call(k.prod(kp.split.over), grain, jen.Op("&").Id("s").Dot(kp.typ)),
 	)
 	main = append(p.dimLocalsIn(main), main...)
 	f.Func().Params(jen.Id("s").Op("*").Id("state")).Id(ki.name).Params(ki.params...).Block(main...)
@@ -157,7 +157,11 @@ func (p *plan) parKernel(f *jen.File, ki *kinfo) {
 	f.Comment(fmt.Sprintf("%s is a call of %s, for kernels.For.", kp.typ, ki.name))
 	f.Type().Id(kp.typ).Struct(fields...)
 	f.Line()
-	f.Comment(fmt.Sprintf("Run computes %s's loop nest over [lo, hi) of its outer loop.", ki.name))
+	of := "its outer loop"
+	if kp.split.cols {
+		of = "its columns"
+	}
+	f.Comment(fmt.Sprintf("Run computes %s's loop nest over [lo, hi) of %s.", ki.name, of))
 	f.Func().Params(jen.Id("r").Op("*").Id(kp.typ)).Id("Run").Params(jen.List(jen.Id("lo"), jen.Id("hi")).Int()).Block(run...)
 	f.Line()
 }

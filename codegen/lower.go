@@ -298,8 +298,11 @@ func parDoc(ki *kinfo) []string {
 	if ki.par == nil {
 		return nil
 	}
-	return []string{"", fmt.Sprintf("Its loop nest runs on the cores: kernels.For calls %s.Run on ranges of", ki.par.typ),
-		"its outer loop."}
+	of := "its outer loop."
+	if ki.par.split.cols {
+		of = "its columns."
+	}
+	return []string{"", fmt.Sprintf("Its loop nest runs on the cores: kernels.For calls %s.Run on ranges of", ki.par.typ), of}
 }
 
 func article(k passes.KernelKind) string {

@@ -258,28 +258,50 @@ func (s *state) computeDWout(dWout []float32, h6 []float32, do []float32) {
 //	v50:f32[n,256] = gt v31 v49  # models.go:68
 //	v51:f32[n,256] = mul v47 v50  # models.go:68
 //	v52:f32[256] = sum v51 [axes=[0]]  # models.go:68 db6
+//
+// Its loop nest runs on the cores: kernels.For calls computeDb6Range.Run on ranges of
+// its columns.
 func (s *state) computeDb6(bufV51 []float32, do []float32, Wout []float32, h6 []float32, db6 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 256, 10, 1, do[:n*10], 10, Wout[:2560], 10, 0, bufV51[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := bufV51[:n*256], h6[:n*256], bufV51[:n*256], s.colSumsF64[:256]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v50 := rt.B2F[float32](x1 > c49)
-				v51 := x0 * v50
-				o2[i] = v51
-				cs3[i] += float64(v51)
-			}
+	s.computeDb6Range = computeDb6Range{
+		bufV51: bufV51,
+		db6:    db6,
+		h6:     h6,
+		s:      s,
+	}
+	kernels.For(256, kernels.ElemGrain/max(1, n), &s.computeDb6Range)
+}
+
+// computeDb6Range is a call of computeDb6, for kernels.For.
+type computeDb6Range struct {
+	s      *state    // its receiver
+	bufV51 []float32 // its parameter bufV51
+	h6     []float32 // its parameter h6
+	db6    []float32 // its parameter db6
+}
+
+// Run computes computeDb6's loop nest over [lo, hi) of its columns.
+func (r *computeDb6Range) Run(lo, hi int) {
+	s, bufV51, h6, db6 := r.s, r.bufV51, r.h6, r.db6
+	n := s.n
+	p0, a1, o2, cs3 := bufV51[:n*256], h6[:n*256], bufV51[:n*256], s.colSumsF64[:256][lo:hi]
+	c49 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*256:][:256][lo:hi], a1[i0*256:][:256][lo:hi], o2[i0*256:][:256][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v50 := rt.B2F[float32](x1 > c49)
+			v51 := x0 * v50
+			o2[i] = v51
+			cs3[i] += float64(v51)
 		}
-		for j, a := range cs3 {
-			db6[:256][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		db6[:256][lo:hi][j] = float32(a)
 	}
 }
 
@@ -299,28 +321,50 @@ func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 //	v55:f32[n,256] = gt v26 v49  # models.go:68
 //	v56:f32[n,256] = mul v53 v55  # models.go:68
 //	v57:f32[256] = sum v56 [axes=[0]]  # models.go:68 db5
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulGtMulRange.Run on ranges of
+// its columns.
 func (s *state) computeMatmulGtMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 256, 256, 1, b1[:n*256], 256, b2[:65536], 256, 0, b0[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := b0[:n*256], b3[:n*256], b0[:n*256], s.colSumsF64[:256]
-		c0 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v1 := rt.B2F[float32](x1 > c0)
-				v2 := x0 * v1
-				o2[i] = v2
-				cs3[i] += float64(v2)
-			}
+	s.computeMatmulGtMulRange = computeMatmulGtMulRange{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		s:  s,
+	}
+	kernels.For(256, kernels.ElemGrain/max(1, n), &s.computeMatmulGtMulRange)
+}
+
+// computeMatmulGtMulRange is a call of computeMatmulGtMul, for kernels.For.
+type computeMatmulGtMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+}
+
+// Run computes computeMatmulGtMul's loop nest over [lo, hi) of its columns.
+func (r *computeMatmulGtMulRange) Run(lo, hi int) {
+	s, b0, b3, b4 := r.s, r.b0, r.b3, r.b4
+	n := s.n
+	p0, a1, o2, cs3 := b0[:n*256], b3[:n*256], b0[:n*256], s.colSumsF64[:256][lo:hi]
+	c0 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*256:][:256][lo:hi], a1[i0*256:][:256][lo:hi], o2[i0*256:][:256][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v1 := rt.B2F[float32](x1 > c0)
+			v2 := x0 * v1
+			o2[i] = v2
+			cs3[i] += float64(v2)
 		}
-		for j, a := range cs3 {
-			b4[:256][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		b4[:256][lo:hi][j] = float32(a)
 	}
 }
 

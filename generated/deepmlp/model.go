@@ -159,6 +159,8 @@ type state struct {
 	colSumsF64                []float64                 // working space of kernels (not in the arena)
 	computeH1Range            computeH1Range            // the buffers of a call of computeH1, for kernels.For
 	computeMatmulAddReluRange computeMatmulAddReluRange // the buffers of a call of computeMatmulAddRelu, for kernels.For
+	computeDb6Range           computeDb6Range           // the buffers of a call of computeDb6, for kernels.For
+	computeMatmulGtMulRange   computeMatmulGtMulRange   // the buffers of a call of computeMatmulGtMul, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -259,28 +259,50 @@ func (s *state) computeDW2(dW2 []float32, h []float32, do []float32, W2 []float3
 //	v40:f32[n,256] = gt v8 v39  # models.go:33
 //	v41:f32[n,256] = mul v36 v40  # models.go:33 dz
 //	v42:f32[256] = sum v41 [axes=[0]]  # models.go:32 db1
+//
+// Its loop nest runs on the cores: kernels.For calls computeDb1Range.Run on ranges of
+// its columns.
 func (s *state) computeDb1(dz []float32, do []float32, W2 []float32, h []float32, db1 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 256, 10, 1, do[:n*10], 10, W2[:2560], 10, 0, dz[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := dz[:n*256], h[:n*256], dz[:n*256], s.colSumsF64[:256]
-		c39 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v40 := rt.B2F[float32](x1 > c39)
-				v41 := x0 * v40
-				o2[i] = v41
-				cs3[i] += float64(v41)
-			}
+	s.computeDb1Range = computeDb1Range{
+		db1: db1,
+		dz:  dz,
+		h:   h,
+		s:   s,
+	}
+	kernels.For(256, kernels.ElemGrain/max(1, n), &s.computeDb1Range)
+}
+
+// computeDb1Range is a call of computeDb1, for kernels.For.
+type computeDb1Range struct {
+	s   *state    // its receiver
+	dz  []float32 // its parameter dz
+	h   []float32 // its parameter h
+	db1 []float32 // its parameter db1
+}
+
+// Run computes computeDb1's loop nest over [lo, hi) of its columns.
+func (r *computeDb1Range) Run(lo, hi int) {
+	s, dz, h, db1 := r.s, r.dz, r.h, r.db1
+	n := s.n
+	p0, a1, o2, cs3 := dz[:n*256], h[:n*256], dz[:n*256], s.colSumsF64[:256][lo:hi]
+	c39 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*256:][:256][lo:hi], a1[i0*256:][:256][lo:hi], o2[i0*256:][:256][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v40 := rt.B2F[float32](x1 > c39)
+			v41 := x0 * v40
+			o2[i] = v41
+			cs3[i] += float64(v41)
 		}
-		for j, a := range cs3 {
-			db1[:256][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		db1[:256][lo:hi][j] = float32(a)
 	}
 }
 

@@ -131,6 +131,7 @@ type state struct {
 	arenaF32        []float32       // the f32 buffers above live in this arena, as planned
 	colSumsF64      []float64       // working space of kernels (not in the arena)
 	computeHRange   computeHRange   // the buffers of a call of computeH, for kernels.For
+	computeDb1Range computeDb1Range // the buffers of a call of computeDb1, for kernels.For
 	computeDW1Range computeDW1Range // the buffers of a call of computeDW1, for kernels.For
 }
 

@@ -205,28 +205,50 @@ func (s *state) computeDW7(dW7 []float32, h6 []float32, dlogits []float32) {
 //	v50:f32[n,512] = gt v31 v49  # models.go:58
 //	v51:f32[n,512] = mul v47 v50  # models.go:58
 //	v52:f32[512] = sum v51 [axes=[0]]  # models.go:56 db6
+//
+// Its loop nest runs on the cores: kernels.For calls computeDb6Range.Run on ranges of
+// its columns.
 func (s *state) computeDb6(bufV51 []float32, dlogits []float32, W7 []float32, h6 []float32, db6 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 10, 1, dlogits[:n*10], 10, W7[:5120], 10, 0, bufV51[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := bufV51[:n*512], h6[:n*512], bufV51[:n*512], s.colSumsF64[:512]
-		c49 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v50 := rt.B2F[float32](x1 > c49)
-				v51 := x0 * v50
-				o2[i] = v51
-				cs3[i] += float64(v51)
-			}
+	s.computeDb6Range = computeDb6Range{
+		bufV51: bufV51,
+		db6:    db6,
+		h6:     h6,
+		s:      s,
+	}
+	kernels.For(512, kernels.ElemGrain/max(1, n), &s.computeDb6Range)
+}
+
+// computeDb6Range is a call of computeDb6, for kernels.For.
+type computeDb6Range struct {
+	s      *state    // its receiver
+	bufV51 []float32 // its parameter bufV51
+	h6     []float32 // its parameter h6
+	db6    []float32 // its parameter db6
+}
+
+// Run computes computeDb6's loop nest over [lo, hi) of its columns.
+func (r *computeDb6Range) Run(lo, hi int) {
+	s, bufV51, h6, db6 := r.s, r.bufV51, r.h6, r.db6
+	n := s.n
+	p0, a1, o2, cs3 := bufV51[:n*512], h6[:n*512], bufV51[:n*512], s.colSumsF64[:512][lo:hi]
+	c49 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*512:][:512][lo:hi], a1[i0*512:][:512][lo:hi], o2[i0*512:][:512][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v50 := rt.B2F[float32](x1 > c49)
+			v51 := x0 * v50
+			o2[i] = v51
+			cs3[i] += float64(v51)
 		}
-		for j, a := range cs3 {
-			db6[:512][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		db6[:512][lo:hi][j] = float32(a)
 	}
 }
 
@@ -246,27 +268,49 @@ func (s *state) computeMatmul(b0 []float32, b1 []float32, b2 []float32) {
 //	v55:f32[n,512] = gt v26 v49  # models.go:58
 //	v56:f32[n,512] = mul v53 v55  # models.go:58
 //	v57:f32[512] = sum v56 [axes=[0]]  # models.go:56 db5
+//
+// Its loop nest runs on the cores: kernels.For calls computeMatmulGtMulRange.Run on ranges of
+// its columns.
 func (s *state) computeMatmulGtMul(b0 []float32, b1 []float32, b2 []float32, b3 []float32, b4 []float32) {
 	n := s.n
 	kernels.Sgemm(false, true, n, 512, 512, 1, b1[:n*512], 512, b2[:262144], 512, 0, b0[:n*512], 512)
-	{
-		p0, a1, o2, cs3 := b0[:n*512], b3[:n*512], b0[:n*512], s.colSumsF64[:512]
-		c0 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*512:][:512], a1[i0*512:][:512], o2[i0*512:][:512]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v1 := rt.B2F[float32](x1 > c0)
-				v2 := x0 * v1
-				o2[i] = v2
-				cs3[i] += float64(v2)
-			}
+	s.computeMatmulGtMulRange = computeMatmulGtMulRange{
+		b0: b0,
+		b3: b3,
+		b4: b4,
+		s:  s,
+	}
+	kernels.For(512, kernels.ElemGrain/max(1, n), &s.computeMatmulGtMulRange)
+}
+
+// computeMatmulGtMulRange is a call of computeMatmulGtMul, for kernels.For.
+type computeMatmulGtMulRange struct {
+	s  *state    // its receiver
+	b0 []float32 // its parameter b0
+	b3 []float32 // its parameter b3
+	b4 []float32 // its parameter b4
+}
+
+// Run computes computeMatmulGtMul's loop nest over [lo, hi) of its columns.
+func (r *computeMatmulGtMulRange) Run(lo, hi int) {
+	s, b0, b3, b4 := r.s, r.b0, r.b3, r.b4
+	n := s.n
+	p0, a1, o2, cs3 := b0[:n*512], b3[:n*512], b0[:n*512], s.colSumsF64[:512][lo:hi]
+	c0 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*512:][:512][lo:hi], a1[i0*512:][:512][lo:hi], o2[i0*512:][:512][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v1 := rt.B2F[float32](x1 > c0)
+			v2 := x0 * v1
+			o2[i] = v2
+			cs3[i] += float64(v2)
 		}
-		for j, a := range cs3 {
-			b4[:512][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		b4[:512][lo:hi][j] = float32(a)
 	}
 }

@@ -156,6 +156,8 @@ type state struct {
 	arenaF32                  []float32                 // the f32 buffers above live in this arena, as planned
 	colSumsF64                []float64                 // working space of kernels (not in the arena)
 	computeMatmulAddReluRange computeMatmulAddReluRange // the buffers of a call of computeMatmulAddRelu, for kernels.For
+	computeDb6Range           computeDb6Range           // the buffers of a call of computeDb6, for kernels.For
+	computeMatmulGtMulRange   computeMatmulGtMulRange   // the buffers of a call of computeMatmulGtMul, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -108,24 +108,25 @@ type Model struct {
 // allocated for the capacity (views of the arenas, at the offsets of the
 // buffer plan) and cut to the current dims by each kernel.
 type state struct {
-	training       bool   // dropout drops
-	step           uint64 // seeds dropout
-	seed           uint64
-	params, grads  *Params
-	n              int            // dim n
-	x              []float32      // input x
-	y              []int32        // input y
-	h1             []float32      // v6 f32[n,256] relu models.go:58
-	logits         []float32      // v10 f32[n,10] add models.go:56
-	v11            []float32      // v11 f32[n] softmax_xent models.go:62
-	loss           []float32      // v12 f32[] mean models.go:62
-	v16            []float32      // v16 f32[n,10] softmax models.go:62
-	v17            []float32      // v17 f32[n,10] onehot models.go:62
-	dlogits        []float32      // v20 f32[n,10] mul models.go:62
-	v26            []float32      // v26 f32[n,256] mul models.go:58
-	arenaF32       []float32      // the f32 buffers above live in this arena, as planned
-	colSumsF64     []float64      // working space of kernels (not in the arena)
-	computeH1Range computeH1Range // the buffers of a call of computeH1, for kernels.For
+	training        bool   // dropout drops
+	step            uint64 // seeds dropout
+	seed            uint64
+	params, grads   *Params
+	n               int             // dim n
+	x               []float32       // input x
+	y               []int32         // input y
+	h1              []float32       // v6 f32[n,256] relu models.go:58
+	logits          []float32       // v10 f32[n,10] add models.go:56
+	v11             []float32       // v11 f32[n] softmax_xent models.go:62
+	loss            []float32       // v12 f32[] mean models.go:62
+	v16             []float32       // v16 f32[n,10] softmax models.go:62
+	v17             []float32       // v17 f32[n,10] onehot models.go:62
+	dlogits         []float32       // v20 f32[n,10] mul models.go:62
+	v26             []float32       // v26 f32[n,256] mul models.go:58
+	arenaF32        []float32       // the f32 buffers above live in this arena, as planned
+	colSumsF64      []float64       // working space of kernels (not in the arena)
+	computeH1Range  computeH1Range  // the buffers of a call of computeH1, for kernels.For
+	computeDb1Range computeDb1Range // the buffers of a call of computeDb1, for kernels.For
 }
 
 // New returns a model with every buffer allocated for the capacities in

@@ -189,28 +189,50 @@ func (s *state) computeDW2(dW2 []float32, h1 []float32, dlogits []float32) {
 //	v25:f32[n,256] = gt v6 v24  # models.go:58
 //	v26:f32[n,256] = mul v22 v25  # models.go:58
 //	v27:f32[256] = sum v26 [axes=[0]]  # models.go:56 db1
+//
+// Its loop nest runs on the cores: kernels.For calls computeDb1Range.Run on ranges of
+// its columns.
 func (s *state) computeDb1(bufV26 []float32, dlogits []float32, W2 []float32, h1 []float32, db1 []float32) {
 	n := s.n
 	kernels.SgemmAcc64(false, true, n, 256, 10, 1, dlogits[:n*10], 10, W2[:2560], 10, 0, bufV26[:n*256], 256)
-	{
-		p0, a1, o2, cs3 := bufV26[:n*256], h1[:n*256], bufV26[:n*256], s.colSumsF64[:256]
-		c24 := float32(0)
-		clear(cs3)
-		for i0 := 0; i0 < n; i0++ {
-			p0, a1, o2 := p0[i0*256:][:256], a1[i0*256:][:256], o2[i0*256:][:256]
-			a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
-			for i := range p0 {
-				x0 := p0[i]
-				x1 := a1[i]
-				v25 := rt.B2F[float32](x1 > c24)
-				v26 := x0 * v25
-				o2[i] = v26
-				cs3[i] += float64(v26)
-			}
+	s.computeDb1Range = computeDb1Range{
+		bufV26: bufV26,
+		db1:    db1,
+		h1:     h1,
+		s:      s,
+	}
+	kernels.For(256, kernels.ElemGrain/max(1, n), &s.computeDb1Range)
+}
+
+// computeDb1Range is a call of computeDb1, for kernels.For.
+type computeDb1Range struct {
+	s      *state    // its receiver
+	bufV26 []float32 // its parameter bufV26
+	h1     []float32 // its parameter h1
+	db1    []float32 // its parameter db1
+}
+
+// Run computes computeDb1's loop nest over [lo, hi) of its columns.
+func (r *computeDb1Range) Run(lo, hi int) {
+	s, bufV26, h1, db1 := r.s, r.bufV26, r.h1, r.db1
+	n := s.n
+	p0, a1, o2, cs3 := bufV26[:n*256], h1[:n*256], bufV26[:n*256], s.colSumsF64[:256][lo:hi]
+	c24 := float32(0)
+	clear(cs3)
+	for i0 := 0; i0 < n; i0++ {
+		p0, a1, o2 := p0[i0*256:][:256][lo:hi], a1[i0*256:][:256][lo:hi], o2[i0*256:][:256][lo:hi]
+		a1, o2, cs3 = a1[:len(p0)], o2[:len(p0)], cs3[:len(p0)]
+		for i := range p0 {
+			x0 := p0[i]
+			x1 := a1[i]
+			v25 := rt.B2F[float32](x1 > c24)
+			v26 := x0 * v25
+			o2[i] = v26
+			cs3[i] += float64(v26)
 		}
-		for j, a := range cs3 {
-			db1[:256][j] = float32(a)
-		}
+	}
+	for j, a := range cs3 {
+		db1[:256][lo:hi][j] = float32(a)
 	}
 }
 
