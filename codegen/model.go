@@ -994,8 +994,13 @@ func (p *plan) namedAPI(f *jen.File) {
 		f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
 	}
 	f.Line()
-	f.Comment("Info returns the model's name table: its dims, params, inputs and")
-	f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	if len(p.states) > 0 {
+		f.Comment("Info returns the model's name table: its dims, params, state, inputs")
+		f.Comment("and outputs by DSL name, with their Go fields, dtypes and shapes.")
+	} else {
+		f.Comment("Info returns the model's name table: its dims, params, inputs and")
+		f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	}
 	f.Func().Params(m().Op("*").Id("Model")).Id("Info").Params().Op("*").Qual(apiPath, "Info").Block(jen.Return(jen.Id("info")))
 	f.Line()
 	f.Comment("ParamTensors returns every param as an api.Tensor, in declaration")

@@ -88,12 +88,12 @@ type stateGroup struct {
 	states []stateInfo
 }
 
-// stateGroups groups the state values by dtype, in order of first
-// appearance: those of the model's float are in Model.stateVec, listed by
-// State.fields; those of another dtype (rare) have their own.
+// stateGroups groups the state values by dtype: those of the model's
+// float first, in Model.stateVec, listed by State.fields; then those of
+// another dtype (rare), each with its own, in order of first appearance.
 func (p *plan) stateGroups() []stateGroup {
 	var gs []stateGroup
-	for _, si := range p.states {
+	add := func(si stateInfo) {
 		d := si.v.Type.DType
 		i := slices.IndexFunc(gs, func(g stateGroup) bool { return g.dtype == d })
 		if i < 0 {
@@ -106,19 +106,39 @@ func (p *plan) stateGroups() []stateGroup {
 		}
 		gs[i].states = append(gs[i].states, si)
 	}
+	for _, si := range p.states {
+		if si.v.Type.DType == p.float {
+			add(si)
+		}
+	}
+	for _, si := range p.states {
+		if si.v.Type.DType != p.float {
+			add(si)
+		}
+	}
 	return gs
 }
 
-// stateViewsFields is the Model field of each state group's rt.Views.
+// stateViewsFields are the Model fields of the state groups' rt.Views,
+// as one field list.
 func (p *plan) stateViewsFields() jen.Code {
 	var fields []jen.Code
-	for _, sg := range p.stateGroups() {
-		fields = append(fields, jen.Id(sg.views).Add(p.viewsType(sg.dtype)).Comment(fmt.Sprintf("every %v state value, flat: State's %v fields are views of it", sg.dtype, sg.dtype)))
+	groups := p.stateGroups()
+	for _, sg := range groups {
+		comment := "every state value, flat (Flat): State's fields are views of it"
+		if len(groups) > 1 {
+			comment = fmt.Sprintf("every %v state value, flat (Flat): State's %v fields are views of it", sg.dtype, sg.dtype)
+		}
+		fields = append(fields, jen.Id(sg.views).Add(p.viewsType(sg.dtype)).Comment(comment))
 	}
 	if len(fields) == 0 {
 		return jen.Null()
 	}
-	return jen.Add(fields...)
+	st := jen.Add(fields[0])
+	for _, f := range fields[1:] {
+		st = st.Line().Add(f)
+	}
+	return st
 }
 
 // stateModelFields are the fields of Model for its state.
