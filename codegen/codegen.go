@@ -46,6 +46,18 @@
 // views of them, in declaration order), the optimizer's state in vectors
 // of the same layout (optim.Flat).
 //
+// One table. What every model does alike with its params, gradients and
+// state — binding the typed fields to their flat vectors, initializing
+// them, checking before each call that none was replaced, the optimizer
+// with its defaults, ParamTensors, Save and Load — is not generated: the
+// package declares its name table once (var info = &api.Info{…}: every
+// dim, param with its initializer, state value, input and output), and
+// pointers to the typed fields (Params.fields), and calls package rt with
+// them (rt.Views, rt.NewOptimizer, rt.Save, rt.Load), as protobuf-go's
+// generated code hands its logic to protoimpl. model.go keeps the typed
+// API, every method with its doc comment, and what is specific to the
+// model: the capacity and input checks, the arenas and the kernels' calls.
+//
 // Generated code imports only runtime/… packages of this module, gonum and
 // the standard library. It names buffers after the DSL values they hold,
 // precedes each kernel with the line of IR it implements, and allocates
