@@ -426,13 +426,9 @@ func (p *plan) checkCaps() []jen.Code {
 
 // alloc emits dst, err = rt.Alloc[T](mem, n, what) returning ret on
 // error: New's allocations are counted against the machine's memory. mem
-// is a *rt.Memory (an rt.Memory in New).
+// is a *rt.Memory.
 func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string, ret ...jen.Code) jen.Code {
-	mem := jen.Id("mem")
-	if len(ret) == 0 { // New
-		mem, ret = jen.Op("&").Id("mem"), []jen.Code{jen.Nil(), jen.Err()}
-	}
-	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(mem, n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
+	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(jen.Id("mem"), n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
 		jen.Return(ret...))
 }
 
