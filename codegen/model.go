@@ -976,9 +976,16 @@ func (p *plan) namedAPI(f *jen.File) {
 	for _, e := range elts {
 		rows = append(rows, jen.Line().Add(e))
 	}
-	f.Comment("info is the model's name table (api.Info), and the one table from which")
-	f.Comment("package rt binds, initializes, checks, saves and loads its params (and")
-	f.Comment("state) and configures its optimizer.")
+	what := "info is the model's name table (api.Info), the one table from which package rt binds, initializes, checks, saves and loads the params"
+	if len(p.states) > 0 {
+		what += " and the state"
+	}
+	if !p.forwardOnly() {
+		what += ", and configures the optimizer"
+	}
+	for _, line := range wrapComment(what+".", 72) {
+		f.Comment(line)
+	}
 	f.Var().Id("info").Op("=").Op("&").Qual(apiPath, "Info").Values(append(rows, jen.Line())...)
 	f.Line()
 	if p.forwardOnly() {

@@ -534,9 +534,9 @@ func (m *Model) Load(path string) error {
 	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info), and the one table from which
-// package rt binds, initializes, checks, saves and loads its params (and
-// state) and configures its optimizer.
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
 	Source:    Source,
 	Package:   "s",
