@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"testing"
 
@@ -104,11 +103,6 @@ func TestDeepGeneratedSize(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		bytes += len(files[name])
 		t.Logf("%s: %d bytes, %.1f B/value", name, len(files[name]), float64(len(files[name]))/float64(values))
-	}
-	if d := os.Getenv("DEEPDUMP"); d != "" {
-		for name, b := range files {
-			os.WriteFile(d+"/"+name, b, 0o644)
-		}
 	}
 	t.Logf("layers=%d: %d values after grad, %d bytes of Go, %.1f B/value", *deepLayers, values, bytes, float64(bytes)/float64(values))
 }
