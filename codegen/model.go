@@ -41,15 +41,6 @@ func dimProd(dims []ir.Dim, sym func(name string) jen.Code) *jen.Statement {
 	return st
 }
 
-// staticInts is a []int literal of a static shape.
-func staticInts(s ir.Shape) *jen.Statement {
-	var xs []jen.Code
-	for _, d := range s {
-		xs = append(xs, jen.Lit(d.N))
-	}
-	return jen.Index().Int().Values(xs...)
-}
-
 func (p *plan) modelFile() *jen.File {
 	f := p.newFile()
 	f.PackageComment(fmt.Sprintf("Package %s is the model %s compiled by bpgen: New allocates every", p.opt.Package, p.opt.Source))
@@ -65,7 +56,7 @@ func (p *plan) modelFile() *jen.File {
 		f.PackageComment("once (generated with -accumulate f64).")
 	}
 	f.Comment("Stale generated code fails to compile here: regenerate it with this version of bpgen.")
-	f.Const().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion1")
+	f.Const().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion2")
 	f.Line()
 	f.Comment("Source is the model function this package was generated from.")
 	f.Const().Id("Source").Op("=").Lit(p.opt.Source)
@@ -132,6 +123,14 @@ func (p *plan) dataTypes(f *jen.File) {
 	}
 	f.Type().Id("Params").Struct(fields...)
 	f.Line()
+	var names []string
+	for _, v := range p.params {
+		names = append(names, p.vals[v.ID].param)
+	}
+	f.Comment("fields returns a pointer to each field of p, in declaration order")
+	f.Comment("(Info().Params'): the table by which package rt binds them to their flat")
+	f.Comment("vector (rt.Views).")
+	fieldsMethod(f, "Params", "fields", p.elem(), names)
 
 	// Inputs.
 	fields = nil
@@ -218,7 +217,8 @@ func (p *plan) modelType(f *jen.File) {
 			p.stateModelFields()...),
 			jen.Line(),
 			jen.Id("cfg").Id("Config"),
-			jen.List(jen.Id("params"), jen.Id("grads")).Index().Id(e).Comment("every param and every gradient, flat: Params and Grads are views of them"),
+			jen.List(jen.Id("params"), jen.Id("grads")).Add(p.viewsType(p.float)).Comment("every param and every gradient, flat (Flat): Params and Grads are views of them"),
+			p.stateViewsFields(),
 			jen.Id("opt").Op("*").Qual(optimPath, "Flat").Types(jen.Id(e)).Comment("the update rule of Apply, with its state"),
 			jen.Id("steps").Int().Comment("completed Applys: the step of dropout's RNG"),
 			jen.Id("forwardDone").Bool().Comment("Backward may run: Forward succeeded and the params have not changed since"),
@@ -269,62 +269,59 @@ func (p *plan) modelType(f *jen.File) {
 	f.Line()
 }
 
-// initSpec is the rt.Init literal of a param's initializer (ir.InitSpec:
-// the fields its kind reads, defaults resolved; zeros left out).
-func initSpec(v *ir.Value) jen.Code {
-	in := ir.InitSpec(v.Attrs)
-	d := jen.Dict{jen.Id("Kind"): jen.Lit(in.Kind)}
+// initSpec is the api.Init literal of a param's initializer, on one
+// line (ir.InitSpec: Kind, then the fields it reads in declaration order,
+// defaults resolved; zeros left out).
+func initSpec(v *ir.Value) jen.Code { return initLit(v.Attrs) }
+
+// stateInit is the api.Init literal of a state value's initial value (a
+// constant: ir.InitState).
+func stateInit(v *ir.Value) jen.Code {
+	if x := v.Attrs.Float("value"); x != 0 {
+		return initLit(ir.Attrs{"init": "constant", "value": x})
+	}
+	return initLit(ir.Attrs{"init": "zeros"})
+}
+
+// initLit is the api.Init literal of the initializer attributes a.
+func initLit(a ir.Attrs) jen.Code {
+	in := ir.InitSpec(a)
+	elts := []jen.Code{kv("Kind", jen.Lit(in.Kind))}
 	for _, f := range []struct {
 		name string
 		x    float64
 	}{{"Value", in.Value}, {"Mean", in.Mean}, {"Std", in.Std}, {"Low", in.Low}, {"High", in.High}, {"Gain", in.Gain}} {
 		if f.x != 0 {
-			d[jen.Id(f.name)] = jen.Op(ir.FormatFloat(f.x))
+			elts = append(elts, kv(f.name, jen.Op(ir.FormatFloat(f.x))))
 		}
 	}
-	return jen.Qual(rtPath, "Init").Values(d)
+	return jen.Qual(apiPath, "Init").Values(elts...)
 }
 
 func (p *plan) newFunc(f *jen.File) {
-	e := p.elem()
 	var body []jen.Code
 	body = append(body, p.checkCaps()...)
 	body = append(body, jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Dict{jen.Id("cfg"): jen.Id("cfg")}))
-	// Params and gradients: views of two flat vectors.
-	offs, total := p.paramOffsets()
-	body = append(body,
-		jen.Var().Err().Error(),
-		jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Config")}),
-		p.alloc(jen.Id("m").Dot("params"), p.float, jen.Lit(total), "the parameters"),
-	)
-	if !p.forwardOnly() {
-		body = append(body, p.alloc(jen.Id("m").Dot("grads"), p.float, jen.Lit(total), "the gradients"))
+	// Params, gradients and state: views of flat vectors, bound, counted
+	// and initialized by package rt from the name table.
+	body = append(body, jen.Id("mem").Op(":=").Qual(rtPath, "Memory").Values(jen.Dict{jen.Id("Where"): jen.Lit(p.prefix + ": Config")}))
+	bind := func(views, role string, fields *jen.Statement) jen.Code {
+		return jen.If(jen.Err().Op(":=").Id("m").Dot(views).Dot("Bind").Call(jen.Op("&").Id("mem"), jen.Id("info"), jen.Qual(rtPath, role), jen.Id("cfg").Dot("Seed"), fields), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Err()))
 	}
-	var layout []jen.Code
-	for i, v := range p.params {
-		fld := p.vals[v.ID].param
-		n, _ := v.Type.Shape.NumElements()
-		view := func(flat string) *jen.Statement {
-			return jen.Id("m").Dot(flat).Index(jen.Lit(offs[i]), jen.Lit(offs[i]+n), jen.Lit(offs[i]+n))
-		}
-		body = append(body, jen.Id("m").Dot("Params").Dot(fld).Op("=").Add(view("params")))
-		if !p.forwardOnly() {
-			body = append(body, jen.Id("m").Dot("Grads").Dot(fld).Op("=").Add(view("grads")))
-		}
-		body = append(body,
-			jen.If(jen.Err().Op(":=").Qual(rtPath, "InitParam").Call(jen.Id("m").Dot("Params").Dot(fld), jen.Lit(v.Name), staticInts(v.Type.Shape), initSpec(v), jen.Id("cfg").Dot("Seed")), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Nil(), jen.Err()),
-			),
-		)
-		layout = append(layout, p.optimParam(v, n))
+	body = append(body, bind("params", "Params", jen.Id("m").Dot("Params").Dot("fields").Call()))
+	if !p.forwardOnly() {
+		body = append(body, bind("grads", "Grads", jen.Id("m").Dot("Grads").Dot("fields").Call()))
+	}
+	for _, sg := range p.stateGroups() {
+		body = append(body, bind(sg.views, "State", jen.Id("m").Dot("State").Dot(sg.fields).Call()))
 	}
 	// The optimizer.
 	if !p.forwardOnly() {
 		body = append(body,
-			jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(optimPath, "NewFlat").Types(jen.Id(e)).Call(
-				jen.Lit(p.prefix+": Config.Optimizer"), jen.Id("cfg").Dot("Optimizer"), jen.Lit(p.opt.Optimizer.String()),
-				jen.Index().Qual(optimPath, "Param").Values(layout...)),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Var().Err().Error(),
+			jen.If(jen.List(jen.Id("m").Dot("opt"), jen.Err()).Op("=").Qual(rtPath, "NewOptimizer").Types(jen.Id(p.elem())).Call(jen.Id("info"), jen.Id("cfg").Dot("Optimizer")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Err())),
 			jen.Id("m").Dot("cfg").Dot("Optimizer").Op("=").Id("m").Dot("opt").Dot("Config").Call(),
 		)
 	}
@@ -434,27 +431,13 @@ func (p *plan) checkCaps() []jen.Code {
 
 // alloc emits dst, err = rt.Alloc[T](mem, n, what) returning ret on
 // error: New's allocations are counted against the machine's memory. mem
-// is a *rt.Memory (an rt.Memory in New).
+// is a *rt.Memory.
 func (p *plan) alloc(dst *jen.Statement, d ir.DType, n jen.Code, what string, ret ...jen.Code) jen.Code {
-	mem := jen.Id("mem")
-	if len(ret) == 0 { // New
-		mem, ret = jen.Op("&").Id("mem"), []jen.Code{jen.Nil(), jen.Err()}
-	}
-	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(mem, n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
+	return jen.If(jen.List(dst, jen.Err()).Op("=").Qual(rtPath, "Alloc").Types(jen.Id(goType(d))).Call(jen.Id("mem"), n, jen.Lit(what)), jen.Err().Op("!=").Nil()).Block(
 		jen.Return(ret...))
 }
 
 // -- end of capacity checks --
-
-// optimParam is the optim.Param literal of param v of n elements (with
-// NoDecay for dsl.NoDecay: acceptance 11 of issue 11).
-func (p *plan) optimParam(v *ir.Value, n int) jen.Code {
-	d := jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("Size"): jen.Lit(n)}
-	if v.Attrs.Bool("no_decay") {
-		d[jen.Id("NoDecay")] = jen.True()
-	}
-	return jen.Values(d)
-}
 
 // -- finiteness checks (acceptance 5 of issue 11) --
 
@@ -468,7 +451,7 @@ func (p *plan) checkObjective() jen.Code {
 // checkGrads emits Apply's check of every gradient (one sweep of
 // GradVector) before the optimizer step.
 func (p *plan) checkGrads() jen.Code {
-	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckGrads").Call(jen.Lit(p.prefix+": Apply"), jen.Id("m").Dot("grads")), jen.Err().Op("!=").Nil()).Block(
+	return jen.If(jen.Err().Op(":=").Id("m").Dot("opt").Dot("CheckGrads").Call(jen.Lit(p.prefix+": Apply"), jen.Id("m").Dot("grads").Dot("Flat")), jen.Err().Op("!=").Nil()).Block(
 		jen.Return(jen.Err()))
 }
 
@@ -560,30 +543,29 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("bind").Params(jen.Id("s").Op("*").Id("state"), jen.Id("in").Op("*").Id("Inputs"), jen.Id("pred").Bool()).Error().Block(body...)
 	f.Line()
 
-	// checkViews: Params and Grads are exported, so a caller may have
-	// replaced a field.
-	body = p.checkStateViews()
-	offs, _ := p.paramOffsets()
-	for _, which := range p.viewedStructs() {
-		flat, vec := "params", "ParamVector"
-		if which == "Grads" {
-			flat, vec = "grads", "GradVector"
-			body = append(body, jen.If(jen.Op("!").Id("grads")).Block(jen.Return(jen.Nil())))
-		}
-		for i, v := range p.params {
-			fld := p.vals[v.ID].param
-			n, _ := v.Type.Shape.NumElements()
-			body = append(body, jen.If(jen.Err().Op(":=").Qual(rtPath, "CheckView").Call(jen.Lit(p.prefix+": "+which+"."+fld), jen.Id("m").Dot(which).Dot(fld), jen.Id("m").Dot(flat), jen.Lit(offs[i]), jen.Lit(n), jen.Lit(vec)), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Err())))
-		}
+	// checkViews: Params, Grads and State are exported, so a caller may
+	// have replaced a field.
+	body = nil
+	for _, sg := range p.stateGroups() {
+		body = append(body, jen.If(jen.Err().Op(":=").Id("m").Dot(sg.views).Dot("Check").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 	}
-	body = append(body, jen.Return(jen.Nil()))
 	if p.forwardOnly() {
-		f.Comment("checkViews checks that every field of m.Params is still the view of the")
-		f.Comment("flat vector New made.")
+		body = append(body, jen.Return(jen.Id("m").Dot("params").Dot("Check").Call()))
 	} else {
-		f.Comment("checkViews checks that every field of m.Params (and of m.Grads if grads)")
-		f.Comment("is still the view of the flat vector New made.")
+		body = append(body,
+			jen.If(jen.Err().Op(":=").Id("m").Dot("params").Dot("Check").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.If(jen.Op("!").Id("grads")).Block(jen.Return(jen.Nil())),
+			jen.Return(jen.Id("m").Dot("grads").Dot("Check").Call()))
+	}
+	structs := "m.Params"
+	if len(p.states) > 0 {
+		structs = "m.State, m.Params"
+	}
+	if !p.forwardOnly() {
+		structs += " (and of m.Grads if grads)"
+	}
+	for _, line := range wrapComment(fmt.Sprintf("checkViews checks that every field of %s is still the view of the flat vector New made (rt.Views.Check).", structs), 72) {
+		f.Comment(line)
 	}
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("checkViews").Params(jen.Id("grads").Bool()).Error().Block(body...)
 	f.Line()
@@ -644,7 +626,7 @@ func (p *plan) entryPoints(f *jen.File) {
 	f.Func().Params(m().Op("*").Id("Model")).Id("Apply").Params().Error().Block(
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("checkViews").Call(jen.True()), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 		p.checkGrads(),
-		m().Dot("opt").Dot("Step").Call(m().Dot("params"), m().Dot("grads")),
+		m().Dot("opt").Dot("Step").Call(m().Dot("params").Dot("Flat"), m().Dot("grads").Dot("Flat")),
 		m().Dot("forwardDone").Op("=").False().Comment("the residuals belong to the old parameters"),
 		m().Dot("steps").Op("++"),
 		jen.Return(jen.Nil()),
@@ -686,13 +668,13 @@ func (p *plan) entryPoints(f *jen.File) {
 	for _, line := range wrapComment(order, 72) {
 		f.Comment(line)
 	}
-	f.Func().Params(m().Op("*").Id("Model")).Id("ParamVector").Params().Index().Id(e).Block(jen.Return(m().Dot("params")))
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamVector").Params().Index().Id(e).Block(jen.Return(m().Dot("params").Dot("Flat")))
 	f.Line()
 	f.Comment("GradVector returns every gradient as one flat vector in ParamVector's")
 	f.Comment("order, the storage of m.Grads' fields (not a copy): Backward writes it,")
 	f.Comment("Apply reads it, and a caller may reduce it in place in between (an")
 	f.Comment("all-reduce of data-parallel training).")
-	f.Func().Params(m().Op("*").Id("Model")).Id("GradVector").Params().Index().Id(e).Block(jen.Return(m().Dot("grads")))
+	f.Func().Params(m().Op("*").Id("Model")).Id("GradVector").Params().Index().Id(e).Block(jen.Return(m().Dot("grads").Dot("Flat")))
 	f.Line()
 	p.optimizerSurface(f)
 
@@ -826,57 +808,41 @@ func (p *plan) inputsProd(s ir.Shape) *jen.Statement {
 func mtrain() *jen.Statement { return jen.Id("m").Dot("train") }
 
 func (p *plan) ioFuncs(f *jen.File) {
-	var ts []jen.Code
-	for _, v := range p.params {
-		fld := p.vals[v.ID].param
-		ts = append(ts, jen.Values(jen.Dict{
-			jen.Id("Name"): jen.Lit(v.Name), jen.Id("Shape"): staticInts(v.Type.Shape),
-			jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld),
-		}))
-		if !p.forwardOnly() {
-			ts[len(ts)-1] = jen.Values(jen.Dict{
-				jen.Id("Name"): jen.Lit(v.Name), jen.Id("Shape"): staticInts(v.Type.Shape),
-				jen.Id("Data"): jen.Id("m").Dot("Params").Dot(fld), jen.Id("Grad"): jen.Id("m").Dot("Grads").Dot(fld),
-			})
-		}
-	}
+	m := func() *jen.Statement { return jen.Id("m") }
+	data := strings.ToUpper(p.float.String())
+	t := jen.Dict{jen.Id("Name"): jen.Id("t").Dot("Name"), jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot(data)}
+	var loop []jen.Code
 	if p.forwardOnly() {
 		f.Comment("Tensors lists the parameters in declaration order.")
+		loop = []jen.Code{jen.Id("ps").Op(":=").Add(m()).Dot("params").Dot("Tensors").Call()}
 	} else {
 		f.Comment("Tensors lists the parameters with their gradients in declaration order.")
+		loop = []jen.Code{jen.List(jen.Id("ps"), jen.Id("gs")).Op(":=").List(m().Dot("params").Dot("Tensors").Call(), m().Dot("grads").Dot("Tensors").Call())}
+		t[jen.Id("Grad")] = jen.Id("gs").Index(jen.Id("i")).Dot(data)
 	}
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Tensors").Params().Index().Id("Tensor").Block(
-		jen.Return(jen.Index().Id("Tensor").Values(ts...)),
-	)
+	f.Func().Params(m().Op("*").Id("Model")).Id("Tensors").Params().Index().Id("Tensor").Block(append(loop,
+		jen.Id("ts").Op(":=").Make(jen.Index().Id("Tensor"), jen.Len(jen.Id("ps"))),
+		jen.For(jen.List(jen.Id("i"), jen.Id("t")).Op(":=").Range().Id("ps")).Block(
+			jen.Id("ts").Index(jen.Id("i")).Op("=").Id("Tensor").Values(t)),
+		jen.Return(jen.Id("ts")),
+	)...)
 	f.Line()
+	tensors := []jen.Code{jen.Id("path"), jen.Id("info"), m().Dot("params").Dot("Tensors").Call()}
+	for _, sg := range p.stateGroups() {
+		tensors = append(tensors, m().Dot(sg.views).Dot("Tensors").Call())
+	}
 	f.Comment("Save writes the parameters to a safetensors file, with the metadata")
 	f.Comment(`"bpgen.model": Source.`)
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(append(append([]jen.Code{
-		jen.Var().Id("ts").Index().Qual(tensorioPkg, "Tensor"),
-		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
-			jen.Id("ts").Op("=").Append(jen.Id("ts"), jen.Qual(tensorioPkg, "Tensor").Values(jen.Dict{
-				jen.Id("Name"): jen.Id("t").Dot("Name"), jen.Id("DType"): jen.Lit(tensorioDType(p.float)),
-				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
-			})),
-		)},
-		p.saveStates()...),
-		jen.Return(jen.Qual(tensorioPkg, "SaveFile").Call(jen.Id("path"), jen.Id("ts"), jen.Map(jen.String()).String().Values(jen.Dict{jen.Lit("bpgen.model"): jen.Id("Source")}))),
-	)...)
+	f.Func().Params(m().Op("*").Id("Model")).Id("Save").Params(jen.Id("path").String()).Error().Block(
+		jen.Return(jen.Qual(rtPath, "Save").Call(tensors...)))
 	f.Line()
 	f.Comment("Load reads the parameters from a safetensors file written by Save (or")
 	f.Comment("any file with tensors of the same names, dtypes and shapes). It is")
 	f.Comment("all-or-nothing: on any error (a bad header, truncated data, a missing")
 	f.Comment("tensor, a wrong dtype or shape) every parameter and state keeps its value.")
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(append(append(p.invalidateForward(),
-		jen.Id("dst").Op(":=").Map(jen.String()).Any().Values(),
-		jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("Tensors").Call()).Block(
-			jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
-				jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
-			}),
-		)),
-		p.loadStates()...),
-		jen.Return(jen.Qual(tensorioPkg, "LoadInto").Call(jen.Id("path"), jen.Id("dst"))),
-	)...)
+	f.Func().Params(m().Op("*").Id("Model")).Id("Load").Params(jen.Id("path").String()).Error().Block(append(p.invalidateForward(),
+		jen.Return(jen.Qual(rtPath, "Load").Call(append([]jen.Code{jen.Id("path")}, tensors[2:]...)...)))...)
+	f.Line()
 }
 
 // wrapComment splits text into lines of at most width bytes at spaces.
@@ -920,44 +886,112 @@ func apiShape(s ir.Shape) *jen.Statement {
 	return jen.Qual(apiPath, "Shape").Values(axes...)
 }
 
-// apiSpec is the api.Spec literal of a value.
-func apiSpec(name, field string, v *ir.Value, target bool) jen.Code {
-	d := jen.Dict{jen.Id("Name"): jen.Lit(name), jen.Id("Field"): jen.Lit(field), jen.Id("DType"): apiDType(v.Type.DType), jen.Id("Shape"): apiShape(v.Type.Shape)}
-	if target {
-		d[jen.Id("Target")] = jen.True()
+// viewsType is the rt.Views type of dtype d.
+func (p *plan) viewsType(d ir.DType) *jen.Statement {
+	return jen.Qual(rtPath, "Views").Types(jen.Id(goType(d)))
+}
+
+// fieldsMethod emits the method of struct typ that returns a pointer to
+// each of its fields named names, all of type []elem: the table of
+// pointers rt.Views.Bind takes, written once, wrapped like a paragraph.
+func fieldsMethod(f *jen.File, typ, method, elem string, names []string) {
+	const width = 64 // of the pointers on one line, after the indent
+	recv := strings.ToLower(typ[:1])
+	var ptrs []jen.Code
+	line, wrapped := 0, false
+	for _, n := range names {
+		ptr := jen.Op("&").Id(recv).Dot(n)
+		if line > 0 && line+len(n)+5 > width {
+			ptr, line, wrapped = jen.Line().Add(ptr), 0, true
+		}
+		line += len(n) + 5 // "&p.", the name, ", "
+		ptrs = append(ptrs, ptr)
 	}
-	return jen.Values(d)
+	if wrapped {
+		ptrs[0] = jen.Line().Add(ptrs[0])
+		ptrs = append(ptrs, jen.Line())
+	}
+	list := jen.Index().Op("*").Index().Id(elem)
+	f.Func().Params(jen.Id(recv).Op("*").Id(typ)).Id(method).Params().Add(list.Clone()).Block(
+		jen.Return(list.Clone().Values(ptrs...)))
+	f.Line()
+}
+
+// kv is the key: value element of a composite literal.
+func kv(key string, value jen.Code) jen.Code { return jen.Id(key).Op(":").Add(value) }
+
+// apiSpec is the api.Spec literal of a value, on one line: the row of a
+// table. A param's or state's carries its initializer (init) and its
+// weight-decay exclusion.
+func apiSpec(name, field string, v *ir.Value, target bool, init jen.Code) jen.Code {
+	elts := []jen.Code{kv("Name", jen.Lit(name)), kv("Field", jen.Lit(field)), kv("DType", apiDType(v.Type.DType)), kv("Shape", apiShape(v.Type.Shape))}
+	if target {
+		elts = append(elts, kv("Target", jen.True()))
+	}
+	if init != nil {
+		elts = append(elts, kv("Init", init))
+	}
+	if v.Op == ir.OpParam && v.Attrs.Bool("no_decay") {
+		elts = append(elts, kv("NoDecay", jen.True()))
+	}
+	return jen.Values(elts...)
 }
 
 // namedAPI emits the name table (info), and the methods by which *Model
 // implements api.Model: params, gradients, inputs and outputs by DSL name.
 func (p *plan) namedAPI(f *jen.File) {
 	m := func() *jen.Statement { return jen.Id("m") }
-	var dims, params, inputs, outputs []jen.Code
+	var dims, params, states, inputs, outputs []jen.Code
 	for _, d := range p.dims {
-		dims = append(dims, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(d.name), jen.Id("Field"): jen.Lit(d.in), jen.Id("Cap"): jen.Lit(d.cap)}))
+		dims = append(dims, jen.Values(kv("Name", jen.Lit(d.name)), kv("Field", jen.Lit(d.in)), kv("Cap", jen.Lit(d.cap))))
 	}
 	for _, v := range p.params {
-		params = append(params, apiSpec(v.Name, p.vals[v.ID].param, v, false))
+		params = append(params, apiSpec(v.Name, p.vals[v.ID].param, v, false, initSpec(v)))
+	}
+	for _, si := range p.states {
+		states = append(states, apiSpec(si.v.Name, si.field, si.v, false, stateInit(si.v)))
 	}
 	for _, v := range p.inputs {
-		inputs = append(inputs, apiSpec(v.Name, p.vals[v.ID].input, v, v.Attrs.Bool("target")))
+		inputs = append(inputs, apiSpec(v.Name, p.vals[v.ID].input, v, v.Attrs.Bool("target"), nil))
 	}
 	for _, o := range p.outputs {
-		outputs = append(outputs, apiSpec(o.name, o.field, o.v, p.dependsOnTarget[o.v.ID]))
+		outputs = append(outputs, apiSpec(o.name, o.field, o.v, p.dependsOnTarget[o.v.ID], nil))
 	}
+	// A list of specs is a table: one per line.
 	list := func(typ string, xs []jen.Code) jen.Code {
 		if len(xs) == 0 {
 			return jen.Nil()
 		}
-		return jen.Index().Qual(apiPath, typ).Values(xs...)
+		var rows []jen.Code
+		for _, x := range xs {
+			rows = append(rows, jen.Line().Add(x))
+		}
+		return jen.Index().Qual(apiPath, typ).Values(append(rows, jen.Line())...)
 	}
-	f.Comment("info is the model's name table (api.Info).")
-	f.Var().Id("info").Op("=").Op("&").Qual(apiPath, "Info").Values(jen.Dict{
-		jen.Id("Source"): jen.Id("Source"), jen.Id("Float"): apiDType(p.float),
-		jen.Id("Dims"): list("Dim", dims), jen.Id("Params"): list("Spec", params),
-		jen.Id("Inputs"): list("Spec", inputs), jen.Id("Outputs"): list("Spec", outputs),
-	})
+	elts := []jen.Code{kv("Source", jen.Id("Source")), kv("Package", jen.Lit(p.opt.Package)), kv("Float", apiDType(p.float))}
+	if !p.forwardOnly() {
+		elts = append(elts, kv("Optimizer", jen.Lit(p.opt.Optimizer.String())))
+	}
+	elts = append(elts, kv("Dims", list("Dim", dims)), kv("Params", list("Spec", params)))
+	if len(states) > 0 {
+		elts = append(elts, kv("States", list("Spec", states)))
+	}
+	elts = append(elts, kv("Inputs", list("Spec", inputs)), kv("Outputs", list("Spec", outputs)))
+	var rows []jen.Code
+	for _, e := range elts {
+		rows = append(rows, jen.Line().Add(e))
+	}
+	what := "info is the model's name table (api.Info), the one table from which package rt binds, initializes, checks, saves and loads the params"
+	if len(p.states) > 0 {
+		what += " and the state"
+	}
+	if !p.forwardOnly() {
+		what += ", and configures the optimizer"
+	}
+	for _, line := range wrapComment(what+".", 72) {
+		f.Comment(line)
+	}
+	f.Var().Id("info").Op("=").Op("&").Qual(apiPath, "Info").Values(append(rows, jen.Line())...)
 	f.Line()
 	if p.forwardOnly() {
 		f.Comment("The model-independent API: *Model is an api.Function (forward-only: not")
@@ -968,26 +1002,25 @@ func (p *plan) namedAPI(f *jen.File) {
 		f.Var().Id("_").Qual(apiPath, "Model").Op("=").Parens(jen.Op("*").Id("Model")).Parens(jen.Nil())
 	}
 	f.Line()
-	f.Comment("Info returns the model's name table: its dims, params, inputs and")
-	f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	if len(p.states) > 0 {
+		f.Comment("Info returns the model's name table: its dims, params, state, inputs")
+		f.Comment("and outputs by DSL name, with their Go fields, dtypes and shapes.")
+	} else {
+		f.Comment("Info returns the model's name table: its dims, params, inputs and")
+		f.Comment("outputs by DSL name, with their Go fields, dtypes and shapes.")
+	}
 	f.Func().Params(m().Op("*").Id("Model")).Id("Info").Params().Op("*").Qual(apiPath, "Info").Block(jen.Return(jen.Id("info")))
 	f.Line()
-	tensors := func(which string) jen.Code {
-		var ts []jen.Code
-		for _, v := range p.params {
-			ts = append(ts, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(v.Name), jen.Id("DType"): apiDType(p.float),
-				jen.Id("Shape"): staticInts(v.Type.Shape), jen.Id(strings.ToUpper(p.float.String())): m().Dot(which).Dot(p.vals[v.ID].param)}))
-		}
-		return jen.Return(jen.Index().Qual(apiPath, "Tensor").Values(ts...))
-	}
 	f.Comment("ParamTensors returns every param as an api.Tensor, in declaration")
 	f.Comment("order, aliasing m.Params (writing one writes the param).")
-	f.Func().Params(m().Op("*").Id("Model")).Id("ParamTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Params"))
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamTensors").Params().Index().Qual(apiPath, "Tensor").Block(
+		jen.Return(m().Dot("params").Dot("Tensors").Call()))
 	f.Line()
 	if !p.forwardOnly() {
 		f.Comment("GradTensors returns every gradient as an api.Tensor, in ParamTensors'")
 		f.Comment("order, aliasing m.Grads.")
-		f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(tensors("Grads"))
+		f.Func().Params(m().Op("*").Id("Model")).Id("GradTensors").Params().Index().Qual(apiPath, "Tensor").Block(
+			jen.Return(m().Dot("grads").Dot("Tensors").Call()))
 		f.Line()
 	}
 

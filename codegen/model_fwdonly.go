@@ -46,14 +46,6 @@ func (p *plan) withGrads(d jen.Dict, m *jen.Statement) jen.Dict {
 	return d
 }
 
-// viewedStructs are the Model fields whose slices checkViews checks.
-func (p *plan) viewedStructs() []string {
-	if p.forwardOnly() {
-		return []string{"Params"}
-	}
-	return []string{"Params", "Grads"}
-}
-
 // invalidateForward is what a change of the params by Load does to a
 // Forward/Backward pair: Backward fails until the next Forward.
 func (p *plan) invalidateForward() []jen.Code {
@@ -77,7 +69,8 @@ func (p *plan) forwardOnlyModelType(f *jen.File) {
 		p.stateModelFields()...),
 		jen.Line(),
 		jen.Id("cfg").Id("Config"),
-		jen.Id("params").Index().Id(p.elem()).Comment("every param, flat: Params is a view of it"),
+		jen.Id("params").Add(p.viewsType(p.float)).Comment("every param, flat (Flat): Params is a view of it"),
+		p.stateViewsFields(),
 		jen.Id("train").Id("state").Comment("Forward"),
 		jen.Id("pred").Id("state").Comment("Predict"),
 		jen.Id("eval").Op("*").Id("state").Comment("Evaluate: a training state in inference mode, allocated by its first call"),
@@ -102,7 +95,7 @@ func (p *plan) forwardOnlyEntryPoints(f *jen.File) {
 	)...)
 	f.Line()
 	p.paramVectorDoc(f)
-	f.Func().Params(m().Op("*").Id("Model")).Id("ParamVector").Params().Index().Id(p.elem()).Block(jen.Return(m().Dot("params")))
+	f.Func().Params(m().Op("*").Id("Model")).Id("ParamVector").Params().Index().Id(p.elem()).Block(jen.Return(m().Dot("params").Dot("Flat")))
 	f.Line()
 	p.setParams(f)
 	f.Comment("Outputs returns the named outputs of the last Forward.")

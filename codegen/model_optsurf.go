@@ -29,7 +29,7 @@ func (p *plan) forwardBackward(f *jen.File) {
 	f.Func().Params(m().Op("*").Id("Model")).Id("Forward").Params(jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
 		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("==").Nil()).Block(
-			m().Dot("paramSum").Op("=").Qual(rtPath, "ParamSum").Call(m().Dot("params"))),
+			m().Dot("paramSum").Op("=").Qual(rtPath, "ParamSum").Call(m().Dot("params").Dot("Flat"))),
 		jen.Return(jen.Id("obj"), jen.Err()),
 	)
 	f.Line()
@@ -41,7 +41,7 @@ func (p *plan) forwardBackward(f *jen.File) {
 	f.Comment("missed only by a hash collision, and writing back the same values is")
 	f.Comment("no change); run Forward again.")
 	f.Func().Params(m().Op("*").Id("Model")).Id("Backward").Params().Error().Block(
-		jen.If(m().Dot("forwardDone").Op("&&").Qual(rtPath, "ParamSum").Call(m().Dot("params")).Op("!=").Add(m()).Dot("paramSum")).Block(
+		jen.If(m().Dot("forwardDone").Op("&&").Qual(rtPath, "ParamSum").Call(m().Dot("params").Dot("Flat")).Op("!=").Add(m()).Dot("paramSum")).Block(
 			jen.Return(jen.Qual("errors", "New").Call(jen.Lit(p.prefix+": the parameters changed between Forward and Backward; run Forward again")))),
 		jen.Return(m().Dot("backward").Call()),
 	)
@@ -58,7 +58,7 @@ func (p *plan) setParams(f *jen.File) {
 	f.Func().Params(m().Op("*").Id("Model")).Id("SetParams").Params(jen.Id("x").Index().Id(p.elem())).Error().Block(
 		jen.If(jen.Len(jen.Id("x")).Op("!=").Lit(total)).Block(
 			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(p.prefix+": SetParams: x has %d elements, want "+fmt.Sprint(total)), jen.Len(jen.Id("x"))))),
-		jen.Copy(m().Dot("params"), jen.Id("x")),
+		jen.Copy(m().Dot("params").Dot("Flat"), jen.Id("x")),
 		jen.Return(jen.Nil()),
 	)
 	f.Line()
@@ -83,12 +83,12 @@ func (p *plan) optimizerSurface(f *jen.File) {
 	f.Func().Params(m().Op("*").Id("Model")).Id("ValueAndGrad").Params(jen.List(jen.Id("x"), jen.Id("grad")).Index().Id(e), jen.Id("in").Id("Inputs")).Params(jen.Id(e), jen.Error()).Block(
 		jen.If(jen.Len(jen.Id("x")).Op("!=").Lit(total).Op("||").Len(jen.Id("grad")).Op("!=").Lit(total)).Block(
 			jen.Return(jen.Lit(0), jen.Qual("fmt", "Errorf").Call(jen.Lit(p.prefix+": ValueAndGrad: x and grad have %d and %d elements, want "+fmt.Sprint(total)), jen.Len(jen.Id("x")), jen.Len(jen.Id("grad"))))),
-		jen.Copy(m().Dot("params"), jen.Id("x")),
+		jen.Copy(m().Dot("params").Dot("Flat"), jen.Id("x")),
 		jen.List(jen.Id("obj"), jen.Err()).Op(":=").Add(m()).Dot("forward").Call(jen.Id("in")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
-		m().Dot("paramSum").Op("=").Qual(rtPath, "ParamSum").Call(m().Dot("params")),
+		m().Dot("paramSum").Op("=").Qual(rtPath, "ParamSum").Call(m().Dot("params").Dot("Flat")),
 		jen.If(jen.Err().Op(":=").Add(m()).Dot("backward").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(0), jen.Err())),
-		jen.Copy(jen.Id("grad"), m().Dot("grads")),
+		jen.Copy(jen.Id("grad"), m().Dot("grads").Dot("Flat")),
 		jen.Return(jen.Id("obj"), jen.Nil()),
 	)
 	f.Line()

@@ -88,6 +88,38 @@ func check(err error) {
 }
 `
 
+// runStateDriver writes the generated package files (named pkg) and the
+// driver (a main package importing it as IMPORT) under codegen/testdata,
+// runs the driver with the argument arg and returns its output.
+func runStateDriver(t *testing.T, pkg string, files map[string][]byte, driver, arg string) []byte {
+	t.Helper()
+	root := moduleRoot(t)
+	dir, err := os.MkdirTemp(filepath.Join(root, "codegen", "testdata"), "gen-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	rel, _ := filepath.Rel(root, dir)
+	os.MkdirAll(filepath.Join(dir, pkg), 0o755)
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, pkg, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	driver = strings.ReplaceAll(driver, "IMPORT", "github.com/bpgen/bpgen/"+filepath.ToSlash(rel)+"/"+pkg)
+	os.MkdirAll(filepath.Join(dir, "driver"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "driver", "main.go"), []byte(driver), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "run", "./"+filepath.ToSlash(rel)+"/driver", arg)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, err.(*exec.ExitError).Stderr)
+	}
+	return out
+}
+
 // TestBatchNormState is the acceptance test of batch norm's state: the
 // training step updates the running statistics by PyTorch's formulas
 // (momentum 0.1, the unbiased batch variance), Predict normalizes with
@@ -129,33 +161,8 @@ func TestBatchNormState(t *testing.T) {
 	}
 	xp := []float64{0.3, -1.2, 2.5, 1.1, 0.4, -0.7}
 
-	root := moduleRoot(t)
-	dir, err := os.MkdirTemp(filepath.Join(root, "codegen", "testdata"), "gen-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	rel, _ := filepath.Rel(root, dir)
-	pkg := filepath.Join(dir, "bnstate")
-	os.MkdirAll(pkg, 0o755)
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(pkg, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	driver := strings.NewReplacer("IMPORT", "github.com/bpgen/bpgen/"+filepath.ToSlash(rel)+"/bnstate",
-		"XS", fmt.Sprintf("%#v", xs), "YS", fmt.Sprintf("%#v", ys), "XP", fmt.Sprintf("%#v", xp)).Replace(bnDriver)
-	os.MkdirAll(filepath.Join(dir, "driver"), 0o755)
-	if err := os.WriteFile(filepath.Join(dir, "driver", "main.go"), []byte(driver), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "bn.safetensors")
-	cmd := exec.Command("go", "run", "./"+filepath.ToSlash(rel)+"/driver", file)
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("driver: %v\n%s", err, err.(*exec.ExitError).Stderr)
-	}
+	file := filepath.Join(t.TempDir(), "bn.safetensors")
+	out := runStateDriver(t, "bnstate", files, strings.NewReplacer("XS", fmt.Sprintf("%#v", xs), "YS", fmt.Sprintf("%#v", ys), "XP", fmt.Sprintf("%#v", xp)).Replace(bnDriver), file)
 	var r struct {
 		Means, Vars                                [][]float64
 		Weight, Bias, W, Pred                      []float64
@@ -245,5 +252,108 @@ func TestBatchNormState(t *testing.T) {
 	}
 	if got := ts["bn1.running_var"]; !slices.Equal(got.Shape, []int{3}) || got.DType != "F64" || !slices.Equal(got.Data.([]float64), r.Vars[2]) {
 		t.Errorf("saved bn1.running_var = %+v, want F64 [3] %v", got, r.Vars[2])
+	}
+}
+
+// mixedStateModel is a float32 model with state of two dtypes: a float64
+// step counter (its own rt.Views) next to a float32 scale.
+func mixedStateModel(g *dsl.Graph) {
+	n := g.Dim("n")
+	x := g.Input("x", dsl.Float32, n, 3)
+	y := g.Target("y", dsl.Float32, n, 2)
+	W := g.Param("W", 3, 2, dsl.Normal(0, 0.5))
+	steps := g.State("steps", 0, 1, dsl.Float64)
+	scale := g.State("scale", 2, 2)
+	out := x.MatMul(W).Mul(scale).Named("out")
+	g.UpdateState(steps, steps.Add(1))
+	g.Output("out", out)
+	g.Minimize(dsl.SquaredError(out, y).Mean())
+}
+
+// mixedDriver trains the generated package mixed for two steps, saves it,
+// loads it into a model of another seed, and replaces a State field.
+const mixedDriver = `package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"IMPORT"
+)
+
+func main() {
+	path := os.Args[1]
+	m, err := mixed.New(mixed.Config{MaxN: 2, Seed: 1})
+	check(err)
+	r := map[string]any{"steps0": append([]float64(nil), m.State.Steps...), "scale0": m.State.Scale}
+	in := mixed.Inputs{X: []float32{1, 2, 3, 4, 5, 6}, Y: []float32{1, 0, 0, 1}, N: 2}
+	for range 2 {
+		_, err := m.TrainStep(in)
+		check(err)
+	}
+	r["steps"] = m.State.Steps
+	check(m.Save(path))
+	m2, err := mixed.New(mixed.Config{MaxN: 2, Seed: 2})
+	check(err)
+	check(m2.Load(path))
+	r["loadedSteps"], r["loadedW"], r["W"] = m2.State.Steps, m2.Params.W, m.Params.W
+	m2.State.Steps = []float64{5}
+	if _, err := m2.Predict(in); err != nil {
+		r["replaced"] = err.Error()
+	}
+	check(json.NewEncoder(os.Stdout).Encode(r))
+}
+
+func check(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+`
+
+// TestMixedDTypeState checks a model whose state has a dtype of its own
+// (float64 in a float32 model): it has an rt.Views of its own, starts at
+// its value, is updated, saved, loaded and checked like the rest.
+func TestMixedDTypeState(t *testing.T) {
+	m := &testModel{name: "mixed", fn: mixedStateModel}
+	files, err := m.emit(harnessMode{name: "passes=on", passes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files["model.go"])
+	for _, want := range []string{
+		"stateVec      rt.Views[float32]", "stateVecF64   rt.Views[float64]",
+		"func (s *State) fieldsF64() []*[]float64 {",
+		"m.stateVecF64.Bind(&mem, info, rt.State, cfg.Seed, m.State.fieldsF64())",
+		"rt.Save(path, info, m.params.Tensors(), m.stateVec.Tensors(), m.stateVecF64.Tensors())",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("generated model.go lacks %q", want)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "mixed.safetensors")
+	var r struct {
+		Steps0, Steps, LoadedSteps []float64
+		Scale0, W, LoadedW         []float32
+		Replaced                   string
+	}
+	if err := json.Unmarshal(runStateDriver(t, "mixed", files, mixedDriver, file), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Steps0, []float64{0}) || !slices.Equal(r.Scale0, []float32{2, 2}) || !slices.Equal(r.Steps, []float64{2}) {
+		t.Errorf("steps %v after New, %v after two steps (want 0 and 2); scale %v (want 2s)", r.Steps0, r.Steps, r.Scale0)
+	}
+	if !slices.Equal(r.LoadedSteps, r.Steps) || !slices.Equal(r.LoadedW, r.W) {
+		t.Errorf("loaded steps %v and W %v, want %v and %v", r.LoadedSteps, r.LoadedW, r.Steps, r.W)
+	}
+	if want := "mixed: State.Steps was replaced"; !strings.HasPrefix(r.Replaced, want) {
+		t.Errorf("Predict with a replaced State field: error %q, want one starting %q", r.Replaced, want)
+	}
+	ts, _, err := tensorio.LoadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts["steps"]; got.DType != "F64" || !slices.Equal(got.Shape, []int{1}) {
+		t.Errorf("saved steps = %+v, want F64 [1]", got)
 	}
 }

@@ -243,11 +243,6 @@ func goType(d ir.DType) string {
 	return "invalid"
 }
 
-// tensorioDType is the safetensors dtype name of d.
-func tensorioDType(d ir.DType) string {
-	return strings.ToUpper(d.String())
-}
-
 // dim returns the dimInfo of a symbolic dim.
 func (p *plan) dim(name string) dimInfo {
 	for _, d := range p.dims {

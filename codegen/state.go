@@ -2,16 +2,19 @@ package codegen
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/bpgen/bpgen/ir"
 	"github.com/dave/jennifer/jen"
 )
 
 // Model state that is not a parameter (ir/state.go): the exported State
-// struct next to Params, its allocation in New, the copy of each update
-// after the training forward pass, and its entries in Save and Load.
-// Every function here emits nothing for a model without state, so such
-// models generate as before.
+// struct next to Params, its storage (an rt.Views per dtype, bound in New
+// and saved and loaded by package rt from the name table's States), and
+// the copy of each update after the training forward pass. Every function
+// here emits nothing for a model without state, so such models generate
+// as before.
 
 // stateInfo is one state value and its update.
 type stateInfo struct {
@@ -59,6 +62,83 @@ func (p *plan) stateTypes(f *jen.File) {
 	f.Comment("it. Change the values in place (copy into a field); do not replace a field.")
 	f.Type().Id("State").Struct(fields...)
 	f.Line()
+	for _, sg := range p.stateGroups() {
+		var names []string
+		for _, si := range sg.states {
+			names = append(names, si.field)
+		}
+		if len(p.stateGroups()) == 1 {
+			f.Comment(sg.fields + " returns a pointer to each field of s, in declaration order")
+			f.Comment("(Info().States'): the table by which package rt binds them to their flat")
+			f.Comment("vector (rt.Views).")
+		} else {
+			f.Comment(fmt.Sprintf("%s returns a pointer to each %v field of s, in declaration", sg.fields, sg.dtype))
+			f.Comment("order (Info().States'): the table by which package rt binds them to")
+			f.Comment("their flat vector (rt.Views).")
+		}
+		fieldsMethod(f, "State", sg.fields, goType(sg.dtype), names)
+	}
+}
+
+// stateGroup is the state values of one dtype, which one rt.Views holds.
+type stateGroup struct {
+	dtype  ir.DType
+	views  string // the Model field of the rt.Views
+	fields string // the method of State that lists their fields
+	states []stateInfo
+}
+
+// stateGroups groups the state values by dtype: those of the model's
+// float first, in Model.stateVec, listed by State.fields; then those of
+// another dtype (rare), each with its own, in order of first appearance.
+func (p *plan) stateGroups() []stateGroup {
+	var gs []stateGroup
+	add := func(si stateInfo) {
+		d := si.v.Type.DType
+		i := slices.IndexFunc(gs, func(g stateGroup) bool { return g.dtype == d })
+		if i < 0 {
+			g := stateGroup{dtype: d, views: "stateVec", fields: "fields"}
+			if d != p.float {
+				suffix := strings.ToUpper(d.String())
+				g.views, g.fields = g.views+suffix, g.fields+suffix
+			}
+			gs, i = append(gs, g), len(gs)
+		}
+		gs[i].states = append(gs[i].states, si)
+	}
+	for _, si := range p.states {
+		if si.v.Type.DType == p.float {
+			add(si)
+		}
+	}
+	for _, si := range p.states {
+		if si.v.Type.DType != p.float {
+			add(si)
+		}
+	}
+	return gs
+}
+
+// stateViewsFields are the Model fields of the state groups' rt.Views,
+// as one field list.
+func (p *plan) stateViewsFields() jen.Code {
+	var fields []jen.Code
+	groups := p.stateGroups()
+	for _, sg := range groups {
+		comment := "every state value, flat (Flat): State's fields are views of it"
+		if len(groups) > 1 {
+			comment = fmt.Sprintf("every %v state value, flat (Flat): State's %v fields are views of it", sg.dtype, sg.dtype)
+		}
+		fields = append(fields, jen.Id(sg.views).Add(p.viewsType(sg.dtype)).Comment(comment))
+	}
+	if len(fields) == 0 {
+		return jen.Null()
+	}
+	st := jen.Add(fields[0])
+	for _, f := range fields[1:] {
+		st = st.Line().Add(f)
+	}
+	return st
 }
 
 // stateModelFields are the fields of Model for its state.
@@ -72,20 +152,9 @@ func (p *plan) stateModelFields() []jen.Code {
 	}
 }
 
-// newStates allocates the state in New, filled with its initial values,
-// and points both internal states at it.
+// newStates points the internal states of New at the model's State.
 func (p *plan) newStates() []jen.Code {
-	var body []jen.Code
-	for _, si := range p.states {
-		v := si.v
-		n, _ := v.Type.Shape.NumElements()
-		fld := jen.Id("m").Dot("State").Dot(si.field)
-		body = append(body, fld.Clone().Op("=").Make(p.sliceType(v.Type.DType), jen.Lit(n)))
-		if x := v.Attrs.Float("value"); x != 0 {
-			body = append(body, jen.Qual(rtPath, "Fill").Call(fld.Clone(), floatLit(x, 1)))
-		}
-	}
-	return append(body, p.bindStates(jen.Id("m").Dot("train")), p.bindStates(jen.Id("m").Dot("pred")))
+	return []jen.Code{p.bindStates(jen.Id("m").Dot("train")), p.bindStates(jen.Id("m").Dot("pred"))}
 }
 
 // bindStates points the state buffers of s (a state value: m.train,
@@ -111,7 +180,7 @@ func (p *plan) updateStateCall() []jen.Code {
 	return []jen.Code{jen.Id("m").Dot("updateState").Call()}
 }
 
-// stateFuncs emits updateState and stateTensors.
+// stateFuncs emits updateState.
 func (p *plan) stateFuncs(f *jen.File) {
 	if len(p.states) == 0 {
 		return
@@ -130,56 +199,4 @@ func (p *plan) stateFuncs(f *jen.File) {
 	f.Comment("after it).")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("updateState").Params().Block(body...)
 	f.Line()
-
-	var ts []jen.Code
-	for _, si := range p.states {
-		ts = append(ts, jen.Values(jen.Dict{
-			jen.Id("Name"): jen.Lit(si.v.Name), jen.Id("DType"): jen.Lit(tensorioDType(si.v.Type.DType)),
-			jen.Id("Shape"): staticInts(si.v.Type.Shape), jen.Id("Data"): jen.Id("m").Dot("State").Dot(si.field),
-		}))
-	}
-	f.Comment("stateTensors lists the state under its names, for Save and Load.")
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("stateTensors").Params().Index().Qual(tensorioPkg, "Tensor").Block(
-		jen.Return(jen.Index().Qual(tensorioPkg, "Tensor").Values(ts...)),
-	)
-	f.Line()
-}
-
-// saveStates adds the state to Save's tensors ts.
-func (p *plan) saveStates() []jen.Code {
-	if len(p.states) == 0 {
-		return nil
-	}
-	return []jen.Code{jen.Id("ts").Op("=").Append(jen.Id("ts"), jen.Id("m").Dot("stateTensors").Call().Op("..."))}
-}
-
-// loadStates adds the state to Load's destinations dst.
-func (p *plan) loadStates() []jen.Code {
-	if len(p.states) == 0 {
-		return nil
-	}
-	return []jen.Code{jen.For(jen.List(jen.Id("_"), jen.Id("t")).Op(":=").Range().Id("m").Dot("stateTensors").Call()).Block(
-		jen.Id("dst").Index(jen.Id("t").Dot("Name")).Op("=").Qual(tensorioPkg, "Tensor").Values(jen.Dict{
-			jen.Id("Shape"): jen.Id("t").Dot("Shape"), jen.Id("Data"): jen.Id("t").Dot("Data"),
-		}))}
-}
-
-// checkStateViews are checkViews' checks that no field of m.State was
-// replaced: the kernels read the buffers New made.
-func (p *plan) checkStateViews() []jen.Code {
-	var body []jen.Code
-	for i, si := range p.states {
-		n, _ := si.v.Type.Shape.NumElements()
-		fld := jen.Id("m").Dot("State").Dot(si.field)
-		cond := jen.Len(fld.Clone()).Op("!=").Lit(n)
-		if n > 0 {
-			cond = cond.Op("||").Op("&").Add(fld.Clone()).Index(jen.Lit(0)).Op("!=").Op("&").Id("m").Dot("train").Dot(p.vals[si.v.ID].field).Index(jen.Lit(0))
-		}
-		if i == 0 {
-			body = append(body, jen.Comment("State's fields are the buffers the kernels read."))
-		}
-		body = append(body, jen.If(cond).Block(jen.Return(jen.Qual("errors", "New").Call(
-			jen.Lit(fmt.Sprintf("%s: State.%s was replaced: it must stay the slice New made (copy values into it instead)", p.prefix, si.field))))))
-	}
-	return body
 }

@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.CurveFit"
@@ -47,6 +46,13 @@ type Params struct {
 	B []float64
 	// c: f64[], param at optimize.go:38 (init zeros)
 	C []float64
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float64 {
+	return []*[]float64{&p.A, &p.B, &p.C}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -91,7 +97,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float64            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float64]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float64] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -134,40 +140,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("curvefit: Config.MaxN is %d; it must be at most 1125899906842624 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "curvefit: Config"}
-	if m.params, err = rt.Alloc[float64](&mem, 3, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float64](&mem, 3, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.A = m.params[0:1:1]
-	m.Grads.A = m.grads[0:1:1]
-	if err := rt.InitParam(m.Params.A, "a", []int{}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B = m.params[1:2:2]
-	m.Grads.B = m.grads[1:2:2]
-	if err := rt.InitParam(m.Params.B, "b", []int{}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.C = m.params[2:3:3]
-	m.Grads.C = m.grads[2:3:3]
-	if err := rt.InitParam(m.Params.C, "c", []int{}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float64]("curvefit: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "a",
-		Size: 1,
-	}, {
-		Name: "b",
-		Size: 1,
-	}, {
-		Name: "c",
-		Size: 1,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float64](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -257,30 +238,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("curvefit: Params.A", m.Params.A, m.params, 0, 1, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("curvefit: Params.B", m.Params.B, m.params, 1, 1, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("curvefit: Params.C", m.Params.C, m.params, 2, 1, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("curvefit: Grads.A", m.Grads.A, m.grads, 0, 1, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("curvefit: Grads.B", m.Grads.B, m.grads, 1, 1, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("curvefit: Grads.C", m.Grads.C, m.grads, 2, 1, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -316,7 +282,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float64, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -329,7 +295,7 @@ func (m *Model) Forward(in Inputs) (float64, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("curvefit: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -348,10 +314,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("curvefit: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("curvefit: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -385,7 +351,7 @@ func (m *Model) TrainStep(in Inputs) (float64, error) {
 // In declaration order, row-major, 3 elements: a f64[] at [0:1], b f64[]
 // at [1:2], c f64[] at [2:3].
 func (m *Model) ParamVector() []float64 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -393,7 +359,7 @@ func (m *Model) ParamVector() []float64 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float64 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -403,7 +369,7 @@ func (m *Model) SetParams(x []float64) error {
 	if len(x) != 3 {
 		return fmt.Errorf("curvefit: SetParams: x has %d elements, want 3", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -419,16 +385,16 @@ func (m *Model) ValueAndGrad(x, grad []float64, in Inputs) (float64, error) {
 	if len(x) != 3 || len(grad) != 3 {
 		return 0, fmt.Errorf("curvefit: ValueAndGrad: x and grad have %d and %d elements, want 3", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -534,37 +500,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.A,
-		Grad:  m.Grads.A,
-		Name:  "a",
-		Shape: []int{},
-	}, {
-		Data:  m.Params.B,
-		Grad:  m.Grads.B,
-		Name:  "b",
-		Shape: []int{},
-	}, {
-		Data:  m.Params.C,
-		Grad:  m.Grads.C,
-		Name:  "c",
-		Shape: []int{},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F64,
+			Grad:  gs[i].F64,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F64",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -573,58 +525,32 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F64,
-	Inputs: []api.Spec{{
-		DType: api.F64,
-		Field: "T",
-		Name:  "t",
-		Shape: api.Shape{{Dim: "n"}},
-	}, {
-		DType: api.F64,
-		Field: "Y",
-		Name:  "y",
-		Shape: api.Shape{{Dim: "n"}},
-	}},
-	Outputs: []api.Spec{{
-		DType: api.F64,
-		Field: "Fit",
-		Name:  "fit",
-		Shape: api.Shape{{Dim: "n"}},
-	}},
-	Params: []api.Spec{{
-		DType: api.F64,
-		Field: "A",
-		Name:  "a",
-		Shape: api.Shape{},
-	}, {
-		DType: api.F64,
-		Field: "B",
-		Name:  "b",
-		Shape: api.Shape{},
-	}, {
-		DType: api.F64,
-		Field: "C",
-		Name:  "c",
-		Shape: api.Shape{},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "curvefit",
+	Float:     api.F64,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "a", Field: "A", DType: api.F64, Shape: api.Shape{}, Init: api.Init{Kind: "zeros"}},
+		{Name: "b", Field: "B", DType: api.F64, Shape: api.Shape{}, Init: api.Init{Kind: "zeros"}},
+		{Name: "c", Field: "C", DType: api.F64, Shape: api.Shape{}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "t", Field: "T", DType: api.F64, Shape: api.Shape{{Dim: "n"}}},
+		{Name: "y", Field: "Y", DType: api.F64, Shape: api.Shape{{Dim: "n"}}},
+	},
+	Outputs: []api.Spec{
+		{Name: "fit", Field: "Fit", DType: api.F64, Shape: api.Shape{{Dim: "n"}}},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -639,43 +565,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Params.A,
-		Name:  "a",
-		Shape: []int{},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.B,
-		Name:  "b",
-		Shape: []int{},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.C,
-		Name:  "c",
-		Shape: []int{},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Grads.A,
-		Name:  "a",
-		Shape: []int{},
-	}, {
-		DType: api.F64,
-		F64:   m.Grads.B,
-		Name:  "b",
-		Shape: []int{},
-	}, {
-		DType: api.F64,
-		F64:   m.Grads.C,
-		Name:  "c",
-		Shape: []int{},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

@@ -11,11 +11,10 @@ import (
 	"fmt"
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.LogReg"
@@ -37,6 +36,13 @@ type Params struct {
 	W []float64
 	// b: f64[1], param at logreg.go:24 (init zeros)
 	B []float64
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float64 {
+	return []*[]float64{&p.W, &p.B}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -91,10 +97,10 @@ type Model struct {
 	Params Params
 
 	cfg    Config
-	params []float64 // every param, flat: Params is a view of it
-	train  state     // Forward
-	pred   state     // Predict
-	eval   *state    // Evaluate: a training state in inference mode, allocated by its first call
+	params rt.Views[float64] // every param, flat (Flat): Params is a view of it
+	train  state             // Forward
+	pred   state             // Predict
+	eval   *state            // Evaluate: a training state in inference mode, allocated by its first call
 }
 
 // state is what one kind of call (training or inference) works on: the
@@ -136,17 +142,8 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("logreghvp: Config.MaxN is %d; it must be at most 56294995342131 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "logreghvp: Config"}
-	if m.params, err = rt.Alloc[float64](&mem, 21, "the parameters"); err != nil {
-		return nil, err
-	}
-	m.Params.W = m.params[0:20:20]
-	if err := rt.InitParam(m.Params.W, "w", []int{20, 1}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B = m.params[20:21:21]
-	if err := rt.InitParam(m.Params.B, "b", []int{1}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
 	m.train = state{
@@ -261,15 +258,9 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params is still the view of the
-// flat vector New made.
+// flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("logreghvp: Params.W", m.Params.W, m.params, 0, 20, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("logreghvp: Params.B", m.Params.B, m.params, 20, 1, "ParamVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.params.Check()
 }
 
 // Forward runs the forward pass in training mode (dropout active, at
@@ -292,7 +283,7 @@ func (m *Model) Forward(in Inputs) (Outputs, error) {
 // In declaration order, row-major, 21 elements: w f64[20,1] at [0:20], b
 // f64[1] at [20:21].
 func (m *Model) ParamVector() []float64 {
-	return m.params
+	return m.params.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -302,7 +293,7 @@ func (m *Model) SetParams(x []float64) error {
 	if len(x) != 21 {
 		return fmt.Errorf("logreghvp: SetParams: x has %d elements, want 21", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -392,30 +383,22 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W,
-		Name:  "w",
-		Shape: []int{20, 1},
-	}, {
-		Data:  m.Params.B,
-		Name:  "b",
-		Shape: []int{1},
-	}}
+	ps := m.params.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F64,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F64",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -423,87 +406,35 @@ func (m *Model) Save(path string) error {
 // all-or-nothing: on any error (a bad header, truncated data, a missing
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F64,
-	Inputs: []api.Spec{{
-		DType: api.F64,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 20}},
-	}, {
-		DType:  api.F64,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}, {
-		DType: api.F64,
-		Field: "Tangent_w",
-		Name:  "tangent.w",
-		Shape: api.Shape{{N: 20}, {N: 1}},
-	}, {
-		DType: api.F64,
-		Field: "Tangent_b",
-		Name:  "tangent.b",
-		Shape: api.Shape{{N: 1}},
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F64,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}, {
-		DType:  api.F64,
-		Field:  "Grad_w",
-		Name:   "grad/w",
-		Shape:  api.Shape{{N: 20}, {N: 1}},
-		Target: true,
-	}, {
-		DType:  api.F64,
-		Field:  "Grad_b",
-		Name:   "grad/b",
-		Shape:  api.Shape{{N: 1}},
-		Target: true,
-	}, {
-		DType: api.F64,
-		Field: "Hvp_w",
-		Name:  "hvp/w",
-		Shape: api.Shape{{N: 20}, {N: 1}},
-	}, {
-		DType: api.F64,
-		Field: "Hvp_b",
-		Name:  "hvp/b",
-		Shape: api.Shape{{N: 1}},
-	}},
-	Params: []api.Spec{{
-		DType: api.F64,
-		Field: "W",
-		Name:  "w",
-		Shape: api.Shape{{N: 20}, {N: 1}},
-	}, {
-		DType: api.F64,
-		Field: "B",
-		Name:  "b",
-		Shape: api.Shape{{N: 1}},
-	}},
-	Source: Source,
+	Source:  Source,
+	Package: "logreghvp",
+	Float:   api.F64,
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "w", Field: "W", DType: api.F64, Shape: api.Shape{{N: 20}, {N: 1}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "b", Field: "B", DType: api.F64, Shape: api.Shape{{N: 1}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F64, Shape: api.Shape{{Dim: "n"}, {N: 20}}},
+		{Name: "y", Field: "Y", DType: api.F64, Shape: api.Shape{{Dim: "n"}}, Target: true},
+		{Name: "tangent.w", Field: "Tangent_w", DType: api.F64, Shape: api.Shape{{N: 20}, {N: 1}}},
+		{Name: "tangent.b", Field: "Tangent_b", DType: api.F64, Shape: api.Shape{{N: 1}}},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F64, Shape: api.Shape{}, Target: true},
+		{Name: "grad/w", Field: "Grad_w", DType: api.F64, Shape: api.Shape{{N: 20}, {N: 1}}, Target: true},
+		{Name: "grad/b", Field: "Grad_b", DType: api.F64, Shape: api.Shape{{N: 1}}, Target: true},
+		{Name: "hvp/w", Field: "Hvp_w", DType: api.F64, Shape: api.Shape{{N: 20}, {N: 1}}},
+		{Name: "hvp/b", Field: "Hvp_b", DType: api.F64, Shape: api.Shape{{N: 1}}},
+	},
 }
 
 // The model-independent API: *Model is an api.Function (forward-only: not
@@ -519,17 +450,7 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Params.W,
-		Name:  "w",
-		Shape: []int{20, 1},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.B,
-		Name:  "b",
-		Shape: []int{1},
-	}}
+	return m.params.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

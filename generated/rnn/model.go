@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.RNN"
@@ -53,6 +52,13 @@ type Params struct {
 	V []float32
 	// c: f32[1], param at rnn.go:32 (init zeros)
 	C []float32
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{&p.W, &p.U, &p.B, &p.V, &p.C}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -105,7 +111,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -217,72 +223,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("rnn: Config.MaxN is %d; it must be at most 8388608 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "rnn: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 305, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 305, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.W = m.params[0:256:256]
-	m.Grads.W = m.grads[0:256:256]
-	if err := rt.InitParam(m.Params.W, "W", []int{16, 16}, rt.Init{
-		High: 0.25,
-		Kind: "uniform",
-		Low:  -0.25,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.U = m.params[256:272:272]
-	m.Grads.U = m.grads[256:272:272]
-	if err := rt.InitParam(m.Params.U, "U", []int{1, 16}, rt.Init{
-		High: 0.25,
-		Kind: "uniform",
-		Low:  -0.25,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B = m.params[272:288:288]
-	m.Grads.B = m.grads[272:288:288]
-	if err := rt.InitParam(m.Params.B, "b", []int{16}, rt.Init{
-		High: 0.25,
-		Kind: "uniform",
-		Low:  -0.25,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.V = m.params[288:304:304]
-	m.Grads.V = m.grads[288:304:304]
-	if err := rt.InitParam(m.Params.V, "V", []int{16, 1}, rt.Init{
-		High: 0.25,
-		Kind: "uniform",
-		Low:  -0.25,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.C = m.params[304:305:305]
-	m.Grads.C = m.grads[304:305:305]
-	if err := rt.InitParam(m.Params.C, "c", []int{1}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("rnn: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "W",
-		Size: 256,
-	}, {
-		Name: "U",
-		Size: 16,
-	}, {
-		Name: "b",
-		Size: 16,
-	}, {
-		Name: "V",
-		Size: 16,
-	}, {
-		Name: "c",
-		Size: 1,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -587,42 +536,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("rnn: Params.W", m.Params.W, m.params, 0, 256, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Params.U", m.Params.U, m.params, 256, 16, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Params.B", m.Params.B, m.params, 272, 16, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Params.V", m.Params.V, m.params, 288, 16, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Params.C", m.Params.C, m.params, 304, 1, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("rnn: Grads.W", m.Grads.W, m.grads, 0, 256, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Grads.U", m.Grads.U, m.grads, 256, 16, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Grads.B", m.Grads.B, m.grads, 272, 16, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Grads.V", m.Grads.V, m.grads, 288, 16, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("rnn: Grads.C", m.Grads.C, m.grads, 304, 1, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -658,7 +580,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -671,7 +593,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("rnn: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -690,10 +612,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("rnn: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("rnn: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -728,7 +650,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // U f32[1,16] at [256:272], b f32[16] at [272:288], V f32[16,1] at
 // [288:304], c f32[1] at [304:305].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -736,7 +658,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -746,7 +668,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 305 {
 		return fmt.Errorf("rnn: SetParams: x has %d elements, want 305", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -762,16 +684,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 305 || len(grad) != 305 {
 		return 0, fmt.Errorf("rnn: ValueAndGrad: x and grad have %d and %d elements, want 305", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -877,47 +799,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W,
-		Grad:  m.Grads.W,
-		Name:  "W",
-		Shape: []int{16, 16},
-	}, {
-		Data:  m.Params.U,
-		Grad:  m.Grads.U,
-		Name:  "U",
-		Shape: []int{1, 16},
-	}, {
-		Data:  m.Params.B,
-		Grad:  m.Grads.B,
-		Name:  "b",
-		Shape: []int{16},
-	}, {
-		Data:  m.Params.V,
-		Grad:  m.Grads.V,
-		Name:  "V",
-		Shape: []int{16, 1},
-	}, {
-		Data:  m.Params.C,
-		Grad:  m.Grads.C,
-		Name:  "c",
-		Shape: []int{1},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -926,89 +824,38 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxT",
-		Field: "T",
-		Name:  "T",
-	}, {
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "Xs",
-		Name:  "xs",
-		Shape: api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}},
-	}, {
-		DType: api.F32,
-		Field: "H0",
-		Name:  "h0",
-		Shape: api.Shape{{Dim: "n"}, {N: 16}},
-	}, {
-		DType:  api.F32,
-		Field:  "Next",
-		Name:   "next",
-		Shape:  api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType: api.F32,
-		Field: "H",
-		Name:  "h",
-		Shape: api.Shape{{Dim: "n"}, {N: 16}},
-	}, {
-		DType: api.F32,
-		Field: "Pred",
-		Name:  "pred",
-		Shape: api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}},
-	}, {
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "W",
-		Name:  "W",
-		Shape: api.Shape{{N: 16}, {N: 16}},
-	}, {
-		DType: api.F32,
-		Field: "U",
-		Name:  "U",
-		Shape: api.Shape{{N: 1}, {N: 16}},
-	}, {
-		DType: api.F32,
-		Field: "B",
-		Name:  "b",
-		Shape: api.Shape{{N: 16}},
-	}, {
-		DType: api.F32,
-		Field: "V",
-		Name:  "V",
-		Shape: api.Shape{{N: 16}, {N: 1}},
-	}, {
-		DType: api.F32,
-		Field: "C",
-		Name:  "c",
-		Shape: api.Shape{{N: 1}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "rnn",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "T", Field: "T", Cap: "MaxT"},
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "W", Field: "W", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 16}}, Init: api.Init{Kind: "uniform", Low: -0.25, High: 0.25}},
+		{Name: "U", Field: "U", DType: api.F32, Shape: api.Shape{{N: 1}, {N: 16}}, Init: api.Init{Kind: "uniform", Low: -0.25, High: 0.25}},
+		{Name: "b", Field: "B", DType: api.F32, Shape: api.Shape{{N: 16}}, Init: api.Init{Kind: "uniform", Low: -0.25, High: 0.25}},
+		{Name: "V", Field: "V", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 1}}, Init: api.Init{Kind: "uniform", Low: -0.25, High: 0.25}},
+		{Name: "c", Field: "C", DType: api.F32, Shape: api.Shape{{N: 1}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "xs", Field: "Xs", DType: api.F32, Shape: api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}}},
+		{Name: "h0", Field: "H0", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 16}}},
+		{Name: "next", Field: "Next", DType: api.F32, Shape: api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "h", Field: "H", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 16}}},
+		{Name: "pred", Field: "Pred", DType: api.F32, Shape: api.Shape{{Dim: "T"}, {Dim: "n"}, {N: 1}}},
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -1023,63 +870,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.W,
-		Name:  "W",
-		Shape: []int{16, 16},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.U,
-		Name:  "U",
-		Shape: []int{1, 16},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B,
-		Name:  "b",
-		Shape: []int{16},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.V,
-		Name:  "V",
-		Shape: []int{16, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.C,
-		Name:  "c",
-		Shape: []int{1},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.W,
-		Name:  "W",
-		Shape: []int{16, 16},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.U,
-		Name:  "U",
-		Shape: []int{1, 16},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B,
-		Name:  "b",
-		Shape: []int{16},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.V,
-		Name:  "V",
-		Shape: []int{16, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.C,
-		Name:  "c",
-		Shape: []int{1},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

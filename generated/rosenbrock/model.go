@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.Rosenbrock"
@@ -41,6 +40,13 @@ type Optimizer = optim.Config
 type Params struct {
 	// x: f64[100], param at optimize.go:18 (init zeros)
 	X []float64
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float64 {
+	return []*[]float64{&p.X}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -75,7 +81,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float64            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float64]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float64] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -114,24 +120,15 @@ type state struct {
 // optimizer's configuration is invalid.
 func New(cfg Config) (*Model, error) {
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "rosenbrock: Config"}
-	if m.params, err = rt.Alloc[float64](&mem, 100, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float64](&mem, 100, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.X = m.params[0:100:100]
-	m.Grads.X = m.grads[0:100:100]
-	if err := rt.InitParam(m.Params.X, "x", []int{100}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float64]("rosenbrock: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "x",
-		Size: 100,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float64](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -207,18 +204,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("rosenbrock: Params.X", m.Params.X, m.params, 0, 100, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("rosenbrock: Grads.X", m.Grads.X, m.grads, 0, 100, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -254,7 +248,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float64, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -267,7 +261,7 @@ func (m *Model) Forward(in Inputs) (float64, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("rosenbrock: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -286,10 +280,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("rosenbrock: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("rosenbrock: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -322,7 +316,7 @@ func (m *Model) TrainStep(in Inputs) (float64, error) {
 // it sets them (as an optimizer outside the model does).
 // In declaration order, row-major, 100 elements: x f64[100] at [0:100].
 func (m *Model) ParamVector() []float64 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -330,7 +324,7 @@ func (m *Model) ParamVector() []float64 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float64 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -340,7 +334,7 @@ func (m *Model) SetParams(x []float64) error {
 	if len(x) != 100 {
 		return fmt.Errorf("rosenbrock: SetParams: x has %d elements, want 100", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -356,16 +350,16 @@ func (m *Model) ValueAndGrad(x, grad []float64, in Inputs) (float64, error) {
 	if len(x) != 100 || len(grad) != 100 {
 		return 0, fmt.Errorf("rosenbrock: ValueAndGrad: x and grad have %d and %d elements, want 100", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -471,27 +465,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.X,
-		Grad:  m.Grads.X,
-		Name:  "x",
-		Shape: []int{100},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F64,
+			Grad:  gs[i].F64,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F64",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -500,29 +490,23 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims:    nil,
-	Float:   api.F64,
+	Source:    Source,
+	Package:   "rosenbrock",
+	Float:     api.F64,
+	Optimizer: "sgd",
+	Dims:      nil,
+	Params: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F64, Shape: api.Shape{{N: 100}}, Init: api.Init{Kind: "zeros"}},
+	},
 	Inputs:  nil,
 	Outputs: nil,
-	Params: []api.Spec{{
-		DType: api.F64,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{N: 100}},
-	}},
-	Source: Source,
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -537,23 +521,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Params.X,
-		Name:  "x",
-		Shape: []int{100},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Grads.X,
-		Name:  "x",
-		Shape: []int{100},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

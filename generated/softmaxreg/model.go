@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.SoftmaxRegression"
@@ -45,6 +44,13 @@ type Params struct {
 	W []float32
 	// b: f32[10], param at models.go:50 (init zeros)
 	B []float32
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{&p.W, &p.B}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -91,7 +97,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -134,32 +140,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("softmaxreg: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "softmaxreg: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 7850, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 7850, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.W = m.params[0:7840:7840]
-	m.Grads.W = m.grads[0:7840:7840]
-	if err := rt.InitParam(m.Params.W, "W", []int{784, 10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B = m.params[7840:7850:7850]
-	m.Grads.B = m.grads[7840:7850:7850]
-	if err := rt.InitParam(m.Params.B, "b", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("softmaxreg: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "W",
-		Size: 7840,
-	}, {
-		Name: "b",
-		Size: 10,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -254,24 +243,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("softmaxreg: Params.W", m.Params.W, m.params, 0, 7840, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("softmaxreg: Params.B", m.Params.B, m.params, 7840, 10, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("softmaxreg: Grads.W", m.Grads.W, m.grads, 0, 7840, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("softmaxreg: Grads.B", m.Grads.B, m.grads, 7840, 10, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -307,7 +287,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -320,7 +300,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("softmaxreg: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -339,10 +319,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("softmaxreg: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("softmaxreg: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -376,7 +356,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // In declaration order, row-major, 7850 elements: W f32[784,10] at
 // [0:7840], b f32[10] at [7840:7850].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -384,7 +364,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -394,7 +374,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 7850 {
 		return fmt.Errorf("softmaxreg: SetParams: x has %d elements, want 7850", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -410,16 +390,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 7850 || len(grad) != 7850 {
 		return 0, fmt.Errorf("softmaxreg: ValueAndGrad: x and grad have %d and %d elements, want 7850", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -525,32 +505,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W,
-		Grad:  m.Grads.W,
-		Name:  "W",
-		Shape: []int{784, 10},
-	}, {
-		Data:  m.Params.B,
-		Grad:  m.Grads.B,
-		Name:  "b",
-		Shape: []int{10},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -559,60 +530,32 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 784}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}, {
-		DType: api.F32,
-		Field: "Logits",
-		Name:  "logits",
-		Shape: api.Shape{{Dim: "n"}, {N: 10}},
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "W",
-		Name:  "W",
-		Shape: api.Shape{{N: 784}, {N: 10}},
-	}, {
-		DType: api.F32,
-		Field: "B",
-		Name:  "b",
-		Shape: api.Shape{{N: 10}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "softmaxreg",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "W", Field: "W", DType: api.F32, Shape: api.Shape{{N: 784}, {N: 10}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "b", Field: "B", DType: api.F32, Shape: api.Shape{{N: 10}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 784}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+		{Name: "logits", Field: "Logits", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 10}}},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -627,33 +570,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.W,
-		Name:  "W",
-		Shape: []int{784, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B,
-		Name:  "b",
-		Shape: []int{10},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.W,
-		Name:  "W",
-		Shape: []int{784, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B,
-		Name:  "b",
-		Shape: []int{10},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "models.Transformer"
@@ -107,6 +106,24 @@ type Params struct {
 	Head_b []float32
 }
 
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{
+		&p.Embed, &p.Pos, &p.Block0_ln1_weight, &p.Block0_ln1_bias,
+		&p.Block0_attn_Wq, &p.Block0_attn_Wk, &p.Block0_attn_Wv,
+		&p.Block0_attn_Wo, &p.Block0_attn_bo, &p.Block0_mlp_W1,
+		&p.Block0_mlp_b1, &p.Block0_mlp_W2, &p.Block0_mlp_b2,
+		&p.Block0_ln2_weight, &p.Block0_ln2_bias, &p.Block1_ln1_weight,
+		&p.Block1_ln1_bias, &p.Block1_attn_Wq, &p.Block1_attn_Wk,
+		&p.Block1_attn_Wv, &p.Block1_attn_Wo, &p.Block1_attn_bo,
+		&p.Block1_mlp_W1, &p.Block1_mlp_b1, &p.Block1_mlp_W2,
+		&p.Block1_mlp_b2, &p.Block1_ln2_weight, &p.Block1_ln2_bias,
+		&p.Ln_f_weight, &p.Ln_f_bias, &p.Head_W, &p.Head_b,
+	}
+}
+
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
@@ -153,7 +170,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -336,332 +353,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("transformer: Config.MaxN is %d; it must be at most 274877906944 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "transformer: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 102155, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 102155, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.Embed = m.params[0:704:704]
-	m.Grads.Embed = m.grads[0:704:704]
-	if err := rt.InitParam(m.Params.Embed, "embed", []int{11, 64}, rt.Init{
-		Kind: "normal",
-		Std:  0.1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Pos = m.params[704:1728:1728]
-	m.Grads.Pos = m.grads[704:1728:1728]
-	if err := rt.InitParam(m.Params.Pos, "pos", []int{16, 64}, rt.Init{
-		Kind: "normal",
-		Std:  0.1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_ln1_weight = m.params[1728:1792:1792]
-	m.Grads.Block0_ln1_weight = m.grads[1728:1792:1792]
-	if err := rt.InitParam(m.Params.Block0_ln1_weight, "block0.ln1.weight", []int{64}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_ln1_bias = m.params[1792:1856:1856]
-	m.Grads.Block0_ln1_bias = m.grads[1792:1856:1856]
-	if err := rt.InitParam(m.Params.Block0_ln1_bias, "block0.ln1.bias", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_attn_Wq = m.params[1856:5952:5952]
-	m.Grads.Block0_attn_Wq = m.grads[1856:5952:5952]
-	if err := rt.InitParam(m.Params.Block0_attn_Wq, "block0.attn.Wq", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_attn_Wk = m.params[5952:10048:10048]
-	m.Grads.Block0_attn_Wk = m.grads[5952:10048:10048]
-	if err := rt.InitParam(m.Params.Block0_attn_Wk, "block0.attn.Wk", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_attn_Wv = m.params[10048:14144:14144]
-	m.Grads.Block0_attn_Wv = m.grads[10048:14144:14144]
-	if err := rt.InitParam(m.Params.Block0_attn_Wv, "block0.attn.Wv", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_attn_Wo = m.params[14144:18240:18240]
-	m.Grads.Block0_attn_Wo = m.grads[14144:18240:18240]
-	if err := rt.InitParam(m.Params.Block0_attn_Wo, "block0.attn.Wo", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_attn_bo = m.params[18240:18304:18304]
-	m.Grads.Block0_attn_bo = m.grads[18240:18304:18304]
-	if err := rt.InitParam(m.Params.Block0_attn_bo, "block0.attn.bo", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_mlp_W1 = m.params[18304:34688:34688]
-	m.Grads.Block0_mlp_W1 = m.grads[18304:34688:34688]
-	if err := rt.InitParam(m.Params.Block0_mlp_W1, "block0.mlp.W1", []int{64, 256}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_mlp_b1 = m.params[34688:34944:34944]
-	m.Grads.Block0_mlp_b1 = m.grads[34688:34944:34944]
-	if err := rt.InitParam(m.Params.Block0_mlp_b1, "block0.mlp.b1", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_mlp_W2 = m.params[34944:51328:51328]
-	m.Grads.Block0_mlp_W2 = m.grads[34944:51328:51328]
-	if err := rt.InitParam(m.Params.Block0_mlp_W2, "block0.mlp.W2", []int{256, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_mlp_b2 = m.params[51328:51392:51392]
-	m.Grads.Block0_mlp_b2 = m.grads[51328:51392:51392]
-	if err := rt.InitParam(m.Params.Block0_mlp_b2, "block0.mlp.b2", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_ln2_weight = m.params[51392:51456:51456]
-	m.Grads.Block0_ln2_weight = m.grads[51392:51456:51456]
-	if err := rt.InitParam(m.Params.Block0_ln2_weight, "block0.ln2.weight", []int{64}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block0_ln2_bias = m.params[51456:51520:51520]
-	m.Grads.Block0_ln2_bias = m.grads[51456:51520:51520]
-	if err := rt.InitParam(m.Params.Block0_ln2_bias, "block0.ln2.bias", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_ln1_weight = m.params[51520:51584:51584]
-	m.Grads.Block1_ln1_weight = m.grads[51520:51584:51584]
-	if err := rt.InitParam(m.Params.Block1_ln1_weight, "block1.ln1.weight", []int{64}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_ln1_bias = m.params[51584:51648:51648]
-	m.Grads.Block1_ln1_bias = m.grads[51584:51648:51648]
-	if err := rt.InitParam(m.Params.Block1_ln1_bias, "block1.ln1.bias", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_attn_Wq = m.params[51648:55744:55744]
-	m.Grads.Block1_attn_Wq = m.grads[51648:55744:55744]
-	if err := rt.InitParam(m.Params.Block1_attn_Wq, "block1.attn.Wq", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_attn_Wk = m.params[55744:59840:59840]
-	m.Grads.Block1_attn_Wk = m.grads[55744:59840:59840]
-	if err := rt.InitParam(m.Params.Block1_attn_Wk, "block1.attn.Wk", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_attn_Wv = m.params[59840:63936:63936]
-	m.Grads.Block1_attn_Wv = m.grads[59840:63936:63936]
-	if err := rt.InitParam(m.Params.Block1_attn_Wv, "block1.attn.Wv", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_attn_Wo = m.params[63936:68032:68032]
-	m.Grads.Block1_attn_Wo = m.grads[63936:68032:68032]
-	if err := rt.InitParam(m.Params.Block1_attn_Wo, "block1.attn.Wo", []int{64, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_attn_bo = m.params[68032:68096:68096]
-	m.Grads.Block1_attn_bo = m.grads[68032:68096:68096]
-	if err := rt.InitParam(m.Params.Block1_attn_bo, "block1.attn.bo", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_mlp_W1 = m.params[68096:84480:84480]
-	m.Grads.Block1_mlp_W1 = m.grads[68096:84480:84480]
-	if err := rt.InitParam(m.Params.Block1_mlp_W1, "block1.mlp.W1", []int{64, 256}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_mlp_b1 = m.params[84480:84736:84736]
-	m.Grads.Block1_mlp_b1 = m.grads[84480:84736:84736]
-	if err := rt.InitParam(m.Params.Block1_mlp_b1, "block1.mlp.b1", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_mlp_W2 = m.params[84736:101120:101120]
-	m.Grads.Block1_mlp_W2 = m.grads[84736:101120:101120]
-	if err := rt.InitParam(m.Params.Block1_mlp_W2, "block1.mlp.W2", []int{256, 64}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_mlp_b2 = m.params[101120:101184:101184]
-	m.Grads.Block1_mlp_b2 = m.grads[101120:101184:101184]
-	if err := rt.InitParam(m.Params.Block1_mlp_b2, "block1.mlp.b2", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_ln2_weight = m.params[101184:101248:101248]
-	m.Grads.Block1_ln2_weight = m.grads[101184:101248:101248]
-	if err := rt.InitParam(m.Params.Block1_ln2_weight, "block1.ln2.weight", []int{64}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Block1_ln2_bias = m.params[101248:101312:101312]
-	m.Grads.Block1_ln2_bias = m.grads[101248:101312:101312]
-	if err := rt.InitParam(m.Params.Block1_ln2_bias, "block1.ln2.bias", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Ln_f_weight = m.params[101312:101376:101376]
-	m.Grads.Ln_f_weight = m.grads[101312:101376:101376]
-	if err := rt.InitParam(m.Params.Ln_f_weight, "ln_f.weight", []int{64}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Ln_f_bias = m.params[101376:101440:101440]
-	m.Grads.Ln_f_bias = m.grads[101376:101440:101440]
-	if err := rt.InitParam(m.Params.Ln_f_bias, "ln_f.bias", []int{64}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Head_W = m.params[101440:102144:102144]
-	m.Grads.Head_W = m.grads[101440:102144:102144]
-	if err := rt.InitParam(m.Params.Head_W, "head.W", []int{64, 11}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Head_b = m.params[102144:102155:102155]
-	m.Grads.Head_b = m.grads[102144:102155:102155]
-	if err := rt.InitParam(m.Params.Head_b, "head.b", []int{11}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("transformer: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "embed",
-		Size: 704,
-	}, {
-		Name: "pos",
-		Size: 1024,
-	}, {
-		Name: "block0.ln1.weight",
-		Size: 64,
-	}, {
-		Name: "block0.ln1.bias",
-		Size: 64,
-	}, {
-		Name: "block0.attn.Wq",
-		Size: 4096,
-	}, {
-		Name: "block0.attn.Wk",
-		Size: 4096,
-	}, {
-		Name: "block0.attn.Wv",
-		Size: 4096,
-	}, {
-		Name: "block0.attn.Wo",
-		Size: 4096,
-	}, {
-		Name: "block0.attn.bo",
-		Size: 64,
-	}, {
-		Name: "block0.mlp.W1",
-		Size: 16384,
-	}, {
-		Name: "block0.mlp.b1",
-		Size: 256,
-	}, {
-		Name: "block0.mlp.W2",
-		Size: 16384,
-	}, {
-		Name: "block0.mlp.b2",
-		Size: 64,
-	}, {
-		Name: "block0.ln2.weight",
-		Size: 64,
-	}, {
-		Name: "block0.ln2.bias",
-		Size: 64,
-	}, {
-		Name: "block1.ln1.weight",
-		Size: 64,
-	}, {
-		Name: "block1.ln1.bias",
-		Size: 64,
-	}, {
-		Name: "block1.attn.Wq",
-		Size: 4096,
-	}, {
-		Name: "block1.attn.Wk",
-		Size: 4096,
-	}, {
-		Name: "block1.attn.Wv",
-		Size: 4096,
-	}, {
-		Name: "block1.attn.Wo",
-		Size: 4096,
-	}, {
-		Name: "block1.attn.bo",
-		Size: 64,
-	}, {
-		Name: "block1.mlp.W1",
-		Size: 16384,
-	}, {
-		Name: "block1.mlp.b1",
-		Size: 256,
-	}, {
-		Name: "block1.mlp.W2",
-		Size: 16384,
-	}, {
-		Name: "block1.mlp.b2",
-		Size: 64,
-	}, {
-		Name: "block1.ln2.weight",
-		Size: 64,
-	}, {
-		Name: "block1.ln2.bias",
-		Size: 64,
-	}, {
-		Name: "ln_f.weight",
-		Size: 64,
-	}, {
-		Name: "ln_f.bias",
-		Size: 64,
-	}, {
-		Name: "head.W",
-		Size: 704,
-	}, {
-		Name: "head.b",
-		Size: 11,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -1053,204 +753,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("transformer: Params.Embed", m.Params.Embed, m.params, 0, 704, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Pos", m.Params.Pos, m.params, 704, 1024, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_ln1_weight", m.Params.Block0_ln1_weight, m.params, 1728, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_ln1_bias", m.Params.Block0_ln1_bias, m.params, 1792, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_attn_Wq", m.Params.Block0_attn_Wq, m.params, 1856, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_attn_Wk", m.Params.Block0_attn_Wk, m.params, 5952, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_attn_Wv", m.Params.Block0_attn_Wv, m.params, 10048, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_attn_Wo", m.Params.Block0_attn_Wo, m.params, 14144, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_attn_bo", m.Params.Block0_attn_bo, m.params, 18240, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_mlp_W1", m.Params.Block0_mlp_W1, m.params, 18304, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_mlp_b1", m.Params.Block0_mlp_b1, m.params, 34688, 256, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_mlp_W2", m.Params.Block0_mlp_W2, m.params, 34944, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_mlp_b2", m.Params.Block0_mlp_b2, m.params, 51328, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_ln2_weight", m.Params.Block0_ln2_weight, m.params, 51392, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block0_ln2_bias", m.Params.Block0_ln2_bias, m.params, 51456, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_ln1_weight", m.Params.Block1_ln1_weight, m.params, 51520, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_ln1_bias", m.Params.Block1_ln1_bias, m.params, 51584, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_attn_Wq", m.Params.Block1_attn_Wq, m.params, 51648, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_attn_Wk", m.Params.Block1_attn_Wk, m.params, 55744, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_attn_Wv", m.Params.Block1_attn_Wv, m.params, 59840, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_attn_Wo", m.Params.Block1_attn_Wo, m.params, 63936, 4096, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_attn_bo", m.Params.Block1_attn_bo, m.params, 68032, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_mlp_W1", m.Params.Block1_mlp_W1, m.params, 68096, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_mlp_b1", m.Params.Block1_mlp_b1, m.params, 84480, 256, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_mlp_W2", m.Params.Block1_mlp_W2, m.params, 84736, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_mlp_b2", m.Params.Block1_mlp_b2, m.params, 101120, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_ln2_weight", m.Params.Block1_ln2_weight, m.params, 101184, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Block1_ln2_bias", m.Params.Block1_ln2_bias, m.params, 101248, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Ln_f_weight", m.Params.Ln_f_weight, m.params, 101312, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Ln_f_bias", m.Params.Ln_f_bias, m.params, 101376, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Head_W", m.Params.Head_W, m.params, 101440, 704, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Params.Head_b", m.Params.Head_b, m.params, 102144, 11, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("transformer: Grads.Embed", m.Grads.Embed, m.grads, 0, 704, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Pos", m.Grads.Pos, m.grads, 704, 1024, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_ln1_weight", m.Grads.Block0_ln1_weight, m.grads, 1728, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_ln1_bias", m.Grads.Block0_ln1_bias, m.grads, 1792, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_attn_Wq", m.Grads.Block0_attn_Wq, m.grads, 1856, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_attn_Wk", m.Grads.Block0_attn_Wk, m.grads, 5952, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_attn_Wv", m.Grads.Block0_attn_Wv, m.grads, 10048, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_attn_Wo", m.Grads.Block0_attn_Wo, m.grads, 14144, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_attn_bo", m.Grads.Block0_attn_bo, m.grads, 18240, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_mlp_W1", m.Grads.Block0_mlp_W1, m.grads, 18304, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_mlp_b1", m.Grads.Block0_mlp_b1, m.grads, 34688, 256, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_mlp_W2", m.Grads.Block0_mlp_W2, m.grads, 34944, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_mlp_b2", m.Grads.Block0_mlp_b2, m.grads, 51328, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_ln2_weight", m.Grads.Block0_ln2_weight, m.grads, 51392, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block0_ln2_bias", m.Grads.Block0_ln2_bias, m.grads, 51456, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_ln1_weight", m.Grads.Block1_ln1_weight, m.grads, 51520, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_ln1_bias", m.Grads.Block1_ln1_bias, m.grads, 51584, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_attn_Wq", m.Grads.Block1_attn_Wq, m.grads, 51648, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_attn_Wk", m.Grads.Block1_attn_Wk, m.grads, 55744, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_attn_Wv", m.Grads.Block1_attn_Wv, m.grads, 59840, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_attn_Wo", m.Grads.Block1_attn_Wo, m.grads, 63936, 4096, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_attn_bo", m.Grads.Block1_attn_bo, m.grads, 68032, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_mlp_W1", m.Grads.Block1_mlp_W1, m.grads, 68096, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_mlp_b1", m.Grads.Block1_mlp_b1, m.grads, 84480, 256, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_mlp_W2", m.Grads.Block1_mlp_W2, m.grads, 84736, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_mlp_b2", m.Grads.Block1_mlp_b2, m.grads, 101120, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_ln2_weight", m.Grads.Block1_ln2_weight, m.grads, 101184, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Block1_ln2_bias", m.Grads.Block1_ln2_bias, m.grads, 101248, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Ln_f_weight", m.Grads.Ln_f_weight, m.grads, 101312, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Ln_f_bias", m.Grads.Ln_f_bias, m.grads, 101376, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Head_W", m.Grads.Head_W, m.grads, 101440, 704, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("transformer: Grads.Head_b", m.Grads.Head_b, m.grads, 102144, 11, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -1286,7 +797,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -1299,7 +810,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("transformer: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -1318,10 +829,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("transformer: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("transformer: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -1373,7 +884,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // [101312:101376], ln_f.bias f32[64] at [101376:101440], head.W f32[64,11]
 // at [101440:102144], head.b f32[11] at [102144:102155].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -1381,7 +892,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -1391,7 +902,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 102155 {
 		return fmt.Errorf("transformer: SetParams: x has %d elements, want 102155", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -1407,16 +918,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 102155 || len(grad) != 102155 {
 		return 0, fmt.Errorf("transformer: ValueAndGrad: x and grad have %d and %d elements, want 102155", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -1522,182 +1033,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.Embed,
-		Grad:  m.Grads.Embed,
-		Name:  "embed",
-		Shape: []int{11, 64},
-	}, {
-		Data:  m.Params.Pos,
-		Grad:  m.Grads.Pos,
-		Name:  "pos",
-		Shape: []int{16, 64},
-	}, {
-		Data:  m.Params.Block0_ln1_weight,
-		Grad:  m.Grads.Block0_ln1_weight,
-		Name:  "block0.ln1.weight",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block0_ln1_bias,
-		Grad:  m.Grads.Block0_ln1_bias,
-		Name:  "block0.ln1.bias",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block0_attn_Wq,
-		Grad:  m.Grads.Block0_attn_Wq,
-		Name:  "block0.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block0_attn_Wk,
-		Grad:  m.Grads.Block0_attn_Wk,
-		Name:  "block0.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block0_attn_Wv,
-		Grad:  m.Grads.Block0_attn_Wv,
-		Name:  "block0.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block0_attn_Wo,
-		Grad:  m.Grads.Block0_attn_Wo,
-		Name:  "block0.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block0_attn_bo,
-		Grad:  m.Grads.Block0_attn_bo,
-		Name:  "block0.attn.bo",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block0_mlp_W1,
-		Grad:  m.Grads.Block0_mlp_W1,
-		Name:  "block0.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		Data:  m.Params.Block0_mlp_b1,
-		Grad:  m.Grads.Block0_mlp_b1,
-		Name:  "block0.mlp.b1",
-		Shape: []int{256},
-	}, {
-		Data:  m.Params.Block0_mlp_W2,
-		Grad:  m.Grads.Block0_mlp_W2,
-		Name:  "block0.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		Data:  m.Params.Block0_mlp_b2,
-		Grad:  m.Grads.Block0_mlp_b2,
-		Name:  "block0.mlp.b2",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block0_ln2_weight,
-		Grad:  m.Grads.Block0_ln2_weight,
-		Name:  "block0.ln2.weight",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block0_ln2_bias,
-		Grad:  m.Grads.Block0_ln2_bias,
-		Name:  "block0.ln2.bias",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_ln1_weight,
-		Grad:  m.Grads.Block1_ln1_weight,
-		Name:  "block1.ln1.weight",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_ln1_bias,
-		Grad:  m.Grads.Block1_ln1_bias,
-		Name:  "block1.ln1.bias",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_attn_Wq,
-		Grad:  m.Grads.Block1_attn_Wq,
-		Name:  "block1.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block1_attn_Wk,
-		Grad:  m.Grads.Block1_attn_Wk,
-		Name:  "block1.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block1_attn_Wv,
-		Grad:  m.Grads.Block1_attn_Wv,
-		Name:  "block1.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block1_attn_Wo,
-		Grad:  m.Grads.Block1_attn_Wo,
-		Name:  "block1.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		Data:  m.Params.Block1_attn_bo,
-		Grad:  m.Grads.Block1_attn_bo,
-		Name:  "block1.attn.bo",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_mlp_W1,
-		Grad:  m.Grads.Block1_mlp_W1,
-		Name:  "block1.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		Data:  m.Params.Block1_mlp_b1,
-		Grad:  m.Grads.Block1_mlp_b1,
-		Name:  "block1.mlp.b1",
-		Shape: []int{256},
-	}, {
-		Data:  m.Params.Block1_mlp_W2,
-		Grad:  m.Grads.Block1_mlp_W2,
-		Name:  "block1.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		Data:  m.Params.Block1_mlp_b2,
-		Grad:  m.Grads.Block1_mlp_b2,
-		Name:  "block1.mlp.b2",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_ln2_weight,
-		Grad:  m.Grads.Block1_ln2_weight,
-		Name:  "block1.ln2.weight",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Block1_ln2_bias,
-		Grad:  m.Grads.Block1_ln2_bias,
-		Name:  "block1.ln2.bias",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Ln_f_weight,
-		Grad:  m.Grads.Ln_f_weight,
-		Name:  "ln_f.weight",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Ln_f_bias,
-		Grad:  m.Grads.Ln_f_bias,
-		Name:  "ln_f.bias",
-		Shape: []int{64},
-	}, {
-		Data:  m.Params.Head_W,
-		Grad:  m.Grads.Head_W,
-		Name:  "head.W",
-		Shape: []int{64, 11},
-	}, {
-		Data:  m.Params.Head_b,
-		Grad:  m.Grads.Head_b,
-		Name:  "head.b",
-		Shape: []int{11},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -1706,215 +1058,63 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.I32,
-		Field: "Tokens",
-		Name:  "tokens",
-		Shape: api.Shape{{Dim: "n"}, {N: 16}},
-	}, {
-		DType: api.F32,
-		Field: "Mask",
-		Name:  "mask",
-		Shape: api.Shape{{N: 16}, {N: 16}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}, {N: 8}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType: api.F32,
-		Field: "Logits",
-		Name:  "logits",
-		Shape: api.Shape{{Dim: "n"}, {N: 8}, {N: 11}},
-	}, {
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "Embed",
-		Name:  "embed",
-		Shape: api.Shape{{N: 11}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Pos",
-		Name:  "pos",
-		Shape: api.Shape{{N: 16}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_ln1_weight",
-		Name:  "block0.ln1.weight",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_ln1_bias",
-		Name:  "block0.ln1.bias",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_attn_Wq",
-		Name:  "block0.attn.Wq",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_attn_Wk",
-		Name:  "block0.attn.Wk",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_attn_Wv",
-		Name:  "block0.attn.Wv",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_attn_Wo",
-		Name:  "block0.attn.Wo",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_attn_bo",
-		Name:  "block0.attn.bo",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_mlp_W1",
-		Name:  "block0.mlp.W1",
-		Shape: api.Shape{{N: 64}, {N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_mlp_b1",
-		Name:  "block0.mlp.b1",
-		Shape: api.Shape{{N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_mlp_W2",
-		Name:  "block0.mlp.W2",
-		Shape: api.Shape{{N: 256}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_mlp_b2",
-		Name:  "block0.mlp.b2",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_ln2_weight",
-		Name:  "block0.ln2.weight",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block0_ln2_bias",
-		Name:  "block0.ln2.bias",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_ln1_weight",
-		Name:  "block1.ln1.weight",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_ln1_bias",
-		Name:  "block1.ln1.bias",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_attn_Wq",
-		Name:  "block1.attn.Wq",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_attn_Wk",
-		Name:  "block1.attn.Wk",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_attn_Wv",
-		Name:  "block1.attn.Wv",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_attn_Wo",
-		Name:  "block1.attn.Wo",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_attn_bo",
-		Name:  "block1.attn.bo",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_mlp_W1",
-		Name:  "block1.mlp.W1",
-		Shape: api.Shape{{N: 64}, {N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_mlp_b1",
-		Name:  "block1.mlp.b1",
-		Shape: api.Shape{{N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_mlp_W2",
-		Name:  "block1.mlp.W2",
-		Shape: api.Shape{{N: 256}, {N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_mlp_b2",
-		Name:  "block1.mlp.b2",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_ln2_weight",
-		Name:  "block1.ln2.weight",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Block1_ln2_bias",
-		Name:  "block1.ln2.bias",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Ln_f_weight",
-		Name:  "ln_f.weight",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Ln_f_bias",
-		Name:  "ln_f.bias",
-		Shape: api.Shape{{N: 64}},
-	}, {
-		DType: api.F32,
-		Field: "Head_W",
-		Name:  "head.W",
-		Shape: api.Shape{{N: 64}, {N: 11}},
-	}, {
-		DType: api.F32,
-		Field: "Head_b",
-		Name:  "head.b",
-		Shape: api.Shape{{N: 11}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "transformer",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "embed", Field: "Embed", DType: api.F32, Shape: api.Shape{{N: 11}, {N: 64}}, Init: api.Init{Kind: "normal", Std: 0.1}},
+		{Name: "pos", Field: "Pos", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 64}}, Init: api.Init{Kind: "normal", Std: 0.1}},
+		{Name: "block0.ln1.weight", Field: "Block0_ln1_weight", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "block0.ln1.bias", Field: "Block0_ln1_bias", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block0.attn.Wq", Field: "Block0_attn_Wq", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block0.attn.Wk", Field: "Block0_attn_Wk", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block0.attn.Wv", Field: "Block0_attn_Wv", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block0.attn.Wo", Field: "Block0_attn_Wo", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block0.attn.bo", Field: "Block0_attn_bo", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block0.mlp.W1", Field: "Block0_mlp_W1", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 256}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "block0.mlp.b1", Field: "Block0_mlp_b1", DType: api.F32, Shape: api.Shape{{N: 256}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block0.mlp.W2", Field: "Block0_mlp_W2", DType: api.F32, Shape: api.Shape{{N: 256}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block0.mlp.b2", Field: "Block0_mlp_b2", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block0.ln2.weight", Field: "Block0_ln2_weight", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "block0.ln2.bias", Field: "Block0_ln2_bias", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block1.ln1.weight", Field: "Block1_ln1_weight", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "block1.ln1.bias", Field: "Block1_ln1_bias", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block1.attn.Wq", Field: "Block1_attn_Wq", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block1.attn.Wk", Field: "Block1_attn_Wk", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block1.attn.Wv", Field: "Block1_attn_Wv", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block1.attn.Wo", Field: "Block1_attn_Wo", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block1.attn.bo", Field: "Block1_attn_bo", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block1.mlp.W1", Field: "Block1_mlp_W1", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 256}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "block1.mlp.b1", Field: "Block1_mlp_b1", DType: api.F32, Shape: api.Shape{{N: 256}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block1.mlp.W2", Field: "Block1_mlp_W2", DType: api.F32, Shape: api.Shape{{N: 256}, {N: 64}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "block1.mlp.b2", Field: "Block1_mlp_b2", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "block1.ln2.weight", Field: "Block1_ln2_weight", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "block1.ln2.bias", Field: "Block1_ln2_bias", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "ln_f.weight", Field: "Ln_f_weight", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "ln_f.bias", Field: "Ln_f_bias", DType: api.F32, Shape: api.Shape{{N: 64}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "head.W", Field: "Head_W", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 11}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "head.b", Field: "Head_b", DType: api.F32, Shape: api.Shape{{N: 11}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "tokens", Field: "Tokens", DType: api.I32, Shape: api.Shape{{Dim: "n"}, {N: 16}}},
+		{Name: "mask", Field: "Mask", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 16}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}, {N: 8}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "logits", Field: "Logits", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 8}, {N: 11}}},
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -1929,333 +1129,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.Embed,
-		Name:  "embed",
-		Shape: []int{11, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Pos,
-		Name:  "pos",
-		Shape: []int{16, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_ln1_weight,
-		Name:  "block0.ln1.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_ln1_bias,
-		Name:  "block0.ln1.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_attn_Wq,
-		Name:  "block0.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_attn_Wk,
-		Name:  "block0.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_attn_Wv,
-		Name:  "block0.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_attn_Wo,
-		Name:  "block0.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_attn_bo,
-		Name:  "block0.attn.bo",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_mlp_W1,
-		Name:  "block0.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_mlp_b1,
-		Name:  "block0.mlp.b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_mlp_W2,
-		Name:  "block0.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_mlp_b2,
-		Name:  "block0.mlp.b2",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_ln2_weight,
-		Name:  "block0.ln2.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block0_ln2_bias,
-		Name:  "block0.ln2.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_ln1_weight,
-		Name:  "block1.ln1.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_ln1_bias,
-		Name:  "block1.ln1.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_attn_Wq,
-		Name:  "block1.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_attn_Wk,
-		Name:  "block1.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_attn_Wv,
-		Name:  "block1.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_attn_Wo,
-		Name:  "block1.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_attn_bo,
-		Name:  "block1.attn.bo",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_mlp_W1,
-		Name:  "block1.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_mlp_b1,
-		Name:  "block1.mlp.b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_mlp_W2,
-		Name:  "block1.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_mlp_b2,
-		Name:  "block1.mlp.b2",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_ln2_weight,
-		Name:  "block1.ln2.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Block1_ln2_bias,
-		Name:  "block1.ln2.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Ln_f_weight,
-		Name:  "ln_f.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Ln_f_bias,
-		Name:  "ln_f.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Head_W,
-		Name:  "head.W",
-		Shape: []int{64, 11},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Head_b,
-		Name:  "head.b",
-		Shape: []int{11},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.Embed,
-		Name:  "embed",
-		Shape: []int{11, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Pos,
-		Name:  "pos",
-		Shape: []int{16, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_ln1_weight,
-		Name:  "block0.ln1.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_ln1_bias,
-		Name:  "block0.ln1.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_attn_Wq,
-		Name:  "block0.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_attn_Wk,
-		Name:  "block0.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_attn_Wv,
-		Name:  "block0.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_attn_Wo,
-		Name:  "block0.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_attn_bo,
-		Name:  "block0.attn.bo",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_mlp_W1,
-		Name:  "block0.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_mlp_b1,
-		Name:  "block0.mlp.b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_mlp_W2,
-		Name:  "block0.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_mlp_b2,
-		Name:  "block0.mlp.b2",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_ln2_weight,
-		Name:  "block0.ln2.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block0_ln2_bias,
-		Name:  "block0.ln2.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_ln1_weight,
-		Name:  "block1.ln1.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_ln1_bias,
-		Name:  "block1.ln1.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_attn_Wq,
-		Name:  "block1.attn.Wq",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_attn_Wk,
-		Name:  "block1.attn.Wk",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_attn_Wv,
-		Name:  "block1.attn.Wv",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_attn_Wo,
-		Name:  "block1.attn.Wo",
-		Shape: []int{64, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_attn_bo,
-		Name:  "block1.attn.bo",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_mlp_W1,
-		Name:  "block1.mlp.W1",
-		Shape: []int{64, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_mlp_b1,
-		Name:  "block1.mlp.b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_mlp_W2,
-		Name:  "block1.mlp.W2",
-		Shape: []int{256, 64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_mlp_b2,
-		Name:  "block1.mlp.b2",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_ln2_weight,
-		Name:  "block1.ln2.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Block1_ln2_bias,
-		Name:  "block1.ln2.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Ln_f_weight,
-		Name:  "ln_f.weight",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Ln_f_bias,
-		Name:  "ln_f.bias",
-		Shape: []int{64},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Head_W,
-		Name:  "head.W",
-		Shape: []int{64, 11},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Head_b,
-		Name:  "head.b",
-		Shape: []int{11},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

@@ -17,6 +17,8 @@ package api
 import (
 	"fmt"
 	"strings"
+
+	"github.com/bpgen/bpgen/internal/detrand"
 )
 
 // DType is the element type of a tensor.
@@ -55,19 +57,32 @@ func (s Shape) String() string {
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-// Spec describes one param, input or output of a model.
+// Spec describes one param, state value, input or output of a model.
 type Spec struct {
-	// Name is the DSL name (dsl.Graph.Param, Input, Labels, Output).
+	// Name is the DSL name (dsl.Graph.Param, State, Input, Labels,
+	// Output).
 	Name string
-	// Field is the Go field of the typed struct (Params, Inputs, Outputs)
-	// that holds it.
+	// Field is the Go field of the typed struct (Params, State, Inputs,
+	// Outputs) that holds it.
 	Field string
 	DType DType
 	Shape Shape
 	// Target marks target inputs (Labels, and inputs only losses read):
 	// Predict does not take them, and outputs computed from them.
 	Target bool
+	// Init is the initializer of a param or state value: New fills it
+	// with the values ir.InitParams (ir.InitState) gives. It is zero for
+	// inputs and outputs.
+	Init Init
+	// NoDecay excludes a param from the optimizer's weight decay
+	// (dsl.NoDecay).
+	NoDecay bool
 }
+
+// Init is an initializer with every default resolved (rt.Init): Kind is
+// one of zeros, constant (Value), normal (Mean, Std), uniform (Low, High),
+// xavier_uniform, xavier_normal, he_normal, he_uniform (Gain).
+type Init = detrand.Init
 
 // Dim describes one symbolic dim.
 type Dim struct {
@@ -76,12 +91,26 @@ type Dim struct {
 	Cap   string // its Config field (the capacity)
 }
 
-// Info is a generated model's name table.
+// Info is a generated model's name table. It is also the one table the
+// generated package hands to package rt, which implements from it what
+// every model does alike (binding Params, Grads and State to their flat
+// vectors, initializing them, checking them, the optimizer, Save and
+// Load), as protobuf-go's generated code hands its descriptors to
+// protoimpl.
 type Info struct {
 	Source  string // the model function, e.g. "models.MLP"
+	Package string // the generated package's name, which prefixes its errors
 	Float   DType  // the dtype of params and gradients
-	Dims    []Dim
-	Params  []Spec // declaration order: ParamVector's
+	// Optimizer is the update rule an empty Config.Optimizer.Kind selects
+	// (bpgen's -optimizer: "sgd" or "adam"); empty in a forward-only
+	// model.
+	Optimizer string
+	Dims      []Dim
+	Params    []Spec // declaration order: ParamVector's
+	// States are the model's state that is not trained (batch norm's
+	// running statistics: the State struct), saved and loaded with the
+	// params, in declaration order.
+	States  []Spec
 	Inputs  []Spec
 	Outputs []Spec
 }

@@ -4,12 +4,14 @@
 // from the same values as the interpreter), and the bulky loops that
 // generated kernels call — reductions, the softmax family, the softmax
 // cross-entropy, transposes, gathers — generic over float32 and float64 —
-// and the layout of a model's planned arena (Layout) and the budget of its
-// allocations (Memory, Alloc), which New calls.
+// the layout of a model's planned arena (Layout) and the budget of its
+// allocations (Memory, Alloc), which New calls, and the half of a
+// generated package that is the same for every model (model.go: Views,
+// NewOptimizer, Save, Load), driven by the package's name table.
 //
 // Generated code imports this package; users normally do not. Every
-// function but Alloc works on caller-owned slices, never allocates and never keeps a
-// reference to its arguments. Shapes are passed as (outer, n, inner) triples
+// function but Alloc and those of model.go works on caller-owned slices,
+// never allocates and never keeps a reference to its arguments. Shapes are passed as (outer, n, inner) triples
 // where an op works along one axis: outer is the product of the dims before
 // the axis, n the axis size, inner the product of the dims after it.
 //

@@ -14,11 +14,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "benchmodels.l"
@@ -74,6 +73,16 @@ type Params struct {
 	B7 []float32
 }
 
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{
+		&p.W1, &p.B1, &p.W2, &p.B2, &p.W3, &p.B3, &p.W4, &p.B4, &p.W5,
+		&p.B5, &p.W6, &p.B6, &p.W7, &p.B7,
+	}
+}
+
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
@@ -116,7 +125,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -175,149 +184,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("la: Config.MaxN is %d; it must be at most 2199023255552 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "la: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 1581066, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 1581066, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.W1 = m.params[0:262144:262144]
-	m.Grads.W1 = m.grads[0:262144:262144]
-	if err := rt.InitParam(m.Params.W1, "W1", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B1 = m.params[262144:262656:262656]
-	m.Grads.B1 = m.grads[262144:262656:262656]
-	if err := rt.InitParam(m.Params.B1, "b1", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W2 = m.params[262656:524800:524800]
-	m.Grads.W2 = m.grads[262656:524800:524800]
-	if err := rt.InitParam(m.Params.W2, "W2", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B2 = m.params[524800:525312:525312]
-	m.Grads.B2 = m.grads[524800:525312:525312]
-	if err := rt.InitParam(m.Params.B2, "b2", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W3 = m.params[525312:787456:787456]
-	m.Grads.W3 = m.grads[525312:787456:787456]
-	if err := rt.InitParam(m.Params.W3, "W3", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B3 = m.params[787456:787968:787968]
-	m.Grads.B3 = m.grads[787456:787968:787968]
-	if err := rt.InitParam(m.Params.B3, "b3", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W4 = m.params[787968:1050112:1050112]
-	m.Grads.W4 = m.grads[787968:1050112:1050112]
-	if err := rt.InitParam(m.Params.W4, "W4", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B4 = m.params[1050112:1050624:1050624]
-	m.Grads.B4 = m.grads[1050112:1050624:1050624]
-	if err := rt.InitParam(m.Params.B4, "b4", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W5 = m.params[1050624:1312768:1312768]
-	m.Grads.W5 = m.grads[1050624:1312768:1312768]
-	if err := rt.InitParam(m.Params.W5, "W5", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B5 = m.params[1312768:1313280:1313280]
-	m.Grads.B5 = m.grads[1312768:1313280:1313280]
-	if err := rt.InitParam(m.Params.B5, "b5", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W6 = m.params[1313280:1575424:1575424]
-	m.Grads.W6 = m.grads[1313280:1575424:1575424]
-	if err := rt.InitParam(m.Params.W6, "W6", []int{512, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B6 = m.params[1575424:1575936:1575936]
-	m.Grads.B6 = m.grads[1575424:1575936:1575936]
-	if err := rt.InitParam(m.Params.B6, "b6", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W7 = m.params[1575936:1581056:1581056]
-	m.Grads.W7 = m.grads[1575936:1581056:1581056]
-	if err := rt.InitParam(m.Params.W7, "W7", []int{512, 10}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B7 = m.params[1581056:1581066:1581066]
-	m.Grads.B7 = m.grads[1581056:1581066:1581066]
-	if err := rt.InitParam(m.Params.B7, "b7", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("la: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "W1",
-		Size: 262144,
-	}, {
-		Name: "b1",
-		Size: 512,
-	}, {
-		Name: "W2",
-		Size: 262144,
-	}, {
-		Name: "b2",
-		Size: 512,
-	}, {
-		Name: "W3",
-		Size: 262144,
-	}, {
-		Name: "b3",
-		Size: 512,
-	}, {
-		Name: "W4",
-		Size: 262144,
-	}, {
-		Name: "b4",
-		Size: 512,
-	}, {
-		Name: "W5",
-		Size: 262144,
-	}, {
-		Name: "b5",
-		Size: 512,
-	}, {
-		Name: "W6",
-		Size: 262144,
-	}, {
-		Name: "b6",
-		Size: 512,
-	}, {
-		Name: "W7",
-		Size: 5120,
-	}, {
-		Name: "b7",
-		Size: 10,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -428,96 +303,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("la: Params.W1", m.Params.W1, m.params, 0, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B1", m.Params.B1, m.params, 262144, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W2", m.Params.W2, m.params, 262656, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B2", m.Params.B2, m.params, 524800, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W3", m.Params.W3, m.params, 525312, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B3", m.Params.B3, m.params, 787456, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W4", m.Params.W4, m.params, 787968, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B4", m.Params.B4, m.params, 1050112, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W5", m.Params.W5, m.params, 1050624, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B5", m.Params.B5, m.params, 1312768, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W6", m.Params.W6, m.params, 1313280, 262144, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B6", m.Params.B6, m.params, 1575424, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.W7", m.Params.W7, m.params, 1575936, 5120, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Params.B7", m.Params.B7, m.params, 1581056, 10, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("la: Grads.W1", m.Grads.W1, m.grads, 0, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B1", m.Grads.B1, m.grads, 262144, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W2", m.Grads.W2, m.grads, 262656, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B2", m.Grads.B2, m.grads, 524800, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W3", m.Grads.W3, m.grads, 525312, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B3", m.Grads.B3, m.grads, 787456, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W4", m.Grads.W4, m.grads, 787968, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B4", m.Grads.B4, m.grads, 1050112, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W5", m.Grads.W5, m.grads, 1050624, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B5", m.Grads.B5, m.grads, 1312768, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W6", m.Grads.W6, m.grads, 1313280, 262144, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B6", m.Grads.B6, m.grads, 1575424, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.W7", m.Grads.W7, m.grads, 1575936, 5120, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("la: Grads.B7", m.Grads.B7, m.grads, 1581056, 10, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -553,7 +347,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -566,7 +360,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("la: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -585,10 +379,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("la: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("la: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -628,7 +422,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // [1313280:1575424], b6 f32[512] at [1575424:1575936], W7 f32[512,10] at
 // [1575936:1581056], b7 f32[10] at [1581056:1581066].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -636,7 +430,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -646,7 +440,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 1581066 {
 		return fmt.Errorf("la: SetParams: x has %d elements, want 1581066", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -662,16 +456,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 1581066 || len(grad) != 1581066 {
 		return 0, fmt.Errorf("la: ValueAndGrad: x and grad have %d and %d elements, want 1581066", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -777,92 +571,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W1,
-		Grad:  m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B1,
-		Grad:  m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W2,
-		Grad:  m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B2,
-		Grad:  m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W3,
-		Grad:  m.Grads.W3,
-		Name:  "W3",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B3,
-		Grad:  m.Grads.B3,
-		Name:  "b3",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W4,
-		Grad:  m.Grads.W4,
-		Name:  "W4",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B4,
-		Grad:  m.Grads.B4,
-		Name:  "b4",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W5,
-		Grad:  m.Grads.W5,
-		Name:  "W5",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B5,
-		Grad:  m.Grads.B5,
-		Name:  "b5",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W6,
-		Grad:  m.Grads.W6,
-		Name:  "W6",
-		Shape: []int{512, 512},
-	}, {
-		Data:  m.Params.B6,
-		Grad:  m.Grads.B6,
-		Name:  "b6",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.W7,
-		Grad:  m.Grads.W7,
-		Name:  "W7",
-		Shape: []int{512, 10},
-	}, {
-		Data:  m.Params.B7,
-		Grad:  m.Grads.B7,
-		Name:  "b7",
-		Shape: []int{10},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -871,115 +596,43 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 512}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "W1",
-		Name:  "W1",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B1",
-		Name:  "b1",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W2",
-		Name:  "W2",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B2",
-		Name:  "b2",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W3",
-		Name:  "W3",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B3",
-		Name:  "b3",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W4",
-		Name:  "W4",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B4",
-		Name:  "b4",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W5",
-		Name:  "W5",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B5",
-		Name:  "b5",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W6",
-		Name:  "W6",
-		Shape: api.Shape{{N: 512}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "B6",
-		Name:  "b6",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "W7",
-		Name:  "W7",
-		Shape: api.Shape{{N: 512}, {N: 10}},
-	}, {
-		DType: api.F32,
-		Field: "B7",
-		Name:  "b7",
-		Shape: api.Shape{{N: 10}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "la",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "W1", Field: "W1", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b1", Field: "B1", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W2", Field: "W2", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b2", Field: "B2", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W3", Field: "W3", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b3", Field: "B3", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W4", Field: "W4", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b4", Field: "B4", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W5", Field: "W5", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b5", Field: "B5", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W6", Field: "W6", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b6", Field: "B6", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W7", Field: "W7", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 10}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "b7", Field: "B7", DType: api.F32, Shape: api.Shape{{N: 10}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 512}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -994,153 +647,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.W1,
-		Name:  "W1",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B1,
-		Name:  "b1",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W2,
-		Name:  "W2",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B2,
-		Name:  "b2",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W3,
-		Name:  "W3",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B3,
-		Name:  "b3",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W4,
-		Name:  "W4",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B4,
-		Name:  "b4",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W5,
-		Name:  "W5",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B5,
-		Name:  "b5",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W6,
-		Name:  "W6",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B6,
-		Name:  "b6",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W7,
-		Name:  "W7",
-		Shape: []int{512, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B7,
-		Name:  "b7",
-		Shape: []int{10},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W3,
-		Name:  "W3",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B3,
-		Name:  "b3",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W4,
-		Name:  "W4",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B4,
-		Name:  "b4",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W5,
-		Name:  "W5",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B5,
-		Name:  "b5",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W6,
-		Name:  "W6",
-		Shape: []int{512, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B6,
-		Name:  "b6",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W7,
-		Name:  "W7",
-		Shape: []int{512, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B7,
-		Name:  "b7",
-		Shape: []int{10},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "examples/models.LeNet"
@@ -63,6 +62,16 @@ type Params struct {
 	B5 []float32
 }
 
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{
+		&p.C1, &p.C1_2, &p.C2, &p.C2_2, &p.W3, &p.B3, &p.W4, &p.B4,
+		&p.W5, &p.B5,
+	}
+}
+
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
@@ -107,7 +116,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -172,117 +181,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("lenet: Config.MaxN is %d; it must be at most 239349469992 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "lenet: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 61706, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 61706, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.C1 = m.params[0:150:150]
-	m.Grads.C1 = m.grads[0:150:150]
-	if err := rt.InitParam(m.Params.C1, "C1", []int{6, 1, 5, 5}, rt.Init{
-		Kind: "normal",
-		Std:  0.282842712474619,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.C1_2 = m.params[150:156:156]
-	m.Grads.C1_2 = m.grads[150:156:156]
-	if err := rt.InitParam(m.Params.C1_2, "c1", []int{6, 1, 1}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.C2 = m.params[156:2556:2556]
-	m.Grads.C2 = m.grads[156:2556:2556]
-	if err := rt.InitParam(m.Params.C2, "C2", []int{16, 6, 5, 5}, rt.Init{
-		Kind: "normal",
-		Std:  0.11547005383792516,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.C2_2 = m.params[2556:2572:2572]
-	m.Grads.C2_2 = m.grads[2556:2572:2572]
-	if err := rt.InitParam(m.Params.C2_2, "c2", []int{16, 1, 1}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W3 = m.params[2572:50572:50572]
-	m.Grads.W3 = m.grads[2572:50572:50572]
-	if err := rt.InitParam(m.Params.W3, "W3", []int{400, 120}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B3 = m.params[50572:50692:50692]
-	m.Grads.B3 = m.grads[50572:50692:50692]
-	if err := rt.InitParam(m.Params.B3, "b3", []int{120}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W4 = m.params[50692:60772:60772]
-	m.Grads.W4 = m.grads[50692:60772:60772]
-	if err := rt.InitParam(m.Params.W4, "W4", []int{120, 84}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B4 = m.params[60772:60856:60856]
-	m.Grads.B4 = m.grads[60772:60856:60856]
-	if err := rt.InitParam(m.Params.B4, "b4", []int{84}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W5 = m.params[60856:61696:61696]
-	m.Grads.W5 = m.grads[60856:61696:61696]
-	if err := rt.InitParam(m.Params.W5, "W5", []int{84, 10}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B5 = m.params[61696:61706:61706]
-	m.Grads.B5 = m.grads[61696:61706:61706]
-	if err := rt.InitParam(m.Params.B5, "b5", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("lenet: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "C1",
-		Size: 150,
-	}, {
-		Name: "c1",
-		Size: 6,
-	}, {
-		Name: "C2",
-		Size: 2400,
-	}, {
-		Name: "c2",
-		Size: 16,
-	}, {
-		Name: "W3",
-		Size: 48000,
-	}, {
-		Name: "b3",
-		Size: 120,
-	}, {
-		Name: "W4",
-		Size: 10080,
-	}, {
-		Name: "b4",
-		Size: 84,
-	}, {
-		Name: "W5",
-		Size: 840,
-	}, {
-		Name: "b5",
-		Size: 10,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -428,72 +335,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("lenet: Params.C1", m.Params.C1, m.params, 0, 150, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.C1_2", m.Params.C1_2, m.params, 150, 6, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.C2", m.Params.C2, m.params, 156, 2400, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.C2_2", m.Params.C2_2, m.params, 2556, 16, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.W3", m.Params.W3, m.params, 2572, 48000, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.B3", m.Params.B3, m.params, 50572, 120, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.W4", m.Params.W4, m.params, 50692, 10080, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.B4", m.Params.B4, m.params, 60772, 84, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.W5", m.Params.W5, m.params, 60856, 840, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Params.B5", m.Params.B5, m.params, 61696, 10, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("lenet: Grads.C1", m.Grads.C1, m.grads, 0, 150, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.C1_2", m.Grads.C1_2, m.grads, 150, 6, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.C2", m.Grads.C2, m.grads, 156, 2400, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.C2_2", m.Grads.C2_2, m.grads, 2556, 16, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.W3", m.Grads.W3, m.grads, 2572, 48000, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.B3", m.Grads.B3, m.grads, 50572, 120, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.W4", m.Grads.W4, m.grads, 50692, 10080, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.B4", m.Grads.B4, m.grads, 60772, 84, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.W5", m.Grads.W5, m.grads, 60856, 840, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("lenet: Grads.B5", m.Grads.B5, m.grads, 61696, 10, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -529,7 +379,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -542,7 +392,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("lenet: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -561,10 +411,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("lenet: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("lenet: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -602,7 +452,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // [60772:60856], W5 f32[84,10] at [60856:61696], b5 f32[10] at
 // [61696:61706].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -610,7 +460,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -620,7 +470,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 61706 {
 		return fmt.Errorf("lenet: SetParams: x has %d elements, want 61706", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -636,16 +486,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 61706 || len(grad) != 61706 {
 		return 0, fmt.Errorf("lenet: ValueAndGrad: x and grad have %d and %d elements, want 61706", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -751,72 +601,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.C1,
-		Grad:  m.Grads.C1,
-		Name:  "C1",
-		Shape: []int{6, 1, 5, 5},
-	}, {
-		Data:  m.Params.C1_2,
-		Grad:  m.Grads.C1_2,
-		Name:  "c1",
-		Shape: []int{6, 1, 1},
-	}, {
-		Data:  m.Params.C2,
-		Grad:  m.Grads.C2,
-		Name:  "C2",
-		Shape: []int{16, 6, 5, 5},
-	}, {
-		Data:  m.Params.C2_2,
-		Grad:  m.Grads.C2_2,
-		Name:  "c2",
-		Shape: []int{16, 1, 1},
-	}, {
-		Data:  m.Params.W3,
-		Grad:  m.Grads.W3,
-		Name:  "W3",
-		Shape: []int{400, 120},
-	}, {
-		Data:  m.Params.B3,
-		Grad:  m.Grads.B3,
-		Name:  "b3",
-		Shape: []int{120},
-	}, {
-		Data:  m.Params.W4,
-		Grad:  m.Grads.W4,
-		Name:  "W4",
-		Shape: []int{120, 84},
-	}, {
-		Data:  m.Params.B4,
-		Grad:  m.Grads.B4,
-		Name:  "b4",
-		Shape: []int{84},
-	}, {
-		Data:  m.Params.W5,
-		Grad:  m.Grads.W5,
-		Name:  "W5",
-		Shape: []int{84, 10},
-	}, {
-		Data:  m.Params.B5,
-		Grad:  m.Grads.B5,
-		Name:  "b5",
-		Shape: []int{10},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -825,100 +626,40 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 1}, {N: 28}, {N: 28}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}, {
-		DType: api.F32,
-		Field: "Logits",
-		Name:  "logits",
-		Shape: api.Shape{{Dim: "n"}, {N: 10}},
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "C1",
-		Name:  "C1",
-		Shape: api.Shape{{N: 6}, {N: 1}, {N: 5}, {N: 5}},
-	}, {
-		DType: api.F32,
-		Field: "C1_2",
-		Name:  "c1",
-		Shape: api.Shape{{N: 6}, {N: 1}, {N: 1}},
-	}, {
-		DType: api.F32,
-		Field: "C2",
-		Name:  "C2",
-		Shape: api.Shape{{N: 16}, {N: 6}, {N: 5}, {N: 5}},
-	}, {
-		DType: api.F32,
-		Field: "C2_2",
-		Name:  "c2",
-		Shape: api.Shape{{N: 16}, {N: 1}, {N: 1}},
-	}, {
-		DType: api.F32,
-		Field: "W3",
-		Name:  "W3",
-		Shape: api.Shape{{N: 400}, {N: 120}},
-	}, {
-		DType: api.F32,
-		Field: "B3",
-		Name:  "b3",
-		Shape: api.Shape{{N: 120}},
-	}, {
-		DType: api.F32,
-		Field: "W4",
-		Name:  "W4",
-		Shape: api.Shape{{N: 120}, {N: 84}},
-	}, {
-		DType: api.F32,
-		Field: "B4",
-		Name:  "b4",
-		Shape: api.Shape{{N: 84}},
-	}, {
-		DType: api.F32,
-		Field: "W5",
-		Name:  "W5",
-		Shape: api.Shape{{N: 84}, {N: 10}},
-	}, {
-		DType: api.F32,
-		Field: "B5",
-		Name:  "b5",
-		Shape: api.Shape{{N: 10}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "lenet",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "C1", Field: "C1", DType: api.F32, Shape: api.Shape{{N: 6}, {N: 1}, {N: 5}, {N: 5}}, Init: api.Init{Kind: "normal", Std: 0.282842712474619}},
+		{Name: "c1", Field: "C1_2", DType: api.F32, Shape: api.Shape{{N: 6}, {N: 1}, {N: 1}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "C2", Field: "C2", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 6}, {N: 5}, {N: 5}}, Init: api.Init{Kind: "normal", Std: 0.11547005383792516}},
+		{Name: "c2", Field: "C2_2", DType: api.F32, Shape: api.Shape{{N: 16}, {N: 1}, {N: 1}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "W3", Field: "W3", DType: api.F32, Shape: api.Shape{{N: 400}, {N: 120}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b3", Field: "B3", DType: api.F32, Shape: api.Shape{{N: 120}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W4", Field: "W4", DType: api.F32, Shape: api.Shape{{N: 120}, {N: 84}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b4", Field: "B4", DType: api.F32, Shape: api.Shape{{N: 84}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W5", Field: "W5", DType: api.F32, Shape: api.Shape{{N: 84}, {N: 10}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "b5", Field: "B5", DType: api.F32, Shape: api.Shape{{N: 10}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 1}, {N: 28}, {N: 28}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+		{Name: "logits", Field: "Logits", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 10}}},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -933,113 +674,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.C1,
-		Name:  "C1",
-		Shape: []int{6, 1, 5, 5},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.C1_2,
-		Name:  "c1",
-		Shape: []int{6, 1, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.C2,
-		Name:  "C2",
-		Shape: []int{16, 6, 5, 5},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.C2_2,
-		Name:  "c2",
-		Shape: []int{16, 1, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W3,
-		Name:  "W3",
-		Shape: []int{400, 120},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B3,
-		Name:  "b3",
-		Shape: []int{120},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W4,
-		Name:  "W4",
-		Shape: []int{120, 84},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B4,
-		Name:  "b4",
-		Shape: []int{84},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W5,
-		Name:  "W5",
-		Shape: []int{84, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B5,
-		Name:  "b5",
-		Shape: []int{10},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.C1,
-		Name:  "C1",
-		Shape: []int{6, 1, 5, 5},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.C1_2,
-		Name:  "c1",
-		Shape: []int{6, 1, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.C2,
-		Name:  "C2",
-		Shape: []int{16, 6, 5, 5},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.C2_2,
-		Name:  "c2",
-		Shape: []int{16, 1, 1},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W3,
-		Name:  "W3",
-		Shape: []int{400, 120},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B3,
-		Name:  "b3",
-		Shape: []int{120},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W4,
-		Name:  "W4",
-		Shape: []int{120, 84},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B4,
-		Name:  "b4",
-		Shape: []int{84},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W5,
-		Name:  "W5",
-		Shape: []int{84, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B5,
-		Name:  "b5",
-		Shape: []int{10},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "benchmodels.m"
@@ -49,6 +48,13 @@ type Params struct {
 	W2 []float32
 	// b2: f32[10], param at models.go:55 (init zeros)
 	B2 []float32
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{&p.W1, &p.B1, &p.W2, &p.B2}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -93,7 +99,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -150,54 +156,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("m0: Config.MaxN is %d; it must be at most 1436096819952 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "m0: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 203530, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 203530, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.W1 = m.params[0:200704:200704]
-	m.Grads.W1 = m.grads[0:200704:200704]
-	if err := rt.InitParam(m.Params.W1, "W1", []int{784, 256}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B1 = m.params[200704:200960:200960]
-	m.Grads.B1 = m.grads[200704:200960:200960]
-	if err := rt.InitParam(m.Params.B1, "b1", []int{256}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W2 = m.params[200960:203520:203520]
-	m.Grads.W2 = m.grads[200960:203520:203520]
-	if err := rt.InitParam(m.Params.W2, "W2", []int{256, 10}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B2 = m.params[203520:203530:203530]
-	m.Grads.B2 = m.grads[203520:203530:203530]
-	if err := rt.InitParam(m.Params.B2, "b2", []int{10}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("m0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "W1",
-		Size: 200704,
-	}, {
-		Name: "b1",
-		Size: 256,
-	}, {
-		Name: "W2",
-		Size: 2560,
-	}, {
-		Name: "b2",
-		Size: 10,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -302,36 +269,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("m0: Params.W1", m.Params.W1, m.params, 0, 200704, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Params.B1", m.Params.B1, m.params, 200704, 256, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Params.W2", m.Params.W2, m.params, 200960, 2560, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Params.B2", m.Params.B2, m.params, 203520, 10, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("m0: Grads.W1", m.Grads.W1, m.grads, 0, 200704, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Grads.B1", m.Grads.B1, m.grads, 200704, 256, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Grads.W2", m.Grads.W2, m.grads, 200960, 2560, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("m0: Grads.B2", m.Grads.B2, m.grads, 203520, 10, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -367,7 +313,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -380,7 +326,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("m0: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -399,10 +345,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("m0: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("m0: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -437,7 +383,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // [0:200704], b1 f32[256] at [200704:200960], W2 f32[256,10] at
 // [200960:203520], b2 f32[10] at [203520:203530].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -445,7 +391,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -455,7 +401,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 203530 {
 		return fmt.Errorf("m0: SetParams: x has %d elements, want 203530", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -471,16 +417,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 203530 || len(grad) != 203530 {
 		return 0, fmt.Errorf("m0: ValueAndGrad: x and grad have %d and %d elements, want 203530", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -586,42 +532,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W1,
-		Grad:  m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{784, 256},
-	}, {
-		Data:  m.Params.B1,
-		Grad:  m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{256},
-	}, {
-		Data:  m.Params.W2,
-		Grad:  m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{256, 10},
-	}, {
-		Data:  m.Params.B2,
-		Grad:  m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{10},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -630,65 +557,33 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 784}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F32,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}},
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "W1",
-		Name:  "W1",
-		Shape: api.Shape{{N: 784}, {N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "B1",
-		Name:  "b1",
-		Shape: api.Shape{{N: 256}},
-	}, {
-		DType: api.F32,
-		Field: "W2",
-		Name:  "W2",
-		Shape: api.Shape{{N: 256}, {N: 10}},
-	}, {
-		DType: api.F32,
-		Field: "B2",
-		Name:  "b2",
-		Shape: api.Shape{{N: 10}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "m0",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "W1", Field: "W1", DType: api.F32, Shape: api.Shape{{N: 784}, {N: 256}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b1", Field: "B1", DType: api.F32, Shape: api.Shape{{N: 256}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W2", Field: "W2", DType: api.F32, Shape: api.Shape{{N: 256}, {N: 10}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "b2", Field: "B2", DType: api.F32, Shape: api.Shape{{N: 10}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 784}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F32, Shape: api.Shape{}, Target: true},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -703,53 +598,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.W1,
-		Name:  "W1",
-		Shape: []int{784, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B1,
-		Name:  "b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.W2,
-		Name:  "W2",
-		Shape: []int{256, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.B2,
-		Name:  "b2",
-		Shape: []int{10},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{784, 256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{256},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{256, 10},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{10},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

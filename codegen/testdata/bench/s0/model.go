@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "benchmodels.s"
@@ -49,6 +48,13 @@ type Params struct {
 	W2 []float64
 	// b2: f64[3], param at models.go:55 (init zeros)
 	B2 []float64
+}
+
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float64 {
+	return []*[]float64{&p.W1, &p.B1, &p.W2, &p.B2}
 }
 
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
@@ -93,7 +99,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float64            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float64]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float64] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -146,54 +152,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("s0: Config.MaxN is %d; it must be at most 70368744177664 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "s0: Config"}
-	if m.params, err = rt.Alloc[float64](&mem, 131, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float64](&mem, 131, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.W1 = m.params[0:64:64]
-	m.Grads.W1 = m.grads[0:64:64]
-	if err := rt.InitParam(m.Params.W1, "W1", []int{4, 16}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B1 = m.params[64:80:80]
-	m.Grads.B1 = m.grads[64:80:80]
-	if err := rt.InitParam(m.Params.B1, "b1", []int{16}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.W2 = m.params[80:128:128]
-	m.Grads.W2 = m.grads[80:128:128]
-	if err := rt.InitParam(m.Params.W2, "W2", []int{16, 3}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.B2 = m.params[128:131:131]
-	m.Grads.B2 = m.grads[128:131:131]
-	if err := rt.InitParam(m.Params.B2, "b2", []int{3}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float64]("s0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "W1",
-		Size: 64,
-	}, {
-		Name: "b1",
-		Size: 16,
-	}, {
-		Name: "W2",
-		Size: 48,
-	}, {
-		Name: "b2",
-		Size: 3,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float64](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -298,36 +265,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("s0: Params.W1", m.Params.W1, m.params, 0, 64, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Params.B1", m.Params.B1, m.params, 64, 16, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Params.W2", m.Params.W2, m.params, 80, 48, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Params.B2", m.Params.B2, m.params, 128, 3, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("s0: Grads.W1", m.Grads.W1, m.grads, 0, 64, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Grads.B1", m.Grads.B1, m.grads, 64, 16, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Grads.W2", m.Grads.W2, m.grads, 80, 48, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("s0: Grads.B2", m.Grads.B2, m.grads, 128, 3, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -363,7 +309,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float64, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -376,7 +322,7 @@ func (m *Model) Forward(in Inputs) (float64, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("s0: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -395,10 +341,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("s0: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("s0: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -432,7 +378,7 @@ func (m *Model) TrainStep(in Inputs) (float64, error) {
 // In declaration order, row-major, 131 elements: W1 f64[4,16] at [0:64],
 // b1 f64[16] at [64:80], W2 f64[16,3] at [80:128], b2 f64[3] at [128:131].
 func (m *Model) ParamVector() []float64 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -440,7 +386,7 @@ func (m *Model) ParamVector() []float64 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float64 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -450,7 +396,7 @@ func (m *Model) SetParams(x []float64) error {
 	if len(x) != 131 {
 		return fmt.Errorf("s0: SetParams: x has %d elements, want 131", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -466,16 +412,16 @@ func (m *Model) ValueAndGrad(x, grad []float64, in Inputs) (float64, error) {
 	if len(x) != 131 || len(grad) != 131 {
 		return 0, fmt.Errorf("s0: ValueAndGrad: x and grad have %d and %d elements, want 131", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -581,42 +527,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.W1,
-		Grad:  m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{4, 16},
-	}, {
-		Data:  m.Params.B1,
-		Grad:  m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{16},
-	}, {
-		Data:  m.Params.W2,
-		Grad:  m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{16, 3},
-	}, {
-		Data:  m.Params.B2,
-		Grad:  m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{3},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F64,
+			Grad:  gs[i].F64,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F64",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -625,65 +552,33 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F64,
-	Inputs: []api.Spec{{
-		DType: api.F64,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 4}},
-	}, {
-		DType:  api.I32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}},
-		Target: true,
-	}},
-	Outputs: []api.Spec{{
-		DType:  api.F64,
-		Field:  "Loss",
-		Name:   "loss",
-		Shape:  api.Shape{},
-		Target: true,
-	}},
-	Params: []api.Spec{{
-		DType: api.F64,
-		Field: "W1",
-		Name:  "W1",
-		Shape: api.Shape{{N: 4}, {N: 16}},
-	}, {
-		DType: api.F64,
-		Field: "B1",
-		Name:  "b1",
-		Shape: api.Shape{{N: 16}},
-	}, {
-		DType: api.F64,
-		Field: "W2",
-		Name:  "W2",
-		Shape: api.Shape{{N: 16}, {N: 3}},
-	}, {
-		DType: api.F64,
-		Field: "B2",
-		Name:  "b2",
-		Shape: api.Shape{{N: 3}},
-	}},
-	Source: Source,
+	Source:    Source,
+	Package:   "s0",
+	Float:     api.F64,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "W1", Field: "W1", DType: api.F64, Shape: api.Shape{{N: 4}, {N: 16}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "b1", Field: "B1", DType: api.F64, Shape: api.Shape{{N: 16}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "W2", Field: "W2", DType: api.F64, Shape: api.Shape{{N: 16}, {N: 3}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "b2", Field: "B2", DType: api.F64, Shape: api.Shape{{N: 3}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F64, Shape: api.Shape{{Dim: "n"}, {N: 4}}},
+		{Name: "y", Field: "Y", DType: api.I32, Shape: api.Shape{{Dim: "n"}}, Target: true},
+	},
+	Outputs: []api.Spec{
+		{Name: "loss", Field: "Loss", DType: api.F64, Shape: api.Shape{}, Target: true},
+	},
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -698,53 +593,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Params.W1,
-		Name:  "W1",
-		Shape: []int{4, 16},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.B1,
-		Name:  "b1",
-		Shape: []int{16},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.W2,
-		Name:  "W2",
-		Shape: []int{16, 3},
-	}, {
-		DType: api.F64,
-		F64:   m.Params.B2,
-		Name:  "b2",
-		Shape: []int{3},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F64,
-		F64:   m.Grads.W1,
-		Name:  "W1",
-		Shape: []int{4, 16},
-	}, {
-		DType: api.F64,
-		F64:   m.Grads.B1,
-		Name:  "b1",
-		Shape: []int{16},
-	}, {
-		DType: api.F64,
-		F64:   m.Grads.W2,
-		Name:  "W2",
-		Shape: []int{16, 3},
-	}, {
-		DType: api.F64,
-		F64:   m.Grads.B2,
-		Name:  "b2",
-		Shape: []int{3},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says

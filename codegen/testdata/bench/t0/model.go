@@ -11,11 +11,10 @@ import (
 	api "github.com/bpgen/bpgen/runtime/api"
 	"github.com/bpgen/bpgen/runtime/optim"
 	"github.com/bpgen/bpgen/runtime/rt"
-	"github.com/bpgen/bpgen/runtime/tensorio"
 )
 
 // Stale generated code fails to compile here: regenerate it with this version of bpgen.
-const _ = rt.SupportPackageIsVersion1
+const _ = rt.SupportPackageIsVersion2
 
 // Source is the model function this package was generated from.
 const Source = "benchmodels.TransformerBlock"
@@ -69,6 +68,17 @@ type Params struct {
 	Ln2_bias []float32
 }
 
+// fields returns a pointer to each field of p, in declaration order
+// (Info().Params'): the table by which package rt binds them to their flat
+// vector (rt.Views).
+func (p *Params) fields() []*[]float32 {
+	return []*[]float32{
+		&p.Ln1_weight, &p.Ln1_bias, &p.Attn_Wq, &p.Attn_Wk, &p.Attn_Wv,
+		&p.Attn_Wo, &p.Attn_bo, &p.Mlp_W1, &p.Mlp_b1, &p.Mlp_W2,
+		&p.Mlp_b2, &p.Ln2_weight, &p.Ln2_bias,
+	}
+}
+
 // Inputs holds the inputs of one call, flat and row-major, and the sizes of
 // the symbolic dims. The slices are read in place, never modified.
 type Inputs struct {
@@ -110,7 +120,7 @@ type Model struct {
 	Grads Params
 
 	cfg           Config
-	params, grads []float32            // every param and every gradient, flat: Params and Grads are views of them
+	params, grads rt.Views[float32]    // every param and every gradient, flat (Flat): Params and Grads are views of them
 	opt           *optim.Flat[float32] // the update rule of Apply, with its state
 	steps         int                  // completed Applys: the step of dropout's RNG
 	forwardDone   bool                 // Backward may run: Forward succeeded and the params have not changed since
@@ -247,144 +257,15 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("t0: Config.MaxN is %d; it must be at most 34359738368 (larger buffers' sizes overflow)", cfg.MaxN)
 	}
 	m := &Model{cfg: cfg}
-	var err error
 	mem := rt.Memory{Where: "t0: Config"}
-	if m.params, err = rt.Alloc[float32](&mem, 197888, "the parameters"); err != nil {
+	if err := m.params.Bind(&mem, info, rt.Params, cfg.Seed, m.Params.fields()); err != nil {
 		return nil, err
 	}
-	if m.grads, err = rt.Alloc[float32](&mem, 197888, "the gradients"); err != nil {
+	if err := m.grads.Bind(&mem, info, rt.Grads, cfg.Seed, m.Grads.fields()); err != nil {
 		return nil, err
 	}
-	m.Params.Ln1_weight = m.params[0:128:128]
-	m.Grads.Ln1_weight = m.grads[0:128:128]
-	if err := rt.InitParam(m.Params.Ln1_weight, "ln1.weight", []int{128}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Ln1_bias = m.params[128:256:256]
-	m.Grads.Ln1_bias = m.grads[128:256:256]
-	if err := rt.InitParam(m.Params.Ln1_bias, "ln1.bias", []int{128}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Attn_Wq = m.params[256:16640:16640]
-	m.Grads.Attn_Wq = m.grads[256:16640:16640]
-	if err := rt.InitParam(m.Params.Attn_Wq, "attn.Wq", []int{128, 128}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Attn_Wk = m.params[16640:33024:33024]
-	m.Grads.Attn_Wk = m.grads[16640:33024:33024]
-	if err := rt.InitParam(m.Params.Attn_Wk, "attn.Wk", []int{128, 128}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Attn_Wv = m.params[33024:49408:49408]
-	m.Grads.Attn_Wv = m.grads[33024:49408:49408]
-	if err := rt.InitParam(m.Params.Attn_Wv, "attn.Wv", []int{128, 128}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Attn_Wo = m.params[49408:65792:65792]
-	m.Grads.Attn_Wo = m.grads[49408:65792:65792]
-	if err := rt.InitParam(m.Params.Attn_Wo, "attn.Wo", []int{128, 128}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Attn_bo = m.params[65792:65920:65920]
-	m.Grads.Attn_bo = m.grads[65792:65920:65920]
-	if err := rt.InitParam(m.Params.Attn_bo, "attn.bo", []int{128}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Mlp_W1 = m.params[65920:131456:131456]
-	m.Grads.Mlp_W1 = m.grads[65920:131456:131456]
-	if err := rt.InitParam(m.Params.Mlp_W1, "mlp.W1", []int{128, 512}, rt.Init{
-		Gain: 1.4142135623730951,
-		Kind: "he_normal",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Mlp_b1 = m.params[131456:131968:131968]
-	m.Grads.Mlp_b1 = m.grads[131456:131968:131968]
-	if err := rt.InitParam(m.Params.Mlp_b1, "mlp.b1", []int{512}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Mlp_W2 = m.params[131968:197504:197504]
-	m.Grads.Mlp_W2 = m.grads[131968:197504:197504]
-	if err := rt.InitParam(m.Params.Mlp_W2, "mlp.W2", []int{512, 128}, rt.Init{
-		Gain: 1,
-		Kind: "xavier_uniform",
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Mlp_b2 = m.params[197504:197632:197632]
-	m.Grads.Mlp_b2 = m.grads[197504:197632:197632]
-	if err := rt.InitParam(m.Params.Mlp_b2, "mlp.b2", []int{128}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Ln2_weight = m.params[197632:197760:197760]
-	m.Grads.Ln2_weight = m.grads[197632:197760:197760]
-	if err := rt.InitParam(m.Params.Ln2_weight, "ln2.weight", []int{128}, rt.Init{
-		Kind:  "constant",
-		Value: 1,
-	}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.Params.Ln2_bias = m.params[197760:197888:197888]
-	m.Grads.Ln2_bias = m.grads[197760:197888:197888]
-	if err := rt.InitParam(m.Params.Ln2_bias, "ln2.bias", []int{128}, rt.Init{Kind: "zeros"}, cfg.Seed); err != nil {
-		return nil, err
-	}
-	m.opt, err = optim.NewFlat[float32]("t0: Config.Optimizer", cfg.Optimizer, "sgd", []optim.Param{{
-		Name: "ln1.weight",
-		Size: 128,
-	}, {
-		Name: "ln1.bias",
-		Size: 128,
-	}, {
-		Name: "attn.Wq",
-		Size: 16384,
-	}, {
-		Name: "attn.Wk",
-		Size: 16384,
-	}, {
-		Name: "attn.Wv",
-		Size: 16384,
-	}, {
-		Name: "attn.Wo",
-		Size: 16384,
-	}, {
-		Name: "attn.bo",
-		Size: 128,
-	}, {
-		Name: "mlp.W1",
-		Size: 65536,
-	}, {
-		Name: "mlp.b1",
-		Size: 512,
-	}, {
-		Name: "mlp.W2",
-		Size: 65536,
-	}, {
-		Name: "mlp.b2",
-		Size: 128,
-	}, {
-		Name: "ln2.weight",
-		Size: 128,
-	}, {
-		Name: "ln2.bias",
-		Size: 128,
-	}})
-	if err != nil {
+	var err error
+	if m.opt, err = rt.NewOptimizer[float32](info, cfg.Optimizer); err != nil {
 		return nil, err
 	}
 	m.cfg.Optimizer = m.opt.Config()
@@ -631,90 +512,15 @@ func (m *Model) bind(s *state, in *Inputs, pred bool) error {
 }
 
 // checkViews checks that every field of m.Params (and of m.Grads if grads)
-// is still the view of the flat vector New made.
+// is still the view of the flat vector New made (rt.Views.Check).
 func (m *Model) checkViews(grads bool) error {
-	if err := rt.CheckView("t0: Params.Ln1_weight", m.Params.Ln1_weight, m.params, 0, 128, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Ln1_bias", m.Params.Ln1_bias, m.params, 128, 128, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Attn_Wq", m.Params.Attn_Wq, m.params, 256, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Attn_Wk", m.Params.Attn_Wk, m.params, 16640, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Attn_Wv", m.Params.Attn_Wv, m.params, 33024, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Attn_Wo", m.Params.Attn_Wo, m.params, 49408, 16384, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Attn_bo", m.Params.Attn_bo, m.params, 65792, 128, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Mlp_W1", m.Params.Mlp_W1, m.params, 65920, 65536, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Mlp_b1", m.Params.Mlp_b1, m.params, 131456, 512, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Mlp_W2", m.Params.Mlp_W2, m.params, 131968, 65536, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Mlp_b2", m.Params.Mlp_b2, m.params, 197504, 128, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Ln2_weight", m.Params.Ln2_weight, m.params, 197632, 128, "ParamVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Params.Ln2_bias", m.Params.Ln2_bias, m.params, 197760, 128, "ParamVector"); err != nil {
+	if err := m.params.Check(); err != nil {
 		return err
 	}
 	if !grads {
 		return nil
 	}
-	if err := rt.CheckView("t0: Grads.Ln1_weight", m.Grads.Ln1_weight, m.grads, 0, 128, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Ln1_bias", m.Grads.Ln1_bias, m.grads, 128, 128, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Attn_Wq", m.Grads.Attn_Wq, m.grads, 256, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Attn_Wk", m.Grads.Attn_Wk, m.grads, 16640, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Attn_Wv", m.Grads.Attn_Wv, m.grads, 33024, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Attn_Wo", m.Grads.Attn_Wo, m.grads, 49408, 16384, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Attn_bo", m.Grads.Attn_bo, m.grads, 65792, 128, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Mlp_W1", m.Grads.Mlp_W1, m.grads, 65920, 65536, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Mlp_b1", m.Grads.Mlp_b1, m.grads, 131456, 512, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Mlp_W2", m.Grads.Mlp_W2, m.grads, 131968, 65536, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Mlp_b2", m.Grads.Mlp_b2, m.grads, 197504, 128, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Ln2_weight", m.Grads.Ln2_weight, m.grads, 197632, 128, "GradVector"); err != nil {
-		return err
-	}
-	if err := rt.CheckView("t0: Grads.Ln2_bias", m.Grads.Ln2_bias, m.grads, 197760, 128, "GradVector"); err != nil {
-		return err
-	}
-	return nil
+	return m.grads.Check()
 }
 
 // forward runs the training-mode forward pass (dropout active) on in and
@@ -750,7 +556,7 @@ func (m *Model) backward() error {
 func (m *Model) Forward(in Inputs) (float32, error) {
 	obj, err := m.forward(in)
 	if err == nil {
-		m.paramSum = rt.ParamSum(m.params)
+		m.paramSum = rt.ParamSum(m.params.Flat)
 	}
 	return obj, err
 }
@@ -763,7 +569,7 @@ func (m *Model) Forward(in Inputs) (float32, error) {
 // missed only by a hash collision, and writing back the same values is
 // no change); run Forward again.
 func (m *Model) Backward() error {
-	if m.forwardDone && rt.ParamSum(m.params) != m.paramSum {
+	if m.forwardDone && rt.ParamSum(m.params.Flat) != m.paramSum {
 		return errors.New("t0: the parameters changed between Forward and Backward; run Forward again")
 	}
 	return m.backward()
@@ -782,10 +588,10 @@ func (m *Model) Apply() error {
 	if err := m.checkViews(true); err != nil {
 		return err
 	}
-	if err := m.opt.CheckGrads("t0: Apply", m.grads); err != nil {
+	if err := m.opt.CheckGrads("t0: Apply", m.grads.Flat); err != nil {
 		return err
 	}
-	m.opt.Step(m.params, m.grads)
+	m.opt.Step(m.params.Flat, m.grads.Flat)
 	m.forwardDone = false // the residuals belong to the old parameters
 	m.steps++
 	return nil
@@ -825,7 +631,7 @@ func (m *Model) TrainStep(in Inputs) (float32, error) {
 // mlp.b2 f32[128] at [197504:197632], ln2.weight f32[128] at
 // [197632:197760], ln2.bias f32[128] at [197760:197888].
 func (m *Model) ParamVector() []float32 {
-	return m.params
+	return m.params.Flat
 }
 
 // GradVector returns every gradient as one flat vector in ParamVector's
@@ -833,7 +639,7 @@ func (m *Model) ParamVector() []float32 {
 // Apply reads it, and a caller may reduce it in place in between (an
 // all-reduce of data-parallel training).
 func (m *Model) GradVector() []float32 {
-	return m.grads
+	return m.grads.Flat
 }
 
 // SetParams copies x into every parameter, in ParamVector's order (x may
@@ -843,7 +649,7 @@ func (m *Model) SetParams(x []float32) error {
 	if len(x) != 197888 {
 		return fmt.Errorf("t0: SetParams: x has %d elements, want 197888", len(x))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	return nil
 }
 
@@ -859,16 +665,16 @@ func (m *Model) ValueAndGrad(x, grad []float32, in Inputs) (float32, error) {
 	if len(x) != 197888 || len(grad) != 197888 {
 		return 0, fmt.Errorf("t0: ValueAndGrad: x and grad have %d and %d elements, want 197888", len(x), len(grad))
 	}
-	copy(m.params, x)
+	copy(m.params.Flat, x)
 	obj, err := m.forward(in)
 	if err != nil {
 		return 0, err
 	}
-	m.paramSum = rt.ParamSum(m.params)
+	m.paramSum = rt.ParamSum(m.params.Flat)
 	if err := m.backward(); err != nil {
 		return 0, err
 	}
-	copy(grad, m.grads)
+	copy(grad, m.grads.Flat)
 	return obj, nil
 }
 
@@ -974,87 +780,23 @@ func (m *Model) Predict(in Inputs) (Outputs, error) {
 
 // Tensors lists the parameters with their gradients in declaration order.
 func (m *Model) Tensors() []Tensor {
-	return []Tensor{{
-		Data:  m.Params.Ln1_weight,
-		Grad:  m.Grads.Ln1_weight,
-		Name:  "ln1.weight",
-		Shape: []int{128},
-	}, {
-		Data:  m.Params.Ln1_bias,
-		Grad:  m.Grads.Ln1_bias,
-		Name:  "ln1.bias",
-		Shape: []int{128},
-	}, {
-		Data:  m.Params.Attn_Wq,
-		Grad:  m.Grads.Attn_Wq,
-		Name:  "attn.Wq",
-		Shape: []int{128, 128},
-	}, {
-		Data:  m.Params.Attn_Wk,
-		Grad:  m.Grads.Attn_Wk,
-		Name:  "attn.Wk",
-		Shape: []int{128, 128},
-	}, {
-		Data:  m.Params.Attn_Wv,
-		Grad:  m.Grads.Attn_Wv,
-		Name:  "attn.Wv",
-		Shape: []int{128, 128},
-	}, {
-		Data:  m.Params.Attn_Wo,
-		Grad:  m.Grads.Attn_Wo,
-		Name:  "attn.Wo",
-		Shape: []int{128, 128},
-	}, {
-		Data:  m.Params.Attn_bo,
-		Grad:  m.Grads.Attn_bo,
-		Name:  "attn.bo",
-		Shape: []int{128},
-	}, {
-		Data:  m.Params.Mlp_W1,
-		Grad:  m.Grads.Mlp_W1,
-		Name:  "mlp.W1",
-		Shape: []int{128, 512},
-	}, {
-		Data:  m.Params.Mlp_b1,
-		Grad:  m.Grads.Mlp_b1,
-		Name:  "mlp.b1",
-		Shape: []int{512},
-	}, {
-		Data:  m.Params.Mlp_W2,
-		Grad:  m.Grads.Mlp_W2,
-		Name:  "mlp.W2",
-		Shape: []int{512, 128},
-	}, {
-		Data:  m.Params.Mlp_b2,
-		Grad:  m.Grads.Mlp_b2,
-		Name:  "mlp.b2",
-		Shape: []int{128},
-	}, {
-		Data:  m.Params.Ln2_weight,
-		Grad:  m.Grads.Ln2_weight,
-		Name:  "ln2.weight",
-		Shape: []int{128},
-	}, {
-		Data:  m.Params.Ln2_bias,
-		Grad:  m.Grads.Ln2_bias,
-		Name:  "ln2.bias",
-		Shape: []int{128},
-	}}
+	ps, gs := m.params.Tensors(), m.grads.Tensors()
+	ts := make([]Tensor, len(ps))
+	for i, t := range ps {
+		ts[i] = Tensor{
+			Data:  t.F32,
+			Grad:  gs[i].F32,
+			Name:  t.Name,
+			Shape: t.Shape,
+		}
+	}
+	return ts
 }
 
 // Save writes the parameters to a safetensors file, with the metadata
 // "bpgen.model": Source.
 func (m *Model) Save(path string) error {
-	var ts []tensorio.Tensor
-	for _, t := range m.Tensors() {
-		ts = append(ts, tensorio.Tensor{
-			DType: "F32",
-			Data:  t.Data,
-			Name:  t.Name,
-			Shape: t.Shape,
-		})
-	}
-	return tensorio.SaveFile(path, ts, map[string]string{"bpgen.model": Source})
+	return rt.Save(path, info, m.params.Tensors())
 }
 
 // Load reads the parameters from a safetensors file written by Save (or
@@ -1063,109 +805,41 @@ func (m *Model) Save(path string) error {
 // tensor, a wrong dtype or shape) every parameter and state keeps its value.
 func (m *Model) Load(path string) error {
 	m.forwardDone = false
-	dst := map[string]any{}
-	for _, t := range m.Tensors() {
-		dst[t.Name] = tensorio.Tensor{
-			Data:  t.Data,
-			Shape: t.Shape,
-		}
-	}
-	return tensorio.LoadInto(path, dst)
+	return rt.Load(path, m.params.Tensors())
 }
 
-// info is the model's name table (api.Info).
+// info is the model's name table (api.Info), the one table from which
+// package rt binds, initializes, checks, saves and loads the params, and
+// configures the optimizer.
 var info = &api.Info{
-	Dims: []api.Dim{{
-		Cap:   "MaxN",
-		Field: "N",
-		Name:  "n",
-	}},
-	Float: api.F32,
-	Inputs: []api.Spec{{
-		DType: api.F32,
-		Field: "X",
-		Name:  "x",
-		Shape: api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Mask",
-		Name:  "mask",
-		Shape: api.Shape{{N: 64}, {N: 64}},
-	}, {
-		DType:  api.F32,
-		Field:  "Y",
-		Name:   "y",
-		Shape:  api.Shape{{Dim: "n"}, {N: 64}, {N: 128}},
-		Target: true,
-	}},
+	Source:    Source,
+	Package:   "t0",
+	Float:     api.F32,
+	Optimizer: "sgd",
+	Dims: []api.Dim{
+		{Name: "n", Field: "N", Cap: "MaxN"},
+	},
+	Params: []api.Spec{
+		{Name: "ln1.weight", Field: "Ln1_weight", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "ln1.bias", Field: "Ln1_bias", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "attn.Wq", Field: "Attn_Wq", DType: api.F32, Shape: api.Shape{{N: 128}, {N: 128}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "attn.Wk", Field: "Attn_Wk", DType: api.F32, Shape: api.Shape{{N: 128}, {N: 128}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "attn.Wv", Field: "Attn_Wv", DType: api.F32, Shape: api.Shape{{N: 128}, {N: 128}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "attn.Wo", Field: "Attn_Wo", DType: api.F32, Shape: api.Shape{{N: 128}, {N: 128}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "attn.bo", Field: "Attn_bo", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "mlp.W1", Field: "Mlp_W1", DType: api.F32, Shape: api.Shape{{N: 128}, {N: 512}}, Init: api.Init{Kind: "he_normal", Gain: 1.4142135623730951}},
+		{Name: "mlp.b1", Field: "Mlp_b1", DType: api.F32, Shape: api.Shape{{N: 512}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "mlp.W2", Field: "Mlp_W2", DType: api.F32, Shape: api.Shape{{N: 512}, {N: 128}}, Init: api.Init{Kind: "xavier_uniform", Gain: 1}},
+		{Name: "mlp.b2", Field: "Mlp_b2", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "zeros"}},
+		{Name: "ln2.weight", Field: "Ln2_weight", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "constant", Value: 1}},
+		{Name: "ln2.bias", Field: "Ln2_bias", DType: api.F32, Shape: api.Shape{{N: 128}}, Init: api.Init{Kind: "zeros"}},
+	},
+	Inputs: []api.Spec{
+		{Name: "x", Field: "X", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 64}, {N: 128}}},
+		{Name: "mask", Field: "Mask", DType: api.F32, Shape: api.Shape{{N: 64}, {N: 64}}},
+		{Name: "y", Field: "Y", DType: api.F32, Shape: api.Shape{{Dim: "n"}, {N: 64}, {N: 128}}, Target: true},
+	},
 	Outputs: nil,
-	Params: []api.Spec{{
-		DType: api.F32,
-		Field: "Ln1_weight",
-		Name:  "ln1.weight",
-		Shape: api.Shape{{N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Ln1_bias",
-		Name:  "ln1.bias",
-		Shape: api.Shape{{N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Attn_Wq",
-		Name:  "attn.Wq",
-		Shape: api.Shape{{N: 128}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Attn_Wk",
-		Name:  "attn.Wk",
-		Shape: api.Shape{{N: 128}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Attn_Wv",
-		Name:  "attn.Wv",
-		Shape: api.Shape{{N: 128}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Attn_Wo",
-		Name:  "attn.Wo",
-		Shape: api.Shape{{N: 128}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Attn_bo",
-		Name:  "attn.bo",
-		Shape: api.Shape{{N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Mlp_W1",
-		Name:  "mlp.W1",
-		Shape: api.Shape{{N: 128}, {N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "Mlp_b1",
-		Name:  "mlp.b1",
-		Shape: api.Shape{{N: 512}},
-	}, {
-		DType: api.F32,
-		Field: "Mlp_W2",
-		Name:  "mlp.W2",
-		Shape: api.Shape{{N: 512}, {N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Mlp_b2",
-		Name:  "mlp.b2",
-		Shape: api.Shape{{N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Ln2_weight",
-		Name:  "ln2.weight",
-		Shape: api.Shape{{N: 128}},
-	}, {
-		DType: api.F32,
-		Field: "Ln2_bias",
-		Name:  "ln2.bias",
-		Shape: api.Shape{{N: 128}},
-	}},
-	Source: Source,
 }
 
 // The model-independent API: *Model is an api.Model.
@@ -1180,143 +854,13 @@ func (m *Model) Info() *api.Info {
 // ParamTensors returns every param as an api.Tensor, in declaration
 // order, aliasing m.Params (writing one writes the param).
 func (m *Model) ParamTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Params.Ln1_weight,
-		Name:  "ln1.weight",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Ln1_bias,
-		Name:  "ln1.bias",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Attn_Wq,
-		Name:  "attn.Wq",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Attn_Wk,
-		Name:  "attn.Wk",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Attn_Wv,
-		Name:  "attn.Wv",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Attn_Wo,
-		Name:  "attn.Wo",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Attn_bo,
-		Name:  "attn.bo",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Mlp_W1,
-		Name:  "mlp.W1",
-		Shape: []int{128, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Mlp_b1,
-		Name:  "mlp.b1",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Mlp_W2,
-		Name:  "mlp.W2",
-		Shape: []int{512, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Mlp_b2,
-		Name:  "mlp.b2",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Ln2_weight,
-		Name:  "ln2.weight",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Params.Ln2_bias,
-		Name:  "ln2.bias",
-		Shape: []int{128},
-	}}
+	return m.params.Tensors()
 }
 
 // GradTensors returns every gradient as an api.Tensor, in ParamTensors'
 // order, aliasing m.Grads.
 func (m *Model) GradTensors() []api.Tensor {
-	return []api.Tensor{{
-		DType: api.F32,
-		F32:   m.Grads.Ln1_weight,
-		Name:  "ln1.weight",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Ln1_bias,
-		Name:  "ln1.bias",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Attn_Wq,
-		Name:  "attn.Wq",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Attn_Wk,
-		Name:  "attn.Wk",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Attn_Wv,
-		Name:  "attn.Wv",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Attn_Wo,
-		Name:  "attn.Wo",
-		Shape: []int{128, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Attn_bo,
-		Name:  "attn.bo",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Mlp_W1,
-		Name:  "mlp.W1",
-		Shape: []int{128, 512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Mlp_b1,
-		Name:  "mlp.b1",
-		Shape: []int{512},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Mlp_W2,
-		Name:  "mlp.W2",
-		Shape: []int{512, 128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Mlp_b2,
-		Name:  "mlp.b2",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Ln2_weight,
-		Name:  "ln2.weight",
-		Shape: []int{128},
-	}, {
-		DType: api.F32,
-		F32:   m.Grads.Ln2_bias,
-		Name:  "ln2.bias",
-		Shape: []int{128},
-	}}
+	return m.grads.Tensors()
 }
 
 // feed returns the Inputs of f, checking names and dtypes; targets says
