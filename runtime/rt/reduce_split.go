@@ -91,13 +91,7 @@ func reduceSplit[T Float](op ReduceOp, dst, src []T, outer, n, inner, lo, hi int
 		switch op {
 		case Sum, Mean:
 			clear(a)
-			rows(func(t int, row []T) {
-				s := a[t]
-				for _, x := range row {
-					s += float64(x)
-				}
-				a[t] = s
-			})
+			sumChannels(a, src, outer, n, inner, j0)
 			if op == Mean {
 				for t := range a {
 					a[t] /= float64(outer * inner)
@@ -181,6 +175,53 @@ func varSplit[T Float](dst, src []T, outer, n, inner, correction, lo, hi int) {
 		}
 		for t := range a {
 			dst[j0+t] = T(a[t].m2() / dof)
+		}
+	}
+}
+
+// sumChannels adds, for each o in [0, outer) in order, row (o, j0+t) of
+// src into a[t], element by element in order: each channel's sum is the
+// same float64 sequence as one row after another, but the channels' sums
+// advance together (up to 4 chains at a time), so the adds of different
+// channels overlap instead of each waiting for the last.
+func sumChannels[T Float](a []float64, src []T, outer, n, inner, j0 int) {
+	for t0 := 0; t0 < len(a); t0 += 4 {
+		w := min(4, len(a)-t0)
+		for o := range outer {
+			off := (o*n + j0 + t0) * inner
+			switch w {
+			case 4:
+				r0, r1, r2, r3 := src[off:][:inner], src[off+inner:][:inner], src[off+2*inner:][:inner], src[off+3*inner:][:inner]
+				s0, s1, s2, s3 := a[t0], a[t0+1], a[t0+2], a[t0+3]
+				for x := range r0 {
+					s0 += float64(r0[x])
+					s1 += float64(r1[x])
+					s2 += float64(r2[x])
+					s3 += float64(r3[x])
+				}
+				a[t0], a[t0+1], a[t0+2], a[t0+3] = s0, s1, s2, s3
+			case 2, 3:
+				r0, r1 := src[off:][:inner], src[off+inner:][:inner]
+				s0, s1 := a[t0], a[t0+1]
+				for x := range r0 {
+					s0 += float64(r0[x])
+					s1 += float64(r1[x])
+				}
+				a[t0], a[t0+1] = s0, s1
+				if w == 3 {
+					s := a[t0+2]
+					for _, x := range src[off+2*inner:][:inner] {
+						s += float64(x)
+					}
+					a[t0+2] = s
+				}
+			default:
+				s := a[t0]
+				for _, x := range src[off:][:inner] {
+					s += float64(x)
+				}
+				a[t0] = s
+			}
 		}
 	}
 }
