@@ -124,8 +124,19 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				}
 				di, si := ylo*wo+xlo, (ylo*sh-ph+i*dh)*w+off
 				if sw == 1 {
-					for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
-						copyShort(row[di:di+n], xc[si:si+n])
+					switch n {
+					case 10: // LeNet's second convolution
+						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+							*(*[10]T)(row[di:]) = [10]T(xc[si:])
+						}
+					case 28:
+						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+							*(*[28]T)(row[di:]) = [28]T(xc[si:])
+						}
+					default:
+						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
+							copyShort(row[di:di+n], xc[si:si+n])
+						}
 					}
 					continue
 				}
@@ -181,6 +192,12 @@ func col2im[T Float](s ConvShape, dx, col []T, ld int) {
 					src := row[y*wo+xlo : y*wo+xhi]
 					dst := xc[(y*sh-ph+i*dh)*w:][:w]
 					if sw == 1 {
+						if n == 10 { // LeNet's second convolution
+							d, s := (*[10]T)(dst[off:]), (*[10]T)(src)
+							d[0], d[1], d[2], d[3], d[4] = d[0]+s[0], d[1]+s[1], d[2]+s[2], d[3]+s[3], d[4]+s[4]
+							d[5], d[6], d[7], d[8], d[9] = d[5]+s[5], d[6]+s[6], d[7]+s[7], d[8]+s[8], d[9]+s[9]
+							continue
+						}
 						d := dst[off : off+n][:len(src)]
 						for k, v := range src {
 							d[k] += v

@@ -140,6 +140,12 @@ var convShapes = []rt.ConvShape{
 	convShape(2, 2, 6, 9, 3, 2, 4, 1, 2, 1, 3, 1, 1, 1),
 	convShape(2, 1, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 1),
 	convShape(1, 1, 4, 3, 2, 3, 5, 1, 1, 1, 2, 1, 1, 1),
+	// Rows of 10 and 28 output columns (im2col's and col2im's fixed-size
+	// copies and adds: LeNet's second convolution, a small first one, and
+	// with padding shorter rows at the edges).
+	convShape(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),
+	convShape(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+	convShape(2, 2, 10, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),
 }
 
 // tapShapes take the tap path (float32, AVX-512; rt.TapPath): LeNet's
