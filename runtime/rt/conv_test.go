@@ -146,6 +146,11 @@ var convShapes = []rt.ConvShape{
 	convShape(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),
 	convShape(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
 	convShape(2, 2, 10, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+	// Stride 1 and no padding: dilated, grouped, and several chunks of
+	// samples, the last one short.
+	convShape(2, 2, 9, 9, 3, 3, 3, 1, 1, 0, 0, 2, 2, 1),
+	convShape(2, 4, 8, 7, 4, 3, 2, 1, 1, 0, 0, 1, 2, 2),
+	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 0, 0, 1, 1, 1),
 }
 
 // tapShapes take the tap path (float32, AVX-512; rt.TapPath): LeNet's
