@@ -16,7 +16,7 @@ var (
 // Assembly kernel sets (kernels generated into gemm_amd64.s by
 // internal/asmgen). Cache-block sizes: see the measurements in blocking.go.
 var (
-	avx512Set32 = &kernelSet[float32]{mr: 12, nr: 32, mc: avx512MC32, kc: avx512KC32, nc: avx512NC32, kern: sgemmKernelAVX512, small: sgemmSmallAVX512, packA: packRows12F32AVX, packBT: packRows32F32AVX,
+	avx512Set32 = &kernelSet[float32]{mr: 12, nr: 32, mc: avx512MC32, kc: avx512KC32, nc: avx512NC32, kern: sgemmKernelAVX512, edge4: sgemmKernelAVX512Edge4, edge8: sgemmKernelAVX512Edge8, small: sgemmSmallAVX512, packA: packRows12F32AVX, packBT: packRows32F32AVX,
 		copyAT: packCopy12F32AVX, copyB: packCopy32F32AVX}
 	avx512Set64 = &kernelSet[float64]{mr: 12, nr: 16, mc: avx512MC64, kc: avx512KC64, nc: avx512NC64, kern: dgemmKernelAVX512, small: dgemmSmallAVX512, packA: packRows12F64AVX, packBT: packRows16F64AVX,
 		copyAT: packCopy12F64AVX, copyB: packCopy16F64AVX}

@@ -25,6 +25,12 @@ type kernelSet[T float] struct {
 	mc, kc, nc int // cache blocks; mc % mr == 0, nc % nr == 0
 	kern       func(kc int, a, b, c *T, ldc int, alpha, beta T, accum int)
 
+	// edge4 and edge8, if non-nil, compute the first 4 or 8 rows of kern's
+	// tile from the same packed panels, each element by the same sequence
+	// of operations as kern (so bit for bit alike): the last row panel of a
+	// block that holds no more rows runs on them instead of a whole tile.
+	edge4, edge8 func(kc int, a, b, c *T, ldc int, alpha, beta T, accum int)
+
 	// small, if non-nil, is an unpacked kernel for small products with
 	// op(B) = B: C = alpha*op(A)*B (+ beta*C if accum != 0), where
 	// op(A)[i][p] is at a + i*sai + p*sap and all strides are in bytes.
@@ -295,15 +301,27 @@ func macroKernel[T float](ks *kernelSet[T], ws *workspace[T], mc, nc, kc int, al
 				kern(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, accum)
 				continue
 			}
-			// Edge tile: run the same kernel on a scratch tile so every
+			// Edge tile: run the same kernel (or an edge kernel of as many
+			// rows as it has, or a few more) on a scratch tile so every
 			// element is computed exactly as it would be in a full tile.
-			t := ws.tile[:mr*nr]
+			k, rows := kern, mr
+			switch {
+			case mm <= 4 && ks.edge4 != nil:
+				k, rows = ks.edge4, 4
+			case mm <= 8 && ks.edge8 != nil:
+				k, rows = ks.edge8, 8
+			}
+			if mm == rows && nn == nr {
+				k(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, accum)
+				continue
+			}
+			t := ws.tile[:rows*nr]
 			if accum != 0 {
 				for i := 0; i < mm; i++ {
 					copy(t[i*nr:i*nr+nn], c[(ir+i)*ldc+jr:])
 				}
 			}
-			kern(kc, ap, bp, &t[0], nr, alpha, beta, accum)
+			k(kc, ap, bp, &t[0], nr, alpha, beta, accum)
 			for i := 0; i < mm; i++ {
 				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+nn], t[i*nr:i*nr+nn])
 			}

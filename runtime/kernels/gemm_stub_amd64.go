@@ -20,6 +20,14 @@ func sgemmKernelAVX2(kc int, a *float32, b *float32, c *float32, ldc int, alpha 
 // from packed panels Â (kc×6) and B̂ (kc×8); C has row stride ldc elements.
 func dgemmKernelAVX2(kc int, a *float64, b *float64, c *float64, ldc int, alpha float64, beta float64, accum int)
 
+// sgemmKernelAVX512Edge4 computes the 4×32 tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)
+// from the first 4 rows of packed panels Â (kc×12) and B̂ (kc×32); C has row stride ldc elements.
+func sgemmKernelAVX512Edge4(kc int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, accum int)
+
+// sgemmKernelAVX512Edge8 computes the 8×32 tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)
+// from the first 8 rows of packed panels Â (kc×12) and B̂ (kc×32); C has row stride ldc elements.
+func sgemmKernelAVX512Edge8(kc int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, accum int)
+
 // sgemmSmallAVX512 computes C = alpha*op(A)*B + beta*C (C = alpha*op(A)*B if accum == 0) for
 // an m×n C without packing. op(A)[i][p] is at a + i*sai + p*sap, B[p][j] at b + p*ldb + j,
 // C[i][j] at c + i*ldc + j; the strides sai, sap, ldb, ldc are in BYTES. m, n, k >= 1.

@@ -33,6 +33,9 @@ type kernelSpec struct {
 	mr     int  // rows of C
 	nv     int  // vectors per row of C
 	unroll int  // k-loop unroll factor
+	// astride is the packed A panel's elements per k step, if not mr: an
+	// edge kernel computes the first mr rows of a wider set's panel.
+	astride int
 }
 
 // Kernels generated. Register budget per k step: mr·nv accumulators, nv B
@@ -42,6 +45,11 @@ var specs = []kernelSpec{
 	{name: "dgemmKernelAVX512", elem: 8, zmm: true, mr: 12, nv: 2, unroll: 4}, // 12×16
 	{name: "sgemmKernelAVX2", elem: 4, zmm: false, mr: 6, nv: 2, unroll: 4},   // 6×16
 	{name: "dgemmKernelAVX2", elem: 8, zmm: false, mr: 6, nv: 2, unroll: 4},   // 6×8
+	// Edge kernels of sgemmKernelAVX512: the first 4 or 8 rows of its
+	// 12-row panels, for a last row panel that holds no more (the 16
+	// output channels of a convolution: 12 + 4 rows).
+	{name: "sgemmKernelAVX512Edge4", elem: 4, zmm: true, mr: 4, nv: 2, unroll: 4, astride: 12},
+	{name: "sgemmKernelAVX512Edge8", elem: 4, zmm: true, mr: 8, nv: 2, unroll: 4, astride: 12},
 }
 
 func main() {
@@ -102,16 +110,21 @@ func write(path string, p printer.Printer, f *ir.File) {
 
 func genKernel(ctx *build.Context, s kernelSpec) {
 	x := newISA(ctx, s.elem, s.zmm)
+	as := s.astride
+	if as == 0 {
+		as = s.mr
+	}
 	typ, vecBytes := x.goType(), x.vecBytes()
 	nr := s.nv * vecBytes / s.elem
 
 	ctx.Function(s.name)
 	ctx.Attributes(attr.NOSPLIT)
 	ctx.SignatureExpr(fmt.Sprintf("func(kc int, a, b, c *%s, ldc int, alpha, beta %s, accum int)", typ, typ))
-	ctx.Doc(
-		fmt.Sprintf("%s computes the %d×%d tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)", s.name, s.mr, nr),
-		fmt.Sprintf("from packed panels Â (kc×%d) and B̂ (kc×%d); C has row stride ldc elements.", s.mr, nr),
-	)
+	from := fmt.Sprintf("from packed panels Â (kc×%d) and B̂ (kc×%d); C has row stride ldc elements.", as, nr)
+	if as != s.mr {
+		from = fmt.Sprintf("from the first %d rows of packed panels Â (kc×%d) and B̂ (kc×%d); C has row stride ldc elements.", s.mr, as, nr)
+	}
+	ctx.Doc(fmt.Sprintf("%s computes the %d×%d tile C = alpha*Â·B̂ + beta*C (C = alpha*Â·B̂ if accum == 0)", s.name, s.mr, nr), from)
 
 	kc := ctx.Load(ctx.Param("kc"), ctx.GP64())
 	pa := ctx.Load(ctx.Param("a"), ctx.GP64())
@@ -137,7 +150,7 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 		}
 		for i := 0; i < s.mr; i++ {
 			t := tmp[i%2]
-			x.bcast(operand.Mem{Base: pa, Disp: (p*s.mr + i) * s.elem}, t)
+			x.bcast(operand.Mem{Base: pa, Disp: (p*as + i) * s.elem}, t)
 			for v := range bv {
 				x.fma(bv[v], t, acc[i][v])
 			}
@@ -169,7 +182,7 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 	for p := 0; p < s.unroll; p++ {
 		step(p)
 	}
-	ctx.ADDQ(operand.U32(s.unroll*s.mr*s.elem), pa)
+	ctx.ADDQ(operand.U32(s.unroll*as*s.elem), pa)
 	ctx.ADDQ(operand.U32(s.unroll*s.nv*vecBytes), pb)
 	ctx.DECQ(n)
 	ctx.JNZ(operand.LabelRef(s.name + "_loop"))
@@ -179,7 +192,7 @@ func genKernel(ctx *build.Context, s kernelSpec) {
 	ctx.JZ(operand.LabelRef(s.name + "_store"))
 	ctx.Label(s.name + "_tailloop")
 	step(0)
-	ctx.ADDQ(operand.U32(s.mr*s.elem), pa)
+	ctx.ADDQ(operand.U32(as*s.elem), pa)
 	ctx.ADDQ(operand.U32(s.nv*vecBytes), pb)
 	ctx.DECQ(kc)
 	ctx.JNZ(operand.LabelRef(s.name + "_tailloop"))
