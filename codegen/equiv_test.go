@@ -481,18 +481,18 @@ func tensorFloats(t *ir.Tensor) []float64 {
 // TestEveryOpCovered checks that the harness models exercise every op of
 // the op table (forward or backward) that codegen supports.
 func TestEveryOpCovered(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[*ir.OpDef]bool{}
 	for _, m := range harnessModels() {
 		g, err := m.build()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range g.Values {
-			seen[v.Op.Name] = true
+			seen[v.Op] = true
 		}
 	}
 	for _, op := range ir.Ops() {
-		if !seen[op.Name] {
+		if !seen[op] {
 			t.Errorf("no harness model uses op %s", op.Name)
 		}
 	}

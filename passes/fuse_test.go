@@ -80,11 +80,11 @@ func TestConfigL(t *testing.T) {
 		}
 	}
 	for _, k := range p.Backward {
-		ops := map[string]bool{}
+		ops := map[*ir.OpDef]bool{}
 		for _, v := range k.Values {
-			ops[v.Op.Name] = true
+			ops[v.Op] = true
 		}
-		if k.Kind == KernelGemm && ops["gt"] && ops["mul"] && ops["sum"] {
+		if k.Kind == KernelGemm && ops[ir.OpGt] && ops[ir.OpMul] && ops[ir.OpSum] {
 			bwdMask++
 		}
 	}

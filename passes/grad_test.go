@@ -293,7 +293,7 @@ func TestExternGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFD(t, good)
-	if n := countOps(good.joint, "extern_vjp"); n != 2 {
+	if n := countOps(good.joint, ir.OpExternVJP); n != 2 {
 		t.Errorf("joint graph has %d extern_vjp values, want 2 (one per argument)", n)
 	}
 
@@ -330,10 +330,10 @@ func TestExternGradient(t *testing.T) {
 	}
 }
 
-func countOps(g *ir.Graph, op string) int {
+func countOps(g *ir.Graph, op *ir.OpDef) int {
 	n := 0
 	for _, v := range g.Values {
-		if v.Op.Name == op {
+		if v.Op == op {
 			n++
 		}
 	}

@@ -136,9 +136,9 @@ func (p *jvpProblem) check() (worst float64, err error) {
 }
 
 // opValue is the value of the op under test in a buildCase graph.
-func opValue(g *ir.Graph, opName string) *ir.Value {
+func opValue(g *ir.Graph, op *ir.OpDef) *ir.Value {
 	for i := len(g.Values) - 1; i >= 0; i-- {
-		if g.Values[i].Op.Name == opName {
+		if g.Values[i].Op == op {
 			return g.Values[i]
 		}
 	}
@@ -173,7 +173,7 @@ func TestJVPRegistry(t *testing.T) {
 				if err != nil {
 					t.Fatalf("building the case: %v", err)
 				}
-				g.AddOutput("y", opValue(g, op.Name))
+				g.AddOutput("y", opValue(g, op))
 				var wrt []string
 				for j, a := range c.args {
 					if a.kind == diffArg {

@@ -82,11 +82,11 @@ func TestConvSecondOrder(t *testing.T) {
 	if err := b2.Err(); err != nil {
 		t.Fatal(err)
 	}
-	ops := map[string]bool{}
+	ops := map[*ir.OpDef]bool{}
 	for _, v := range g2.Values {
-		ops[v.Op.Name] = true
+		ops[v.Op] = true
 	}
-	if !ops["conv2d_input_grad"] || !ops["conv2d_weight_grad"] {
+	if !ops[ir.OpConv2DInputGrad] || !ops[ir.OpConv2DWeightGrad] {
 		t.Fatalf("the first gradients do not use both gradient ops:\n%s", ir.Print(g2))
 	}
 	rng := rand.New(rand.NewPCG(5, 5))

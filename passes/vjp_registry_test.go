@@ -495,7 +495,7 @@ func TestNonDiffOpsStopGradient(t *testing.T) {
 			pv := b.Param("p", ir.T(ir.F64, ir.S(3, 4)), ir.Attrs{"init": "zeros"})
 			qv := b.Param("q", ir.T(ir.F64, ir.S(3, 4)), ir.Attrs{"init": "zeros"})
 			v := build(b, pv)
-			if !slices.ContainsFunc(b.Graph().Values, func(x *ir.Value) bool { return x.Op.Name == op.Name }) {
+			if !slices.ContainsFunc(b.Graph().Values, func(x *ir.Value) bool { return x.Op == op }) {
 				t.Fatalf("the case does not use op %s", op.Name)
 			}
 			obj := b.Add(weightedSum(b, b.Mul(v, qv), "w"), weightedSum(b, qv, "w2"))
@@ -521,7 +521,7 @@ func TestNonDiffOpsStopGradient(t *testing.T) {
 			// finite-difference gradient of p is zero too; stop_gradient's
 			// true derivative is not zero, so for it only q is compared.
 			names := []string{"p", "q"}
-			if op.Name == "stop_gradient" {
+			if op == ir.OpStopGradient {
 				names = []string{"q"}
 			}
 			if _, err := prob.check(1, names...); err != nil {
