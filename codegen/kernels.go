@@ -22,9 +22,6 @@ type kctx struct {
 	// ranged is set by a loop nest emitted over a range of its outer loop
 	// (nest.par): the kernel's method then runs it with kernels.For.
 	ranged *parSplit
-	// noPar keeps every nest whole (a fallible kernel: a Body cannot
-	// return an error).
-	noPar bool
 }
 
 // elemGrain mirrors kernels.ElemGrain (the test checks it), for choosing
@@ -41,16 +38,11 @@ const parMinStatic = 256
 // the cores (kernels.For): at least two grains of elements, or, with
 // symbolic dims, at least parMinStatic elements per unit of them.
 func (k *kctx) parallel(shape ir.Shape) bool {
-	if k.noPar || scalarShape(shape) {
+	if scalarShape(shape) {
 		return false
 	}
-	static, symbolic := 1, false
-	for _, d := range shape {
-		f, syms := d.Factors()
-		static *= f
-		symbolic = symbolic || len(syms) > 0
-	}
-	if symbolic {
+	static, syms := shape.NumElements()
+	if len(syms) > 0 {
 		return static >= parMinStatic
 	}
 	return static >= 2*elemGrain

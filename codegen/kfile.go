@@ -136,14 +136,14 @@ func (p *plan) parKernel(f *jen.File, ki *kinfo) {
 
 	k := &kctx{p: p, used: map[string]bool{}}
 	grain := jen.Qual(kernelsPath, "ElemGrain")
-	switch inner := kp.split.per; {
-	case len(inner) == 0:
-	case !symbolicDims(inner) && staticProd(inner) >= elemGrain:
+	switch static, syms := ir.Shape(kp.split.per).NumElements(); {
+	case len(kp.split.per) == 0:
+	case len(syms) == 0 && static >= elemGrain:
 		grain = jen.Lit(1)
-	case !symbolicDims(inner):
-		grain = grain.Op("/").Lit(staticProd(inner))
+	case len(syms) == 0:
+		grain = grain.Op("/").Lit(static)
 	default:
-		grain = grain.Op("/").Max(jen.Lit(1), k.prod(inner))
+		grain = grain.Op("/").Max(jen.Lit(1), k.prod(kp.split.per))
 	}
 	main := slices.Clone(ki.body)
 	main = append(main,
@@ -196,24 +196,4 @@ func usesIdent(src, name string) bool {
 		}
 		i = j + 1
 	}
-}
-
-// symbolicDims reports whether any of dims has a symbolic factor.
-func symbolicDims(dims []ir.Dim) bool {
-	for _, d := range dims {
-		if _, syms := d.Factors(); len(syms) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// staticProd is the product of the static factors of dims.
-func staticProd(dims []ir.Dim) int {
-	n := 1
-	for _, d := range dims {
-		f, _ := d.Factors()
-		n *= f
-	}
-	return n
 }

@@ -151,8 +151,9 @@ func (p *plan) kernelMethod(ki *kinfo, k *passes.Kernel, named bool) ([]jen.Code
 	kc := &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki, args: newKargs(p, named)}
 	body := kc.kernelBody(k)
 	if kc.fallible && kc.ranged != nil {
-		kc = &kctx{p: p, v: k.Root, used: map[string]bool{}, kern: ki, args: newKargs(p, named), noPar: true}
-		body = kc.kernelBody(k)
+		// Only loop nests of elementwise values split, and they cannot
+		// fail (a Body could not return the error).
+		p.fail(fmt.Errorf("codegen: internal error: kernel %s is split over the cores and can fail", k.Root.Ref()))
 	}
 	ki.fallible = kc.fallible
 	ki.par = nil
