@@ -29,7 +29,7 @@ func GemmBatch[T Float](gemm GemmFunc[T], transA, transB bool, m, n, k int, alph
 	if count == 0 {
 		return
 	}
-	l := batchBodies[T]()
+	l := freeListOf[gemmBatchBody[T]](&batchBodies32, &batchBodies64)
 	if l == nil { // a named float type: serially
 		w := gemmBatchBody[T]{gemm: gemm, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, bt: bt}
@@ -71,17 +71,3 @@ var (
 	batchBodies32 freeList[gemmBatchBody[float32]]
 	batchBodies64 freeList[gemmBatchBody[float64]]
 )
-
-// batchBodies is GemmBatch's free list for T if T is float32 or float64
-// (nil for a named float type).
-func batchBodies[T Float]() *freeList[gemmBatchBody[T]] {
-	switch l := any(&batchBodies32).(type) {
-	case *freeList[gemmBatchBody[T]]:
-		return l
-	}
-	switch l := any(&batchBodies64).(type) {
-	case *freeList[gemmBatchBody[T]]:
-		return l
-	}
-	return nil
-}

@@ -378,19 +378,10 @@ var (
 	jobs64 freeList[convJob[float64]]
 )
 
-// jobList is the free list of jobs of T (nil for a named float type).
-func jobList[T Float]() *freeList[convJob[T]] {
-	if l, ok := any(&jobs32).(*freeList[convJob[T]]); ok {
-		return l
-	}
-	l, _ := any(&jobs64).(*freeList[convJob[T]])
-	return l
-}
-
 // runJob deals op's units to the slots and runs them in parallel, on a job
 // from the free list.
 func runJob[T Float](op int, gemm Gemm[T], s ConvShape, r, a, b, col []T, units, piece int) {
-	l := jobList[T]()
+	l := freeListOf[convJob[T]](&jobs32, &jobs64)
 	var j *convJob[T]
 	if l != nil {
 		j = l.get()
@@ -411,6 +402,17 @@ func runJob[T Float](op int, gemm Gemm[T], s ConvShape, r, a, b, col []T, units,
 type freeList[W any] struct {
 	mu   sync.Mutex
 	free []*W
+}
+
+// freeListOf returns whichever of l32 and l64 (the float32 and float64
+// free lists of a generic body type) is the free list of W, or nil (for
+// a body of a named float type, which runs without one).
+func freeListOf[W any](l32, l64 any) *freeList[W] {
+	if l, ok := l32.(*freeList[W]); ok {
+		return l
+	}
+	l, _ := l64.(*freeList[W])
+	return l
 }
 
 func (l *freeList[W]) get() *W {

@@ -53,7 +53,7 @@ func Transpose[T Elem](dst, src []T, shape, perm []int) {
 		// [n,h,s,dk]): copy its runs, walking the other dims, split
 		// across cores when T is float32 or float64.
 		w := runs{r: r - 1, w: shape[r-1], odims: odims, ostr: ostr}
-		if l := runsBodies[T](); l != nil {
+		if l := freeListOf[runsBody[T]](&runsBodies32, &runsBodies64); l != nil {
 			b := l.get()
 			*b = runsBody[T]{runs: w, dst: dst[:s], src: src[:s]}
 			kernels.For(s/w.w, max(1, kernels.ElemGrain/w.w), b)
@@ -122,20 +122,6 @@ var (
 	runsBodies32 freeList[runsBody[float32]]
 	runsBodies64 freeList[runsBody[float64]]
 )
-
-// runsBodies is Transpose's free list for T if T is float32 or float64
-// (nil otherwise: int32 labels, named types).
-func runsBodies[T Elem]() *freeList[runsBody[T]] {
-	switch l := any(&runsBodies32).(type) {
-	case *freeList[runsBody[T]]:
-		return l
-	}
-	switch l := any(&runsBodies64).(type) {
-	case *freeList[runsBody[T]]:
-		return l
-	}
-	return nil
-}
 
 // Gather writes src, [outer, n, inner], indexed along its middle axis by
 // idx into dst, [outer, len(idx), inner]. It returns the position in idx

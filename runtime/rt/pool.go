@@ -243,11 +243,8 @@ const poolGrain = 16 * 1024
 
 // runPool runs a poolJob over the planes on the cores.
 func runPool[T Float](grad bool, dst, x, g []T, planes int, p Pool) {
-	l, ok := any(&poolJobs32).(*freeList[poolJob[T]])
-	if !ok {
-		l, ok = any(&poolJobs64).(*freeList[poolJob[T]])
-	}
-	if !ok { // a named float type: no free list, one thread
+	l := freeListOf[poolJob[T]](&poolJobs32, &poolJobs64)
+	if l == nil { // a named float type: no free list, one thread
 		(&poolJob[T]{grad: grad, dst: dst, x: x, g: g, p: p}).Run(0, planes)
 		return
 	}

@@ -51,15 +51,7 @@ var (
 // splitChannels runs a splitBody over channels [0, n) with kernels.For, in
 // grains of about kernels.ElemGrain elements (whole channels).
 func splitChannels[T Float](kind int, op ReduceOp, correction int, dst, src []T, outer, n, inner int) {
-	var l *freeList[splitBody[T]]
-	switch fl := any(&splitBodies32).(type) {
-	case *freeList[splitBody[T]]:
-		l = fl
-	}
-	switch fl := any(&splitBodies64).(type) {
-	case *freeList[splitBody[T]]:
-		l = fl
-	}
+	l := freeListOf[splitBody[T]](&splitBodies32, &splitBodies64)
 	var b *splitBody[T]
 	if l != nil {
 		b = l.get()
