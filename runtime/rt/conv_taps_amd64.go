@@ -13,7 +13,8 @@ type tapArgs struct {
 	nt8, ntb  int         // 8·nt (the end of off), 4·nt (between weight rows)
 	rsx, rso  int         // bytes between the windows of consecutive output rows, between output rows
 	roEnd     int         // rows·rso
-	k1, k2    int         // lane masks of the two 16-lane vectors
+	k1, k2    int         // lane masks of the two 16-lane vectors (AVX-512)
+	mask      *uint32     // 16 lanes of all ones or zeros (AVX2 weight gradient)
 }
 
 //go:noescape
@@ -22,12 +23,28 @@ func tapConvF32(a *tapArgs)
 //go:noescape
 func tapWGradF32(a *tapArgs)
 
-// tapsOn reports whether the tap path runs s: float32, AVX-512 and a shape
-// it suits.
+//go:noescape
+func tapConvF32AVX2(a *tapArgs)
+
+//go:noescape
+func tapWGradF32AVX2(a *tapArgs)
+
+// tapsOn reports whether the tap path runs s: float32, a shape it suits,
+// and AVX-512, or AVX2 with at least 16 output columns (its blocks of 16
+// columns never reach past a row: see tapPlan.block).
 func tapsOn[T Float](s ConvShape) bool {
 	var z T
 	_, f32 := any(z).(float32)
-	return f32 && s.taps() && kernels.CurrentBackend() == kernels.BackendAVX512
+	if !f32 || !s.taps() {
+		return false
+	}
+	switch kernels.CurrentBackend() {
+	case kernels.BackendAVX512:
+		return true
+	case kernels.BackendAVX2:
+		return s.WO >= 16
+	}
+	return false
 }
 
 // tapsFwd and tapsDW are the tap products of sample n on a slot's working
@@ -49,6 +66,8 @@ type tapPlan struct {
 	p          int  // output positions per channel
 	args       tapArgs
 	off        [maxTaps]int
+	avx2       bool       // 16-column blocks (else 32)
+	mask       [16]uint32 // the AVX2 weight gradient's lanes of the current block
 }
 
 // newTapPlan checks the lengths of the operands (the kernels read and
@@ -75,6 +94,7 @@ func newTapPlan(s ConvShape, ylen, xlen, wlen, collen int) tapPlan {
 		}
 	}
 	t.args = tapArgs{nt8: 8 * t.nt, ntb: 4 * t.nt, rsx: 4 * s.SH * t.wp, rso: 4 * s.WO, roEnd: 4 * s.WO * s.HO}
+	t.avx2 = kernels.CurrentBackend() != kernels.BackendAVX512
 	return t
 }
 
@@ -96,19 +116,54 @@ func (t *tapPlan) planes(x, xp []float32, n, g int) []float32 {
 	return xp
 }
 
-// columns sets the lane masks of the output columns [col0, col0+32) ∩
-// [0, WO).
-func (t *tapPlan) columns(col0 int) {
-	width := min(32, t.s.WO-col0)
-	t.args.k1 = 1<<min(width, 16) - 1
-	t.args.k2 = 1<<max(width-16, 0) - 1
+// width is the output columns of one call of a kernel: 32 on AVX-512, 16
+// on AVX2.
+func (t *tapPlan) width() int { return 32 - 16*b2i(t.avx2) }
+
+// block returns the first output column of the kernel call for the
+// columns [col0, col0+width) ∩ [0, WO) and sets up its lanes. The AVX-512
+// kernels mask the lanes past WO (k1, k2). The AVX2 kernels have no lane
+// masks on loads and stores, so the last block of a row starts at WO − 16
+// instead, overlapping the one before: the forward writes the overlapped
+// columns again with the same values, and the weight gradient's mask
+// leaves them out of its sums (lanes of columns before col0 are zeros).
+func (t *tapPlan) block(col0 int) int {
+	if !t.avx2 {
+		width := min(32, t.s.WO-col0)
+		t.args.k1 = 1<<min(width, 16) - 1
+		t.args.k2 = 1<<max(width-16, 0) - 1
+		return col0
+	}
+	c := min(col0, t.s.WO-16)
+	for l := range t.mask {
+		t.mask[l] = uint32(-b2i(c+l >= col0))
+	}
+	return c
+}
+
+// conv and wgrad run the forward and weight-gradient kernels of the
+// plan's backend on args.
+func (t *tapPlan) conv() {
+	if t.avx2 {
+		tapConvF32AVX2(&t.args)
+		return
+	}
+	tapConvF32(&t.args)
+}
+
+func (t *tapPlan) wgrad() {
+	if t.avx2 {
+		tapWGradF32AVX2(&t.args)
+		return
+	}
+	tapWGradF32(&t.args)
 }
 
 // tapConv is Conv2D of sample n on the tap path, with the working space
 // ws of a slot: the sink, then the padded planes (cleared if first).
 func tapConv(s ConvShape, out, x, w, ws []float32, n int, first bool) {
 	t := newTapPlan(s, len(out), len(x), len(w), len(ws))
-	t.args.off = &t.off[0]
+	t.args.off, t.args.mask = &t.off[0], &t.mask[0]
 	sink := ws[:t.p] // the output rows of a block's channels past og
 	xp := ws[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
 	if first {
@@ -126,16 +181,16 @@ func tapConv(s ConvShape, out, x, w, ws []float32, n int, first bool) {
 				clear(wb[m*t.nt : tapBlock*t.nt])
 				t.args.w = &wb[0]
 			}
-			for col0 := 0; col0 < s.WO; col0 += 32 {
-				t.columns(col0)
-				t.args.x = &planes[col0]
+			for col0 := 0; col0 < s.WO; col0 += t.width() {
+				c := t.block(col0)
+				t.args.x = &planes[c]
 				for o := range tapBlock {
-					t.args.out[o] = &sink[col0]
+					t.args.out[o] = &sink[c]
 					if o < m {
-						t.args.out[o] = &out[(n*s.O+g*t.og+ob+o)*t.p+col0]
+						t.args.out[o] = &out[(n*s.O+g*t.og+ob+o)*t.p+c]
 					}
 				}
-				tapConvF32(&t.args)
+				t.conv()
 			}
 		}
 	}
@@ -152,7 +207,7 @@ func (t *tapPlan) tapAcc(ws []float32) []float32 {
 // slot (cleared first if first, with the padded planes).
 func tapWGrad(s ConvShape, x, g, ws []float32, n int, first bool) {
 	t := newTapPlan(s, len(g), len(x), s.O*s.C/s.Groups*s.KH*s.KW, len(ws))
-	t.args.off = &t.off[0]
+	t.args.off, t.args.mask = &t.off[0], &t.mask[0]
 	xp := ws[t.p:][:t.cg*t.hp*t.wp*b2i(t.pad)]
 	acc := t.tapAcc(ws)
 	if first {
@@ -166,14 +221,14 @@ func tapWGrad(s ConvShape, x, g, ws []float32, n int, first bool) {
 			ob := b * tapBlock
 			m := min(tapBlock, t.og-ob)
 			t.args.acc = &acc[(gr*blocks+b)*t.nt*tapAccLen]
-			for col0 := 0; col0 < s.WO; col0 += 32 {
-				t.columns(col0)
-				t.args.x = &planes[col0]
+			for col0 := 0; col0 < s.WO; col0 += t.width() {
+				c := t.block(col0)
+				t.args.x = &planes[c]
 				for o := range tapBlock {
 					// Channels past og read the last one's rows again; their sums are not used.
-					t.args.out[o] = &g[(n*s.O+gr*t.og+ob+min(o, m-1))*t.p+col0]
+					t.args.out[o] = &g[(n*s.O+gr*t.og+ob+min(o, m-1))*t.p+c]
 				}
-				tapWGradF32(&t.args)
+				t.wgrad()
 			}
 		}
 	}

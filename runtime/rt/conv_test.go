@@ -153,10 +153,13 @@ var convShapes = []rt.ConvShape{
 	convShape(5, 4, 40, 25, 4, 5, 5, 1, 1, 0, 0, 1, 1, 1),
 }
 
-// tapShapes take the tap path (float32, AVX-512; rt.TapPath): LeNet's
-// first convolution (small), output channels past a block of 6, strided
-// rows, dilation, groups, more than 32 output columns, fewer than 16,
-// no padding.
+// tapShapes take the tap path (float32 on AVX-512, and on AVX2 those with
+// at least 16 output columns; rt.TapShape, rt.TapPath): LeNet's first
+// convolution (small), output channels past a block of 6, strided rows,
+// dilation, groups, more than 32 output columns, fewer than 16, no
+// padding. Their output widths, 20, 16, 18, 20, 14, 40 and 15, put the
+// last AVX2 block of a row (at WO − 16) over 0, 12 and 14 columns of the
+// one before, and over 8 after two whole blocks.
 var tapShapes = []rt.ConvShape{
 	convShape(3, 1, 20, 20, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),
 	convShape(2, 1, 13, 16, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1),
@@ -172,17 +175,27 @@ var tapShapes = []rt.ConvShape{
 // garbage in the working space and the outputs beforehand.
 func TestConv2D(t *testing.T) {
 	for _, s := range tapShapes {
-		if !rt.TapPath(s) {
-			t.Errorf("%+v does not take the tap path", s)
+		if !rt.TapShape(s) {
+			t.Errorf("%+v does not suit the tap path", s)
 		}
 	}
-	backends := []kernels.Backend{kernels.CurrentBackend()}
-	if kernels.BackendAVX2.Available() {
-		backends = append(backends, kernels.BackendAVX2) // the tap shapes on the column-matrix path
+	// The tap shapes on AVX-512's tap kernels, AVX2's and the portable
+	// column-matrix path.
+	var backends []kernels.Backend
+	for _, be := range []kernels.Backend{kernels.BackendAVX512, kernels.BackendAVX2, kernels.BackendPortable} {
+		if be.Available() {
+			backends = append(backends, be)
+		}
 	}
 	for _, be := range backends {
 		t.Run(be.String(), func(t *testing.T) {
 			defer kernels.SetBackend(kernels.SetBackend(be))
+			for _, s := range tapShapes {
+				want := be == kernels.BackendAVX512 || be == kernels.BackendAVX2 && s.WO >= 16
+				if got := rt.TapPath(s); got != want {
+					t.Errorf("%+v: TapPath = %v on %v, want %v", s, got, be, want)
+				}
+			}
 			testConv2D(t, append(convShapes[:len(convShapes):len(convShapes)], tapShapes...))
 		})
 	}
