@@ -105,8 +105,13 @@ func MaxPool2D[T Float](dst, src []T, planes int, p Pool) {
 func maxPool2D[T Float](dst, src []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	fast := p.is2x2()
+	asm := pool2x2Asm[T](&p)
 	for pl := 0; pl < planes; pl++ {
 		x, out := src[pl*hw:][:hw], dst[pl*ohw:][:ohw]
+		if asm {
+			maxPool2x2Plane(out, x, &p)
+			continue
+		}
 		for i := 0; i < p.OH; i++ {
 			o := out[i*p.OW : (i+1)*p.OW]
 			if fast {
@@ -132,8 +137,19 @@ func maxPool2DGrad[T Float](dst, x, g []T, planes int, p Pool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	if p.is2x2() {
 		// One sweep: each pair of rows written whole, no clearing first.
+		asm := pool2x2Asm[T](&p)
 		for pl := 0; pl < planes; pl++ {
 			xs, gs, out := x[pl*hw:][:hw], g[pl*ohw:][:ohw], dst[pl*hw:][:hw]
+			if asm {
+				maxPool2x2GradPlane(out, xs, gs, &p)
+				if 2*p.OW < p.W { // the last column of an odd width
+					for r := range 2 * p.OH {
+						out[r*p.W+p.W-1] = 0
+					}
+				}
+				clear(out[2*p.OH*p.W:])
+				continue
+			}
 			for i := 0; i < p.OH; i++ {
 				r := 2 * i * p.W
 				max2x2GradRow(out[r:][:2*p.W], xs[r:][:2*p.W], gs[i*p.OW:][:p.OW], p.W)
