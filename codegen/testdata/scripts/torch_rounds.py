@@ -40,5 +40,5 @@ def table(gd,pd,keys,label):
         print("| "+" | ".join(row)+" |")
 g=go(O+'.go.txt'); a=go(O+'.avx2.txt'); p=pt(O+'.pt.txt'); h=pt(O+'.pth.txt'); c=pt(O+'.ptcnn.txt')
 table(a,h,['S','M','L'],'AVX2 forced vs OpenBLAS Haswell')
-table(g,p,['S','M','L'],'AVX-512 auto vs OpenBLAS auto')
+table(g,p,['S','M','L'],'auto (the widest kernels the CPU has) vs OpenBLAS auto')
 table(g,c,['LeNet','T'],'LeNet / transformer block, auto')
