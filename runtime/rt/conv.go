@@ -125,13 +125,19 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 				di, si := ylo*wo+xlo, (ylo*sh-ph+i*dh)*w+off
 				if sw == 1 {
 					switch n {
+					// Copied through a local: the compiler moves an array
+					// assigned straight from one slice to another with a call
+					// of memmove (the two might overlap), which costs more
+					// than these short rows take.
 					case 10: // LeNet's second convolution
 						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
-							*(*[10]T)(row[di:]) = [10]T(xc[si:])
+							v := [10]T(xc[si:])
+							*(*[10]T)(row[di:]) = v
 						}
 					case 28:
 						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
-							*(*[28]T)(row[di:]) = [28]T(xc[si:])
+							v := [28]T(xc[si:])
+							*(*[28]T)(row[di:]) = v
 						}
 					default:
 						for y := ylo; y < yhi; y, di, si = y+1, di+wo, si+sh*w {
