@@ -392,3 +392,22 @@ func BenchmarkConv2DOps(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIm2Col times unrolling and folding back one sample of LeNet's
+// second convolution (the column-matrix path's own work, without the
+// GEMM), in the chunk layout convChunk uses.
+func BenchmarkIm2Col(b *testing.B) {
+	s := lenet[1].s
+	x := randSlice(rand.New(rand.NewPCG(1, 2)), s.C*s.H*s.W)
+	col := make([]float32, s.C*s.KH*s.KW*s.HO*s.WO)
+	b.Run("op=im2col", func(b *testing.B) {
+		for b.Loop() {
+			rt.Im2Col(s, col, x)
+		}
+	})
+	b.Run("op=col2im", func(b *testing.B) {
+		for b.Loop() {
+			rt.Col2Im(s, x, col)
+		}
+	})
+}
