@@ -21,10 +21,14 @@ import (
 //	go test -C codegen/testdata/bench -run='^$' -bench=TrainStepLeNet -benchmem -count=6 . | tee lenet.txt
 //	benchstat -col /passes lenet.txt
 //
-// With -cpu 1,2 the convolutions, pooling and GEMMs run on one and two
-// cores. cpu-ns/op is the process's CPU time per step (both cores' with
-// -cpu 2): on a loaded machine it does not count time spent waiting for a
-// core, where ns/op does.
+// With -cpu 2 the convolutions, pooling and GEMMs run on two cores, with
+// -cpu 1 on one. Give each count its own invocation, with GOMAXPROCS set
+// to it (GOMAXPROCS=1 go test ... -cpu 1): in one invocation with -cpu 1,2
+// the first result of a sub-benchmark is measured at the GOMAXPROCS left
+// from before, not at 1 (Go issue 49980). cpu-ns/op is the process's CPU
+// time per step (both cores' with -cpu 2): on a loaded machine it does not
+// count time spent waiting for a core, where ns/op does; a cpu-ns/op twice
+// the ns/op at -cpu 1 gives that mistake away.
 func BenchmarkTrainStepLeNet(b *testing.B) {
 	const n = benchmodels.LeNetBatch
 	x, y := lenetBatch(n)
