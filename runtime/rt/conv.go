@@ -19,7 +19,9 @@ package rt
 // and no padding needs no unrolling (the input is its own column matrix,
 // one sample at a time) and no working space. Float32 convolutions with
 // few taps and stride 1 along rows (LeNet's first) take the tap path on
-// AVX-512 instead (conv_taps.go): no column matrix at all.
+// AVX-512 and AVX2 instead (conv_taps.go): no column matrix at all. On
+// float32 the column matrix's rows are copied and folded back by AVX row
+// kernels (rows_amd64.s).
 //
 // The chunks (or samples) of a batch are dealt to convSlots slots of the
 // working space, which run in parallel on the cores (kernels.For); a

@@ -3,12 +3,13 @@ package rt
 // The tap path of float32 convolutions with stride 1 along rows and few
 // taps (LeNet's first convolution: one input channel, 5×5): no column
 // matrix. An AVX-512 kernel (conv_taps_amd64.s) computes a block of 6
-// output channels × up to 32 output columns over all output rows of one
-// sample, the taps' inputs read straight from the (padded) input planes
-// at fixed offsets; the weight gradient keeps per-lane partial sums of
-// every weight across the batch and adds the lanes up at the end. With
-// few taps the GEMM's k is too short and im2col costs more than the
-// multiply-adds; the tap path is measured in BenchmarkConv2DOps.
+// output channels × up to 32 output columns (an AVX2 one, 16) over all
+// output rows of one sample, the taps' inputs read straight from the
+// (padded) input planes at fixed offsets; the weight gradient keeps
+// per-lane partial sums of every weight across the batch and adds the
+// lanes up at the end. With few taps the GEMM's k is too short and im2col
+// costs more than the multiply-adds; the tap path is measured in
+// BenchmarkConv2DOps.
 
 // maxTaps bounds the taps (C/Groups·KH·KW) of the tap path: its offsets
 // live in an array on the stack, and with more taps a GEMM's k is long
@@ -19,11 +20,14 @@ const maxTaps = 64
 const tapBlock = 6
 
 // tapAccLen is the length of one tap's partial sums in the weight
-// gradient's working space: tapBlock channels × 2 vectors × 16 lanes.
+// gradient's working space: tapBlock channels × 2 vectors × 16 lanes (the
+// AVX2 kernel's 2 vectors × 8 lanes are the first 16 of each channel's 32;
+// the rest stay zeros).
 const tapAccLen = tapBlock * 2 * 16
 
 // taps reports whether the convolution's shape suits the tap path (the
-// kernel also needs float32 and AVX-512, see tapsRun): stride 1 along
+// kernels also need float32 and AVX-512, or AVX2 and 16 output columns:
+// see tapsOn): stride 1 along
 // rows, at most maxTaps taps, at least 4 output channels per group (a
 // block of 6 at least two thirds used) and 12 output columns (the two
 // vectors of a row at least three eighths used).
