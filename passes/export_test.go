@@ -13,3 +13,6 @@ var ProgramSemantics = programSemantics
 
 // PassCombos are the subsets of optional passes the pipeline tests turn off.
 var PassCombos = passCombos
+
+// CountOps is the number of values of a graph computed by an op.
+var CountOps = countOps

@@ -293,7 +293,7 @@ func TestExternGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFD(t, good)
-	if n := countOps(good.joint, ir.OpExternVJP); n != 2 {
+	if n := passes.CountOps(good.joint, ir.OpExternVJP); n != 2 {
 		t.Errorf("joint graph has %d extern_vjp values, want 2 (one per argument)", n)
 	}
 
@@ -328,16 +328,6 @@ func TestExternGradient(t *testing.T) {
 	if _, _, err := passes.Grad(g, passes.GradOptions{}); err == nil || !strings.Contains(err.Error(), "extern_vjp has no VJP rule") {
 		t.Errorf("grad through extern_vjp: error %v, want one saying extern_vjp has no VJP rule", err)
 	}
-}
-
-func countOps(g *ir.Graph, op *ir.OpDef) int {
-	n := 0
-	for _, v := range g.Values {
-		if v.Op == op {
-			n++
-		}
-	}
-	return n
 }
 
 // TestStopGradient: J = sum(stop_gradient(W) ⊙ W ⊙ w) has ∂J/∂W = W ⊙ w
