@@ -125,10 +125,10 @@ func im2col[T Float](s ConvShape, col []T, ld int, x []T) {
 					continue
 				}
 				di, si := ylo*wo+xlo, (ylo*sh-ph+i*dh)*w+off
-				if sw == 1 && rowsAsm(false, row, xc, di, si, n, yhi-ylo, wo, sh*w) {
-					continue
-				}
 				if sw == 1 {
+					if rowsAsm(false, row, xc, di, si, n, yhi-ylo, wo, sh*w) {
+						continue
+					}
 					switch n {
 					// Element by element: an array assigned from one slice to
 					// another is a call of memmove (the two might overlap),

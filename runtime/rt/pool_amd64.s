@@ -9,6 +9,24 @@
 // its windows are written again with the same values), over oh pairs of
 // rows rowBytes apart; outputs and output gradients are ow·4 bytes apart.
 
+// WINDOWS loads the block of four windows at CX (clamped to R11, the
+// last block's start; AX = its byte offset in a row) from the rows at SI
+// and BX and splits them: X4 = a (row 0, even columns), X5 = b (row 0,
+// odd), X6 = c (row 1, even), X7 = d (row 1, odd).
+#define WINDOWS \
+	CMPQ    CX, R11; \
+	CMOVQGT R11, CX; \
+	MOVQ    CX, AX; \
+	SHLQ    $3, AX; \
+	VMOVUPS (SI)(AX*1), X0; \
+	VMOVUPS 16(SI)(AX*1), X1; \
+	VMOVUPS (BX)(AX*1), X2; \
+	VMOVUPS 16(BX)(AX*1), X3; \
+	VSHUFPS $0x88, X1, X0, X4; \
+	VSHUFPS $0xDD, X1, X0, X5; \
+	VSHUFPS $0x88, X3, X2, X6; \
+	VSHUFPS $0xDD, X3, X2, X7
+
 // func maxPool2x2F32(x, out *float32, rowBytes, ow, oh int)
 //
 // out[j] = the maximum of the window's four values, NaN if any is NaN
@@ -28,18 +46,7 @@ fwdrow:
 	XORQ CX, CX
 
 fwdcol:
-	CMPQ    CX, R11
-	CMOVQGT R11, CX
-	MOVQ    CX, AX
-	SHLQ    $3, AX
-	VMOVUPS (SI)(AX*1), X0
-	VMOVUPS 16(SI)(AX*1), X1
-	VMOVUPS (BX)(AX*1), X2
-	VMOVUPS 16(BX)(AX*1), X3
-	VSHUFPS $0x88, X1, X0, X4 // a: row 0, even columns
-	VSHUFPS $0xDD, X1, X0, X5 // b: row 0, odd columns
-	VSHUFPS $0x88, X3, X2, X6 // c: row 1, even columns
-	VSHUFPS $0xDD, X3, X2, X7 // d: row 1, odd columns
+	WINDOWS
 	VCMPPS  $3, X5, X4, X8    // unordered(a, b)
 	VCMPPS  $3, X7, X6, X9    // unordered(c, d)
 	VORPS   X9, X8, X8
@@ -86,18 +93,7 @@ gradrow:
 	XORQ CX, CX
 
 gradcol:
-	CMPQ    CX, R11
-	CMOVQGT R11, CX
-	MOVQ    CX, AX
-	SHLQ    $3, AX
-	VMOVUPS (SI)(AX*1), X0
-	VMOVUPS 16(SI)(AX*1), X1
-	VMOVUPS (BX)(AX*1), X2
-	VMOVUPS 16(BX)(AX*1), X3
-	VSHUFPS $0x88, X1, X0, X4 // a
-	VSHUFPS $0xDD, X1, X0, X5 // b
-	VSHUFPS $0x88, X3, X2, X6 // c
-	VSHUFPS $0xDD, X3, X2, X7 // d
+	WINDOWS
 
 	// selB = b > a or b NaN; m = selB ? b : a.
 	VCMPPS  $0x1E, X4, X5, X8
