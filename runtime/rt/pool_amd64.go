@@ -27,9 +27,9 @@ func pool2x2Asm[T Float](p *Pool) bool {
 // maxPool2x2Plane writes the maxima of one plane's 2×2 windows (x is H·W,
 // out OH·OW elements; pool2x2Asm holds).
 func maxPool2x2Plane[T Float](out, x []T, p *Pool) {
-	xs, os := any(x).([]float32), any(out).([]float32)
-	_, _ = xs[(2*p.OH-1)*p.W+2*p.OW-1], os[p.OH*p.OW-1]
-	maxPool2x2F32(&xs[0], &os[0], 4*p.W, p.OW, p.OH)
+	xs, ys := any(x).([]float32), any(out).([]float32)
+	_, _ = xs[(2*p.OH-1)*p.W+2*p.OW-1], ys[p.OH*p.OW-1]
+	maxPool2x2F32(&xs[0], &ys[0], 4*p.W, p.OW, p.OH)
 }
 
 // maxPool2x2GradPlane writes the 2·OH rows of one plane's gradient dst
